@@ -1,0 +1,33 @@
+#pragma once
+// Memory for tensor data. See Note [Buffer caching].
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ember {
+
+// Note [Buffer caching]
+// Every tensor buffer comes from here. Freed buffers are kept in per-size-class
+// free lists and handed out again, because:
+//  - small buffers churn at the rate of ops (one per op result), and malloc's
+//    cost shows directly in per-op overhead;
+//  - a fresh large buffer costs one page fault per 4 KiB on first touch
+//    (about 10k for 40 MB), which dominates a memory-bound kernel like a*b+c.
+// Small sizes round up to a power of two; large sizes round up to 1 MiB. The
+// cache keeps at most kMaxCachedBytes; empty_cache() returns it all to the OS.
+// Buffers are 64-byte aligned so kernels can use aligned vector loads.
+struct BufferStats {
+  int64_t live_buffers;   // handed out and not yet released
+  int64_t live_bytes;
+  int64_t cached_bytes;   // held in free lists
+};
+
+// Returns a buffer of at least `nbytes`; its real size is written to `capacity`
+// and must be passed back to release_buffer. Throws std::bad_alloc when the
+// system is out of memory.
+void* allocate_buffer(size_t nbytes, size_t* capacity);
+void release_buffer(void* ptr, size_t capacity);
+void empty_cache();
+BufferStats buffer_stats();
+
+}  // namespace ember

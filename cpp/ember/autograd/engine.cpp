@@ -1,0 +1,295 @@
+#include "ember/autograd/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <queue>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "ember/autograd/node.h"
+#include "ember/ops.h"
+
+namespace ember {
+
+// Note [Engine scratch]
+// A backward run needs, per node, a count of gradients still to arrive and a
+// buffer summing those that have. They live on the Node itself (run_id_,
+// pending_, needed_, buffer_), tagged with the run's id, so a run costs no hash
+// map. The price: two threads must not run backward through the *same* graph
+// at once (separate graphs in separate threads are fine). See the README's
+// thread-safety notes.
+//
+// Order: a node runs once every gradient for it has arrived. Among ready nodes
+// the most recently created runs first, as in torch, so sums into a leaf
+// happen in the same order. Nothing recurses: discovery uses an explicit stack.
+
+namespace {
+
+std::atomic<uint64_t> next_run_id{1};
+
+struct ReadyOrder {
+  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
+};
+
+}  // namespace
+
+class Engine::Run {
+ public:
+  Run(bool keep_graph, bool create_graph) : keep_graph_(keep_graph), mode_(create_graph) {}
+
+  // Discovers the graph below `roots` and counts each node's incoming edges.
+  void discover(const std::vector<Edge>& roots) {
+    run_id_ = next_run_id.fetch_add(1);
+    std::vector<Node*> stack;
+    for (const Edge& e : roots) visit(e.node.get(), stack);
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      for (Edge& e : n->next_edges_) {
+        if (!e.node) continue;
+        visit(e.node.get(), stack);
+        e.node->pending_ += 1;
+      }
+    }
+  }
+
+  // Marks which nodes must run when only some inputs are wanted. `targets`
+  // get their gradient recorded; a node runs only if a target lies below it
+  // (or it is itself an AccumulateGrad target and run_targets is set).
+  void restrict_to(const std::vector<Node*>& targets, bool run_targets) {
+    restricted_ = true;
+    for (Node* n : nodes_) n->needed_ = false;
+    // Reverse topological order: children before parents (Kahn on a copy of the counts).
+    std::vector<int32_t> count(nodes_.size());
+    std::vector<Node*> topo;
+    std::vector<Node*> ready;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      index_of(nodes_[i]) = static_cast<int32_t>(i);
+      count[i] = nodes_[i]->pending_;
+      if (count[i] == 0) ready.push_back(nodes_[i]);
+    }
+    while (!ready.empty()) {
+      Node* n = ready.back();
+      ready.pop_back();
+      topo.push_back(n);
+      for (Edge& e : n->next_edges_) {
+        if (e.node && --count[static_cast<size_t>(index_of(e.node.get()))] == 0) ready.push_back(e.node.get());
+      }
+    }
+    std::vector<char> reaches(nodes_.size(), 0);
+    for (Node* t : targets) reaches[static_cast<size_t>(index_of(t))] = 1;
+    for (size_t i = topo.size(); i-- > 0;) {
+      Node* n = topo[i];
+      bool below = false;
+      for (Edge& e : n->next_edges_) {
+        if (e.node && reaches[static_cast<size_t>(index_of(e.node.get()))]) below = true;
+      }
+      const size_t idx = static_cast<size_t>(index_of(n));
+      if (below) reaches[idx] = 1;
+      const bool is_target = std::find(targets.begin(), targets.end(), n) != targets.end();
+      n->needed_ = below || (run_targets && is_target && dynamic_cast<AccumulateGrad*>(n));
+    }
+  }
+
+  void capture(Node* node, uint32_t input_nr, size_t slot) { captures_.push_back({node, input_nr, slot}); }
+
+  // Seeds the roots' gradients and runs every node to completion.
+  void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& grads,
+               std::vector<Tensor>* captured) {
+    for (size_t i = 0; i < roots.size(); ++i) accumulate(roots[i], grads[i]);
+    std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready;
+    for (const Edge& e : roots) {
+      Node* n = e.node.get();
+      if (n->pending_ == 0) {
+        n->pending_ = -1;  // queued once even if it is the root of several outputs
+        ready.push(n);
+      }
+    }
+    while (!ready.empty()) {
+      Node* n = ready.top();
+      ready.pop();
+      TensorList grads_in = std::move(n->buffer_);
+      n->buffer_ = TensorList();
+      grads_in.resize(std::max<size_t>(grads_in.size(), n->num_outputs()));
+      for (const CaptureSpec& c : captures_) {
+        if (c.node == n && grads_in[c.input_nr]) {
+          Tensor& slot = (*captured)[c.slot];
+          slot = slot ? add(slot, grads_in[c.input_nr]) : grads_in[c.input_nr];
+        }
+      }
+      n->fill_retained_grads(grads_in);
+      TensorList grads_out;
+      const bool run = !restricted_ || n->needed_;
+      bool any_grad = false;
+      for (const Tensor& g : grads_in) any_grad = any_grad || g;
+      if (run && any_grad) {
+        grads_out = n->apply(std::move(grads_in));
+        if (!keep_graph_) n->release_saved();
+        if (grads_out.size() != n->next_edges_.size()) {
+          throw std::logic_error(std::string("function ") + n->name() + " returned " +
+                                 std::to_string(grads_out.size()) + " gradients, expected " +
+                                 std::to_string(n->next_edges_.size()));
+        }
+      }
+      for (size_t i = 0; i < n->next_edges_.size(); ++i) {
+        const Edge& e = n->next_edges_[i];
+        if (!e.node) continue;
+        if (i < grads_out.size() && grads_out[i]) accumulate(e, grads_out[i]);
+        if (--e.node->pending_ == 0) ready.push(e.node.get());
+      }
+    }
+  }
+
+  ~Run() {
+    // On success buffers are already empty; after an error, drop what is left.
+    for (Node* n : nodes_) {
+      n->buffer_ = TensorList();
+      n->pending_ = 0;
+    }
+  }
+
+ private:
+  struct CaptureSpec {
+    Node* node;
+    uint32_t input_nr;
+    size_t slot;
+  };
+
+  void visit(Node* n, std::vector<Node*>& stack) {
+    if (n->run_id_ == run_id_) return;
+    n->run_id_ = run_id_;
+    n->pending_ = 0;
+    n->needed_ = true;
+    n->buffer_ = TensorList();
+    nodes_.push_back(n);
+    stack.push_back(n);
+  }
+
+  // Position of a node in nodes_ (only restricted runs build this table).
+  int32_t& index_of(Node* n) { return index_[n]; }
+
+  void accumulate(const Edge& e, const Tensor& g) {
+    TensorList& buf = e.node->buffer_;
+    if (buf.size() <= e.input_nr) buf.resize(e.input_nr + 1);
+    Tensor& slot = buf[e.input_nr];
+    slot = slot ? add(slot, g) : g;
+  }
+
+  bool keep_graph_;
+  GradModeGuard mode_;
+  uint64_t run_id_ = 0;
+  bool restricted_ = false;
+  std::vector<Node*> nodes_;
+  std::vector<CaptureSpec> captures_;
+  std::unordered_map<Node*, int32_t> index_;
+};
+
+namespace {
+
+std::vector<Edge> root_edges(const std::vector<Tensor>& roots) {
+  std::vector<Edge> edges;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    Edge e = gradient_edge(roots[i]);
+    if (!e.node) {
+      throw std::runtime_error("element " + std::to_string(i) +
+                               " of tensors does not require grad and does not have a grad_fn");
+    }
+    edges.push_back(std::move(e));
+  }
+  return edges;
+}
+
+std::vector<Tensor> checked_root_grads(const std::vector<Tensor>& roots,
+                                       const std::vector<Tensor>& grads) {
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& r = roots[i];
+    Tensor g = i < grads.size() ? grads[i] : nullptr;
+    if (!g) {
+      if (r->numel() != 1) {
+        throw std::runtime_error("grad can be implicitly created only for scalar outputs");
+      }
+      g = ones(r->shape(), r->dtype());
+    } else if (g->shape() != r->shape()) {
+      throw std::runtime_error("Mismatch in shape: grad_output[" + std::to_string(i) +
+                               "] has a shape of torch.Size(" + shape_str(g->shape()) +
+                               ") and output[" + std::to_string(i) + "] has a shape of torch.Size(" +
+                               shape_str(r->shape()) + ").");
+    } else if (g->dtype() != r->dtype()) {
+      if (!is_floating(g->dtype())) {
+        throw std::runtime_error("For complex Tensors, both grad_output and output are required "
+                                 "to have the same dtype. Mismatch in dtype: grad_output[" +
+                                 std::to_string(i) + "] has a dtype of " +
+                                 scalar_type_name(g->dtype()) + " and output[" +
+                                 std::to_string(i) + "] has a dtype of " +
+                                 scalar_type_name(r->dtype()) + ".");
+      }
+      g = convert(g, r->dtype());
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::vector<Edge> input_edges(const std::vector<Tensor>& inputs) {
+  std::vector<Edge> edges;
+  for (const Tensor& t : inputs) {
+    Edge e = gradient_edge(t);
+    if (!e.node) throw std::runtime_error("One of the differentiated Tensors does not require grad");
+    edges.push_back(std::move(e));
+  }
+  return edges;
+}
+
+}  // namespace
+
+void Engine::backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                      bool keep_graph, bool create_graph, const std::vector<Tensor>& inputs) {
+  const std::vector<Edge> edges = root_edges(roots);
+  const std::vector<Tensor> grads = checked_root_grads(roots, grad_roots);
+  Run run(keep_graph, create_graph);
+  run.discover(edges);
+  if (!inputs.empty()) {
+    std::vector<Node*> targets;
+    for (const Edge& e : input_edges(inputs)) targets.push_back(e.node.get());
+    run.restrict_to(targets, /*run_targets=*/true);
+    // Non-leaf inputs get their gradient in .grad, like retain_grad.
+    for (const Tensor& t : inputs) {
+      if (t->grad_fn() && !t->retains_grad()) {
+        t->set_retains_grad(true);
+        t->grad_fn()->retain_grad_of(t->output_nr(), t);
+      }
+    }
+  }
+  run.execute(edges, grads, nullptr);
+}
+
+std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots,
+                                 const std::vector<Tensor>& grad_roots,
+                                 const std::vector<Tensor>& inputs, bool keep_graph,
+                                 bool create_graph, bool allow_unused) {
+  const std::vector<Edge> edges = root_edges(roots);
+  const std::vector<Tensor> grads = checked_root_grads(roots, grad_roots);
+  const std::vector<Edge> targets = input_edges(inputs);
+  Run run(keep_graph, create_graph);
+  run.discover(edges);
+  std::vector<Node*> target_nodes;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    target_nodes.push_back(targets[i].node.get());
+    run.capture(targets[i].node.get(), targets[i].input_nr, i);
+  }
+  run.restrict_to(target_nodes, /*run_targets=*/false);
+  std::vector<Tensor> result(inputs.size());
+  run.execute(edges, grads, &result);
+  for (size_t i = 0; i < result.size(); ++i) {
+    if (!result[i] && !allow_unused) {
+      throw std::runtime_error(
+          "One of the differentiated Tensors appears to not have been used in the graph. Set "
+          "allow_unused=True if this is the desired behavior.");
+    }
+  }
+  return result;
+}
+
+}  // namespace ember

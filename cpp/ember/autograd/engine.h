@@ -1,0 +1,28 @@
+#pragma once
+// The backward engine: runs a graph's nodes in dependency order.
+
+#include <vector>
+
+#include "ember/tensor.h"
+
+namespace ember {
+
+class Engine {
+ public:
+  // Accumulates d(roots)/d(leaf) into every leaf's .grad, or only into
+  // `inputs` when that list is non-empty (Tensor.backward(inputs=...)).
+  static void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                       bool keep_graph, bool create_graph, const std::vector<Tensor>& inputs = {});
+
+  // Returns d(roots)/d(inputs) without touching any .grad (autograd.grad).
+  // Undefined entries mean "not reachable" (only allowed with allow_unused).
+  static std::vector<Tensor> grad(const std::vector<Tensor>& roots,
+                                  const std::vector<Tensor>& grad_roots,
+                                  const std::vector<Tensor>& inputs, bool keep_graph,
+                                  bool create_graph, bool allow_unused);
+
+ private:
+  class Run;
+};
+
+}  // namespace ember

@@ -1,0 +1,32 @@
+#pragma once
+// Pieces shared by the backward nodes of every op family.
+
+#include "ember/autograd/node.h"
+#include "ember/ops.h"
+
+namespace ember {
+
+// Declares a node's torch name and its apply().
+#define EMBER_NODE(NAME)                                    \
+  const char* name() const override { return #NAME; }       \
+  TensorList apply(TensorList&& grads) override
+
+// Shape and dtype of a forward input: its gradient must come back in them.
+struct InputMeta {
+  Shape shape;
+  DType dtype = DType::Float32;
+  InputMeta() = default;
+  explicit InputMeta(const Tensor& t) : shape(t->shape()), dtype(t->dtype()) {}
+  // Reduces a broadcast gradient to this input and casts it back.
+  Tensor fit(const Tensor& g) const {
+    Tensor r = sum_to(g, shape);
+    return r->dtype() == dtype ? r : to_dtype(r, dtype);
+  }
+};
+
+// Whether the node must produce a gradient for forward input i.
+inline bool wants_grad(const Node& n, size_t i) {
+  return i < n.next_edges().size() && n.next_edges()[i].node != nullptr;
+}
+
+}  // namespace ember

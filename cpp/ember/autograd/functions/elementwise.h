@@ -1,0 +1,123 @@
+#pragma once
+// Backward nodes of elementwise ops (formulas in ops/elementwise.cpp, inplace.cpp).
+
+#include "ember/autograd/functions/common.h"
+
+namespace ember {
+
+// Binary nodes whose other operand may be a tensor or a Python scalar.
+struct AddBackward0 final : Node {
+  EMBER_NODE(AddBackward0);
+  InputMeta self_meta, other_meta;
+  double alpha = 1.0;
+};
+struct SubBackward0 final : Node {
+  EMBER_NODE(SubBackward0);
+  InputMeta self_meta, other_meta;
+  double alpha = 1.0;
+};
+struct RsubBackward1 final : Node {
+  EMBER_NODE(RsubBackward1);
+  InputMeta self_meta;
+};
+struct MulBackward0 final : Node {
+  EMBER_NODE(MulBackward0);
+  void release_saved() override { self.release(), other.release(); }
+  SavedTensor self, other;  // other undefined when multiplying by other_scalar
+  InputMeta self_meta, other_meta;
+  double other_scalar = 0;
+};
+struct DivBackward0 final : Node {
+  EMBER_NODE(DivBackward0);
+  void release_saved() override { self.release(), other.release(); }
+  SavedTensor self, other;
+  InputMeta self_meta, other_meta;
+  double other_scalar = 0;
+};
+struct PowBackward0 final : Node {  // tensor ** scalar
+  EMBER_NODE(PowBackward0);
+  void release_saved() override { self.release(); }
+  SavedTensor self;
+  double exponent = 0;
+};
+struct PowBackward1 final : Node {  // tensor ** tensor
+  EMBER_NODE(PowBackward1);
+  void release_saved() override { self.release(), exponent.release(), result.release(); }
+  SavedTensor self, exponent, result;
+  InputMeta self_meta, exponent_meta;
+};
+struct PowBackward2 final : Node {  // scalar ** tensor
+  EMBER_NODE(PowBackward2);
+  void release_saved() override { result.release(); }
+  SavedTensor result;
+  double base = 0;
+};
+// maximum / minimum: the gradient goes to the larger (smaller) input, split on ties.
+struct MaximumBackward0 final : Node {
+  EMBER_NODE(MaximumBackward0);
+  void release_saved() override { self.release(), other.release(); }
+  SavedTensor self, other;
+  InputMeta self_meta, other_meta;
+};
+struct MinimumBackward0 final : Node {
+  EMBER_NODE(MinimumBackward0);
+  void release_saved() override { self.release(), other.release(); }
+  SavedTensor self, other;
+  InputMeta self_meta, other_meta;
+};
+struct ClampBackward1 final : Node {
+  EMBER_NODE(ClampBackward1);
+  void release_saved() override { self.release(); }
+  SavedTensor self;
+  std::optional<double> min, max;
+};
+struct WhereBackward0 final : Node {
+  EMBER_NODE(WhereBackward0);
+  void release_saved() override { condition.release(); }
+  SavedTensor condition;
+  InputMeta self_meta, other_meta;
+};
+struct ToCopyBackward0 final : Node {
+  EMBER_NODE(ToCopyBackward0);
+  DType source_dtype = DType::Float32;
+};
+struct CloneBackward0 final : Node {
+  EMBER_NODE(CloneBackward0);
+};
+
+// Unary nodes. Each saves its input or its output, whichever its formula uses.
+#define EMBER_UNARY_NODE(NAME)                              \
+  struct NAME final : Node {                               \
+    EMBER_NODE(NAME);                                      \
+    void release_saved() override { saved.release(); }     \
+    SavedTensor saved;                                     \
+  }
+EMBER_UNARY_NODE(NegBackward0);
+EMBER_UNARY_NODE(ExpBackward0);
+EMBER_UNARY_NODE(LogBackward0);
+EMBER_UNARY_NODE(SqrtBackward0);
+EMBER_UNARY_NODE(AbsBackward0);
+EMBER_UNARY_NODE(SinBackward0);
+EMBER_UNARY_NODE(CosBackward0);
+EMBER_UNARY_NODE(TanhBackward0);
+EMBER_UNARY_NODE(SigmoidBackward0);
+EMBER_UNARY_NODE(ReluBackward0);
+EMBER_UNARY_NODE(ReciprocalBackward0);
+EMBER_UNARY_NODE(Log1PBackward0);
+EMBER_UNARY_NODE(Expm1Backward0);
+EMBER_UNARY_NODE(RsqrtBackward0);
+#undef EMBER_UNARY_NODE
+
+// In-place fills: the old values no longer matter, so no gradient flows back.
+struct FillBackward0 final : Node {
+  EMBER_NODE(FillBackward0);
+};
+struct ZeroBackward0 final : Node {
+  EMBER_NODE(ZeroBackward0);
+};
+struct CopyBackwards final : Node {
+  EMBER_NODE(CopyBackwards);
+  InputMeta src_meta;
+};
+
+}  // namespace ember

@@ -1,0 +1,51 @@
+#pragma once
+// Backward nodes of neural-network functions (formulas in ops/nn.cpp).
+
+#include "ember/autograd/functions/common.h"
+
+namespace ember {
+
+struct SoftmaxBackward0 final : Node {
+  EMBER_NODE(SoftmaxBackward0);
+  void release_saved() override { result.release(); }
+  SavedTensor result;
+  int64_t dim = 0;
+};
+struct LogSoftmaxBackward0 final : Node {
+  EMBER_NODE(LogSoftmaxBackward0);
+  void release_saved() override { result.release(); }
+  SavedTensor result;
+  int64_t dim = 0;
+};
+struct MseLossBackward0 final : Node {
+  EMBER_NODE(MseLossBackward0);
+  void release_saved() override { self.release(), target.release(); }
+  SavedTensor self, target;
+  InputMeta self_meta, target_meta;
+  Reduction reduction = Reduction::Mean;
+};
+struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
+  EMBER_NODE(BinaryCrossEntropyWithLogitsBackward0);
+  void release_saved() override {
+    self.release(), target.release(), weight.release(), pos_weight.release();
+  }
+  SavedTensor self, target, weight, pos_weight;
+  InputMeta self_meta, target_meta;
+  Reduction reduction = Reduction::Mean;
+};
+struct BinaryCrossEntropyBackward0 final : Node {
+  EMBER_NODE(BinaryCrossEntropyBackward0);
+  void release_saved() override { self.release(), target.release(), weight.release(); }
+  SavedTensor self, target, weight;
+  Reduction reduction = Reduction::Mean;
+};
+struct NllLossBackward0 final : Node {
+  EMBER_NODE(NllLossBackward0);
+  void release_saved() override { target.release(), weight.release(), total_weight.release(); }
+  SavedTensor target, weight, total_weight;
+  InputMeta self_meta;
+  Reduction reduction = Reduction::Mean;
+  int64_t ignore_index = -100;
+};
+
+}  // namespace ember

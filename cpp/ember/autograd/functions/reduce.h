@@ -1,0 +1,81 @@
+#pragma once
+// Backward nodes of reductions (formulas in ops/reduce.cpp).
+
+#include "ember/autograd/functions/common.h"
+
+namespace ember {
+
+struct SumBackward0 final : Node {  // sum of all elements
+  EMBER_NODE(SumBackward0);
+  InputMeta self_meta;
+};
+struct SumBackward1 final : Node {  // sum over dims
+  EMBER_NODE(SumBackward1);
+  InputMeta self_meta;
+  DimList dims;
+  bool keepdim = false;
+};
+struct MeanBackward0 final : Node {
+  EMBER_NODE(MeanBackward0);
+  InputMeta self_meta;
+};
+struct MeanBackward1 final : Node {
+  EMBER_NODE(MeanBackward1);
+  InputMeta self_meta;
+  DimList dims;
+  bool keepdim = false;
+};
+struct VarBackward0 final : Node {
+  EMBER_NODE(VarBackward0);
+  void release_saved() override { self.release(); }
+  SavedTensor self;
+  DimList dims;  // wrapped, never empty
+  double correction = 1;
+  bool keepdim = false;
+};
+struct StdBackward0 final : Node {
+  EMBER_NODE(StdBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+  DimList dims;
+  double correction = 1;
+  bool keepdim = false;
+};
+struct LinalgVectorNormBackward0 final : Node {
+  EMBER_NODE(LinalgVectorNormBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+  double p = 2;
+  DimList dims;
+  bool keepdim = false;
+};
+// max()/min() of all elements: the gradient is shared by all tied maxima.
+struct MaxBackward1 final : Node {
+  EMBER_NODE(MaxBackward1);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+};
+struct MinBackward1 final : Node {
+  EMBER_NODE(MinBackward1);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+};
+// max(dim)/min(dim): the gradient goes to the selected index.
+struct MaxBackward0 final : Node {
+  EMBER_NODE(MaxBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+  bool keepdim = false;
+};
+struct MinBackward0 final : Node {
+  EMBER_NODE(MinBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+  bool keepdim = false;
+};
+
+}  // namespace ember

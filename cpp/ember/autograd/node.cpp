@@ -1,0 +1,152 @@
+#include "ember/autograd/node.h"
+
+#include <limits>
+#include <stdexcept>
+
+#include "ember/ops.h"
+
+namespace ember {
+
+thread_local bool GradMode::enabled_ = true;
+
+namespace {
+thread_local uint64_t next_sequence_nr = 0;
+}
+
+Node::Node() : sequence_nr_(next_sequence_nr++) {}
+
+Node::~Node() {
+  for (Edge& e : next_edges_) {
+    if (e.node) release_iteratively(std::move(e.node));
+  }
+}
+
+void Node::retain_grad_of(uint32_t output_nr, const Tensor& t) {
+  if (!retained_) retained_ = std::make_unique<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>>();
+  retained_->emplace_back(output_nr, t);
+}
+
+void Node::fill_retained_grads(const TensorList& grads) {
+  if (!retained_) return;
+  for (auto& [nr, weak] : *retained_) {
+    Tensor t = weak.lock();
+    if (!t || nr >= grads.size() || !grads[nr]) continue;
+    const Tensor& g = grads[nr];
+    if (!t->grad()) {
+      t->set_grad(GradMode::is_enabled() ? g : clone(g));
+    } else {
+      t->set_grad(add(t->grad(), g));
+    }
+  }
+}
+
+AccumulateGrad::AccumulateGrad(Tensor variable) : variable_(std::move(variable)) {
+  // Runs as soon as its gradient is complete, like torch's.
+  sequence_nr_ = std::numeric_limits<uint64_t>::max();
+}
+
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  Tensor& g = grads[0];
+  if (!g) return {};
+  Tensor& slot = variable_->mutable_grad();
+  if (!slot) {
+    // Take the incoming buffer when nobody else can see it; otherwise copy, so
+    // that later in-place updates of .grad never write into someone's tensor.
+    const bool private_buffer = g.use_count() == 1 && g->storage().use_count() == 1 &&
+                                g->is_contiguous() && g->shape() == variable_->shape();
+    if (GradMode::is_enabled() || private_buffer) {
+      slot = g;
+    } else {
+      slot = contiguous_clone(g);
+    }
+  } else if (GradMode::is_enabled()) {
+    slot = add(slot, g);
+  } else {
+    add_inplace_unchecked(slot, g);
+  }
+  return {};
+}
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output)
+    : version_(t->version()), output_nr_(t->output_nr()), is_output_(is_output), saved_(true) {
+  data_ = is_output ? detach(t) : t;
+}
+
+Tensor SavedTensor::unpack(const Node& owner) const {
+  if (!saved_) return nullptr;
+  if (!data_) {
+    throw std::runtime_error(
+        "Trying to backward through the graph a second time (or directly access saved tensors "
+        "after they have already been freed). Saved intermediate values of the graph are freed "
+        "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+        "backward through the graph a second time or if you need to access saved tensors after "
+        "calling backward.");
+  }
+  if (data_->version() != version_) {
+    std::string what = std::string("[") + legacy_type_name(data_->dtype()) + " " +
+                       shape_str(data_->shape()) + "]";
+    const Node* producer = is_output_ ? &owner : data_->grad_fn().get();
+    if (producer) {
+      what += ", which is output " + std::to_string(output_nr_) + " of " + producer->name() + ",";
+    }
+    throw std::runtime_error(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        "operation: " + what + " is at version " + std::to_string(data_->version()) +
+        "; expected version " + std::to_string(version_) +
+        " instead. Hint: the backtrace further above can point at the operation that failed to "
+        "compute its gradient; the variable in question was changed in there or anywhere later. "
+        "Good luck!");
+  }
+  if (!is_output_) return data_;
+  // Reattach the owner as grad_fn so create_graph sees the dependency.
+  Tensor t = detach(data_);
+  t->set_history(std::const_pointer_cast<Node>(owner.shared_from_this()), output_nr_);
+  return t;
+}
+
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
+  std::weak_ptr<Node>& slot = leaf->grad_accumulator_slot();
+  std::shared_ptr<Node> acc = slot.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(leaf);
+    slot = acc;
+  }
+  return acc;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  if (t->grad_fn()) return Edge{t->grad_fn(), t->output_nr()};
+  if (t->requires_grad()) return Edge{grad_accumulator(t), 0};
+  return Edge{};
+}
+
+void add_next_edge(Node& node, const Tensor& input) {
+  node.next_edges().push_back(gradient_edge(input));
+}
+
+void set_history(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,
+                 const Tensor& output) {
+  for (const Tensor* in : inputs) add_next_edge(*node, *in);
+  output->set_history(node, 0);
+}
+
+void release_iteratively(std::shared_ptr<Node>&& node) {
+  // Only the last strong reference starts a cascade.
+  if (node.use_count() != 1) {
+    node.reset();
+    return;
+  }
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  pending.push_back(std::move(node));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    n.reset();  // its destructor may queue more
+  }
+  draining = false;
+}
+
+}  // namespace ember

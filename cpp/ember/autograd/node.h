@@ -1,0 +1,127 @@
+#pragma once
+// Graph nodes: a Node is the backward of one forward op (Python's grad_fn).
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ember/autograd/grad_mode.h"
+#include "ember/small_vector.h"
+#include "ember/tensor.h"
+
+namespace ember {
+
+// An input of a node's backward: gradient number `input_nr` of `node`.
+struct Edge {
+  std::shared_ptr<Node> node;
+  uint32_t input_nr = 0;
+};
+
+using EdgeList = SmallVector<Edge, 2>;
+using TensorList = SmallVector<Tensor, 2>;
+
+// Note [Node protocol]
+// A node is created by a forward op whose output requires grad. It holds one
+// edge per differentiable forward input (null edge where that input needs no
+// gradient) and what its formula needs (saved tensors, scalars, shapes).
+// apply() receives one gradient per forward output (null = zero) and returns
+// one gradient per edge (null = none). Formulas are written with the same ops
+// users call, so under create_graph they record a graph of their own.
+class Node : public std::enable_shared_from_this<Node> {
+ public:
+  Node();
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  virtual const char* name() const = 0;
+  virtual TensorList apply(TensorList&& grads) = 0;
+  // Frees saved tensors after a backward without retain_graph.
+  virtual void release_saved() {}
+  virtual uint32_t num_outputs() const { return 1; }
+
+  EdgeList& next_edges() { return next_edges_; }
+  const EdgeList& next_edges() const { return next_edges_; }
+  uint64_t sequence_nr() const { return sequence_nr_; }
+
+  // Tensors whose .grad should be filled when this node's gradients arrive
+  // (retain_grad() on a non-leaf), keyed by output number.
+  void retain_grad_of(uint32_t output_nr, const Tensor& t);
+  void fill_retained_grads(const TensorList& grads);
+
+ protected:
+  uint64_t sequence_nr_;
+
+ private:
+  friend class Engine;
+  EdgeList next_edges_;
+  // Per-run scratch of the engine; see Note [Engine scratch].
+  uint64_t run_id_ = 0;
+  int32_t pending_ = 0;
+  bool needed_ = false;
+  TensorList buffer_;
+  std::unique_ptr<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>> retained_;
+};
+
+// The node that adds incoming gradients into a leaf's .grad. Its `variable` is
+// the leaf itself (Python sees the same object). The leaf refers back to it
+// only weakly (TensorImpl::grad_accumulator_slot), so there is no cycle.
+class AccumulateGrad final : public Node {
+ public:
+  explicit AccumulateGrad(Tensor variable);
+  const char* name() const override { return "AccumulateGrad"; }
+  TensorList apply(TensorList&& grads) override;
+  const Tensor& variable() const { return variable_; }
+
+ private:
+  Tensor variable_;
+};
+
+// Note [Saved tensors]
+// A node saves what its formula needs. Saving a forward input keeps that
+// tensor. Saving the node's own output must not (output -> grad_fn -> output
+// would be a cycle), so the output is saved as a history-free alias and its
+// grad_fn is reattached from the owning node on unpack. The storage version is
+// recorded at save time; see Note [Version counter].
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(const Tensor& t, bool is_output);
+  bool defined() const { return data_ != nullptr || saved_; }
+  // `owner` is the node holding this saved tensor.
+  Tensor unpack(const Node& owner) const;
+  void release() { data_.reset(); }
+
+ private:
+  Tensor data_;
+  uint32_t version_ = 0;
+  uint32_t output_nr_ = 0;
+  bool is_output_ = false;
+  bool saved_ = false;
+};
+
+// True when an op on these inputs must record a node.
+inline bool any_requires_grad(const Tensor& a) { return GradMode::is_enabled() && a->requires_grad(); }
+inline bool any_requires_grad(const Tensor& a, const Tensor& b) {
+  return GradMode::is_enabled() && (a->requires_grad() || b->requires_grad());
+}
+
+// The edge a gradient for `t` flows into (null edge when t needs none).
+Edge gradient_edge(const Tensor& t);
+// The AccumulateGrad of a leaf that requires grad (made on first use).
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+// Connects `node` to the given inputs and makes it the grad_fn of `outputs`.
+void set_history(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,
+                 const Tensor& output);
+void add_next_edge(Node& node, const Tensor& input);
+
+// Note [Iterative graph destruction]
+// Dropping the last reference to the head of a long chain would destroy each
+// node from inside its successor's destructor, one C++ frame per node, and a
+// chain of a million nodes overflows the stack. Destructors hand the nodes they
+// release to release_iteratively, which queues them and frees the queue in a
+// loop, so destruction depth stays constant.
+void release_iteratively(std::shared_ptr<Node>&& node);
+
+}  // namespace ember

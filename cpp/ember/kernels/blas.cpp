@@ -1,0 +1,124 @@
+#include "ember/kernels/blas.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <climits>
+#include <vector>
+
+namespace ember {
+
+void blas_set_num_threads(int n) { scipy_openblas_set_num_threads(n); }
+
+namespace {
+
+// Below this many multiply-adds a plain loop beats the BLAS call overhead.
+constexpr int64_t kTinyGemmWork = 4096;
+
+template <typename T>
+void gemm_loop(int64_t m, int64_t n, int64_t k, MatrixRef<T> a, MatrixRef<T> b, T* c, int64_t ldc,
+               bool accumulate) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    if (!accumulate) {
+      for (int64_t j = 0; j < n; ++j) row[j] = T(0);
+    }
+    for (int64_t p = 0; p < k; ++p) {
+      const T av = a.data[i * a.row_stride + p * a.col_stride];
+      const T* brow = b.data + p * b.row_stride;
+      if (b.col_stride == 1) {
+        for (int64_t j = 0; j < n; ++j) row[j] += av * brow[j];
+      } else {
+        for (int64_t j = 0; j < n; ++j) row[j] += av * brow[j * b.col_stride];
+      }
+    }
+  }
+}
+
+// Describes a strided matrix to BLAS as (transpose flag, leading dim), or
+// returns false when neither stride is 1 (the caller then packs a copy).
+template <typename T>
+bool blas_layout(const MatrixRef<T>& x, int64_t rows, int64_t cols, CBLAS_TRANSPOSE* trans,
+                 int64_t* ld) {
+  // The stride of a size-1 dim never matters; pick whatever makes BLAS happy.
+  int64_t rs = rows == 1 ? cols : x.row_stride;
+  int64_t cs = cols == 1 ? 1 : x.col_stride;
+  if (cs == 1 && rs >= std::max<int64_t>(cols, 1)) {
+    *trans = CblasNoTrans;
+    *ld = rs;
+    return true;
+  }
+  rs = rows == 1 ? 1 : x.row_stride;
+  cs = cols == 1 ? rows : x.col_stride;
+  if (rs == 1 && cs >= std::max<int64_t>(rows, 1)) {
+    *trans = CblasTrans;
+    *ld = cs;
+    return true;
+  }
+  return false;
+}
+
+template <typename T>
+std::vector<T> pack(const MatrixRef<T>& x, int64_t rows, int64_t cols) {
+  std::vector<T> out(static_cast<size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) out[i * cols + j] = x.data[i * x.row_stride + j * x.col_stride];
+  return out;
+}
+
+void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
+               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+               int64_t ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n),
+                    static_cast<blasint>(k), 1.0f, a, static_cast<blasint>(lda), b,
+                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
+               const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
+               int64_t ldc) {
+  scipy_cblas_dgemm(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n),
+                    static_cast<blasint>(k), 1.0, a, static_cast<blasint>(lda), b,
+                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(int64_t m, int64_t n, int64_t k, MatrixRef<T> a, MatrixRef<T> b, T* c, int64_t ldc,
+          bool accumulate) {
+  if (m == 0 || n == 0) return;
+  constexpr bool kBlas = std::is_same_v<T, float> || std::is_same_v<T, double>;
+  const bool fits_int = m < INT_MAX && n < INT_MAX && k < INT_MAX;
+  if constexpr (kBlas) {
+    if (m * n * k > kTinyGemmWork && k > 0 && fits_int) {
+      CBLAS_TRANSPOSE ta, tb;
+      int64_t lda, ldb;
+      std::vector<T> a_packed, b_packed;
+      if (!blas_layout(a, m, k, &ta, &lda)) {
+        a_packed = pack(a, m, k);
+        a = {a_packed.data(), k, 1};
+        ta = CblasNoTrans;
+        lda = k;
+      }
+      if (!blas_layout(b, k, n, &tb, &ldb)) {
+        b_packed = pack(b, k, n);
+        b = {b_packed.data(), n, 1};
+        tb = CblasNoTrans;
+        ldb = n;
+      }
+      call_gemm(ta, tb, m, n, k, a.data, lda, b.data, ldb, accumulate ? T(1) : T(0), c, ldc);
+      return;
+    }
+  }
+  gemm_loop(m, n, k, a, b, c, ldc, accumulate);
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, MatrixRef<float>, MatrixRef<float>, float*,
+                          int64_t, bool);
+template void gemm<double>(int64_t, int64_t, int64_t, MatrixRef<double>, MatrixRef<double>,
+                           double*, int64_t, bool);
+template void gemm<int64_t>(int64_t, int64_t, int64_t, MatrixRef<int64_t>, MatrixRef<int64_t>,
+                            int64_t*, int64_t, bool);
+
+}  // namespace ember

@@ -1,0 +1,25 @@
+#pragma once
+// Matrix products: OpenBLAS (from the scipy-openblas32 wheel) for real work,
+// a direct loop for tiny matrices where a BLAS call costs more than the math.
+
+#include <cstdint>
+
+namespace ember {
+
+void blas_set_num_threads(int n);
+
+// A strided matrix view: element (i, j) at data[i * row_stride + j * col_stride].
+template <typename T>
+struct MatrixRef {
+  const T* data;
+  int64_t row_stride;
+  int64_t col_stride;
+};
+
+// C (M x N, row-major with leading dimension ldc) = A (M x K) @ B (K x N),
+// or C += A @ B when accumulate is set.
+template <typename T>
+void gemm(int64_t m, int64_t n, int64_t k, MatrixRef<T> a, MatrixRef<T> b, T* c, int64_t ldc,
+          bool accumulate);
+
+}  // namespace ember

@@ -1,0 +1,441 @@
+#include "ember/kernels/elementwise.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "ember/kernels/loops.h"
+
+namespace ember {
+
+// Note [Type promotion]
+// As in torch: the result dtype is the highest category among tensors with
+// dims; a 0-d tensor or a Python scalar only raises the category (bool < int <
+// float), never the width within it. So float32 * float64-0d -> float32,
+// int64 * 2.5 -> float32, float32 * float64[3] -> float64.
+namespace {
+
+int category(DType t) {
+  switch (t) {
+    case DType::Bool: return 0;
+    case DType::Int64: return 1;
+    default: return 2;
+  }
+}
+
+DType default_of_category(int c) {
+  return c == 0 ? DType::Bool : c == 1 ? DType::Int64 : DType::Float32;
+}
+
+}  // namespace
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  const bool a0 = a->dim() == 0, b0 = b->dim() == 0;
+  if (a0 == b0) return promote(a->dtype(), b->dtype());
+  const DType dimmed = a0 ? b->dtype() : a->dtype();
+  const DType zero_d = a0 ? a->dtype() : b->dtype();
+  return category(zero_d) > category(dimmed) ? zero_d : dimmed;
+}
+
+DType result_type(const Tensor& a, const Scalar& s) {
+  if (category(s.kind) > category(a->dtype())) return default_of_category(category(s.kind));
+  return a->dtype();
+}
+
+bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+
+namespace {
+
+template <typename T>
+T int_pow(T base, T exp) {
+  if (exp < 0) return base == 1 ? 1 : (base == -1 ? ((exp & 1) ? -1 : 1) : 0);
+  T result = 1;
+  while (exp) {
+    if (exp & 1) result *= base;
+    base *= base;
+    exp >>= 1;
+  }
+  return result;
+}
+
+template <typename T>
+T pow_value(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return a || !b;
+  } else if constexpr (std::is_integral_v<T>) {
+    return int_pow(a, b);
+  } else {
+    return std::pow(a, b);
+  }
+}
+
+template <typename T>
+T div_value(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    return a / b;
+  } else {
+    return a / b;
+  }
+}
+
+template <typename T>
+T max_value(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a) || std::isnan(b)) return a + b;  // propagate NaN like torch
+  }
+  return a > b ? a : b;
+}
+
+template <typename T>
+T min_value(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a) || std::isnan(b)) return a + b;
+  }
+  return a < b ? a : b;
+}
+
+// Runs f over out = f(a, b) with broadcasting. out is contiguous of the broadcast shape.
+template <typename T, typename Out, typename F>
+void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  Out* po = out->data<Out>();
+  const T* pa = a->data<T>();
+  const T* pb = b->data<T>();
+  const int64_t n = out->numel();
+  if (a->is_contiguous() && b->is_contiguous() && a->shape() == b->shape() &&
+      n < kParallelGrain) {
+    for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(f(pa[i], pb[i]));
+    return;
+  }
+  const Strides sa = broadcast_strides(a->shape(), a->strides(), out->shape());
+  const Strides sb = broadcast_strides(b->shape(), b->strides(), out->shape());
+  for_each_row<3>(out->shape(), {&out->strides(), &sa, &sb},
+                  [&](const int64_t* off, int64_t len, const int64_t* st) {
+                    Out* o = po + off[0];
+                    const T* x = pa + off[1];
+                    const T* y = pb + off[2];
+                    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+                      for (int64_t i = 0; i < len; ++i) o[i] = static_cast<Out>(f(x[i], y[i]));
+                    } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
+                      const T yv = *y;
+                      for (int64_t i = 0; i < len; ++i) o[i] = static_cast<Out>(f(x[i], yv));
+                    } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
+                      const T xv = *x;
+                      for (int64_t i = 0; i < len; ++i) o[i] = static_cast<Out>(f(xv, y[i]));
+                    } else {
+                      for (int64_t i = 0; i < len; ++i) {
+                        o[i * st[0]] = static_cast<Out>(f(x[i * st[1]], y[i * st[2]]));
+                      }
+                    }
+                  });
+}
+
+// Calls body(f) with the functor for op on T.
+template <typename T, typename Body>
+void with_binary_functor(BinaryOp op, Body&& body) {
+  switch (op) {
+    case BinaryOp::Add: return body([](T x, T y) { return static_cast<T>(x + y); });
+    case BinaryOp::Sub: return body([](T x, T y) { return static_cast<T>(x - y); });
+    case BinaryOp::Mul: return body([](T x, T y) { return static_cast<T>(x * y); });
+    case BinaryOp::Div: return body([](T x, T y) { return div_value<T>(x, y); });
+    case BinaryOp::Pow: return body([](T x, T y) { return pow_value<T>(x, y); });
+    case BinaryOp::Maximum: return body([](T x, T y) { return max_value<T>(x, y); });
+    case BinaryOp::Minimum: return body([](T x, T y) { return min_value<T>(x, y); });
+    case BinaryOp::Eq: return body([](T x, T y) { return x == y; });
+    case BinaryOp::Ne: return body([](T x, T y) { return x != y; });
+    case BinaryOp::Lt: return body([](T x, T y) { return x < y; });
+    case BinaryOp::Le: return body([](T x, T y) { return x <= y; });
+    case BinaryOp::Gt: return body([](T x, T y) { return x > y; });
+    case BinaryOp::Ge: return body([](T x, T y) { return x >= y; });
+  }
+}
+
+DType compute_dtype(BinaryOp op, DType promoted) {
+  // True division of integers is float division.
+  if (op == BinaryOp::Div && !is_floating(promoted)) return DType::Float32;
+  return promoted;
+}
+
+void check_bool_arithmetic(BinaryOp op, DType t) {
+  if (t == DType::Bool && op == BinaryOp::Sub) {
+    throw std::runtime_error(
+        "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+        "`logical_xor()` operator instead.");
+  }
+}
+
+void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    with_binary_functor<T>(op, [&](auto f) {
+      if (is_comparison(op)) {
+        binary_loop<T, bool>(out, a, b, f);
+      } else {
+        binary_loop<T, T>(out, a, b, f);
+      }
+    });
+  });
+}
+
+}  // namespace
+
+Tensor convert(const Tensor& a, DType dtype) {
+  if (a->dtype() == dtype) return a;
+  Tensor out = empty(a->shape(), dtype);
+  copy_kernel(out, a);
+  return out;
+}
+
+Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const DType dt = compute_dtype(op, result_type(a, b));
+  check_bool_arithmetic(op, dt);
+  const Shape shape = broadcast_shapes(a->shape(), b->shape());
+  Tensor out = empty(shape, is_comparison(op) ? DType::Bool : dt);
+  run_binary(op, out, convert(a, dt), convert(b, dt));
+  return out;
+}
+
+Tensor binary_scalar_kernel(BinaryOp op, const Tensor& a, const Scalar& s, bool scalar_first) {
+  const DType dt = compute_dtype(op, result_type(a, s));
+  check_bool_arithmetic(op, dt);
+  Tensor ac = convert(a, dt);
+  Tensor out = empty(a->shape(), is_comparison(op) ? DType::Bool : dt);
+  EMBER_DISPATCH(dt, T, [&] {
+    const T sv = static_cast<T>(s.value);
+    with_binary_functor<T>(op, [&](auto f) {
+      auto run = [&](auto* po) {
+        using Out = std::remove_pointer_t<decltype(po)>;
+        const T* pa = ac->data<T>();
+        const int64_t n = out->numel();
+        if (ac->is_contiguous() && n < kParallelGrain) {
+          if (scalar_first) {
+            for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(f(sv, pa[i]));
+          } else {
+            for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(f(pa[i], sv));
+          }
+          return;
+        }
+        for_each_row<2>(out->shape(), {&out->strides(), &ac->strides()},
+                        [&](const int64_t* off, int64_t len, const int64_t* st) {
+                          Out* o = po + off[0];
+                          const T* x = pa + off[1];
+                          if (scalar_first) {
+                            for (int64_t i = 0; i < len; ++i)
+                              o[i * st[0]] = static_cast<Out>(f(sv, x[i * st[1]]));
+                          } else if (st[0] == 1 && st[1] == 1) {
+                            for (int64_t i = 0; i < len; ++i) o[i] = static_cast<Out>(f(x[i], sv));
+                          } else {
+                            for (int64_t i = 0; i < len; ++i)
+                              o[i * st[0]] = static_cast<Out>(f(x[i * st[1]], sv));
+                          }
+                        });
+      };
+      if (is_comparison(op)) {
+        run(out->data<bool>());
+      } else {
+        run(out->data<T>());
+      }
+    });
+  });
+  return out;
+}
+
+void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other) {
+  // Compute into a temporary when types differ or other overlaps self in a way
+  // a single pass could corrupt; the common same-dtype case writes directly.
+  const Shape shape = broadcast_shapes(self->shape(), other->shape());
+  if (shape != self->shape()) {
+    throw std::runtime_error("output with shape " + shape_str(self->shape()) +
+                             " doesn't match the broadcast shape " + shape_str(shape));
+  }
+  const DType dt = compute_dtype(op, result_type(self, other));
+  if (!is_floating(self->dtype()) && is_floating(dt)) {
+    throw std::runtime_error(std::string("result type ") + scalar_type_name(dt) +
+                             " can't be cast to the desired output type " +
+                             scalar_type_name(self->dtype()));
+  }
+  const bool direct = dt == self->dtype() && other->dtype() == dt &&
+                      other->storage() != self->storage();
+  if (direct) {
+    run_binary(op, self, self, other);
+    return;
+  }
+  copy_kernel(self, binary_kernel(op, self, other));
+}
+
+void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar& s) {
+  const DType dt = compute_dtype(op, result_type(self, s));
+  if (!is_floating(self->dtype()) && is_floating(dt)) {
+    throw std::runtime_error(std::string("result type ") + scalar_type_name(dt) +
+                             " can't be cast to the desired output type " +
+                             scalar_type_name(self->dtype()));
+  }
+  if (self->is_contiguous() && dt == self->dtype()) {
+    EMBER_DISPATCH(dt, T, [&] {
+      const T sv = static_cast<T>(s.value);
+      with_binary_functor<T>(op, [&](auto f) {
+        if constexpr (std::is_same_v<decltype(f(T{}, T{})), bool> && !std::is_same_v<T, bool>) {
+          throw std::logic_error("comparison in place");
+        } else {
+          T* p = self->data<T>();
+          const int64_t n = self->numel();
+          if (n < kParallelGrain) {
+            for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(f(p[i], sv));
+          } else {
+            parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+              for (int64_t i = b; i < e; ++i) p[i] = static_cast<T>(f(p[i], sv));
+            });
+          }
+        }
+      });
+    });
+    return;
+  }
+  copy_kernel(self, binary_scalar_kernel(op, self, s));
+}
+
+namespace {
+
+template <typename T>
+T sigmoid_value(T x) {
+  return static_cast<T>(1) / (static_cast<T>(1) + std::exp(-x));
+}
+
+template <typename T, typename Body>
+void with_unary_functor(UnaryOp op, Body&& body) {
+  switch (op) {
+    case UnaryOp::Neg: return body([](T x) { return static_cast<T>(-x); });
+    case UnaryOp::Exp: return body([](T x) { return std::exp(x); });
+    case UnaryOp::Log: return body([](T x) { return std::log(x); });
+    case UnaryOp::Sqrt: return body([](T x) { return std::sqrt(x); });
+    case UnaryOp::Abs: return body([](T x) { return std::abs(x); });
+    case UnaryOp::Sin: return body([](T x) { return std::sin(x); });
+    case UnaryOp::Cos: return body([](T x) { return std::cos(x); });
+    case UnaryOp::Tanh: return body([](T x) { return std::tanh(x); });
+    case UnaryOp::Sigmoid: return body([](T x) { return sigmoid_value(x); });
+    case UnaryOp::Relu: return body([](T x) { return x > T(0) ? x : T(0); });
+    case UnaryOp::Reciprocal: return body([](T x) { return T(1) / x; });
+    case UnaryOp::Sign: return body([](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
+    case UnaryOp::Square: return body([](T x) { return x * x; });
+    case UnaryOp::Log1p: return body([](T x) { return std::log1p(x); });
+    case UnaryOp::Expm1: return body([](T x) { return std::expm1(x); });
+    case UnaryOp::Rsqrt: return body([](T x) { return T(1) / std::sqrt(x); });
+    case UnaryOp::Floor: return body([](T x) { return std::floor(x); });
+    case UnaryOp::Ceil: return body([](T x) { return std::ceil(x); });
+    case UnaryOp::Round: return body([](T x) { return std::nearbyint(x); });
+    case UnaryOp::Trunc: return body([](T x) { return std::trunc(x); });
+    case UnaryOp::LogicalNot: return body([](T x) { return static_cast<T>(!x); });
+  }
+}
+
+bool keeps_integer_dtype(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Relu: case UnaryOp::Sign:
+    case UnaryOp::Square: case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Round:
+    case UnaryOp::Trunc:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Tensor unary_kernel(UnaryOp op, const Tensor& a) {
+  if (op == UnaryOp::LogicalNot) {
+    Tensor out = empty(a->shape(), DType::Bool);
+    Tensor b = convert(a, DType::Bool);
+    copy_kernel(out, b);
+    bool* p = out->data<bool>();
+    for (int64_t i = 0; i < out->numel(); ++i) p[i] = !p[i];
+    return out;
+  }
+  if (a->dtype() == DType::Bool && op == UnaryOp::Neg) {
+    throw std::runtime_error(
+        "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+        "invert a mask, use the `~` or `logical_not()` operator instead.");
+  }
+  DType dt = a->dtype();
+  if (!is_floating(dt) && !keeps_integer_dtype(op)) dt = DType::Float32;
+  if (dt == DType::Bool) dt = DType::Int64;
+  Tensor src = convert(a, dt);
+  Tensor out = empty(a->shape(), dt);
+  EMBER_DISPATCH(dt, T, [&] {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw std::logic_error("unary on bool");
+    } else {
+      with_unary_functor<T>(op, [&](auto f) {
+        T* po = out->data<T>();
+        const T* pa = src->data<T>();
+        const int64_t n = out->numel();
+        if (src->is_contiguous() && n < kParallelGrain) {
+          for (int64_t i = 0; i < n; ++i) po[i] = static_cast<T>(f(pa[i]));
+          return;
+        }
+        for_each_row<2>(out->shape(), {&out->strides(), &src->strides()},
+                        [&](const int64_t* off, int64_t len, const int64_t* st) {
+                          T* o = po + off[0];
+                          const T* x = pa + off[1];
+                          if (st[1] == 1) {
+                            for (int64_t i = 0; i < len; ++i) o[i] = static_cast<T>(f(x[i]));
+                          } else {
+                            for (int64_t i = 0; i < len; ++i)
+                              o[i] = static_cast<T>(f(x[i * st[1]]));
+                          }
+                        });
+      });
+    }
+  });
+  return out;
+}
+
+void copy_kernel(const Tensor& dst, const Tensor& src) {
+  const Shape shape = broadcast_shapes(dst->shape(), src->shape());
+  if (shape != dst->shape()) {
+    throw std::runtime_error("The size of tensor a (" + std::to_string(dst->numel()) +
+                             ") must match the size of tensor b (" +
+                             std::to_string(src->numel()) + ")");
+  }
+  const Strides ss = broadcast_strides(src->shape(), src->strides(), dst->shape());
+  EMBER_DISPATCH(dst->dtype(), D, [&] {
+    EMBER_DISPATCH(src->dtype(), S, [&] {
+      D* pd = dst->data<D>();
+      const S* ps = src->data<S>();
+      for_each_row<2>(dst->shape(), {&dst->strides(), &ss},
+                      [&](const int64_t* off, int64_t len, const int64_t* st) {
+                        D* o = pd + off[0];
+                        const S* x = ps + off[1];
+                        if (st[0] == 1 && st[1] == 1) {
+                          for (int64_t i = 0; i < len; ++i) o[i] = static_cast<D>(x[i]);
+                        } else {
+                          for (int64_t i = 0; i < len; ++i)
+                            o[i * st[0]] = static_cast<D>(x[i * st[1]]);
+                        }
+                      });
+    });
+  });
+}
+
+Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape()));
+  const DType dt = result_type(a, b);
+  Tensor ac = convert(a, dt), bc = convert(b, dt), cc = convert(cond, DType::Bool);
+  Tensor out = empty(shape, dt);
+  const Strides sc = broadcast_strides(cc->shape(), cc->strides(), shape);
+  const Strides sa = broadcast_strides(ac->shape(), ac->strides(), shape);
+  const Strides sb = broadcast_strides(bc->shape(), bc->strides(), shape);
+  EMBER_DISPATCH(dt, T, [&] {
+    T* po = out->data<T>();
+    const bool* pc = cc->data<bool>();
+    const T* pa = ac->data<T>();
+    const T* pb = bc->data<T>();
+    for_each_row<4>(shape, {&out->strides(), &sc, &sa, &sb},
+                    [&](const int64_t* off, int64_t len, const int64_t* st) {
+                      for (int64_t i = 0; i < len; ++i) {
+                        po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] ? pa[off[2] + i * st[2]]
+                                                                         : pb[off[3] + i * st[3]];
+                      }
+                    });
+  });
+  return out;
+}
+
+}  // namespace ember

@@ -1,0 +1,40 @@
+#pragma once
+// Elementwise kernels: raw loops over strided, broadcast operands. They know
+// nothing of autograd; ops/ wraps them with graph recording.
+
+#include "ember/tensor.h"
+
+namespace ember {
+
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
+enum class UnaryOp {
+  Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Reciprocal, Sign, Square,
+  Log1p, Expm1, Rsqrt, Floor, Ceil, Round, Trunc, LogicalNot
+};
+
+bool is_comparison(BinaryOp op);
+
+// dtype of `a op b` (torch's rules, see Note [Type promotion]).
+DType result_type(const Tensor& a, const Tensor& b);
+DType result_type(const Tensor& a, const Scalar& s);
+
+// Fresh contiguous result of `a op b` with broadcasting and promotion.
+Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b);
+// `a op s`, or `s op a` when scalar_first.
+Tensor binary_scalar_kernel(BinaryOp op, const Tensor& a, const Scalar& s, bool scalar_first = false);
+// self = self op other (other broadcasts to self's shape; result cast to self's dtype).
+void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other);
+void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar& s);
+
+// Fresh result of op(a); integer inputs of float functions produce float32.
+Tensor unary_kernel(UnaryOp op, const Tensor& a);
+
+// Copies src into dst (broadcasting src, converting dtype).
+void copy_kernel(const Tensor& dst, const Tensor& src);
+// A contiguous copy of `a` converted to `dtype` (a itself if nothing to do).
+Tensor convert(const Tensor& a, DType dtype);
+
+// Elementwise where(cond, a, b) on same-dtype operands (broadcasting).
+Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+}  // namespace ember

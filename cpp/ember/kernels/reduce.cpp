@@ -1,0 +1,165 @@
+#include "ember/kernels/reduce.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "ember/kernels/elementwise.h"
+#include "ember/kernels/loops.h"
+
+namespace ember {
+namespace {
+
+// Accumulator type: double for floats (accuracy), int64 for integers.
+template <typename T>
+using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+
+Shape keepdim_shape(const Shape& shape, const std::vector<bool>& reduce) {
+  Shape out = shape;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (reduce[d]) out[d] = 1;
+  }
+  return out;
+}
+
+template <typename T>
+double sum_contiguous(const T* p, int64_t n) {
+  // Four independent accumulators let the loop vectorize and keep rounding low.
+  acc_t<T> s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += p[i];
+    s1 += p[i + 1];
+    s2 += p[i + 2];
+    s3 += p[i + 3];
+  }
+  for (; i < n; ++i) s0 += p[i];
+  return static_cast<double>((s0 + s1) + (s2 + s3));
+}
+
+}  // namespace
+
+Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out_dtype) {
+  Tensor a = convert(a_in, out_dtype);
+  const Shape out_shape = keepdim_shape(a->shape(), reduce);
+  Tensor out = zeros(out_shape, out_dtype);
+  bool all = true;
+  for (bool r : reduce) all = all && r;
+  EMBER_DISPATCH(out_dtype, T, [&] {
+    T* po = out->data<T>();
+    const T* pa = a->data<T>();
+    if (all && a->is_contiguous()) {
+      const int64_t n = a->numel();
+      if (n < kParallelGrain) {
+        po[0] = static_cast<T>(sum_contiguous(pa, n));
+        return;
+      }
+      std::vector<double> partial(static_cast<size_t>(get_num_threads()) + 1, 0.0);
+      const int64_t chunk = (n + static_cast<int64_t>(partial.size()) - 1) /
+                            static_cast<int64_t>(partial.size());
+      parallel_for(static_cast<int64_t>(partial.size()), 1, [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) {
+          const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
+          if (lo < hi) partial[static_cast<size_t>(c)] = sum_contiguous(pa + lo, hi - lo);
+        }
+      });
+      double total = 0;
+      for (double s : partial) total += s;
+      po[0] = static_cast<T>(total);
+      return;
+    }
+    Strides out_strides = out->strides();
+    for (size_t d = 0; d < reduce.size(); ++d) {
+      if (reduce[d]) out_strides[d] = 0;
+    }
+    for_each_row<2>(
+        a->shape(), {&out_strides, &a->strides()},
+        [&](const int64_t* off, int64_t len, const int64_t* st) {
+          T* o = po + off[0];
+          const T* x = pa + off[1];
+          if (st[0] == 0) {
+            acc_t<T> s = 0;
+            for (int64_t i = 0; i < len; ++i) s += x[i * st[1]];
+            *o = static_cast<T>(*o + s);
+          } else {
+            for (int64_t i = 0; i < len; ++i) o[i * st[0]] += x[i * st[1]];
+          }
+        },
+        /*parallel=*/false);
+  });
+  return out;
+}
+
+namespace {
+
+template <typename T>
+bool better(T candidate, T current, bool is_max) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(current)) return false;
+    if (std::isnan(candidate)) return true;
+  }
+  return is_max ? candidate > current : candidate < current;
+}
+
+}  // namespace
+
+ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max) {
+  std::vector<bool> reduce(a->shape().size(), false);
+  if (!reduce.empty()) reduce[static_cast<size_t>(dim)] = true;
+  Shape out_shape = keepdim_shape(a->shape(), reduce);
+  const int64_t len = a->dim() == 0 ? 1 : a->shape()[static_cast<size_t>(dim)];
+  if (len == 0) {
+    throw IndexError(std::string(is_max ? "max" : "min") +
+                     "(): Expected reduction dim " + std::to_string(dim) +
+                     " to have non-zero size.");
+  }
+  Tensor values = empty(out_shape, a->dtype());
+  Tensor indices = empty(out_shape, DType::Int64);
+  const int64_t stride = a->dim() == 0 ? 0 : a->strides()[static_cast<size_t>(dim)];
+  // Iterate over output positions; each walks the reduced dim.
+  Strides in_strides = a->strides();
+  Shape iter_shape = out_shape;
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    T* pv = values->data<T>();
+    int64_t* pi = indices->data<int64_t>();
+    const T* pa = a->data<T>();
+    for_each_row<3>(iter_shape, {&values->strides(), &indices->strides(), &in_strides},
+                    [&](const int64_t* off, int64_t n, const int64_t* st) {
+                      for (int64_t r = 0; r < n; ++r) {
+                        const T* x = pa + off[2] + r * st[2];
+                        T best = x[0];
+                        int64_t best_i = 0;
+                        for (int64_t i = 1; i < len; ++i) {
+                          if (better(x[i * stride], best, is_max)) {
+                            best = x[i * stride];
+                            best_i = i;
+                          }
+                        }
+                        pv[off[0] + r * st[0]] = best;
+                        pi[off[1] + r * st[1]] = best_i;
+                      }
+                    });
+  });
+  return {values, indices};
+}
+
+Tensor extreme_all_kernel(const Tensor& a, bool is_max) {
+  if (a->numel() == 0) {
+    throw std::runtime_error(
+        std::string(is_max ? "max" : "min") +
+        "(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+        "reduction dim with the 'dim' argument.");
+  }
+  Tensor out = empty(Shape{}, a->dtype());
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    T best = static_cast<T>(element_as_double(a, 0));
+    const T* p = a->is_contiguous() ? a->data<T>() : nullptr;
+    for (int64_t i = 1; i < a->numel(); ++i) {
+      const T v = p ? p[i] : static_cast<T>(element_as_double(a, i));
+      if (better(v, best, is_max)) best = v;
+    }
+    out->data<T>()[0] = best;
+  });
+  return out;
+}
+
+}  // namespace ember

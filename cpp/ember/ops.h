@@ -1,0 +1,148 @@
+#pragma once
+// Every differentiable op, in one list. Each records a backward node when grad
+// mode is on and an input requires grad (see Note [Node protocol]); the
+// implementations sit in ops/<family>.cpp next to their backward formulas.
+
+#include <optional>
+#include <vector>
+
+#include "ember/kernels/elementwise.h"
+#include "ember/tensor.h"
+
+namespace ember {
+
+using TensorVec = std::vector<Tensor>;
+using DimList = std::vector<int64_t>;
+enum class Reduction { None, Mean, Sum };
+
+// ---- elementwise (ops/elementwise.cpp) ----
+Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);
+Tensor add(const Tensor& a, const Scalar& b);
+Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);
+Tensor sub(const Tensor& a, const Scalar& b);
+Tensor rsub(const Tensor& a, const Scalar& b);  // b - a
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Scalar& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Scalar& b);
+Tensor rdiv(const Tensor& a, const Scalar& b);  // b / a
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Scalar& b);
+Tensor rpow(const Tensor& a, const Scalar& b);  // b ** a
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor unary(UnaryOp op, const Tensor& a);  // neg, exp, log, ... with their backward
+Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor compare(BinaryOp op, const Tensor& a, const Scalar& b);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max);
+Tensor to_dtype(const Tensor& a, DType dtype);
+Tensor clone(const Tensor& a);
+// Plain contiguous copy with no graph (for gradient buffers).
+Tensor contiguous_clone(const Tensor& a);
+
+inline Tensor neg(const Tensor& a) { return unary(UnaryOp::Neg, a); }
+inline Tensor exp(const Tensor& a) { return unary(UnaryOp::Exp, a); }
+inline Tensor log(const Tensor& a) { return unary(UnaryOp::Log, a); }
+inline Tensor sqrt(const Tensor& a) { return unary(UnaryOp::Sqrt, a); }
+inline Tensor abs(const Tensor& a) { return unary(UnaryOp::Abs, a); }
+inline Tensor sin(const Tensor& a) { return unary(UnaryOp::Sin, a); }
+inline Tensor cos(const Tensor& a) { return unary(UnaryOp::Cos, a); }
+inline Tensor tanh(const Tensor& a) { return unary(UnaryOp::Tanh, a); }
+inline Tensor sigmoid(const Tensor& a) { return unary(UnaryOp::Sigmoid, a); }
+inline Tensor relu(const Tensor& a) { return unary(UnaryOp::Relu, a); }
+inline Tensor reciprocal(const Tensor& a) { return unary(UnaryOp::Reciprocal, a); }
+inline Tensor sign(const Tensor& a) { return unary(UnaryOp::Sign, a); }
+
+// ---- in place (ops/inplace.cpp); all bump the version counter ----
+void check_inplace(const Tensor& self);  // torch's leaf / view checks
+Tensor& add_(Tensor& self, const Tensor& other, double alpha = 1.0);
+Tensor& add_(Tensor& self, const Scalar& other);
+Tensor& sub_(Tensor& self, const Tensor& other, double alpha = 1.0);
+Tensor& sub_(Tensor& self, const Scalar& other);
+Tensor& mul_(Tensor& self, const Tensor& other);
+Tensor& mul_(Tensor& self, const Scalar& other);
+Tensor& div_(Tensor& self, const Tensor& other);
+Tensor& div_(Tensor& self, const Scalar& other);
+Tensor& zero_(Tensor& self);
+Tensor& fill_(Tensor& self, const Scalar& value);
+Tensor& copy_(Tensor& self, const Tensor& src);
+// grad += g for the engine, no checks and no graph.
+void add_inplace_unchecked(const Tensor& self, const Tensor& g);
+
+// ---- reductions (ops/reduce.cpp) ----
+Tensor sum(const Tensor& a, std::optional<DType> dtype = std::nullopt);
+Tensor sum(const Tensor& a, const DimList& dims, bool keepdim,
+           std::optional<DType> dtype = std::nullopt);
+Tensor mean(const Tensor& a);
+Tensor mean(const Tensor& a, const DimList& dims, bool keepdim);
+// dims empty = all dims.
+Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim);
+Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim);
+Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim);
+Tensor max(const Tensor& a);
+Tensor min(const Tensor& a);
+std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);
+Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+// Sums a broadcast gradient back to `shape`.
+Tensor sum_to(const Tensor& g, const Shape& shape);
+
+// ---- linear algebra (ops/linalg.cpp) ----
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor mm(const Tensor& a, const Tensor& b);
+Tensor mv(const Tensor& a, const Tensor& v);
+Tensor dot(const Tensor& a, const Tensor& b);
+Tensor bmm(const Tensor& a, const Tensor& b);
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b);
+Tensor outer(const Tensor& a, const Tensor& b);
+
+// ---- views and shape (ops/shape.cpp) ----
+Tensor view(const Tensor& a, const DimList& shape);
+Tensor reshape(const Tensor& a, const DimList& shape);
+Tensor expand(const Tensor& a, const Shape& shape);
+Tensor expand(const Tensor& a, const DimList& sizes);  // -1 keeps a size
+Tensor squeeze(const Tensor& a);
+Tensor squeeze(const Tensor& a, int64_t dim);
+Tensor unsqueeze(const Tensor& a, int64_t dim);
+Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);
+Tensor t(const Tensor& a);
+Tensor permute(const Tensor& a, const DimList& dims);
+Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start,
+             std::optional<int64_t> end, int64_t step);
+Tensor select(const Tensor& a, int64_t dim, int64_t index);
+Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
+Tensor contiguous(const Tensor& a);
+Tensor detach(const Tensor& a);
+Tensor cat(const TensorVec& tensors, int64_t dim);
+Tensor stack(const TensorVec& tensors, int64_t dim);
+// Rows of `a` along dim 0 picked by an int64 index tensor (a[idx]).
+Tensor index_select0(const Tensor& a, const Tensor& index);
+// a[mask] for a bool mask of a's leading shape.
+Tensor masked_select(const Tensor& a, const Tensor& mask);
+
+// Internal: views recorded under the node names torch's matmul produces.
+Tensor squeeze_for_matmul(const Tensor& a, int64_t dim);    // SqueezeBackward4
+Tensor unsafe_view(const Tensor& fresh, const Shape& shape);  // UnsafeViewBackward0
+
+// ---- neural-network functions (ops/nn.cpp) ----
+Tensor softmax(const Tensor& a, int64_t dim);
+Tensor log_softmax(const Tensor& a, int64_t dim);
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const Tensor& weight, const Tensor& pos_weight,
+                                        Reduction reduction);
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                            Reduction reduction);
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
+                Reduction reduction, int64_t ignore_index);
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                     Reduction reduction, int64_t ignore_index);
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
+
+// ---- random (ops/random.cpp) ----
+Tensor randn(const Shape& shape, DType dtype = DType::Float32);
+Tensor rand(const Shape& shape, DType dtype = DType::Float32);
+
+}  // namespace ember

@@ -1,0 +1,456 @@
+// Elementwise ops and their backward formulas.
+
+#include <cmath>
+
+#include "ember/autograd/functions/elementwise.h"
+#include "ember/kernels/elementwise.h"
+
+namespace ember {
+
+namespace {
+
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
+  auto node = std::make_shared<NodeT>();
+  set_history(node, inputs, out);
+  return node;
+}
+
+}  // namespace
+
+// ---- add / sub ----
+
+Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+  Tensor out = alpha == 1.0 ? binary_kernel(BinaryOp::Add, a, b)
+                            : binary_kernel(BinaryOp::Add, a, mul(b, Scalar(alpha)));
+  if (any_requires_grad(a, b)) {
+    auto node = record<AddBackward0>(out, {&a, &b});
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+Tensor add(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Add, a, b);
+  if (any_requires_grad(a)) record<AddBackward0>(out, {&a})->self_meta = InputMeta(a);
+  return out;
+}
+
+TensorList AddBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(next_edges().size());
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(g);
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(alpha == 1.0 ? g : mul(g, Scalar(alpha)));
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+  Tensor out = alpha == 1.0 ? binary_kernel(BinaryOp::Sub, a, b)
+                            : binary_kernel(BinaryOp::Sub, a, mul(b, Scalar(alpha)));
+  if (any_requires_grad(a, b)) {
+    auto node = record<SubBackward0>(out, {&a, &b});
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Sub, a, b);
+  if (any_requires_grad(a)) record<SubBackward0>(out, {&a})->self_meta = InputMeta(a);
+  return out;
+}
+
+TensorList SubBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(next_edges().size());
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(g);
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(mul(g, Scalar(-alpha)));
+  return out;
+}
+
+Tensor rsub(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Sub, a, b, /*scalar_first=*/true);
+  if (any_requires_grad(a)) record<RsubBackward1>(out, {&a})->self_meta = InputMeta(a);
+  return out;
+}
+
+TensorList RsubBackward1::apply(TensorList&& grads) { return {self_meta.fit(neg(grads[0]))}; }
+
+// ---- mul / div ----
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Mul, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<MulBackward0>(out, {&a, &b});
+    // Each input's gradient needs the other input only.
+    if (b->requires_grad()) node->self = SavedTensor(a, false);
+    if (a->requires_grad()) node->other = SavedTensor(b, false);
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+  }
+  return out;
+}
+
+Tensor mul(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Mul, a, b);
+  if (any_requires_grad(a)) {
+    auto node = record<MulBackward0>(out, {&a});
+    node->self_meta = InputMeta(a);
+    node->other_scalar = b.value;
+  }
+  return out;
+}
+
+TensorList MulBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(next_edges().size());
+  if (!other.defined() && !self.defined()) {  // scalar operand
+    out[0] = self_meta.fit(mul(g, Scalar(other_scalar)));
+    return out;
+  }
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(mul(g, other.unpack(*this)));
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(mul(g, self.unpack(*this)));
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Div, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<DivBackward0>(out, {&a, &b});
+    if (b->requires_grad()) node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+  }
+  return out;
+}
+
+Tensor div(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Div, a, b);
+  if (any_requires_grad(a)) {
+    auto node = record<DivBackward0>(out, {&a});
+    node->self_meta = InputMeta(a);
+    node->other_scalar = b.value;
+  }
+  return out;
+}
+
+TensorList DivBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(next_edges().size());
+  if (!other.defined()) {
+    out[0] = self_meta.fit(div(g, Scalar(other_scalar)));
+    return out;
+  }
+  Tensor b = other.unpack(*this);
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(div(g, b));
+  if (wants_grad(*this, 1)) {
+    Tensor a = self.unpack(*this);
+    out[1] = other_meta.fit(neg(div(mul(g, a), mul(b, b))));
+  }
+  return out;
+}
+
+Tensor rdiv(const Tensor& a, const Scalar& b) {
+  // torch computes s / a as reciprocal(a) * s.
+  return mul(reciprocal(a), b);
+}
+
+// ---- pow ----
+
+Tensor pow(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Pow, a, b);
+  if (any_requires_grad(a)) {
+    auto node = record<PowBackward0>(out, {&a});
+    node->self = SavedTensor(a, false);
+    node->exponent = b.value;
+  }
+  return out;
+}
+
+TensorList PowBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  Tensor a = self.unpack(*this);
+  if (exponent == 0.0) return {zeros(a->shape(), a->dtype())};
+  // d/da a^e = e * a^(e-1)
+  Tensor d = exponent == 2.0 ? mul(a, Scalar(2.0)) : mul(pow(a, Scalar(exponent - 1.0)), Scalar(exponent));
+  return {mul(g, d)};
+}
+
+Tensor pow(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Pow, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<PowBackward1>(out, {&a, &b});
+    node->self = SavedTensor(a, false);
+    node->exponent = SavedTensor(b, false);
+    if (b->requires_grad()) node->result = SavedTensor(out, true);
+    node->self_meta = InputMeta(a);
+    node->exponent_meta = InputMeta(b);
+  }
+  return out;
+}
+
+TensorList PowBackward1::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  Tensor a = self.unpack(*this);
+  Tensor e = exponent.unpack(*this);
+  TensorList out(next_edges().size());
+  if (wants_grad(*this, 0)) {
+    Tensor d = mul(e, pow(a, sub(e, Scalar(1.0))));
+    // e == 0 contributes nothing, even where a^(e-1) is inf.
+    d = where(compare(BinaryOp::Eq, e, Scalar(0.0)), zeros({}, d->dtype()), d);
+    out[0] = self_meta.fit(mul(g, d));
+  }
+  if (wants_grad(*this, 1)) {
+    Tensor r = result.unpack(*this);
+    Tensor d = mul(r, log(a));
+    // 0^e with e >= 0 has derivative 0 in e (torch's convention), not nan.
+    Tensor mask = mul(compare(BinaryOp::Eq, a, Scalar(0.0)), compare(BinaryOp::Ge, e, Scalar(0.0)));
+    d = where(mask, zeros({}, d->dtype()), d);
+    out[1] = exponent_meta.fit(mul(g, d));
+  }
+  return out;
+}
+
+Tensor rpow(const Tensor& a, const Scalar& base) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Pow, a, base, /*scalar_first=*/true);
+  if (any_requires_grad(a)) {
+    auto node = record<PowBackward2>(out, {&a});
+    node->result = SavedTensor(out, true);
+    node->base = base.value;
+  }
+  return out;
+}
+
+TensorList PowBackward2::apply(TensorList&& grads) {
+  return {mul(grads[0], mul(result.unpack(*this), Scalar(std::log(base))))};
+}
+
+// ---- maximum / minimum / clamp / where ----
+
+namespace {
+
+TensorList extreme_backward(Node& node, const Tensor& g, const Tensor& a, const Tensor& b,
+                            const InputMeta& am, const InputMeta& bm, BinaryOp pick) {
+  // Where a wins the gradient goes to a; on ties it is split evenly.
+  Tensor a_wins = to_dtype(compare(pick, a, b), g->dtype());
+  Tensor tie = to_dtype(compare(BinaryOp::Eq, a, b), g->dtype());
+  Tensor a_share = add(a_wins, mul(tie, Scalar(0.5)));
+  TensorList out(node.next_edges().size());
+  if (wants_grad(node, 0)) out[0] = am.fit(mul(g, a_share));
+  if (wants_grad(node, 1)) out[1] = bm.fit(mul(g, rsub(a_share, Scalar(1.0))));
+  return out;
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Maximum, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<MaximumBackward0>(out, {&a, &b});
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+  }
+  return out;
+}
+
+TensorList MaximumBackward0::apply(TensorList&& grads) {
+  return extreme_backward(*this, grads[0], self.unpack(*this), other.unpack(*this), self_meta,
+                          other_meta, BinaryOp::Gt);
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Minimum, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<MinimumBackward0>(out, {&a, &b});
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+  }
+  return out;
+}
+
+TensorList MinimumBackward0::apply(TensorList&& grads) {
+  return extreme_backward(*this, grads[0], self.unpack(*this), other.unpack(*this), self_meta,
+                          other_meta, BinaryOp::Lt);
+}
+
+Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
+  if (!lo && !hi) throw std::runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None");
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = a;
+    if (lo) out = binary_scalar_kernel(BinaryOp::Maximum, out, Scalar(*lo));
+    if (hi) out = binary_scalar_kernel(BinaryOp::Minimum, out, Scalar(*hi));
+    if (out == a) out = contiguous_clone(a);
+  }
+  if (any_requires_grad(a)) {
+    auto node = record<ClampBackward1>(out, {&a});
+    node->self = SavedTensor(a, false);
+    node->min = lo;
+    node->max = hi;
+  }
+  return out;
+}
+
+TensorList ClampBackward1::apply(TensorList&& grads) {
+  Tensor a = self.unpack(*this);
+  Tensor keep = ones(a->shape(), DType::Bool);
+  if (min) keep = mul(keep, compare(BinaryOp::Ge, a, Scalar(*min)));
+  if (max) keep = mul(keep, compare(BinaryOp::Le, a, Scalar(*max)));
+  return {mul(grads[0], to_dtype(keep, grads[0]->dtype()))};
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  if (cond->dtype() != DType::Bool) {
+    throw std::runtime_error("where expected condition to be a boolean tensor, but got a tensor with dtype " +
+                             std::string(scalar_type_name(cond->dtype())));
+  }
+  Tensor out = where_kernel(cond, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<WhereBackward0>(out, {&a, &b});
+    node->condition = SavedTensor(cond, false);
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+  }
+  return out;
+}
+
+TensorList WhereBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  Tensor c = condition.unpack(*this);
+  Tensor zero = zeros({}, g->dtype());
+  TensorList out(next_edges().size());
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(where(c, g, zero));
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(where(c, zero, g));
+  return out;
+}
+
+// ---- comparisons (never differentiable) ----
+
+Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b) { return binary_kernel(op, a, b); }
+Tensor compare(BinaryOp op, const Tensor& a, const Scalar& b) {
+  return binary_scalar_kernel(op, a, b);
+}
+
+// ---- conversion and copies ----
+
+Tensor to_dtype(const Tensor& a, DType dtype) {
+  if (a->dtype() == dtype) return a;
+  Tensor out = convert(a, dtype);
+  if (any_requires_grad(a) && is_floating(dtype)) {
+    record<ToCopyBackward0>(out, {&a})->source_dtype = a->dtype();
+  }
+  return out;
+}
+
+TensorList ToCopyBackward0::apply(TensorList&& grads) { return {to_dtype(grads[0], source_dtype)}; }
+
+Tensor contiguous_clone(const Tensor& a) {
+  Tensor out = empty(a->shape(), a->dtype());
+  copy_kernel(out, a);
+  return out;
+}
+
+Tensor clone(const Tensor& a) {
+  Tensor out = contiguous_clone(a);
+  if (any_requires_grad(a)) record<CloneBackward0>(out, {&a});
+  return out;
+}
+
+TensorList CloneBackward0::apply(TensorList&& grads) { return {grads[0]}; }
+
+// ---- unary ----
+
+namespace {
+
+template <typename NodeT>
+void record_unary(const Tensor& out, const Tensor& input, bool save_output) {
+  auto node = record<NodeT>(out, {&input});
+  node->saved = save_output ? SavedTensor(out, true) : SavedTensor(input, false);
+}
+
+}  // namespace
+
+Tensor unary(UnaryOp op, const Tensor& a) {
+  Tensor out = unary_kernel(op, a);
+  if (!any_requires_grad(a)) return out;
+  switch (op) {
+    case UnaryOp::Neg: record<NegBackward0>(out, {&a}); break;
+    case UnaryOp::Exp: record_unary<ExpBackward0>(out, a, true); break;
+    case UnaryOp::Log: record_unary<LogBackward0>(out, a, false); break;
+    case UnaryOp::Sqrt: record_unary<SqrtBackward0>(out, a, true); break;
+    case UnaryOp::Abs: record_unary<AbsBackward0>(out, a, false); break;
+    case UnaryOp::Sin: record_unary<SinBackward0>(out, a, false); break;
+    case UnaryOp::Cos: record_unary<CosBackward0>(out, a, false); break;
+    case UnaryOp::Tanh: record_unary<TanhBackward0>(out, a, true); break;
+    case UnaryOp::Sigmoid: record_unary<SigmoidBackward0>(out, a, true); break;
+    case UnaryOp::Relu: record_unary<ReluBackward0>(out, a, true); break;
+    case UnaryOp::Reciprocal: record_unary<ReciprocalBackward0>(out, a, true); break;
+    case UnaryOp::Log1p: record_unary<Log1PBackward0>(out, a, false); break;
+    case UnaryOp::Expm1: record_unary<Expm1Backward0>(out, a, true); break;
+    case UnaryOp::Rsqrt: record_unary<RsqrtBackward0>(out, a, true); break;
+    case UnaryOp::Square: {
+      // torch records square as a ** 2.
+      auto node = record<PowBackward0>(out, {&a});
+      node->self = SavedTensor(a, false);
+      node->exponent = 2.0;
+      break;
+    }
+    default:  // sign, floor, ceil, round, trunc: zero gradient almost everywhere
+      break;
+  }
+  return out;
+}
+
+TensorList NegBackward0::apply(TensorList&& grads) { return {neg(grads[0])}; }
+TensorList ExpBackward0::apply(TensorList&& grads) { return {mul(grads[0], saved.unpack(*this))}; }
+TensorList LogBackward0::apply(TensorList&& grads) { return {div(grads[0], saved.unpack(*this))}; }
+TensorList SqrtBackward0::apply(TensorList&& grads) {
+  return {div(grads[0], mul(saved.unpack(*this), Scalar(2.0)))};
+}
+TensorList AbsBackward0::apply(TensorList&& grads) {
+  return {mul(grads[0], sign(saved.unpack(*this)))};
+}
+TensorList SinBackward0::apply(TensorList&& grads) {
+  return {mul(grads[0], cos(saved.unpack(*this)))};
+}
+TensorList CosBackward0::apply(TensorList&& grads) {
+  return {mul(grads[0], neg(sin(saved.unpack(*this))))};
+}
+TensorList TanhBackward0::apply(TensorList&& grads) {
+  Tensor y = saved.unpack(*this);
+  return {mul(grads[0], rsub(mul(y, y), Scalar(1.0)))};
+}
+TensorList SigmoidBackward0::apply(TensorList&& grads) {
+  Tensor y = saved.unpack(*this);
+  return {mul(grads[0], mul(y, rsub(y, Scalar(1.0))))};
+}
+TensorList ReluBackward0::apply(TensorList&& grads) {
+  Tensor y = saved.unpack(*this);
+  return {mul(grads[0], to_dtype(compare(BinaryOp::Gt, y, Scalar(0.0)), grads[0]->dtype()))};
+}
+TensorList ReciprocalBackward0::apply(TensorList&& grads) {
+  Tensor y = saved.unpack(*this);
+  return {mul(grads[0], neg(mul(y, y)))};
+}
+TensorList Log1PBackward0::apply(TensorList&& grads) {
+  return {div(grads[0], add(saved.unpack(*this), Scalar(1.0)))};
+}
+TensorList Expm1Backward0::apply(TensorList&& grads) {
+  return {mul(grads[0], add(saved.unpack(*this), Scalar(1.0)))};
+}
+TensorList RsqrtBackward0::apply(TensorList&& grads) {
+  Tensor y = saved.unpack(*this);
+  return {mul(grads[0], mul(pow(y, Scalar(3.0)), Scalar(-0.5)))};
+}
+
+}  // namespace ember

@@ -1,0 +1,248 @@
+// Matrix products and their backward formulas.
+
+#include "ember/autograd/functions/linalg.h"
+#include "ember/kernels/blas.h"
+#include "ember/kernels/elementwise.h"
+
+namespace ember {
+
+namespace {
+
+template <typename T>
+MatrixRef<T> matrix_ref(const Tensor& t, int64_t offset = 0) {
+  return {t->data<T>() + offset, t->strides()[0], t->strides()[1]};
+}
+
+void check_float_same_dtype(const Tensor& a, const Tensor& b, const char* what) {
+  if (a->dtype() != b->dtype()) {
+    throw std::runtime_error(std::string("expected ") + what + " to have the same dtype, but got: " +
+                             dtype_name(a->dtype()) + " != " + dtype_name(b->dtype()));
+  }
+  if (a->dtype() == DType::Bool) {
+    throw std::runtime_error(std::string("\"") + what + "\" not implemented for 'Bool'");
+  }
+}
+
+// out (m x n, contiguous) = a @ b (+ out when accumulate).
+void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate) {
+  const int64_t m = a->shape()[0], k = a->shape()[1], n = b->shape()[1];
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw std::logic_error("bool gemm");
+    } else {
+      gemm<T>(m, n, k, matrix_ref<T>(a), matrix_ref<T>(b), out->data<T>(), n, accumulate);
+    }
+  });
+}
+
+template <typename NodeT>
+void record_product(const Tensor& out, const Tensor& a, const Tensor& b) {
+  auto node = std::make_shared<NodeT>();
+  set_history(node, {&a, &b}, out);
+  if (b->requires_grad()) node->self = SavedTensor(a, false);
+  if (a->requires_grad()) node->other = SavedTensor(b, false);
+}
+
+}  // namespace
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  if (a->dim() != 2) throw std::runtime_error("self must be a matrix");
+  if (b->dim() != 2) throw std::runtime_error("mat2 must be a matrix");
+  if (a->shape()[1] != b->shape()[0]) {
+    throw std::runtime_error("mat1 and mat2 shapes cannot be multiplied (" +
+                             std::to_string(a->shape()[0]) + "x" + std::to_string(a->shape()[1]) +
+                             " and " + std::to_string(b->shape()[0]) + "x" +
+                             std::to_string(b->shape()[1]) + ")");
+  }
+  check_float_same_dtype(a, b, "mat1 and mat2");
+  Tensor out = empty(Shape{a->shape()[0], b->shape()[1]}, a->dtype());
+  gemm_into(out, a, b, false);
+  if (any_requires_grad(a, b)) record_product<MmBackward0>(out, a, b);
+  return out;
+}
+
+TensorList MmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = mm(g, t(other.unpack(*this)));
+  if (wants_grad(*this, 1)) out[1] = mm(t(self.unpack(*this)), g);
+  return out;
+}
+
+Tensor mv(const Tensor& a, const Tensor& v) {
+  if (a->dim() != 2 || v->dim() != 1) {
+    throw std::runtime_error("vector + matrix @ vector expected, got " + std::to_string(a->dim()) +
+                             ", " + std::to_string(v->dim()));
+  }
+  if (a->shape()[1] != v->shape()[0]) {
+    throw std::runtime_error("size mismatch, got input (" + std::to_string(a->shape()[0]) +
+                             "), mat (" + std::to_string(a->shape()[0]) + "x" +
+                             std::to_string(a->shape()[1]) + "), vec (" +
+                             std::to_string(v->shape()[0]) + ")");
+  }
+  check_float_same_dtype(a, v, "mat and vec");
+  Tensor out = empty(Shape{a->shape()[0]}, a->dtype());
+  const int64_t m = a->shape()[0], k = a->shape()[1];
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw std::logic_error("bool mv");
+    } else {
+      // v as a k x 1 matrix.
+      gemm<T>(m, 1, k, matrix_ref<T>(a), MatrixRef<T>{v->data<T>(), v->strides()[0], 1},
+              out->data<T>(), 1, false);
+    }
+  });
+  if (any_requires_grad(a, v)) record_product<MvBackward0>(out, a, v);
+  return out;
+}
+
+TensorList MvBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = outer(g, other.unpack(*this));
+  if (wants_grad(*this, 1)) out[1] = mv(t(self.unpack(*this)), g);
+  return out;
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+  if (a->dim() != 1 || b->dim() != 1) {
+    throw std::runtime_error("1D tensors expected, but got " + std::to_string(a->dim()) + "D and " +
+                             std::to_string(b->dim()) + "D tensors");
+  }
+  if (a->numel() != b->numel()) {
+    throw std::runtime_error("inconsistent tensor size, expected tensor [" +
+                             std::to_string(a->numel()) + "] and src [" +
+                             std::to_string(b->numel()) +
+                             "] to have the same number of elements, but got " +
+                             std::to_string(a->numel()) + " and " + std::to_string(b->numel()) +
+                             " elements respectively");
+  }
+  check_float_same_dtype(a, b, "both vectors");
+  Tensor out = empty(Shape{}, a->dtype());
+  const int64_t n = a->numel();
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw std::logic_error("bool dot");
+    } else {
+      gemm<T>(1, 1, n, MatrixRef<T>{a->data<T>(), 0, a->strides()[0]},
+              MatrixRef<T>{b->data<T>(), b->strides()[0], 1}, out->data<T>(), 1, false);
+    }
+  });
+  if (any_requires_grad(a, b)) record_product<DotBackward0>(out, a, b);
+  return out;
+}
+
+TensorList DotBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = mul(other.unpack(*this), g);
+  if (wants_grad(*this, 1)) out[1] = mul(self.unpack(*this), g);
+  return out;
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  if (a->dim() != 3) throw std::runtime_error("batch1 must be a 3D tensor");
+  if (b->dim() != 3) throw std::runtime_error("batch2 must be a 3D tensor");
+  if (a->shape()[0] != b->shape()[0] || a->shape()[2] != b->shape()[1]) {
+    throw std::runtime_error("Expected size for first two dimensions of batch2 tensor to be: [" +
+                             std::to_string(a->shape()[0]) + ", " + std::to_string(a->shape()[2]) +
+                             "] but got: [" + std::to_string(b->shape()[0]) + ", " +
+                             std::to_string(b->shape()[1]) + "].");
+  }
+  check_float_same_dtype(a, b, "batch1 and batch2");
+  const int64_t batch = a->shape()[0], m = a->shape()[1], k = a->shape()[2], n = b->shape()[2];
+  Tensor out = empty(Shape{batch, m, n}, a->dtype());
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw std::logic_error("bool bmm");
+    } else {
+      for (int64_t i = 0; i < batch; ++i) {
+        gemm<T>(m, n, k, {a->data<T>() + i * a->strides()[0], a->strides()[1], a->strides()[2]},
+                {b->data<T>() + i * b->strides()[0], b->strides()[1], b->strides()[2]},
+                out->data<T>() + i * m * n, n, false);
+      }
+    }
+  });
+  if (any_requires_grad(a, b)) record_product<BmmBackward0>(out, a, b);
+  return out;
+}
+
+TensorList BmmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = bmm(g, transpose(other.unpack(*this), 1, 2));
+  if (wants_grad(*this, 1)) out[1] = bmm(transpose(self.unpack(*this), 1, 2), g);
+  return out;
+}
+
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = mm(a, b);
+    binary_inplace_kernel(BinaryOp::Add, out, bias);
+  }
+  if (GradMode::is_enabled() && (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
+    auto node = std::make_shared<AddmmBackward0>();
+    set_history(node, {&bias, &a, &b}, out);
+    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
+    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
+    node->bias_meta = InputMeta(bias);
+  }
+  return out;
+}
+
+TensorList AddmmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = bias_meta.fit(g);
+  if (wants_grad(*this, 1)) out[1] = mm(g, t(mat2.unpack(*this)));
+  if (wants_grad(*this, 2)) out[2] = mm(t(mat1.unpack(*this)), g);
+  return out;
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) { return mul(unsqueeze(a, 1), unsqueeze(b, 0)); }
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  const int64_t da = a->dim(), db = b->dim();
+  if (da == 0 || db == 0) {
+    throw std::runtime_error("both arguments to matmul need to be at least 1D, but they are " +
+                             std::to_string(da) + "D and " + std::to_string(db) + "D");
+  }
+  if (da == 1 && db == 1) return dot(a, b);
+  if (da == 2 && db == 1) return mv(a, b);
+  if (da == 1 && db == 2) return squeeze_for_matmul(mm(unsqueeze(a, 0), b), 0);
+  if (da == 2 && db == 2) return mm(a, b);
+  if (da >= 3 && db <= 2) {
+    // Fold the batch into rows: (..., n, k) @ (k, m) is one mm.
+    const Tensor b2 = db == 1 ? unsqueeze(b, 1) : b;
+    const int64_t k = a->shape()[da - 1];
+    Tensor out2 = mm(reshape(a, {-1, k}), b2);
+    DimList shape(a->shape().begin(), a->shape().end() - 1);
+    if (db == 2) shape.push_back(b->shape()[1]);
+    return unsafe_view(out2, Shape(shape.begin(), shape.end()));
+  }
+  // General batched case: broadcast batch dims, then bmm.
+  const Tensor a3 = da == 1 ? unsqueeze(a, 0) : a;
+  const Tensor b3 = db == 1 ? unsqueeze(b, 1) : b;
+  const int64_t n = a3->shape()[a3->dim() - 2], k = a3->shape()[a3->dim() - 1];
+  const int64_t k2 = b3->shape()[b3->dim() - 2], m = b3->shape()[b3->dim() - 1];
+  if (k != k2) {
+    throw std::runtime_error("Expected size for first two dimensions of batch2 tensor to be: [" +
+                             std::to_string(k) + "] but got: [" + std::to_string(k2) + "].");
+  }
+  Shape batch_a(a3->shape().begin(), a3->shape().end() - 2);
+  Shape batch_b(b3->shape().begin(), b3->shape().end() - 2);
+  Shape batch = broadcast_shapes(batch_a, batch_b);
+  Shape ea = batch, eb = batch;
+  ea.push_back(n), ea.push_back(k);
+  eb.push_back(k), eb.push_back(m);
+  const int64_t nb = numel_of(batch);
+  Tensor out3 = bmm(reshape(expand(a3, ea), {nb, n, k}), reshape(expand(b3, eb), {nb, k, m}));
+  DimList shape(batch.begin(), batch.end());
+  if (da > 1) shape.push_back(n);
+  if (db > 1) shape.push_back(m);
+  return unsafe_view(out3, Shape(shape.begin(), shape.end()));
+}
+
+}  // namespace ember

@@ -1,0 +1,22 @@
+// Random tensor factories; the draws match torch's CPU generator (see docs/random.md).
+
+#include "ember/ops.h"
+#include "ember/random.h"
+
+namespace ember {
+
+Tensor randn(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  Generator& g = default_generator();
+  EMBER_DISPATCH_FLOAT(dtype, T, [&] { fill_normal(t->data<T>(), t->numel(), 0.0, 1.0, g); });
+  return t;
+}
+
+Tensor rand(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  Generator& g = default_generator();
+  EMBER_DISPATCH_FLOAT(dtype, T, [&] { fill_uniform(t->data<T>(), t->numel(), 0.0, 1.0, g); });
+  return t;
+}
+
+}  // namespace ember

@@ -1,0 +1,430 @@
+// Reductions and their backward formulas.
+
+#include <cmath>
+#include <limits>
+
+#include "ember/autograd/functions/reduce.h"
+#include "ember/kernels/elementwise.h"
+#include "ember/kernels/loops.h"
+#include "ember/kernels/reduce.h"
+
+namespace ember {
+namespace {
+
+// Which dims a reduction covers; empty `dims` means all of them.
+std::vector<bool> reduce_mask(int64_t ndim, const DimList& dims) {
+  std::vector<bool> mask(static_cast<size_t>(ndim), dims.empty());
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, ndim);
+    if (ndim == 0) continue;
+    if (mask[static_cast<size_t>(w)]) {
+      throw std::runtime_error("dim " + std::to_string(w) +
+                               " appears multiple times in the list of dims");
+    }
+    mask[static_cast<size_t>(w)] = true;
+  }
+  return mask;
+}
+
+DimList wrapped_dims(int64_t ndim, const DimList& dims) {
+  const std::vector<bool> mask = reduce_mask(ndim, dims);
+  DimList out;
+  for (int64_t d = 0; d < ndim; ++d) {
+    if (mask[static_cast<size_t>(d)]) out.push_back(d);
+  }
+  return out;
+}
+
+int64_t reduced_count(const Tensor& a, const std::vector<bool>& mask) {
+  int64_t n = 1;
+  for (size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) n *= a->shape()[d];
+  }
+  return n;
+}
+
+// Drops the reduced dims of a keepdim-shaped result (no graph: a raw view).
+Tensor drop_reduced(const Tensor& r, const std::vector<bool>& mask, bool keepdim) {
+  if (keepdim) return r;
+  Shape shape;
+  Strides strides;
+  for (size_t d = 0; d < mask.size(); ++d) {
+    if (!mask[d]) {
+      shape.push_back(r->shape()[d]);
+      strides.push_back(r->strides()[d]);
+    }
+  }
+  return std::make_shared<TensorImpl>(r->storage(), r->offset(), shape, strides, r->dtype());
+}
+
+Shape keepdim_shape(const Shape& in, const std::vector<bool>& mask) {
+  Shape out = in;
+  for (size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) out[d] = 1;
+  }
+  return out;
+}
+
+// A gradient of a reduction's output, reshaped to keepdim form.
+Tensor restore_reduced(const Tensor& g, const Shape& in_shape, const DimList& dims, bool keepdim) {
+  if (keepdim || g->dim() == static_cast<int64_t>(in_shape.size())) return g;
+  const std::vector<bool> mask = reduce_mask(static_cast<int64_t>(in_shape.size()), dims);
+  const Shape ks = keepdim_shape(in_shape, mask);
+  return reshape(g, DimList(ks.begin(), ks.end()));
+}
+
+DType sum_dtype(DType in, std::optional<DType> requested) {
+  if (requested) return *requested;
+  return is_floating(in) ? in : DType::Int64;
+}
+
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& out, const Tensor& input) {
+  auto node = std::make_shared<NodeT>();
+  set_history(node, {&input}, out);
+  return node;
+}
+
+void require_floating(const Tensor& a, const char* op) {
+  if (!is_floating(a->dtype())) {
+    throw std::runtime_error(std::string(op) +
+                             "(): could not infer output dtype. Input dtype must be either a "
+                             "floating point or complex dtype. Got: " +
+                             scalar_type_name(a->dtype()));
+  }
+}
+
+}  // namespace
+
+// ---- sum / mean ----
+
+Tensor sum(const Tensor& a, std::optional<DType> dtype) {
+  const std::vector<bool> mask(static_cast<size_t>(a->dim()), true);
+  Tensor out = drop_reduced(sum_kernel(a, mask, sum_dtype(a->dtype(), dtype)), mask, false);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    record<SumBackward0>(out, a)->self_meta = InputMeta(a);
+  }
+  return out;
+}
+
+Tensor sum(const Tensor& a, const DimList& dims, bool keepdim, std::optional<DType> dtype) {
+  const std::vector<bool> mask = reduce_mask(a->dim(), dims);
+  Tensor out = drop_reduced(sum_kernel(a, mask, sum_dtype(a->dtype(), dtype)), mask, keepdim);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    auto node = record<SumBackward1>(out, a);
+    node->self_meta = InputMeta(a);
+    node->dims = wrapped_dims(a->dim(), dims);
+    node->keepdim = keepdim;
+  }
+  return out;
+}
+
+TensorList SumBackward0::apply(TensorList&& grads) {
+  return {expand(grads[0], self_meta.shape)};
+}
+
+TensorList SumBackward1::apply(TensorList&& grads) {
+  return {expand(restore_reduced(grads[0], self_meta.shape, dims, keepdim), self_meta.shape)};
+}
+
+Tensor mean(const Tensor& a) {
+  require_floating(a, "mean");
+  const std::vector<bool> mask(static_cast<size_t>(a->dim()), true);
+  Tensor out = drop_reduced(sum_kernel(a, mask, a->dtype()), mask, false);
+  binary_scalar_inplace_kernel(BinaryOp::Div, out, Scalar(static_cast<double>(a->numel())));
+  if (any_requires_grad(a)) record<MeanBackward0>(out, a)->self_meta = InputMeta(a);
+  return out;
+}
+
+Tensor mean(const Tensor& a, const DimList& dims, bool keepdim) {
+  require_floating(a, "mean");
+  const std::vector<bool> mask = reduce_mask(a->dim(), dims);
+  Tensor out = drop_reduced(sum_kernel(a, mask, a->dtype()), mask, keepdim);
+  binary_scalar_inplace_kernel(BinaryOp::Div, out,
+                               Scalar(static_cast<double>(reduced_count(a, mask))));
+  if (any_requires_grad(a)) {
+    auto node = record<MeanBackward1>(out, a);
+    node->self_meta = InputMeta(a);
+    node->dims = wrapped_dims(a->dim(), dims);
+    node->keepdim = keepdim;
+  }
+  return out;
+}
+
+TensorList MeanBackward0::apply(TensorList&& grads) {
+  const double n = static_cast<double>(numel_of(self_meta.shape));
+  return {expand(div(grads[0], Scalar(n)), self_meta.shape)};
+}
+
+TensorList MeanBackward1::apply(TensorList&& grads) {
+  const std::vector<bool> mask = reduce_mask(static_cast<int64_t>(self_meta.shape.size()), dims);
+  int64_t n = 1;
+  for (size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) n *= self_meta.shape[d];
+  }
+  Tensor g = restore_reduced(grads[0], self_meta.shape, dims, keepdim);
+  return {expand(div(g, Scalar(static_cast<double>(n))), self_meta.shape)};
+}
+
+// ---- var / std ----
+
+namespace {
+
+// Sum of squared deviations over the mask, in keepdim form, with no graph.
+Tensor centered_square_sum(const Tensor& a, const std::vector<bool>& mask) {
+  GradModeGuard no_grad(false);
+  Tensor m = sum_kernel(a, mask, a->dtype());
+  binary_scalar_inplace_kernel(BinaryOp::Div, m, Scalar(static_cast<double>(reduced_count(a, mask))));
+  Tensor centered = binary_kernel(BinaryOp::Sub, a, m);
+  binary_inplace_kernel(BinaryOp::Mul, centered, centered);
+  return sum_kernel(centered, mask, a->dtype());
+}
+
+}  // namespace
+
+Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim) {
+  require_floating(a, "var");
+  const std::vector<bool> mask = reduce_mask(a->dim(), dims);
+  Tensor out = centered_square_sum(a, mask);
+  const double denom = std::max(0.0, static_cast<double>(reduced_count(a, mask)) - correction);
+  binary_scalar_inplace_kernel(BinaryOp::Div, out, Scalar(denom));
+  out = drop_reduced(out, mask, keepdim);
+  if (any_requires_grad(a)) {
+    auto node = record<VarBackward0>(out, a);
+    node->self = SavedTensor(a, false);
+    node->dims = wrapped_dims(a->dim(), dims);
+    node->correction = correction;
+    node->keepdim = keepdim;
+  }
+  return out;
+}
+
+TensorList VarBackward0::apply(TensorList&& grads) {
+  Tensor x = self.unpack(*this);
+  const std::vector<bool> mask = reduce_mask(x->dim(), dims);
+  const double denom = static_cast<double>(reduced_count(x, mask)) - correction;
+  Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
+  Tensor centered = sub(x, mean(x, dims, true));
+  return {mul(mul(g, Scalar(2.0 / denom)), centered)};
+}
+
+Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim) {
+  require_floating(a, "std");
+  const std::vector<bool> mask = reduce_mask(a->dim(), dims);
+  Tensor out = centered_square_sum(a, mask);
+  const double denom = std::max(0.0, static_cast<double>(reduced_count(a, mask)) - correction);
+  binary_scalar_inplace_kernel(BinaryOp::Div, out, Scalar(denom));
+  out = drop_reduced(unary_kernel(UnaryOp::Sqrt, out), mask, keepdim);
+  if (any_requires_grad(a)) {
+    auto node = record<StdBackward0>(out, a);
+    node->self = SavedTensor(a, false);
+    node->result = SavedTensor(out, true);
+    node->dims = wrapped_dims(a->dim(), dims);
+    node->correction = correction;
+    node->keepdim = keepdim;
+  }
+  return out;
+}
+
+TensorList StdBackward0::apply(TensorList&& grads) {
+  Tensor x = self.unpack(*this);
+  const std::vector<bool> mask = reduce_mask(x->dim(), dims);
+  const double denom = static_cast<double>(reduced_count(x, mask)) - correction;
+  Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
+  Tensor r = restore_reduced(result.unpack(*this), x->shape(), dims, keepdim);
+  Tensor centered = sub(x, mean(x, dims, true));
+  return {div(mul(g, centered), mul(r, Scalar(denom)))};
+}
+
+// ---- norm ----
+
+Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
+  require_floating(a, "linalg.vector_norm");
+  const std::vector<bool> mask = reduce_mask(a->dim(), dims);
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    Tensor absx = unary_kernel(UnaryOp::Abs, a);
+    if (std::isinf(p)) {
+      out = absx;
+      for (size_t d = 0; d < mask.size(); ++d) {
+        if (mask[d]) out = extreme_kernel(out, static_cast<int64_t>(d), p > 0).values;
+      }
+      if (a->dim() == 0) out = contiguous_clone(absx);
+    } else if (p == 2.0) {
+      binary_inplace_kernel(BinaryOp::Mul, absx, absx);
+      out = unary_kernel(UnaryOp::Sqrt, sum_kernel(absx, mask, a->dtype()));
+    } else if (p == 1.0) {
+      out = sum_kernel(absx, mask, a->dtype());
+    } else if (p == 0.0) {
+      out = sum_kernel(binary_scalar_kernel(BinaryOp::Ne, a, Scalar(0.0)), mask, a->dtype());
+    } else {
+      Tensor powered = binary_scalar_kernel(BinaryOp::Pow, absx, Scalar(p));
+      out = binary_scalar_kernel(BinaryOp::Pow, sum_kernel(powered, mask, a->dtype()),
+                                 Scalar(1.0 / p));
+    }
+  }
+  out = drop_reduced(out, mask, keepdim);
+  if (any_requires_grad(a)) {
+    auto node = record<LinalgVectorNormBackward0>(out, a);
+    node->self = SavedTensor(a, false);
+    node->result = SavedTensor(out, true);
+    node->p = p;
+    node->dims = wrapped_dims(a->dim(), dims);
+    node->keepdim = keepdim;
+  }
+  return out;
+}
+
+TensorList LinalgVectorNormBackward0::apply(TensorList&& grads) {
+  Tensor x = self.unpack(*this);
+  Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
+  Tensor r = restore_reduced(result.unpack(*this), x->shape(), dims, keepdim);
+  Tensor zero = zeros({}, x->dtype());
+  if (p == 0.0) return {zeros(x->shape(), x->dtype())};
+  if (p == 1.0) return {mul(g, sign(x))};
+  if (std::isinf(p)) {
+    // Shared evenly among the entries that attain the max (min) magnitude.
+    Tensor hit = to_dtype(compare(BinaryOp::Eq, abs(x), r), x->dtype());
+    Tensor count = sum(hit, dims, true);
+    return {mul(div(mul(g, sign(x)), count), hit)};
+  }
+  if (p == 2.0) {
+    // x / ||x||, with 0 where the norm is 0 (torch's subgradient).
+    Tensor scaled = div(mul(g, x), r);
+    return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled)};
+  }
+  // x * |x|^(p-2) / ||x||^(p-1)
+  Tensor num = mul(x, pow(abs(x), Scalar(p - 2.0)));
+  Tensor scaled = div(mul(g, num), pow(r, Scalar(p - 1.0)));
+  return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled)};
+}
+
+// ---- max / min ----
+
+namespace {
+
+Tensor extreme_all(const Tensor& a, bool is_max) {
+  Tensor out = extreme_all_kernel(a, is_max);
+  if (any_requires_grad(a)) {
+    if (is_max) {
+      auto node = record<MaxBackward1>(out, a);
+      node->self = SavedTensor(a, false);
+      node->result = SavedTensor(out, true);
+    } else {
+      auto node = record<MinBackward1>(out, a);
+      node->self = SavedTensor(a, false);
+      node->result = SavedTensor(out, true);
+    }
+  }
+  return out;
+}
+
+TensorList evenly_distribute(const Tensor& g, const Tensor& x, const Tensor& r) {
+  Tensor hit = to_dtype(compare(BinaryOp::Eq, x, r), g->dtype());
+  return {mul(hit, div(g, sum(hit)))};
+}
+
+std::pair<Tensor, Tensor> extreme_dim(const Tensor& a, int64_t dim, bool keepdim, bool is_max) {
+  const int64_t d = wrap_dim(dim, a->dim());
+  ExtremeResult r = extreme_kernel(a, d, is_max);
+  std::vector<bool> mask(static_cast<size_t>(a->dim()), false);
+  if (a->dim() > 0) mask[static_cast<size_t>(d)] = true;
+  Tensor values = drop_reduced(r.values, mask, keepdim);
+  Tensor indices = drop_reduced(r.indices, mask, keepdim);
+  if (any_requires_grad(a)) {
+    auto fill = [&](auto node) {
+      node->indices = SavedTensor(r.indices, false);
+      node->self_meta = InputMeta(a);
+      node->dim = d;
+      node->keepdim = keepdim;
+    };
+    if (is_max) {
+      fill(record<MaxBackward0>(values, a));
+    } else {
+      fill(record<MinBackward0>(values, a));
+    }
+  }
+  return {values, indices};
+}
+
+// Scatters g (reduced along dim) into zeros of the input shape at `indices`.
+Tensor scatter_along_dim(const Tensor& g_in, const Tensor& indices, const Shape& shape,
+                         int64_t dim) {
+  Tensor g = reshape(g_in, DimList(indices->shape().begin(), indices->shape().end()));
+  Tensor out = zeros(shape, g->dtype());
+  if (out->dim() == 0) {
+    copy_kernel(out, g);
+    return out;
+  }
+  const int64_t stride = out->strides()[static_cast<size_t>(dim)];
+  EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
+    T* po = out->data<T>();
+    const T* pg = g->data<T>();
+    const int64_t* pi = indices->data<int64_t>();
+    for_each_row<3>(indices->shape(), {&out->strides(), &g->strides(), &indices->strides()},
+                    [&](const int64_t* off, int64_t n, const int64_t* st) {
+                      for (int64_t i = 0; i < n; ++i) {
+                        po[off[0] + i * st[0] + pi[off[2] + i * st[2]] * stride] =
+                            pg[off[1] + i * st[1]];
+                      }
+                    },
+                    /*parallel=*/false);
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor max(const Tensor& a) { return extreme_all(a, true); }
+Tensor min(const Tensor& a) { return extreme_all(a, false); }
+std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim) {
+  return extreme_dim(a, dim, keepdim, true);
+}
+std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim) {
+  return extreme_dim(a, dim, keepdim, false);
+}
+
+TensorList MaxBackward1::apply(TensorList&& grads) {
+  return evenly_distribute(grads[0], self.unpack(*this), result.unpack(*this));
+}
+TensorList MinBackward1::apply(TensorList&& grads) {
+  return evenly_distribute(grads[0], self.unpack(*this), result.unpack(*this));
+}
+TensorList MaxBackward0::apply(TensorList&& grads) {
+  return {scatter_along_dim(grads[0], indices.unpack(*this), self_meta.shape, dim)};
+}
+TensorList MinBackward0::apply(TensorList&& grads) {
+  return {scatter_along_dim(grads[0], indices.unpack(*this), self_meta.shape, dim)};
+}
+
+Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+  GradModeGuard no_grad(false);
+  if (!dim) return max(reshape(a, {-1}), 0, false).second;
+  return max(a, *dim, keepdim).second;
+}
+
+Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+  GradModeGuard no_grad(false);
+  if (!dim) return min(reshape(a, {-1}), 0, false).second;
+  return min(a, *dim, keepdim).second;
+}
+
+// ---- broadcast reduction ----
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  if (g->shape() == shape) return g;
+  const int64_t lead = g->dim() - static_cast<int64_t>(shape.size());
+  if (lead < 0) return reshape(g, DimList(shape.begin(), shape.end()));
+  DimList dims;
+  for (int64_t d = 0; d < g->dim(); ++d) {
+    if (d < lead || (shape[static_cast<size_t>(d - lead)] == 1 && g->shape()[static_cast<size_t>(d)] != 1)) {
+      dims.push_back(d);
+    }
+  }
+  Tensor r = dims.empty() ? g : sum(g, dims, /*keepdim=*/true);
+  if (r->shape() == shape) return r;
+  return reshape(r, DimList(shape.begin(), shape.end()));
+}
+
+}  // namespace ember

@@ -1,0 +1,604 @@
+// View and shape ops and their backward formulas.
+
+#include <algorithm>
+#include <optional>
+
+#include "ember/autograd/functions/shape.h"
+#include "ember/kernels/elementwise.h"
+
+namespace ember {
+namespace {
+
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& out, const Tensor& input) {
+  auto node = std::make_shared<NodeT>();
+  set_history(node, {&input}, out);
+  return node;
+}
+
+std::string dims_str(const DimList& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Resolves one -1 in a requested shape against the element count.
+Shape infer_shape(const DimList& sizes, int64_t numel) {
+  Shape shape;
+  int64_t known = 1;
+  std::optional<size_t> infer;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == -1) {
+      if (infer) throw std::runtime_error("only one dimension can be inferred");
+      infer = i;
+    } else if (sizes[i] < 0) {
+      throw std::runtime_error("invalid shape dimension " + std::to_string(sizes[i]));
+    } else {
+      known *= sizes[i];
+    }
+    shape.push_back(sizes[i]);
+  }
+  const bool ok = infer ? (known != 0 && numel % known == 0) : known == numel;
+  if (!ok) {
+    throw std::runtime_error("shape '" + dims_str(sizes) + "' is invalid for input of size " +
+                             std::to_string(numel));
+  }
+  if (infer) shape[*infer] = numel / known;
+  return shape;
+}
+
+// Strides that let `new_shape` view memory laid out as (shape, strides), if
+// any. Old dims are grouped into runs that are contiguous with each other; each
+// run must be covered exactly by a run of new dims.
+std::optional<Strides> view_strides(const Shape& shape, const Strides& strides,
+                                    const Shape& new_shape) {
+  Strides out(new_shape.size(), 0);
+  if (numel_of(shape) == 0 || shape.empty()) return contiguous_strides(new_shape);
+  int64_t view_d = static_cast<int64_t>(new_shape.size()) - 1;
+  int64_t base_stride = strides.back();
+  int64_t run_numel = 1, view_numel = 1;
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    run_numel *= shape[d];
+    const bool run_ends =
+        d == 0 || (shape[d - 1] != 1 && strides[d - 1] != run_numel * base_stride);
+    if (!run_ends) continue;
+    while (view_d >= 0 && (view_numel < run_numel || new_shape[view_d] == 1)) {
+      out[view_d] = view_numel * base_stride;
+      view_numel *= new_shape[view_d];
+      --view_d;
+    }
+    if (view_numel != run_numel) return std::nullopt;
+    if (d > 0) {
+      base_stride = strides[d - 1];
+      run_numel = 1;
+      view_numel = 1;
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return out;
+}
+
+Tensor raw_view(const Tensor& a, const Shape& shape) {
+  if (a->is_contiguous()) return make_view(a, a->offset(), shape, contiguous_strides(shape));
+  std::optional<Strides> s = view_strides(a->shape(), a->strides(), shape);
+  if (!s) {
+    throw std::runtime_error(
+        "view size is not compatible with input tensor's size and stride (at least one dimension "
+        "spans across two contiguous subspaces). Use .reshape(...) instead.");
+  }
+  return make_view(a, a->offset(), shape, *s);
+}
+
+}  // namespace
+
+Tensor view(const Tensor& a, const DimList& sizes) {
+  Tensor out = raw_view(a, infer_shape(sizes, a->numel()));
+  if (any_requires_grad(a)) record<ViewBackward0>(out, a)->self_shape = a->shape();
+  return out;
+}
+
+TensorList ViewBackward0::apply(TensorList&& grads) {
+  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
+}
+
+TensorList UnsafeViewBackward0::apply(TensorList&& grads) {
+  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
+}
+
+Tensor reshape(const Tensor& a, const DimList& sizes) {
+  const Shape shape = infer_shape(sizes, a->numel());
+  if (a->is_contiguous() || view_strides(a->shape(), a->strides(), shape)) {
+    return view(a, DimList(shape.begin(), shape.end()));
+  }
+  // Not viewable: copy, then view the copy (torch's _unsafe_view).
+  return unsafe_view(clone(a), shape);
+}
+
+Tensor unsafe_view(const Tensor& fresh, const Shape& shape) {
+  // Not marked as a view: nobody else can see `fresh`.
+  Tensor out = std::make_shared<TensorImpl>(fresh->storage(), fresh->offset(), shape,
+                                            contiguous_strides(shape), fresh->dtype());
+  if (any_requires_grad(fresh)) record<UnsafeViewBackward0>(out, fresh)->self_shape = fresh->shape();
+  return out;
+}
+
+Tensor expand(const Tensor& a, const Shape& shape) {
+  if (shape.size() < a->shape().size()) {
+    throw std::runtime_error("expand(torch.FloatTensor{" + shape_str(a->shape()) +
+                             "}, size=" + shape_str(shape) +
+                             "): the number of sizes provided (" + std::to_string(shape.size()) +
+                             ") must be greater or equal to the number of dimensions in the "
+                             "tensor (" + std::to_string(a->dim()) + ")");
+  }
+  if (shape == a->shape()) return a;
+  const size_t lead = shape.size() - a->shape().size();
+  Strides strides(shape.size(), 0);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i < lead) continue;
+    const int64_t have = a->shape()[i - lead];
+    if (have == shape[i]) {
+      strides[i] = a->strides()[i - lead];
+    } else if (have != 1) {
+      throw std::runtime_error("The expanded size of the tensor (" + std::to_string(shape[i]) +
+                               ") must match the existing size (" + std::to_string(have) +
+                               ") at non-singleton dimension " + std::to_string(i) +
+                               ".  Target sizes: " + shape_str(shape) +
+                               ".  Tensor sizes: " + shape_str(a->shape()));
+    }
+  }
+  Tensor out = make_view(a, a->offset(), shape, strides);
+  if (any_requires_grad(a)) record<ExpandBackward0>(out, a)->self_meta = InputMeta(a);
+  return out;
+}
+
+Tensor expand(const Tensor& a, const DimList& sizes) {
+  Shape shape;
+  const size_t lead = sizes.size() >= a->shape().size() ? sizes.size() - a->shape().size() : 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == -1) {
+      if (i < lead) {
+        throw std::runtime_error("The expanded size of the tensor (-1) isn't allowed in a leading, "
+                                 "non-existing dimension " + std::to_string(i));
+      }
+      shape.push_back(a->shape()[i - lead]);
+    } else {
+      shape.push_back(sizes[i]);
+    }
+  }
+  return expand(a, shape);
+}
+
+TensorList ExpandBackward0::apply(TensorList&& grads) { return {sum_to(grads[0], self_meta.shape)}; }
+
+Tensor squeeze(const Tensor& a) {
+  Shape shape;
+  Strides strides;
+  for (int64_t d = 0; d < a->dim(); ++d) {
+    if (a->shape()[d] != 1) {
+      shape.push_back(a->shape()[d]);
+      strides.push_back(a->strides()[d]);
+    }
+  }
+  Tensor out = make_view(a, a->offset(), shape, strides);
+  if (any_requires_grad(a)) record<SqueezeBackward0>(out, a)->self_shape = a->shape();
+  return out;
+}
+
+TensorList SqueezeBackward0::apply(TensorList&& grads) {
+  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
+}
+
+namespace {
+
+Tensor squeeze_dim_view(const Tensor& a, int64_t dim) {
+  const int64_t d = wrap_dim(dim, a->dim());
+  if (a->dim() == 0 || a->shape()[d] != 1) return make_view(a, a->offset(), a->shape(), a->strides());
+  Shape shape = a->shape();
+  Strides strides = a->strides();
+  shape.erase(static_cast<size_t>(d));
+  strides.erase(static_cast<size_t>(d));
+  return make_view(a, a->offset(), shape, strides);
+}
+
+}  // namespace
+
+Tensor squeeze(const Tensor& a, int64_t dim) {
+  Tensor out = squeeze_dim_view(a, dim);
+  if (any_requires_grad(a)) record<SqueezeBackward1>(out, a)->self_shape = a->shape();
+  return out;
+}
+
+TensorList SqueezeBackward1::apply(TensorList&& grads) {
+  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
+}
+
+TensorList SqueezeBackward4::apply(TensorList&& grads) {
+  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
+}
+
+Tensor squeeze_for_matmul(const Tensor& a, int64_t dim) {
+  Tensor out = squeeze_dim_view(a, dim);
+  if (any_requires_grad(a)) record<SqueezeBackward4>(out, a)->self_shape = a->shape();
+  return out;
+}
+
+Tensor unsqueeze(const Tensor& a, int64_t dim) {
+  const int64_t d = wrap_dim(dim, a->dim() + 1);
+  Shape shape = a->shape();
+  Strides strides = a->strides();
+  const int64_t stride = d < a->dim() ? a->strides()[d] * a->shape()[d] : 1;
+  shape.insert(static_cast<size_t>(d), 1);
+  strides.insert(static_cast<size_t>(d), stride);
+  Tensor out = make_view(a, a->offset(), shape, strides);
+  if (any_requires_grad(a)) record<UnsqueezeBackward0>(out, a)->dim = d;
+  return out;
+}
+
+TensorList UnsqueezeBackward0::apply(TensorList&& grads) { return {squeeze(grads[0], dim)}; }
+
+Tensor transpose(const Tensor& a, int64_t d0, int64_t d1) {
+  const int64_t a0 = wrap_dim(d0, a->dim()), a1 = wrap_dim(d1, a->dim());
+  Shape shape = a->shape();
+  Strides strides = a->strides();
+  if (a->dim() > 0) {
+    std::swap(shape[a0], shape[a1]);
+    std::swap(strides[a0], strides[a1]);
+  }
+  Tensor out = make_view(a, a->offset(), shape, strides);
+  if (any_requires_grad(a)) {
+    auto node = record<TransposeBackward0>(out, a);
+    node->dim0 = a0;
+    node->dim1 = a1;
+  }
+  return out;
+}
+
+TensorList TransposeBackward0::apply(TensorList&& grads) { return {transpose(grads[0], dim0, dim1)}; }
+
+Tensor t(const Tensor& a) {
+  if (a->dim() > 2) {
+    throw std::runtime_error("t() expects a tensor with <= 2 dimensions, but self is " +
+                             std::to_string(a->dim()) + "D");
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = a->dim() == 2 ? transpose(a, 0, 1) : make_view(a, a->offset(), a->shape(), a->strides());
+  }
+  if (any_requires_grad(a)) record<TBackward0>(out, a);
+  return out;
+}
+
+TensorList TBackward0::apply(TensorList&& grads) { return {t(grads[0])}; }
+
+Tensor permute(const Tensor& a, const DimList& dims) {
+  if (static_cast<int64_t>(dims.size()) != a->dim()) {
+    throw std::runtime_error("permute(sparse_coo): number of dimensions in the tensor input does "
+                             "not match the length of the desired ordering of dimensions i.e. "
+                             "input.dim() = " + std::to_string(a->dim()) +
+                             " is not equal to len(dims) = " + std::to_string(dims.size()));
+  }
+  Shape shape;
+  Strides strides;
+  DimList wrapped;
+  std::vector<bool> seen(dims.size(), false);
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, a->dim());
+    if (seen[static_cast<size_t>(w)]) throw std::runtime_error("permute(): duplicate dims are not allowed.");
+    seen[static_cast<size_t>(w)] = true;
+    wrapped.push_back(w);
+    shape.push_back(a->shape()[w]);
+    strides.push_back(a->strides()[w]);
+  }
+  Tensor out = make_view(a, a->offset(), shape, strides);
+  if (any_requires_grad(a)) record<PermuteBackward0>(out, a)->dims = wrapped;
+  return out;
+}
+
+TensorList PermuteBackward0::apply(TensorList&& grads) {
+  DimList inverse(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) inverse[static_cast<size_t>(dims[i])] = static_cast<int64_t>(i);
+  return {permute(grads[0], inverse)};
+}
+
+Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start_in,
+             std::optional<int64_t> end_in, int64_t step) {
+  if (a->dim() == 0) throw IndexError("slice() cannot be applied to a 0-dim tensor.");
+  if (step <= 0) throw ValueError("step must be greater than zero");
+  const int64_t d = wrap_dim(dim, a->dim());
+  const int64_t size = a->shape()[d];
+  auto clamp_index = [&](std::optional<int64_t> v, int64_t fallback) {
+    if (!v) return fallback;
+    int64_t i = *v < 0 ? *v + size : *v;
+    return std::clamp<int64_t>(i, 0, size);
+  };
+  const int64_t start = clamp_index(start_in, 0);
+  const int64_t end = std::max(start, clamp_index(end_in, size));
+  Shape shape = a->shape();
+  Strides strides = a->strides();
+  shape[d] = (end - start + step - 1) / step;
+  strides[d] = a->strides()[d] * step;
+  Tensor out = make_view(a, a->offset() + start * a->strides()[d], shape, strides);
+  if (any_requires_grad(a)) {
+    auto node = record<SliceBackward0>(out, a);
+    node->self_meta = InputMeta(a);
+    node->dim = d;
+    node->start = start;
+    node->end = end;
+    node->step = step;
+  }
+  return out;
+}
+
+TensorList SliceBackward0::apply(TensorList&& grads) {
+  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
+  Tensor window;
+  {
+    GradModeGuard no_grad(false);
+    window = slice(out, dim, start, end, step);
+  }
+  copy_kernel(window, grads[0]);
+  return {out};
+}
+
+Tensor select(const Tensor& a, int64_t dim, int64_t index) {
+  if (a->dim() == 0) throw IndexError("select() cannot be applied to a 0-dim tensor.");
+  const int64_t d = wrap_dim(dim, a->dim());
+  const int64_t size = a->shape()[d];
+  if (index < -size || index >= size) {
+    throw IndexError("index " + std::to_string(index) + " is out of bounds for dimension " +
+                     std::to_string(d) + " with size " + std::to_string(size));
+  }
+  const int64_t i = index < 0 ? index + size : index;
+  Shape shape = a->shape();
+  Strides strides = a->strides();
+  shape.erase(static_cast<size_t>(d));
+  strides.erase(static_cast<size_t>(d));
+  Tensor out = make_view(a, a->offset() + i * a->strides()[d], shape, strides);
+  if (any_requires_grad(a)) {
+    auto node = record<SelectBackward0>(out, a);
+    node->self_meta = InputMeta(a);
+    node->dim = d;
+    node->index = i;
+  }
+  return out;
+}
+
+TensorList SelectBackward0::apply(TensorList&& grads) {
+  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
+  Tensor window;
+  {
+    GradModeGuard no_grad(false);
+    window = select(out, dim, index);
+  }
+  copy_kernel(window, grads[0]);
+  return {out};
+}
+
+Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {
+  if (a->dim() == 0) return reshape(a, {1});
+  const int64_t s = wrap_dim(start_dim, a->dim()), e = wrap_dim(end_dim, a->dim());
+  if (s > e) throw std::runtime_error("flatten() has invalid args: start_dim cannot come after end_dim");
+  if (s == e) return a;
+  DimList sizes;
+  for (int64_t d = 0; d < s; ++d) sizes.push_back(a->shape()[d]);
+  int64_t merged = 1;
+  for (int64_t d = s; d <= e; ++d) merged *= a->shape()[d];
+  sizes.push_back(merged);
+  for (int64_t d = e + 1; d < a->dim(); ++d) sizes.push_back(a->shape()[d]);
+  return reshape(a, sizes);
+}
+
+Tensor contiguous(const Tensor& a) { return a->is_contiguous() ? a : clone(a); }
+
+Tensor detach(const Tensor& a) {
+  auto out = std::make_shared<TensorImpl>(a->storage(), a->offset(), a->shape(), a->strides(),
+                                          a->dtype());
+  return out;
+}
+
+// ---- cat / stack ----
+
+namespace {
+
+void check_cat_inputs(const TensorVec& tensors, const char* op) {
+  if (tensors.empty()) {
+    throw std::runtime_error(std::string("torch.") + op + "(): expected a non-empty list of Tensors");
+  }
+}
+
+DType common_dtype(const TensorVec& tensors) {
+  DType dt = tensors[0]->dtype();
+  for (const Tensor& t : tensors) dt = promote(dt, t->dtype());
+  return dt;
+}
+
+}  // namespace
+
+Tensor cat(const TensorVec& tensors, int64_t dim) {
+  check_cat_inputs(tensors, "cat");
+  // Like torch, 1-d empty tensors are skipped when shaping the result.
+  const Tensor* ref = nullptr;
+  for (const Tensor& t : tensors) {
+    if (!(t->dim() == 1 && t->numel() == 0)) {
+      ref = &t;
+      break;
+    }
+  }
+  if (!ref) ref = &tensors[0];
+  if ((*ref)->dim() == 0) {
+    throw std::runtime_error("zero-dimensional tensor (at position 0) cannot be concatenated");
+  }
+  const int64_t d = wrap_dim(dim, (*ref)->dim());
+  Shape shape = (*ref)->shape();
+  int64_t total = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (t->dim() == 1 && t->numel() == 0 && (*ref)->dim() != 1) continue;
+    if (t->dim() != (*ref)->dim()) {
+      throw std::runtime_error("Tensors must have same number of dimensions: got " +
+                               std::to_string((*ref)->dim()) + " and " + std::to_string(t->dim()));
+    }
+    for (int64_t k = 0; k < t->dim(); ++k) {
+      if (k != d && t->shape()[k] != shape[k]) {
+        throw std::runtime_error("Sizes of tensors must match except in dimension " +
+                                 std::to_string(d) + ". Expected size " + std::to_string(shape[k]) +
+                                 " but got size " + std::to_string(t->shape()[k]) +
+                                 " for tensor number " + std::to_string(i) + " in the list.");
+      }
+    }
+    total += t->shape()[d];
+  }
+  shape[d] = total;
+  Tensor out = empty(shape, common_dtype(tensors));
+  int64_t pos = 0;
+  {
+    GradModeGuard no_grad(false);
+    for (const Tensor& t : tensors) {
+      if (t->dim() == 1 && t->numel() == 0 && (*ref)->dim() != 1) continue;
+      const int64_t n = t->shape()[d];
+      copy_kernel(slice(out, d, pos, pos + n, 1), t);
+      pos += n;
+    }
+  }
+  bool any = false;
+  for (const Tensor& t : tensors) any = any || t->requires_grad();
+  if (GradMode::is_enabled() && any) {
+    auto node = std::make_shared<CatBackward0>();
+    for (const Tensor& t : tensors) {
+      add_next_edge(*node, t);
+      node->metas.emplace_back(t);
+    }
+    node->dim = d;
+    out->set_history(node, 0);
+  }
+  return out;
+}
+
+TensorList CatBackward0::apply(TensorList&& grads) {
+  TensorList out(metas.size());
+  int64_t pos = 0;
+  for (size_t i = 0; i < metas.size(); ++i) {
+    const InputMeta& m = metas[i];
+    if (m.shape.size() == 1 && m.shape[0] == 0 && grads[0]->dim() != 1) continue;
+    const int64_t n = m.shape[static_cast<size_t>(dim)];
+    if (wants_grad(*this, i)) {
+      Tensor g = slice(grads[0], dim, pos, pos + n, 1);
+      out[i] = g->dtype() == m.dtype ? g : to_dtype(g, m.dtype);
+    }
+    pos += n;
+  }
+  return out;
+}
+
+Tensor stack(const TensorVec& tensors, int64_t dim) {
+  check_cat_inputs(tensors, "stack");
+  const int64_t d = wrap_dim(dim, tensors[0]->dim() + 1);
+  for (size_t i = 1; i < tensors.size(); ++i) {
+    if (tensors[i]->shape() != tensors[0]->shape()) {
+      throw std::runtime_error("stack expects each tensor to be equal size, but got " +
+                               shape_str(tensors[0]->shape()) + " at entry 0 and " +
+                               shape_str(tensors[i]->shape()) + " at entry " + std::to_string(i));
+    }
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    TensorVec parts;
+    for (const Tensor& t : tensors) parts.push_back(unsqueeze(t, d));
+    out = cat(parts, d);
+  }
+  bool any = false;
+  for (const Tensor& t : tensors) any = any || t->requires_grad();
+  if (GradMode::is_enabled() && any) {
+    auto node = std::make_shared<StackBackward0>();
+    for (const Tensor& t : tensors) {
+      add_next_edge(*node, t);
+      node->metas.emplace_back(t);
+    }
+    node->dim = d;
+    out->set_history(node, 0);
+  }
+  return out;
+}
+
+TensorList StackBackward0::apply(TensorList&& grads) {
+  TensorList out(metas.size());
+  for (size_t i = 0; i < metas.size(); ++i) {
+    if (wants_grad(*this, i)) out[i] = select(grads[0], dim, static_cast<int64_t>(i));
+  }
+  return out;
+}
+
+// ---- integer and boolean indexing ----
+
+Tensor index_select0(const Tensor& a, const Tensor& index) {
+  if (index->dtype() != DType::Int64) {
+    throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
+  }
+  if (a->dim() == 0) throw IndexError("too many indices for tensor of dimension 0");
+  const int64_t rows = a->shape()[0];
+  Tensor idx = contiguous_clone(index);
+  int64_t* pi = idx->data<int64_t>();
+  for (int64_t i = 0; i < idx->numel(); ++i) {
+    if (pi[i] < -rows || pi[i] >= rows) {
+      throw IndexError("index " + std::to_string(pi[i]) + " is out of bounds for dimension 0 with size " +
+                       std::to_string(rows));
+    }
+    if (pi[i] < 0) pi[i] += rows;
+  }
+  Shape shape = idx->shape();
+  for (int64_t d = 1; d < a->dim(); ++d) shape.push_back(a->shape()[d]);
+  Tensor out = empty(shape, a->dtype());
+  {
+    GradModeGuard no_grad(false);
+    Tensor flat_out = reshape(out, {idx->numel(), -1});
+    for (int64_t i = 0; i < idx->numel(); ++i) {
+      copy_kernel(select(flat_out, 0, i), reshape(select(a, 0, pi[i]), {-1}));
+    }
+  }
+  if (any_requires_grad(a)) {
+    auto node = record<IndexBackward0>(out, a);
+    node->index = SavedTensor(idx, false);
+    node->self_meta = InputMeta(a);
+  }
+  return out;
+}
+
+TensorList IndexBackward0::apply(TensorList&& grads) {
+  Tensor idx = index.unpack(*this);
+  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
+  GradModeGuard no_grad(false);
+  Tensor g = reshape(grads[0], {idx->numel(), -1});
+  Tensor flat_out = reshape(out, {self_meta.shape.empty() ? 1 : self_meta.shape[0], -1});
+  const int64_t* pi = idx->data<int64_t>();
+  for (int64_t i = 0; i < idx->numel(); ++i) {
+    Tensor row = select(flat_out, 0, pi[i]);
+    binary_inplace_kernel(BinaryOp::Add, row, select(g, 0, i));
+  }
+  return {out};
+}
+
+Tensor masked_select(const Tensor& a, const Tensor& mask) {
+  if (mask->dim() > a->dim()) throw IndexError("too many indices for tensor of dimension " + std::to_string(a->dim()));
+  for (int64_t d = 0; d < mask->dim(); ++d) {
+    if (mask->shape()[d] != a->shape()[d]) {
+      throw IndexError("The shape of the mask " + shape_str(mask->shape()) + " at index " +
+                       std::to_string(d) + " does not match the shape of the indexed tensor " +
+                       shape_str(a->shape()) + " at index " + std::to_string(d));
+    }
+  }
+  Tensor m = contiguous_clone(mask);
+  std::vector<int64_t> hits;
+  const bool* pm = m->data<bool>();
+  for (int64_t i = 0; i < m->numel(); ++i) {
+    if (pm[i]) hits.push_back(i);
+  }
+  Tensor idx = empty(Shape{static_cast<int64_t>(hits.size())}, DType::Int64);
+  std::copy(hits.begin(), hits.end(), idx->data<int64_t>());
+  DimList flat = {m->numel()};
+  for (int64_t d = mask->dim(); d < a->dim(); ++d) flat.push_back(a->shape()[d]);
+  return index_select0(reshape(a, flat), idx);
+}
+
+}  // namespace ember

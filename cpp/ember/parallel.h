@@ -1,0 +1,22 @@
+#pragma once
+// A small thread pool for large kernels. See Note [Parallel kernels].
+
+#include <cstdint>
+#include <functional>
+
+namespace ember {
+
+// Note [Parallel kernels]
+// parallel_for splits [0, n) into one contiguous chunk per thread when the work
+// is large enough (n > grain); the calling thread runs the first chunk. Small
+// work runs inline, because waking a thread costs microseconds and most ops in
+// small models finish faster than that. Calls from inside a chunk run inline
+// (no nested parallelism). set_num_threads also sets OpenBLAS's thread count.
+int get_num_threads();
+void set_num_threads(int n);
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+// Element counts above which elementwise and reduction kernels go parallel.
+constexpr int64_t kParallelGrain = 32768;
+
+}  // namespace ember

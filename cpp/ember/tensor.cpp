@@ -1,0 +1,204 @@
+#include "ember/tensor.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "ember/autograd/node.h"
+
+namespace ember {
+
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, int64_t offset, Shape shape,
+                       Strides strides, DType dtype)
+    : storage_(std::move(storage)),
+      offset_(offset),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      dtype_(dtype) {
+  compute_layout_flags();
+}
+
+TensorImpl::~TensorImpl() {
+  // See Note [Iterative graph destruction].
+  if (grad_fn_) release_iteratively(std::move(grad_fn_));
+}
+
+void TensorImpl::compute_layout_flags() {
+  numel_ = numel_of(shape_);
+  int64_t expected = 1;
+  contiguous_ = true;
+  for (size_t i = shape_.size(); i-- > 0;) {
+    if (shape_[i] == 1) continue;
+    if (strides_[i] != expected) {
+      contiguous_ = false;
+      break;
+    }
+    expected *= shape_[i];
+  }
+}
+
+void TensorImpl::set_data(const TensorImpl& other) {
+  storage_ = other.storage_;
+  offset_ = other.offset_;
+  shape_ = other.shape_;
+  strides_ = other.strides_;
+  dtype_ = other.dtype_;
+  compute_layout_flags();
+}
+
+int64_t TensorImpl::size(int64_t d) const { return shape_[wrap_dim(d, dim())]; }
+
+void TensorImpl::set_requires_grad(bool value) {
+  if (value && !is_floating(dtype_)) {
+    throw std::runtime_error(
+        "only Tensors of floating point and complex dtype can require gradients");
+  }
+  if (!is_leaf()) {
+    if (!value) {
+      throw std::runtime_error(
+          "you can only change requires_grad flags of leaf variables. If you want to use a "
+          "computed variable in a subgraph that doesn't require differentiation use "
+          "var_no_grad = var.detach().");
+    }
+    return;
+  }
+  requires_grad_ = value;
+}
+
+Tensor empty(const Shape& shape, DType dtype) {
+  for (int64_t s : shape) {
+    if (s < 0) {
+      throw std::runtime_error("Trying to create tensor with negative dimension " +
+                               std::to_string(s) + ": " + shape_str(shape));
+    }
+  }
+  const int64_t n = numel_of(shape);
+  auto storage = Storage::allocate(static_cast<size_t>(n) * itemsize(dtype));
+  return std::make_shared<TensorImpl>(std::move(storage), 0, shape, contiguous_strides(shape),
+                                      dtype);
+}
+
+Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides) {
+  auto v = std::make_shared<TensorImpl>(t->storage(), offset, std::move(shape), std::move(strides),
+                                        t->dtype());
+  v->mark_view();
+  return v;
+}
+
+namespace {
+
+// Calls f(element_offset) for every element of t in row-major order.
+template <typename F>
+void for_each_element_offset(const Tensor& t, F f) {
+  const int64_t n = t->numel();
+  if (n == 0) return;
+  const int64_t nd = t->dim();
+  if (t->is_contiguous()) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  Shape index(static_cast<size_t>(nd), 0);
+  int64_t off = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    f(off);
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      if (++index[d] < t->shape()[d]) {
+        off += t->strides()[d];
+        break;
+      }
+      off -= t->strides()[d] * (t->shape()[d] - 1);
+      index[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void fill_raw(const Tensor& t, double value) {
+  EMBER_DISPATCH(t->dtype(), T, [&] {
+    T* p = t->data<T>();
+    const T v = static_cast<T>(value);
+    if (t->is_contiguous()) {
+      std::fill(p, p + t->numel(), v);
+    } else {
+      for_each_element_offset(t, [&](int64_t off) { p[off] = v; });
+    }
+  });
+}
+
+Tensor zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t->raw_data(), 0, static_cast<size_t>(t->numel()) * itemsize(dtype));
+  return t;
+}
+
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+
+Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  fill_raw(t, value);
+  return t;
+}
+
+Tensor scalar_tensor(double value, DType dtype) { return full(Shape{}, value, dtype); }
+
+Tensor arange(double start, double end, double step, DType dtype) {
+  if (step == 0) throw std::runtime_error("step must be nonzero");
+  if ((step > 0 && start > end) || (step < 0 && start < end)) {
+    throw std::runtime_error("upper bound and larger bound inconsistent with step sign");
+  }
+  const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  Tensor t = empty(Shape{n}, dtype);
+  EMBER_DISPATCH(dtype, T, [&] {
+    T* p = t->data<T>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+
+Tensor linspace(double start, double end, int64_t steps, DType dtype) {
+  if (steps < 0) throw std::runtime_error("number of steps must be non-negative");
+  Tensor t = empty(Shape{steps}, dtype);
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  const int64_t half = steps / 2;
+  EMBER_DISPATCH(dtype, T, [&] {
+    T* p = t->data<T>();
+    // Like torch: the first half counts up from start, the second down from end.
+    for (int64_t i = 0; i < steps; ++i) {
+      p[i] = static_cast<T>(i < half ? start + step * static_cast<double>(i)
+                                     : end - step * static_cast<double>(steps - i - 1));
+    }
+  });
+  return t;
+}
+
+Tensor eye(int64_t n, int64_t m, DType dtype) {
+  if (n < 0 || m < 0) throw std::runtime_error("n and m must be non-negative for eye");
+  Tensor t = zeros(Shape{n, m}, dtype);
+  EMBER_DISPATCH(dtype, T, [&] {
+    T* p = t->data<T>();
+    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = static_cast<T>(1);
+  });
+  return t;
+}
+
+double element_as_double(const Tensor& t, int64_t flat_index) {
+  int64_t off = 0;
+  int64_t rest = flat_index;
+  for (int64_t d = t->dim() - 1; d >= 0; --d) {
+    const int64_t s = t->shape()[d];
+    off += (rest % s) * t->strides()[d];
+    rest /= s;
+  }
+  return EMBER_DISPATCH(t->dtype(), T, [&] { return static_cast<double>(t->data<T>()[off]); });
+}
+
+double item_as_double(const Tensor& t) {
+  if (t->numel() != 1) {
+    throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) +
+                             " elements cannot be converted to Scalar");
+  }
+  return element_as_double(t, 0);
+}
+
+}  // namespace ember

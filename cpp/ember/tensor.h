@@ -1,0 +1,135 @@
+#pragma once
+// TensorImpl: a strided view of a Storage plus its autograd metadata.
+// Tensor: the shared handle everyone passes around (null = undefined tensor).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ember/dtype.h"
+#include "ember/shape.h"
+#include "ember/storage.h"
+
+namespace ember {
+
+class Node;
+class TensorImpl;
+using Tensor = std::shared_ptr<TensorImpl>;
+
+// Note [Tensor layout]
+// Element (i0, i1, ...) of a tensor lives at
+//   storage.data + itemsize * (offset + i0*strides[0] + i1*strides[1] + ...).
+// Strides are in elements and may be 0 (expand) or anything a view produces.
+// Views (slices, view, t, expand, squeeze, detach) make a new TensorImpl over
+// the same Storage, so they share memory and the version counter.
+// Autograd metadata lives inline: requires_grad_ marks leaves the user asked
+// to track; non-leaves are exactly the tensors with a grad_fn_.
+class TensorImpl {
+ public:
+  TensorImpl(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, Strides strides,
+             DType dtype);
+  ~TensorImpl();
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
+
+  // Layout.
+  const Shape& shape() const { return shape_; }
+  const Strides& strides() const { return strides_; }
+  int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t size(int64_t d) const;
+  int64_t numel() const { return numel_; }
+  DType dtype() const { return dtype_; }
+  int64_t offset() const { return offset_; }
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+  bool is_contiguous() const { return contiguous_; }
+  // True for tensors made by view ops (they share another tensor's storage).
+  bool is_view() const { return is_view_; }
+  void mark_view() { is_view_ = true; }
+  void* raw_data() const {
+    return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(itemsize(dtype_));
+  }
+  template <typename T>
+  T* data() const {
+    return static_cast<T*>(raw_data());
+  }
+  uint32_t version() const { return storage_->version(); }
+  void bump_version() { storage_->bump_version(); }
+
+  // Autograd (see Note [Tensor layout]).
+  bool requires_grad() const { return requires_grad_ || grad_fn_ != nullptr; }
+  bool is_leaf() const { return grad_fn_ == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return grad_fn_; }
+  uint32_t output_nr() const { return output_nr_; }
+  void set_history(std::shared_ptr<Node> fn, uint32_t output_nr) {
+    grad_fn_ = std::move(fn);
+    output_nr_ = output_nr;
+  }
+  // User-facing requires_grad_(): only leaves, only floating dtypes.
+  void set_requires_grad(bool value);
+  const Tensor& grad() const { return grad_; }
+  Tensor& mutable_grad() { return grad_; }
+  void set_grad(Tensor g) { grad_ = std::move(g); }
+  bool retains_grad() const { return retains_grad_; }
+  void set_retains_grad(bool v) { retains_grad_ = v; }
+  std::weak_ptr<Node>& grad_accumulator_slot() { return grad_accumulator_; }
+
+  // Points this tensor at other's data and layout (Tensor.data = other).
+  void set_data(const TensorImpl& other);
+
+  // Makes this tensor a leaf again (detach_()).
+  void clear_history() {
+    grad_fn_.reset();
+    output_nr_ = 0;
+    requires_grad_ = false;
+  }
+
+ private:
+  void compute_layout_flags();
+
+  std::shared_ptr<Storage> storage_;
+  int64_t offset_;
+  int64_t numel_;
+  Shape shape_;
+  Strides strides_;
+  DType dtype_;
+  bool contiguous_ = true;
+  bool requires_grad_ = false;
+  bool retains_grad_ = false;
+  bool is_view_ = false;
+  uint32_t output_nr_ = 0;
+  std::shared_ptr<Node> grad_fn_;
+  std::weak_ptr<Node> grad_accumulator_;
+  Tensor grad_;
+};
+
+// A Python number operand: kept apart from tensors so `x * 2.0` needs no
+// tensor for the 2.0 and promotes like torch (a float scalar makes an integer
+// tensor float32, but never turns float32 into float64).
+struct Scalar {
+  double value;
+  DType kind;  // Bool, Int64 or Float64 (the Python type it came from)
+  Scalar(double v) : value(v), kind(DType::Float64) {}  // NOLINT: implicit on purpose
+  Scalar(double v, DType k) : value(v), kind(k) {}
+};
+
+// Factories (contiguous, fresh storage).
+Tensor empty(const Shape& shape, DType dtype = DType::Float32);
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
+Tensor ones(const Shape& shape, DType dtype = DType::Float32);
+Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
+Tensor scalar_tensor(double value, DType dtype = DType::Float32);
+Tensor arange(double start, double end, double step, DType dtype);
+Tensor linspace(double start, double end, int64_t steps, DType dtype = DType::Float32);
+Tensor eye(int64_t n, int64_t m, DType dtype = DType::Float32);
+
+// A new TensorImpl over t's storage (no autograd history).
+Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides);
+
+// Element access for scalars and printing.
+double item_as_double(const Tensor& t);  // throws unless numel == 1
+double element_as_double(const Tensor& t, int64_t flat_index);
+
+// Fills `t` (any layout) with `value`; no autograd, no version bump.
+void fill_raw(const Tensor& t, double value);
+
+}  // namespace ember

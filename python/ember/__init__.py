@@ -1,0 +1,78 @@
+"""Ember: a reverse-mode autograd engine with a C++ core and a torch-shaped API.
+
+`import ember as torch` runs code written for torch.autograd on CPU.
+"""
+
+# Loading scipy_openblas32 first puts its OpenBLAS in the process, so the
+# extension's BLAS symbols resolve in regular and editable installs alike.
+import scipy_openblas32 as _openblas  # noqa: F401
+
+from . import _C
+from ._C import *  # noqa: F401,F403
+from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
+from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ._size import Size
+from ._tensor import _install_tensor_methods
+
+__version__ = "0.1.0"
+
+float = float32  # noqa: A001
+double = float64
+long = int64
+dtype = _C.dtype
+
+_install_tensor_methods()
+
+
+class _Cuda:
+    """Ember runs on the CPU only."""
+
+    @staticmethod
+    def is_available():
+        return False
+
+    @staticmethod
+    def device_count():
+        return 0
+
+
+cuda = _Cuda()
+
+
+class device:
+    """A placeholder for torch.device: Ember has only the CPU."""
+
+    def __init__(self, type="cpu"):
+        if str(type) != "cpu":
+            raise RuntimeError(f"ember runs on the CPU only, got device {type!r}")
+        self.type = "cpu"
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __eq__(self, other):
+        return isinstance(other, device) or other == "cpu"
+
+    def __hash__(self):
+        return hash("cpu")
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    import numpy as np
+
+    return np.allclose(
+        input.detach().numpy(), other.detach().numpy(), rtol=rtol, atol=atol, equal_nan=equal_nan
+    )
+
+
+def equal(input, other):
+    return tuple(input.shape) == tuple(other.shape) and bool((input == other).all())
+
+
+def numel(input):
+    return input.numel()
+
+
+from . import autograd, nn, optim  # noqa: E402
+
+__all__ = [name for name in dir() if not name.startswith("_")]

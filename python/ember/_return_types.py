@@ -1,0 +1,6 @@
+"""Named results of reductions that return values and indices, like torch.return_types."""
+
+from collections import namedtuple
+
+max = namedtuple("max", ["values", "indices"])  # noqa: A001
+min = namedtuple("min", ["values", "indices"])  # noqa: A001

@@ -1,0 +1,48 @@
+"""ember.autograd: backward() and grad() over any number of outputs."""
+
+from .. import _C
+from .._grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    if isinstance(x, _C.Tensor):
+        return [x]
+    return list(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulates gradients of `tensors` into the leaves' .grad."""
+    _C._backward(
+        _as_list(tensors), _as_list(grad_tensors), retain_graph, create_graph, _as_list(inputs)
+    )
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
+    """Returns the gradients of `outputs` w.r.t. `inputs` as a tuple, leaving .grad alone."""
+    if is_grads_batched:
+        raise NotImplementedError("ember.autograd.grad does not support is_grads_batched")
+    result = _C._grad(
+        _as_list(outputs),
+        _as_list(inputs),
+        _as_list(grad_outputs),
+        retain_graph,
+        create_graph,
+        bool(allow_unused) or materialize_grads,
+    )
+    if materialize_grads:
+        result = tuple(
+            _C.zeros_like(i) if g is None else g for g, i in zip(result, _as_list(inputs))
+        )
+    return result

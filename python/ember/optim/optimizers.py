@@ -1,0 +1,85 @@
+"""Optimizers. Updates run under no_grad with in-place C++ ops."""
+
+from .. import _C
+from .._grad_mode import no_grad
+
+
+class Optimizer:
+    def __init__(self, params, defaults):
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        self.param_groups = []
+        for group in params:
+            group = dict(group)
+            group["params"] = list(group["params"])
+            for key, value in defaults.items():
+                group.setdefault(key, value)
+            self.param_groups.append(group)
+        self.defaults = defaults
+        self.state = {}
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        super().__init__(
+            params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov}
+        )
+
+    @no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if wd:
+                    g = g + wd * p
+                if momentum:
+                    buf = self.state.get(id(p))
+                    if buf is None:
+                        buf = g.clone()
+                        self.state[id(p)] = buf
+                    else:
+                        buf.mul_(momentum).add_(g)
+                    g = g + momentum * buf if group["nesterov"] else buf
+                p.sub_(g, alpha=lr)
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+
+    @no_grad()
+    def step(self):
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if group["weight_decay"]:
+                    g = g + group["weight_decay"] * p
+                state = self.state.setdefault(
+                    id(p), {"step": 0, "m": _C.zeros_like(p), "v": _C.zeros_like(p)}
+                )
+                state["step"] += 1
+                state["m"].mul_(beta1).add_(g, alpha=1 - beta1)
+                state["v"].mul_(beta2).add_(g * g, alpha=1 - beta2)
+                bias1 = 1 - beta1 ** state["step"]
+                bias2 = 1 - beta2 ** state["step"]
+                denom = (state["v"] / bias2).sqrt() + group["eps"]
+                p.sub_(state["m"] / denom, alpha=group["lr"] / bias1)

@@ -1,0 +1,186 @@
+// Graph nodes as Python classes named like torch's, grad mode, and the engine entry points.
+
+#include <sstream>
+
+#include "common.h"
+#include "ember/autograd/engine.h"
+#include "ember/autograd/functions/elementwise.h"
+#include "ember/autograd/functions/linalg.h"
+#include "ember/autograd/functions/nn.h"
+#include "ember/autograd/functions/reduce.h"
+#include "ember/autograd/functions/shape.h"
+
+namespace ember::bindings {
+
+std::string as_node_name(py::handle node);
+
+namespace {
+
+using NodeClass = py::class_<Node, std::shared_ptr<Node>>;
+
+template <typename T>
+void bind_node(py::module_& m, const char* name) {
+  py::class_<T, Node, std::shared_ptr<T>>(m, name);
+}
+
+std::vector<Tensor> tensor_list(py::handle h) {
+  std::vector<Tensor> out;
+  if (h.is_none()) return out;
+  if (is_tensor(h)) {
+    out.push_back(as_tensor(h));
+    return out;
+  }
+  for (py::handle item : h) out.push_back(item.is_none() ? nullptr : as_tensor(item));
+  return out;
+}
+
+void bind_nodes(py::module_& m) {
+  NodeClass node(m, "Node");
+  node.def("name", [](const Node& n) { return std::string(n.name()); })
+      .def_property_readonly("next_functions",
+                             [](const Node& n) {
+                               py::tuple out(n.next_edges().size());
+                               for (size_t i = 0; i < n.next_edges().size(); ++i) {
+                                 const Edge& e = n.next_edges()[i];
+                                 py::object fn = e.node ? py::cast(e.node) : py::none();
+                                 out[i] = py::make_tuple(fn, e.input_nr);
+                               }
+                               return out;
+                             })
+      .def("__repr__",
+           [](py::handle self) {
+             std::ostringstream s;
+             s << "<" << as_node_name(self) << " object at 0x" << std::hex
+               << reinterpret_cast<uintptr_t>(self.ptr()) << ">";
+             return s.str();
+           })
+      .def("__call__", [](Node& n, py::args grads) {
+        TensorList in;
+        for (py::handle g : grads) in.push_back(g.is_none() ? nullptr : as_tensor(g));
+        TensorList out = n.apply(std::move(in));
+        py::tuple result(out.size());
+        for (size_t i = 0; i < out.size(); ++i) result[i] = out[i] ? py::cast(out[i]) : py::none();
+        return result;
+      });
+  py::class_<AccumulateGrad, Node, std::shared_ptr<AccumulateGrad>>(m, "AccumulateGrad")
+      .def_property_readonly("variable", [](const AccumulateGrad& a) { return a.variable(); });
+
+#define EMBER_BIND(NAME) bind_node<NAME>(m, #NAME)
+  // elementwise
+  EMBER_BIND(AddBackward0);
+  EMBER_BIND(SubBackward0);
+  EMBER_BIND(RsubBackward1);
+  EMBER_BIND(MulBackward0);
+  EMBER_BIND(DivBackward0);
+  EMBER_BIND(PowBackward0);
+  EMBER_BIND(PowBackward1);
+  EMBER_BIND(PowBackward2);
+  EMBER_BIND(MaximumBackward0);
+  EMBER_BIND(MinimumBackward0);
+  EMBER_BIND(ClampBackward1);
+  EMBER_BIND(WhereBackward0);
+  EMBER_BIND(ToCopyBackward0);
+  EMBER_BIND(CloneBackward0);
+  EMBER_BIND(NegBackward0);
+  EMBER_BIND(ExpBackward0);
+  EMBER_BIND(LogBackward0);
+  EMBER_BIND(SqrtBackward0);
+  EMBER_BIND(AbsBackward0);
+  EMBER_BIND(SinBackward0);
+  EMBER_BIND(CosBackward0);
+  EMBER_BIND(TanhBackward0);
+  EMBER_BIND(SigmoidBackward0);
+  EMBER_BIND(ReluBackward0);
+  EMBER_BIND(ReciprocalBackward0);
+  EMBER_BIND(Log1PBackward0);
+  EMBER_BIND(Expm1Backward0);
+  EMBER_BIND(RsqrtBackward0);
+  EMBER_BIND(FillBackward0);
+  EMBER_BIND(ZeroBackward0);
+  EMBER_BIND(CopyBackwards);
+  // reductions
+  EMBER_BIND(SumBackward0);
+  EMBER_BIND(SumBackward1);
+  EMBER_BIND(MeanBackward0);
+  EMBER_BIND(MeanBackward1);
+  EMBER_BIND(VarBackward0);
+  EMBER_BIND(StdBackward0);
+  EMBER_BIND(LinalgVectorNormBackward0);
+  EMBER_BIND(MaxBackward0);
+  EMBER_BIND(MaxBackward1);
+  EMBER_BIND(MinBackward0);
+  EMBER_BIND(MinBackward1);
+  // products
+  EMBER_BIND(DotBackward0);
+  EMBER_BIND(MvBackward0);
+  EMBER_BIND(MmBackward0);
+  EMBER_BIND(BmmBackward0);
+  EMBER_BIND(AddmmBackward0);
+  // shapes
+  EMBER_BIND(ViewBackward0);
+  EMBER_BIND(UnsafeViewBackward0);
+  EMBER_BIND(ExpandBackward0);
+  EMBER_BIND(SqueezeBackward0);
+  EMBER_BIND(SqueezeBackward1);
+  EMBER_BIND(SqueezeBackward4);
+  EMBER_BIND(UnsqueezeBackward0);
+  EMBER_BIND(TransposeBackward0);
+  EMBER_BIND(TBackward0);
+  EMBER_BIND(PermuteBackward0);
+  EMBER_BIND(SliceBackward0);
+  EMBER_BIND(SelectBackward0);
+  EMBER_BIND(CatBackward0);
+  EMBER_BIND(StackBackward0);
+  EMBER_BIND(IndexBackward0);
+  // nn
+  EMBER_BIND(SoftmaxBackward0);
+  EMBER_BIND(LogSoftmaxBackward0);
+  EMBER_BIND(MseLossBackward0);
+  EMBER_BIND(BinaryCrossEntropyWithLogitsBackward0);
+  EMBER_BIND(BinaryCrossEntropyBackward0);
+  EMBER_BIND(NllLossBackward0);
+#undef EMBER_BIND
+}
+
+}  // namespace
+
+std::string as_node_name(py::handle node) { return py::cast<const Node&>(node).name(); }
+
+void init_autograd(py::module_& m) {
+  bind_nodes(m);
+  m.def("is_grad_enabled", [] { return GradMode::is_enabled(); });
+  m.def("_set_grad_enabled", [](bool v) { GradMode::set_enabled(v); });
+  m.def("_backward",
+        [](py::handle tensors, py::handle grad_tensors, py::object retain_graph, bool create_graph,
+           py::handle inputs) {
+          std::vector<Tensor> roots = tensor_list(tensors);
+          std::vector<Tensor> grads = tensor_list(grad_tensors);
+          const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+          std::vector<Tensor> in = tensor_list(inputs);
+          py::gil_scoped_release no_gil;
+          Engine::backward(roots, grads, keep, create_graph, in);
+        },
+        py::arg("tensors"), py::arg("grad_tensors") = py::none(), py::arg("retain_graph") = py::none(),
+        py::arg("create_graph") = false, py::arg("inputs") = py::none());
+  m.def("_grad",
+        [](py::handle outputs, py::handle inputs, py::handle grad_outputs, py::object retain_graph,
+           bool create_graph, bool allow_unused) {
+          std::vector<Tensor> roots = tensor_list(outputs);
+          std::vector<Tensor> in = tensor_list(inputs);
+          std::vector<Tensor> grads = tensor_list(grad_outputs);
+          const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+          std::vector<Tensor> result;
+          {
+            py::gil_scoped_release no_gil;
+            result = Engine::grad(roots, grads, in, keep, create_graph, allow_unused);
+          }
+          py::tuple out(result.size());
+          for (size_t i = 0; i < result.size(); ++i) out[i] = result[i] ? py::cast(result[i]) : py::none();
+          return out;
+        },
+        py::arg("outputs"), py::arg("inputs"), py::arg("grad_outputs") = py::none(),
+        py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
+        py::arg("allow_unused") = false);
+}
+
+}  // namespace ember::bindings

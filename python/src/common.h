@@ -1,0 +1,76 @@
+#pragma once
+// Argument conversion shared by the binding files. Bindings convert and call
+// into the core; they hold no graph or kernel logic.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+
+#include "ember/ops.h"
+#include "ember/tensor.h"
+
+namespace py = pybind11;
+
+namespace ember::bindings {
+
+// A Python-visible dtype object (ember.float32, ...).
+struct PyDType {
+  DType type;
+};
+
+// The singleton Python object for a dtype.
+py::object dtype_object(DType t);
+// Accepts an ember dtype, Python's float/int/bool, or a NumPy dtype.
+DType dtype_from(py::handle obj);
+std::optional<DType> optional_dtype(py::handle obj);
+
+// The Python type object of ember.Tensor (cached at module init).
+PyTypeObject* tensor_type();
+void set_tensor_type(PyTypeObject* type);
+inline bool is_tensor(py::handle h) { return PyObject_TypeCheck(h.ptr(), tensor_type()); }
+// The Tensor held by a Python ember.Tensor (h must be one).
+const Tensor& as_tensor(py::handle h);
+
+// A Python number (bool, int, float, NumPy scalar) as a Scalar, if it is one.
+std::optional<Scalar> as_scalar(py::handle h);
+Scalar require_scalar(py::handle h);  // TypeError for anything else
+
+// Tensor or number -> Tensor (numbers become 0-d tensors of their own kind).
+Tensor tensor_from_operand(py::handle h);
+
+// Shape arguments: f(2, 3), f((2, 3)), f([2, 3]), f(ember.Size([2, 3])).
+DimList dims_from_args(const py::args& args);
+DimList dims_from(py::handle h);
+Shape shape_from_args(const py::args& args);
+
+// ember.Size(...) for a shape.
+py::object make_size(const Shape& shape);
+
+// Builds a tensor from nested Python data (lists, tuples, numbers, arrays).
+Tensor tensor_from_data(py::handle data, std::optional<DType> dtype);
+
+// "mean" / "sum" / "none" -> Reduction (ValueError otherwise).
+Reduction reduction_from(const std::string& name);
+
+// Releases the GIL for work large enough to matter (see Note [Parallel kernels]).
+struct MaybeReleaseGIL {
+  explicit MaybeReleaseGIL(int64_t work);
+  ~MaybeReleaseGIL();
+  MaybeReleaseGIL(const MaybeReleaseGIL&) = delete;
+  MaybeReleaseGIL& operator=(const MaybeReleaseGIL&) = delete;
+
+ private:
+  PyThreadState* state_ = nullptr;
+};
+
+void init_dtype(py::module_& m);
+void init_tensor(py::module_& m);
+void init_tensor_methods(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
+void init_functions(py::module_& m);
+void init_autograd(py::module_& m);
+void init_random(py::module_& m);
+
+}  // namespace ember::bindings

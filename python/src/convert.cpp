@@ -1,0 +1,289 @@
+// Conversions between Python objects and core types.
+
+#include <cstring>
+#include <vector>
+
+#include "common.h"
+#include "ember/kernels/elementwise.h"
+
+namespace ember::bindings {
+namespace {
+
+// Module-lifetime objects are plain handles holding a reference that is never
+// dropped: static py::objects would be destroyed after the interpreter.
+py::handle dtype_objects[4];
+PyTypeObject* tensor_type_object = nullptr;
+
+const char* dtype_attr(DType t) {
+  switch (t) {
+    case DType::Bool: return "bool";
+    case DType::Int64: return "int64";
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+  }
+  return "?";
+}
+
+}  // namespace
+
+py::object dtype_object(DType t) {
+  return py::reinterpret_borrow<py::object>(dtype_objects[static_cast<int>(t)]);
+}
+
+DType dtype_from(py::handle obj) {
+  if (py::isinstance<PyDType>(obj)) return obj.cast<PyDType>().type;
+  if (obj.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float64;
+  if (obj.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
+  if (obj.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
+  try {
+    const std::string name = py::str(py::module_::import("numpy").attr("dtype")(obj).attr("name"));
+    if (name == "float32") return DType::Float32;
+    if (name == "float64") return DType::Float64;
+    if (name == "int64") return DType::Int64;
+    if (name == "bool") return DType::Bool;
+  } catch (const py::error_already_set&) {
+  }
+  throw TypeError("dtype must be an ember dtype (float32, float64, int64 or bool), got " +
+                  std::string(py::repr(obj)));
+}
+
+std::optional<DType> optional_dtype(py::handle obj) {
+  if (obj.is_none()) return std::nullopt;
+  return dtype_from(obj);
+}
+
+PyTypeObject* tensor_type() { return tensor_type_object; }
+
+const Tensor& as_tensor(py::handle h) {
+  // The holder lives in the instance; reading it skips pybind11's generic caster.
+  auto* inst = reinterpret_cast<py::detail::instance*>(h.ptr());
+  return inst->get_value_and_holder().holder<Tensor>();
+}
+
+std::optional<Scalar> as_scalar(py::handle h) {
+  PyObject* o = h.ptr();
+  if (PyFloat_Check(o)) return Scalar(PyFloat_AS_DOUBLE(o), DType::Float64);
+  if (PyBool_Check(o)) return Scalar(o == Py_True ? 1.0 : 0.0, DType::Bool);
+  if (PyLong_Check(o)) {
+    const double v = PyLong_AsDouble(o);
+    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    return Scalar(v, DType::Int64);
+  }
+  // NumPy scalars.
+  static PyObject* generic = py::module_::import("numpy").attr("generic").ptr();
+  if (PyObject_IsInstance(o, generic) == 1) {
+    py::object np_dtype = h.attr("dtype");
+    const std::string kind = py::str(np_dtype.attr("kind"));
+    if (kind == "f") return Scalar(h.cast<double>(), DType::Float64);
+    if (kind == "i" || kind == "u") return Scalar(h.cast<double>(), DType::Int64);
+    if (kind == "b") return Scalar(h.cast<bool>() ? 1.0 : 0.0, DType::Bool);
+  }
+  return std::nullopt;
+}
+
+Scalar require_scalar(py::handle h) {
+  if (std::optional<Scalar> s = as_scalar(h)) return *s;
+  throw TypeError(std::string("expected a number, but got ") + Py_TYPE(h.ptr())->tp_name);
+}
+
+Tensor tensor_from_operand(py::handle h) {
+  if (is_tensor(h)) return as_tensor(h);
+  if (auto s = as_scalar(h)) {
+    const DType t = s->kind == DType::Float64 ? DType::Float32 : s->kind;
+    return scalar_tensor(s->value, t);
+  }
+  throw TypeError(std::string("expected Tensor or number, but got ") + Py_TYPE(h.ptr())->tp_name);
+}
+
+DimList dims_from(py::handle h) {
+  DimList dims;
+  if (PyLong_Check(h.ptr())) {
+    dims.push_back(h.cast<int64_t>());
+    return dims;
+  }
+  if (!PySequence_Check(h.ptr())) {
+    throw TypeError(std::string("size must be a tuple of ints, but got ") + Py_TYPE(h.ptr())->tp_name);
+  }
+  for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) {
+    if (!PyLong_Check(item.ptr()) && !PyIndex_Check(item.ptr())) {
+      throw TypeError(std::string("size must be a tuple of ints, but found element of type ") +
+                      Py_TYPE(item.ptr())->tp_name);
+    }
+    dims.push_back(py::reinterpret_borrow<py::object>(item).cast<int64_t>());
+  }
+  return dims;
+}
+
+DimList dims_from_args(const py::args& args) {
+  if (args.size() == 1 && !PyLong_Check(args[0].ptr())) return dims_from(args[0]);
+  DimList dims;
+  for (py::handle a : args) {
+    if (!PyLong_Check(a.ptr())) {
+      throw TypeError(std::string("expected ints as sizes, but got ") + Py_TYPE(a.ptr())->tp_name);
+    }
+    dims.push_back(a.cast<int64_t>());
+  }
+  return dims;
+}
+
+Shape shape_from_args(const py::args& args) {
+  const DimList d = dims_from_args(args);
+  return Shape(d.begin(), d.end());
+}
+
+py::object make_size(const Shape& shape) {
+  py::tuple t(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) t[i] = py::int_(shape[i]);
+  static py::handle size_class =
+      py::object(py::module_::import("ember._size").attr("Size")).release();
+  return size_class(t);
+}
+
+Reduction reduction_from(const std::string& name) {
+  if (name == "mean") return Reduction::Mean;
+  if (name == "sum") return Reduction::Sum;
+  if (name == "none") return Reduction::None;
+  throw ValueError(name + " is not a valid value for reduction");
+}
+
+MaybeReleaseGIL::MaybeReleaseGIL(int64_t work) {
+  if (work >= (int64_t{1} << 16)) state_ = PyEval_SaveThread();
+}
+
+MaybeReleaseGIL::~MaybeReleaseGIL() {
+  if (state_) PyEval_RestoreThread(state_);
+}
+
+// ---- nested data -> tensor ----
+
+namespace {
+
+struct DataScan {
+  Shape shape;
+  DType dtype = DType::Bool;
+  bool any_element = false;
+};
+
+bool is_sequence_like(py::handle h) {
+  return PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
+         (is_tensor(h) && as_tensor(h)->dim() > 0) || py::isinstance<py::array>(h);
+}
+
+DType kind_of_element(py::handle h) {
+  if (is_tensor(h)) {
+    const Tensor& t = as_tensor(h);
+    return is_floating(t->dtype()) ? DType::Float32 : t->dtype();
+  }
+  std::optional<Scalar> s = as_scalar(h);
+  if (!s) {
+    throw TypeError(std::string("new(): invalid data type '") + Py_TYPE(h.ptr())->tp_name + "'");
+  }
+  return s->kind == DType::Float64 ? DType::Float32 : s->kind;
+}
+
+// Walks nested sequences depth-first with an explicit shape check per level.
+void scan(py::handle h, size_t depth, DataScan& out) {
+  if (!is_sequence_like(h)) {
+    if (depth != out.shape.size()) {
+      throw ValueError("expected sequence of length " + std::to_string(out.shape[depth]) +
+                       " at dim " + std::to_string(depth) + " (got a scalar)");
+    }
+    out.dtype = promote(out.dtype, kind_of_element(h));
+    out.any_element = true;
+    return;
+  }
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
+  const int64_t n = static_cast<int64_t>(py::len(seq));
+  if (depth == out.shape.size()) {
+    if (out.any_element) {
+      throw ValueError("expected a scalar at dim " + std::to_string(depth) +
+                       " but got a sequence of length " + std::to_string(n));
+    }
+    out.shape.push_back(n);
+  } else if (out.shape[depth] != n) {
+    throw ValueError("expected sequence of length " + std::to_string(out.shape[depth]) +
+                     " at dim " + std::to_string(depth) + " (got " + std::to_string(n) + ")");
+  }
+  for (py::handle item : seq) scan(item, depth + 1, out);
+}
+
+template <typename T>
+void fill_from(py::handle h, T*& cursor) {
+  if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) || (is_tensor(h) && as_tensor(h)->dim() > 0) ||
+      py::isinstance<py::array>(h)) {
+    for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) fill_from(item, cursor);
+    return;
+  }
+  double v;
+  if (is_tensor(h)) {
+    v = item_as_double(as_tensor(h));
+  } else {
+    v = as_scalar(h)->value;
+  }
+  *cursor++ = static_cast<T>(v);
+}
+
+Tensor from_numpy_copy(const py::array& arr, std::optional<DType> dtype) {
+  const std::string kind(1, arr.dtype().kind());
+  DType natural;
+  if (kind == "f") {
+    natural = arr.itemsize() == 4 ? DType::Float32 : DType::Float64;
+  } else if (kind == "i" || kind == "u") {
+    natural = DType::Int64;
+  } else if (kind == "b") {
+    natural = DType::Bool;
+  } else {
+    throw TypeError("can't convert np.ndarray of type " + std::string(py::str(arr.dtype())) +
+                    ". The only supported types are: float64, float32, int64 and bool.");
+  }
+  const DType target = dtype.value_or(natural);
+  static const char* np_names[] = {"bool", "int64", "float32", "float64"};
+  py::array converted = py::module_::import("numpy").attr("ascontiguousarray")(
+      arr, py::arg("dtype") = np_names[static_cast<int>(target)]);
+  Shape shape;
+  for (py::ssize_t i = 0; i < converted.ndim(); ++i) shape.push_back(converted.shape(i));
+  Tensor t = empty(shape, target);
+  std::memcpy(t->raw_data(), converted.data(), static_cast<size_t>(t->numel()) * itemsize(target));
+  return t;
+}
+
+}  // namespace
+
+Tensor tensor_from_data(py::handle data, std::optional<DType> dtype) {
+  if (py::isinstance<py::array>(data)) {
+    return from_numpy_copy(py::reinterpret_borrow<py::array>(data), dtype);
+  }
+  if (is_tensor(data)) {
+    const Tensor& src = as_tensor(data);
+    return contiguous_clone(convert(src, dtype.value_or(src->dtype())));
+  }
+  DataScan s;
+  scan(data, 0, s);
+  if (!s.any_element) s.dtype = DType::Float32;  // torch.tensor([]) is float32
+  const DType target = dtype.value_or(s.dtype);
+  Tensor t = empty(s.shape, target);
+  EMBER_DISPATCH(target, T, [&] {
+    T* cursor = t->data<T>();
+    fill_from<T>(data, cursor);
+  });
+  return t;
+}
+
+void init_dtype(py::module_& m) {
+  py::class_<PyDType>(m, "dtype")
+      .def("__repr__", [](const PyDType& d) { return std::string("ember.") + dtype_attr(d.type); })
+      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_floating(d.type); })
+      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.type); })
+      .def("__reduce__", [](const PyDType& d) {
+        return py::make_tuple(py::module_::import("builtins").attr("getattr"),
+                              py::make_tuple(py::module_::import("ember"), dtype_attr(d.type)));
+      });
+  for (DType t : {DType::Bool, DType::Int64, DType::Float32, DType::Float64}) {
+    dtype_objects[static_cast<int>(t)] = py::cast(PyDType{t}).release();
+    m.attr(dtype_attr(t)) = dtype_objects[static_cast<int>(t)];
+  }
+}
+
+void set_tensor_type(PyTypeObject* type) { tensor_type_object = type; }
+
+}  // namespace ember::bindings

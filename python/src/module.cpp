@@ -1,0 +1,56 @@
+// The ember._C extension module: one init_<area> per binding file.
+
+#include <new>
+
+#include "common.h"
+#include "ember/allocator.h"
+#include "ember/parallel.h"
+
+namespace ember::bindings {
+namespace {
+
+void init_errors() {
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "ember: out of memory while allocating a tensor");
+    }
+  });
+}
+
+void init_runtime(py::module_& m) {
+  m.def("set_num_threads", &set_num_threads, py::arg("num_threads"),
+        "Threads used by large kernels and OpenBLAS.");
+  m.def("get_num_threads", &get_num_threads);
+  m.def("_empty_cache", &empty_cache);
+  m.def("_buffer_stats", [] {
+    const BufferStats s = buffer_stats();
+    py::dict d;
+    d["live_buffers"] = s.live_buffers;
+    d["live_bytes"] = s.live_bytes;
+    d["cached_bytes"] = s.cached_bytes;
+    return d;
+  });
+}
+
+}  // namespace
+}  // namespace ember::bindings
+
+PYBIND11_MODULE(_C, m) {
+  using namespace ember::bindings;
+  m.doc() = "Ember's C++ core";
+  init_errors();
+  init_dtype(m);
+  init_tensor(m);
+  init_functions(m);
+  init_autograd(m);
+  init_random(m);
+  init_runtime(m);
+}

@@ -1,0 +1,394 @@
+// ember.Tensor: the bound C++ TensorImpl, with its properties, conversions and indexing.
+
+#include <pybind11/operators.h>
+
+#include "common.h"
+#include "ember/autograd/engine.h"
+#include "ember/autograd/node.h"
+#include "ember/kernels/elementwise.h"
+
+namespace ember::bindings {
+namespace {
+
+const char* numpy_name(DType t) {
+  switch (t) {
+    case DType::Bool: return "bool";
+    case DType::Int64: return "int64";
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+  }
+  return "?";
+}
+
+py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
+  const double v = element_as_double(t, flat_index);
+  switch (t->dtype()) {
+    case DType::Bool: return py::bool_(v != 0.0);
+    case DType::Int64: {
+      const int64_t iv = EMBER_DISPATCH(t->dtype(), T, [&] {
+        int64_t off = 0, rest = flat_index;
+        for (int64_t d = t->dim() - 1; d >= 0; --d) {
+          off += (rest % t->shape()[d]) * t->strides()[d];
+          rest /= t->shape()[d];
+        }
+        return static_cast<int64_t>(t->data<T>()[off]);
+      });
+      return py::int_(iv);
+    }
+    default: return py::float_(v);
+  }
+}
+
+py::object to_list(const Tensor& t) {
+  if (t->dim() == 0) return scalar_to_python(t, 0);
+  // Iterative over the flat index: build rows innermost-first.
+  const int64_t n = t->numel();
+  std::vector<py::list> stack;
+  std::function<py::object(int64_t, int64_t&)> build = [&](int64_t dim, int64_t& flat) -> py::object {
+    py::list out;
+    for (int64_t i = 0; i < t->shape()[dim]; ++i) {
+      if (dim + 1 == t->dim()) {
+        out.append(scalar_to_python(t, flat++));
+      } else {
+        out.append(build(dim + 1, flat));
+      }
+    }
+    return std::move(out);
+  };
+  (void)n;
+  int64_t flat = 0;
+  return build(0, flat);
+}
+
+py::array to_numpy(const Tensor& t, py::handle owner) {
+  if (t->requires_grad()) {
+    throw std::runtime_error(
+        "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
+  }
+  std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end());
+  std::vector<py::ssize_t> strides;
+  for (int64_t s : t->strides()) strides.push_back(s * static_cast<int64_t>(itemsize(t->dtype())));
+  return py::array(py::dtype(numpy_name(t->dtype())), shape, strides, t->raw_data(), owner);
+}
+
+Tensor from_numpy(const py::array& arr) {
+  const char kind = arr.dtype().kind();
+  DType dtype;
+  if (kind == 'f' && arr.itemsize() == 4) {
+    dtype = DType::Float32;
+  } else if (kind == 'f' && arr.itemsize() == 8) {
+    dtype = DType::Float64;
+  } else if (kind == 'i' && arr.itemsize() == 8) {
+    dtype = DType::Int64;
+  } else if (kind == 'b') {
+    dtype = DType::Bool;
+  } else {
+    throw TypeError("can't convert np.ndarray of type " + std::string(py::str(arr.dtype())) +
+                    ". The only supported types are: float64, float32, int64 and bool.");
+  }
+  Shape shape;
+  Strides strides;
+  int64_t span = 1;
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    if (arr.strides(i) < 0) {
+      throw ValueError(
+          "At least one stride in the given numpy array is negative, and tensors with negative "
+          "strides are not currently supported. (You can probably work around this by making a "
+          "copy of your array  with array.copy().) ");
+    }
+    if (arr.strides(i) % arr.itemsize() != 0) {
+      throw ValueError("given numpy array strides not a multiple of the element byte size. Copy "
+                       "the numpy array to reallocate the memory.");
+    }
+    shape.push_back(arr.shape(i));
+    strides.push_back(arr.strides(i) / arr.itemsize());
+    span += (arr.shape(i) - 1) * strides.back();
+  }
+  if (arr.size() == 0) span = 0;
+  // The storage keeps the array alive; dropping it needs the GIL.
+  auto* keep = new py::object(arr);
+  std::shared_ptr<void> owner(keep, [](void* p) {
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object*>(p);
+  });
+  auto storage = Storage::wrap(const_cast<void*>(arr.data()),
+                               static_cast<size_t>(span) * arr.itemsize(), std::move(owner));
+  return std::make_shared<TensorImpl>(std::move(storage), 0, shape, strides, dtype);
+}
+
+// ---- indexing ----
+
+Tensor index_with_tensor(const Tensor& self, const Tensor& idx) {
+  if (idx->dtype() == DType::Bool) return masked_select(self, idx);
+  if (idx->dtype() != DType::Int64) {
+    throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
+  }
+  if (idx->dim() == 0) return select(self, 0, static_cast<int64_t>(item_as_double(idx)));
+  return index_select0(self, idx);
+}
+
+bool is_advanced(py::handle h) {
+  return is_tensor(h) || PyList_Check(h.ptr()) || py::isinstance<py::array>(h);
+}
+
+Tensor index(const Tensor& self, py::handle idx) {
+  if (is_advanced(idx)) {
+    Tensor t = is_tensor(idx) ? as_tensor(idx) : tensor_from_data(idx, std::nullopt);
+    return index_with_tensor(self, t);
+  }
+  py::tuple items = PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx)
+                                             : py::make_tuple(idx);
+  int64_t consuming = 0;
+  for (py::handle it : items) {
+    if (!it.is_none() && it.ptr() != Py_Ellipsis) ++consuming;
+  }
+  if (consuming > self->dim()) {
+    throw IndexError("too many indices for tensor of dimension " + std::to_string(self->dim()));
+  }
+  Tensor out = self;
+  int64_t dim = 0;
+  bool produced_view = false;
+  for (py::handle it : items) {
+    if (PyLong_Check(it.ptr()) || (PyIndex_Check(it.ptr()) && !is_tensor(it))) {
+      out = select(out, dim, py::reinterpret_borrow<py::object>(it).cast<int64_t>());
+    } else if (PySlice_Check(it.ptr())) {
+      Py_ssize_t start, stop, step;
+      if (PySlice_Unpack(it.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
+      auto* sl = reinterpret_cast<PySliceObject*>(it.ptr());
+      std::optional<int64_t> s = sl->start == Py_None ? std::nullopt : std::optional<int64_t>(start);
+      std::optional<int64_t> e = sl->stop == Py_None ? std::nullopt : std::optional<int64_t>(stop);
+      out = slice(out, dim, s, e, step);
+      ++dim;
+    } else if (it.is_none()) {
+      out = unsqueeze(out, dim);
+      ++dim;
+    } else if (it.ptr() == Py_Ellipsis) {
+      dim += self->dim() - consuming;
+    } else if (is_advanced(it)) {
+      throw IndexError("ember supports a tensor or list index only as the sole index");
+    } else {
+      throw IndexError(std::string("only integers, slices (`:`), ellipsis (`...`), None and long "
+                                   "or byte Variables are valid indices (got ") +
+                       Py_TYPE(it.ptr())->tp_name + ")");
+    }
+    produced_view = true;
+  }
+  if (!produced_view) out = view(self, DimList(self->shape().begin(), self->shape().end()));
+  return out;
+}
+
+void set_index(Tensor& self, py::handle idx, py::handle value) {
+  std::optional<Scalar> s = as_scalar(value);
+  if (is_advanced(idx)) {
+    Tensor t = is_tensor(idx) ? as_tensor(idx) : tensor_from_data(idx, std::nullopt);
+    if (t->dtype() != DType::Bool) {
+      throw IndexError("ember supports assignment through a boolean mask or basic indices only");
+    }
+    Tensor v = s ? scalar_tensor(s->value, self->dtype()) : as_tensor(value);
+    Tensor mask = t;
+    while (mask->dim() < self->dim()) mask = unsqueeze(mask, -1);
+    copy_(self, where(mask, v, self));
+    return;
+  }
+  Tensor target = index(self, idx);
+  if (s) {
+    fill_(target, *s);
+  } else {
+    copy_(target, tensor_from_operand(value));
+  }
+}
+
+}  // namespace
+
+void init_tensor(py::module_& m) {
+  py::class_<TensorImpl, Tensor> cls(m, "Tensor");
+  set_tensor_type(reinterpret_cast<PyTypeObject*>(cls.ptr()));
+
+  // Tensor(t) aliases t's data without history (used by nn.Parameter).
+  cls.def(py::init([](py::handle data) {
+            if (is_tensor(data)) return detach(as_tensor(data));
+            return tensor_from_data(data, std::nullopt);
+          }),
+          py::arg("data"));
+
+  cls.def_property_readonly("shape", [](const Tensor& t) { return make_size(t->shape()); })
+      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t->dtype()); })
+      .def_property_readonly("ndim", [](const Tensor& t) { return t->dim(); })
+      .def_property_readonly("is_leaf", [](const Tensor& t) { return t->is_leaf(); })
+      .def_property_readonly("grad_fn", [](const Tensor& t) { return t->grad_fn(); })
+      .def_property_readonly("retains_grad", [](const Tensor& t) { return t->retains_grad(); })
+      .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
+      .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })
+      .def_property_readonly("output_nr", [](const Tensor& t) { return t->output_nr(); })
+      .def_property(
+          "requires_grad", [](const Tensor& t) { return t->requires_grad(); },
+          [](const Tensor& t, bool v) { t->set_requires_grad(v); })
+      .def_property(
+          "grad",
+          [](const Tensor& t) -> py::object {
+            if (!t->is_leaf() && !t->retains_grad()) {
+              if (PyErr_WarnEx(PyExc_UserWarning,
+                               "The .grad attribute of a Tensor that is not a leaf Tensor is "
+                               "being accessed. Its .grad attribute won't be populated during "
+                               "autograd.backward(). If you indeed want the .grad field to be "
+                               "populated for a non-leaf Tensor, use .retain_grad() on the "
+                               "non-leaf Tensor. If you access the non-leaf Tensor by mistake, "
+                               "make sure you access the leaf Tensor instead.",
+                               1) < 0) {
+                throw py::error_already_set();
+              }
+            }
+            if (!t->grad()) return py::none();
+            return py::cast(t->grad());
+          },
+          [](const Tensor& t, py::handle g) {
+            if (g.is_none()) {
+              t->set_grad(nullptr);
+              return;
+            }
+            const Tensor& gt = as_tensor(g);
+            if (gt->shape() != t->shape()) {
+              throw std::runtime_error("assigned grad has data of a different size");
+            }
+            if (gt->dtype() != t->dtype()) {
+              throw std::runtime_error("assigned grad has data of a different type");
+            }
+            t->set_grad(gt);
+          })
+      .def_property(
+          "data", [](const Tensor& t) { return detach(t); },
+          [](const Tensor& t, const Tensor& other) { t->set_data(*other); })
+      .def_property_readonly("T",
+                             [](const Tensor& t) {
+                               DimList dims;
+                               for (int64_t d = t->dim() - 1; d >= 0; --d) dims.push_back(d);
+                               return permute(t, dims);
+                             })
+      .def_property_readonly("mT", [](const Tensor& t) { return transpose(t, -2, -1); });
+
+  cls.def("size",
+          [](const Tensor& t, py::object dim) -> py::object {
+            if (dim.is_none()) return make_size(t->shape());
+            return py::int_(t->size(dim.cast<int64_t>()));
+          },
+          py::arg("dim") = py::none())
+      .def("stride",
+           [](const Tensor& t, py::object dim) -> py::object {
+             if (dim.is_none()) {
+               py::tuple out(t->strides().size());
+               for (size_t i = 0; i < t->strides().size(); ++i) out[i] = t->strides()[i];
+               return std::move(out);
+             }
+             return py::int_(t->strides()[wrap_dim(dim.cast<int64_t>(), t->dim())]);
+           },
+           py::arg("dim") = py::none())
+      .def("dim", [](const Tensor& t) { return t->dim(); })
+      .def("ndimension", [](const Tensor& t) { return t->dim(); })
+      .def("numel", [](const Tensor& t) { return t->numel(); })
+      .def("nelement", [](const Tensor& t) { return t->numel(); })
+      .def("element_size", [](const Tensor& t) { return itemsize(t->dtype()); })
+      .def("storage_offset", [](const Tensor& t) { return t->offset(); })
+      .def("is_contiguous", [](const Tensor& t) { return t->is_contiguous(); })
+      .def("is_floating_point", [](const Tensor& t) { return is_floating(t->dtype()); })
+      .def("data_ptr",
+           [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
+      .def("item",
+           [](const Tensor& t) {
+             if (t->numel() != 1) {
+               throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) +
+                                        " elements cannot be converted to Scalar");
+             }
+             return scalar_to_python(t, 0);
+           })
+      .def("tolist", &to_list)
+      .def("numpy", [](py::handle self) { return to_numpy(as_tensor(self), self); })
+      .def("__array__",
+           [](py::handle self, py::object dtype, py::object) {
+             py::array a = to_numpy(detach(as_tensor(self)), self);
+             if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
+             return a;
+           },
+           py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      .def("requires_grad_",
+           [](py::handle self, bool v) {
+             as_tensor(self)->set_requires_grad(v);
+             return self;
+           },
+           py::arg("requires_grad") = true)
+      .def("retain_grad",
+           [](const Tensor& t) {
+             if (!t->requires_grad()) {
+               throw std::runtime_error("can't retain_grad on Tensor that has requires_grad=False");
+             }
+             if (t->is_leaf() || t->retains_grad()) return;
+             t->set_retains_grad(true);
+             t->grad_fn()->retain_grad_of(t->output_nr(), t);
+           })
+      .def("detach_",
+           [](py::handle self) {
+             const Tensor& t = as_tensor(self);
+             if (t->is_view() && t->grad_fn()) {
+               throw std::runtime_error("Can't detach views in-place. Use detach() instead.");
+             }
+             t->clear_history();
+             return self;
+           })
+      .def("backward",
+           [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph,
+              py::object inputs) {
+             std::vector<Tensor> grads;
+             if (!gradient.is_none()) grads.push_back(tensor_from_operand(gradient));
+             const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+             std::vector<Tensor> in;
+             if (!inputs.is_none()) {
+               if (is_tensor(inputs)) {
+                 in.push_back(as_tensor(inputs));
+               } else {
+                 for (py::handle h : inputs) in.push_back(as_tensor(h));
+               }
+               if (in.empty()) throw std::runtime_error("'inputs' argument to backward() cannot be empty.");
+             }
+             py::gil_scoped_release no_gil;
+             Engine::backward({t}, grads, keep, create_graph, in);
+           },
+           py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
+           py::arg("create_graph") = false, py::arg("inputs") = py::none())
+      .def("__len__",
+           [](const Tensor& t) {
+             if (t->dim() == 0) throw TypeError("len() of a 0-d tensor");
+             return t->shape()[0];
+           })
+      .def("__bool__",
+           [](const Tensor& t) {
+             if (t->numel() != 1) {
+               throw std::runtime_error("Boolean value of Tensor with more than one value is ambiguous");
+             }
+             return item_as_double(t) != 0.0;
+           })
+      .def("__float__", [](const Tensor& t) { return item_as_double(t); })
+      .def("__int__", [](const Tensor& t) { return static_cast<int64_t>(item_as_double(t)); })
+      .def("__index__",
+           [](const Tensor& t) {
+             if (t->dtype() != DType::Int64 || t->numel() != 1) {
+               throw TypeError("only integer tensors of a single element can be converted to an index");
+             }
+             return static_cast<int64_t>(item_as_double(t));
+           })
+      .def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()) >> 4; })
+      .def("__getitem__", [](const Tensor& t, py::handle idx) { return index(t, idx); })
+      .def("__setitem__", [](Tensor t, py::handle idx, py::handle value) { set_index(t, idx, value); })
+      .def("__iter__", [](py::handle self) {
+        const Tensor& t = as_tensor(self);
+        if (t->dim() == 0) throw TypeError("iteration over a 0-d tensor");
+        py::list rows;
+        for (int64_t i = 0; i < t->shape()[0]; ++i) rows.append(py::cast(select(t, 0, i)));
+        return rows.attr("__iter__")();
+      });
+
+  m.def("from_numpy", &from_numpy, py::arg("ndarray"));
+  m.def("is_tensor", [](py::handle h) { return is_tensor(h); });
+
+  init_tensor_methods(m, cls);
+}
+
+}  // namespace ember::bindings
