@@ -1,0 +1,88 @@
+// Tensors, views and strided kernels, checked against hand-computed values.
+
+#include <gtest/gtest.h>
+
+#include "ember/allocator.h"
+#include "ember/ops.h"
+
+namespace ember {
+namespace {
+
+Tensor iota(const Shape& shape) {
+  return reshape(arange(0, static_cast<double>(numel_of(shape)), 1, DType::Float32),
+                 DimList(shape.begin(), shape.end()));
+}
+
+TEST(Tensor, ViewsShareStorageAndVersion) {
+  Tensor a = iota({2, 3});
+  Tensor v = transpose(a, 0, 1);
+  EXPECT_EQ(v->storage(), a->storage());
+  EXPECT_FALSE(v->is_contiguous());
+  const uint32_t before = a->version();
+  add_(v, Scalar(1.0));
+  EXPECT_EQ(a->version(), before + 1);
+  EXPECT_EQ(element_as_double(a, 0), 1.0);
+}
+
+TEST(Tensor, StridedCopyOfTransposeIsRowMajor) {
+  Tensor a = iota({2, 3});                     // [[0,1,2],[3,4,5]]
+  Tensor c = contiguous(transpose(a, 0, 1));  // [[0,3],[1,4],[2,5]]
+  const float expected[] = {0, 3, 1, 4, 2, 5};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(c->data<float>()[i], expected[i]);
+}
+
+TEST(Tensor, BroadcastAddOverNonContiguousOperands) {
+  Tensor a = transpose(iota({3, 2}), 0, 1);  // [[0,2,4],[1,3,5]]
+  Tensor b = iota({3});                       // [0,1,2]
+  Tensor out = add(a, b);
+  const double expected[] = {0, 3, 6, 1, 4, 7};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(element_as_double(out, i), expected[i]);
+}
+
+TEST(Tensor, TypePromotion) {
+  Tensor i = arange(0, 3, 1, DType::Int64);
+  EXPECT_EQ(mul(i, Scalar(2.5))->dtype(), DType::Float32);  // int tensor * float scalar
+  EXPECT_EQ(mul(i, Scalar(2.0, DType::Int64))->dtype(), DType::Int64);
+  Tensor f = ones({3}, DType::Float32);
+  Tensor d = ones({3}, DType::Float64);
+  EXPECT_EQ(add(f, d)->dtype(), DType::Float64);
+  EXPECT_EQ(add(f, scalar_tensor(1.0, DType::Float64))->dtype(), DType::Float32);  // 0-d
+  EXPECT_EQ(div(i, i)->dtype(), DType::Float32);
+  EXPECT_EQ(compare(BinaryOp::Lt, f, d)->dtype(), DType::Bool);
+}
+
+TEST(Tensor, ReductionsOverDims) {
+  Tensor a = iota({2, 3});
+  Tensor s = sum(a, {1}, false);
+  EXPECT_EQ(s->shape(), (Shape{2}));
+  EXPECT_EQ(element_as_double(s, 0), 3.0);
+  EXPECT_EQ(element_as_double(s, 1), 12.0);
+  EXPECT_DOUBLE_EQ(item_as_double(mean(a)), 2.5);
+  EXPECT_NEAR(item_as_double(var(a, {}, 1.0, false)), 3.5, 1e-6);
+}
+
+TEST(Tensor, MatmulTinyAndBlasPathsAgree) {
+  // 3x3 takes the direct loop, 64x64 goes through OpenBLAS.
+  for (int64_t n : {3, 64}) {
+    Tensor a = iota({n, n});
+    Tensor b = transpose(iota({n, n}), 0, 1);
+    Tensor c = mm(a, b);
+    double expected = 0;
+    for (int64_t k = 0; k < n; ++k) expected += static_cast<double>(k) * static_cast<double>(k);
+    EXPECT_NEAR(element_as_double(c, 0), expected, 1e-3 * expected);
+  }
+}
+
+TEST(Tensor, AllocatorReusesFreedBuffers) {
+  { Tensor warm = empty({1024}); }
+  const BufferStats before = buffer_stats();
+  { Tensor t = empty({1024}); }
+  const BufferStats after = buffer_stats();
+  EXPECT_EQ(after.live_buffers, before.live_buffers);
+  EXPECT_EQ(after.cached_bytes, before.cached_bytes);
+}
+
+TEST(Tensor, NegativeSizeIsAnError) { EXPECT_THROW(empty({2, -1}), std::runtime_error); }
+
+}  // namespace
+}  // namespace ember
