@@ -107,7 +107,7 @@ def test_requires_grad_only_for_float(dtype_name):
     def fn_zeros(lib):
         lib.zeros(3, dtype=getattr(lib, dtype_name), requires_grad=True)
 
-    frag = "only Tensors of floating point"
+    frag = "Tensors of floating point"
     assert_raises_like(fn_ctor, frag)
     assert_raises_like(fn_method, frag)
     assert_raises_like(fn_zeros, frag)
@@ -118,7 +118,7 @@ def test_requires_grad_setter_int_errors():
         t = lib.tensor([1, 2])
         t.requires_grad = True
 
-    assert_raises_like(fn, "only Tensors of floating point")
+    assert_raises_like(fn, "Tensors of floating point")
 
 
 def test_requires_grad_false_on_non_leaf_errors():
@@ -518,7 +518,8 @@ def test_inplace_on_leaf_requiring_grad_raises(name):
         x = data(lib, X0, requires_grad=True)
         op(x, lib)
 
-    assert_raises_like(fn, "a leaf Variable that requires grad is being used in an in-place operation.")
+    # torch: "a leaf Variable ..." (or "a view of a leaf Variable ..." for setitem)
+    assert_raises_like(fn, "leaf Variable that requires grad is being used in an in-place operation.")
 
 
 @pytest.mark.parametrize("name", sorted(INPLACE))
@@ -768,12 +769,17 @@ def test_accumulate_grad_variable_is_leaf():
     assert ty.grad_fn.next_functions[0][0].next_functions[0][0].variable is tx
 
 
+def _name(fn):
+    # torch's AccumulateGrad.name() is 'torch::autograd::AccumulateGrad'
+    return fn.name().replace("torch::autograd::", "")
+
+
 def _structure(fn, depth=6):
     if fn is None:
         return None
     if depth == 0:
-        return fn.name()
-    return (fn.name(), tuple((_structure(f, depth - 1), i) for f, i in fn.next_functions))
+        return _name(fn)
+    return (_name(fn), tuple((_structure(f, depth - 1), i) for f, i in fn.next_functions))
 
 
 def test_next_functions_structure_matches_torch():
@@ -842,7 +848,7 @@ def test_leaf_next_functions_for_non_requiring_input():
         x = data(lib, X0, requires_grad=True)
         c = data(lib, X0)
         y = x * c
-        return [(f.name() if f is not None else None, i) for f, i in y.grad_fn.next_functions]
+        return [(_name(f) if f is not None else None, i) for f, i in y.grad_fn.next_functions]
 
     e, t = both(fn)
     assert e == t
@@ -889,8 +895,7 @@ def test_shared_subexpression_used_many_times():
 def test_same_tensor_both_operands():
     def fn(lib):
         x = data(lib, X0, requires_grad=True)
-        y = (x * x) + (x / x) + (x - x) + x @ x.t().sum(1, keepdim=True).t().expand(3, 2)
-        y = x * x * x + (x ** x.abs())
+        y = (x * x) + (x / x) + (x - x) + (x @ x.t()).sum() * x + x * x * x + (x ** x.abs())
         y.sum().backward()
         return x.grad
 
@@ -1069,7 +1074,7 @@ def test_autograd_grad_unused_input_errors():
         u = data(lib, X0, requires_grad=True)
         lib.autograd.grad((x * 2).sum(), [x, u])
 
-    assert_raises_like(fn, "One of the differentiated Tensors appears to not have been used in the graph")
+    assert_raises_like(fn, "appears to not have been used in the graph")
 
 
 def test_autograd_grad_allow_unused_and_materialize():
@@ -1155,7 +1160,7 @@ def test_backward_inputs_accumulates_only_into_those():
     e, t = both(fn)
     assert_same(e[0][0], t[0][0])
     assert e[0][1] is None and t[0][1] is None
-    assert e[0][2] is None and t[0][2] is None
+    assert_same(e[0][2], t[0][2])  # retain_grad hooks still fire in torch
     assert_same(e[1][0], t[1][0])
     assert_same(e[1][1], t[1][1])
 
@@ -1199,7 +1204,8 @@ def test_million_node_chain_backward_and_free():
         import sys, math
         import ember
         N = 1_000_000
-        x = ember.tensor([1.0], dtype=ember.float64, requires_grad=True)
+        x = ember.tensor([1.0] * 4, dtype=ember.float64, requires_grad=True)  # 32 B: not inline
+        base = ember._C._buffer_stats()['live_buffers']
         y = x
         for _ in range(N):
             y = y * 1.000001
@@ -1210,7 +1216,7 @@ def test_million_node_chain_backward_and_free():
         for _ in range(N):
             y = y * 1.000001
         del y
-        print("freed", ember._C._buffer_stats()['live_buffers'])
+        print("freed", ember._C._buffer_stats()['live_buffers'] - base)
     """
     proc = _run_py(code, timeout=80)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
@@ -1218,15 +1224,15 @@ def test_million_node_chain_backward_and_free():
     # analytic: d/dx x*c^N = c^N (float64 multiply chain, compare loosely)
     np.testing.assert_allclose(float(lines[0]), 1.000001 ** 1_000_000, rtol=1e-6)
     assert lines[1] == "freed"
-    # x and x.grad remain alive
-    assert int(lines[2]) == 2
+    # only x.grad remains alive beyond the baseline
+    assert int(lines[2]) == 1
 
 
 def test_deep_chain_of_nonlinear_nodes_freed_without_backward():
     """A deep graph of nodes that save their own output (exp/tanh) must free iteratively."""
     code = """
         import ember
-        x = ember.tensor([0.1], requires_grad=True)
+        x = ember.tensor([0.1] * 8, requires_grad=True)  # 32 B: not inline
         y = x
         for i in range(300_000):
             y = y.tanh() if i % 2 else y.sigmoid()
@@ -1289,7 +1295,7 @@ def test_saved_tensors_freed_after_backward(op, no_gc):
         "mm": lambda x: x @ x.t(),
         "pow": lambda x: x ** 3,
         "softmax": lambda x: x.softmax(1),
-        "index": lambda x: x[1:, ::2],
+        "index": lambda x: x[1:, ::2] * x[:-1, 1::2],
     }
     f = fns[op]
     x = ember.randn(64, 64, requires_grad=True)
@@ -1398,3 +1404,149 @@ def test_training_matches_torch():
 
     e, t = both(fn)
     np.testing.assert_allclose(e, t, rtol=1e-4)
+
+
+# ----------------------------------------------------------------- edge cases found while probing
+
+
+def test_view_of_non_leaf_sees_inplace_on_base():
+    """z is a view of y; y is then modified in place: z's history must include the mul_."""
+
+    def fn(lib):
+        x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 1
+        z = y.view(3, 1)
+        y.mul_(2)
+        z.sum().backward()
+        return x.grad
+
+    assert_same(*both(fn))
+
+
+def test_slice_of_non_leaf_sees_inplace_on_base_with_tensor():
+    def fn(lib):
+        x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 1
+        z = y[1:]
+        y.mul_(x)
+        (z * 1).sum().backward()
+        return x.grad, z
+
+    e, t = both(fn)
+    assert_same(e[1], t[1])
+    assert_same(e[0], t[0])
+
+
+def test_inplace_on_view_of_leaf_message():
+    def fn(lib):
+        x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
+        x.view(3, 1).mul_(2)
+
+    assert_raises_like(fn, "leaf Variable that requires grad is being used in an in-place operation.")
+
+
+@pytest.mark.parametrize("op", ["zero_", "fill_", "copy_"])
+def test_overwrite_non_leaf_then_backward_gives_zero_grad(op):
+    """Overwriting y = x*2 in place cuts the dependence on x: torch gives zeros, not None."""
+
+    def fn(lib):
+        x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        {"zero_": lambda: y.zero_(), "fill_": lambda: y.fill_(1.0), "copy_": lambda: y.copy_(lib.ones(3))}[op]()
+        y.sum().backward()
+        return x.grad
+
+    assert_same(*both(fn))
+
+
+def test_zero_on_saved_output_raises():
+    def fn(lib):
+        x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
+        y = x.exp()
+        y.zero_()
+        y.sum().backward()
+
+    assert_raises_like(fn, "modified by an inplace operation")
+
+
+def test_data_attribute_does_not_share_version_counter():
+    """torch: .data is a detached alias with its own version counter (no error)."""
+
+    def fn(lib):
+        x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
+        y = x.exp()
+        z = y * 1
+        y.data.mul_(2)
+        z.sum().backward()
+        return x.grad, y._version
+
+    e, t = both(fn)
+    assert_same(e[0], t[0])
+    assert e[1] == t[1]
+
+
+def test_backward_gradient_integer_dtype_accepted():
+    def fn(lib):
+        x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
+        (x * 2).sum().backward(lib.tensor(1))
+        return x.grad
+
+    assert_same(*both(fn))
+
+
+def test_grad_setter_shape_mismatch_message():
+    def fn(lib):
+        x = lib.ones(3, requires_grad=True)
+        x.grad = lib.ones(4)
+
+    assert_raises_like(fn, "attempting to assign a gradient of size")
+
+
+def test_register_hook_scales_gradient():
+    def fn(lib):
+        x = lib.ones(3, requires_grad=True)
+        x.register_hook(lambda g: g * 2)
+        (x * 3).sum().backward()
+        return x.grad
+
+    assert_same(*both(fn))
+
+
+def test_autograd_grad_empty_inputs_errors():
+    def fn(lib):
+        x = data(lib, [1.0, 2.0], requires_grad=True)
+        lib.autograd.grad((x * x).sum(), [])
+
+    assert_raises_like(fn, "cannot be empty")
+
+
+_EMPTY_OUTPUTS = {
+    "grad_empty_outputs": (
+        "ember.autograd.grad([], [x])",
+        "torch.autograd.grad([], [x])",
+    ),
+    "grad_empty_outputs_allow_unused": (
+        "print(ember.autograd.grad([], [x], allow_unused=True))",
+        "print(torch.autograd.grad([], [x], allow_unused=True))",
+    ),
+    "backward_empty_with_inputs": (
+        "ember.autograd.backward([], inputs=[x]); print(x.grad)",
+        "torch.autograd.backward([], inputs=[x]); print(x.grad)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_EMPTY_OUTPUTS))
+def test_empty_outputs_do_not_crash(case):
+    ecode, tcode = _EMPTY_OUTPUTS[case]
+    prelude = "import {lib}\nx = {lib}.ones(2, requires_grad=True)\ntry:\n    {code}\nexcept Exception as e:\n    print('EXC', type(e).__name__)\n"
+    # torch cannot crash here: run it in-process; ember in a subprocess
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(prelude.format(lib="torch", code=tcode), {})
+    ee = _run_py(prelude.format(lib="ember", code=ecode), timeout=60)
+    assert ee.returncode == 0, f"ember crashed with return code {ee.returncode}: {ee.stderr[-500:]}"
+    assert ee.stdout.replace("ember", "torch") == buf.getvalue()

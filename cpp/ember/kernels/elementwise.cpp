@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "ember/kernels/loops.h"
+#include "ember/kernels/vector_math.h"
 
 namespace ember {
 
@@ -358,6 +359,15 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   if (dt == DType::Bool) dt = DType::Int64;
   Tensor src = convert(a, dt);
   Tensor out = empty(a->shape(), dt);
+  if (dt == DType::Float32 && src->is_contiguous() &&
+      (op == UnaryOp::Exp || op == UnaryOp::Sigmoid)) {
+    auto kernel = op == UnaryOp::Exp ? exp_contiguous : sigmoid_contiguous;
+    const float* in = src->data<float>();
+    float* o = out->data<float>();
+    parallel_for(out->numel(), kParallelGrain,
+                 [&](int64_t b, int64_t e) { kernel(in + b, o + b, e - b); });
+    return out;
+  }
   EMBER_DISPATCH(dt, T, [&] {
     if constexpr (std::is_same_v<T, bool>) {
       throw std::logic_error("unary on bool");

@@ -1,0 +1,347 @@
+"""Ember vs torch benchmark suite.
+
+    python benchmarks/run.py [--threads N [N ...]] [--quick] [--only SUBSTR]
+
+Runs every workload of workloads.py on Ember and on torch in this process,
+alternating the two libraries repeat by repeat, after a warm-up, and reports
+the median per-iteration time of several repeats (each repeat times an inner
+loop long enough to take >= ~20 ms).  Memory is measured by memory_probe.py in
+a fresh subprocess per library.  Prints a table and writes
+benchmarks/RESULTS.md (and benchmarks/ratios.png when matplotlib is
+importable).
+"""
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import ember  # noqa: E402
+import workloads as W  # noqa: E402
+
+LIBS = {"torch": torch, "ember": ember}
+MIN_TIMING = 0.02  # seconds per timed inner loop
+
+
+# --------------------------------------------------------------------------
+# timing
+
+
+def _timed(step, n):
+    gcold = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        return time.perf_counter() - t0
+    finally:
+        if gcold:
+            gc.enable()
+
+
+def _calibrate(step):
+    """Inner loop count so that one timing takes >= MIN_TIMING."""
+    n = 1
+    while True:
+        t = _timed(step, n)
+        if t >= MIN_TIMING:
+            return n, t / n
+        # aim a bit above the threshold
+        n = max(n * 2, int(n * MIN_TIMING * 1.3 / max(t, 1e-9)))
+
+
+def _to_numpy(v):
+    if isinstance(v, (float, int)):
+        return np.asarray(v)
+    return np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
+
+
+def _compare(vt, ve):
+    try:
+        a, b = _to_numpy(vt), _to_numpy(ve)
+        if a.shape != b.shape:
+            return "shape mismatch %s vs %s" % (a.shape, b.shape)
+        if not np.allclose(a, b, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(a).max(initial=0)))):
+            return "value mismatch (max abs diff %.3g)" % float(np.abs(a - b).max())
+    except Exception as e:
+        return "compare failed: %s" % e
+    return None
+
+
+def run_workload(name, data_fn, setup_fn, repeats, budget):
+    """Returns dict with per-lib median seconds or error messages."""
+    rng = np.random.default_rng(0)
+    d = data_fn(rng)
+    res = {"torch": None, "ember": None, "err": {}, "note": None, "n": {}}
+    steps, first = {}, {}
+    for lname, lib in LIBS.items():
+        try:
+            step = setup_fn(lib, d)
+            first[lname] = step()  # warm-up (and sanity value)
+            step()
+            steps[lname] = step
+        except Exception as e:
+            res["err"][lname] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+    if len(first) == 2:
+        res["note"] = _compare(first["torch"], first["ember"])
+    del first
+    # warm-up to ~MIN_TIMING and calibrate
+    est = {}
+    for lname, step in steps.items():
+        _calibrate(step)
+        res["n"][lname], est[lname] = _calibrate(step)
+    # fewer repeats when a timing is long, to stay within the budget
+    per_repeat = sum(res["n"][k] * est[k] for k in steps)
+    if per_repeat > 0:
+        repeats = max(3, min(repeats, int(budget / per_repeat)))
+    times = {k: [] for k in steps}
+    order = list(steps)
+    for r in range(repeats):
+        for lname in (order if r % 2 == 0 else order[::-1]):
+            n = res["n"][lname]
+            times[lname].append(_timed(steps[lname], n) / n)
+    for lname in steps:
+        res[lname] = statistics.median(times[lname])
+    res["repeats"] = repeats
+    steps.clear()
+    gc.collect()
+    return res
+
+
+def run_probe(lname, probe, threads):
+    cmd = [sys.executable, os.path.join(HERE, "memory_probe.py"), "--lib", lname,
+           "--probe", probe, "--threads", str(threads)]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            msg = (p.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"error": "probe failed: %s" % msg}
+        return json.loads(lines[-1])
+    except Exception as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+
+
+# --------------------------------------------------------------------------
+# formatting
+
+
+def fmt_time(s):
+    if s is None:
+        return "-"
+    if s < 1e-3:
+        return "%.2f us" % (s * 1e6)
+    if s < 1:
+        return "%.3f ms" % (s * 1e3)
+    return "%.3f s" % s
+
+
+def fmt_mem(v, unit):
+    if v is None:
+        return "-"
+    return ("%.0f %s" if unit == "B/node" else "%.1f %s") % (v, unit)
+
+
+def machine_info():
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return cpu, os.cpu_count()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                    help="thread counts to run at (default: 1 2)")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (~1 minute)")
+    ap.add_argument("--only", default=None, help="run only workloads whose name contains this")
+    ap.add_argument("--no-memory", action="store_true", help="skip the memory probes")
+    ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    args = ap.parse_args()
+
+    repeats = 3 if args.quick else 7
+    budget = 1.0 if args.quick else 5.0  # seconds of timed work per workload row
+
+    rows = []  # dicts: name, threads, torch, ember, ratio, target, status, unit
+    errors, notes = [], []
+    t_start = time.perf_counter()
+    hdr = "%-28s %3s %13s %13s %8s %7s  %s" % ("workload", "thr", "torch", "ember", "ratio", "target", "result")
+    print(hdr)
+    print("-" * len(hdr))
+
+    def emit(row):
+        rows.append(row)
+        print("%-28s %3d %13s %13s %8s %7s  %s" % (
+            row["name"], row["threads"], row["torch_s"], row["ember_s"],
+            "%.2fx" % row["ratio"] if row["ratio"] is not None else "-",
+            ">=%gx" % row["target"], row["status"]), flush=True)
+
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        ember.set_num_threads(threads)
+        for name, data_fn, setup_fn, target in W.WORKLOADS:
+            if args.only and args.only.lower() not in name.lower():
+                continue
+            try:
+                r = run_workload(name, data_fn, setup_fn, repeats, budget)
+            except Exception as e:  # e.g. a failure in the timed loop
+                r = {"torch": None, "ember": None, "note": None,
+                     "err": {"ember": "%s: %s" % (type(e).__name__, e)}}
+            ratio = r["torch"] / r["ember"] if r["torch"] and r["ember"] else None
+            if r["err"]:
+                status = "; ".join("ERROR (%s): %s" % (k, v) if k != "ember" else "ERROR: %s" % v
+                                   for k, v in r["err"].items())
+                for k, v in r["err"].items():
+                    errors.append("%s [%s, %d thr]: %s" % (name, k, threads, v))
+            else:
+                status = "pass" if ratio >= target else "FAIL"
+            if r.get("note"):
+                notes.append("%s (%d thr): results differ between torch and ember: %s" % (name, threads, r["note"]))
+                status += " (mismatch)"
+            emit({"name": name, "threads": threads, "torch": r["torch"], "ember": r["ember"],
+                  "torch_s": fmt_time(r["torch"]), "ember_s": fmt_time(r["ember"]),
+                  "ratio": ratio, "target": target, "status": status, "kind": "time"})
+
+        if not args.no_memory:
+            for name, probe, unit, target in W.MEMORY_PROBES:
+                if args.only and args.only.lower() not in name.lower():
+                    continue
+                res = {ln: run_probe(ln, probe, threads) for ln in ("torch", "ember")}
+                vals = {ln: res[ln].get("value") for ln in res}
+                ratio = vals["torch"] / vals["ember"] if vals["torch"] and vals["ember"] else None
+                errs = {ln: res[ln]["error"] for ln in res if "error" in res[ln]}
+                if errs:
+                    status = "; ".join("ERROR (%s): %s" % (k, v) if k != "ember" else "ERROR: %s" % v
+                                       for k, v in errs.items())
+                    for k, v in errs.items():
+                        errors.append("%s [%s, %d thr]: %s" % (name, k, threads, v))
+                else:
+                    status = "pass" if ratio >= target else "FAIL"
+                    if probe == "mlp":
+                        notes.append(
+                            "%s (%d thr): RSS before the steps (after import + setup) torch %.1f MB, "
+                            "ember %.1f MB; growth during the steps torch %.1f MB, ember %.1f MB" % (
+                                name, threads, res["torch"]["rss_before_steps_mb"],
+                                res["ember"]["rss_before_steps_mb"],
+                                vals["torch"] - res["torch"]["rss_before_steps_mb"],
+                                vals["ember"] - res["ember"]["rss_before_steps_mb"]))
+                emit({"name": name, "threads": threads, "torch": vals["torch"], "ember": vals["ember"],
+                      "torch_s": fmt_mem(vals["torch"], unit), "ember_s": fmt_mem(vals["ember"], unit),
+                      "ratio": ratio, "target": target, "status": status, "kind": "mem"})
+
+    elapsed = time.perf_counter() - t_start
+    print("\ntotal %.0f s" % elapsed)
+    fails = [r for r in rows if r["status"].startswith("FAIL")]
+    if fails:
+        print("failing targets: " + ", ".join("%s @%d" % (r["name"], r["threads"]) for r in fails))
+    for e in errors:
+        print("error: " + e)
+    for n in notes:
+        print("note: " + n)
+
+    write_results(args, rows, errors, notes, elapsed)
+    plot(rows)
+
+
+def write_results(args, rows, errors, notes, elapsed):
+    cpu, cores = machine_info()
+    lines = []
+    lines.append("# Ember vs torch benchmark results\n")
+    lines.append("Generated by `python benchmarks/run.py%s` on %s (took %.0f s).\n" % (
+        (" --quick" if args.quick else "") +
+        ("" if args.threads == [1, 2] else " --threads " + " ".join(map(str, args.threads))) +
+        (" --only '%s'" % args.only if args.only else ""),
+        datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), elapsed))
+    lines.append("- Machine: %s, %s logical cores (`os.cpu_count()`), %s" % (cpu, cores, platform.platform()))
+    try:
+        lines.append("- Load average at the end of the run: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+    except OSError:
+        pass
+    lines.append("- Versions: Python %s, torch %s, ember %s, numpy %s" % (
+        platform.python_version(), torch.__version__, getattr(ember, "__version__", "?"), np.__version__))
+    lines.append("- Thread counts: %s (set with `torch.set_num_threads` and `ember.set_num_threads`)" %
+                 ", ".join(map(str, args.threads)))
+    lines.append("- Times are medians of the per-iteration time over several repeats, alternating the two "
+                 "libraries; each repeat times an inner loop of >= 20 ms. Ratio = torch / ember "
+                 "(higher is better for Ember). Memory rows: ratio = torch / ember as well.")
+    lines.append("")
+    lines.append("| workload | threads | torch | ember | ratio torch/ember | target | result |")
+    lines.append("|---|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        lines.append("| %s | %d | %s | %s | %s | >= %gx | %s |" % (
+            r["name"], r["threads"], r["torch_s"], r["ember_s"],
+            "%.2fx" % r["ratio"] if r["ratio"] is not None else "-", r["target"], r["status"]))
+    lines.append("")
+    fails = [r for r in rows if r["status"].startswith("FAIL")]
+    lines.append("Failing targets: %s" % (", ".join("%s (%d thr, %.2fx < %gx)" % (
+        r["name"], r["threads"], r["ratio"], r["target"]) for r in fails) if fails else "none"))
+    lines.append("")
+    if errors:
+        lines.append("Errors:\n")
+        lines.extend("- " + e for e in errors)
+        lines.append("")
+    if notes:
+        lines.append("Notes:\n")
+        lines.extend("- " + n for n in notes)
+        lines.append("")
+    with open(args.output, "w") as f:
+        f.write("\n".join(lines))
+    print("wrote " + args.output)
+
+
+def plot(rows):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except Exception:
+        return
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    threads = list(dict.fromkeys(r["threads"] for r in rows))
+    width = 0.8 / max(1, len(threads))
+    fig, ax = plt.subplots(figsize=(12, 0.45 * len(names) + 1.5))
+    for j, t in enumerate(threads):
+        ys, xs = [], []
+        for i, n in enumerate(names):
+            r = next((r for r in rows if r["name"] == n and r["threads"] == t), None)
+            if r and r["ratio"]:
+                ys.append(i + j * width)
+                xs.append(r["ratio"])
+        ax.barh(ys, xs, height=width, label="%d thread%s" % (t, "" if t == 1 else "s"))
+    for i, n in enumerate(names):
+        tgt = next(r["target"] for r in rows if r["name"] == n)
+        ax.plot([tgt, tgt], [i - width / 2, i + width * (len(threads) - 0.5)], color="k", lw=1.5)
+    ax.set_yticks([i + width * (len(threads) - 1) / 2 for i in range(len(names))])
+    ax.set_yticklabels(names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("torch time / ember time (memory rows: torch / ember); black tick = target")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(HERE, "ratios.png"), dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
