@@ -8,7 +8,7 @@ Prints one JSON object on stdout.  Only the library under test is imported
 * ``chain``: RSS growth (current resident set, from /proc/self/statm) while
   holding a scalar chain of 200k graph nodes, divided by the node count.  A
   small chain is built and freed first so one-time allocations do not count.
-* ``mlp``: peak RSS (getrusage ru_maxrss) of a process that runs 20 training
+* ``mlp``: peak RSS (VmHWM of /proc/self/status) of a process that runs 20 training
   steps of the 784-256-10 MLP with batch 64; also reports the RSS before the
   steps (after imports and setup) so the growth can be told apart from the
   import cost.  Initial weights are drawn by NumPy with torch's default
@@ -38,6 +38,16 @@ def current_rss():
 
 
 def peak_rss():
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the
+    # parent across fork/exec, so a child of a big run.py would report the
+    # parent's peak.  VmHWM belongs to this process's own address space.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
@@ -82,7 +92,8 @@ def main():
     try:
         out.update(probe_chain(lib) if args.probe == "chain" else probe_mlp(lib))
     except Exception as e:  # reported as ERROR by run.py
-        out["error"] = "%s: %s" % (type(e).__name__, e)
+        msg = str(e).strip().splitlines()
+        out["error"] = "%s: %s" % (type(e).__name__, msg[0] if msg else "")
     print(json.dumps(out))
 
 

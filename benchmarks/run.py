@@ -101,8 +101,10 @@ def run_workload(name, data_fn, setup_fn, repeats, budget):
     # warm-up to ~MIN_TIMING and calibrate
     est = {}
     for lname, step in steps.items():
-        _calibrate(step)
-        res["n"][lname], est[lname] = _calibrate(step)
+        n, per = _calibrate(step)
+        if n > 1:  # fast step: the calibration doubled as warm-up; redo it warm
+            n, per = _calibrate(step)
+        res["n"][lname], est[lname] = n, per
     # fewer repeats when a timing is long, to stay within the budget
     per_repeat = sum(res["n"][k] * est[k] for k in steps)
     if per_repeat > 0:
@@ -178,8 +180,8 @@ def main():
     ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
     args = ap.parse_args()
 
-    repeats = 3 if args.quick else 7
-    budget = 1.0 if args.quick else 5.0  # seconds of timed work per workload row
+    repeats = 3 if args.quick else 11
+    budget = 1.0 if args.quick else 8.0  # seconds of timed work per workload row
 
     rows = []  # dicts: name, threads, torch, ember, ratio, target, status, unit
     errors, notes = [], []
@@ -205,7 +207,7 @@ def main():
                 r = run_workload(name, data_fn, setup_fn, repeats, budget)
             except Exception as e:  # e.g. a failure in the timed loop
                 r = {"torch": None, "ember": None, "note": None,
-                     "err": {"ember": "%s: %s" % (type(e).__name__, e)}}
+                     "err": {"ember": "%s: %s" % (type(e).__name__, (str(e).splitlines() or [""])[0])}}
             ratio = r["torch"] / r["ember"] if r["torch"] and r["ember"] else None
             if r["err"]:
                 status = "; ".join("ERROR (%s): %s" % (k, v) if k != "ember" else "ERROR: %s" % v
@@ -221,7 +223,8 @@ def main():
                   "torch_s": fmt_time(r["torch"]), "ember_s": fmt_time(r["ember"]),
                   "ratio": ratio, "target": target, "status": status, "kind": "time"})
 
-        if not args.no_memory:
+        # --quick measures memory at the first thread count only
+        if not args.no_memory and not (args.quick and threads != args.threads[0]):
             for name, probe, unit, target in W.MEMORY_PROBES:
                 if args.only and args.only.lower() not in name.lower():
                     continue
@@ -259,7 +262,10 @@ def main():
         print("note: " + n)
 
     write_results(args, rows, errors, notes, elapsed)
-    plot(rows)
+    try:
+        plot(rows)
+    except Exception as e:  # the chart is optional; never lose the results over it
+        print("ratios.png not written: %s" % e)
 
 
 def write_results(args, rows, errors, notes, elapsed):
@@ -314,6 +320,7 @@ def plot(rows):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except Exception:
         return
     names = list(dict.fromkeys(r["name"] for r in rows))
@@ -335,6 +342,10 @@ def plot(rows):
     ax.set_yticklabels(names)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    finite = [r["ratio"] for r in rows if r["ratio"]] + [r["target"] for r in rows]
+    ax.set_xlim(min(0.5, min(finite) * 0.8), max(finite) * 1.3)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%gx"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("torch time / ember time (memory rows: torch / ember); black tick = target")
     ax.legend()

@@ -97,6 +97,7 @@ def setup_tutorial(lib, d):
     b = _t(lib, d["b"], True)
 
     def step():
+        nonlocal w, b  # `w -= ...` rebinds the names (to the same tensors)
         y_pred = X @ w + b
         loss = lib.mean((y_pred - y) ** 2)
         if w.grad is not None:

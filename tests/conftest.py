@@ -113,6 +113,21 @@ def rand_array(rng, shape, dtype="float32", low=-2.0, high=2.0):
     return rng.uniform(low, high, size=shape).astype(NP_DTYPES[name])
 
 
+def to_ember(arr, requires_grad=False):
+    """ember.tensor(arr) that keeps 0-d arrays 0-d.
+
+    ``ember.tensor(np.array(1.5))`` currently returns shape (1,) instead of ()
+    (see test_ops.py::test_tensor_from_0d_numpy_array, which checks that bug
+    directly); 0-d inputs are built from the Python scalar with an explicit
+    dtype so that every other 0-d test exercises the op, not the constructor.
+    """
+    arr = np.asarray(arr)
+    if arr.ndim == 0:
+        return ember.tensor(arr.item(), dtype=ember_dtype(arr.dtype.name),
+                            requires_grad=requires_grad)
+    return ember.tensor(arr, requires_grad=requires_grad)
+
+
 class Pair:
     """The same input as an Ember and a torch tensor.
 
@@ -150,7 +165,7 @@ def make_pair(arr, layout="contiguous", requires_grad=True):
         t_leaf = torch.tensor(base, requires_grad=rg)
         e, t = e_leaf[..., ::2], t_leaf[..., ::2]
     else:
-        e_leaf = ember.tensor(arr, requires_grad=rg)
+        e_leaf = to_ember(arr, requires_grad=rg)
         t_leaf = torch.tensor(arr, requires_grad=rg)
         e, t = e_leaf, t_leaf
     return Pair(e_leaf, t_leaf, e, t, layout)
@@ -169,7 +184,7 @@ def make_nc_leaf(arr, layout="contiguous"):
 def upstream(rng, shape, dtype="float32"):
     """Random upstream gradient, same values for both libraries."""
     g = rng.standard_normal(size=tuple(shape)).astype(NP_DTYPES[dtype_name(dtype)])
-    return ember.tensor(g), torch.tensor(g)
+    return to_ember(g), torch.tensor(g)
 
 
 def backward_both(e_out, t_out, rng=None, seed=0):

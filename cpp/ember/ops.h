@@ -141,8 +141,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
                      Reduction reduction, int64_t ignore_index);
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
 
-// ---- random (ops/random.cpp) ----
-Tensor randn(const Shape& shape, DType dtype = DType::Float32);
-Tensor rand(const Shape& shape, DType dtype = DType::Float32);
+// ---- random (ops/random.cpp); gen = nullptr draws from default_generator() ----
+class Generator;
+Tensor randn(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);
+Tensor rand(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);
 
 }  // namespace ember

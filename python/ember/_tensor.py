@@ -26,23 +26,15 @@ def _format(self, spec):
 
 
 def _normal_(self, mean=0.0, std=1.0, *, generator=None):
-    _no_generator(generator)
-    return _C._normal_(self, float(mean), float(std))
+    return _C._normal_(self, float(mean), float(std), generator)
 
 
 def _uniform_(self, from_=0.0, to=1.0, *, generator=None):
-    _no_generator(generator)
-    return _C._uniform_(self, float(from_), float(to))
+    return _C._uniform_(self, float(from_), float(to), generator)
 
 
 def _bernoulli_(self, p=0.5, *, generator=None):
-    _no_generator(generator)
-    return _C._bernoulli_(self, float(p), 0.0)
-
-
-def _no_generator(generator):
-    if generator is not None:
-        raise NotImplementedError("ember draws from the default generator only (generator=...)")
+    return _C._bernoulli_(self, float(p), 0.0, generator)
 
 
 def _all(self, dim=None, keepdim=False):

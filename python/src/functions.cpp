@@ -78,13 +78,9 @@ void init_factories(py::module_& m) {
   def_factory(m, "zeros", [](const Shape& s, DType t) { return zeros(s, t); });
   def_factory(m, "ones", [](const Shape& s, DType t) { return ones(s, t); });
   def_factory(m, "empty", [](const Shape& s, DType t) { return empty(s, t); });
-  def_factory(m, "randn", [](const Shape& s, DType t) { return randn(s, t); });
-  def_factory(m, "rand", [](const Shape& s, DType t) { return rand(s, t); });
   def_like(m, "zeros_like", [](const Shape& s, DType t) { return zeros(s, t); });
   def_like(m, "ones_like", [](const Shape& s, DType t) { return ones(s, t); });
   def_like(m, "empty_like", [](const Shape& s, DType t) { return empty(s, t); });
-  def_like(m, "randn_like", [](const Shape& s, DType t) { return randn(s, t); });
-  def_like(m, "rand_like", [](const Shape& s, DType t) { return rand(s, t); });
 
   m.def("full", [](py::handle size, py::handle value, py::object dtype, bool requires_grad, py::object) {
     const Scalar s = require_scalar(value);

@@ -1,4 +1,5 @@
-// Random numbers: the seed and state functions and the sampling ops (torch-identical streams).
+// Random numbers: generators, seed and state functions and the sampling ops.
+// Streams equal torch's CPU generator bit for bit (docs/random.md).
 
 #include <random>
 
@@ -9,23 +10,57 @@
 namespace ember::bindings {
 namespace {
 
+using GeneratorPtr = std::shared_ptr<Generator>;
+
+// The process-wide generator, shared with C++ (never freed).
+GeneratorPtr default_generator_ptr() {
+  static GeneratorPtr g(&default_generator(), [](Generator*) {});
+  return g;
+}
+
+Generator& generator_from(py::handle gen) {
+  if (gen.is_none()) return default_generator();
+  return *gen.cast<GeneratorPtr>();
+}
+
 std::vector<uint8_t> bytes_from(py::handle state) {
   if (is_tensor(state)) {
     const Tensor& t = as_tensor(state);
     std::vector<uint8_t> out(static_cast<size_t>(t->numel()));
-    for (int64_t i = 0; i < t->numel(); ++i) out[static_cast<size_t>(i)] = static_cast<uint8_t>(element_as_double(t, i));
+    for (int64_t i = 0; i < t->numel(); ++i) {
+      out[static_cast<size_t>(i)] = static_cast<uint8_t>(element_as_double(t, i));
+    }
     return out;
+  }
+  if (py::isinstance<py::array>(state) || py::hasattr(state, "numpy")) {
+    py::array_t<uint8_t> arr = py::array_t<uint8_t>::ensure(
+        py::hasattr(state, "numpy") ? state.attr("numpy")() : py::reinterpret_borrow<py::object>(state));
+    return std::vector<uint8_t>(arr.data(), arr.data() + arr.size());
   }
   const std::string s = py::reinterpret_borrow<py::bytes>(state);
   return std::vector<uint8_t>(s.begin(), s.end());
 }
 
+// ember has no uint8 dtype: the state is an int64 tensor of byte values 0..255.
 Tensor state_tensor(const Generator& g) {
   const std::vector<uint8_t> s = g.get_state();
-  // ember has no uint8 dtype; the state is returned as int64 values 0..255.
   Tensor t = empty(Shape{static_cast<int64_t>(s.size())}, DType::Int64);
   for (size_t i = 0; i < s.size(); ++i) t->data<int64_t>()[i] = s[i];
   return t;
+}
+
+void set_state(Generator& g, py::handle state) {
+  try {
+    g.set_state(bytes_from(state));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+}
+
+uint64_t seed_value(py::handle seed) {
+  // Like torch, any Python int is taken modulo 2**64.
+  py::object as_int = py::module_::import("builtins").attr("int")(seed);
+  return PyLong_AsUnsignedLongLongMask(as_int.ptr());
 }
 
 uint64_t nondeterministic_seed() {
@@ -33,14 +68,43 @@ uint64_t nondeterministic_seed() {
   return (static_cast<uint64_t>(rd()) << 32) | rd();
 }
 
-}  // namespace
+Tensor with_grad_flag(Tensor t, bool requires_grad) {
+  if (requires_grad) t->set_requires_grad(true);
+  return t;
+}
 
-void init_random(py::module_& m) {
+void bind_generator(py::module_& m) {
+  py::class_<Generator, GeneratorPtr>(m, "Generator")
+      .def(py::init([](py::object device) {
+             (void)device;
+             return std::make_shared<Generator>();
+           }),
+           py::arg("device") = "cpu")
+      .def("manual_seed", [](py::handle self, py::handle seed) {
+        self.cast<GeneratorPtr>()->manual_seed(seed_value(seed));
+        return self;
+      }, py::arg("seed"))
+      .def("seed", [](Generator& g) {
+        const uint64_t s = nondeterministic_seed();
+        g.manual_seed(s);
+        return s;
+      })
+      .def("initial_seed", &Generator::initial_seed)
+      .def("get_state", [](const Generator& g) { return state_tensor(g); })
+      .def("set_state", [](py::handle self, py::handle state) {
+        set_state(*self.cast<GeneratorPtr>(), state);
+        return self;
+      }, py::arg("new_state"))
+      .def_property_readonly("device", [](const Generator&) {
+        return py::module_::import("ember").attr("device")("cpu");
+      });
+  m.attr("default_generator") = default_generator_ptr();
+}
+
+void bind_seed_functions(py::module_& m) {
   m.def("manual_seed", [](py::handle seed) {
-    // Like torch, any Python int is taken modulo 2**64.
-    py::object as_int = py::module_::import("builtins").attr("int")(seed);
-    default_generator().manual_seed(PyLong_AsUnsignedLongLongMask(as_int.ptr()));
-    return py::none();
+    default_generator().manual_seed(seed_value(seed));
+    return default_generator_ptr();
   }, py::arg("seed"));
   m.def("initial_seed", [] { return default_generator().initial_seed(); });
   m.def("seed", [] {
@@ -49,17 +113,33 @@ void init_random(py::module_& m) {
     return s;
   });
   m.def("get_rng_state", [] { return state_tensor(default_generator()); });
-  m.def("set_rng_state", [](py::handle state) {
-    try {
-      default_generator().set_state(bytes_from(state));
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(e.what());
-    }
-  }, py::arg("new_state"));
+  m.def("set_rng_state", [](py::handle state) { set_state(default_generator(), state); },
+        py::arg("new_state"));
+}
 
-  m.def("randint", [](py::args args, py::object dtype, bool requires_grad) {
+void bind_samplers(py::module_& m) {
+  m.def("randn", [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
+    const DType t = optional_dtype(dtype).value_or(DType::Float32);
+    return with_grad_flag(randn(shape_from_args(size), t, &generator_from(generator)), requires_grad);
+  }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+     py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def("rand", [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
+    const DType t = optional_dtype(dtype).value_or(DType::Float32);
+    return with_grad_flag(rand(shape_from_args(size), t, &generator_from(generator)), requires_grad);
+  }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+     py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def("randn_like", [](const Tensor& like, py::object dtype, bool requires_grad) {
+    return with_grad_flag(randn(like->shape(), optional_dtype(dtype).value_or(like->dtype())), requires_grad);
+  }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  m.def("rand_like", [](const Tensor& like, py::object dtype, bool requires_grad) {
+    return with_grad_flag(rand(like->shape(), optional_dtype(dtype).value_or(like->dtype())), requires_grad);
+  }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+
+  m.def("randint", [](py::args args, py::handle generator, py::object dtype, bool requires_grad) {
     // randint(high, size) or randint(low, high, size)
-    if (args.size() != 2 && args.size() != 3) throw TypeError("randint() expects (high, size) or (low, high, size)");
+    if (args.size() != 2 && args.size() != 3) {
+      throw TypeError("randint() expects (high, size) or (low, high, size)");
+    }
     const int64_t low = args.size() == 3 ? args[0].cast<int64_t>() : 0;
     const int64_t high = args[args.size() - 2].cast<int64_t>();
     if (low >= high) {
@@ -69,30 +149,32 @@ void init_random(py::module_& m) {
     const DimList d = dims_from(args[args.size() - 1]);
     const DType t = optional_dtype(dtype).value_or(DType::Int64);
     Tensor out = empty(Shape(d.begin(), d.end()), t);
-    Generator& g = default_generator();
+    Generator& g = generator_from(generator);
     switch (t) {
       case DType::Int64: fill_randint(out->data<int64_t>(), out->numel(), low, high, g); break;
       case DType::Float32: fill_randint(out->data<float>(), out->numel(), low, high, g); break;
       case DType::Float64: fill_randint(out->data<double>(), out->numel(), low, high, g); break;
       case DType::Bool: throw TypeError("randint does not support dtype bool");
     }
-    if (requires_grad) out->set_requires_grad(true);
-    return out;
-  }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
-  m.def("randperm", [](int64_t n, py::object dtype) {
+    return with_grad_flag(out, requires_grad);
+  }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+     py::arg("requires_grad") = false);
+  m.def("randperm", [](int64_t n, py::handle generator, py::object dtype) {
     if (n < 0) throw std::runtime_error("n must be non-negative, got" + std::to_string(n));
     Tensor out = empty(Shape{n}, DType::Int64);
-    fill_randperm(out->data<int64_t>(), n, default_generator());
-    return optional_dtype(dtype) ? to_dtype(out, *optional_dtype(dtype)) : out;
-  }, py::arg("n"), py::kw_only(), py::arg("dtype") = py::none());
-  m.def("bernoulli", [](const Tensor& p) {
+    fill_randperm(out->data<int64_t>(), n, generator_from(generator));
+    const std::optional<DType> t = optional_dtype(dtype);
+    return t ? to_dtype(out, *t) : out;
+  }, py::arg("n"), py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none());
+  m.def("bernoulli", [](const Tensor& p, py::handle generator) {
     Tensor probs = contiguous_clone(p);
     Tensor out = empty(p->shape(), p->dtype());
+    Generator& g = generator_from(generator);
     EMBER_DISPATCH_FLOAT(p->dtype(), T, [&] {
-      fill_bernoulli(out->data<T>(), probs->data<T>(), out->numel(), default_generator());
+      fill_bernoulli(out->data<T>(), probs->data<T>(), out->numel(), g);
     });
     return out;
-  }, py::arg("input"));
+  }, py::arg("input"), py::kw_only(), py::arg("generator") = py::none());
   m.def("_dropout_mask", [](const Tensor& like, double p) {
     Tensor mask = empty(like->shape(), like->dtype());
     EMBER_DISPATCH_FLOAT(like->dtype(), T, [&] {
@@ -101,27 +183,37 @@ void init_random(py::module_& m) {
     return mask;
   });
 
-  // In-place samplers on contiguous tensors (no autograd: torch's are not differentiable).
+  // In-place samplers (not differentiable, as in torch). Non-contiguous
+  // targets are filled through a contiguous buffer, in row-major order.
   auto sampler = [&m](const char* name, auto fill) {
-    m.def(name, [fill](py::handle self, double a, double b) {
+    m.def(name, [fill](py::handle self, double a, double b, py::handle generator) {
       Tensor t = as_tensor(self);
       check_inplace(t);
+      Generator& g = generator_from(generator);
       Tensor target = t->is_contiguous() ? t : empty(t->shape(), t->dtype());
-      EMBER_DISPATCH_FLOAT(t->dtype(), T, [&] { fill(target->data<T>(), target->numel(), a, b); });
+      EMBER_DISPATCH_FLOAT(t->dtype(), T, [&] { fill(target->data<T>(), target->numel(), a, b, g); });
       if (target != t) copy_kernel(t, target);
       t->bump_version();
       return self;
-    });
+    }, py::arg("self"), py::arg("a"), py::arg("b"), py::arg("generator") = py::none());
   };
-  sampler("_normal_", [](auto* p, int64_t n, double mean, double std) {
-    fill_normal(p, n, mean, std, default_generator());
+  sampler("_normal_", [](auto* p, int64_t n, double mean, double std, Generator& g) {
+    fill_normal(p, n, mean, std, g);
   });
-  sampler("_uniform_", [](auto* p, int64_t n, double from, double to) {
-    fill_uniform(p, n, from, to, default_generator());
+  sampler("_uniform_", [](auto* p, int64_t n, double from, double to, Generator& g) {
+    fill_uniform(p, n, from, to, g);
   });
-  sampler("_bernoulli_", [](auto* p, int64_t n, double prob, double) {
-    fill_bernoulli(p, prob, n, default_generator());
+  sampler("_bernoulli_", [](auto* p, int64_t n, double prob, double, Generator& g) {
+    fill_bernoulli(p, prob, n, g);
   });
+}
+
+}  // namespace
+
+void init_random(py::module_& m) {
+  bind_generator(m);
+  bind_seed_functions(m);
+  bind_samplers(m);
 }
 
 }  // namespace ember::bindings

@@ -5,16 +5,16 @@
 
 namespace ember {
 
-Tensor randn(const Shape& shape, DType dtype) {
+Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
   Tensor t = empty(shape, dtype);
-  Generator& g = default_generator();
+  Generator& g = gen ? *gen : default_generator();
   EMBER_DISPATCH_FLOAT(dtype, T, [&] { fill_normal(t->data<T>(), t->numel(), 0.0, 1.0, g); });
   return t;
 }
 
-Tensor rand(const Shape& shape, DType dtype) {
+Tensor rand(const Shape& shape, DType dtype, Generator* gen) {
   Tensor t = empty(shape, dtype);
-  Generator& g = default_generator();
+  Generator& g = gen ? *gen : default_generator();
   EMBER_DISPATCH_FLOAT(dtype, T, [&] { fill_uniform(t->data<T>(), t->numel(), 0.0, 1.0, g); });
   return t;
 }

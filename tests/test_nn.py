@@ -1,0 +1,772 @@
+"""ember.nn / ember.nn.functional / ember.optim against PyTorch.
+
+Losses and activations: values, grad_fn names and gradients for the same
+numpy inputs. Modules: weights are copied from a torch module, forward and
+backward must match. Optimizers: a few steps on copied weights must track
+torch's parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import (
+    LAYOUTS,
+    assert_close,
+    assert_grad_fn_name,
+    assert_grads_close,
+    backward_both,
+    make_pair,
+    rand_array,
+    to_ember,
+)
+
+import torch  # noqa: E402
+import torch.nn.functional as TF  # noqa: E402
+import ember  # noqa: E402
+import ember.nn.functional as EF  # noqa: E402
+
+FLOATS = ["float32", "float64"]
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def F_of(L):
+    return TF if L is torch else EF
+
+
+def nn_of(L):
+    return torch.nn if L is torch else ember.nn
+
+
+def const(L, arr):
+    """A tensor that does not require grad (targets, weights, class indices)."""
+    if arr is None:
+        return None
+    return torch.tensor(arr) if L is torch else to_ember(arr)
+
+
+def check(fn, arrays, layouts=None, *, consts=(), rtol=None, atol=None, grad=True, name=True,
+          seed=0):
+    """fn(L, *inputs, *consts) for L in (torch, ember): compare outputs, names, grads."""
+    layouts = layouts or ["contiguous"] * len(arrays)
+    pairs = [make_pair(a, lay) for a, lay in zip(arrays, layouts)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_out = fn(torch, *[p.t for p in pairs], *[const(torch, c) for c in consts])
+        e_out = fn(ember, *[p.e for p in pairs], *[const(ember, c) for c in consts])
+    assert_close(e_out, t_out, rtol, atol)
+    if name:
+        assert_grad_fn_name(e_out, t_out)
+    if grad and t_out.requires_grad:
+        backward_both(e_out, t_out, np.random.default_rng(seed))
+        assert_grads_close(pairs, rtol, atol)
+    return e_out, t_out, pairs
+
+
+# ==========================================================================
+# binary_cross_entropy_with_logits
+# ==========================================================================
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 4), (), (0, 3)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("use_pos_weight", [False, True])
+def test_bce_with_logits(reduction, shape, dtype, use_weight, use_pos_weight):
+    rng = np.random.default_rng(0)
+    x = rand_array(rng, shape, dtype, -4, 4)
+    y = rng.random(size=shape).astype(dtype)  # soft targets in [0, 1]
+    last = shape[-1] if shape else 1
+    w = rng.uniform(0.2, 2.0, size=shape[-1:] if shape else ()).astype(dtype) if use_weight \
+        else None
+    pw = rng.uniform(0.2, 3.0, size=(last,) if shape else ()).astype(dtype) if use_pos_weight \
+        else None
+
+    def fn(L, inp, tgt, weight, pos_weight):
+        return F_of(L).binary_cross_entropy_with_logits(inp, tgt, weight=weight,
+                                                        reduction=reduction,
+                                                        pos_weight=pos_weight)
+
+    check(fn, [x], consts=(y, w, pw))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_bce_with_logits_grad_wrt_target_and_noncontiguous(layout):
+    rng = np.random.default_rng(1)
+    x = rand_array(rng, (4, 3), "float64", -3, 3)
+    y = rng.random(size=(4, 3))
+    check(lambda L, a, b: F_of(L).binary_cross_entropy_with_logits(a, b), [x, y],
+          [layout, layout])
+
+
+def test_bce_with_logits_extreme_logits_stable():
+    x = np.array([-100.0, -30.0, 0.0, 30.0, 100.0], np.float32)
+    y = np.array([1.0, 0.0, 0.5, 1.0, 0.0], np.float32)
+    check(lambda L, a, t: F_of(L).binary_cross_entropy_with_logits(a, t, reduction="none"), [x],
+          consts=(y,))
+    pw = np.array([2.0, 2.0, 2.0, 2.0, 2.0], np.float32)
+    check(lambda L, a, t, p: F_of(L).binary_cross_entropy_with_logits(a, t, pos_weight=p,
+                                                                       reduction="sum"),
+          [x], consts=(y, pw))
+
+
+def test_bce_with_logits_broadcast_weight_2d():
+    rng = np.random.default_rng(2)
+    x = rand_array(rng, (4, 3), "float32")
+    y = (rng.random(size=(4, 3)) < 0.5).astype(np.float32)
+    w = rng.uniform(0.5, 2, size=(4, 1)).astype(np.float32)
+    check(lambda L, a, t, ww: F_of(L).binary_cross_entropy_with_logits(a, t, ww), [x],
+          consts=(y, w))
+
+
+def test_bce_with_logits_shape_mismatch_raises():
+    with pytest.raises(ValueError):
+        TF.binary_cross_entropy_with_logits(torch.zeros(3), torch.zeros(4))
+    with pytest.raises((ValueError, RuntimeError)):
+        EF.binary_cross_entropy_with_logits(ember.zeros(3), ember.zeros(4))
+
+
+def test_bce_with_logits_module():
+    rng = np.random.default_rng(3)
+    x = rand_array(rng, (6, 2), "float32")
+    y = (rng.random(size=(6, 2)) < 0.5).astype(np.float32)
+    pw = np.array([1.5, 0.5], np.float32)
+    for red in REDUCTIONS:
+        check(lambda L, a, t, p: nn_of(L).BCEWithLogitsLoss(reduction=red, pos_weight=p)(a, t),
+              [x], consts=(y, pw))
+
+
+# ==========================================================================
+# binary_cross_entropy
+# ==========================================================================
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5,), (4, 3), (), (0,)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("use_weight", [False, True])
+def test_bce(reduction, shape, dtype, use_weight):
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.05, 0.95, size=shape).astype(dtype)
+    y = rng.random(size=shape).astype(dtype)
+    w = rng.uniform(0.5, 2, size=shape).astype(dtype) if use_weight else None
+    check(lambda L, a, t, ww: F_of(L).binary_cross_entropy(a, t, weight=ww, reduction=reduction),
+          [p], consts=(y, w))
+
+
+def test_bce_saturated_probabilities_clamped_log():
+    # torch clamps log(p) at -100, so p = 0 or 1 gives finite loss
+    p = np.array([0.0, 1.0, 0.5, 1e-12], np.float32)
+    y = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    check(lambda L, a, t: F_of(L).binary_cross_entropy(a, t, reduction="none"), [p], consts=(y,),
+          grad=False)
+    check(lambda L, a, t: F_of(L).binary_cross_entropy(a, t), [p], consts=(y,), grad=False)
+
+
+def test_bce_via_sigmoid_composite():
+    rng = np.random.default_rng(5)
+    x = rand_array(rng, (8,), "float64")
+    y = (rng.random(size=(8,)) < 0.5).astype(np.float64)
+    check(lambda L, a, t: F_of(L).binary_cross_entropy(L.sigmoid(a), t), [x], consts=(y,))
+
+
+def test_bce_out_of_range_raises():
+    with pytest.raises(RuntimeError):
+        TF.binary_cross_entropy(torch.tensor([1.5]), torch.tensor([1.0]))
+    with pytest.raises(Exception):
+        EF.binary_cross_entropy(ember.tensor([1.5]), ember.tensor([1.0]))
+
+
+# ==========================================================================
+# mse_loss
+# ==========================================================================
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 4), (), (0, 2)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_mse_loss(reduction, shape, dtype, layout):
+    rng = np.random.default_rng(6)
+    x = rand_array(rng, shape, dtype)
+    y = rand_array(rng, shape, dtype)
+    # gradient w.r.t. both input and target
+    check(lambda L, a, b: F_of(L).mse_loss(a, b, reduction=reduction), [x, y], [layout, layout])
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 1)), ((3,), (3, 1)), ((4, 1), (4,)),
+                                    ((3, 4), (4,)), ((3, 4), ())], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss_broadcast_warns_and_broadcasts(shapes, reduction):
+    rng = np.random.default_rng(7)
+    x = rand_array(rng, shapes[0], "float32")
+    y = rand_array(rng, shapes[1], "float32")
+    with pytest.warns(UserWarning):
+        TF.mse_loss(torch.tensor(x), torch.tensor(y))
+    with pytest.warns(UserWarning):
+        EF.mse_loss(to_ember(x), to_ember(y))
+    check(lambda L, a, b: F_of(L).mse_loss(a, b, reduction=reduction), [x, y])
+
+
+def test_mse_loss_same_shape_no_warning():
+    x = np.ones((3, 2), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EF.mse_loss(ember.tensor(x), ember.tensor(x * 2))
+        TF.mse_loss(torch.tensor(x), torch.tensor(x * 2))
+
+
+def test_mse_loss_module_and_bad_reduction():
+    rng = np.random.default_rng(8)
+    x = rand_array(rng, (5, 2), "float32")
+    y = rand_array(rng, (5, 2), "float32")
+    for red in REDUCTIONS:
+        check(lambda L, a, t: nn_of(L).MSELoss(reduction=red)(a, t), [x], consts=(y,))
+    with pytest.raises(ValueError):
+        TF.mse_loss(torch.tensor(x), torch.tensor(y), reduction="avg")
+    with pytest.raises((ValueError, RuntimeError)):
+        EF.mse_loss(ember.tensor(x), ember.tensor(y), reduction="avg")
+
+
+# ==========================================================================
+# cross_entropy / nll_loss
+# ==========================================================================
+
+CE_CASES = [
+    # (input shape, target shape)
+    ((4, 5), (4,)),
+    ((1, 3), (1,)),
+    ((5,), ()),           # unbatched
+    ((2, 4, 3), (2, 3)),  # K-dimensional: (N, C, d1)
+    ((0, 3), (0,)),
+]
+
+
+def _targets(rng, tshape, C, ignore_index=None):
+    t = rng.integers(0, C, size=tshape).astype(np.int64)
+    if ignore_index is not None and t.size > 1:
+        flat = t.reshape(-1)
+        flat[::3] = ignore_index
+        t = flat.reshape(tshape)
+    return t
+
+
+@pytest.mark.parametrize("fn_name", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("shapes", CE_CASES, ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("ignore_index", [None, 1, -1])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cross_entropy_nll(fn_name, shapes, reduction, use_weight, ignore_index, dtype):
+    ishape, tshape = shapes
+    C = ishape[1] if len(ishape) > 1 else ishape[0]
+    rng = np.random.default_rng(9)
+    x = rand_array(rng, ishape, dtype, -3, 3)
+    if fn_name == "nll_loss":
+        # log-probabilities, as nll_loss expects
+        x = np.asarray(torch.log_softmax(torch.tensor(x), dim=1 if len(ishape) > 1 else 0))
+    tgt = _targets(rng, tshape, C, ignore_index)
+    w = rng.uniform(0.2, 2.0, size=(C,)).astype(dtype) if use_weight else None
+    kw = {} if ignore_index is None else {"ignore_index": ignore_index}
+
+    def fn(L, inp, t, ww):
+        return getattr(F_of(L), fn_name)(inp, t, weight=ww, reduction=reduction, **kw)
+
+    check(fn, [x], consts=(tgt, w))
+
+
+@pytest.mark.parametrize("fn_name", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_cross_entropy_nll_noncontiguous(fn_name, layout):
+    rng = np.random.default_rng(10)
+    x = rand_array(rng, (6, 4), "float32")
+    tgt = rng.integers(0, 4, size=(6,)).astype(np.int64)
+    check(lambda L, a, t: getattr(F_of(L), fn_name)(a, t), [x], [layout], consts=(tgt,))
+
+
+def test_cross_entropy_all_ignored():
+    # mean over zero non-ignored targets: torch gives nan
+    x = np.random.default_rng(11).standard_normal((3, 4)).astype(np.float32)
+    t = np.array([2, 2, 2], np.int64)
+    for red in REDUCTIONS:
+        check(lambda L, a, tt: F_of(L).cross_entropy(a, tt, ignore_index=2, reduction=red), [x],
+              consts=(t,))
+        check(lambda L, a, tt: F_of(L).nll_loss(a, tt, ignore_index=2, reduction=red), [x],
+              consts=(t,))
+
+
+def test_cross_entropy_large_logits_stable():
+    x = np.array([[1000.0, 0.0, -1000.0], [-500.0, 500.0, 0.0]], np.float32)
+    t = np.array([0, 2], np.int64)
+    check(lambda L, a, tt: F_of(L).cross_entropy(a, tt, reduction="none"), [x], consts=(t,))
+
+
+def test_cross_entropy_label_smoothing():
+    rng = np.random.default_rng(12)
+    x = rand_array(rng, (4, 5), "float64")
+    t = rng.integers(0, 5, size=(4,)).astype(np.int64)
+    w = rng.uniform(0.5, 2, size=(5,))
+    for red in REDUCTIONS:
+        check(lambda L, a, tt: F_of(L).cross_entropy(a, tt, label_smoothing=0.2, reduction=red),
+              [x], consts=(t,))
+        check(lambda L, a, tt, ww: F_of(L).cross_entropy(a, tt, ww, label_smoothing=0.1,
+                                                          reduction=red), [x], consts=(t, w))
+
+
+def test_cross_entropy_probability_targets():
+    rng = np.random.default_rng(13)
+    x = rand_array(rng, (4, 5), "float32")
+    p = rng.random(size=(4, 5)).astype(np.float32)
+    p /= p.sum(1, keepdims=True)
+    check(lambda L, a, pp: F_of(L).cross_entropy(a, pp), [x], consts=(p,))
+
+
+def test_cross_entropy_target_out_of_range_raises():
+    with pytest.raises((IndexError, RuntimeError)):
+        TF.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 3]))
+    with pytest.raises((IndexError, RuntimeError)):
+        EF.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 3]))
+    with pytest.raises((IndexError, RuntimeError)):
+        TF.nll_loss(torch.zeros(2, 3), torch.tensor([-2, 0]))
+    with pytest.raises((IndexError, RuntimeError)):
+        EF.nll_loss(ember.zeros(2, 3), ember.tensor([-2, 0]))
+
+
+def test_cross_entropy_module():
+    rng = np.random.default_rng(14)
+    x = rand_array(rng, (5, 3), "float32")
+    t = np.array([0, 2, 1, 1, 2], np.int64)
+    w = np.array([0.5, 1.0, 2.0], np.float32)
+    for red in REDUCTIONS:
+        check(lambda L, a, tt: nn_of(L).CrossEntropyLoss(reduction=red)(a, tt), [x], consts=(t,))
+        check(lambda L, a, tt, ww: nn_of(L).CrossEntropyLoss(weight=ww, ignore_index=1,
+                                                              reduction=red)(a, tt),
+              [x], consts=(t, w))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 6), c=st.integers(1, 6), seed=st.integers(0, 10_000),
+       reduction=st.sampled_from(REDUCTIONS), use_weight=st.booleans(),
+       dtype=st.sampled_from(FLOATS))
+def test_cross_entropy_hypothesis(n, c, seed, reduction, use_weight, dtype):
+    rng = np.random.default_rng(seed)
+    x = rand_array(rng, (n, c), dtype, -5, 5)
+    t = rng.integers(0, c, size=(n,)).astype(np.int64)
+    w = rng.uniform(0.1, 2, size=(c,)).astype(dtype) if use_weight else None
+    check(lambda L, a, tt, ww: F_of(L).cross_entropy(a, tt, ww, reduction=reduction), [x],
+          consts=(t, w), seed=seed)
+
+
+# ==========================================================================
+# softmax / log_softmax
+# ==========================================================================
+
+@pytest.mark.parametrize("fn_name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,dim", [((5,), 0), ((5,), -1), ((3, 4), 0), ((3, 4), 1),
+                                       ((3, 4), -1), ((2, 3, 4), 1), ((2, 3, 4), -3),
+                                       ((), 0), ((0, 3), 1), ((3, 0), 0)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("form", ["F", "torch", "method"])
+def test_softmax_log_softmax(fn_name, shape, dim, dtype, layout, form):
+    rng = np.random.default_rng(15)
+    x = rand_array(rng, shape, dtype, -3, 3)
+
+    def fn(L, t):
+        if form == "F":
+            return getattr(F_of(L), fn_name)(t, dim=dim)
+        if form == "torch":
+            return getattr(L, fn_name)(t, dim)
+        return getattr(t, fn_name)(dim)
+
+    check(fn, [x], [layout])
+
+
+def test_softmax_large_values_stable():
+    x = np.array([[1000.0, 1000.0, -1000.0], [-1e4, 0.0, 1e4]], np.float32)
+    for fn_name in ["softmax", "log_softmax"]:
+        check(lambda L, t: getattr(F_of(L), fn_name)(t, dim=1), [x])
+
+
+def test_softmax_dtype_kwarg():
+    x = np.random.default_rng(16).standard_normal((3, 4)).astype(np.float32)
+    for fn_name in ["softmax", "log_softmax"]:
+        check(lambda L, t: getattr(F_of(L), fn_name)(t, dim=1, dtype=L.float64), [x])
+
+
+def test_softmax_dim_out_of_range_raises():
+    with pytest.raises(IndexError):
+        TF.softmax(torch.zeros(2, 3), dim=2)
+    with pytest.raises((IndexError, RuntimeError)):
+        EF.softmax(ember.zeros(2, 3), dim=2)
+
+
+# ==========================================================================
+# linear, activations
+# ==========================================================================
+
+@pytest.mark.parametrize("in_shape", [(3,), (4, 3), (2, 5, 3), (0, 3), (2, 1, 4, 3)], ids=str)
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_linear(in_shape, bias, dtype, layout):
+    rng = np.random.default_rng(17)
+    x = rand_array(rng, in_shape, dtype)
+    w = rand_array(rng, (6, 3), dtype)
+    b = rand_array(rng, (6,), dtype)
+    if bias:
+        check(lambda L, xx, ww, bb: F_of(L).linear(xx, ww, bb), [x, w, b],
+              [layout, layout, "contiguous"])
+    else:
+        check(lambda L, xx, ww: F_of(L).linear(xx, ww), [x, w], [layout, layout])
+
+
+def test_linear_shape_mismatch_raises():
+    with pytest.raises(RuntimeError):
+        TF.linear(torch.zeros(2, 3), torch.zeros(4, 5))
+    with pytest.raises(Exception):
+        EF.linear(ember.zeros(2, 3), ember.zeros(4, 5))
+
+
+@pytest.mark.parametrize("fn_name", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 4), (2, 3, 4)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_activations(fn_name, shape, dtype, layout):
+    rng = np.random.default_rng(18)
+    x = rand_array(rng, shape, dtype, -3, 3)
+    x = np.where(np.abs(x) < 0.05, 0.5, x).astype(dtype)
+    check(lambda L, t: getattr(F_of(L), fn_name)(t), [x], [layout])
+    mod = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}[fn_name]
+    check(lambda L, t: getattr(nn_of(L), mod)()(t), [x], [layout])
+
+
+def test_identity_module():
+    x = np.arange(4, dtype=np.float32)
+    check(lambda L, t: nn_of(L).Identity()(t) * 2, [x])
+
+
+# ==========================================================================
+# dropout
+# ==========================================================================
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_dropout_p0_and_eval_is_identity(dtype):
+    rng = np.random.default_rng(19)
+    x = rand_array(rng, (4, 5), dtype)
+    check(lambda L, t: F_of(L).dropout(t, p=0.0) * 1.5, [x])
+    check(lambda L, t: F_of(L).dropout(t, p=0.7, training=False) * 1.5, [x])
+    check(lambda L, t: nn_of(L).Dropout(0.4).eval()(t) * 1.5, [x])
+    # training=False with p=0.5 returns the input values unchanged
+    p = make_pair(x)
+    assert_close(EF.dropout(p.e, 0.5, training=False), TF.dropout(p.t, 0.5, training=False))
+
+
+def test_dropout_p1_zeros():
+    x = np.random.default_rng(20).standard_normal((3, 4)).astype(np.float32)
+    check(lambda L, t: F_of(L).dropout(t, p=1.0), [x], name=False)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_dropout_mask_statistics_and_scaling(p, dtype):
+    n = 200_000
+    ember.manual_seed(123)
+    x_np = np.random.default_rng(21).uniform(0.5, 1.5, size=(n,)).astype(dtype)
+    x = ember.tensor(x_np, requires_grad=True)
+    out = EF.dropout(x, p=p, training=True)
+    assert tuple(out.shape) == (n,)
+    assert out.dtype == x.dtype
+    o = out.detach().numpy()
+    ratio = o / x_np
+    scale = 1.0 / (1.0 - p)
+    kept = ratio != 0
+    # every element is either dropped (0) or scaled by 1/(1-p)
+    np.testing.assert_allclose(ratio[kept], scale, rtol=1e-6 if dtype == "float64" else 1e-5)
+    assert np.all(o[~kept] == 0)
+    # drop fraction ~ Binomial(n, p)/n: within 6 standard deviations
+    sd = math.sqrt(p * (1 - p) / n)
+    assert abs((~kept).mean() - p) < 6 * sd
+    # E[dropout(x)] == x: mean of ratio ~ 1
+    assert abs(ratio.mean() - 1.0) < 6 * math.sqrt(p / (1 - p) / n)
+    # backward: grad = g * mask / (1 - p), the same mask as the forward
+    g = np.random.default_rng(22).standard_normal(n).astype(dtype)
+    out.backward(ember.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), g * np.where(kept, scale, 0.0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_grad_fn_name_matches_torch():
+    x = np.ones((4, 4), np.float32)
+    e = EF.dropout(ember.tensor(x, requires_grad=True), 0.5)
+    t = TF.dropout(torch.tensor(x, requires_grad=True), 0.5)
+    assert_grad_fn_name(e, t)
+
+
+def test_dropout_seed_reproducible_and_module():
+    x = np.ones((1000,), np.float32)
+    ember.manual_seed(7)
+    a = EF.dropout(ember.tensor(x), 0.5).numpy()
+    ember.manual_seed(7)
+    b = ember.nn.Dropout(0.5)(ember.tensor(x)).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)).issubset({0.0, 2.0})
+    ember.manual_seed(8)
+    c = EF.dropout(ember.tensor(x), 0.5).numpy()
+    assert not np.array_equal(a, c)
+
+
+def test_dropout_invalid_p_raises():
+    for p in [-0.1, 1.1]:
+        with pytest.raises(ValueError):
+            TF.dropout(torch.ones(3), p)
+        with pytest.raises(ValueError):
+            EF.dropout(ember.ones(3), p)
+
+
+def test_dropout_noncontiguous_input():
+    ember.manual_seed(3)
+    base = np.random.default_rng(23).uniform(1, 2, size=(6, 8)).astype(np.float32)
+    e = ember.tensor(base).t()
+    out = EF.dropout(e, 0.5).numpy()
+    ratio = out / base.T
+    assert set(np.round(np.unique(ratio), 5)).issubset({0.0, 2.0})
+
+
+# ==========================================================================
+# Modules with weights copied from torch
+# ==========================================================================
+
+def copy_params(e_module, t_module):
+    e_params = dict(e_module.named_parameters())
+    t_params = dict(t_module.named_parameters())
+    assert list(e_params) == list(t_params)
+    with ember.no_grad():
+        for name, tp in t_params.items():
+            ep = e_params[name]
+            assert tuple(ep.shape) == tuple(tp.shape)
+            ep.copy_(ember.tensor(tp.detach().numpy()))
+
+
+def assert_param_grads(e_module, t_module, rtol=None, atol=None):
+    e_params = dict(e_module.named_parameters())
+    for name, tp in t_module.named_parameters():
+        ep = e_params[name]
+        assert ep.grad is not None, f"{name}: ember grad is None"
+        assert_close(ep.grad, tp.grad, rtol, atol, msg=name)
+
+
+def assert_params(e_module, t_module, rtol=None, atol=None):
+    e_params = dict(e_module.named_parameters())
+    for name, tp in t_module.named_parameters():
+        assert_close(e_params[name], tp, rtol, atol, msg=name)
+
+
+def test_linear_module_default_init_and_attrs():
+    ember.manual_seed(0)
+    lin = ember.nn.Linear(50, 7)
+    tlin = torch.nn.Linear(50, 7)
+    assert tuple(lin.weight.shape) == tuple(tlin.weight.shape)
+    assert tuple(lin.bias.shape) == tuple(tlin.bias.shape)
+    assert lin.weight.requires_grad and lin.weight.is_leaf
+    assert isinstance(lin.weight, ember.nn.Parameter)
+    bound = 1 / math.sqrt(50)
+    w = lin.weight.detach().numpy()
+    # torch's init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
+    assert np.all(np.abs(w) <= bound + 1e-7)
+    assert np.all(np.abs(lin.bias.detach().numpy()) <= bound + 1e-7)
+    assert w.std() > bound / 3  # not degenerate (U(-b, b) has std b/sqrt(3))
+    assert [n for n, _ in lin.named_parameters()] == [n for n, _ in tlin.named_parameters()]
+    nb = ember.nn.Linear(3, 2, bias=False)
+    assert nb.bias is None
+    assert len(list(nb.parameters())) == len(list(torch.nn.Linear(3, 2, bias=False).parameters()))
+
+
+@pytest.mark.parametrize("in_shape", [(4, 3), (3,), (2, 5, 3)], ids=str)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_module_matches_torch(in_shape, bias):
+    torch.manual_seed(0)
+    tlin = torch.nn.Linear(3, 2, bias=bias)
+    elin = ember.nn.Linear(3, 2, bias=bias)
+    copy_params(elin, tlin)
+    x = np.random.default_rng(24).standard_normal(in_shape).astype(np.float32)
+    p = make_pair(x)
+    to, eo = tlin(p.t), elin(p.e)
+    assert_close(eo, to)
+    assert_grad_fn_name(eo, to)
+    backward_both(eo, to)
+    assert_param_grads(elin, tlin)
+    assert_grads_close([p])
+
+
+def _mlp(L, seed=0):
+    nn = nn_of(L)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+
+
+def test_sequential_mlp_mse_matches_torch():
+    torch.manual_seed(1)
+    tm, em = _mlp(torch), _mlp(ember)
+    copy_params(em, tm)
+    assert len(em) == len(tm)
+    assert type(em[1]).__name__ == type(tm[1]).__name__
+    rng = np.random.default_rng(25)
+    x = rng.standard_normal((10, 4)).astype(np.float32)
+    y = rng.standard_normal((10, 3)).astype(np.float32)
+    tl = torch.nn.MSELoss()(tm(torch.tensor(x)), torch.tensor(y))
+    el = ember.nn.MSELoss()(em(ember.tensor(x)), ember.tensor(y))
+    assert_close(el, tl)
+    assert_grad_fn_name(el, tl)
+    tl.backward()
+    el.backward()
+    assert_param_grads(em, tm)
+
+
+def test_sequential_cross_entropy_matches_torch():
+    torch.manual_seed(2)
+    tm, em = _mlp(torch), _mlp(ember)
+    copy_params(em, tm)
+    rng = np.random.default_rng(26)
+    x = rng.standard_normal((12, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=(12,)).astype(np.int64)
+    tl = torch.nn.CrossEntropyLoss()(tm(torch.tensor(x)), torch.tensor(y))
+    el = ember.nn.CrossEntropyLoss()(em(ember.tensor(x)), ember.tensor(y))
+    assert_close(el, tl)
+    tl.backward()
+    el.backward()
+    assert_param_grads(em, tm)
+
+
+def test_module_zero_grad_train_eval_state_dict():
+    torch.manual_seed(3)
+    tm, em = _mlp(torch), _mlp(ember)
+    copy_params(em, tm)
+    x = np.ones((2, 4), np.float32)
+    em(ember.tensor(x)).sum().backward()
+    tm(torch.tensor(x)).sum().backward()
+    assert_param_grads(em, tm)
+    em.zero_grad()
+    tm.zero_grad()
+    for (n, ep), (_, tp) in zip(em.named_parameters(), tm.named_parameters()):
+        assert ep.grad is None and tp.grad is None, n
+    assert em.training == tm.training is True
+    em.eval()
+    tm.eval()
+    assert [m.training for m in em.modules()] == [m.training for m in tm.modules()]
+    sd_e, sd_t = em.state_dict(), tm.state_dict()
+    assert list(sd_e) == list(sd_t)
+    for k in sd_t:
+        assert_close(sd_e[k], sd_t[k])
+    # load_state_dict from a different torch model
+    torch.manual_seed(4)
+    tm2 = _mlp(torch)
+    em.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm2.state_dict().items()})
+    assert_params(em, tm2)
+
+
+# ==========================================================================
+# Optimizers
+# ==========================================================================
+
+def _train_steps(e_model, t_model, e_opt, t_opt, steps=5, loss="mse"):
+    rng = np.random.default_rng(27)
+    for step in range(steps):
+        x = rng.standard_normal((8, 4)).astype(np.float32)
+        if loss == "mse":
+            y = rng.standard_normal((8, 3)).astype(np.float32)
+            tl = TF.mse_loss(t_model(torch.tensor(x)), torch.tensor(y))
+            el = EF.mse_loss(e_model(ember.tensor(x)), ember.tensor(y))
+        else:
+            y = rng.integers(0, 3, size=(8,)).astype(np.int64)
+            tl = TF.cross_entropy(t_model(torch.tensor(x)), torch.tensor(y))
+            el = EF.cross_entropy(e_model(ember.tensor(x)), ember.tensor(y))
+        assert_close(el, tl, rtol=1e-4, atol=1e-5, msg=f"loss at step {step}")
+        t_opt.zero_grad()
+        e_opt.zero_grad()
+        tl.backward()
+        el.backward()
+        t_opt.step()
+        e_opt.step()
+        assert_params(e_model, t_model, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [
+    {"lr": 0.1},
+    {"lr": 0.05, "momentum": 0.9},
+    {"lr": 0.05, "weight_decay": 0.01},
+    {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1},
+    {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+], ids=str)
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+def test_sgd_matches_torch(kw, loss):
+    torch.manual_seed(5)
+    tm, em = _mlp(torch), _mlp(ember)
+    copy_params(em, tm)
+    _train_steps(em, tm, ember.optim.SGD(em.parameters(), **kw),
+                 torch.optim.SGD(tm.parameters(), **kw), steps=5, loss=loss)
+
+
+@pytest.mark.parametrize("kw", [
+    {"lr": 0.01},
+    {"lr": 0.05, "betas": (0.8, 0.95)},
+    {"lr": 0.01, "weight_decay": 0.1},
+    {"lr": 0.01, "eps": 1e-3},
+], ids=str)
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+def test_adam_matches_torch(kw, loss):
+    torch.manual_seed(6)
+    tm, em = _mlp(torch), _mlp(ember)
+    copy_params(em, tm)
+    _train_steps(em, tm, ember.optim.Adam(em.parameters(), **kw),
+                 torch.optim.Adam(tm.parameters(), **kw), steps=6, loss=loss)
+
+
+def test_sgd_param_groups_and_missing_grads():
+    torch.manual_seed(7)
+    tm, em = _mlp(torch), _mlp(ember)
+    copy_params(em, tm)
+    # two groups with different lr; the last layer never gets a gradient
+    t_opt = torch.optim.SGD([{"params": tm[0].parameters(), "lr": 0.1},
+                             {"params": tm[2].parameters()}], lr=0.01, momentum=0.5)
+    e_opt = ember.optim.SGD([{"params": em[0].parameters(), "lr": 0.1},
+                             {"params": em[2].parameters()}], lr=0.01, momentum=0.5)
+    x = np.random.default_rng(28).standard_normal((5, 4)).astype(np.float32)
+    for _ in range(3):
+        t_opt.zero_grad()
+        e_opt.zero_grad()
+        th = torch.tensor(x)
+        for i in range(4):
+            th = tm[i](th)
+        (th ** 2).sum().backward()
+        h = ember.tensor(x)
+        for i in range(4):
+            h = em[i](h)
+        (h ** 2).sum().backward()
+        t_opt.step()
+        e_opt.step()
+        assert_params(em, tm, rtol=1e-4, atol=1e-5)
+
+
+def test_optimizer_zero_grad_set_to_none_false():
+    torch.manual_seed(8)
+    tl = torch.nn.Linear(3, 2)
+    el = ember.nn.Linear(3, 2)
+    copy_params(el, tl)
+    t_opt = torch.optim.SGD(tl.parameters(), lr=0.1)
+    e_opt = ember.optim.SGD(el.parameters(), lr=0.1)
+    tl(torch.ones(1, 3)).sum().backward()
+    el(ember.ones(1, 3)).sum().backward()
+    t_opt.zero_grad(set_to_none=False)
+    e_opt.zero_grad(set_to_none=False)
+    assert_param_grads(el, tl)
+
+
+def test_optimizer_empty_params_raises():
+    with pytest.raises(ValueError):
+        torch.optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError):
+        ember.optim.SGD([], lr=0.1)
