@@ -1,6 +1,6 @@
 """Memory probes, run by run.py in a fresh subprocess per library.
 
-    python benchmarks/memory_probe.py --lib {torch,ember} --probe {chain,mlp} [--threads N]
+    python benchmarks/memory_probe.py --lib {torch,ember} --probe {chain,mlp} [--threads N] [--nodes N]
 
 Prints one JSON object on stdout.  Only the library under test is imported
 (plus NumPy), so each process's RSS is that library's.
@@ -51,19 +51,19 @@ def peak_rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
-def probe_chain(lib):
+def probe_chain(lib, nodes):
     x, y = W.build_chain(lib, 2000)  # warm-up: first-use allocations
     y.backward()
     del x, y
     gc.collect()
     before = current_rss()
-    x, y = W.build_chain(lib, W.MEM_CHAIN)
+    x, y = W.build_chain(lib, nodes)
     gc.collect()
     after = current_rss()
-    value = (after - before) / W.MEM_CHAIN
+    value = (after - before) / nodes
     y.backward()  # keep the chain alive until measured; check it is usable
     return {"value": value, "rss_before": before, "rss_after": after,
-            "nodes": W.MEM_CHAIN, "grad": float(x.grad.item())}
+            "nodes": nodes, "grad": float(x.grad.item())}
 
 
 def probe_mlp(lib):
@@ -84,13 +84,14 @@ def main():
     p.add_argument("--lib", choices=["torch", "ember"], required=True)
     p.add_argument("--probe", choices=["chain", "mlp"], required=True)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--nodes", type=int, default=W.MEM_CHAIN, help="chain length for --probe chain")
     args = p.parse_args()
     lib = importlib.import_module(args.lib)
     if args.threads:
         lib.set_num_threads(args.threads)
     out = {"lib": args.lib, "probe": args.probe}
     try:
-        out.update(probe_chain(lib) if args.probe == "chain" else probe_mlp(lib))
+        out.update(probe_chain(lib, args.nodes) if args.probe == "chain" else probe_mlp(lib))
     except Exception as e:  # reported as ERROR by run.py
         msg = str(e).strip().splitlines()
         out["error"] = "%s: %s" % (type(e).__name__, msg[0] if msg else "")

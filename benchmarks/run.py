@@ -81,7 +81,7 @@ def _compare(vt, ve):
     return None
 
 
-def run_workload(name, data_fn, setup_fn, repeats, budget):
+def run_workload(name, data_fn, setup_fn, repeats, budget, warmups=2):
     """Returns dict with per-lib median seconds or error messages."""
     rng = np.random.default_rng(0)
     d = data_fn(rng)
@@ -91,7 +91,8 @@ def run_workload(name, data_fn, setup_fn, repeats, budget):
         try:
             step = setup_fn(lib, d)
             first[lname] = step()  # warm-up (and sanity value)
-            step()
+            for _ in range(warmups - 1):
+                step()
             steps[lname] = step
         except Exception as e:
             res["err"][lname] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
@@ -123,9 +124,11 @@ def run_workload(name, data_fn, setup_fn, repeats, budget):
     return res
 
 
-def run_probe(lname, probe, threads):
+def run_probe(lname, probe, threads, quick=False):
     cmd = [sys.executable, os.path.join(HERE, "memory_probe.py"), "--lib", lname,
            "--probe", probe, "--threads", str(threads)]
+    if quick and probe == "chain":
+        cmd += ["--nodes", str(W.MEM_CHAIN // 4)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
@@ -204,7 +207,7 @@ def main():
             if args.only and args.only.lower() not in name.lower():
                 continue
             try:
-                r = run_workload(name, data_fn, setup_fn, repeats, budget)
+                r = run_workload(name, data_fn, setup_fn, repeats, budget, 1 if args.quick else 2)
             except Exception as e:  # e.g. a failure in the timed loop
                 r = {"torch": None, "ember": None, "note": None,
                      "err": {"ember": "%s: %s" % (type(e).__name__, (str(e).splitlines() or [""])[0])}}
@@ -228,7 +231,7 @@ def main():
             for name, probe, unit, target in W.MEMORY_PROBES:
                 if args.only and args.only.lower() not in name.lower():
                     continue
-                res = {ln: run_probe(ln, probe, threads) for ln in ("torch", "ember")}
+                res = {ln: run_probe(ln, probe, threads, args.quick) for ln in ("torch", "ember")}
                 vals = {ln: res[ln].get("value") for ln in res}
                 ratio = vals["torch"] / vals["ember"] if vals["torch"] and vals["ember"] else None
                 errs = {ln: res[ln]["error"] for ln in res if "error" in res[ln]}

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import warnings
 
+import ember  # noqa: E402
+import ember.nn.functional as EF  # noqa: E402
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
+import torch  # noqa: E402
+import torch.nn.functional as TF  # noqa: E402
 from conftest import (
     LAYOUTS,
     assert_close,
@@ -26,11 +27,8 @@ from conftest import (
     rand_array,
     to_ember,
 )
-
-import torch  # noqa: E402
-import torch.nn.functional as TF  # noqa: E402
-import ember  # noqa: E402
-import ember.nn.functional as EF  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FLOATS = ["float32", "float64"]
 REDUCTIONS = ["mean", "sum", "none"]

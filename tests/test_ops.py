@@ -11,27 +11,24 @@ from __future__ import annotations
 import math
 import warnings
 
+import ember  # noqa: E402
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-
+import torch  # noqa: E402  (the oracle)
 from conftest import (
     LAYOUTS,
-    to_ember,
     assert_close,
     assert_grad_fn_name,
     assert_grads_close,
     backward_both,
-    dtype_name,
     make_nc_leaf,
     make_pair,
     rand_array,
+    to_ember,
 )
-
-import torch  # noqa: E402  (the oracle)
-import ember  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 FLOATS = ["float32", "float64"]
 
@@ -690,10 +687,11 @@ def test_sum_int_and_bool():
     check(lambda L, t: t.sum(1), [b], grad=False)
 
 
-def test_sum_mean_dtype_kwarg():
+@pytest.mark.parametrize("fn_name", ["sum", "mean"])
+def test_sum_mean_dtype_kwarg(fn_name):
+    # the output is float64; the gradient of the float32 input must stay float32
     x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
-    check(lambda L, t: t.sum(dtype=L.float64), [x])
-    check(lambda L, t: t.mean(dtype=L.float64), [x])
+    check(lambda L, t: getattr(t, fn_name)(dtype=L.float64), [x])
 
 
 def test_sum_large_float32_accuracy():
@@ -1617,3 +1615,128 @@ def test_no_grad_ops_have_no_graph():
     assert_close(oe, ot)
     assert oe.requires_grad == ot.requires_grad
     assert oe.grad_fn is None
+
+
+# ==========================================================================
+# Larger sizes: vectorized / parallel / BLAS code paths
+# ==========================================================================
+
+@pytest.mark.parametrize("name", ["exp", "sigmoid", "tanh", "log", "sqrt", "expm1", "log1p",
+                                  "rsqrt", "relu", "abs", "sin", "cos", "reciprocal", "square"])
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_unary_large(name, dtype, layout):
+    rng = np.random.default_rng(50)
+    x = _unary_input(rng, name, (301, 67), dtype)  # 20167 elements: not a multiple of 8
+    check(UNARY[name][0], [x], [layout])
+
+
+@pytest.mark.parametrize("name", ["exp", "sigmoid"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_exp_sigmoid_full_float_range(name, dtype):
+    # the whole range, including overflow/underflow, denormal results, inf and nan
+    x = np.concatenate([
+        np.linspace(-120, 100, 4099),
+        [-np.inf, np.inf, np.nan, 0.0, -0.0, 88.72, 88.73, -87.3, -103.9, -104.0, 709.0, 710.0,
+         -745.0, 1e-8, -1e-8, 1e-40],
+    ]).astype(dtype)
+    check(UNARY[name][0], [x], grad=False, rtol=2e-6 if dtype == "float32" else None, atol=0)
+    # gradients on the finite part
+    xf = x[np.isfinite(x)]
+    check(UNARY[name][0], [xf], rtol=2e-6 if dtype == "float32" else None, atol=1e-30)
+
+
+@pytest.mark.parametrize("fn_name", ["sum", "mean", "var", "std", "max", "min", "norm"])
+@pytest.mark.parametrize("dim", [None, 0, 1, -1])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced"])
+def test_reductions_large(fn_name, dim, layout):
+    rng = np.random.default_rng(51)
+    x = _distinct(rng, (131, 67), "float64") if fn_name in ("max", "min") else \
+        rand_array(rng, (131, 67), "float64")
+
+    def fn(L, t):
+        f = getattr(t, fn_name)
+        if dim is None:
+            return f()
+        out = f(dim)
+        return tuple(out) if fn_name in ("max", "min") else out
+
+    check(fn, [x], [layout])
+    x32 = x.astype(np.float32)
+    check(fn, [x32], [layout], rtol=2e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shapes", [((65, 130), (130, 33)), ((4, 33, 70), (4, 70, 9)),
+                                    ((129,), (129, 40)), ((40, 129), (129,))], ids=str)
+@pytest.mark.parametrize("la", LAYOUTS)
+@pytest.mark.parametrize("lb", LAYOUTS)
+def test_matmul_large(shapes, la, lb):
+    rng = np.random.default_rng(52)
+    a = rand_array(rng, shapes[0], "float64")
+    b = rand_array(rng, shapes[1], "float64")
+    check(lambda L, x, y: x @ y, [a, b], [la, lb])
+    check(lambda L, x, y: x @ y, [a.astype(np.float32), b.astype(np.float32)], [la, lb],
+          rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "div", "sub", "pow"])
+@pytest.mark.parametrize("shapes", [((513, 257), (257,)), ((513, 1), (1, 257)),
+                                    ((3, 1000, 7), (1000, 1))], ids=str)
+def test_binary_large_broadcast(op, shapes):
+    rng = np.random.default_rng(53)
+    a, b = _binary_inputs(rng, op, shapes[0], shapes[1], "float32")
+    check(BINARY_OPS[op], [a, b], ["transposed", "sliced"], rtol=1e-4, atol=1e-4)
+
+
+# ==========================================================================
+# int64 arithmetic must be exact (no round trip through double)
+# ==========================================================================
+
+_BIG = np.array([[2**53 + 1, 2**62 + 3, -(2**60) - 7], [5, -(2**55) + 1, 2**61 + 11]], np.int64)
+
+
+@pytest.mark.parametrize("case", ["add", "mul", "neg", "abs", "sum_all", "sum_0", "sum_1",
+                                  "max", "min_dim", "clamp", "where", "cat", "index", "maximum"])
+def test_int64_exact(case):
+    fns = {
+        "add": lambda L, t: t + 1,
+        "mul": lambda L, t: t * 3,
+        "neg": lambda L, t: -t,
+        "abs": lambda L, t: t.abs(),
+        "sum_all": lambda L, t: t.sum(),
+        "sum_0": lambda L, t: t.sum(0),
+        "sum_1": lambda L, t: t.sum(1, keepdim=True),
+        "max": lambda L, t: t.max(),
+        "min_dim": lambda L, t: tuple(t.min(1)),
+        "clamp": lambda L, t: t.clamp(-(2**61), 2**62),
+        "where": lambda L, t: L.where(t > 0, t, t - 1),
+        "cat": lambda L, t: L.cat([t, t + 1], 0),
+        "index": lambda L, t: t[:, [2, 0]],
+        "maximum": lambda L, t: L.maximum(t, t - 1),
+    }
+    check(fns[case], [_BIG], grad=False)
+
+
+def test_indexing_negative_step_raises():
+    with pytest.raises(ValueError):
+        torch.arange(5)[::-1]
+    with pytest.raises((ValueError, IndexError, RuntimeError)):
+        ember.arange(5)[::-1]
+
+
+def test_bool_mask_shape_mismatch_raises():
+    with pytest.raises(IndexError):
+        torch.ones(3, 4)[torch.tensor([True, False])]
+    with pytest.raises((IndexError, RuntimeError)):
+        ember.ones(3, 4)[ember.tensor([True, False])]
+
+
+def test_cat_0d_raises_and_stack_empty_raises():
+    with pytest.raises(RuntimeError):
+        torch.cat([torch.tensor(1.0), torch.tensor(2.0)])
+    with pytest.raises(Exception):
+        ember.cat([ember.tensor(1.0), ember.tensor(2.0)])
+    with pytest.raises(RuntimeError):
+        torch.stack([])
+    with pytest.raises(Exception):
+        ember.stack([])

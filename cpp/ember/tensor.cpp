@@ -46,6 +46,34 @@ void TensorImpl::set_data(const TensorImpl& other) {
   compute_layout_flags();
 }
 
+int TensorImpl::add_hook(GradHook hook) {
+  if (!hooks_) hooks_ = std::make_unique<std::vector<std::pair<int, GradHook>>>();
+  const int id = hooks_->empty() ? 0 : hooks_->back().first + 1;
+  hooks_->emplace_back(id, std::move(hook));
+  return id;
+}
+
+void TensorImpl::remove_hook(int id) {
+  if (!hooks_) return;
+  for (auto it = hooks_->begin(); it != hooks_->end(); ++it) {
+    if (it->first == id) {
+      hooks_->erase(it);
+      return;
+    }
+  }
+}
+
+Tensor TensorImpl::run_hooks(Tensor grad) const {
+  if (!hooks_) return grad;
+  // Copy first: a hook may register or remove hooks.
+  const std::vector<std::pair<int, GradHook>> hooks = *hooks_;
+  for (const auto& [id, hook] : hooks) {
+    Tensor replaced = hook(grad);
+    if (replaced) grad = std::move(replaced);
+  }
+  return grad;
+}
+
 int64_t TensorImpl::size(int64_t d) const { return shape_[wrap_dim(d, dim())]; }
 
 void TensorImpl::set_requires_grad(bool value) {

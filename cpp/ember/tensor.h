@@ -3,8 +3,11 @@
 // Tensor: the shared handle everyone passes around (null = undefined tensor).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ember/dtype.h"
 #include "ember/shape.h"
@@ -15,6 +18,10 @@ namespace ember {
 class Node;
 class TensorImpl;
 using Tensor = std::shared_ptr<TensorImpl>;
+
+// A gradient hook (Tensor.register_hook): sees the gradient flowing into a
+// tensor and may return a replacement (or null to keep it).
+using GradHook = std::function<Tensor(const Tensor&)>;
 
 // Note [Tensor layout]
 // Element (i0, i1, ...) of a tensor lives at
@@ -73,6 +80,13 @@ class TensorImpl {
   void set_retains_grad(bool v) { retains_grad_ = v; }
   std::weak_ptr<Node>& grad_accumulator_slot() { return grad_accumulator_; }
 
+  // Hooks on this tensor's gradient, by id (see Node::watch_output).
+  int add_hook(GradHook hook);
+  void remove_hook(int id);
+  bool has_hooks() const { return hooks_ && !hooks_->empty(); }
+  // Applies the hooks in registration order.
+  Tensor run_hooks(Tensor grad) const;
+
   // Points this tensor at other's data and layout (Tensor.data = other).
   void set_data(const TensorImpl& other);
 
@@ -100,6 +114,7 @@ class TensorImpl {
   std::shared_ptr<Node> grad_fn_;
   std::weak_ptr<Node> grad_accumulator_;
   Tensor grad_;
+  std::unique_ptr<std::vector<std::pair<int, GradHook>>> hooks_;
 };
 
 // A Python number operand: kept apart from tensors so `x * 2.0` needs no

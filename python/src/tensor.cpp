@@ -322,8 +322,32 @@ void init_tensor(py::module_& m) {
              }
              if (t->is_leaf() || t->retains_grad()) return;
              t->set_retains_grad(true);
-             t->grad_fn()->retain_grad_of(t->output_nr(), t);
+             watch_non_leaf(t);
            })
+      .def("register_hook",
+           [](const Tensor& t, py::function fn) {
+             if (!t->requires_grad()) {
+               throw std::runtime_error(
+                   "cannot register a hook on a tensor that doesn't require gradient");
+             }
+             // The Python callable may be released on a thread without the GIL.
+             std::shared_ptr<py::object> callable(new py::object(std::move(fn)), [](py::object* p) {
+               py::gil_scoped_acquire gil;
+               delete p;
+             });
+             const int id = t->add_hook([callable](const Tensor& grad) -> Tensor {
+               py::gil_scoped_acquire gil;
+               py::object r = (*callable)(grad);
+               if (r.is_none()) return nullptr;
+               return as_tensor(r);
+             });
+             watch_non_leaf(t);
+             return py::module_::import("ember._hooks").attr("RemovableHandle")(
+                 py::cpp_function([weak = std::weak_ptr<TensorImpl>(t), id] {
+                   if (Tensor alive = weak.lock()) alive->remove_hook(id);
+                 }));
+           },
+           py::arg("hook"))
       .def("detach_",
            [](py::handle self) {
              const Tensor& t = as_tensor(self);

@@ -118,7 +118,7 @@ class Engine::Run {
           slot = slot ? add(slot, grads_in[c.input_nr]) : grads_in[c.input_nr];
         }
       }
-      n->fill_retained_grads(grads_in);
+      n->run_output_hooks(grads_in);
       TensorList grads_out;
       const bool run = !restricted_ || n->needed_;
       bool any_grad = false;
@@ -258,7 +258,7 @@ void Engine::backward(const std::vector<Tensor>& roots, const std::vector<Tensor
     for (const Tensor& t : inputs) {
       if (t->grad_fn() && !t->retains_grad()) {
         t->set_retains_grad(true);
-        t->grad_fn()->retain_grad_of(t->output_nr(), t);
+        watch_non_leaf(t);
       }
     }
   }

@@ -21,16 +21,23 @@ Node::~Node() {
   }
 }
 
-void Node::retain_grad_of(uint32_t output_nr, const Tensor& t) {
-  if (!retained_) retained_ = std::make_unique<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>>();
-  retained_->emplace_back(output_nr, t);
+void Node::watch_output(uint32_t output_nr, const Tensor& t) {
+  if (!watched_) {
+    watched_ = std::make_unique<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>>();
+  }
+  for (auto& [nr, weak] : *watched_) {
+    if (nr == output_nr && weak.lock() == t) return;
+  }
+  watched_->emplace_back(output_nr, t);
 }
 
-void Node::fill_retained_grads(const TensorList& grads) {
-  if (!retained_) return;
-  for (auto& [nr, weak] : *retained_) {
+void Node::run_output_hooks(TensorList& grads) {
+  if (!watched_) return;
+  for (auto& [nr, weak] : *watched_) {
     Tensor t = weak.lock();
     if (!t || nr >= grads.size() || !grads[nr]) continue;
+    grads[nr] = t->run_hooks(grads[nr]);
+    if (!t->retains_grad()) continue;
     const Tensor& g = grads[nr];
     if (!t->grad()) {
       t->set_grad(GradMode::is_enabled() ? g : clone(g));
@@ -48,6 +55,7 @@ AccumulateGrad::AccumulateGrad(Tensor variable) : variable_(std::move(variable))
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor& g = grads[0];
   if (!g) return {};
+  if (variable_->has_hooks()) g = variable_->run_hooks(g);
   Tensor& slot = variable_->mutable_grad();
   if (!slot) {
     // Take the incoming buffer when nobody else can see it; otherwise copy, so
@@ -102,6 +110,10 @@ Tensor SavedTensor::unpack(const Node& owner) const {
   Tensor t = detach(data_);
   t->set_history(std::const_pointer_cast<Node>(owner.shared_from_this()), output_nr_);
   return t;
+}
+
+void watch_non_leaf(const Tensor& t) {
+  if (t->grad_fn()) t->grad_fn()->watch_output(t->output_nr(), t);
 }
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {

@@ -44,10 +44,10 @@ class Node : public std::enable_shared_from_this<Node> {
   const EdgeList& next_edges() const { return next_edges_; }
   uint64_t sequence_nr() const { return sequence_nr_; }
 
-  // Tensors whose .grad should be filled when this node's gradients arrive
-  // (retain_grad() on a non-leaf), keyed by output number.
-  void retain_grad_of(uint32_t output_nr, const Tensor& t);
-  void fill_retained_grads(const TensorList& grads);
+  // Output tensors (by output number) with hooks or retain_grad(): when this
+  // node's gradients arrive, their hooks run and retained grads are stored.
+  void watch_output(uint32_t output_nr, const Tensor& t);
+  void run_output_hooks(TensorList& grads);
 
  protected:
   uint64_t sequence_nr_;
@@ -60,7 +60,7 @@ class Node : public std::enable_shared_from_this<Node> {
   int32_t pending_ = 0;
   bool needed_ = false;
   TensorList buffer_;
-  std::unique_ptr<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>> retained_;
+  std::unique_ptr<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>> watched_;
 };
 
 // The node that adds incoming gradients into a leaf's .grad. Its `variable` is
@@ -110,6 +110,9 @@ inline bool any_requires_grad(const Tensor& a, const Tensor& b) {
 Edge gradient_edge(const Tensor& t);
 // The AccumulateGrad of a leaf that requires grad (made on first use).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+// Makes sure a non-leaf's hooks and retained grad are seen by its grad_fn.
+void watch_non_leaf(const Tensor& t);
 
 // Connects `node` to the given inputs and makes it the grad_fn of `outputs`.
 void set_history(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,

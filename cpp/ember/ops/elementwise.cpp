@@ -25,8 +25,8 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
                             : binary_kernel(BinaryOp::Add, a, mul(b, Scalar(alpha)));
   if (any_requires_grad(a, b)) {
     auto node = record<AddBackward0>(out, {&a, &b});
-    node->self_meta = InputMeta(a);
-    node->other_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
     node->alpha = alpha;
   }
   return out;
@@ -34,7 +34,7 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 
 Tensor add(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Add, a, b);
-  if (any_requires_grad(a)) record<AddBackward0>(out, {&a})->self_meta = InputMeta(a);
+  if (any_requires_grad(a)) record<AddBackward0>(out, {&a})->self_meta = GradFit(a, out);
   return out;
 }
 
@@ -51,8 +51,8 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
                             : binary_kernel(BinaryOp::Sub, a, mul(b, Scalar(alpha)));
   if (any_requires_grad(a, b)) {
     auto node = record<SubBackward0>(out, {&a, &b});
-    node->self_meta = InputMeta(a);
-    node->other_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
     node->alpha = alpha;
   }
   return out;
@@ -60,7 +60,7 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
 
 Tensor sub(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Sub, a, b);
-  if (any_requires_grad(a)) record<SubBackward0>(out, {&a})->self_meta = InputMeta(a);
+  if (any_requires_grad(a)) record<SubBackward0>(out, {&a})->self_meta = GradFit(a, out);
   return out;
 }
 
@@ -74,7 +74,7 @@ TensorList SubBackward0::apply(TensorList&& grads) {
 
 Tensor rsub(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Sub, a, b, /*scalar_first=*/true);
-  if (any_requires_grad(a)) record<RsubBackward1>(out, {&a})->self_meta = InputMeta(a);
+  if (any_requires_grad(a)) record<RsubBackward1>(out, {&a})->self_meta = GradFit(a, out);
   return out;
 }
 
@@ -89,8 +89,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     // Each input's gradient needs the other input only.
     if (b->requires_grad()) node->self = SavedTensor(a, false);
     if (a->requires_grad()) node->other = SavedTensor(b, false);
-    node->self_meta = InputMeta(a);
-    node->other_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
   }
   return out;
 }
@@ -99,7 +99,7 @@ Tensor mul(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Mul, a, b);
   if (any_requires_grad(a)) {
     auto node = record<MulBackward0>(out, {&a});
-    node->self_meta = InputMeta(a);
+    node->self_meta = GradFit(a, out);
     node->other_scalar = b.value;
   }
   return out;
@@ -123,8 +123,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
     auto node = record<DivBackward0>(out, {&a, &b});
     if (b->requires_grad()) node->self = SavedTensor(a, false);
     node->other = SavedTensor(b, false);
-    node->self_meta = InputMeta(a);
-    node->other_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
   }
   return out;
 }
@@ -133,7 +133,7 @@ Tensor div(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Div, a, b);
   if (any_requires_grad(a)) {
     auto node = record<DivBackward0>(out, {&a});
-    node->self_meta = InputMeta(a);
+    node->self_meta = GradFit(a, out);
     node->other_scalar = b.value;
   }
   return out;
@@ -188,8 +188,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     node->self = SavedTensor(a, false);
     node->exponent = SavedTensor(b, false);
     if (b->requires_grad()) node->result = SavedTensor(out, true);
-    node->self_meta = InputMeta(a);
-    node->exponent_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->exponent_meta = GradFit(b, out);
   }
   return out;
 }
@@ -235,7 +235,7 @@ TensorList PowBackward2::apply(TensorList&& grads) {
 namespace {
 
 TensorList extreme_backward(Node& node, const Tensor& g, const Tensor& a, const Tensor& b,
-                            const InputMeta& am, const InputMeta& bm, BinaryOp pick) {
+                            const GradFit& am, const GradFit& bm, BinaryOp pick) {
   // Where a wins the gradient goes to a; on ties it is split evenly.
   Tensor a_wins = to_dtype(compare(pick, a, b), g->dtype());
   Tensor tie = to_dtype(compare(BinaryOp::Eq, a, b), g->dtype());
@@ -254,8 +254,8 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
     auto node = record<MaximumBackward0>(out, {&a, &b});
     node->self = SavedTensor(a, false);
     node->other = SavedTensor(b, false);
-    node->self_meta = InputMeta(a);
-    node->other_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
   }
   return out;
 }
@@ -271,8 +271,8 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
     auto node = record<MinimumBackward0>(out, {&a, &b});
     node->self = SavedTensor(a, false);
     node->other = SavedTensor(b, false);
-    node->self_meta = InputMeta(a);
-    node->other_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
   }
   return out;
 }
@@ -318,8 +318,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (any_requires_grad(a, b)) {
     auto node = record<WhereBackward0>(out, {&a, &b});
     node->condition = SavedTensor(cond, false);
-    node->self_meta = InputMeta(a);
-    node->other_meta = InputMeta(b);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
   }
   return out;
 }

@@ -53,7 +53,7 @@ Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
   check_inplace(self);
   const bool rec = records(self, &other);
   check_view_inplace(self, rec);
-  InputMeta self_meta(self), other_meta(other);
+  GradFit other_meta(other, self);
   if (alpha == 1.0) {
     binary_inplace_kernel(BinaryOp::Add, self, other);
   } else {
@@ -63,8 +63,7 @@ Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
   self->bump_version();
   if (rec) {
     auto node = rebase<AddBackward0>(self, &other);
-    node->self_meta = self_meta;
-    node->other_meta = other_meta;
+    node->other_meta = std::move(other_meta);
     node->alpha = alpha;
   }
   return self;
@@ -76,7 +75,7 @@ Tensor& add_(Tensor& self, const Scalar& other) {
   check_view_inplace(self, rec);
   binary_scalar_inplace_kernel(BinaryOp::Add, self, other);
   self->bump_version();
-  if (rec) rebase<AddBackward0>(self, nullptr)->self_meta = InputMeta(self);
+  if (rec) rebase<AddBackward0>(self, nullptr)->self_meta = GradFit(self, self);
   return self;
 }
 
@@ -92,15 +91,14 @@ Tensor& mul_(Tensor& self, const Tensor& other) {
   check_view_inplace(self, rec);
   // The formula needs self's old values when other requires grad.
   Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
-  InputMeta self_meta(self), other_meta(other);
+  GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Mul, self, other);
   self->bump_version();
   if (rec) {
     auto node = rebase<MulBackward0>(self, &other);
     if (old_self) node->self = SavedTensor(old_self, false);
     if (node->next_edges()[0].node) node->other = SavedTensor(other, false);
-    node->self_meta = self_meta;
-    node->other_meta = other_meta;
+    node->other_meta = std::move(other_meta);
   }
   return self;
 }
@@ -113,7 +111,7 @@ Tensor& mul_(Tensor& self, const Scalar& other) {
   self->bump_version();
   if (rec) {
     auto node = rebase<MulBackward0>(self, nullptr);
-    node->self_meta = InputMeta(self);
+    node->self_meta = GradFit(self, self);
     node->other_scalar = other.value;
   }
   return self;
@@ -124,15 +122,14 @@ Tensor& div_(Tensor& self, const Tensor& other) {
   const bool rec = records(self, &other);
   check_view_inplace(self, rec);
   Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
-  InputMeta self_meta(self), other_meta(other);
+  GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Div, self, other);
   self->bump_version();
   if (rec) {
     auto node = rebase<DivBackward0>(self, &other);
     if (old_self) node->self = SavedTensor(old_self, false);
     node->other = SavedTensor(other, false);
-    node->self_meta = self_meta;
-    node->other_meta = other_meta;
+    node->other_meta = std::move(other_meta);
   }
   return self;
 }
@@ -145,7 +142,7 @@ Tensor& div_(Tensor& self, const Scalar& other) {
   self->bump_version();
   if (rec) {
     auto node = rebase<DivBackward0>(self, nullptr);
-    node->self_meta = InputMeta(self);
+    node->self_meta = GradFit(self, self);
     node->other_scalar = other.value;
   }
   return self;
@@ -181,7 +178,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
     copy_kernel(self, src);
   }
   self->bump_version();
-  if (rec) rebase<CopyBackwards>(self, &src)->src_meta = InputMeta(src);
+  if (rec) rebase<CopyBackwards>(self, &src)->src_meta = GradFit(src, self);
   return self;
 }
 

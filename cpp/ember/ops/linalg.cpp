@@ -187,7 +187,7 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
     set_history(node, {&bias, &a, &b}, out);
     if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
     if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
-    node->bias_meta = InputMeta(bias);
+    node->bias_meta = GradFit(bias, out);
   }
   return out;
 }

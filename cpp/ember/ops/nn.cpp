@@ -103,8 +103,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
     set_history(node, {&input, &target}, out);
     node->self = SavedTensor(input, false);
     node->target = SavedTensor(target, false);
-    node->self_meta = InputMeta(input);
-    node->target_meta = InputMeta(target);
+    node->self_meta = GradFit(input, out);
+    node->target_meta = GradFit(target, out);
     node->reduction = reduction;
   }
   return out;
@@ -156,8 +156,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     node->target = SavedTensor(target, false);
     if (weight) node->weight = SavedTensor(weight, false);
     if (pos_weight) node->pos_weight = SavedTensor(pos_weight, false);
-    node->self_meta = InputMeta(input);
-    node->target_meta = InputMeta(target);
+    node->self_meta = GradFit(input, out);
+    node->target_meta = GradFit(target, out);
     node->reduction = reduction;
   }
   return out;

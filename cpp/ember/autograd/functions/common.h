@@ -24,6 +24,23 @@ struct InputMeta {
   }
 };
 
+// InputMeta for elementwise formulas, stored only when needed: when an input
+// already has the output's shape and dtype (the common case) the gradient
+// needs no fitting and the node keeps just a null pointer.
+class GradFit {
+ public:
+  GradFit() = default;
+  GradFit(const Tensor& input, const Tensor& output) {
+    if (input->shape() != output->shape() || input->dtype() != output->dtype()) {
+      meta_ = std::make_unique<InputMeta>(input);
+    }
+  }
+  Tensor fit(const Tensor& g) const { return meta_ ? meta_->fit(g) : g; }
+
+ private:
+  std::unique_ptr<InputMeta> meta_;
+};
+
 // Whether the node must produce a gradient for forward input i.
 inline bool wants_grad(const Node& n, size_t i) {
   return i < n.next_edges().size() && n.next_edges()[i].node != nullptr;

@@ -8,30 +8,30 @@ namespace ember {
 // Binary nodes whose other operand may be a tensor or a Python scalar.
 struct AddBackward0 final : Node {
   EMBER_NODE(AddBackward0);
-  InputMeta self_meta, other_meta;
+  GradFit self_meta, other_meta;
   double alpha = 1.0;
 };
 struct SubBackward0 final : Node {
   EMBER_NODE(SubBackward0);
-  InputMeta self_meta, other_meta;
+  GradFit self_meta, other_meta;
   double alpha = 1.0;
 };
 struct RsubBackward1 final : Node {
   EMBER_NODE(RsubBackward1);
-  InputMeta self_meta;
+  GradFit self_meta;
 };
 struct MulBackward0 final : Node {
   EMBER_NODE(MulBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;  // other undefined when multiplying by other_scalar
-  InputMeta self_meta, other_meta;
+  GradFit self_meta, other_meta;
   double other_scalar = 0;
 };
 struct DivBackward0 final : Node {
   EMBER_NODE(DivBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
-  InputMeta self_meta, other_meta;
+  GradFit self_meta, other_meta;
   double other_scalar = 0;
 };
 struct PowBackward0 final : Node {  // tensor ** scalar
@@ -44,7 +44,7 @@ struct PowBackward1 final : Node {  // tensor ** tensor
   EMBER_NODE(PowBackward1);
   void release_saved() override { self.release(), exponent.release(), result.release(); }
   SavedTensor self, exponent, result;
-  InputMeta self_meta, exponent_meta;
+  GradFit self_meta, exponent_meta;
 };
 struct PowBackward2 final : Node {  // scalar ** tensor
   EMBER_NODE(PowBackward2);
@@ -57,13 +57,13 @@ struct MaximumBackward0 final : Node {
   EMBER_NODE(MaximumBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
-  InputMeta self_meta, other_meta;
+  GradFit self_meta, other_meta;
 };
 struct MinimumBackward0 final : Node {
   EMBER_NODE(MinimumBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
-  InputMeta self_meta, other_meta;
+  GradFit self_meta, other_meta;
 };
 struct ClampBackward1 final : Node {
   EMBER_NODE(ClampBackward1);
@@ -75,7 +75,7 @@ struct WhereBackward0 final : Node {
   EMBER_NODE(WhereBackward0);
   void release_saved() override { condition.release(); }
   SavedTensor condition;
-  InputMeta self_meta, other_meta;
+  GradFit self_meta, other_meta;
 };
 struct ToCopyBackward0 final : Node {
   EMBER_NODE(ToCopyBackward0);
@@ -117,7 +117,7 @@ struct ZeroBackward0 final : Node {
 };
 struct CopyBackwards final : Node {
   EMBER_NODE(CopyBackwards);
-  InputMeta src_meta;
+  GradFit src_meta;
 };
 
 }  // namespace ember

@@ -21,7 +21,7 @@ struct AddmmBackward0 final : Node {
   EMBER_NODE(AddmmBackward0);
   void release_saved() override { mat1.release(), mat2.release(); }
   SavedTensor mat1, mat2;
-  InputMeta bias_meta;
+  GradFit bias_meta;
 };
 
 }  // namespace ember

@@ -21,7 +21,7 @@ struct MseLossBackward0 final : Node {
   EMBER_NODE(MseLossBackward0);
   void release_saved() override { self.release(), target.release(); }
   SavedTensor self, target;
-  InputMeta self_meta, target_meta;
+  GradFit self_meta, target_meta;
   Reduction reduction = Reduction::Mean;
 };
 struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
@@ -30,7 +30,7 @@ struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
     self.release(), target.release(), weight.release(), pos_weight.release();
   }
   SavedTensor self, target, weight, pos_weight;
-  InputMeta self_meta, target_meta;
+  GradFit self_meta, target_meta;
   Reduction reduction = Reduction::Mean;
 };
 struct BinaryCrossEntropyBackward0 final : Node {
