@@ -202,7 +202,8 @@ def assert_grads_close(pairs, rtol=None, atol=None):
         tg = p.t_leaf.grad
         eg = p.e_leaf.grad
         if tg is None:
-            assert eg is None or np.all(eg.numpy() == 0), f"input {i}: ember grad where torch has none"
+            assert eg is None or np.all(eg.numpy() == 0), \
+                f"input {i}: ember grad where torch has none"
             continue
         assert eg is not None, f"input {i}: ember grad is None, torch grad is not"
         assert_close(eg, tg, rtol, atol, msg=f"(grad of input {i}, layout {p.layout})")

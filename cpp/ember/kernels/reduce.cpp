@@ -1,5 +1,6 @@
 #include "ember/kernels/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -21,19 +22,42 @@ Shape keepdim_shape(const Shape& shape, const std::vector<bool>& reduce) {
   return out;
 }
 
+// Sums a contiguous run. Floats are added in 16 independent float lanes per
+// block of 4096 (the loop vectorizes without reassociation flags) and blocks
+// are combined in double, which keeps the error near that of pairwise
+// summation at memory speed. Other types accumulate in acc_t directly.
 template <typename T>
 double sum_contiguous(const T* p, int64_t n) {
-  // Four independent accumulators let the loop vectorize and keep rounding low.
-  acc_t<T> s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += p[i];
-    s1 += p[i + 1];
-    s2 += p[i + 2];
-    s3 += p[i + 3];
+  if constexpr (std::is_same_v<T, float>) {
+    constexpr int64_t kLanes = 16, kBlock = 4096;
+    double total = 0;
+    for (int64_t start = 0; start < n; start += kBlock) {
+      const int64_t len = std::min(kBlock, n - start);
+      const float* q = p + start;
+      float lanes[kLanes] = {};
+      int64_t i = 0;
+      for (; i + kLanes <= len; i += kLanes) {
+        for (int64_t j = 0; j < kLanes; ++j) lanes[j] += q[i + j];
+      }
+      float tail = 0;
+      for (; i < len; ++i) tail += q[i];
+      double block = tail;
+      for (int64_t j = 0; j < kLanes; ++j) block += lanes[j];
+      total += block;
+    }
+    return total;
+  } else {
+    acc_t<T> s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      s0 += p[i];
+      s1 += p[i + 1];
+      s2 += p[i + 2];
+      s3 += p[i + 3];
+    }
+    for (; i < n; ++i) s0 += p[i];
+    return static_cast<double>((s0 + s1) + (s2 + s3));
   }
-  for (; i < n; ++i) s0 += p[i];
-  return static_cast<double>((s0 + s1) + (s2 + s3));
 }
 
 }  // namespace
