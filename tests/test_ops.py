@@ -329,9 +329,16 @@ def test_type_promotion_grad(left, right, op):
     assert_close(e, t)
     assert_grad_fn_name(e, t)
     backward_both(e, t, rng)
+    # The gradient is computed in the result dtype, then cast to each input's
+    # dtype, so a float64 input of a float32 result only has float32 accuracy
+    # (torch and ember may sum in different orders).
+    result_is_f32 = str(t.dtype) == "torch.float32"
     for ei, ti in zip(ee, te):
         if hasattr(ti, "requires_grad") and ti.requires_grad:
-            assert_close(ei.grad, ti.grad)
+            if result_is_f32:
+                assert_close(ei.grad, ti.grad, rtol=1e-5, atol=1e-6)
+            else:
+                assert_close(ei.grad, ti.grad)
 
 
 def test_tensor_from_numpy_scalar_dtype():

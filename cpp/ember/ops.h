@@ -35,7 +35,7 @@ Tensor unary(UnaryOp op, const Tensor& a);  // neg, exp, log, ... with their bac
 Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor compare(BinaryOp op, const Tensor& a, const Scalar& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
-Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max);
+Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor to_dtype(const Tensor& a, DType dtype);
 Tensor clone(const Tensor& a);
 // Plain contiguous copy with no graph (for gradient buffers).
@@ -105,6 +105,7 @@ Tensor expand(const Tensor& a, const Shape& shape);
 Tensor expand(const Tensor& a, const DimList& sizes);  // -1 keeps a size
 Tensor squeeze(const Tensor& a);
 Tensor squeeze(const Tensor& a, int64_t dim);
+Tensor squeeze(const Tensor& a, const DimList& dims);
 Tensor unsqueeze(const Tensor& a, int64_t dim);
 Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);
 Tensor t(const Tensor& a);
@@ -117,14 +118,18 @@ Tensor contiguous(const Tensor& a);
 Tensor detach(const Tensor& a);
 Tensor cat(const TensorVec& tensors, int64_t dim);
 Tensor stack(const TensorVec& tensors, int64_t dim);
-// Rows of `a` along dim 0 picked by an int64 index tensor (a[idx]).
-Tensor index_select0(const Tensor& a, const Tensor& index);
-// a[mask] for a bool mask of a's leading shape.
-Tensor masked_select(const Tensor& a, const Tensor& mask);
+// Picks positions along `dim` by an int64 index tensor of any shape; the result
+// has index.shape in place of that dim (a[:, idx] for dim 1).
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+// a[..., mask, ...] for a bool mask covering dims [dim, dim + mask.dim()).
+Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim = 0);
+// Flat positions of the true entries of a mask.
+Tensor nonzero_flat(const Tensor& mask);
 
 // Internal: views recorded under the node names torch's matmul produces.
 Tensor squeeze_for_matmul(const Tensor& a, int64_t dim);    // SqueezeBackward4
 Tensor unsafe_view(const Tensor& fresh, const Shape& shape);  // UnsafeViewBackward0
+Tensor div_scalar_internal(const Tensor& a, const Scalar& b);  // DivBackward1
 
 // ---- neural-network functions (ops/nn.cpp) ----
 Tensor softmax(const Tensor& a, int64_t dim);
@@ -138,7 +143,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
                 Reduction reduction, int64_t ignore_index);
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
-                     Reduction reduction, int64_t ignore_index);
+                     Reduction reduction, int64_t ignore_index, double label_smoothing = 0.0);
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
 
 // ---- random (ops/random.cpp); gen = nullptr draws from default_generator() ----

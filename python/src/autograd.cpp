@@ -72,6 +72,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(RsubBackward1);
   EMBER_BIND(MulBackward0);
   EMBER_BIND(DivBackward0);
+  EMBER_BIND(DivBackward1);
   EMBER_BIND(PowBackward0);
   EMBER_BIND(PowBackward1);
   EMBER_BIND(PowBackward2);
@@ -122,7 +123,9 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ExpandBackward0);
   EMBER_BIND(SqueezeBackward0);
   EMBER_BIND(SqueezeBackward1);
+  EMBER_BIND(SqueezeBackward2);
   EMBER_BIND(SqueezeBackward4);
+  EMBER_BIND(ReshapeAliasBackward0);
   EMBER_BIND(UnsqueezeBackward0);
   EMBER_BIND(TransposeBackward0);
   EMBER_BIND(TBackward0);
@@ -139,6 +142,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(BinaryCrossEntropyWithLogitsBackward0);
   EMBER_BIND(BinaryCrossEntropyBackward0);
   EMBER_BIND(NllLossBackward0);
+  EMBER_BIND(NllLoss2DBackward0);
 #undef EMBER_BIND
 }
 

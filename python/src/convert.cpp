@@ -238,8 +238,8 @@ Tensor from_numpy_copy(const py::array& arr, std::optional<DType> dtype) {
   }
   const DType target = dtype.value_or(natural);
   static const char* np_names[] = {"bool", "int64", "float32", "float64"};
-  py::array converted = py::module_::import("numpy").attr("ascontiguousarray")(
-      arr, py::arg("dtype") = np_names[static_cast<int>(target)]);
+  py::array converted = py::module_::import("numpy").attr("array")(
+      arr, py::arg("dtype") = np_names[static_cast<int>(target)], py::arg("order") = "C");
   Shape shape;
   for (py::ssize_t i = 0; i < converted.ndim(); ++i) shape.push_back(converted.shape(i));
   Tensor t = empty(shape, target);
@@ -250,6 +250,11 @@ Tensor from_numpy_copy(const py::array& arr, std::optional<DType> dtype) {
 }  // namespace
 
 Tensor tensor_from_data(py::handle data, std::optional<DType> dtype) {
+  // A NumPy scalar keeps its own dtype, as in torch.
+  static PyObject* generic = py::module_::import("numpy").attr("generic").ptr();
+  if (PyObject_IsInstance(data.ptr(), generic) == 1) {
+    return from_numpy_copy(py::module_::import("numpy").attr("asarray")(data), dtype);
+  }
   if (py::isinstance<py::array>(data)) {
     return from_numpy_copy(py::reinterpret_borrow<py::array>(data), dtype);
   }

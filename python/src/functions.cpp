@@ -160,9 +160,9 @@ void init_nn(py::module_& m) {
   nn.def("cross_entropy",
          [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
             int64_t ignore_index, py::handle reduce, const std::string& reduction, double label_smoothing) {
-           if (label_smoothing != 0.0) throw ValueError("ember's cross_entropy does not support label_smoothing yet");
            return cross_entropy(input, target, optional_tensor(weight),
-                                legacy_reduction(size_average, reduce, reduction), ignore_index);
+                                legacy_reduction(size_average, reduce, reduction), ignore_index,
+                                label_smoothing);
          },
          py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
          py::arg("size_average") = py::none(), py::arg("ignore_index") = -100,

@@ -233,12 +233,16 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   }, py::arg("exponent"));
   def_both(m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, py::arg("other"));
   def_both(m, cls, "minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, py::arg("other"));
-  def_both(m, cls, "clamp", [](const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
-    return clamp(a, lo, hi);
-  }, py::arg("min") = py::none(), py::arg("max") = py::none());
-  def_both(m, cls, "clip", [](const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
-    return clamp(a, lo, hi);
-  }, py::arg("min") = py::none(), py::arg("max") = py::none());
+  auto clamp_fn = [](const Tensor& a, py::handle lo, py::handle hi) {
+    auto bound = [](py::handle h) -> std::optional<Scalar> {
+      if (h.is_none()) return std::nullopt;
+      if (is_tensor(h)) return Scalar(item_as_double(as_tensor(h)));
+      return require_scalar(h);
+    };
+    return clamp(a, bound(lo), bound(hi));
+  };
+  def_both(m, cls, "clamp", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none());
+  def_both(m, cls, "clip", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none());
 
   const std::pair<const char*, BinaryOp> comparisons[] = {
       {"eq", BinaryOp::Eq}, {"ne", BinaryOp::Ne}, {"lt", BinaryOp::Lt},
@@ -273,11 +277,13 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
     if (dim.is_none()) return sum(a, optional_dtype(dtype));
     return sum(a, dims_from(dim), keepdim, optional_dtype(dtype));
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
-  def_both(m, cls, "mean", [](const Tensor& a, py::object dim, bool keepdim) {
-    MaybeReleaseGIL gil(a->numel());
-    if (dim.is_none()) return mean(a);
-    return mean(a, dims_from(dim), keepdim);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(m, cls, "mean", [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
+    const Tensor x = dtype.is_none() ? a : to_dtype(a, dtype_from(dtype));
+    MaybeReleaseGIL gil(x->numel());
+    if (dim.is_none()) return mean(x);
+    return mean(x, dims_from(dim), keepdim);
+  }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
+     py::arg("dtype") = py::none());
   def_both(m, cls, "var", [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim, py::object correction) {
     if (PyBool_Check(dim.ptr())) return var(a, {}, dim.cast<bool>() ? 1.0 : 0.0, keepdim);
     return var(a, optional_dims(dim), correction_from(unbiased, correction), keepdim);
@@ -354,13 +360,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_both(m, cls, "squeeze", [](const Tensor& a, py::object dim) {
     if (dim.is_none()) return squeeze(a);
     if (PyLong_Check(dim.ptr())) return squeeze(a, dim.cast<int64_t>());
-    Tensor out = a;
-    DimList dims = dims_from(dim);
-    std::sort(dims.begin(), dims.end(), [&](int64_t x, int64_t y) {
-      return wrap_dim(x, a->dim()) > wrap_dim(y, a->dim());
-    });
-    for (int64_t d : dims) out = squeeze(out, wrap_dim(d, a->dim()));
-    return out;
+    return squeeze(a, dims_from(dim));
   }, py::arg("dim") = py::none());
   def_both(m, cls, "unsqueeze", [](const Tensor& a, int64_t dim) { return unsqueeze(a, dim); }, py::arg("dim"));
   def_both(m, cls, "transpose", [](const Tensor& a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); },

@@ -118,38 +118,99 @@ Tensor from_numpy(const py::array& arr) {
 
 // ---- indexing ----
 
-Tensor index_with_tensor(const Tensor& self, const Tensor& idx) {
-  if (idx->dtype() == DType::Bool) return masked_select(self, idx);
-  if (idx->dtype() != DType::Int64) {
-    throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
-  }
-  if (idx->dim() == 0) return select(self, 0, static_cast<int64_t>(item_as_double(idx)));
-  return index_select0(self, idx);
-}
-
 bool is_advanced(py::handle h) {
   return is_tensor(h) || PyList_Check(h.ptr()) || py::isinstance<py::array>(h);
 }
 
-Tensor index(const Tensor& self, py::handle idx) {
-  if (is_advanced(idx)) {
-    Tensor t = is_tensor(idx) ? as_tensor(idx) : tensor_from_data(idx, std::nullopt);
-    return index_with_tensor(self, t);
+Tensor advanced_index_tensor(py::handle h) {
+  Tensor t = is_tensor(h) ? as_tensor(h) : tensor_from_data(h, std::nullopt);
+  if (t->dtype() != DType::Bool && t->dtype() != DType::Int64) {
+    throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
   }
+  return t;
+}
+
+// Wraps negative entries and checks bounds, with torch's message.
+Tensor wrapped_index(const Tensor& idx, int64_t size, int64_t dim) {
+  Tensor c = contiguous_clone(idx);
+  int64_t* p = c->data<int64_t>();
+  for (int64_t i = 0; i < c->numel(); ++i) {
+    if (p[i] < -size || p[i] >= size) {
+      throw IndexError("index " + std::to_string(p[i]) + " is out of bounds for dimension " +
+                       std::to_string(dim) + " with size " + std::to_string(size));
+    }
+    if (p[i] < 0) p[i] += size;
+  }
+  return c;
+}
+
+// Applies advanced (tensor) indices after the basic ones. `dims` are their
+// positions in `out`. A single index may be int or bool; several int indices
+// must sit on consecutive dims, where they gather points (x[i, j]).
+Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>& adv) {
+  if (adv.size() == 1) {
+    const auto& [dim, idx] = adv[0];
+    if (idx->dtype() == DType::Bool) return masked_select(out, idx, dim);
+    if (idx->dim() == 0) return select(out, dim, static_cast<int64_t>(item_as_double(idx)));
+    return index_select(out, dim, idx);
+  }
+  const int64_t first = adv[0].first;
+  Shape bshape;
+  for (size_t k = 0; k < adv.size(); ++k) {
+    if (adv[k].second->dtype() == DType::Bool || adv[k].first != first + static_cast<int64_t>(k)) {
+      throw IndexError("ember supports several tensor indices only as integer indices on "
+                       "consecutive dims");
+    }
+    bshape = broadcast_shapes(bshape, adv[k].second->shape());
+  }
+  // Linear position within the merged dims [first, first + k).
+  GradModeGuard no_grad(false);
+  Tensor linear = zeros(bshape, DType::Int64);
+  int64_t stride = 1;
+  for (size_t k = adv.size(); k-- > 0;) {
+    const int64_t d = first + static_cast<int64_t>(k);
+    const int64_t size = out->shape()[d];
+    Tensor w = wrapped_index(adv[k].second, size, d);
+    linear = add(linear, mul(w, Scalar(static_cast<double>(stride), DType::Int64)));
+    stride *= size;
+  }
+  GradModeGuard restore(true);
+  DimList merged;
+  for (int64_t d = 0; d < first; ++d) merged.push_back(out->shape()[d]);
+  merged.push_back(stride);
+  for (int64_t d = first + static_cast<int64_t>(adv.size()); d < out->dim(); ++d) {
+    merged.push_back(out->shape()[d]);
+  }
+  return index_select(reshape(out, merged), first, linear);
+}
+
+Tensor index(const Tensor& self, py::handle idx) {
   py::tuple items = PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx)
                                              : py::make_tuple(idx);
+  std::vector<Tensor> adv_tensors(items.size());
   int64_t consuming = 0;
-  for (py::handle it : items) {
-    if (!it.is_none() && it.ptr() != Py_Ellipsis) ++consuming;
+  for (size_t i = 0; i < items.size(); ++i) {
+    py::handle it = items[i];
+    if (it.is_none() || it.ptr() == Py_Ellipsis) continue;
+    if (is_advanced(it)) {
+      adv_tensors[i] = advanced_index_tensor(it);
+      consuming += adv_tensors[i]->dtype() == DType::Bool ? adv_tensors[i]->dim() : 1;
+    } else {
+      ++consuming;
+    }
   }
   if (consuming > self->dim()) {
     throw IndexError("too many indices for tensor of dimension " + std::to_string(self->dim()));
   }
   Tensor out = self;
   int64_t dim = 0;
-  bool produced_view = false;
-  for (py::handle it : items) {
-    if (PyLong_Check(it.ptr()) || (PyIndex_Check(it.ptr()) && !is_tensor(it))) {
+  std::vector<std::pair<int64_t, Tensor>> adv;
+  for (size_t i = 0; i < items.size(); ++i) {
+    py::handle it = items[i];
+    if (adv_tensors[i]) {
+      adv.emplace_back(dim, adv_tensors[i]);
+      dim += adv_tensors[i]->dtype() == DType::Bool ? adv_tensors[i]->dim() : 1;
+    } else if (PyLong_Check(it.ptr()) || (PyIndex_Check(it.ptr()) && !PyBool_Check(it.ptr()))) {
       out = select(out, dim, py::reinterpret_borrow<py::object>(it).cast<int64_t>());
     } else if (PySlice_Check(it.ptr())) {
       Py_ssize_t start, stop, step;
@@ -164,30 +225,48 @@ Tensor index(const Tensor& self, py::handle idx) {
       ++dim;
     } else if (it.ptr() == Py_Ellipsis) {
       dim += self->dim() - consuming;
-    } else if (is_advanced(it)) {
-      throw IndexError("ember supports a tensor or list index only as the sole index");
     } else {
       throw IndexError(std::string("only integers, slices (`:`), ellipsis (`...`), None and long "
                                    "or byte Variables are valid indices (got ") +
                        Py_TYPE(it.ptr())->tp_name + ")");
     }
-    produced_view = true;
   }
-  if (!produced_view) out = view(self, DimList(self->shape().begin(), self->shape().end()));
+  if (!adv.empty()) return apply_advanced(out, adv);
+  if (out == self) out = view(self, DimList(self->shape().begin(), self->shape().end()));
   return out;
 }
 
 void set_index(Tensor& self, py::handle idx, py::handle value) {
   std::optional<Scalar> s = as_scalar(value);
   if (is_advanced(idx)) {
-    Tensor t = is_tensor(idx) ? as_tensor(idx) : tensor_from_data(idx, std::nullopt);
-    if (t->dtype() != DType::Bool) {
-      throw IndexError("ember supports assignment through a boolean mask or basic indices only");
+    Tensor t = advanced_index_tensor(idx);
+    if (t->dtype() == DType::Bool) {
+      Tensor v = s ? scalar_tensor(s->value, self->dtype()) : as_tensor(value);
+      Tensor mask = t;
+      while (mask->dim() < self->dim()) mask = unsqueeze(mask, -1);
+      copy_(self, where(mask, v, self));
+      return;
     }
-    Tensor v = s ? scalar_tensor(s->value, self->dtype()) : as_tensor(value);
-    Tensor mask = t;
-    while (mask->dim() < self->dim()) mask = unsqueeze(mask, -1);
-    copy_(self, where(mask, v, self));
+    // Integer rows: assign row by row (later rows win on repeats, as in torch).
+    Tensor rows = wrapped_index(t, self->dim() ? self->shape()[0] : 0, 0);
+    Tensor v = s ? nullptr : tensor_from_operand(value);
+    // A value shaped like self[idx] gives one slice per index; anything else broadcasts.
+    Shape picked = rows->shape();
+    for (int64_t d = 1; d < self->dim(); ++d) picked.push_back(self->shape()[d]);
+    const int64_t row_numel = self->dim() ? self->numel() / std::max<int64_t>(self->shape()[0], 1) : 1;
+    Tensor v_rows = v && v->shape() == picked ? reshape(v, {rows->numel(), row_numel}) : nullptr;
+    const int64_t* pr = rows->data<int64_t>();
+    for (int64_t i = 0; i < rows->numel(); ++i) {
+      Tensor target = select(self, 0, pr[i]);
+      if (s) {
+        fill_(target, *s);
+      } else if (v_rows) {
+        copy_(target, reshape(select(v_rows, 0, i),
+                              DimList(target->shape().begin(), target->shape().end())));
+      } else {
+        copy_(target, v);
+      }
+    }
     return;
   }
   Tensor target = index(self, idx);

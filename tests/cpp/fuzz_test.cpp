@@ -49,7 +49,7 @@ Tensor step(ByteSource& b, const Tensor& t) {
     case 9: return sum(t, {dim}, b.coin());
     case 10: return cat({t, t}, dim);
     case 11: return matmul(t, empty(random_shape(b), t->dtype()));
-    case 12: return index_select0(t, full(random_shape(b), static_cast<double>(b.small(-6, 6)), DType::Int64));
+    case 12: return index_select(t, dim, full(random_shape(b), static_cast<double>(b.small(-6, 6)), DType::Int64));
     default: return permute(t, {dim, b.small(-5, 5)});
   }
 }

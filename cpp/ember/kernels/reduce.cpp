@@ -27,7 +27,7 @@ Shape keepdim_shape(const Shape& shape, const std::vector<bool>& reduce) {
 // are combined in double, which keeps the error near that of pairwise
 // summation at memory speed. Other types accumulate in acc_t directly.
 template <typename T>
-double sum_contiguous(const T* p, int64_t n) {
+acc_t<T> sum_contiguous(const T* p, int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
     constexpr int64_t kLanes = 16, kBlock = 4096;
     double total = 0;
@@ -56,7 +56,7 @@ double sum_contiguous(const T* p, int64_t n) {
       s3 += p[i + 3];
     }
     for (; i < n; ++i) s0 += p[i];
-    return static_cast<double>((s0 + s1) + (s2 + s3));
+    return (s0 + s1) + (s2 + s3);
   }
 }
 
@@ -77,7 +77,7 @@ Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out
         po[0] = static_cast<T>(sum_contiguous(pa, n));
         return;
       }
-      std::vector<double> partial(static_cast<size_t>(get_num_threads()) + 1, 0.0);
+      std::vector<acc_t<T>> partial(static_cast<size_t>(get_num_threads()) + 1, 0);
       const int64_t chunk = (n + static_cast<int64_t>(partial.size()) - 1) /
                             static_cast<int64_t>(partial.size());
       parallel_for(static_cast<int64_t>(partial.size()), 1, [&](int64_t b, int64_t e) {
@@ -86,8 +86,8 @@ Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out
           if (lo < hi) partial[static_cast<size_t>(c)] = sum_contiguous(pa + lo, hi - lo);
         }
       });
-      double total = 0;
-      for (double s : partial) total += s;
+      acc_t<T> total = 0;
+      for (acc_t<T> s : partial) total += s;
       po[0] = static_cast<T>(total);
       return;
     }

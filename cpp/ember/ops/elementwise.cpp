@@ -1,6 +1,7 @@
 // Elementwise ops and their backward formulas.
 
 #include <cmath>
+#include <limits>
 
 #include "ember/autograd/functions/elementwise.h"
 #include "ember/kernels/elementwise.h"
@@ -129,14 +130,24 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor div(const Tensor& a, const Scalar& b) {
+namespace {
+
+template <typename NodeT>
+Tensor div_by_scalar(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Div, a, b);
   if (any_requires_grad(a)) {
-    auto node = record<DivBackward0>(out, {&a});
+    auto node = record<NodeT>(out, {&a});
     node->self_meta = GradFit(a, out);
     node->other_scalar = b.value;
   }
   return out;
+}
+
+}  // namespace
+
+Tensor div(const Tensor& a, const Scalar& b) { return div_by_scalar<DivBackward0>(a, b); }
+Tensor div_scalar_internal(const Tensor& a, const Scalar& b) {
+  return div_by_scalar<DivBackward1>(a, b);
 }
 
 TensorList DivBackward0::apply(TensorList&& grads) {
@@ -227,7 +238,12 @@ Tensor rpow(const Tensor& a, const Scalar& base) {
 }
 
 TensorList PowBackward2::apply(TensorList&& grads) {
-  return {mul(grads[0], mul(result.unpack(*this), Scalar(std::log(base))))};
+  Tensor r = result.unpack(*this);
+  Tensor d = mul(grads[0], mul(r, Scalar(std::log(base))));
+  if (base != 0.0) return {d};
+  // 0 ** x has derivative 0 in x wherever x >= 0 (result finite), as in torch.
+  Tensor finite = compare(BinaryOp::Ne, r, Scalar(std::numeric_limits<double>::infinity()));
+  return {where(finite, zeros({}, d->dtype()), d)};
 }
 
 // ---- maximum / minimum / clamp / where ----
@@ -282,14 +298,14 @@ TensorList MinimumBackward0::apply(TensorList&& grads) {
                           other_meta, BinaryOp::Lt);
 }
 
-Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
+Tensor clamp(const Tensor& a, std::optional<Scalar> lo, std::optional<Scalar> hi) {
   if (!lo && !hi) throw std::runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None");
   Tensor out;
   {
     GradModeGuard no_grad(false);
     out = a;
-    if (lo) out = binary_scalar_kernel(BinaryOp::Maximum, out, Scalar(*lo));
-    if (hi) out = binary_scalar_kernel(BinaryOp::Minimum, out, Scalar(*hi));
+    if (lo) out = binary_scalar_kernel(BinaryOp::Maximum, out, *lo);
+    if (hi) out = binary_scalar_kernel(BinaryOp::Minimum, out, *hi);
     if (out == a) out = contiguous_clone(a);
   }
   if (any_requires_grad(a)) {
@@ -304,8 +320,8 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
 TensorList ClampBackward1::apply(TensorList&& grads) {
   Tensor a = self.unpack(*this);
   Tensor keep = ones(a->shape(), DType::Bool);
-  if (min) keep = mul(keep, compare(BinaryOp::Ge, a, Scalar(*min)));
-  if (max) keep = mul(keep, compare(BinaryOp::Le, a, Scalar(*max)));
+  if (min) keep = mul(keep, compare(BinaryOp::Ge, a, *min));
+  if (max) keep = mul(keep, compare(BinaryOp::Le, a, *max));
   return {mul(grads[0], to_dtype(keep, grads[0]->dtype()))};
 }
 

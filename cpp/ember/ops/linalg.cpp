@@ -222,6 +222,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (db == 2) shape.push_back(b->shape()[1]);
     return unsafe_view(out2, Shape(shape.begin(), shape.end()));
   }
+  if (da == 2 && db >= 3) {
+    // torch computes it as (b^T @ a^T)^T so the batch folds into one mm.
+    return contiguous(transpose(matmul(transpose(b, -1, -2), t(a)), -1, -2));
+  }
   // General batched case: broadcast batch dims, then bmm.
   const Tensor a3 = da == 1 ? unsqueeze(a, 0) : a;
   const Tensor b3 = db == 1 ? unsqueeze(b, 1) : b;

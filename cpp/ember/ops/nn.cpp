@@ -103,8 +103,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
     set_history(node, {&input, &target}, out);
     node->self = SavedTensor(input, false);
     node->target = SavedTensor(target, false);
-    node->self_meta = GradFit(input, out);
-    node->target_meta = GradFit(target, out);
+    node->self_meta = InputMeta(input);
+    node->target_meta = InputMeta(target);
     node->reduction = reduction;
   }
   return out;
@@ -156,8 +156,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     node->target = SavedTensor(target, false);
     if (weight) node->weight = SavedTensor(weight, false);
     if (pos_weight) node->pos_weight = SavedTensor(pos_weight, false);
-    node->self_meta = GradFit(input, out);
-    node->target_meta = GradFit(target, out);
+    node->self_meta = InputMeta(input);
+    node->target_meta = InputMeta(target);
     node->reduction = reduction;
   }
   return out;
@@ -199,12 +199,12 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   {
     GradModeGuard no_grad(false);
     Tensor in_range = mul(compare(BinaryOp::Ge, input, Scalar(0.0)), compare(BinaryOp::Le, input, Scalar(1.0)));
-    if (item_as_double(min(to_dtype(in_range, DType::Float32))) == 0.0 && input->numel() > 0) {
+    if (input->numel() > 0 && item_as_double(min(to_dtype(in_range, DType::Float32))) == 0.0) {
       throw std::runtime_error("all elements of input should be between 0 and 1");
     }
     // torch clamps the logs at -100 so that 0 and 1 give finite losses.
-    Tensor log_x = clamp(log(input), -100.0, std::nullopt);
-    Tensor log_1mx = clamp(log(rsub(input, Scalar(1.0))), -100.0, std::nullopt);
+    Tensor log_x = clamp(log(input), Scalar(-100.0), std::nullopt);
+    Tensor log_1mx = clamp(log(rsub(input, Scalar(1.0))), Scalar(-100.0), std::nullopt);
     Tensor loss = neg(add(mul(target, log_x), mul(rsub(target, Scalar(1.0)), log_1mx)));
     if (weight) loss = mul(loss, weight);
     out = reduce_loss(loss, reduction);
@@ -225,7 +225,7 @@ TensorList BinaryCrossEntropyBackward0::apply(TensorList&& grads) {
   Tensor y = target.unpack(*this);
   Tensor w = weight.unpack(*this);
   Tensor g = spread_loss_grad(grads[0], reduction, x->numel());
-  Tensor denom = clamp(mul(rsub(x, Scalar(1.0)), x), 1e-12, std::nullopt);
+  Tensor denom = clamp(mul(rsub(x, Scalar(1.0)), x), Scalar(1e-12), std::nullopt);
   Tensor d = div(sub(x, y), denom);
   if (w) d = mul(d, w);
   return {mul(d, g)};
@@ -239,6 +239,14 @@ struct NllShape {
   int64_t batch;    // rows (1 for an unbatched input)
   int64_t classes;
 };
+
+void check_class_weight(const Tensor& weight, int64_t classes) {
+  if (weight && weight->numel() != classes) {
+    throw std::runtime_error("weight tensor should be defined either for all " +
+                             std::to_string(classes) + " classes or no classes but got weight "
+                             "tensor of shape: " + shape_str(weight->shape()));
+  }
+}
 
 NllShape check_nll(const Tensor& input, const Tensor& target, const Tensor& weight) {
   if (input->dim() < 1 || input->dim() > 2) {
@@ -257,101 +265,268 @@ NllShape check_nll(const Tensor& input, const Tensor& target, const Tensor& weig
                      ") to match target batch_size (" + std::to_string(tbatch) + ").");
   }
   const int64_t classes = input->shape()[input->dim() - 1];
-  if (weight && weight->numel() != classes) {
-    throw std::runtime_error("weight tensor should be defined either for all " +
-                             std::to_string(classes) + " classes or no classes but got weight "
-                             "tensor of shape: " + shape_str(weight->shape()));
-  }
+  check_class_weight(weight, classes);
   return {batch, classes};
 }
 
 }  // namespace
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
-                Reduction reduction, int64_t ignore_index) {
-  const NllShape s = check_nll(input, target, weight);
-  Tensor x = contiguous_clone(input);
-  Tensor t = contiguous_clone(target);
-  Tensor w = weight ? convert(contiguous_clone(weight), input->dtype()) : nullptr;
-  Tensor per_sample = zeros(Shape{s.batch}, input->dtype());
-  Tensor total_weight = zeros(Shape{}, input->dtype());
-  EMBER_DISPATCH_FLOAT(input->dtype(), T, [&] {
+namespace {
+
+void check_spatial_target(const Tensor& input, const Tensor& target) {
+  Shape expected;
+  for (int64_t d = 0; d < input->dim(); ++d) {
+    if (d != 1) expected.push_back(input->shape()[d]);
+  }
+  if (target->shape() != expected) {
+    throw std::runtime_error("Expected target size " + shape_str(expected) + ", got " +
+                             shape_str(target->shape()));
+  }
+}
+
+// Negative log likelihood of `rows` rows of `classes` log-probabilities
+// (contiguous x), per row, plus the total weight of the non-ignored rows.
+struct NllForward {
+  Tensor per_row;
+  Tensor total_weight;  // 0-d
+};
+
+NllForward nll_rows(const Tensor& x, const Tensor& t, const Tensor& w, int64_t rows,
+                    int64_t classes, int64_t ignore_index) {
+  NllForward r{zeros(Shape{rows}, x->dtype()), zeros(Shape{}, x->dtype())};
+  EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {
     const T* px = x->data<T>();
     const int64_t* pt = t->data<int64_t>();
     const T* pw = w ? w->data<T>() : nullptr;
-    T* ps = per_sample->data<T>();
+    T* ps = r.per_row->data<T>();
     double tw = 0;
-    for (int64_t i = 0; i < s.batch; ++i) {
+    for (int64_t i = 0; i < rows; ++i) {
       const int64_t c = pt[i];
       if (c == ignore_index) continue;
-      if (c < 0 || c >= s.classes) {
+      if (c < 0 || c >= classes) {
         throw IndexError("Target " + std::to_string(c) + " is out of bounds.");
       }
       const T wi = pw ? pw[c] : T(1);
-      ps[i] = -wi * px[i * s.classes + c];
+      ps[i] = -wi * px[i * classes + c];
       tw += wi;
     }
-    total_weight->data<T>()[0] = static_cast<T>(tw);
+    r.total_weight->data<T>()[0] = static_cast<T>(tw);
   });
-  Tensor out;
-  {
-    GradModeGuard no_grad(false);
-    if (reduction == Reduction::None) {
-      out = input->dim() == 1 ? reshape(per_sample, {}) : per_sample;
-    } else {
-      out = sum(per_sample);
-      if (reduction == Reduction::Mean) out = div(out, total_weight);
-    }
-  }
-  if (any_requires_grad(input)) {
-    auto node = std::make_shared<NllLossBackward0>();
-    set_history(node, {&input}, out);
-    node->target = SavedTensor(t, false);
-    if (w) node->weight = SavedTensor(w, false);
-    node->total_weight = SavedTensor(total_weight, false);
-    node->self_meta = InputMeta(input);
-    node->reduction = reduction;
-    node->ignore_index = ignore_index;
-  }
-  return out;
+  return r;
 }
 
-TensorList NllLossBackward0::apply(TensorList&& grads) {
-  Tensor t = target.unpack(*this);
-  Tensor w = weight.unpack(*this);
-  Tensor tw = total_weight.unpack(*this);
-  Tensor g = contiguous_clone(grads[0]);
-  Tensor out = zeros(self_meta.shape, self_meta.dtype);
-  const int64_t classes = self_meta.shape.back();
-  const int64_t batch = self_meta.shape.size() == 2 ? self_meta.shape[0] : 1;
-  EMBER_DISPATCH_FLOAT(self_meta.dtype, T, [&] {
+Tensor reduce_nll(const NllForward& f, Reduction reduction) {
+  GradModeGuard no_grad(false);
+  if (reduction == Reduction::None) return f.per_row;
+  Tensor out = sum(f.per_row);
+  return reduction == Reduction::Mean ? div(out, f.total_weight) : out;
+}
+
+// Gradient w.r.t. the (rows, classes) log-probabilities.
+Tensor nll_rows_grad(const Tensor& g_in, const Tensor& t, const Tensor& w, const Tensor& tw,
+                     int64_t rows, int64_t classes, DType dtype, Reduction reduction,
+                     int64_t ignore_index) {
+  Tensor g = contiguous_clone(g_in);
+  Tensor out = zeros(Shape{rows, classes}, dtype);
+  EMBER_DISPATCH_FLOAT(dtype, T, [&] {
     const int64_t* pt = t->data<int64_t>();
     const T* pw = w ? w->data<T>() : nullptr;
     const T* pg = g->data<T>();
     T* po = out->data<T>();
     const T scale = reduction == Reduction::Mean ? T(1) / tw->data<T>()[0] : T(1);
-    for (int64_t i = 0; i < batch; ++i) {
+    for (int64_t i = 0; i < rows; ++i) {
       const int64_t c = pt[i];
       if (c == ignore_index) continue;
       const T gi = reduction == Reduction::None ? pg[i] : pg[0];
       po[i * classes + c] = -(pw ? pw[c] : T(1)) * gi * scale;
     }
   });
-  return {out};
+  return out;
 }
 
+template <typename NodeT>
+void record_nll(const Tensor& out, const Tensor& input, const Tensor& t, const Tensor& w,
+                const Tensor& total_weight, Reduction reduction, int64_t ignore_index) {
+  auto node = std::make_shared<NodeT>();
+  set_history(node, {&input}, out);
+  node->target = SavedTensor(t, false);
+  if (w) node->weight = SavedTensor(w, false);
+  node->total_weight = SavedTensor(total_weight, false);
+  node->self_meta = InputMeta(input);
+  node->reduction = reduction;
+  node->ignore_index = ignore_index;
+}
+
+// (N, C, H, W) log-probabilities against (N, H, W) targets.
+Tensor nll_loss2d(const Tensor& input, const Tensor& target, const Tensor& w,
+                  Reduction reduction, int64_t ignore_index) {
+  const int64_t n = input->shape()[0], c = input->shape()[1];
+  const int64_t rows = n * input->shape()[2] * input->shape()[3];
+  Tensor x;
+  {
+    GradModeGuard no_grad(false);
+    x = contiguous_clone(permute(input, {0, 2, 3, 1}));
+  }
+  Tensor t = contiguous_clone(target);
+  NllForward f = nll_rows(x, t, w, rows, c, ignore_index);
+  Tensor out = reduce_nll(f, reduction);
+  if (reduction == Reduction::None) {
+    out = reshape(out, DimList(target->shape().begin(), target->shape().end()));
+  }
+  if (any_requires_grad(input)) {
+    record_nll<NllLoss2DBackward0>(out, input, t, w, f.total_weight, reduction, ignore_index);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
+                Reduction reduction, int64_t ignore_index) {
+  Tensor w = weight ? convert(contiguous_clone(weight), input->dtype()) : nullptr;
+  if (input->dim() > 2) {
+    if (target->dtype() != DType::Int64) {
+      throw std::runtime_error(std::string("expected scalar type Long but found ") +
+                               scalar_type_name(target->dtype()));
+    }
+    check_spatial_target(input, target);
+    const int64_t c = input->shape()[1];
+    check_class_weight(weight, c);
+    if (input->dim() == 4) return nll_loss2d(input, target, w, reduction, ignore_index);
+    // Like torch, other ranks go through the 4-d form: (N, C, d, 1) or (N, C, 1, -1).
+    const int64_t n = input->shape()[0];
+    Tensor x4 = input->dim() == 3 ? view(input, {n, c, input->shape()[2], 1})
+                                  : view(contiguous(input), {n, c, 1, -1});
+    Tensor t3 = reshape(target, {n, x4->shape()[2], x4->shape()[3]});
+    Tensor out = nll_loss2d(x4, t3, w, reduction, ignore_index);
+    if (reduction != Reduction::None) return out;
+    return view(out, DimList(target->shape().begin(), target->shape().end()));
+  }
+  const NllShape s = check_nll(input, target, weight);
+  Tensor t = contiguous_clone(target);
+  NllForward f = nll_rows(contiguous_clone(input), t, w, s.batch, s.classes, ignore_index);
+  Tensor out = reduce_nll(f, reduction);
+  if (reduction == Reduction::None && input->dim() == 1) out = reshape(out, {});
+  if (any_requires_grad(input)) {
+    record_nll<NllLossBackward0>(out, input, t, w, f.total_weight, reduction, ignore_index);
+  }
+  return out;
+}
+
+TensorList NllLossBackward0::apply(TensorList&& grads) {
+  const int64_t classes = self_meta.shape.back();
+  const int64_t rows = self_meta.shape.size() == 2 ? self_meta.shape[0] : 1;
+  Tensor g = nll_rows_grad(grads[0], target.unpack(*this), weight.unpack(*this),
+                           total_weight.unpack(*this), rows, classes, self_meta.dtype, reduction,
+                           ignore_index);
+  return {reshape(g, DimList(self_meta.shape.begin(), self_meta.shape.end()))};
+}
+
+TensorList NllLoss2DBackward0::apply(TensorList&& grads) {
+  const Shape& s = self_meta.shape;  // (N, C, H, W)
+  Tensor g = nll_rows_grad(grads[0], target.unpack(*this), weight.unpack(*this),
+                           total_weight.unpack(*this), s[0] * s[2] * s[3], s[1], self_meta.dtype,
+                           reduction, ignore_index);
+  return {permute(reshape(g, {s[0], s[2], s[3], s[1]}), {0, 3, 1, 2})};
+}
+
+namespace {
+
+// Class weights shaped to broadcast along the class dim of `like`.
+Tensor weight_along_classes(const Tensor& weight, const Tensor& like, int64_t class_dim) {
+  DimList shape(static_cast<size_t>(like->dim()), 1);
+  shape[static_cast<size_t>(class_dim)] = weight->numel();
+  return reshape(weight, shape);
+}
+
+// Cross entropy against class probabilities (target has the input's shape).
+Tensor cross_entropy_soft(const Tensor& logp, const Tensor& target, const Tensor& weight,
+                          Reduction reduction, double smoothing, int64_t class_dim) {
+  if (target->shape() != logp->shape()) {
+    throw std::runtime_error("Expected target size " + shape_str(logp->shape()) + ", got " +
+                             shape_str(target->shape()));
+  }
+  const int64_t classes = logp->shape()[static_cast<size_t>(class_dim)];
+  Tensor t = smoothing > 0 ? add(mul(target, Scalar(1.0 - smoothing)), Scalar(smoothing / classes))
+                           : target;
+  Tensor terms = mul(logp, t);
+  if (weight) terms = mul(terms, weight_along_classes(weight, logp, class_dim));
+  Tensor per_sample = neg(sum(terms, {class_dim}, false));
+  switch (reduction) {
+    case Reduction::None: return per_sample;
+    case Reduction::Sum: return sum(per_sample);
+    case Reduction::Mean:
+      return div_scalar_internal(
+          sum(per_sample),
+          Scalar(static_cast<double>(logp->numel() / std::max<int64_t>(classes, 1))));
+  }
+  return per_sample;
+}
+
+// Label smoothing with class-index targets: (1 - e) * nll + e/C * (-sum_c w_c logp_c).
+Tensor cross_entropy_smoothed(const Tensor& logp, const Tensor& target, const Tensor& weight,
+                              Reduction reduction, int64_t ignore_index, double smoothing,
+                              int64_t class_dim) {
+  const int64_t classes = logp->shape()[static_cast<size_t>(class_dim)];
+  Tensor nll = nll_loss(logp, target, weight, reduction, ignore_index);
+  Tensor terms = weight ? mul(logp, weight_along_classes(weight, logp, class_dim)) : logp;
+  Tensor smooth = neg(sum(terms, {class_dim}, false));
+  Tensor kept = to_dtype(compare(BinaryOp::Ne, target, Scalar(static_cast<double>(ignore_index), DType::Int64)),
+                         logp->dtype());
+  smooth = mul(smooth, kept);
+  Tensor smooth_reduced;
+  switch (reduction) {
+    case Reduction::None: smooth_reduced = smooth; break;
+    case Reduction::Sum: smooth_reduced = sum(smooth); break;
+    case Reduction::Mean: {
+      Tensor denom;
+      if (weight) {
+        GradModeGuard no_grad(false);
+        Tensor safe_target = mul(target, to_dtype(kept, DType::Int64));
+        denom = sum(mul(index_select(weight, 0, reshape(safe_target, {-1})), reshape(kept, {-1})));
+      } else {
+        denom = sum(kept);
+      }
+      smooth_reduced = div(sum(smooth), denom);
+      break;
+    }
+  }
+  return add(mul(nll, Scalar(1.0 - smoothing)), mul(smooth_reduced, Scalar(smoothing / classes)));
+}
+
+}  // namespace
+
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
-                     Reduction reduction, int64_t ignore_index) {
+                     Reduction reduction, int64_t ignore_index, double label_smoothing) {
+  if (label_smoothing < 0.0 || label_smoothing > 1.0) {
+    throw std::runtime_error("label_smoothing must be between 0.0 and 1.0. Got: " +
+                             std::to_string(label_smoothing));
+  }
   const int64_t class_dim = input->dim() == 1 ? 0 : 1;
-  return nll_loss(log_softmax(input, class_dim), target, weight, reduction, ignore_index);
+  Tensor logp = log_softmax(input, class_dim);
+  if (is_floating(target->dtype())) {
+    return cross_entropy_soft(logp, target, weight, reduction, label_smoothing, class_dim);
+  }
+  if (label_smoothing > 0.0) {
+    return cross_entropy_smoothed(logp, target, weight, reduction, ignore_index, label_smoothing,
+                                  class_dim);
+  }
+  return nll_loss(logp, target, weight, reduction, ignore_index);
 }
 
 // ---- linear ----
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   if (input->dim() == 2 && bias) return addmm(bias, input, t(weight));
-  Tensor out = matmul(input, t(weight));
-  return bias ? add(out, bias) : out;
+  if (!bias || !input->is_contiguous() || input->dim() == 0) {
+    Tensor out = matmul(input, t(weight));
+    return bias ? add(out, bias) : out;
+  }
+  // A contiguous input folds its batch dims into rows, as torch does: addmm, then a view.
+  const int64_t in_features = input->shape().back();
+  DimList out_shape(input->shape().begin(), input->shape().end() - 1);
+  out_shape.push_back(weight->shape()[0]);
+  return view(addmm(bias, reshape(input, {-1, in_features}), t(weight)), out_shape);
 }
 
 }  // namespace ember

@@ -120,11 +120,12 @@ Tensor sum(const Tensor& a, const DimList& dims, bool keepdim, std::optional<DTy
 }
 
 TensorList SumBackward0::apply(TensorList&& grads) {
-  return {expand(grads[0], self_meta.shape)};
+  return {to_dtype(expand(grads[0], self_meta.shape), self_meta.dtype)};
 }
 
 TensorList SumBackward1::apply(TensorList&& grads) {
-  return {expand(restore_reduced(grads[0], self_meta.shape, dims, keepdim), self_meta.shape)};
+  Tensor g = restore_reduced(grads[0], self_meta.shape, dims, keepdim);
+  return {to_dtype(expand(g, self_meta.shape), self_meta.dtype)};
 }
 
 Tensor mean(const Tensor& a) {
@@ -398,16 +399,24 @@ TensorList MinBackward0::apply(TensorList&& grads) {
   return {scatter_along_dim(grads[0], indices.unpack(*this), self_meta.shape, dim)};
 }
 
-Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+namespace {
+
+Tensor arg_extreme(const Tensor& a, std::optional<int64_t> dim, bool keepdim, bool is_max) {
   GradModeGuard no_grad(false);
-  if (!dim) return max(reshape(a, {-1}), 0, false).second;
-  return max(a, *dim, keepdim).second;
+  if (dim) return (is_max ? max(a, *dim, keepdim) : min(a, *dim, keepdim)).second;
+  Tensor flat = (is_max ? max(reshape(a, {-1}), 0, false) : min(reshape(a, {-1}), 0, false)).second;
+  if (!keepdim) return flat;
+  return reshape(flat, DimList(static_cast<size_t>(a->dim()), 1));
+}
+
+}  // namespace
+
+Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+  return arg_extreme(a, dim, keepdim, true);
 }
 
 Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
-  GradModeGuard no_grad(false);
-  if (!dim) return min(reshape(a, {-1}), 0, false).second;
-  return min(a, *dim, keepdim).second;
+  return arg_extreme(a, dim, keepdim, false);
 }
 
 // ---- broadcast reduction ----

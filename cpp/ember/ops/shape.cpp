@@ -1,6 +1,7 @@
 // View and shape ops and their backward formulas.
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 
 #include "ember/autograd/functions/shape.h"
@@ -107,8 +108,11 @@ TensorList UnsafeViewBackward0::apply(TensorList&& grads) {
 
 Tensor reshape(const Tensor& a, const DimList& sizes) {
   const Shape shape = infer_shape(sizes, a->numel());
-  if (a->is_contiguous() || view_strides(a->shape(), a->strides(), shape)) {
-    return view(a, DimList(shape.begin(), shape.end()));
+  if (a->is_contiguous()) return view(a, DimList(shape.begin(), shape.end()));
+  if (std::optional<Strides> s = view_strides(a->shape(), a->strides(), shape)) {
+    Tensor out = make_view(a, a->offset(), shape, *s);
+    if (any_requires_grad(a)) record<ReshapeAliasBackward0>(out, a)->self_shape = a->shape();
+    return out;
   }
   // Not viewable: copy, then view the copy (torch's _unsafe_view).
   return unsafe_view(clone(a), shape);
@@ -130,7 +134,6 @@ Tensor expand(const Tensor& a, const Shape& shape) {
                              ") must be greater or equal to the number of dimensions in the "
                              "tensor (" + std::to_string(a->dim()) + ")");
   }
-  if (shape == a->shape()) return a;
   const size_t lead = shape.size() - a->shape().size();
   Strides strides(shape.size(), 0);
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -210,6 +213,25 @@ Tensor squeeze(const Tensor& a, int64_t dim) {
 
 TensorList SqueezeBackward1::apply(TensorList&& grads) {
   return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
+}
+
+Tensor squeeze(const Tensor& a, const DimList& dims) {
+  std::vector<bool> drop(static_cast<size_t>(a->dim()), false);
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, a->dim());
+    if (a->dim() > 0 && a->shape()[w] == 1) drop[static_cast<size_t>(w)] = true;
+  }
+  Shape shape;
+  Strides strides;
+  for (int64_t d = 0; d < a->dim(); ++d) {
+    if (!drop[static_cast<size_t>(d)]) {
+      shape.push_back(a->shape()[d]);
+      strides.push_back(a->strides()[d]);
+    }
+  }
+  Tensor out = make_view(a, a->offset(), shape, strides);
+  if (any_requires_grad(a)) record<SqueezeBackward2>(out, a)->self_shape = a->shape();
+  return out;
 }
 
 TensorList SqueezeBackward4::apply(TensorList&& grads) {
@@ -532,63 +554,92 @@ TensorList StackBackward0::apply(TensorList&& grads) {
 
 // ---- integer and boolean indexing ----
 
-Tensor index_select0(const Tensor& a, const Tensor& index) {
+namespace {
+
+// Checks and wraps an int64 index against a dim of `size` (a contiguous copy).
+Tensor checked_index(const Tensor& index, int64_t size, int64_t dim) {
   if (index->dtype() != DType::Int64) {
     throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
   }
-  if (a->dim() == 0) throw IndexError("too many indices for tensor of dimension 0");
-  const int64_t rows = a->shape()[0];
   Tensor idx = contiguous_clone(index);
   int64_t* pi = idx->data<int64_t>();
   for (int64_t i = 0; i < idx->numel(); ++i) {
-    if (pi[i] < -rows || pi[i] >= rows) {
-      throw IndexError("index " + std::to_string(pi[i]) + " is out of bounds for dimension 0 with size " +
-                       std::to_string(rows));
+    if (pi[i] < -size || pi[i] >= size) {
+      throw IndexError("index " + std::to_string(pi[i]) + " is out of bounds for dimension " +
+                       std::to_string(dim) + " with size " + std::to_string(size));
     }
-    if (pi[i] < 0) pi[i] += rows;
+    if (pi[i] < 0) pi[i] += size;
   }
-  Shape shape = idx->shape();
-  for (int64_t d = 1; d < a->dim(); ++d) shape.push_back(a->shape()[d]);
+  return idx;
+}
+
+// Sizes around `dim`: outer = prod(shape[:dim]), inner = prod(shape[dim+1:]).
+std::pair<int64_t, int64_t> outer_inner(const Shape& shape, int64_t dim) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (d < dim) outer *= shape[d];
+    if (d > dim) inner *= shape[d];
+  }
+  return {outer, inner};
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
+  if (a->dim() == 0) throw IndexError("too many indices for tensor of dimension 0");
+  const int64_t d = wrap_dim(dim, a->dim());
+  const int64_t size = a->shape()[d];
+  Tensor idx = checked_index(index, size, d);
+  Shape shape;
+  for (int64_t k = 0; k < d; ++k) shape.push_back(a->shape()[k]);
+  for (int64_t s : idx->shape()) shape.push_back(s);
+  for (int64_t k = d + 1; k < a->dim(); ++k) shape.push_back(a->shape()[k]);
   Tensor out = empty(shape, a->dtype());
-  {
-    GradModeGuard no_grad(false);
-    Tensor flat_out = reshape(out, {idx->numel(), -1});
-    for (int64_t i = 0; i < idx->numel(); ++i) {
-      copy_kernel(select(flat_out, 0, i), reshape(select(a, 0, pi[i]), {-1}));
+  Tensor src = a->is_contiguous() ? a : contiguous_clone(a);
+  const auto [outer, inner] = outer_inner(a->shape(), d);
+  const int64_t n = idx->numel();
+  const size_t row_bytes = static_cast<size_t>(inner) * itemsize(a->dtype());
+  const char* ps = static_cast<const char*>(src->raw_data());
+  char* po = static_cast<char*>(out->raw_data());
+  const int64_t* pi = idx->data<int64_t>();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t k = 0; k < n; ++k) {
+      std::memcpy(po + (o * n + k) * row_bytes, ps + (o * size + pi[k]) * row_bytes, row_bytes);
     }
   }
   if (any_requires_grad(a)) {
     auto node = record<IndexBackward0>(out, a);
     node->index = SavedTensor(idx, false);
     node->self_meta = InputMeta(a);
+    node->dim = d;
   }
   return out;
 }
 
 TensorList IndexBackward0::apply(TensorList&& grads) {
   Tensor idx = index.unpack(*this);
-  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
-  GradModeGuard no_grad(false);
-  Tensor g = reshape(grads[0], {idx->numel(), -1});
-  Tensor flat_out = reshape(out, {self_meta.shape.empty() ? 1 : self_meta.shape[0], -1});
+  Tensor g = contiguous_clone(grads[0]);
+  Tensor out = zeros(self_meta.shape, g->dtype());
+  const auto [outer, inner] = outer_inner(self_meta.shape, dim);
+  const int64_t size = self_meta.shape[static_cast<size_t>(dim)];
+  const int64_t n = idx->numel();
   const int64_t* pi = idx->data<int64_t>();
-  for (int64_t i = 0; i < idx->numel(); ++i) {
-    Tensor row = select(flat_out, 0, pi[i]);
-    binary_inplace_kernel(BinaryOp::Add, row, select(g, 0, i));
-  }
+  EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
+    const T* pg = g->data<T>();
+    T* po = out->data<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t k = 0; k < n; ++k) {
+        T* dst = po + (o * size + pi[k]) * inner;
+        const T* src = pg + (o * n + k) * inner;
+        for (int64_t j = 0; j < inner; ++j) dst[j] += src[j];
+      }
+    }
+  });
   return {out};
 }
 
-Tensor masked_select(const Tensor& a, const Tensor& mask) {
-  if (mask->dim() > a->dim()) throw IndexError("too many indices for tensor of dimension " + std::to_string(a->dim()));
-  for (int64_t d = 0; d < mask->dim(); ++d) {
-    if (mask->shape()[d] != a->shape()[d]) {
-      throw IndexError("The shape of the mask " + shape_str(mask->shape()) + " at index " +
-                       std::to_string(d) + " does not match the shape of the indexed tensor " +
-                       shape_str(a->shape()) + " at index " + std::to_string(d));
-    }
-  }
-  Tensor m = contiguous_clone(mask);
+Tensor nonzero_flat(const Tensor& mask) {
+  Tensor m = convert(contiguous_clone(mask), DType::Bool);
   std::vector<int64_t> hits;
   const bool* pm = m->data<bool>();
   for (int64_t i = 0; i < m->numel(); ++i) {
@@ -596,9 +647,26 @@ Tensor masked_select(const Tensor& a, const Tensor& mask) {
   }
   Tensor idx = empty(Shape{static_cast<int64_t>(hits.size())}, DType::Int64);
   std::copy(hits.begin(), hits.end(), idx->data<int64_t>());
-  DimList flat = {m->numel()};
-  for (int64_t d = mask->dim(); d < a->dim(); ++d) flat.push_back(a->shape()[d]);
-  return index_select0(reshape(a, flat), idx);
+  return idx;
+}
+
+Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim) {
+  if (dim + mask->dim() > a->dim()) {
+    throw IndexError("too many indices for tensor of dimension " + std::to_string(a->dim()));
+  }
+  for (int64_t d = 0; d < mask->dim(); ++d) {
+    if (mask->shape()[d] != a->shape()[dim + d]) {
+      throw IndexError("The shape of the mask " + shape_str(mask->shape()) + " at index " +
+                       std::to_string(d) + " does not match the shape of the indexed tensor " +
+                       shape_str(a->shape()) + " at index " + std::to_string(dim + d));
+    }
+  }
+  // Merge the masked dims into one and pick the true positions along it.
+  DimList merged;
+  for (int64_t d = 0; d < dim; ++d) merged.push_back(a->shape()[d]);
+  merged.push_back(mask->numel());
+  for (int64_t d = dim + mask->dim(); d < a->dim(); ++d) merged.push_back(a->shape()[d]);
+  return index_select(reshape(a, merged), dim, nonzero_flat(mask));
 }
 
 }  // namespace ember

@@ -27,12 +27,16 @@ struct MulBackward0 final : Node {
   GradFit self_meta, other_meta;
   double other_scalar = 0;
 };
-struct DivBackward0 final : Node {
+struct DivBackward0 : Node {
   EMBER_NODE(DivBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
   double other_scalar = 0;
+};
+// torch's name for division by a scalar inside its own functions (e.g. losses).
+struct DivBackward1 final : DivBackward0 {
+  const char* name() const override { return "DivBackward1"; }
 };
 struct PowBackward0 final : Node {  // tensor ** scalar
   EMBER_NODE(PowBackward0);
@@ -69,7 +73,7 @@ struct ClampBackward1 final : Node {
   EMBER_NODE(ClampBackward1);
   void release_saved() override { self.release(); }
   SavedTensor self;
-  std::optional<double> min, max;
+  std::optional<Scalar> min, max;
 };
 struct WhereBackward0 final : Node {
   EMBER_NODE(WhereBackward0);

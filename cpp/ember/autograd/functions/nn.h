@@ -21,7 +21,7 @@ struct MseLossBackward0 final : Node {
   EMBER_NODE(MseLossBackward0);
   void release_saved() override { self.release(), target.release(); }
   SavedTensor self, target;
-  GradFit self_meta, target_meta;
+  InputMeta self_meta, target_meta;
   Reduction reduction = Reduction::Mean;
 };
 struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
@@ -30,7 +30,7 @@ struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
     self.release(), target.release(), weight.release(), pos_weight.release();
   }
   SavedTensor self, target, weight, pos_weight;
-  GradFit self_meta, target_meta;
+  InputMeta self_meta, target_meta;
   Reduction reduction = Reduction::Mean;
 };
 struct BinaryCrossEntropyBackward0 final : Node {
@@ -39,13 +39,18 @@ struct BinaryCrossEntropyBackward0 final : Node {
   SavedTensor self, target, weight;
   Reduction reduction = Reduction::Mean;
 };
-struct NllLossBackward0 final : Node {
+struct NllLossBackward0 : Node {
   EMBER_NODE(NllLossBackward0);
   void release_saved() override { target.release(), weight.release(), total_weight.release(); }
   SavedTensor target, weight, total_weight;
   InputMeta self_meta;
   Reduction reduction = Reduction::Mean;
   int64_t ignore_index = -100;
+};
+// The (N, C, H, W) form; other spatial ranks are viewed as 4-d first, as in torch.
+struct NllLoss2DBackward0 final : NllLossBackward0 {
+  const char* name() const override { return "NllLoss2DBackward0"; }
+  TensorList apply(TensorList&& grads) override;
 };
 
 }  // namespace ember

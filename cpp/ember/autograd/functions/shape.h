@@ -9,6 +9,10 @@ struct ViewBackward0 : Node {
   EMBER_NODE(ViewBackward0);
   Shape self_shape;
 };
+// torch's name for reshape() of a non-contiguous tensor that a view can express.
+struct ReshapeAliasBackward0 final : ViewBackward0 {
+  const char* name() const override { return "ReshapeAliasBackward0"; }
+};
 // What torch records for a view of a fresh result (matmul, reshape of a copy).
 struct UnsafeViewBackward0 final : Node {
   EMBER_NODE(UnsafeViewBackward0);
@@ -25,6 +29,9 @@ struct SqueezeBackward0 final : Node {  // all size-1 dims
 struct SqueezeBackward1 : Node {  // one dim
   EMBER_NODE(SqueezeBackward1);
   Shape self_shape;
+};
+struct SqueezeBackward2 final : SqueezeBackward1 {  // a tuple of dims
+  const char* name() const override { return "SqueezeBackward2"; }
 };
 // torch's name for the squeeze inside matmul of a vector and a matrix.
 struct SqueezeBackward4 final : Node {
@@ -69,8 +76,9 @@ struct StackBackward0 final : Node {
 struct IndexBackward0 final : Node {
   EMBER_NODE(IndexBackward0);
   void release_saved() override { index.release(); }
-  SavedTensor index;  // int64 rows of dim 0
+  SavedTensor index;  // wrapped int64 positions along dim
   InputMeta self_meta;
+  int64_t dim = 0;
 };
 
 }  // namespace ember
