@@ -30,6 +30,9 @@ Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Scalar& b);
 Tensor rpow(const Tensor& a, const Scalar& b);  // b ** a
 Tensor maximum(const Tensor& a, const Tensor& b);
+// Python's // and % (no gradient, as torch's floor_divide).
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor unary(UnaryOp op, const Tensor& a);  // neg, exp, log, ... with their backward
 Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b);
@@ -56,6 +59,8 @@ inline Tensor sign(const Tensor& a) { return unary(UnaryOp::Sign, a); }
 
 // ---- in place (ops/inplace.cpp); all bump the version counter ----
 void check_inplace(const Tensor& self);  // torch's leaf / view checks
+// Points a view whose base was changed in place at the base's current history.
+void regenerate_view_history(const Tensor& view);
 Tensor& add_(Tensor& self, const Tensor& other, double alpha = 1.0);
 Tensor& add_(Tensor& self, const Scalar& other);
 Tensor& sub_(Tensor& self, const Tensor& other, double alpha = 1.0);
@@ -114,6 +119,8 @@ Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start,
              std::optional<int64_t> end, int64_t step);
 Tensor select(const Tensor& a, int64_t dim, int64_t index);
 Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
+// The same bytes seen as another dtype (view(dtype)); the last dim rescales.
+Tensor view_as_dtype(const Tensor& a, DType dtype);
 Tensor contiguous(const Tensor& a);
 Tensor detach(const Tensor& a);
 Tensor cat(const TensorVec& tensors, int64_t dim);

@@ -23,6 +23,9 @@ struct TypeError : std::invalid_argument {
 struct ValueError : std::domain_error {
   using std::domain_error::domain_error;
 };
+struct NotImplementedError : std::logic_error {
+  using std::logic_error::logic_error;
+};
 // std::runtime_error maps to RuntimeError.
 
 int64_t numel_of(const Shape& shape);

@@ -35,12 +35,17 @@ class Storage {
   size_t nbytes() const { return nbytes_; }
   uint32_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+  // Counts in-place ops recorded in the graph (history rewrites) on this memory;
+  // a view made before one of them has a stale grad_fn. See Note [Views and in-place].
+  uint32_t history() const { return history_.load(std::memory_order_relaxed); }
+  void bump_history() { history_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   void* data_;
   size_t nbytes_;
   size_t capacity_ = 0;  // nonzero when the buffer came from the allocator
   std::atomic<uint32_t> version_{0};
+  std::atomic<uint32_t> history_{0};
   std::shared_ptr<void> owner_;
   alignas(16) unsigned char inline_[kInlineBytes];
 };

@@ -100,8 +100,16 @@ Tensor empty(const Shape& shape, DType dtype) {
                                std::to_string(s) + ": " + shape_str(shape));
     }
   }
-  const int64_t n = numel_of(shape);
-  auto storage = Storage::allocate(static_cast<size_t>(n) * itemsize(dtype));
+  // Like torch, refuse sizes whose byte count does not fit in 63 bits.
+  int64_t n = 1;
+  bool overflow = false;
+  for (int64_t s : shape) overflow = overflow || __builtin_mul_overflow(n, s, &n);
+  int64_t bytes = 0;
+  overflow = overflow || __builtin_mul_overflow(n, static_cast<int64_t>(itemsize(dtype)), &bytes);
+  if (overflow) {
+    throw std::runtime_error("Storage size calculation overflowed with sizes=" + shape_str(shape));
+  }
+  auto storage = Storage::allocate(static_cast<size_t>(bytes));
   return std::make_shared<TensorImpl>(std::move(storage), 0, shape, contiguous_strides(shape),
                                       dtype);
 }
@@ -109,7 +117,7 @@ Tensor empty(const Shape& shape, DType dtype) {
 Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides) {
   auto v = std::make_shared<TensorImpl>(t->storage(), offset, std::move(shape), std::move(strides),
                                         t->dtype());
-  v->mark_view();
+  v->set_base(t->is_view() ? t->base() : t);
   return v;
 }
 
@@ -173,7 +181,7 @@ Tensor scalar_tensor(double value, DType dtype) { return full(Shape{}, value, dt
 Tensor arange(double start, double end, double step, DType dtype) {
   if (step == 0) throw std::runtime_error("step must be nonzero");
   if ((step > 0 && start > end) || (step < 0 && start < end)) {
-    throw std::runtime_error("upper bound and larger bound inconsistent with step sign");
+    throw std::runtime_error("upper bound and lower bound inconsistent with step sign");
   }
   const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
   Tensor t = empty(Shape{n}, dtype);
@@ -192,7 +200,8 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   EMBER_DISPATCH(dtype, T, [&] {
     T* p = t->data<T>();
     // Like torch: the first half counts up from start, the second down from end.
-    for (int64_t i = 0; i < steps; ++i) {
+    if (steps == 1) p[0] = static_cast<T>(start);
+    for (int64_t i = 0; steps > 1 && i < steps; ++i) {
       p[i] = static_cast<T>(i < half ? start + step * static_cast<double>(i)
                                      : end - step * static_cast<double>(steps - i - 1));
     }

@@ -49,9 +49,20 @@ class TensorImpl {
   int64_t offset() const { return offset_; }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   bool is_contiguous() const { return contiguous_; }
-  // True for tensors made by view ops (they share another tensor's storage).
-  bool is_view() const { return is_view_; }
-  void mark_view() { is_view_ = true; }
+  // Views (made by view ops) keep the tensor they view, `base` (itself never a
+  // view), so an in-place op through the view can rewrite the base's history.
+  bool is_view() const { return base_ != nullptr; }
+  const Tensor& base() const { return base_; }
+  void set_base(const Tensor& base) {
+    base_ = base;
+    view_history_ = storage_->history();
+  }
+  // Whether an in-place op recorded on this memory since the view was made
+  // left its grad_fn describing old values.
+  bool view_history_is_stale() const {
+    return base_ && grad_fn_ && view_history_ != storage_->history();
+  }
+  void refresh_view_history() { view_history_ = storage_->history(); }
   void* raw_data() const {
     return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(itemsize(dtype_));
   }
@@ -109,11 +120,12 @@ class TensorImpl {
   bool contiguous_ = true;
   bool requires_grad_ = false;
   bool retains_grad_ = false;
-  bool is_view_ = false;
   uint32_t output_nr_ = 0;
+  uint32_t view_history_ = 0;
   std::shared_ptr<Node> grad_fn_;
   std::weak_ptr<Node> grad_accumulator_;
   Tensor grad_;
+  Tensor base_;
   std::unique_ptr<std::vector<std::pair<int, GradHook>>> hooks_;
 };
 

@@ -99,6 +99,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(FillBackward0);
   EMBER_BIND(ZeroBackward0);
   EMBER_BIND(CopyBackwards);
+  EMBER_BIND(CopySlices);
+  EMBER_BIND(AsStridedBackward0);
   // reductions
   EMBER_BIND(SumBackward0);
   EMBER_BIND(SumBackward1);

@@ -56,6 +56,8 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype);
 Reduction reduction_from(const std::string& name);
 
 // Releases the GIL for work large enough to matter (see Note [Parallel kernels]).
+// Nothing inside its scope may touch a Python object: convert arguments before
+// it and cast results after it.
 struct MaybeReleaseGIL {
   explicit MaybeReleaseGIL(int64_t work);
   ~MaybeReleaseGIL();

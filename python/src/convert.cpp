@@ -65,9 +65,11 @@ std::optional<Scalar> as_scalar(py::handle h) {
   if (PyFloat_Check(o)) return Scalar(PyFloat_AS_DOUBLE(o), DType::Float64);
   if (PyBool_Check(o)) return Scalar(o == Py_True ? 1.0 : 0.0, DType::Bool);
   if (PyLong_Check(o)) {
-    const double v = PyLong_AsDouble(o);
-    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-    return Scalar(v, DType::Int64);
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) throw ValueError("Overflow when unpacking long long");
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    return Scalar(static_cast<double>(v), DType::Int64);
   }
   // NumPy scalars.
   static PyObject* generic = py::module_::import("numpy").attr("generic").ptr();
@@ -174,9 +176,17 @@ DType kind_of_element(py::handle h) {
     const Tensor& t = as_tensor(h);
     return is_floating(t->dtype()) ? DType::Float32 : t->dtype();
   }
+  // A NumPy float64 scalar among the data makes the tensor float64, as in torch.
+  static PyObject* np_float64 = py::module_::import("numpy").attr("float64").ptr();
+  if (PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(np_float64))) {
+    return DType::Float64;
+  }
   std::optional<Scalar> s = as_scalar(h);
   if (!s) {
-    throw TypeError(std::string("new(): invalid data type '") + Py_TYPE(h.ptr())->tp_name + "'");
+    if (PyUnicode_Check(h.ptr()) || PyBytes_Check(h.ptr())) {
+      throw ValueError(std::string("too many dimensions '") + Py_TYPE(h.ptr())->tp_name + "'");
+    }
+    throw std::runtime_error(std::string("Could not infer dtype of ") + Py_TYPE(h.ptr())->tp_name);
   }
   return s->kind == DType::Float64 ? DType::Float32 : s->kind;
 }
@@ -184,10 +194,7 @@ DType kind_of_element(py::handle h) {
 // Walks nested sequences depth-first with an explicit shape check per level.
 void scan(py::handle h, size_t depth, DataScan& out) {
   if (!is_sequence_like(h)) {
-    if (depth != out.shape.size()) {
-      throw ValueError("expected sequence of length " + std::to_string(out.shape[depth]) +
-                       " at dim " + std::to_string(depth) + " (got a scalar)");
-    }
+    if (depth != out.shape.size()) throw TypeError("not a sequence");
     out.dtype = promote(out.dtype, kind_of_element(h));
     out.any_element = true;
     return;
@@ -261,6 +268,9 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype) {
   if (is_tensor(data)) {
     const Tensor& src = as_tensor(data);
     return contiguous_clone(convert(src, dtype.value_or(src->dtype())));
+  }
+  if (PyUnicode_Check(data.ptr()) || PyBytes_Check(data.ptr())) {
+    throw TypeError(std::string("new(): invalid data type '") + Py_TYPE(data.ptr())->tp_name + "'");
   }
   DataScan s;
   scan(data, 0, s);

@@ -19,8 +19,12 @@ void init_errors() {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const ValueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const NotImplementedError& e) {
+      PyErr_SetString(PyExc_NotImplementedError, e.what());
     } catch (const std::bad_alloc&) {
-      PyErr_SetString(PyExc_MemoryError, "ember: out of memory while allocating a tensor");
+      // torch reports allocation failure as RuntimeError.
+      PyErr_SetString(PyExc_RuntimeError,
+                      "ember: can't allocate memory for a tensor (out of memory)");
     }
   });
 }

@@ -9,6 +9,11 @@ namespace {
 
 using TensorClass = py::class_<TensorImpl, Tensor>;
 
+// A Python number as a 0-d tensor that promotes like a scalar would.
+Tensor tensor_of(const Scalar& s) {
+  return scalar_tensor(s.value, s.kind == DType::Float64 ? DType::Float32 : s.kind);
+}
+
 py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
 
 // a <op> b for a tensor or Python number b; NotImplemented for anything else.
@@ -110,12 +115,29 @@ void init_operators(TensorClass& cls) {
       .def("__matmul__", [](py::handle a, py::handle b) -> py::object {
         if (!is_tensor(b)) return not_implemented();
         const Tensor& x = as_tensor(a);
-        MaybeReleaseGIL gil(x->numel() * as_tensor(b)->numel());
-        return py::cast(matmul(x, as_tensor(b)));
+        const Tensor& y = as_tensor(b);
+        Tensor out;
+        {
+          MaybeReleaseGIL gil(x->numel() * y->numel());
+          out = matmul(x, y);
+        }
+        return py::cast(std::move(out));
       })
       .def("__rmatmul__", [](py::handle a, py::handle b) -> py::object {
         if (!is_tensor(b)) return not_implemented();
         return py::cast(matmul(as_tensor(b), as_tensor(a)));
+      })
+      .def("__floordiv__", [](py::handle a, py::handle b) {
+        return binary(a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(x, y); },
+                      [](const Tensor& x, const Scalar& s) { return floor_divide(x, tensor_of(s)); });
+      })
+      .def("__rfloordiv__", [](py::handle a, py::handle b) {
+        return binary(a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(y, x); },
+                      [](const Tensor& x, const Scalar& s) { return floor_divide(tensor_of(s), x); });
+      })
+      .def("__mod__", [](py::handle a, py::handle b) {
+        return binary(a, b, [](const Tensor& x, const Tensor& y) { return remainder(x, y); },
+                      [](const Tensor& x, const Scalar& s) { return remainder(x, tensor_of(s)); });
       })
       .def("__neg__", [](const Tensor& a) { return unary_op(UnaryOp::Neg, a); })
       .def("__pos__", [](py::handle a) { return a; })
@@ -273,15 +295,24 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
 
   // Reductions.
   def_both(m, cls, "sum", [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
+    const std::optional<DType> t = optional_dtype(dtype);
+    if (dim.is_none()) {
+      MaybeReleaseGIL gil(a->numel());
+      return sum(a, t);
+    }
+    const DimList dims = dims_from(dim);
     MaybeReleaseGIL gil(a->numel());
-    if (dim.is_none()) return sum(a, optional_dtype(dtype));
-    return sum(a, dims_from(dim), keepdim, optional_dtype(dtype));
+    return sum(a, dims, keepdim, t);
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
   def_both(m, cls, "mean", [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
     const Tensor x = dtype.is_none() ? a : to_dtype(a, dtype_from(dtype));
+    if (dim.is_none()) {
+      MaybeReleaseGIL gil(x->numel());
+      return mean(x);
+    }
+    const DimList dims = dims_from(dim);
     MaybeReleaseGIL gil(x->numel());
-    if (dim.is_none()) return mean(x);
-    return mean(x, dims_from(dim), keepdim);
+    return mean(x, dims, keepdim);
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
      py::arg("dtype") = py::none());
   def_both(m, cls, "var", [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim, py::object correction) {
@@ -339,7 +370,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   // Shape and views.
   cls.def("view", [](const Tensor& a, py::args shape) {
     if (shape.size() == 1 && !PyLong_Check(shape[0].ptr()) && !PySequence_Check(shape[0].ptr())) {
-      return to_dtype(a, dtype_from(shape[0]));
+      return view_as_dtype(a, dtype_from(shape[0]));
     }
     return view(a, dims_from_args(shape));
   });
@@ -371,6 +402,19 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_both(m, cls, "flatten", [](const Tensor& a, int64_t s, int64_t e) { return flatten(a, s, e); },
            py::arg("start_dim") = 0, py::arg("end_dim") = -1);
   def_both(m, cls, "narrow", [](const Tensor& a, int64_t dim, int64_t start, int64_t length) {
+    if (a->dim() == 0) throw std::runtime_error("narrow() cannot be applied to a 0-dim tensor.");
+    const int64_t size = a->shape()[wrap_dim(dim, a->dim())];
+    if (start < -size || start > size) {
+      throw IndexError("start out of range (expected to be in range of [" + std::to_string(-size) +
+                       ", " + std::to_string(size) + "], but got " + std::to_string(start) + ")");
+    }
+    if (start < 0) start += size;
+    if (length < 0) throw std::runtime_error("narrow(): length must be non-negative.");
+    if (start + length > size) {
+      throw std::runtime_error("start (" + std::to_string(start) + ") + length (" +
+                               std::to_string(length) + ") exceeds dimension size (" +
+                               std::to_string(size) + ").");
+    }
     return slice(a, dim, start, start + length, 1);
   }, py::arg("dim"), py::arg("start"), py::arg("length"));
   def_both(m, cls, "select", [](const Tensor& a, int64_t dim, int64_t index) { return select(a, dim, index); },

@@ -116,6 +116,11 @@ Tensor from_numpy(const py::array& arr) {
   return std::make_shared<TensorImpl>(std::move(storage), 0, shape, strides, dtype);
 }
 
+double one_element(const Tensor& t) {
+  if (t->numel() != 1) throw ValueError("only one element tensors can be converted to Python scalars");
+  return item_as_double(t);
+}
+
 // ---- indexing ----
 
 bool is_advanced(py::handle h) {
@@ -199,9 +204,14 @@ Tensor index(const Tensor& self, py::handle idx) {
       ++consuming;
     }
   }
+  if (self->dim() == 0 && consuming > 0) {
+    throw IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                     "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number");
+  }
   if (consuming > self->dim()) {
     throw IndexError("too many indices for tensor of dimension " + std::to_string(self->dim()));
   }
+  int64_t source_dim = 0;  // dim of `self` the next item indexes (for messages)
   Tensor out = self;
   int64_t dim = 0;
   std::vector<std::pair<int64_t, Tensor>> adv;
@@ -209,9 +219,18 @@ Tensor index(const Tensor& self, py::handle idx) {
     py::handle it = items[i];
     if (adv_tensors[i]) {
       adv.emplace_back(dim, adv_tensors[i]);
-      dim += adv_tensors[i]->dtype() == DType::Bool ? adv_tensors[i]->dim() : 1;
+      const int64_t width = adv_tensors[i]->dtype() == DType::Bool ? adv_tensors[i]->dim() : 1;
+      dim += width;
+      source_dim += width;
     } else if (PyLong_Check(it.ptr()) || (PyIndex_Check(it.ptr()) && !PyBool_Check(it.ptr()))) {
-      out = select(out, dim, py::reinterpret_borrow<py::object>(it).cast<int64_t>());
+      const int64_t k = py::reinterpret_borrow<py::object>(it).cast<int64_t>();
+      const int64_t size = out->shape()[dim];
+      if (k < -size || k >= size) {
+        throw IndexError("index " + std::to_string(k) + " is out of bounds for dimension " +
+                         std::to_string(source_dim) + " with size " + std::to_string(size));
+      }
+      out = select(out, dim, k);
+      ++source_dim;
     } else if (PySlice_Check(it.ptr())) {
       Py_ssize_t start, stop, step;
       if (PySlice_Unpack(it.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
@@ -220,11 +239,13 @@ Tensor index(const Tensor& self, py::handle idx) {
       std::optional<int64_t> e = sl->stop == Py_None ? std::nullopt : std::optional<int64_t>(stop);
       out = slice(out, dim, s, e, step);
       ++dim;
+      ++source_dim;
     } else if (it.is_none()) {
       out = unsqueeze(out, dim);
       ++dim;
     } else if (it.ptr() == Py_Ellipsis) {
       dim += self->dim() - consuming;
+      source_dim += self->dim() - consuming;
     } else {
       throw IndexError(std::string("only integers, slices (`:`), ellipsis (`...`), None and long "
                                    "or byte Variables are valid indices (got ") +
@@ -325,17 +346,36 @@ void init_tensor(py::module_& m) {
               t->set_grad(nullptr);
               return;
             }
+            if (!is_tensor(g)) {
+              throw TypeError(std::string("assigned grad expected to be a Tensor or None but got "
+                                          "grad of type ") + Py_TYPE(g.ptr())->tp_name);
+            }
             const Tensor& gt = as_tensor(g);
             if (gt->shape() != t->shape()) {
-              throw std::runtime_error("assigned grad has data of a different size");
+              throw std::runtime_error("attempting to assign a gradient of size '" +
+                                       shape_str(gt->shape()) + "' to a tensor of size '" +
+                                       shape_str(t->shape()) +
+                                       "'. Please ensure that the gradient and the tensor are the "
+                                       "same size");
             }
             if (gt->dtype() != t->dtype()) {
-              throw std::runtime_error("assigned grad has data of a different type");
+              throw std::runtime_error(std::string("attempting to assign a gradient with dtype '") +
+                                       dtype_name(gt->dtype()) + "' to a tensor with dtype '" +
+                                       dtype_name(t->dtype()) +
+                                       "'. Please ensure that the gradient and the tensor have the "
+                                       "same dtype");
             }
             t->set_grad(gt);
           })
       .def_property(
-          "data", [](const Tensor& t) { return detach(t); },
+          "data",
+          [](const Tensor& t) {
+            // A separate Storage over the same memory: writes through .data
+            // bump a version counter of their own, as in torch.
+            auto alias = Storage::wrap(t->storage()->data(), t->storage()->nbytes(), t->storage());
+            return std::make_shared<TensorImpl>(alias, t->offset(), t->shape(), t->strides(),
+                                                t->dtype());
+          },
           [](const Tensor& t, const Tensor& other) { t->set_data(*other); })
       .def_property_readonly("T",
                              [](const Tensor& t) {
@@ -430,7 +470,7 @@ void init_tensor(py::module_& m) {
       .def("detach_",
            [](py::handle self) {
              const Tensor& t = as_tensor(self);
-             if (t->is_view() && t->grad_fn()) {
+             if (t->is_view() && t->grad_fn() && t->base()->requires_grad()) {
                throw std::runtime_error("Can't detach views in-place. Use detach() instead.");
              }
              t->clear_history();
@@ -464,12 +504,18 @@ void init_tensor(py::module_& m) {
       .def("__bool__",
            [](const Tensor& t) {
              if (t->numel() != 1) {
-               throw std::runtime_error("Boolean value of Tensor with more than one value is ambiguous");
+               throw std::runtime_error(t->numel() == 0
+                                            ? "Boolean value of Tensor with no values is ambiguous"
+                                            : "Boolean value of Tensor with more than one value is "
+                                              "ambiguous");
              }
              return item_as_double(t) != 0.0;
            })
-      .def("__float__", [](const Tensor& t) { return item_as_double(t); })
-      .def("__int__", [](const Tensor& t) { return static_cast<int64_t>(item_as_double(t)); })
+      .def("__float__", [](const Tensor& t) { return one_element(t); })
+      .def("__int__", [](const Tensor& t) -> py::object {
+        if (t->dtype() == DType::Int64) return scalar_to_python(t, 0);
+        return py::int_(static_cast<int64_t>(one_element(t)));
+      })
       .def("__index__",
            [](const Tensor& t) {
              if (t->dtype() != DType::Int64 || t->numel() != 1) {

@@ -14,11 +14,13 @@ namespace ember {
 
 // Note [Engine scratch]
 // A backward run needs, per node, a count of gradients still to arrive and a
-// buffer summing those that have. They live on the Node itself (run_id_,
-// pending_, needed_, buffer_), tagged with the run's id, so a run costs no hash
-// map. The price: two threads must not run backward through the *same* graph
-// at once (separate graphs in separate threads are fine). See the README's
-// thread-safety notes.
+// buffer summing those that have. For graph nodes they live on the Node itself
+// (Node::scratch_), tagged with the run's id, so a run costs no hash map. Leaf
+// accumulators are the one kind of node that separate graphs share (two
+// threads training on the same parameters), so their scratch lives in the
+// run's own map, and AccumulateGrad locks while it adds into .grad. The rule
+// that remains: two threads must not run backward through the *same* non-leaf
+// nodes at once. See the README's thread-safety notes.
 //
 // Order: a node runs once every gradient for it has arrived. Among ready nodes
 // the most recently created runs first, as in torch, so sums into a leaf
@@ -49,7 +51,7 @@ class Engine::Run {
       for (Edge& e : n->next_edges_) {
         if (!e.node) continue;
         visit(e.node.get(), stack);
-        e.node->pending_ += 1;
+        scratch(e.node.get()).pending += 1;
       }
     }
   }
@@ -59,14 +61,14 @@ class Engine::Run {
   // (or it is itself an AccumulateGrad target and run_targets is set).
   void restrict_to(const std::vector<Node*>& targets, bool run_targets) {
     restricted_ = true;
-    for (Node* n : nodes_) n->needed_ = false;
+    for (Node* n : nodes_) scratch(n).needed = false;
     // Reverse topological order: children before parents (Kahn on a copy of the counts).
     std::vector<int32_t> count(nodes_.size());
     std::vector<Node*> topo;
     std::vector<Node*> ready;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       index_of(nodes_[i]) = static_cast<int32_t>(i);
-      count[i] = nodes_[i]->pending_;
+      count[i] = scratch(nodes_[i]).pending;
       if (count[i] == 0) ready.push_back(nodes_[i]);
     }
     while (!ready.empty()) {
@@ -78,7 +80,10 @@ class Engine::Run {
       }
     }
     std::vector<char> reaches(nodes_.size(), 0);
-    for (Node* t : targets) reaches[static_cast<size_t>(index_of(t))] = 1;
+    for (Node* t : targets) {
+      auto it = index_.find(t);
+      if (it != index_.end()) reaches[static_cast<size_t>(it->second)] = 1;
+    }
     for (size_t i = topo.size(); i-- > 0;) {
       Node* n = topo[i];
       bool below = false;
@@ -88,7 +93,7 @@ class Engine::Run {
       const size_t idx = static_cast<size_t>(index_of(n));
       if (below) reaches[idx] = 1;
       const bool is_target = std::find(targets.begin(), targets.end(), n) != targets.end();
-      n->needed_ = below || (run_targets && is_target && dynamic_cast<AccumulateGrad*>(n));
+      scratch(n).needed = below || (run_targets && is_target && n->is_accumulator_);
     }
   }
 
@@ -101,16 +106,17 @@ class Engine::Run {
     std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready;
     for (const Edge& e : roots) {
       Node* n = e.node.get();
-      if (n->pending_ == 0) {
-        n->pending_ = -1;  // queued once even if it is the root of several outputs
+      if (scratch(n).pending == 0) {
+        scratch(n).pending = -1;  // queued once even if it is the root of several outputs
         ready.push(n);
       }
     }
     while (!ready.empty()) {
       Node* n = ready.top();
       ready.pop();
-      TensorList grads_in = std::move(n->buffer_);
-      n->buffer_ = TensorList();
+      Scratch& sn = scratch(n);
+      TensorList grads_in = std::move(sn.buffer);
+      sn.buffer = TensorList();
       grads_in.resize(std::max<size_t>(grads_in.size(), n->num_outputs()));
       for (const CaptureSpec& c : captures_) {
         if (c.node == n && grads_in[c.input_nr]) {
@@ -120,7 +126,7 @@ class Engine::Run {
       }
       n->run_output_hooks(grads_in);
       TensorList grads_out;
-      const bool run = !restricted_ || n->needed_;
+      const bool run = !restricted_ || sn.needed;
       bool any_grad = false;
       for (const Tensor& g : grads_in) any_grad = any_grad || g;
       if (run && any_grad) {
@@ -136,7 +142,7 @@ class Engine::Run {
         const Edge& e = n->next_edges_[i];
         if (!e.node) continue;
         if (i < grads_out.size() && grads_out[i]) accumulate(e, grads_out[i]);
-        if (--e.node->pending_ == 0) ready.push(e.node.get());
+        if (--scratch(e.node.get()).pending == 0) ready.push(e.node.get());
       }
     }
   }
@@ -144,8 +150,9 @@ class Engine::Run {
   ~Run() {
     // On success buffers are already empty; after an error, drop what is left.
     for (Node* n : nodes_) {
-      n->buffer_ = TensorList();
-      n->pending_ = 0;
+      if (n->is_accumulator_) continue;
+      n->scratch_.buffer = TensorList();
+      n->scratch_.pending = 0;
     }
   }
 
@@ -156,12 +163,19 @@ class Engine::Run {
     size_t slot;
   };
 
+  using Scratch = Node::Scratch;
+
+  Scratch& scratch(Node* n) {
+    return n->is_accumulator_ ? accumulator_scratch_[n] : n->scratch_;
+  }
+
   void visit(Node* n, std::vector<Node*>& stack) {
-    if (n->run_id_ == run_id_) return;
-    n->run_id_ = run_id_;
-    n->pending_ = 0;
-    n->needed_ = true;
-    n->buffer_ = TensorList();
+    Scratch& s = scratch(n);
+    if (s.run_id == run_id_) return;
+    s.run_id = run_id_;
+    s.pending = 0;
+    s.needed = true;
+    s.buffer = TensorList();
     nodes_.push_back(n);
     stack.push_back(n);
   }
@@ -170,7 +184,7 @@ class Engine::Run {
   int32_t& index_of(Node* n) { return index_[n]; }
 
   void accumulate(const Edge& e, const Tensor& g) {
-    TensorList& buf = e.node->buffer_;
+    TensorList& buf = scratch(e.node.get()).buffer;
     if (buf.size() <= e.input_nr) buf.resize(e.input_nr + 1);
     Tensor& slot = buf[e.input_nr];
     slot = slot ? add(slot, g) : g;
@@ -183,6 +197,7 @@ class Engine::Run {
   std::vector<Node*> nodes_;
   std::vector<CaptureSpec> captures_;
   std::unordered_map<Node*, int32_t> index_;
+  std::unordered_map<Node*, Scratch> accumulator_scratch_;
 };
 
 namespace {
@@ -217,15 +232,7 @@ std::vector<Tensor> checked_root_grads(const std::vector<Tensor>& roots,
                                ") and output[" + std::to_string(i) + "] has a shape of torch.Size(" +
                                shape_str(r->shape()) + ").");
     } else if (g->dtype() != r->dtype()) {
-      if (!is_floating(g->dtype())) {
-        throw std::runtime_error("For complex Tensors, both grad_output and output are required "
-                                 "to have the same dtype. Mismatch in dtype: grad_output[" +
-                                 std::to_string(i) + "] has a dtype of " +
-                                 scalar_type_name(g->dtype()) + " and output[" +
-                                 std::to_string(i) + "] has a dtype of " +
-                                 scalar_type_name(r->dtype()) + ".");
-      }
-      g = convert(g, r->dtype());
+      g = convert(g, r->dtype());  // torch accepts any real dtype here
     }
     out.push_back(std::move(g));
   }

@@ -50,12 +50,14 @@ void Node::run_output_hooks(TensorList& grads) {
 AccumulateGrad::AccumulateGrad(Tensor variable) : variable_(std::move(variable)) {
   // Runs as soon as its gradient is complete, like torch's.
   sequence_nr_ = std::numeric_limits<uint64_t>::max();
+  is_accumulator_ = true;
 }
 
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor& g = grads[0];
   if (!g) return {};
   if (variable_->has_hooks()) g = variable_->run_hooks(g);
+  std::lock_guard<std::mutex> lock(mutex_);
   Tensor& slot = variable_->mutable_grad();
   if (!slot) {
     // Take the incoming buffer when nobody else can see it; otherwise copy, so
@@ -127,6 +129,7 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
 }
 
 Edge gradient_edge(const Tensor& t) {
+  if (t->view_history_is_stale()) regenerate_view_history(t);
   if (t->grad_fn()) return Edge{t->grad_fn(), t->output_nr()};
   if (t->requires_grad()) return Edge{grad_accumulator(t), 0};
   return Edge{};

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "ember/autograd/grad_mode.h"
@@ -55,11 +56,19 @@ class Node : public std::enable_shared_from_this<Node> {
  private:
   friend class Engine;
   EdgeList next_edges_;
+
+ protected:
+  bool is_accumulator_ = false;  // AccumulateGrad: scratch lives with the run
+
+ private:
   // Per-run scratch of the engine; see Note [Engine scratch].
-  uint64_t run_id_ = 0;
-  int32_t pending_ = 0;
-  bool needed_ = false;
-  TensorList buffer_;
+  struct Scratch {
+    uint64_t run_id = 0;
+    int32_t pending = 0;
+    bool needed = false;
+    TensorList buffer;
+  };
+  Scratch scratch_;
   std::unique_ptr<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>> watched_;
 };
 
@@ -75,6 +84,7 @@ class AccumulateGrad final : public Node {
 
  private:
   Tensor variable_;
+  std::mutex mutex_;  // backward runs in several threads may feed one leaf
 };
 
 // Note [Saved tensors]

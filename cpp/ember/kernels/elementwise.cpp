@@ -79,6 +79,34 @@ T div_value(T a, T b) {
   }
 }
 
+// Python's // and %: the quotient rounds down, the remainder takes b's sign.
+template <typename T>
+T floor_div_value(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return a;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    const T q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+  } else {
+    return std::floor(a / b);
+  }
+}
+
+template <typename T>
+T remainder_value(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return false;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    const T r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  } else {
+    const T r = std::fmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  }
+}
+
 template <typename T>
 T max_value(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
@@ -141,6 +169,8 @@ void with_binary_functor(BinaryOp op, Body&& body) {
     case BinaryOp::Pow: return body([](T x, T y) { return pow_value<T>(x, y); });
     case BinaryOp::Maximum: return body([](T x, T y) { return max_value<T>(x, y); });
     case BinaryOp::Minimum: return body([](T x, T y) { return min_value<T>(x, y); });
+    case BinaryOp::FloorDiv: return body([](T x, T y) { return floor_div_value<T>(x, y); });
+    case BinaryOp::Remainder: return body([](T x, T y) { return remainder_value<T>(x, y); });
     case BinaryOp::Eq: return body([](T x, T y) { return x == y; });
     case BinaryOp::Ne: return body([](T x, T y) { return x != y; });
     case BinaryOp::Lt: return body([](T x, T y) { return x < y; });
@@ -312,7 +342,7 @@ void with_unary_functor(UnaryOp op, Body&& body) {
     case UnaryOp::Cos: return body([](T x) { return std::cos(x); });
     case UnaryOp::Tanh: return body([](T x) { return std::tanh(x); });
     case UnaryOp::Sigmoid: return body([](T x) { return sigmoid_value(x); });
-    case UnaryOp::Relu: return body([](T x) { return x > T(0) ? x : T(0); });
+    case UnaryOp::Relu: return body([](T x) { return x <= T(0) ? T(0) : x; });  // NaN stays NaN
     case UnaryOp::Reciprocal: return body([](T x) { return T(1) / x; });
     case UnaryOp::Sign: return body([](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
     case UnaryOp::Square: return body([](T x) { return x * x; });

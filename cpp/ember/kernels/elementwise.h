@@ -6,7 +6,10 @@
 
 namespace ember {
 
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
+enum class BinaryOp {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, FloorDiv, Remainder,
+  Eq, Ne, Lt, Le, Gt, Ge  // comparisons last: see is_comparison
+};
 enum class UnaryOp {
   Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Reciprocal, Sign, Square,
   Log1p, Expm1, Rsqrt, Floor, Ceil, Round, Trunc, LogicalNot

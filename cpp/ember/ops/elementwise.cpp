@@ -161,7 +161,8 @@ TensorList DivBackward0::apply(TensorList&& grads) {
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(div(g, b));
   if (wants_grad(*this, 1)) {
     Tensor a = self.unpack(*this);
-    out[1] = other_meta.fit(neg(div(mul(g, a), mul(b, b))));
+    // -g * (a / b) / b, in torch's order (b * b could underflow to 0).
+    out[1] = other_meta.fit(neg(div(mul(g, div(a, b)), b)));
   }
   return out;
 }
@@ -250,15 +251,17 @@ TensorList PowBackward2::apply(TensorList&& grads) {
 
 namespace {
 
+// torch's formula: ties split the gradient in half; otherwise each side keeps
+// it unless it lost (`loses` = Lt for maximum's first input). With a NaN on
+// one side neither comparison holds, so both sides keep the gradient.
 TensorList extreme_backward(Node& node, const Tensor& g, const Tensor& a, const Tensor& b,
-                            const GradFit& am, const GradFit& bm, BinaryOp pick) {
-  // Where a wins the gradient goes to a; on ties it is split evenly.
-  Tensor a_wins = to_dtype(compare(pick, a, b), g->dtype());
-  Tensor tie = to_dtype(compare(BinaryOp::Eq, a, b), g->dtype());
-  Tensor a_share = add(a_wins, mul(tie, Scalar(0.5)));
+                            const GradFit& am, const GradFit& bm, BinaryOp a_loses,
+                            BinaryOp b_loses) {
+  Tensor zero = zeros({}, g->dtype());
+  Tensor shared = where(compare(BinaryOp::Eq, a, b), mul(g, Scalar(0.5)), g);
   TensorList out(node.next_edges().size());
-  if (wants_grad(node, 0)) out[0] = am.fit(mul(g, a_share));
-  if (wants_grad(node, 1)) out[1] = bm.fit(mul(g, rsub(a_share, Scalar(1.0))));
+  if (wants_grad(node, 0)) out[0] = am.fit(where(compare(a_loses, a, b), zero, shared));
+  if (wants_grad(node, 1)) out[1] = bm.fit(where(compare(b_loses, a, b), zero, shared));
   return out;
 }
 
@@ -278,7 +281,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 
 TensorList MaximumBackward0::apply(TensorList&& grads) {
   return extreme_backward(*this, grads[0], self.unpack(*this), other.unpack(*this), self_meta,
-                          other_meta, BinaryOp::Gt);
+                          other_meta, BinaryOp::Lt, BinaryOp::Gt);
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
@@ -295,7 +298,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 
 TensorList MinimumBackward0::apply(TensorList&& grads) {
   return extreme_backward(*this, grads[0], self.unpack(*this), other.unpack(*this), self_meta,
-                          other_meta, BinaryOp::Lt);
+                          other_meta, BinaryOp::Gt, BinaryOp::Lt);
 }
 
 Tensor clamp(const Tensor& a, std::optional<Scalar> lo, std::optional<Scalar> hi) {
@@ -349,6 +352,9 @@ TensorList WhereBackward0::apply(TensorList&& grads) {
   if (wants_grad(*this, 1)) out[1] = other_meta.fit(where(c, zero, g));
   return out;
 }
+
+Tensor floor_divide(const Tensor& a, const Tensor& b) { return binary_kernel(BinaryOp::FloorDiv, a, b); }
+Tensor remainder(const Tensor& a, const Tensor& b) { return binary_kernel(BinaryOp::Remainder, a, b); }
 
 // ---- comparisons (never differentiable) ----
 
@@ -451,8 +457,9 @@ TensorList SigmoidBackward0::apply(TensorList&& grads) {
   return {mul(grads[0], mul(y, rsub(y, Scalar(1.0))))};
 }
 TensorList ReluBackward0::apply(TensorList&& grads) {
+  // torch's threshold_backward: zero where the result is <= 0 (a NaN passes).
   Tensor y = saved.unpack(*this);
-  return {mul(grads[0], to_dtype(compare(BinaryOp::Gt, y, Scalar(0.0)), grads[0]->dtype()))};
+  return {where(compare(BinaryOp::Le, y, Scalar(0.0)), zeros({}, grads[0]->dtype()), grads[0])};
 }
 TensorList ReciprocalBackward0::apply(TensorList&& grads) {
   Tensor y = saved.unpack(*this);

@@ -12,25 +12,97 @@ namespace ember {
 //    values that no longer exist), exactly as torch refuses it;
 //  - a non-leaf is rebased: a new node whose edges continue into self's old
 //    history becomes self's grad_fn;
-//  - writing through a view of a tensor that requires grad would need the view
-//    machinery torch calls CopySlices; Ember refuses it with an error rather
-//    than return a silently wrong gradient.
+//  - a view is handled as in Note [Views and in-place].
+//
+// Note [Views and in-place]
+// Writing through a view changes its base, so the base's history must change
+// too (torch's CopySlices). The in-place op's node is built as usual for the
+// view's values; then the base gets a CopySlices node that, given the base's
+// gradient, runs that node on the view's region and writes the result back
+// into the region, passing the rest through to the base's old history. The
+// view's own grad_fn becomes AsStridedBackward0, reading its region of the
+// base's gradient. Other views made before the write are now stale: their
+// grad_fn describes old values. Each recorded in-place op bumps the storage's
+// history counter; when a stale view is next used (gradient_edge), its grad_fn
+// is regenerated as an AsStridedBackward0 onto the base's current history, as
+// torch does. Only first-order gradients flow through CopySlices.
 void check_inplace(const Tensor& self) {
   if (!GradMode::is_enabled()) return;
   if (self->is_leaf() && self->requires_grad()) {
     throw std::runtime_error(
-        "a leaf Variable that requires grad is being used in an in-place operation.");
+        self->is_view()
+            ? "a view of a leaf Variable that requires grad is being used in an in-place operation."
+            : "a leaf Variable that requires grad is being used in an in-place operation.");
   }
+  if (self->is_view() && self->base()->is_leaf() && self->base()->requires_grad()) {
+    throw std::runtime_error(
+        "a view of a leaf Variable that requires grad is being used in an in-place operation.");
+  }
+}
+
+Tensor ViewGeometry::region_of(const Tensor& base_like) const {
+  return std::make_shared<TensorImpl>(base_like->storage(), base_like->offset() + offset, shape,
+                                      strides, base_like->dtype());
+}
+
+TensorList CopySlices::apply(TensorList&& grads) {
+  Tensor result = contiguous_clone(grads[0]);
+  Tensor region = geometry.region_of(result);
+  TensorList op_grads = op->apply(TensorList{contiguous_clone(region)});
+  if (op_grads.size() > 0 && op_grads[0]) {
+    copy_kernel(region, op_grads[0]);
+  } else {
+    fill_raw(region, 0.0);
+  }
+  TensorList out(next_edges().size());
+  out[0] = result;
+  for (size_t i = 1; i < out.size() && i < op_grads.size(); ++i) out[i] = op_grads[i];
+  return out;
+}
+
+TensorList AsStridedBackward0::apply(TensorList&& grads) {
+  Tensor out = zeros(geometry.base_shape, grads[0]->dtype());
+  copy_kernel(geometry.region_of(out), grads[0]);
+  return {out};
 }
 
 namespace {
 
-void check_view_inplace(const Tensor& self, bool records) {
-  if (records && self->is_view()) {
+ViewGeometry geometry_of(const Tensor& view) {
+  const Tensor& base = view->base();
+  if (!base->is_contiguous()) {
     throw std::runtime_error(
-        "ember does not support in-place operations on a view of a tensor that requires grad "
-        "while grad mode is on; use an out-of-place op (e.g. y = y + 1) instead");
+        "ember supports in-place operations through a view only when the viewed tensor is "
+        "contiguous");
   }
+  ViewGeometry g;
+  g.base_shape = base->shape();
+  g.dtype = base->dtype();
+  g.offset = view->offset() - base->offset();
+  g.shape = view->shape();
+  g.strides = view->strides();
+  return g;
+}
+
+std::shared_ptr<Node> view_of_base_node(const Tensor& base, ViewGeometry g) {
+  auto view_fn = std::make_shared<AsStridedBackward0>();
+  view_fn->next_edges().push_back(gradient_edge(base));
+  view_fn->geometry = std::move(g);
+  return view_fn;
+}
+
+void rebase_view(Tensor& view, const std::shared_ptr<Node>& op) {
+  const Tensor& base = view->base();
+  ViewGeometry g = geometry_of(view);
+  auto copy = std::make_shared<CopySlices>();
+  copy->next_edges().push_back(gradient_edge(base));
+  for (size_t i = 1; i < op->next_edges().size(); ++i) {
+    copy->next_edges().push_back(op->next_edges()[i]);
+  }
+  copy->geometry = g;
+  copy->op = op;
+  base->set_history(copy, 0);
+  view->set_history(view_of_base_node(base, std::move(g)), 0);
 }
 
 // Rebases self onto `node`: the node's first edge continues self's old history.
@@ -39,7 +111,13 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
   auto node = std::make_shared<NodeT>();
   node->next_edges().push_back(gradient_edge(self));
   if (other) node->next_edges().push_back(gradient_edge(*other));
-  self->set_history(node, 0);
+  self->storage()->bump_history();
+  if (self->is_view()) {
+    rebase_view(self, node);
+    self->refresh_view_history();
+  } else {
+    self->set_history(node, 0);
+  }
   return node;
 }
 
@@ -49,10 +127,14 @@ bool records(const Tensor& self, const Tensor* other) {
 
 }  // namespace
 
+void regenerate_view_history(const Tensor& view) {
+  view->set_history(view_of_base_node(view->base(), geometry_of(view)), 0);
+  view->refresh_view_history();
+}
+
 Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
   check_inplace(self);
   const bool rec = records(self, &other);
-  check_view_inplace(self, rec);
   GradFit other_meta(other, self);
   if (alpha == 1.0) {
     binary_inplace_kernel(BinaryOp::Add, self, other);
@@ -72,7 +154,6 @@ Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
 Tensor& add_(Tensor& self, const Scalar& other) {
   check_inplace(self);
   const bool rec = records(self, nullptr);
-  check_view_inplace(self, rec);
   binary_scalar_inplace_kernel(BinaryOp::Add, self, other);
   self->bump_version();
   if (rec) rebase<AddBackward0>(self, nullptr)->self_meta = GradFit(self, self);
@@ -88,7 +169,6 @@ Tensor& sub_(Tensor& self, const Scalar& other) {
 Tensor& mul_(Tensor& self, const Tensor& other) {
   check_inplace(self);
   const bool rec = records(self, &other);
-  check_view_inplace(self, rec);
   // The formula needs self's old values when other requires grad.
   Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
   GradFit other_meta(other, self);
@@ -106,7 +186,6 @@ Tensor& mul_(Tensor& self, const Tensor& other) {
 Tensor& mul_(Tensor& self, const Scalar& other) {
   check_inplace(self);
   const bool rec = records(self, nullptr);
-  check_view_inplace(self, rec);
   binary_scalar_inplace_kernel(BinaryOp::Mul, self, other);
   self->bump_version();
   if (rec) {
@@ -120,7 +199,6 @@ Tensor& mul_(Tensor& self, const Scalar& other) {
 Tensor& div_(Tensor& self, const Tensor& other) {
   check_inplace(self);
   const bool rec = records(self, &other);
-  check_view_inplace(self, rec);
   Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
   GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Div, self, other);
@@ -137,7 +215,6 @@ Tensor& div_(Tensor& self, const Tensor& other) {
 Tensor& div_(Tensor& self, const Scalar& other) {
   check_inplace(self);
   const bool rec = records(self, nullptr);
-  check_view_inplace(self, rec);
   binary_scalar_inplace_kernel(BinaryOp::Div, self, other);
   self->bump_version();
   if (rec) {
@@ -151,7 +228,6 @@ Tensor& div_(Tensor& self, const Scalar& other) {
 Tensor& fill_(Tensor& self, const Scalar& value) {
   check_inplace(self);
   const bool rec = records(self, nullptr);
-  check_view_inplace(self, rec);
   fill_raw(self, value.value);
   self->bump_version();
   if (rec) rebase<FillBackward0>(self, nullptr);
@@ -161,7 +237,6 @@ Tensor& fill_(Tensor& self, const Scalar& value) {
 Tensor& zero_(Tensor& self) {
   check_inplace(self);
   const bool rec = records(self, nullptr);
-  check_view_inplace(self, rec);
   fill_raw(self, 0.0);
   self->bump_version();
   if (rec) rebase<ZeroBackward0>(self, nullptr);
@@ -171,7 +246,6 @@ Tensor& zero_(Tensor& self) {
 Tensor& copy_(Tensor& self, const Tensor& src) {
   check_inplace(self);
   const bool rec = records(self, &src);
-  check_view_inplace(self, rec);
   if (self->storage() == src->storage()) {
     copy_kernel(self, contiguous_clone(src));
   } else {
@@ -187,10 +261,17 @@ void add_inplace_unchecked(const Tensor& self, const Tensor& g) {
   self->bump_version();
 }
 
-TensorList FillBackward0::apply(TensorList&&) { return TensorList(next_edges().size()); }
-TensorList ZeroBackward0::apply(TensorList&&) { return TensorList(next_edges().size()); }
+// The overwritten values get a zero gradient (not none): like torch, the old
+// history still runs, so its saved-tensor checks still fire.
+namespace {
+Tensor zeros_like_grad(const Tensor& g) { return zeros(g->shape(), g->dtype()); }
+}  // namespace
+
+TensorList FillBackward0::apply(TensorList&& grads) { return {zeros_like_grad(grads[0])}; }
+TensorList ZeroBackward0::apply(TensorList&& grads) { return {zeros_like_grad(grads[0])}; }
 TensorList CopyBackwards::apply(TensorList&& grads) {
   TensorList out(next_edges().size());
+  if (wants_grad(*this, 0)) out[0] = zeros_like_grad(grads[0]);
   if (wants_grad(*this, 1)) out[1] = src_meta.fit(grads[0]);
   return out;
 }

@@ -11,14 +11,15 @@ namespace {
 
 void require_floating(const Tensor& a, const char* op) {
   if (!is_floating(a->dtype())) {
-    throw std::runtime_error(std::string("\"") + op + "\" not implemented for '" +
-                             scalar_type_name(a->dtype()) + "'");
+    throw NotImplementedError(std::string("\"") + op + "\" not implemented for '" +
+                              scalar_type_name(a->dtype()) + "'");
   }
 }
 
 // Softmax or log-softmax along d with the max subtracted first (no graph).
 Tensor softmax_values(const Tensor& a, int64_t d, bool log) {
   GradModeGuard no_grad(false);
+  if (a->numel() == 0) return empty(a->shape(), a->dtype());
   Tensor shifted = binary_kernel(BinaryOp::Sub, a, extreme_kernel(a, d, true).values);
   std::vector<bool> mask(static_cast<size_t>(a->dim()), false);
   if (a->dim() > 0) mask[static_cast<size_t>(d)] = true;
@@ -256,6 +257,9 @@ NllShape check_nll(const Tensor& input, const Tensor& target, const Tensor& weig
   if (target->dtype() != DType::Int64) {
     throw std::runtime_error(std::string("expected scalar type Long but found ") +
                              scalar_type_name(target->dtype()));
+  }
+  if (target->dim() > 1) {
+    throw std::runtime_error("0D or 1D target tensor expected, multi-target not supported");
   }
   const bool batched = input->dim() == 2;
   const int64_t batch = batched ? input->shape()[0] : 1;

@@ -322,7 +322,10 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
 }
 
 TensorList evenly_distribute(const Tensor& g, const Tensor& x, const Tensor& r) {
-  Tensor hit = to_dtype(compare(BinaryOp::Eq, x, r), g->dtype());
+  // The positions holding the result; a NaN result is held by the NaNs.
+  Tensor holds = compare(BinaryOp::Eq, x, r);
+  if (std::isnan(item_as_double(r))) holds = compare(BinaryOp::Ne, x, x);
+  Tensor hit = to_dtype(holds, g->dtype());
   return {mul(hit, div(g, sum(hit)))};
 }
 

@@ -411,6 +411,51 @@ Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {
   return reshape(a, sizes);
 }
 
+Tensor view_as_dtype(const Tensor& a, DType dtype) {
+  const int64_t from = static_cast<int64_t>(itemsize(a->dtype()));
+  const int64_t to = static_cast<int64_t>(itemsize(dtype));
+  if (any_requires_grad(a) && dtype != a->dtype()) {
+    throw std::runtime_error("view(dtype) of a tensor that requires grad is not differentiable");
+  }
+  Shape shape = a->shape();
+  Strides strides = a->strides();
+  int64_t offset = a->offset();
+  if (from != to) {
+    if (a->dim() == 0) {
+      throw std::runtime_error("self.dim() cannot be 0 to view " +
+                               std::string(scalar_type_name(a->dtype())) + " as " +
+                               scalar_type_name(dtype) + " (different element sizes)");
+    }
+    if (strides.back() != 1) {
+      throw std::runtime_error("self.stride(-1) must be 1 to view " +
+                               std::string(scalar_type_name(a->dtype())) + " as " +
+                               scalar_type_name(dtype) + " (different element sizes), but got " +
+                               std::to_string(strides.back()));
+    }
+    const int64_t last_bytes = shape.back() * from;
+    if (last_bytes % to != 0) {
+      throw std::runtime_error("self.size(-1) must be divisible by " + std::to_string(to / from) +
+                               " to view " + scalar_type_name(a->dtype()) + " as " +
+                               scalar_type_name(dtype) + " (different element sizes), but got " +
+                               std::to_string(shape.back()));
+    }
+    for (size_t d = 0; d + 1 < strides.size(); ++d) {
+      if ((strides[d] * from) % to != 0 || (offset * from) % to != 0) {
+        throw std::runtime_error("self.stride(" + std::to_string(d) + ") must be divisible by " +
+                                 std::to_string(to / from) + " to view " +
+                                 scalar_type_name(a->dtype()) + " as " + scalar_type_name(dtype) +
+                                 " (different element sizes)");
+      }
+      strides[d] = strides[d] * from / to;
+    }
+    shape.back() = last_bytes / to;
+    offset = offset * from / to;
+  }
+  auto out = std::make_shared<TensorImpl>(a->storage(), offset, shape, strides, dtype);
+  out->set_base(a->is_view() ? a->base() : a);
+  return out;
+}
+
 Tensor contiguous(const Tensor& a) { return a->is_contiguous() ? a : clone(a); }
 
 Tensor detach(const Tensor& a) {
@@ -424,9 +469,10 @@ Tensor detach(const Tensor& a) {
 namespace {
 
 void check_cat_inputs(const TensorVec& tensors, const char* op) {
-  if (tensors.empty()) {
-    throw std::runtime_error(std::string("torch.") + op + "(): expected a non-empty list of Tensors");
-  }
+  if (!tensors.empty()) return;
+  // torch's own wording and type differ between the two.
+  if (std::string(op) == "stack") throw std::runtime_error("stack expects a non-empty TensorList");
+  throw ValueError(std::string("torch.") + op + "(): expected a non-empty list of Tensors");
 }
 
 DType common_dtype(const TensorVec& tensors) {

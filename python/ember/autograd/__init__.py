@@ -33,6 +33,8 @@ def grad(
     """Returns the gradients of `outputs` w.r.t. `inputs` as a tuple, leaving .grad alone."""
     if is_grads_batched:
         raise NotImplementedError("ember.autograd.grad does not support is_grads_batched")
+    if not _as_list(inputs):
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     result = _C._grad(
         _as_list(outputs),
         _as_list(inputs),

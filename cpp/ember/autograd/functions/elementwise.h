@@ -112,7 +112,7 @@ EMBER_UNARY_NODE(Expm1Backward0);
 EMBER_UNARY_NODE(RsqrtBackward0);
 #undef EMBER_UNARY_NODE
 
-// In-place fills: the old values no longer matter, so no gradient flows back.
+// In-place fills: the old values no longer matter; their gradient is zero.
 struct FillBackward0 final : Node {
   EMBER_NODE(FillBackward0);
 };
@@ -122,6 +122,33 @@ struct ZeroBackward0 final : Node {
 struct CopyBackwards final : Node {
   EMBER_NODE(CopyBackwards);
   GradFit src_meta;
+};
+
+// Where a view sits inside its (contiguous) base: element offset and strides.
+struct ViewGeometry {
+  Shape base_shape;
+  DType dtype = DType::Float32;
+  int64_t offset = 0;
+  Shape shape;
+  Strides strides;
+  // The view's region of a contiguous tensor shaped like the base (no graph).
+  Tensor region_of(const Tensor& base_like) const;
+};
+
+// The base's new history after an in-place op through one of its views
+// (see Note [Views and in-place]). Its edges: the base's old history, then the
+// op's other inputs. `op` is the in-place op's node, applied to the region.
+struct CopySlices final : Node {
+  EMBER_NODE(CopySlices);
+  void release_saved() override { op->release_saved(); }
+  ViewGeometry geometry;
+  std::shared_ptr<Node> op;
+};
+
+// The modified view's new grad_fn: its gradient is the base's, at the region.
+struct AsStridedBackward0 final : Node {
+  EMBER_NODE(AsStridedBackward0);
+  ViewGeometry geometry;
 };
 
 }  // namespace ember
