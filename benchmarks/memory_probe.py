@@ -26,7 +26,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
-
 import workloads as W  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -62,8 +61,13 @@ def probe_chain(lib, nodes):
     after = current_rss()
     value = (after - before) / nodes
     y.backward()  # keep the chain alive until measured; check it is usable
-    return {"value": value, "rss_before": before, "rss_after": after,
-            "nodes": nodes, "grad": float(x.grad.item())}
+    return {
+        "value": value,
+        "rss_before": before,
+        "rss_after": after,
+        "nodes": nodes,
+        "grad": float(x.grad.item()),
+    }
 
 
 def probe_mlp(lib):
@@ -75,8 +79,12 @@ def probe_mlp(lib):
     loss = None
     for _ in range(20):
         loss = step()
-    return {"value": peak_rss() / 2**20, "rss_before_steps_mb": before / 2**20,
-            "rss_end_mb": current_rss() / 2**20, "loss": loss}
+    return {
+        "value": peak_rss() / 2**20,
+        "rss_before_steps_mb": before / 2**20,
+        "rss_end_mb": current_rss() / 2**20,
+        "loss": loss,
+    }
 
 
 def main():
@@ -94,7 +102,7 @@ def main():
         out.update(probe_chain(lib, args.nodes) if args.probe == "chain" else probe_mlp(lib))
     except Exception as e:  # reported as ERROR by run.py
         msg = str(e).strip().splitlines()
-        out["error"] = "%s: %s" % (type(e).__name__, msg[0] if msg else "")
+        out["error"] = "{}: {}".format(type(e).__name__, msg[0] if msg else "")
     print(json.dumps(out))
 
 

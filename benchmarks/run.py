@@ -25,10 +25,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import ember  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
-import ember  # noqa: E402
 import workloads as W  # noqa: E402
 
 LIBS = {"torch": torch, "ember": ember}
@@ -73,11 +72,11 @@ def _compare(vt, ve):
     try:
         a, b = _to_numpy(vt), _to_numpy(ve)
         if a.shape != b.shape:
-            return "shape mismatch %s vs %s" % (a.shape, b.shape)
+            return f"shape mismatch {a.shape} vs {b.shape}"
         if not np.allclose(a, b, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(a).max(initial=0)))):
-            return "value mismatch (max abs diff %.3g)" % float(np.abs(a - b).max())
+            return f"value mismatch (max abs diff {float(np.abs(a - b).max()):.3g})"
     except Exception as e:
-        return "compare failed: %s" % e
+        return f"compare failed: {e}"
     return None
 
 
@@ -95,7 +94,10 @@ def run_workload(name, data_fn, setup_fn, repeats, budget, warmups=2):
                 step()
             steps[lname] = step
         except Exception as e:
-            res["err"][lname] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+            res["err"][lname] = "{}: {}".format(
+                type(e).__name__,
+                str(e).splitlines()[0] if str(e) else "",
+            )
     if len(first) == 2:
         res["note"] = _compare(first["torch"], first["ember"])
     del first
@@ -113,7 +115,7 @@ def run_workload(name, data_fn, setup_fn, repeats, budget, warmups=2):
     times = {k: [] for k in steps}
     order = list(steps)
     for r in range(repeats):
-        for lname in (order if r % 2 == 0 else order[::-1]):
+        for lname in order if r % 2 == 0 else order[::-1]:
             n = res["n"][lname]
             times[lname].append(_timed(steps[lname], n) / n)
     for lname in steps:
@@ -125,8 +127,16 @@ def run_workload(name, data_fn, setup_fn, repeats, budget, warmups=2):
 
 
 def run_probe(lname, probe, threads, quick=False):
-    cmd = [sys.executable, os.path.join(HERE, "memory_probe.py"), "--lib", lname,
-           "--probe", probe, "--threads", str(threads)]
+    cmd = [
+        sys.executable,
+        os.path.join(HERE, "memory_probe.py"),
+        "--lib",
+        lname,
+        "--probe",
+        probe,
+        "--threads",
+        str(threads),
+    ]
     if quick and probe == "chain":
         cmd += ["--nodes", str(W.MEM_CHAIN // 4)]
     try:
@@ -134,10 +144,10 @@ def run_probe(lname, probe, threads, quick=False):
         lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
         if not lines:
             msg = (p.stderr.strip().splitlines() or ["no output"])[-1]
-            return {"error": "probe failed: %s" % msg}
+            return {"error": f"probe failed: {msg}"}
         return json.loads(lines[-1])
     except Exception as e:
-        return {"error": "%s: %s" % (type(e).__name__, e)}
+        return {"error": f"{type(e).__name__}: {e}"}
 
 
 # --------------------------------------------------------------------------
@@ -151,7 +161,7 @@ def fmt_time(s):
         return "%.2f us" % (s * 1e6)
     if s < 1:
         return "%.3f ms" % (s * 1e3)
-    return "%.3f s" % s
+    return f"{s:.3f} s"
 
 
 def fmt_mem(v, unit):
@@ -174,9 +184,16 @@ def machine_info():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
-                    help="thread counts to run at (default: 1 2)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="thread counts to run at (default: 1 2)",
+    )
     ap.add_argument("--quick", action="store_true", help="fewer repeats (~1 minute)")
     ap.add_argument("--only", default=None, help="run only workloads whose name contains this")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory probes")
@@ -189,16 +206,33 @@ def main():
     rows = []  # dicts: name, threads, torch, ember, ratio, target, status, unit
     errors, notes = [], []
     t_start = time.perf_counter()
-    hdr = "%-28s %3s %13s %13s %8s %7s  %s" % ("workload", "thr", "torch", "ember", "ratio", "target", "result")
+    hdr = "%-28s %3s %13s %13s %8s %7s  %s" % (
+        "workload",
+        "thr",
+        "torch",
+        "ember",
+        "ratio",
+        "target",
+        "result",
+    )
     print(hdr)
     print("-" * len(hdr))
 
     def emit(row):
         rows.append(row)
-        print("%-28s %3d %13s %13s %8s %7s  %s" % (
-            row["name"], row["threads"], row["torch_s"], row["ember_s"],
-            "%.2fx" % row["ratio"] if row["ratio"] is not None else "-",
-            ">=%gx" % row["target"], row["status"]), flush=True)
+        print(
+            "%-28s %3d %13s %13s %8s %7s  %s"
+            % (
+                row["name"],
+                row["threads"],
+                row["torch_s"],
+                row["ember_s"],
+                "{:.2f}x".format(row["ratio"]) if row["ratio"] is not None else "-",
+                ">={:g}x".format(row["target"]),
+                row["status"],
+            ),
+            flush=True,
+        )
 
     for threads in args.threads:
         torch.set_num_threads(threads)
@@ -209,22 +243,44 @@ def main():
             try:
                 r = run_workload(name, data_fn, setup_fn, repeats, budget, 1 if args.quick else 2)
             except Exception as e:  # e.g. a failure in the timed loop
-                r = {"torch": None, "ember": None, "note": None,
-                     "err": {"ember": "%s: %s" % (type(e).__name__, (str(e).splitlines() or [""])[0])}}
+                r = {
+                    "torch": None,
+                    "ember": None,
+                    "note": None,
+                    "err": {
+                        "ember": "{}: {}".format(type(e).__name__, (str(e).splitlines() or [""])[0])
+                    },
+                }
             ratio = r["torch"] / r["ember"] if r["torch"] and r["ember"] else None
             if r["err"]:
-                status = "; ".join("ERROR (%s): %s" % (k, v) if k != "ember" else "ERROR: %s" % v
-                                   for k, v in r["err"].items())
+                status = "; ".join(
+                    f"ERROR ({k}): {v}" if k != "ember" else f"ERROR: {v}"
+                    for k, v in r["err"].items()
+                )
                 for k, v in r["err"].items():
                     errors.append("%s [%s, %d thr]: %s" % (name, k, threads, v))
             else:
                 status = "pass" if ratio >= target else "FAIL"
             if r.get("note"):
-                notes.append("%s (%d thr): results differ between torch and ember: %s" % (name, threads, r["note"]))
+                notes.append(
+                    "%s (%d thr): results differ between torch and ember: %s"
+                    % (name, threads, r["note"])
+                )
                 status += " (mismatch)"
-            emit({"name": name, "threads": threads, "torch": r["torch"], "ember": r["ember"],
-                  "torch_s": fmt_time(r["torch"]), "ember_s": fmt_time(r["ember"]),
-                  "ratio": ratio, "target": target, "status": status, "kind": "time"})
+            emit(
+                {
+                    "name": name,
+                    "threads": threads,
+                    "torch": r["torch"],
+                    "ember": r["ember"],
+                    "torch_s": fmt_time(r["torch"]),
+                    "ember_s": fmt_time(r["ember"]),
+                    "ratio": ratio,
+                    "target": target,
+                    "status": status,
+                    "kind": "time",
+                }
+            )
 
         # --quick measures memory at the first thread count only
         if not args.no_memory and not (args.quick and threads != args.threads[0]):
@@ -236,8 +292,10 @@ def main():
                 ratio = vals["torch"] / vals["ember"] if vals["torch"] and vals["ember"] else None
                 errs = {ln: res[ln]["error"] for ln in res if "error" in res[ln]}
                 if errs:
-                    status = "; ".join("ERROR (%s): %s" % (k, v) if k != "ember" else "ERROR: %s" % v
-                                       for k, v in errs.items())
+                    status = "; ".join(
+                        f"ERROR ({k}): {v}" if k != "ember" else f"ERROR: {v}"
+                        for k, v in errs.items()
+                    )
                     for k, v in errs.items():
                         errors.append("%s [%s, %d thr]: %s" % (name, k, threads, v))
                 else:
@@ -245,17 +303,33 @@ def main():
                     if probe == "mlp":
                         notes.append(
                             "%s (%d thr): RSS before the steps (after import + setup) torch %.1f MB, "
-                            "ember %.1f MB; growth during the steps torch %.1f MB, ember %.1f MB" % (
-                                name, threads, res["torch"]["rss_before_steps_mb"],
+                            "ember %.1f MB; growth during the steps torch %.1f MB, ember %.1f MB"
+                            % (
+                                name,
+                                threads,
+                                res["torch"]["rss_before_steps_mb"],
                                 res["ember"]["rss_before_steps_mb"],
                                 vals["torch"] - res["torch"]["rss_before_steps_mb"],
-                                vals["ember"] - res["ember"]["rss_before_steps_mb"]))
-                emit({"name": name, "threads": threads, "torch": vals["torch"], "ember": vals["ember"],
-                      "torch_s": fmt_mem(vals["torch"], unit), "ember_s": fmt_mem(vals["ember"], unit),
-                      "ratio": ratio, "target": target, "status": status, "kind": "mem"})
+                                vals["ember"] - res["ember"]["rss_before_steps_mb"],
+                            )
+                        )
+                emit(
+                    {
+                        "name": name,
+                        "threads": threads,
+                        "torch": vals["torch"],
+                        "ember": vals["ember"],
+                        "torch_s": fmt_mem(vals["torch"], unit),
+                        "ember_s": fmt_mem(vals["ember"], unit),
+                        "ratio": ratio,
+                        "target": target,
+                        "status": status,
+                        "kind": "mem",
+                    }
+                )
 
     elapsed = time.perf_counter() - t_start
-    print("\ntotal %.0f s" % elapsed)
+    print(f"\ntotal {elapsed:.0f} s")
     fails = [r for r in rows if r["status"].startswith("FAIL")]
     if fails:
         print("failing targets: " + ", ".join("%s @%d" % (r["name"], r["threads"]) for r in fails))
@@ -268,41 +342,80 @@ def main():
     try:
         plot(rows)
     except Exception as e:  # the chart is optional; never lose the results over it
-        print("ratios.png not written: %s" % e)
+        print(f"ratios.png not written: {e}")
 
 
 def write_results(args, rows, errors, notes, elapsed):
     cpu, cores = machine_info()
     lines = []
     lines.append("# Ember vs torch benchmark results\n")
-    lines.append("Generated by `python benchmarks/run.py%s` on %s (took %.0f s).\n" % (
-        (" --quick" if args.quick else "") +
-        ("" if args.threads == [1, 2] else " --threads " + " ".join(map(str, args.threads))) +
-        (" --only '%s'" % args.only if args.only else ""),
-        datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), elapsed))
-    lines.append("- Machine: %s, %s logical cores (`os.cpu_count()`), %s" % (cpu, cores, platform.platform()))
+    lines.append(
+        "Generated by `python benchmarks/run.py{}` on {} (took {:.0f} s).\n".format(
+            (" --quick" if args.quick else "")
+            + ("" if args.threads == [1, 2] else " --threads " + " ".join(map(str, args.threads)))
+            + (f" --only '{args.only}'" if args.only else ""),
+            datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            elapsed,
+        )
+    )
+    lines.append(
+        f"- Machine: {cpu}, {cores} logical cores (`os.cpu_count()`), {platform.platform()}"
+    )
     try:
-        lines.append("- Load average at the end of the run: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+        lines.append(
+            "- Load average at the end of the run: {}".format(
+                " ".join(f"{x:.2f}" for x in os.getloadavg())
+            )
+        )
     except OSError:
         pass
-    lines.append("- Versions: Python %s, torch %s, ember %s, numpy %s" % (
-        platform.python_version(), torch.__version__, getattr(ember, "__version__", "?"), np.__version__))
-    lines.append("- Thread counts: %s (set with `torch.set_num_threads` and `ember.set_num_threads`)" %
-                 ", ".join(map(str, args.threads)))
-    lines.append("- Times are medians of the per-iteration time over several repeats, alternating the two "
-                 "libraries; each repeat times an inner loop of >= 20 ms. Ratio = torch / ember "
-                 "(higher is better for Ember). Memory rows: ratio = torch / ember as well.")
+    lines.append(
+        "- Versions: Python {}, torch {}, ember {}, numpy {}".format(
+            platform.python_version(),
+            torch.__version__,
+            getattr(ember, "__version__", "?"),
+            np.__version__,
+        )
+    )
+    lines.append(
+        "- Thread counts: {} (set with `torch.set_num_threads` and `ember.set_num_threads`)".format(
+            ", ".join(map(str, args.threads))
+        )
+    )
+    lines.append(
+        "- Times are medians of the per-iteration time over several repeats, alternating the two "
+        "libraries; each repeat times an inner loop of >= 20 ms. Ratio = torch / ember "
+        "(higher is better for Ember). Memory rows: ratio = torch / ember as well."
+    )
     lines.append("")
     lines.append("| workload | threads | torch | ember | ratio torch/ember | target | result |")
     lines.append("|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        lines.append("| %s | %d | %s | %s | %s | >= %gx | %s |" % (
-            r["name"], r["threads"], r["torch_s"], r["ember_s"],
-            "%.2fx" % r["ratio"] if r["ratio"] is not None else "-", r["target"], r["status"]))
+        lines.append(
+            "| %s | %d | %s | %s | %s | >= %gx | %s |"
+            % (
+                r["name"],
+                r["threads"],
+                r["torch_s"],
+                r["ember_s"],
+                "{:.2f}x".format(r["ratio"]) if r["ratio"] is not None else "-",
+                r["target"],
+                r["status"],
+            )
+        )
     lines.append("")
     fails = [r for r in rows if r["status"].startswith("FAIL")]
-    lines.append("Failing targets: %s" % (", ".join("%s (%d thr, %.2fx < %gx)" % (
-        r["name"], r["threads"], r["ratio"], r["target"]) for r in fails) if fails else "none"))
+    lines.append(
+        "Failing targets: %s"
+        % (
+            ", ".join(
+                "%s (%d thr, %.2fx < %gx)" % (r["name"], r["threads"], r["ratio"], r["target"])
+                for r in fails
+            )
+            if fails
+            else "none"
+        )
+    )
     lines.append("")
     if errors:
         lines.append("Errors:\n")

@@ -244,7 +244,7 @@ def setup_chain(lib, d):
     def step():
         x.grad = None
         y = x
-        for i in range(CHAIN // 2):
+        for _i in range(CHAIN // 2):
             y = y * 1.0001
             y = y + 0.0001
         y.backward()
@@ -287,7 +287,7 @@ def build_chain(lib, n):
     """A scalar chain of n nodes (alternating * and +) hanging off a leaf."""
     x = lib.tensor(1.0, requires_grad=True)
     y = x
-    for i in range(n // 2):
+    for _i in range(n // 2):
         y = y * 1.0001
         y = y + 0.0001
     return x, y

@@ -8,9 +8,8 @@ is a typo fix: it wrote `requires_gzrad=True` in section 4.1, which raises
 TypeError in PyTorch and in Ember alike.
 """
 
-import numpy as np
-
 import ember as torch
+import numpy as np
 
 # ## 1. Imports and basic configuration
 print(f"PyTroch vesrion: {torch.__version__}")

@@ -54,8 +54,9 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
-def assert_close(ember_tensor, torch_tensor, rtol=None, atol=None, *, check_dtype=True,
-                 equal_nan=True, msg=""):
+def assert_close(
+    ember_tensor, torch_tensor, rtol=None, atol=None, *, check_dtype=True, equal_nan=True, msg=""
+):
     """Compare an Ember tensor with a torch tensor: shape, dtype name and values.
 
     Values are compared through ``.detach().numpy()``. Tolerances default per dtype.
@@ -81,8 +82,12 @@ def assert_close(ember_tensor, torch_tensor, rtol=None, atol=None, *, check_dtyp
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
     np.testing.assert_allclose(
-        e.astype(np.float64), t.astype(np.float64), rtol=rtol, atol=atol,
-        equal_nan=equal_nan, err_msg=msg,
+        e.astype(np.float64),
+        t.astype(np.float64),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=equal_nan,
+        err_msg=msg,
     )
 
 
@@ -123,8 +128,9 @@ def to_ember(arr, requires_grad=False):
     """
     arr = np.asarray(arr)
     if arr.ndim == 0:
-        return ember.tensor(arr.item(), dtype=ember_dtype(arr.dtype.name),
-                            requires_grad=requires_grad)
+        return ember.tensor(
+            arr.item(), dtype=ember_dtype(arr.dtype.name), requires_grad=requires_grad
+        )
     return ember.tensor(arr, requires_grad=requires_grad)
 
 
@@ -202,8 +208,9 @@ def assert_grads_close(pairs, rtol=None, atol=None):
         tg = p.t_leaf.grad
         eg = p.e_leaf.grad
         if tg is None:
-            assert eg is None or np.all(eg.numpy() == 0), \
+            assert eg is None or np.all(eg.numpy() == 0), (
                 f"input {i}: ember grad where torch has none"
+            )
             continue
         assert eg is not None, f"input {i}: ember grad is None, torch grad is not"
         assert_close(eg, tg, rtol, atol, msg=f"(grad of input {i}, layout {p.layout})")

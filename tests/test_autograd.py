@@ -13,11 +13,10 @@ import textwrap
 import threading
 import warnings
 
+import ember
 import numpy as np
 import pytest
 import torch
-
-import ember
 
 LIBS = (ember, torch)
 
@@ -87,9 +86,19 @@ def test_leaf_flags_match_torch():
         z = c * 2
         d = y.detach()
         return [
-            x.is_leaf, c.is_leaf, y.is_leaf, z.is_leaf, d.is_leaf,
-            x.requires_grad, c.requires_grad, y.requires_grad, z.requires_grad, d.requires_grad,
-            x.grad_fn is None, y.grad_fn is None, z.grad_fn is None,
+            x.is_leaf,
+            c.is_leaf,
+            y.is_leaf,
+            z.is_leaf,
+            d.is_leaf,
+            x.requires_grad,
+            c.requires_grad,
+            y.requires_grad,
+            z.requires_grad,
+            d.requires_grad,
+            x.grad_fn is None,
+            y.grad_fn is None,
+            z.grad_fn is None,
         ]
 
     e, t = both(fn)
@@ -519,7 +528,9 @@ def test_inplace_on_leaf_requiring_grad_raises(name):
         op(x, lib)
 
     # torch: "a leaf Variable ..." (or "a view of a leaf Variable ..." for setitem)
-    assert_raises_like(fn, "leaf Variable that requires grad is being used in an in-place operation.")
+    assert_raises_like(
+        fn, "leaf Variable that requires grad is being used in an in-place operation."
+    )
 
 
 @pytest.mark.parametrize("name", sorted(INPLACE))
@@ -545,7 +556,9 @@ def test_modified_saved_tensor_raises_with_versions():
         a.add_(1)  # a -> version 1
         b.sum().backward()
 
-    ee, te = assert_raises_like(fn, "modified by an inplace operation", "is at version 1; expected version 0")
+    ee, te = assert_raises_like(
+        fn, "modified by an inplace operation", "is at version 1; expected version 0"
+    )
 
 
 def test_modified_saved_output_raises():
@@ -622,7 +635,7 @@ def test_inplace_operator_forms_rebase():
         y += x
         y *= x
         y -= 2
-        y /= (x * x + 1)
+        y /= x * x + 1
         y.sum().backward()
         return x.grad
 
@@ -802,9 +815,9 @@ def test_grad_fn_names_of_common_ops():
         "mul": lambda a, b: a * b,
         "div": lambda a, b: a / b,
         "neg": lambda a, b: -a,
-        "pow_scalar": lambda a, b: a ** 2,
-        "pow_tensor": lambda a, b: a ** b,
-        "rpow": lambda a, b: 2 ** a,
+        "pow_scalar": lambda a, b: a**2,
+        "pow_tensor": lambda a, b: a**b,
+        "rpow": lambda a, b: 2**a,
         "rsub": lambda a, b: 1 - a,
         "exp": lambda a, b: a.exp(),
         "log": lambda a, b: a.abs().log(),
@@ -836,8 +849,12 @@ def test_grad_fn_names_of_common_ops():
     ops.pop("stack")
     mismatches = []
     for name, op in ops.items():
-        e = op(ember.tensor(X0, requires_grad=True), ember.tensor(X0, requires_grad=True)).grad_fn.name()
-        t = op(torch.tensor(X0, requires_grad=True), torch.tensor(X0, requires_grad=True)).grad_fn.name()
+        e = op(
+            ember.tensor(X0, requires_grad=True), ember.tensor(X0, requires_grad=True)
+        ).grad_fn.name()
+        t = op(
+            torch.tensor(X0, requires_grad=True), torch.tensor(X0, requires_grad=True)
+        ).grad_fn.name()
         if e != t:
             mismatches.append((name, e, t))
     assert not mismatches
@@ -908,7 +925,7 @@ def test_broadcast_gradients_reduce():
         b = data(lib, [0.5, -1.0, 3.0], requires_grad=True)
         c = data(lib, 2.0, requires_grad=True)
         y = (a * b + c) / (b * b + 1) - a
-        (y ** 2).sum().backward()
+        (y**2).sum().backward()
         return a.grad, b.grad, c.grad
 
     e, t = both(fn)
@@ -958,7 +975,7 @@ def test_float64_grads():
 @pytest.mark.parametrize("fname", ["cube", "sin", "exp", "tanh", "sigmoid", "log", "sqrt", "div"])
 def test_second_derivative(fname):
     fs = {
-        "cube": lambda x: x ** 3,
+        "cube": lambda x: x**3,
         "sin": lambda x: x.sin(),
         "exp": lambda x: x.exp(),
         "tanh": lambda x: x.tanh(),
@@ -984,7 +1001,7 @@ def test_second_derivative(fname):
 
 def test_cube_second_derivative_analytic():
     x = ember.tensor([0.5, -2.0, 3.0], dtype=ember.float64, requires_grad=True)
-    y = (x ** 3).sum()
+    y = (x**3).sum()
     y.backward(create_graph=True)
     g = x.grad
     x.grad = None
@@ -1011,7 +1028,7 @@ def test_gradient_of_gradient_norm():
 def test_create_graph_backward_accumulates_graph_grad():
     def fn(lib):
         x = data(lib, [1.0, 2.0], requires_grad=True)
-        (x ** 4).sum().backward(create_graph=True)
+        (x**4).sum().backward(create_graph=True)
         gfn = x.grad.grad_fn is not None
         g = x.grad.clone()
         x.grad = None
@@ -1027,7 +1044,7 @@ def test_hessian_vector_product_mixed():
     def fn(lib):
         x = data(lib, [0.2, -0.7, 1.1], dtype=lib.float64, requires_grad=True)
         y = data(lib, [1.5, 0.4, -0.3], dtype=lib.float64, requires_grad=True)
-        f = (x * y).exp().sum() + (x ** 2 * y.sin()).sum()
+        f = (x * y).exp().sum() + (x**2 * y.sin()).sum()
         gx, gy = lib.autograd.grad(f, (x, y), create_graph=True)
         v = data(lib, [1.0, -1.0, 0.5], dtype=lib.float64)
         hx, hy = lib.autograd.grad((gx * v).sum(), (x, y))
@@ -1194,7 +1211,9 @@ def test_backward_inputs_empty_list_errors():
 def _run_py(code, timeout=60):
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return proc
 
@@ -1222,7 +1241,7 @@ def test_million_node_chain_backward_and_free():
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     lines = proc.stdout.split()
     # analytic: d/dx x*c^N = c^N (float64 multiply chain, compare loosely)
-    np.testing.assert_allclose(float(lines[0]), 1.000001 ** 1_000_000, rtol=1e-6)
+    np.testing.assert_allclose(float(lines[0]), 1.000001**1_000_000, rtol=1e-6)
     assert lines[1] == "freed"
     # only x.grad remains alive beyond the baseline
     assert int(lines[2]) == 1
@@ -1249,8 +1268,10 @@ def test_hundred_thousand_leaves_stack():
     xs = [ember.tensor(float(i % 7) / 7, requires_grad=True) for i in range(n)]
     s = ember.stack(xs)
     (s * s).sum().backward()
-    g = np.array([float(x.grad) for x in xs[:: 997]])
-    np.testing.assert_allclose(g, 2 * np.array([(i % 7) / 7 for i in range(0, n, 997)], dtype=np.float32), rtol=1e-6)
+    g = np.array([float(x.grad) for x in xs[::997]])
+    np.testing.assert_allclose(
+        g, 2 * np.array([(i % 7) / 7 for i in range(0, n, 997)], dtype=np.float32), rtol=1e-6
+    )
     assert all(x.grad is not None for x in xs)
 
 
@@ -1283,7 +1304,9 @@ def no_gc():
         gc.enable()
 
 
-@pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "mul", "sqrt", "relu", "mm", "pow", "softmax", "index"])
+@pytest.mark.parametrize(
+    "op", ["exp", "tanh", "sigmoid", "mul", "sqrt", "relu", "mm", "pow", "softmax", "index"]
+)
 def test_saved_tensors_freed_after_backward(op, no_gc):
     fns = {
         "exp": lambda x: x.exp(),
@@ -1293,7 +1316,7 @@ def test_saved_tensors_freed_after_backward(op, no_gc):
         "sqrt": lambda x: x.abs().sqrt(),
         "relu": lambda x: x.relu(),
         "mm": lambda x: x @ x.t(),
-        "pow": lambda x: x ** 3,
+        "pow": lambda x: x**3,
         "softmax": lambda x: x.softmax(1),
         "index": lambda x: x[1:, ::2] * x[:-1, 1::2],
     }
@@ -1442,7 +1465,9 @@ def test_inplace_on_view_of_leaf_message():
         x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
         x.view(3, 1).mul_(2)
 
-    assert_raises_like(fn, "leaf Variable that requires grad is being used in an in-place operation.")
+    assert_raises_like(
+        fn, "leaf Variable that requires grad is being used in an in-place operation."
+    )
 
 
 @pytest.mark.parametrize("op", ["zero_", "fill_", "copy_"])
@@ -1452,7 +1477,11 @@ def test_overwrite_non_leaf_then_backward_gives_zero_grad(op):
     def fn(lib):
         x = data(lib, [1.0, 2.0, 3.0], requires_grad=True)
         y = x * 2
-        {"zero_": lambda: y.zero_(), "fill_": lambda: y.fill_(1.0), "copy_": lambda: y.copy_(lib.ones(3))}[op]()
+        {
+            "zero_": lambda: y.zero_(),
+            "fill_": lambda: y.fill_(1.0),
+            "copy_": lambda: y.copy_(lib.ones(3)),
+        }[op]()
         y.sum().backward()
         return x.grad
 

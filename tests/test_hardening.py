@@ -10,11 +10,10 @@ import textwrap
 import threading
 import warnings
 
+import ember
 import numpy as np
 import pytest
 import torch
-
-import ember
 
 LIBS = (ember, torch)
 
@@ -54,7 +53,9 @@ def compare(fn, **kw):
     ev, ee = capture(fn, ember)
     if te is not None:
         assert ee is not None, f"ember returned {ev!r}; torch raised {type(te).__name__}: {te}"
-        assert type(ee) is type(te), f"ember raised {type(ee).__name__}: {ee}; torch raised {type(te).__name__}: {te}"
+        assert type(ee) is type(te), (
+            f"ember raised {type(ee).__name__}: {ee}; torch raised {type(te).__name__}: {te}"
+        )
         return
     assert ee is None, f"ember raised {type(ee).__name__}: {ee}; torch returned {tv!r}"
     if isinstance(tv, tuple):
@@ -67,7 +68,10 @@ def compare(fn, **kw):
 
 def run_py(code, timeout=60):
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -75,20 +79,46 @@ def run_py(code, timeout=60):
 
 
 LOSS_MISUSE = {
-    "ce_target_too_big": lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, 3])),
-    "ce_target_negative": lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, -1])),
-    "ce_target_huge": lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, 10**12])),
-    "nll_target_too_big": lambda lib: lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([0, 3])),
-    "nll_target_negative": lambda lib: lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([0, -2])),
-    "nll_target_huge": lambda lib: lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([0, 1000000])),
-    "ce_module_too_big": lambda lib: lib.nn.CrossEntropyLoss()(lib.zeros(4, 5), lib.tensor([0, 1, 2, 5])),
+    "ce_target_too_big": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(2, 3), lib.tensor([0, 3])
+    ),
+    "ce_target_negative": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(2, 3), lib.tensor([0, -1])
+    ),
+    "ce_target_huge": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(2, 3), lib.tensor([0, 10**12])
+    ),
+    "nll_target_too_big": lambda lib: lib.nn.functional.nll_loss(
+        lib.zeros(2, 3), lib.tensor([0, 3])
+    ),
+    "nll_target_negative": lambda lib: lib.nn.functional.nll_loss(
+        lib.zeros(2, 3), lib.tensor([0, -2])
+    ),
+    "nll_target_huge": lambda lib: lib.nn.functional.nll_loss(
+        lib.zeros(2, 3), lib.tensor([0, 1000000])
+    ),
+    "ce_module_too_big": lambda lib: lib.nn.CrossEntropyLoss()(
+        lib.zeros(4, 5), lib.tensor([0, 1, 2, 5])
+    ),
     "ce_1d_input_bad": lambda lib: lib.nn.functional.cross_entropy(lib.zeros(3), lib.tensor(3)),
-    "ce_float_target_wrong_shape": lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0.0, 1.0])),
-    "ce_batch_mismatch": lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, 1, 2])),
-    "nll_float_target": lambda lib: lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([0.0, 1.0])),
-    "nll_2d_target": lambda lib: lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([[0], [1]])),
-    "bce_out_of_range": lambda lib: lib.nn.functional.binary_cross_entropy(lib.tensor([0.5, 1.5]), lib.tensor([1.0, 0.0])),
-    "bce_logits_shape": lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(lib.tensor([0.5, 1.5]), lib.tensor([1.0, 0.0, 1.0])),
+    "ce_float_target_wrong_shape": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(2, 3), lib.tensor([0.0, 1.0])
+    ),
+    "ce_batch_mismatch": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(2, 3), lib.tensor([0, 1, 2])
+    ),
+    "nll_float_target": lambda lib: lib.nn.functional.nll_loss(
+        lib.zeros(2, 3), lib.tensor([0.0, 1.0])
+    ),
+    "nll_2d_target": lambda lib: lib.nn.functional.nll_loss(
+        lib.zeros(2, 3), lib.tensor([[0], [1]])
+    ),
+    "bce_out_of_range": lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.tensor([0.5, 1.5]), lib.tensor([1.0, 0.0])
+    ),
+    "bce_logits_shape": lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(
+        lib.tensor([0.5, 1.5]), lib.tensor([1.0, 0.0, 1.0])
+    ),
     "mse_shape_mismatch": lambda lib: lib.nn.functional.mse_loss(lib.zeros(2, 3), lib.zeros(3, 2)),
 }
 
@@ -129,7 +159,10 @@ def test_loss_misuse_exception_type(name):
         """
     )
     assert proc.returncode == 0, f"ember crashed (rc={proc.returncode}): {proc.stderr[-400:]}"
-    assert proc.stdout.strip() == type(te).__name__, (proc.stdout.strip(), f"torch: {type(te).__name__}: {te}")
+    assert proc.stdout.strip() == type(te).__name__, (
+        proc.stdout.strip(),
+        f"torch: {type(te).__name__}: {te}",
+    )
 
 
 def test_loss_index_error_messages_match():
@@ -200,18 +233,54 @@ def test_misuse_same_exception_or_result(name):
 
 # ----------------------------------------------------------------- special values through ops
 
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-30, 88.0, -104.0, 1e30, float("inf"), -float("inf"), float("nan")]
+SPECIAL = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    -2.5,
+    1e-30,
+    88.0,
+    -104.0,
+    1e30,
+    float("inf"),
+    -float("inf"),
+    float("nan"),
+]
 
 UNARY = [
-    "abs", "ceil", "cos", "exp", "expm1", "floor", "log", "log1p", "neg", "reciprocal", "relu", "round",
-    "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "tanh", "trunc", "isnan", "logical_not",
+    "abs",
+    "ceil",
+    "cos",
+    "exp",
+    "expm1",
+    "floor",
+    "log",
+    "log1p",
+    "neg",
+    "reciprocal",
+    "relu",
+    "round",
+    "rsqrt",
+    "sigmoid",
+    "sign",
+    "sin",
+    "sqrt",
+    "square",
+    "tanh",
+    "trunc",
+    "isnan",
+    "logical_not",
 ]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("op", UNARY)
 def test_unary_special_values(op, dtype):
-    compare(lambda lib: getattr(lib.tensor(SPECIAL, dtype=getattr(lib, dtype)), op)(), rtol=1e-6, atol=0)
+    compare(
+        lambda lib: getattr(lib.tensor(SPECIAL, dtype=getattr(lib, dtype)), op)(), rtol=1e-6, atol=0
+    )
 
 
 @pytest.mark.parametrize("op", UNARY)
@@ -220,7 +289,22 @@ def test_unary_empty(op):
 
 
 @pytest.mark.parametrize(
-    "op", ["exp", "tanh", "sigmoid", "sqrt", "log", "reciprocal", "abs", "relu", "sin", "rsqrt", "square", "expm1", "log1p"]
+    "op",
+    [
+        "exp",
+        "tanh",
+        "sigmoid",
+        "sqrt",
+        "log",
+        "reciprocal",
+        "abs",
+        "relu",
+        "sin",
+        "rsqrt",
+        "square",
+        "expm1",
+        "log1p",
+    ],
 )
 def test_unary_gradients_special_values(op):
     def fn(lib):
@@ -236,8 +320,8 @@ BINARY = {
     "sub": lambda a, b, lib: a - b,
     "mul": lambda a, b, lib: a * b,
     "div": lambda a, b, lib: a / b,
-    "pow": lambda a, b, lib: a ** b,
-    "rpow": lambda a, b, lib: 2.0 ** a,
+    "pow": lambda a, b, lib: a**b,
+    "rpow": lambda a, b, lib: 2.0**a,
     "rsub": lambda a, b, lib: 1.0 - a,
     "rdiv": lambda a, b, lib: 1.0 / a,
     "maximum": lambda a, b, lib: lib.maximum(a, b),
@@ -252,9 +336,9 @@ BINARY = {
     "clamp": lambda a, b, lib: a.clamp(-1.0, 1.0),
     "clamp_min": lambda a, b, lib: a.clamp(min=0.0),
     "clamp_max": lambda a, b, lib: a.clamp(max=0.0),
-    "pow_scalar": lambda a, b, lib: a ** 2.5,
-    "pow_neg_scalar": lambda a, b, lib: a ** -1,
-    "pow_zero": lambda a, b, lib: a ** 0,
+    "pow_scalar": lambda a, b, lib: a**2.5,
+    "pow_neg_scalar": lambda a, b, lib: a**-1,
+    "pow_zero": lambda a, b, lib: a**0,
 }
 
 
@@ -283,7 +367,9 @@ def test_binary_empty_and_broadcast_empty(op):
     compare(fn)
 
 
-@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "clamp"])
+@pytest.mark.parametrize(
+    "op", ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "clamp"]
+)
 def test_binary_gradients_special_values(op):
     def fn(lib):
         a, b = _pairs(lib)
@@ -341,16 +427,30 @@ def test_reduction_special_values(op):
 def test_reduction_empty(op, shape):
     def fn(lib):
         x = lib.zeros(*shape)
-        if x.dim() == 1 and op in ("sum1_keep", "mean1", "max1", "argmin1", "var1", "softmax1", "log_softmax1", "amax_via_max_dim_keep"):
+        if x.dim() == 1 and op in (
+            "sum1_keep",
+            "mean1",
+            "max1",
+            "argmin1",
+            "var1",
+            "softmax1",
+            "log_softmax1",
+            "amax_via_max_dim_keep",
+        ):
             x = x.reshape(0, 1)
         return REDUCTIONS[op](x)
 
     compare(fn)
 
 
-@pytest.mark.parametrize("op", ["sum", "mean", "max", "min", "std", "norm", "softmax1", "log_softmax1", "max1", "var1"])
+@pytest.mark.parametrize(
+    "op", ["sum", "mean", "max", "min", "std", "norm", "softmax1", "log_softmax1", "max1", "var1"]
+)
 def test_reduction_gradients_special_values(op):
-    atol = 1e-6 if "softmax" in op else 0  # softmax grads of saturated rows are ~1e-8 rounding noise
+    atol = (
+        1e-6 if "softmax" in op else 0
+    )  # softmax grads of saturated rows are ~1e-8 rounding noise
+
     def fn(lib):
         x = lib.tensor(SPECIAL_ROWS, requires_grad=True)
         out = REDUCTIONS[op](x)
@@ -390,12 +490,25 @@ SHAPE_OPS_EMPTY = {
     "mask_none": lambda lib: lib.ones(4)[lib.zeros(4, dtype=lib.bool)],
     "linear": lambda lib: lib.nn.functional.linear(lib.ones(0, 3), lib.ones(4, 3), lib.ones(4)),
     "mse": lambda lib: lib.nn.functional.mse_loss(lib.zeros(0), lib.zeros(0)),
-    "ce_empty": lambda lib: lib.nn.functional.cross_entropy(lib.zeros(0, 3), lib.zeros(0, dtype=lib.int64)),
-    "matmul_special": lambda lib: lib.tensor([[float("inf"), 1.0], [float("nan"), 0.0]]) @ lib.tensor([[0.0, 1.0], [1.0, 0.0]]),
-    "ce_inf_logits": lambda lib: lib.nn.functional.cross_entropy(lib.tensor([[float("inf"), 0.0], [1.0, -float("inf")]]), lib.tensor([0, 1])),
-    "ce_nan_logits": lambda lib: lib.nn.functional.cross_entropy(lib.tensor([[float("nan"), 0.0], [1.0, 2.0]]), lib.tensor([0, 1])),
-    "bce_logits_inf": lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(lib.tensor([float("inf"), -float("inf"), 100.0]), lib.tensor([1.0, 0.0, 0.0])),
-    "bce_edges": lambda lib: lib.nn.functional.binary_cross_entropy(lib.tensor([0.0, 1.0, 0.5]), lib.tensor([1.0, 0.0, 0.5])),
+    "ce_empty": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(0, 3), lib.zeros(0, dtype=lib.int64)
+    ),
+    "matmul_special": lambda lib: (
+        lib.tensor([[float("inf"), 1.0], [float("nan"), 0.0]])
+        @ lib.tensor([[0.0, 1.0], [1.0, 0.0]])
+    ),
+    "ce_inf_logits": lambda lib: lib.nn.functional.cross_entropy(
+        lib.tensor([[float("inf"), 0.0], [1.0, -float("inf")]]), lib.tensor([0, 1])
+    ),
+    "ce_nan_logits": lambda lib: lib.nn.functional.cross_entropy(
+        lib.tensor([[float("nan"), 0.0], [1.0, 2.0]]), lib.tensor([0, 1])
+    ),
+    "bce_logits_inf": lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(
+        lib.tensor([float("inf"), -float("inf"), 100.0]), lib.tensor([1.0, 0.0, 0.0])
+    ),
+    "bce_edges": lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.tensor([0.0, 1.0, 0.5]), lib.tensor([1.0, 0.0, 0.5])
+    ),
 }
 
 
@@ -556,7 +669,9 @@ def _case_concurrent_backward_into_shared_leaf_accumulates():
     for t in ths:
         t.join(60)
     # torch documents that concurrent accumulation into .grad is thread-safe; the analytic sum:
-    np.testing.assert_array_equal(w.grad.numpy(), np.full(1000, 2.0 * n_threads * reps, dtype=np.float32))
+    np.testing.assert_array_equal(
+        w.grad.numpy(), np.full(1000, 2.0 * n_threads * reps, dtype=np.float32)
+    )
 
 
 def _case_grad_mode_thread_isolation_under_load():
@@ -586,13 +701,26 @@ def _run_case_in_subprocess(name, timeout=120):
         f"import sys; sys.path.insert(0, {_TESTS_DIR!r}); import test_hardening as m; "
         f"m._case_{name}(); print('CASE-PASSED')"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0 and "CASE-PASSED" in proc.stdout, (
         f"rc={proc.returncode} (negative = killed by signal)\n{proc.stderr[-1500:]}"
     )
 
 
-@pytest.mark.parametrize("name", ['threads_train_separate_models_match_serial', 'threads_with_nn_modules_and_optimizer', 'concurrent_backward_on_separate_graphs', 'concurrent_backward_into_shared_leaf_accumulates', 'grad_mode_thread_isolation_under_load', 'concurrent_matmul_operator', 'concurrent_sum_with_dim_tuple'])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "threads_train_separate_models_match_serial",
+        "threads_with_nn_modules_and_optimizer",
+        "concurrent_backward_on_separate_graphs",
+        "concurrent_backward_into_shared_leaf_accumulates",
+        "grad_mode_thread_isolation_under_load",
+        "concurrent_matmul_operator",
+        "concurrent_sum_with_dim_tuple",
+    ],
+)
 def test_threads(name):
     _run_case_in_subprocess(name)
 

@@ -49,8 +49,9 @@ def const(L, arr):
     return torch.tensor(arr) if L is torch else to_ember(arr)
 
 
-def check(fn, arrays, layouts=None, *, consts=(), rtol=None, atol=None, grad=True, name=True,
-          seed=0):
+def check(
+    fn, arrays, layouts=None, *, consts=(), rtol=None, atol=None, grad=True, name=True, seed=0
+):
     """fn(L, *inputs, *consts) for L in (torch, ember): compare outputs, names, grads."""
     layouts = layouts or ["contiguous"] * len(arrays)
     pairs = [make_pair(a, lay) for a, lay in zip(arrays, layouts)]
@@ -71,6 +72,7 @@ def check(fn, arrays, layouts=None, *, consts=(), rtol=None, atol=None, grad=Tru
 # binary_cross_entropy_with_logits
 # ==========================================================================
 
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 4), (), (0, 3)], ids=str)
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -81,15 +83,21 @@ def test_bce_with_logits(reduction, shape, dtype, use_weight, use_pos_weight):
     x = rand_array(rng, shape, dtype, -4, 4)
     y = rng.random(size=shape).astype(dtype)  # soft targets in [0, 1]
     last = shape[-1] if shape else 1
-    w = rng.uniform(0.2, 2.0, size=shape[-1:] if shape else ()).astype(dtype) if use_weight \
+    w = (
+        rng.uniform(0.2, 2.0, size=shape[-1:] if shape else ()).astype(dtype)
+        if use_weight
         else None
-    pw = rng.uniform(0.2, 3.0, size=(last,) if shape else ()).astype(dtype) if use_pos_weight \
+    )
+    pw = (
+        rng.uniform(0.2, 3.0, size=(last,) if shape else ()).astype(dtype)
+        if use_pos_weight
         else None
+    )
 
     def fn(L, inp, tgt, weight, pos_weight):
-        return F_of(L).binary_cross_entropy_with_logits(inp, tgt, weight=weight,
-                                                        reduction=reduction,
-                                                        pos_weight=pos_weight)
+        return F_of(L).binary_cross_entropy_with_logits(
+            inp, tgt, weight=weight, reduction=reduction, pos_weight=pos_weight
+        )
 
     check(fn, [x], consts=(y, w, pw))
 
@@ -99,19 +107,25 @@ def test_bce_with_logits_grad_wrt_target_and_noncontiguous(layout):
     rng = np.random.default_rng(1)
     x = rand_array(rng, (4, 3), "float64", -3, 3)
     y = rng.random(size=(4, 3))
-    check(lambda L, a, b: F_of(L).binary_cross_entropy_with_logits(a, b), [x, y],
-          [layout, layout])
+    check(lambda L, a, b: F_of(L).binary_cross_entropy_with_logits(a, b), [x, y], [layout, layout])
 
 
 def test_bce_with_logits_extreme_logits_stable():
     x = np.array([-100.0, -30.0, 0.0, 30.0, 100.0], np.float32)
     y = np.array([1.0, 0.0, 0.5, 1.0, 0.0], np.float32)
-    check(lambda L, a, t: F_of(L).binary_cross_entropy_with_logits(a, t, reduction="none"), [x],
-          consts=(y,))
+    check(
+        lambda L, a, t: F_of(L).binary_cross_entropy_with_logits(a, t, reduction="none"),
+        [x],
+        consts=(y,),
+    )
     pw = np.array([2.0, 2.0, 2.0, 2.0, 2.0], np.float32)
-    check(lambda L, a, t, p: F_of(L).binary_cross_entropy_with_logits(a, t, pos_weight=p,
-                                                                       reduction="sum"),
-          [x], consts=(y, pw))
+    check(
+        lambda L, a, t, p: F_of(L).binary_cross_entropy_with_logits(
+            a, t, pos_weight=p, reduction="sum"
+        ),
+        [x],
+        consts=(y, pw),
+    )
 
 
 def test_bce_with_logits_broadcast_weight_2d():
@@ -119,8 +133,9 @@ def test_bce_with_logits_broadcast_weight_2d():
     x = rand_array(rng, (4, 3), "float32")
     y = (rng.random(size=(4, 3)) < 0.5).astype(np.float32)
     w = rng.uniform(0.5, 2, size=(4, 1)).astype(np.float32)
-    check(lambda L, a, t, ww: F_of(L).binary_cross_entropy_with_logits(a, t, ww), [x],
-          consts=(y, w))
+    check(
+        lambda L, a, t, ww: F_of(L).binary_cross_entropy_with_logits(a, t, ww), [x], consts=(y, w)
+    )
 
 
 def test_bce_with_logits_shape_mismatch_raises():
@@ -136,13 +151,17 @@ def test_bce_with_logits_module():
     y = (rng.random(size=(6, 2)) < 0.5).astype(np.float32)
     pw = np.array([1.5, 0.5], np.float32)
     for red in REDUCTIONS:
-        check(lambda L, a, t, p: nn_of(L).BCEWithLogitsLoss(reduction=red, pos_weight=p)(a, t),
-              [x], consts=(y, pw))
+        check(
+            lambda L, a, t, p: nn_of(L).BCEWithLogitsLoss(reduction=red, pos_weight=p)(a, t),
+            [x],
+            consts=(y, pw),
+        )
 
 
 # ==========================================================================
 # binary_cross_entropy
 # ==========================================================================
+
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(5,), (4, 3), (), (0,)], ids=str)
@@ -153,16 +172,23 @@ def test_bce(reduction, shape, dtype, use_weight):
     p = rng.uniform(0.05, 0.95, size=shape).astype(dtype)
     y = rng.random(size=shape).astype(dtype)
     w = rng.uniform(0.5, 2, size=shape).astype(dtype) if use_weight else None
-    check(lambda L, a, t, ww: F_of(L).binary_cross_entropy(a, t, weight=ww, reduction=reduction),
-          [p], consts=(y, w))
+    check(
+        lambda L, a, t, ww: F_of(L).binary_cross_entropy(a, t, weight=ww, reduction=reduction),
+        [p],
+        consts=(y, w),
+    )
 
 
 def test_bce_saturated_probabilities_clamped_log():
     # torch clamps log(p) at -100, so p = 0 or 1 gives finite loss
     p = np.array([0.0, 1.0, 0.5, 1e-12], np.float32)
     y = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
-    check(lambda L, a, t: F_of(L).binary_cross_entropy(a, t, reduction="none"), [p], consts=(y,),
-          grad=False)
+    check(
+        lambda L, a, t: F_of(L).binary_cross_entropy(a, t, reduction="none"),
+        [p],
+        consts=(y,),
+        grad=False,
+    )
     check(lambda L, a, t: F_of(L).binary_cross_entropy(a, t), [p], consts=(y,), grad=False)
 
 
@@ -184,6 +210,7 @@ def test_bce_out_of_range_raises():
 # mse_loss
 # ==========================================================================
 
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 4), (), (0, 2)], ids=str)
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -196,8 +223,11 @@ def test_mse_loss(reduction, shape, dtype, layout):
     check(lambda L, a, b: F_of(L).mse_loss(a, b, reduction=reduction), [x, y], [layout, layout])
 
 
-@pytest.mark.parametrize("shapes", [((3, 4), (3, 1)), ((3,), (3, 1)), ((4, 1), (4,)),
-                                    ((3, 4), (4,)), ((3, 4), ())], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [((3, 4), (3, 1)), ((3,), (3, 1)), ((4, 1), (4,)), ((3, 4), (4,)), ((3, 4), ())],
+    ids=str,
+)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_mse_loss_broadcast_warns_and_broadcasts(shapes, reduction):
     rng = np.random.default_rng(7)
@@ -238,7 +268,7 @@ CE_CASES = [
     # (input shape, target shape)
     ((4, 5), (4,)),
     ((1, 3), (1,)),
-    ((5,), ()),           # unbatched
+    ((5,), ()),  # unbatched
     ((2, 4, 3), (2, 3)),  # K-dimensional: (N, C, d1)
     ((0, 3), (0,)),
 ]
@@ -291,10 +321,16 @@ def test_cross_entropy_all_ignored():
     x = np.random.default_rng(11).standard_normal((3, 4)).astype(np.float32)
     t = np.array([2, 2, 2], np.int64)
     for red in REDUCTIONS:
-        check(lambda L, a, tt: F_of(L).cross_entropy(a, tt, ignore_index=2, reduction=red), [x],
-              consts=(t,))
-        check(lambda L, a, tt: F_of(L).nll_loss(a, tt, ignore_index=2, reduction=red), [x],
-              consts=(t,))
+        check(
+            lambda L, a, tt: F_of(L).cross_entropy(a, tt, ignore_index=2, reduction=red),
+            [x],
+            consts=(t,),
+        )
+        check(
+            lambda L, a, tt: F_of(L).nll_loss(a, tt, ignore_index=2, reduction=red),
+            [x],
+            consts=(t,),
+        )
 
 
 def test_cross_entropy_large_logits_stable():
@@ -309,10 +345,18 @@ def test_cross_entropy_label_smoothing():
     t = rng.integers(0, 5, size=(4,)).astype(np.int64)
     w = rng.uniform(0.5, 2, size=(5,))
     for red in REDUCTIONS:
-        check(lambda L, a, tt: F_of(L).cross_entropy(a, tt, label_smoothing=0.2, reduction=red),
-              [x], consts=(t,))
-        check(lambda L, a, tt, ww: F_of(L).cross_entropy(a, tt, ww, label_smoothing=0.1,
-                                                          reduction=red), [x], consts=(t, w))
+        check(
+            lambda L, a, tt: F_of(L).cross_entropy(a, tt, label_smoothing=0.2, reduction=red),
+            [x],
+            consts=(t,),
+        )
+        check(
+            lambda L, a, tt, ww: F_of(L).cross_entropy(
+                a, tt, ww, label_smoothing=0.1, reduction=red
+            ),
+            [x],
+            consts=(t, w),
+        )
 
 
 def test_cross_entropy_probability_targets():
@@ -341,32 +385,59 @@ def test_cross_entropy_module():
     w = np.array([0.5, 1.0, 2.0], np.float32)
     for red in REDUCTIONS:
         check(lambda L, a, tt: nn_of(L).CrossEntropyLoss(reduction=red)(a, tt), [x], consts=(t,))
-        check(lambda L, a, tt, ww: nn_of(L).CrossEntropyLoss(weight=ww, ignore_index=1,
-                                                              reduction=red)(a, tt),
-              [x], consts=(t, w))
+        check(
+            lambda L, a, tt, ww: nn_of(L).CrossEntropyLoss(
+                weight=ww, ignore_index=1, reduction=red
+            )(a, tt),
+            [x],
+            consts=(t, w),
+        )
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 6), c=st.integers(1, 6), seed=st.integers(0, 10_000),
-       reduction=st.sampled_from(REDUCTIONS), use_weight=st.booleans(),
-       dtype=st.sampled_from(FLOATS))
+@given(
+    n=st.integers(1, 6),
+    c=st.integers(1, 6),
+    seed=st.integers(0, 10_000),
+    reduction=st.sampled_from(REDUCTIONS),
+    use_weight=st.booleans(),
+    dtype=st.sampled_from(FLOATS),
+)
 def test_cross_entropy_hypothesis(n, c, seed, reduction, use_weight, dtype):
     rng = np.random.default_rng(seed)
     x = rand_array(rng, (n, c), dtype, -5, 5)
     t = rng.integers(0, c, size=(n,)).astype(np.int64)
     w = rng.uniform(0.1, 2, size=(c,)).astype(dtype) if use_weight else None
-    check(lambda L, a, tt, ww: F_of(L).cross_entropy(a, tt, ww, reduction=reduction), [x],
-          consts=(t, w), seed=seed)
+    check(
+        lambda L, a, tt, ww: F_of(L).cross_entropy(a, tt, ww, reduction=reduction),
+        [x],
+        consts=(t, w),
+        seed=seed,
+    )
 
 
 # ==========================================================================
 # softmax / log_softmax
 # ==========================================================================
 
+
 @pytest.mark.parametrize("fn_name", ["softmax", "log_softmax"])
-@pytest.mark.parametrize("shape,dim", [((5,), 0), ((5,), -1), ((3, 4), 0), ((3, 4), 1),
-                                       ((3, 4), -1), ((2, 3, 4), 1), ((2, 3, 4), -3),
-                                       ((), 0), ((0, 3), 1), ((3, 0), 0)], ids=str)
+@pytest.mark.parametrize(
+    "shape,dim",
+    [
+        ((5,), 0),
+        ((5,), -1),
+        ((3, 4), 0),
+        ((3, 4), 1),
+        ((3, 4), -1),
+        ((2, 3, 4), 1),
+        ((2, 3, 4), -3),
+        ((), 0),
+        ((0, 3), 1),
+        ((3, 0), 0),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("form", ["F", "torch", "method"])
@@ -407,6 +478,7 @@ def test_softmax_dim_out_of_range_raises():
 # linear, activations
 # ==========================================================================
 
+
 @pytest.mark.parametrize("in_shape", [(3,), (4, 3), (2, 5, 3), (0, 3), (2, 1, 4, 3)], ids=str)
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -417,8 +489,11 @@ def test_linear(in_shape, bias, dtype, layout):
     w = rand_array(rng, (6, 3), dtype)
     b = rand_array(rng, (6,), dtype)
     if bias:
-        check(lambda L, xx, ww, bb: F_of(L).linear(xx, ww, bb), [x, w, b],
-              [layout, layout, "contiguous"])
+        check(
+            lambda L, xx, ww, bb: F_of(L).linear(xx, ww, bb),
+            [x, w, b],
+            [layout, layout, "contiguous"],
+        )
     else:
         check(lambda L, xx, ww: F_of(L).linear(xx, ww), [x, w], [layout, layout])
 
@@ -451,6 +526,7 @@ def test_identity_module():
 # ==========================================================================
 # dropout
 # ==========================================================================
+
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_dropout_p0_and_eval_is_identity(dtype):
@@ -494,8 +570,7 @@ def test_dropout_mask_statistics_and_scaling(p, dtype):
     # backward: grad = g * mask / (1 - p), the same mask as the forward
     g = np.random.default_rng(22).standard_normal(n).astype(dtype)
     out.backward(ember.tensor(g))
-    np.testing.assert_allclose(x.grad.numpy(), g * np.where(kept, scale, 0.0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), g * np.where(kept, scale, 0.0), rtol=1e-5, atol=1e-6)
 
 
 def test_dropout_grad_fn_name_matches_torch():
@@ -538,6 +613,7 @@ def test_dropout_noncontiguous_input():
 # ==========================================================================
 # Modules with weights copied from torch
 # ==========================================================================
+
 
 def copy_params(e_module, t_module):
     e_params = dict(e_module.named_parameters())
@@ -670,6 +746,7 @@ def test_module_zero_grad_train_eval_state_dict():
 # Optimizers
 # ==========================================================================
 
+
 def _train_steps(e_model, t_model, e_opt, t_opt, steps=5, loss="mse"):
     rng = np.random.default_rng(27)
     for step in range(steps):
@@ -692,35 +769,55 @@ def _train_steps(e_model, t_model, e_opt, t_opt, steps=5, loss="mse"):
         assert_params(e_model, t_model, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kw", [
-    {"lr": 0.1},
-    {"lr": 0.05, "momentum": 0.9},
-    {"lr": 0.05, "weight_decay": 0.01},
-    {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1},
-    {"lr": 0.05, "momentum": 0.8, "nesterov": True},
-], ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"lr": 0.1},
+        {"lr": 0.05, "momentum": 0.9},
+        {"lr": 0.05, "weight_decay": 0.01},
+        {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1},
+        {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("loss", ["mse", "ce"])
 def test_sgd_matches_torch(kw, loss):
     torch.manual_seed(5)
     tm, em = _mlp(torch), _mlp(ember)
     copy_params(em, tm)
-    _train_steps(em, tm, ember.optim.SGD(em.parameters(), **kw),
-                 torch.optim.SGD(tm.parameters(), **kw), steps=5, loss=loss)
+    _train_steps(
+        em,
+        tm,
+        ember.optim.SGD(em.parameters(), **kw),
+        torch.optim.SGD(tm.parameters(), **kw),
+        steps=5,
+        loss=loss,
+    )
 
 
-@pytest.mark.parametrize("kw", [
-    {"lr": 0.01},
-    {"lr": 0.05, "betas": (0.8, 0.95)},
-    {"lr": 0.01, "weight_decay": 0.1},
-    {"lr": 0.01, "eps": 1e-3},
-], ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"lr": 0.01},
+        {"lr": 0.05, "betas": (0.8, 0.95)},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "eps": 1e-3},
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("loss", ["mse", "ce"])
 def test_adam_matches_torch(kw, loss):
     torch.manual_seed(6)
     tm, em = _mlp(torch), _mlp(ember)
     copy_params(em, tm)
-    _train_steps(em, tm, ember.optim.Adam(em.parameters(), **kw),
-                 torch.optim.Adam(tm.parameters(), **kw), steps=6, loss=loss)
+    _train_steps(
+        em,
+        tm,
+        ember.optim.Adam(em.parameters(), **kw),
+        torch.optim.Adam(tm.parameters(), **kw),
+        steps=6,
+        loss=loss,
+    )
 
 
 def test_sgd_param_groups_and_missing_grads():
@@ -728,10 +825,16 @@ def test_sgd_param_groups_and_missing_grads():
     tm, em = _mlp(torch), _mlp(ember)
     copy_params(em, tm)
     # two groups with different lr; the last layer never gets a gradient
-    t_opt = torch.optim.SGD([{"params": tm[0].parameters(), "lr": 0.1},
-                             {"params": tm[2].parameters()}], lr=0.01, momentum=0.5)
-    e_opt = ember.optim.SGD([{"params": em[0].parameters(), "lr": 0.1},
-                             {"params": em[2].parameters()}], lr=0.01, momentum=0.5)
+    t_opt = torch.optim.SGD(
+        [{"params": tm[0].parameters(), "lr": 0.1}, {"params": tm[2].parameters()}],
+        lr=0.01,
+        momentum=0.5,
+    )
+    e_opt = ember.optim.SGD(
+        [{"params": em[0].parameters(), "lr": 0.1}, {"params": em[2].parameters()}],
+        lr=0.01,
+        momentum=0.5,
+    )
     x = np.random.default_rng(28).standard_normal((5, 4)).astype(np.float32)
     for _ in range(3):
         t_opt.zero_grad()
@@ -739,11 +842,11 @@ def test_sgd_param_groups_and_missing_grads():
         th = torch.tensor(x)
         for i in range(4):
             th = tm[i](th)
-        (th ** 2).sum().backward()
+        (th**2).sum().backward()
         h = ember.tensor(x)
         for i in range(4):
             h = em[i](h)
-        (h ** 2).sum().backward()
+        (h**2).sum().backward()
         t_opt.step()
         e_opt.step()
         assert_params(em, tm, rtol=1e-4, atol=1e-5)

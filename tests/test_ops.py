@@ -39,8 +39,19 @@ def _run(fn, lib, inputs):
         return fn(lib, *inputs)
 
 
-def check(fn, arrays, layouts=None, *, rtol=None, atol=None, grad=True, name=True, seed=0,
-          grad_rtol=None, grad_atol=None):
+def check(
+    fn,
+    arrays,
+    layouts=None,
+    *,
+    rtol=None,
+    atol=None,
+    grad=True,
+    name=True,
+    seed=0,
+    grad_rtol=None,
+    grad_atol=None,
+):
     """Run ``fn(lib, *inputs)`` for lib in (torch, ember) and compare everything.
 
     ``fn`` may return a tensor or a tuple/list of tensors (e.g. values, indices).
@@ -64,8 +75,11 @@ def check(fn, arrays, layouts=None, *, rtol=None, atol=None, grad=True, name=Tru
                 assert eo.requires_grad, "torch output requires grad, ember output does not"
                 backward_both(eo, to, rng)
                 break
-        assert_grads_close(pairs, grad_rtol if grad_rtol is not None else rtol,
-                           grad_atol if grad_atol is not None else atol)
+        assert_grads_close(
+            pairs,
+            grad_rtol if grad_rtol is not None else rtol,
+            grad_atol if grad_atol is not None else atol,
+        )
     return e_out, t_out, pairs
 
 
@@ -93,7 +107,7 @@ BINARY_OPS = {
     "sub": lambda L, a, b: a - b,
     "mul": lambda L, a, b: a * b,
     "div": lambda L, a, b: a / b,
-    "pow": lambda L, a, b: a ** b,
+    "pow": lambda L, a, b: a**b,
     "fn_add": lambda L, a, b: L.add(a, b),
     "fn_sub": lambda L, a, b: L.sub(a, b),
     "fn_mul": lambda L, a, b: L.mul(a, b),
@@ -139,8 +153,9 @@ def test_binary_noncontiguous(op, la, lb):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0,
-                                             max_side=4),
+    shapes=hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=4
+    ),
     op=st.sampled_from(["add", "sub", "mul", "div", "pow"]),
     dtype=st.sampled_from(FLOATS),
     la=st.sampled_from(LAYOUTS),
@@ -157,8 +172,13 @@ def test_binary_same_tensor_twice():
     # x * x, x + x, x / x: gradient accumulates from both operands
     rng = np.random.default_rng(2)
     a = rng.uniform(0.5, 2, size=(3, 4)).astype(np.float32)
-    for fn in [lambda L, x: x * x, lambda L, x: x + x, lambda L, x: x / x, lambda L, x: x ** x,
-               lambda L, x: x - x]:
+    for fn in [
+        lambda L, x: x * x,
+        lambda L, x: x + x,
+        lambda L, x: x / x,
+        lambda L, x: x**x,
+        lambda L, x: x - x,
+    ]:
         check(fn, [a])
 
 
@@ -184,8 +204,8 @@ SCALAR_OPS = {
     "s*t": lambda L, x, s: s * x,
     "t/s": lambda L, x, s: x / s,
     "s/t": lambda L, x, s: s / x,
-    "t**s": lambda L, x, s: x ** s,
-    "s**t": lambda L, x, s: s ** x,
+    "t**s": lambda L, x, s: x**s,
+    "s**t": lambda L, x, s: s**x,
 }
 
 
@@ -226,18 +246,19 @@ def test_pow_special_exponents():
     rng = np.random.default_rng(6)
     x = rng.uniform(-2, 2, size=(7,)).astype(np.float64)
     for s in [0, 1, 2, 3, -1, -2, 0.0, 1.0]:
-        check(lambda L, t: t ** s, [x])
+        check(lambda L, t: t**s, [x])
     # x ** 0.5 at zero: torch gives inf gradient
     z = np.array([0.0, 1.0, 4.0])
-    check(lambda L, t: t ** 0.5, [z])
+    check(lambda L, t: t**0.5, [z])
     # 0 ** t with positive exponents
     e = np.array([1.0, 2.0, 0.5])
-    check(lambda L, t: 0.0 ** t, [e])
+    check(lambda L, t: 0.0**t, [e])
 
 
 # --------------------------------------------------------------------------
 # Type promotion
 # --------------------------------------------------------------------------
+
 
 def _promo_inputs():
     return {
@@ -289,7 +310,7 @@ _PROMO_FN = {
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
-    "pow": lambda a, b: a ** b,
+    "pow": lambda a, b: a**b,
 }
 
 
@@ -307,8 +328,9 @@ def test_type_promotion(left, right, op):
     assert_close(e, t)
 
 
-@pytest.mark.parametrize("left,right,op", [c for c in PROMO_CASES
-                                           if "f" in str(c[0]) + str(c[1])], ids=str)
+@pytest.mark.parametrize(
+    "left,right,op", [c for c in PROMO_CASES if "f" in str(c[0]) + str(c[1])], ids=str
+)
 def test_type_promotion_grad(left, right, op):
     """Gradients flow back in each input's own dtype."""
     arrays = _promo_inputs()
@@ -352,8 +374,10 @@ def test_tensor_from_0d_numpy_array(dtype):
     assert_close(ember.tensor(a), torch.tensor(a))
     assert_close(ember.as_tensor(a), torch.as_tensor(a))
     assert_close(ember.from_numpy(a), torch.from_numpy(a))
-    assert_close(ember.tensor(a, requires_grad=dtype.startswith("float")),
-                 torch.tensor(a, requires_grad=dtype.startswith("float")))
+    assert_close(
+        ember.tensor(a, requires_grad=dtype.startswith("float")),
+        torch.tensor(a, requires_grad=dtype.startswith("float")),
+    )
 
 
 def test_tensor_from_python_values_dtype():
@@ -376,8 +400,11 @@ CMP_OPS = {
 
 
 @pytest.mark.parametrize("op", list(CMP_OPS))
-@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 4), (4,)), ((), (3,)), ((0, 2), (2,)),
-                                    ((2, 1), (1, 3))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [((3, 4), (3, 4)), ((3, 4), (4,)), ((), (3,)), ((0, 2), (2,)), ((2, 1), (1, 3))],
+    ids=str,
+)
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 def test_comparisons(op, shapes, dtype):
     rng = np.random.default_rng(8)
@@ -395,8 +422,10 @@ def test_comparisons(op, shapes, dtype):
         assert_close(CMP_OPS[op](1, pa.e), CMP_OPS[op](1, pa.t))
     # function forms
     fn = op
-    assert_close(getattr(ember, fn)(ember.tensor(a), ember.tensor(b)),
-                 getattr(torch, fn)(torch.tensor(a), torch.tensor(b)))
+    assert_close(
+        getattr(ember, fn)(ember.tensor(a), ember.tensor(b)),
+        getattr(torch, fn)(torch.tensor(a), torch.tensor(b)),
+    )
 
 
 def test_comparison_mixed_dtypes_and_grad():
@@ -510,12 +539,21 @@ def test_unary_kinks_at_zero():
 
 def test_unary_special_values():
     x = np.array([0.0, -0.0, 1e-30, 50.0, -50.0, 100.0, -100.0], np.float32)
-    for fn in [lambda L, t: L.sigmoid(t), lambda L, t: L.tanh(t), lambda L, t: L.exp(t),
-               lambda L, t: L.expm1(t)]:
+    for fn in [
+        lambda L, t: L.sigmoid(t),
+        lambda L, t: L.tanh(t),
+        lambda L, t: L.exp(t),
+        lambda L, t: L.expm1(t),
+    ]:
         check(fn, [x])
     y = np.array([0.0, -1.0, 1.0, np.inf], np.float64)
-    for fn in [lambda L, t: L.log(t), lambda L, t: L.sqrt(t), lambda L, t: L.rsqrt(t),
-               lambda L, t: L.reciprocal(t), lambda L, t: L.log1p(t)]:
+    for fn in [
+        lambda L, t: L.log(t),
+        lambda L, t: L.sqrt(t),
+        lambda L, t: L.rsqrt(t),
+        lambda L, t: L.reciprocal(t),
+        lambda L, t: L.log1p(t),
+    ]:
         check(fn, [y], grad=False)
 
 
@@ -533,8 +571,10 @@ def test_unary_int_promotes_to_float(name):
 
 # ---- clamp ---------------------------------------------------------------
 
-@pytest.mark.parametrize("bounds", [(-0.5, 0.5), (None, 0.3), (-0.3, None), (0.0, 0.0), (1, 2)],
-                         ids=str)
+
+@pytest.mark.parametrize(
+    "bounds", [(-0.5, 0.5), (None, 0.3), (-0.3, None), (0.0, 0.0), (1, 2)], ids=str
+)
 @pytest.mark.parametrize("shape", [(), (0,), (10,), (3, 4)], ids=str)
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -565,9 +605,13 @@ def test_clamp_int():
 
 # ---- maximum / minimum / where --------------------------------------------
 
+
 @pytest.mark.parametrize("fn", ["maximum", "minimum"])
-@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1), (1, 3)),
-                                    ((), (3,)), ((0, 3), (3,))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1), (1, 3)), ((), (3,)), ((0, 3), (3,))],
+    ids=str,
+)
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_maximum_minimum(fn, shapes, dtype, layout):
@@ -592,9 +636,17 @@ def test_maximum_mixed_dtype():
     check(lambda L, x, y: L.maximum(x, y), [a, b])
 
 
-@pytest.mark.parametrize("shapes", [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)),
-                                    ((3, 1), (), (1, 4)), ((2, 3), (2, 3), ()),
-                                    ((0, 2), (2,), (0, 2))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((3, 4), (3, 4), (3, 4)),
+        ((3, 4), (4,), (3, 1)),
+        ((3, 1), (), (1, 4)),
+        ((2, 3), (2, 3), ()),
+        ((0, 2), (2,), (0, 2)),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_where(shapes, dtype, layout):
@@ -662,6 +714,7 @@ def _red(fn_name, dims, keepdim):
         if dims is None:
             return f()
         return f(dims, keepdim=keepdim)
+
     return fn
 
 
@@ -725,15 +778,22 @@ def test_reduction_hypothesis(shape, data, fn_name, keepdim, layout, dtype):
     if nd == 0:
         dims = data.draw(st.sampled_from([None, 0, -1]))
     else:
-        dims = data.draw(st.one_of(
-            st.none(),
-            st.integers(-nd, nd - 1),
-            st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple),
-        ))
+        dims = data.draw(
+            st.one_of(
+                st.none(),
+                st.integers(-nd, nd - 1),
+                st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple),
+            )
+        )
     if fn_name in ("var", "std"):
         # avoid a zero-size/one-element reduction (nan/inf grads differ only by convention)
-        n = int(np.prod(shape)) if dims is None else int(np.prod(
-            [shape[d] for d in ((dims,) if isinstance(dims, int) else dims)])) if nd else 1
+        n = (
+            int(np.prod(shape))
+            if dims is None
+            else int(np.prod([shape[d] for d in ((dims,) if isinstance(dims, int) else dims)]))
+            if nd
+            else 1
+        )
         if n < 2 or int(np.prod(shape)) == 0:
             return
     rng = np.random.default_rng(0)
@@ -865,6 +925,7 @@ def test_norm_empty():
 
 # ---- max / min / argmax ----------------------------------------------------
 
+
 def _distinct(rng, shape, dtype):
     n = int(np.prod(shape)) if shape else 1
     vals = rng.permutation(n).astype(np.float64) / 3.0 - n / 6.0
@@ -883,16 +944,28 @@ def test_max_min_all(fn_name, shape, dtype, layout):
 
 
 @pytest.mark.parametrize("fn_name", ["max", "min"])
-@pytest.mark.parametrize("shape,dim", [((7,), 0), ((3, 4), 0), ((3, 4), 1), ((3, 4), -1),
-                                       ((2, 3, 4), 1), ((2, 3, 4), -3), ((), 0), ((0, 3), 1)],
-                         ids=str)
+@pytest.mark.parametrize(
+    "shape,dim",
+    [
+        ((7,), 0),
+        ((3, 4), 0),
+        ((3, 4), 1),
+        ((3, 4), -1),
+        ((2, 3, 4), 1),
+        ((2, 3, 4), -3),
+        ((), 0),
+        ((0, 3), 1),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_max_min_dim(fn_name, shape, dim, keepdim, layout):
     rng = np.random.default_rng(23)
     x = _distinct(rng, shape, "float32")
-    e_out, t_out, _ = check(lambda L, t: tuple(getattr(t, fn_name)(dim, keepdim=keepdim)), [x],
-                            [layout])
+    e_out, t_out, _ = check(
+        lambda L, t: tuple(getattr(t, fn_name)(dim, keepdim=keepdim)), [x], [layout]
+    )
     # named-tuple access
     pe = make_pair(x, layout)
     res_e = getattr(pe.e, fn_name)(dim, keepdim)
@@ -923,8 +996,9 @@ def test_max_min_ties(fn_name):
         x = -x
     check(lambda L, t: getattr(t, fn_name)(), [x])
     # dim reduction: the index is the first occurrence, the gradient goes only there
-    check(lambda L, t: tuple(getattr(t, fn_name)(1)), [np.array([[2.0, 2.0, 1.0],
-                                                                  [0.0, 5.0, 5.0]])])
+    check(
+        lambda L, t: tuple(getattr(t, fn_name)(1)), [np.array([[2.0, 2.0, 1.0], [0.0, 5.0, 5.0]])]
+    )
 
 
 def test_max_min_binary_form():
@@ -949,11 +1023,21 @@ def test_max_with_nan():
 
 
 @pytest.mark.parametrize("fn_name", ["argmax", "argmin"])
-@pytest.mark.parametrize("shape,dim,keepdim", [((7,), None, False), ((3, 4), None, False),
-                                               ((3, 4), 0, False), ((3, 4), 1, True),
-                                               ((2, 3, 4), -1, False), ((2, 3, 4), 1, True),
-                                               ((), None, False), ((), 0, False),
-                                               ((3, 4), None, True)], ids=str)
+@pytest.mark.parametrize(
+    "shape,dim,keepdim",
+    [
+        ((7,), None, False),
+        ((3, 4), None, False),
+        ((3, 4), 0, False),
+        ((3, 4), 1, True),
+        ((2, 3, 4), -1, False),
+        ((2, 3, 4), 1, True),
+        ((), None, False),
+        ((), 0, False),
+        ((3, 4), None, True),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_argmax_argmin(fn_name, shape, dim, keepdim, layout):
     rng = np.random.default_rng(25)
@@ -962,8 +1046,10 @@ def test_argmax_argmin(fn_name, shape, dim, keepdim, layout):
     t = getattr(p.t, fn_name)(dim=dim, keepdim=keepdim)
     e = getattr(p.e, fn_name)(dim=dim, keepdim=keepdim)
     assert_close(e, t)
-    assert_close(getattr(ember, fn_name)(p.e, dim=dim, keepdim=keepdim),
-                 getattr(torch, fn_name)(p.t, dim=dim, keepdim=keepdim))
+    assert_close(
+        getattr(ember, fn_name)(p.e, dim=dim, keepdim=keepdim),
+        getattr(torch, fn_name)(p.t, dim=dim, keepdim=keepdim),
+    )
 
 
 def test_argmax_ties_first_occurrence():
@@ -980,19 +1066,19 @@ def test_argmax_ties_first_occurrence():
 # ==========================================================================
 
 MATMUL_SHAPES = [
-    ((4,), (4,)),          # 1d @ 1d -> 0-d
-    ((3, 4), (4,)),        # 2d @ 1d
-    ((4,), (4, 5)),        # 1d @ 2d
-    ((3, 4), (4, 5)),      # 2d @ 2d
+    ((4,), (4,)),  # 1d @ 1d -> 0-d
+    ((3, 4), (4,)),  # 2d @ 1d
+    ((4,), (4, 5)),  # 1d @ 2d
+    ((3, 4), (4, 5)),  # 2d @ 2d
     ((2, 3, 4), (2, 4, 5)),  # 3d @ 3d
-    ((2, 3, 4), (4, 5)),   # 3d @ 2d
-    ((3, 4), (2, 4, 5)),   # 2d @ 3d
+    ((2, 3, 4), (4, 5)),  # 3d @ 2d
+    ((3, 4), (2, 4, 5)),  # 2d @ 3d
     ((2, 1, 3, 4), (5, 4, 2)),  # 4d @ 3d batched broadcast
-    ((2, 3, 4), (4,)),     # 3d @ 1d
-    ((4,), (2, 4, 5)),     # 1d @ 3d
+    ((2, 3, 4), (4,)),  # 3d @ 1d
+    ((4,), (2, 4, 5)),  # 1d @ 3d
     ((1, 4), (4, 1)),
-    ((0, 4), (4, 5)),      # empty rows
-    ((3, 0), (0, 5)),      # empty inner dim
+    ((0, 4), (4, 5)),  # empty rows
+    ((3, 0), (0, 5)),  # empty inner dim
     ((0,), (0,)),
     ((3, 4), (4, 0)),
 ]
@@ -1005,8 +1091,11 @@ def test_matmul(shapes, dtype, form):
     rng = np.random.default_rng(26)
     a = rand_array(rng, shapes[0], dtype)
     b = rand_array(rng, shapes[1], dtype)
-    fn = {"op": lambda L, x, y: x @ y, "fn": lambda L, x, y: L.matmul(x, y),
-          "method": lambda L, x, y: x.matmul(y)}[form]
+    fn = {
+        "op": lambda L, x, y: x @ y,
+        "fn": lambda L, x, y: L.matmul(x, y),
+        "method": lambda L, x, y: x.matmul(y),
+    }[form]
     check(fn, [a, b])
 
 
@@ -1049,7 +1138,9 @@ def test_matmul_0d_raises():
 
 @settings(max_examples=30, deadline=None)
 @given(
-    m=st.integers(1, 5), k=st.integers(1, 5), n=st.integers(1, 5),
+    m=st.integers(1, 5),
+    k=st.integers(1, 5),
+    n=st.integers(1, 5),
     batch_a=hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3),
     data=st.data(),
     dtype=st.sampled_from(FLOATS),
@@ -1059,7 +1150,7 @@ def test_matmul_0d_raises():
 def test_matmul_hypothesis(m, k, n, batch_a, data, dtype, la, lb):
     # batch_b is broadcast-compatible with batch_a
     batch_b = tuple(data.draw(st.sampled_from([1, s])) for s in batch_a)
-    batch_b = batch_b[data.draw(st.integers(0, len(batch_b))):]
+    batch_b = batch_b[data.draw(st.integers(0, len(batch_b))) :]
     a_vec = data.draw(st.booleans())
     b_vec = data.draw(st.booleans())
     sa = (k,) if a_vec else batch_a + (m, k)
@@ -1075,44 +1166,80 @@ def test_matmul_hypothesis(m, k, n, batch_a, data, dtype, la, lb):
 @pytest.mark.parametrize("lb", LAYOUTS)
 def test_mm_mv_dot_bmm_outer(dtype, la, lb):
     rng = np.random.default_rng(28)
-    check(lambda L, x, y: L.mm(x, y), [rand_array(rng, (3, 4), dtype),
-                                        rand_array(rng, (4, 5), dtype)], [la, lb])
-    check(lambda L, x, y: x.mm(y), [rand_array(rng, (3, 4), dtype),
-                                     rand_array(rng, (4, 2), dtype)], [la, lb])
-    check(lambda L, x, y: L.mv(x, y), [rand_array(rng, (3, 4), dtype),
-                                        rand_array(rng, (4,), dtype)], [la, lb])
-    check(lambda L, x, y: x.mv(y), [rand_array(rng, (2, 4), dtype),
-                                     rand_array(rng, (4,), dtype)], [la, lb])
-    check(lambda L, x, y: L.dot(x, y), [rand_array(rng, (6,), dtype),
-                                         rand_array(rng, (6,), dtype)], [la, lb])
-    check(lambda L, x, y: x.dot(y), [rand_array(rng, (6,), dtype),
-                                      rand_array(rng, (6,), dtype)], [la, lb])
-    check(lambda L, x, y: L.bmm(x, y), [rand_array(rng, (2, 3, 4), dtype),
-                                         rand_array(rng, (2, 4, 5), dtype)], [la, lb])
-    check(lambda L, x, y: x.bmm(y), [rand_array(rng, (3, 1, 4), dtype),
-                                      rand_array(rng, (3, 4, 2), dtype)], [la, lb])
-    check(lambda L, x, y: L.outer(x, y), [rand_array(rng, (3,), dtype),
-                                           rand_array(rng, (4,), dtype)], [la, lb])
-    check(lambda L, x, y: x.outer(y), [rand_array(rng, (3,), dtype),
-                                        rand_array(rng, (0,), dtype)], [la, lb])
+    check(
+        lambda L, x, y: L.mm(x, y),
+        [rand_array(rng, (3, 4), dtype), rand_array(rng, (4, 5), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: x.mm(y),
+        [rand_array(rng, (3, 4), dtype), rand_array(rng, (4, 2), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: L.mv(x, y),
+        [rand_array(rng, (3, 4), dtype), rand_array(rng, (4,), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: x.mv(y),
+        [rand_array(rng, (2, 4), dtype), rand_array(rng, (4,), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: L.dot(x, y),
+        [rand_array(rng, (6,), dtype), rand_array(rng, (6,), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: x.dot(y),
+        [rand_array(rng, (6,), dtype), rand_array(rng, (6,), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: L.bmm(x, y),
+        [rand_array(rng, (2, 3, 4), dtype), rand_array(rng, (2, 4, 5), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: x.bmm(y),
+        [rand_array(rng, (3, 1, 4), dtype), rand_array(rng, (3, 4, 2), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: L.outer(x, y),
+        [rand_array(rng, (3,), dtype), rand_array(rng, (4,), dtype)],
+        [la, lb],
+    )
+    check(
+        lambda L, x, y: x.outer(y),
+        [rand_array(rng, (3,), dtype), rand_array(rng, (0,), dtype)],
+        [la, lb],
+    )
 
 
 def test_mm_empty_and_dot_empty():
     check(lambda L, x, y: L.mm(x, y), [np.zeros((3, 0), np.float32), np.zeros((0, 2), np.float32)])
     check(lambda L, x, y: L.dot(x, y), [np.zeros((0,), np.float32), np.zeros((0,), np.float32)])
-    check(lambda L, x, y: L.bmm(x, y), [np.ones((0, 2, 3), np.float32),
-                                         np.ones((0, 3, 4), np.float32)])
+    check(
+        lambda L, x, y: L.bmm(x, y),
+        [np.ones((0, 2, 3), np.float32), np.ones((0, 3, 4), np.float32)],
+    )
 
 
-@pytest.mark.parametrize("fn,shapes", [
-    ("mm", ((3,), (3, 2))),
-    ("mm", ((2, 3), (2, 3))),
-    ("mv", ((2, 3), (2,))),
-    ("dot", ((3,), (4,))),
-    ("dot", ((2, 3), (2, 3))),
-    ("bmm", ((2, 3), (3, 2))),
-    ("bmm", ((2, 3, 4), (3, 4, 5))),
-], ids=str)
+@pytest.mark.parametrize(
+    "fn,shapes",
+    [
+        ("mm", ((3,), (3, 2))),
+        ("mm", ((2, 3), (2, 3))),
+        ("mv", ((2, 3), (2,))),
+        ("dot", ((3,), (4,))),
+        ("dot", ((2, 3), (2, 3))),
+        ("bmm", ((2, 3), (3, 2))),
+        ("bmm", ((2, 3, 4), (3, 4, 5))),
+    ],
+    ids=str,
+)
 def test_linalg_shape_errors(fn, shapes):
     a, b = (np.ones(s, np.float32) for s in shapes)
     with pytest.raises(RuntimeError):
@@ -1232,9 +1359,16 @@ def test_view_on_noncontiguous_raises_like_torch():
 def test_views_share_storage():
     # writes through a view are visible in the base, like torch
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    for fn in [lambda t: t.view(-1), lambda t: t.t(), lambda t: t[1], lambda t: t[:, ::2],
-               lambda t: t.transpose(0, 1), lambda t: t.unsqueeze(0), lambda t: t.narrow(1, 1, 2),
-               lambda t: t.expand(2, 3, 4)[0]]:
+    for fn in [
+        lambda t: t.view(-1),
+        lambda t: t.t(),
+        lambda t: t[1],
+        lambda t: t[:, ::2],
+        lambda t: t.transpose(0, 1),
+        lambda t: t.unsqueeze(0),
+        lambda t: t.narrow(1, 1, 2),
+        lambda t: t.expand(2, 3, 4)[0],
+    ]:
         te, tt = ember.tensor(x), torch.tensor(x)
         ve, vt = fn(te), fn(tt)
         assert_close(ve, vt)
@@ -1457,6 +1591,7 @@ def test_cat_same_tensor_twice():
 
 # ---- clone / contiguous / detach / dtype conversion --------------------------
 
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_clone_contiguous(layout, dtype):
@@ -1560,6 +1695,7 @@ def test_to_same_dtype_returns_self():
 # Autograd plumbing over composite expressions
 # ==========================================================================
 
+
 def test_composite_expression_grad():
     rng = np.random.default_rng(42)
     a = rand_array(rng, (3, 4), "float64")
@@ -1628,8 +1764,26 @@ def test_no_grad_ops_have_no_graph():
 # Larger sizes: vectorized / parallel / BLAS code paths
 # ==========================================================================
 
-@pytest.mark.parametrize("name", ["exp", "sigmoid", "tanh", "log", "sqrt", "expm1", "log1p",
-                                  "rsqrt", "relu", "abs", "sin", "cos", "reciprocal", "square"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exp",
+        "sigmoid",
+        "tanh",
+        "log",
+        "sqrt",
+        "expm1",
+        "log1p",
+        "rsqrt",
+        "relu",
+        "abs",
+        "sin",
+        "cos",
+        "reciprocal",
+        "square",
+    ],
+)
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layout", ["contiguous", "transposed"])
 def test_unary_large(name, dtype, layout):
@@ -1642,11 +1796,29 @@ def test_unary_large(name, dtype, layout):
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_exp_sigmoid_full_float_range(name, dtype):
     # the whole range, including overflow/underflow, denormal results, inf and nan
-    x = np.concatenate([
-        np.linspace(-120, 100, 4099),
-        [-np.inf, np.inf, np.nan, 0.0, -0.0, 88.72, 88.73, -87.3, -103.9, -104.0, 709.0, 710.0,
-         -745.0, 1e-8, -1e-8, 1e-40],
-    ]).astype(dtype)
+    x = np.concatenate(
+        [
+            np.linspace(-120, 100, 4099),
+            [
+                -np.inf,
+                np.inf,
+                np.nan,
+                0.0,
+                -0.0,
+                88.72,
+                88.73,
+                -87.3,
+                -103.9,
+                -104.0,
+                709.0,
+                710.0,
+                -745.0,
+                1e-8,
+                -1e-8,
+                1e-40,
+            ],
+        ]
+    ).astype(dtype)
     check(UNARY[name][0], [x], grad=False, rtol=2e-6 if dtype == "float32" else None, atol=0)
     # gradients on the finite part
     xf = x[np.isfinite(x)]
@@ -1658,8 +1830,11 @@ def test_exp_sigmoid_full_float_range(name, dtype):
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced"])
 def test_reductions_large(fn_name, dim, layout):
     rng = np.random.default_rng(51)
-    x = _distinct(rng, (131, 67), "float64") if fn_name in ("max", "min") else \
-        rand_array(rng, (131, 67), "float64")
+    x = (
+        _distinct(rng, (131, 67), "float64")
+        if fn_name in ("max", "min")
+        else rand_array(rng, (131, 67), "float64")
+    )
 
     def fn(L, t):
         f = getattr(t, fn_name)
@@ -1673,8 +1848,11 @@ def test_reductions_large(fn_name, dim, layout):
     check(fn, [x32], [layout], rtol=2e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("shapes", [((65, 130), (130, 33)), ((4, 33, 70), (4, 70, 9)),
-                                    ((129,), (129, 40)), ((40, 129), (129,))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [((65, 130), (130, 33)), ((4, 33, 70), (4, 70, 9)), ((129,), (129, 40)), ((40, 129), (129,))],
+    ids=str,
+)
 @pytest.mark.parametrize("la", LAYOUTS)
 @pytest.mark.parametrize("lb", LAYOUTS)
 def test_matmul_large(shapes, la, lb):
@@ -1682,13 +1860,19 @@ def test_matmul_large(shapes, la, lb):
     a = rand_array(rng, shapes[0], "float64")
     b = rand_array(rng, shapes[1], "float64")
     check(lambda L, x, y: x @ y, [a, b], [la, lb])
-    check(lambda L, x, y: x @ y, [a.astype(np.float32), b.astype(np.float32)], [la, lb],
-          rtol=1e-4, atol=1e-4)
+    check(
+        lambda L, x, y: x @ y,
+        [a.astype(np.float32), b.astype(np.float32)],
+        [la, lb],
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 @pytest.mark.parametrize("op", ["add", "mul", "div", "sub", "pow"])
-@pytest.mark.parametrize("shapes", [((513, 257), (257,)), ((513, 1), (1, 257)),
-                                    ((3, 1000, 7), (1000, 1))], ids=str)
+@pytest.mark.parametrize(
+    "shapes", [((513, 257), (257,)), ((513, 1), (1, 257)), ((3, 1000, 7), (1000, 1))], ids=str
+)
 def test_binary_large_broadcast(op, shapes):
     rng = np.random.default_rng(53)
     a, b = _binary_inputs(rng, op, shapes[0], shapes[1], "float32")
@@ -1702,8 +1886,25 @@ def test_binary_large_broadcast(op, shapes):
 _BIG = np.array([[2**53 + 1, 2**62 + 3, -(2**60) - 7], [5, -(2**55) + 1, 2**61 + 11]], np.int64)
 
 
-@pytest.mark.parametrize("case", ["add", "mul", "neg", "abs", "sum_all", "sum_0", "sum_1",
-                                  "max", "min_dim", "clamp", "where", "cat", "index", "maximum"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "add",
+        "mul",
+        "neg",
+        "abs",
+        "sum_all",
+        "sum_0",
+        "sum_1",
+        "max",
+        "min_dim",
+        "clamp",
+        "where",
+        "cat",
+        "index",
+        "maximum",
+    ],
+)
 def test_int64_exact(case):
     fns = {
         "add": lambda L, t: t + 1,

@@ -1,11 +1,10 @@
 """Random streams: ember must draw exactly torch's CPU numbers for the same seed and calls."""
 
+import ember
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import ember
 
 torch = pytest.importorskip("torch")
 
@@ -42,7 +41,17 @@ def draw(lib, call, size, dtype_name):
     raise AssertionError(call)
 
 
-CALLS = ["randn", "rand", "normal_", "uniform_", "randint", "randperm", "bernoulli", "bernoulli_", "dropout"]
+CALLS = [
+    "randn",
+    "rand",
+    "normal_",
+    "uniform_",
+    "randint",
+    "randperm",
+    "bernoulli",
+    "bernoulli_",
+    "dropout",
+]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -51,7 +60,9 @@ def test_randn_matches_torch_for_every_size(seed, dtype):
     torch.manual_seed(seed)
     ember.manual_seed(seed)
     for n in SIZES:
-        same(ember.randn(n, dtype=getattr(ember, dtype)), torch.randn(n, dtype=getattr(torch, dtype)))
+        same(
+            ember.randn(n, dtype=getattr(ember, dtype)), torch.randn(n, dtype=getattr(torch, dtype))
+        )
 
 
 @pytest.mark.parametrize("call", CALLS)
@@ -67,7 +78,9 @@ def test_each_sampler_matches_torch(call, dtype):
 @given(
     seed=st.integers(0, 2**64 - 1),
     calls=st.lists(
-        st.tuples(st.sampled_from(CALLS), st.integers(0, 300), st.sampled_from(["float32", "float64"])),
+        st.tuples(
+            st.sampled_from(CALLS), st.integers(0, 300), st.sampled_from(["float32", "float64"])
+        ),
         min_size=1,
         max_size=6,
     ),

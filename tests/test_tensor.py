@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
+import ember
 import numpy as np
 import pytest
 import torch
-
-import ember
 
 LIBS = (ember, torch)
 
@@ -280,7 +277,9 @@ def test_negative_size_raises_runtime_error(name):
 
 def test_arange_errors():
     assert_raises_like(lambda lib: lib.arange(0, 10, 0), "step must be nonzero")
-    assert_raises_like(lambda lib: lib.arange(10, 0, 1), "upper bound and lower bound inconsistent with step sign")
+    assert_raises_like(
+        lambda lib: lib.arange(10, 0, 1), "upper bound and lower bound inconsistent with step sign"
+    )
 
 
 # ----------------------------------------------------------------- shape / size
@@ -318,7 +317,10 @@ def test_dim_numel_for_shapes(shape):
 
 
 def test_size_dim_out_of_range():
-    assert_raises_like(lambda lib: lib.zeros(5, 3).size(2), "Dimension out of range (expected to be in range of [-2, 1], but got 2)")
+    assert_raises_like(
+        lambda lib: lib.zeros(5, 3).size(2),
+        "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
+    )
     assert_raises_like(lambda lib: lib.zeros(5, 3).size(-3), "Dimension out of range")
 
 
@@ -327,8 +329,14 @@ def test_size_dim_out_of_range():
 
 def test_item_values_and_types():
     def fn(lib):
-        vals = [lib.tensor([[7]]).item(), lib.tensor(2.5).item(), lib.tensor(True).item(), lib.tensor(3).item(),
-                lib.tensor(1.1, dtype=lib.float64).item(), lib.tensor(0.1).item()]
+        vals = [
+            lib.tensor([[7]]).item(),
+            lib.tensor(2.5).item(),
+            lib.tensor(True).item(),
+            lib.tensor(3).item(),
+            lib.tensor(1.1, dtype=lib.float64).item(),
+            lib.tensor(0.1).item(),
+        ]
         return vals, [type(v) for v in vals]
 
     e, t = both(fn)
@@ -336,8 +344,13 @@ def test_item_values_and_types():
 
 
 def test_item_many_elements_raises():
-    assert_raises_like(lambda lib: lib.tensor([[1, 2], [3, 4]]).item(), "a Tensor with 4 elements cannot be converted to Scalar")
-    assert_raises_like(lambda lib: lib.tensor([]).item(), "a Tensor with 0 elements cannot be converted to Scalar")
+    assert_raises_like(
+        lambda lib: lib.tensor([[1, 2], [3, 4]]).item(),
+        "a Tensor with 4 elements cannot be converted to Scalar",
+    )
+    assert_raises_like(
+        lambda lib: lib.tensor([]).item(), "a Tensor with 0 elements cannot be converted to Scalar"
+    )
 
 
 def test_tolist():
@@ -359,8 +372,20 @@ def test_tolist():
 
 @pytest.mark.parametrize(
     "case",
-    ["bool0", "bool1", "bool_nested", "bool_many", "bool_empty", "float", "int", "int_neg", "float_bool",
-     "float_many", "int_many", "index"],
+    [
+        "bool0",
+        "bool1",
+        "bool_nested",
+        "bool_many",
+        "bool_empty",
+        "float",
+        "int",
+        "int_neg",
+        "float_bool",
+        "float_many",
+        "int_many",
+        "index",
+    ],
 )
 def test_python_conversions(case):
     cases = {
@@ -390,7 +415,12 @@ def test_len_and_iteration():
     def fn(lib):
         x = lib.arange(6.0).reshape(3, 2)
         rows = [r for r in x]
-        return len(x), [r.tolist() for r in rows], [tuple(r.shape) for r in rows], [int(v) for v in lib.arange(3)]
+        return (
+            len(x),
+            [r.tolist() for r in rows],
+            [tuple(r.shape) for r in rows],
+            [int(v) for v in lib.arange(3)],
+        )
 
     e, t = both(fn)
     assert e == t
@@ -444,7 +474,10 @@ def test_numpy_of_views_and_dtypes():
         y = lib.tensor([True, False])
         z = lib.arange(4)
         w = lib.tensor(2.5, dtype=lib.float64)
-        return [(a.numpy().copy(), a.numpy().dtype, a.numpy().shape, a.numpy().strides) for a in (x, y, z, w)]
+        return [
+            (a.numpy().copy(), a.numpy().dtype, a.numpy().shape, a.numpy().strides)
+            for a in (x, y, z, w)
+        ]
 
     e, t = both(fn)
     for (ea, ed, es, est), (ta, td, ts, tst) in zip(e, t):
@@ -510,7 +543,9 @@ def test_from_numpy_keeps_array_alive():
 
 
 def test_from_numpy_unsupported_dtype():
-    assert_raises_like(lambda lib: lib.from_numpy(np.array(["a"])), "can't convert np.ndarray of type")
+    assert_raises_like(
+        lambda lib: lib.from_numpy(np.array(["a"])), "can't convert np.ndarray of type"
+    )
 
 
 def test_np_asarray():
@@ -580,8 +615,16 @@ def test_repr_matches_torch(name):
 
 @pytest.mark.parametrize(
     "spec,value,dtype",
-    [(".4f", 2.34567, "float32"), (".2f", -1.005, "float64"), ("e", 1234.5, "float32"), ("", 2.5, "float32"),
-     ("d", 3, "int64"), (">8.3f", 3.14159, "float32"), (".1%", 0.256, "float32"), ("g", 1e-7, "float64")],
+    [
+        (".4f", 2.34567, "float32"),
+        (".2f", -1.005, "float64"),
+        ("e", 1234.5, "float32"),
+        ("", 2.5, "float32"),
+        ("d", 3, "int64"),
+        (">8.3f", 3.14159, "float32"),
+        (".1%", 0.256, "float32"),
+        ("g", 1e-7, "float64"),
+    ],
 )
 def test_format_0d(spec, value, dtype):
     e, t = both(lambda lib: format(lib.tensor(value, dtype=getattr(lib, dtype)), spec))
@@ -624,7 +667,9 @@ INDEXES = {
     "ellipsis_only": lambda x: x[...],
     "neg_slice": lambda x: x[:, -2:-1, 1:-1],
     "step_start": lambda x: x[:, 1::2, 3:0:-1] if False else x[:, 1::2, 1::2],
-    "tensor_int": lambda x: x[x.new_tensor(1, dtype=ember.int64 if isinstance(x, ember.Tensor) else torch.int64)],
+    "tensor_int": lambda x: x[
+        x.new_tensor(1, dtype=ember.int64 if isinstance(x, ember.Tensor) else torch.int64)
+    ],
     "list": lambda x: x[[1, 0, 1]],
     "bool_mask": lambda x: x[x > 20],
     "tensor_idx_mixed": lambda x: x[:, x.new_tensor([0, 2]).long(), 1],
@@ -641,7 +686,9 @@ def test_indexing(name):
     assert_same(e, t)
 
 
-@pytest.mark.parametrize("name", ["int", "slice", "step", "none", "mixed", "neg_slice", "ellipsis_mid"])
+@pytest.mark.parametrize(
+    "name", ["int", "slice", "step", "none", "mixed", "neg_slice", "ellipsis_mid"]
+)
 def test_basic_indexing_returns_views(name):
     def fn(lib):
         x = _x(lib)
@@ -709,7 +756,9 @@ def test_index_errors_type(name):
     assert_raises_like(lambda lib: INDEX_ERRORS[name](_x(lib)))
 
 
-@pytest.mark.parametrize("name", ["dim0_oob", "dim0_neg_oob", "dim1_oob", "dim2_oob", "too_many", "0d_int"])
+@pytest.mark.parametrize(
+    "name", ["dim0_oob", "dim0_neg_oob", "dim1_oob", "dim2_oob", "too_many", "0d_int"]
+)
 def test_index_errors_message(name):
     te = capture(lambda lib: INDEX_ERRORS[name](_x(lib)), torch)
     assert_raises_like(lambda lib: INDEX_ERRORS[name](_x(lib)), str(te))
@@ -743,7 +792,9 @@ def test_dim_out_of_range_index_error(name):
 
 
 def test_permute_errors():
-    assert_raises_like(lambda lib: _x(lib).permute(0, 1), "number of dimensions in the tensor input does not match")
+    assert_raises_like(
+        lambda lib: _x(lib).permute(0, 1), "number of dimensions in the tensor input does not match"
+    )
     assert_raises_like(lambda lib: _x(lib).permute(0, 1, 1), "duplicate dims are not allowed")
 
 
@@ -769,17 +820,21 @@ def test_reshape_on_non_contiguous_copies():
     assert_same(e[1], t[1])
 
 
-@pytest.mark.parametrize(
-    "shape", [(5, 5), (-1, 5), (7,), (25,), (2, 2, 2, 2)]
-)
+@pytest.mark.parametrize("shape", [(5, 5), (-1, 5), (7,), (25,), (2, 2, 2, 2)])
 def test_reshape_invalid(shape):
     ee, te = assert_raises_like(lambda lib: _x(lib).reshape(*shape), exact=True)
     assert f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size 24" == str(ee)
 
 
 def test_view_invalid():
-    assert_raises_like(lambda lib: _x(lib).view(-1, 5), "shape '[-1, 5]' is invalid for input of size 24", exact=True)
-    assert_raises_like(lambda lib: _x(lib).view(-1, -1), "only one dimension can be inferred", exact=True)
+    assert_raises_like(
+        lambda lib: _x(lib).view(-1, 5),
+        "shape '[-1, 5]' is invalid for input of size 24",
+        exact=True,
+    )
+    assert_raises_like(
+        lambda lib: _x(lib).view(-1, -1), "only one dimension can be inferred", exact=True
+    )
 
 
 def test_reshape_empty_ambiguous():
@@ -789,8 +844,17 @@ def test_reshape_empty_ambiguous():
 def test_reshape_valid_variants():
     def fn(lib):
         x = _x(lib)
-        return [x.reshape(-1, 4), x.reshape(4, -1), x.view(24), x.reshape((3, 8)), x.view(2, 12), x.reshape(1, 24, 1),
-                lib.ones(0, 3).reshape(-1), lib.tensor(5.0).reshape(1, 1), lib.ones(1, 1).view(())]
+        return [
+            x.reshape(-1, 4),
+            x.reshape(4, -1),
+            x.view(24),
+            x.reshape((3, 8)),
+            x.view(2, 12),
+            x.reshape(1, 24, 1),
+            lib.ones(0, 3).reshape(-1),
+            lib.tensor(5.0).reshape(1, 1),
+            lib.ones(1, 1).view(()),
+        ]
 
     e, t = both(fn)
     for a, b in zip(e, t):
@@ -798,19 +862,33 @@ def test_reshape_valid_variants():
 
 
 BCAST = {
-    "vec": (lambda lib: lib.ones(3), lambda lib: lib.ones(4),
-            "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0"),
-    "mat": (lambda lib: lib.ones(2, 3), lambda lib: lib.ones(4, 3),
-            "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0"),
-    "mat1": (lambda lib: lib.ones(2, 3), lambda lib: lib.ones(2, 4),
-             "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1"),
-    "rank": (lambda lib: lib.ones(5, 2, 3), lambda lib: lib.ones(4, 3),
-             "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 1"),
+    "vec": (
+        lambda lib: lib.ones(3),
+        lambda lib: lib.ones(4),
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0",
+    ),
+    "mat": (
+        lambda lib: lib.ones(2, 3),
+        lambda lib: lib.ones(4, 3),
+        "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0",
+    ),
+    "mat1": (
+        lambda lib: lib.ones(2, 3),
+        lambda lib: lib.ones(2, 4),
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1",
+    ),
+    "rank": (
+        lambda lib: lib.ones(5, 2, 3),
+        lambda lib: lib.ones(4, 3),
+        "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 1",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(BCAST))
-@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "eq", "lt", "pow", "where", "inplace_add"])
+@pytest.mark.parametrize(
+    "op", ["add", "sub", "mul", "div", "maximum", "eq", "lt", "pow", "where", "inplace_add"]
+)
 def test_broadcast_mismatch_message(name, op):
     a, b, msg = BCAST[name]
 
@@ -831,7 +909,7 @@ def test_broadcast_mismatch_message(name, op):
         if op == "lt":
             return x < y
         if op == "pow":
-            return x ** y
+            return x**y
         if op == "where":
             return lib.where(x > 0, x, y)
         x.add_(y)
@@ -923,7 +1001,9 @@ def test_grad_setter():
 def test_grad_setter_errors(bad):
     def fn(lib):
         x = lib.ones(3, requires_grad=True)
-        x.grad = {"shape": lambda: lib.ones(4), "dtype": lambda: lib.ones(3, dtype=lib.float64)}[bad]()
+        x.grad = {"shape": lambda: lib.ones(4), "dtype": lambda: lib.ones(3, dtype=lib.float64)}[
+            bad
+        ]()
 
     assert_raises_like(fn)
 
@@ -954,7 +1034,13 @@ def test_dtype_properties():
         return [
             (dt(d), d.is_floating_point, lib.ones(1, dtype=d).element_size())
             for d in (lib.float32, lib.float64, lib.int64, lib.bool)
-        ] + [repr(lib.float32), str(lib.int64), lib.float is lib.float32, lib.double is lib.float64, lib.long is lib.int64]
+        ] + [
+            repr(lib.float32),
+            str(lib.int64),
+            lib.float is lib.float32,
+            lib.double is lib.float64,
+            lib.long is lib.int64,
+        ]
 
     e, t = both(fn)
     assert e[:4] == t[:4]
@@ -968,7 +1054,20 @@ def test_type_promotion_basic():
         f = lib.tensor([1.0, 2.0, 3.0])
         d = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
         b = lib.tensor([True, False, True])
-        return [i / 2, i * 1.5, i + d, f + d, b + b, i ** 2, i + b, f * b, i.sum(), b.sum(), i > 1.5, f + 1]
+        return [
+            i / 2,
+            i * 1.5,
+            i + d,
+            f + d,
+            b + b,
+            i**2,
+            i + b,
+            f * b,
+            i.sum(),
+            b.sum(),
+            i > 1.5,
+            f + 1,
+        ]
 
     e, t = both(fn)
     for x, y in zip(e, t):

@@ -21,15 +21,11 @@ from hypothesis.extra import numpy as hnp
 
 torch = pytest.importorskip("torch")
 
-_MODULE_PATH = (
-    Path(__file__).resolve().parent.parent / "python" / "ember" / "_tensor_str.py"
-)
+_MODULE_PATH = Path(__file__).resolve().parent.parent / "python" / "ember" / "_tensor_str.py"
 
 
 def _load_module():
-    spec = importlib.util.spec_from_file_location(
-        "_ember_tensor_str_under_test", _MODULE_PATH
-    )
+    spec = importlib.util.spec_from_file_location("_ember_tensor_str_under_test", _MODULE_PATH)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -212,16 +208,10 @@ CASES = {
     "grad_fn_f64_wraps": lambda: (
         torch.tensor([0.5] * 20, dtype=torch.float64, requires_grad=True) * 3
     ),
-    "grad_fn_matrix_wraps": lambda: (
-        _randn(4, 11, dtype=torch.float64).requires_grad_() + 1
-    ),
+    "grad_fn_matrix_wraps": lambda: _randn(4, 11, dtype=torch.float64).requires_grad_() + 1,
     "grad_fn_empty": lambda: torch.empty(0, 3, requires_grad=True) + 1,
-    "requires_grad_empty_f64": lambda: torch.empty(
-        0, dtype=torch.float64, requires_grad=True
-    ),
-    "grad_fn_summarized": lambda: torch.randn(
-        2000, generator=_gen(1), requires_grad=True
-    ).exp(),
+    "requires_grad_empty_f64": lambda: torch.empty(0, dtype=torch.float64, requires_grad=True),
+    "grad_fn_summarized": lambda: torch.randn(2000, generator=_gen(1), requires_grad=True).exp(),
 }
 
 OPTIONS = {
@@ -268,9 +258,7 @@ def test_cases_with_print_options(opt_name):
     ],
 )
 def test_literal_examples(values, text):
-    arr = np.array(
-        values, dtype=np.bool_ if isinstance(values[0], bool) else np.float32
-    )
+    arr = np.array(values, dtype=np.bool_ if isinstance(values[0], bool) else np.float32)
     assert ts.format_tensor(arr, dtype=str(arr.dtype)) == text
 
 
@@ -278,21 +266,17 @@ def test_literal_suffix_order():
     arr = np.array([1.0, 2.0])
     got = ts.format_tensor(arr, dtype="float64", requires_grad=True)
     assert got == "tensor([1., 2.], dtype=ember.float64, requires_grad=True)"
-    got = ts.format_tensor(
-        arr, dtype="float64", requires_grad=True, grad_fn="AddBackward0"
-    )
+    got = ts.format_tensor(arr, dtype="float64", requires_grad=True, grad_fn="AddBackward0")
     assert got == "tensor([1., 2.], dtype=ember.float64, grad_fn=<AddBackward0>)"
 
 
 def test_literal_empty_and_scalar():
     assert ts.format_tensor(np.zeros((0,), np.float32), dtype="float32") == "tensor([])"
     assert (
-        ts.format_tensor(np.zeros((0, 3), np.float32), dtype="float32")
-        == "tensor([], size=(0, 3))"
+        ts.format_tensor(np.zeros((0, 3), np.float32), dtype="float32") == "tensor([], size=(0, 3))"
     )
     assert (
-        ts.format_tensor(np.zeros((0,), np.int64), dtype="int64")
-        == "tensor([], dtype=ember.int64)"
+        ts.format_tensor(np.zeros((0,), np.int64), dtype="int64") == "tensor([], dtype=ember.int64)"
     )
     assert ts.format_tensor(np.float32(28.0), dtype="float32") == "tensor(28.)"
     assert ts.format_tensor(np.float32(0.0374), dtype="float32") == "tensor(0.0374)"
@@ -310,8 +294,7 @@ def test_custom_prefix():
     t = torch.tensor([[1.5, 2.0], [3.0, 4.0]], requires_grad=True)
     got = ember_repr(t, prefix="Parameter")
     assert got == (
-        "Parameter([[1.5000, 2.0000],\n"
-        "           [3.0000, 4.0000]], requires_grad=True)"
+        "Parameter([[1.5000, 2.0000],\n           [3.0000, 4.0000]], requires_grad=True)"
     )
 
 
@@ -383,9 +366,7 @@ def test_format_scalar_spec_matches_zero_dim(value, spec):
     assert ts.format_scalar_spec(t.item(), spec) == expected
     # numpy scalars are accepted too
     assert ts.format_scalar_spec(t.numpy()[()], spec) == expected
-    assert (
-        ts.format_tensor_spec(t.numpy(), spec, dtype=DTYPE_NAMES[t.dtype]) == expected
-    )
+    assert ts.format_tensor_spec(t.numpy(), spec, dtype=DTYPE_NAMES[t.dtype]) == expected
 
 
 @pytest.mark.parametrize(

@@ -76,8 +76,8 @@ void release_buffer(void* ptr, size_t capacity) {
     c.live_bytes -= static_cast<int64_t>(capacity);
     const bool small = capacity < kLargeThreshold;
     auto& list = c.free_lists[capacity];
-    const bool fits = c.cached_bytes + static_cast<int64_t>(capacity) <=
-                      static_cast<int64_t>(kMaxCachedBytes);
+    const bool fits =
+        c.cached_bytes + static_cast<int64_t>(capacity) <= static_cast<int64_t>(kMaxCachedBytes);
     if (fits && (!small || list.size() < kMaxCachedPerSmallClass)) {
       list.push_back(ptr);
       c.cached_bytes += static_cast<int64_t>(capacity);

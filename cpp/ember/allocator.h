@@ -17,9 +17,9 @@ namespace ember {
 // cache keeps at most kMaxCachedBytes; empty_cache() returns it all to the OS.
 // Buffers are 64-byte aligned so kernels can use aligned vector loads.
 struct BufferStats {
-  int64_t live_buffers;   // handed out and not yet released
+  int64_t live_buffers;  // handed out and not yet released
   int64_t live_bytes;
-  int64_t cached_bytes;   // held in free lists
+  int64_t cached_bytes;  // held in free lists
 };
 
 // Returns a buffer of at least `nbytes`; its real size is written to `capacity`

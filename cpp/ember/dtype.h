@@ -13,10 +13,14 @@ enum class DType : uint8_t { Bool = 0, Int64 = 1, Float32 = 2, Float64 = 3 };
 
 inline size_t itemsize(DType t) {
   switch (t) {
-    case DType::Bool: return 1;
-    case DType::Int64: return 8;
-    case DType::Float32: return 4;
-    case DType::Float64: return 8;
+    case DType::Bool:
+      return 1;
+    case DType::Int64:
+      return 8;
+    case DType::Float32:
+      return 4;
+    case DType::Float64:
+      return 8;
   }
   return 0;
 }
@@ -25,10 +29,14 @@ inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Flo
 
 inline const char* dtype_name(DType t) {
   switch (t) {
-    case DType::Bool: return "bool";
-    case DType::Int64: return "int64";
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
+    case DType::Bool:
+      return "bool";
+    case DType::Int64:
+      return "int64";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
   }
   return "?";
 }
@@ -36,10 +44,14 @@ inline const char* dtype_name(DType t) {
 // torch's legacy type names, used in version-counter error messages.
 inline const char* legacy_type_name(DType t) {
   switch (t) {
-    case DType::Bool: return "ember.BoolTensor";
-    case DType::Int64: return "ember.LongTensor";
-    case DType::Float32: return "ember.FloatTensor";
-    case DType::Float64: return "ember.DoubleTensor";
+    case DType::Bool:
+      return "ember.BoolTensor";
+    case DType::Int64:
+      return "ember.LongTensor";
+    case DType::Float32:
+      return "ember.FloatTensor";
+    case DType::Float64:
+      return "ember.DoubleTensor";
   }
   return "?";
 }
@@ -47,10 +59,14 @@ inline const char* legacy_type_name(DType t) {
 // torch's C++ scalar type names ("Float", "Long"), used in dtype errors.
 inline const char* scalar_type_name(DType t) {
   switch (t) {
-    case DType::Bool: return "Bool";
-    case DType::Int64: return "Long";
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
+    case DType::Bool:
+      return "Bool";
+    case DType::Int64:
+      return "Long";
+    case DType::Float32:
+      return "Float";
+    case DType::Float64:
+      return "Double";
   }
   return "?";
 }
@@ -58,25 +74,44 @@ inline const char* scalar_type_name(DType t) {
 inline DType promote(DType a, DType b) { return a > b ? a : b; }
 
 // Calls f with a value of the C++ type for `t` (f receives a null pointer of it).
-#define EMBER_DISPATCH(t, NAME, ...)                                           \
-  [&] {                                                                        \
-    switch (t) {                                                               \
-      case ::ember::DType::Float32: { using NAME = float; return __VA_ARGS__(); }   \
-      case ::ember::DType::Float64: { using NAME = double; return __VA_ARGS__(); }  \
-      case ::ember::DType::Int64: { using NAME = int64_t; return __VA_ARGS__(); }   \
-      case ::ember::DType::Bool: { using NAME = bool; return __VA_ARGS__(); }       \
-    }                                                                          \
-    throw std::logic_error("unknown dtype");                                   \
+#define EMBER_DISPATCH(t, NAME, ...)         \
+  [&] {                                      \
+    switch (t) {                             \
+      case ::ember::DType::Float32: {        \
+        using NAME = float;                  \
+        return __VA_ARGS__();                \
+      }                                      \
+      case ::ember::DType::Float64: {        \
+        using NAME = double;                 \
+        return __VA_ARGS__();                \
+      }                                      \
+      case ::ember::DType::Int64: {          \
+        using NAME = int64_t;                \
+        return __VA_ARGS__();                \
+      }                                      \
+      case ::ember::DType::Bool: {           \
+        using NAME = bool;                   \
+        return __VA_ARGS__();                \
+      }                                      \
+    }                                        \
+    throw std::logic_error("unknown dtype"); \
   }()
 
-#define EMBER_DISPATCH_FLOAT(t, NAME, ...)                                     \
-  [&] {                                                                        \
-    switch (t) {                                                               \
-      case ::ember::DType::Float32: { using NAME = float; return __VA_ARGS__(); }   \
-      case ::ember::DType::Float64: { using NAME = double; return __VA_ARGS__(); }  \
-      default: break;                                                          \
-    }                                                                          \
-    throw std::logic_error("expected a floating dtype");                      \
+#define EMBER_DISPATCH_FLOAT(t, NAME, ...)               \
+  [&] {                                                  \
+    switch (t) {                                         \
+      case ::ember::DType::Float32: {                    \
+        using NAME = float;                              \
+        return __VA_ARGS__();                            \
+      }                                                  \
+      case ::ember::DType::Float64: {                    \
+        using NAME = double;                             \
+        return __VA_ARGS__();                            \
+      }                                                  \
+      default:                                           \
+        break;                                           \
+    }                                                    \
+    throw std::logic_error("expected a floating dtype"); \
   }()
 
 }  // namespace ember

@@ -115,8 +115,8 @@ Tensor unsqueeze(const Tensor& a, int64_t dim);
 Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);
 Tensor t(const Tensor& a);
 Tensor permute(const Tensor& a, const DimList& dims);
-Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start,
-             std::optional<int64_t> end, int64_t step);
+Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end,
+             int64_t step);
 Tensor select(const Tensor& a, int64_t dim, int64_t index);
 Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
 // The same bytes seen as another dtype (view(dtype)); the last dim rescales.
@@ -134,8 +134,8 @@ Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim = 0);
 Tensor nonzero_flat(const Tensor& mask);
 
 // Internal: views recorded under the node names torch's matmul produces.
-Tensor squeeze_for_matmul(const Tensor& a, int64_t dim);    // SqueezeBackward4
-Tensor unsafe_view(const Tensor& fresh, const Shape& shape);  // UnsafeViewBackward0
+Tensor squeeze_for_matmul(const Tensor& a, int64_t dim);       // SqueezeBackward4
+Tensor unsafe_view(const Tensor& fresh, const Shape& shape);   // UnsafeViewBackward0
 Tensor div_scalar_internal(const Tensor& a, const Scalar& b);  // DivBackward1
 
 // ---- neural-network functions (ops/nn.cpp) ----

@@ -117,7 +117,8 @@ void set_num_threads(int n) {
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   ThreadPool& p = pool();
-  const int64_t max_chunks = std::min<int64_t>(p.size(), (n + grain - 1) / std::max<int64_t>(grain, 1));
+  const int64_t max_chunks =
+      std::min<int64_t>(p.size(), (n + grain - 1) / std::max<int64_t>(grain, 1));
   if (max_chunks <= 1 || inside_parallel_region) {
     fn(0, n);
     return;

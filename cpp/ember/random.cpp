@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <type_traits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace ember {
 
@@ -118,7 +118,7 @@ EMBER_ALWAYS_INLINE float avx_log(float xin) {
 EMBER_ALWAYS_INLINE void avx_sincos(float xin, float* s, float* c) {
   uint32_t sign_bit_sin = f2u(xin) & 0x80000000U;
   float x = u2f(f2u(xin) & 0x7fffffffU);
-  float y = x * 1.27323954473516f;  // 4 / pi
+  float y = x * 1.27323954473516f;      // 4 / pi
   int32_t j = static_cast<int32_t>(y);  // cvttps (truncation); theta is in [0, 2 pi)
   j = (j + 1) & ~1;
   y = static_cast<float>(j);
@@ -253,24 +253,27 @@ void randint_impl(T* out, int64_t n, int64_t low, int64_t high, Generator& g) {
   if constexpr (std::is_floating_point_v<T>) {
     low = adjust_from<T>(low);
     high = adjust_to<T>(high);
-    if (!(low < high)) throw std::invalid_argument("randint: expects low < high after rounding to the dtype");
+    if (!(low < high))
+      throw std::invalid_argument("randint: expects low < high after rounding to the dtype");
   }
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   std::lock_guard<std::mutex> lock(g.mutex());
   if (range >= (uint64_t{1} << 28)) {
     for (int64_t i = 0; i < n; ++i)
-      out[i] = static_cast<T>(static_cast<int64_t>(g.random64() % range + static_cast<uint64_t>(low)));
+      out[i] =
+          static_cast<T>(static_cast<int64_t>(g.random64() % range + static_cast<uint64_t>(low)));
   } else {
     for (int64_t i = 0; i < n; ++i)
-      out[i] = static_cast<T>(
-          static_cast<int64_t>(static_cast<uint64_t>(g.random()) % range + static_cast<uint64_t>(low)));
+      out[i] = static_cast<T>(static_cast<int64_t>(static_cast<uint64_t>(g.random()) % range +
+                                                   static_cast<uint64_t>(low)));
   }
 }
 
 template <typename T>
 void dropout_mask_impl(T* mask, int64_t n, double p, Generator& g) {
   if (n <= 0) return;
-  if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("dropout probability has to be between 0 and 1");
+  if (!(p >= 0.0 && p <= 1.0))
+    throw std::invalid_argument("dropout probability has to be between 0 and 1");
   if (p == 0.0) {
     for (int64_t i = 0; i < n; ++i) mask[i] = T(1);
     return;
@@ -420,8 +423,9 @@ std::vector<uint8_t> Generator::get_state() const {
 
 void Generator::set_state(const std::vector<uint8_t>& b) {
   if (b.size() != kStateSize) {
-    throw std::invalid_argument("Generator::set_state: expected a state of " + std::to_string(kStateSize) +
-                                " bytes, got " + std::to_string(b.size()));
+    throw std::invalid_argument("Generator::set_state: expected a state of " +
+                                std::to_string(kStateSize) + " bytes, got " +
+                                std::to_string(b.size()));
   }
   const int32_t left = get<int32_t>(b, kOffLeft);
   const int32_t seeded = get<int32_t>(b, kOffSeeded);
@@ -444,7 +448,8 @@ void Generator::set_state(const std::vector<uint8_t>& b) {
   left_ = left;
   seeded_ = true;
   next_ = next;
-  for (int j = 0; j < kN; ++j) state_[j] = static_cast<uint32_t>(get<uint64_t>(b, kOffState + 8 * j));
+  for (int j = 0; j < kN; ++j)
+    state_[j] = static_cast<uint32_t>(get<uint64_t>(b, kOffState + 8 * j));
   has_double_normal_ = has_double;
   double_normal_ = dn;
   has_float_normal_ = has_float;
@@ -459,10 +464,13 @@ Generator& default_generator() {
 // ---------------------------------- fills ----------------------------------
 
 static void check_normal_std(double std) {
-  if (!(std >= 0.0)) throw std::invalid_argument("normal expects std >= 0.0, but found std " + std::to_string(std));
+  if (!(std >= 0.0))
+    throw std::invalid_argument("normal expects std >= 0.0, but found std " + std::to_string(std));
 }
 static void check_uniform_range(double from, double to) {
-  if (!(from <= to)) throw std::invalid_argument("uniform_ expects to return a [from, to) range, but found from > to");
+  if (!(from <= to))
+    throw std::invalid_argument(
+        "uniform_ expects to return a [from, to) range, but found from > to");
 }
 static void check_probability(double p) {
   if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("bernoulli_ expects p to be in [0, 1]");
@@ -560,7 +568,11 @@ void fill_bernoulli(double* out, double p, int64_t n, Generator& g) {
   for (int64_t i = 0; i < n; ++i) out[i] = uniform_double(g, 0.0, 1.0) < p ? 1.0 : 0.0;
 }
 
-void fill_dropout_mask(float* mask, int64_t n, double p, Generator& g) { dropout_mask_impl(mask, n, p, g); }
-void fill_dropout_mask(double* mask, int64_t n, double p, Generator& g) { dropout_mask_impl(mask, n, p, g); }
+void fill_dropout_mask(float* mask, int64_t n, double p, Generator& g) {
+  dropout_mask_impl(mask, n, p, g);
+}
+void fill_dropout_mask(double* mask, int64_t n, double p, Generator& g) {
+  dropout_mask_impl(mask, n, p, g);
+}
 
 }  // namespace ember

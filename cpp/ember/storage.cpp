@@ -13,7 +13,8 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_pt
 }
 
 Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
-  data_ = nbytes <= kInlineBytes ? static_cast<void*>(inline_) : allocate_buffer(nbytes, &capacity_);
+  data_ =
+      nbytes <= kInlineBytes ? static_cast<void*>(inline_) : allocate_buffer(nbytes, &capacity_);
 }
 
 Storage::Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)

@@ -246,10 +246,7 @@ def _layout_vector(
         cells = [*head, " ...", *tail]
     else:
         cells = [fmt(v) for v in vec.tolist()]
-    rows = [
-        ", ".join(cells[start : start + per_line])
-        for start in range(0, len(cells), per_line)
-    ]
+    rows = [", ".join(cells[start : start + per_line]) for start in range(0, len(cells), per_line)]
     return "[" + (",\n" + " " * (indent + 1)).join(rows) + "]"
 
 
@@ -272,16 +269,13 @@ def _layout(
     else:
         picked = list(range(count))
     blocks = [
-        "..." if i is None else _layout(arr[i], indent + 1, summarize, fmt, opts)
-        for i in picked
+        "..." if i is None else _layout(arr[i], indent + 1, summarize, fmt, opts) for i in picked
     ]
     separator = "," + "\n" * (arr.ndim - 1) + " " * (indent + 1)
     return "[" + separator.join(blocks) + "]"
 
 
-def _append_suffixes(
-    text: str, suffixes: list[str], indent: int, opts: _Options
-) -> str:
+def _append_suffixes(text: str, suffixes: list[str], indent: int, opts: _Options) -> str:
     parts = [text]
     # Same (slightly off-by-some) measure of the last line as PyTorch.
     last_line = len(text) - text.rfind("\n") + 1

@@ -156,37 +156,41 @@ void init_autograd(py::module_& m) {
   bind_nodes(m);
   m.def("is_grad_enabled", [] { return GradMode::is_enabled(); });
   m.def("_set_grad_enabled", [](bool v) { GradMode::set_enabled(v); });
-  m.def("_backward",
-        [](py::handle tensors, py::handle grad_tensors, py::object retain_graph, bool create_graph,
-           py::handle inputs) {
-          std::vector<Tensor> roots = tensor_list(tensors);
-          std::vector<Tensor> grads = tensor_list(grad_tensors);
-          const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
-          std::vector<Tensor> in = tensor_list(inputs);
+  m.def(
+      "_backward",
+      [](py::handle tensors, py::handle grad_tensors, py::object retain_graph, bool create_graph,
+         py::handle inputs) {
+        std::vector<Tensor> roots = tensor_list(tensors);
+        std::vector<Tensor> grads = tensor_list(grad_tensors);
+        const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+        std::vector<Tensor> in = tensor_list(inputs);
+        py::gil_scoped_release no_gil;
+        Engine::backward(roots, grads, keep, create_graph, in);
+      },
+      py::arg("tensors"), py::arg("grad_tensors") = py::none(),
+      py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
+      py::arg("inputs") = py::none());
+  m.def(
+      "_grad",
+      [](py::handle outputs, py::handle inputs, py::handle grad_outputs, py::object retain_graph,
+         bool create_graph, bool allow_unused) {
+        std::vector<Tensor> roots = tensor_list(outputs);
+        std::vector<Tensor> in = tensor_list(inputs);
+        std::vector<Tensor> grads = tensor_list(grad_outputs);
+        const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+        std::vector<Tensor> result;
+        {
           py::gil_scoped_release no_gil;
-          Engine::backward(roots, grads, keep, create_graph, in);
-        },
-        py::arg("tensors"), py::arg("grad_tensors") = py::none(), py::arg("retain_graph") = py::none(),
-        py::arg("create_graph") = false, py::arg("inputs") = py::none());
-  m.def("_grad",
-        [](py::handle outputs, py::handle inputs, py::handle grad_outputs, py::object retain_graph,
-           bool create_graph, bool allow_unused) {
-          std::vector<Tensor> roots = tensor_list(outputs);
-          std::vector<Tensor> in = tensor_list(inputs);
-          std::vector<Tensor> grads = tensor_list(grad_outputs);
-          const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
-          std::vector<Tensor> result;
-          {
-            py::gil_scoped_release no_gil;
-            result = Engine::grad(roots, grads, in, keep, create_graph, allow_unused);
-          }
-          py::tuple out(result.size());
-          for (size_t i = 0; i < result.size(); ++i) out[i] = result[i] ? py::cast(result[i]) : py::none();
-          return out;
-        },
-        py::arg("outputs"), py::arg("inputs"), py::arg("grad_outputs") = py::none(),
-        py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
-        py::arg("allow_unused") = false);
+          result = Engine::grad(roots, grads, in, keep, create_graph, allow_unused);
+        }
+        py::tuple out(result.size());
+        for (size_t i = 0; i < result.size(); ++i)
+          out[i] = result[i] ? py::cast(result[i]) : py::none();
+        return out;
+      },
+      py::arg("outputs"), py::arg("inputs"), py::arg("grad_outputs") = py::none(),
+      py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
+      py::arg("allow_unused") = false);
 }
 
 }  // namespace ember::bindings

@@ -16,10 +16,14 @@ PyTypeObject* tensor_type_object = nullptr;
 
 const char* dtype_attr(DType t) {
   switch (t) {
-    case DType::Bool: return "bool";
-    case DType::Int64: return "int64";
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
+    case DType::Bool:
+      return "bool";
+    case DType::Int64:
+      return "int64";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
   }
   return "?";
 }
@@ -104,7 +108,8 @@ DimList dims_from(py::handle h) {
     return dims;
   }
   if (!PySequence_Check(h.ptr())) {
-    throw TypeError(std::string("size must be a tuple of ints, but got ") + Py_TYPE(h.ptr())->tp_name);
+    throw TypeError(std::string("size must be a tuple of ints, but got ") +
+                    Py_TYPE(h.ptr())->tp_name);
   }
   for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) {
     if (!PyLong_Check(item.ptr()) && !PyIndex_Check(item.ptr())) {
@@ -171,7 +176,9 @@ bool is_sequence_like(py::handle h) {
          (is_tensor(h) && as_tensor(h)->dim() > 0) || py::isinstance<py::array>(h);
 }
 
-DType kind_of_element(py::handle h) {
+// `leading`: h is the first element of its list. torch infers shapes from
+// leading elements, so a string there reads as "too many dimensions".
+DType kind_of_element(py::handle h, bool leading) {
   if (is_tensor(h)) {
     const Tensor& t = as_tensor(h);
     return is_floating(t->dtype()) ? DType::Float32 : t->dtype();
@@ -184,6 +191,10 @@ DType kind_of_element(py::handle h) {
   std::optional<Scalar> s = as_scalar(h);
   if (!s) {
     if (PyUnicode_Check(h.ptr()) || PyBytes_Check(h.ptr())) {
+      if (!leading) {
+        throw TypeError(std::string("new(): invalid data type '") + Py_TYPE(h.ptr())->tp_name +
+                        "'");
+      }
       throw ValueError(std::string("too many dimensions '") + Py_TYPE(h.ptr())->tp_name + "'");
     }
     throw std::runtime_error(std::string("Could not infer dtype of ") + Py_TYPE(h.ptr())->tp_name);
@@ -192,10 +203,10 @@ DType kind_of_element(py::handle h) {
 }
 
 // Walks nested sequences depth-first with an explicit shape check per level.
-void scan(py::handle h, size_t depth, DataScan& out) {
+void scan(py::handle h, size_t depth, DataScan& out, bool leading = true) {
   if (!is_sequence_like(h)) {
     if (depth != out.shape.size()) throw TypeError("not a sequence");
-    out.dtype = promote(out.dtype, kind_of_element(h));
+    out.dtype = promote(out.dtype, kind_of_element(h, leading));
     out.any_element = true;
     return;
   }
@@ -211,13 +222,17 @@ void scan(py::handle h, size_t depth, DataScan& out) {
     throw ValueError("expected sequence of length " + std::to_string(out.shape[depth]) +
                      " at dim " + std::to_string(depth) + " (got " + std::to_string(n) + ")");
   }
-  for (py::handle item : seq) scan(item, depth + 1, out);
+  bool first = true;
+  for (py::handle item : seq) {
+    scan(item, depth + 1, out, first);
+    first = false;
+  }
 }
 
 template <typename T>
 void fill_from(py::handle h, T*& cursor) {
-  if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) || (is_tensor(h) && as_tensor(h)->dim() > 0) ||
-      py::isinstance<py::array>(h)) {
+  if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
+      (is_tensor(h) && as_tensor(h)->dim() > 0) || py::isinstance<py::array>(h)) {
     for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) fill_from(item, cursor);
     return;
   }
@@ -287,7 +302,8 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype) {
 void init_dtype(py::module_& m) {
   py::class_<PyDType>(m, "dtype")
       .def("__repr__", [](const PyDType& d) { return std::string("ember.") + dtype_attr(d.type); })
-      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_floating(d.type); })
+      .def_property_readonly("is_floating_point",
+                             [](const PyDType& d) { return is_floating(d.type); })
       .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.type); })
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("builtins").attr("getattr"),

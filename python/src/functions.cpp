@@ -16,25 +16,33 @@ DType float_or(py::handle dtype) { return optional_dtype(dtype).value_or(DType::
 // Factories of the form f(*size, dtype=None, requires_grad=False).
 template <typename Make>
 void def_factory(py::module_& m, const char* name, Make make) {
-  m.def(name, [make](py::args size, py::object dtype, bool requires_grad, py::object, py::object) {
-    return with_grad_flag(make(shape_from_args(size), float_or(dtype)), requires_grad);
-  }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
-     py::arg("device") = py::none(), py::arg("layout") = py::none());
+  m.def(
+      name,
+      [make](py::args size, py::object dtype, bool requires_grad, py::object, py::object) {
+        return with_grad_flag(make(shape_from_args(size), float_or(dtype)), requires_grad);
+      },
+      py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
+      py::arg("device") = py::none(), py::arg("layout") = py::none());
 }
 
 // Factories of the form f_like(t, dtype=None, requires_grad=False).
 template <typename Make>
 void def_like(py::module_& m, const char* name, Make make) {
-  m.def(name, [make](const Tensor& like, py::object dtype, bool requires_grad, py::object) {
-    return with_grad_flag(make(like->shape(), optional_dtype(dtype).value_or(like->dtype())), requires_grad);
-  }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      name,
+      [make](const Tensor& like, py::object dtype, bool requires_grad, py::object) {
+        return with_grad_flag(make(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
+                              requires_grad);
+      },
+      py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
 }
 
 DType arange_dtype(py::handle start, py::handle end, py::handle step, py::handle dtype) {
   if (!dtype.is_none()) return dtype_from(dtype);
   for (py::handle h : {start, end, step}) {
-    if (PyFloat_Check(h.ptr()) || (is_tensor(h) && is_floating(as_tensor(h)->dtype()))) return DType::Float32;
+    if (PyFloat_Check(h.ptr()) || (is_tensor(h) && is_floating(as_tensor(h)->dtype())))
+      return DType::Float32;
   }
   return DType::Int64;
 }
@@ -46,7 +54,8 @@ double number(py::handle h) {
 
 Tensor optional_tensor(py::handle h) { return h.is_none() ? nullptr : tensor_from_operand(h); }
 
-Reduction legacy_reduction(py::handle size_average, py::handle reduce, const std::string& reduction) {
+Reduction legacy_reduction(py::handle size_average, py::handle reduce,
+                           const std::string& reduction) {
   if (size_average.is_none() && reduce.is_none()) return reduction_from(reduction);
   const bool avg = size_average.is_none() || size_average.cast<bool>();
   const bool red = reduce.is_none() || reduce.cast<bool>();
@@ -55,25 +64,33 @@ Reduction legacy_reduction(py::handle size_average, py::handle reduce, const std
 }
 
 void init_factories(py::module_& m) {
-  m.def("tensor", [](py::handle data, py::object dtype, bool requires_grad, py::object) {
-    if (is_tensor(data)) {
-      PyErr_WarnEx(PyExc_UserWarning,
-                   "To copy construct from a tensor, it is recommended to use "
-                   "sourceTensor.detach().clone() or "
-                   "sourceTensor.detach().clone().requires_grad_(True), rather than "
-                   "torch.tensor(sourceTensor).", 1);
-    }
-    return with_grad_flag(tensor_from_data(data, optional_dtype(dtype)), requires_grad);
-  }, py::arg("data"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false, py::arg("device") = py::none());
-  m.def("as_tensor", [](py::handle data, py::object dtype, py::object) -> py::object {
-    if (is_tensor(data)) {
-      const Tensor& t = as_tensor(data);
-      if (dtype.is_none() || dtype_from(dtype) == t->dtype()) return py::reinterpret_borrow<py::object>(data);
-      return py::cast(to_dtype(t, dtype_from(dtype)));
-    }
-    return py::cast(tensor_from_data(data, optional_dtype(dtype)));
-  }, py::arg("data"), py::arg("dtype") = py::none(), py::arg("device") = py::none());
+  m.def(
+      "tensor",
+      [](py::handle data, py::object dtype, bool requires_grad, py::object) {
+        if (is_tensor(data)) {
+          PyErr_WarnEx(PyExc_UserWarning,
+                       "To copy construct from a tensor, it is recommended to use "
+                       "sourceTensor.detach().clone() or "
+                       "sourceTensor.detach().clone().requires_grad_(True), rather than "
+                       "torch.tensor(sourceTensor).",
+                       1);
+        }
+        return with_grad_flag(tensor_from_data(data, optional_dtype(dtype)), requires_grad);
+      },
+      py::arg("data"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "as_tensor",
+      [](py::handle data, py::object dtype, py::object) -> py::object {
+        if (is_tensor(data)) {
+          const Tensor& t = as_tensor(data);
+          if (dtype.is_none() || dtype_from(dtype) == t->dtype())
+            return py::reinterpret_borrow<py::object>(data);
+          return py::cast(to_dtype(t, dtype_from(dtype)));
+        }
+        return py::cast(tensor_from_data(data, optional_dtype(dtype)));
+      },
+      py::arg("data"), py::arg("dtype") = py::none(), py::arg("device") = py::none());
 
   def_factory(m, "zeros", [](const Shape& s, DType t) { return zeros(s, t); });
   def_factory(m, "ones", [](const Shape& s, DType t) { return ones(s, t); });
@@ -82,96 +99,127 @@ void init_factories(py::module_& m) {
   def_like(m, "ones_like", [](const Shape& s, DType t) { return ones(s, t); });
   def_like(m, "empty_like", [](const Shape& s, DType t) { return empty(s, t); });
 
-  m.def("full", [](py::handle size, py::handle value, py::object dtype, bool requires_grad, py::object) {
-    const Scalar s = require_scalar(value);
-    const DType t = dtype.is_none() ? (s.kind == DType::Float64 ? DType::Float32 : s.kind) : dtype_from(dtype);
-    const DimList d = dims_from(size);
-    return with_grad_flag(full(Shape(d.begin(), d.end()), s.value, t), requires_grad);
-  }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false, py::arg("device") = py::none());
-  m.def("full_like", [](const Tensor& like, py::handle value, py::object dtype, bool requires_grad) {
-    return with_grad_flag(full(like->shape(), require_scalar(value).value,
-                               optional_dtype(dtype).value_or(like->dtype())), requires_grad);
-  }, py::arg("input"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false);
-  m.def("arange", [](py::handle a, py::handle b, py::handle step, py::object dtype, bool requires_grad, py::object) {
-    const bool one_arg = b.is_none();
-    const double start = one_arg ? 0.0 : number(a);
-    const double end = one_arg ? number(a) : number(b);
-    const DType t = arange_dtype(a, b.is_none() ? a : b, step.is_none() ? a : step, dtype);
-    return with_grad_flag(arange(start, end, step.is_none() ? 1.0 : number(step), t), requires_grad);
-  }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = py::none(), py::kw_only(),
-     py::arg("dtype") = py::none(), py::arg("requires_grad") = false, py::arg("device") = py::none());
-  m.def("linspace", [](double start, double end, int64_t steps, py::object dtype, bool requires_grad) {
-    return with_grad_flag(linspace(start, end, steps, float_or(dtype)), requires_grad);
-  }, py::arg("start"), py::arg("end"), py::arg("steps"), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false);
-  m.def("eye", [](int64_t n, std::optional<int64_t> cols, py::object dtype, bool requires_grad) {
-    return with_grad_flag(eye(n, cols.value_or(n), float_or(dtype)), requires_grad);
-  }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false);
+  m.def(
+      "full",
+      [](py::handle size, py::handle value, py::object dtype, bool requires_grad, py::object) {
+        const Scalar s = require_scalar(value);
+        const DType t = dtype.is_none() ? (s.kind == DType::Float64 ? DType::Float32 : s.kind)
+                                        : dtype_from(dtype);
+        const DimList d = dims_from(size);
+        return with_grad_flag(full(Shape(d.begin(), d.end()), s.value, t), requires_grad);
+      },
+      py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "full_like",
+      [](const Tensor& like, py::handle value, py::object dtype, bool requires_grad) {
+        return with_grad_flag(full(like->shape(), require_scalar(value).value,
+                                   optional_dtype(dtype).value_or(like->dtype())),
+                              requires_grad);
+      },
+      py::arg("input"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false);
+  m.def(
+      "arange",
+      [](py::handle a, py::handle b, py::handle step, py::object dtype, bool requires_grad,
+         py::object) {
+        const bool one_arg = b.is_none();
+        const double start = one_arg ? 0.0 : number(a);
+        const double end = one_arg ? number(a) : number(b);
+        const DType t = arange_dtype(a, b.is_none() ? a : b, step.is_none() ? a : step, dtype);
+        return with_grad_flag(arange(start, end, step.is_none() ? 1.0 : number(step), t),
+                              requires_grad);
+      },
+      py::arg("start"), py::arg("end") = py::none(), py::arg("step") = py::none(), py::kw_only(),
+      py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
+      py::arg("device") = py::none());
+  m.def(
+      "linspace",
+      [](double start, double end, int64_t steps, py::object dtype, bool requires_grad) {
+        return with_grad_flag(linspace(start, end, steps, float_or(dtype)), requires_grad);
+      },
+      py::arg("start"), py::arg("end"), py::arg("steps"), py::kw_only(),
+      py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  m.def(
+      "eye",
+      [](int64_t n, std::optional<int64_t> cols, py::object dtype, bool requires_grad) {
+        return with_grad_flag(eye(n, cols.value_or(n), float_or(dtype)), requires_grad);
+      },
+      py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false);
 }
 
 void init_nn(py::module_& m) {
   py::module_ nn = m.def_submodule("_nn", "nn.functional kernels");
-  nn.def("binary_cross_entropy_with_logits",
-         [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
-            py::handle reduce, const std::string& reduction, py::handle pos_weight) {
-           return binary_cross_entropy_with_logits(input, target, optional_tensor(weight),
-                                                   optional_tensor(pos_weight),
-                                                   legacy_reduction(size_average, reduce, reduction));
-         },
-         py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
-         py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
-         py::arg("reduction") = "mean", py::arg("pos_weight") = py::none());
-  nn.def("binary_cross_entropy",
-         [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
-            py::handle reduce, const std::string& reduction) {
-           return binary_cross_entropy(input, target, optional_tensor(weight),
-                                       legacy_reduction(size_average, reduce, reduction));
-         },
-         py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
-         py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
-         py::arg("reduction") = "mean");
-  nn.def("mse_loss",
-         [](const Tensor& input, const Tensor& target, py::handle size_average, py::handle reduce,
-            const std::string& reduction) {
-           if (input->shape() != target->shape()) {
-             PyErr_WarnEx(PyExc_UserWarning,
-                          ("Using a target size (torch.Size(" + shape_str(target->shape()) +
-                           ")) that is different to the input size (torch.Size(" +
-                           shape_str(input->shape()) +
-                           ")). This will likely lead to incorrect results due to broadcasting. "
-                           "Please ensure they have the same size.").c_str(), 2);
-           }
-           return mse_loss(input, target, legacy_reduction(size_average, reduce, reduction));
-         },
-         py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(),
-         py::arg("reduce") = py::none(), py::arg("reduction") = "mean");
-  nn.def("nll_loss",
-         [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
-            int64_t ignore_index, py::handle reduce, const std::string& reduction) {
-           return nll_loss(input, target, optional_tensor(weight),
-                           legacy_reduction(size_average, reduce, reduction), ignore_index);
-         },
-         py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
-         py::arg("size_average") = py::none(), py::arg("ignore_index") = -100,
-         py::arg("reduce") = py::none(), py::arg("reduction") = "mean");
-  nn.def("cross_entropy",
-         [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
-            int64_t ignore_index, py::handle reduce, const std::string& reduction, double label_smoothing) {
-           return cross_entropy(input, target, optional_tensor(weight),
-                                legacy_reduction(size_average, reduce, reduction), ignore_index,
-                                label_smoothing);
-         },
-         py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
-         py::arg("size_average") = py::none(), py::arg("ignore_index") = -100,
-         py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
-         py::arg("label_smoothing") = 0.0);
-  nn.def("linear", [](const Tensor& input, const Tensor& weight, py::handle bias) {
-    MaybeReleaseGIL gil(input->numel() * weight->shape()[0]);
-    return linear(input, weight, bias.is_none() ? nullptr : as_tensor(bias));
-  }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
+  nn.def(
+      "binary_cross_entropy_with_logits",
+      [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
+         py::handle reduce, const std::string& reduction, py::handle pos_weight) {
+        return binary_cross_entropy_with_logits(input, target, optional_tensor(weight),
+                                                optional_tensor(pos_weight),
+                                                legacy_reduction(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
+      py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
+      py::arg("reduction") = "mean", py::arg("pos_weight") = py::none());
+  nn.def(
+      "binary_cross_entropy",
+      [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
+         py::handle reduce, const std::string& reduction) {
+        return binary_cross_entropy(input, target, optional_tensor(weight),
+                                    legacy_reduction(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
+      py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
+      py::arg("reduction") = "mean");
+  nn.def(
+      "mse_loss",
+      [](const Tensor& input, const Tensor& target, py::handle size_average, py::handle reduce,
+         const std::string& reduction) {
+        if (input->shape() != target->shape()) {
+          PyErr_WarnEx(
+              PyExc_UserWarning,
+              ("Using a target size (torch.Size(" + shape_str(target->shape()) +
+               ")) that is different to the input size (torch.Size(" + shape_str(input->shape()) +
+               ")). This will likely lead to incorrect results due to broadcasting. "
+               "Please ensure they have the same size.")
+                  .c_str(),
+              2);
+        }
+        return mse_loss(input, target, legacy_reduction(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(),
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean");
+  nn.def(
+      "nll_loss",
+      [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
+         int64_t ignore_index, py::handle reduce, const std::string& reduction) {
+        return nll_loss(input, target, optional_tensor(weight),
+                        legacy_reduction(size_average, reduce, reduction), ignore_index);
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
+      py::arg("size_average") = py::none(), py::arg("ignore_index") = -100,
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean");
+  nn.def(
+      "cross_entropy",
+      [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,
+         int64_t ignore_index, py::handle reduce, const std::string& reduction,
+         double label_smoothing) {
+        return cross_entropy(input, target, optional_tensor(weight),
+                             legacy_reduction(size_average, reduce, reduction), ignore_index,
+                             label_smoothing);
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(),
+      py::arg("size_average") = py::none(), py::arg("ignore_index") = -100,
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      py::arg("label_smoothing") = 0.0);
+  nn.def(
+      "linear",
+      [](const Tensor& input, const Tensor& weight, py::handle bias) {
+        MaybeReleaseGIL gil(input->numel() * weight->shape()[0]);
+        return linear(input, weight, bias.is_none() ? nullptr : as_tensor(bias));
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotI
 
 // a <op> b for a tensor or Python number b; NotImplemented for anything else.
 template <typename WithTensor, typename WithScalar>
-py::object binary(py::handle self, py::handle other, WithTensor with_tensor, WithScalar with_scalar) {
+py::object binary(py::handle self, py::handle other, WithTensor with_tensor,
+                  WithScalar with_scalar) {
   const Tensor& a = as_tensor(self);
   if (is_tensor(other)) {
     Tensor out;
@@ -65,80 +66,110 @@ Tensor unary_op(UnaryOp op, const Tensor& a) {
 // `x.max()`, `x.max(dim)`, `x.max(other)`, shared by max and min.
 py::object extreme(const Tensor& a, py::handle dim, bool keepdim, bool is_max) {
   if (dim.is_none()) return py::cast(is_max ? max(a) : min(a));
-  if (is_tensor(dim)) return py::cast(is_max ? maximum(a, as_tensor(dim)) : minimum(a, as_tensor(dim)));
-  auto [values, indices] = is_max ? max(a, dim.cast<int64_t>(), keepdim) : min(a, dim.cast<int64_t>(), keepdim);
+  if (is_tensor(dim))
+    return py::cast(is_max ? maximum(a, as_tensor(dim)) : minimum(a, as_tensor(dim)));
+  auto [values, indices] =
+      is_max ? max(a, dim.cast<int64_t>(), keepdim) : min(a, dim.cast<int64_t>(), keepdim);
   py::object result_type = py::module_::import("ember._return_types").attr(is_max ? "max" : "min");
   return result_type(py::cast(values), py::cast(indices));
 }
 
 void init_operators(TensorClass& cls) {
-  cls.def("__add__", [](py::handle a, py::handle b) {
-       return binary(a, b, [](const Tensor& x, const Tensor& y) { return add(x, y); },
-                     [](const Tensor& x, const Scalar& s) { return add(x, s); });
-     })
-      .def("__radd__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return add(y, x); },
-                      [](const Tensor& x, const Scalar& s) { return add(x, s); });
-      })
-      .def("__sub__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return sub(x, y); },
-                      [](const Tensor& x, const Scalar& s) { return sub(x, s); });
-      })
-      .def("__rsub__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return sub(y, x); },
-                      [](const Tensor& x, const Scalar& s) { return rsub(x, s); });
-      })
-      .def("__mul__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return mul(x, y); },
-                      [](const Tensor& x, const Scalar& s) { return mul(x, s); });
-      })
-      .def("__rmul__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return mul(y, x); },
-                      [](const Tensor& x, const Scalar& s) { return mul(x, s); });
-      })
-      .def("__truediv__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return div(x, y); },
-                      [](const Tensor& x, const Scalar& s) { return div(x, s); });
-      })
-      .def("__rtruediv__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return div(y, x); },
-                      [](const Tensor& x, const Scalar& s) { return rdiv(x, s); });
-      })
-      .def("__pow__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return pow(x, y); },
-                      [](const Tensor& x, const Scalar& s) { return pow(x, s); });
-      })
-      .def("__rpow__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return pow(y, x); },
-                      [](const Tensor& x, const Scalar& s) { return rpow(x, s); });
-      })
-      .def("__matmul__", [](py::handle a, py::handle b) -> py::object {
-        if (!is_tensor(b)) return not_implemented();
-        const Tensor& x = as_tensor(a);
-        const Tensor& y = as_tensor(b);
-        Tensor out;
-        {
-          MaybeReleaseGIL gil(x->numel() * y->numel());
-          out = matmul(x, y);
-        }
-        return py::cast(std::move(out));
-      })
-      .def("__rmatmul__", [](py::handle a, py::handle b) -> py::object {
-        if (!is_tensor(b)) return not_implemented();
-        return py::cast(matmul(as_tensor(b), as_tensor(a)));
-      })
-      .def("__floordiv__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(x, y); },
-                      [](const Tensor& x, const Scalar& s) { return floor_divide(x, tensor_of(s)); });
-      })
-      .def("__rfloordiv__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(y, x); },
-                      [](const Tensor& x, const Scalar& s) { return floor_divide(tensor_of(s), x); });
-      })
-      .def("__mod__", [](py::handle a, py::handle b) {
-        return binary(a, b, [](const Tensor& x, const Tensor& y) { return remainder(x, y); },
-                      [](const Tensor& x, const Scalar& s) { return remainder(x, tensor_of(s)); });
-      })
+  cls.def("__add__",
+          [](py::handle a, py::handle b) {
+            return binary(
+                a, b, [](const Tensor& x, const Tensor& y) { return add(x, y); },
+                [](const Tensor& x, const Scalar& s) { return add(x, s); });
+          })
+      .def("__radd__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return add(y, x); },
+                 [](const Tensor& x, const Scalar& s) { return add(x, s); });
+           })
+      .def("__sub__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return sub(x, y); },
+                 [](const Tensor& x, const Scalar& s) { return sub(x, s); });
+           })
+      .def("__rsub__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return sub(y, x); },
+                 [](const Tensor& x, const Scalar& s) { return rsub(x, s); });
+           })
+      .def("__mul__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return mul(x, y); },
+                 [](const Tensor& x, const Scalar& s) { return mul(x, s); });
+           })
+      .def("__rmul__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return mul(y, x); },
+                 [](const Tensor& x, const Scalar& s) { return mul(x, s); });
+           })
+      .def("__truediv__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return div(x, y); },
+                 [](const Tensor& x, const Scalar& s) { return div(x, s); });
+           })
+      .def("__rtruediv__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return div(y, x); },
+                 [](const Tensor& x, const Scalar& s) { return rdiv(x, s); });
+           })
+      .def("__pow__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return pow(x, y); },
+                 [](const Tensor& x, const Scalar& s) { return pow(x, s); });
+           })
+      .def("__rpow__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return pow(y, x); },
+                 [](const Tensor& x, const Scalar& s) { return rpow(x, s); });
+           })
+      .def("__matmul__",
+           [](py::handle a, py::handle b) -> py::object {
+             if (!is_tensor(b)) return not_implemented();
+             const Tensor& x = as_tensor(a);
+             const Tensor& y = as_tensor(b);
+             Tensor out;
+             {
+               MaybeReleaseGIL gil(x->numel() * y->numel());
+               out = matmul(x, y);
+             }
+             return py::cast(std::move(out));
+           })
+      .def("__rmatmul__",
+           [](py::handle a, py::handle b) -> py::object {
+             if (!is_tensor(b)) return not_implemented();
+             return py::cast(matmul(as_tensor(b), as_tensor(a)));
+           })
+      .def("__floordiv__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(x, y); },
+                 [](const Tensor& x, const Scalar& s) { return floor_divide(x, tensor_of(s)); });
+           })
+      .def("__rfloordiv__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(y, x); },
+                 [](const Tensor& x, const Scalar& s) { return floor_divide(tensor_of(s), x); });
+           })
+      .def("__mod__",
+           [](py::handle a, py::handle b) {
+             return binary(
+                 a, b, [](const Tensor& x, const Tensor& y) { return remainder(x, y); },
+                 [](const Tensor& x, const Scalar& s) { return remainder(x, tensor_of(s)); });
+           })
       .def("__neg__", [](const Tensor& a) { return unary_op(UnaryOp::Neg, a); })
       .def("__pos__", [](py::handle a) { return a; })
       .def("__abs__", [](const Tensor& a) { return unary_op(UnaryOp::Abs, a); })
@@ -155,8 +186,9 @@ void init_operators(TensorClass& cls) {
   for (const auto& [name, op] : comparisons) {
     const BinaryOp o = op;
     cls.def(name, [o](py::handle a, py::handle b) {
-      return binary(a, b, [o](const Tensor& x, const Tensor& y) { return compare(o, x, y); },
-                    [o](const Tensor& x, const Scalar& s) { return compare(o, x, s); });
+      return binary(
+          a, b, [o](const Tensor& x, const Tensor& y) { return compare(o, x, y); },
+          [o](const Tensor& x, const Scalar& s) { return compare(o, x, s); });
     });
   }
 
@@ -174,52 +206,66 @@ void init_operators(TensorClass& cls) {
       return py::reinterpret_borrow<py::object>(self);
     });
   };
-  inplace("__iadd__", [](Tensor& t, const Tensor& o) { add_(t, o); },
-          [](Tensor& t, const Scalar& s) { add_(t, s); });
-  inplace("__isub__", [](Tensor& t, const Tensor& o) { sub_(t, o); },
-          [](Tensor& t, const Scalar& s) { sub_(t, s); });
-  inplace("__imul__", [](Tensor& t, const Tensor& o) { mul_(t, o); },
-          [](Tensor& t, const Scalar& s) { mul_(t, s); });
-  inplace("__itruediv__", [](Tensor& t, const Tensor& o) { div_(t, o); },
-          [](Tensor& t, const Scalar& s) { div_(t, s); });
+  inplace(
+      "__iadd__", [](Tensor& t, const Tensor& o) { add_(t, o); },
+      [](Tensor& t, const Scalar& s) { add_(t, s); });
+  inplace(
+      "__isub__", [](Tensor& t, const Tensor& o) { sub_(t, o); },
+      [](Tensor& t, const Scalar& s) { sub_(t, s); });
+  inplace(
+      "__imul__", [](Tensor& t, const Tensor& o) { mul_(t, o); },
+      [](Tensor& t, const Scalar& s) { mul_(t, s); });
+  inplace(
+      "__itruediv__", [](Tensor& t, const Tensor& o) { div_(t, o); },
+      [](Tensor& t, const Scalar& s) { div_(t, s); });
 }
 
 void init_inplace_methods(TensorClass& cls) {
   auto self_returning = [&cls](const char* name, auto fn) {
-    cls.def(name, [fn](py::handle self, py::handle other, double alpha) {
-      Tensor t = as_tensor(self);
-      if (is_tensor(other)) {
-        fn(t, as_tensor(other), alpha);
-      } else {
-        const Scalar s = require_scalar(other);
-        fn(t, scalar_tensor(s.value * alpha, s.kind == DType::Float64 ? DType::Float32 : s.kind), 1.0);
-      }
-      return self;
-    }, py::arg("other"), py::arg("alpha") = 1.0);
+    cls.def(
+        name,
+        [fn](py::handle self, py::handle other, double alpha) {
+          Tensor t = as_tensor(self);
+          if (is_tensor(other)) {
+            fn(t, as_tensor(other), alpha);
+          } else {
+            const Scalar s = require_scalar(other);
+            fn(t,
+               scalar_tensor(s.value * alpha, s.kind == DType::Float64 ? DType::Float32 : s.kind),
+               1.0);
+          }
+          return self;
+        },
+        py::arg("other"), py::arg("alpha") = 1.0);
   };
   self_returning("add_", [](Tensor& t, const Tensor& o, double alpha) { add_(t, o, alpha); });
   self_returning("sub_", [](Tensor& t, const Tensor& o, double alpha) { sub_(t, o, alpha); });
   self_returning("mul_", [](Tensor& t, const Tensor& o, double) { mul_(t, o); });
   self_returning("div_", [](Tensor& t, const Tensor& o, double) { div_(t, o); });
-  cls.def("zero_", [](py::handle self) {
-       Tensor t = as_tensor(self);
-       zero_(t);
-       return self;
-     })
-      .def("fill_", [](py::handle self, py::handle value) {
-        Tensor t = as_tensor(self);
-        if (is_tensor(value)) {
-          fill_(t, Scalar(item_as_double(as_tensor(value))));
-        } else {
-          fill_(t, require_scalar(value));
-        }
-        return self;
-      })
-      .def("copy_", [](py::handle self, py::handle src) {
-        Tensor t = as_tensor(self);
-        copy_(t, tensor_from_operand(src));
-        return self;
-      }, py::arg("src"));
+  cls.def("zero_",
+          [](py::handle self) {
+            Tensor t = as_tensor(self);
+            zero_(t);
+            return self;
+          })
+      .def("fill_",
+           [](py::handle self, py::handle value) {
+             Tensor t = as_tensor(self);
+             if (is_tensor(value)) {
+               fill_(t, Scalar(item_as_double(as_tensor(value))));
+             } else {
+               fill_(t, require_scalar(value));
+             }
+             return self;
+           })
+      .def(
+          "copy_",
+          [](py::handle self, py::handle src) {
+            Tensor t = as_tensor(self);
+            copy_(t, tensor_from_operand(src));
+            return self;
+          },
+          py::arg("src"));
 }
 
 }  // namespace
@@ -229,32 +275,54 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   init_inplace_methods(cls);
 
   // Arithmetic with explicit names.
-  def_both(m, cls, "add", [](py::handle a, py::handle b, double alpha) {
-    const Tensor& x = as_tensor(a);
-    if (is_tensor(b)) return add(x, as_tensor(b), alpha);
-    const Scalar sb = require_scalar(b);
-    return add(x, Scalar(sb.value * alpha, sb.kind));
-  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
-  def_both(m, cls, "sub", [](py::handle a, py::handle b, double alpha) {
-    const Tensor& x = as_tensor(a);
-    if (is_tensor(b)) return sub(x, as_tensor(b), alpha);
-    const Scalar sb = require_scalar(b);
-    return sub(x, Scalar(sb.value * alpha, sb.kind));
-  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
-  def_both(m, cls, "mul", [](py::handle a, py::handle b) {
-    return binary(a, b, [](const Tensor& x, const Tensor& y) { return mul(x, y); },
-                  [](const Tensor& x, const Scalar& s) { return mul(x, s); });
-  }, py::arg("other"));
-  def_both(m, cls, "div", [](py::handle a, py::handle b) {
-    return binary(a, b, [](const Tensor& x, const Tensor& y) { return div(x, y); },
-                  [](const Tensor& x, const Scalar& s) { return div(x, s); });
-  }, py::arg("other"));
-  def_both(m, cls, "pow", [](py::handle a, py::handle b) {
-    return binary(a, b, [](const Tensor& x, const Tensor& y) { return pow(x, y); },
-                  [](const Tensor& x, const Scalar& s) { return pow(x, s); });
-  }, py::arg("exponent"));
-  def_both(m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, py::arg("other"));
-  def_both(m, cls, "minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, py::arg("other"));
+  def_both(
+      m, cls, "add",
+      [](py::handle a, py::handle b, double alpha) {
+        const Tensor& x = as_tensor(a);
+        if (is_tensor(b)) return add(x, as_tensor(b), alpha);
+        const Scalar sb = require_scalar(b);
+        return add(x, Scalar(sb.value * alpha, sb.kind));
+      },
+      py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+  def_both(
+      m, cls, "sub",
+      [](py::handle a, py::handle b, double alpha) {
+        const Tensor& x = as_tensor(a);
+        if (is_tensor(b)) return sub(x, as_tensor(b), alpha);
+        const Scalar sb = require_scalar(b);
+        return sub(x, Scalar(sb.value * alpha, sb.kind));
+      },
+      py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+  def_both(
+      m, cls, "mul",
+      [](py::handle a, py::handle b) {
+        return binary(
+            a, b, [](const Tensor& x, const Tensor& y) { return mul(x, y); },
+            [](const Tensor& x, const Scalar& s) { return mul(x, s); });
+      },
+      py::arg("other"));
+  def_both(
+      m, cls, "div",
+      [](py::handle a, py::handle b) {
+        return binary(
+            a, b, [](const Tensor& x, const Tensor& y) { return div(x, y); },
+            [](const Tensor& x, const Scalar& s) { return div(x, s); });
+      },
+      py::arg("other"));
+  def_both(
+      m, cls, "pow",
+      [](py::handle a, py::handle b) {
+        return binary(
+            a, b, [](const Tensor& x, const Tensor& y) { return pow(x, y); },
+            [](const Tensor& x, const Scalar& s) { return pow(x, s); });
+      },
+      py::arg("exponent"));
+  def_both(
+      m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); },
+      py::arg("other"));
+  def_both(
+      m, cls, "minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); },
+      py::arg("other"));
   auto clamp_fn = [](const Tensor& a, py::handle lo, py::handle hi) {
     auto bound = [](py::handle h) -> std::optional<Scalar> {
       if (h.is_none()) return std::nullopt;
@@ -271,21 +339,28 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       {"le", BinaryOp::Le}, {"gt", BinaryOp::Gt}, {"ge", BinaryOp::Ge}};
   for (const auto& [name, op] : comparisons) {
     const BinaryOp o = op;
-    def_both(m, cls, name, [o](py::handle a, py::handle b) {
-      return binary(a, b, [o](const Tensor& x, const Tensor& y) { return compare(o, x, y); },
-                    [o](const Tensor& x, const Scalar& s) { return compare(o, x, s); });
-    }, py::arg("other"));
+    def_both(
+        m, cls, name,
+        [o](py::handle a, py::handle b) {
+          return binary(
+              a, b, [o](const Tensor& x, const Tensor& y) { return compare(o, x, y); },
+              [o](const Tensor& x, const Scalar& s) { return compare(o, x, s); });
+        },
+        py::arg("other"));
   }
 
   // Unary math.
   const std::pair<const char*, UnaryOp> unaries[] = {
-      {"neg", UnaryOp::Neg}, {"negative", UnaryOp::Neg}, {"exp", UnaryOp::Exp},
-      {"log", UnaryOp::Log}, {"sqrt", UnaryOp::Sqrt}, {"abs", UnaryOp::Abs},
-      {"sin", UnaryOp::Sin}, {"cos", UnaryOp::Cos}, {"tanh", UnaryOp::Tanh},
-      {"sigmoid", UnaryOp::Sigmoid}, {"relu", UnaryOp::Relu},
-      {"reciprocal", UnaryOp::Reciprocal}, {"sign", UnaryOp::Sign}, {"square", UnaryOp::Square},
-      {"log1p", UnaryOp::Log1p}, {"expm1", UnaryOp::Expm1}, {"rsqrt", UnaryOp::Rsqrt},
-      {"floor", UnaryOp::Floor}, {"ceil", UnaryOp::Ceil}, {"round", UnaryOp::Round},
+      {"neg", UnaryOp::Neg},     {"negative", UnaryOp::Neg},
+      {"exp", UnaryOp::Exp},     {"log", UnaryOp::Log},
+      {"sqrt", UnaryOp::Sqrt},   {"abs", UnaryOp::Abs},
+      {"sin", UnaryOp::Sin},     {"cos", UnaryOp::Cos},
+      {"tanh", UnaryOp::Tanh},   {"sigmoid", UnaryOp::Sigmoid},
+      {"relu", UnaryOp::Relu},   {"reciprocal", UnaryOp::Reciprocal},
+      {"sign", UnaryOp::Sign},   {"square", UnaryOp::Square},
+      {"log1p", UnaryOp::Log1p}, {"expm1", UnaryOp::Expm1},
+      {"rsqrt", UnaryOp::Rsqrt}, {"floor", UnaryOp::Floor},
+      {"ceil", UnaryOp::Ceil},   {"round", UnaryOp::Round},
       {"trunc", UnaryOp::Trunc}, {"logical_not", UnaryOp::LogicalNot}};
   for (const auto& [name, op] : unaries) {
     const UnaryOp o = op;
@@ -294,78 +369,117 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_both(m, cls, "isnan", [](const Tensor& a) { return compare(BinaryOp::Ne, a, a); });
 
   // Reductions.
-  def_both(m, cls, "sum", [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
-    const std::optional<DType> t = optional_dtype(dtype);
-    if (dim.is_none()) {
-      MaybeReleaseGIL gil(a->numel());
-      return sum(a, t);
-    }
-    const DimList dims = dims_from(dim);
-    MaybeReleaseGIL gil(a->numel());
-    return sum(a, dims, keepdim, t);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
-  def_both(m, cls, "mean", [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
-    const Tensor x = dtype.is_none() ? a : to_dtype(a, dtype_from(dtype));
-    if (dim.is_none()) {
-      MaybeReleaseGIL gil(x->numel());
-      return mean(x);
-    }
-    const DimList dims = dims_from(dim);
-    MaybeReleaseGIL gil(x->numel());
-    return mean(x, dims, keepdim);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
-     py::arg("dtype") = py::none());
-  def_both(m, cls, "var", [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim, py::object correction) {
-    if (PyBool_Check(dim.ptr())) return var(a, {}, dim.cast<bool>() ? 1.0 : 0.0, keepdim);
-    return var(a, optional_dims(dim), correction_from(unbiased, correction), keepdim);
-  }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
-     py::kw_only(), py::arg("correction") = py::none());
-  def_both(m, cls, "std", [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim, py::object correction) {
-    if (PyBool_Check(dim.ptr())) return std(a, {}, dim.cast<bool>() ? 1.0 : 0.0, keepdim);
-    return std(a, optional_dims(dim), correction_from(unbiased, correction), keepdim);
-  }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
-     py::kw_only(), py::arg("correction") = py::none());
-  def_both(m, cls, "norm", [](const Tensor& a, py::object p, py::object dim, bool keepdim) {
-    double pv = 2.0;
-    if (!p.is_none()) {
-      if (py::isinstance<py::str>(p)) {
-        const std::string s = p.cast<std::string>();
-        if (s != "fro") throw ValueError("ember.norm supports p='fro' or a number, got '" + s + "'");
-      } else {
-        pv = p.cast<double>();
-      }
-    }
-    return norm(a, pv, optional_dims(dim), keepdim);
-  }, py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "max", [](const Tensor& a, py::object dim, bool keepdim) {
-    return extreme(a, dim, keepdim, true);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "min", [](const Tensor& a, py::object dim, bool keepdim) {
-    return extreme(a, dim, keepdim, false);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "argmax", [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
-    return argmax(a, dim, keepdim);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "argmin", [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
-    return argmin(a, dim, keepdim);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(
+      m, cls, "sum",
+      [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
+        const std::optional<DType> t = optional_dtype(dtype);
+        if (dim.is_none()) {
+          MaybeReleaseGIL gil(a->numel());
+          return sum(a, t);
+        }
+        const DimList dims = dims_from(dim);
+        MaybeReleaseGIL gil(a->numel());
+        return sum(a, dims, keepdim, t);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
+      py::arg("dtype") = py::none());
+  def_both(
+      m, cls, "mean",
+      [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
+        const Tensor x = dtype.is_none() ? a : to_dtype(a, dtype_from(dtype));
+        if (dim.is_none()) {
+          MaybeReleaseGIL gil(x->numel());
+          return mean(x);
+        }
+        const DimList dims = dims_from(dim);
+        MaybeReleaseGIL gil(x->numel());
+        return mean(x, dims, keepdim);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
+      py::arg("dtype") = py::none());
+  def_both(
+      m, cls, "var",
+      [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim,
+         py::object correction) {
+        if (PyBool_Check(dim.ptr())) return var(a, {}, dim.cast<bool>() ? 1.0 : 0.0, keepdim);
+        return var(a, optional_dims(dim), correction_from(unbiased, correction), keepdim);
+      },
+      py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
+      py::kw_only(), py::arg("correction") = py::none());
+  def_both(
+      m, cls, "std",
+      [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim,
+         py::object correction) {
+        if (PyBool_Check(dim.ptr())) return std(a, {}, dim.cast<bool>() ? 1.0 : 0.0, keepdim);
+        return std(a, optional_dims(dim), correction_from(unbiased, correction), keepdim);
+      },
+      py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
+      py::kw_only(), py::arg("correction") = py::none());
+  def_both(
+      m, cls, "norm",
+      [](const Tensor& a, py::object p, py::object dim, bool keepdim) {
+        double pv = 2.0;
+        if (!p.is_none()) {
+          if (py::isinstance<py::str>(p)) {
+            const std::string s = p.cast<std::string>();
+            if (s != "fro")
+              throw ValueError("ember.norm supports p='fro' or a number, got '" + s + "'");
+          } else {
+            pv = p.cast<double>();
+          }
+        }
+        return norm(a, pv, optional_dims(dim), keepdim);
+      },
+      py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(
+      m, cls, "max",
+      [](const Tensor& a, py::object dim, bool keepdim) { return extreme(a, dim, keepdim, true); },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(
+      m, cls, "min",
+      [](const Tensor& a, py::object dim, bool keepdim) { return extreme(a, dim, keepdim, false); },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(
+      m, cls, "argmax",
+      [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+        return argmax(a, dim, keepdim);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(
+      m, cls, "argmin",
+      [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+        return argmin(a, dim, keepdim);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
 
   // Products.
-  def_both(m, cls, "matmul", [](const Tensor& a, const Tensor& b) {
-    MaybeReleaseGIL gil(a->numel() * b->numel());
-    return matmul(a, b);
-  }, py::arg("other"));
-  def_both(m, cls, "mm", [](const Tensor& a, const Tensor& b) {
-    MaybeReleaseGIL gil(a->numel() * b->numel());
-    return mm(a, b);
-  }, py::arg("mat2"));
+  def_both(
+      m, cls, "matmul",
+      [](const Tensor& a, const Tensor& b) {
+        MaybeReleaseGIL gil(a->numel() * b->numel());
+        return matmul(a, b);
+      },
+      py::arg("other"));
+  def_both(
+      m, cls, "mm",
+      [](const Tensor& a, const Tensor& b) {
+        MaybeReleaseGIL gil(a->numel() * b->numel());
+        return mm(a, b);
+      },
+      py::arg("mat2"));
   def_both(m, cls, "mv", [](const Tensor& a, const Tensor& b) { return mv(a, b); }, py::arg("vec"));
-  def_both(m, cls, "dot", [](const Tensor& a, const Tensor& b) { return dot(a, b); }, py::arg("other"));
-  def_both(m, cls, "bmm", [](const Tensor& a, const Tensor& b) {
-    MaybeReleaseGIL gil(a->numel() * b->numel());
-    return bmm(a, b);
-  }, py::arg("mat2"));
-  def_both(m, cls, "outer", [](const Tensor& a, const Tensor& b) { return outer(a, b); }, py::arg("vec2"));
+  def_both(
+      m, cls, "dot", [](const Tensor& a, const Tensor& b) { return dot(a, b); }, py::arg("other"));
+  def_both(
+      m, cls, "bmm",
+      [](const Tensor& a, const Tensor& b) {
+        MaybeReleaseGIL gil(a->numel() * b->numel());
+        return bmm(a, b);
+      },
+      py::arg("mat2"));
+  def_both(
+      m, cls, "outer", [](const Tensor& a, const Tensor& b) { return outer(a, b); },
+      py::arg("vec2"));
 
   // Shape and views.
   cls.def("view", [](const Tensor& a, py::args shape) {
@@ -374,51 +488,73 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
     }
     return view(a, dims_from_args(shape));
   });
-  cls.def("reshape", [](const Tensor& a, py::args shape) { return reshape(a, dims_from_args(shape)); });
-  m.def("reshape", [](const Tensor& a, py::handle shape) { return reshape(a, dims_from(shape)); },
-        py::arg("input"), py::arg("shape"));
+  cls.def("reshape",
+          [](const Tensor& a, py::args shape) { return reshape(a, dims_from_args(shape)); });
+  m.def(
+      "reshape", [](const Tensor& a, py::handle shape) { return reshape(a, dims_from(shape)); },
+      py::arg("input"), py::arg("shape"));
   cls.def("view_as", [](const Tensor& a, const Tensor& o) {
     return view(a, DimList(o->shape().begin(), o->shape().end()));
   });
   cls.def("reshape_as", [](const Tensor& a, const Tensor& o) {
     return reshape(a, DimList(o->shape().begin(), o->shape().end()));
   });
-  cls.def("expand", [](const Tensor& a, py::args sizes) { return expand(a, dims_from_args(sizes)); });
+  cls.def("expand",
+          [](const Tensor& a, py::args sizes) { return expand(a, dims_from_args(sizes)); });
   cls.def("expand_as", [](const Tensor& a, const Tensor& o) { return expand(a, o->shape()); });
-  cls.def("permute", [](const Tensor& a, py::args dims) { return permute(a, dims_from_args(dims)); });
-  m.def("permute", [](const Tensor& a, py::handle dims) { return permute(a, dims_from(dims)); },
-        py::arg("input"), py::arg("dims"));
-  def_both(m, cls, "squeeze", [](const Tensor& a, py::object dim) {
-    if (dim.is_none()) return squeeze(a);
-    if (PyLong_Check(dim.ptr())) return squeeze(a, dim.cast<int64_t>());
-    return squeeze(a, dims_from(dim));
-  }, py::arg("dim") = py::none());
-  def_both(m, cls, "unsqueeze", [](const Tensor& a, int64_t dim) { return unsqueeze(a, dim); }, py::arg("dim"));
-  def_both(m, cls, "transpose", [](const Tensor& a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); },
-           py::arg("dim0"), py::arg("dim1"));
-  def_both(m, cls, "swapaxes", [](const Tensor& a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); },
-           py::arg("axis0"), py::arg("axis1"));
+  cls.def("permute",
+          [](const Tensor& a, py::args dims) { return permute(a, dims_from_args(dims)); });
+  m.def(
+      "permute", [](const Tensor& a, py::handle dims) { return permute(a, dims_from(dims)); },
+      py::arg("input"), py::arg("dims"));
+  def_both(
+      m, cls, "squeeze",
+      [](const Tensor& a, py::object dim) {
+        if (dim.is_none()) return squeeze(a);
+        if (PyLong_Check(dim.ptr())) return squeeze(a, dim.cast<int64_t>());
+        return squeeze(a, dims_from(dim));
+      },
+      py::arg("dim") = py::none());
+  def_both(
+      m, cls, "unsqueeze", [](const Tensor& a, int64_t dim) { return unsqueeze(a, dim); },
+      py::arg("dim"));
+  def_both(
+      m, cls, "transpose",
+      [](const Tensor& a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); }, py::arg("dim0"),
+      py::arg("dim1"));
+  def_both(
+      m, cls, "swapaxes",
+      [](const Tensor& a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); },
+      py::arg("axis0"), py::arg("axis1"));
   def_both(m, cls, "t", [](const Tensor& a) { return t(a); });
-  def_both(m, cls, "flatten", [](const Tensor& a, int64_t s, int64_t e) { return flatten(a, s, e); },
-           py::arg("start_dim") = 0, py::arg("end_dim") = -1);
-  def_both(m, cls, "narrow", [](const Tensor& a, int64_t dim, int64_t start, int64_t length) {
-    if (a->dim() == 0) throw std::runtime_error("narrow() cannot be applied to a 0-dim tensor.");
-    const int64_t size = a->shape()[wrap_dim(dim, a->dim())];
-    if (start < -size || start > size) {
-      throw IndexError("start out of range (expected to be in range of [" + std::to_string(-size) +
-                       ", " + std::to_string(size) + "], but got " + std::to_string(start) + ")");
-    }
-    if (start < 0) start += size;
-    if (length < 0) throw std::runtime_error("narrow(): length must be non-negative.");
-    if (start + length > size) {
-      throw std::runtime_error("start (" + std::to_string(start) + ") + length (" +
-                               std::to_string(length) + ") exceeds dimension size (" +
-                               std::to_string(size) + ").");
-    }
-    return slice(a, dim, start, start + length, 1);
-  }, py::arg("dim"), py::arg("start"), py::arg("length"));
-  def_both(m, cls, "select", [](const Tensor& a, int64_t dim, int64_t index) { return select(a, dim, index); },
-           py::arg("dim"), py::arg("index"));
+  def_both(
+      m, cls, "flatten", [](const Tensor& a, int64_t s, int64_t e) { return flatten(a, s, e); },
+      py::arg("start_dim") = 0, py::arg("end_dim") = -1);
+  def_both(
+      m, cls, "narrow",
+      [](const Tensor& a, int64_t dim, int64_t start, int64_t length) {
+        if (a->dim() == 0)
+          throw std::runtime_error("narrow() cannot be applied to a 0-dim tensor.");
+        const int64_t size = a->shape()[wrap_dim(dim, a->dim())];
+        if (start < -size || start > size) {
+          throw IndexError("start out of range (expected to be in range of [" +
+                           std::to_string(-size) + ", " + std::to_string(size) + "], but got " +
+                           std::to_string(start) + ")");
+        }
+        if (start < 0) start += size;
+        if (length < 0) throw std::runtime_error("narrow(): length must be non-negative.");
+        if (start + length > size) {
+          throw std::runtime_error("start (" + std::to_string(start) + ") + length (" +
+                                   std::to_string(length) + ") exceeds dimension size (" +
+                                   std::to_string(size) + ").");
+        }
+        return slice(a, dim, start, start + length, 1);
+      },
+      py::arg("dim"), py::arg("start"), py::arg("length"));
+  def_both(
+      m, cls, "select",
+      [](const Tensor& a, int64_t dim, int64_t index) { return select(a, dim, index); },
+      py::arg("dim"), py::arg("index"));
   cls.def("contiguous", [](const Tensor& a) { return contiguous(a); });
   def_both(m, cls, "detach", [](const Tensor& a) { return detach(a); });
   def_both(m, cls, "clone", [](const Tensor& a) { return clone(a); });
@@ -448,22 +584,35 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         return py::cast(to_dtype(t, *dtype));
       });
 
-  m.def("where", [](const Tensor& cond, py::handle a, py::handle b) {
-    return where(cond, tensor_from_operand(a), tensor_from_operand(b));
-  }, py::arg("condition"), py::arg("input"), py::arg("other"));
-  cls.def("where", [](const Tensor& self, const Tensor& cond, py::handle other) {
-    return where(cond, self, tensor_from_operand(other));
-  }, py::arg("condition"), py::arg("other"));
-  m.def("cat", [](const std::vector<Tensor>& tensors, int64_t dim) { return cat(tensors, dim); },
-        py::arg("tensors"), py::arg("dim") = 0);
-  m.def("concat", [](const std::vector<Tensor>& tensors, int64_t dim) { return cat(tensors, dim); },
-        py::arg("tensors"), py::arg("dim") = 0);
-  m.def("stack", [](const std::vector<Tensor>& tensors, int64_t dim) { return stack(tensors, dim); },
-        py::arg("tensors"), py::arg("dim") = 0);
+  m.def(
+      "where",
+      [](const Tensor& cond, py::handle a, py::handle b) {
+        return where(cond, tensor_from_operand(a), tensor_from_operand(b));
+      },
+      py::arg("condition"), py::arg("input"), py::arg("other"));
+  cls.def(
+      "where",
+      [](const Tensor& self, const Tensor& cond, py::handle other) {
+        return where(cond, self, tensor_from_operand(other));
+      },
+      py::arg("condition"), py::arg("other"));
+  m.def(
+      "cat", [](const std::vector<Tensor>& tensors, int64_t dim) { return cat(tensors, dim); },
+      py::arg("tensors"), py::arg("dim") = 0);
+  m.def(
+      "concat", [](const std::vector<Tensor>& tensors, int64_t dim) { return cat(tensors, dim); },
+      py::arg("tensors"), py::arg("dim") = 0);
+  m.def(
+      "stack", [](const std::vector<Tensor>& tensors, int64_t dim) { return stack(tensors, dim); },
+      py::arg("tensors"), py::arg("dim") = 0);
 
   // nn.functional pieces that are also tensor methods.
-  def_both(m, cls, "softmax", [](const Tensor& a, int64_t dim) { return softmax(a, dim); }, py::arg("dim"));
-  def_both(m, cls, "log_softmax", [](const Tensor& a, int64_t dim) { return log_softmax(a, dim); }, py::arg("dim"));
+  def_both(
+      m, cls, "softmax", [](const Tensor& a, int64_t dim) { return softmax(a, dim); },
+      py::arg("dim"));
+  def_both(
+      m, cls, "log_softmax", [](const Tensor& a, int64_t dim) { return log_softmax(a, dim); },
+      py::arg("dim"));
 }
 
 }  // namespace ember::bindings

@@ -1,11 +1,12 @@
 // Random numbers: generators, seed and state functions and the sampling ops.
 // Streams equal torch's CPU generator bit for bit (docs/random.md).
 
+#include "ember/random.h"
+
 #include <random>
 
 #include "common.h"
 #include "ember/kernels/elementwise.h"
-#include "ember/random.h"
 
 namespace ember::bindings {
 namespace {
@@ -34,7 +35,8 @@ std::vector<uint8_t> bytes_from(py::handle state) {
   }
   if (py::isinstance<py::array>(state) || py::hasattr(state, "numpy")) {
     py::array_t<uint8_t> arr = py::array_t<uint8_t>::ensure(
-        py::hasattr(state, "numpy") ? state.attr("numpy")() : py::reinterpret_borrow<py::object>(state));
+        py::hasattr(state, "numpy") ? state.attr("numpy")()
+                                    : py::reinterpret_borrow<py::object>(state));
     return std::vector<uint8_t>(arr.data(), arr.data() + arr.size());
   }
   const std::string s = py::reinterpret_borrow<py::bytes>(state);
@@ -80,21 +82,28 @@ void bind_generator(py::module_& m) {
              return std::make_shared<Generator>();
            }),
            py::arg("device") = "cpu")
-      .def("manual_seed", [](py::handle self, py::handle seed) {
-        self.cast<GeneratorPtr>()->manual_seed(seed_value(seed));
-        return self;
-      }, py::arg("seed"))
-      .def("seed", [](Generator& g) {
-        const uint64_t s = nondeterministic_seed();
-        g.manual_seed(s);
-        return s;
-      })
+      .def(
+          "manual_seed",
+          [](py::handle self, py::handle seed) {
+            self.cast<GeneratorPtr>()->manual_seed(seed_value(seed));
+            return self;
+          },
+          py::arg("seed"))
+      .def("seed",
+           [](Generator& g) {
+             const uint64_t s = nondeterministic_seed();
+             g.manual_seed(s);
+             return s;
+           })
       .def("initial_seed", &Generator::initial_seed)
       .def("get_state", [](const Generator& g) { return state_tensor(g); })
-      .def("set_state", [](py::handle self, py::handle state) {
-        set_state(*self.cast<GeneratorPtr>(), state);
-        return self;
-      }, py::arg("new_state"))
+      .def(
+          "set_state",
+          [](py::handle self, py::handle state) {
+            set_state(*self.cast<GeneratorPtr>(), state);
+            return self;
+          },
+          py::arg("new_state"))
       .def_property_readonly("device", [](const Generator&) {
         return py::module_::import("ember").attr("device")("cpu");
       });
@@ -102,10 +111,13 @@ void bind_generator(py::module_& m) {
 }
 
 void bind_seed_functions(py::module_& m) {
-  m.def("manual_seed", [](py::handle seed) {
-    default_generator().manual_seed(seed_value(seed));
-    return default_generator_ptr();
-  }, py::arg("seed"));
+  m.def(
+      "manual_seed",
+      [](py::handle seed) {
+        default_generator().manual_seed(seed_value(seed));
+        return default_generator_ptr();
+      },
+      py::arg("seed"));
   m.def("initial_seed", [] { return default_generator().initial_seed(); });
   m.def("seed", [] {
     const uint64_t s = nondeterministic_seed();
@@ -113,68 +125,104 @@ void bind_seed_functions(py::module_& m) {
     return s;
   });
   m.def("get_rng_state", [] { return state_tensor(default_generator()); });
-  m.def("set_rng_state", [](py::handle state) { set_state(default_generator(), state); },
-        py::arg("new_state"));
+  m.def(
+      "set_rng_state", [](py::handle state) { set_state(default_generator(), state); },
+      py::arg("new_state"));
 }
 
 void bind_samplers(py::module_& m) {
-  m.def("randn", [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
-    const DType t = optional_dtype(dtype).value_or(DType::Float32);
-    return with_grad_flag(randn(shape_from_args(size), t, &generator_from(generator)), requires_grad);
-  }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false, py::arg("device") = py::none());
-  m.def("rand", [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
-    const DType t = optional_dtype(dtype).value_or(DType::Float32);
-    return with_grad_flag(rand(shape_from_args(size), t, &generator_from(generator)), requires_grad);
-  }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false, py::arg("device") = py::none());
-  m.def("randn_like", [](const Tensor& like, py::object dtype, bool requires_grad) {
-    return with_grad_flag(randn(like->shape(), optional_dtype(dtype).value_or(like->dtype())), requires_grad);
-  }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
-  m.def("rand_like", [](const Tensor& like, py::object dtype, bool requires_grad) {
-    return with_grad_flag(rand(like->shape(), optional_dtype(dtype).value_or(like->dtype())), requires_grad);
-  }, py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  m.def(
+      "randn",
+      [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
+        const DType t = optional_dtype(dtype).value_or(DType::Float32);
+        return with_grad_flag(randn(shape_from_args(size), t, &generator_from(generator)),
+                              requires_grad);
+      },
+      py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "rand",
+      [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
+        const DType t = optional_dtype(dtype).value_or(DType::Float32);
+        return with_grad_flag(rand(shape_from_args(size), t, &generator_from(generator)),
+                              requires_grad);
+      },
+      py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "randn_like",
+      [](const Tensor& like, py::object dtype, bool requires_grad) {
+        return with_grad_flag(randn(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
+                              requires_grad);
+      },
+      py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false);
+  m.def(
+      "rand_like",
+      [](const Tensor& like, py::object dtype, bool requires_grad) {
+        return with_grad_flag(rand(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
+                              requires_grad);
+      },
+      py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false);
 
-  m.def("randint", [](py::args args, py::handle generator, py::object dtype, bool requires_grad) {
-    // randint(high, size) or randint(low, high, size)
-    if (args.size() != 2 && args.size() != 3) {
-      throw TypeError("randint() expects (high, size) or (low, high, size)");
-    }
-    const int64_t low = args.size() == 3 ? args[0].cast<int64_t>() : 0;
-    const int64_t high = args[args.size() - 2].cast<int64_t>();
-    if (low >= high) {
-      throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" +
-                               std::to_string(low) + " >= to=" + std::to_string(high));
-    }
-    const DimList d = dims_from(args[args.size() - 1]);
-    const DType t = optional_dtype(dtype).value_or(DType::Int64);
-    Tensor out = empty(Shape(d.begin(), d.end()), t);
-    Generator& g = generator_from(generator);
-    switch (t) {
-      case DType::Int64: fill_randint(out->data<int64_t>(), out->numel(), low, high, g); break;
-      case DType::Float32: fill_randint(out->data<float>(), out->numel(), low, high, g); break;
-      case DType::Float64: fill_randint(out->data<double>(), out->numel(), low, high, g); break;
-      case DType::Bool: throw TypeError("randint does not support dtype bool");
-    }
-    return with_grad_flag(out, requires_grad);
-  }, py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
-     py::arg("requires_grad") = false);
-  m.def("randperm", [](int64_t n, py::handle generator, py::object dtype) {
-    if (n < 0) throw std::runtime_error("n must be non-negative, got" + std::to_string(n));
-    Tensor out = empty(Shape{n}, DType::Int64);
-    fill_randperm(out->data<int64_t>(), n, generator_from(generator));
-    const std::optional<DType> t = optional_dtype(dtype);
-    return t ? to_dtype(out, *t) : out;
-  }, py::arg("n"), py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none());
-  m.def("bernoulli", [](const Tensor& p, py::handle generator) {
-    Tensor probs = contiguous_clone(p);
-    Tensor out = empty(p->shape(), p->dtype());
-    Generator& g = generator_from(generator);
-    EMBER_DISPATCH_FLOAT(p->dtype(), T, [&] {
-      fill_bernoulli(out->data<T>(), probs->data<T>(), out->numel(), g);
-    });
-    return out;
-  }, py::arg("input"), py::kw_only(), py::arg("generator") = py::none());
+  m.def(
+      "randint",
+      [](py::args args, py::handle generator, py::object dtype, bool requires_grad) {
+        // randint(high, size) or randint(low, high, size)
+        if (args.size() != 2 && args.size() != 3) {
+          throw TypeError("randint() expects (high, size) or (low, high, size)");
+        }
+        const int64_t low = args.size() == 3 ? args[0].cast<int64_t>() : 0;
+        const int64_t high = args[args.size() - 2].cast<int64_t>();
+        if (low >= high) {
+          throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" +
+                                   std::to_string(low) + " >= to=" + std::to_string(high));
+        }
+        const DimList d = dims_from(args[args.size() - 1]);
+        const DType t = optional_dtype(dtype).value_or(DType::Int64);
+        Tensor out = empty(Shape(d.begin(), d.end()), t);
+        Generator& g = generator_from(generator);
+        switch (t) {
+          case DType::Int64:
+            fill_randint(out->data<int64_t>(), out->numel(), low, high, g);
+            break;
+          case DType::Float32:
+            fill_randint(out->data<float>(), out->numel(), low, high, g);
+            break;
+          case DType::Float64:
+            fill_randint(out->data<double>(), out->numel(), low, high, g);
+            break;
+          case DType::Bool:
+            throw TypeError("randint does not support dtype bool");
+        }
+        return with_grad_flag(out, requires_grad);
+      },
+      py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false);
+  m.def(
+      "randperm",
+      [](int64_t n, py::handle generator, py::object dtype) {
+        if (n < 0) throw std::runtime_error("n must be non-negative, got" + std::to_string(n));
+        Tensor out = empty(Shape{n}, DType::Int64);
+        fill_randperm(out->data<int64_t>(), n, generator_from(generator));
+        const std::optional<DType> t = optional_dtype(dtype);
+        return t ? to_dtype(out, *t) : out;
+      },
+      py::arg("n"), py::kw_only(), py::arg("generator") = py::none(),
+      py::arg("dtype") = py::none());
+  m.def(
+      "bernoulli",
+      [](const Tensor& p, py::handle generator) {
+        Tensor probs = contiguous_clone(p);
+        Tensor out = empty(p->shape(), p->dtype());
+        Generator& g = generator_from(generator);
+        EMBER_DISPATCH_FLOAT(p->dtype(), T, [&] {
+          fill_bernoulli(out->data<T>(), probs->data<T>(), out->numel(), g);
+        });
+        return out;
+      },
+      py::arg("input"), py::kw_only(), py::arg("generator") = py::none());
   m.def("_dropout_mask", [](const Tensor& like, double p) {
     Tensor mask = empty(like->shape(), like->dtype());
     EMBER_DISPATCH_FLOAT(like->dtype(), T, [&] {
@@ -186,16 +234,20 @@ void bind_samplers(py::module_& m) {
   // In-place samplers (not differentiable, as in torch). Non-contiguous
   // targets are filled through a contiguous buffer, in row-major order.
   auto sampler = [&m](const char* name, auto fill) {
-    m.def(name, [fill](py::handle self, double a, double b, py::handle generator) {
-      Tensor t = as_tensor(self);
-      check_inplace(t);
-      Generator& g = generator_from(generator);
-      Tensor target = t->is_contiguous() ? t : empty(t->shape(), t->dtype());
-      EMBER_DISPATCH_FLOAT(t->dtype(), T, [&] { fill(target->data<T>(), target->numel(), a, b, g); });
-      if (target != t) copy_kernel(t, target);
-      t->bump_version();
-      return self;
-    }, py::arg("self"), py::arg("a"), py::arg("b"), py::arg("generator") = py::none());
+    m.def(
+        name,
+        [fill](py::handle self, double a, double b, py::handle generator) {
+          Tensor t = as_tensor(self);
+          check_inplace(t);
+          Generator& g = generator_from(generator);
+          Tensor target = t->is_contiguous() ? t : empty(t->shape(), t->dtype());
+          EMBER_DISPATCH_FLOAT(t->dtype(), T,
+                               [&] { fill(target->data<T>(), target->numel(), a, b, g); });
+          if (target != t) copy_kernel(t, target);
+          t->bump_version();
+          return self;
+        },
+        py::arg("self"), py::arg("a"), py::arg("b"), py::arg("generator") = py::none());
   };
   sampler("_normal_", [](auto* p, int64_t n, double mean, double std, Generator& g) {
     fill_normal(p, n, mean, std, g);

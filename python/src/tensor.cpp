@@ -12,10 +12,14 @@ namespace {
 
 const char* numpy_name(DType t) {
   switch (t) {
-    case DType::Bool: return "bool";
-    case DType::Int64: return "int64";
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
+    case DType::Bool:
+      return "bool";
+    case DType::Int64:
+      return "int64";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
   }
   return "?";
 }
@@ -23,7 +27,8 @@ const char* numpy_name(DType t) {
 py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
   const double v = element_as_double(t, flat_index);
   switch (t->dtype()) {
-    case DType::Bool: return py::bool_(v != 0.0);
+    case DType::Bool:
+      return py::bool_(v != 0.0);
     case DType::Int64: {
       const int64_t iv = EMBER_DISPATCH(t->dtype(), T, [&] {
         int64_t off = 0, rest = flat_index;
@@ -35,7 +40,8 @@ py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
       });
       return py::int_(iv);
     }
-    default: return py::float_(v);
+    default:
+      return py::float_(v);
   }
 }
 
@@ -44,7 +50,8 @@ py::object to_list(const Tensor& t) {
   // Iterative over the flat index: build rows innermost-first.
   const int64_t n = t->numel();
   std::vector<py::list> stack;
-  std::function<py::object(int64_t, int64_t&)> build = [&](int64_t dim, int64_t& flat) -> py::object {
+  std::function<py::object(int64_t, int64_t&)> build = [&](int64_t dim,
+                                                           int64_t& flat) -> py::object {
     py::list out;
     for (int64_t i = 0; i < t->shape()[dim]; ++i) {
       if (dim + 1 == t->dim()) {
@@ -97,8 +104,9 @@ Tensor from_numpy(const py::array& arr) {
           "copy of your array  with array.copy().) ");
     }
     if (arr.strides(i) % arr.itemsize() != 0) {
-      throw ValueError("given numpy array strides not a multiple of the element byte size. Copy "
-                       "the numpy array to reallocate the memory.");
+      throw ValueError(
+          "given numpy array strides not a multiple of the element byte size. Copy "
+          "the numpy array to reallocate the memory.");
     }
     shape.push_back(arr.shape(i));
     strides.push_back(arr.strides(i) / arr.itemsize());
@@ -117,7 +125,8 @@ Tensor from_numpy(const py::array& arr) {
 }
 
 double one_element(const Tensor& t) {
-  if (t->numel() != 1) throw ValueError("only one element tensors can be converted to Python scalars");
+  if (t->numel() != 1)
+    throw ValueError("only one element tensors can be converted to Python scalars");
   return item_as_double(t);
 }
 
@@ -163,8 +172,9 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
   Shape bshape;
   for (size_t k = 0; k < adv.size(); ++k) {
     if (adv[k].second->dtype() == DType::Bool || adv[k].first != first + static_cast<int64_t>(k)) {
-      throw IndexError("ember supports several tensor indices only as integer indices on "
-                       "consecutive dims");
+      throw IndexError(
+          "ember supports several tensor indices only as integer indices on "
+          "consecutive dims");
     }
     bshape = broadcast_shapes(bshape, adv[k].second->shape());
   }
@@ -190,8 +200,8 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
 }
 
 Tensor index(const Tensor& self, py::handle idx) {
-  py::tuple items = PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx)
-                                             : py::make_tuple(idx);
+  py::tuple items =
+      PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx) : py::make_tuple(idx);
   std::vector<Tensor> adv_tensors(items.size());
   int64_t consuming = 0;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -205,8 +215,9 @@ Tensor index(const Tensor& self, py::handle idx) {
     }
   }
   if (self->dim() == 0 && consuming > 0) {
-    throw IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-                     "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number");
+    throw IndexError(
+        "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+        "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number");
   }
   if (consuming > self->dim()) {
     throw IndexError("too many indices for tensor of dimension " + std::to_string(self->dim()));
@@ -235,7 +246,8 @@ Tensor index(const Tensor& self, py::handle idx) {
       Py_ssize_t start, stop, step;
       if (PySlice_Unpack(it.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
       auto* sl = reinterpret_cast<PySliceObject*>(it.ptr());
-      std::optional<int64_t> s = sl->start == Py_None ? std::nullopt : std::optional<int64_t>(start);
+      std::optional<int64_t> s =
+          sl->start == Py_None ? std::nullopt : std::optional<int64_t>(start);
       std::optional<int64_t> e = sl->stop == Py_None ? std::nullopt : std::optional<int64_t>(stop);
       out = slice(out, dim, s, e, step);
       ++dim;
@@ -274,7 +286,8 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
     // A value shaped like self[idx] gives one slice per index; anything else broadcasts.
     Shape picked = rows->shape();
     for (int64_t d = 1; d < self->dim(); ++d) picked.push_back(self->shape()[d]);
-    const int64_t row_numel = self->dim() ? self->numel() / std::max<int64_t>(self->shape()[0], 1) : 1;
+    const int64_t row_numel =
+        self->dim() ? self->numel() / std::max<int64_t>(self->shape()[0], 1) : 1;
     Tensor v_rows = v && v->shape() == picked ? reshape(v, {rows->numel(), row_numel}) : nullptr;
     const int64_t* pr = rows->data<int64_t>();
     for (int64_t i = 0; i < rows->numel(); ++i) {
@@ -348,7 +361,8 @@ void init_tensor(py::module_& m) {
             }
             if (!is_tensor(g)) {
               throw TypeError(std::string("assigned grad expected to be a Tensor or None but got "
-                                          "grad of type ") + Py_TYPE(g.ptr())->tp_name);
+                                          "grad of type ") +
+                              Py_TYPE(g.ptr())->tp_name);
             }
             const Tensor& gt = as_tensor(g);
             if (gt->shape() != t->shape()) {
@@ -385,22 +399,24 @@ void init_tensor(py::module_& m) {
                              })
       .def_property_readonly("mT", [](const Tensor& t) { return transpose(t, -2, -1); });
 
-  cls.def("size",
+  cls.def(
+         "size",
+         [](const Tensor& t, py::object dim) -> py::object {
+           if (dim.is_none()) return make_size(t->shape());
+           return py::int_(t->size(dim.cast<int64_t>()));
+         },
+         py::arg("dim") = py::none())
+      .def(
+          "stride",
           [](const Tensor& t, py::object dim) -> py::object {
-            if (dim.is_none()) return make_size(t->shape());
-            return py::int_(t->size(dim.cast<int64_t>()));
+            if (dim.is_none()) {
+              py::tuple out(t->strides().size());
+              for (size_t i = 0; i < t->strides().size(); ++i) out[i] = t->strides()[i];
+              return std::move(out);
+            }
+            return py::int_(t->strides()[wrap_dim(dim.cast<int64_t>(), t->dim())]);
           },
           py::arg("dim") = py::none())
-      .def("stride",
-           [](const Tensor& t, py::object dim) -> py::object {
-             if (dim.is_none()) {
-               py::tuple out(t->strides().size());
-               for (size_t i = 0; i < t->strides().size(); ++i) out[i] = t->strides()[i];
-               return std::move(out);
-             }
-             return py::int_(t->strides()[wrap_dim(dim.cast<int64_t>(), t->dim())]);
-           },
-           py::arg("dim") = py::none())
       .def("dim", [](const Tensor& t) { return t->dim(); })
       .def("ndimension", [](const Tensor& t) { return t->dim(); })
       .def("numel", [](const Tensor& t) { return t->numel(); })
@@ -409,8 +425,7 @@ void init_tensor(py::module_& m) {
       .def("storage_offset", [](const Tensor& t) { return t->offset(); })
       .def("is_contiguous", [](const Tensor& t) { return t->is_contiguous(); })
       .def("is_floating_point", [](const Tensor& t) { return is_floating(t->dtype()); })
-      .def("data_ptr",
-           [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
       .def("item",
            [](const Tensor& t) {
              if (t->numel() != 1) {
@@ -421,19 +436,21 @@ void init_tensor(py::module_& m) {
            })
       .def("tolist", &to_list)
       .def("numpy", [](py::handle self) { return to_numpy(as_tensor(self), self); })
-      .def("__array__",
-           [](py::handle self, py::object dtype, py::object) {
-             py::array a = to_numpy(detach(as_tensor(self)), self);
-             if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
-             return a;
-           },
-           py::arg("dtype") = py::none(), py::arg("copy") = py::none())
-      .def("requires_grad_",
-           [](py::handle self, bool v) {
-             as_tensor(self)->set_requires_grad(v);
-             return self;
-           },
-           py::arg("requires_grad") = true)
+      .def(
+          "__array__",
+          [](py::handle self, py::object dtype, py::object) {
+            py::array a = to_numpy(detach(as_tensor(self)), self);
+            if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
+            return a;
+          },
+          py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      .def(
+          "requires_grad_",
+          [](py::handle self, bool v) {
+            as_tensor(self)->set_requires_grad(v);
+            return self;
+          },
+          py::arg("requires_grad") = true)
       .def("retain_grad",
            [](const Tensor& t) {
              if (!t->requires_grad()) {
@@ -443,30 +460,32 @@ void init_tensor(py::module_& m) {
              t->set_retains_grad(true);
              watch_non_leaf(t);
            })
-      .def("register_hook",
-           [](const Tensor& t, py::function fn) {
-             if (!t->requires_grad()) {
-               throw std::runtime_error(
-                   "cannot register a hook on a tensor that doesn't require gradient");
-             }
-             // The Python callable may be released on a thread without the GIL.
-             std::shared_ptr<py::object> callable(new py::object(std::move(fn)), [](py::object* p) {
-               py::gil_scoped_acquire gil;
-               delete p;
-             });
-             const int id = t->add_hook([callable](const Tensor& grad) -> Tensor {
-               py::gil_scoped_acquire gil;
-               py::object r = (*callable)(grad);
-               if (r.is_none()) return nullptr;
-               return as_tensor(r);
-             });
-             watch_non_leaf(t);
-             return py::module_::import("ember._hooks").attr("RemovableHandle")(
-                 py::cpp_function([weak = std::weak_ptr<TensorImpl>(t), id] {
-                   if (Tensor alive = weak.lock()) alive->remove_hook(id);
-                 }));
-           },
-           py::arg("hook"))
+      .def(
+          "register_hook",
+          [](const Tensor& t, py::function fn) {
+            if (!t->requires_grad()) {
+              throw std::runtime_error(
+                  "cannot register a hook on a tensor that doesn't require gradient");
+            }
+            // The Python callable may be released on a thread without the GIL.
+            std::shared_ptr<py::object> callable(new py::object(std::move(fn)), [](py::object* p) {
+              py::gil_scoped_acquire gil;
+              delete p;
+            });
+            const int id = t->add_hook([callable](const Tensor& grad) -> Tensor {
+              py::gil_scoped_acquire gil;
+              py::object r = (*callable)(grad);
+              if (r.is_none()) return nullptr;
+              return as_tensor(r);
+            });
+            watch_non_leaf(t);
+            return py::module_::import("ember._hooks")
+                .attr("RemovableHandle")(
+                    py::cpp_function([weak = std::weak_ptr<TensorImpl>(t), id] {
+                      if (Tensor alive = weak.lock()) alive->remove_hook(id);
+                    }));
+          },
+          py::arg("hook"))
       .def("detach_",
            [](py::handle self) {
              const Tensor& t = as_tensor(self);
@@ -476,26 +495,28 @@ void init_tensor(py::module_& m) {
              t->clear_history();
              return self;
            })
-      .def("backward",
-           [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph,
-              py::object inputs) {
-             std::vector<Tensor> grads;
-             if (!gradient.is_none()) grads.push_back(tensor_from_operand(gradient));
-             const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
-             std::vector<Tensor> in;
-             if (!inputs.is_none()) {
-               if (is_tensor(inputs)) {
-                 in.push_back(as_tensor(inputs));
-               } else {
-                 for (py::handle h : inputs) in.push_back(as_tensor(h));
-               }
-               if (in.empty()) throw std::runtime_error("'inputs' argument to backward() cannot be empty.");
-             }
-             py::gil_scoped_release no_gil;
-             Engine::backward({t}, grads, keep, create_graph, in);
-           },
-           py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
-           py::arg("create_graph") = false, py::arg("inputs") = py::none())
+      .def(
+          "backward",
+          [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph,
+             py::object inputs) {
+            std::vector<Tensor> grads;
+            if (!gradient.is_none()) grads.push_back(tensor_from_operand(gradient));
+            const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+            std::vector<Tensor> in;
+            if (!inputs.is_none()) {
+              if (is_tensor(inputs)) {
+                in.push_back(as_tensor(inputs));
+              } else {
+                for (py::handle h : inputs) in.push_back(as_tensor(h));
+              }
+              if (in.empty())
+                throw std::runtime_error("'inputs' argument to backward() cannot be empty.");
+            }
+            py::gil_scoped_release no_gil;
+            Engine::backward({t}, grads, keep, create_graph, in);
+          },
+          py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
+          py::arg("create_graph") = false, py::arg("inputs") = py::none())
       .def("__len__",
            [](const Tensor& t) {
              if (t->dim() == 0) throw TypeError("len() of a 0-d tensor");
@@ -512,20 +533,23 @@ void init_tensor(py::module_& m) {
              return item_as_double(t) != 0.0;
            })
       .def("__float__", [](const Tensor& t) { return one_element(t); })
-      .def("__int__", [](const Tensor& t) -> py::object {
-        if (t->dtype() == DType::Int64) return scalar_to_python(t, 0);
-        return py::int_(static_cast<int64_t>(one_element(t)));
-      })
+      .def("__int__",
+           [](const Tensor& t) -> py::object {
+             if (t->dtype() == DType::Int64) return scalar_to_python(t, 0);
+             return py::int_(static_cast<int64_t>(one_element(t)));
+           })
       .def("__index__",
            [](const Tensor& t) {
              if (t->dtype() != DType::Int64 || t->numel() != 1) {
-               throw TypeError("only integer tensors of a single element can be converted to an index");
+               throw TypeError(
+                   "only integer tensors of a single element can be converted to an index");
              }
              return static_cast<int64_t>(item_as_double(t));
            })
       .def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()) >> 4; })
       .def("__getitem__", [](const Tensor& t, py::handle idx) { return index(t, idx); })
-      .def("__setitem__", [](Tensor t, py::handle idx, py::handle value) { set_index(t, idx, value); })
+      .def("__setitem__",
+           [](Tensor t, py::handle idx, py::handle value) { set_index(t, idx, value); })
       .def("__iter__", [](py::handle self) {
         const Tensor& t = as_tensor(self);
         if (t->dim() == 0) throw TypeError("iteration over a 0-d tensor");

@@ -1,10 +1,11 @@
 // The backward engine on small graphs with known gradients.
 
+#include "ember/autograd/engine.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "ember/autograd/engine.h"
 #include "ember/autograd/node.h"
 #include "ember/ops.h"
 

@@ -37,20 +37,35 @@ DType random_dtype(ByteSource& b) { return static_cast<DType>(b.small(0, 3)); }
 Tensor step(ByteSource& b, const Tensor& t) {
   const int64_t dim = b.small(-5, 5);
   switch (b.small(0, 13)) {
-    case 0: return slice(t, dim, b.small(-6, 6), b.small(-6, 6), b.small(-1, 3));
-    case 1: return select(t, dim, b.small(-6, 6));
-    case 2: return view(t, {b.small(-1, 6), b.small(-1, 6)});
-    case 3: return reshape(t, {b.small(-1, 24)});
-    case 4: return transpose(t, dim, b.small(-5, 5));
-    case 5: return unsqueeze(t, dim);
-    case 6: return squeeze(t, dim);
-    case 7: return expand(t, random_shape(b));
-    case 8: return add(t, empty(random_shape(b), random_dtype(b)));
-    case 9: return sum(t, {dim}, b.coin());
-    case 10: return cat({t, t}, dim);
-    case 11: return matmul(t, empty(random_shape(b), t->dtype()));
-    case 12: return index_select(t, dim, full(random_shape(b), static_cast<double>(b.small(-6, 6)), DType::Int64));
-    default: return permute(t, {dim, b.small(-5, 5)});
+    case 0:
+      return slice(t, dim, b.small(-6, 6), b.small(-6, 6), b.small(-1, 3));
+    case 1:
+      return select(t, dim, b.small(-6, 6));
+    case 2:
+      return view(t, {b.small(-1, 6), b.small(-1, 6)});
+    case 3:
+      return reshape(t, {b.small(-1, 24)});
+    case 4:
+      return transpose(t, dim, b.small(-5, 5));
+    case 5:
+      return unsqueeze(t, dim);
+    case 6:
+      return squeeze(t, dim);
+    case 7:
+      return expand(t, random_shape(b));
+    case 8:
+      return add(t, empty(random_shape(b), random_dtype(b)));
+    case 9:
+      return sum(t, {dim}, b.coin());
+    case 10:
+      return cat({t, t}, dim);
+    case 11:
+      return matmul(t, empty(random_shape(b), t->dtype()));
+    case 12:
+      return index_select(t, dim,
+                          full(random_shape(b), static_cast<double>(b.small(-6, 6)), DType::Int64));
+    default:
+      return permute(t, {dim, b.small(-5, 5)});
   }
 }
 

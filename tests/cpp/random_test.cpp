@@ -2,6 +2,8 @@
 // Every golden array below was printed by torch with the call quoted in its comment
 // (float32 with %.9g and float64 with %.17g, both of which round-trip exactly).
 
+#include "ember/random.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,8 +11,6 @@
 #include <random>
 #include <stdexcept>
 #include <vector>
-
-#include "ember/random.h"
 
 namespace ember {
 namespace {
@@ -45,7 +45,8 @@ std::vector<int64_t> randint_l(Generator& g, int64_t low, int64_t high, int64_t 
   return v;
 }
 
-// FNV-1a 64 over the raw bytes (little endian), as computed in Python over tensor.numpy().tobytes().
+// FNV-1a 64 over the raw bytes (little endian), as computed in Python over
+// tensor.numpy().tobytes().
 template <typename T>
 uint64_t fnv1a(const std::vector<T>& v) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -57,9 +58,10 @@ uint64_t fnv1a(const std::vector<T>& v) {
 TEST(Random, TutorialNumbers) {
   Generator g(42);
   // torch.manual_seed(42); torch.randn(5, 3)
-  expect_bits_eq(randn_f(g, 15), {0.336690366f, 0.128809407f, 0.234462366f, 0.23033303f, -1.12285638f,
-                                  -0.186328292f, 2.20820141f, -0.637997031f, 0.461657226f, 0.267350882f,
-                                  0.534904659f, 0.809357226f, 1.11029029f, -1.68979895f, -0.988959908f});
+  expect_bits_eq(randn_f(g, 15),
+                 {0.336690366f, 0.128809407f, 0.234462366f, 0.23033303f, -1.12285638f,
+                  -0.186328292f, 2.20820141f, -0.637997031f, 0.461657226f, 0.267350882f,
+                  0.534904659f, 0.809357226f, 1.11029029f, -1.68979895f, -0.988959908f});
   // ... then torch.randn(3) (the first element is the cached sin half of the previous pair)
   expect_bits_eq(randn_f(g, 3), {0.957971811f, 1.32213509f, 0.817189753f});
 }
@@ -88,22 +90,23 @@ TEST(Random, RawStreamIsMt19937OfLow32BitsOfSeed) {
 
 TEST(Random, RandnFloatVectorizedPath) {
   // torch.manual_seed(0); torch.randn(16)   (>= 16 elements: AVX2 Box-Muller in float)
-  const std::vector<float> want16 = {-1.12583983f, -1.1523602f, -0.250578582f, -0.433878809f,
-                                     0.848710358f, 0.692009151f, -0.31601277f, -2.11521935f,
-                                     0.322274923f, -1.26333475f, 0.349983186f, 0.30813393f,
-                                     0.119841509f, 1.2376579f, 1.11677718f, -0.247278154f};
+  const std::vector<float> want16 = {-1.12583983f, -1.1523602f,  -0.250578582f, -0.433878809f,
+                                     0.848710358f, 0.692009151f, -0.31601277f,  -2.11521935f,
+                                     0.322274923f, -1.26333475f, 0.349983186f,  0.30813393f,
+                                     0.119841509f, 1.2376579f,   1.11677718f,   -0.247278154f};
   Generator g(0);
   expect_bits_eq(randn_f(g, 16), want16);
   // torch.manual_seed(0); torch.randn(37)   (37 % 16 != 0: the last 16 are redrawn)
   g.manual_seed(0);
-  expect_bits_eq(randn_f(g, 37),
-                 {-1.12583983f, -1.1523602f,   -0.250578582f, -0.433878809f, 0.848710358f, 0.692009151f,
-                  -0.31601277f, -2.11521935f,  0.322274923f,  -1.26333475f,  0.349983186f, 0.30813393f,
-                  0.119841509f, 1.2376579f,    1.11677718f,   -0.247278154f, -1.35265374f, -1.6959312f,
-                  0.566650629f, 0.793508351f,  0.598839462f,  0.112411186f,  0.64079237f,  0.441156268f,
-                  -0.215863258f, -0.742548168f, 0.562721372f, 0.259627402f,  -0.173960999f, 2.30220532f,
-                  -1.46889389f, -1.58668876f,  1.20322371f,   0.0845346972f, -1.2001394f,  -0.00478573795f,
-                  -0.518074811f});
+  expect_bits_eq(
+      randn_f(g, 37),
+      {-1.12583983f,  -1.1523602f,   -0.250578582f, -0.433878809f, 0.848710358f,  0.692009151f,
+       -0.31601277f,  -2.11521935f,  0.322274923f,  -1.26333475f,  0.349983186f,  0.30813393f,
+       0.119841509f,  1.2376579f,    1.11677718f,   -0.247278154f, -1.35265374f,  -1.6959312f,
+       0.566650629f,  0.793508351f,  0.598839462f,  0.112411186f,  0.64079237f,   0.441156268f,
+       -0.215863258f, -0.742548168f, 0.562721372f,  0.259627402f,  -0.173960999f, 2.30220532f,
+       -1.46889389f,  -1.58668876f,  1.20322371f,   0.0845346972f, -1.2001394f,   -0.00478573795f,
+       -0.518074811f});
 }
 
 TEST(Random, LargeFillsHash) {
@@ -123,12 +126,13 @@ TEST(Random, LargeFillsHash) {
 TEST(Random, RandnFloat64) {
   Generator g(123);
   // torch.manual_seed(123); torch.randn(20, dtype=torch.float64)
-  expect_bits_eq(randn_d(g, 20),
-                 {0.90975753221117961, 0.15375718812361189, 0.63435173830981184, 0.36654873669035959,
-                  -0.75364095393367314, 0.097384605037782165, -1.033437355203513, 0.18202427288882189,
-                  -1.07450517806488, 0.95218672940808191, 1.9336016801664739, -1.1461114911295558,
-                  -0.12594094733194452, 1.4189603684597678, -1.1131899891860184, 0.95424485280849602,
-                  0.71126512027563349, 0.4269251632914044, 1.413019990423626, -0.07914745139728685});
+  expect_bits_eq(
+      randn_d(g, 20),
+      {0.90975753221117961,  0.15375718812361189,  0.63435173830981184, 0.36654873669035959,
+       -0.75364095393367314, 0.097384605037782165, -1.033437355203513,  0.18202427288882189,
+       -1.07450517806488,    0.95218672940808191,  1.9336016801664739,  -1.1461114911295558,
+       -0.12594094733194452, 1.4189603684597678,   -1.1131899891860184, 0.95424485280849602,
+       0.71126512027563349,  0.4269251632914044,   1.413019990423626,   -0.07914745139728685});
   g.manual_seed(123);
   // torch.manual_seed(123); torch.randn(5, dtype=torch.float64)   (< 16: scalar path)
   expect_bits_eq(randn_d(g, 5), {-0.11146711634581082, 0.12036294405744884, -0.36963450886574944,
@@ -138,29 +142,31 @@ TEST(Random, RandnFloat64) {
 TEST(Random, Rand) {
   Generator g(7);
   // torch.manual_seed(7); torch.rand(10)
-  expect_bits_eq(rand_f(g, 10), {0.53492254f, 0.198803186f, 0.659211695f, 0.656890273f, 0.232761562f,
-                                 0.425061405f, 0.207086027f, 0.629736364f, 0.365316153f, 0.851268351f});
+  expect_bits_eq(rand_f(g, 10),
+                 {0.53492254f, 0.198803186f, 0.659211695f, 0.656890273f, 0.232761562f, 0.425061405f,
+                  0.207086027f, 0.629736364f, 0.365316153f, 0.851268351f});
   // ... then torch.rand(5, dtype=torch.float64)
   std::vector<double> d(5);
   fill_uniform(d.data(), 5, 0.0, 1.0, g);
-  expect_bits_eq(d, {0.83954537576238664, 0.29471210801288372, 0.56072159737215554, 0.7630434112121387,
-                     0.75935722721328314});
+  expect_bits_eq(d, {0.83954537576238664, 0.29471210801288372, 0.56072159737215554,
+                     0.7630434112121387, 0.75935722721328314});
 }
 
 TEST(Random, NormalAndUniformWithParameters) {
   Generator g(11);
   // torch.manual_seed(11); torch.empty(20).normal_(1.5, 0.25)
-  expect_bits_eq(randn_f(g, 20, 1.5, 0.25),
-                 {1.37230062f, 1.75706792f, 1.41171205f, 1.53074777f, 1.46134377f, 1.22589028f, 1.84164941f,
-                  1.67232049f, 1.51860976f, 1.45392609f, 1.69900918f, 1.73980856f, 2.00438547f, 1.20784259f,
-                  1.16895151f, 1.78168583f, 1.97781837f, 1.574476f, 1.32396924f, 1.62457502f});
+  expect_bits_eq(
+      randn_f(g, 20, 1.5, 0.25),
+      {1.37230062f, 1.75706792f, 1.41171205f, 1.53074777f, 1.46134377f, 1.22589028f, 1.84164941f,
+       1.67232049f, 1.51860976f, 1.45392609f, 1.69900918f, 1.73980856f, 2.00438547f, 1.20784259f,
+       1.16895151f, 1.78168583f, 1.97781837f, 1.574476f,   1.32396924f, 1.62457502f});
   // ... then torch.empty(7).normal_(-3.0, 2.0)
   expect_bits_eq(randn_f(g, 7, -3.0, 2.0), {-1.21423697f, -3.97811198f, -5.89404154f, -0.61186105f,
                                             -1.90751815f, -7.15003061f, -4.93822622f});
   // ... then torch.empty(9).uniform_(-2.5, 4.0)
-  expect_bits_eq(rand_f(g, 9, -2.5, 4.0), {0.475955516f, -0.181860268f, 0.640208125f, 1.88878095f,
-                                           -0.85900104f, 0.926519394f, 2.88267922f, 0.721627712f,
-                                           2.88966656f});
+  expect_bits_eq(rand_f(g, 9, -2.5, 4.0),
+                 {0.475955516f, -0.181860268f, 0.640208125f, 1.88878095f, -0.85900104f,
+                  0.926519394f, 2.88267922f, 0.721627712f, 2.88966656f});
 }
 
 TEST(Random, AffineStepIsFused) {
@@ -169,16 +175,16 @@ TEST(Random, AffineStepIsFused) {
   Generator g(13);
   // torch.manual_seed(13); torch.empty(8).uniform_(0.1, 0.77)
   expect_bits_eq(rand_f(g, 8, 0.1, 0.77), {0.161517397f, 0.421184987f, 0.643069327f, 0.110121794f,
-                                          0.110253021f, 0.504390001f, 0.255302995f, 0.67840451f});
+                                           0.110253021f, 0.504390001f, 0.255302995f, 0.67840451f});
   // ... then torch.empty(6, dtype=torch.float64).uniform_(0.1, 0.77)
   std::vector<double> d(6);
   fill_uniform(d.data(), 6, 0.1, 0.77, g);
-  expect_bits_eq(d, {0.69434077656330306, 0.5449128501955105, 0.31370607706071924, 0.28645505523410025,
-                     0.11617033004226526, 0.56453459645872883});
+  expect_bits_eq(d, {0.69434077656330306, 0.5449128501955105, 0.31370607706071924,
+                     0.28645505523410025, 0.11617033004226526, 0.56453459645872883});
   // ... then torch.empty(6, dtype=torch.float64).normal_(0.1, 0.77)
   fill_normal(d.data(), 6, 0.1, 0.77, g);
-  expect_bits_eq(d, {0.11654355965888863, -0.44884598682414456, 0.40009312127001745, -0.41797564714816915,
-                     -0.44297465298118543, -0.32143111850101752});
+  expect_bits_eq(d, {0.11654355965888863, -0.44884598682414456, 0.40009312127001745,
+                     -0.41797564714816915, -0.44297465298118543, -0.32143111850101752});
 }
 
 TEST(Random, Randint) {
@@ -188,7 +194,8 @@ TEST(Random, Randint) {
   // ... then torch.randint(0, 2**28, (3,))   (range >= 2^28: one 64-bit draw per element)
   expect_bits_eq(randint_l(g, 0, 1LL << 28, 3), {178834032, 211046096, 229011660});
   // ... then torch.randint(-5, 2**40, (4,))
-  expect_bits_eq(randint_l(g, -5, 1LL << 40, 4), {617636119537LL, 780171712153LL, 347055047674LL, 189983244436LL});
+  expect_bits_eq(randint_l(g, -5, 1LL << 40, 4),
+                 {617636119537LL, 780171712153LL, 347055047674LL, 189983244436LL});
   // ... then torch.randint(-100, 100, (6,), dtype=torch.float32)
   std::vector<float> f(6);
   fill_randint(f.data(), 6, -100, 100, g);
@@ -219,10 +226,18 @@ TEST(Random, Bernoulli) {
   expect_bits_eq(f, {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 1.0f, 0.0f, 1.0f, 1.0f, 0.0f, 1.0f});
   // ... then torch.bernoulli(torch.linspace(0, 1, 12, dtype=torch.float64))
   // torch.linspace(0, 1, 12, dtype=torch.float64)
-  const std::vector<double> pd = {0.0, 0.090909090909090912, 0.18181818181818182, 0.27272727272727271,
-                                  0.36363636363636365, 0.45454545454545459, 0.54545454545454541,
-                                  0.63636363636363635, 0.72727272727272729, 0.81818181818181812,
-                                  0.90909090909090906, 1.0};
+  const std::vector<double> pd = {0.0,
+                                  0.090909090909090912,
+                                  0.18181818181818182,
+                                  0.27272727272727271,
+                                  0.36363636363636365,
+                                  0.45454545454545459,
+                                  0.54545454545454541,
+                                  0.63636363636363635,
+                                  0.72727272727272729,
+                                  0.81818181818181812,
+                                  0.90909090909090906,
+                                  1.0};
   std::vector<double> d(12);
   fill_bernoulli(d.data(), pd.data(), 12, g);
   expect_bits_eq(d, {0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0});
@@ -238,7 +253,8 @@ TEST(Random, DropoutMask) {
   // torch.manual_seed(21); F.dropout(torch.ones(20), 0.4, training=True)
   fill_dropout_mask(m.data(), 20, 0.4, g);
   const float k = 1.66666663f;
-  expect_bits_eq(m, {0.0f, k, k, k, 0.0f, 0.0f, k, 0.0f, k, k, k, k, 0.0f, 0.0f, 0.0f, 0.0f, k, k, k, 0.0f});
+  expect_bits_eq(
+      m, {0.0f, k, k, k, 0.0f, 0.0f, k, 0.0f, k, k, k, k, 0.0f, 0.0f, 0.0f, 0.0f, k, k, k, 0.0f});
   // p == 0 and p == 1 draw nothing.
   const std::vector<uint8_t> before = g.get_state();
   fill_dropout_mask(m.data(), 20, 0.0, g);
@@ -253,10 +269,11 @@ TEST(Random, InterleavedCallsAndSeedAbove32Bits) {
   randn_f(g, 3);
   rand_f(g, 20);
   // torch.manual_seed(2**40 + 7); torch.randn(3); torch.rand(20); torch.randn(17)
-  expect_bits_eq(randn_f(g, 17),
-                 {-1.3032167f, -1.25478518f, 0.816456497f, -1.06539893f, -0.178192616f, -0.259498864f,
-                  -0.0144879408f, -0.383890986f, -2.96616983f, 0.237014592f, 0.632682085f, -0.0916771665f,
-                  1.62431645f, 0.00156727072f, -0.43754071f, -2.10853338f, 1.14500749f});
+  expect_bits_eq(
+      randn_f(g, 17),
+      {-1.3032167f, -1.25478518f, 0.816456497f, -1.06539893f, -0.178192616f, -0.259498864f,
+       -0.0144879408f, -0.383890986f, -2.96616983f, 0.237014592f, 0.632682085f, -0.0916771665f,
+       1.62431645f, 0.00156727072f, -0.43754071f, -2.10853338f, 1.14500749f});
   // ... then torch.randint(0, 100, (5,))
   expect_bits_eq(randint_l(g, 0, 100, 5), {27, 53, 32, 60, 40});
   // ... then torch.randn(2)   (first value is the sin half cached by randn(3))

@@ -1,8 +1,8 @@
 // Shapes, strides, broadcasting and dim wrapping.
 
-#include <gtest/gtest.h>
-
 #include "ember/shape.h"
+
+#include <gtest/gtest.h>
 
 namespace ember {
 namespace {

@@ -25,7 +25,7 @@ TEST(Tensor, ViewsShareStorageAndVersion) {
 }
 
 TEST(Tensor, StridedCopyOfTransposeIsRowMajor) {
-  Tensor a = iota({2, 3});                     // [[0,1,2],[3,4,5]]
+  Tensor a = iota({2, 3});                    // [[0,1,2],[3,4,5]]
   Tensor c = contiguous(transpose(a, 0, 1));  // [[0,3],[1,4],[2,5]]
   const float expected[] = {0, 3, 1, 4, 2, 5};
   for (int i = 0; i < 6; ++i) EXPECT_EQ(c->data<float>()[i], expected[i]);
@@ -33,7 +33,7 @@ TEST(Tensor, StridedCopyOfTransposeIsRowMajor) {
 
 TEST(Tensor, BroadcastAddOverNonContiguousOperands) {
   Tensor a = transpose(iota({3, 2}), 0, 1);  // [[0,2,4],[1,3,5]]
-  Tensor b = iota({3});                       // [0,1,2]
+  Tensor b = iota({3});                      // [0,1,2]
   Tensor out = add(a, b);
   const double expected[] = {0, 3, 6, 1, 4, 7};
   for (int i = 0; i < 6; ++i) EXPECT_EQ(element_as_double(out, i), expected[i]);
@@ -74,9 +74,13 @@ TEST(Tensor, MatmulTinyAndBlasPathsAgree) {
 }
 
 TEST(Tensor, AllocatorReusesFreedBuffers) {
-  { Tensor warm = empty({1024}); }
+  {
+    Tensor warm = empty({1024});
+  }
   const BufferStats before = buffer_stats();
-  { Tensor t = empty({1024}); }
+  {
+    Tensor t = empty({1024});
+  }
   const BufferStats after = buffer_stats();
   EXPECT_EQ(after.live_buffers, before.live_buffers);
   EXPECT_EQ(after.cached_bytes, before.cached_bytes);

@@ -31,7 +31,9 @@ namespace {
 std::atomic<uint64_t> next_run_id{1};
 
 struct ReadyOrder {
-  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
+  bool operator()(const Node* a, const Node* b) const {
+    return a->sequence_nr() < b->sequence_nr();
+  }
 };
 
 }  // namespace
@@ -76,7 +78,8 @@ class Engine::Run {
       ready.pop_back();
       topo.push_back(n);
       for (Edge& e : n->next_edges_) {
-        if (e.node && --count[static_cast<size_t>(index_of(e.node.get()))] == 0) ready.push_back(e.node.get());
+        if (e.node && --count[static_cast<size_t>(index_of(e.node.get()))] == 0)
+          ready.push_back(e.node.get());
       }
     }
     std::vector<char> reaches(nodes_.size(), 0);
@@ -97,7 +100,9 @@ class Engine::Run {
     }
   }
 
-  void capture(Node* node, uint32_t input_nr, size_t slot) { captures_.push_back({node, input_nr, slot}); }
+  void capture(Node* node, uint32_t input_nr, size_t slot) {
+    captures_.push_back({node, input_nr, slot});
+  }
 
   // Seeds the roots' gradients and runs every node to completion.
   void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& grads,
@@ -165,9 +170,7 @@ class Engine::Run {
 
   using Scratch = Node::Scratch;
 
-  Scratch& scratch(Node* n) {
-    return n->is_accumulator_ ? accumulator_scratch_[n] : n->scratch_;
-  }
+  Scratch& scratch(Node* n) { return n->is_accumulator_ ? accumulator_scratch_[n] : n->scratch_; }
 
   void visit(Node* n, std::vector<Node*>& stack) {
     Scratch& s = scratch(n);
@@ -229,8 +232,8 @@ std::vector<Tensor> checked_root_grads(const std::vector<Tensor>& roots,
     } else if (g->shape() != r->shape()) {
       throw std::runtime_error("Mismatch in shape: grad_output[" + std::to_string(i) +
                                "] has a shape of torch.Size(" + shape_str(g->shape()) +
-                               ") and output[" + std::to_string(i) + "] has a shape of torch.Size(" +
-                               shape_str(r->shape()) + ").");
+                               ") and output[" + std::to_string(i) +
+                               "] has a shape of torch.Size(" + shape_str(r->shape()) + ").");
     } else if (g->dtype() != r->dtype()) {
       g = convert(g, r->dtype());  // torch accepts any real dtype here
     }
@@ -243,7 +246,8 @@ std::vector<Edge> input_edges(const std::vector<Tensor>& inputs) {
   std::vector<Edge> edges;
   for (const Tensor& t : inputs) {
     Edge e = gradient_edge(t);
-    if (!e.node) throw std::runtime_error("One of the differentiated Tensors does not require grad");
+    if (!e.node)
+      throw std::runtime_error("One of the differentiated Tensors does not require grad");
     edges.push_back(std::move(e));
   }
   return edges;

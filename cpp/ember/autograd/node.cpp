@@ -93,16 +93,17 @@ Tensor SavedTensor::unpack(const Node& owner) const {
         "calling backward.");
   }
   if (data_->version() != version_) {
-    std::string what = std::string("[") + legacy_type_name(data_->dtype()) + " " +
-                       shape_str(data_->shape()) + "]";
+    std::string what =
+        std::string("[") + legacy_type_name(data_->dtype()) + " " + shape_str(data_->shape()) + "]";
     const Node* producer = is_output_ ? &owner : data_->grad_fn().get();
     if (producer) {
       what += ", which is output " + std::to_string(output_nr_) + " of " + producer->name() + ",";
     }
     throw std::runtime_error(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        "operation: " + what + " is at version " + std::to_string(data_->version()) +
-        "; expected version " + std::to_string(version_) +
+        "operation: " +
+        what + " is at version " + std::to_string(data_->version()) + "; expected version " +
+        std::to_string(version_) +
         " instead. Hint: the backtrace further above can point at the operation that failed to "
         "compute its gradient; the variable in question was changed in there or anywhere later. "
         "Good luck!");

@@ -111,7 +111,9 @@ class SavedTensor {
 };
 
 // True when an op on these inputs must record a node.
-inline bool any_requires_grad(const Tensor& a) { return GradMode::is_enabled() && a->requires_grad(); }
+inline bool any_requires_grad(const Tensor& a) {
+  return GradMode::is_enabled() && a->requires_grad();
+}
 inline bool any_requires_grad(const Tensor& a, const Tensor& b) {
   return GradMode::is_enabled() && (a->requires_grad() || b->requires_grad());
 }

@@ -62,7 +62,8 @@ template <typename T>
 std::vector<T> pack(const MatrixRef<T>& x, int64_t rows, int64_t cols) {
   std::vector<T> out(static_cast<size_t>(rows * cols));
   for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) out[i * cols + j] = x.data[i * x.row_stride + j * x.col_stride];
+    for (int64_t j = 0; j < cols; ++j)
+      out[i * cols + j] = x.data[i * x.row_stride + j * x.col_stride];
   return out;
 }
 
@@ -116,8 +117,8 @@ void gemm(int64_t m, int64_t n, int64_t k, MatrixRef<T> a, MatrixRef<T> b, T* c,
 
 template void gemm<float>(int64_t, int64_t, int64_t, MatrixRef<float>, MatrixRef<float>, float*,
                           int64_t, bool);
-template void gemm<double>(int64_t, int64_t, int64_t, MatrixRef<double>, MatrixRef<double>,
-                           double*, int64_t, bool);
+template void gemm<double>(int64_t, int64_t, int64_t, MatrixRef<double>, MatrixRef<double>, double*,
+                           int64_t, bool);
 template void gemm<int64_t>(int64_t, int64_t, int64_t, MatrixRef<int64_t>, MatrixRef<int64_t>,
                             int64_t*, int64_t, bool);
 

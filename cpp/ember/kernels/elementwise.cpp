@@ -17,9 +17,12 @@ namespace {
 
 int category(DType t) {
   switch (t) {
-    case DType::Bool: return 0;
-    case DType::Int64: return 1;
-    default: return 2;
+    case DType::Bool:
+      return 0;
+    case DType::Int64:
+      return 1;
+    default:
+      return 2;
   }
 }
 
@@ -130,8 +133,7 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const T* pa = a->data<T>();
   const T* pb = b->data<T>();
   const int64_t n = out->numel();
-  if (a->is_contiguous() && b->is_contiguous() && a->shape() == b->shape() &&
-      n < kParallelGrain) {
+  if (a->is_contiguous() && b->is_contiguous() && a->shape() == b->shape() && n < kParallelGrain) {
     for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(f(pa[i], pb[i]));
     return;
   }
@@ -162,21 +164,36 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
 template <typename T, typename Body>
 void with_binary_functor(BinaryOp op, Body&& body) {
   switch (op) {
-    case BinaryOp::Add: return body([](T x, T y) { return static_cast<T>(x + y); });
-    case BinaryOp::Sub: return body([](T x, T y) { return static_cast<T>(x - y); });
-    case BinaryOp::Mul: return body([](T x, T y) { return static_cast<T>(x * y); });
-    case BinaryOp::Div: return body([](T x, T y) { return div_value<T>(x, y); });
-    case BinaryOp::Pow: return body([](T x, T y) { return pow_value<T>(x, y); });
-    case BinaryOp::Maximum: return body([](T x, T y) { return max_value<T>(x, y); });
-    case BinaryOp::Minimum: return body([](T x, T y) { return min_value<T>(x, y); });
-    case BinaryOp::FloorDiv: return body([](T x, T y) { return floor_div_value<T>(x, y); });
-    case BinaryOp::Remainder: return body([](T x, T y) { return remainder_value<T>(x, y); });
-    case BinaryOp::Eq: return body([](T x, T y) { return x == y; });
-    case BinaryOp::Ne: return body([](T x, T y) { return x != y; });
-    case BinaryOp::Lt: return body([](T x, T y) { return x < y; });
-    case BinaryOp::Le: return body([](T x, T y) { return x <= y; });
-    case BinaryOp::Gt: return body([](T x, T y) { return x > y; });
-    case BinaryOp::Ge: return body([](T x, T y) { return x >= y; });
+    case BinaryOp::Add:
+      return body([](T x, T y) { return static_cast<T>(x + y); });
+    case BinaryOp::Sub:
+      return body([](T x, T y) { return static_cast<T>(x - y); });
+    case BinaryOp::Mul:
+      return body([](T x, T y) { return static_cast<T>(x * y); });
+    case BinaryOp::Div:
+      return body([](T x, T y) { return div_value<T>(x, y); });
+    case BinaryOp::Pow:
+      return body([](T x, T y) { return pow_value<T>(x, y); });
+    case BinaryOp::Maximum:
+      return body([](T x, T y) { return max_value<T>(x, y); });
+    case BinaryOp::Minimum:
+      return body([](T x, T y) { return min_value<T>(x, y); });
+    case BinaryOp::FloorDiv:
+      return body([](T x, T y) { return floor_div_value<T>(x, y); });
+    case BinaryOp::Remainder:
+      return body([](T x, T y) { return remainder_value<T>(x, y); });
+    case BinaryOp::Eq:
+      return body([](T x, T y) { return x == y; });
+    case BinaryOp::Ne:
+      return body([](T x, T y) { return x != y; });
+    case BinaryOp::Lt:
+      return body([](T x, T y) { return x < y; });
+    case BinaryOp::Le:
+      return body([](T x, T y) { return x <= y; });
+    case BinaryOp::Gt:
+      return body([](T x, T y) { return x > y; });
+    case BinaryOp::Ge:
+      return body([](T x, T y) { return x >= y; });
   }
 }
 
@@ -283,8 +300,8 @@ void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other)
                              " can't be cast to the desired output type " +
                              scalar_type_name(self->dtype()));
   }
-  const bool direct = dt == self->dtype() && other->dtype() == dt &&
-                      other->storage() != self->storage();
+  const bool direct =
+      dt == self->dtype() && other->dtype() == dt && other->storage() != self->storage();
   if (direct) {
     run_binary(op, self, self, other);
     return;
@@ -333,34 +350,61 @@ T sigmoid_value(T x) {
 template <typename T, typename Body>
 void with_unary_functor(UnaryOp op, Body&& body) {
   switch (op) {
-    case UnaryOp::Neg: return body([](T x) { return static_cast<T>(-x); });
-    case UnaryOp::Exp: return body([](T x) { return std::exp(x); });
-    case UnaryOp::Log: return body([](T x) { return std::log(x); });
-    case UnaryOp::Sqrt: return body([](T x) { return std::sqrt(x); });
-    case UnaryOp::Abs: return body([](T x) { return std::abs(x); });
-    case UnaryOp::Sin: return body([](T x) { return std::sin(x); });
-    case UnaryOp::Cos: return body([](T x) { return std::cos(x); });
-    case UnaryOp::Tanh: return body([](T x) { return std::tanh(x); });
-    case UnaryOp::Sigmoid: return body([](T x) { return sigmoid_value(x); });
-    case UnaryOp::Relu: return body([](T x) { return x <= T(0) ? T(0) : x; });  // NaN stays NaN
-    case UnaryOp::Reciprocal: return body([](T x) { return T(1) / x; });
-    case UnaryOp::Sign: return body([](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
-    case UnaryOp::Square: return body([](T x) { return x * x; });
-    case UnaryOp::Log1p: return body([](T x) { return std::log1p(x); });
-    case UnaryOp::Expm1: return body([](T x) { return std::expm1(x); });
-    case UnaryOp::Rsqrt: return body([](T x) { return T(1) / std::sqrt(x); });
-    case UnaryOp::Floor: return body([](T x) { return std::floor(x); });
-    case UnaryOp::Ceil: return body([](T x) { return std::ceil(x); });
-    case UnaryOp::Round: return body([](T x) { return std::nearbyint(x); });
-    case UnaryOp::Trunc: return body([](T x) { return std::trunc(x); });
-    case UnaryOp::LogicalNot: return body([](T x) { return static_cast<T>(!x); });
+    case UnaryOp::Neg:
+      return body([](T x) { return static_cast<T>(-x); });
+    case UnaryOp::Exp:
+      return body([](T x) { return std::exp(x); });
+    case UnaryOp::Log:
+      return body([](T x) { return std::log(x); });
+    case UnaryOp::Sqrt:
+      return body([](T x) { return std::sqrt(x); });
+    case UnaryOp::Abs:
+      return body([](T x) { return std::abs(x); });
+    case UnaryOp::Sin:
+      return body([](T x) { return std::sin(x); });
+    case UnaryOp::Cos:
+      return body([](T x) { return std::cos(x); });
+    case UnaryOp::Tanh:
+      return body([](T x) { return std::tanh(x); });
+    case UnaryOp::Sigmoid:
+      return body([](T x) { return sigmoid_value(x); });
+    case UnaryOp::Relu:
+      return body([](T x) { return x <= T(0) ? T(0) : x; });  // NaN stays NaN
+    case UnaryOp::Reciprocal:
+      return body([](T x) { return T(1) / x; });
+    case UnaryOp::Sign:
+      return body([](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
+    case UnaryOp::Square:
+      return body([](T x) { return x * x; });
+    case UnaryOp::Log1p:
+      return body([](T x) { return std::log1p(x); });
+    case UnaryOp::Expm1:
+      return body([](T x) { return std::expm1(x); });
+    case UnaryOp::Rsqrt:
+      return body([](T x) { return T(1) / std::sqrt(x); });
+    case UnaryOp::Floor:
+      return body([](T x) { return std::floor(x); });
+    case UnaryOp::Ceil:
+      return body([](T x) { return std::ceil(x); });
+    case UnaryOp::Round:
+      return body([](T x) { return std::nearbyint(x); });
+    case UnaryOp::Trunc:
+      return body([](T x) { return std::trunc(x); });
+    case UnaryOp::LogicalNot:
+      return body([](T x) { return static_cast<T>(!x); });
   }
 }
 
 bool keeps_integer_dtype(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Relu: case UnaryOp::Sign:
-    case UnaryOp::Square: case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Round:
+    case UnaryOp::Neg:
+    case UnaryOp::Abs:
+    case UnaryOp::Relu:
+    case UnaryOp::Sign:
+    case UnaryOp::Square:
+    case UnaryOp::Floor:
+    case UnaryOp::Ceil:
+    case UnaryOp::Round:
     case UnaryOp::Trunc:
       return true;
     default:
@@ -431,8 +475,8 @@ void copy_kernel(const Tensor& dst, const Tensor& src) {
   const Shape shape = broadcast_shapes(dst->shape(), src->shape());
   if (shape != dst->shape()) {
     throw std::runtime_error("The size of tensor a (" + std::to_string(dst->numel()) +
-                             ") must match the size of tensor b (" +
-                             std::to_string(src->numel()) + ")");
+                             ") must match the size of tensor b (" + std::to_string(src->numel()) +
+                             ")");
   }
   const Strides ss = broadcast_strides(src->shape(), src->strides(), dst->shape());
   EMBER_DISPATCH(dst->dtype(), D, [&] {
@@ -471,7 +515,7 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b) {
                     [&](const int64_t* off, int64_t len, const int64_t* st) {
                       for (int64_t i = 0; i < len; ++i) {
                         po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] ? pa[off[2] + i * st[2]]
-                                                                         : pb[off[3] + i * st[3]];
+                                                                        : pb[off[3] + i * st[3]];
                       }
                     });
   });

@@ -7,12 +7,44 @@
 namespace ember {
 
 enum class BinaryOp {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum, FloorDiv, Remainder,
-  Eq, Ne, Lt, Le, Gt, Ge  // comparisons last: see is_comparison
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Maximum,
+  Minimum,
+  FloorDiv,
+  Remainder,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge  // comparisons last: see is_comparison
 };
 enum class UnaryOp {
-  Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Reciprocal, Sign, Square,
-  Log1p, Expm1, Rsqrt, Floor, Ceil, Round, Trunc, LogicalNot
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Abs,
+  Sin,
+  Cos,
+  Tanh,
+  Sigmoid,
+  Relu,
+  Reciprocal,
+  Sign,
+  Square,
+  Log1p,
+  Expm1,
+  Rsqrt,
+  Floor,
+  Ceil,
+  Round,
+  Trunc,
+  LogicalNot
 };
 
 bool is_comparison(BinaryOp op);
@@ -24,7 +56,8 @@ DType result_type(const Tensor& a, const Scalar& s);
 // Fresh contiguous result of `a op b` with broadcasting and promotion.
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b);
 // `a op s`, or `s op a` when scalar_first.
-Tensor binary_scalar_kernel(BinaryOp op, const Tensor& a, const Scalar& s, bool scalar_first = false);
+Tensor binary_scalar_kernel(BinaryOp op, const Tensor& a, const Scalar& s,
+                            bool scalar_first = false);
 // self = self op other (other broadcasts to self's shape; result cast to self's dtype).
 void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other);
 void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar& s);

@@ -18,7 +18,7 @@ namespace ember {
 // offsets[k] is operand k's element offset of the row start.
 template <size_t K>
 struct RowPlan {
-  Shape shape;                      // merged iteration shape
+  Shape shape;                     // merged iteration shape
   std::array<Strides, K> strides;  // merged strides per operand
 };
 
@@ -106,7 +106,8 @@ void for_each_row(const Shape& shape, const std::array<const Strides*, K>& strid
 }
 
 // Strides of a tensor of `shape`/`strides` broadcast to `out_shape` (0 where broadcast).
-inline Strides broadcast_strides(const Shape& shape, const Strides& strides, const Shape& out_shape) {
+inline Strides broadcast_strides(const Shape& shape, const Strides& strides,
+                                 const Shape& out_shape) {
   Strides result(out_shape.size(), 0);
   const size_t lead = out_shape.size() - shape.size();
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -78,8 +78,8 @@ Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out
         return;
       }
       std::vector<acc_t<T>> partial(static_cast<size_t>(get_num_threads()) + 1, 0);
-      const int64_t chunk = (n + static_cast<int64_t>(partial.size()) - 1) /
-                            static_cast<int64_t>(partial.size());
+      const int64_t chunk =
+          (n + static_cast<int64_t>(partial.size()) - 1) / static_cast<int64_t>(partial.size());
       parallel_for(static_cast<int64_t>(partial.size()), 1, [&](int64_t b, int64_t e) {
         for (int64_t c = b; c < e; ++c) {
           const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
@@ -132,9 +132,8 @@ ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max) {
   Shape out_shape = keepdim_shape(a->shape(), reduce);
   const int64_t len = a->dim() == 0 ? 1 : a->shape()[static_cast<size_t>(dim)];
   if (len == 0) {
-    throw IndexError(std::string(is_max ? "max" : "min") +
-                     "(): Expected reduction dim " + std::to_string(dim) +
-                     " to have non-zero size.");
+    throw IndexError(std::string(is_max ? "max" : "min") + "(): Expected reduction dim " +
+                     std::to_string(dim) + " to have non-zero size.");
   }
   Tensor values = empty(out_shape, a->dtype());
   Tensor indices = empty(out_shape, DType::Int64);

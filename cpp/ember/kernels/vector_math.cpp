@@ -14,7 +14,7 @@ namespace {
 // 2^k is built in the exponent bits. Inputs beyond the float range are clamped
 // first and patched after, so the loop body has no branches and vectorizes.
 inline float exp_approx(float x) {
-  const float kMax = 88.72283935546875f;   // exp overflows above this
+  const float kMax = 88.72283935546875f;    // exp overflows above this
   const float kMin = -103.97208404541016f;  // exp is 0 below this
   float clamped = x < kMin ? kMin : x;
   clamped = clamped > kMax ? kMax : clamped;
@@ -45,13 +45,14 @@ inline float exp_approx(float x) {
 
 }  // namespace
 
-__attribute__((target_clones("avx2,fma", "default")))
-void exp_contiguous(const float* in, float* out, int64_t n) {
+__attribute__((target_clones("avx2,fma", "default"))) void exp_contiguous(const float* in,
+                                                                          float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = exp_approx(in[i]);
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
-void sigmoid_contiguous(const float* in, float* out, int64_t n) {
+__attribute__((target_clones("avx2,fma", "default"))) void sigmoid_contiguous(const float* in,
+                                                                              float* out,
+                                                                              int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = 1.0f / (1.0f + exp_approx(-in[i]));
 }
 

@@ -1,9 +1,10 @@
 // Elementwise ops and their backward formulas.
 
+#include "ember/autograd/functions/elementwise.h"
+
 #include <cmath>
 #include <limits>
 
-#include "ember/autograd/functions/elementwise.h"
 #include "ember/kernels/elementwise.h"
 
 namespace ember {
@@ -189,7 +190,8 @@ TensorList PowBackward0::apply(TensorList&& grads) {
   Tensor a = self.unpack(*this);
   if (exponent == 0.0) return {zeros(a->shape(), a->dtype())};
   // d/da a^e = e * a^(e-1)
-  Tensor d = exponent == 2.0 ? mul(a, Scalar(2.0)) : mul(pow(a, Scalar(exponent - 1.0)), Scalar(exponent));
+  Tensor d =
+      exponent == 2.0 ? mul(a, Scalar(2.0)) : mul(pow(a, Scalar(exponent - 1.0)), Scalar(exponent));
   return {mul(g, d)};
 }
 
@@ -302,7 +304,8 @@ TensorList MinimumBackward0::apply(TensorList&& grads) {
 }
 
 Tensor clamp(const Tensor& a, std::optional<Scalar> lo, std::optional<Scalar> hi) {
-  if (!lo && !hi) throw std::runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None");
+  if (!lo && !hi)
+    throw std::runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None");
   Tensor out;
   {
     GradModeGuard no_grad(false);
@@ -330,8 +333,9 @@ TensorList ClampBackward1::apply(TensorList&& grads) {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (cond->dtype() != DType::Bool) {
-    throw std::runtime_error("where expected condition to be a boolean tensor, but got a tensor with dtype " +
-                             std::string(scalar_type_name(cond->dtype())));
+    throw std::runtime_error(
+        "where expected condition to be a boolean tensor, but got a tensor with dtype " +
+        std::string(scalar_type_name(cond->dtype())));
   }
   Tensor out = where_kernel(cond, a, b);
   if (any_requires_grad(a, b)) {
@@ -353,8 +357,12 @@ TensorList WhereBackward0::apply(TensorList&& grads) {
   return out;
 }
 
-Tensor floor_divide(const Tensor& a, const Tensor& b) { return binary_kernel(BinaryOp::FloorDiv, a, b); }
-Tensor remainder(const Tensor& a, const Tensor& b) { return binary_kernel(BinaryOp::Remainder, a, b); }
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  return binary_kernel(BinaryOp::FloorDiv, a, b);
+}
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  return binary_kernel(BinaryOp::Remainder, a, b);
+}
 
 // ---- comparisons (never differentiable) ----
 
@@ -406,20 +414,48 @@ Tensor unary(UnaryOp op, const Tensor& a) {
   Tensor out = unary_kernel(op, a);
   if (!any_requires_grad(a)) return out;
   switch (op) {
-    case UnaryOp::Neg: record<NegBackward0>(out, {&a}); break;
-    case UnaryOp::Exp: record_unary<ExpBackward0>(out, a, true); break;
-    case UnaryOp::Log: record_unary<LogBackward0>(out, a, false); break;
-    case UnaryOp::Sqrt: record_unary<SqrtBackward0>(out, a, true); break;
-    case UnaryOp::Abs: record_unary<AbsBackward0>(out, a, false); break;
-    case UnaryOp::Sin: record_unary<SinBackward0>(out, a, false); break;
-    case UnaryOp::Cos: record_unary<CosBackward0>(out, a, false); break;
-    case UnaryOp::Tanh: record_unary<TanhBackward0>(out, a, true); break;
-    case UnaryOp::Sigmoid: record_unary<SigmoidBackward0>(out, a, true); break;
-    case UnaryOp::Relu: record_unary<ReluBackward0>(out, a, true); break;
-    case UnaryOp::Reciprocal: record_unary<ReciprocalBackward0>(out, a, true); break;
-    case UnaryOp::Log1p: record_unary<Log1PBackward0>(out, a, false); break;
-    case UnaryOp::Expm1: record_unary<Expm1Backward0>(out, a, true); break;
-    case UnaryOp::Rsqrt: record_unary<RsqrtBackward0>(out, a, true); break;
+    case UnaryOp::Neg:
+      record<NegBackward0>(out, {&a});
+      break;
+    case UnaryOp::Exp:
+      record_unary<ExpBackward0>(out, a, true);
+      break;
+    case UnaryOp::Log:
+      record_unary<LogBackward0>(out, a, false);
+      break;
+    case UnaryOp::Sqrt:
+      record_unary<SqrtBackward0>(out, a, true);
+      break;
+    case UnaryOp::Abs:
+      record_unary<AbsBackward0>(out, a, false);
+      break;
+    case UnaryOp::Sin:
+      record_unary<SinBackward0>(out, a, false);
+      break;
+    case UnaryOp::Cos:
+      record_unary<CosBackward0>(out, a, false);
+      break;
+    case UnaryOp::Tanh:
+      record_unary<TanhBackward0>(out, a, true);
+      break;
+    case UnaryOp::Sigmoid:
+      record_unary<SigmoidBackward0>(out, a, true);
+      break;
+    case UnaryOp::Relu:
+      record_unary<ReluBackward0>(out, a, true);
+      break;
+    case UnaryOp::Reciprocal:
+      record_unary<ReciprocalBackward0>(out, a, true);
+      break;
+    case UnaryOp::Log1p:
+      record_unary<Log1PBackward0>(out, a, false);
+      break;
+    case UnaryOp::Expm1:
+      record_unary<Expm1Backward0>(out, a, true);
+      break;
+    case UnaryOp::Rsqrt:
+      record_unary<RsqrtBackward0>(out, a, true);
+      break;
     case UnaryOp::Square: {
       // torch records square as a ** 2.
       auto node = record<PowBackward0>(out, {&a});

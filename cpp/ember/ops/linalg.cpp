@@ -1,6 +1,7 @@
 // Matrix products and their backward formulas.
 
 #include "ember/autograd/functions/linalg.h"
+
 #include "ember/kernels/blas.h"
 #include "ember/kernels/elementwise.h"
 
@@ -15,8 +16,9 @@ MatrixRef<T> matrix_ref(const Tensor& t, int64_t offset = 0) {
 
 void check_float_same_dtype(const Tensor& a, const Tensor& b, const char* what) {
   if (a->dtype() != b->dtype()) {
-    throw std::runtime_error(std::string("expected ") + what + " to have the same dtype, but got: " +
-                             dtype_name(a->dtype()) + " != " + dtype_name(b->dtype()));
+    throw std::runtime_error(std::string("expected ") + what +
+                             " to have the same dtype, but got: " + dtype_name(a->dtype()) +
+                             " != " + dtype_name(b->dtype()));
   }
   if (a->dtype() == DType::Bool) {
     throw std::runtime_error(std::string("\"") + what + "\" not implemented for 'Bool'");
@@ -110,12 +112,11 @@ Tensor dot(const Tensor& a, const Tensor& b) {
                              std::to_string(b->dim()) + "D tensors");
   }
   if (a->numel() != b->numel()) {
-    throw std::runtime_error("inconsistent tensor size, expected tensor [" +
-                             std::to_string(a->numel()) + "] and src [" +
-                             std::to_string(b->numel()) +
-                             "] to have the same number of elements, but got " +
-                             std::to_string(a->numel()) + " and " + std::to_string(b->numel()) +
-                             " elements respectively");
+    throw std::runtime_error(
+        "inconsistent tensor size, expected tensor [" + std::to_string(a->numel()) + "] and src [" +
+        std::to_string(b->numel()) + "] to have the same number of elements, but got " +
+        std::to_string(a->numel()) + " and " + std::to_string(b->numel()) +
+        " elements respectively");
   }
   check_float_same_dtype(a, b, "both vectors");
   Tensor out = empty(Shape{}, a->dtype());
@@ -182,7 +183,8 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
     out = mm(a, b);
     binary_inplace_kernel(BinaryOp::Add, out, bias);
   }
-  if (GradMode::is_enabled() && (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
+  if (GradMode::is_enabled() &&
+      (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
     auto node = std::make_shared<AddmmBackward0>();
     set_history(node, {&bias, &a, &b}, out);
     if (b->requires_grad()) node->mat1 = SavedTensor(a, false);

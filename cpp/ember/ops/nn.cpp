@@ -1,8 +1,9 @@
 // Neural-network functions (softmax family, losses, linear) and their backward formulas.
 
+#include "ember/autograd/functions/nn.h"
+
 #include <cmath>
 
-#include "ember/autograd/functions/nn.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/reduce.h"
 
@@ -24,8 +25,8 @@ Tensor softmax_values(const Tensor& a, int64_t d, bool log) {
   std::vector<bool> mask(static_cast<size_t>(a->dim()), false);
   if (a->dim() > 0) mask[static_cast<size_t>(d)] = true;
   if (log) {
-    Tensor lse = unary_kernel(UnaryOp::Log, sum_kernel(unary_kernel(UnaryOp::Exp, shifted), mask,
-                                                       a->dtype()));
+    Tensor lse = unary_kernel(UnaryOp::Log,
+                              sum_kernel(unary_kernel(UnaryOp::Exp, shifted), mask, a->dtype()));
     binary_inplace_kernel(BinaryOp::Sub, shifted, lse);
     return shifted;
   }
@@ -36,9 +37,12 @@ Tensor softmax_values(const Tensor& a, int64_t d, bool log) {
 
 Tensor reduce_loss(const Tensor& elementwise, Reduction reduction) {
   switch (reduction) {
-    case Reduction::None: return elementwise;
-    case Reduction::Sum: return sum(elementwise);
-    case Reduction::Mean: return mean(elementwise);
+    case Reduction::None:
+      return elementwise;
+    case Reduction::Sum:
+      return sum(elementwise);
+    case Reduction::Mean:
+      return mean(elementwise);
   }
   return elementwise;
 }
@@ -143,8 +147,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   {
     GradModeGuard no_grad(false);
     Tensor sp = softplus_neg(input);
-    Tensor weighted_sp = pos_weight ? mul(sp, add(mul(sub(pos_weight, Scalar(1.0)), target), Scalar(1.0)))
-                                    : sp;
+    Tensor weighted_sp =
+        pos_weight ? mul(sp, add(mul(sub(pos_weight, Scalar(1.0)), target), Scalar(1.0))) : sp;
     Tensor loss = add(mul(rsub(target, Scalar(1.0)), input), weighted_sp);
     if (weight) loss = mul(loss, weight);
     out = reduce_loss(loss, reduction);
@@ -193,13 +197,15 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   if (input->shape() != target->shape()) {
     throw ValueError("Using a target size (torch.Size(" + shape_str(target->shape()) +
                      ")) that is different to the input size (torch.Size(" +
-                     shape_str(input->shape()) + ")) is deprecated. Please ensure they have the "
+                     shape_str(input->shape()) +
+                     ")) is deprecated. Please ensure they have the "
                      "same size.");
   }
   Tensor out;
   {
     GradModeGuard no_grad(false);
-    Tensor in_range = mul(compare(BinaryOp::Ge, input, Scalar(0.0)), compare(BinaryOp::Le, input, Scalar(1.0)));
+    Tensor in_range =
+        mul(compare(BinaryOp::Ge, input, Scalar(0.0)), compare(BinaryOp::Le, input, Scalar(1.0)));
     if (input->numel() > 0 && item_as_double(min(to_dtype(in_range, DType::Float32))) == 0.0) {
       throw std::runtime_error("all elements of input should be between 0 and 1");
     }
@@ -237,15 +243,17 @@ TensorList BinaryCrossEntropyBackward0::apply(TensorList&& grads) {
 namespace {
 
 struct NllShape {
-  int64_t batch;    // rows (1 for an unbatched input)
+  int64_t batch;  // rows (1 for an unbatched input)
   int64_t classes;
 };
 
 void check_class_weight(const Tensor& weight, int64_t classes) {
   if (weight && weight->numel() != classes) {
     throw std::runtime_error("weight tensor should be defined either for all " +
-                             std::to_string(classes) + " classes or no classes but got weight "
-                             "tensor of shape: " + shape_str(weight->shape()));
+                             std::to_string(classes) +
+                             " classes or no classes but got weight "
+                             "tensor of shape: " +
+                             shape_str(weight->shape()));
   }
 }
 
@@ -362,8 +370,8 @@ void record_nll(const Tensor& out, const Tensor& input, const Tensor& t, const T
 }
 
 // (N, C, H, W) log-probabilities against (N, H, W) targets.
-Tensor nll_loss2d(const Tensor& input, const Tensor& target, const Tensor& w,
-                  Reduction reduction, int64_t ignore_index) {
+Tensor nll_loss2d(const Tensor& input, const Tensor& target, const Tensor& w, Reduction reduction,
+                  int64_t ignore_index) {
   const int64_t n = input->shape()[0], c = input->shape()[1];
   const int64_t rows = n * input->shape()[2] * input->shape()[3];
   Tensor x;
@@ -457,8 +465,10 @@ Tensor cross_entropy_soft(const Tensor& logp, const Tensor& target, const Tensor
   if (weight) terms = mul(terms, weight_along_classes(weight, logp, class_dim));
   Tensor per_sample = neg(sum(terms, {class_dim}, false));
   switch (reduction) {
-    case Reduction::None: return per_sample;
-    case Reduction::Sum: return sum(per_sample);
+    case Reduction::None:
+      return per_sample;
+    case Reduction::Sum:
+      return sum(per_sample);
     case Reduction::Mean:
       return div_scalar_internal(
           sum(per_sample),
@@ -475,13 +485,18 @@ Tensor cross_entropy_smoothed(const Tensor& logp, const Tensor& target, const Te
   Tensor nll = nll_loss(logp, target, weight, reduction, ignore_index);
   Tensor terms = weight ? mul(logp, weight_along_classes(weight, logp, class_dim)) : logp;
   Tensor smooth = neg(sum(terms, {class_dim}, false));
-  Tensor kept = to_dtype(compare(BinaryOp::Ne, target, Scalar(static_cast<double>(ignore_index), DType::Int64)),
-                         logp->dtype());
+  Tensor kept = to_dtype(
+      compare(BinaryOp::Ne, target, Scalar(static_cast<double>(ignore_index), DType::Int64)),
+      logp->dtype());
   smooth = mul(smooth, kept);
   Tensor smooth_reduced;
   switch (reduction) {
-    case Reduction::None: smooth_reduced = smooth; break;
-    case Reduction::Sum: smooth_reduced = sum(smooth); break;
+    case Reduction::None:
+      smooth_reduced = smooth;
+      break;
+    case Reduction::Sum:
+      smooth_reduced = sum(smooth);
+      break;
     case Reduction::Mean: {
       Tensor denom;
       if (weight) {

@@ -1,7 +1,8 @@
 // Random tensor factories; the draws match torch's CPU generator (see docs/random.md).
 
-#include "ember/ops.h"
 #include "ember/random.h"
+
+#include "ember/ops.h"
 
 namespace ember {
 

@@ -1,9 +1,10 @@
 // Reductions and their backward formulas.
 
+#include "ember/autograd/functions/reduce.h"
+
 #include <cmath>
 #include <limits>
 
-#include "ember/autograd/functions/reduce.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/loops.h"
 #include "ember/kernels/reduce.h"
@@ -175,7 +176,8 @@ namespace {
 Tensor centered_square_sum(const Tensor& a, const std::vector<bool>& mask) {
   GradModeGuard no_grad(false);
   Tensor m = sum_kernel(a, mask, a->dtype());
-  binary_scalar_inplace_kernel(BinaryOp::Div, m, Scalar(static_cast<double>(reduced_count(a, mask))));
+  binary_scalar_inplace_kernel(BinaryOp::Div, m,
+                               Scalar(static_cast<double>(reduced_count(a, mask))));
   Tensor centered = binary_kernel(BinaryOp::Sub, a, m);
   binary_inplace_kernel(BinaryOp::Mul, centered, centered);
   return sum_kernel(centered, mask, a->dtype());
@@ -366,14 +368,14 @@ Tensor scatter_along_dim(const Tensor& g_in, const Tensor& indices, const Shape&
     T* po = out->data<T>();
     const T* pg = g->data<T>();
     const int64_t* pi = indices->data<int64_t>();
-    for_each_row<3>(indices->shape(), {&out->strides(), &g->strides(), &indices->strides()},
-                    [&](const int64_t* off, int64_t n, const int64_t* st) {
-                      for (int64_t i = 0; i < n; ++i) {
-                        po[off[0] + i * st[0] + pi[off[2] + i * st[2]] * stride] =
-                            pg[off[1] + i * st[1]];
-                      }
-                    },
-                    /*parallel=*/false);
+    for_each_row<3>(
+        indices->shape(), {&out->strides(), &g->strides(), &indices->strides()},
+        [&](const int64_t* off, int64_t n, const int64_t* st) {
+          for (int64_t i = 0; i < n; ++i) {
+            po[off[0] + i * st[0] + pi[off[2] + i * st[2]] * stride] = pg[off[1] + i * st[1]];
+          }
+        },
+        /*parallel=*/false);
   });
   return out;
 }
@@ -430,7 +432,8 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (lead < 0) return reshape(g, DimList(shape.begin(), shape.end()));
   DimList dims;
   for (int64_t d = 0; d < g->dim(); ++d) {
-    if (d < lead || (shape[static_cast<size_t>(d - lead)] == 1 && g->shape()[static_cast<size_t>(d)] != 1)) {
+    if (d < lead ||
+        (shape[static_cast<size_t>(d - lead)] == 1 && g->shape()[static_cast<size_t>(d)] != 1)) {
       dims.push_back(d);
     }
   }

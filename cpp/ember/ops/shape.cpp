@@ -1,10 +1,11 @@
 // View and shape ops and their backward formulas.
 
+#include "ember/autograd/functions/shape.h"
+
 #include <algorithm>
 #include <cstring>
 #include <optional>
 
-#include "ember/autograd/functions/shape.h"
 #include "ember/kernels/elementwise.h"
 
 namespace ember {
@@ -122,17 +123,19 @@ Tensor unsafe_view(const Tensor& fresh, const Shape& shape) {
   // Not marked as a view: nobody else can see `fresh`.
   Tensor out = std::make_shared<TensorImpl>(fresh->storage(), fresh->offset(), shape,
                                             contiguous_strides(shape), fresh->dtype());
-  if (any_requires_grad(fresh)) record<UnsafeViewBackward0>(out, fresh)->self_shape = fresh->shape();
+  if (any_requires_grad(fresh))
+    record<UnsafeViewBackward0>(out, fresh)->self_shape = fresh->shape();
   return out;
 }
 
 Tensor expand(const Tensor& a, const Shape& shape) {
   if (shape.size() < a->shape().size()) {
     throw std::runtime_error("expand(torch.FloatTensor{" + shape_str(a->shape()) +
-                             "}, size=" + shape_str(shape) +
-                             "): the number of sizes provided (" + std::to_string(shape.size()) +
+                             "}, size=" + shape_str(shape) + "): the number of sizes provided (" +
+                             std::to_string(shape.size()) +
                              ") must be greater or equal to the number of dimensions in the "
-                             "tensor (" + std::to_string(a->dim()) + ")");
+                             "tensor (" +
+                             std::to_string(a->dim()) + ")");
   }
   const size_t lead = shape.size() - a->shape().size();
   Strides strides(shape.size(), 0);
@@ -160,8 +163,10 @@ Tensor expand(const Tensor& a, const DimList& sizes) {
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] == -1) {
       if (i < lead) {
-        throw std::runtime_error("The expanded size of the tensor (-1) isn't allowed in a leading, "
-                                 "non-existing dimension " + std::to_string(i));
+        throw std::runtime_error(
+            "The expanded size of the tensor (-1) isn't allowed in a leading, "
+            "non-existing dimension " +
+            std::to_string(i));
       }
       shape.push_back(a->shape()[i - lead]);
     } else {
@@ -171,7 +176,9 @@ Tensor expand(const Tensor& a, const DimList& sizes) {
   return expand(a, shape);
 }
 
-TensorList ExpandBackward0::apply(TensorList&& grads) { return {sum_to(grads[0], self_meta.shape)}; }
+TensorList ExpandBackward0::apply(TensorList&& grads) {
+  return {sum_to(grads[0], self_meta.shape)};
+}
 
 Tensor squeeze(const Tensor& a) {
   Shape shape;
@@ -195,7 +202,8 @@ namespace {
 
 Tensor squeeze_dim_view(const Tensor& a, int64_t dim) {
   const int64_t d = wrap_dim(dim, a->dim());
-  if (a->dim() == 0 || a->shape()[d] != 1) return make_view(a, a->offset(), a->shape(), a->strides());
+  if (a->dim() == 0 || a->shape()[d] != 1)
+    return make_view(a, a->offset(), a->shape(), a->strides());
   Shape shape = a->shape();
   Strides strides = a->strides();
   shape.erase(static_cast<size_t>(d));
@@ -275,7 +283,9 @@ Tensor transpose(const Tensor& a, int64_t d0, int64_t d1) {
   return out;
 }
 
-TensorList TransposeBackward0::apply(TensorList&& grads) { return {transpose(grads[0], dim0, dim1)}; }
+TensorList TransposeBackward0::apply(TensorList&& grads) {
+  return {transpose(grads[0], dim0, dim1)};
+}
 
 Tensor t(const Tensor& a) {
   if (a->dim() > 2) {
@@ -295,10 +305,11 @@ TensorList TBackward0::apply(TensorList&& grads) { return {t(grads[0])}; }
 
 Tensor permute(const Tensor& a, const DimList& dims) {
   if (static_cast<int64_t>(dims.size()) != a->dim()) {
-    throw std::runtime_error("permute(sparse_coo): number of dimensions in the tensor input does "
-                             "not match the length of the desired ordering of dimensions i.e. "
-                             "input.dim() = " + std::to_string(a->dim()) +
-                             " is not equal to len(dims) = " + std::to_string(dims.size()));
+    throw std::runtime_error(
+        "permute(sparse_coo): number of dimensions in the tensor input does "
+        "not match the length of the desired ordering of dimensions i.e. "
+        "input.dim() = " +
+        std::to_string(a->dim()) + " is not equal to len(dims) = " + std::to_string(dims.size()));
   }
   Shape shape;
   Strides strides;
@@ -306,7 +317,8 @@ Tensor permute(const Tensor& a, const DimList& dims) {
   std::vector<bool> seen(dims.size(), false);
   for (int64_t d : dims) {
     const int64_t w = wrap_dim(d, a->dim());
-    if (seen[static_cast<size_t>(w)]) throw std::runtime_error("permute(): duplicate dims are not allowed.");
+    if (seen[static_cast<size_t>(w)])
+      throw std::runtime_error("permute(): duplicate dims are not allowed.");
     seen[static_cast<size_t>(w)] = true;
     wrapped.push_back(w);
     shape.push_back(a->shape()[w]);
@@ -319,7 +331,8 @@ Tensor permute(const Tensor& a, const DimList& dims) {
 
 TensorList PermuteBackward0::apply(TensorList&& grads) {
   DimList inverse(dims.size());
-  for (size_t i = 0; i < dims.size(); ++i) inverse[static_cast<size_t>(dims[i])] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < dims.size(); ++i)
+    inverse[static_cast<size_t>(dims[i])] = static_cast<int64_t>(i);
   return {permute(grads[0], inverse)};
 }
 
@@ -400,7 +413,8 @@ TensorList SelectBackward0::apply(TensorList&& grads) {
 Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {
   if (a->dim() == 0) return reshape(a, {1});
   const int64_t s = wrap_dim(start_dim, a->dim()), e = wrap_dim(end_dim, a->dim());
-  if (s > e) throw std::runtime_error("flatten() has invalid args: start_dim cannot come after end_dim");
+  if (s > e)
+    throw std::runtime_error("flatten() has invalid args: start_dim cannot come after end_dim");
   if (s == e) return a;
   DimList sizes;
   for (int64_t d = 0; d < s; ++d) sizes.push_back(a->shape()[d]);
@@ -459,8 +473,8 @@ Tensor view_as_dtype(const Tensor& a, DType dtype) {
 Tensor contiguous(const Tensor& a) { return a->is_contiguous() ? a : clone(a); }
 
 Tensor detach(const Tensor& a) {
-  auto out = std::make_shared<TensorImpl>(a->storage(), a->offset(), a->shape(), a->strides(),
-                                          a->dtype());
+  auto out =
+      std::make_shared<TensorImpl>(a->storage(), a->offset(), a->shape(), a->strides(), a->dtype());
   return out;
 }
 

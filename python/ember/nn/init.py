@@ -7,7 +7,9 @@ from .._grad_mode import no_grad
 
 def _fans(tensor):
     if tensor.dim() < 2:
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
+        )
     receptive = 1
     for s in tensor.shape[2:]:
         receptive *= s

@@ -35,7 +35,8 @@ class SGD(Optimizer):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         super().__init__(
-            params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov}
+            params,
+            {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov},
         )
 
     @no_grad()
@@ -61,7 +62,9 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+        super().__init__(
+            params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
+        )
 
     @no_grad()
     def step(self):

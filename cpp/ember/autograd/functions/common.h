@@ -7,8 +7,8 @@
 namespace ember {
 
 // Declares a node's torch name and its apply().
-#define EMBER_NODE(NAME)                                    \
-  const char* name() const override { return #NAME; }       \
+#define EMBER_NODE(NAME)                              \
+  const char* name() const override { return #NAME; } \
   TensorList apply(TensorList&& grads) override
 
 // Shape and dtype of a forward input: its gradient must come back in them.

@@ -90,11 +90,11 @@ struct CloneBackward0 final : Node {
 };
 
 // Unary nodes. Each saves its input or its output, whichever its formula uses.
-#define EMBER_UNARY_NODE(NAME)                              \
-  struct NAME final : Node {                               \
-    EMBER_NODE(NAME);                                      \
-    void release_saved() override { saved.release(); }     \
-    SavedTensor saved;                                     \
+#define EMBER_UNARY_NODE(NAME)                         \
+  struct NAME final : Node {                           \
+    EMBER_NODE(NAME);                                  \
+    void release_saved() override { saved.release(); } \
+    SavedTensor saved;                                 \
   }
 EMBER_UNARY_NODE(NegBackward0);
 EMBER_UNARY_NODE(ExpBackward0);

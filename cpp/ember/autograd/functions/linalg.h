@@ -5,11 +5,11 @@
 
 namespace ember {
 
-#define EMBER_PRODUCT_NODE(NAME)                                                 \
-  struct NAME final : Node {                                                     \
-    EMBER_NODE(NAME);                                                            \
-    void release_saved() override { self.release(), other.release(); }           \
-    SavedTensor self, other;                                                     \
+#define EMBER_PRODUCT_NODE(NAME)                                       \
+  struct NAME final : Node {                                           \
+    EMBER_NODE(NAME);                                                  \
+    void release_saved() override { self.release(), other.release(); } \
+    SavedTensor self, other;                                           \
   }
 EMBER_PRODUCT_NODE(DotBackward0);
 EMBER_PRODUCT_NODE(MvBackward0);
