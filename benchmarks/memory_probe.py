@@ -1,6 +1,7 @@
 """Memory probes, run by run.py in a fresh subprocess per library.
 
-    python benchmarks/memory_probe.py --lib {torch,ember} --probe {chain,mlp} [--threads N] [--nodes N]
+    python benchmarks/memory_probe.py --lib {torch,ember} --probe {chain,mlp}
+                                      [--threads N] [--nodes N]
 
 Prints one JSON object on stdout.  Only the library under test is imported
 (plus NumPy), so each process's RSS is that library's.

@@ -141,7 +141,7 @@ def run_probe(lname, probe, threads, quick=False):
         cmd += ["--nodes", str(W.MEM_CHAIN // 4)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
         if not lines:
             msg = (p.stderr.strip().splitlines() or ["no output"])[-1]
             return {"error": f"probe failed: {msg}"}
@@ -206,7 +206,7 @@ def main():
     rows = []  # dicts: name, threads, torch, ember, ratio, target, status, unit
     errors, notes = [], []
     t_start = time.perf_counter()
-    hdr = "%-28s %3s %13s %13s %8s %7s  %s" % (
+    hdr = "{:<28} {:>3} {:>13} {:>13} {:>8} {:>7}  {}".format(
         "workload",
         "thr",
         "torch",
@@ -221,8 +221,7 @@ def main():
     def emit(row):
         rows.append(row)
         print(
-            "%-28s %3d %13s %13s %8s %7s  %s"
-            % (
+            "{:<28} {:3d} {:>13} {:>13} {:>8} {:>7}  {}".format(
                 row["name"],
                 row["threads"],
                 row["torch_s"],
@@ -258,13 +257,12 @@ def main():
                     for k, v in r["err"].items()
                 )
                 for k, v in r["err"].items():
-                    errors.append("%s [%s, %d thr]: %s" % (name, k, threads, v))
+                    errors.append(f"{name} [{k}, {threads:d} thr]: {v}")
             else:
                 status = "pass" if ratio >= target else "FAIL"
             if r.get("note"):
                 notes.append(
-                    "%s (%d thr): results differ between torch and ember: %s"
-                    % (name, threads, r["note"])
+                    f"{name} ({threads:d} thr): results differ between torch and ember: {r['note']}"
                 )
                 status += " (mismatch)"
             emit(
@@ -297,14 +295,14 @@ def main():
                         for k, v in errs.items()
                     )
                     for k, v in errs.items():
-                        errors.append("%s [%s, %d thr]: %s" % (name, k, threads, v))
+                        errors.append(f"{name} [{k}, {threads:d} thr]: {v}")
                 else:
                     status = "pass" if ratio >= target else "FAIL"
                     if probe == "mlp":
                         notes.append(
-                            "%s (%d thr): RSS before the steps (after import + setup) torch %.1f MB, "
-                            "ember %.1f MB; growth during the steps torch %.1f MB, ember %.1f MB"
-                            % (
+                            "{} ({:d} thr): RSS before the steps (after import + setup) "
+                            "torch {:.1f} MB, ember {:.1f} MB; growth during the steps "
+                            "torch {:.1f} MB, ember {:.1f} MB".format(
                                 name,
                                 threads,
                                 res["torch"]["rss_before_steps_mb"],
@@ -332,7 +330,10 @@ def main():
     print(f"\ntotal {elapsed:.0f} s")
     fails = [r for r in rows if r["status"].startswith("FAIL")]
     if fails:
-        print("failing targets: " + ", ".join("%s @%d" % (r["name"], r["threads"]) for r in fails))
+        print(
+            "failing targets: "
+            + ", ".join("{} @{:d}".format(r["name"], r["threads"]) for r in fails)
+        )
     for e in errors:
         print("error: " + e)
     for n in notes:
@@ -392,8 +393,7 @@ def write_results(args, rows, errors, notes, elapsed):
     lines.append("|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
         lines.append(
-            "| %s | %d | %s | %s | %s | >= %gx | %s |"
-            % (
+            "| {} | {:d} | {} | {} | {} | >= {:g}x | {} |".format(
                 r["name"],
                 r["threads"],
                 r["torch_s"],
@@ -409,7 +409,9 @@ def write_results(args, rows, errors, notes, elapsed):
         "Failing targets: %s"
         % (
             ", ".join(
-                "%s (%d thr, %.2fx < %gx)" % (r["name"], r["threads"], r["ratio"], r["target"])
+                "{} ({:d} thr, {:.2f}x < {:g}x)".format(
+                    r["name"], r["threads"], r["ratio"], r["target"]
+                )
                 for r in fails
             )
             if fails
@@ -450,7 +452,7 @@ def plot(rows):
             if r and r["ratio"]:
                 ys.append(i + j * width)
                 xs.append(r["ratio"])
-        ax.barh(ys, xs, height=width, label="%d thread%s" % (t, "" if t == 1 else "s"))
+        ax.barh(ys, xs, height=width, label="{:d} thread{}".format(t, "" if t == 1 else "s"))
     for i, n in enumerate(names):
         tgt = next(r["target"] for r in rows if r["name"] == n)
         ax.plot([tgt, tgt], [i - width / 2, i + width * (len(threads) - 0.5)], color="k", lw=1.5)

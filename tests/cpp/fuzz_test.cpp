@@ -54,13 +54,13 @@ Tensor step(ByteSource& b, const Tensor& t) {
     case 7:
       return expand(t, random_shape(b));
     case 8:
-      return add(t, empty(random_shape(b), random_dtype(b)));
+      return add(t, full(random_shape(b), b.value(), random_dtype(b)));
     case 9:
       return sum(t, {dim}, b.coin());
     case 10:
       return cat({t, t}, dim);
     case 11:
-      return matmul(t, empty(random_shape(b), t->dtype()));
+      return matmul(t, full(random_shape(b), b.value(), t->dtype()));
     case 12:
       return index_select(t, dim,
                           full(random_shape(b), static_cast<double>(b.small(-6, 6)), DType::Int64));
