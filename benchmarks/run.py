@@ -203,6 +203,10 @@ def main():
     repeats = 3 if args.quick else 11
     budget = 1.0 if args.quick else 8.0  # seconds of timed work per workload row
 
+    try:
+        load_start = os.getloadavg()
+    except OSError:
+        load_start = None
     rows = []  # dicts: name, threads, torch, ember, ratio, target, status, unit
     errors, notes = [], []
     t_start = time.perf_counter()
@@ -339,14 +343,14 @@ def main():
     for n in notes:
         print("note: " + n)
 
-    write_results(args, rows, errors, notes, elapsed)
+    write_results(args, rows, errors, notes, elapsed, load_start)
     try:
         plot(rows)
     except Exception as e:  # the chart is optional; never lose the results over it
         print(f"ratios.png not written: {e}")
 
 
-def write_results(args, rows, errors, notes, elapsed):
+def write_results(args, rows, errors, notes, elapsed, load_start=None):
     cpu, cores = machine_info()
     lines = []
     lines.append("# Ember vs torch benchmark results\n")
@@ -362,6 +366,12 @@ def write_results(args, rows, errors, notes, elapsed):
     lines.append(
         f"- Machine: {cpu}, {cores} logical cores (`os.cpu_count()`), {platform.platform()}"
     )
+    if load_start is not None:
+        lines.append(
+            "- Load average (1, 5, 15 min) at the start of the run: {}".format(
+                " ".join(f"{x:.2f}" for x in load_start)
+            )
+        )
     try:
         lines.append(
             "- Load average at the end of the run: {}".format(
