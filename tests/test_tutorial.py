@@ -1,4 +1,4 @@
-"""The autograd tutorial (examples/tutorial.py) prints under ember exactly what it prints under torch."""
+"""The autograd tutorial (examples/tutorial.py) prints the same under ember as under torch."""
 
 import re
 import subprocess
