@@ -219,7 +219,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
   return t;
 }
 
-double element_as_double(const Tensor& t, int64_t flat_index) {
+int64_t element_offset(const Tensor& t, int64_t flat_index) {
   int64_t off = 0;
   int64_t rest = flat_index;
   for (int64_t d = t->dim() - 1; d >= 0; --d) {
@@ -227,6 +227,11 @@ double element_as_double(const Tensor& t, int64_t flat_index) {
     off += (rest % s) * t->strides()[d];
     rest /= s;
   }
+  return off;
+}
+
+double element_as_double(const Tensor& t, int64_t flat_index) {
+  const int64_t off = element_offset(t, flat_index);
   return EMBER_DISPATCH(t->dtype(), T, [&] { return static_cast<double>(t->data<T>()[off]); });
 }
 

@@ -155,6 +155,8 @@ Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides);
 // Element access for scalars and printing.
 double item_as_double(const Tensor& t);  // throws unless numel == 1
 double element_as_double(const Tensor& t, int64_t flat_index);
+// Storage offset (in elements, from the data pointer) of element `flat_index` in row-major order.
+int64_t element_offset(const Tensor& t, int64_t flat_index);
 
 // Fills `t` (any layout) with `value`; no autograd, no version bump.
 void fill_raw(const Tensor& t, double value);

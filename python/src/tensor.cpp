@@ -24,47 +24,24 @@ const char* numpy_name(DType t) {
   return "?";
 }
 
+// Element `flat_index` (row-major) as a Python bool, int or float; int64
+// values are read exactly (a double would round above 2**53).
 py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
-  const double v = element_as_double(t, flat_index);
+  const int64_t off = element_offset(t, flat_index);
   switch (t->dtype()) {
-    case DType::Bool:
-      return py::bool_(v != 0.0);
-    case DType::Int64: {
-      const int64_t iv = EMBER_DISPATCH(t->dtype(), T, [&] {
-        int64_t off = 0, rest = flat_index;
-        for (int64_t d = t->dim() - 1; d >= 0; --d) {
-          off += (rest % t->shape()[d]) * t->strides()[d];
-          rest /= t->shape()[d];
-        }
-        return static_cast<int64_t>(t->data<T>()[off]);
-      });
-      return py::int_(iv);
-    }
-    default:
-      return py::float_(v);
+    case DType::Bool: return py::bool_(t->data<bool>()[off]);
+    case DType::Int64: return py::int_(t->data<int64_t>()[off]);
+    case DType::Float32: return py::float_(t->data<float>()[off]);
+    case DType::Float64: return py::float_(t->data<double>()[off]);
   }
+  return py::none();
 }
+
+py::array to_numpy(const Tensor& t, py::handle owner);
 
 py::object to_list(const Tensor& t) {
   if (t->dim() == 0) return scalar_to_python(t, 0);
-  // Iterative over the flat index: build rows innermost-first.
-  const int64_t n = t->numel();
-  std::vector<py::list> stack;
-  std::function<py::object(int64_t, int64_t&)> build = [&](int64_t dim,
-                                                           int64_t& flat) -> py::object {
-    py::list out;
-    for (int64_t i = 0; i < t->shape()[dim]; ++i) {
-      if (dim + 1 == t->dim()) {
-        out.append(scalar_to_python(t, flat++));
-      } else {
-        out.append(build(dim + 1, flat));
-      }
-    }
-    return std::move(out);
-  };
-  (void)n;
-  int64_t flat = 0;
-  return build(0, flat);
+  return to_numpy(detach(t), py::handle()).attr("tolist")();  // null owner: numpy copies
 }
 
 py::array to_numpy(const Tensor& t, py::handle owner) {
