@@ -1,12 +1,11 @@
 """Differential fuzzing: random op graphs (shapes, broadcasting, dtypes, views,
 in-place ops) run on ember and torch must give the same values and gradients."""
 
+import ember
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import ember
 
 torch = pytest.importorskip("torch")
 
