@@ -29,10 +29,14 @@ const char* numpy_name(DType t) {
 py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
   const int64_t off = element_offset(t, flat_index);
   switch (t->dtype()) {
-    case DType::Bool: return py::bool_(t->data<bool>()[off]);
-    case DType::Int64: return py::int_(t->data<int64_t>()[off]);
-    case DType::Float32: return py::float_(t->data<float>()[off]);
-    case DType::Float64: return py::float_(t->data<double>()[off]);
+    case DType::Bool:
+      return py::bool_(t->data<bool>()[off]);
+    case DType::Int64:
+      return py::int_(t->data<int64_t>()[off]);
+    case DType::Float32:
+      return py::float_(t->data<float>()[off]);
+    case DType::Float64:
+      return py::float_(t->data<double>()[off]);
   }
   return py::none();
 }

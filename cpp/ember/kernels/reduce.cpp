@@ -6,6 +6,7 @@
 
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/loops.h"
+#include "ember/kernels/vector_math.h"
 
 namespace ember {
 namespace {
@@ -22,30 +23,12 @@ Shape keepdim_shape(const Shape& shape, const std::vector<bool>& reduce) {
   return out;
 }
 
-// Sums a contiguous run. Floats are added in 16 independent float lanes per
-// block of 4096 (the loop vectorizes without reassociation flags) and blocks
-// are combined in double, which keeps the error near that of pairwise
-// summation at memory speed. Other types accumulate in acc_t directly.
+// Sums a contiguous run: floats through the vectorized lane sum
+// (kernels/vector_math), other types in acc_t directly.
 template <typename T>
 acc_t<T> sum_contiguous(const T* p, int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
-    constexpr int64_t kLanes = 16, kBlock = 4096;
-    double total = 0;
-    for (int64_t start = 0; start < n; start += kBlock) {
-      const int64_t len = std::min(kBlock, n - start);
-      const float* q = p + start;
-      float lanes[kLanes] = {};
-      int64_t i = 0;
-      for (; i + kLanes <= len; i += kLanes) {
-        for (int64_t j = 0; j < kLanes; ++j) lanes[j] += q[i + j];
-      }
-      float tail = 0;
-      for (; i < len; ++i) tail += q[i];
-      double block = tail;
-      for (int64_t j = 0; j < kLanes; ++j) block += lanes[j];
-      total += block;
-    }
-    return total;
+    return sum_contiguous_f32(p, n);
   } else {
     acc_t<T> s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int64_t i = 0;
@@ -77,7 +60,8 @@ Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out
         po[0] = static_cast<T>(sum_contiguous(pa, n));
         return;
       }
-      std::vector<acc_t<T>> partial(static_cast<size_t>(get_num_threads()) + 1, 0);
+      // One chunk per thread, so the threads split the work evenly.
+      std::vector<acc_t<T>> partial(static_cast<size_t>(get_num_threads()), 0);
       const int64_t chunk =
           (n + static_cast<int64_t>(partial.size()) - 1) / static_cast<int64_t>(partial.size());
       parallel_for(static_cast<int64_t>(partial.size()), 1, [&](int64_t b, int64_t e) {

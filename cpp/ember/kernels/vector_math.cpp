@@ -1,5 +1,6 @@
 #include "ember/kernels/vector_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -45,15 +46,46 @@ inline float exp_approx(float x) {
 
 }  // namespace
 
-__attribute__((target_clones("avx2,fma", "default"))) void exp_contiguous(const float* in,
-                                                                          float* out, int64_t n) {
+// Each kernel is compiled twice, for AVX2+FMA and for baseline x86-64; the
+// loader picks one per machine.
+#define EMBER_MULTIVERSION __attribute__((target_clones("avx2,fma", "default")))
+
+// clang-format off
+EMBER_MULTIVERSION
+void exp_contiguous(const float* in, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = exp_approx(in[i]);
 }
 
-__attribute__((target_clones("avx2,fma", "default"))) void sigmoid_contiguous(const float* in,
-                                                                              float* out,
-                                                                              int64_t n) {
+EMBER_MULTIVERSION
+void sigmoid_contiguous(const float* in, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = 1.0f / (1.0f + exp_approx(-in[i]));
 }
+
+EMBER_MULTIVERSION
+double sum_contiguous_f32(const float* in, int64_t n) {
+  constexpr int64_t kLanes = 32, kBlock = 4096;
+  double total = 0;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t len = std::min(kBlock, n - start);
+    const float* q = in + start;
+    float lanes[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      for (int64_t j = 0; j < kLanes; ++j) lanes[j] += q[i + j];
+    }
+    float tail = 0;
+    for (; i < len; ++i) tail += q[i];
+    double block = tail;
+    for (int64_t j = 0; j < kLanes; ++j) block += lanes[j];
+    total += block;
+  }
+  return total;
+}
+
+EMBER_MULTIVERSION
+void axpy_contiguous(float alpha, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+// clang-format on
 
 }  // namespace ember

@@ -2,6 +2,8 @@
 
 #include "ember/autograd/functions/elementwise.h"
 #include "ember/kernels/elementwise.h"
+#include "ember/kernels/vector_math.h"
+#include "ember/parallel.h"
 
 namespace ember {
 
@@ -121,6 +123,12 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
   return node;
 }
 
+bool is_axpy(const Tensor& self, const Tensor& other) {
+  return self->dtype() == DType::Float32 && other->dtype() == DType::Float32 &&
+         self->is_contiguous() && other->is_contiguous() && self->shape() == other->shape() &&
+         self->storage() != other->storage();
+}
+
 bool records(const Tensor& self, const Tensor* other) {
   return GradMode::is_enabled() && (self->requires_grad() || (other && (*other)->requires_grad()));
 }
@@ -138,6 +146,13 @@ Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
   GradFit other_meta(other, self);
   if (alpha == 1.0) {
     binary_inplace_kernel(BinaryOp::Add, self, other);
+  } else if (is_axpy(self, other)) {
+    // The optimizer update p -= lr * g: one pass, no temporary.
+    const float* x = other->data<float>();
+    float* y = self->data<float>();
+    const float a = static_cast<float>(alpha);
+    parallel_for(self->numel(), kParallelGrain,
+                 [&](int64_t b, int64_t e) { axpy_contiguous(a, x + b, y + b, e - b); });
   } else {
     GradModeGuard no_grad(false);
     binary_inplace_kernel(BinaryOp::Add, self, mul(other, Scalar(alpha)));

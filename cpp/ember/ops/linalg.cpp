@@ -38,11 +38,29 @@ void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, bool accumul
 }
 
 template <typename NodeT>
-void record_product(const Tensor& out, const Tensor& a, const Tensor& b) {
+std::shared_ptr<NodeT> record_product(const Tensor& out, const Tensor& a, const Tensor& b) {
   auto node = std::make_shared<NodeT>();
   set_history(node, {&a, &b}, out);
   if (b->requires_grad()) node->self = SavedTensor(a, false);
   if (a->requires_grad()) node->other = SavedTensor(b, false);
+  return node;
+}
+
+// A matrix stored column by column: the transpose of a contiguous matrix.
+bool col_major(const Tensor& m) {
+  return m->strides()[0] == 1 && m->strides()[1] == m->shape()[0] && m->shape()[1] > 1;
+}
+
+// Gradients of a @ b for a and for b. Like torch, each comes out in its
+// input's layout: for a column-major b (W.t() in a Linear layer) the gradient
+// is (g^T a)^T, which after TBackward0 is a contiguous gradient for W that
+// AccumulateGrad takes without a transposing copy.
+Tensor mm_grad_a(const Tensor& g, const Tensor& b, bool a_col_major) {
+  return a_col_major ? t(mm(b, t(g))) : mm(g, t(b));
+}
+
+Tensor mm_grad_b(const Tensor& a, const Tensor& g, bool b_col_major) {
+  return b_col_major ? t(mm(t(g), a)) : mm(t(a), g);
 }
 
 }  // namespace
@@ -59,15 +77,19 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   check_float_same_dtype(a, b, "mat1 and mat2");
   Tensor out = empty(Shape{a->shape()[0], b->shape()[1]}, a->dtype());
   gemm_into(out, a, b, false);
-  if (any_requires_grad(a, b)) record_product<MmBackward0>(out, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record_product<MmBackward0>(out, a, b);
+    node->self_col_major = col_major(a);
+    node->other_col_major = col_major(b);
+  }
   return out;
 }
 
 TensorList MmBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   TensorList out(2);
-  if (wants_grad(*this, 0)) out[0] = mm(g, t(other.unpack(*this)));
-  if (wants_grad(*this, 1)) out[1] = mm(t(self.unpack(*this)), g);
+  if (wants_grad(*this, 0)) out[0] = mm_grad_a(g, other.unpack(*this), self_col_major);
+  if (wants_grad(*this, 1)) out[1] = mm_grad_b(self.unpack(*this), g, other_col_major);
   return out;
 }
 
@@ -190,6 +212,8 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
     if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
     if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
     node->bias_meta = GradFit(bias, out);
+    node->mat1_col_major = col_major(a);
+    node->mat2_col_major = col_major(b);
   }
   return out;
 }
@@ -198,8 +222,8 @@ TensorList AddmmBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   TensorList out(3);
   if (wants_grad(*this, 0)) out[0] = bias_meta.fit(g);
-  if (wants_grad(*this, 1)) out[1] = mm(g, t(mat2.unpack(*this)));
-  if (wants_grad(*this, 2)) out[2] = mm(t(mat1.unpack(*this)), g);
+  if (wants_grad(*this, 1)) out[1] = mm_grad_a(g, mat2.unpack(*this), mat1_col_major);
+  if (wants_grad(*this, 2)) out[2] = mm_grad_b(mat1.unpack(*this), g, mat2_col_major);
   return out;
 }
 

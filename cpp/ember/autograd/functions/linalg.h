@@ -13,15 +13,25 @@ namespace ember {
   }
 EMBER_PRODUCT_NODE(DotBackward0);
 EMBER_PRODUCT_NODE(MvBackward0);
-EMBER_PRODUCT_NODE(MmBackward0);
 EMBER_PRODUCT_NODE(BmmBackward0);
 #undef EMBER_PRODUCT_NODE
+
+// Matrix-product gradients come out in the layout of the input they belong to
+// (see mm_grad in ops/linalg.cpp), so each node remembers which inputs were
+// column-major (a transposed contiguous matrix, like a Linear weight's t()).
+struct MmBackward0 final : Node {
+  EMBER_NODE(MmBackward0);
+  void release_saved() override { self.release(), other.release(); }
+  SavedTensor self, other;
+  bool self_col_major = false, other_col_major = false;
+};
 
 struct AddmmBackward0 final : Node {
   EMBER_NODE(AddmmBackward0);
   void release_saved() override { mat1.release(), mat2.release(); }
   SavedTensor mat1, mat2;
   GradFit bias_meta;
+  bool mat1_col_major = false, mat2_col_major = false;
 };
 
 }  // namespace ember
