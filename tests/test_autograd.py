@@ -1579,3 +1579,44 @@ def test_empty_outputs_do_not_crash(case):
     ee = _run_py(prelude.format(lib="ember", code=ecode), timeout=60)
     assert ee.returncode == 0, f"ember crashed with return code {ee.returncode}: {ee.stderr[-500:]}"
     assert ee.stdout.replace("ember", "torch") == buf.getvalue()
+
+
+# ----------------------------------------------------------------- fixes from code review
+
+
+def test_inplace_mul_by_itself_gives_the_true_gradient():
+    # torch refuses y.mul_(y) at backward; ember saves a copy and gets d(y^2)/da = 8a.
+    a = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = a * 2
+    y.mul_(y)
+    y.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [8.0, 16.0, 24.0])
+
+
+def test_std_and_norm_gradients_at_zero_match_torch():
+    for lib in (ember, torch):
+        x = lib.ones(4, requires_grad=True)
+        (x * 0).std().backward()
+        assert x.grad.tolist() == [0.0, 0.0, 0.0, 0.0]
+    e = ember.tensor([0.0, 1.0, -2.0], requires_grad=True)
+    t = torch.tensor([0.0, 1.0, -2.0], requires_grad=True)
+    e.norm(1.5).backward()
+    t.norm(1.5).backward()
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+def test_dtype_view_is_not_a_differentiable_view():
+    base = ember.zeros(4, dtype=ember.float64)
+    v = base.view(ember.float32)
+    assert tuple(v.shape) == (8,)
+    w = ember.ones(8, requires_grad=True)
+    v.add_(w)  # no CopySlices through a reinterpreting view
+    assert base.grad_fn is None
+
+
+def test_inplace_through_expanded_view_is_refused_not_wrong():
+    x = ember.ones(2, requires_grad=True)
+    b = x * 1
+    e = b.expand(3, 2)
+    with pytest.raises(RuntimeError, match="overlapping"):
+        e.add_(1.0)

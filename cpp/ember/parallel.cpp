@@ -1,6 +1,7 @@
 #include "ember/parallel.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -19,12 +20,23 @@ class ThreadPool {
   explicit ThreadPool(int threads) { resize(threads); }
   ~ThreadPool() { stop_workers(); }
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  int size() const { return size_.load(std::memory_order_relaxed); }
 
   void resize(int threads) {
     stop_workers();
-    stopping_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+    uint64_t generation;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = false;
+      generation = generation_;
+    }
+    // A new worker waits for the next run after `generation`: not an earlier,
+    // finished one (task_ is null then), and not missing one that starts
+    // before the thread does.
+    for (int i = 1; i < threads; ++i) {
+      workers_.emplace_back([this, i, generation] { work(i, generation); });
+    }
+    size_.store(std::max(threads, 1), std::memory_order_relaxed);
   }
 
   // Runs task(i) for i in [0, size()) with i = 0 on the calling thread.
@@ -50,8 +62,7 @@ class ThreadPool {
   }
 
  private:
-  void work(int index) {
-    uint64_t seen = 0;
+  void work(int index, uint64_t seen) {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -81,6 +92,7 @@ class ThreadPool {
   }
 
   std::vector<std::thread> workers_;
+  std::atomic<int> size_{1};  // read without the lock by get_num_threads
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
@@ -132,11 +144,13 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   const int64_t per = (n + chunks - 1) / chunks;
   p.run([&](int i) {
     if (i >= chunks) return;
-    inside_parallel_region = true;
+    struct RegionFlag {  // cleared even when fn throws
+      RegionFlag() { inside_parallel_region = true; }
+      ~RegionFlag() { inside_parallel_region = false; }
+    } flag;
     const int64_t begin = i * per;
     const int64_t end = std::min(n, begin + per);
     if (begin < end) fn(begin, end);
-    inside_parallel_region = false;
   });
 }
 

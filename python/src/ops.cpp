@@ -70,8 +70,12 @@ py::object extreme(const Tensor& a, py::handle dim, bool keepdim, bool is_max) {
     return py::cast(is_max ? maximum(a, as_tensor(dim)) : minimum(a, as_tensor(dim)));
   auto [values, indices] =
       is_max ? max(a, dim.cast<int64_t>(), keepdim) : min(a, dim.cast<int64_t>(), keepdim);
-  py::object result_type = py::module_::import("ember._return_types").attr(is_max ? "max" : "min");
-  return result_type(py::cast(values), py::cast(indices));
+  // Imported once; the handles are kept for the life of the process.
+  static py::handle max_type =
+      py::object(py::module_::import("ember._return_types").attr("max")).release();
+  static py::handle min_type =
+      py::object(py::module_::import("ember._return_types").attr("min")).release();
+  return (is_max ? max_type : min_type)(py::cast(values), py::cast(indices));
 }
 
 void init_operators(TensorClass& cls) {

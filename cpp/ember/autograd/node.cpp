@@ -57,6 +57,12 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor& g = grads[0];
   if (!g) return {};
   if (variable_->has_hooks()) g = variable_->run_hooks(g);
+  if (g->shape() != variable_->shape()) {
+    throw std::runtime_error("Function AccumulateGrad returned an invalid gradient - got " +
+                             shape_str(g->shape()) + " but expected shape compatible with " +
+                             shape_str(variable_->shape()));
+  }
+  if (g->dtype() != variable_->dtype()) g = to_dtype(g, variable_->dtype());
   std::lock_guard<std::mutex> lock(mutex_);
   Tensor& slot = variable_->mutable_grad();
   if (!slot) {

@@ -70,16 +70,30 @@ TensorList AsStridedBackward0::apply(TensorList&& grads) {
 
 namespace {
 
-ViewGeometry geometry_of(const Tensor& view) {
-  const Tensor& base = view->base();
-  if (!base->is_contiguous()) {
+// Refuses views whose gradient cannot be written into the base's gradient
+// by a plain copy: a non-contiguous base, or a view that repeats elements
+// (expand), whose region copy would drop all but one contribution.
+void check_view_geometry(const Tensor& view) {
+  if (!view->base()->is_contiguous()) {
     throw std::runtime_error(
         "ember supports in-place operations through a view only when the viewed tensor is "
         "contiguous");
   }
+  for (size_t d = 0; d < view->shape().size(); ++d) {
+    if (view->strides()[d] == 0 && view->shape()[d] > 1) {
+      throw std::runtime_error(
+          "unsupported operation: a view with overlapping elements (e.g. from expand) is "
+          "written in place, or used after its base was written in place, while gradients are "
+          "recorded. Please clone() the tensor first.");
+    }
+  }
+}
+
+ViewGeometry geometry_of(const Tensor& view) {
+  check_view_geometry(view);
+  const Tensor& base = view->base();
   ViewGeometry g;
   g.base_shape = base->shape();
-  g.dtype = base->dtype();
   g.offset = view->offset() - base->offset();
   g.shape = view->shape();
   g.strides = view->strides();
@@ -123,14 +137,27 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
   return node;
 }
 
+// `other` as a saved operand of an in-place op on self, taken before the
+// write: when it shares self's memory its values are about to change, so a
+// copy is saved instead (torch saves the original and raises on backward).
+SavedTensor saved_operand(const Tensor& self, const Tensor& other) {
+  if (other->storage() == self->storage()) return SavedTensor(contiguous_clone(other), false);
+  return SavedTensor(other, false);
+}
+
 bool is_axpy(const Tensor& self, const Tensor& other) {
   return self->dtype() == DType::Float32 && other->dtype() == DType::Float32 &&
          self->is_contiguous() && other->is_contiguous() && self->shape() == other->shape() &&
          self->storage() != other->storage();
 }
 
+// Whether the in-place op records a node; checks, before anything is written,
+// that a view target can be rebased.
 bool records(const Tensor& self, const Tensor* other) {
-  return GradMode::is_enabled() && (self->requires_grad() || (other && (*other)->requires_grad()));
+  const bool rec =
+      GradMode::is_enabled() && (self->requires_grad() || (other && (*other)->requires_grad()));
+  if (rec && self->is_view()) check_view_geometry(self);
+  return rec;
 }
 
 }  // namespace
@@ -184,15 +211,17 @@ Tensor& sub_(Tensor& self, const Scalar& other) {
 Tensor& mul_(Tensor& self, const Tensor& other) {
   check_inplace(self);
   const bool rec = records(self, &other);
-  // The formula needs self's old values when other requires grad.
+  // The formula needs self's old values when other requires grad, and other's
+  // values as they are now (saved before the write, copied if it is self).
   Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
+  SavedTensor saved_other = rec ? saved_operand(self, other) : SavedTensor();
   GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Mul, self, other);
   self->bump_version();
   if (rec) {
     auto node = rebase<MulBackward0>(self, &other);
     if (old_self) node->self = SavedTensor(old_self, false);
-    if (node->next_edges()[0].node) node->other = SavedTensor(other, false);
+    if (node->next_edges()[0].node) node->other = std::move(saved_other);
     node->other_meta = std::move(other_meta);
   }
   return self;
@@ -215,13 +244,14 @@ Tensor& div_(Tensor& self, const Tensor& other) {
   check_inplace(self);
   const bool rec = records(self, &other);
   Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
+  SavedTensor saved_other = rec ? saved_operand(self, other) : SavedTensor();
   GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Div, self, other);
   self->bump_version();
   if (rec) {
     auto node = rebase<DivBackward0>(self, &other);
     if (old_self) node->self = SavedTensor(old_self, false);
-    node->other = SavedTensor(other, false);
+    node->other = std::move(saved_other);
     node->other_meta = std::move(other_meta);
   }
   return self;

@@ -236,7 +236,9 @@ TensorList StdBackward0::apply(TensorList&& grads) {
   Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
   Tensor r = restore_reduced(result.unpack(*this), x->shape(), dims, keepdim);
   Tensor centered = sub(x, mean(x, dims, true));
-  return {div(mul(g, centered), mul(r, Scalar(denom)))};
+  // torch's convention: where the std is 0 the gradient is 0, not nan.
+  Tensor d = div(mul(g, centered), mul(r, Scalar(denom)));
+  return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zeros({}, d->dtype()), d)};
 }
 
 // ---- norm ----
@@ -297,9 +299,10 @@ TensorList LinalgVectorNormBackward0::apply(TensorList&& grads) {
     Tensor scaled = div(mul(g, x), r);
     return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled)};
   }
-  // x * |x|^(p-2) / ||x||^(p-1)
-  Tensor num = mul(x, pow(abs(x), Scalar(p - 2.0)));
+  // sign(x) * |x|^(p-1) / ||x||^(p-1); zero entries get 0 (also for p < 1).
+  Tensor num = mul(sign(x), pow(abs(x), Scalar(p - 1.0)));
   Tensor scaled = div(mul(g, num), pow(r, Scalar(p - 1.0)));
+  scaled = where(compare(BinaryOp::Eq, x, Scalar(0.0)), zero, scaled);
   return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled)};
 }
 

@@ -103,10 +103,6 @@ TensorList ViewBackward0::apply(TensorList&& grads) {
   return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
 }
 
-TensorList UnsafeViewBackward0::apply(TensorList&& grads) {
-  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
-}
-
 Tensor reshape(const Tensor& a, const DimList& sizes) {
   const Shape shape = infer_shape(sizes, a->numel());
   if (a->is_contiguous()) return view(a, DimList(shape.begin(), shape.end()));
@@ -194,10 +190,6 @@ Tensor squeeze(const Tensor& a) {
   return out;
 }
 
-TensorList SqueezeBackward0::apply(TensorList&& grads) {
-  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
-}
-
 namespace {
 
 Tensor squeeze_dim_view(const Tensor& a, int64_t dim) {
@@ -219,10 +211,6 @@ Tensor squeeze(const Tensor& a, int64_t dim) {
   return out;
 }
 
-TensorList SqueezeBackward1::apply(TensorList&& grads) {
-  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
-}
-
 Tensor squeeze(const Tensor& a, const DimList& dims) {
   std::vector<bool> drop(static_cast<size_t>(a->dim()), false);
   for (int64_t d : dims) {
@@ -240,10 +228,6 @@ Tensor squeeze(const Tensor& a, const DimList& dims) {
   Tensor out = make_view(a, a->offset(), shape, strides);
   if (any_requires_grad(a)) record<SqueezeBackward2>(out, a)->self_shape = a->shape();
   return out;
-}
-
-TensorList SqueezeBackward4::apply(TensorList&& grads) {
-  return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
 }
 
 Tensor squeeze_for_matmul(const Tensor& a, int64_t dim) {
@@ -465,9 +449,8 @@ Tensor view_as_dtype(const Tensor& a, DType dtype) {
     shape.back() = last_bytes / to;
     offset = offset * from / to;
   }
-  auto out = std::make_shared<TensorImpl>(a->storage(), offset, shape, strides, dtype);
-  out->set_base(a->is_view() ? a->base() : a);
-  return out;
+  // Not a tracked view (no base): torch treats dtype views as non-differentiable.
+  return std::make_shared<TensorImpl>(a->storage(), offset, shape, strides, dtype);
 }
 
 Tensor contiguous(const Tensor& a) { return a->is_contiguous() ? a : clone(a); }

@@ -76,9 +76,10 @@ class Adam(Optimizer):
                     continue
                 if group["weight_decay"]:
                     g = g + group["weight_decay"] * p
-                state = self.state.setdefault(
-                    id(p), {"step": 0, "m": _C.zeros_like(p), "v": _C.zeros_like(p)}
-                )
+                state = self.state.get(id(p))
+                if state is None:
+                    state = {"step": 0, "m": _C.zeros_like(p), "v": _C.zeros_like(p)}
+                    self.state[id(p)] = state
                 state["step"] += 1
                 state["m"].mul_(beta1).add_(g, alpha=1 - beta1)
                 state["v"].mul_(beta2).add_(g * g, alpha=1 - beta2)

@@ -127,7 +127,6 @@ struct CopyBackwards final : Node {
 // Where a view sits inside its (contiguous) base: element offset and strides.
 struct ViewGeometry {
   Shape base_shape;
-  DType dtype = DType::Float32;
   int64_t offset = 0;
   Shape shape;
   Strides strides;

@@ -9,34 +9,23 @@ struct ViewBackward0 : Node {
   EMBER_NODE(ViewBackward0);
   Shape self_shape;
 };
-// torch's name for reshape() of a non-contiguous tensor that a view can express.
-struct ReshapeAliasBackward0 final : ViewBackward0 {
-  const char* name() const override { return "ReshapeAliasBackward0"; }
-};
-// What torch records for a view of a fresh result (matmul, reshape of a copy).
-struct UnsafeViewBackward0 final : Node {
-  EMBER_NODE(UnsafeViewBackward0);
-  Shape self_shape;
-};
+
+// Other names torch gives the same formula (reshape the gradient back).
+#define EMBER_RESHAPE_NODE(NAME)                        \
+  struct NAME final : ViewBackward0 {                   \
+    const char* name() const override { return #NAME; } \
+  }
+EMBER_RESHAPE_NODE(ReshapeAliasBackward0);  // reshape() that a view can express
+EMBER_RESHAPE_NODE(UnsafeViewBackward0);    // a view of a fresh result (matmul, copies)
+EMBER_RESHAPE_NODE(SqueezeBackward0);       // all size-1 dims
+EMBER_RESHAPE_NODE(SqueezeBackward1);       // one dim
+EMBER_RESHAPE_NODE(SqueezeBackward2);       // a tuple of dims
+EMBER_RESHAPE_NODE(SqueezeBackward4);       // the squeeze inside matmul(vector, matrix)
+#undef EMBER_RESHAPE_NODE
+
 struct ExpandBackward0 final : Node {
   EMBER_NODE(ExpandBackward0);
   InputMeta self_meta;
-};
-struct SqueezeBackward0 final : Node {  // all size-1 dims
-  EMBER_NODE(SqueezeBackward0);
-  Shape self_shape;
-};
-struct SqueezeBackward1 : Node {  // one dim
-  EMBER_NODE(SqueezeBackward1);
-  Shape self_shape;
-};
-struct SqueezeBackward2 final : SqueezeBackward1 {  // a tuple of dims
-  const char* name() const override { return "SqueezeBackward2"; }
-};
-// torch's name for the squeeze inside matmul of a vector and a matrix.
-struct SqueezeBackward4 final : Node {
-  EMBER_NODE(SqueezeBackward4);
-  Shape self_shape;
 };
 struct UnsqueezeBackward0 final : Node {
   EMBER_NODE(UnsqueezeBackward0);

@@ -1,0 +1,38 @@
+"""The thread pool: resizing after kernels ran, and results independent of thread count."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+import ember
+
+
+def test_set_num_threads_after_parallel_kernels_keeps_working():
+    # Run in a subprocess: a pool bug here used to crash or hang the process.
+    code = (
+        "import ember\n"
+        "a = ember.ones(10**6)\n"
+        "out = [(a + a).sum().item()]\n"
+        "for n in (4, 1, 3, 2):\n"
+        "    ember.set_num_threads(n)\n"
+        "    out.append((a + a).sum().item())\n"
+        "print(out)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str([2e6] * 5)
+
+
+def test_results_do_not_depend_on_thread_count():
+    x = np.random.default_rng(0).standard_normal(300_001).astype(np.float32)
+    results = []
+    for n in (1, 2, 3):
+        ember.set_num_threads(n)
+        t = ember.from_numpy(x)
+        results.append((ember.exp(t).numpy().copy(), (t * 2 + 1).numpy().copy()))
+    ember.set_num_threads(2)
+    for exp_n, affine_n in results[1:]:
+        np.testing.assert_array_equal(exp_n, results[0][0])
+        np.testing.assert_array_equal(affine_n, results[0][1])
+    np.testing.assert_allclose(results[0][1], x * 2 + 1, rtol=1e-6)
