@@ -14,20 +14,6 @@ namespace {
 py::handle dtype_objects[4];
 PyTypeObject* tensor_type_object = nullptr;
 
-const char* dtype_attr(DType t) {
-  switch (t) {
-    case DType::Bool:
-      return "bool";
-    case DType::Int64:
-      return "int64";
-    case DType::Float32:
-      return "float32";
-    case DType::Float64:
-      return "float64";
-  }
-  return "?";
-}
-
 }  // namespace
 
 py::object dtype_object(DType t) {
@@ -259,9 +245,8 @@ Tensor from_numpy_copy(const py::array& arr, std::optional<DType> dtype) {
                     ". The only supported types are: float64, float32, int64 and bool.");
   }
   const DType target = dtype.value_or(natural);
-  static const char* np_names[] = {"bool", "int64", "float32", "float64"};
   py::array converted = py::module_::import("numpy").attr("array")(
-      arr, py::arg("dtype") = np_names[static_cast<int>(target)], py::arg("order") = "C");
+      arr, py::arg("dtype") = dtype_name(target), py::arg("order") = "C");
   Shape shape;
   for (py::ssize_t i = 0; i < converted.ndim(); ++i) shape.push_back(converted.shape(i));
   Tensor t = empty(shape, target);
@@ -301,17 +286,17 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype) {
 
 void init_dtype(py::module_& m) {
   py::class_<PyDType>(m, "dtype")
-      .def("__repr__", [](const PyDType& d) { return std::string("ember.") + dtype_attr(d.type); })
+      .def("__repr__", [](const PyDType& d) { return std::string("ember.") + dtype_name(d.type); })
       .def_property_readonly("is_floating_point",
                              [](const PyDType& d) { return is_floating(d.type); })
       .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.type); })
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("builtins").attr("getattr"),
-                              py::make_tuple(py::module_::import("ember"), dtype_attr(d.type)));
+                              py::make_tuple(py::module_::import("ember"), dtype_name(d.type)));
       });
   for (DType t : {DType::Bool, DType::Int64, DType::Float32, DType::Float64}) {
     dtype_objects[static_cast<int>(t)] = py::cast(PyDType{t}).release();
-    m.attr(dtype_attr(t)) = dtype_objects[static_cast<int>(t)];
+    m.attr(dtype_name(t)) = dtype_objects[static_cast<int>(t)];
   }
 }
 

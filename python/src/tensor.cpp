@@ -10,20 +10,6 @@
 namespace ember::bindings {
 namespace {
 
-const char* numpy_name(DType t) {
-  switch (t) {
-    case DType::Bool:
-      return "bool";
-    case DType::Int64:
-      return "int64";
-    case DType::Float32:
-      return "float32";
-    case DType::Float64:
-      return "float64";
-  }
-  return "?";
-}
-
 // Element `flat_index` (row-major) as a Python bool, int or float; int64
 // values are read exactly (a double would round above 2**53).
 py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
@@ -56,7 +42,7 @@ py::array to_numpy(const Tensor& t, py::handle owner) {
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end());
   std::vector<py::ssize_t> strides;
   for (int64_t s : t->strides()) strides.push_back(s * static_cast<int64_t>(itemsize(t->dtype())));
-  return py::array(py::dtype(numpy_name(t->dtype())), shape, strides, t->raw_data(), owner);
+  return py::array(py::dtype(dtype_name(t->dtype())), shape, strides, t->raw_data(), owner);
 }
 
 Tensor from_numpy(const py::array& arr) {
