@@ -1618,5 +1618,30 @@ def test_inplace_through_expanded_view_is_refused_not_wrong():
     x = ember.ones(2, requires_grad=True)
     b = x * 1
     e = b.expand(3, 2)
-    with pytest.raises(RuntimeError, match="overlapping"):
+    with pytest.raises(RuntimeError, match="unsupported operation"):
         e.add_(1.0)
+
+
+def test_overlapping_inplace_writes_raise_like_torch():
+    for lib in (ember, torch):
+        x = lib.arange(5.0)
+        with pytest.raises(RuntimeError, match="unsupported operation"):
+            x[1:].add_(x[:-1])
+        with pytest.raises(RuntimeError, match="unsupported operation"):
+            lib.ones(2).expand(3, 2).add_(1.0)
+        y = lib.arange(4.0)
+        y.mul_(y)  # the same memory exactly is fine
+        assert y.tolist() == [0.0, 1.0, 4.0, 9.0]
+
+
+def test_autograd_grad_sees_tensor_hooks_like_torch():
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(lambda g: g * 2)
+        y = x * 3
+        y.register_hook(lambda g: g + 1)
+        (gx,) = lib.autograd.grad((y * 5).sum(), x)
+        (gy,) = lib.autograd.grad((y * 5).sum(), y)
+        results.append((gx.tolist(), gy.tolist()))
+    assert results[0] == results[1]

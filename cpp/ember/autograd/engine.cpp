@@ -123,15 +123,20 @@ class Engine::Run {
       TensorList grads_in = std::move(sn.buffer);
       sn.buffer = TensorList();
       grads_in.resize(std::max<size_t>(grads_in.size(), n->num_outputs()));
-      for (const CaptureSpec& c : captures_) {
-        if (c.node == n && grads_in[c.input_nr]) {
-          Tensor& slot = (*captured)[c.slot];
-          slot = slot ? add(slot, grads_in[c.input_nr]) : grads_in[c.input_nr];
-        }
-      }
+      // Tensor hooks see the gradient before anyone else, captures included.
       n->run_output_hooks(grads_in);
-      TensorList grads_out;
       const bool run = !restricted_ || sn.needed;
+      for (const CaptureSpec& c : captures_) {
+        if (c.node != n || !grads_in[c.input_nr]) continue;
+        Tensor g = grads_in[c.input_nr];
+        // A leaf's hooks normally run inside its AccumulateGrad, which grad() skips.
+        if (n->is_accumulator_ && !run) {
+          g = static_cast<AccumulateGrad*>(n)->variable()->run_hooks(g);
+        }
+        Tensor& slot = (*captured)[c.slot];
+        slot = slot ? add(slot, g) : g;
+      }
+      TensorList grads_out;
       bool any_grad = false;
       for (const Tensor& g : grads_in) any_grad = any_grad || g;
       if (run && any_grad) {

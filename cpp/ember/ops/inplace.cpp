@@ -151,9 +151,39 @@ bool is_axpy(const Tensor& self, const Tensor& other) {
          self->storage() != other->storage();
 }
 
+// torch's checks before writing in place: the target may not repeat elements
+// (expand), and an operand may not partly overlap it (x[1:] += x[:-1] would
+// read values it already wrote). Like torch, only dense operands are compared.
+void check_overlap(const Tensor& self, const Tensor* other) {
+  for (size_t d = 0; d < self->shape().size(); ++d) {
+    if (self->strides()[d] == 0 && self->shape()[d] > 1) {
+      throw std::runtime_error(
+          "unsupported operation: more than one element of the written-to tensor refers to a "
+          "single memory location. Please clone() the tensor before performing the operation.");
+    }
+  }
+  if (!other || (*other)->storage() != self->storage()) return;
+  const Tensor& o = *other;
+  if (!self->is_contiguous() || !o->is_contiguous() || self->numel() == 0 || o->numel() == 0) {
+    return;
+  }
+  const int64_t a0 = self->offset() * static_cast<int64_t>(itemsize(self->dtype()));
+  const int64_t a1 = a0 + self->numel() * static_cast<int64_t>(itemsize(self->dtype()));
+  const int64_t b0 = o->offset() * static_cast<int64_t>(itemsize(o->dtype()));
+  const int64_t b1 = b0 + o->numel() * static_cast<int64_t>(itemsize(o->dtype()));
+  const bool same = a0 == b0 && a1 == b1;
+  if (!same && a0 < b1 && b0 < a1) {
+    throw std::runtime_error(
+        "unsupported operation: some elements of the input tensor and the written-to tensor "
+        "refer to a single memory location. Please clone() the tensor before performing the "
+        "operation.");
+  }
+}
+
 // Whether the in-place op records a node; checks, before anything is written,
-// that a view target can be rebased.
+// that the write is allowed and that a view target can be rebased.
 bool records(const Tensor& self, const Tensor* other) {
+  check_overlap(self, other);
   const bool rec =
       GradMode::is_enabled() && (self->requires_grad() || (other && (*other)->requires_grad()));
   if (rec && self->is_view()) check_view_geometry(self);
