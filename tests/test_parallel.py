@@ -3,9 +3,8 @@
 import subprocess
 import sys
 
-import numpy as np
-
 import ember
+import numpy as np
 
 
 def test_set_num_threads_after_parallel_kernels_keeps_working():
