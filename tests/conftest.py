@@ -14,6 +14,20 @@ torch = pytest.importorskip("torch")
 ember = pytest.importorskip("ember")
 
 
+def both(fn):
+    """fn(ember), fn(torch): the same code run on each library."""
+    return fn(ember), fn(torch)
+
+
+def capture(fn, lib):
+    """The exception fn(lib) raises, or None."""
+    try:
+        fn(lib)
+    except Exception as exc:  # noqa: BLE001
+        return exc
+    return None
+
+
 # --------------------------------------------------------------------------
 # dtype helpers
 # --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import ember
 import numpy as np
 import pytest
 import torch
+from conftest import both, capture
 
 LIBS = (ember, torch)
 
@@ -37,18 +38,6 @@ def assert_same(e, t, rtol=1e-5, atol=1e-6):
         return
     assert tuple(e.shape) == tuple(t.shape), (tuple(e.shape), tuple(t.shape))
     np.testing.assert_allclose(np_of(e), np_of(t), rtol=rtol, atol=atol)
-
-
-def both(fn):
-    return fn(ember), fn(torch)
-
-
-def capture(fn, lib):
-    try:
-        fn(lib)
-    except Exception as exc:  # noqa: BLE001
-        return exc
-    return None
 
 
 def assert_raises_like(fn, *fragments):

@@ -6,6 +6,7 @@ import ember
 import numpy as np
 import pytest
 import torch
+from conftest import both, capture
 
 LIBS = (ember, torch)
 
@@ -24,18 +25,6 @@ def assert_same(e, t, rtol=1e-6, atol=1e-7):
     assert tuple(e.shape) == tuple(t.shape), (tuple(e.shape), tuple(t.shape))
     assert dt(e.dtype) == dt(t.dtype), (e.dtype, t.dtype)
     np.testing.assert_allclose(np_of(e), np_of(t), rtol=rtol, atol=atol)
-
-
-def both(fn):
-    return fn(ember), fn(torch)
-
-
-def capture(fn, lib):
-    try:
-        fn(lib)
-    except Exception as exc:  # noqa: BLE001
-        return exc
-    return None
 
 
 def assert_raises_like(fn, *fragments, exact=False):
