@@ -771,6 +771,44 @@ def test_accumulate_grad_variable_is_leaf():
     assert ty.grad_fn.next_functions[0][0].next_functions[0][0].variable is tx
 
 
+def test_graph_keeps_its_leaves_alive_like_torch():
+    # Note [Leaf accumulator]: edges into AccumulateGrad share ownership of the leaf.
+    def run(lib):
+        seen = []
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(lambda g: seen.append(g.tolist()))
+        y = (x * 3).sum()
+        acc = y.grad_fn.next_functions[0][0].next_functions[0][0]
+        del x
+        y.backward()
+        return seen, acc.variable.grad.tolist()
+
+    assert both(run)[0] == both(run)[1] == ([[3.0, 3.0]], [3.0, 3.0])
+
+
+def test_leaf_has_one_accumulator_while_graphs_are_alive():
+    def run(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y1, y2 = x * 2, x.exp()
+        return y1.grad_fn.next_functions[0][0] is y2.grad_fn.next_functions[0][0]
+
+    assert both(run) == (True, True)
+
+
+def test_leaf_and_accumulator_are_freed_with_the_last_reference(no_gc):
+    base = _live()
+    x = ember.randn(37, requires_grad=True)
+    y = (x * 2).sum()
+    acc = y.grad_fn.next_functions[0][0].next_functions[0][0]
+    del x
+    assert _live()[0] > base[0]  # the graph keeps x
+    del y
+    # acc alone does not keep the leaf (ember only; in torch it would)
+    assert _live() == base
+    assert acc.variable is None
+    del acc
+
+
 def _name(fn):
     # torch's AccumulateGrad.name() is 'torch::autograd::AccumulateGrad'
     return fn.name().replace("torch::autograd::", "")

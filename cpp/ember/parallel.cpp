@@ -125,6 +125,11 @@ int default_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+// Work is cut into up to this many chunks per thread and claimed from a shared
+// counter, so a thread that starts late (asleep, or preempted by another
+// process's spinning threads) costs its share only once. Note [Parallel kernels].
+constexpr int64_t kChunksPerThread = 4;
+
 std::mutex pool_mutex;  // one parallel region at a time; others run inline
 
 ThreadPool& pool() {
@@ -146,9 +151,10 @@ void set_num_threads(int n) {
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   ThreadPool& p = pool();
+  grain = std::max<int64_t>(grain, 1);
   const int64_t max_chunks =
-      std::min<int64_t>(p.size(), (n + grain - 1) / std::max<int64_t>(grain, 1));
-  if (max_chunks <= 1 || inside_parallel_region) {
+      std::min<int64_t>(kChunksPerThread * p.size(), (n + grain - 1) / grain);
+  if (p.size() <= 1 || max_chunks <= 1 || inside_parallel_region) {
     fn(0, n);
     return;
   }
@@ -157,17 +163,16 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     fn(0, n);
     return;
   }
-  const int chunks = static_cast<int>(max_chunks);
-  const int64_t per = (n + chunks - 1) / chunks;
-  p.run([&](int i) {
-    if (i >= chunks) return;
+  const int64_t per = (n + max_chunks - 1) / max_chunks;
+  std::atomic<int64_t> next_chunk{0};
+  p.run([&](int) {
     struct RegionFlag {  // cleared even when fn throws
       RegionFlag() { inside_parallel_region = true; }
       ~RegionFlag() { inside_parallel_region = false; }
     } flag;
-    const int64_t begin = i * per;
-    const int64_t end = std::min(n, begin + per);
-    if (begin < end) fn(begin, end);
+    for (int64_t c = next_chunk.fetch_add(1); c * per < n; c = next_chunk.fetch_add(1)) {
+      fn(c * per, std::min(n, (c + 1) * per));
+    }
   });
 }
 

@@ -2,6 +2,7 @@
 // TensorImpl: a strided view of a Storage plus its autograd metadata.
 // Tensor: the shared handle everyone passes around (null = undefined tensor).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -89,7 +90,16 @@ class TensorImpl {
   void set_grad(Tensor g) { grad_ = std::move(g); }
   bool retains_grad() const { return retains_grad_; }
   void set_retains_grad(bool v) { retains_grad_ = v; }
-  std::weak_ptr<Node>& grad_accumulator_slot() { return grad_accumulator_; }
+  // The AccumulateGrad this leaf owns once grad_accumulator() made it
+  // (Note [Leaf accumulator]); set once, read without a lock after that.
+  Node* grad_accumulator_if_made() const {
+    return has_grad_accumulator_.load(std::memory_order_acquire) ? grad_accumulator_.get()
+                                                                 : nullptr;
+  }
+  void set_grad_accumulator(std::shared_ptr<Node> node) {
+    grad_accumulator_ = std::move(node);
+    has_grad_accumulator_.store(true, std::memory_order_release);
+  }
 
   // Hooks on this tensor's gradient, by id (see Node::watch_output).
   int add_hook(GradHook hook);
@@ -123,7 +133,8 @@ class TensorImpl {
   uint32_t output_nr_ = 0;
   uint32_t view_history_ = 0;
   std::shared_ptr<Node> grad_fn_;
-  std::weak_ptr<Node> grad_accumulator_;
+  std::shared_ptr<Node> grad_accumulator_;
+  std::atomic<bool> has_grad_accumulator_{false};
   Tensor grad_;
   Tensor base_;
   std::unique_ptr<std::vector<std::pair<int, GradHook>>> hooks_;

@@ -66,7 +66,8 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def equal(input, other):
-    return tuple(input.shape) == tuple(other.shape) and bool((input == other).all())
+    # `bool` here is ember.bool (the dtype), so ask the tensor for its truth value.
+    return tuple(input.shape) == tuple(other.shape) and (input == other).all().item()
 
 
 def numel(input):

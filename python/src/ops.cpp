@@ -1,5 +1,5 @@
-// Ops exposed both as ember.<name>(input, ...) and as Tensor.<name>(...), plus
-// the Python operators. Each binding only converts arguments.
+// Ops exposed both as ember.<name>(input, ...) and as Tensor.<name>(...)
+// (the operators are in operators.cpp). Each binding only converts arguments.
 
 #include "common.h"
 #include "ember/kernels/elementwise.h"
@@ -8,11 +8,6 @@ namespace ember::bindings {
 namespace {
 
 using TensorClass = py::class_<TensorImpl, Tensor>;
-
-// A Python number as a 0-d tensor that promotes like a scalar would.
-Tensor tensor_of(const Scalar& s) {
-  return scalar_tensor(s.value, s.kind == DType::Float64 ? DType::Float32 : s.kind);
-}
 
 py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
 
@@ -76,152 +71,6 @@ py::object extreme(const Tensor& a, py::handle dim, bool keepdim, bool is_max) {
   static py::handle min_type =
       py::object(py::module_::import("ember._return_types").attr("min")).release();
   return (is_max ? max_type : min_type)(py::cast(values), py::cast(indices));
-}
-
-void init_operators(TensorClass& cls) {
-  cls.def("__add__",
-          [](py::handle a, py::handle b) {
-            return binary(
-                a, b, [](const Tensor& x, const Tensor& y) { return add(x, y); },
-                [](const Tensor& x, const Scalar& s) { return add(x, s); });
-          })
-      .def("__radd__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return add(y, x); },
-                 [](const Tensor& x, const Scalar& s) { return add(x, s); });
-           })
-      .def("__sub__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return sub(x, y); },
-                 [](const Tensor& x, const Scalar& s) { return sub(x, s); });
-           })
-      .def("__rsub__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return sub(y, x); },
-                 [](const Tensor& x, const Scalar& s) { return rsub(x, s); });
-           })
-      .def("__mul__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return mul(x, y); },
-                 [](const Tensor& x, const Scalar& s) { return mul(x, s); });
-           })
-      .def("__rmul__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return mul(y, x); },
-                 [](const Tensor& x, const Scalar& s) { return mul(x, s); });
-           })
-      .def("__truediv__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return div(x, y); },
-                 [](const Tensor& x, const Scalar& s) { return div(x, s); });
-           })
-      .def("__rtruediv__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return div(y, x); },
-                 [](const Tensor& x, const Scalar& s) { return rdiv(x, s); });
-           })
-      .def("__pow__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return pow(x, y); },
-                 [](const Tensor& x, const Scalar& s) { return pow(x, s); });
-           })
-      .def("__rpow__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return pow(y, x); },
-                 [](const Tensor& x, const Scalar& s) { return rpow(x, s); });
-           })
-      .def("__matmul__",
-           [](py::handle a, py::handle b) -> py::object {
-             if (!is_tensor(b)) return not_implemented();
-             const Tensor& x = as_tensor(a);
-             const Tensor& y = as_tensor(b);
-             Tensor out;
-             {
-               MaybeReleaseGIL gil(x->numel() * y->numel());
-               out = matmul(x, y);
-             }
-             return py::cast(std::move(out));
-           })
-      .def("__rmatmul__",
-           [](py::handle a, py::handle b) -> py::object {
-             if (!is_tensor(b)) return not_implemented();
-             return py::cast(matmul(as_tensor(b), as_tensor(a)));
-           })
-      .def("__floordiv__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(x, y); },
-                 [](const Tensor& x, const Scalar& s) { return floor_divide(x, tensor_of(s)); });
-           })
-      .def("__rfloordiv__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(y, x); },
-                 [](const Tensor& x, const Scalar& s) { return floor_divide(tensor_of(s), x); });
-           })
-      .def("__mod__",
-           [](py::handle a, py::handle b) {
-             return binary(
-                 a, b, [](const Tensor& x, const Tensor& y) { return remainder(x, y); },
-                 [](const Tensor& x, const Scalar& s) { return remainder(x, tensor_of(s)); });
-           })
-      .def("__neg__", [](const Tensor& a) { return unary_op(UnaryOp::Neg, a); })
-      .def("__pos__", [](py::handle a) { return a; })
-      .def("__abs__", [](const Tensor& a) { return unary_op(UnaryOp::Abs, a); })
-      .def("__invert__", [](const Tensor& a) {
-        if (a->dtype() != DType::Bool) {
-          throw TypeError("ember supports ~ on bool tensors only");
-        }
-        return unary_op(UnaryOp::LogicalNot, a);
-      });
-
-  const std::pair<const char*, BinaryOp> comparisons[] = {
-      {"__eq__", BinaryOp::Eq}, {"__ne__", BinaryOp::Ne}, {"__lt__", BinaryOp::Lt},
-      {"__le__", BinaryOp::Le}, {"__gt__", BinaryOp::Gt}, {"__ge__", BinaryOp::Ge}};
-  for (const auto& [name, op] : comparisons) {
-    const BinaryOp o = op;
-    cls.def(name, [o](py::handle a, py::handle b) {
-      return binary(
-          a, b, [o](const Tensor& x, const Tensor& y) { return compare(o, x, y); },
-          [o](const Tensor& x, const Scalar& s) { return compare(o, x, s); });
-    });
-  }
-
-  // In place: a -= b keeps the same Python object.
-  auto inplace = [&cls](const char* name, auto with_tensor, auto with_scalar) {
-    cls.def(name, [with_tensor, with_scalar](py::handle self, py::handle other) -> py::object {
-      Tensor t = as_tensor(self);
-      if (is_tensor(other)) {
-        with_tensor(t, as_tensor(other));
-      } else if (std::optional<Scalar> s = as_scalar(other)) {
-        with_scalar(t, *s);
-      } else {
-        return not_implemented();
-      }
-      return py::reinterpret_borrow<py::object>(self);
-    });
-  };
-  inplace(
-      "__iadd__", [](Tensor& t, const Tensor& o) { add_(t, o); },
-      [](Tensor& t, const Scalar& s) { add_(t, s); });
-  inplace(
-      "__isub__", [](Tensor& t, const Tensor& o) { sub_(t, o); },
-      [](Tensor& t, const Scalar& s) { sub_(t, s); });
-  inplace(
-      "__imul__", [](Tensor& t, const Tensor& o) { mul_(t, o); },
-      [](Tensor& t, const Scalar& s) { mul_(t, s); });
-  inplace(
-      "__itruediv__", [](Tensor& t, const Tensor& o) { div_(t, o); },
-      [](Tensor& t, const Scalar& s) { div_(t, s); });
 }
 
 void init_inplace_methods(TensorClass& cls) {

@@ -529,6 +529,7 @@ void init_tensor(py::module_& m) {
   m.def("is_tensor", [](py::handle h) { return is_tensor(h); });
 
   init_tensor_methods(m, cls);
+  install_fast_methods(cls);  // after the bindings it forwards to
 }
 
 }  // namespace ember::bindings

@@ -131,7 +131,7 @@ class Engine::Run {
         Tensor g = grads_in[c.input_nr];
         // A leaf's hooks normally run inside its AccumulateGrad, which grad() skips.
         if (n->is_accumulator_ && !run) {
-          g = static_cast<AccumulateGrad*>(n)->variable()->run_hooks(g);
+          if (Tensor leaf = static_cast<AccumulateGrad*>(n)->variable()) g = leaf->run_hooks(g);
         }
         Tensor& slot = (*captured)[c.slot];
         slot = slot ? add(slot, g) : g;

@@ -73,17 +73,18 @@ class Node : public std::enable_shared_from_this<Node> {
 };
 
 // The node that adds incoming gradients into a leaf's .grad. Its `variable` is
-// the leaf itself (Python sees the same object). The leaf refers back to it
-// only weakly (TensorImpl::grad_accumulator_slot), so there is no cycle.
+// the leaf itself (Python sees the same object). The leaf owns it and it
+// refers back only weakly: Note [Leaf accumulator].
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(Tensor variable);
+  explicit AccumulateGrad(const Tensor& variable);
   const char* name() const override { return "AccumulateGrad"; }
   TensorList apply(TensorList&& grads) override;
-  const Tensor& variable() const { return variable_; }
+  // The leaf; null only when the leaf is gone and Python still holds this node.
+  Tensor variable() const { return variable_.lock(); }
 
  private:
-  Tensor variable_;
+  std::weak_ptr<TensorImpl> variable_;
   std::mutex mutex_;  // backward runs in several threads may feed one leaf
 };
 
@@ -120,7 +121,8 @@ inline bool any_requires_grad(const Tensor& a, const Tensor& b) {
 
 // The edge a gradient for `t` flows into (null edge when t needs none).
 Edge gradient_edge(const Tensor& t);
-// The AccumulateGrad of a leaf that requires grad (made on first use).
+// The AccumulateGrad of a leaf that requires grad (made on first use); the
+// pointer shares ownership of the leaf (Note [Leaf accumulator]).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
 
 // Makes sure a non-leaf's hooks and retained grad are seen by its grad_fn.

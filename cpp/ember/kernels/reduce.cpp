@@ -43,7 +43,40 @@ acc_t<T> sum_contiguous(const T* p, int64_t n) {
   }
 }
 
+// The sum of n contiguous elements. Large inputs are cut into fixed-size blocks
+// that any thread may take, and the block sums are added in order, so the
+// result is the same at every thread count (Note [Parallel kernels]).
+template <typename T>
+acc_t<T> sum_all_contiguous(const T* p, int64_t n) {
+  constexpr int64_t kBlock = int64_t{1} << 16;
+  if (n <= kBlock) return sum_contiguous(p, n);
+  std::vector<acc_t<T>> partial(static_cast<size_t>((n + kBlock - 1) / kBlock), 0);
+  parallel_for(static_cast<int64_t>(partial.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const int64_t lo = c * kBlock, hi = std::min(n, lo + kBlock);
+      partial[static_cast<size_t>(c)] = sum_contiguous(p + lo, hi - lo);
+    }
+  });
+  acc_t<T> total = 0;
+  for (acc_t<T> s : partial) total += s;
+  return total;
+}
+
 }  // namespace
+
+Tensor sum_all_kernel(const Tensor& a_in, DType out_dtype) {
+  Tensor a = convert(a_in, out_dtype);
+  if (!a->is_contiguous()) {
+    const Tensor keepdim = sum_kernel(a, std::vector<bool>(a->shape().size(), true), out_dtype);
+    return std::make_shared<TensorImpl>(keepdim->storage(), keepdim->offset(), Shape{}, Strides{},
+                                        out_dtype);
+  }
+  Tensor out = empty(Shape{}, out_dtype);
+  EMBER_DISPATCH(out_dtype, T, [&] {
+    out->data<T>()[0] = static_cast<T>(sum_all_contiguous(a->data<T>(), a->numel()));
+  });
+  return out;
+}
 
 Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out_dtype) {
   Tensor a = convert(a_in, out_dtype);
@@ -55,24 +88,7 @@ Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out
     T* po = out->data<T>();
     const T* pa = a->data<T>();
     if (all && a->is_contiguous()) {
-      const int64_t n = a->numel();
-      if (n < kParallelGrain) {
-        po[0] = static_cast<T>(sum_contiguous(pa, n));
-        return;
-      }
-      // One chunk per thread, so the threads split the work evenly.
-      std::vector<acc_t<T>> partial(static_cast<size_t>(get_num_threads()), 0);
-      const int64_t chunk =
-          (n + static_cast<int64_t>(partial.size()) - 1) / static_cast<int64_t>(partial.size());
-      parallel_for(static_cast<int64_t>(partial.size()), 1, [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) {
-          const int64_t lo = c * chunk, hi = std::min(n, lo + chunk);
-          if (lo < hi) partial[static_cast<size_t>(c)] = sum_contiguous(pa + lo, hi - lo);
-        }
-      });
-      acc_t<T> total = 0;
-      for (acc_t<T> s : partial) total += s;
-      po[0] = static_cast<T>(total);
+      po[0] = static_cast<T>(sum_all_contiguous(pa, a->numel()));
       return;
     }
     Strides out_strides = out->strides();

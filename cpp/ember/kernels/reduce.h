@@ -10,6 +10,8 @@ namespace ember {
 
 // Sum over the dims where reduce[d] is true, accumulating in `out_dtype`.
 Tensor sum_kernel(const Tensor& a, const std::vector<bool>& reduce, DType out_dtype);
+// Sum of all elements as a 0-d tensor of `out_dtype`.
+Tensor sum_all_kernel(const Tensor& a, DType out_dtype);
 
 // Max or min along one dim, with the index of the first extreme (NaN wins).
 struct ExtremeResult {

@@ -12,7 +12,7 @@ namespace ember {
 void exp_contiguous(const float* in, float* out, int64_t n);
 // out[i] = 1 / (1 + exp(-in[i]))
 void sigmoid_contiguous(const float* in, float* out, int64_t n);
-// Sum of n floats: 32 float lanes per block of 4096, blocks combined in double.
+// Sum of n floats, float lanes folded into a double (Note [Streamed sum]).
 double sum_contiguous_f32(const float* in, int64_t n);
 // y[i] += alpha * x[i]
 void axpy_contiguous(float alpha, const float* x, float* y, int64_t n);

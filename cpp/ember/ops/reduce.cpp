@@ -100,8 +100,7 @@ void require_floating(const Tensor& a, const char* op) {
 // ---- sum / mean ----
 
 Tensor sum(const Tensor& a, std::optional<DType> dtype) {
-  const std::vector<bool> mask(static_cast<size_t>(a->dim()), true);
-  Tensor out = drop_reduced(sum_kernel(a, mask, sum_dtype(a->dtype(), dtype)), mask, false);
+  Tensor out = sum_all_kernel(a, sum_dtype(a->dtype(), dtype));
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     record<SumBackward0>(out, a)->self_meta = InputMeta(a);
   }
@@ -131,8 +130,7 @@ TensorList SumBackward1::apply(TensorList&& grads) {
 
 Tensor mean(const Tensor& a) {
   require_floating(a, "mean");
-  const std::vector<bool> mask(static_cast<size_t>(a->dim()), true);
-  Tensor out = drop_reduced(sum_kernel(a, mask, a->dtype()), mask, false);
+  Tensor out = sum_all_kernel(a, a->dtype());
   binary_scalar_inplace_kernel(BinaryOp::Div, out, Scalar(static_cast<double>(a->numel())));
   if (any_requires_grad(a)) record<MeanBackward0>(out, a)->self_meta = InputMeta(a);
   return out;
