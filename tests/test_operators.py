@@ -5,7 +5,6 @@ import operator
 
 import numpy as np
 import pytest
-
 from conftest import both, capture, ember, torch
 
 A = [[1.5, -2.0, 3.0], [0.5, 4.0, -1.0]]
