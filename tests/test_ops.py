@@ -21,6 +21,8 @@ from conftest import (
     assert_grad_fn_name,
     assert_grads_close,
     backward_both,
+    both,
+    capture,
     make_nc_leaf,
     make_pair,
     rand_array,
@@ -1948,3 +1950,47 @@ def test_cat_0d_raises_and_stack_empty_raises():
         torch.stack([])
     with pytest.raises(Exception):
         ember.stack([])
+
+
+# ------------------------------------------------------- index_select / masked_select
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: x.index_select(1, lib.tensor([2, 0, 2])),
+        lambda lib, x: lib.index_select(x, 0, lib.tensor([1])),
+        lambda lib, x: x.index_select(-1, lib.tensor([0])),
+        lambda lib, x: lib.masked_select(x, x > 2),
+        lambda lib, x: x.masked_select(lib.tensor([True, False, True])),  # broadcast mask
+        lambda lib, x: lib.masked_select(x[0], lib.tensor([[True], [False]])),  # broadcast input
+    ],
+)
+def test_index_select_and_masked_select_match_torch(call):
+    def run(lib):
+        x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        out = call(lib, x)
+        (out * out).sum().backward()
+        return out.detach().numpy(), x.grad.numpy()
+
+    (ev, eg), (tv, tg) = both(run)
+    np.testing.assert_array_equal(ev, tv)
+    np.testing.assert_array_equal(eg, tg)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: x.index_select(1, lib.tensor([[0]])),
+        lambda lib, x: x.index_select(1, lib.tensor([5])),
+        lambda lib, x: x.index_select(1, lib.tensor([-1])),
+        lambda lib, x: x.index_select(1, lib.tensor([0.0])),
+        lambda lib, x: x.index_select(2, lib.tensor([0])),
+        lambda lib, x: x.masked_select(lib.tensor([1, 0, 1])),
+        lambda lib, x: x.masked_select(lib.tensor([True, False])),
+    ],
+)
+def test_index_select_and_masked_select_errors_match_torch(call):
+    err_e = capture(lambda lib: call(lib, lib.ones(2, 3)), ember)
+    err_t = capture(lambda lib: call(lib, lib.ones(2, 3)), torch)
+    assert err_t is not None and type(err_e) is type(err_t), (err_e, err_t)

@@ -101,8 +101,11 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(CopyBackwards);
   EMBER_BIND(CopySlices);
   EMBER_BIND(AsStridedBackward0);
+  EMBER_BIND(AsStridedScatterBackward0);
   // reductions
   EMBER_BIND(SumBackward0);
+  EMBER_BIND(ScatterBackward0);
+  EMBER_BIND(GatherBackward0);
   EMBER_BIND(SumBackward1);
   EMBER_BIND(MeanBackward0);
   EMBER_BIND(MeanBackward1);
@@ -134,9 +137,12 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(PermuteBackward0);
   EMBER_BIND(SliceBackward0);
   EMBER_BIND(SelectBackward0);
+  EMBER_BIND(SliceBackwardBackward0);
+  EMBER_BIND(SelectBackwardBackward0);
   EMBER_BIND(CatBackward0);
   EMBER_BIND(StackBackward0);
   EMBER_BIND(IndexBackward0);
+  EMBER_BIND(IndexPutImplBackward0);
   // nn
   EMBER_BIND(SoftmaxBackward0);
   EMBER_BIND(LogSoftmaxBackward0);

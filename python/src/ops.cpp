@@ -322,6 +322,36 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       py::arg("mat2"));
   def_both(m, cls, "mv", [](const Tensor& a, const Tensor& b) { return mv(a, b); }, py::arg("vec"));
   def_both(
+      m, cls, "index_select",
+      [](const Tensor& a, int64_t dim, const Tensor& index) {
+        // torch's checks and exception types, which differ from indexing's.
+        if (index->dim() > 1) throw IndexError("index_select(): Index is supposed to be a vector");
+        if (index->dtype() != DType::Int64) {
+          throw std::runtime_error("index_select(): Expected dtype int32 or int64 for index");
+        }
+        const int64_t size = a->dim() == 0 ? 1 : a->shape()[wrap_dim(dim, a->dim())];
+        for (int64_t i = 0; i < index->numel(); ++i) {
+          const auto k = static_cast<int64_t>(element_as_double(index, i));
+          if (k < 0 || k >= size) {  // torch's index_select takes no negative positions
+            throw std::runtime_error("INDICES element is out of DATA bounds, id=" +
+                                     std::to_string(k) + " axis_dim=" + std::to_string(size));
+          }
+        }
+        return index_select(a, dim, index);
+      },
+      py::arg("dim"), py::arg("index"));
+  def_both(
+      m, cls, "masked_select",
+      [](const Tensor& a, const Tensor& mask) {
+        if (mask->dtype() != DType::Bool) {
+          throw std::runtime_error("masked_select: expected BoolTensor for mask");
+        }
+        // Like torch: input and mask broadcast together; the result is 1-D.
+        const Shape shape = broadcast_shapes(a->shape(), mask->shape());
+        return masked_select(expand(a, shape), expand(mask, shape), 0);
+      },
+      py::arg("mask"));
+  def_both(
       m, cls, "dot", [](const Tensor& a, const Tensor& b) { return dot(a, b); }, py::arg("other"));
   def_both(
       m, cls, "bmm",

@@ -9,16 +9,7 @@
 
 namespace ember {
 
-namespace {
-
-template <typename NodeT>
-std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
-  auto node = std::make_shared<NodeT>();
-  set_history(node, inputs, out);
-  return node;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // ---- add / sub ----
 

@@ -27,7 +27,8 @@ namespace ember {
 // grad_fn describes old values. Each recorded in-place op bumps the storage's
 // history counter; when a stale view is next used (gradient_edge), its grad_fn
 // is regenerated as an AsStridedBackward0 onto the base's current history, as
-// torch does. Only first-order gradients flow through CopySlices.
+// torch does. Under create_graph, CopySlices and AsStridedBackward0 record
+// their own steps, so higher-order gradients flow (Note [Placing a gradient]).
 void check_inplace(const Tensor& self) {
   if (!GradMode::is_enabled()) return;
   if (self->is_leaf() && self->requires_grad()) {
@@ -47,7 +48,20 @@ Tensor ViewGeometry::region_of(const Tensor& base_like) const {
                                       strides, base_like->dtype());
 }
 
+namespace {
+
+// A view of `t` (contiguous, shaped like the base) at the geometry's region,
+// recorded as AsStridedBackward0 when t requires grad.
+Tensor region_view(const Tensor& t, const ViewGeometry& g) {
+  Tensor region = make_view(t, t->offset() + g.offset, g.shape, g.strides);
+  if (any_requires_grad(t)) record<AsStridedBackward0>(region, t)->geometry = g;
+  return region;
+}
+
+}  // namespace
+
 TensorList CopySlices::apply(TensorList&& grads) {
+  if (GradMode::is_enabled()) return apply_recorded(std::move(grads));
   Tensor result = contiguous_clone(grads[0]);
   Tensor region = geometry.region_of(result);
   TensorList op_grads = op->apply(TensorList{contiguous_clone(region)});
@@ -62,10 +76,33 @@ TensorList CopySlices::apply(TensorList&& grads) {
   return out;
 }
 
+// The same steps with recorded ops, so that the gradient this returns has a
+// graph of its own (Note [Placing a gradient]).
+TensorList CopySlices::apply_recorded(TensorList&& grads) {
+  Tensor result = clone(grads[0]);
+  Tensor region = region_view(result, geometry);
+  TensorList op_grads = op->apply(TensorList{clone(region)});
+  if (op_grads.size() > 0 && op_grads[0]) {
+    copy_(region, op_grads[0]);
+  } else {
+    zero_(region);
+  }
+  TensorList out(next_edges().size());
+  out[0] = result;
+  for (size_t i = 1; i < out.size() && i < op_grads.size(); ++i) out[i] = op_grads[i];
+  return out;
+}
+
 TensorList AsStridedBackward0::apply(TensorList&& grads) {
   Tensor out = zeros(geometry.base_shape, grads[0]->dtype());
   copy_kernel(geometry.region_of(out), grads[0]);
+  if (any_requires_grad(grads[0]))
+    record<AsStridedScatterBackward0>(out, grads[0])->geometry = geometry;
   return {out};
+}
+
+TensorList AsStridedScatterBackward0::apply(TensorList&& grads) {
+  return {clone(region_view(contiguous(grads[0]), geometry))};
 }
 
 namespace {
@@ -140,8 +177,10 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
 // `other` as a saved operand of an in-place op on self, taken before the
 // write: when it shares self's memory its values are about to change, so a
 // copy is saved instead (torch saves the original and raises on backward).
+// Saved copies are recorded clones, so that their values stay differentiable
+// for higher-order gradients.
 SavedTensor saved_operand(const Tensor& self, const Tensor& other) {
-  if (other->storage() == self->storage()) return SavedTensor(contiguous_clone(other), false);
+  if (other->storage() == self->storage()) return SavedTensor(clone(other), false);
   return SavedTensor(other, false);
 }
 
@@ -243,7 +282,7 @@ Tensor& mul_(Tensor& self, const Tensor& other) {
   const bool rec = records(self, &other);
   // The formula needs self's old values when other requires grad, and other's
   // values as they are now (saved before the write, copied if it is self).
-  Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
+  Tensor old_self = rec && other->requires_grad() ? clone(self) : nullptr;
   SavedTensor saved_other = rec ? saved_operand(self, other) : SavedTensor();
   GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Mul, self, other);
@@ -273,7 +312,7 @@ Tensor& mul_(Tensor& self, const Scalar& other) {
 Tensor& div_(Tensor& self, const Tensor& other) {
   check_inplace(self);
   const bool rec = records(self, &other);
-  Tensor old_self = rec && other->requires_grad() ? contiguous_clone(self) : nullptr;
+  Tensor old_self = rec && other->requires_grad() ? clone(self) : nullptr;
   SavedTensor saved_other = rec ? saved_operand(self, other) : SavedTensor();
   GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Div, self, other);

@@ -356,6 +356,23 @@ Tensor nll_rows_grad(const Tensor& g_in, const Tensor& t, const Tensor& w, const
   return out;
 }
 
+// nll_rows_grad is linear in the incoming gradient. When that gradient carries
+// a graph (create_graph), a constant unit gradient is scaled by it with a
+// recorded product, so higher-order gradients flow (Note [Placing a gradient]).
+Tensor nll_grad(const Tensor& g, const Tensor& t, const Tensor& w, const Tensor& tw, int64_t rows,
+                int64_t classes, DType dtype, Reduction reduction, int64_t ignore_index) {
+  if (!any_requires_grad(g)) {
+    return nll_rows_grad(g, t, w, tw, rows, classes, dtype, reduction, ignore_index);
+  }
+  Tensor unit;
+  {
+    GradModeGuard no_grad(false);
+    unit = nll_rows_grad(ones(g->shape(), g->dtype()), t, w, tw, rows, classes, dtype, reduction,
+                         ignore_index);
+  }
+  return mul(unit, reduction == Reduction::None ? reshape(g, {rows, 1}) : g);
+}
+
 template <typename NodeT>
 void record_nll(const Tensor& out, const Tensor& input, const Tensor& t, const Tensor& w,
                 const Tensor& total_weight, Reduction reduction, int64_t ignore_index) {
@@ -428,17 +445,17 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 TensorList NllLossBackward0::apply(TensorList&& grads) {
   const int64_t classes = self_meta.shape.back();
   const int64_t rows = self_meta.shape.size() == 2 ? self_meta.shape[0] : 1;
-  Tensor g = nll_rows_grad(grads[0], target.unpack(*this), weight.unpack(*this),
-                           total_weight.unpack(*this), rows, classes, self_meta.dtype, reduction,
-                           ignore_index);
+  Tensor g =
+      nll_grad(grads[0], target.unpack(*this), weight.unpack(*this), total_weight.unpack(*this),
+               rows, classes, self_meta.dtype, reduction, ignore_index);
   return {reshape(g, DimList(self_meta.shape.begin(), self_meta.shape.end()))};
 }
 
 TensorList NllLoss2DBackward0::apply(TensorList&& grads) {
   const Shape& s = self_meta.shape;  // (N, C, H, W)
-  Tensor g = nll_rows_grad(grads[0], target.unpack(*this), weight.unpack(*this),
-                           total_weight.unpack(*this), s[0] * s[2] * s[3], s[1], self_meta.dtype,
-                           reduction, ignore_index);
+  Tensor g =
+      nll_grad(grads[0], target.unpack(*this), weight.unpack(*this), total_weight.unpack(*this),
+               s[0] * s[2] * s[3], s[1], self_meta.dtype, reduction, ignore_index);
   return {permute(reshape(g, {s[0], s[2], s[3], s[1]}), {0, 3, 1, 2})};
 }
 

@@ -11,13 +11,6 @@
 namespace ember {
 namespace {
 
-template <typename NodeT>
-std::shared_ptr<NodeT> record(const Tensor& out, const Tensor& input) {
-  auto node = std::make_shared<NodeT>();
-  set_history(node, {&input}, out);
-  return node;
-}
-
 std::string dims_str(const DimList& d) {
   std::string s = "[";
   for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
@@ -357,7 +350,18 @@ TensorList SliceBackward0::apply(TensorList&& grads) {
     window = slice(out, dim, start, end, step);
   }
   copy_kernel(window, grads[0]);
+  if (any_requires_grad(grads[0])) {
+    auto node = record<SliceBackwardBackward0>(out, grads[0]);
+    node->dim = dim;
+    node->start = start;
+    node->end = end;
+    node->step = step;
+  }
   return {out};
+}
+
+TensorList SliceBackwardBackward0::apply(TensorList&& grads) {
+  return {slice(grads[0], dim, start, end, step)};
 }
 
 Tensor select(const Tensor& a, int64_t dim, int64_t index) {
@@ -391,7 +395,16 @@ TensorList SelectBackward0::apply(TensorList&& grads) {
     window = select(out, dim, index);
   }
   copy_kernel(window, grads[0]);
+  if (any_requires_grad(grads[0])) {
+    auto node = record<SelectBackwardBackward0>(out, grads[0]);
+    node->dim = dim;
+    node->index = index;
+  }
   return {out};
+}
+
+TensorList SelectBackwardBackward0::apply(TensorList&& grads) {
+  return {select(grads[0], dim, index)};
 }
 
 Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {
@@ -678,7 +691,16 @@ TensorList IndexBackward0::apply(TensorList&& grads) {
       }
     }
   });
+  if (any_requires_grad(grads[0])) {
+    auto node = record<IndexPutImplBackward0>(out, grads[0]);
+    node->index = SavedTensor(idx, false);
+    node->dim = dim;
+  }
   return {out};
+}
+
+TensorList IndexPutImplBackward0::apply(TensorList&& grads) {
+  return {index_select(grads[0], dim, index.unpack(*this))};
 }
 
 Tensor nonzero_flat(const Tensor& mask) {

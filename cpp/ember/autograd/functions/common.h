@@ -41,6 +41,27 @@ class GradFit {
   std::unique_ptr<InputMeta> meta_;
 };
 
+// Makes a new NodeT the grad_fn of `out`, with one edge per input.
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
+  auto node = std::make_shared<NodeT>();
+  set_history(node, inputs, out);
+  return node;
+}
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& out, const Tensor& input) {
+  return record<NodeT>(out, {&input});
+}
+
+// Note [Placing a gradient]
+// Some backward formulas (slice, select, index, max/min along a dim, a view's
+// region) place the incoming gradient into zeros of the input's shape with a
+// raw kernel. The placement is linear in the gradient, and its own backward
+// takes the same entries back out: the forward op again. When the gradient
+// carries a graph (create_graph), the formula records the placement as a node
+// named like torch's, whose apply runs that forward op, so gradients of every
+// order flow through these formulas too.
+
 // Whether the node must produce a gradient for forward input i.
 inline bool wants_grad(const Node& n, size_t i) {
   return i < n.next_edges().size() && n.next_edges()[i].node != nullptr;

@@ -142,11 +142,19 @@ struct CopySlices final : Node {
   void release_saved() override { op->release_saved(); }
   ViewGeometry geometry;
   std::shared_ptr<Node> op;
+
+ private:
+  TensorList apply_recorded(TensorList&& grads);  // under create_graph
 };
 
 // The modified view's new grad_fn: its gradient is the base's, at the region.
 struct AsStridedBackward0 final : Node {
   EMBER_NODE(AsStridedBackward0);
+  ViewGeometry geometry;
+};
+// AsStridedBackward0's placement (Note [Placing a gradient]).
+struct AsStridedScatterBackward0 final : Node {
+  EMBER_NODE(AsStridedScatterBackward0);
   ViewGeometry geometry;
 };
 

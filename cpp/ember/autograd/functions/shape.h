@@ -52,6 +52,15 @@ struct SelectBackward0 final : Node {
   InputMeta self_meta;
   int64_t dim = 0, index = 0;
 };
+// The recorded placements of Note [Placing a gradient].
+struct SliceBackwardBackward0 final : Node {
+  EMBER_NODE(SliceBackwardBackward0);
+  int64_t dim = 0, start = 0, end = 0, step = 1;
+};
+struct SelectBackwardBackward0 final : Node {
+  EMBER_NODE(SelectBackwardBackward0);
+  int64_t dim = 0, index = 0;
+};
 struct CatBackward0 final : Node {
   EMBER_NODE(CatBackward0);
   std::vector<InputMeta> metas;
@@ -67,6 +76,13 @@ struct IndexBackward0 final : Node {
   void release_saved() override { index.release(); }
   SavedTensor index;  // wrapped int64 positions along dim
   InputMeta self_meta;
+  int64_t dim = 0;
+};
+// IndexBackward0's placement (Note [Placing a gradient]).
+struct IndexPutImplBackward0 final : Node {
+  EMBER_NODE(IndexPutImplBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
   int64_t dim = 0;
 };
 
