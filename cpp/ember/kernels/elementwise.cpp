@@ -522,4 +522,28 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor relu_backward_kernel(const Tensor& grad, const Tensor& result) {
+  Tensor r = convert(result, grad->dtype());
+  Tensor out = empty(grad->shape(), grad->dtype());
+  EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+    T* po = out->data<T>();
+    const T* pg = grad->data<T>();
+    const T* pr = r->data<T>();
+    for_each_row<3>(grad->shape(), {&out->strides(), &grad->strides(), &r->strides()},
+                    [&](const int64_t* off, int64_t len, const int64_t* st) {
+                      T* o = po + off[0];
+                      const T* g = pg + off[1];
+                      const T* y = pr + off[2];
+                      if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+                        for (int64_t i = 0; i < len; ++i) o[i] = y[i] <= T(0) ? T(0) : g[i];
+                      } else {
+                        for (int64_t i = 0; i < len; ++i) {
+                          o[i * st[0]] = y[i * st[2]] <= T(0) ? T(0) : g[i * st[1]];
+                        }
+                      }
+                    });
+  });
+  return out;
+}
+
 }  // namespace ember

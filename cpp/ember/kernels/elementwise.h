@@ -73,4 +73,8 @@ Tensor convert(const Tensor& a, DType dtype);
 // Elementwise where(cond, a, b) on same-dtype operands (broadcasting).
 Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b);
 
+// ReLU's backward in one pass: grad where result > 0 or is NaN, else 0
+// (torch's threshold_backward). Both operands have one shape and float dtype.
+Tensor relu_backward_kernel(const Tensor& grad, const Tensor& result);
+
 }  // namespace ember

@@ -486,7 +486,11 @@ TensorList SigmoidBackward0::apply(TensorList&& grads) {
 TensorList ReluBackward0::apply(TensorList&& grads) {
   // torch's threshold_backward: zero where the result is <= 0 (a NaN passes).
   Tensor y = saved.unpack(*this);
-  return {where(compare(BinaryOp::Le, y, Scalar(0.0)), zeros({}, grads[0]->dtype()), grads[0])};
+  const Tensor& g = grads[0];
+  if (!any_requires_grad(g) && g->shape() == y->shape() && is_floating(g->dtype())) {
+    return {relu_backward_kernel(g, y)};
+  }
+  return {where(compare(BinaryOp::Le, y, Scalar(0.0)), zeros({}, g->dtype()), g)};
 }
 TensorList ReciprocalBackward0::apply(TensorList&& grads) {
   Tensor y = saved.unpack(*this);
