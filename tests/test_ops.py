@@ -537,6 +537,8 @@ def test_unary_kinks_at_zero():
     check(lambda L, t: L.relu(t), [x])
     check(lambda L, t: L.abs(t), [x])
     check(lambda L, t: t.abs(), [x])
+    # a NaN result passes its gradient through ReLU's backward, as in torch
+    check(lambda L, t: L.relu(t), [np.array([np.nan, -1.0, 2.0], np.float32)])
 
 
 def test_unary_special_values():
