@@ -674,6 +674,35 @@ def _case_concurrent_backward_into_shared_leaf_accumulates():
     )
 
 
+def _case_concurrent_backward_through_one_graph():
+    """Threads backprop the same graph at once: each call either completes (and
+    its gradient is counted exactly once) or is refused with torch's exception
+    type; the process never crashes (Note [Engine scratch])."""
+    w = ember.ones(200_000, requires_grad=True)
+    y = ((w * 3).exp() * 0 + w * 2).sum()  # large enough that runs overlap
+    done, refused, other = [], [], []
+    barrier = threading.Barrier(4)
+
+    def worker():
+        barrier.wait(10)
+        for _ in range(20):
+            try:
+                y.backward(retain_graph=True)
+                done.append(1)
+            except RuntimeError as exc:
+                (refused if "another backward pass" in str(exc) else other).append(exc)
+
+    ths = [threading.Thread(target=worker) for _ in range(4)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(120)
+    assert not other, other
+    assert done and len(done) + len(refused) == 80
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(200_000, 2.0 * len(done), np.float32))
+    y.backward()  # the graph is usable again afterwards
+
+
 def _case_grad_mode_thread_isolation_under_load():
     flags = []
 
@@ -716,6 +745,7 @@ def _run_case_in_subprocess(name, timeout=120):
         "threads_with_nn_modules_and_optimizer",
         "concurrent_backward_on_separate_graphs",
         "concurrent_backward_into_shared_leaf_accumulates",
+        "concurrent_backward_through_one_graph",
         "grad_mode_thread_isolation_under_load",
         "concurrent_matmul_operator",
         "concurrent_sum_with_dim_tuple",

@@ -18,9 +18,12 @@ namespace ember {
 // (Node::scratch_), tagged with the run's id, so a run costs no hash map. Leaf
 // accumulators are the one kind of node that separate graphs share (two
 // threads training on the same parameters), so their scratch lives in the
-// run's own map, and AccumulateGrad locks while it adds into .grad. The rule
-// that remains: two threads must not run backward through the *same* non-leaf
-// nodes at once. See the README's thread-safety notes.
+// run's own map, and AccumulateGrad locks while it adds into .grad. A run
+// claims each graph node it visits (Node::active_run_) and frees the claims
+// when it ends; a run that finds a node claimed by another run, meaning two
+// threads (or a hook's nested backward) are differentiating through the same
+// non-leaf nodes at once, raises instead of sharing the scratch. See the
+// README's thread-safety notes.
 //
 // Order: a node runs once every gradient for it has arrived. Among ready nodes
 // the most recently created runs first, as in torch, so sums into a leaf
@@ -163,6 +166,7 @@ class Engine::Run {
       if (n->is_accumulator_) continue;
       n->scratch_.buffer = TensorList();
       n->scratch_.pending = 0;
+      n->active_run_.store(0, std::memory_order_release);
     }
   }
 
@@ -178,14 +182,31 @@ class Engine::Run {
   Scratch& scratch(Node* n) { return n->is_accumulator_ ? accumulator_scratch_[n] : n->scratch_; }
 
   void visit(Node* n, std::vector<Node*>& stack) {
+    if (n->is_accumulator_) {
+      if (accumulator_scratch_[n].run_id == run_id_) return;
+      accumulator_scratch_[n].run_id = run_id_;
+    } else if (!claim(n)) {
+      return;  // already visited by this run
+    }
     Scratch& s = scratch(n);
-    if (s.run_id == run_id_) return;
-    s.run_id = run_id_;
     s.pending = 0;
     s.needed = true;
     s.buffer = TensorList();
     nodes_.push_back(n);
     stack.push_back(n);
+  }
+
+  // Takes n's scratch for this run: false if this run already holds it.
+  bool claim(Node* n) {
+    uint64_t owner = 0;
+    if (n->active_run_.compare_exchange_strong(owner, run_id_, std::memory_order_acquire)) {
+      return true;
+    }
+    if (owner == run_id_) return false;
+    throw std::runtime_error(
+        std::string("ember: another backward pass is running through this graph (at ") + n->name() +
+        "). Backward passes through the same non-leaf nodes must not overlap: run them one "
+        "after another, or build a separate graph per thread.");
   }
 
   // Position of a node in nodes_ (only restricted runs build this table).

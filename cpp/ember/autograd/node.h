@@ -1,6 +1,7 @@
 #pragma once
 // Graph nodes: a Node is the backward of one forward op (Python's grad_fn).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -63,12 +64,13 @@ class Node : public std::enable_shared_from_this<Node> {
  private:
   // Per-run scratch of the engine; see Note [Engine scratch].
   struct Scratch {
-    uint64_t run_id = 0;
+    uint64_t run_id = 0;  // accumulators only; graph nodes are claimed by active_run_
     int32_t pending = 0;
     bool needed = false;
     TensorList buffer;
   };
   Scratch scratch_;
+  std::atomic<uint64_t> active_run_{0};  // the run using scratch_, 0 when none
   std::unique_ptr<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>> watched_;
 };
 
