@@ -688,6 +688,31 @@ def test_inplace_on_view_of_non_leaf():
         assert_same(a, b)
 
 
+def _node_name(t):
+    return type(t.grad_fn).__name__ if t.grad_fn is not None else None
+
+
+@pytest.mark.parametrize("base_has_history", [False, True])
+def test_views_made_before_an_inplace_write_through_another_view(base_has_history):
+    # Views of the written memory are regenerated onto the base's new history
+    # when next used (Note [Views and in-place]), also when the base had none.
+    def fn(lib):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        base = lib.ones(4) * (w.sum() if base_has_history else 1)
+        v1, v2 = base[:3], base[1:]
+        v1.mul_(w)
+        seen = (v2.requires_grad, _node_name(v2), v2.is_leaf)
+        hooked = []
+        v2.register_hook(lambda g: hooked.append(g.tolist()))
+        v2.retain_grad()
+        ((v2 * v2).sum() + w.sum()).backward()
+        v2.add_(1)  # not a leaf: allowed, like torch
+        return seen, w.grad.tolist(), hooked, v2.grad.tolist()
+
+    e, t = both(fn)
+    assert e == t
+
+
 def test_setitem_with_grad_tensor():
     def fn(lib):
         x = data(lib, X0, requires_grad=True)

@@ -61,6 +61,8 @@ inline Tensor sign(const Tensor& a) { return unary(UnaryOp::Sign, a); }
 void check_inplace(const Tensor& self);  // torch's leaf / view checks
 // Points a view whose base was changed in place at the base's current history.
 void regenerate_view_history(const Tensor& view);
+// t's grad_fn as Python shows it: a stale view's is regenerated first.
+const std::shared_ptr<Node>& current_grad_fn(const Tensor& t);
 Tensor& add_(Tensor& self, const Tensor& other, double alpha = 1.0);
 Tensor& add_(Tensor& self, const Scalar& other);
 Tensor& sub_(Tensor& self, const Tensor& other, double alpha = 1.0);

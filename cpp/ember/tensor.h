@@ -59,9 +59,10 @@ class TensorImpl {
     view_history_ = storage_->history();
   }
   // Whether an in-place op recorded on this memory since the view was made
-  // left its grad_fn describing old values.
+  // left its grad_fn describing old values, or gave a base that had no history
+  // one (so this view's values now depend on it too).
   bool view_history_is_stale() const {
-    return base_ && grad_fn_ && view_history_ != storage_->history();
+    return base_ && view_history_ != storage_->history() && (grad_fn_ || base_->requires_grad());
   }
   void refresh_view_history() { view_history_ = storage_->history(); }
   void* raw_data() const {
@@ -75,7 +76,9 @@ class TensorImpl {
   void bump_version() { storage_->bump_version(); }
 
   // Autograd (see Note [Tensor layout]).
-  bool requires_grad() const { return requires_grad_ || grad_fn_ != nullptr; }
+  bool requires_grad() const {
+    return requires_grad_ || grad_fn_ != nullptr || (base_ && view_history_is_stale());
+  }
   bool is_leaf() const { return grad_fn_ == nullptr; }
   const std::shared_ptr<Node>& grad_fn() const { return grad_fn_; }
   uint32_t output_nr() const { return output_nr_; }

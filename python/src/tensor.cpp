@@ -294,8 +294,8 @@ void init_tensor(py::module_& m) {
   cls.def_property_readonly("shape", [](const Tensor& t) { return make_size(t->shape()); })
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t->dtype()); })
       .def_property_readonly("ndim", [](const Tensor& t) { return t->dim(); })
-      .def_property_readonly("is_leaf", [](const Tensor& t) { return t->is_leaf(); })
-      .def_property_readonly("grad_fn", [](const Tensor& t) { return t->grad_fn(); })
+      .def_property_readonly("is_leaf", [](const Tensor& t) { return !current_grad_fn(t); })
+      .def_property_readonly("grad_fn", [](const Tensor& t) { return current_grad_fn(t); })
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t->retains_grad(); })
       .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
       .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })
@@ -306,7 +306,7 @@ void init_tensor(py::module_& m) {
       .def_property(
           "grad",
           [](const Tensor& t) -> py::object {
-            if (!t->is_leaf() && !t->retains_grad()) {
+            if (current_grad_fn(t) && !t->retains_grad()) {
               if (PyErr_WarnEx(PyExc_UserWarning,
                                "The .grad attribute of a Tensor that is not a leaf Tensor is "
                                "being accessed. Its .grad attribute won't be populated during "
@@ -423,13 +423,14 @@ void init_tensor(py::module_& m) {
              if (!t->requires_grad()) {
                throw std::runtime_error("can't retain_grad on Tensor that has requires_grad=False");
              }
-             if (t->is_leaf() || t->retains_grad()) return;
+             if (!current_grad_fn(t) || t->retains_grad()) return;
              t->set_retains_grad(true);
              watch_non_leaf(t);
            })
       .def(
           "register_hook",
           [](const Tensor& t, py::function fn) {
+            current_grad_fn(t);  // a stale view gets its grad_fn before the hook attaches
             if (!t->requires_grad()) {
               throw std::runtime_error(
                   "cannot register a hook on a tensor that doesn't require gradient");

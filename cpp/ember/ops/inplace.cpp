@@ -31,6 +31,7 @@ namespace ember {
 // their own steps, so higher-order gradients flow (Note [Placing a gradient]).
 void check_inplace(const Tensor& self) {
   if (!GradMode::is_enabled()) return;
+  current_grad_fn(self);  // a stale view is not a leaf (Note [Views and in-place])
   if (self->is_leaf() && self->requires_grad()) {
     throw std::runtime_error(
         self->is_view()
@@ -234,6 +235,11 @@ bool records(const Tensor& self, const Tensor* other) {
 void regenerate_view_history(const Tensor& view) {
   view->set_history(view_of_base_node(view->base(), geometry_of(view)), 0);
   view->refresh_view_history();
+}
+
+const std::shared_ptr<Node>& current_grad_fn(const Tensor& t) {
+  if (t->view_history_is_stale()) regenerate_view_history(t);
+  return t->grad_fn();
 }
 
 Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
