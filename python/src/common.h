@@ -76,5 +76,6 @@ void install_fast_methods(py::class_<TensorImpl, Tensor>& cls);
 void init_functions(py::module_& m);
 void init_autograd(py::module_& m);
 void init_random(py::module_& m);
+void init_function_node(py::module_& m);  // after init_autograd (needs the Node class)
 
 }  // namespace ember::bindings

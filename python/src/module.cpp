@@ -55,6 +55,7 @@ PYBIND11_MODULE(_C, m) {
   init_tensor(m);
   init_functions(m);
   init_autograd(m);
+  init_function_node(m);
   init_random(m);
   init_runtime(m);
 }

@@ -1,0 +1,118 @@
+"""Custom differentiable operations: ``ember.autograd.Function``, as in torch.
+
+A subclass defines ``forward(ctx, *args)`` (or ``forward(*args)`` plus
+``setup_context(ctx, inputs, output)``) and ``backward(ctx, *grad_outputs)``,
+and is called through ``apply``. The graph node is C++ (Note [Python
+functions] in python/src/function_node.cpp); this module holds the ctx object
+and the calling convention.
+"""
+
+import functools
+import warnings
+
+from .. import _C
+from .._grad_mode import no_grad
+
+
+class FunctionCtx:
+    """The ``ctx`` passed to forward/setup_context and backward."""
+
+    def save_for_backward(self, *tensors):
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        saved = getattr(self, "_saved_tensors", None)
+        if saved is None:
+            if getattr(self, "to_save", None) is None:
+                return ()
+            raise RuntimeError("saved_tensors can only be read inside backward()")
+        return saved
+
+    def mark_non_differentiable(self, *tensors):
+        self.non_differentiable = tensors
+
+    def mark_dirty(self, *tensors):
+        raise NotImplementedError(
+            "ember.autograd.Function does not support in-place forward (mark_dirty); "
+            "return a new tensor instead"
+        )
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+
+class Function:
+    """Base class for custom autograd operations; call them with ``apply``."""
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn(
+            f"{self.__class__} should not be instantiated. Methods on autograd functions are "
+            "all static, so you should invoke them on the class itself. Instantiating an "
+            "autograd function will raise an error in a future version of PyTorch.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD."
+        )
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = FunctionCtx()
+        records = _C.is_grad_enabled()
+        ctx.needs_input_grad = tuple(
+            records and isinstance(a, _C.Tensor) and a.requires_grad for a in args
+        )
+        separate_setup = cls.setup_context is not Function.setup_context
+        with no_grad():
+            if separate_setup:
+                output = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, output)
+            else:
+                output = cls.forward(ctx, *args, **kwargs)
+        if not any(ctx.needs_input_grad):
+            return output
+        single = not isinstance(output, tuple)
+        outputs = (output,) if single else output
+        tensors = tuple(o for o in outputs if isinstance(o, _C.Tensor))
+        recorded = iter(
+            _C._record_function(
+                cls.__name__ + "Backward",
+                cls.backward,
+                ctx,
+                args,
+                tensors,
+                tuple(getattr(ctx, "to_save", None) or ()),
+                tuple(getattr(ctx, "non_differentiable", ())),
+                getattr(ctx, "materialize_grads", True),
+            )
+        )
+        ctx.to_save = None  # the node holds them now
+        result = tuple(next(recorded) if isinstance(o, _C.Tensor) else o for o in outputs)
+        return result[0] if single else result
+
+
+def once_differentiable(fn):
+    """Marks a backward as not differentiable again; ember runs it as is."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper
