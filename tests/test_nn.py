@@ -871,3 +871,108 @@ def test_optimizer_empty_params_raises():
         torch.optim.SGD([], lr=0.1)
     with pytest.raises(ValueError):
         ember.optim.SGD([], lr=0.1)
+
+
+@pytest.mark.parametrize(
+    "opt, kw",
+    [
+        ("AdamW", {"lr": 0.01}),
+        ("AdamW", {"lr": 0.05, "weight_decay": 0.1, "betas": (0.8, 0.95)}),
+        ("RMSprop", {"lr": 0.01}),
+        ("RMSprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.5, "weight_decay": 0.01}),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+def test_adamw_and_rmsprop_match_torch(opt, kw, loss):
+    torch.manual_seed(7)
+    tm, em = _mlp(torch), _mlp(ember)
+    copy_params(em, tm)
+    _train_steps(
+        em,
+        tm,
+        getattr(ember.optim, opt)(em.parameters(), **kw),
+        getattr(torch.optim, opt)(tm.parameters(), **kw),
+        steps=6,
+        loss=loss,
+    )
+
+
+MODULES = {
+    "Flatten": lambda nn: nn.Flatten(),
+    "Flatten(0,1)": lambda nn: nn.Flatten(0, 1),
+    "Softmax": lambda nn: nn.Softmax(dim=1),
+    "LogSoftmax": lambda nn: nn.LogSoftmax(dim=-1),
+    "LeakyReLU": lambda nn: nn.LeakyReLU(0.2),
+    "ModuleList": lambda nn: _stack(nn),
+}
+
+
+def _stack(nn):
+    """A module built from a ModuleList, as users write them."""
+
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(2)])
+            self.layers.append(nn.Tanh())
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    return Stack()
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_more_modules_match_torch(name):
+    torch.manual_seed(3)
+    ember.manual_seed(3)
+    x = np.random.default_rng(0).standard_normal((2, 4, 1)).astype(np.float32)
+    tm, em = MODULES[name](torch.nn), MODULES[name](ember.nn)
+    if name == "ModuleList":
+        x = x.reshape(2, 4)
+        copy_params(em, tm)
+        assert len(list(em.parameters())) == len(list(tm.parameters())) == 4
+        assert len(em.layers) == len(tm.layers) == 3
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tout, eout = tm(tx), em(ex)
+    assert_close(eout, tout, rtol=1e-5, atol=1e-6)
+    (tout * tout).sum().backward()
+    (eout * eout).sum().backward()
+    assert_close(ex.grad, tx.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss", ["L1Loss", "NLLLoss", "BCELoss"])
+def test_more_losses_match_torch(loss, reduction):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    if loss == "L1Loss":
+        target = rng.standard_normal((5, 3)).astype(np.float32)
+    elif loss == "NLLLoss":
+        target = rng.integers(0, 3, 5)
+    else:
+        x = 1 / (1 + np.exp(-x))
+        target = rng.uniform(0, 1, (5, 3)).astype(np.float32)
+    outs = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        out = getattr(lib.nn, loss)(reduction=reduction)(xt, lib.tensor(target))
+        out.sum().backward()
+        outs.append((out.detach().numpy(), xt.grad.numpy()))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-6)
+
+
+def test_leaky_relu_functional_matches_torch():
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0], np.float32)
+    outs = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.leaky_relu(xt, 0.1)
+        y.sum().backward()
+        outs.append((y.detach().numpy(), xt.grad.numpy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

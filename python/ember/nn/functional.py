@@ -17,6 +17,33 @@ def relu(input, inplace=False):
     return _C.relu(input)
 
 
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    if inplace:
+        raise NotImplementedError("ember's leaky_relu has no in-place form yet")
+    return _C.where(input > 0, input, input * negative_slope)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    if tuple(input.shape) != tuple(target.shape):
+        # torch warns and broadcasts; the broadcast result is what it computes
+        import warnings
+
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            stacklevel=2,
+        )
+    loss = (input - target).abs()
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
 def sigmoid(input):
     return _C.sigmoid(input)
 

@@ -1,3 +1,3 @@
-"""ember.optim: SGD and Adam, updating parameters in place under no_grad."""
+"""ember.optim: SGD, Adam, AdamW and RMSprop, updating parameters in place under no_grad."""
 
-from .optimizers import SGD, Adam, Optimizer  # noqa: F401
+from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop  # noqa: F401

@@ -87,3 +87,61 @@ class Adam(Optimizer):
                 bias2 = 1 - beta2 ** state["step"]
                 denom = (state["v"] / bias2).sqrt() + group["eps"]
                 p.sub_(state["m"] / denom, alpha=group["lr"] / bias1)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (the decay scales the weights, not the gradient)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, 0.0)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = weight_decay
+
+    @no_grad()
+    def step(self):
+        for group in self.param_groups:
+            decay = group["decoupled_weight_decay"]
+            if decay:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.mul_(1 - group["lr"] * decay)
+        super().step()
+
+
+class RMSprop(Optimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0):
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "alpha": alpha,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "momentum": momentum,
+            },
+        )
+
+    @no_grad()
+    def step(self):
+        for group in self.param_groups:
+            alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if group["weight_decay"]:
+                    g = g + group["weight_decay"] * p
+                state = self.state.get(id(p))
+                if state is None:
+                    state = {"square_avg": _C.zeros_like(p)}
+                    if group["momentum"]:
+                        state["momentum_buffer"] = _C.zeros_like(p)
+                    self.state[id(p)] = state
+                state["square_avg"].mul_(alpha).add_(g * g, alpha=1 - alpha)
+                avg = state["square_avg"].sqrt() + eps
+                if group["momentum"]:
+                    buf = state["momentum_buffer"]
+                    buf.mul_(group["momentum"]).add_(g / avg)
+                    p.sub_(buf, alpha=lr)
+                else:
+                    p.sub_(g / avg, alpha=lr)
