@@ -7,7 +7,7 @@
 # extension's BLAS symbols resolve in regular and editable installs alike.
 import scipy_openblas32 as _openblas  # noqa: F401
 
-from . import _C
+from . import _C, _composite
 from ._C import *  # noqa: F401,F403
 from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -22,6 +22,7 @@ long = int64
 dtype = _C.dtype
 
 _install_tensor_methods()
+_composite.install(globals())
 
 
 class _Cuda:
