@@ -96,11 +96,52 @@ def test_shape_mismatch_through_an_operator_names_the_sizes():
     assert str(err_e) == str(err_t)
 
 
-def test_numpy_array_on_the_right_defers_to_numpy_like_torch_does_not_crash():
-    a = ember.tensor([1.0, 2.0])
-    # ember gives NotImplemented for an ndarray; NumPy then converts the tensor.
-    out = a + np.array([1.0, 1.0])
-    assert np.allclose(np.asarray(out), [2.0, 3.0])
+def test_numpy_operands_on_either_side_give_tensors_like_torch():
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    arr = np.array([1.0, 1.0])
+    for out in (w + arr, arr * w, np.float64(0.5) * w, w * np.float32(2)):
+        assert isinstance(out, ember.Tensor), type(out)
+        assert out.requires_grad
+    loss = (np.float64(0.5) * (w**2)).sum()
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(w)
+
+
+def test_none_and_non_tensors_raise_typeerror_instead_of_crashing():
+    x = ember.ones(2, requires_grad=True)
+    calls = [
+        lambda: ember.exp(None),
+        lambda: ember.sum(None),
+        lambda: x.mm(None),
+        lambda: ember.cat([x, None]),
+        lambda: ember.where(None, x, x),
+        lambda: ember.nn.functional.mse_loss(x, None),
+        lambda: ember.autograd.grad(x.sum(), [x, 3]),
+        lambda: ember.mul(x, "a"),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError):
+            call()
+    assert ember.equal(ember.add(2, x), x + 2)  # a number first works, as in torch
+
+
+def test_hook_returning_a_non_tensor_raises_typeerror():
+    x = ember.ones(2, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: 3.0)
+    with pytest.raises(TypeError):
+        (y * y).sum().backward()
+
+
+def test_int64_min_floor_divided_by_minus_one_does_not_trap():
+    def run(lib):
+        a = lib.tensor([-(2**63), 7])
+        return (a // -1).tolist(), (a % -1).tolist(), (a // lib.tensor([-1, -1])).tolist()
+
+    e, t = both(run)
+    assert e == t
 
 
 def test_explicit_dunder_calls_match_the_operators():

@@ -14,6 +14,21 @@
 
 namespace py = pybind11;
 
+// A Tensor parameter of a binding refuses None (pybind11 would pass a null
+// holder, which the core never expects); a parameter that may be None is
+// declared as py::object or std::optional<Tensor>.
+namespace pybind11::detail {
+template <>
+class type_caster<std::shared_ptr<ember::TensorImpl>>
+    : public copyable_holder_caster<ember::TensorImpl, std::shared_ptr<ember::TensorImpl>> {
+ public:
+  bool load(handle src, bool convert) {
+    if (src.is_none()) return false;
+    return copyable_holder_caster::load(src, convert);
+  }
+};
+}  // namespace pybind11::detail
+
 namespace ember::bindings {
 
 // A Python-visible dtype object (ember.float32, ...).

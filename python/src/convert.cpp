@@ -45,6 +45,10 @@ std::optional<DType> optional_dtype(py::handle obj) {
 PyTypeObject* tensor_type() { return tensor_type_object; }
 
 const Tensor& as_tensor(py::handle h) {
+  if (!is_tensor(h)) {
+    throw TypeError(std::string("expected Tensor as argument, but got ") +
+                    Py_TYPE(h.ptr())->tp_name);
+  }
   // The holder lives in the instance; reading it skips pybind11's generic caster.
   auto* inst = reinterpret_cast<py::detail::instance*>(h.ptr());
   return inst->get_value_and_holder().holder<Tensor>();
@@ -87,34 +91,71 @@ Tensor tensor_from_operand(py::handle h) {
   throw TypeError(std::string("expected Tensor or number, but got ") + Py_TYPE(h.ptr())->tp_name);
 }
 
+namespace {
+
+// One size or dim: a Python int, anything with __index__ (NumPy integers), or
+// a one-element integer tensor, as torch accepts.
+std::optional<int64_t> as_index(py::handle h) {
+  if (PyLong_Check(h.ptr())) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+    if (overflow) throw std::runtime_error("Overflow when unpacking long");
+    return static_cast<int64_t>(v);
+  }
+  if (is_tensor(h)) {
+    const Tensor& t = as_tensor(h);
+    if (t->numel() == 1 && !is_floating(t->dtype()) && t->dtype() != DType::Bool) {
+      return static_cast<int64_t>(element_as_double(t, 0));
+    }
+    return std::nullopt;
+  }
+  if (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+    const Py_ssize_t v = PyNumber_AsSsize_t(h.ptr(), PyExc_OverflowError);
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    return static_cast<int64_t>(v);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 DimList dims_from(py::handle h) {
   DimList dims;
-  if (PyLong_Check(h.ptr())) {
-    dims.push_back(h.cast<int64_t>());
+  if (std::optional<int64_t> one = as_index(h)) {
+    dims.push_back(*one);
     return dims;
   }
-  if (!PySequence_Check(h.ptr())) {
+  if (is_tensor(h) && as_tensor(h)->dim() == 1 && !is_floating(as_tensor(h)->dtype())) {
+    const Tensor& t = as_tensor(h);
+    for (int64_t i = 0; i < t->numel(); ++i) {
+      dims.push_back(static_cast<int64_t>(element_as_double(t, i)));
+    }
+    return dims;
+  }
+  if (is_tensor(h) || !PySequence_Check(h.ptr())) {
     throw TypeError(std::string("size must be a tuple of ints, but got ") +
                     Py_TYPE(h.ptr())->tp_name);
   }
   for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) {
-    if (!PyLong_Check(item.ptr()) && !PyIndex_Check(item.ptr())) {
+    std::optional<int64_t> v = as_index(item);
+    if (!v) {
       throw TypeError(std::string("size must be a tuple of ints, but found element of type ") +
                       Py_TYPE(item.ptr())->tp_name);
     }
-    dims.push_back(py::reinterpret_borrow<py::object>(item).cast<int64_t>());
+    dims.push_back(*v);
   }
   return dims;
 }
 
 DimList dims_from_args(const py::args& args) {
-  if (args.size() == 1 && !PyLong_Check(args[0].ptr())) return dims_from(args[0]);
+  if (args.size() == 1) return dims_from(args[0]);
   DimList dims;
   for (py::handle a : args) {
-    if (!PyLong_Check(a.ptr())) {
+    std::optional<int64_t> v = as_index(a);
+    if (!v) {
       throw TypeError(std::string("expected ints as sizes, but got ") + Py_TYPE(a.ptr())->tp_name);
     }
-    dims.push_back(a.cast<int64_t>());
+    dims.push_back(*v);
   }
   return dims;
 }

@@ -61,8 +61,10 @@ const BinaryOperator kMod{"__mod__", "__rmod__",
 py::object apply(const BinaryOperator& op, py::handle self, py::handle other, bool reflected) {
   const Tensor& a = as_tensor(self);
   Tensor out;
-  if (is_tensor(other)) {
-    const Tensor& b = as_tensor(other);
+  if (is_tensor(other) || py::isinstance<py::array>(other)) {
+    // A NumPy array operand becomes a tensor, as in torch (Tensor's high
+    // __array_priority__ makes NumPy hand `array op tensor` to us as well).
+    const Tensor b = is_tensor(other) ? as_tensor(other) : tensor_from_data(other, std::nullopt);
     MaybeReleaseGIL gil(a->numel() + b->numel());
     out = reflected ? op.tensors(b, a) : op.tensors(a, b);
   } else if (std::optional<Scalar> s; op.tensor_scalar && (s = as_scalar(other))) {
@@ -116,6 +118,7 @@ PyObject* negative_slot(PyObject* self) {
 }
 
 void install_operator_slots(TensorClass& cls) {
+  cls.attr("__array_priority__") = 1000;  // NumPy defers `array op tensor` to Tensor
   PyNumberMethods* slots = reinterpret_cast<PyTypeObject*>(cls.ptr())->tp_as_number;
   slots->nb_add = binary_slot<kAdd>;
   slots->nb_subtract = binary_slot<kSub>;

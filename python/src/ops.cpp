@@ -9,30 +9,27 @@ namespace {
 
 using TensorClass = py::class_<TensorImpl, Tensor>;
 
-py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
-
-// a <op> b for a tensor or Python number b; NotImplemented for anything else.
+// ember.add(input, other) and friends: either operand may be a Python number
+// (a number as `input` acts like a 0-d tensor of its kind, as in torch).
 template <typename WithTensor, typename WithScalar>
 py::object binary(py::handle self, py::handle other, WithTensor with_tensor,
                   WithScalar with_scalar) {
-  const Tensor& a = as_tensor(self);
+  Tensor number;
+  if (!is_tensor(self)) {
+    const Scalar s = require_scalar(self);
+    number = scalar_tensor(s.value, s.kind == DType::Float64 ? DType::Float32 : s.kind);
+  }
+  const Tensor& a = number ? number : as_tensor(self);
+  Tensor out;
   if (is_tensor(other)) {
-    Tensor out;
-    {
-      MaybeReleaseGIL gil(a->numel());
-      out = with_tensor(a, as_tensor(other));
-    }
-    return py::cast(std::move(out));
+    MaybeReleaseGIL gil(a->numel());
+    out = with_tensor(a, as_tensor(other));
+  } else {
+    const Scalar s = require_scalar(other);
+    MaybeReleaseGIL gil(a->numel());
+    out = with_scalar(a, s);
   }
-  if (std::optional<Scalar> s = as_scalar(other)) {
-    Tensor out;
-    {
-      MaybeReleaseGIL gil(a->numel());
-      out = with_scalar(a, *s);
-    }
-    return py::cast(std::move(out));
-  }
-  return not_implemented();
+  return py::cast(std::move(out));
 }
 
 // Binds a function as ember.<name>(input, ...) and Tensor.<name>(...).
@@ -131,7 +128,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_both(
       m, cls, "add",
       [](py::handle a, py::handle b, double alpha) {
-        const Tensor& x = as_tensor(a);
+        const Tensor x = tensor_from_operand(a);  // ember.add(2, t) works, as in torch
         if (is_tensor(b)) return add(x, as_tensor(b), alpha);
         const Scalar sb = require_scalar(b);
         return add(x, Scalar(sb.value * alpha, sb.kind));
@@ -140,7 +137,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_both(
       m, cls, "sub",
       [](py::handle a, py::handle b, double alpha) {
-        const Tensor& x = as_tensor(a);
+        const Tensor x = tensor_from_operand(a);  // ember.sub(2, t) works, as in torch
         if (is_tensor(b)) return sub(x, as_tensor(b), alpha);
         const Scalar sb = require_scalar(b);
         return sub(x, Scalar(sb.value * alpha, sb.kind));

@@ -406,6 +406,11 @@ void init_tensor(py::module_& m) {
       .def(
           "__array__",
           [](py::handle self, py::object dtype, py::object) {
+            if (as_tensor(self)->requires_grad()) {
+              throw std::runtime_error(
+                  "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                  "instead.");
+            }
             py::array a = to_numpy(detach(as_tensor(self)), self);
             if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
             return a;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include "ember/kernels/loops.h"
 #include "ember/kernels/vector_math.h"
@@ -75,8 +76,12 @@ T pow_value(T a, T b) {
 
 template <typename T>
 T div_value(T a, T b) {
-  if constexpr (std::is_integral_v<T>) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!b) throw std::runtime_error("ZeroDivisionError");
+    return a;
+  } else if constexpr (std::is_integral_v<T>) {
     if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    if (b == -1) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
     return a / b;
   } else {
     return a / b;
@@ -90,6 +95,8 @@ T floor_div_value(T a, T b) {
     return a;
   } else if constexpr (std::is_integral_v<T>) {
     if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    // INT64_MIN / -1 traps on x86; the wrapped result is torch's.
+    if (b == -1) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
     const T q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
   } else {
@@ -103,6 +110,7 @@ T remainder_value(T a, T b) {
     return false;
   } else if constexpr (std::is_integral_v<T>) {
     if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    if (b == -1) return 0;  // INT64_MIN % -1 traps on x86
     const T r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
   } else {
