@@ -14,6 +14,7 @@ import ember
 import numpy as np
 import pytest
 import torch
+from conftest import both
 
 LIBS = (ember, torch)
 
@@ -863,3 +864,71 @@ def test_numel_overflow_is_rejected():
         torch.empty(2**31, 2**31, 2**31)
     rc, out, err = _ember_huge("empty(2**31, 2**31, 2**31)")
     assert rc == 0 and out[0] in ("RuntimeError", "MemoryError"), (rc, out)
+
+
+# ---------------------------------------------- found by an adversarial pass
+
+
+def test_hooks_on_a_non_leaf_outlive_its_python_object():
+    # Gradient reversal: the hooked intermediate is gone before backward.
+    def run(lib):
+        def reverse(x):
+            y = x * 1.0
+            y.register_hook(lambda g: -g)
+            return y * 1.0
+
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        reverse(w).sum().backward()
+        fired = [0]
+        z = lib.ones(2, requires_grad=True)
+        for _ in range(50):
+            z = z * 1.0
+            z.register_hook(lambda g: (fired.__setitem__(0, fired[0] + 1), g)[1])
+        z.sum().backward()
+        return w.grad.tolist(), fired[0]
+
+    e, t = both(run)
+    assert e == t == ([-1.0, -1.0], 50)
+
+
+@pytest.mark.parametrize(
+    "assign",
+    [
+        lambda L, x: x.__setitem__((slice(None), L.tensor([0, 2])), 7.0),
+        lambda L, x: x.__setitem__((1, L.tensor([0, 2])), 4.0),
+        lambda L, x: x.__setitem__((Ellipsis, L.tensor([1])), 3.0),
+        lambda L, x: x.__setitem__((L.tensor([0, 1]), L.tensor([2, 0])), L.tensor([5.0, 6.0])),
+        lambda L, x: x.__setitem__((slice(None), L.tensor([0, 2])), L.tensor([[1.0, 2.0]] * 3)),
+    ],
+)
+def test_assignment_through_tensor_indices_on_any_dim_matches_torch(assign):
+    def run(lib):
+        w = lib.ones(3, 3, requires_grad=True)
+        y = w * 2
+        assign(lib, y)
+        (y * y).sum().backward()
+        return y.tolist(), w.grad.tolist()
+
+    e, t = both(run)
+    assert e == t
+
+
+def test_expand_beyond_int64_elements_raises():
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="overflow"):
+            lib.ones(1, 1).expand(2**32, 2**32)
+
+
+@pytest.mark.parametrize(
+    "misuse",
+    [
+        lambda L: L.optim.SGD(L.nn.Parameter(L.ones(2)), lr=0.1),
+        lambda L: L.optim.Adam([L.nn.Parameter(L.ones(2))], betas=(1.0, 0.9)),
+        lambda L: L.nn.Linear(3, 2).load_state_dict({"weight": L.ones(2, 3)}),
+        lambda L: L.nn.Linear(3, 2).load_state_dict({"weight": L.ones(3, 3), "bias": L.ones(2)}),
+        lambda L: setattr(L.nn.Linear(2, 2), "weight", L.zeros(2, 2)),
+    ],
+)
+def test_optimizer_and_module_misuse_raises_like_torch(misuse):
+    (_, err_e), (_, err_t) = capture(misuse, ember), capture(misuse, torch)
+    assert err_t is not None and type(err_e) is type(err_t), (err_e, err_t)

@@ -47,7 +47,7 @@ void TensorImpl::set_data(const TensorImpl& other) {
 }
 
 int TensorImpl::add_hook(GradHook hook) {
-  if (!hooks_) hooks_ = std::make_unique<std::vector<std::pair<int, GradHook>>>();
+  if (!hooks_) hooks_ = std::make_shared<HookList>();
   const int id = hooks_->empty() ? 0 : hooks_->back().first + 1;
   hooks_->emplace_back(id, std::move(hook));
   return id;
@@ -63,15 +63,18 @@ void TensorImpl::remove_hook(int id) {
   }
 }
 
-Tensor TensorImpl::run_hooks(Tensor grad) const {
-  if (!hooks_) return grad;
+Tensor run_hook_list(const HookList& hooks, Tensor grad) {
   // Copy first: a hook may register or remove hooks.
-  const std::vector<std::pair<int, GradHook>> hooks = *hooks_;
-  for (const auto& [id, hook] : hooks) {
+  const HookList snapshot = hooks;
+  for (const auto& [id, hook] : snapshot) {
     Tensor replaced = hook(grad);
     if (replaced) grad = std::move(replaced);
   }
   return grad;
+}
+
+Tensor TensorImpl::run_hooks(Tensor grad) const {
+  return hooks_ ? run_hook_list(*hooks_, std::move(grad)) : grad;
 }
 
 int64_t TensorImpl::size(int64_t d) const { return shape_[wrap_dim(d, dim())]; }

@@ -23,6 +23,11 @@ using Tensor = std::shared_ptr<TensorImpl>;
 // A gradient hook (Tensor.register_hook): sees the gradient flowing into a
 // tensor and may return a replacement (or null to keep it).
 using GradHook = std::function<Tensor(const Tensor&)>;
+// A tensor's gradient hooks by id. Shared with the grad_fn that runs them for
+// a non-leaf, so hooks outlive the tensor's Python object, as in torch.
+using HookList = std::vector<std::pair<int, GradHook>>;
+// Applies the hooks in order; a hook returning null keeps the gradient.
+Tensor run_hook_list(const HookList& hooks, Tensor grad);
 
 // Note [Tensor layout]
 // Element (i0, i1, ...) of a tensor lives at
@@ -108,6 +113,7 @@ class TensorImpl {
   int add_hook(GradHook hook);
   void remove_hook(int id);
   bool has_hooks() const { return hooks_ && !hooks_->empty(); }
+  const std::shared_ptr<HookList>& hook_list() const { return hooks_; }
   // Applies the hooks in registration order.
   Tensor run_hooks(Tensor grad) const;
 
@@ -140,7 +146,7 @@ class TensorImpl {
   std::atomic<bool> has_grad_accumulator_{false};
   Tensor grad_;
   Tensor base_;
-  std::unique_ptr<std::vector<std::pair<int, GradHook>>> hooks_;
+  std::shared_ptr<HookList> hooks_;
 };
 
 // A Python number operand: kept apart from tensors so `x * 2.0` needs no

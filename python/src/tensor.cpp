@@ -236,6 +236,14 @@ Tensor index(const Tensor& self, py::handle idx) {
   return out;
 }
 
+bool has_advanced_item(py::handle idx) {
+  if (!PyTuple_Check(idx.ptr())) return false;
+  for (py::handle item : py::reinterpret_borrow<py::tuple>(idx)) {
+    if (is_advanced(item)) return true;
+  }
+  return false;
+}
+
 void set_index(Tensor& self, py::handle idx, py::handle value) {
   std::optional<Scalar> s = as_scalar(value);
   if (is_advanced(idx)) {
@@ -268,6 +276,30 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
         copy_(target, v);
       }
     }
+    return;
+  }
+  if (has_advanced_item(idx)) {
+    // x[:, idx] = v: index a tensor of flat positions the same way, then
+    // assign through a flat view of x by those positions.
+    if (!self->is_contiguous()) {
+      throw NotImplementedError(
+          "ember supports assignment through tensor indices mixed with other indices only on "
+          "contiguous tensors; call .contiguous() first");
+    }
+    Tensor positions;
+    {
+      GradModeGuard no_grad(false);
+      positions = index(reshape(arange(0, static_cast<double>(self->numel()), 1, DType::Int64),
+                                DimList(self->shape().begin(), self->shape().end())),
+                        idx);
+    }
+    Tensor flat = reshape(self, {-1});
+    py::object flat_value = py::reinterpret_borrow<py::object>(value);
+    if (!s) {
+      const Tensor v = expand(tensor_from_operand(value), positions->shape());
+      flat_value = py::cast(reshape(v, {-1}));
+    }
+    set_index(flat, py::cast(reshape(positions, {-1})), flat_value);
     return;
   }
   Tensor target = index(self, idx);

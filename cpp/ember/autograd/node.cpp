@@ -23,23 +23,24 @@ Node::~Node() {
 }
 
 void Node::watch_output(uint32_t output_nr, const Tensor& t) {
-  if (!watched_) {
-    watched_ = std::make_unique<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>>();
+  if (!watched_) watched_ = std::make_unique<std::vector<Watched>>();
+  for (Watched& w : *watched_) {
+    if (w.output_nr == output_nr && w.tensor.lock() == t) {
+      w.hooks = t->hook_list();  // hooks may have been added since
+      return;
+    }
   }
-  for (auto& [nr, weak] : *watched_) {
-    if (nr == output_nr && weak.lock() == t) return;
-  }
-  watched_->emplace_back(output_nr, t);
+  watched_->push_back(Watched{output_nr, t, t->hook_list()});
 }
 
 void Node::run_output_hooks(TensorList& grads) {
   if (!watched_) return;
-  for (auto& [nr, weak] : *watched_) {
-    Tensor t = weak.lock();
-    if (!t || nr >= grads.size() || !grads[nr]) continue;
-    grads[nr] = t->run_hooks(grads[nr]);
-    if (!t->retains_grad()) continue;
-    const Tensor& g = grads[nr];
+  for (Watched& w : *watched_) {
+    if (w.output_nr >= grads.size() || !grads[w.output_nr]) continue;
+    Tensor& g = grads[w.output_nr];
+    if (w.hooks) g = run_hook_list(*w.hooks, g);
+    Tensor t = w.tensor.lock();
+    if (!t || !t->retains_grad()) continue;
     if (!t->grad()) {
       t->set_grad(GradMode::is_enabled() ? g : clone(g));
     } else {

@@ -71,7 +71,15 @@ class Node : public std::enable_shared_from_this<Node> {
   };
   Scratch scratch_;
   std::atomic<uint64_t> active_run_{0};  // the run using scratch_, 0 when none
-  std::unique_ptr<std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>>> watched_;
+  // Outputs with hooks or retained grads. The hooks are held here too, so a
+  // hook keeps working after its tensor's Python object is gone (torch keeps
+  // them on the node); the tensor itself only weakly, for retain_grad.
+  struct Watched {
+    uint32_t output_nr;
+    std::weak_ptr<TensorImpl> tensor;
+    std::shared_ptr<HookList> hooks;
+  };
+  std::unique_ptr<std::vector<Watched>> watched_;
 };
 
 // The node that adds incoming gradients into a leaf's .grad. Its `variable` is

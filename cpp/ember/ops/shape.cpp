@@ -141,6 +141,12 @@ Tensor expand(const Tensor& a, const Shape& shape) {
                                ".  Tensor sizes: " + shape_str(a->shape()));
     }
   }
+  int64_t numel = 1;
+  for (int64_t s : shape) {
+    if (__builtin_mul_overflow(numel, s, &numel)) {
+      throw std::runtime_error("numel: integer multiplication overflow");
+    }
+  }
   Tensor out = make_view(a, a->offset(), shape, strides);
   if (any_requires_grad(a)) record<ExpandBackward0>(out, a)->self_meta = InputMeta(a);
   return out;

@@ -35,6 +35,13 @@ class Module:
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
+        if name in self.__dict__.get("_parameters", {}) and not (
+            value is None or isinstance(value, Parameter)
+        ):
+            raise TypeError(
+                f"cannot assign '{type(value).__module__}.{type(value).__name__}' as parameter "
+                f"'{name}' (torch.nn.Parameter or None expected)"
+            )
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -83,11 +90,37 @@ class Module:
     def state_dict(self):
         return OrderedDict((n, p.detach()) for n, p in self.named_parameters())
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state_dict, strict=True):
         params = dict(self.named_parameters())
-        for name, value in state.items():
-            with _C_no_grad():
-                params[name].copy_(value)
+        missing = [k for k in params if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in params]
+        mismatched = [
+            f"size mismatch for {k}: copying a param with shape {state_dict[k].shape} from "
+            f"checkpoint, the shape in current model is {params[k].shape}."
+            for k in params
+            if k in state_dict and tuple(state_dict[k].shape) != tuple(params[k].shape)
+        ]
+        errors = list(mismatched)
+        if strict and unexpected:
+            errors.insert(
+                0,
+                "Unexpected key(s) in state_dict: "
+                + ", ".join(f'"{k}"' for k in unexpected)
+                + ". ",
+            )
+        if strict and missing:
+            errors.insert(
+                0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". "
+            )
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
+        with _C_no_grad():
+            for name, value in state_dict.items():
+                if name in params:
+                    params[name].copy_(value)
 
     def extra_repr(self):
         return ""
