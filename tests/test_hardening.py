@@ -932,3 +932,27 @@ def test_expand_beyond_int64_elements_raises():
 def test_optimizer_and_module_misuse_raises_like_torch(misuse):
     (_, err_e), (_, err_t) = capture(misuse, ember), capture(misuse, torch)
     assert err_t is not None and type(err_e) is type(err_t), (err_e, err_t)
+
+
+def test_remainder_is_differentiable_like_torch():
+    def run(lib):
+        x = lib.tensor([2.5, -3.7, 4.2], requires_grad=True)
+        w = lib.tensor([1.5, 2.0, -1.3], requires_grad=True)
+        y = (x % 1.5) * 2 + (x % w).sum() * 3
+        y.sum().backward()
+        return x.grad.tolist(), w.grad.tolist()
+
+    e, t = both(run)
+    assert e == t
+
+
+def test_binary_cross_entropy_gradient_reaches_a_target_that_requires_grad():
+    def run(lib):
+        p = lib.tensor([0.2, 0.7], requires_grad=True)
+        t = lib.tensor([0.3, 0.9], requires_grad=True)
+        lib.nn.functional.binary_cross_entropy(p, t).backward()
+        return p.grad.numpy(), t.grad.numpy()
+
+    (ep, et), (tp, tt) = both(run)
+    np.testing.assert_allclose(ep, tp, rtol=1e-6)
+    np.testing.assert_allclose(et, tt, rtol=1e-6)

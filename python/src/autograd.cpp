@@ -80,6 +80,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(MinimumBackward0);
   EMBER_BIND(ClampBackward1);
   EMBER_BIND(WhereBackward0);
+  EMBER_BIND(RemainderBackward0);
   EMBER_BIND(ToCopyBackward0);
   EMBER_BIND(CloneBackward0);
   EMBER_BIND(NegBackward0);

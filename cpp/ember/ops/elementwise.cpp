@@ -352,7 +352,29 @@ Tensor floor_divide(const Tensor& a, const Tensor& b) {
   return binary_kernel(BinaryOp::FloorDiv, a, b);
 }
 Tensor remainder(const Tensor& a, const Tensor& b) {
-  return binary_kernel(BinaryOp::Remainder, a, b);
+  Tensor out = binary_kernel(BinaryOp::Remainder, a, b);
+  if (any_requires_grad(a, b) && is_floating(out->dtype())) {
+    auto node = record<RemainderBackward0>(out, {&a, &b});
+    if (b->requires_grad()) {
+      node->self = SavedTensor(a, false);
+      node->other = SavedTensor(b, false);
+    }
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
+  }
+  return out;
+}
+
+// a - b * floor(a / b): the floor is piecewise constant.
+TensorList RemainderBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(g);
+  if (wants_grad(*this, 1)) {
+    const Tensor a = self.unpack(*this), b = other.unpack(*this);
+    out[1] = other_meta.fit(neg(mul(g, floor_divide(a, b))));
+  }
+  return out;
 }
 
 // ---- comparisons (never differentiable) ----

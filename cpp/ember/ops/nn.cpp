@@ -203,7 +203,9 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   }
   Tensor out;
   {
-    GradModeGuard no_grad(false);
+    // A target that requires grad (rare) is differentiated through the
+    // formula itself; otherwise the dedicated node below is recorded.
+    GradModeGuard no_grad(any_requires_grad(target));
     Tensor in_range =
         mul(compare(BinaryOp::Ge, input, Scalar(0.0)), compare(BinaryOp::Le, input, Scalar(1.0)));
     if (input->numel() > 0 && item_as_double(min(to_dtype(in_range, DType::Float32))) == 0.0) {
@@ -216,7 +218,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
     if (weight) loss = mul(loss, weight);
     out = reduce_loss(loss, reduction);
   }
-  if (any_requires_grad(input)) {
+  if (any_requires_grad(input) && !out->grad_fn()) {
     auto node = std::make_shared<BinaryCrossEntropyBackward0>();
     set_history(node, {&input}, out);
     node->self = SavedTensor(input, false);

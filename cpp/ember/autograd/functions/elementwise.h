@@ -75,6 +75,15 @@ struct ClampBackward1 final : Node {
   SavedTensor self;
   std::optional<Scalar> min, max;
 };
+struct RemainderBackward0 final : Node {
+  EMBER_NODE(RemainderBackward0);
+  void release_saved() override {
+    self.release();
+    other.release();
+  }
+  SavedTensor self, other;
+  GradFit self_meta, other_meta;
+};
 struct WhereBackward0 final : Node {
   EMBER_NODE(WhereBackward0);
   void release_saved() override { condition.release(); }
