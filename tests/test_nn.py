@@ -976,3 +976,13 @@ def test_leaky_relu_functional_matches_torch():
         outs.append((y.detach().numpy(), xt.grad.numpy()))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_cross_entropy_module_passes_label_smoothing():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((4, 5)).astype(np.float32), rng.integers(0, 5, 4)
+    outs = [
+        lib.nn.CrossEntropyLoss(label_smoothing=0.2)(lib.tensor(x), lib.tensor(y)).item()
+        for lib in (ember, torch)
+    ]
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6)
