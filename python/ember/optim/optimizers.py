@@ -26,6 +26,17 @@ class Optimizer:
         self.defaults = defaults
         self.state = {}
 
+    @staticmethod
+    def _grads(group):
+        """(param, gradient with L2 weight decay added) for params that have a grad."""
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if group["weight_decay"]:
+                g = g + group["weight_decay"] * p
+            yield p, g
+
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:
@@ -47,13 +58,8 @@ class SGD(Optimizer):
     @no_grad()
     def step(self):
         for group in self.param_groups:
-            lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if wd:
-                    g = g + wd * p
+            lr, momentum = group["lr"], group["momentum"]
+            for p, g in self._grads(group):
                 if momentum:
                     buf = self.state.get(id(p))
                     if buf is None:
@@ -82,12 +88,7 @@ class Adam(Optimizer):
     def step(self):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p
+            for p, g in self._grads(group):
                 state = self.state.get(id(p))
                 if state is None:
                     state = {"step": 0, "m": _C.zeros_like(p), "v": _C.zeros_like(p)}
@@ -137,12 +138,7 @@ class RMSprop(Optimizer):
     def step(self):
         for group in self.param_groups:
             alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p
+            for p, g in self._grads(group):
                 state = self.state.get(id(p))
                 if state is None:
                     state = {"square_avg": _C.zeros_like(p)}
