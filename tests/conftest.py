@@ -7,6 +7,8 @@ inputs.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -233,3 +235,60 @@ def assert_grads_close(pairs, rtol=None, atol=None):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# --------------------------------------------------------------------------
+# same result or same exception type
+# --------------------------------------------------------------------------
+
+
+def np_of(t):
+    return np.asarray(t.detach().numpy())
+
+
+def dt(d):
+    return repr(d).split(".")[-1]
+
+
+def assert_same(e, t, rtol=1e-5, atol=1e-6):
+    assert tuple(e.shape) == tuple(t.shape), (tuple(e.shape), tuple(t.shape))
+    assert dt(e.dtype) == dt(t.dtype), (e.dtype, t.dtype)
+    en, tn = np_of(e), np_of(t)
+    if en.dtype.kind != "f":  # integers and bools exactly (allclose goes through float)
+        np.testing.assert_array_equal(en, tn)
+        return
+    np.testing.assert_allclose(en, tn, rtol=rtol, atol=atol, equal_nan=True)
+    # equal_nan does not check that NaN positions match infinities' signs: compare masks too
+    if en.dtype.kind == "f":
+        np.testing.assert_array_equal(np.isnan(en), np.isnan(tn))
+        np.testing.assert_array_equal(np.isposinf(en), np.isposinf(tn))
+        np.testing.assert_array_equal(np.isneginf(en), np.isneginf(tn))
+
+
+def outcome(fn, lib):
+    """(fn(lib), None), or (None, the exception it raised); warnings silenced."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(lib), None
+    except Exception as exc:  # noqa: BLE001
+        return None, exc
+
+
+def compare(fn, **kw):
+    """Run fn in both libs; both must raise the same type, or both return equal tensors."""
+    tv, te = outcome(fn, torch)
+    ev, ee = outcome(fn, ember)
+    if te is not None:
+        assert ee is not None, f"ember returned {ev!r}; torch raised {type(te).__name__}: {te}"
+        assert type(ee) is type(te), (
+            f"ember raised {type(ee).__name__}: {ee}; torch raised {type(te).__name__}: {te}"
+        )
+        return
+    assert ee is None, f"ember raised {type(ee).__name__}: {ee}; torch returned {tv!r}"
+    if isinstance(tv, tuple):
+        assert len(ev) == len(tv)
+        for a, b in zip(ev, tv):
+            assert_same(a, b, **kw)
+    else:
+        assert_same(ev, tv, **kw)

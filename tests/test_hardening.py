@@ -8,63 +8,14 @@ import subprocess
 import sys
 import textwrap
 import threading
-import warnings
 
 import ember
 import numpy as np
 import pytest
 import torch
-from conftest import both
+from conftest import both, compare, np_of, outcome
 
 LIBS = (ember, torch)
-
-
-def np_of(t):
-    return np.asarray(t.detach().numpy())
-
-
-def dt(d):
-    return repr(d).split(".")[-1]
-
-
-def assert_same(e, t, rtol=1e-5, atol=1e-6):
-    assert tuple(e.shape) == tuple(t.shape), (tuple(e.shape), tuple(t.shape))
-    assert dt(e.dtype) == dt(t.dtype), (e.dtype, t.dtype)
-    np.testing.assert_allclose(np_of(e), np_of(t), rtol=rtol, atol=atol, equal_nan=True)
-    # equal_nan does not check that NaN positions match infinities' signs: compare masks too
-    en, tn = np_of(e), np_of(t)
-    if en.dtype.kind == "f":
-        np.testing.assert_array_equal(np.isnan(en), np.isnan(tn))
-        np.testing.assert_array_equal(np.isposinf(en), np.isposinf(tn))
-        np.testing.assert_array_equal(np.isneginf(en), np.isneginf(tn))
-
-
-def capture(fn, lib):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn(lib), None
-    except Exception as exc:  # noqa: BLE001
-        return None, exc
-
-
-def compare(fn, **kw):
-    """Run fn in both libs; both must raise the same type, or both return equal tensors."""
-    tv, te = capture(fn, torch)
-    ev, ee = capture(fn, ember)
-    if te is not None:
-        assert ee is not None, f"ember returned {ev!r}; torch raised {type(te).__name__}: {te}"
-        assert type(ee) is type(te), (
-            f"ember raised {type(ee).__name__}: {ee}; torch raised {type(te).__name__}: {te}"
-        )
-        return
-    assert ee is None, f"ember raised {type(ee).__name__}: {ee}; torch returned {tv!r}"
-    if isinstance(tv, tuple):
-        assert len(ev) == len(tv)
-        for a, b in zip(ev, tv):
-            assert_same(a, b, **kw)
-    else:
-        assert_same(ev, tv, **kw)
 
 
 def run_py(code, timeout=60):
@@ -128,7 +79,7 @@ LOSS_MISUSE = {
 def test_loss_misuse_exception_type(name):
     """Out-of-range class indices are IndexError in torch; ember must not crash (subprocess)."""
     fn = LOSS_MISUSE[name]
-    _, te = capture(fn, torch)
+    _, te = outcome(fn, torch)
     assert te is not None
     src = {
         "ce_target_too_big": "F.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 3]))",
@@ -168,8 +119,8 @@ def test_loss_misuse_exception_type(name):
 
 def test_loss_index_error_messages_match():
     for name in ("ce_target_too_big", "nll_target_too_big"):
-        _, te = capture(LOSS_MISUSE[name], torch)
-        _, ee = capture(LOSS_MISUSE[name], ember)
+        _, te = outcome(LOSS_MISUSE[name], torch)
+        _, ee = outcome(LOSS_MISUSE[name], ember)
         assert isinstance(ee, IndexError) and isinstance(te, IndexError)
         assert str(ee) == str(te)
 
@@ -930,7 +881,7 @@ def test_expand_beyond_int64_elements_raises():
     ],
 )
 def test_optimizer_and_module_misuse_raises_like_torch(misuse):
-    (_, err_e), (_, err_t) = capture(misuse, ember), capture(misuse, torch)
+    (_, err_e), (_, err_t) = outcome(misuse, ember), outcome(misuse, torch)
     assert err_t is not None and type(err_e) is type(err_t), (err_e, err_t)
 
 

@@ -30,9 +30,17 @@ Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Scalar& b);
 Tensor rpow(const Tensor& a, const Scalar& b);  // b ** a
 Tensor maximum(const Tensor& a, const Tensor& b);
-// Python's // and % (no gradient, as torch's floor_divide).
+// Python's // and %. Floor division has no derivative in torch: its result
+// requires grad but backward raises (the NotImplemented node); so has
+// `scalar % tensor`. scalar_first computes `b op a`.
 Tensor floor_divide(const Tensor& a, const Tensor& b);
+Tensor floor_divide(const Tensor& a, const Scalar& b, bool scalar_first = false);
 Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Scalar& b, bool scalar_first = false);
+// &, |, ^, <<, >> on integer and bool tensors (no gradient).
+Tensor bitwise(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor bitwise(BinaryOp op, const Tensor& a, const Scalar& b, bool scalar_first = false);
+Tensor bitwise_not(const Tensor& a);  // ~: logical not on bool, bit flip on int
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor unary(UnaryOp op, const Tensor& a);  // neg, exp, log, ... with their backward
 Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b);
@@ -71,6 +79,8 @@ Tensor& mul_(Tensor& self, const Tensor& other);
 Tensor& mul_(Tensor& self, const Scalar& other);
 Tensor& div_(Tensor& self, const Tensor& other);
 Tensor& div_(Tensor& self, const Scalar& other);
+Tensor& bitwise_(BinaryOp op, Tensor& self, const Tensor& other);  // &=, |=, ^=, <<=, >>=
+Tensor& bitwise_(BinaryOp op, Tensor& self, const Scalar& other);
 Tensor& zero_(Tensor& self);
 Tensor& fill_(Tensor& self, const Scalar& value);
 Tensor& copy_(Tensor& self, const Tensor& src);

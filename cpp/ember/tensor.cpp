@@ -153,10 +153,10 @@ void for_each_element_offset(const Tensor& t, F f) {
 
 }  // namespace
 
-void fill_raw(const Tensor& t, double value) {
+void fill_raw(const Tensor& t, const Scalar& value) {
   EMBER_DISPATCH(t->dtype(), T, [&] {
     T* p = t->data<T>();
-    const T v = static_cast<T>(value);
+    const T v = value.checked_to<T>();
     if (t->is_contiguous()) {
       std::fill(p, p + t->numel(), v);
     } else {
@@ -173,24 +173,38 @@ Tensor zeros(const Shape& shape, DType dtype) {
 
 Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
 
-Tensor full(const Shape& shape, double value, DType dtype) {
+Tensor full(const Shape& shape, const Scalar& value, DType dtype) {
   Tensor t = empty(shape, dtype);
   fill_raw(t, value);
   return t;
 }
 
-Tensor scalar_tensor(double value, DType dtype) { return full(Shape{}, value, dtype); }
+Tensor scalar_tensor(const Scalar& value, DType dtype) { return full(Shape{}, value, dtype); }
 
-Tensor arange(double start, double end, double step, DType dtype) {
-  if (step == 0) throw std::runtime_error("step must be nonzero");
-  if ((step > 0 && start > end) || (step < 0 && start < end)) {
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype) {
+  if (step.value == 0) throw std::runtime_error("step must be nonzero");
+  if ((step.value > 0 && start.value > end.value) || (step.value < 0 && start.value < end.value)) {
     throw std::runtime_error("upper bound and lower bound inconsistent with step sign");
   }
-  const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  // Integer bounds count and step exactly: doubles lose them beyond 2**53.
+  if (start.is_integral() && end.is_integral() && step.is_integral() && !is_floating(dtype)) {
+    const int64_t s = start.int_value, d = step.int_value;
+    const int64_t span = end.int_value - s;
+    const int64_t n = span / d + (span % d != 0 ? 1 : 0);
+    Tensor t = empty(Shape{n}, dtype);
+    EMBER_DISPATCH(dtype, T, [&] {
+      T* p = t->data<T>();
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(s + i * d);
+    });
+    return t;
+  }
+  const int64_t n = static_cast<int64_t>(std::ceil((end.value - start.value) / step.value));
   Tensor t = empty(Shape{n}, dtype);
   EMBER_DISPATCH(dtype, T, [&] {
     T* p = t->data<T>();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    for (int64_t i = 0; i < n; ++i) {
+      p[i] = static_cast<T>(start.value + static_cast<double>(i) * step.value);
+    }
   });
   return t;
 }
@@ -238,11 +252,32 @@ double element_as_double(const Tensor& t, int64_t flat_index) {
   return EMBER_DISPATCH(t->dtype(), T, [&] { return static_cast<double>(t->data<T>()[off]); });
 }
 
-double item_as_double(const Tensor& t) {
+Scalar element_as_scalar(const Tensor& t, int64_t flat_index) {
+  const int64_t off = element_offset(t, flat_index);
+  switch (t->dtype()) {
+    case DType::Bool:
+      return Scalar::boolean(t->data<bool>()[off]);
+    case DType::Int64:
+      return Scalar::integer(t->data<int64_t>()[off]);
+    default:
+      return Scalar(element_as_double(t, flat_index));
+  }
+}
+
+static void check_one_element(const Tensor& t) {
   if (t->numel() != 1) {
     throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) +
                              " elements cannot be converted to Scalar");
   }
+}
+
+Scalar item_as_scalar(const Tensor& t) {
+  check_one_element(t);
+  return element_as_scalar(t, 0);
+}
+
+double item_as_double(const Tensor& t) {
+  check_one_element(t);
   return element_as_double(t, 0);
 }
 

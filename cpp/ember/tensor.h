@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -151,21 +153,55 @@ class TensorImpl {
 
 // A Python number operand: kept apart from tensors so `x * 2.0` needs no
 // tensor for the 2.0 and promotes like torch (a float scalar makes an integer
-// tensor float32, but never turns float32 into float64).
+// tensor float32, but never turns float32 into float64). Integers keep their
+// exact int64 value beside the double, which is inexact beyond 2**53.
 struct Scalar {
   double value;
-  DType kind;  // Bool, Int64 or Float64 (the Python type it came from)
+  int64_t int_value = 0;  // exact for Int64 and Bool kinds
+  DType kind;             // Bool, Int64 or Float64 (the Python type it came from)
   Scalar(double v) : value(v), kind(DType::Float64) {}  // NOLINT: implicit on purpose
-  Scalar(double v, DType k) : value(v), kind(k) {}
+  static Scalar integer(int64_t v) { return Scalar(static_cast<double>(v), v, DType::Int64); }
+  static Scalar boolean(bool v) { return Scalar(v ? 1.0 : 0.0, v, DType::Bool); }
+
+  bool is_integral() const { return kind != DType::Float64; }
+  Scalar negated() const { return is_integral() ? integer(-int_value) : Scalar(-value); }
+  // The value as a T for a kernel whose compute type was promoted to cover it
+  // (so an integral T only ever meets an integral Scalar).
+  template <typename T>
+  T to() const {
+    if constexpr (std::is_same_v<T, bool>) {
+      return value != 0.0;
+    } else if constexpr (std::is_integral_v<T>) {
+      return is_integral() ? static_cast<T>(int_value) : static_cast<T>(value);
+    } else {
+      return static_cast<T>(value);
+    }
+  }
+  // The value stored into a tensor of type T: raises, as torch does, when a
+  // float does not fit an integer type (NaN, inf, beyond int64).
+  template <typename T>
+  T checked_to() const {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // 2**63 is exact in double; every double below it fits int64.
+      if (!is_integral() && !(value >= -9223372036854775808.0 && value < 9223372036854775808.0)) {
+        throw std::runtime_error("value cannot be converted to type int64_t without overflow");
+      }
+    }
+    return to<T>();
+  }
+
+ private:
+  Scalar(double v, int64_t i, DType k) : value(v), int_value(i), kind(k) {}
 };
 
 // Factories (contiguous, fresh storage).
 Tensor empty(const Shape& shape, DType dtype = DType::Float32);
 Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
 Tensor ones(const Shape& shape, DType dtype = DType::Float32);
-Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
-Tensor scalar_tensor(double value, DType dtype = DType::Float32);
-Tensor arange(double start, double end, double step, DType dtype);
+Tensor full(const Shape& shape, const Scalar& value, DType dtype = DType::Float32);
+Tensor scalar_tensor(const Scalar& value, DType dtype = DType::Float32);
+// Integer bounds with an integer dtype are computed exactly.
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype);
 Tensor linspace(double start, double end, int64_t steps, DType dtype = DType::Float32);
 Tensor eye(int64_t n, int64_t m, DType dtype = DType::Float32);
 
@@ -178,7 +214,11 @@ double element_as_double(const Tensor& t, int64_t flat_index);
 // Storage offset (in elements, from the data pointer) of element `flat_index` in row-major order.
 int64_t element_offset(const Tensor& t, int64_t flat_index);
 
-// Fills `t` (any layout) with `value`; no autograd, no version bump.
-void fill_raw(const Tensor& t, double value);
+// Element `flat_index` as a Scalar of t's kind (exact for int64).
+Scalar element_as_scalar(const Tensor& t, int64_t flat_index);
+Scalar item_as_scalar(const Tensor& t);  // throws unless numel == 1
+
+// Fills `t` (any layout) with `value` (Scalar::checked_to); no autograd, no version bump.
+void fill_raw(const Tensor& t, const Scalar& value);
 
 }  // namespace ember

@@ -81,6 +81,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ClampBackward1);
   EMBER_BIND(WhereBackward0);
   EMBER_BIND(RemainderBackward0);
+  EMBER_BIND(RemainderBackward1);
+  EMBER_BIND(NotImplemented);
   EMBER_BIND(ToCopyBackward0);
   EMBER_BIND(CloneBackward0);
   EMBER_BIND(NegBackward0);

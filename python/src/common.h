@@ -55,6 +55,10 @@ Scalar require_scalar(py::handle h);  // TypeError for anything else
 
 // Tensor or number -> Tensor (numbers become 0-d tensors of their own kind).
 Tensor tensor_from_operand(py::handle h);
+// A number as a 0-d tensor that promotes like the scalar would (float -> float32).
+Tensor tensor_of_scalar(const Scalar& s);
+// s * alpha for add/sub's alpha, staying an integer when both are whole.
+Scalar scaled_by(const Scalar& s, double alpha);
 
 // Shape arguments: f(2, 3), f((2, 3)), f([2, 3]), f(ember.Size([2, 3])).
 DimList dims_from_args(const py::args& args);

@@ -1,5 +1,6 @@
 // Conversions between Python objects and core types.
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -56,23 +57,23 @@ const Tensor& as_tensor(py::handle h) {
 
 std::optional<Scalar> as_scalar(py::handle h) {
   PyObject* o = h.ptr();
-  if (PyFloat_Check(o)) return Scalar(PyFloat_AS_DOUBLE(o), DType::Float64);
-  if (PyBool_Check(o)) return Scalar(o == Py_True ? 1.0 : 0.0, DType::Bool);
+  if (PyFloat_Check(o)) return Scalar(PyFloat_AS_DOUBLE(o));
+  if (PyBool_Check(o)) return Scalar::boolean(o == Py_True);
   if (PyLong_Check(o)) {
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (overflow) throw ValueError("Overflow when unpacking long long");
     if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    return Scalar(static_cast<double>(v), DType::Int64);
+    return Scalar::integer(v);
   }
   // NumPy scalars.
   static PyObject* generic = py::module_::import("numpy").attr("generic").ptr();
   if (PyObject_IsInstance(o, generic) == 1) {
     py::object np_dtype = h.attr("dtype");
     const std::string kind = py::str(np_dtype.attr("kind"));
-    if (kind == "f") return Scalar(h.cast<double>(), DType::Float64);
-    if (kind == "i" || kind == "u") return Scalar(h.cast<double>(), DType::Int64);
-    if (kind == "b") return Scalar(h.cast<bool>() ? 1.0 : 0.0, DType::Bool);
+    if (kind == "f") return Scalar(h.cast<double>());
+    if (kind == "i" || kind == "u") return Scalar::integer(h.cast<int64_t>());
+    if (kind == "b") return Scalar::boolean(h.cast<bool>());
   }
   return std::nullopt;
 }
@@ -82,12 +83,20 @@ Scalar require_scalar(py::handle h) {
   throw TypeError(std::string("expected a number, but got ") + Py_TYPE(h.ptr())->tp_name);
 }
 
+Tensor tensor_of_scalar(const Scalar& s) {
+  return scalar_tensor(s, s.kind == DType::Float64 ? DType::Float32 : s.kind);
+}
+
+Scalar scaled_by(const Scalar& s, double alpha) {
+  if (alpha == 1.0) return s;
+  const bool whole = alpha == std::trunc(alpha) && std::abs(alpha) < 9.0e18;
+  if (s.is_integral() && whole) return Scalar::integer(s.int_value * static_cast<int64_t>(alpha));
+  return Scalar(s.value * alpha);
+}
+
 Tensor tensor_from_operand(py::handle h) {
   if (is_tensor(h)) return as_tensor(h);
-  if (auto s = as_scalar(h)) {
-    const DType t = s->kind == DType::Float64 ? DType::Float32 : s->kind;
-    return scalar_tensor(s->value, t);
-  }
+  if (auto s = as_scalar(h)) return tensor_of_scalar(*s);
   throw TypeError(std::string("expected Tensor or number, but got ") + Py_TYPE(h.ptr())->tp_name);
 }
 
@@ -105,7 +114,7 @@ std::optional<int64_t> as_index(py::handle h) {
   if (is_tensor(h)) {
     const Tensor& t = as_tensor(h);
     if (t->numel() == 1 && !is_floating(t->dtype()) && t->dtype() != DType::Bool) {
-      return static_cast<int64_t>(element_as_double(t, 0));
+      return element_as_scalar(t, 0).int_value;
     }
     return std::nullopt;
   }
@@ -128,7 +137,7 @@ DimList dims_from(py::handle h) {
   if (is_tensor(h) && as_tensor(h)->dim() == 1 && !is_floating(as_tensor(h)->dtype())) {
     const Tensor& t = as_tensor(h);
     for (int64_t i = 0; i < t->numel(); ++i) {
-      dims.push_back(static_cast<int64_t>(element_as_double(t, i)));
+      dims.push_back(element_as_scalar(t, i).int_value);
     }
     return dims;
   }
@@ -263,13 +272,8 @@ void fill_from(py::handle h, T*& cursor) {
     for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) fill_from(item, cursor);
     return;
   }
-  double v;
-  if (is_tensor(h)) {
-    v = item_as_double(as_tensor(h));
-  } else {
-    v = as_scalar(h)->value;
-  }
-  *cursor++ = static_cast<T>(v);
+  const Scalar v = is_tensor(h) ? item_as_scalar(as_tensor(h)) : *as_scalar(h);
+  *cursor++ = v.checked_to<T>();
 }
 
 Tensor from_numpy_copy(const py::array& arr, std::optional<DType> dtype) {

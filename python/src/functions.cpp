@@ -47,9 +47,9 @@ DType arange_dtype(py::handle start, py::handle end, py::handle step, py::handle
   return DType::Int64;
 }
 
-double number(py::handle h) {
-  if (is_tensor(h)) return item_as_double(as_tensor(h));
-  return require_scalar(h).value;
+Scalar number(py::handle h) {
+  if (is_tensor(h)) return item_as_scalar(as_tensor(h));
+  return require_scalar(h);
 }
 
 Tensor optional_tensor(py::handle h) { return h.is_none() ? nullptr : tensor_from_operand(h); }
@@ -106,14 +106,14 @@ void init_factories(py::module_& m) {
         const DType t = dtype.is_none() ? (s.kind == DType::Float64 ? DType::Float32 : s.kind)
                                         : dtype_from(dtype);
         const DimList d = dims_from(size);
-        return with_grad_flag(full(Shape(d.begin(), d.end()), s.value, t), requires_grad);
+        return with_grad_flag(full(Shape(d.begin(), d.end()), s, t), requires_grad);
       },
       py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
       py::arg("requires_grad") = false, py::arg("device") = py::none());
   m.def(
       "full_like",
       [](const Tensor& like, py::handle value, py::object dtype, bool requires_grad) {
-        return with_grad_flag(full(like->shape(), require_scalar(value).value,
+        return with_grad_flag(full(like->shape(), require_scalar(value),
                                    optional_dtype(dtype).value_or(like->dtype())),
                               requires_grad);
       },
@@ -124,11 +124,11 @@ void init_factories(py::module_& m) {
       [](py::handle a, py::handle b, py::handle step, py::object dtype, bool requires_grad,
          py::object) {
         const bool one_arg = b.is_none();
-        const double start = one_arg ? 0.0 : number(a);
-        const double end = one_arg ? number(a) : number(b);
+        const Scalar start = one_arg ? Scalar::integer(0) : number(a);
+        const Scalar end = one_arg ? number(a) : number(b);
         const DType t = arange_dtype(a, b.is_none() ? a : b, step.is_none() ? a : step, dtype);
-        return with_grad_flag(arange(start, end, step.is_none() ? 1.0 : number(step), t),
-                              requires_grad);
+        const Scalar by = step.is_none() ? Scalar::integer(1) : number(step);
+        return with_grad_flag(arange(start, end, by, t), requires_grad);
       },
       py::arg("start"), py::arg("end") = py::none(), py::arg("step") = py::none(), py::kw_only(),
       py::arg("dtype") = py::none(), py::arg("requires_grad") = false,

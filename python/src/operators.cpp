@@ -8,11 +8,6 @@ namespace {
 
 using TensorClass = py::class_<TensorImpl, Tensor>;
 
-// A Python number as a 0-d tensor that promotes like a scalar would.
-Tensor tensor_of(const Scalar& s) {
-  return scalar_tensor(s.value, s.kind == DType::Float64 ? DType::Float32 : s.kind);
-}
-
 // One binary operator: what `tensor op other` and `other op tensor` compute.
 struct BinaryOperator {
   const char* name;                                           // "__add__"
@@ -47,13 +42,38 @@ const BinaryOperator kMatmul{"__matmul__", "__rmatmul__",
     [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nullptr, nullptr};
 const BinaryOperator kFloorDiv{"__floordiv__", "__rfloordiv__",
     [](const Tensor& a, const Tensor& b) { return floor_divide(a, b); },
-    [](const Tensor& a, const Scalar& s) { return floor_divide(a, tensor_of(s)); },
-    [](const Scalar& s, const Tensor& a) { return floor_divide(tensor_of(s), a); }};
+    [](const Tensor& a, const Scalar& s) { return floor_divide(a, s); },
+    [](const Scalar& s, const Tensor& a) { return floor_divide(a, s, /*scalar_first=*/true); }};
 const BinaryOperator kMod{"__mod__", "__rmod__",
     [](const Tensor& a, const Tensor& b) { return remainder(a, b); },
-    [](const Tensor& a, const Scalar& s) { return remainder(a, tensor_of(s)); },
-    [](const Scalar& s, const Tensor& a) { return remainder(tensor_of(s), a); }};
+    [](const Tensor& a, const Scalar& s) { return remainder(a, s); },
+    [](const Scalar& s, const Tensor& a) { return remainder(a, s, /*scalar_first=*/true); }};
 // clang-format on
+
+template <BinaryOp op>
+Tensor bitwise_tensors(const Tensor& a, const Tensor& b) {
+  return bitwise(op, a, b);
+}
+template <BinaryOp op>
+Tensor bitwise_tensor_scalar(const Tensor& a, const Scalar& s) {
+  return bitwise(op, a, s);
+}
+template <BinaryOp op>
+Tensor bitwise_scalar_tensor(const Scalar& s, const Tensor& a) {
+  return bitwise(op, a, s, /*scalar_first=*/true);
+}
+template <BinaryOp op>
+constexpr BinaryOperator bitwise_operator(const char* name, const char* reflected) {
+  return {name, reflected, bitwise_tensors<op>, bitwise_tensor_scalar<op>,
+          bitwise_scalar_tensor<op>};
+}
+const BinaryOperator kAnd = bitwise_operator<BinaryOp::BitAnd>("__and__", "__rand__");
+const BinaryOperator kOr = bitwise_operator<BinaryOp::BitOr>("__or__", "__ror__");
+const BinaryOperator kXor = bitwise_operator<BinaryOp::BitXor>("__xor__", "__rxor__");
+const BinaryOperator kShiftLeft =
+    bitwise_operator<BinaryOp::ShiftLeft>("__lshift__", "__rlshift__");
+const BinaryOperator kShiftRight =
+    bitwise_operator<BinaryOp::ShiftRight>("__rshift__", "__rrshift__");
 
 // `self op other`, or `other op self` when reflected; self is a tensor.
 // NotImplemented for operands ember does not take, so Python tries the other
@@ -128,6 +148,11 @@ void install_operator_slots(TensorClass& cls) {
   slots->nb_matrix_multiply = binary_slot<kMatmul>;
   slots->nb_floor_divide = binary_slot<kFloorDiv>;
   slots->nb_remainder = binary_slot<kMod>;
+  slots->nb_and = binary_slot<kAnd>;
+  slots->nb_or = binary_slot<kOr>;
+  slots->nb_xor = binary_slot<kXor>;
+  slots->nb_lshift = binary_slot<kShiftLeft>;
+  slots->nb_rshift = binary_slot<kShiftRight>;
   slots->nb_negative = negative_slot;
 }
 
@@ -137,8 +162,8 @@ Tensor unary_op(UnaryOp op, const Tensor& a) {
 }
 
 void init_arithmetic(TensorClass& cls) {
-  for (const BinaryOperator* op :
-       {&kAdd, &kSub, &kMul, &kDiv, &kPow, &kMatmul, &kFloorDiv, &kMod}) {
+  for (const BinaryOperator* op : {&kAdd, &kSub, &kMul, &kDiv, &kPow, &kMatmul, &kFloorDiv, &kMod,
+                                   &kAnd, &kOr, &kXor, &kShiftLeft, &kShiftRight}) {
     cls.def(op->name, [op](py::handle self, py::handle other) {
       return apply(*op, self, other, /*reflected=*/false);
     });
@@ -149,12 +174,7 @@ void init_arithmetic(TensorClass& cls) {
   cls.def("__neg__", [](const Tensor& a) { return unary_op(UnaryOp::Neg, a); })
       .def("__pos__", [](py::handle a) { return a; })
       .def("__abs__", [](const Tensor& a) { return unary_op(UnaryOp::Abs, a); })
-      .def("__invert__", [](const Tensor& a) {
-        if (a->dtype() != DType::Bool) {
-          throw TypeError("ember supports ~ on bool tensors only");
-        }
-        return unary_op(UnaryOp::LogicalNot, a);
-      });
+      .def("__invert__", [](const Tensor& a) { return bitwise_not(a); });
 }
 
 void init_comparisons(TensorClass& cls) {
@@ -207,6 +227,17 @@ void init_inplace_operators(TensorClass& cls) {
   inplace(
       "__itruediv__", [](Tensor& t, const Tensor& o) { div_(t, o); },
       [](Tensor& t, const Scalar& s) { div_(t, s); });
+  const std::pair<const char*, BinaryOp> bitwise_ops[] = {{"__iand__", BinaryOp::BitAnd},
+                                                          {"__ior__", BinaryOp::BitOr},
+                                                          {"__ixor__", BinaryOp::BitXor},
+                                                          {"__ilshift__", BinaryOp::ShiftLeft},
+                                                          {"__irshift__", BinaryOp::ShiftRight}};
+  for (const auto& [name, op] : bitwise_ops) {
+    const BinaryOp o = op;
+    inplace(
+        name, [o](Tensor& t, const Tensor& other) { bitwise_(o, t, other); },
+        [o](Tensor& t, const Scalar& s) { bitwise_(o, t, s); });
+  }
 }
 
 }  // namespace

@@ -16,8 +16,7 @@ py::object binary(py::handle self, py::handle other, WithTensor with_tensor,
                   WithScalar with_scalar) {
   Tensor number;
   if (!is_tensor(self)) {
-    const Scalar s = require_scalar(self);
-    number = scalar_tensor(s.value, s.kind == DType::Float64 ? DType::Float32 : s.kind);
+    number = tensor_of_scalar(require_scalar(self));
   }
   const Tensor& a = number ? number : as_tensor(self);
   Tensor out;
@@ -50,6 +49,39 @@ double correction_from(py::handle unbiased, py::handle correction) {
   return 1.0;
 }
 
+// bitwise_and/or/xor/left_shift/right_shift/not and logical_and/or/xor.
+void init_bitwise(py::module_& m, TensorClass& cls) {
+  const std::pair<const char*, BinaryOp> ops[] = {{"bitwise_and", BinaryOp::BitAnd},
+                                                  {"bitwise_or", BinaryOp::BitOr},
+                                                  {"bitwise_xor", BinaryOp::BitXor},
+                                                  {"bitwise_left_shift", BinaryOp::ShiftLeft},
+                                                  {"bitwise_right_shift", BinaryOp::ShiftRight}};
+  for (const auto& [name, op] : ops) {
+    const BinaryOp o = op;
+    def_both(
+        m, cls, name,
+        [o](py::handle a, py::handle b) {
+          return binary(
+              a, b, [o](const Tensor& x, const Tensor& y) { return bitwise(o, x, y); },
+              [o](const Tensor& x, const Scalar& s) { return bitwise(o, x, s); });
+        },
+        py::arg("other"));
+  }
+  def_both(m, cls, "bitwise_not", [](const Tensor& a) { return bitwise_not(a); });
+  const std::pair<const char*, BinaryOp> logical[] = {{"logical_and", BinaryOp::BitAnd},
+                                                      {"logical_or", BinaryOp::BitOr},
+                                                      {"logical_xor", BinaryOp::BitXor}};
+  for (const auto& [name, op] : logical) {
+    const BinaryOp o = op;
+    def_both(
+        m, cls, name,
+        [o](const Tensor& a, const Tensor& b) {
+          return bitwise(o, convert(a, DType::Bool), convert(b, DType::Bool));
+        },
+        py::arg("other"));
+  }
+}
+
 Tensor unary_op(UnaryOp op, const Tensor& a) {
   MaybeReleaseGIL gil(a->numel());
   return unary(op, a);
@@ -79,10 +111,7 @@ void init_inplace_methods(TensorClass& cls) {
           if (is_tensor(other)) {
             fn(t, as_tensor(other), alpha);
           } else {
-            const Scalar s = require_scalar(other);
-            fn(t,
-               scalar_tensor(s.value * alpha, s.kind == DType::Float64 ? DType::Float32 : s.kind),
-               1.0);
+            fn(t, tensor_of_scalar(scaled_by(require_scalar(other), alpha)), 1.0);
           }
           return self;
         },
@@ -102,7 +131,7 @@ void init_inplace_methods(TensorClass& cls) {
            [](py::handle self, py::handle value) {
              Tensor t = as_tensor(self);
              if (is_tensor(value)) {
-               fill_(t, Scalar(item_as_double(as_tensor(value))));
+               fill_(t, item_as_scalar(as_tensor(value)));
              } else {
                fill_(t, require_scalar(value));
              }
@@ -131,7 +160,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         const Tensor x = tensor_from_operand(a);  // ember.add(2, t) works, as in torch
         if (is_tensor(b)) return add(x, as_tensor(b), alpha);
         const Scalar sb = require_scalar(b);
-        return add(x, Scalar(sb.value * alpha, sb.kind));
+        return add(x, scaled_by(sb, alpha));
       },
       py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
   def_both(
@@ -140,7 +169,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         const Tensor x = tensor_from_operand(a);  // ember.sub(2, t) works, as in torch
         if (is_tensor(b)) return sub(x, as_tensor(b), alpha);
         const Scalar sb = require_scalar(b);
-        return sub(x, Scalar(sb.value * alpha, sb.kind));
+        return sub(x, scaled_by(sb, alpha));
       },
       py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
   def_both(
@@ -168,6 +197,23 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       },
       py::arg("exponent"));
   def_both(
+      m, cls, "floor_divide",
+      [](py::handle a, py::handle b) {
+        return binary(
+            a, b, [](const Tensor& x, const Tensor& y) { return floor_divide(x, y); },
+            [](const Tensor& x, const Scalar& s) { return floor_divide(x, s); });
+      },
+      py::arg("other"));
+  def_both(
+      m, cls, "remainder",
+      [](py::handle a, py::handle b) {
+        return binary(
+            a, b, [](const Tensor& x, const Tensor& y) { return remainder(x, y); },
+            [](const Tensor& x, const Scalar& s) { return remainder(x, s); });
+      },
+      py::arg("other"));
+  init_bitwise(m, cls);
+  def_both(
       m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); },
       py::arg("other"));
   def_both(
@@ -176,7 +222,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   auto clamp_fn = [](const Tensor& a, py::handle lo, py::handle hi) {
     auto bound = [](py::handle h) -> std::optional<Scalar> {
       if (h.is_none()) return std::nullopt;
-      if (is_tensor(h)) return Scalar(item_as_double(as_tensor(h)));
+      if (is_tensor(h)) return item_as_scalar(as_tensor(h));
       return require_scalar(h);
     };
     return clamp(a, bound(lo), bound(hi));
@@ -328,7 +374,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         }
         const int64_t size = a->dim() == 0 ? 1 : a->shape()[wrap_dim(dim, a->dim())];
         for (int64_t i = 0; i < index->numel(); ++i) {
-          const auto k = static_cast<int64_t>(element_as_double(index, i));
+          const int64_t k = element_as_scalar(index, i).int_value;
           if (k < 0 || k >= size) {  // torch's index_select takes no negative positions
             throw std::runtime_error("INDICES element is out of DATA bounds, id=" +
                                      std::to_string(k) + " axis_dim=" + std::to_string(size));

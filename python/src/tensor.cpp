@@ -99,8 +99,10 @@ double one_element(const Tensor& t) {
 
 // ---- indexing ----
 
+// A Python bool is a 0-d mask, as in torch: x[True] adds a dim of size 1, x[False] of size 0.
 bool is_advanced(py::handle h) {
-  return is_tensor(h) || PyList_Check(h.ptr()) || py::isinstance<py::array>(h);
+  return is_tensor(h) || PyList_Check(h.ptr()) || PyBool_Check(h.ptr()) ||
+         py::isinstance<py::array>(h);
 }
 
 Tensor advanced_index_tensor(py::handle h) {
@@ -131,8 +133,12 @@ Tensor wrapped_index(const Tensor& idx, int64_t size, int64_t dim) {
 Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>& adv) {
   if (adv.size() == 1) {
     const auto& [dim, idx] = adv[0];
+    if (idx->dtype() == DType::Bool && idx->dim() == 0) {
+      const int64_t kept = item_as_scalar(idx).int_value;
+      return index_select(unsqueeze(out, dim), dim, zeros(Shape{kept}, DType::Int64));
+    }
     if (idx->dtype() == DType::Bool) return masked_select(out, idx, dim);
-    if (idx->dim() == 0) return select(out, dim, static_cast<int64_t>(item_as_double(idx)));
+    if (idx->dim() == 0) return select(out, dim, item_as_scalar(idx).int_value);
     return index_select(out, dim, idx);
   }
   const int64_t first = adv[0].first;
@@ -153,7 +159,7 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
     const int64_t d = first + static_cast<int64_t>(k);
     const int64_t size = out->shape()[d];
     Tensor w = wrapped_index(adv[k].second, size, d);
-    linear = add(linear, mul(w, Scalar(static_cast<double>(stride), DType::Int64)));
+    linear = add(linear, mul(w, Scalar::integer(stride)));
     stride *= size;
   }
   GradModeGuard restore(true);
@@ -541,7 +547,7 @@ void init_tensor(py::module_& m) {
       .def("__int__",
            [](const Tensor& t) -> py::object {
              if (t->dtype() == DType::Int64) return scalar_to_python(t, 0);
-             return py::int_(static_cast<int64_t>(one_element(t)));
+             return py::int_(py::float_(one_element(t)));  // NaN/inf raise as in Python
            })
       .def("__index__",
            [](const Tensor& t) {
@@ -549,7 +555,7 @@ void init_tensor(py::module_& m) {
                throw TypeError(
                    "only integer tensors of a single element can be converted to an index");
              }
-             return static_cast<int64_t>(item_as_double(t));
+             return item_as_scalar(t).int_value;
            })
       .def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()) >> 4; })
       .def("__getitem__", [](const Tensor& t, py::handle idx) { return index(t, idx); })

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+
 #include "ember/allocator.h"
 #include "ember/ops.h"
 
@@ -39,10 +42,30 @@ TEST(Tensor, BroadcastAddOverNonContiguousOperands) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(element_as_double(out, i), expected[i]);
 }
 
+TEST(Tensor, Int64ScalarsStayExact) {
+  const int64_t big = (int64_t{1} << 62) + 1;  // not representable in double
+  Tensor t = full({2}, Scalar::integer(big), DType::Int64);
+  EXPECT_EQ(t->data<int64_t>()[1], big);
+  EXPECT_EQ(add(t, Scalar::integer(2))->data<int64_t>()[0], big + 2);
+  EXPECT_EQ(item_as_scalar(max(t)).int_value, big);
+  Tensor r =
+      arange(Scalar::integer(big), Scalar::integer(big + 3), Scalar::integer(1), DType::Int64);
+  ASSERT_EQ(r->numel(), 3);
+  EXPECT_EQ(r->data<int64_t>()[2], big + 2);
+}
+
+TEST(Tensor, FloatsThatDoNotFitInt64Throw) {
+  Tensor t = zeros({2}, DType::Int64);
+  EXPECT_THROW(fill_raw(t, Scalar(std::nan(""))), std::runtime_error);
+  EXPECT_THROW(fill_raw(t, Scalar(1e19)), std::runtime_error);
+  fill_raw(t, Scalar(-9223372036854775808.0));  // INT64_MIN is exact in double
+  EXPECT_EQ(t->data<int64_t>()[0], INT64_MIN);
+}
+
 TEST(Tensor, TypePromotion) {
   Tensor i = arange(0, 3, 1, DType::Int64);
   EXPECT_EQ(mul(i, Scalar(2.5))->dtype(), DType::Float32);  // int tensor * float scalar
-  EXPECT_EQ(mul(i, Scalar(2.0, DType::Int64))->dtype(), DType::Int64);
+  EXPECT_EQ(mul(i, Scalar::integer(2))->dtype(), DType::Int64);
   Tensor f = ones({3}, DType::Float32);
   Tensor d = ones({3}, DType::Float64);
   EXPECT_EQ(add(f, d)->dtype(), DType::Float64);

@@ -48,6 +48,7 @@ DType result_type(const Tensor& a, const Scalar& s) {
 }
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::ShiftRight; }
 
 namespace {
 
@@ -117,6 +118,33 @@ T remainder_value(T a, T b) {
     const T r = std::fmod(a, b);
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
   }
+}
+
+// Bitwise ops exist for integer types only; check_operands refuses the rest
+// before any kernel runs.
+template <typename T, typename F>
+T integral_only(T a, T b, F f) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(f(a, b));
+  } else {
+    throw std::logic_error("bitwise op on a floating type");
+  }
+}
+
+// Shifts by a negative count or past the width give 0 (or -1 for a negative
+// value shifted right), as torch's do, instead of C++'s undefined behaviour.
+template <typename T>
+T shift_left_value(T a, T b) {
+  constexpr T bits = static_cast<T>(sizeof(T) * 8);
+  if (b < 0 || b >= bits) return 0;
+  return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) << b);
+}
+
+template <typename T>
+T shift_right_value(T a, T b) {
+  constexpr T bits = static_cast<T>(sizeof(T) * 8);
+  if (b < 0 || b >= bits) return a < 0 ? -1 : 0;
+  return static_cast<T>(a >> b);
 }
 
 template <typename T>
@@ -191,6 +219,31 @@ void with_binary_functor(BinaryOp op, Body&& body) {
       return body([](T x, T y) { return floor_div_value<T>(x, y); });
     case BinaryOp::Remainder:
       return body([](T x, T y) { return remainder_value<T>(x, y); });
+    case BinaryOp::BitAnd:
+      return body(
+          [](T x, T y) { return integral_only(x, y, [](auto a, auto b) { return a & b; }); });
+    case BinaryOp::BitOr:
+      return body(
+          [](T x, T y) { return integral_only(x, y, [](auto a, auto b) { return a | b; }); });
+    case BinaryOp::BitXor:
+      return body(
+          [](T x, T y) { return integral_only(x, y, [](auto a, auto b) { return a ^ b; }); });
+    case BinaryOp::ShiftLeft:
+      if constexpr (std::is_same_v<T, bool>) {
+        return body([](T x, T y) { return static_cast<T>(shift_left_value<int64_t>(x, y)); });
+      } else {
+        return body([](T x, T y) {
+          return integral_only(x, y, [](auto a, auto b) { return shift_left_value(a, b); });
+        });
+      }
+    case BinaryOp::ShiftRight:
+      if constexpr (std::is_same_v<T, bool>) {
+        return body([](T x, T y) { return static_cast<T>(shift_right_value<int64_t>(x, y)); });
+      } else {
+        return body([](T x, T y) {
+          return integral_only(x, y, [](auto a, auto b) { return shift_right_value(a, b); });
+        });
+      }
     case BinaryOp::Eq:
       return body([](T x, T y) { return x == y; });
     case BinaryOp::Ne:
@@ -212,11 +265,12 @@ DType compute_dtype(BinaryOp op, DType promoted) {
   return promoted;
 }
 
-void check_bool_arithmetic(BinaryOp op, DType t) {
-  if (t == DType::Bool && op == BinaryOp::Sub) {
-    throw std::runtime_error(
-        "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-        "`logical_xor()` operator instead.");
+// In place, the result must fit self's dtype: no float into int, no int into bool.
+void check_inplace_result(const Tensor& self, DType result) {
+  if (category(result) > category(self->dtype())) {
+    throw std::runtime_error(std::string("result type ") + scalar_type_name(result) +
+                             " can't be cast to the desired output type " +
+                             scalar_type_name(self->dtype()));
   }
 }
 
@@ -234,6 +288,33 @@ void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
 
 }  // namespace
 
+void check_operands(BinaryOp op, DType a, DType b, DType t) {
+  if (op == BinaryOp::Sub && (a == DType::Bool || b == DType::Bool)) {
+    if (a == b) {
+      throw std::runtime_error(
+          "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+          "`logical_xor()` operator instead.");
+    }
+    throw std::runtime_error(
+        "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+        "invert a mask, use the `~` or `logical_not()` operator instead.");
+  }
+  const char* kernel = nullptr;  // torch's kernel name in its "not implemented" message
+  if (t == DType::Bool) {
+    if (op == BinaryOp::FloorDiv) kernel = "div_floor_cpu";
+    if (op == BinaryOp::Remainder) kernel = "remainder_cpu";
+    if (op == BinaryOp::Pow) kernel = "pow";
+  } else if (is_floating(t) && is_bitwise(op)) {
+    const char* names[] = {"bitwise_and_cpu", "bitwise_or_cpu", "bitwise_xor_cpu", "lshift_cpu",
+                           "rshift_cpu"};
+    kernel = names[static_cast<int>(op) - static_cast<int>(BinaryOp::BitAnd)];
+  }
+  if (kernel) {
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                              scalar_type_name(t) + "'");
+  }
+}
+
 Tensor convert(const Tensor& a, DType dtype) {
   if (a->dtype() == dtype) return a;
   Tensor out = empty(a->shape(), dtype);
@@ -243,7 +324,7 @@ Tensor convert(const Tensor& a, DType dtype) {
 
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b) {
   const DType dt = compute_dtype(op, result_type(a, b));
-  check_bool_arithmetic(op, dt);
+  check_operands(op, a->dtype(), b->dtype(), dt);
   const Shape shape = broadcast_shapes(a->shape(), b->shape());
   Tensor out = empty(shape, is_comparison(op) ? DType::Bool : dt);
   run_binary(op, out, convert(a, dt), convert(b, dt));
@@ -252,11 +333,15 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor binary_scalar_kernel(BinaryOp op, const Tensor& a, const Scalar& s, bool scalar_first) {
   const DType dt = compute_dtype(op, result_type(a, s));
-  check_bool_arithmetic(op, dt);
+  check_operands(op, a->dtype(), s.kind, dt);
+  if (op == BinaryOp::Pow && !is_floating(dt) && s.is_integral() && s.int_value < 0 &&
+      !scalar_first) {
+    throw std::runtime_error("Integers to negative integer powers are not allowed.");
+  }
   Tensor ac = convert(a, dt);
   Tensor out = empty(a->shape(), is_comparison(op) ? DType::Bool : dt);
   EMBER_DISPATCH(dt, T, [&] {
-    const T sv = static_cast<T>(s.value);
+    const T sv = s.template to<T>();
     with_binary_functor<T>(op, [&](auto f) {
       auto run = [&](auto* po) {
         using Out = std::remove_pointer_t<decltype(po)>;
@@ -304,11 +389,8 @@ void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other)
                              " doesn't match the broadcast shape " + shape_str(shape));
   }
   const DType dt = compute_dtype(op, result_type(self, other));
-  if (!is_floating(self->dtype()) && is_floating(dt)) {
-    throw std::runtime_error(std::string("result type ") + scalar_type_name(dt) +
-                             " can't be cast to the desired output type " +
-                             scalar_type_name(self->dtype()));
-  }
+  check_inplace_result(self, dt);
+  check_operands(op, self->dtype(), other->dtype(), dt);
   const bool direct =
       dt == self->dtype() && other->dtype() == dt && other->storage() != self->storage();
   if (direct) {
@@ -320,14 +402,11 @@ void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other)
 
 void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar& s) {
   const DType dt = compute_dtype(op, result_type(self, s));
-  if (!is_floating(self->dtype()) && is_floating(dt)) {
-    throw std::runtime_error(std::string("result type ") + scalar_type_name(dt) +
-                             " can't be cast to the desired output type " +
-                             scalar_type_name(self->dtype()));
-  }
+  check_inplace_result(self, dt);
+  check_operands(op, self->dtype(), s.kind, dt);
   if (self->is_contiguous() && dt == self->dtype()) {
     EMBER_DISPATCH(dt, T, [&] {
-      const T sv = static_cast<T>(s.value);
+      const T sv = s.template to<T>();
       with_binary_functor<T>(op, [&](auto f) {
         if constexpr (std::is_same_v<decltype(f(T{}, T{})), bool> && !std::is_same_v<T, bool>) {
           throw std::logic_error("comparison in place");
@@ -423,6 +502,47 @@ bool keeps_integer_dtype(UnaryOp op) {
 
 }  // namespace
 
+namespace {
+
+// torch's refusals of integer-only unary ops on bool tensors.
+void check_bool_unary(UnaryOp op) {
+  const char* kernel = nullptr;
+  switch (op) {
+    case UnaryOp::Neg:
+      throw std::runtime_error(
+          "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+          "invert a mask, use the `~` or `logical_not()` operator instead.");
+    case UnaryOp::Relu:
+      throw std::runtime_error("Boolean inputs not supported for relu");
+    case UnaryOp::Abs:
+      kernel = "abs_cpu";
+      break;
+    case UnaryOp::Floor:
+      kernel = "floor_vml_cpu";
+      break;
+    case UnaryOp::Ceil:
+      kernel = "ceil_vml_cpu";
+      break;
+    case UnaryOp::Round:
+      kernel = "round_vml_cpu";
+      break;
+    case UnaryOp::Trunc:
+      kernel = "trunc_vml_cpu";
+      break;
+    default:
+      return;
+  }
+  throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for 'Bool'");
+}
+
+Tensor contiguous_copy(const Tensor& a) {
+  Tensor out = empty(a->shape(), a->dtype());
+  copy_kernel(out, a);
+  return out;
+}
+
+}  // namespace
+
 Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   if (op == UnaryOp::LogicalNot) {
     Tensor out = empty(a->shape(), DType::Bool);
@@ -432,11 +552,8 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
     for (int64_t i = 0; i < out->numel(); ++i) p[i] = !p[i];
     return out;
   }
-  if (a->dtype() == DType::Bool && op == UnaryOp::Neg) {
-    throw std::runtime_error(
-        "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-        "invert a mask, use the `~` or `logical_not()` operator instead.");
-  }
+  if (a->dtype() == DType::Bool) check_bool_unary(op);
+  if (a->dtype() == DType::Bool && op == UnaryOp::Sign) return contiguous_copy(a);
   DType dt = a->dtype();
   if (!is_floating(dt) && !keeps_integer_dtype(op)) dt = DType::Float32;
   if (dt == DType::Bool) dt = DType::Int64;

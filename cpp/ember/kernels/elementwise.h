@@ -16,6 +16,11 @@ enum class BinaryOp {
   Minimum,
   FloorDiv,
   Remainder,
+  BitAnd,  // bitwise ops: integer and bool tensors only
+  BitOr,
+  BitXor,
+  ShiftLeft,
+  ShiftRight,
   Eq,
   Ne,
   Lt,
@@ -48,6 +53,11 @@ enum class UnaryOp {
 };
 
 bool is_comparison(BinaryOp op);
+// Raises torch's error for operand dtypes an op refuses (bool subtraction,
+// bitwise ops on floats, ...). `b` is the other operand's dtype or a scalar's
+// kind, `t` the dtype the op computes in.
+void check_operands(BinaryOp op, DType a, DType b, DType t);
+bool is_bitwise(BinaryOp op);
 
 // dtype of `a op b` (torch's rules, see Note [Type promotion]).
 DType result_type(const Tensor& a, const Tensor& b);

@@ -174,10 +174,11 @@ Tensor extreme_all_kernel(const Tensor& a, bool is_max) {
   }
   Tensor out = empty(Shape{}, a->dtype());
   EMBER_DISPATCH(a->dtype(), T, [&] {
-    T best = static_cast<T>(element_as_double(a, 0));
-    const T* p = a->is_contiguous() ? a->data<T>() : nullptr;
+    const T* p = a->data<T>();
+    const bool dense = a->is_contiguous();
+    T best = p[dense ? 0 : element_offset(a, 0)];
     for (int64_t i = 1; i < a->numel(); ++i) {
-      const T v = p ? p[i] : static_cast<T>(element_as_double(a, i));
+      const T v = p[dense ? i : element_offset(a, i)];
       if (better(v, best, is_max)) best = v;
     }
     out->data<T>()[0] = best;

@@ -348,13 +348,38 @@ TensorList WhereBackward0::apply(TensorList&& grads) {
   return out;
 }
 
-Tensor floor_divide(const Tensor& a, const Tensor& b) {
-  return binary_kernel(BinaryOp::FloorDiv, a, b);
+namespace {
+
+// Gives `out` a NotImplemented node when an input requires grad, as torch does.
+void record_not_implemented(const Tensor& out, const char* op,
+                            std::initializer_list<const Tensor*> inputs) {
+  if (!is_floating(out->dtype())) return;
+  for (const Tensor* t : inputs) {
+    if (any_requires_grad(*t)) {
+      record<NotImplemented>(out, inputs, op);
+      return;
+    }
+  }
 }
+
+}  // namespace
+
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::FloorDiv, a, b);
+  record_not_implemented(out, "aten::floor_divide", {&a, &b});
+  return out;
+}
+
+Tensor floor_divide(const Tensor& a, const Scalar& b, bool scalar_first) {
+  Tensor out = binary_scalar_kernel(BinaryOp::FloorDiv, a, b, scalar_first);
+  record_not_implemented(out, "aten::floor_divide", {&a});
+  return out;
+}
+
 Tensor remainder(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(BinaryOp::Remainder, a, b);
   if (any_requires_grad(a, b) && is_floating(out->dtype())) {
-    auto node = record<RemainderBackward0>(out, {&a, &b});
+    auto node = record<RemainderBackward1>(out, {&a, &b});
     if (b->requires_grad()) {
       node->self = SavedTensor(a, false);
       node->other = SavedTensor(b, false);
@@ -365,8 +390,36 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor remainder(const Tensor& a, const Scalar& b, bool scalar_first) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Remainder, a, b, scalar_first);
+  if (scalar_first) {
+    record_not_implemented(out, "aten::remainder", {&a});
+  } else if (any_requires_grad(a) && is_floating(out->dtype())) {
+    record<RemainderBackward0>(out, {&a})->self_meta = GradFit(a, out);
+  }
+  return out;
+}
+
+TensorList NotImplemented::apply(TensorList&&) {
+  throw std::runtime_error(std::string("derivative for ") + op + " is not implemented");
+}
+
+TensorList RemainderBackward0::apply(TensorList&& grads) { return {self_meta.fit(grads[0])}; }
+
+Tensor bitwise(BinaryOp op, const Tensor& a, const Tensor& b) { return binary_kernel(op, a, b); }
+Tensor bitwise(BinaryOp op, const Tensor& a, const Scalar& b, bool scalar_first) {
+  return binary_scalar_kernel(op, a, b, scalar_first);
+}
+Tensor bitwise_not(const Tensor& a) {
+  if (a->dtype() == DType::Bool) return unary_kernel(UnaryOp::LogicalNot, a);
+  if (is_floating(a->dtype())) {
+    throw TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors");
+  }
+  return binary_scalar_kernel(BinaryOp::BitXor, a, Scalar::integer(-1));
+}
+
 // a - b * floor(a / b): the floor is piecewise constant.
-TensorList RemainderBackward0::apply(TensorList&& grads) {
+TensorList RemainderBackward1::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(g);

@@ -242,45 +242,69 @@ const std::shared_ptr<Node>& current_grad_fn(const Tensor& t) {
   return t->grad_fn();
 }
 
-Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
+namespace {
+
+// self += sign * alpha * other, recorded as NodeT (AddBackward0 or SubBackward0)
+// with torch's alpha.
+template <typename NodeT>
+Tensor& add_scaled_(Tensor& self, const Tensor& other, double alpha, double sign) {
   check_inplace(self);
   const bool rec = records(self, &other);
   GradFit other_meta(other, self);
-  if (alpha == 1.0) {
+  const double scale = sign * alpha;
+  if (scale == 1.0) {
     binary_inplace_kernel(BinaryOp::Add, self, other);
   } else if (is_axpy(self, other)) {
     // The optimizer update p -= lr * g: one pass, no temporary.
     const float* x = other->data<float>();
     float* y = self->data<float>();
-    const float a = static_cast<float>(alpha);
+    const float a = static_cast<float>(scale);
     parallel_for(self->numel(), kParallelGrain,
                  [&](int64_t b, int64_t e) { axpy_contiguous(a, x + b, y + b, e - b); });
+  } else if (scale == -1.0) {
+    binary_inplace_kernel(BinaryOp::Sub, self, other);
   } else {
     GradModeGuard no_grad(false);
-    binary_inplace_kernel(BinaryOp::Add, self, mul(other, Scalar(alpha)));
+    binary_inplace_kernel(BinaryOp::Add, self, mul(other, Scalar(scale)));
   }
   self->bump_version();
   if (rec) {
-    auto node = rebase<AddBackward0>(self, &other);
+    auto node = rebase<NodeT>(self, &other);
     node->other_meta = std::move(other_meta);
     node->alpha = alpha;
   }
   return self;
 }
 
-Tensor& add_(Tensor& self, const Scalar& other) {
+template <typename NodeT>
+Tensor& add_scalar_(Tensor& self, const Scalar& other, BinaryOp op) {
   check_inplace(self);
   const bool rec = records(self, nullptr);
-  binary_scalar_inplace_kernel(BinaryOp::Add, self, other);
+  binary_scalar_inplace_kernel(op, self, other);
   self->bump_version();
-  if (rec) rebase<AddBackward0>(self, nullptr)->self_meta = GradFit(self, self);
+  if (rec) rebase<NodeT>(self, nullptr)->self_meta = GradFit(self, self);
   return self;
 }
 
-Tensor& sub_(Tensor& self, const Tensor& other, double alpha) { return add_(self, other, -alpha); }
+}  // namespace
+
+Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
+  return add_scaled_<AddBackward0>(self, other, alpha, 1.0);
+}
+
+Tensor& add_(Tensor& self, const Scalar& other) {
+  return add_scalar_<AddBackward0>(self, other, BinaryOp::Add);
+}
+
+Tensor& sub_(Tensor& self, const Tensor& other, double alpha) {
+  if (self->dtype() == DType::Bool || other->dtype() == DType::Bool) {
+    check_operands(BinaryOp::Sub, self->dtype(), other->dtype(), self->dtype());
+  }
+  return add_scaled_<SubBackward0>(self, other, alpha, -1.0);
+}
 
 Tensor& sub_(Tensor& self, const Scalar& other) {
-  return add_(self, Scalar(-other.value, other.kind));
+  return add_scalar_<SubBackward0>(self, other, BinaryOp::Sub);
 }
 
 Tensor& mul_(Tensor& self, const Tensor& other) {
@@ -345,10 +369,25 @@ Tensor& div_(Tensor& self, const Scalar& other) {
   return self;
 }
 
+// Integer ops: no gradient to record, but the version still moves.
+Tensor& bitwise_(BinaryOp op, Tensor& self, const Tensor& other) {
+  check_inplace(self);
+  binary_inplace_kernel(op, self, other);
+  self->bump_version();
+  return self;
+}
+
+Tensor& bitwise_(BinaryOp op, Tensor& self, const Scalar& other) {
+  check_inplace(self);
+  binary_scalar_inplace_kernel(op, self, other);
+  self->bump_version();
+  return self;
+}
+
 Tensor& fill_(Tensor& self, const Scalar& value) {
   check_inplace(self);
   const bool rec = records(self, nullptr);
-  fill_raw(self, value.value);
+  fill_raw(self, value);
   self->bump_version();
   if (rec) rebase<FillBackward0>(self, nullptr);
   return self;

@@ -504,9 +504,8 @@ Tensor cross_entropy_smoothed(const Tensor& logp, const Tensor& target, const Te
   Tensor nll = nll_loss(logp, target, weight, reduction, ignore_index);
   Tensor terms = weight ? mul(logp, weight_along_classes(weight, logp, class_dim)) : logp;
   Tensor smooth = neg(sum(terms, {class_dim}, false));
-  Tensor kept = to_dtype(
-      compare(BinaryOp::Ne, target, Scalar(static_cast<double>(ignore_index), DType::Int64)),
-      logp->dtype());
+  Tensor kept =
+      to_dtype(compare(BinaryOp::Ne, target, Scalar::integer(ignore_index)), logp->dtype());
   smooth = mul(smooth, kept);
   Tensor smooth_reduced;
   switch (reduction) {

@@ -88,6 +88,12 @@ void require_floating(const Tensor& a, const char* op) {
   }
 }
 
+void require_floating_var_std(const Tensor& a) {
+  if (!is_floating(a->dtype())) {
+    throw std::runtime_error("std and var only support floating point and complex dtypes");
+  }
+}
+
 }  // namespace
 
 // ---- sum / mean ----
@@ -177,7 +183,7 @@ Tensor centered_square_sum(const Tensor& a, const std::vector<bool>& mask) {
 }  // namespace
 
 Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim) {
-  require_floating(a, "var");
+  require_floating_var_std(a);
   const std::vector<bool> mask = reduce_mask(a->dim(), dims);
   Tensor out = centered_square_sum(a, mask);
   const double denom = std::max(0.0, static_cast<double>(reduced_count(a, mask)) - correction);
@@ -203,7 +209,7 @@ TensorList VarBackward0::apply(TensorList&& grads) {
 }
 
 Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim) {
-  require_floating(a, "std");
+  require_floating_var_std(a);
   const std::vector<bool> mask = reduce_mask(a->dim(), dims);
   Tensor out = centered_square_sum(a, mask);
   const double denom = std::max(0.0, static_cast<double>(reduced_count(a, mask)) - correction);
@@ -235,7 +241,12 @@ TensorList StdBackward0::apply(TensorList&& grads) {
 // ---- norm ----
 
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
-  require_floating(a, "linalg.vector_norm");
+  if (!is_floating(a->dtype())) {
+    throw std::runtime_error(
+        std::string(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got ") +
+        scalar_type_name(a->dtype()));
+  }
   const std::vector<bool> mask = reduce_mask(a->dim(), dims);
   Tensor out;
   {
@@ -447,6 +458,10 @@ TensorList MinBackward0::apply(TensorList&& grads) {
 namespace {
 
 Tensor arg_extreme(const Tensor& a, std::optional<int64_t> dim, bool keepdim, bool is_max) {
+  if (a->dtype() == DType::Bool) {
+    throw std::runtime_error(std::string(is_max ? "argmax" : "argmin") +
+                             "(): does not support bool input");
+  }
   GradModeGuard no_grad(false);
   if (dim) return (is_max ? max(a, *dim, keepdim) : min(a, *dim, keepdim)).second;
   Tensor flat = (is_max ? max(reshape(a, {-1}), 0, false) : min(reshape(a, {-1}), 0, false)).second;

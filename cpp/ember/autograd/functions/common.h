@@ -41,10 +41,11 @@ class GradFit {
   std::unique_ptr<InputMeta> meta_;
 };
 
-// Makes a new NodeT the grad_fn of `out`, with one edge per input.
-template <typename NodeT>
-std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
-  auto node = std::make_shared<NodeT>();
+// Makes a new NodeT(args...) the grad_fn of `out`, with one edge per input.
+template <typename NodeT, typename... Args>
+std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<const Tensor*> inputs,
+                              Args&&... args) {
+  auto node = std::make_shared<NodeT>(std::forward<Args>(args)...);
   set_history(node, inputs, out);
   return node;
 }

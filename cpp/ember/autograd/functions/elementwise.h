@@ -75,14 +75,26 @@ struct ClampBackward1 final : Node {
   SavedTensor self;
   std::optional<Scalar> min, max;
 };
-struct RemainderBackward0 final : Node {
+struct RemainderBackward0 final : Node {  // tensor % scalar
   EMBER_NODE(RemainderBackward0);
+  GradFit self_meta;
+};
+struct RemainderBackward1 final : Node {  // tensor % tensor
+  EMBER_NODE(RemainderBackward1);
   void release_saved() override {
     self.release();
     other.release();
   }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
+};
+// Recorded by ops torch gives no derivative (floor division, scalar % tensor):
+// the result requires grad, and backward through it raises.
+struct NotImplemented final : Node {
+  explicit NotImplemented(const char* aten_op) : op(aten_op) {}
+  const char* name() const override { return "torch::autograd::NotImplemented"; }
+  TensorList apply(TensorList&& grads) override;
+  const char* op;  // "aten::floor_divide"
 };
 struct WhereBackward0 final : Node {
   EMBER_NODE(WhereBackward0);
