@@ -213,6 +213,43 @@ def test_second_backward_freed_graph_via_autograd_grad():
     assert_raises_like(fn, "backward through the graph a second time")
 
 
+SECOND_BACKWARD = {
+    "mul_scalar": lambda lib, x: (x * 2).sum(),
+    "rmul_scalar": lambda lib, x: (2 * x).sum(),
+    "div_scalar": lambda lib, x: (x / 2).sum(),
+    "select_mul": lambda lib, x: x[0] * 1,
+    "add_scalar": lambda lib, x: (x + 1).sum(),
+    "rsub_scalar": lambda lib, x: (1 - x).sum(),
+    "sum": lambda lib, x: x.sum(),
+    "mean": lambda lib, x: x.mean(),
+    "neg": lambda lib, x: (-x).sum(),
+    "view": lambda lib, x: x.view(1, -1).t().sum(),
+    "select": lambda lib, x: x[0],
+    "expand": lambda lib, x: x.expand(3, -1).sum(),
+    "cat": lambda lib, x: lib.cat([x, x]).sum(),
+    "inplace_mul_scalar": lambda lib, x: x.clone().mul_(2).sum(),
+    "inplace_div_scalar": lambda lib, x: x.clone().div_(2).sum(),
+    "mse": lambda lib, x: lib.nn.functional.mse_loss(x, lib.zeros(3)),
+    "pow_scalar": lambda lib, x: (x**2).sum(),
+    "rpow": lambda lib, x: (2**x).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_BACKWARD))
+def test_second_backward_without_retain_graph_matches_torch(name):
+    """torch frees what a node saved, scalars it wraps as tensors included: a
+    second backward raises exactly when a node of the graph saved something."""
+
+    def fn(lib):
+        x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y = SECOND_BACKWARD[name](lib, x)
+        y.backward()
+        err = capture(lambda _: y.backward(), lib)
+        return type(err).__name__, x.grad.tolist()
+
+    assert fn(ember) == fn(torch)
+
+
 def test_retain_graph_allows_second_backward():
     def fn(lib):
         x = data(lib, X0, requires_grad=True)

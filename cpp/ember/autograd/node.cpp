@@ -91,16 +91,27 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output)
   data_ = is_output ? detach(t) : t;
 }
 
+namespace {
+
+[[noreturn]] void throw_freed() {
+  throw std::runtime_error(
+      "Trying to backward through the graph a second time (or directly access saved tensors "
+      "after they have already been freed). Saved intermediate values of the graph are freed "
+      "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+      "backward through the graph a second time or if you need to access saved tensors after "
+      "calling backward.");
+}
+
+}  // namespace
+
+double SavedScalar::unpack() const {
+  if (released_) throw_freed();
+  return value_;
+}
+
 Tensor SavedTensor::unpack(const Node& owner) const {
   if (!saved_) return nullptr;
-  if (!data_) {
-    throw std::runtime_error(
-        "Trying to backward through the graph a second time (or directly access saved tensors "
-        "after they have already been freed). Saved intermediate values of the graph are freed "
-        "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
-        "backward through the graph a second time or if you need to access saved tensors after "
-        "calling backward.");
-  }
+  if (!data_) throw_freed();
   if (data_->version() != version_) {
     std::string what =
         std::string("[") + legacy_type_name(data_->dtype()) + " " + shape_str(data_->shape()) + "]";

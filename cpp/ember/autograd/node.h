@@ -121,6 +121,22 @@ class SavedTensor {
   bool saved_ = false;
 };
 
+// A Python number a backward formula needs. Where torch saves it as a tensor
+// (it wraps the 2 of `x * 2` and `x / 2` into one), it is released with the
+// node's saved tensors, so a second backward raises as torch's does.
+class SavedScalar {
+ public:
+  SavedScalar() = default;
+  SavedScalar(double value, bool releasable) : value_(value), releasable_(releasable) {}
+  double unpack() const;
+  void release() { released_ = releasable_; }
+
+ private:
+  double value_ = 0;
+  bool releasable_ = false;
+  bool released_ = false;
+};
+
 // True when an op on these inputs must record a node.
 inline bool any_requires_grad(const Tensor& a) {
   return GradMode::is_enabled() && a->requires_grad();

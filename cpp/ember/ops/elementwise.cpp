@@ -93,7 +93,7 @@ Tensor mul(const Tensor& a, const Scalar& b) {
   if (any_requires_grad(a)) {
     auto node = record<MulBackward0>(out, {&a});
     node->self_meta = GradFit(a, out);
-    node->other_scalar = b.value;
+    node->other_scalar = SavedScalar(b.value, /*releasable=*/true);
   }
   return out;
 }
@@ -102,7 +102,7 @@ TensorList MulBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   TensorList out(next_edges().size());
   if (!other.defined() && !self.defined()) {  // scalar operand
-    out[0] = self_meta.fit(mul(g, Scalar(other_scalar)));
+    out[0] = self_meta.fit(mul(g, Scalar(other_scalar.unpack())));
     return out;
   }
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(mul(g, other.unpack(*this)));
@@ -130,7 +130,8 @@ Tensor div_by_scalar(const Tensor& a, const Scalar& b) {
   if (any_requires_grad(a)) {
     auto node = record<NodeT>(out, {&a});
     node->self_meta = GradFit(a, out);
-    node->other_scalar = b.value;
+    // torch saves the divisor as a tensor in DivBackward0, as a number in DivBackward1.
+    node->other_scalar = SavedScalar(b.value, std::is_same_v<NodeT, DivBackward0>);
   }
   return out;
 }
@@ -146,7 +147,7 @@ TensorList DivBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   TensorList out(next_edges().size());
   if (!other.defined()) {
-    out[0] = self_meta.fit(div(g, Scalar(other_scalar)));
+    out[0] = self_meta.fit(div(g, Scalar(other_scalar.unpack())));
     return out;
   }
   Tensor b = other.unpack(*this);

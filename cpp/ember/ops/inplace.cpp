@@ -334,7 +334,7 @@ Tensor& mul_(Tensor& self, const Scalar& other) {
   if (rec) {
     auto node = rebase<MulBackward0>(self, nullptr);
     node->self_meta = GradFit(self, self);
-    node->other_scalar = other.value;
+    node->other_scalar = SavedScalar(other.value, /*releasable=*/false);
   }
   return self;
 }
@@ -364,7 +364,7 @@ Tensor& div_(Tensor& self, const Scalar& other) {
   if (rec) {
     auto node = rebase<DivBackward0>(self, nullptr);
     node->self_meta = GradFit(self, self);
-    node->other_scalar = other.value;
+    node->other_scalar = SavedScalar(other.value, /*releasable=*/false);
   }
   return self;
 }

@@ -22,17 +22,17 @@ struct RsubBackward1 final : Node {
 };
 struct MulBackward0 final : Node {
   EMBER_NODE(MulBackward0);
-  void release_saved() override { self.release(), other.release(); }
+  void release_saved() override { self.release(), other.release(), other_scalar.release(); }
   SavedTensor self, other;  // other undefined when multiplying by other_scalar
   GradFit self_meta, other_meta;
-  double other_scalar = 0;
+  SavedScalar other_scalar;
 };
 struct DivBackward0 : Node {
   EMBER_NODE(DivBackward0);
-  void release_saved() override { self.release(), other.release(); }
+  void release_saved() override { self.release(), other.release(), other_scalar.release(); }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
-  double other_scalar = 0;
+  SavedScalar other_scalar;
 };
 // torch's name for division by a scalar inside its own functions (e.g. losses).
 struct DivBackward1 final : DivBackward0 {
