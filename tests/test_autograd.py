@@ -1448,6 +1448,24 @@ def test_hundred_thousand_leaves_stack():
     assert all(x.grad is not None for x in xs)
 
 
+def test_autograd_grad_for_hundred_thousand_inputs():
+    """grad() and backward(inputs=...) with 100,000 wanted leaves: a lookup per
+    node into the list of targets made this quadratic (minutes instead of ms);
+    the subprocess timeout catches a regression."""
+    code = """
+        import ember
+        n = 100_000
+        xs = [ember.tensor(float(i), requires_grad=True) for i in range(n)]
+        out = (ember.stack(xs) ** 2).sum()
+        gs = ember.autograd.grad(out, xs, retain_graph=True)
+        out.backward(inputs=xs[::2])
+        print(gs[123].item(), gs[-1].item(), xs[4].grad.item(), xs[5].grad)
+    """
+    proc = _run_py(code, timeout=60)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.split() == ["246.0", "199998.0", "8.0", "None"]
+
+
 def test_hundred_thousand_leaves_repeated_adds():
     n = 100_000
     xs = [ember.tensor(1.0, requires_grad=True) for _ in range(n)]

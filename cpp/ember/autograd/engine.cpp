@@ -85,10 +85,14 @@ class Engine::Run {
           ready.push_back(e.node.get());
       }
     }
-    std::vector<char> reaches(nodes_.size(), 0);
+    // Lookups by index keep this linear in nodes + targets (autograd.grad may
+    // be asked for 100,000 leaves).
+    std::vector<char> reaches(nodes_.size(), 0), is_target(nodes_.size(), 0);
     for (Node* t : targets) {
       auto it = index_.find(t);
-      if (it != index_.end()) reaches[static_cast<size_t>(it->second)] = 1;
+      if (it == index_.end()) continue;
+      reaches[static_cast<size_t>(it->second)] = 1;
+      is_target[static_cast<size_t>(it->second)] = 1;
     }
     for (size_t i = topo.size(); i-- > 0;) {
       Node* n = topo[i];
@@ -98,13 +102,12 @@ class Engine::Run {
       }
       const size_t idx = static_cast<size_t>(index_of(n));
       if (below) reaches[idx] = 1;
-      const bool is_target = std::find(targets.begin(), targets.end(), n) != targets.end();
-      scratch(n).needed = below || (run_targets && is_target && n->is_accumulator_);
+      scratch(n).needed = below || (run_targets && is_target[idx] && n->is_accumulator_);
     }
   }
 
   void capture(Node* node, uint32_t input_nr, size_t slot) {
-    captures_.push_back({node, input_nr, slot});
+    captures_.emplace(node, CaptureSpec{input_nr, slot});
   }
 
   // Seeds the roots' gradients and runs every node to completion.
@@ -129,8 +132,10 @@ class Engine::Run {
       // Tensor hooks see the gradient before anyone else, captures included.
       n->run_output_hooks(grads_in);
       const bool run = !restricted_ || sn.needed;
-      for (const CaptureSpec& c : captures_) {
-        if (c.node != n || !grads_in[c.input_nr]) continue;
+      const auto [first, last] = captures_.equal_range(n);
+      for (auto it = first; it != last; ++it) {
+        const CaptureSpec& c = it->second;
+        if (!grads_in[c.input_nr]) continue;
         Tensor g = grads_in[c.input_nr];
         // A leaf's hooks normally run inside its AccumulateGrad, which grad() skips.
         if (n->is_accumulator_ && !run) {
@@ -172,7 +177,6 @@ class Engine::Run {
 
  private:
   struct CaptureSpec {
-    Node* node;
     uint32_t input_nr;
     size_t slot;
   };
@@ -224,7 +228,7 @@ class Engine::Run {
   uint64_t run_id_ = 0;
   bool restricted_ = false;
   std::vector<Node*> nodes_;
-  std::vector<CaptureSpec> captures_;
+  std::unordered_multimap<Node*, CaptureSpec> captures_;
   std::unordered_map<Node*, int32_t> index_;
   std::unordered_map<Node*, Scratch> accumulator_scratch_;
 };
