@@ -1996,3 +1996,31 @@ def test_index_select_and_masked_select_errors_match_torch(call):
     err_e = capture(lambda lib: call(lib, lib.ones(2, 3)), ember)
     err_t = capture(lambda lib: call(lib, lib.ones(2, 3)), torch)
     assert err_t is not None and type(err_e) is type(err_t), (err_e, err_t)
+
+
+# ----------------------------------------------------------------- warnings torch gives
+
+
+WARNING_CASES = {
+    "float_requires_grad": lambda lib: float(lib.tensor(1.5, requires_grad=True)),
+    "float_plain": lambda lib: float(lib.tensor(1.5)),
+    "std_one_element": lambda lib: lib.tensor([1.0]).std(),
+    "var_one_element": lambda lib: lib.tensor([1.0]).var(),
+    "std_dim_of_one": lambda lib: lib.ones(1, 3).std(0),
+    "var_correction_too_big": lambda lib: lib.ones(3).var(correction=3),
+    "var_enough": lambda lib: lib.ones(3).var(correction=2),
+    "var_unbiased_false": lambda lib: lib.tensor([1.0]).var(unbiased=False),
+    "std_legacy_bool": lambda lib: lib.tensor([1.0]).std(True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WARNING_CASES))
+def test_warnings_match_torch(name):
+    def run(lib):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            WARNING_CASES[name](lib)
+        # torch appends where in its C++ the warning came from
+        return [(w.category, str(w.message).split(" (Triggered internally")[0]) for w in caught]
+
+    assert run(ember) == run(torch)

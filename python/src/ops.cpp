@@ -82,6 +82,27 @@ void init_bitwise(py::module_& m, TensorClass& cls) {
   }
 }
 
+// torch's warning for var/std over fewer elements than the correction.
+void warn_if_no_degrees_of_freedom(const char* op, const Tensor& a, const DimList& dims,
+                                   double correction) {
+  double count = 1;
+  if (dims.empty()) {
+    count = static_cast<double>(a->numel());
+  } else {
+    for (int64_t d : dims) {
+      if (a->dim() == 0) break;
+      const int64_t w = d < 0 ? d + a->dim() : d;
+      if (w >= 0 && w < a->dim()) count *= static_cast<double>(a->shape()[w]);
+    }
+  }
+  if (count - correction > 0) return;
+  const std::string message =
+      std::string(op) +
+      "(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+      "factor (input numel divided by output numel).";
+  if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 1) < 0) throw py::error_already_set();
+}
+
 Tensor unary_op(UnaryOp op, const Tensor& a) {
   MaybeReleaseGIL gil(a->numel());
   return unary(op, a);
@@ -293,24 +314,30 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
       py::arg("dtype") = py::none());
-  def_both(
-      m, cls, "var",
-      [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim,
-         py::object correction) {
-        if (PyBool_Check(dim.ptr())) return var(a, {}, dim.cast<bool>() ? 1.0 : 0.0, keepdim);
-        return var(a, optional_dims(dim), correction_from(unbiased, correction), keepdim);
-      },
-      py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
-      py::kw_only(), py::arg("correction") = py::none());
-  def_both(
-      m, cls, "std",
-      [](const Tensor& a, py::object dim, py::object unbiased, bool keepdim,
-         py::object correction) {
-        if (PyBool_Check(dim.ptr())) return std(a, {}, dim.cast<bool>() ? 1.0 : 0.0, keepdim);
-        return std(a, optional_dims(dim), correction_from(unbiased, correction), keepdim);
-      },
-      py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
-      py::kw_only(), py::arg("correction") = py::none());
+  auto def_spread = [&](const char* name,
+                        Tensor (*fn)(const Tensor&, const DimList&, double, bool)) {
+    def_both(
+        m, cls, name,
+        [name, fn](const Tensor& a, py::object dim, py::object unbiased, bool keepdim,
+                   py::object correction) {
+          DimList dims;
+          double c;
+          if (PyBool_Check(dim.ptr())) {  // var(True): the legacy `unbiased` position
+            c = dim.cast<bool>() ? 1.0 : 0.0;
+          } else {
+            dims = optional_dims(dim);
+            c = correction_from(unbiased, correction);
+          }
+          warn_if_no_degrees_of_freedom(name, a, dims, c);
+          return fn(a, dims, c, keepdim);
+        },
+        py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
+        py::kw_only(), py::arg("correction") = py::none());
+  };
+  def_spread("var",
+             [](const Tensor& a, const DimList& d, double c, bool k) { return var(a, d, c, k); });
+  def_spread("std",
+             [](const Tensor& a, const DimList& d, double c, bool k) { return std(a, d, c, k); });
   def_both(
       m, cls, "norm",
       [](const Tensor& a, py::object p, py::object dim, bool keepdim) {

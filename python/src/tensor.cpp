@@ -543,7 +543,17 @@ void init_tensor(py::module_& m) {
              }
              return item_as_double(t) != 0.0;
            })
-      .def("__float__", [](const Tensor& t) { return one_element(t); })
+      .def("__float__",
+           [](const Tensor& t) {
+             if (t->requires_grad() &&
+                 PyErr_WarnEx(PyExc_UserWarning,
+                              "Converting a tensor with requires_grad=True to a scalar may lead "
+                              "to unexpected behavior.\nConsider using tensor.detach() first.",
+                              1) < 0) {
+               throw py::error_already_set();
+             }
+             return one_element(t);
+           })
       .def("__int__",
            [](const Tensor& t) -> py::object {
              if (t->dtype() == DType::Int64) return scalar_to_python(t, 0);
