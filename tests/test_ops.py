@@ -2024,3 +2024,101 @@ def test_warnings_match_torch(name):
         return [(w.category, str(w.message).split(" (Triggered internally")[0]) for w in caught]
 
     assert run(ember) == run(torch)
+
+
+# ==========================================================================
+# prod and cumsum
+# ==========================================================================
+
+PROD_CASES = {
+    "all": lambda L, a: a.prod(),
+    "fn_all": lambda L, a: L.prod(a),
+    "dim0": lambda L, a: a.prod(0),
+    "dim_last_keepdim": lambda L, a: a.prod(-1, keepdim=True),
+    "dim_kw": lambda L, a: L.prod(a, dim=1),
+    "float64_dtype": lambda L, a: a.prod(dtype=L.float64),
+    "cumsum0": lambda L, a: a.cumsum(0),
+    "cumsum_last": lambda L, a: L.cumsum(a, dim=-1),
+    "cumsum_then_prod": lambda L, a: a.cumsum(1).prod(0),
+}
+
+
+def _with_zeros(count, shape=(3, 4)):
+    a = np.random.default_rng(count).uniform(0.5, 1.5, size=shape).astype(np.float32)
+    a.flat[[1, 6, 7][:count]] = 0.0  # zeros in one line, or two in the same line
+    return a
+
+
+@pytest.mark.parametrize("zeros", [0, 1, 2, 3])
+@pytest.mark.parametrize("case", sorted(PROD_CASES))
+def test_prod_and_cumsum(case, zeros):
+    check(PROD_CASES[case], [_with_zeros(zeros)])
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (2, 0), (0, 3), (1,), (5,)])
+@pytest.mark.parametrize("case", ["all", "dim0", "dim_last_keepdim", "cumsum0", "cumsum_last"])
+def test_prod_and_cumsum_edge_shapes(case, shape):
+    check(PROD_CASES[case], [rand_array(np.random.default_rng(1), shape, "float64")])
+
+
+@pytest.mark.parametrize("layout", ["transposed", "sliced"])
+@pytest.mark.parametrize("case", ["all", "dim0", "cumsum_last"])
+def test_prod_and_cumsum_noncontiguous(case, layout):
+    check(PROD_CASES[case], [_with_zeros(1, (4, 4))], [layout])
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, a: a.prod(),
+        lambda L, a: a.prod(1),
+        lambda L, a: a.cumsum(0),
+        lambda L, a: a.cumsum(1, dtype=L.float32),
+    ],
+)
+def test_prod_and_cumsum_integers(fn, dtype):
+    a = np.array([[3, -2, 2**20], [1, 0, 5]]).astype(np.bool_ if dtype == "bool" else np.int64)
+
+    def run(lib):
+        return fn(lib, lib.tensor(a))
+
+    e, t = both(run)
+    assert_close(e, t)
+
+
+def test_prod_and_cumsum_double_backward():
+    def run(lib):
+        x = lib.tensor(
+            [[0.5, -1.5, 2.0], [1.25, 3.0, -0.75]], dtype=lib.float64, requires_grad=True
+        )
+        y = x.prod(1).sum() + x.prod() + x.cumsum(1).pow(2).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x)
+        return g.detach().numpy(), h.numpy(), type(g.grad_fn).__name__
+
+    (ge, he, _), (gt, ht, _) = run(ember), run(torch)
+    np.testing.assert_allclose(ge, gt, rtol=1e-12)
+    np.testing.assert_allclose(he, ht, rtol=1e-12)
+
+
+def test_prod_double_backward_with_zero_raises():
+    x = ember.tensor([0.0, 2.0, 3.0], requires_grad=True)
+    (g,) = ember.autograd.grad(x.prod(), x, create_graph=False)
+    assert g.tolist() == [6.0, 0.0, 0.0]
+    with pytest.raises(RuntimeError, match="prod"):
+        ember.autograd.grad(x.prod(), x, create_graph=True)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L: L.ones(2, 3).prod(2),
+        lambda L: L.ones(2, 3).cumsum(-3),
+        lambda L: L.ones(2, 3).cumsum(),
+        lambda L: L.tensor(2.0).prod(1),
+    ],
+)
+def test_prod_and_cumsum_bad_dims(fn):
+    e, t = capture(fn, ember), capture(fn, torch)
+    assert type(e) is type(t), (e, t)

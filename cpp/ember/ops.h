@@ -97,6 +97,10 @@ Tensor mean(const Tensor& a, const DimList& dims, bool keepdim);
 Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim);
 Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim);
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim);
+// Integer and bool inputs multiply and sum in int64, as in torch.
+Tensor prod(const Tensor& a, std::optional<DType> dtype = std::nullopt);
+Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<DType> dtype = std::nullopt);
+Tensor cumsum(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::nullopt);
 Tensor max(const Tensor& a);
 Tensor min(const Tensor& a);
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);

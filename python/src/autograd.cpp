@@ -107,6 +107,9 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(AsStridedScatterBackward0);
   // reductions
   EMBER_BIND(SumBackward0);
+  EMBER_BIND(ProdBackward0);
+  EMBER_BIND(ProdBackward1);
+  EMBER_BIND(CumsumBackward0);
   EMBER_BIND(ScatterBackward0);
   EMBER_BIND(GatherBackward0);
   EMBER_BIND(SumBackward1);

@@ -301,6 +301,22 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
       py::arg("dtype") = py::none());
   def_both(
+      m, cls, "prod",
+      [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
+        const std::optional<DType> t = optional_dtype(dtype);
+        MaybeReleaseGIL gil(a->numel());
+        return dim.is_none() ? prod(a, t) : prod(a, dim.cast<int64_t>(), keepdim, t);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
+      py::arg("dtype") = py::none());
+  def_both(
+      m, cls, "cumsum",
+      [](const Tensor& a, int64_t dim, py::object dtype) {
+        MaybeReleaseGIL gil(a->numel());
+        return cumsum(a, dim, optional_dtype(dtype));
+      },
+      py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none());
+  def_both(
       m, cls, "mean",
       [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
         const Tensor x = dtype.is_none() ? a : to_dtype(a, dtype_from(dtype));

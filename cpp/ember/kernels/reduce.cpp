@@ -165,6 +165,97 @@ ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max) {
   return {values, indices};
 }
 
+namespace {
+
+// The lines of a contiguous tensor along one dim: `each` calls f(in, out) with
+// the offsets of each line's first element in the input and in an output of
+// the same shape except out_len along dim; elements are `inner` apart.
+struct Lines {
+  int64_t outer = 1, len = 1, inner = 1;
+  Lines(const Shape& shape, int64_t dim) {
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+      if (d < dim) outer *= shape[d];
+      if (d > dim) inner *= shape[d];
+    }
+    len = shape.empty() ? 1 : shape[dim];
+  }
+  template <typename F>
+  void each(int64_t out_len, F f) const {
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) f(o * len * inner + i, o * out_len * inner + i);
+    }
+  }
+};
+
+Tensor dense(const Tensor& a) {
+  if (a->is_contiguous()) return a;
+  Tensor out = empty(a->shape(), a->dtype());
+  copy_kernel(out, a);
+  return out;
+}
+
+}  // namespace
+
+Tensor prod_kernel(const Tensor& a_in, int64_t dim) {
+  const Tensor a = dense(a_in);
+  Shape shape = a->shape();
+  if (!shape.empty()) shape[dim] = 1;
+  Tensor out = empty(shape, a->dtype());
+  const Lines lines(a->shape(), dim);
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    const T* p = a->data<T>();
+    T* q = out->data<T>();
+    lines.each(1, [&](int64_t in, int64_t o) {
+      T r = 1;
+      for (int64_t k = 0; k < lines.len; ++k) r = static_cast<T>(r * p[in + k * lines.inner]);
+      q[o] = r;
+    });
+  });
+  return out;
+}
+
+Tensor cumsum_kernel(const Tensor& a_in, int64_t dim, bool reverse) {
+  const Tensor a = dense(a_in);
+  Tensor out = empty(a->shape(), a->dtype());
+  const Lines lines(a->shape(), dim);
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    const T* p = a->data<T>();
+    T* q = out->data<T>();
+    lines.each(lines.len, [&](int64_t in, int64_t o) {
+      T run = 0;
+      for (int64_t j = 0; j < lines.len; ++j) {
+        const int64_t k = (reverse ? lines.len - 1 - j : j) * lines.inner;
+        run = static_cast<T>(run + p[in + k]);
+        q[o + k] = run;
+      }
+    });
+  });
+  return out;
+}
+
+Tensor prod_of_others_kernel(const Tensor& a_in, int64_t dim) {
+  const Tensor a = dense(a_in);
+  Tensor out = empty(a->shape(), a->dtype());
+  const Lines lines(a->shape(), dim);
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    const T* p = a->data<T>();
+    T* q = out->data<T>();
+    lines.each(lines.len, [&](int64_t in, int64_t o) {
+      T before = 1;  // prefix products first, then times the suffix products
+      for (int64_t k = 0; k < lines.len; ++k) {
+        q[o + k * lines.inner] = before;
+        before = static_cast<T>(before * p[in + k * lines.inner]);
+      }
+      T after = 1;
+      for (int64_t k = lines.len; k-- > 0;) {
+        q[o + k * lines.inner] = static_cast<T>(q[o + k * lines.inner] * after);
+        after = static_cast<T>(after * p[in + k * lines.inner]);
+      }
+    });
+  });
+  return out;
+}
+
 Tensor extreme_all_kernel(const Tensor& a, bool is_max) {
   if (a->numel() == 0) {
     throw std::runtime_error(

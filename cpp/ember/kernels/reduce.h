@@ -13,6 +13,14 @@ Tensor sum_kernel(const Tensor& a, const std::vector<bool>& reduce, DType out_dt
 // Sum of all elements as a 0-d tensor of `out_dtype`.
 Tensor sum_all_kernel(const Tensor& a, DType out_dtype);
 
+// Along one dim of a (computing in a's dtype, which callers promote first):
+// the product (keepdim shape); the running sum, from the end when `reverse`;
+// and for each element the product of the others in its line, so a zero
+// does not need the division result / x.
+Tensor prod_kernel(const Tensor& a, int64_t dim);
+Tensor cumsum_kernel(const Tensor& a, int64_t dim, bool reverse);
+Tensor prod_of_others_kernel(const Tensor& a, int64_t dim);
+
 // Max or min along one dim, with the index of the first extreme (NaN wins).
 struct ExtremeResult {
   Tensor values;

@@ -2,6 +2,7 @@
 
 #include "ember/autograd/functions/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -239,6 +240,100 @@ TensorList StdBackward0::apply(TensorList&& grads) {
 }
 
 // ---- norm ----
+
+// ---- prod ----
+
+namespace {
+
+// The gradient of a product along `dim` (x and result in keepdim form). The
+// product of the others is exact with zeros about; a graph for higher-order
+// gradients goes through result / x, which needs x without zeros.
+Tensor prod_gradient(const Tensor& g, const Tensor& x, const Tensor& result, int64_t dim) {
+  if (!GradMode::is_enabled()) return mul(g, prod_of_others_kernel(x, dim));
+  if (item_as_double(sum(compare(BinaryOp::Eq, x, Scalar(0.0)))) > 0) {
+    throw std::runtime_error(
+        "ember: higher-order gradients of prod() through an input containing zeros are not "
+        "supported");
+  }
+  return mul(g, div(result, x));
+}
+
+}  // namespace
+
+Tensor prod(const Tensor& a, std::optional<DType> dtype) {
+  Tensor flat;
+  {
+    GradModeGuard no_grad(false);
+    flat = reshape(convert(a, sum_dtype(a->dtype(), dtype)), {-1});
+  }
+  const Tensor line = prod_kernel(flat, 0);
+  Tensor out = std::make_shared<TensorImpl>(line->storage(), 0, Shape{}, Strides{}, line->dtype());
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    auto node = record<ProdBackward0>(out, a);
+    node->self = SavedTensor(a, false);
+    node->result = SavedTensor(out, true);
+  }
+  return out;
+}
+
+Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<DType> dtype) {
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));  // 0-d takes dim 0 or -1
+  const std::vector<bool> mask = reduce_mask(a->dim(), {d});
+  Tensor out =
+      drop_reduced(prod_kernel(convert(a, sum_dtype(a->dtype(), dtype)), d), mask, keepdim);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    auto node = record<ProdBackward1>(out, a);
+    node->self = SavedTensor(a, false);
+    node->result = SavedTensor(out, true);
+    node->dim = d;
+    node->keepdim = keepdim;
+  }
+  return out;
+}
+
+TensorList ProdBackward0::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this);
+  const Tensor flat = reshape(x, {-1});
+  const Tensor r = reshape(result.unpack(*this), {1});
+  const Tensor g = prod_gradient(reshape(grads[0], {1}), flat, r, 0);
+  return {to_dtype(reshape(g, DimList(x->shape().begin(), x->shape().end())), x->dtype())};
+}
+
+TensorList ProdBackward1::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this);
+  if (x->dim() == 0) return {to_dtype(grads[0], x->dtype())};
+  const Tensor g = restore_reduced(grads[0], x->shape(), {dim}, keepdim);
+  const Tensor r = restore_reduced(result.unpack(*this), x->shape(), {dim}, keepdim);
+  return {to_dtype(prod_gradient(g, x, r, dim), x->dtype())};
+}
+
+// ---- cumsum ----
+
+namespace {
+
+Tensor cumsum_impl(const Tensor& a, int64_t dim, std::optional<DType> dtype, bool reverse) {
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));  // 0-d takes dim 0 or -1
+  Tensor out = cumsum_kernel(convert(a, sum_dtype(a->dtype(), dtype)), d, reverse);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    auto node = record<CumsumBackward0>(out, a);
+    node->self_meta = InputMeta(a);
+    node->dim = d;
+    node->reverse = reverse;
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor cumsum(const Tensor& a, int64_t dim, std::optional<DType> dtype) {
+  return cumsum_impl(a, dim, dtype, /*reverse=*/false);
+}
+
+// Each input feeds every later output: its gradient sums the output
+// gradients from its position to the end, itself a (reversed) cumsum.
+TensorList CumsumBackward0::apply(TensorList&& grads) {
+  return {to_dtype(cumsum_impl(grads[0], dim, std::nullopt, !reverse), self_meta.dtype)};
+}
 
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
   if (!is_floating(a->dtype())) {

@@ -25,6 +25,25 @@ struct MeanBackward1 final : Node {
   DimList dims;
   bool keepdim = false;
 };
+// prod: the gradient of each element is the product of the others in its line.
+struct ProdBackward0 final : Node {  // product of all elements
+  EMBER_NODE(ProdBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+};
+struct ProdBackward1 final : Node {  // product along one dim
+  EMBER_NODE(ProdBackward1);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+  int64_t dim = 0;
+  bool keepdim = false;
+};
+struct CumsumBackward0 final : Node {
+  EMBER_NODE(CumsumBackward0);
+  InputMeta self_meta;
+  int64_t dim = 0;
+  bool reverse = false;  // the recorded backward of a cumsum sums from the end
+};
 struct VarBackward0 final : Node {
   EMBER_NODE(VarBackward0);
   void release_saved() override { self.release(); }
