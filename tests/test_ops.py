@@ -2122,3 +2122,86 @@ def test_prod_double_backward_with_zero_raises():
 def test_prod_and_cumsum_bad_dims(fn):
     e, t = capture(fn, ember), capture(fn, torch)
     assert type(e) is type(t), (e, t)
+
+
+# ==========================================================================
+# gather / scatter / scatter_add
+# ==========================================================================
+
+IDX = np.array([[0, 2, 2], [1, 0, 3], [3, 3, 1]])  # repeats: scatter_add accumulates
+
+
+def _idx(lib, a=IDX):
+    return lib.tensor(a)
+
+
+GATHER_CASES = {
+    "gather1": lambda L, a, b: a.gather(1, _idx(L)),
+    "gather0": lambda L, a, b: L.gather(a, 0, _idx(L)[:, :2] % 3),
+    "gather_neg_dim": lambda L, a, b: a.gather(-1, _idx(L)[:2]),
+    "scatter_add1": lambda L, a, b: a.scatter_add(1, _idx(L), b),
+    "scatter_add0": lambda L, a, b: L.scatter_add(a, 0, _idx(L)[:, :2] % 3, b[:, :2]),
+    "scatter_src": lambda L, a, b: a.scatter(1, _idx(L, [[0, 2, 1], [3, 1, 0], [2, 3, 1]]), b),
+    "scatter_value": lambda L, a, b: a.scatter(1, _idx(L), 2.5),
+    "scatter_value_kw": lambda L, a, b: a.scatter(0, _idx(L)[:1], value=-1.0),
+    "max_dim": lambda L, a, b: a.max(1)[0],
+    "min_dim_keepdim": lambda L, a, b: a.min(0, keepdim=True)[0],
+}
+
+
+@pytest.mark.parametrize("case", sorted(GATHER_CASES))
+def test_gather_scatter(case):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    b = rng.standard_normal((3, 3)).astype(np.float32)
+    check(GATHER_CASES[case], [a, b])
+
+
+@pytest.mark.parametrize("case", ["gather1", "scatter_add1", "scatter_value", "max_dim"])
+def test_gather_scatter_double_backward(case):
+    def run(lib):
+        rng = np.random.default_rng(4)
+        a = lib.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+        b = lib.tensor(rng.standard_normal((3, 3)), requires_grad=True)
+        y = GATHER_CASES[case](lib, a, b)
+        w = lib.tensor(rng.standard_normal(tuple(y.shape)))
+        grads = lib.autograd.grad((y * y * w).sum(), [a, b], create_graph=True, allow_unused=True)
+        total = sum((g * g).sum() for g in grads if g is not None)
+        return [
+            g.numpy() for g in lib.autograd.grad(total, [a, b], allow_unused=True) if g is not None
+        ]
+
+    for e, t in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(e, t, rtol=1e-10)
+
+
+def test_scatter_in_place_one_hot():
+    def run(lib):
+        labels = lib.tensor([2, 0, 1])
+        one_hot = lib.zeros(3, 4).scatter_(1, labels.unsqueeze(1), 1.0)
+        acc = lib.zeros(5).scatter_add_(0, lib.tensor([0, 0, 4]), lib.ones(3))
+        return one_hot, acc
+
+    (e1, e2), (t1, t2) = both(run)
+    assert_close(e1, t1)
+    assert_close(e2, t2)
+
+
+GATHER_MISUSE = {
+    "oob": lambda L: L.ones(2, 3).gather(1, L.tensor([[0], [5]])),
+    "negative_oob": lambda L: L.ones(2, 3).gather(1, L.tensor([[-4], [0]])),
+    "float_index": lambda L: L.ones(2, 3).gather(1, L.tensor([[0.0]])),
+    "rank": lambda L: L.ones(2, 3).gather(1, L.tensor([0])),
+    "dim": lambda L: L.ones(2, 3).gather(2, L.tensor([[0]])),
+    "too_large": lambda L: L.ones(2, 3).gather(1, L.zeros(3, 1, dtype=L.int64)),
+    "scatter_dtype": lambda L: L.zeros(2, 3).scatter_add(1, L.tensor([[0]]), L.ones(1, 1).double()),
+    "scatter_oob": lambda L: L.zeros(2, 3).scatter(1, L.tensor([[0], [4]]), 1.0),
+    "scatter_src_small": lambda L: L.zeros(2, 3).scatter(1, L.tensor([[0, 1]]), L.ones(1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GATHER_MISUSE))
+def test_gather_scatter_misuse(name):
+    e, t = capture(GATHER_MISUSE[name], ember), capture(GATHER_MISUSE[name], torch)
+    assert type(e) is type(t), (e, t)
+    assert str(e) == str(t).splitlines()[0], (e, t)

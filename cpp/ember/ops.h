@@ -146,6 +146,11 @@ Tensor stack(const TensorVec& tensors, int64_t dim);
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
 // a[..., mask, ...] for a bool mask covering dims [dim, dim + mask.dim()).
 Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim = 0);
+// out[i][j] = a[i][index[i][j]] for dim 1, and the reverse writes (ops/gather.cpp).
+Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 // Flat positions of the true entries of a mask.
 Tensor nonzero_flat(const Tensor& mask);
 

@@ -110,8 +110,6 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ProdBackward0);
   EMBER_BIND(ProdBackward1);
   EMBER_BIND(CumsumBackward0);
-  EMBER_BIND(ScatterBackward0);
-  EMBER_BIND(GatherBackward0);
   EMBER_BIND(SumBackward1);
   EMBER_BIND(MeanBackward0);
   EMBER_BIND(MeanBackward1);
@@ -148,6 +146,10 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(CatBackward0);
   EMBER_BIND(StackBackward0);
   EMBER_BIND(IndexBackward0);
+  EMBER_BIND(GatherBackward0);
+  EMBER_BIND(ScatterAddBackward0);
+  EMBER_BIND(ScatterBackward0);
+  EMBER_BIND(ScatterBackward1);
   EMBER_BIND(IndexPutImplBackward0);
   // nn
   EMBER_BIND(SoftmaxBackward0);

@@ -82,6 +82,47 @@ void init_bitwise(py::module_& m, TensorClass& cls) {
   }
 }
 
+// gather, scatter and scatter_add; the in-place forms write the result back
+// through copy_ (the gradient is the same; the node is CopyBackwards).
+void init_gather_scatter(py::module_& m, TensorClass& cls) {
+  def_both(
+      m, cls, "gather",
+      [](const Tensor& a, int64_t dim, const Tensor& index) { return gather(a, dim, index); },
+      py::arg("dim"), py::arg("index"));
+  auto scatter_fn = [](const Tensor& a, int64_t dim, const Tensor& index, py::handle src,
+                       py::handle value) {
+    py::handle given = src.is_none() ? value : src;
+    if (is_tensor(given)) return scatter(a, dim, index, as_tensor(given));
+    return scatter(a, dim, index, require_scalar(given));
+  };
+  def_both(m, cls, "scatter", scatter_fn, py::arg("dim"), py::arg("index"),
+           py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none());
+  def_both(
+      m, cls, "scatter_add",
+      [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return scatter_add(a, dim, index, src);
+      },
+      py::arg("dim"), py::arg("index"), py::arg("src"));
+  cls.def(
+      "scatter_",
+      [scatter_fn](py::handle self, int64_t dim, const Tensor& index, py::handle src,
+                   py::handle value) {
+        Tensor t = as_tensor(self);
+        copy_(t, scatter_fn(t, dim, index, src, value));
+        return self;
+      },
+      py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(),
+      py::arg("value") = py::none());
+  cls.def(
+      "scatter_add_",
+      [](py::handle self, int64_t dim, const Tensor& index, const Tensor& src) {
+        Tensor t = as_tensor(self);
+        copy_(t, scatter_add(t, dim, index, src));
+        return self;
+      },
+      py::arg("dim"), py::arg("index"), py::arg("src"));
+}
+
 // torch's warning for var/std over fewer elements than the correction.
 void warn_if_no_degrees_of_freedom(const char* op, const Tensor& a, const DimList& dims,
                                    double correction) {
@@ -124,24 +165,34 @@ py::object extreme(const Tensor& a, py::handle dim, bool keepdim, bool is_max) {
 }
 
 void init_inplace_methods(TensorClass& cls) {
-  auto self_returning = [&cls](const char* name, auto fn) {
+  // A number operand stays a Scalar: as a 0-d float32 tensor it would be
+  // rounded before a float64 tensor saw it.
+  auto self_returning = [&cls](const char* name, auto with_tensor, auto with_scalar) {
     cls.def(
         name,
-        [fn](py::handle self, py::handle other, double alpha) {
+        [with_tensor, with_scalar](py::handle self, py::handle other, double alpha) {
           Tensor t = as_tensor(self);
           if (is_tensor(other)) {
-            fn(t, as_tensor(other), alpha);
+            with_tensor(t, as_tensor(other), alpha);
           } else {
-            fn(t, tensor_of_scalar(scaled_by(require_scalar(other), alpha)), 1.0);
+            with_scalar(t, scaled_by(require_scalar(other), alpha));
           }
           return self;
         },
         py::arg("other"), py::arg("alpha") = 1.0);
   };
-  self_returning("add_", [](Tensor& t, const Tensor& o, double alpha) { add_(t, o, alpha); });
-  self_returning("sub_", [](Tensor& t, const Tensor& o, double alpha) { sub_(t, o, alpha); });
-  self_returning("mul_", [](Tensor& t, const Tensor& o, double) { mul_(t, o); });
-  self_returning("div_", [](Tensor& t, const Tensor& o, double) { div_(t, o); });
+  self_returning(
+      "add_", [](Tensor& t, const Tensor& o, double alpha) { add_(t, o, alpha); },
+      [](Tensor& t, const Scalar& s) { add_(t, s); });
+  self_returning(
+      "sub_", [](Tensor& t, const Tensor& o, double alpha) { sub_(t, o, alpha); },
+      [](Tensor& t, const Scalar& s) { sub_(t, s); });
+  self_returning(
+      "mul_", [](Tensor& t, const Tensor& o, double) { mul_(t, o); },
+      [](Tensor& t, const Scalar& s) { mul_(t, s); });
+  self_returning(
+      "div_", [](Tensor& t, const Tensor& o, double) { div_(t, o); },
+      [](Tensor& t, const Scalar& s) { div_(t, s); });
   cls.def("zero_",
           [](py::handle self) {
             Tensor t = as_tensor(self);
@@ -407,6 +458,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       },
       py::arg("mat2"));
   def_both(m, cls, "mv", [](const Tensor& a, const Tensor& b) { return mv(a, b); }, py::arg("vec"));
+  init_gather_scatter(m, cls);
   def_both(
       m, cls, "index_select",
       [](const Tensor& a, int64_t dim, const Tensor& index) {

@@ -454,79 +454,14 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& a, int64_t dim, bool keepdim
   return {values, indices};
 }
 
-// Scatters g (reduced along dim) into zeros of the input shape at `indices`.
-Tensor scatter_along_dim(const Tensor& g_in, const Tensor& indices, const Shape& shape,
-                         int64_t dim) {
-  Tensor g = reshape(g_in, DimList(indices->shape().begin(), indices->shape().end()));
-  Tensor out = zeros(shape, g->dtype());
-  if (out->dim() == 0) {
-    copy_kernel(out, g);
-    return out;
-  }
-  const int64_t stride = out->strides()[static_cast<size_t>(dim)];
-  EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
-    T* po = out->data<T>();
-    const T* pg = g->data<T>();
-    const int64_t* pi = indices->data<int64_t>();
-    for_each_row<3>(
-        indices->shape(), {&out->strides(), &g->strides(), &indices->strides()},
-        [&](const int64_t* off, int64_t n, const int64_t* st) {
-          for (int64_t i = 0; i < n; ++i) {
-            po[off[0] + i * st[0] + pi[off[2] + i * st[2]] * stride] = pg[off[1] + i * st[1]];
-          }
-        },
-        /*parallel=*/false);
-  });
-  if (any_requires_grad(g_in)) {
-    auto node = record<ScatterBackward0>(out, g_in);
-    node->indices = SavedTensor(indices, false);
-    node->grad_shape = g_in->shape();
-    node->dim = dim;
-  }
-  return out;
-}
-
-// src's entries at `indices` (keepdim form) along dim, in the indices' shape:
-// the reverse of scatter_along_dim.
-Tensor gather_along_dim(const Tensor& src, const Tensor& indices, int64_t dim) {
-  Tensor out = empty(indices->shape(), src->dtype());
-  if (src->dim() == 0) {
-    copy_kernel(out, src);
-  } else {
-    const int64_t stride = src->strides()[static_cast<size_t>(dim)];
-    EMBER_DISPATCH_FLOAT(src->dtype(), T, [&] {
-      T* po = out->data<T>();
-      const T* ps = src->data<T>();
-      const int64_t* pi = indices->data<int64_t>();
-      for_each_row<3>(
-          indices->shape(), {&out->strides(), &src->strides(), &indices->strides()},
-          [&](const int64_t* off, int64_t n, const int64_t* st) {
-            for (int64_t i = 0; i < n; ++i) {
-              po[off[0] + i * st[0]] = ps[off[1] + i * st[1] + pi[off[2] + i * st[2]] * stride];
-            }
-          },
-          /*parallel=*/false);
-    });
-  }
-  if (any_requires_grad(src)) {
-    auto node = record<GatherBackward0>(out, src);
-    node->indices = SavedTensor(indices, false);
-    node->self_shape = src->shape();
-    node->dim = dim;
-  }
-  return out;
+// Places g (reduced along dim) into zeros of the input shape at `indices`
+// (keepdim form); a recorded scatter, so higher-order gradients flow.
+Tensor scatter_along_dim(const Tensor& g, const Tensor& indices, const Shape& shape, int64_t dim) {
+  const Tensor values = reshape(g, DimList(indices->shape().begin(), indices->shape().end()));
+  return scatter(zeros(shape, g->dtype()), dim, indices, values);
 }
 
 }  // namespace
-
-TensorList ScatterBackward0::apply(TensorList&& grads) {
-  const Tensor taken = gather_along_dim(grads[0], indices.unpack(*this), dim);
-  return {reshape(taken, DimList(grad_shape.begin(), grad_shape.end()))};
-}
-
-TensorList GatherBackward0::apply(TensorList&& grads) {
-  return {scatter_along_dim(grads[0], indices.unpack(*this), self_shape, dim)};
-}
 
 Tensor max(const Tensor& a) { return extreme_all(a, true); }
 Tensor min(const Tensor& a) { return extreme_all(a, false); }

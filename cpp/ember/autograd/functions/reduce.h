@@ -96,20 +96,5 @@ struct MinBackward0 final : Node {
   int64_t dim = 0;
   bool keepdim = false;
 };
-// Max/MinBackward0's placement (Note [Placing a gradient]) and its reverse.
-struct ScatterBackward0 final : Node {
-  EMBER_NODE(ScatterBackward0);
-  void release_saved() override { indices.release(); }
-  SavedTensor indices;  // keepdim form
-  Shape grad_shape;     // of the gradient that was placed
-  int64_t dim = 0;
-};
-struct GatherBackward0 final : Node {
-  EMBER_NODE(GatherBackward0);
-  void release_saved() override { indices.release(); }
-  SavedTensor indices;
-  Shape self_shape;
-  int64_t dim = 0;
-};
 
 }  // namespace ember

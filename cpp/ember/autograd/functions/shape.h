@@ -78,6 +78,32 @@ struct IndexBackward0 final : Node {
   InputMeta self_meta;
   int64_t dim = 0;
 };
+// gather / scatter (ops/gather.cpp): `index` is the int64 index as given.
+struct GatherBackward0 final : Node {
+  EMBER_NODE(GatherBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  InputMeta self_meta;
+  int64_t dim = 0;
+};
+struct ScatterAddBackward0 final : Node {
+  EMBER_NODE(ScatterAddBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  int64_t dim = 0;
+};
+struct ScatterBackward0 final : Node {  // src tensor
+  EMBER_NODE(ScatterBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  int64_t dim = 0;
+};
+struct ScatterBackward1 final : Node {  // scalar value
+  EMBER_NODE(ScatterBackward1);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  int64_t dim = 0;
+};
 // IndexBackward0's placement (Note [Placing a gradient]).
 struct IndexPutImplBackward0 final : Node {
   EMBER_NODE(IndexPutImplBackward0);
