@@ -313,3 +313,151 @@ def test_tensor_instead_of_params_raises_like_torch():
     with pytest.raises(TypeError) as e:
         ember.optim.SGD(ember.ones(2), lr=0.1)
     assert str(e.value) == str(t.value).replace("torch.", "ember.")
+
+
+# ==========================================================================
+# lr schedulers
+# ==========================================================================
+
+SCHEDULERS = {
+    "StepLR": lambda S, o: S.StepLR(o, step_size=4, gamma=0.5),
+    "MultiStepLR": lambda S, o: S.MultiStepLR(o, milestones=[3, 7, 7, 20], gamma=0.3),
+    "ExponentialLR": lambda S, o: S.ExponentialLR(o, gamma=0.9),
+    "CosineAnnealingLR": lambda S, o: S.CosineAnnealingLR(o, T_max=7, eta_min=0.001),
+    "LambdaLR": lambda S, o: S.LambdaLR(o, lambda e: 1.0 / (e + 1)),
+    "LambdaLR(list)": lambda S, o: S.LambdaLR(o, [lambda e: 0.95**e, lambda e: 1 + e % 3]),
+    "LinearLR": lambda S, o: S.LinearLR(o, start_factor=0.25, end_factor=0.9, total_iters=9),
+    "LinearLR(default)": lambda S, o: S.LinearLR(o),
+}
+
+
+def _sched_optimizer(L):
+    params = _params(L)
+    return L.optim.SGD([{"params": params[:1], "lr": 0.3}, {"params": params[1:]}], lr=0.1)
+
+
+def _lr_sequence(L, name, steps=30):
+    o = _sched_optimizer(L)
+    s = SCHEDULERS[name](L.optim.lr_scheduler, o)
+    lrs = [s.get_last_lr()]
+    for _ in range(steps):
+        o.step()
+        s.step()
+        lrs.append(s.get_last_lr())
+        assert lrs[-1] == [g["lr"] for g in o.param_groups]
+    return lrs, s
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_scheduler_lrs_match_torch_exactly(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the right call order warns in neither library
+        e_lrs, es = _lr_sequence(ember, name)
+        t_lrs, ts = _lr_sequence(torch, name)
+    assert e_lrs == t_lrs
+    assert es.last_epoch == ts.last_epoch == 30
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_scheduler_state_dict_resumes_like_torch(name):
+    def script(L):
+        o = _sched_optimizer(L)
+        s = SCHEDULERS[name](L.optim.lr_scheduler, o)
+        for _ in range(7):
+            o.step()
+            s.step()
+        sd = s.state_dict()
+        o2 = _sched_optimizer(L)
+        o2.load_state_dict(o.state_dict())
+        s2 = SCHEDULERS[name](L.optim.lr_scheduler, o2)
+        s2.load_state_dict(sd)
+        lrs = []
+        for _ in range(10):
+            o2.step()
+            s2.step()
+            lrs.append(s2.get_last_lr())
+        return sd, lrs
+
+    (esd, e_lrs), (tsd, t_lrs) = script(ember), script(torch)
+    assert e_lrs == t_lrs
+    assert sorted(esd) == sorted(tsd)
+    for key in tsd:
+        if key == "milestones":
+            assert dict(esd[key]) == dict(tsd[key])
+        elif key != "lr_lambdas":
+            assert esd[key] == tsd[key], key
+
+
+def test_scheduler_before_optimizer_step_warns_like_torch():
+    def script(L):
+        o = _sched_optimizer(L)
+        s = L.optim.lr_scheduler.StepLR(o, step_size=2)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            s.step()
+            s.step()  # only the first step is checked
+        return [(x.category, str(x.message)) for x in w]
+
+    e, t = script(ember), script(torch)
+    assert len(t) == 1
+    assert e == t
+
+
+@pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR"])
+def test_scheduler_step_with_epoch_uses_closed_form(name):
+    def script(L):
+        o = _sched_optimizer(L)
+        s = SCHEDULERS[name](L.optim.lr_scheduler, o)
+        o.step()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            s.step(11)
+        return s.get_last_lr(), [str(x.message) for x in w]
+
+    assert script(ember) == script(torch)
+
+
+def test_scheduler_get_lr_outside_step_warns_like_torch():
+    def script(L):
+        s = L.optim.lr_scheduler.ExponentialLR(_sched_optimizer(L), gamma=0.5)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lrs = s.get_lr()
+        return lrs, [str(x.message) for x in w]
+
+    assert script(ember) == script(torch)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda L, o: L.optim.lr_scheduler.StepLR(o, 3, last_epoch=4),
+        lambda L, o: L.optim.lr_scheduler.LinearLR(o, start_factor=0.0),
+        lambda L, o: L.optim.lr_scheduler.LinearLR(o, end_factor=1.5),
+        lambda L, o: L.optim.lr_scheduler.LambdaLR(o, [lambda e: 1.0]),
+        lambda L, o: L.optim.lr_scheduler.StepLR(object(), 3),
+    ],
+    ids=["resume_without_initial_lr", "start_factor", "end_factor", "lambdas", "not_optimizer"],
+)
+def test_scheduler_errors_like_torch(make):
+    with pytest.raises(Exception) as t:
+        make(torch, _sched_optimizer(torch))
+    with pytest.raises(Exception) as e:
+        make(ember, _sched_optimizer(ember))
+    assert type(e.value) is type(t.value)
+    assert str(e.value) == str(t.value)
+
+
+def test_scheduler_resume_with_last_epoch_like_torch():
+    def script(L):
+        o = _sched_optimizer(L)
+        L.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10)  # sets initial_lr
+        s = L.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, last_epoch=4)
+        lrs = [s.get_last_lr()]
+        for _ in range(8):
+            o.step()
+            s.step()
+            lrs.append(s.get_last_lr())
+        return lrs
+
+    assert script(ember) == script(torch)
