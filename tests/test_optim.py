@@ -461,3 +461,74 @@ def test_scheduler_resume_with_last_epoch_like_torch():
         return lrs
 
     assert script(ember) == script(torch)
+
+
+# ==========================================================================
+# Module.to / double / float / cpu
+# ==========================================================================
+
+
+def _mlp(L):
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    return L.nn.Sequential(L.nn.Linear(4, 6), L.nn.Tanh(), L.nn.Linear(6, 2))
+
+
+def _copy_from_torch(em, tm):
+    with ember.no_grad():
+        for ep, tp in zip(em.parameters(), tm.parameters()):
+            ep.copy_(ember.tensor(tp.detach().numpy()))
+
+
+@pytest.mark.parametrize("convert", ["double", "to_dtype", "to_kw", "to_tensor"])
+def test_module_conversion_keeps_parameters_and_optimizer(convert):
+    tm, em = _mlp(torch), _mlp(ember)
+    _copy_from_torch(em, tm)
+
+    def script(L, m):
+        before = list(m.parameters())
+        o = L.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)  # created before converting
+        x = L.ones(3, 4)
+        m(x).sum().backward()  # grads are converted along with the params
+        if convert == "double":
+            out = m.double()
+        elif convert == "to_dtype":
+            out = m.to(L.float64)
+        elif convert == "to_kw":
+            out = m.to(device="cpu", dtype=L.float64)
+        else:
+            out = m.to(L.zeros(1, dtype=L.float64))
+        assert out is m
+        assert all(a is b for a, b in zip(before, m.parameters()))
+        o.step()
+        o.zero_grad()
+        rng = np.random.default_rng(5)
+        for _ in range(3):
+            x = L.tensor(rng.standard_normal((3, 4)))
+            (m(x) ** 2).sum().backward()
+            o.step()
+            o.zero_grad()
+        return m
+
+    em, tm = script(ember, em), script(torch, tm)
+    for ep, tp in zip(em.parameters(), tm.parameters()):
+        assert isinstance(ep, ember.nn.Parameter) and ep.requires_grad and ep.is_leaf
+        assert_close(ep, tp, rtol=1e-6, atol=1e-7)  # float64 now, from float32 values
+
+
+def test_module_float_cpu_and_bad_dtype_like_torch():
+    def script(L):
+        m = _mlp(L).double()
+        p = next(m.parameters())
+        p.grad = L.ones(p.shape, dtype=L.float64)
+        assert m.float() is m and m.cpu() is m and m.to("cpu") is m
+        return [str(q.dtype).split(".")[-1] for q in m.parameters()], str(p.grad.dtype)
+
+    e, t = script(ember), script(torch)
+    assert e[0] == t[0] == ["float32"] * 4
+    assert e[1].split(".")[-1] == t[1].split(".")[-1]
+    with pytest.raises(TypeError) as te:
+        _mlp(torch).to(torch.int64)
+    with pytest.raises(TypeError) as ee:
+        _mlp(ember).to(ember.int64)
+    assert str(ee.value) == str(te.value).replace("torch.", "ember.")
