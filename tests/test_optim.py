@@ -532,3 +532,44 @@ def test_module_float_cpu_and_bad_dtype_like_torch():
     with pytest.raises(TypeError) as ee:
         _mlp(ember).to(ember.int64)
     assert str(ee.value) == str(te.value).replace("torch.", "ember.")
+
+
+# ==========================================================================
+# set_printoptions
+# ==========================================================================
+
+
+@pytest.fixture
+def restore_printoptions():
+    yield
+    torch.set_printoptions(profile="default")
+    ember.set_printoptions(profile="default")
+
+
+PRINT_OPTIONS = [
+    {"precision": 2},
+    {"precision": 8, "sci_mode": True},
+    {"sci_mode": False},
+    {"threshold": 5, "edgeitems": 1},
+    {"linewidth": 30},
+    {"profile": "short"},
+    {"profile": "full"},
+    {"profile": "short", "precision": 6, "linewidth": 120},
+]
+
+
+@pytest.mark.parametrize("opts", PRINT_OPTIONS, ids=str)
+def test_set_printoptions_prints_like_torch(opts, restore_printoptions):
+    rng = np.random.default_rng(6)
+    arrays = [
+        rng.standard_normal((4, 5)).astype(np.float32) * 1000,
+        rng.standard_normal((3, 4)) * 1e-5,
+        np.arange(1200, dtype=np.float32).reshape(40, 30),
+        np.array([1.5, -2.25, 3.0], dtype=np.float32),
+        np.arange(12, dtype=np.int64),
+    ]
+    torch.set_printoptions(**opts)
+    ember.set_printoptions(**opts)
+    for arr in arrays:
+        expected = repr(torch.tensor(arr)).replace("torch.", "ember.")
+        assert repr(ember.tensor(arr)) == expected
