@@ -307,6 +307,15 @@ def test_invalid_arguments_raise_like_torch(opt, kw):
     assert str(e.value) == str(t.value)
 
 
+@pytest.mark.parametrize("opt, kw", [OPTIMIZERS[1], OPTIMIZERS[4], OPTIMIZERS[10]], ids=str)
+def test_optimizer_repr_like_torch(opt, kw):
+    def script(L):
+        params = _params(L)
+        return repr(getattr(L.optim, opt)([{"params": params[:1]}, {"params": params[1:]}], **kw))
+
+    assert script(ember) == script(torch)
+
+
 def test_tensor_instead_of_params_raises_like_torch():
     with pytest.raises(TypeError) as t:
         torch.optim.SGD(torch.ones(2), lr=0.1)
