@@ -72,13 +72,14 @@ class Optimizer:
         self.__dict__.update(state)
 
     def __repr__(self):
-        lines = [type(self).__name__ + " ("]
+        # torch's layout: a blank line between groups
+        text = type(self).__name__ + " ("
         for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
+            text += f"\nParameter Group {i}\n"
             for key in sorted(group):
                 if key != "params":
-                    lines.append(f"    {key}: {group[key]}")
-        return "\n".join(lines) + "\n)"
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
 
     def add_param_group(self, param_group):
         """torch's checks and messages; the dict itself is stored (and completed in place)."""
