@@ -13,6 +13,7 @@ from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._size import Size
 from ._tensor import _install_tensor_methods
+from ._tensor_str import set_printoptions
 
 __version__ = "0.1.0"
 

@@ -87,6 +87,59 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def _apply(self, fn):
+        """Convert every parameter (and its grad) with fn, in place.
+
+        As torch does on the CPU, the new values are assigned through ``.data``: the
+        Parameter objects stay the same, so optimizers holding them keep working.
+        """
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is None:
+                    continue
+                with _C_no_grad():
+                    p.data = fn(p)
+                    if p.grad is not None:
+                        p.grad.data = fn(p.grad)
+        return self
+
+    def to(self, *args, **kwargs):
+        """to(dtype), to(device), to(device, dtype), to(tensor), to(dtype=..., device=...).
+
+        Only floating-point parameters take the new dtype, as in torch.
+        """
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() received an invalid combination of arguments: {kwargs}")
+        for a in args:
+            if isinstance(a, _C.Tensor):
+                dtype = a.dtype
+            elif isinstance(a, _C.dtype):
+                dtype = a
+            elif not isinstance(a, bool):  # non_blocking may come positionally
+                device = a
+        if device is not None:
+            _check_device(device)
+        if dtype is not None and not _is_floating_dtype(dtype):
+            raise TypeError(
+                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={dtype}"
+            )
+        if dtype is None:
+            return self
+        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+
+    def float(self):
+        return self._apply(lambda t: t.float() if t.is_floating_point() else t)
+
+    def double(self):
+        return self._apply(lambda t: t.double() if t.is_floating_point() else t)
+
+    def cpu(self):
+        return self
+
     def state_dict(self):
         return OrderedDict((n, p.detach()) for n, p in self.named_parameters())
 
@@ -133,6 +186,18 @@ class Module:
         if len(lines) == 1:
             return lines[0] + ")"
         return "\n".join(lines) + "\n)"
+
+
+def _check_device(device):
+    # ember.device raises for anything but the CPU
+    from .. import device as _device
+
+    if not isinstance(device, _device):
+        _device(device)
+
+
+def _is_floating_dtype(dtype):
+    return _C.empty(0, dtype=dtype).is_floating_point()
 
 
 def _C_no_grad():

@@ -1,3 +1,5 @@
-"""ember.optim: SGD, Adam, AdamW and RMSprop, updating parameters in place under no_grad."""
+"""ember.optim: SGD, Adam, AdamW and RMSprop, updating parameters in place under no_grad,
+and the common learning-rate schedulers in ember.optim.lr_scheduler."""
 
+from . import lr_scheduler  # noqa: F401
 from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop  # noqa: F401

@@ -1,155 +1,545 @@
-"""Optimizers. Updates run under no_grad with in-place C++ ops."""
+"""Optimizers. Updates run under no_grad with in-place C++ ops.
+
+Each step follows torch's single-tensor (CPU) code path operation by operation,
+so that parameters track torch's to the last few ulps over many steps. Per-param
+state lives in ``self.state[param]`` under torch's key names, so ``state_dict()``
+has torch's layout and checkpoints can be moved between the two libraries.
+"""
+
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable
+from copy import deepcopy
+from itertools import chain
 
 from .. import _C
-from .._grad_mode import no_grad
+from .._grad_mode import enable_grad, no_grad
+
+# torch's legacy names of CPU tensor types, as printed by Tensor.type()
+_TENSOR_TYPES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "int64": "LongTensor",
+    "bool": "BoolTensor",
+}
+
+
+def _typename(obj):
+    """torch.typename: the tensor type, or 'module.QualName' ('int' for builtins)."""
+    if isinstance(obj, _C.Tensor):
+        return "ember." + _TENSOR_TYPES.get(str(obj.dtype).split(".")[-1], "Tensor")
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = obj.__class__.__module__ or ""
+        qualname = obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+def _reject_unsupported(defaults):
+    # The keys are kept (with torch's defaults) so that param_groups and state_dict()
+    # have torch's layout; the features behind them do not exist on Ember's CPU path.
+    for key in ("fused", "differentiable", "capturable"):
+        if defaults.get(key):
+            raise NotImplementedError(f"ember.optim does not support {key}=True")
 
 
 class Optimizer:
     def __init__(self, params, defaults):
+        self.defaults = defaults
         if isinstance(params, _C.Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or "
-                f"dicts, but got {params.type() if hasattr(params, 'type') else type(params)}"
+                f"dicts, but got {_typename(params)}"
             )
-        params = list(params)
-        if not params:
-            raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(params[0], dict):
-            params = [{"params": params}]
+        self.state = defaultdict(dict)
         self.param_groups = []
-        for group in params:
-            group = dict(group)
-            group["params"] = list(group["params"])
-            for key, value in defaults.items():
-                group.setdefault(key, value)
-            self.param_groups.append(group)
-        self.defaults = defaults
-        self.state = {}
+        param_groups = list(params)
+        if not param_groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
 
-    @staticmethod
-    def _grads(group):
-        """(param, gradient with L2 weight decay added) for params that have a grad."""
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            if group["weight_decay"]:
-                g = g + group["weight_decay"] * p
-            yield p, g
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def __repr__(self):
+        # torch's layout: a blank line between groups
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            for key in sorted(group):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
+
+    def add_param_group(self, param_group):
+        """torch's checks and messages; the dict itself is stored (and completed in place)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, _C.Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but "
+                "the ordering of tensors in sets will change between runs. "
+                "Please use a list instead."
+            )
+        else:
+            param_group["params"] = list(params)
+
+        # named_parameters() gives (name, tensor) pairs: names are kept as param_names
+        names = [p[0] for p in param_group["params"] if isinstance(p, tuple)]
+        param_group["params"] = [p[1] if isinstance(p, tuple) else p for p in param_group["params"]]
+        if names:
+            if len(names) != len(param_group["params"]):
+                raise ValueError(
+                    "all optimizer params should be with/without names. "
+                    "Some param names are missing"
+                )
+            param_group["param_names"] = names
+
+        for param in param_group["params"]:
+            if not isinstance(param, _C.Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    + _typename(param)
+                )
+            if not self.defaults.get("differentiable", None) and not (
+                param.is_leaf or param.retains_grad
+            ):
+                raise ValueError("can't optimize a non-leaf Tensor")
+
+        for name, default in self.defaults.items():
+            param_group.setdefault(name, default)
+
+        ids = [id(p) for p in param_group["params"]]
+        if len(ids) != len(set(ids)):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; "
+                "in future, this will cause an error; "
+                "see github.com/pytorch/pytorch/issues/40967 for more information",
+                stacklevel=3,
+            )
+
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. "
+                    f"cannot add param group {which} to the optimizer"
+                )
+        if not seen.isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+
+        self.param_groups.append(param_group)
+
+    def state_dict(self):
+        """{'state': {index: per-param state}, 'param_groups': [{..., 'params': [index]}]}.
+
+        As in torch, params are numbered in group order and the state tensors are the
+        live ones (not copies).
+        """
+        index = {}
+        start = 0
+
+        def pack_group(group):
+            nonlocal start
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                index.setdefault(id(p), i)
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            return packed
+
+        param_groups = [pack_group(g) for g in self.param_groups]
+        packed_state = {
+            (index[id(k)] if isinstance(k, _C.Tensor) else k): v for k, v in self.state.items()
+        }
+        return {"state": packed_state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict):
+        state_dict = state_dict.copy()
+        groups = self.param_groups
+        # deep copy: the saved groups become this optimizer's groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError(
+                "loaded state dict contains a parameter group "
+                "that doesn't match the size of optimizer's group"
+            )
+        id_map = dict(
+            zip(
+                chain.from_iterable(g["params"] for g in saved_groups),
+                chain.from_iterable(g["params"] for g in groups),
+            )
+        )
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                state[id_map[k]] = _cast(id_map[k], v)
+            else:  # state not tied to a param is kept as is, like torch
+                state[k] = v
+        for group, new_group in zip(groups, saved_groups):
+            new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new_group:
+                new_group["param_names"] = group["param_names"]
+        self.__setstate__({"state": state, "param_groups": saved_groups})
 
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:
+                if p.grad is None:
+                    continue
                 if set_to_none:
                     p.grad = None
-                elif p.grad is not None:
+                else:
+                    if p.grad.grad_fn is not None:
+                        p.grad.detach_()
+                    else:
+                        p.grad.requires_grad_(False)
                     p.grad.zero_()
+
+    @staticmethod
+    def _closure(closure):
+        """torch runs the closure (if any) with grad enabled before the update."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    @staticmethod
+    def _grads(group, weight_decay=True):
+        """(param, gradient) for params that have a grad: negated under maximize, then
+        with L2 weight decay added (unless the optimizer decouples it)."""
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if group.get("maximize"):
+                g = -g
+            if weight_decay and group["weight_decay"] != 0:
+                g = g.add(p, alpha=group["weight_decay"])
+            yield p, g
+
+
+def _cast(param, value, key=None):
+    """torch's load-time copy of saved state: tensors other than 'step' take the param's
+    floating dtype (no copy when it already matches); containers are rebuilt."""
+    if isinstance(value, _C.Tensor):
+        if key != "step" and param.is_floating_point():
+            return value.to(dtype=param.dtype)
+        return value
+    if isinstance(value, dict):
+        return {k: _cast(param, v, key=k) for k, v in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        return type(value)(_cast(param, v) for v in value)
+    return value
+
+
+def _mul_(t, value):
+    """t.mul_(value) with value in t's dtype: Tensor.mul_(python float) rounds the float
+    to float32 first, which would cost float64 params ~1e-8 per step."""
+    return t.mul_(_C.tensor(value, dtype=t.dtype))
+
+
+def _lerp_(start, end, weight):
+    """start.lerp_(end, weight) with torch's two formulas (exact at both ends)."""
+    if abs(weight) < 0.5:
+        return start.add_(end - start, alpha=weight)
+    return start.copy_(end - (end - start) * (1 - weight))
+
+
+def _addcmul_(t, a, b, value):
+    """t.addcmul_(a, b, value=value): torch evaluates t + value * a * b left to right."""
+    return t.add_(a * value * b)
 
 
 class SGD(Optimizer):
-    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        momentum=0,
+        dampening=0,
+        weight_decay=0,
+        nesterov=False,
+        *,
+        maximize=False,
+        foreach=None,
+        differentiable=False,
+        fused=None,
+    ):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
-        super().__init__(
-            params,
-            {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov},
-        )
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
 
     @no_grad()
-    def step(self):
+    def step(self, closure=None):
+        loss = self._closure(closure)
         for group in self.param_groups:
             lr, momentum = group["lr"], group["momentum"]
             for p, g in self._grads(group):
-                if momentum:
-                    buf = self.state.get(id(p))
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = g.clone()
-                        self.state[id(p)] = buf
+                        buf = g.clone().detach()
+                        state["momentum_buffer"] = buf
                     else:
-                        buf.mul_(momentum).add_(g)
-                    g = g + momentum * buf if group["nesterov"] else buf
-                p.sub_(g, alpha=lr)
+                        _mul_(buf, momentum).add_(g, alpha=1 - group["dampening"])
+                    g = g.add(buf, alpha=momentum) if group["nesterov"] else buf
+                p.add_(g, alpha=-lr)
+        return loss
+
+
+def _check_adam_args(lr, betas, eps, weight_decay):
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if not all(isinstance(b, float) for b in betas):
+        raise ValueError("betas must be either both floats or both Tensors")
 
 
 class Adam(Optimizer):
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        super().__init__(
-            params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
-        )
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        amsgrad=False,
+        *,
+        foreach=None,
+        maximize=False,
+        capturable=False,
+        differentiable=False,
+        fused=None,
+        decoupled_weight_decay=False,
+    ):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        # torch fills keys that older checkpoints lack, and makes 'step' a tensor
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (
+                ("amsgrad", False),
+                ("maximize", False),
+                ("foreach", None),
+                ("capturable", False),
+                ("differentiable", False),
+                ("decoupled_weight_decay", False),
+                ("fused", None),
+            ):
+                group.setdefault(key, value)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], _C.Tensor):
+                    p_state["step"] = _C.tensor(float(p_state["step"]))
+
+    def _init_state(self, group, p):
+        state = self.state[p]
+        if not state:
+            # torch keeps the step count as a float32 tensor (it shows in state_dict)
+            state["step"] = _C.tensor(0.0)
+            state["exp_avg"] = _C.zeros_like(p)
+            state["exp_avg_sq"] = _C.zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = _C.zeros_like(p)
+        return state
 
     @no_grad()
-    def step(self):
+    def step(self, closure=None):
+        loss = self._closure(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
-            for p, g in self._grads(group):
-                state = self.state.get(id(p))
-                if state is None:
-                    state = {"step": 0, "m": _C.zeros_like(p), "v": _C.zeros_like(p)}
-                    self.state[id(p)] = state
-                state["step"] += 1
-                state["m"].mul_(beta1).add_(g, alpha=1 - beta1)
-                state["v"].mul_(beta2).add_(g * g, alpha=1 - beta2)
-                bias1 = 1 - beta1 ** state["step"]
-                bias2 = 1 - beta2 ** state["step"]
-                denom = (state["v"] / bias2).sqrt() + group["eps"]
-                p.sub_(state["m"] / denom, alpha=group["lr"] / bias1)
+            lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
+            decoupled = group["decoupled_weight_decay"]
+            for p, g in self._grads(group, weight_decay=not decoupled):
+                state = self._init_state(group, p)
+                state["step"].add_(1)
+                if decoupled and decay != 0:
+                    _mul_(p, 1 - lr * decay)
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                _lerp_(exp_avg, g, 1 - beta1)
+                _addcmul_(_mul_(exp_avg_sq, beta2), g, g, 1 - beta2)
+                step = state["step"].item()
+                bias_correction1 = 1 - beta1**step
+                bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+                if group["amsgrad"]:
+                    # the running max of the second moment, never decreasing
+                    state["max_exp_avg_sq"].copy_(_C.maximum(state["max_exp_avg_sq"], exp_avg_sq))
+                    exp_avg_sq = state["max_exp_avg_sq"]
+                denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
+                p.add_(exp_avg / denom, alpha=-(lr / bias_correction1))
+        return loss
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (the decay scales the weights, not the gradient)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, betas, eps, 0.0)
-        for group in self.param_groups:
-            group["decoupled_weight_decay"] = weight_decay
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=1e-2,
+        amsgrad=False,
+        *,
+        maximize=False,
+        foreach=None,
+        capturable=False,
+        differentiable=False,
+        fused=None,
+    ):
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )
 
-    @no_grad()
-    def step(self):
+    def __setstate__(self, state):
+        super().__setstate__(state)
         for group in self.param_groups:
-            decay = group["decoupled_weight_decay"]
-            if decay:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        p.mul_(1 - group["lr"] * decay)
-        super().step()
+            group["decoupled_weight_decay"] = True
 
 
 class RMSprop(Optimizer):
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0):
-        super().__init__(
-            params,
-            {
-                "lr": lr,
-                "alpha": alpha,
-                "eps": eps,
-                "weight_decay": weight_decay,
-                "momentum": momentum,
-            },
-        )
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0,
+        momentum=0,
+        centered=False,
+        capturable=False,
+        foreach=None,
+        maximize=False,
+        differentiable=False,
+    ):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+            "capturable": capturable,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    def _init_state(self, group, p):
+        state = self.state[p]
+        if not state:
+            state["step"] = _C.tensor(0.0)
+            state["square_avg"] = _C.zeros_like(p)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = _C.zeros_like(p)
+            if group["centered"]:
+                state["grad_avg"] = _C.zeros_like(p)
+        return state
 
     @no_grad()
-    def step(self):
+    def step(self, closure=None):
+        loss = self._closure(closure)
         for group in self.param_groups:
             alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
             for p, g in self._grads(group):
-                state = self.state.get(id(p))
-                if state is None:
-                    state = {"square_avg": _C.zeros_like(p)}
-                    if group["momentum"]:
-                        state["momentum_buffer"] = _C.zeros_like(p)
-                    self.state[id(p)] = state
-                state["square_avg"].mul_(alpha).add_(g * g, alpha=1 - alpha)
-                avg = state["square_avg"].sqrt() + eps
-                if group["momentum"]:
-                    buf = state["momentum_buffer"]
-                    buf.mul_(group["momentum"]).add_(g / avg)
-                    p.sub_(buf, alpha=lr)
+                state = self._init_state(group, p)
+                state["step"].add_(1)
+                square_avg = state["square_avg"]
+                _addcmul_(_mul_(square_avg, alpha), g, g, 1 - alpha)
+                if group["centered"]:
+                    # variance instead of the raw second moment
+                    grad_avg = _lerp_(state["grad_avg"], g, 1 - alpha)
+                    avg = (square_avg - grad_avg * grad_avg).sqrt()
                 else:
-                    p.sub_(g / avg, alpha=lr)
+                    avg = square_avg.sqrt()
+                avg = avg + eps
+                if group["momentum"] > 0:
+                    buf = state["momentum_buffer"]
+                    _mul_(buf, group["momentum"]).add_(g / avg)
+                    p.add_(buf, alpha=-lr)
+                else:
+                    p.add_(g / avg, alpha=-lr)
+        return loss
