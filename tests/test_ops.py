@@ -2131,19 +2131,19 @@ def test_prod_and_cumsum_bad_dims(fn):
 IDX = np.array([[0, 2, 2], [1, 0, 3], [3, 3, 1]])  # repeats: scatter_add accumulates
 
 
-def _idx(lib, a=IDX):
+def _gidx(lib, a=IDX):
     return lib.tensor(a)
 
 
 GATHER_CASES = {
-    "gather1": lambda L, a, b: a.gather(1, _idx(L)),
-    "gather0": lambda L, a, b: L.gather(a, 0, _idx(L)[:, :2] % 3),
-    "gather_neg_dim": lambda L, a, b: a.gather(-1, _idx(L)[:2]),
-    "scatter_add1": lambda L, a, b: a.scatter_add(1, _idx(L), b),
-    "scatter_add0": lambda L, a, b: L.scatter_add(a, 0, _idx(L)[:, :2] % 3, b[:, :2]),
-    "scatter_src": lambda L, a, b: a.scatter(1, _idx(L, [[0, 2, 1], [3, 1, 0], [2, 3, 1]]), b),
-    "scatter_value": lambda L, a, b: a.scatter(1, _idx(L), 2.5),
-    "scatter_value_kw": lambda L, a, b: a.scatter(0, _idx(L)[:1], value=-1.0),
+    "gather1": lambda L, a, b: a.gather(1, _gidx(L)),
+    "gather0": lambda L, a, b: L.gather(a, 0, _gidx(L)[:, :2] % 3),
+    "gather_neg_dim": lambda L, a, b: a.gather(-1, _gidx(L)[:2]),
+    "scatter_add1": lambda L, a, b: a.scatter_add(1, _gidx(L), b),
+    "scatter_add0": lambda L, a, b: L.scatter_add(a, 0, _gidx(L)[:, :2] % 3, b[:, :2]),
+    "scatter_src": lambda L, a, b: a.scatter(1, _gidx(L, [[0, 2, 1], [3, 1, 0], [2, 3, 1]]), b),
+    "scatter_value": lambda L, a, b: a.scatter(1, _gidx(L), 2.5),
+    "scatter_value_kw": lambda L, a, b: a.scatter(0, _gidx(L)[:1], value=-1.0),
     "max_dim": lambda L, a, b: a.max(1)[0],
     "min_dim_keepdim": lambda L, a, b: a.min(0, keepdim=True)[0],
 }

@@ -7,7 +7,7 @@
 # extension's BLAS symbols resolve in regular and editable installs alike.
 import scipy_openblas32 as _openblas  # noqa: F401
 
-from . import _C, _composite
+from . import _C, _composite, _inplace
 from ._C import *  # noqa: F401,F403
 from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -24,6 +24,7 @@ dtype = _C.dtype
 
 _install_tensor_methods()
 _composite.install(globals())
+_inplace.install()  # after _composite: masked_fill_ comes from masked_fill
 
 
 class _Cuda:
@@ -52,8 +53,11 @@ class device:
     def __repr__(self):
         return "device(type='cpu')"
 
+    def __str__(self):
+        return "cpu"
+
     def __eq__(self, other):
-        return isinstance(other, device) or other == "cpu"
+        return isinstance(other, device)
 
     def __hash__(self):
         return hash("cpu")

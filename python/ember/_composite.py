@@ -5,7 +5,11 @@ new op that is goes into the C++ core instead. Each is installed both as
 ``ember.<name>`` and ``Tensor.<name>``, like torch's.
 """
 
-from . import _C
+import math
+
+import numpy as np
+
+from . import _C, _return_types
 
 
 def _dim(dim, ndim):
@@ -83,8 +87,11 @@ def split(tensor, split_size_or_sections, dim=0):
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    size = input.shape[_dim(dim, input.dim())]
-    return split(input, max(-(-size // chunks), 1), dim)
+    d = _dim(dim, input.dim())
+    size = input.shape[d]
+    if size == 0:  # torch gives `chunks` empty pieces
+        return tuple(input.narrow(d, 0, 0) for _ in range(chunks))
+    return split(input, -(-size // chunks), dim)
 
 
 def unbind(input, dim=0):
@@ -112,13 +119,209 @@ def triu(input, diagonal=0):
     return _triangle(input, diagonal, False)
 
 
-def flip(input, dims):
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+def flip(input, *dims):
+    # flip(x, (0, 2)), x.flip(0, 2) and x.flip([0, 2]) all name the same dims.
+    if len(dims) == 1 and not isinstance(dims[0], int):
+        dims = tuple(dims[0])
+    if input.dim() == 0:
+        for d in dims:
+            _dim(d, 0)
+        return input.clone()
     out = input
     for d in dims:
         d = _dim(d, input.dim())
         out = out.index_select(d, _C.arange(input.shape[d] - 1, -1, -1))
     return out
+
+
+# ---- elementwise ----
+
+
+def isinf(input):
+    if not input.is_floating_point():
+        return _C.zeros(input.shape, dtype=_C.bool)
+    return input.detach().abs() == float("inf")
+
+
+def isfinite(input):
+    if not input.is_floating_point():
+        return _C.ones(input.shape, dtype=_C.bool)
+    x = input.detach()
+    return (x == x) & ~isinf(x)
+
+
+def lerp(input, end, weight):
+    return input + weight * (end - input)
+
+
+def log2(input):
+    return input.log() / math.log(2.0)
+
+
+def log10(input):
+    return input.log() / math.log(10.0)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    product = mat1 @ mat2
+    if alpha != 1:
+        product = product * alpha
+    return product + (input if beta == 1 else input * beta)
+
+
+# ---- reductions ----
+
+
+def _dims(dim, ndim):
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return list(range(ndim))
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    return sorted({_dim(d, ndim) for d in dims})
+
+
+def _extreme(input, dim, keepdim, largest):
+    # The gradient is split evenly among tied extremes, as torch's amax/amin.
+    dims = _dims(dim, input.dim())
+    if input.numel() == 0 and any(input.shape[d] == 0 for d in dims):
+        name = "amax" if largest else "amin"
+        raise IndexError(f"{name}(): Expected reduction dim {dims[0]} to have non-zero size.")
+    best = input.detach()
+    for d in dims:
+        best = (best.max if largest else best.min)(d, keepdim=True).values
+    if not input.is_floating_point():  # no gradient to share out
+        return best if keepdim or not dims else best.squeeze(dims)
+    hit = input.detach() == best
+    zero = _C.zeros((), dtype=input.dtype)
+    total = _C.where(hit, input, zero).sum(dims, keepdim=True)
+    out = total / hit.sum(dims, keepdim=True).to(input.dtype)
+    # A NaN extreme matches nothing: keep it as the result.
+    out = _C.where(best != best, best, out)
+    return out if keepdim or not dims else out.squeeze(dims)
+
+
+def amax(input, dim=(), keepdim=False):
+    return _extreme(input, dim, keepdim, True)
+
+
+def amin(input, dim=(), keepdim=False):
+    return _extreme(input, dim, keepdim, False)
+
+
+def logsumexp(input, dim, keepdim=False):
+    dims = _dims(dim, input.dim())
+    if not input.is_floating_point():
+        input = input.float()
+    shift = input.detach()
+    for d in dims:
+        shift = shift.max(d, keepdim=True).values if input.numel() else shift
+    shift = _C.where(isinf(shift), _C.zeros((), dtype=shift.dtype), shift)
+    out = (input - shift).exp().sum(dims, keepdim=True).log() + shift
+    return out if keepdim or not dims else out.squeeze(dims)
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False):
+    return (
+        input.std(dim, correction=correction, keepdim=keepdim),
+        input.mean(dim, keepdim=keepdim) if dim is not None else input.mean(),
+    )
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False):
+    return (
+        input.var(dim, correction=correction, keepdim=keepdim),
+        input.mean(dim, keepdim=keepdim) if dim is not None else input.mean(),
+    )
+
+
+# ---- ordering (positions come from NumPy; values are gathered, so they carry gradients) ----
+
+
+def _order(input, dim, descending):
+    x = input.detach().numpy()
+    if x.ndim == 0:
+        return np.zeros((), dtype=np.int64)
+    if not descending:
+        return np.argsort(x, axis=dim, kind="stable")
+    # Stable descending, NaN first, ties in their original order (as torch's).
+    n = x.shape[dim]
+    ascending_of_reversed = np.argsort(np.flip(x, dim), axis=dim, kind="stable")
+    return np.flip(n - 1 - ascending_of_reversed, dim).copy()
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    d = _dim(dim, input.dim())
+    indices = _C.tensor(_order(input, d, descending))
+    values = input.gather(d, indices) if input.dim() else input.clone()
+    return _return_types.sort(values, indices)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return _C.tensor(_order(input, _dim(dim, input.dim()), descending))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    d = _dim(dim, input.dim())
+    size = input.shape[d] if input.dim() else 1
+    if not 0 <= k <= size:
+        raise RuntimeError("selected index k out of range")
+    order = _order(input, d, largest)
+    indices = _C.tensor(np.take(order, np.arange(k), axis=d) if input.dim() else order)
+    values = input.gather(d, indices) if input.dim() else input.clone()
+    return _return_types.topk(values, indices)
+
+
+def nonzero(input, *, as_tuple=False):
+    positions = np.argwhere(input.detach().numpy())
+    if as_tuple:
+        return tuple(_C.tensor(positions[:, k].copy()) for k in range(positions.shape[1]))
+    return _C.tensor(positions.reshape(-1, input.dim()))
+
+
+# ---- shape ----
+
+
+def roll(input, shifts, dims=None):
+    if dims is None:
+        return roll(input.flatten(), shifts, 0).view(input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
+        )
+    out = input
+    for shift, d in zip(shifts, dims):
+        d = _dim(d, input.dim())
+        n = input.shape[d]
+        if n == 0:
+            continue
+        s = shift % n
+        if s:
+            out = _C.cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
+    return out
+
+
+def movedim(input, source, destination):
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    src = [_dim(d, input.dim()) for d in source]
+    dst = [_dim(d, input.dim()) for d in destination]
+    rest = iter(d for d in range(input.dim()) if d not in src)
+    order = [None] * input.dim()
+    for s, t in zip(src, dst):
+        order[t] = s
+    order = [next(rest) if o is None else o for o in order]
+    return input.permute(order)
+
+
+def broadcast_to(input, size):
+    return input.expand(size)
+
+
+def unflatten(input, dim, sizes):
+    d = _dim(dim, input.dim())
+    shape = list(input.shape)
+    return input.reshape(shape[:d] + list(sizes) + shape[d + 1 :])
 
 
 COMPOSITES = {
@@ -130,11 +333,34 @@ COMPOSITES = {
     "tril": tril,
     "triu": triu,
     "flip": flip,
+    "isinf": isinf,
+    "isfinite": isfinite,
+    "lerp": lerp,
+    "log2": log2,
+    "log10": log10,
+    "addmm": addmm,
+    "amax": amax,
+    "amin": amin,
+    "logsumexp": logsumexp,
+    "std_mean": std_mean,
+    "var_mean": var_mean,
+    "sort": sort,
+    "argsort": argsort,
+    "topk": topk,
+    "nonzero": nonzero,
+    "roll": roll,
+    "movedim": movedim,
+    "broadcast_to": broadcast_to,
+    "unflatten": unflatten,
 }
+
+# torch has these as functions only.
+_FUNCTIONS_ONLY = {"std_mean", "var_mean"}
 
 
 def install(module_namespace):
     for name, fn in COMPOSITES.items():
-        setattr(_C.Tensor, name, fn)
+        if name not in _FUNCTIONS_ONLY:
+            setattr(_C.Tensor, name, fn)
         if name != "repeat":  # torch has Tensor.repeat only
             module_namespace[name] = fn

@@ -1,6 +1,7 @@
 """Grad-mode switches: context managers that also work as decorators."""
 
 import functools
+import inspect
 
 from . import _C
 
@@ -19,22 +20,67 @@ class _GradModeSwitch:
         _C._set_grad_enabled(self._previous)
         return False
 
+    def _switch(self):
+        """A fresh switch to the same mode (one per call of a decorated function)."""
+        switch = object.__new__(_GradModeSwitch)
+        switch._enabled = self._enabled
+        return switch
+
     def __call__(self, func):
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self._switch():
                 return func(*args, **kwargs)
 
         return wrapper
 
+    def _wrap_generator(self, func):
+        # The mode holds while the generator's own code runs, between yields,
+        # not while the caller consumes what it yielded.
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            to_send, to_throw = None, None
+            while True:
+                try:
+                    with self._switch():
+                        value = gen.throw(to_throw) if to_throw else gen.send(to_send)
+                except StopIteration as stop:
+                    return stop.value
+                to_send, to_throw = None, None
+                try:
+                    to_send = yield value
+                except GeneratorExit:
+                    with self._switch():
+                        gen.close()
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - handed to the generator
+                    to_throw = exc
 
-class no_grad(_GradModeSwitch):
+        return wrapper
+
+
+class _BareDecorator(_GradModeSwitch):
+    """`@no_grad` without parentheses works too, as in torch."""
+
+    def __new__(cls, func=None):
+        switch = super().__new__(cls)
+        return switch if func is None else switch(func)
+
+    def __init__(self, func=None):
+        pass
+
+
+class no_grad(_BareDecorator):
     """Ops inside record no graph; results do not require grad."""
 
     _enabled = False
 
 
-class enable_grad(_GradModeSwitch):
+class enable_grad(_BareDecorator):
     """Turns recording back on inside a no_grad region."""
 
     _enabled = True
@@ -61,14 +107,8 @@ class set_grad_enabled(_GradModeSwitch):
         return None
 
     def __call__(self, func):
-        _C._set_grad_enabled(self._previous)
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(self._enabled):
-                return func(*args, **kwargs)
-
-        return wrapper
+        _C._set_grad_enabled(self._previous)  # as a decorator it only applies to calls
+        return super().__call__(func)
 
 
 def is_grad_enabled():

@@ -4,3 +4,5 @@ from collections import namedtuple
 
 max = namedtuple("max", ["values", "indices"])  # noqa: A001
 min = namedtuple("min", ["values", "indices"])  # noqa: A001
+sort = namedtuple("sort", ["values", "indices"])
+topk = namedtuple("topk", ["values", "indices"])

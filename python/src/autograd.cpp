@@ -54,13 +54,27 @@ void bind_nodes(py::module_& m) {
                << reinterpret_cast<uintptr_t>(self.ptr()) << ">";
              return s.str();
            })
-      .def("__call__", [](Node& n, py::args grads) {
+      .def("__call__", [](Node& n, py::args grads) -> py::object {
+        // As torch: one argument per output of the forward op; with no
+        // gradient at all the formula is not run (it assumes at least one).
+        const size_t expected = n.num_outputs();
+        if (grads.size() != expected) {
+          throw TypeError("expected " + std::to_string(expected) + " arguments, got " +
+                          std::to_string(grads.size()) + " instead");
+        }
         TensorList in;
-        for (py::handle g : grads) in.push_back(g.is_none() ? nullptr : as_tensor(g));
-        TensorList out = n.apply(std::move(in));
+        bool any_grad = false;
+        for (py::handle g : grads) {
+          in.push_back(g.is_none() ? nullptr : as_tensor(g));
+          any_grad = any_grad || in.back();
+        }
+        const TensorList out =
+            any_grad ? n.apply(std::move(in)) : TensorList(n.next_edges().size());
+        auto to_python = [](const Tensor& t) -> py::object { return t ? py::cast(t) : py::none(); };
+        if (out.size() == 1) return to_python(out[0]);
         py::tuple result(out.size());
-        for (size_t i = 0; i < out.size(); ++i) result[i] = out[i] ? py::cast(out[i]) : py::none();
-        return result;
+        for (size_t i = 0; i < out.size(); ++i) result[i] = to_python(out[i]);
+        return std::move(result);
       });
   py::class_<AccumulateGrad, Node, std::shared_ptr<AccumulateGrad>>(m, "AccumulateGrad")
       .def_property_readonly("variable", [](const AccumulateGrad& a) { return a.variable(); });
@@ -86,6 +100,11 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ToCopyBackward0);
   EMBER_BIND(CloneBackward0);
   EMBER_BIND(NegBackward0);
+  EMBER_BIND(SignBackward0);
+  EMBER_BIND(FloorBackward0);
+  EMBER_BIND(CeilBackward0);
+  EMBER_BIND(RoundBackward0);
+  EMBER_BIND(TruncBackward0);
   EMBER_BIND(ExpBackward0);
   EMBER_BIND(LogBackward0);
   EMBER_BIND(SqrtBackward0);

@@ -55,6 +55,8 @@ Scalar require_scalar(py::handle h);  // TypeError for anything else
 
 // Tensor or number -> Tensor (numbers become 0-d tensors of their own kind).
 Tensor tensor_from_operand(py::handle h);
+// A tensor over an ndarray's memory (ember.from_numpy).
+Tensor from_numpy(const py::array& arr);
 // A number as a 0-d tensor that promotes like the scalar would (float -> float32).
 Tensor tensor_of_scalar(const Scalar& s);
 // s * alpha for add/sub's alpha, staying an integer when both are whole.

@@ -18,7 +18,11 @@ template <typename Make>
 void def_factory(py::module_& m, const char* name, Make make) {
   m.def(
       name,
-      [make](py::args size, py::object dtype, bool requires_grad, py::object, py::object) {
+      [make, name](py::args size, py::object dtype, bool requires_grad, py::object, py::object) {
+        if (size.empty()) {
+          throw TypeError(std::string(name) +
+                          "() missing 1 required positional arguments: \"size\"");
+        }
         return with_grad_flag(make(shape_from_args(size), float_or(dtype)), requires_grad);
       },
       py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
@@ -87,6 +91,15 @@ void init_factories(py::module_& m) {
           if (dtype.is_none() || dtype_from(dtype) == t->dtype())
             return py::reinterpret_borrow<py::object>(data);
           return py::cast(to_dtype(t, dtype_from(dtype)));
+        }
+        // An ndarray of a dtype Ember has is shared, not copied, as in torch.
+        if (py::isinstance<py::array>(data)) {
+          const std::string kind = py::str(data.attr("dtype").attr("name"));
+          const bool shareable =
+              kind == "float32" || kind == "float64" || kind == "int64" || kind == "bool";
+          if (shareable && (dtype.is_none() || dtype_name(dtype_from(dtype)) == kind)) {
+            return py::cast(from_numpy(py::reinterpret_borrow<py::array>(data)));
+          }
         }
         return py::cast(tensor_from_data(data, optional_dtype(dtype)));
       },

@@ -292,6 +292,25 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       m, cls, "minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); },
       py::arg("other"));
   auto clamp_fn = [](const Tensor& a, py::handle lo, py::handle hi) {
+    auto elementwise = [](py::handle h) {
+      return is_tensor(h) && (as_tensor(h)->numel() != 1 || as_tensor(h)->requires_grad());
+    };
+    if (elementwise(lo) || elementwise(hi)) {
+      if (lo.is_none() && hi.is_none()) return clamp(a, std::nullopt, std::nullopt);  // raises
+      // Per-element bounds: a value below its bound takes the bound (and the
+      // bound the gradient), as torch's clamp; NaN stays NaN.
+      // NaN stays NaN and passes no gradient on (torch's mask is lo <= x <= hi).
+      Tensor out = where(compare(BinaryOp::Ne, a, a), detach(a), a);
+      if (!lo.is_none()) {
+        const Tensor b = tensor_from_operand(lo);
+        out = where(compare(BinaryOp::Lt, out, b), b, out);
+      }
+      if (!hi.is_none()) {
+        const Tensor b = tensor_from_operand(hi);
+        out = where(compare(BinaryOp::Gt, out, b), b, out);
+      }
+      return out;
+    }
     auto bound = [](py::handle h) -> std::optional<Scalar> {
       if (h.is_none()) return std::nullopt;
       if (is_tensor(h)) return item_as_scalar(as_tensor(h));
@@ -601,6 +620,8 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         }
         if (kwargs.contains("dtype")) dtype = optional_dtype(kwargs["dtype"]);
         const Tensor& t = as_tensor(self);
+        const bool copy = kwargs.contains("copy") && kwargs["copy"].cast<bool>();
+        if (copy && (!dtype || *dtype == t->dtype())) return py::cast(clone(t));
         if (!dtype || *dtype == t->dtype()) return py::reinterpret_borrow<py::object>(self);
         return py::cast(to_dtype(t, *dtype));
       });

@@ -45,6 +45,8 @@ py::array to_numpy(const Tensor& t, py::handle owner) {
   return py::array(py::dtype(dtype_name(t->dtype())), shape, strides, t->raw_data(), owner);
 }
 
+}  // namespace
+
 Tensor from_numpy(const py::array& arr) {
   const char kind = arr.dtype().kind();
   DType dtype;
@@ -91,10 +93,25 @@ Tensor from_numpy(const py::array& arr) {
   return std::make_shared<TensorImpl>(std::move(storage), 0, shape, strides, dtype);
 }
 
+namespace {
+
 double one_element(const Tensor& t) {
   if (t->numel() != 1)
     throw ValueError("only one element tensors can be converted to Python scalars");
   return item_as_double(t);
+}
+
+// torch refuses a hook whose result changes the gradient's dtype or shape.
+void check_hook_result(const py::object& hook, const Tensor& grad, const Tensor& out) {
+  auto name = [&] { return std::string(py::str(py::getattr(hook, "__name__", py::repr(hook)))); };
+  if (out->dtype() != grad->dtype()) {
+    throw std::runtime_error("hook '" + name() + "' has changed the type of value (was " +
+                             legacy_type_name(grad->dtype()) + " got " +
+                             legacy_type_name(out->dtype()) + ")");
+  }
+  if (out->shape() != grad->shape()) {
+    throw std::runtime_error("hook '" + name() + "' has changed the size of value");
+  }
 }
 
 // ---- indexing ----
@@ -487,7 +504,9 @@ void init_tensor(py::module_& m) {
               py::gil_scoped_acquire gil;
               py::object r = (*callable)(grad);
               if (r.is_none()) return nullptr;
-              return as_tensor(r);
+              const Tensor& out = as_tensor(r);
+              check_hook_result(*callable, grad, out);
+              return out;
             });
             watch_non_leaf(t);
             return py::module_::import("ember._hooks")

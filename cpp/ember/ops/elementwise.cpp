@@ -168,7 +168,10 @@ Tensor rdiv(const Tensor& a, const Scalar& b) {
 // ---- pow ----
 
 Tensor pow(const Tensor& a, const Scalar& b) {
-  Tensor out = binary_scalar_kernel(BinaryOp::Pow, a, b);
+  // torch computes x ** 0.5 as sqrt(x), which differs from pow at -inf (NaN, not inf).
+  Tensor out = b.value == 0.5 && is_floating(a->dtype())
+                   ? unary_kernel(UnaryOp::Sqrt, a)
+                   : binary_scalar_kernel(BinaryOp::Pow, a, b);
   if (any_requires_grad(a)) {
     auto node = record<PowBackward0>(out, {&a});
     node->self = SavedTensor(a, false);
@@ -530,10 +533,29 @@ Tensor unary(UnaryOp op, const Tensor& a) {
       node->exponent = 2.0;
       break;
     }
-    default:  // sign, floor, ceil, round, trunc: zero gradient almost everywhere
+    case UnaryOp::Sign:
+      record<SignBackward0>(out, {&a});
+      break;
+    case UnaryOp::Floor:
+      record<FloorBackward0>(out, {&a});
+      break;
+    case UnaryOp::Ceil:
+      record<CeilBackward0>(out, {&a});
+      break;
+    case UnaryOp::Round:
+      record<RoundBackward0>(out, {&a});
+      break;
+    case UnaryOp::Trunc:
+      record<TruncBackward0>(out, {&a});
+      break;
+    default:  // logical_not: a bool result carries no gradient
       break;
   }
   return out;
+}
+
+TensorList StepBackward::apply(TensorList&& grads) {
+  return {zeros(grads[0]->shape(), grads[0]->dtype())};
 }
 
 TensorList NegBackward0::apply(TensorList&& grads) { return {neg(grads[0])}; }

@@ -222,8 +222,10 @@ void check_overlap(const Tensor& self, const Tensor* other) {
 
 // Whether the in-place op records a node; checks, before anything is written,
 // that the write is allowed and that a view target can be rebased.
-bool records(const Tensor& self, const Tensor* other) {
-  check_overlap(self, other);
+// Fills (fill_, zero_) write one value everywhere, so repeated elements are
+// harmless and torch allows them: `overlap_ok` skips that check.
+bool records(const Tensor& self, const Tensor* other, bool overlap_ok = false) {
+  if (!overlap_ok) check_overlap(self, other);
   const bool rec =
       GradMode::is_enabled() && (self->requires_grad() || (other && (*other)->requires_grad()));
   if (rec && self->is_view()) check_view_geometry(self);
@@ -334,7 +336,7 @@ Tensor& mul_(Tensor& self, const Scalar& other) {
   if (rec) {
     auto node = rebase<MulBackward0>(self, nullptr);
     node->self_meta = GradFit(self, self);
-    node->other_scalar = SavedScalar(other.value, /*releasable=*/false);
+    node->other_scalar = SavedScalar(other.value, /*releasable=*/true);  // as torch saves it
   }
   return self;
 }
@@ -364,7 +366,7 @@ Tensor& div_(Tensor& self, const Scalar& other) {
   if (rec) {
     auto node = rebase<DivBackward0>(self, nullptr);
     node->self_meta = GradFit(self, self);
-    node->other_scalar = SavedScalar(other.value, /*releasable=*/false);
+    node->other_scalar = SavedScalar(other.value, /*releasable=*/true);  // as torch saves it
   }
   return self;
 }
@@ -386,7 +388,7 @@ Tensor& bitwise_(BinaryOp op, Tensor& self, const Scalar& other) {
 
 Tensor& fill_(Tensor& self, const Scalar& value) {
   check_inplace(self);
-  const bool rec = records(self, nullptr);
+  const bool rec = records(self, nullptr, /*overlap_ok=*/true);
   fill_raw(self, value);
   self->bump_version();
   if (rec) rebase<FillBackward0>(self, nullptr);
@@ -395,7 +397,7 @@ Tensor& fill_(Tensor& self, const Scalar& value) {
 
 Tensor& zero_(Tensor& self) {
   check_inplace(self);
-  const bool rec = records(self, nullptr);
+  const bool rec = records(self, nullptr, /*overlap_ok=*/true);
   fill_raw(self, 0.0);
   self->bump_version();
   if (rec) rebase<ZeroBackward0>(self, nullptr);

@@ -5,6 +5,22 @@
 
 namespace ember {
 
+// Step functions (sign, floor, ceil, round, trunc): the gradient is zero
+// wherever it exists, as torch defines it.
+struct StepBackward : Node {
+  TensorList apply(TensorList&& grads) override;
+};
+#define EMBER_STEP_NODE(NAME)                           \
+  struct NAME final : StepBackward {                    \
+    const char* name() const override { return #NAME; } \
+  }
+EMBER_STEP_NODE(SignBackward0);
+EMBER_STEP_NODE(FloorBackward0);
+EMBER_STEP_NODE(CeilBackward0);
+EMBER_STEP_NODE(RoundBackward0);
+EMBER_STEP_NODE(TruncBackward0);
+#undef EMBER_STEP_NODE
+
 // Binary nodes whose other operand may be a tensor or a Python scalar.
 struct AddBackward0 final : Node {
   EMBER_NODE(AddBackward0);
