@@ -187,6 +187,15 @@ struct Lines {
   }
 };
 
+template <typename T>
+T times(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return a && b;
+  } else {
+    return static_cast<T>(a * b);
+  }
+}
+
 Tensor dense(const Tensor& a) {
   if (a->is_contiguous()) return a;
   Tensor out = empty(a->shape(), a->dtype());
@@ -207,7 +216,7 @@ Tensor prod_kernel(const Tensor& a_in, int64_t dim) {
     T* q = out->data<T>();
     lines.each(1, [&](int64_t in, int64_t o) {
       T r = 1;
-      for (int64_t k = 0; k < lines.len; ++k) r = static_cast<T>(r * p[in + k * lines.inner]);
+      for (int64_t k = 0; k < lines.len; ++k) r = times(r, p[in + k * lines.inner]);
       q[o] = r;
     });
   });
@@ -244,12 +253,12 @@ Tensor prod_of_others_kernel(const Tensor& a_in, int64_t dim) {
       T before = 1;  // prefix products first, then times the suffix products
       for (int64_t k = 0; k < lines.len; ++k) {
         q[o + k * lines.inner] = before;
-        before = static_cast<T>(before * p[in + k * lines.inner]);
+        before = times(before, p[in + k * lines.inner]);
       }
       T after = 1;
       for (int64_t k = lines.len; k-- > 0;) {
-        q[o + k * lines.inner] = static_cast<T>(q[o + k * lines.inner] * after);
-        after = static_cast<T>(after * p[in + k * lines.inner]);
+        q[o + k * lines.inner] = times(q[o + k * lines.inner], after);
+        after = times(after, p[in + k * lines.inner]);
       }
     });
   });
