@@ -119,6 +119,23 @@ class ModuleList(_Indexed):
     def __iadd__(self, modules):
         return self.extend(modules)
 
+    def __repr__(self):
+        # runs of identical modules print once, as "(i-j): n x <module>", like torch
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return f"{self._get_name()}()"
+        runs = []  # [first index, last index, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [
+            (f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}").replace("\n", "\n  ")
+            for a, b, r in runs
+        ]
+        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """Sub-modules by name, in insertion order."""

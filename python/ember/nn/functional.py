@@ -144,7 +144,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def silu(input, inplace=False):
-    out = input * _C.sigmoid(input)
+    # the product saves its operands: in place, they must be a copy of the old values
+    x = input.clone() if inplace else input
+    out = x * _C.sigmoid(x)
     return _in_place(input, out) if inplace else out
 
 
