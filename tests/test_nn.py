@@ -1399,3 +1399,290 @@ def test_softmax_implicit_dim_warns_like_torch(shape, form):
     assert outs[0][2] == outs[1][2] and len(outs[0][2]) == 1
     if form[0].islower():  # the warning points at the caller, as torch's does
         assert outs[0][3] == outs[1][3] == __file__
+
+
+# ==========================================================================
+# deepcopy and pickle
+# ==========================================================================
+
+
+def test_deepcopy_tensor_like_torch():
+    import copy
+
+    x = np.array([[1.0, -2.0], [3.5, 0.0]], np.float32)
+    for L in (ember, torch):
+        leaf = L.tensor(x, requires_grad=True)
+        leaf.grad = L.ones(2, 2)
+        c = copy.deepcopy(leaf)
+        assert c is not leaf and c.requires_grad and c.is_leaf
+        np.testing.assert_array_equal(c.detach().numpy(), x)
+        np.testing.assert_array_equal(c.grad.numpy(), np.ones((2, 2), np.float32))
+        with L.no_grad():
+            c.mul_(2.0)  # independent storage
+        np.testing.assert_array_equal(leaf.detach().numpy(), x)
+        ints = copy.deepcopy(L.tensor([3, 4]))
+        assert repr(ints.dtype).split(".")[-1] == "int64" and not ints.requires_grad
+        assert copy.deepcopy(L.tensor(2.5)).shape == ()
+    e = capture(lambda L: copy.deepcopy(L.tensor(x, requires_grad=True) * 2), ember)
+    t = capture(lambda L: copy.deepcopy(L.tensor(x, requires_grad=True) * 2), torch)
+    assert type(e) is type(t) is RuntimeError and str(e) == str(t)
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_module_copy_round_trip_like_torch(how):
+    import copy
+    import pickle
+
+    def roundtrip(obj):
+        return copy.deepcopy(obj) if how == "deepcopy" else pickle.loads(pickle.dumps(obj))
+
+    torch.manual_seed(13)
+    em, tm = _tied(ember), _tied(torch)
+    copy_params(em, tm)
+    ec, tc = roundtrip(em), roundtrip(tm)
+    assert [n for n, _ in ec.named_parameters()] == [n for n, _ in tc.named_parameters()]
+    assert (ec[0] is ec[2]) == (tc[0] is tc[2]) is True
+    assert all(isinstance(p, ember.nn.Parameter) for p in ec.parameters())
+    assert all(p is not q for p, q in zip(ec.parameters(), em.parameters()))
+    assert repr(ec) == repr(tc)
+    x = np.random.default_rng(7).standard_normal((3, 2)).astype(np.float32)
+    eo, to = ec(ember.tensor(x)), tc(torch.tensor(x))
+    assert_close(eo, to)
+    eo.sum().backward()
+    to.sum().backward()
+    assert_param_grads(ec, tc)
+    copies = []
+    for L in (ember, torch):
+        m = nn_of(L).Linear(2, 2)
+        m.register_buffer("stat", L.arange(3))
+        m.register_buffer("tmp", L.zeros(1), persistent=False)
+        c = roundtrip(m)
+        copies.append(([n for n, _ in c.named_buffers()], list(c.state_dict()), c.stat.tolist()))
+    assert copies[0] == copies[1]
+
+
+def test_pickle_tensor_and_parameter_like_torch():
+    import pickle
+
+    x = np.array([[1.0, -2.0], [3.5, 0.0]], np.float64)
+    for L in (ember, torch):
+        t = L.tensor(x, requires_grad=True)
+        t.grad = L.ones(2, 2, dtype=L.float64)
+        nonleaf = pickle.loads(pickle.dumps(t * 2))
+        assert nonleaf.requires_grad and nonleaf.is_leaf
+        back = pickle.loads(pickle.dumps(t))
+        assert back.grad is None and back.requires_grad
+        assert repr(back.dtype).split(".")[-1] == "float64"
+        np.testing.assert_array_equal(back.detach().numpy(), x)
+        p = pickle.loads(pickle.dumps(L.nn.Parameter(L.tensor(x), requires_grad=False)))
+        assert isinstance(p, L.nn.Parameter) and not p.requires_grad
+        for v in (L.tensor(True), L.tensor([[1, 2]]), L.zeros(0, 3)):
+            r = pickle.loads(pickle.dumps(v))
+            assert tuple(r.shape) == tuple(v.shape) and repr(r.dtype) == repr(v.dtype)
+    ep = ember.nn.Parameter(ember.tensor(x))
+    tp = torch.nn.Parameter(torch.tensor(x))
+    e_repr = repr(pickle.loads(pickle.dumps(ep)))
+    assert e_repr.replace("ember.", "torch.") == repr(pickle.loads(pickle.dumps(tp)))
+
+
+# ==========================================================================
+# More activations and losses (composed from differentiable ops)
+# ==========================================================================
+
+ACTS = {
+    "gelu": lambda L, x: F_of(L).gelu(x),
+    "gelu_tanh": lambda L, x: F_of(L).gelu(x, approximate="tanh"),
+    "GELU": lambda L, x: nn_of(L).GELU()(x),
+    "silu": lambda L, x: F_of(L).silu(x),
+    "SiLU": lambda L, x: nn_of(L).SiLU()(x),
+    "softplus": lambda L, x: F_of(L).softplus(x),
+    "softplus_beta": lambda L, x: F_of(L).softplus(x, beta=2.0, threshold=3.0),
+    "Softplus": lambda L, x: nn_of(L).Softplus(0.5, 4.0)(x),
+    "normalize": lambda L, x: F_of(L).normalize(x),
+    "normalize_p1": lambda L, x: F_of(L).normalize(x, p=1.0, dim=0),
+    "normalize_last": lambda L, x: F_of(L).normalize(x, dim=-1, eps=0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTS))
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_more_activations_values_and_grads(name, dtype, layout):
+    rng = np.random.default_rng(8)
+    x = rand_array(rng, (4, 5), dtype, low=-6.0, high=6.0)
+    x[0, :] = [0.0, 1e-3, -1e-3, 25.0, -30.0]  # around 0 and past softplus' threshold
+    if name.startswith("normalize"):
+        x[1, :] = 0.0  # an all-zero row: the eps clamp, finite gradient
+    check(lambda L, a: ACTS[name](L, a), [x], [layout], name=False)
+
+
+def test_gelu_bad_approximate_and_reprs():
+    e = capture(lambda L: nn_of(L).GELU("fast")(L.ones(2)), ember)
+    t = capture(lambda L: nn_of(L).GELU("fast")(L.ones(2)), torch)
+    assert type(e) is type(t) is RuntimeError and str(e) == str(t)
+
+
+def test_one_hot_like_torch():
+    cases = [
+        lambda L: F_of(L).one_hot(L.tensor([0, 2, 1, 2])),
+        lambda L: F_of(L).one_hot(L.tensor([[0, 1], [3, 2]]), 5),
+        lambda L: F_of(L).one_hot(L.tensor(2), 3),
+        lambda L: F_of(L).one_hot(L.zeros(0, dtype=L.int64), 4),
+    ]
+    for fn in cases:
+        e, t = fn(ember), fn(torch)
+        assert repr(e).replace("ember.", "torch.") == repr(t)
+    bad = [
+        lambda L: F_of(L).one_hot(L.tensor([0.0, 1.0])),
+        lambda L: F_of(L).one_hot(L.tensor([0, -1])),
+        lambda L: F_of(L).one_hot(L.tensor([0, 3]), 3),
+        lambda L: F_of(L).one_hot(L.zeros(0, dtype=L.int64)),
+    ]
+    for fn in bad:
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t) is RuntimeError
+        assert str(e).replace("ember", "torch") == str(t)
+
+
+LOSSES2 = {
+    "smooth_l1": lambda L, a, b: F_of(L).smooth_l1_loss(a, b),
+    "smooth_l1_beta": lambda L, a, b: F_of(L).smooth_l1_loss(a, b, beta=0.5, reduction="sum"),
+    "smooth_l1_beta0": lambda L, a, b: F_of(L).smooth_l1_loss(a, b, beta=0.0),
+    "SmoothL1Loss": lambda L, a, b: nn_of(L).SmoothL1Loss(reduction="none", beta=2.0)(a, b),
+    "huber": lambda L, a, b: F_of(L).huber_loss(a, b),
+    "huber_delta": lambda L, a, b: F_of(L).huber_loss(a, b, delta=0.3, reduction="none"),
+    "HuberLoss": lambda L, a, b: nn_of(L).HuberLoss(reduction="sum", delta=2.0)(a, b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES2))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_smooth_l1_and_huber_values_and_grads(name, dtype):
+    rng = np.random.default_rng(9)
+    a, b = rand_array(rng, (6, 3), dtype, -3, 3), rand_array(rng, (6, 3), dtype, -3, 3)
+    b[0] = a[0]  # zero difference: the kink of |d|
+    check(lambda L, x, y: LOSSES2[name](L, x, y), [a, b], name=False)
+
+
+def test_smooth_l1_and_huber_errors_and_broadcast_warning():
+    for fn in (
+        lambda L: F_of(L).smooth_l1_loss(L.ones(2), L.ones(2), beta=-1.0),
+        lambda L: F_of(L).huber_loss(L.ones(2), L.ones(2), delta=0.0),
+        lambda L: F_of(L).huber_loss(L.ones(2), L.ones(2), reduction="bad"),
+    ):
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t), (e, t)
+        assert str(e) == str(t)
+    for L in (ember, torch):
+        with pytest.warns(UserWarning, match="Using a target size"):
+            F_of(L).smooth_l1_loss(L.ones(3, 1), L.ones(3))
+
+
+# ==========================================================================
+# nn.utils gradient clipping and nn.init
+# ==========================================================================
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf"), 3])
+def test_clip_grad_norm_like_torch(max_norm, norm_type):
+    torch.manual_seed(14)
+    em, tm = _mlp(ember), _mlp(torch)
+    copy_params(em, tm)
+    x = np.random.default_rng(10).standard_normal((5, 4)).astype(np.float32)
+    (em(ember.tensor(x)) ** 2).sum().backward()
+    (tm(torch.tensor(x)) ** 2).sum().backward()
+    en = ember.nn.utils.clip_grad_norm_(em.parameters(), max_norm, norm_type)
+    tn = torch.nn.utils.clip_grad_norm_(tm.parameters(), max_norm, norm_type)
+    assert_close(en, tn)
+    assert_param_grads(em, tm)
+
+
+def test_clip_grad_value_and_edge_cases_like_torch():
+    torch.manual_seed(15)
+    em, tm = _mlp(ember), _mlp(torch)
+    copy_params(em, tm)
+    x = np.random.default_rng(11).standard_normal((5, 4)).astype(np.float32)
+    (em(ember.tensor(x)) ** 2).sum().backward()
+    (tm(torch.tensor(x)) ** 2).sum().backward()
+    ember.nn.utils.clip_grad_value_(em.parameters(), 0.1)
+    torch.nn.utils.clip_grad_value_(tm.parameters(), 0.1)
+    assert_param_grads(em, tm)
+    # no gradients at all: a zero norm
+    assert_close(
+        ember.nn.utils.clip_grad_norm_(ember.nn.Linear(2, 2).parameters(), 1.0),
+        torch.nn.utils.clip_grad_norm_(torch.nn.Linear(2, 2).parameters(), 1.0),
+    )
+    # a single tensor, and a non-finite norm with error_if_nonfinite
+    for L in (ember, torch):
+        p = nn_of(L).Parameter(L.ones(3))
+        p.grad = L.tensor([3.0, 4.0, 0.0])
+        assert abs(L.nn.utils.clip_grad_norm_(p, 1.0).item() - 5.0) < 1e-6
+        p.grad = L.tensor([float("inf"), 1.0, 0.0])
+        with pytest.raises(RuntimeError, match="is non-finite, so it cannot be clipped"):
+            L.nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+
+
+INITS = [
+    ("uniform_", (-0.5, 2.0), {}),
+    ("normal_", (0.3, 2.0), {}),
+    ("kaiming_uniform_", (), {}),
+    ("kaiming_uniform_", (math.sqrt(5),), {}),
+    ("kaiming_uniform_", (), {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("kaiming_normal_", (), {}),
+    ("kaiming_normal_", (0.2,), {"mode": "fan_out"}),
+    ("xavier_uniform_", (), {}),
+    ("xavier_uniform_", (), {"gain": 5.0 / 3}),
+    ("xavier_normal_", (), {}),
+    ("xavier_normal_", (0.7,), {}),
+    ("zeros_", (), {}),
+    ("ones_", (), {}),
+    ("constant_", (0.25,), {}),
+]
+
+
+@pytest.mark.parametrize("name, args, kw", INITS, ids=str)
+@pytest.mark.parametrize("shape", [(7, 5), (40, 30), (3, 4, 5)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_init_streams_match_torch_bitwise(name, args, kw, shape, dtype):
+    outs = []
+    for L in (ember, torch):
+        L.manual_seed(21)
+        t = L.empty(*shape, dtype=getattr(L, dtype))
+        r = getattr(L.nn.init, name)(t, *args, **kw)
+        assert r is t
+        outs.append(t.numpy().copy())
+        outs.append(L.rand(3).numpy())  # the generator is left in the same state
+    np.testing.assert_array_equal(outs[0], outs[2])
+    np.testing.assert_array_equal(outs[1], outs[3])
+
+
+def test_init_generator_and_parameter_in_place():
+    outs = []
+    for L in (ember, torch):
+        g = L.Generator().manual_seed(5)
+        w = L.nn.Linear(6, 4).weight
+        L.nn.init.xavier_uniform_(w, generator=g)
+        assert w.requires_grad and w.is_leaf and w.grad_fn is None
+        outs.append(w.detach().numpy().copy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_calculate_gain_and_init_errors_like_torch():
+    for args in [("linear",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu",), ("selu",)]:
+        assert ember.nn.init.calculate_gain(*args) == torch.nn.init.calculate_gain(*args)
+    assert ember.nn.init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain(
+        "leaky_relu", 0.2
+    )
+    for fn in (
+        lambda L: L.nn.init.calculate_gain("swish"),
+        lambda L: L.nn.init.calculate_gain("leaky_relu", True),
+        lambda L: L.nn.init.kaiming_uniform_(L.empty(3, 3), mode="fan_avg"),
+        lambda L: L.nn.init.xavier_uniform_(L.empty(3)),
+    ):
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t) is ValueError
+        assert str(e) == str(t)
+    for L in (ember, torch):
+        with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+            L.nn.init.kaiming_normal_(L.empty(0, 3))
