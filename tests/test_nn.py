@@ -23,6 +23,7 @@ from conftest import (
     assert_grad_fn_name,
     assert_grads_close,
     backward_both,
+    capture,
     make_pair,
     rand_array,
     to_ember,
@@ -986,3 +987,702 @@ def test_cross_entropy_module_passes_label_smoothing():
         for lib in (ember, torch)
     ]
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6)
+
+
+# ==========================================================================
+# Module registry: tied weights, None/deleted parameters, buffers, traversal
+# ==========================================================================
+
+
+def _tied(L):
+    lin = nn_of(L).Linear(2, 2)
+    return nn_of(L).Sequential(lin, nn_of(L).ReLU(), lin)
+
+
+def test_tied_weights_deduplicated_like_torch():
+    em, tm = _tied(ember), _tied(torch)
+    assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    assert len(list(em.parameters())) == len(list(tm.parameters())) == 2
+    assert list(em.state_dict()) == list(tm.state_dict())
+    assert [n for n, _ in em.named_modules()] == [n for n, _ in tm.named_modules()]
+    assert [n for n, _ in em.named_children()] == [n for n, _ in tm.named_children()]
+    assert len(list(em.modules())) == len(list(tm.modules()))
+    names = lambda m: [n for n, _ in m.named_parameters(remove_duplicate=False)]  # noqa: E731
+    assert names(em) == names(tm)
+
+
+def test_tied_weights_optimizer_updates_once():
+    torch.manual_seed(11)
+    em, tm = _tied(ember), _tied(torch)
+    copy_params(em, tm)
+    e_opt = ember.optim.SGD(em.parameters(), lr=0.1, momentum=0.9)
+    t_opt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
+    x = np.random.default_rng(3).standard_normal((4, 2)).astype(np.float32)
+    for _ in range(3):
+        e_opt.zero_grad()
+        t_opt.zero_grad()
+        (em(ember.tensor(x)) ** 2).sum().backward()
+        (tm(torch.tensor(x)) ** 2).sum().backward()
+        e_opt.step()
+        t_opt.step()
+        assert_params(em, tm)
+
+
+@pytest.mark.parametrize("how", ["none", "del", "register_none"])
+def test_removing_bias_like_torch(how):
+    def make(L):
+        m = nn_of(L).Linear(2, 3)
+        if how == "none":
+            m.bias = None
+        elif how == "del":
+            del m.bias
+        else:
+            m.register_parameter("bias", None)
+        return m
+
+    em, tm = make(ember), make(torch)
+    assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    assert list(em.state_dict()) == list(tm.state_dict())
+    assert hasattr(em, "bias") == hasattr(tm, "bias")
+    if how == "del":
+        with pytest.raises(AttributeError, match="'Linear' object has no attribute 'bias'"):
+            em.bias  # noqa: B018
+    else:
+        assert em.bias is None
+    # a new Parameter registers again
+    em.bias = ember.nn.Parameter(ember.zeros(3))
+    tm.bias = torch.nn.Parameter(torch.zeros(3))
+    assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
+
+
+def _member_errors(L):
+    nn = nn_of(L)
+    m = nn.Linear(1, 1)
+    cases = [
+        lambda: setattr(m, "weight", L.ones(1, 1)),
+        lambda: m.register_parameter("a", L.ones(1)),
+        lambda: m.register_buffer("weight", L.ones(1)),
+        lambda: m.register_buffer("b", 3),
+        lambda: m.add_module("a.b", nn.ReLU()),
+        lambda: m.add_module("c", 3),
+        lambda: m.nope,
+        lambda: delattr(m, "nope"),
+    ]
+    return [capture(lambda _, c=c: c(), L) for c in cases]
+
+
+def test_module_member_errors_match_torch():
+    for e, t in zip(_member_errors(ember), _member_errors(torch)):
+        assert type(e) is type(t), (e, t)
+        assert str(e).replace("ember.", "torch.") == str(t)
+
+
+def _with_buffers(L):
+    nn = nn_of(L)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("running", L.arange(3).float())
+            self.register_buffer("scratch", L.zeros(2), persistent=False)
+            self.register_buffer("counter", L.tensor([4]))
+            self.lin = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.lin(x + self.running)
+
+    return Net()
+
+
+def test_buffers_like_torch():
+    em, tm = _with_buffers(ember), _with_buffers(torch)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    assert [n for n, _ in em.named_buffers()] == [n for n, _ in tm.named_buffers()]
+    assert len(list(em.buffers())) == len(list(tm.buffers()))
+    assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    em.to(ember.float64)
+    tm.to(torch.float64)
+    for (n, eb), (_, tb) in zip(em.named_buffers(), tm.named_buffers()):
+        assert_close(eb, tb, msg=n)
+    copy_params(em, tm)
+    x = np.ones((2, 3))
+    assert_close(em(ember.tensor(x)), tm(torch.tensor(x)))
+    # buffers round-trip through state_dict / load_state_dict
+    sd = {k: v.numpy() * 2 for k, v in tm.state_dict().items()}
+    tm.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
+    em.load_state_dict({k: ember.tensor(v) for k, v in sd.items()})
+    for (n, eb), (_, tb) in zip(em.named_buffers(), tm.named_buffers()):
+        assert_close(eb, tb, msg=n)
+    em.running = None
+    tm.running = None
+    assert list(em.state_dict()) == list(tm.state_dict())
+
+
+def test_load_state_dict_returns_incompatible_keys():
+    results = []
+    for L in (ember, torch):
+        m = nn_of(L).Linear(2, 2)
+        full = m.load_state_dict({k: v.clone() for k, v in m.state_dict().items()})
+        partial = m.load_state_dict({"weight": L.ones(2, 2), "extra": L.ones(1)}, strict=False)
+        results.append((repr(full), str(full), partial, tuple(partial), m.weight.sum().item()))
+        with pytest.raises(RuntimeError, match="Unexpected key"):
+            m.load_state_dict({"weight": L.ones(2, 2), "bias": L.ones(2), "extra": L.ones(1)})
+        with pytest.raises(RuntimeError, match="size mismatch"):
+            m.load_state_dict({"weight": L.ones(3, 2)}, strict=False)
+    assert results[0] == results[1]
+    assert results[0][2].missing_keys == ["bias"]
+
+
+def test_apply_requires_grad_children_like_torch():
+    logs = []
+    for L in (ember, torch):
+        m = _mlp(L)
+        seen = []
+        assert m.apply(lambda mod: seen.append(type(mod).__name__)) is m
+        m.requires_grad_(False)
+        flags = [p.requires_grad for p in m.parameters()]
+        m[0].requires_grad_()
+        flags += [p.requires_grad for p in m.parameters()]
+        logs.append((seen, flags, [type(c).__name__ for c in m.children()]))
+        logs[-1] += ([n for n, _ in m.named_children()], m.get_submodule("2") is m[2])
+    assert logs[0] == logs[1]
+
+
+def test_parameter_repr_and_str_like_torch():
+    x = np.array([[1.5, -2.0], [0.25, 3.0]], np.float32)
+    ep, tp = ember.nn.Parameter(ember.tensor(x)), torch.nn.Parameter(torch.tensor(x))
+    assert repr(ep) == repr(tp)
+    assert str(ep) == str(tp)
+    ep2 = ember.nn.Parameter(ember.tensor(x), requires_grad=False)
+    assert repr(ep2) == repr(torch.nn.Parameter(torch.tensor(x), requires_grad=False))
+
+
+# ==========================================================================
+# Sequential and the other containers
+# ==========================================================================
+
+
+def _named_seq(L):
+    from collections import OrderedDict
+
+    nn = nn_of(L)
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("fc1", nn.Linear(4, 5)),
+                ("act", nn.ReLU()),
+                ("fc2", nn.Linear(5, 3)),
+                ("t", nn.Tanh()),
+            ]
+        )
+    )
+
+
+def test_sequential_from_ordered_dict_and_slices():
+    torch.manual_seed(12)
+    em, tm = _named_seq(ember), _named_seq(torch)
+    assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    copy_params(em, tm)
+    assert repr(em) == repr(tm)
+    x = np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32)
+    assert_close(em(ember.tensor(x)), tm(torch.tensor(x)))
+    for sl in (slice(None, 2), slice(1, None), slice(None, None, 2), slice(-2, None)):
+        es, ts = em[sl], tm[sl]
+        assert type(es) is ember.nn.Sequential
+        assert repr(es) == repr(ts)
+    assert_close(em[:2](ember.tensor(x)), tm[:2](torch.tensor(x)))
+    assert em.fc1 is em[0] and em[-1] is em.t
+    assert [type(m).__name__ for m in em] == [type(m).__name__ for m in tm]
+
+
+def _seq_edits(L):
+    nn = nn_of(L)
+    s = nn.Sequential(nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.Identity())
+    out = []
+    del s[1]
+    out.append(repr(s))
+    s[0] = nn.Softmax(dim=1)
+    s.append(nn.ReLU(inplace=True))
+    s.insert(1, nn.Flatten())
+    s.insert(-1, nn.Dropout(0.25))
+    s.extend([nn.LeakyReLU(0.3)])
+    out.append(repr(s))
+    out.append(repr(s.pop(2)))
+    del s[1:3]
+    out.append((repr(s), len(s)))
+    for bad in (lambda: s[10], lambda: s.__setitem__(-10, nn.ReLU()), lambda: s.append(3)):
+        exc = capture(lambda _, b=bad: b(), L)
+        out.append((type(exc).__name__, str(exc)))
+    exc = capture(lambda _: s.insert(10, nn.ReLU()), L)
+    out.append((type(exc).__name__, str(exc)))
+    return out
+
+
+def test_sequential_edits_like_torch():
+    assert _seq_edits(ember) == _seq_edits(torch)
+
+
+def _list_and_dict(L):
+    nn = nn_of(L)
+    ml = nn.ModuleList([nn.Linear(2, 2), nn.ReLU()])
+    ml += [nn.Tanh()]
+    ml.insert(0, nn.Identity())
+    del ml[1]
+    md = nn.ModuleDict({"b": nn.Linear(2, 3), "a": nn.ReLU()})
+    md["c"] = nn.Sigmoid()
+    md.update([("d", nn.Tanh())])
+    popped = md.pop("a")
+    out = [repr(ml), repr(ml[1:]), len(ml), repr(md), list(md), list(md.keys()), "c" in md]
+    out += [repr(popped), [n for n, _ in md.named_parameters()]]
+    out.append(type(capture(lambda _: ml[5], L)).__name__)
+    out.append(type(capture(lambda _: md["zz"], L)).__name__)
+    return out
+
+
+def test_module_list_and_dict_like_torch():
+    assert _list_and_dict(ember) == _list_and_dict(torch)
+
+
+def _param_containers(L):
+    nn = nn_of(L)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pl = nn.ParameterList([nn.Parameter(L.ones(2)), L.zeros(2, 3)])
+            self.pl.append(nn.Parameter(L.ones(1)))
+            self.pd = nn.ParameterDict({"w": L.ones(3)})
+            self.pd["v"] = nn.Parameter(L.zeros(1, 2))
+
+        def forward(self, x):
+            return (x * self.pl[0]).sum() + self.pl[1].sum() + self.pd["w"].sum()
+
+    m = Net()
+    out = [
+        [n for n, _ in m.named_parameters()],
+        list(m.state_dict()),
+        [type(p).__name__ for p in m.pl],
+        len(m.pl),
+        list(m.pd),
+        len(m.pd),
+        "w" in m.pd,
+        repr(m).replace("torch.", "ember."),
+    ]
+    y = m(L.ones(2))
+    y.backward()
+    out.append([p.grad is not None for p in m.parameters()])
+    return out
+
+
+def test_parameter_list_and_dict_like_torch():
+    assert _param_containers(ember) == _param_containers(torch)
+
+
+# ==========================================================================
+# inplace flags, reprs, implicit softmax dim
+# ==========================================================================
+
+
+def _zoo(L):
+    from collections import OrderedDict
+
+    nn = nn_of(L)
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("fc", nn.Linear(2, 3)),
+                ("act", nn.ReLU(inplace=True)),
+                ("relu", nn.ReLU()),
+                ("dp", nn.Dropout(0.3)),
+                ("dpi", nn.Dropout(p=0.1, inplace=True)),
+                ("lr", nn.LeakyReLU()),
+                ("lr2", nn.LeakyReLU(0.2, True)),
+                ("sm", nn.Softmax(dim=1)),
+                ("sm0", nn.Softmax()),
+                ("lsm", nn.LogSoftmax(1)),
+                ("fl", nn.Flatten()),
+                ("id", nn.Identity()),
+                ("t", nn.Tanh()),
+                ("sg", nn.Sigmoid()),
+                ("gelu", nn.GELU()),
+                ("g2", nn.GELU("tanh")),
+                ("silu", nn.SiLU()),
+                ("sp", nn.Softplus()),
+                ("sp2", nn.Softplus(2, 10)),
+                ("losses", nn.ModuleList([nn.MSELoss(), nn.CrossEntropyLoss(), nn.L1Loss()])),
+                ("more", nn.ModuleDict({"s": nn.SmoothL1Loss(), "h": nn.HuberLoss()})),
+                ("bce", nn.Sequential(nn.BCELoss(), nn.BCEWithLogitsLoss(), nn.NLLLoss())),
+            ]
+        )
+    )
+
+
+def test_composite_reprs_byte_for_byte():
+    assert repr(_zoo(ember)) == repr(_zoo(torch))
+    assert repr(_mlp(ember)) == repr(_mlp(torch))
+    assert repr(_stack(ember.nn)) == repr(_stack(torch.nn))
+    assert repr(_with_buffers(ember)) == repr(_with_buffers(torch))
+    assert repr(ember.nn.Sequential()) == repr(torch.nn.Sequential())
+
+
+@pytest.mark.parametrize("act", ["ReLU", "LeakyReLU", "SiLU"])
+def test_inplace_activations_match_torch(act):
+    x = np.array([[-2.0, -0.5, 0.0], [0.5, 1.0, 3.0]], np.float32)
+    w = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]], np.float32)
+    outs = []
+    for L in (ember, torch):
+        leaf = L.tensor(x, requires_grad=True)
+        h = leaf * 2.0
+        alias = h
+        y = getattr(L.nn, act)(inplace=True)(h)
+        assert y is h
+        (y * L.tensor(w)).sum().backward()
+        outs.append((alias.detach().numpy().copy(), leaf.grad.numpy()))
+        # on a leaf that requires grad the in-place write is refused
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            getattr(L.nn, act)(inplace=True)(L.tensor(x, requires_grad=True))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-6)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6)
+
+
+def test_inplace_relu_after_op_saving_its_output_raises_like_torch():
+    def run(L):
+        a = L.tensor([1.0, -2.0], requires_grad=True)
+        y = a.exp()
+        L.nn.ReLU(inplace=True)(y)
+        y.sum().backward()
+
+    e, t = capture(run, ember), capture(run, torch)
+    assert type(e) is type(t) is RuntimeError
+    assert "modified by an inplace operation" in str(e)
+
+
+def test_inplace_dropout_matches_torch():
+    x = np.random.default_rng(5).standard_normal((6, 7)).astype(np.float32)
+    outs = []
+    for L in (ember, torch):
+        L.manual_seed(9)
+        leaf = L.tensor(x, requires_grad=True)
+        h = leaf + 0.0
+        y = L.nn.Dropout(0.4, inplace=True)(h)
+        assert y is h
+        y.sum().backward()
+        outs.append((y.detach().numpy(), leaf.grad.numpy()))
+        L.manual_seed(9)
+        y2 = L.nn.functional.dropout(L.tensor(x), 0.4, inplace=True)
+        outs.append((y2.numpy(), None))
+    np.testing.assert_array_equal(outs[0][0], outs[2][0])
+    np.testing.assert_array_equal(outs[0][1], outs[2][1])
+    np.testing.assert_array_equal(outs[1][0], outs[3][0])
+    assert (
+        capture(lambda L: L.nn.Dropout(1.5), ember).args
+        == capture(lambda L: L.nn.Dropout(1.5), torch).args
+    )
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 4), (2, 3, 4, 2)], ids=str)
+@pytest.mark.parametrize("form", ["softmax", "log_softmax", "Softmax", "LogSoftmax"])
+def test_softmax_implicit_dim_warns_like_torch(shape, form):
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    outs = []
+    for L in (ember, torch):
+        xt = L.tensor(x.reshape(-1)).reshape(shape).requires_grad_()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fn = getattr(L.nn, form)() if form[0].isupper() else getattr(L.nn.functional, form)
+            y = fn(xt)
+        (y * y).sum().backward()
+        msgs = [(w.category, str(w.message)) for w in caught]
+        outs.append((y.detach().numpy(), xt.grad.numpy(), msgs, caught[0].filename))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-6)
+    assert outs[0][2] == outs[1][2] and len(outs[0][2]) == 1
+    if form[0].islower():  # the warning points at the caller, as torch's does
+        assert outs[0][3] == outs[1][3] == __file__
+
+
+# ==========================================================================
+# deepcopy and pickle
+# ==========================================================================
+
+
+def test_deepcopy_tensor_like_torch():
+    import copy
+
+    x = np.array([[1.0, -2.0], [3.5, 0.0]], np.float32)
+    for L in (ember, torch):
+        leaf = L.tensor(x, requires_grad=True)
+        leaf.grad = L.ones(2, 2)
+        c = copy.deepcopy(leaf)
+        assert c is not leaf and c.requires_grad and c.is_leaf
+        np.testing.assert_array_equal(c.detach().numpy(), x)
+        np.testing.assert_array_equal(c.grad.numpy(), np.ones((2, 2), np.float32))
+        with L.no_grad():
+            c.mul_(2.0)  # independent storage
+        np.testing.assert_array_equal(leaf.detach().numpy(), x)
+        ints = copy.deepcopy(L.tensor([3, 4]))
+        assert repr(ints.dtype).split(".")[-1] == "int64" and not ints.requires_grad
+        assert copy.deepcopy(L.tensor(2.5)).shape == ()
+    e = capture(lambda L: copy.deepcopy(L.tensor(x, requires_grad=True) * 2), ember)
+    t = capture(lambda L: copy.deepcopy(L.tensor(x, requires_grad=True) * 2), torch)
+    assert type(e) is type(t) is RuntimeError and str(e) == str(t)
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_module_copy_round_trip_like_torch(how):
+    import copy
+    import pickle
+
+    def roundtrip(obj):
+        return copy.deepcopy(obj) if how == "deepcopy" else pickle.loads(pickle.dumps(obj))
+
+    torch.manual_seed(13)
+    em, tm = _tied(ember), _tied(torch)
+    copy_params(em, tm)
+    ec, tc = roundtrip(em), roundtrip(tm)
+    assert [n for n, _ in ec.named_parameters()] == [n for n, _ in tc.named_parameters()]
+    assert (ec[0] is ec[2]) == (tc[0] is tc[2]) is True
+    assert all(isinstance(p, ember.nn.Parameter) for p in ec.parameters())
+    assert all(p is not q for p, q in zip(ec.parameters(), em.parameters()))
+    assert repr(ec) == repr(tc)
+    x = np.random.default_rng(7).standard_normal((3, 2)).astype(np.float32)
+    eo, to = ec(ember.tensor(x)), tc(torch.tensor(x))
+    assert_close(eo, to)
+    eo.sum().backward()
+    to.sum().backward()
+    assert_param_grads(ec, tc)
+    copies = []
+    for L in (ember, torch):
+        m = nn_of(L).Linear(2, 2)
+        m.register_buffer("stat", L.arange(3))
+        m.register_buffer("tmp", L.zeros(1), persistent=False)
+        c = roundtrip(m)
+        copies.append(([n for n, _ in c.named_buffers()], list(c.state_dict()), c.stat.tolist()))
+    assert copies[0] == copies[1]
+
+
+def test_pickle_tensor_and_parameter_like_torch():
+    import pickle
+
+    x = np.array([[1.0, -2.0], [3.5, 0.0]], np.float64)
+    for L in (ember, torch):
+        t = L.tensor(x, requires_grad=True)
+        t.grad = L.ones(2, 2, dtype=L.float64)
+        nonleaf = pickle.loads(pickle.dumps(t * 2))
+        assert nonleaf.requires_grad and nonleaf.is_leaf
+        back = pickle.loads(pickle.dumps(t))
+        assert back.grad is None and back.requires_grad
+        assert repr(back.dtype).split(".")[-1] == "float64"
+        np.testing.assert_array_equal(back.detach().numpy(), x)
+        p = pickle.loads(pickle.dumps(L.nn.Parameter(L.tensor(x), requires_grad=False)))
+        assert isinstance(p, L.nn.Parameter) and not p.requires_grad
+        for v in (L.tensor(True), L.tensor([[1, 2]]), L.zeros(0, 3)):
+            r = pickle.loads(pickle.dumps(v))
+            assert tuple(r.shape) == tuple(v.shape) and repr(r.dtype) == repr(v.dtype)
+    ep = ember.nn.Parameter(ember.tensor(x))
+    tp = torch.nn.Parameter(torch.tensor(x))
+    e_repr = repr(pickle.loads(pickle.dumps(ep)))
+    assert e_repr.replace("ember.", "torch.") == repr(pickle.loads(pickle.dumps(tp)))
+
+
+# ==========================================================================
+# More activations and losses (composed from differentiable ops)
+# ==========================================================================
+
+ACTS = {
+    "gelu": lambda L, x: F_of(L).gelu(x),
+    "gelu_tanh": lambda L, x: F_of(L).gelu(x, approximate="tanh"),
+    "GELU": lambda L, x: nn_of(L).GELU()(x),
+    "silu": lambda L, x: F_of(L).silu(x),
+    "SiLU": lambda L, x: nn_of(L).SiLU()(x),
+    "softplus": lambda L, x: F_of(L).softplus(x),
+    "softplus_beta": lambda L, x: F_of(L).softplus(x, beta=2.0, threshold=3.0),
+    "Softplus": lambda L, x: nn_of(L).Softplus(0.5, 4.0)(x),
+    "normalize": lambda L, x: F_of(L).normalize(x),
+    "normalize_p1": lambda L, x: F_of(L).normalize(x, p=1.0, dim=0),
+    "normalize_last": lambda L, x: F_of(L).normalize(x, dim=-1, eps=0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTS))
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_more_activations_values_and_grads(name, dtype, layout):
+    rng = np.random.default_rng(8)
+    x = rand_array(rng, (4, 5), dtype, low=-6.0, high=6.0)
+    x[0, :] = [0.0, 1e-3, -1e-3, 25.0, -30.0]  # around 0 and past softplus' threshold
+    if name.startswith("normalize"):
+        x[1, :] = 0.0  # an all-zero row: the eps clamp, finite gradient
+    check(lambda L, a: ACTS[name](L, a), [x], [layout], name=False)
+
+
+def test_gelu_bad_approximate_and_reprs():
+    e = capture(lambda L: nn_of(L).GELU("fast")(L.ones(2)), ember)
+    t = capture(lambda L: nn_of(L).GELU("fast")(L.ones(2)), torch)
+    assert type(e) is type(t) is RuntimeError and str(e) == str(t)
+
+
+def test_one_hot_like_torch():
+    cases = [
+        lambda L: F_of(L).one_hot(L.tensor([0, 2, 1, 2])),
+        lambda L: F_of(L).one_hot(L.tensor([[0, 1], [3, 2]]), 5),
+        lambda L: F_of(L).one_hot(L.tensor(2), 3),
+        lambda L: F_of(L).one_hot(L.zeros(0, dtype=L.int64), 4),
+    ]
+    for fn in cases:
+        e, t = fn(ember), fn(torch)
+        assert repr(e).replace("ember.", "torch.") == repr(t)
+    bad = [
+        lambda L: F_of(L).one_hot(L.tensor([0.0, 1.0])),
+        lambda L: F_of(L).one_hot(L.tensor([0, -1])),
+        lambda L: F_of(L).one_hot(L.tensor([0, 3]), 3),
+        lambda L: F_of(L).one_hot(L.zeros(0, dtype=L.int64)),
+    ]
+    for fn in bad:
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t) is RuntimeError
+        assert str(e).replace("ember", "torch") == str(t)
+
+
+LOSSES2 = {
+    "smooth_l1": lambda L, a, b: F_of(L).smooth_l1_loss(a, b),
+    "smooth_l1_beta": lambda L, a, b: F_of(L).smooth_l1_loss(a, b, beta=0.5, reduction="sum"),
+    "smooth_l1_beta0": lambda L, a, b: F_of(L).smooth_l1_loss(a, b, beta=0.0),
+    "SmoothL1Loss": lambda L, a, b: nn_of(L).SmoothL1Loss(reduction="none", beta=2.0)(a, b),
+    "huber": lambda L, a, b: F_of(L).huber_loss(a, b),
+    "huber_delta": lambda L, a, b: F_of(L).huber_loss(a, b, delta=0.3, reduction="none"),
+    "HuberLoss": lambda L, a, b: nn_of(L).HuberLoss(reduction="sum", delta=2.0)(a, b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES2))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_smooth_l1_and_huber_values_and_grads(name, dtype):
+    rng = np.random.default_rng(9)
+    a, b = rand_array(rng, (6, 3), dtype, -3, 3), rand_array(rng, (6, 3), dtype, -3, 3)
+    b[0] = a[0]  # zero difference: the kink of |d|
+    check(lambda L, x, y: LOSSES2[name](L, x, y), [a, b], name=False)
+
+
+def test_smooth_l1_and_huber_errors_and_broadcast_warning():
+    for fn in (
+        lambda L: F_of(L).smooth_l1_loss(L.ones(2), L.ones(2), beta=-1.0),
+        lambda L: F_of(L).huber_loss(L.ones(2), L.ones(2), delta=0.0),
+        lambda L: F_of(L).huber_loss(L.ones(2), L.ones(2), reduction="bad"),
+    ):
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t), (e, t)
+        assert str(e) == str(t)
+    for L in (ember, torch):
+        with pytest.warns(UserWarning, match="Using a target size"):
+            F_of(L).smooth_l1_loss(L.ones(3, 1), L.ones(3))
+
+
+# ==========================================================================
+# nn.utils gradient clipping and nn.init
+# ==========================================================================
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf"), 3])
+def test_clip_grad_norm_like_torch(max_norm, norm_type):
+    torch.manual_seed(14)
+    em, tm = _mlp(ember), _mlp(torch)
+    copy_params(em, tm)
+    x = np.random.default_rng(10).standard_normal((5, 4)).astype(np.float32)
+    (em(ember.tensor(x)) ** 2).sum().backward()
+    (tm(torch.tensor(x)) ** 2).sum().backward()
+    en = ember.nn.utils.clip_grad_norm_(em.parameters(), max_norm, norm_type)
+    tn = torch.nn.utils.clip_grad_norm_(tm.parameters(), max_norm, norm_type)
+    assert_close(en, tn)
+    assert_param_grads(em, tm)
+
+
+def test_clip_grad_value_and_edge_cases_like_torch():
+    torch.manual_seed(15)
+    em, tm = _mlp(ember), _mlp(torch)
+    copy_params(em, tm)
+    x = np.random.default_rng(11).standard_normal((5, 4)).astype(np.float32)
+    (em(ember.tensor(x)) ** 2).sum().backward()
+    (tm(torch.tensor(x)) ** 2).sum().backward()
+    ember.nn.utils.clip_grad_value_(em.parameters(), 0.1)
+    torch.nn.utils.clip_grad_value_(tm.parameters(), 0.1)
+    assert_param_grads(em, tm)
+    # no gradients at all: a zero norm
+    assert_close(
+        ember.nn.utils.clip_grad_norm_(ember.nn.Linear(2, 2).parameters(), 1.0),
+        torch.nn.utils.clip_grad_norm_(torch.nn.Linear(2, 2).parameters(), 1.0),
+    )
+    # a single tensor, and a non-finite norm with error_if_nonfinite
+    for L in (ember, torch):
+        p = nn_of(L).Parameter(L.ones(3))
+        p.grad = L.tensor([3.0, 4.0, 0.0])
+        assert abs(L.nn.utils.clip_grad_norm_(p, 1.0).item() - 5.0) < 1e-6
+        p.grad = L.tensor([float("inf"), 1.0, 0.0])
+        with pytest.raises(RuntimeError, match="is non-finite, so it cannot be clipped"):
+            L.nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+
+
+INITS = [
+    ("uniform_", (-0.5, 2.0), {}),
+    ("normal_", (0.3, 2.0), {}),
+    ("kaiming_uniform_", (), {}),
+    ("kaiming_uniform_", (math.sqrt(5),), {}),
+    ("kaiming_uniform_", (), {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("kaiming_normal_", (), {}),
+    ("kaiming_normal_", (0.2,), {"mode": "fan_out"}),
+    ("xavier_uniform_", (), {}),
+    ("xavier_uniform_", (), {"gain": 5.0 / 3}),
+    ("xavier_normal_", (), {}),
+    ("xavier_normal_", (0.7,), {}),
+    ("zeros_", (), {}),
+    ("ones_", (), {}),
+    ("constant_", (0.25,), {}),
+]
+
+
+@pytest.mark.parametrize("name, args, kw", INITS, ids=str)
+@pytest.mark.parametrize("shape", [(7, 5), (40, 30), (3, 4, 5)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_init_streams_match_torch_bitwise(name, args, kw, shape, dtype):
+    outs = []
+    for L in (ember, torch):
+        L.manual_seed(21)
+        t = L.empty(*shape, dtype=getattr(L, dtype))
+        r = getattr(L.nn.init, name)(t, *args, **kw)
+        assert r is t
+        outs.append(t.numpy().copy())
+        outs.append(L.rand(3).numpy())  # the generator is left in the same state
+    np.testing.assert_array_equal(outs[0], outs[2])
+    np.testing.assert_array_equal(outs[1], outs[3])
+
+
+def test_init_generator_and_parameter_in_place():
+    outs = []
+    for L in (ember, torch):
+        g = L.Generator().manual_seed(5)
+        w = L.nn.Linear(6, 4).weight
+        L.nn.init.xavier_uniform_(w, generator=g)
+        assert w.requires_grad and w.is_leaf and w.grad_fn is None
+        outs.append(w.detach().numpy().copy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_calculate_gain_and_init_errors_like_torch():
+    for args in [("linear",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu",), ("selu",)]:
+        assert ember.nn.init.calculate_gain(*args) == torch.nn.init.calculate_gain(*args)
+    assert ember.nn.init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain(
+        "leaky_relu", 0.2
+    )
+    for fn in (
+        lambda L: L.nn.init.calculate_gain("swish"),
+        lambda L: L.nn.init.calculate_gain("leaky_relu", True),
+        lambda L: L.nn.init.kaiming_uniform_(L.empty(3, 3), mode="fan_avg"),
+        lambda L: L.nn.init.xavier_uniform_(L.empty(3)),
+    ):
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t) is ValueError
+        assert str(e) == str(t)
+    for L in (ember, torch):
+        with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+            L.nn.init.kaiming_normal_(L.empty(0, 3))

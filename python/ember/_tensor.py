@@ -73,6 +73,36 @@ def _device(self):
     return ember.device("cpu")
 
 
+def _tensor_state(t):
+    """A picklable copy of t's values (numpy owns its own buffer)."""
+    return t.detach().numpy().copy()
+
+
+def _rebuild_tensor(state, requires_grad=False):
+    # from the flat values: ember.tensor() makes a 0-d numpy array 1-d
+    out = _C.tensor(state.reshape(-1)).reshape(state.shape)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def _deepcopy(self, memo):
+    if not self.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+            "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+            "because of a torch.nn.utils.weight_norm usage, see "
+            "https://github.com/pytorch/pytorch/pull/103001"
+        )
+    copied = _rebuild_tensor(_tensor_state(self), self.requires_grad)
+    if self.grad is not None:
+        copied.grad = _deepcopy(self.grad, memo)
+    return copied
+
+
+def _reduce_ex(self, protocol):
+    # as torch.save: values and requires_grad; the grad and the graph are not kept
+    return (_rebuild_tensor, (_tensor_state(self), self.requires_grad))
+
+
 def _install_tensor_methods():
     T = _C.Tensor
     T.__repr__ = _repr
@@ -88,4 +118,6 @@ def _install_tensor_methods():
     T.new_ones = _new_ones
     T.new_full = _new_full
     T.device = property(_device)
+    T.__deepcopy__ = _deepcopy
+    T.__reduce_ex__ = _reduce_ex
     T.__module__ = "ember"

@@ -1,25 +1,35 @@
 """ember.nn: parameters, modules and losses."""
 
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
+from .container import (  # noqa: F401
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from .modules import (  # noqa: F401
+    GELU,
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
     Flatten,
+    HuberLoss,
     Identity,
     L1Loss,
     LeakyReLU,
     Linear,
     LogSoftmax,
     Module,
-    ModuleList,
     MSELoss,
     NLLLoss,
     Parameter,
     ReLU,
-    Sequential,
     Sigmoid,
+    SiLU,
+    SmoothL1Loss,
     Softmax,
+    Softplus,
     Tanh,
 )

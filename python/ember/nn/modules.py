@@ -1,9 +1,11 @@
 """Modules: containers of parameters with a forward()."""
 
+import copy
 import math
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 from .. import _C
+from .._tensor import _rebuild_tensor, _tensor_state
 from . import functional as F
 from . import init
 
@@ -25,28 +27,183 @@ class Parameter(_C.Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        copied = Parameter(self.detach().clone(), self.requires_grad)
+        if self.grad is not None:
+            copied.grad = copy.deepcopy(self.grad, memo)
+        return copied
+
+    def __reduce_ex__(self, protocol):
+        # pickled as values + flag, rebuilt as a Parameter (the grad is not kept, as in torch)
+        return (_rebuild_parameter, (_tensor_state(self), self.requires_grad))
+
+
+def _rebuild_parameter(state, requires_grad):
+    return Parameter(_rebuild_tensor(state), requires_grad)
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns: the keys it could not match."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _type_name(value):
+    if isinstance(value, _C.Tensor):
+        return _tensor_type_name(value)
+    return type(value).__name__
+
+
+def _tensor_type_name(t):
+    # torch.typename: the legacy tensor type name ('torch.FloatTensor' and so on)
+    legacy = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+    return f"ember.{legacy.get(repr(t.dtype).split('.')[-1], '')}Tensor"
+
+
+def _check_member_name(kind, name, module):
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+
 
 class Module:
-    """Base class: registers Parameters and sub-Modules assigned as attributes."""
+    """Base class: registers Parameters, buffers and sub-Modules assigned as attributes.
+
+    As in torch, registered members live only in the three dicts (not in the instance
+    __dict__), so assigning None, deleting or re-registering one can't leave a stale copy.
+    """
 
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    # ----- registration -------------------------------------------------------
+
+    def _members(self, name):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {name} before Module.__init__() call")
+        return self.__dict__
+
+    def register_parameter(self, name, param):
+        self._members("parameter")
+        _check_member_name("parameter", name, self)
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
+                "(torch.nn.Parameter or None required)"
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        self._members("buffer")
+        _check_member_name("buffer", name, self)
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, _C.Tensor):
+            raise TypeError(
+                f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+                "(torch Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_type_name(module)} is not a Module subclass")
+        _check_member_name("module", name, self)
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def _forget(self, name, keep):
+        """Drop `name` from every member dict but `keep` (and from the plain attributes)."""
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store != keep:
+                d[store].pop(name, None)
+        if keep != "_buffers":
+            d["_non_persistent_buffers_set"].discard(name)
+        d.pop(name, None)
 
     def __setattr__(self, name, value):
-        if name in self.__dict__.get("_parameters", {}) and not (
-            value is None or isinstance(value, Parameter)
-        ):
-            raise TypeError(
-                f"cannot assign '{type(value).__module__}.{type(value).__name__}' as parameter "
-                f"'{name}' (torch.nn.Parameter or None expected)"
-            )
+        d = self.__dict__
+        params = d.get("_parameters")
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            self._members("parameters")
+            self._forget(name, "_parameters")
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                    "(torch.nn.Parameter or None expected)"
+                )
+            params[name] = None
         elif isinstance(value, Module):
+            self._members("child module")
+            self._forget(name, "_modules")
             self._modules[name] = value
-        object.__setattr__(self, name, value)
+        elif params is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                    "(torch.nn.Module or None expected)"
+                )
+            d["_modules"][name] = None
+        elif params is not None and name in d["_buffers"]:
+            if value is not None and not isinstance(value, _C.Tensor):
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                    "(torch.Tensor or None expected)"
+                )
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # only reached when normal lookup fails; __dict__ may still be empty while
+        # copy/pickle rebuild the object, so no attribute access through self here
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            members = d.get(store)
+            if members is not None and name in members:
+                return members[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in ("_parameters", "_buffers", "_modules"):
+            members = self.__dict__.get(store)
+            if members is not None and name in members:
+                del members[name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        members = [k for s in ("_parameters", "_buffers", "_modules") for k in self.__dict__[s]]
+        return sorted(set(super().__dir__()) | set(members))
+
+    # ----- traversal ----------------------------------------------------------
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError
@@ -54,23 +211,70 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    def named_parameters(self, prefix=""):
-        for name, p in self._parameters.items():
-            yield prefix + name, p
-        for mname, m in self._modules.items():
-            yield from m.named_parameters(prefix + mname + ".")
-
-    def parameters(self):
-        for _, p in self.named_parameters():
-            yield p
-
-    def children(self):
-        return iter(self._modules.values())
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Each module once (a module reachable twice is reported at its first name)."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                sub = prefix + ("." if prefix else "") + name
+                yield from m.named_modules(memo, sub, remove_duplicate)
 
     def modules(self):
-        yield self
-        for m in self._modules.values():
-            yield from m.modules()
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and m not in seen:
+                seen.add(m)
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse, remove_duplicate):
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        for mprefix, m in mods if recurse else [(prefix, self)]:
+            for name, v in getattr(m, store).items():
+                # tensors hash by identity only through id(): == on tensors is elementwise
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield mprefix + ("." if mprefix else "") + name, v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
@@ -80,6 +284,8 @@ class Module:
                 p.grad.zero_()
 
     def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -87,26 +293,42 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def _apply(self, fn):
-        """Convert every parameter (and its grad) with fn, in place.
+    def get_submodule(self, target):
+        mod = self
+        for item in target.split(".") if target else []:
+            if not hasattr(mod, item):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
+        return mod
 
-        As torch does on the CPU, the new values are assigned through ``.data``: the
-        Parameter objects stay the same, so optimizers holding them keep working.
+    # ----- conversion ---------------------------------------------------------
+
+    def _apply(self, fn):
+        """Convert every parameter (and its grad) and buffer with fn.
+
+        As torch does on the CPU, parameters take the new values through ``.data``: the
+        Parameter objects stay the same, so optimizers holding them keep working. Buffers
+        are plain tensors and are replaced.
         """
         for m in self.modules():
-            for p in m._parameters.values():
-                if p is None:
-                    continue
-                with _C_no_grad():
+            with _C_no_grad():
+                for p in m._parameters.values():
+                    if p is None:
+                        continue
                     p.data = fn(p)
                     if p.grad is not None:
                         p.grad.data = fn(p.grad)
+                for name, b in m._buffers.items():
+                    if b is not None:
+                        m._buffers[name] = fn(b)
         return self
 
     def to(self, *args, **kwargs):
         """to(dtype), to(device), to(device, dtype), to(tensor), to(dtype=..., device=...).
 
-        Only floating-point parameters take the new dtype, as in torch.
+        Only floating-point parameters and buffers take the new dtype, as in torch.
         """
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
@@ -140,27 +362,42 @@ class Module:
     def cpu(self):
         return self
 
-    def state_dict(self):
-        return OrderedDict((n, p.detach()) for n, p in self.named_parameters())
+    # ----- state dict ---------------------------------------------------------
 
-    def load_state_dict(self, state_dict, strict=True):
-        params = dict(self.named_parameters())
-        missing = [k for k in params if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in params]
-        mismatched = [
+    def _own_state(self):
+        """This module's own (name, tensor) entries of the state dict, in torch's order."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                yield name, b
+
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        # torch doesn't deduplicate here: a module reachable twice gives both keys
+        if destination is None:
+            destination = OrderedDict()
+        for name, t in self._own_state():
+            destination[prefix + name] = t if keep_vars else t.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                sub = prefix + name + "."
+                m.state_dict(destination=destination, prefix=sub, keep_vars=keep_vars)
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = [
             f"size mismatch for {k}: copying a param with shape {state_dict[k].shape} from "
-            f"checkpoint, the shape in current model is {params[k].shape}."
-            for k in params
-            if k in state_dict and tuple(state_dict[k].shape) != tuple(params[k].shape)
+            f"checkpoint, the shape in current model is {own[k].shape}."
+            for k in own
+            if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)
         ]
-        errors = list(mismatched)
         if strict and unexpected:
-            errors.insert(
-                0,
-                "Unexpected key(s) in state_dict: "
-                + ", ".join(f'"{k}"' for k in unexpected)
-                + ". ",
-            )
+            keys = ", ".join(f'"{k}"' for k in unexpected)
+            errors.insert(0, f"Unexpected key(s) in state_dict: {keys}. ")
         if strict and missing:
             errors.insert(
                 0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". "
@@ -172,20 +409,31 @@ class Module:
             )
         with _C_no_grad():
             for name, value in state_dict.items():
-                if name in params:
-                    params[name].copy_(value)
+                if name in own:
+                    own[name].copy_(value)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ----- printing -----------------------------------------------------------
+
+    def _get_name(self):
+        return type(self).__name__
 
     def extra_repr(self):
         return ""
 
     def __repr__(self):
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, m in self._modules.items():
-            child = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child}")
-        if len(lines) == 1:
-            return lines[0] + ")"
-        return "\n".join(lines) + "\n)"
+        # a one-line extra_repr and no children stay on one line; otherwise one item a line
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [
+            f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()
+        ]
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{self._get_name()}({extra_lines[0]})"
+        lines = extra_lines + child_lines
+        if not lines:
+            return f"{self._get_name()}()"
+        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 def _check_device(device):
@@ -232,50 +480,6 @@ class Linear(Module):
         )
 
 
-class Sequential(Module):
-    def __init__(self, *modules):
-        super().__init__()
-        for i, m in enumerate(modules):
-            setattr(self, str(i), m)
-
-    def forward(self, input):
-        for m in self._modules.values():
-            input = m(input)
-        return input
-
-    def __getitem__(self, i):
-        return list(self._modules.values())[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-
-class ModuleList(Module):
-    def __init__(self, modules=None):
-        super().__init__()
-        for m in modules or ():
-            self.append(m)
-
-    def append(self, module):
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __getitem__(self, i):
-        items = list(self._modules.values())
-        return ModuleList(items[i]) if isinstance(i, slice) else items[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-
 class Flatten(Module):
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -294,7 +498,8 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.softmax(input, self.dim)
+        # stacklevel 5: the implicit-dim warning points at the line calling the module
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -302,24 +507,62 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, input):
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class ReLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input):
-        return _C.relu(input)
+        return F.relu(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class SiLU(ReLU):
+    def forward(self, input):
+        return F.silu(input, self.inplace)
+
+
+class GELU(Module):
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Sigmoid(Module):
@@ -333,17 +576,26 @@ class Tanh(Module):
 
 
 class Identity(Module):
+    def __init__(self, *args, **kwargs):  # torch accepts and ignores any arguments
+        super().__init__()
+
     def forward(self, input):
         return input
 
 
 class Dropout(Module):
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
+        if p < 0 or p > 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
+        self.inplace = inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class MSELoss(Module):
@@ -410,3 +662,21 @@ class BCEWithLogitsLoss(Module):
         return F.binary_cross_entropy_with_logits(
             input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
+
+
+class SmoothL1Loss(MSELoss):
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(MSELoss):
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
