@@ -257,3 +257,46 @@ ORDERING = {
 @pytest.mark.parametrize("name", sorted(ORDERING))
 def test_ordering_and_masks(name):
     compare(ORDERING[name])
+
+
+# ----------------------------------------------------------------- torch's words
+
+
+def _unused_input(lib):
+    x = lib.ones(2, requires_grad=True)
+    y = lib.ones(2, requires_grad=True)
+    return lib.autograd.grad((x * 2).sum(), [x, y])
+
+
+MESSAGES = {
+    "requires_grad_int": lambda lib: lib.ones(2, dtype=lib.int64).requires_grad_(),
+    "argmax_empty": lambda lib: lib.ones(0).argmax(),
+    "argmin_empty_dim": lambda lib: lib.ones(2, 0).argmin(1),
+    "index_select_dim0_oob": lambda lib: lib.ones(3).index_select(0, lib.tensor([3])),
+    "unused_input": _unused_input,
+    "norm_inf_empty": lambda lib: lib.ones(0).norm(float("inf")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_error_messages_match_torch(name):
+    _, e = outcome(MESSAGES[name], ember)
+    _, t = outcome(MESSAGES[name], torch)
+    assert type(e) is type(t) and str(e) == str(t), (e, t)
+
+
+def test_modified_saved_tensor_names_the_forward_op():
+    def run(lib):
+        x = lib.ones(2, requires_grad=True)
+        y = x.sigmoid()
+        y.mul_(2)
+        y.sum().backward()
+
+    _, e = outcome(run, ember)
+    _, t = outcome(run, torch)
+    assert str(e).split(" Hint")[0] == str(t).split(" Hint")[0].replace("torch.", "ember.")
+
+
+def test_pow_of_scalar_base_node():
+    e, t = both(lambda lib: lib.pow(2, lib.ones(2, requires_grad=True)).grad_fn.name())
+    assert e == t == "PowBackward2"

@@ -81,8 +81,7 @@ int64_t TensorImpl::size(int64_t d) const { return shape_[wrap_dim(d, dim())]; }
 
 void TensorImpl::set_requires_grad(bool value) {
   if (value && !is_floating(dtype_)) {
-    throw std::runtime_error(
-        "only Tensors of floating point and complex dtype can require gradients");
+    throw std::runtime_error("only Tensors of floating point dtype can require gradients");
   }
   if (!is_leaf()) {
     if (!value) {

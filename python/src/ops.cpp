@@ -262,7 +262,10 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       py::arg("other"));
   def_both(
       m, cls, "pow",
-      [](py::handle a, py::handle b) {
+      [](py::handle a, py::handle b) -> py::object {
+        if (!is_tensor(a) && is_tensor(b)) {  // pow(2, x): PowBackward2, as `2 ** x`
+          return py::cast(rpow(as_tensor(b), require_scalar(a)));
+        }
         return binary(
             a, b, [](const Tensor& x, const Tensor& y) { return pow(x, y); },
             [](const Tensor& x, const Scalar& s) { return pow(x, s); });
@@ -486,10 +489,13 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         if (index->dtype() != DType::Int64) {
           throw std::runtime_error("index_select(): Expected dtype int32 or int64 for index");
         }
-        const int64_t size = a->dim() == 0 ? 1 : a->shape()[wrap_dim(dim, a->dim())];
+        const int64_t d = a->dim() == 0 ? 0 : wrap_dim(dim, a->dim());
+        const int64_t size = a->dim() == 0 ? 1 : a->shape()[d];
         for (int64_t i = 0; i < index->numel(); ++i) {
           const int64_t k = element_as_scalar(index, i).int_value;
           if (k < 0 || k >= size) {  // torch's index_select takes no negative positions
+            // torch's two kernels word it differently: dim 0 has its own.
+            if (d == 0) throw IndexError("index out of range in self");
             throw std::runtime_error("INDICES element is out of DATA bounds, id=" +
                                      std::to_string(k) + " axis_dim=" + std::to_string(size));
           }

@@ -325,9 +325,9 @@ std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots,
   run.execute(edges, grads, &result);
   for (size_t i = 0; i < result.size(); ++i) {
     if (!result[i] && !allow_unused) {
-      throw std::runtime_error(
-          "One of the differentiated Tensors appears to not have been used in the graph. Set "
-          "allow_unused=True if this is the desired behavior.");
+      throw std::runtime_error("The differentiated Tensor at index " + std::to_string(i) +
+                               " appears to not have been used in the graph. Set "
+                               "allow_unused=True if this is the desired behavior.");
     }
   }
   return result;

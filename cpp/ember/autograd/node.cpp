@@ -117,7 +117,11 @@ Tensor SavedTensor::unpack(const Node& owner) const {
         std::string("[") + legacy_type_name(data_->dtype()) + " " + shape_str(data_->shape()) + "]";
     const Node* producer = is_output_ ? &owner : data_->grad_fn().get();
     if (producer) {
-      what += ", which is output " + std::to_string(output_nr_) + " of " + producer->name() + ",";
+      // torch names the forward op here: SigmoidBackward0 -> Sigmoid.
+      std::string op = producer->name();
+      const size_t cut = op.rfind("Backward");
+      if (cut != std::string::npos && cut > 0) op.resize(cut);
+      what += ", which is output " + std::to_string(output_nr_) + " of " + op + ",";
     }
     throw std::runtime_error(
         "one of the variables needed for gradient computation has been modified by an inplace "

@@ -348,6 +348,11 @@ Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
     GradModeGuard no_grad(false);
     Tensor absx = unary_kernel(UnaryOp::Abs, a);
     if (std::isinf(p)) {
+      if (reduced_count(a, mask) == 0) {
+        throw std::runtime_error(
+            "linalg.vector_norm cannot compute the " + std::string(p > 0 ? "inf" : "-inf") +
+            " norm on an empty tensor because the operation does not have an identity");
+      }
       out = absx;
       for (size_t d = 0; d < mask.size(); ++d) {
         if (mask[d]) out = extreme_kernel(out, static_cast<int64_t>(d), p > 0).values;
@@ -488,9 +493,14 @@ TensorList MinBackward0::apply(TensorList&& grads) {
 namespace {
 
 Tensor arg_extreme(const Tensor& a, std::optional<int64_t> dim, bool keepdim, bool is_max) {
-  if (a->dtype() == DType::Bool) {
-    throw std::runtime_error(std::string(is_max ? "argmax" : "argmin") +
-                             "(): does not support bool input");
+  const std::string op = is_max ? "argmax" : "argmin";
+  if (a->dtype() == DType::Bool) throw std::runtime_error(op + "(): does not support bool input");
+  if (a->numel() == 0 && !dim) {
+    throw IndexError(op + "(): Expected reduction dim to be specified for input.numel() == 0.");
+  }
+  if (dim && a->dim() > 0 && a->shape()[wrap_dim(*dim, a->dim())] == 0) {
+    throw IndexError(op + "(): Expected reduction dim " + std::to_string(wrap_dim(*dim, a->dim())) +
+                     " to have non-zero size.");
   }
   GradModeGuard no_grad(false);
   if (dim) return (is_max ? max(a, *dim, keepdim) : min(a, *dim, keepdim)).second;
