@@ -478,6 +478,15 @@ UNARY = {
     "m_expm1": (lambda L, x: x.expm1(), (-2, 2)),
     "m_rsqrt": (lambda L, x: x.rsqrt(), (0.2, 3)),
     "m_square": (lambda L, x: x.square(), (-2, 2)),
+    "erf": (lambda L, x: L.erf(x), (-2.5, 2.5)),
+    "tan": (lambda L, x: L.tan(x), (-1.2, 1.2)),
+    "sinh": (lambda L, x: L.sinh(x), (-3, 3)),
+    "cosh": (lambda L, x: L.cosh(x), (-3, 3)),
+    "asin": (lambda L, x: L.asin(x), (-0.9, 0.9)),
+    "acos": (lambda L, x: L.acos(x), (-0.9, 0.9)),
+    "atan": (lambda L, x: L.atan(x), (-4, 4)),
+    "m_erf": (lambda L, x: x.erf(), (-2.5, 2.5)),
+    "m_arctan": (lambda L, x: x.arctan(), (-4, 4)),
 }
 
 UNARY_SHAPES = [(), (0,), (7,), (3, 4), (2, 3, 4), (1, 0, 3)]

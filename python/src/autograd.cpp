@@ -110,6 +110,13 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(SqrtBackward0);
   EMBER_BIND(AbsBackward0);
   EMBER_BIND(SinBackward0);
+  EMBER_BIND(ErfBackward0);
+  EMBER_BIND(TanBackward0);
+  EMBER_BIND(SinhBackward0);
+  EMBER_BIND(CoshBackward0);
+  EMBER_BIND(AsinBackward0);
+  EMBER_BIND(AcosBackward0);
+  EMBER_BIND(AtanBackward0);
   EMBER_BIND(CosBackward0);
   EMBER_BIND(TanhBackward0);
   EMBER_BIND(SigmoidBackward0);

@@ -450,6 +450,20 @@ void with_unary_functor(UnaryOp op, Body&& body) {
       return body([](T x) { return std::abs(x); });
     case UnaryOp::Sin:
       return body([](T x) { return std::sin(x); });
+    case UnaryOp::Erf:
+      return body([](T x) { return std::erf(x); });
+    case UnaryOp::Tan:
+      return body([](T x) { return std::tan(x); });
+    case UnaryOp::Sinh:
+      return body([](T x) { return std::sinh(x); });
+    case UnaryOp::Cosh:
+      return body([](T x) { return std::cosh(x); });
+    case UnaryOp::Asin:
+      return body([](T x) { return std::asin(x); });
+    case UnaryOp::Acos:
+      return body([](T x) { return std::acos(x); });
+    case UnaryOp::Atan:
+      return body([](T x) { return std::atan(x); });
     case UnaryOp::Cos:
       return body([](T x) { return std::cos(x); });
     case UnaryOp::Tanh:

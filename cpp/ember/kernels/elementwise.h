@@ -49,6 +49,13 @@ enum class UnaryOp {
   Ceil,
   Round,
   Trunc,
+  Erf,
+  Tan,
+  Sinh,
+  Cosh,
+  Asin,
+  Acos,
+  Atan,
   LogicalNot
 };
 

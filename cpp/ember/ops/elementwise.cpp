@@ -502,6 +502,27 @@ Tensor unary(UnaryOp op, const Tensor& a) {
     case UnaryOp::Sin:
       record_unary<SinBackward0>(out, a, false);
       break;
+    case UnaryOp::Erf:
+      record_unary<ErfBackward0>(out, a, false);
+      break;
+    case UnaryOp::Tan:
+      record_unary<TanBackward0>(out, a, true);
+      break;
+    case UnaryOp::Sinh:
+      record_unary<SinhBackward0>(out, a, false);
+      break;
+    case UnaryOp::Cosh:
+      record_unary<CoshBackward0>(out, a, false);
+      break;
+    case UnaryOp::Asin:
+      record_unary<AsinBackward0>(out, a, false);
+      break;
+    case UnaryOp::Acos:
+      record_unary<AcosBackward0>(out, a, false);
+      break;
+    case UnaryOp::Atan:
+      record_unary<AtanBackward0>(out, a, false);
+      break;
     case UnaryOp::Cos:
       record_unary<CosBackward0>(out, a, false);
       break;
@@ -566,6 +587,33 @@ TensorList SqrtBackward0::apply(TensorList&& grads) {
 }
 TensorList AbsBackward0::apply(TensorList&& grads) {
   return {mul(grads[0], sign(saved.unpack(*this)))};
+}
+// d erf(x) = 2 / sqrt(pi) * exp(-x^2)
+TensorList ErfBackward0::apply(TensorList&& grads) {
+  const Tensor x = saved.unpack(*this);
+  return {mul(grads[0], mul(exp(neg(mul(x, x))), Scalar(1.1283791670955126)))};
+}
+TensorList TanBackward0::apply(TensorList&& grads) {  // 1 + tan^2
+  const Tensor y = saved.unpack(*this);
+  return {mul(grads[0], add(mul(y, y), Scalar(1.0)))};
+}
+TensorList SinhBackward0::apply(TensorList&& grads) {
+  return {mul(grads[0], unary(UnaryOp::Cosh, saved.unpack(*this)))};
+}
+TensorList CoshBackward0::apply(TensorList&& grads) {
+  return {mul(grads[0], unary(UnaryOp::Sinh, saved.unpack(*this)))};
+}
+TensorList AsinBackward0::apply(TensorList&& grads) {  // 1 / sqrt(1 - x^2)
+  const Tensor x = saved.unpack(*this);
+  return {div(grads[0], sqrt(rsub(mul(x, x), Scalar(1.0))))};
+}
+TensorList AcosBackward0::apply(TensorList&& grads) {  // -1 / sqrt(1 - x^2)
+  const Tensor x = saved.unpack(*this);
+  return {neg(div(grads[0], sqrt(rsub(mul(x, x), Scalar(1.0)))))};
+}
+TensorList AtanBackward0::apply(TensorList&& grads) {  // 1 / (1 + x^2)
+  const Tensor x = saved.unpack(*this);
+  return {div(grads[0], add(mul(x, x), Scalar(1.0)))};
 }
 TensorList SinBackward0::apply(TensorList&& grads) {
   return {mul(grads[0], cos(saved.unpack(*this)))};

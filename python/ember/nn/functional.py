@@ -7,11 +7,8 @@ ember ops, so their gradients come from autograd (node names then differ from to
 import math
 import warnings
 
-import numpy as np
-
 from .. import _C
 from .._C import _nn
-from ..autograd import Function
 
 binary_cross_entropy_with_logits = _nn.binary_cross_entropy_with_logits
 binary_cross_entropy = _nn.binary_cross_entropy
@@ -158,35 +155,12 @@ def softplus(input, beta=1.0, threshold=20.0):
     return _C.where(scaled > threshold, input, smooth)
 
 
-class _Erf(Function):
-    """erf with its exact derivative 2/sqrt(pi) * exp(-x^2) (ember has no erf kernel).
-
-    The values come from math.erf in double precision, one element at a time.
-    """
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        values = np.frompyfunc(math.erf, 1, 1)(x.detach().numpy().astype(np.float64))
-        arr = np.asarray(values, dtype=np.float64).astype(x.detach().numpy().dtype)
-        return _C.tensor(arr.reshape(-1)).reshape(arr.shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp()
-
-
-def _erf(x):
-    return _Erf.apply(x)
-
-
 def gelu(input, approximate="none"):
     if approximate == "tanh":
         inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
         return 0.5 * input * (1.0 + inner.tanh())
     if approximate == "none":
-        return 0.5 * input * (1.0 + _erf(input * (1.0 / math.sqrt(2.0))))
+        return 0.5 * input * (1.0 + (input * (1.0 / math.sqrt(2.0))).erf())
     raise RuntimeError("approximate argument must be either none or tanh.")
 
 

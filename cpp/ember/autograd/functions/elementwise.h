@@ -139,6 +139,13 @@ EMBER_UNARY_NODE(LogBackward0);
 EMBER_UNARY_NODE(SqrtBackward0);
 EMBER_UNARY_NODE(AbsBackward0);
 EMBER_UNARY_NODE(SinBackward0);
+EMBER_UNARY_NODE(ErfBackward0);
+EMBER_UNARY_NODE(TanBackward0);  // saves its output
+EMBER_UNARY_NODE(SinhBackward0);
+EMBER_UNARY_NODE(CoshBackward0);
+EMBER_UNARY_NODE(AsinBackward0);
+EMBER_UNARY_NODE(AcosBackward0);
+EMBER_UNARY_NODE(AtanBackward0);
 EMBER_UNARY_NODE(CosBackward0);
 EMBER_UNARY_NODE(TanhBackward0);
 EMBER_UNARY_NODE(SigmoidBackward0);
