@@ -300,3 +300,21 @@ def test_modified_saved_tensor_names_the_forward_op():
 def test_pow_of_scalar_base_node():
     e, t = both(lambda lib: lib.pow(2, lib.ones(2, requires_grad=True)).grad_fn.name())
     assert e == t == "PowBackward2"
+
+
+def test_scoped_node_names_and_reprs():
+    def run(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x.clone()
+        y[0] = 3.0
+        z = x.clone()
+        z.copy_(lib.ones(2))
+        w = x // 2
+        nodes = (y.grad_fn, z.grad_fn, w.grad_fn)
+        return (
+            [n.name() for n in nodes],
+            [repr(n).split(" object")[0] for n in nodes],
+            [repr(t).split("grad_fn=")[1] for t in (y, z, w)],
+        )
+
+    assert run(ember) == run(torch)

@@ -13,7 +13,8 @@ def _display_args(t):
     return {
         "dtype": t.dtype.__repr__().split(".")[-1],
         "requires_grad": t.requires_grad and grad_fn is None,
-        "grad_fn": grad_fn.name() if grad_fn is not None else None,
+        # torch shows the node's class name: CopySlices, not torch::autograd::CopySlices
+        "grad_fn": grad_fn.name().rsplit("::", 1)[-1] if grad_fn is not None else None,
     }
 
 

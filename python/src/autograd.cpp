@@ -190,7 +190,13 @@ void bind_nodes(py::module_& m) {
 
 }  // namespace
 
-std::string as_node_name(py::handle node) { return py::cast<const Node&>(node).name(); }
+// The name reprs show: torch prints `<CopySlices ...>` for the node whose
+// name() is "torch::autograd::CopySlices".
+std::string as_node_name(py::handle node) {
+  const std::string name = py::cast<const Node&>(node).name();
+  const size_t scope = name.rfind("::");
+  return scope == std::string::npos ? name : name.substr(scope + 2);
+}
 
 void init_autograd(py::module_& m) {
   bind_nodes(m);

@@ -164,7 +164,8 @@ struct ZeroBackward0 final : Node {
   EMBER_NODE(ZeroBackward0);
 };
 struct CopyBackwards final : Node {
-  EMBER_NODE(CopyBackwards);
+  const char* name() const override { return "torch::autograd::CopyBackwards"; }
+  TensorList apply(TensorList&& grads) override;
   GradFit src_meta;
 };
 
@@ -182,7 +183,8 @@ struct ViewGeometry {
 // (see Note [Views and in-place]). Its edges: the base's old history, then the
 // op's other inputs. `op` is the in-place op's node, applied to the region.
 struct CopySlices final : Node {
-  EMBER_NODE(CopySlices);
+  const char* name() const override { return "torch::autograd::CopySlices"; }
+  TensorList apply(TensorList&& grads) override;
   void release_saved() override { op->release_saved(); }
   ViewGeometry geometry;
   std::shared_ptr<Node> op;
