@@ -318,3 +318,31 @@ def test_scoped_node_names_and_reprs():
         )
 
     assert run(ember) == run(torch)
+
+
+INDEX_CHAINS = [
+    "x[...]",
+    "x[..., ...]",
+    "x[()]",
+    "x[:]",
+    "x[:, :]",
+    "x[:, 0]",
+    "x[:, :, 1:]",
+    "x[0, :, ::2]",
+    "x[..., 0, :]",
+    "x[:, None, :]",
+    "x[1:, :]",
+]
+
+
+@pytest.mark.parametrize("expr", INDEX_CHAINS)
+def test_indexing_records_torch_nodes(expr):
+    def chain(lib):
+        x = lib.ones(2, 3, 4, requires_grad=True)  # noqa: F841 - used by eval
+        names, node = [], eval(expr).grad_fn
+        while node is not None and not node.name().endswith("AccumulateGrad"):
+            names.append(node.name())
+            node = node.next_functions[0][0]
+        return names
+
+    assert chain(ember) == chain(torch)

@@ -121,6 +121,7 @@ Tensor outer(const Tensor& a, const Tensor& b);
 
 // ---- views and shape (ops/shape.cpp) ----
 Tensor view(const Tensor& a, const DimList& shape);
+Tensor alias(const Tensor& a);  // a view of all of `a` (x[...])
 Tensor reshape(const Tensor& a, const DimList& shape);
 Tensor expand(const Tensor& a, const Shape& shape);
 Tensor expand(const Tensor& a, const DimList& sizes);  // -1 keeps a size

@@ -161,6 +161,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(SqueezeBackward2);
   EMBER_BIND(SqueezeBackward4);
   EMBER_BIND(ReshapeAliasBackward0);
+  EMBER_BIND(AliasBackward0);
   EMBER_BIND(UnsqueezeBackward0);
   EMBER_BIND(TransposeBackward0);
   EMBER_BIND(TBackward0);

@@ -189,6 +189,11 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
   return index_select(reshape(out, merged), first, linear);
 }
 
+bool is_full_slice(py::handle h) {
+  auto* sl = reinterpret_cast<PySliceObject*>(h.ptr());
+  return sl->start == Py_None && sl->stop == Py_None && sl->step == Py_None;
+}
+
 Tensor index(const Tensor& self, py::handle idx) {
   py::tuple items =
       PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx) : py::make_tuple(idx);
@@ -232,6 +237,10 @@ Tensor index(const Tensor& self, py::handle idx) {
       }
       out = select(out, dim, k);
       ++source_dim;
+    } else if (PySlice_Check(it.ptr()) && items.size() > 1 && is_full_slice(it)) {
+      // Inside a tuple torch skips `:` (x[:, 0] records only the select).
+      ++dim;
+      ++source_dim;
     } else if (PySlice_Check(it.ptr())) {
       Py_ssize_t start, stop, step;
       if (PySlice_Unpack(it.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
@@ -255,7 +264,7 @@ Tensor index(const Tensor& self, py::handle idx) {
     }
   }
   if (!adv.empty()) return apply_advanced(out, adv);
-  if (out == self) out = view(self, DimList(self->shape().begin(), self->shape().end()));
+  if (out == self) out = alias(self);
   return out;
 }
 

@@ -96,6 +96,12 @@ TensorList ViewBackward0::apply(TensorList&& grads) {
   return {reshape(grads[0], DimList(self_shape.begin(), self_shape.end()))};
 }
 
+Tensor alias(const Tensor& a) {
+  Tensor out = make_view(a, a->offset(), a->shape(), a->strides());
+  if (any_requires_grad(a)) record<AliasBackward0>(out, a)->self_shape = a->shape();
+  return out;
+}
+
 Tensor reshape(const Tensor& a, const DimList& sizes) {
   const Shape shape = infer_shape(sizes, a->numel());
   if (a->is_contiguous()) return view(a, DimList(shape.begin(), shape.end()));

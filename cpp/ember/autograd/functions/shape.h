@@ -16,6 +16,7 @@ struct ViewBackward0 : Node {
     const char* name() const override { return #NAME; } \
   }
 EMBER_RESHAPE_NODE(ReshapeAliasBackward0);  // reshape() that a view can express
+EMBER_RESHAPE_NODE(AliasBackward0);         // x[...]: a view with the same geometry
 EMBER_RESHAPE_NODE(UnsafeViewBackward0);    // a view of a fresh result (matmul, copies)
 EMBER_RESHAPE_NODE(SqueezeBackward0);       // all size-1 dims
 EMBER_RESHAPE_NODE(SqueezeBackward1);       // one dim
