@@ -2059,6 +2059,8 @@ def test_batch_norm_state_dict_round_trip_and_reprs():
         lambda L: L.nn.functional.batch_norm(L.ones(1, 3), None, None, training=True),
         lambda L: L.nn.functional.batch_norm(L.ones(2, 3), None, None, training=True, eps=0.0),
         lambda L: L.nn.functional.batch_norm(L.ones(2, 3), L.zeros(3), L.ones(3), eps=-1.0),
+        lambda L: L.nn.functional.batch_norm(L.ones(3), None, None, training=True),
+        lambda L: L.nn.functional.batch_norm(L.ones(4, 3), None, None, None, None, True, None),
     ],
 )
 def test_batch_norm_errors_like_torch(fn):
@@ -2069,3 +2071,20 @@ def test_batch_norm_eval_accepts_batch_of_one():
     for L in (ember, torch):
         m = L.nn.BatchNorm1d(3).eval()
         assert tuple(m(L.ones(1, 3)).shape) == (1, 3)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 2)], ids=str)
+def test_batch_norm_empty_batch_counts_but_keeps_stats(shape):
+    mods = []
+    for L in (ember, torch):
+        m = L.nn.BatchNorm1d(3)
+        with L.no_grad():
+            m.running_mean.fill_(2.0)
+        x = L.ones(*shape, requires_grad=True)
+        out = m(x)
+        assert tuple(out.shape) == shape
+        out.sum().backward()
+        assert tuple(x.grad.shape) == shape
+        mods.append(m)
+    assert_same_state(*mods, "float32")
+    assert int(mods[0].num_batches_tracked.item()) == 1

@@ -325,7 +325,7 @@ def _check_batch_norm(input, running_mean, running_var, weight, bias, training, 
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     if eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
-    channels = input.shape[1]
+    channels = input.size(1)  # a 1-d input raises torch's dimension-out-of-range error
     for name, t in (
         ("running_mean", running_mean),
         ("running_var", running_var),
@@ -340,6 +340,8 @@ def _check_batch_norm(input, running_mean, running_var, weight, bias, training, 
 
 def _update_running_stats(running_mean, running_var, mean, var, count, momentum):
     # the running variance is the unbiased one, though the batch is normalised by the biased
+    if count == 0:  # an empty batch has no statistics: torch leaves the running ones alone
+        return
     with no_grad():
         unbiased = var.reshape(-1) * (count / (count - 1)) if count > 1 else var.reshape(-1)
         if running_mean is not None:
@@ -358,6 +360,10 @@ def batch_norm(
     momentum=0.1,
     eps=1e-5,
 ):
+    if momentum is None:  # torch's binding takes a float only; the modules pass one
+        raise TypeError(
+            "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
+        )
     if training:
         _verify_batch_size(input.shape)
     _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps)
