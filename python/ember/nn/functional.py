@@ -1,4 +1,4 @@
-"""ember.nn.functional: losses and activations.
+"""ember.nn.functional: losses, activations, embedding and normalisation.
 
 The kernels are in C++; the functions after them are composed from differentiable
 ember ops, so their gradients come from autograd (node names then differ from torch's).
