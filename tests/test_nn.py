@@ -1686,3 +1686,405 @@ def test_calculate_gain_and_init_errors_like_torch():
     for L in (ember, torch):
         with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
             L.nn.init.kaiming_normal_(L.empty(0, 3))
+
+
+# ==========================================================================
+# Embedding, LayerNorm, BatchNorm1d/2d
+# ==========================================================================
+
+NORM_TOL = {"float32": (1e-5, 1e-6), "float64": (1e-10, 1e-12)}
+
+
+def close(e, t, dtype, msg=""):
+    rtol, atol = NORM_TOL[dtype]
+    assert_close(e, t, rtol, atol, msg=msg)
+
+
+def same_error(fn):
+    """fn(L) raises the same type and message in both (torch. read as ember.)."""
+    e, t = capture(fn, ember), capture(fn, torch)
+    assert t is not None, "torch raised nothing"
+    assert type(e) is type(t), (e, t)
+    assert str(e) == str(t).replace("torch.", "ember."), (str(e), str(t))
+
+
+def index_pair(arr, layout):
+    """The same int64 indices in both libraries, transposed (non-contiguous) if asked."""
+    arr = np.asarray(arr, np.int64)
+    if layout == "transposed" and arr.ndim >= 2:
+        base = np.ascontiguousarray(arr.T)
+        return ember.tensor(base).t(), torch.tensor(base).t()
+    return to_ember(arr), torch.tensor(arr)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("padding_idx", [None, 0, 3, -1])
+@pytest.mark.parametrize(
+    "indices, layout",
+    [
+        ([3, 1, 3, 0, 9, 3], "contiguous"),
+        ([[1, 3, 3], [0, 9, 1]], "contiguous"),
+        ([[1, 3, 3], [0, 9, 1]], "transposed"),
+        (4, "contiguous"),
+        (np.zeros((0, 2), np.int64), "contiguous"),
+    ],
+    ids=str,
+)
+def test_embedding_module_values_and_grads(dtype, padding_idx, indices, layout):
+    mods = []
+    for L in (ember, torch):
+        L.manual_seed(7)
+        mods.append(L.nn.Embedding(10, 4, padding_idx=padding_idx).to(getattr(L, dtype)))
+    em, tm = mods
+    # same seed, same N(0, 1) draws and the same zeroed padding row, bit for bit
+    np.testing.assert_array_equal(em.weight.detach().numpy(), tm.weight.detach().numpy())
+    ei, ti = index_pair(indices, layout)
+    e_out, t_out = em(ei), tm(ti)
+    close(e_out, t_out, dtype)
+    backward_both(e_out, t_out, seed=1)
+    close(em.weight.grad, tm.weight.grad, dtype)
+    if padding_idx is not None:  # repeated padding rows still add nothing
+        assert not em.weight.grad.numpy()[padding_idx].any()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_embedding_functional_noncontiguous_weight(dtype, layout):
+    rng = np.random.default_rng(3)
+    w = make_pair(rand_array(rng, (6, 5), dtype), layout)
+    ei, ti = index_pair([[5, 0, 0], [2, 5, 1]], "contiguous")
+    e_out = EF.embedding(ei, w.e, padding_idx=5)
+    t_out = TF.embedding(ti, w.t, padding_idx=5)
+    close(e_out, t_out, dtype)
+    backward_both(e_out, t_out, seed=2)
+    assert_grads_close([w], *NORM_TOL[dtype])
+
+
+def test_embedding_init_stream_and_repr_like_torch():
+    outs = []
+    for L in (ember, torch):
+        L.manual_seed(11)
+        m = L.nn.Embedding(30, 7, padding_idx=-2)
+        assert m.padding_idx == 28
+        assert m.weight.requires_grad and m.weight.is_leaf
+        outs += [m.weight.detach().numpy().copy(), L.rand(3).numpy()]
+        assert list(m.state_dict()) == ["weight"]
+    np.testing.assert_array_equal(outs[0], outs[2])
+    np.testing.assert_array_equal(outs[1], outs[3])
+    for args, kw in [((10, 3), {}), ((10, 3), {"padding_idx": 0}), ((5, 2), {"padding_idx": -1})]:
+        assert repr(ember.nn.Embedding(*args, **kw)) == repr(torch.nn.Embedding(*args, **kw))
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_embedding_from_pretrained_like_torch(freeze):
+    w = np.arange(12, dtype=np.float32).reshape(4, 3) / 7
+    mods = [
+        L.nn.Embedding.from_pretrained(const(L, w), freeze=freeze, padding_idx=1)
+        for L in (ember, torch)
+    ]
+    em, tm = mods
+    assert repr(em) == repr(tm) == "Embedding(4, 3, padding_idx=1)"
+    assert em.weight.requires_grad is tm.weight.requires_grad is (not freeze)
+    # the given rows are kept: the padding row is not zeroed
+    np.testing.assert_array_equal(em.weight.detach().numpy(), w)
+    ei, ti = index_pair([1, 2, 1, 3], "contiguous")
+    e_out, t_out = em(ei), tm(ti)
+    close(e_out, t_out, "float32")
+    if not freeze:
+        backward_both(e_out, t_out, seed=4)
+        close(em.weight.grad, tm.weight.grad, "float32")
+        assert not em.weight.grad.numpy()[1].any()
+    else:
+        assert not e_out.requires_grad and not t_out.requires_grad
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L: L.nn.Embedding(10, 3)(L.tensor([10])),
+        lambda L: L.nn.Embedding(10, 3)(L.tensor([[0, -1]])),
+        lambda L: L.nn.Embedding(10, 3)(L.tensor([1.0])),
+        lambda L: L.nn.Embedding(10, 3)(L.tensor([1.0], dtype=L.float64)),
+        lambda L: L.nn.Embedding(10, 3)(L.tensor([True])),
+        lambda L: L.nn.Embedding(10, 3, padding_idx=10),
+        lambda L: L.nn.Embedding(10, 3, padding_idx=-11),
+        lambda L: L.nn.functional.embedding(L.tensor([1]), L.ones(3, 3), padding_idx=3),
+        lambda L: L.nn.functional.embedding(L.tensor([1]), L.ones(3)),
+        lambda L: L.nn.functional.embedding(L.tensor([1.0]), L.ones(3)),
+        lambda L: L.nn.Embedding.from_pretrained(L.ones(3)),
+        lambda L: L.nn.Embedding(10, 3, _weight=L.ones(3, 3)),
+    ],
+)
+def test_embedding_errors_like_torch(fn):
+    same_error(fn)
+
+
+def test_embedding_unsupported_options_raise():
+    for kw in [{"max_norm": 1.0}, {"scale_grad_by_freq": True}, {"sparse": True}]:
+        with pytest.raises(NotImplementedError):
+            ember.nn.Embedding(4, 2, **kw)
+        with pytest.raises(NotImplementedError):
+            EF.embedding(ember.tensor([1]), ember.ones(4, 2), **kw)
+
+
+LN_CASES = [
+    ((4, 5), (5,)),
+    ((2, 3, 4), (3, 4)),
+    ((3, 4), [3, 4]),
+    ((2, 1, 3, 2), (2,)),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("shape, normalized", LN_CASES, ids=str)
+@pytest.mark.parametrize("affine", ["both", "weight", "none"])
+def test_layer_norm_functional_values_and_grads(dtype, layout, shape, normalized, affine):
+    rng = np.random.default_rng(5)
+    arrays = [rand_array(rng, shape, dtype, -3, 3)]
+    if affine != "none":
+        arrays.append(rand_array(rng, tuple(normalized), dtype, 0.5, 2))
+    if affine == "both":
+        arrays.append(rand_array(rng, tuple(normalized), dtype))
+    pairs = [make_pair(a, layout) for a in arrays]
+
+    def run(L, tensors):
+        return F_of(L).layer_norm(tensors[0], normalized, *tensors[1:], eps=1e-3)
+
+    e_out = run(ember, [p.e for p in pairs])
+    t_out = run(torch, [p.t for p in pairs])
+    close(e_out, t_out, dtype)
+    backward_both(e_out, t_out, seed=6)
+    assert_grads_close(pairs, *NORM_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kw", [{}, {"bias": False}, {"elementwise_affine": False}], ids=str)
+def test_layer_norm_module_like_torch(dtype, kw):
+    rng = np.random.default_rng(8)
+    em = ember.nn.LayerNorm([3, 4], **kw).to(getattr(ember, dtype))
+    tm = torch.nn.LayerNorm([3, 4], **kw).to(getattr(torch, dtype))
+    assert repr(em) == repr(tm)
+    assert em.normalized_shape == tm.normalized_shape == (3, 4)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    for k, v in tm.state_dict().items():
+        assert_close(em.state_dict()[k], v)
+    fill_same_params(em, tm, rng, dtype)  # trained-looking, not ones and zeros
+    x = make_pair(rand_array(rng, (2, 3, 4), dtype), "transposed")
+    e_out, t_out = em(x.e), tm(x.t)
+    close(e_out, t_out, dtype)
+    backward_both(e_out, t_out, seed=9)
+    assert_grads_close([x], *NORM_TOL[dtype])
+    for name, tp in tm.named_parameters():
+        close(getattr(em, name).grad, tp.grad, dtype, msg=name)
+
+
+def test_layer_norm_reprs_like_torch():
+    for args, kw in [((4,), {}), ((5,), {"eps": 1e-3}), (((2, 3),), {"bias": False})]:
+        assert repr(ember.nn.LayerNorm(*args, **kw)) == repr(torch.nn.LayerNorm(*args, **kw))
+    assert repr(ember.nn.LayerNorm(4)) == (
+        "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)"
+    )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L: L.nn.functional.layer_norm(L.ones(2, 3), [4]),
+        lambda L: L.nn.functional.layer_norm(L.ones(2, 3), (2, 4)),
+        lambda L: L.nn.LayerNorm([3, 4])(L.ones(3)),
+        lambda L: L.nn.functional.layer_norm(L.ones(2, 3), 3),
+        lambda L: L.nn.functional.layer_norm(L.ones(2, 3), [3], weight=L.ones(2)),
+        lambda L: L.nn.functional.layer_norm(L.ones(2, 3), [3], bias=L.ones(3, 1)),
+        lambda L: L.nn.functional.layer_norm(L.ones(2, 3), []),
+    ],
+)
+def test_layer_norm_errors_like_torch(fn):
+    same_error(fn)
+
+
+def fill_same_params(em, tm, rng, dtype):
+    """The same random values (in [0.5, 2)) in each parameter of both modules."""
+    with torch.no_grad(), ember.no_grad():
+        for name, tp in tm.named_parameters():
+            vals = rand_array(rng, tuple(tp.shape), dtype, 0.5, 2)
+            tp.copy_(torch.tensor(vals))
+            getattr(em, name).copy_(to_ember(vals))
+
+
+def assert_same_state(em, tm, dtype):
+    es, ts = em.state_dict(), tm.state_dict()
+    assert list(es) == list(ts)
+    for k in ts:
+        close(es[k], ts[k], dtype if ts[k].is_floating_point() else "float64", msg=k)
+        assert dtype_of(es[k]) == dtype_of(ts[k]), k
+
+
+def dtype_of(t):
+    return repr(t.dtype).split(".")[-1]
+
+
+BN_CASES = [
+    ("BatchNorm1d", (6, 3)),
+    ("BatchNorm1d", (4, 3, 5)),
+    ("BatchNorm2d", (3, 3, 4, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("cls, shape", BN_CASES, ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"momentum": None}, {"momentum": 0.5, "eps": 1e-3}, {"affine": False}, {"bias": False}],
+    ids=str,
+)
+def test_batch_norm_train_steps_then_eval(dtype, cls, shape, kw):
+    rng = np.random.default_rng(10)
+    em = getattr(ember.nn, cls)(3, **kw).to(getattr(ember, dtype))
+    tm = getattr(torch.nn, cls)(3, **kw).to(getattr(torch, dtype))
+    fill_same_params(em, tm, rng, dtype)
+    for step, layout in enumerate(["contiguous", "transposed", "sliced", "contiguous"]):
+        # the mean is shifted away from 0 and the spread from 1, so the stats move
+        x = make_pair(rand_array(rng, shape, dtype, -1, 3) * (step + 1), layout)
+        e_out, t_out = em(x.e), tm(x.t)
+        close(e_out, t_out, dtype, msg=f"step {step}")
+        backward_both(e_out, t_out, seed=step)
+        assert_grads_close([x], *NORM_TOL[dtype])
+        assert_same_state(em, tm, dtype)
+    assert int(em.num_batches_tracked.item()) == 4
+    for name, tp in tm.named_parameters():
+        close(getattr(em, name).grad, tp.grad, dtype, msg=name)
+    em.eval(), tm.eval()
+    x = make_pair(rand_array(rng, shape, dtype), "transposed")
+    e_out, t_out = em(x.e), tm(x.t)
+    close(e_out, t_out, dtype)
+    backward_both(e_out, t_out, seed=20)
+    assert_grads_close([x], *NORM_TOL[dtype])
+    assert_same_state(em, tm, dtype)  # eval does not touch the running stats
+    assert int(em.num_batches_tracked.item()) == 4
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("cls, shape", BN_CASES, ids=str)
+def test_batch_norm_without_running_stats(dtype, cls, shape):
+    rng = np.random.default_rng(12)
+    em = getattr(ember.nn, cls)(3, track_running_stats=False).to(getattr(ember, dtype))
+    tm = getattr(torch.nn, cls)(3, track_running_stats=False).to(getattr(torch, dtype))
+    assert em.running_mean is None and em.num_batches_tracked is None
+    assert list(em.state_dict()) == list(tm.state_dict()) == ["weight", "bias"]
+    fill_same_params(em, tm, rng, dtype)
+    for mode in ("train", "eval"):  # batch statistics either way
+        getattr(em, mode)(), getattr(tm, mode)()
+        x = make_pair(rand_array(rng, shape, dtype, -2, 4), "sliced")
+        e_out, t_out = em(x.e), tm(x.t)
+        close(e_out, t_out, dtype, msg=mode)
+        backward_both(e_out, t_out, seed=3)
+        assert_grads_close([x], *NORM_TOL[dtype])
+    for name, tp in tm.named_parameters():
+        close(getattr(em, name).grad, tp.grad, dtype, msg=name)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_functional_like_torch(dtype, training):
+    rng = np.random.default_rng(13)
+    shape = (5, 2, 3)
+    arrays = [
+        rand_array(rng, shape, dtype, -1, 2),
+        rand_array(rng, (2,), dtype, 0.5, 2),
+        rand_array(rng, (2,), dtype),
+    ]
+    pairs = [make_pair(a, lay) for a, lay in zip(arrays, ["transposed", "sliced", "contiguous"])]
+    rm, rv = rand_array(rng, (2,), dtype), rand_array(rng, (2,), dtype, 0.5, 2)
+    stats = {L: (const(L, rm), const(L, rv)) for L in (ember, torch)}
+
+    def run(L, tensors):
+        x, w, b = tensors
+        return F_of(L).batch_norm(x, *stats[L], w, b, training, 0.3, 1e-4)
+
+    e_out = run(ember, [p.e for p in pairs])
+    t_out = run(torch, [p.t for p in pairs])
+    close(e_out, t_out, dtype)
+    # the running stats are updated in place in training only
+    for e_s, t_s, before in zip(stats[ember], stats[torch], (rm, rv)):
+        close(e_s, t_s, dtype)
+        assert (np.array_equal(t_s.numpy(), before)) is not training
+    backward_both(e_out, t_out, seed=14)
+    assert_grads_close(pairs, *NORM_TOL[dtype])
+
+
+def test_batch_norm_state_dict_round_trip_and_reprs():
+    rng = np.random.default_rng(15)
+    em, tm = ember.nn.BatchNorm2d(2), torch.nn.BatchNorm2d(2)
+    assert list(em.state_dict()) == [
+        "weight",
+        "bias",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    ]
+    assert_same_state(em, tm, "float32")
+    x = rand_array(rng, (3, 2, 2, 2), "float32", 1, 4)
+    em(to_ember(x)), tm(torch.tensor(x))
+    assert_same_state(em, tm, "float32")
+    # load torch's state into a fresh ember module
+    fresh = ember.nn.BatchNorm2d(2)
+    fresh.load_state_dict({k: to_ember(v.numpy()) for k, v in tm.state_dict().items()})
+    assert_same_state(fresh, tm, "float32")
+    assert int(fresh.num_batches_tracked.item()) == 1
+    for cls, kw in [
+        ("BatchNorm1d", {}),
+        ("BatchNorm2d", {"momentum": None, "affine": False}),
+        ("BatchNorm1d", {"eps": 1e-3, "momentum": 0.5, "track_running_stats": False}),
+        ("BatchNorm2d", {"bias": False}),
+    ]:
+        assert repr(getattr(ember.nn, cls)(3, **kw)) == repr(getattr(torch.nn, cls)(3, **kw))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L: L.nn.BatchNorm1d(3)(L.ones(1, 3)),
+        lambda L: L.nn.BatchNorm1d(3)(L.ones(1, 3, 1)),
+        lambda L: L.nn.BatchNorm2d(3)(L.ones(1, 3, 1, 1)),
+        lambda L: L.nn.BatchNorm1d(3)(L.ones(3)),
+        lambda L: L.nn.BatchNorm1d(3)(L.ones(2, 3, 4, 5)),
+        lambda L: L.nn.BatchNorm2d(3)(L.ones(2, 3, 4)),
+        lambda L: L.nn.BatchNorm1d(3)(L.ones(2, 4)),
+        lambda L: L.nn.functional.batch_norm(L.ones(2, 3), None, None, training=False),
+        lambda L: L.nn.functional.batch_norm(L.ones(2, 3), L.zeros(3), None),
+        lambda L: L.nn.functional.batch_norm(L.ones(2, 3), L.zeros(4), L.ones(4)),
+        lambda L: L.nn.functional.batch_norm(L.ones(2, 3), None, None, L.ones(2), training=True),
+        lambda L: L.nn.functional.batch_norm(L.ones(2, 3), None, None, None, L.ones(4), True),
+        lambda L: L.nn.functional.batch_norm(L.ones(1, 3), None, None, training=True),
+        lambda L: L.nn.functional.batch_norm(L.ones(2, 3), None, None, training=True, eps=0.0),
+        lambda L: L.nn.functional.batch_norm(L.ones(2, 3), L.zeros(3), L.ones(3), eps=-1.0),
+        lambda L: L.nn.functional.batch_norm(L.ones(3), None, None, training=True),
+        lambda L: L.nn.functional.batch_norm(L.ones(4, 3), None, None, None, None, True, None),
+    ],
+)
+def test_batch_norm_errors_like_torch(fn):
+    same_error(fn)
+
+
+def test_batch_norm_eval_accepts_batch_of_one():
+    for L in (ember, torch):
+        m = L.nn.BatchNorm1d(3).eval()
+        assert tuple(m(L.ones(1, 3)).shape) == (1, 3)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 2)], ids=str)
+def test_batch_norm_empty_batch_counts_but_keeps_stats(shape):
+    mods = []
+    for L in (ember, torch):
+        m = L.nn.BatchNorm1d(3)
+        with L.no_grad():
+            m.running_mean.fill_(2.0)
+        x = L.ones(*shape, requires_grad=True)
+        out = m(x)
+        assert tuple(out.shape) == shape
+        out.sum().backward()
+        assert tuple(x.grad.shape) == shape
+        mods.append(m)
+    assert_same_state(*mods, "float32")
+    assert int(mods[0].num_batches_tracked.item()) == 1

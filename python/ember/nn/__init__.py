@@ -8,6 +8,7 @@ from .container import (  # noqa: F401
     ParameterList,
     Sequential,
 )
+from .embedding import Embedding  # noqa: F401
 from .modules import (  # noqa: F401
     GELU,
     BCELoss,
@@ -33,3 +34,4 @@ from .modules import (  # noqa: F401
     Softplus,
     Tanh,
 )
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401

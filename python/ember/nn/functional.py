@@ -1,4 +1,4 @@
-"""ember.nn.functional: losses and activations.
+"""ember.nn.functional: losses, activations, embedding and normalisation.
 
 The kernels are in C++; the functions after them are composed from differentiable
 ember ops, so their gradients come from autograd (node names then differ from torch's).
@@ -9,6 +9,7 @@ import warnings
 
 from .. import _C
 from .._C import _nn
+from .._grad_mode import no_grad
 
 binary_cross_entropy_with_logits = _nn.binary_cross_entropy_with_logits
 binary_cross_entropy = _nn.binary_cross_entropy
@@ -185,3 +186,199 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise NotImplementedError("ember's normalize has no out= form")
     denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
     return input / denom
+
+
+# ----- embedding ------------------------------------------------------------------
+
+
+def _legacy_type_name(t):
+    # torch names the index tensor by its legacy type; a bool tensor by its backend type
+    if t.dtype == _C.bool:
+        return "CPUBoolType"
+    names = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long"}
+    return f"ember.{names[t.dtype]}Tensor"
+
+
+def _no_embedding_option(max_norm, scale_grad_by_freq, sparse):
+    # renormalising rows in place, frequency-scaled and sparse gradients are not built
+    if max_norm is not None:
+        raise NotImplementedError("ember's embedding has no max_norm")
+    if scale_grad_by_freq:
+        raise NotImplementedError("ember's embedding has no scale_grad_by_freq")
+    if sparse:
+        raise NotImplementedError("ember's embedding has no sparse gradients")
+
+
+def _embedding_padding_idx(padding_idx, num_embeddings):
+    """padding_idx as a row number in [0, num_embeddings), or None."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx % num_embeddings
+
+
+def embedding(
+    input,
+    weight,
+    padding_idx=None,
+    max_norm=None,
+    norm_type=2.0,
+    scale_grad_by_freq=False,
+    sparse=False,
+):
+    padding_idx = _embedding_padding_idx(padding_idx, weight.shape[0])
+    _no_embedding_option(max_norm, scale_grad_by_freq, sparse)
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.dtype != _C.int64:
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {_legacy_type_name(input)} instead (while checking "
+            "arguments for embedding)"
+        )
+    flat = input.reshape(-1)
+    # index_select raises torch's IndexError for rows out of range (negative ones too), and
+    # its backward adds up the gradients of repeated rows
+    rows = _C.index_select(weight, 0, flat)
+    if padding_idx is not None:
+        # the padding row is looked up as usual but gets no gradient: where() passes none
+        # to the detached branch, so nothing is added into that row
+        is_pad = (flat == padding_idx).unsqueeze(1)
+        rows = _C.where(is_pad, rows.detach(), rows)
+    return rows.reshape(tuple(input.shape) + (weight.shape[1],))
+
+
+# ----- normalisation --------------------------------------------------------------
+
+
+def _shape_list(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _normalized_shape_arg(normalized_shape):
+    if not isinstance(normalized_shape, (list, tuple)):
+        raise TypeError(
+            "layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+            f"not {type(normalized_shape).__name__}"
+        )
+    return tuple(normalized_shape)
+
+
+def _check_layer_norm(input, shape, weight, bias):
+    if not shape:
+        raise RuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+            f"least one element, but got normalized_shape = {_shape_list(shape)}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {_shape_list(t.shape)} and normalized_shape = {_shape_list(shape)}"
+            )
+    if tuple(input.shape[input.dim() - len(shape) :]) != shape or input.dim() < len(shape):
+        expected = _shape_list(("*",) + shape)
+        raise RuntimeError(
+            f"Given normalized_shape={_shape_list(shape)}, expected input with shape "
+            f"{expected}, but got input of size{_shape_list(input.shape)}"
+        )
+
+
+def _affine(out, weight, bias):
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def _normalize_over(input, dims, eps):
+    """(input - mean) / sqrt(biased var + eps) over dims, and the two statistics."""
+    mean = input.mean(dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dims, keepdim=True)
+    return centered * (var + eps).rsqrt(), mean, var
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    shape = _normalized_shape_arg(normalized_shape)
+    _check_layer_norm(input, shape, weight, bias)
+    dims = tuple(range(-len(shape), 0))
+    out, _, _ = _normalize_over(input, dims, eps)
+    return _affine(out, weight, bias)
+
+
+def _verify_batch_size(size):
+    values = size[0]
+    for s in size[2:]:
+        values *= s
+    if values == 1:
+        # the message shows the Size repr, so it reads ember.Size where torch's reads torch.Size
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {size}"
+        )
+
+
+def _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps):
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    channels = input.size(1)  # a 1-d input raises torch's dimension-out-of-range error
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if t is None and not training and name.startswith("running"):
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+
+
+def _update_running_stats(running_mean, running_var, mean, var, count, momentum):
+    # the running variance is the unbiased one, though the batch is normalised by the biased
+    if count == 0:  # an empty batch has no statistics: torch leaves the running ones alone
+        return
+    with no_grad():
+        unbiased = var.reshape(-1) * (count / (count - 1)) if count > 1 else var.reshape(-1)
+        if running_mean is not None:
+            running_mean.copy_(mean.reshape(-1) * momentum + running_mean * (1 - momentum))
+        if running_var is not None:
+            running_var.copy_(unbiased * momentum + running_var * (1 - momentum))
+
+
+def batch_norm(
+    input,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training=False,
+    momentum=0.1,
+    eps=1e-5,
+):
+    if momentum is None:  # torch's binding takes a float only; the modules pass one
+        raise TypeError(
+            "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
+        )
+    if training:
+        _verify_batch_size(input.shape)
+    _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps)
+    # statistics per channel (dim 1), broadcast back as (1, C, 1, ...)
+    dims = (0,) + tuple(range(2, input.dim()))
+    per_channel = (-1,) + (1,) * (input.dim() - 2)
+    if training:
+        out, mean, var = _normalize_over(input, dims, eps)
+        count = input.numel() // input.shape[1]
+        _update_running_stats(running_mean, running_var, mean, var, count, momentum)
+    else:
+        mean = running_mean.reshape(per_channel)
+        out = (input - mean) * (running_var.reshape(per_channel) + eps).rsqrt()
+    if weight is not None:
+        weight = weight.reshape(per_channel)
+    if bias is not None:
+        bias = bias.reshape(per_channel)
+    return _affine(out, weight, bias)

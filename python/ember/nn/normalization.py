@@ -1,0 +1,137 @@
+"""Normalisation layers: LayerNorm, BatchNorm1d and BatchNorm2d."""
+
+from .. import _C
+from . import functional as F
+from . import init
+from .modules import Module, Parameter
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        # absent ones are registered as None, so that they are still known as parameters
+        self.register_parameter(
+            "weight", Parameter(_C.empty(self.normalized_shape)) if elementwise_affine else None
+        )
+        self.register_parameter(
+            "bias",
+            Parameter(_C.empty(self.normalized_shape)) if elementwise_affine and bias else None,
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class _BatchNorm(Module):
+    """Normalises each channel (dim 1) over the batch and any further dims."""
+
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+        *,
+        bias=True,
+    ):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.register_parameter("weight", Parameter(_C.empty(num_features)) if affine else None)
+        self.register_parameter(
+            "bias", Parameter(_C.empty(num_features)) if affine and bias else None
+        )
+        if track_running_stats:
+            self.register_buffer("running_mean", _C.zeros(num_features))
+            self.register_buffer("running_var", _C.ones(num_features))
+            self.register_buffer("num_batches_tracked", _C.tensor(0))
+        else:
+            # registered as None so that they keep their place if set later, as in torch
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, input):
+        raise NotImplementedError
+
+    def _average_factor(self):
+        """The weight of this batch in the running statistics (counting it if tracked)."""
+        if not (self.training and self.track_running_stats):
+            return self.momentum if self.momentum is not None else 0.0
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:  # a cumulative average over all batches so far
+            return 1.0 / float(self.num_batches_tracked.item())
+        return self.momentum
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        factor = self._average_factor()
+        # batch statistics when training, or in eval when there are no running ones
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        # running statistics are only updated when tracked and training
+        keep = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if keep else None,
+            self.running_var if keep else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self):
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    def _check_input_dim(self, input):
+        if input.dim() not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    def _check_input_dim(self, input):
+        if input.dim() != 4:
+            raise ValueError(f"expected 4D input (got {input.dim()}D input)")
