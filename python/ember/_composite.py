@@ -151,7 +151,12 @@ def isfinite(input):
 
 
 def lerp(input, end, weight):
-    return input + weight * (end - input)
+    # torch's two forms: each is exact at its own end, and an infinite start
+    # stays infinite for weights above 0.5.
+    diff = end - input
+    if not isinstance(weight, _C.Tensor):
+        return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+    return _C.where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
 
 
 def log2(input):
@@ -212,24 +217,31 @@ def logsumexp(input, dim, keepdim=False):
     if not input.is_floating_point():
         input = input.float()
     shift = input.detach()
-    for d in dims:
-        shift = shift.max(d, keepdim=True).values if input.numel() else shift
+    if input.numel() == 0:  # an empty sum: log(0) = -inf, in the reduced shape
+        shift = input.detach().sum(dims, keepdim=True) * 0
+    else:
+        for d in dims:
+            shift = shift.max(d, keepdim=True).values
     shift = _C.where(isinf(shift), _C.zeros((), dtype=shift.dtype), shift)
     out = (input - shift).exp().sum(dims, keepdim=True).log() + shift
     return out if keepdim or not dims else out.squeeze(dims)
 
 
+def _all_dims(input, dim):
+    return tuple(range(input.dim())) if dim is None else dim
+
+
 def std_mean(input, dim=None, *, correction=1, keepdim=False):
     return (
         input.std(dim, correction=correction, keepdim=keepdim),
-        input.mean(dim, keepdim=keepdim) if dim is not None else input.mean(),
+        input.mean(_all_dims(input, dim), keepdim=keepdim),
     )
 
 
 def var_mean(input, dim=None, *, correction=1, keepdim=False):
     return (
         input.var(dim, correction=correction, keepdim=keepdim),
-        input.mean(dim, keepdim=keepdim) if dim is not None else input.mean(),
+        input.mean(_all_dims(input, dim), keepdim=keepdim),
     )
 
 
@@ -298,7 +310,7 @@ def roll(input, shifts, dims=None):
         s = shift % n
         if s:
             out = _C.cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
-    return out
+    return out if out is not input else input.clone()  # a new tensor even for no shift
 
 
 def movedim(input, source, destination):

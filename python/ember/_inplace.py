@@ -3,10 +3,13 @@
 Each computes the op out of place and writes the result back with copy_, so
 the version counter, the leaf and view checks and the gradient are those of
 an in-place write (the recorded node is CopyBackwards where torch names the
-op's own node, e.g. ExpBackward0).
+op's own node, e.g. ExpBackward0). The op reads a clone of self when self is
+in a graph: a formula that saved self itself would see copy_ bump its version.
 """
 
 from . import _C
+
+_TYPE_NAMES = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long", _C.bool: "Bool"}
 
 # Methods `name_` made from `name` (same arguments).
 _FROM_OUT_OF_PLACE = [
@@ -42,9 +45,25 @@ _FROM_OUT_OF_PLACE = [
 _OPERATORS = {"__ipow__": "pow", "__ifloordiv__": "floor_divide", "__imod__": "remainder"}
 
 
+def _write_back(self, result):
+    # torch refuses a result its target cannot hold (float into int64, int into bool).
+    if (result.is_floating_point() and not self.is_floating_point()) or (
+        self.dtype == _C.bool and result.dtype != _C.bool
+    ):
+        raise RuntimeError(
+            f"result type {_TYPE_NAMES[result.dtype]} can't be cast to the desired output "
+            f"type {_TYPE_NAMES[self.dtype]}"
+        )
+    return self.copy_(result)
+
+
+def _source(self):
+    return self.clone() if self.requires_grad else self
+
+
 def _in_place(name):
     def method(self, *args, **kwargs):
-        return self.copy_(getattr(self, name)(*args, **kwargs))
+        return _write_back(self, getattr(_source(self), name)(*args, **kwargs))
 
     method.__name__ = name + "_"
     method.__doc__ = f"In-place {name}: writes the result into self and returns self."
@@ -53,7 +72,7 @@ def _in_place(name):
 
 def _augmented(name):
     def method(self, other):
-        return self.copy_(getattr(self, name)(other))
+        return _write_back(self, getattr(_source(self), name)(other))
 
     return method
 

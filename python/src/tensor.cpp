@@ -584,7 +584,12 @@ void init_tensor(py::module_& m) {
            })
       .def("__int__",
            [](const Tensor& t) -> py::object {
-             if (t->dtype() == DType::Int64) return scalar_to_python(t, 0);
+             if (t->dtype() == DType::Int64) {
+               if (t->numel() != 1) {
+                 throw ValueError("only one element tensors can be converted to Python scalars");
+               }
+               return scalar_to_python(t, 0);
+             }
              return py::int_(py::float_(one_element(t)));  // NaN/inf raise as in Python
            })
       .def("__index__",

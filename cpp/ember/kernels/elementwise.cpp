@@ -101,7 +101,15 @@ T floor_div_value(T a, T b) {
     const T q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
   } else {
-    return std::floor(a / b);
+    // Python's float floor division (inf // 2 is NaN, -7.5 // inf is -1).
+    if (b == 0) return a / b;
+    const T mod = std::fmod(a, b);
+    T div = (a - mod) / b;
+    if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;
+    if (div == 0) return std::copysign(T(0), a / b);
+    T floored = std::floor(div);
+    if (div - floored > T(0.5)) floored += 1;
+    return floored;
   }
 }
 

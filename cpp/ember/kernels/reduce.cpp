@@ -231,11 +231,11 @@ Tensor cumsum_kernel(const Tensor& a_in, int64_t dim, bool reverse) {
     const T* p = a->data<T>();
     T* q = out->data<T>();
     lines.each(lines.len, [&](int64_t in, int64_t o) {
-      T run = 0;
+      acc_t<T> run = 0;  // float32 sums in double, as torch's (2**24 + 1 stays exact)
       for (int64_t j = 0; j < lines.len; ++j) {
         const int64_t k = (reverse ? lines.len - 1 - j : j) * lines.inner;
-        run = static_cast<T>(run + p[in + k]);
-        q[o + k] = run;
+        run += p[in + k];
+        q[o + k] = static_cast<T>(run);
       }
     });
   });

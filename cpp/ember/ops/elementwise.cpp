@@ -429,7 +429,8 @@ TensorList RemainderBackward1::apply(TensorList&& grads) {
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(g);
   if (wants_grad(*this, 1)) {
     const Tensor a = self.unpack(*this), b = other.unpack(*this);
-    out[1] = other_meta.fit(neg(mul(g, floor_divide(a, b))));
+    // The quotient's floor is piecewise constant: no gradient flows through it.
+    out[1] = other_meta.fit(neg(mul(g, floor_divide(detach(a), detach(b)))));
   }
   return out;
 }

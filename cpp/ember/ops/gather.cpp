@@ -24,6 +24,12 @@ int64_t check_index(const char* op, const Tensor& self, int64_t dim, const Tenso
     throw std::runtime_error("Index tensor must have the same number of dimensions as " +
                              std::string(src ? "self tensor" : "input tensor"));
   }
+  if (src && (*src)->dim() < index->dim()) {  // torch's message for the missing dim
+    throw IndexError("Dimension out of range (expected to be in range of [" +
+                     std::to_string(-std::max<int64_t>((*src)->dim(), 1)) + ", " +
+                     std::to_string(std::max<int64_t>((*src)->dim(), 1) - 1) + "], but got " +
+                     std::to_string((*src)->dim()) + ")");
+  }
   for (int64_t k = 0; k < index->dim(); ++k) {
     const int64_t limit = self->dim() == 0 ? 1 : self->shape()[k];
     const bool beyond_self = k != d && index->shape()[k] > limit;
@@ -58,12 +64,11 @@ void for_each_indexed(const Tensor& self, int64_t dim, const Tensor& index, cons
   const int64_t* pi = idx->data<int64_t>();
   std::vector<int64_t> pos(static_cast<size_t>(rank), 0);
   for (int64_t i = 0; i < n; ++i) {
-    int64_t k = pi[i];
-    if (k < -size || k >= size) {
+    const int64_t k = pi[i];  // no wrapping: torch refuses negative positions here
+    if (k < 0 || k >= size) {
       throw std::runtime_error("index " + std::to_string(k) + " is out of bounds for dimension " +
                                std::to_string(dim) + " with size " + std::to_string(size));
     }
-    if (k < 0) k += size;
     int64_t self_off = 0, other_off = 0;
     for (int64_t r = 0; r < rank; ++r) {
       const int64_t p = pos[static_cast<size_t>(r)];
