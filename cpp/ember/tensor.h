@@ -164,7 +164,6 @@ struct Scalar {
   static Scalar boolean(bool v) { return Scalar(v ? 1.0 : 0.0, v, DType::Bool); }
 
   bool is_integral() const { return kind != DType::Float64; }
-  Scalar negated() const { return is_integral() ? integer(-int_value) : Scalar(-value); }
   // The value as a T for a kernel whose compute type was promoted to cover it
   // (so an integral T only ever meets an integral Scalar).
   template <typename T>
