@@ -227,21 +227,17 @@ def logsumexp(input, dim, keepdim=False):
     return out if keepdim or not dims else out.squeeze(dims)
 
 
-def _all_dims(input, dim):
-    return tuple(range(input.dim())) if dim is None else dim
-
-
 def std_mean(input, dim=None, *, correction=1, keepdim=False):
     return (
         input.std(dim, correction=correction, keepdim=keepdim),
-        input.mean(_all_dims(input, dim), keepdim=keepdim),
+        input.mean(_dims(dim, input.dim()), keepdim=keepdim),
     )
 
 
 def var_mean(input, dim=None, *, correction=1, keepdim=False):
     return (
         input.var(dim, correction=correction, keepdim=keepdim),
-        input.mean(_all_dims(input, dim), keepdim=keepdim),
+        input.mean(_dims(dim, input.dim()), keepdim=keepdim),
     )
 
 
