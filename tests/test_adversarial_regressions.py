@@ -461,3 +461,113 @@ def test_calling_a_gather_node_with_a_wrong_rank_gradient_raises():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["IndexError", "IndexError"]
+
+
+# Session 4: operands torch refuses, integer edge cases and 0-d inputs.
+FOURTH_PASS = {
+    "bitwise_not_float": lambda L: L.bitwise_not(L.tensor([1.0])),
+    "invert_float": lambda L: ~L.tensor([1.0]),
+    "bool_shift_left": lambda L: L.tensor([True]) << L.tensor([True]),
+    "bool_shift_right_scalar": lambda L: L.tensor([True]) >> True,
+    "bool_shift_by_int": lambda L: L.tensor([True, False]) >> 1,
+    "amax_repeated_dim": lambda L: L.amax(L.ones(2, 3), (0, 0)),
+    "amax_repeated_negative_dim": lambda L: L.amax(L.ones(2, 3), (1, -1)),
+    "logsumexp_repeated_dim": lambda L: L.logsumexp(L.ones(2, 3), (1, 1)),
+    "cumsum_int_dtype_with_grad": lambda L: L.ones(3, requires_grad=True).cumsum(0, dtype=L.int64),
+    "prod_int_dtype_with_grad": lambda L: L.ones(3, requires_grad=True).prod(dtype=L.int64),
+    "sum_int_dtype_with_grad": lambda L: L.ones(3, requires_grad=True).sum(0, dtype=L.int64),
+    "prod_int_dtype_no_grad": lambda L: L.ones(3).prod(dtype=L.int64),
+    "fill_1d_tensor": lambda L: L.ones(3).fill_(L.tensor([2.0])),
+    "fill_2d_tensor": lambda L: L.ones(3).fill_(L.ones(1, 1)),
+    "nonzero_0d": lambda L: L.nonzero(L.tensor(3.0)),
+    "nonzero_0d_zero": lambda L: L.nonzero(L.tensor(0.0)),
+    "nonzero_0d_tuple": lambda L: L.nonzero(L.tensor(3.0), as_tuple=True),
+    "movedim_0d": lambda L: L.movedim(L.tensor(3.0), 0, -1),
+    "movedim_repeated": lambda L: L.movedim(L.ones(2, 3), (0, 0), (0, 1)),
+    "movedim_lengths": lambda L: L.movedim(L.ones(2, 3), (0, 1), (0,)),
+    "int64_plus_2_63": lambda L: L.ones(2, dtype=L.int64) + 2**63,
+    "float_plus_2_63": lambda L: L.ones(2) + 2**63,
+    "float_times_2_64_minus_1": lambda L: L.ones(2, dtype=L.float64) * (2**64 - 1),
+    "float_plus_2_64": lambda L: L.ones(2) + 2**64,
+    "float_minus_huge_negative": lambda L: L.ones(2) - (-(2**70)),
+    "fill_int64_2_63": lambda L: L.ones(2, dtype=L.int64).fill_(2**63),
+    "full_2_63": lambda L: L.full((2,), 2**63),
+    "tensor_2_63": lambda L: L.tensor([1, 2**63]),
+    "tensor_2_64": lambda L: L.tensor([2**64]),
+    "arange_float_step_int_dtype": lambda L: L.arange(0, 5, 1.5, dtype=L.int64),
+    "arange_float_bounds_int_dtype": lambda L: L.arange(-1.5, 5.9, 1, dtype=L.int64),
+    "arange_negative_float_step": lambda L: L.arange(5, 0, -1.5, dtype=L.int64),
+    "arange_step_truncates_to_zero": lambda L: L.arange(0, 5, 0.3, dtype=L.int64),
+    "addmm_self_dtype": lambda L: L.addmm(
+        L.ones(2, 2, dtype=L.float64), L.ones(2, 2), L.ones(2, 2)
+    ),
+    "addmm_mat1_dtype": lambda L: L.addmm(
+        L.ones(2, 2), L.ones(2, 2, dtype=L.float64), L.ones(2, 2)
+    ),
+    "addmm_vector": lambda L: L.addmm(L.ones(2, 2), L.ones(2), L.ones(2, 2)),
+    "addmm_int_coefficients": lambda L: L.addmm(
+        *(L.ones(2, 2, dtype=L.int64),) * 3, beta=0.5, alpha=2.7
+    ),
+    "addmm_beta_zero_ignores_nan": lambda L: L.addmm(
+        L.full((2, 2), float("nan")), L.ones(2, 2), L.ones(2, 2), beta=0
+    ),
+    "addmm_input_must_broadcast_to_product": lambda L: L.addmm(
+        L.ones(3, 2, 2), L.ones(2, 2), L.ones(2, 2)
+    ),
+    "addmm_row_input": lambda L: L.addmm(L.ones(2), L.ones(2, 3), L.ones(3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOURTH_PASS))
+def test_fourth_pass_matches_torch(name):
+    compare(FOURTH_PASS[name])
+
+
+def test_fill_with_a_tensor_that_requires_grad_carries_its_gradient():
+    def run(lib):
+        v = lib.tensor(2.0, requires_grad=True)
+        y = lib.zeros(3).fill_(v)
+        (y * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        return y.detach(), v.grad
+
+    for e, t in zip(*both(run)):
+        assert e.tolist() == t.tolist()
+
+
+INPLACE_FORMS = [
+    lambda L: L.ones(3).erf_(),
+    lambda L: L.ones(3).clamp_min_(2),
+    lambda L: L.ones(3).clamp_max_(0.5),
+    lambda L: L.tensor([3, 5]).bitwise_and_(6),
+    lambda L: L.tensor([3, 5]).bitwise_or_(L.tensor([8, 8])),
+    lambda L: L.tensor([3, 5]).bitwise_xor_(1),
+    lambda L: L.tensor([3, 5]).bitwise_left_shift_(1),
+    lambda L: L.tensor([True, False]).bitwise_not_(),
+    lambda L: L.tensor([1.0, 2.0]).bitwise_not_(),
+    lambda L: L.ones(3).lerp_(L.zeros(3), 0.25),
+    lambda L: L.ones(3).logical_and_(L.tensor([1.0, 0, 1])),
+    lambda L: L.tensor([0.5, -0.25]).erfinv_(),
+    lambda L: L.tensor([2.0, 3.0]).atan2_(L.tensor([1.0, -1.0])),
+    lambda L: L.tensor([1, 2, 3]).cumprod_(0),
+    lambda L: L.tensor([1.0, 2.0]).asinh_(),
+    lambda L: L.tensor([1, 2]).erf_(),
+    lambda L: L.ones(3, requires_grad=True).erf_(),
+]
+
+
+@pytest.mark.parametrize("fn", INPLACE_FORMS)
+def test_inplace_forms_match_torch(fn):
+    compare(fn)
+
+
+@pytest.mark.parametrize("fn", ["amax", "amin"])
+def test_amax_of_a_nan_line_gives_the_line_nan_gradients(fn):
+    def run(lib):
+        x = lib.tensor([[1.0, float("nan"), 3.0], [2.0, 5.0, -float("inf")]], requires_grad=True)
+        getattr(lib, fn)(x, 1).sum().backward()
+        y = lib.tensor([1.0, float("nan")], requires_grad=True)
+        getattr(lib, fn)(y).backward()
+        return x.grad, y.grad
+
+    for e, t in zip(*both(run)):
+        assert e.tolist() == t.tolist() or np.array_equal(e.numpy(), t.numpy(), equal_nan=True)

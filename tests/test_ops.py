@@ -20,11 +20,14 @@ from conftest import (
     assert_close,
     assert_grad_fn_name,
     assert_grads_close,
+    assert_same,
     backward_both,
     both,
     capture,
+    compare,
     make_nc_leaf,
     make_pair,
+    np_of,
     rand_array,
     to_ember,
 )
@@ -487,6 +490,12 @@ UNARY = {
     "atan": (lambda L, x: L.atan(x), (-4, 4)),
     "m_erf": (lambda L, x: x.erf(), (-2.5, 2.5)),
     "m_arctan": (lambda L, x: x.arctan(), (-4, 4)),
+    "asinh": (lambda L, x: L.asinh(x), (-4, 4)),
+    "acosh": (lambda L, x: L.acosh(x), (1.2, 5)),
+    "atanh": (lambda L, x: L.atanh(x), (-0.9, 0.9)),
+    "erfinv": (lambda L, x: L.erfinv(x), (-0.99, 0.99)),
+    "m_arcsinh": (lambda L, x: x.arcsinh(), (-4, 4)),
+    "m_erfinv": (lambda L, x: x.erfinv(), (-0.999, 0.999)),
 }
 
 UNARY_SHAPES = [(), (0,), (7,), (3, 4), (2, 3, 4), (1, 0, 3)]
@@ -2049,6 +2058,9 @@ PROD_CASES = {
     "cumsum0": lambda L, a: a.cumsum(0),
     "cumsum_last": lambda L, a: L.cumsum(a, dim=-1),
     "cumsum_then_prod": lambda L, a: a.cumsum(1).prod(0),
+    "cumprod0": lambda L, a: a.cumprod(0),
+    "cumprod_last": lambda L, a: L.cumprod(a, dim=-1),
+    "cumprod_float64": lambda L, a: a.cumprod(1, dtype=L.float64),
 }
 
 
@@ -2065,13 +2077,15 @@ def test_prod_and_cumsum(case, zeros):
 
 
 @pytest.mark.parametrize("shape", [(), (0,), (2, 0), (0, 3), (1,), (5,)])
-@pytest.mark.parametrize("case", ["all", "dim0", "dim_last_keepdim", "cumsum0", "cumsum_last"])
+@pytest.mark.parametrize(
+    "case", ["all", "dim0", "dim_last_keepdim", "cumsum0", "cumsum_last", "cumprod_last"]
+)
 def test_prod_and_cumsum_edge_shapes(case, shape):
     check(PROD_CASES[case], [rand_array(np.random.default_rng(1), shape, "float64")])
 
 
 @pytest.mark.parametrize("layout", ["transposed", "sliced"])
-@pytest.mark.parametrize("case", ["all", "dim0", "cumsum_last"])
+@pytest.mark.parametrize("case", ["all", "dim0", "cumsum_last", "cumprod0"])
 def test_prod_and_cumsum_noncontiguous(case, layout):
     check(PROD_CASES[case], [_with_zeros(1, (4, 4))], [layout])
 
@@ -2084,6 +2098,7 @@ def test_prod_and_cumsum_noncontiguous(case, layout):
         lambda L, a: a.prod(1),
         lambda L, a: a.cumsum(0),
         lambda L, a: a.cumsum(1, dtype=L.float32),
+        lambda L, a: a.cumprod(1),
     ],
 )
 def test_prod_and_cumsum_integers(fn, dtype):
@@ -2214,3 +2229,120 @@ def test_gather_scatter_misuse(name):
     e, t = capture(GATHER_MISUSE[name], ember), capture(GATHER_MISUSE[name], torch)
     assert type(e) is type(t), (e, t)
     assert str(e) == str(t).splitlines()[0], (e, t)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[0.0, 0.0, math.inf, 2.0], [0.0, 2.0, math.inf, 2.0], [0.0, 0.0, 0.0], [3.0, 0.0, -2.0]],
+    ids=str,
+)
+def test_prod_and_cumprod_degenerate_lines(values):
+    # torch: two zeros in a line give every element a zero gradient, even beside inf.
+    for fn in (lambda x: x.prod(), lambda x: x.prod(0), lambda x: x.cumprod(0).sum()):
+
+        def run(lib, fn=fn):
+            x = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+            fn(x).backward()
+            return x.grad
+
+        assert_same(*both(run))
+
+
+def test_cumprod_double_backward_without_zeros():
+    def run(lib):
+        x = lib.tensor(
+            [[0.5, -1.5, 2.0], [1.25, 3.0, -0.75]], dtype=lib.float64, requires_grad=True
+        )
+        (g,) = lib.autograd.grad(x.cumprod(1).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x)
+        return g.detach(), h
+
+    (ge, he), (gt, ht) = both(run)
+    assert_same(ge, gt, rtol=1e-12)
+    assert_same(he, ht, rtol=1e-12)
+
+
+# ==========================================================================
+# atan2, div with rounding_mode, inverse hyperbolics
+# ==========================================================================
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 1), (4,)), ((), (2, 3))], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_atan2(shapes, dtype):
+    rng = np.random.default_rng(4)
+    a, b = (rand_array(rng, s, dtype) for s in shapes)
+    check(lambda L, x, y: L.atan2(x, y), [a, b])
+    check(lambda L, x, y: x.arctan2(y), [a, b])
+
+
+def test_atan2_integers_and_signs():
+    def run(lib):
+        y = lib.tensor([1, -1, 0, 0, 3])
+        x = lib.tensor([-1, 2, -1, 1, 0])
+        z = lib.tensor([0.0, -0.0, 0.0, -0.0])
+        return lib.atan2(y, x), lib.atan2(z, lib.tensor([-0.0, -0.0, 0.0, 1.0]))
+
+    for e, t in zip(*both(run)):
+        assert_same(e, t)
+        assert np.array_equal(np.signbit(np_of(e)), np.signbit(np_of(t)))
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("other", ["tensor", 2, -2, 2.5, -0.5])
+def test_div_rounding_mode(mode, dtype, other):
+    def run(lib):
+        a = lib.tensor([7, -7, 5, -5, 0, 9]).to(getattr(lib, dtype))
+        b = lib.tensor([2, 2, -3, -3, 4, 1]).to(getattr(lib, dtype)) if other == "tensor" else other
+        return lib.div(a, b, rounding_mode=mode), a.div(b, rounding_mode=mode)
+
+    for e, t in zip(*both(run)):
+        assert_same(e, t)
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_div_rounding_mode_special_values_and_grad(mode):
+    def run(lib):
+        a = lib.tensor([math.inf, -math.inf, math.nan, 7.5, -7.5, 1.0], requires_grad=True)
+        b = lib.tensor([2.0, 3.0, 1.0, math.inf, 0.0, -0.0], requires_grad=True)
+        out = lib.div(a, b, rounding_mode=mode)
+        out.sum().backward()
+        return out.detach(), a.grad, b.grad, type(out.grad_fn).__name__
+
+    (*e, e_name), (*t, t_name) = both(run)
+    for x, y in zip(e, t):
+        assert_same(x, y)
+    assert e_name == t_name == "DivBackward2"
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L: L.div(L.tensor([5, -5]), 0, rounding_mode="trunc"),
+        lambda L: L.div(L.tensor([5, -5]), L.tensor([0, 1]), rounding_mode="floor"),
+        lambda L: L.div(L.tensor([5.0]), 2, rounding_mode="round"),
+        lambda L: L.div(L.tensor([True]), L.tensor([True]), rounding_mode="trunc"),
+        lambda L: L.tensor([5, -5]).div_(2, rounding_mode="floor"),
+        lambda L: L.tensor([5, -5]).div_(2.5, rounding_mode="floor"),
+        lambda L: L.tensor([5.0, -5.0]).div_(2, rounding_mode="trunc"),
+        lambda L: L.atan2(L.tensor([1.0]), L.tensor([1.0, 2.0, 3.0]).reshape(3, 1)),
+        lambda L: L.atan2(L.ones(2), L.ones(3)),
+    ],
+)
+def test_div_rounding_and_atan2_misuse(fn):
+    compare(fn)
+
+
+def test_erfinv_inverts_erf_and_edges():
+    x = np.linspace(-0.999999, 0.999999, 2001)
+
+    def run(lib):
+        y = lib.tensor(x, dtype=lib.float64)
+        edges = lib.tensor([-1.0, 1.0, 1.5, -2.0, 0.0, -0.0, math.nan], dtype=lib.float64)
+        return lib.erfinv(y), lib.erfinv(edges), lib.erf(lib.erfinv(y))
+
+    (e, ee, roundtrip), (t, te, _) = both(run)
+    assert_same(e, t, rtol=1e-13, atol=1e-14)
+    assert_same(ee, te)
+    np.testing.assert_allclose(np_of(roundtrip), x, rtol=0, atol=1e-15)

@@ -36,6 +36,11 @@ Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor floor_divide(const Tensor& a, const Tensor& b);
 Tensor floor_divide(const Tensor& a, const Scalar& b, bool scalar_first = false);
 Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor atan2(const Tensor& a, const Tensor& b);
+// div with rounding_mode="floor" or "trunc" (zero gradients, unlike floor_divide's none).
+enum class RoundingMode { Floor, Trunc };
+Tensor rounded_div(const Tensor& a, const Tensor& b, RoundingMode mode);
+Tensor rounded_div(const Tensor& a, const Scalar& b, RoundingMode mode);
 Tensor remainder(const Tensor& a, const Scalar& b, bool scalar_first = false);
 // &, |, ^, <<, >> on integer and bool tensors (no gradient).
 Tensor bitwise(BinaryOp op, const Tensor& a, const Tensor& b);
@@ -101,6 +106,7 @@ Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim);
 Tensor prod(const Tensor& a, std::optional<DType> dtype = std::nullopt);
 Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<DType> dtype = std::nullopt);
 Tensor cumsum(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::nullopt);
+Tensor cumprod(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::nullopt);
 Tensor max(const Tensor& a);
 Tensor min(const Tensor& a);
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);

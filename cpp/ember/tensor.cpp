@@ -182,11 +182,22 @@ Tensor scalar_tensor(const Scalar& value, DType dtype) { return full(Shape{}, va
 
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype) {
   if (step.value == 0) throw std::runtime_error("step must be nonzero");
+  const bool integral_bounds = start.is_integral() && end.is_integral() && step.is_integral();
+  if (!is_floating(dtype) && !integral_bounds) {
+    // torch truncates float bounds and step to the integer dtype first.
+    auto truncated = [](const Scalar& s) {
+      return s.is_integral() ? s
+                             : Scalar::integer(Scalar(std::trunc(s.value)).checked_to<int64_t>());
+    };
+    const Scalar whole_step = truncated(step);
+    if (whole_step.int_value == 0) throw ValueError("step must be nonzero");
+    return arange(truncated(start), truncated(end), whole_step, dtype);
+  }
   if ((step.value > 0 && start.value > end.value) || (step.value < 0 && start.value < end.value)) {
     throw std::runtime_error("upper bound and lower bound inconsistent with step sign");
   }
   // Integer bounds count and step exactly: doubles lose them beyond 2**53.
-  if (start.is_integral() && end.is_integral() && step.is_integral() && !is_floating(dtype)) {
+  if (integral_bounds && !is_floating(dtype)) {
     const int64_t s = start.int_value, d = step.int_value;
     const int64_t span = end.int_value - s;
     const int64_t n = span / d + (span % d != 0 ? 1 : 0);

@@ -159,8 +159,16 @@ struct Scalar {
   double value;
   int64_t int_value = 0;  // exact for Int64 and Bool kinds
   DType kind;             // Bool, Int64 or Float64 (the Python type it came from)
+  // A Python int in [2**63, 2**64): torch keeps it as uint64, so float math
+  // sees its value, int64 math its wrapped bits, and storing it raises.
+  bool beyond_int64 = false;
   Scalar(double v) : value(v), kind(DType::Float64) {}  // NOLINT: implicit on purpose
   static Scalar integer(int64_t v) { return Scalar(static_cast<double>(v), v, DType::Int64); }
+  static Scalar unsigned_integer(uint64_t v) {
+    Scalar s(static_cast<double>(v), static_cast<int64_t>(v), DType::Int64);
+    s.beyond_int64 = v > static_cast<uint64_t>(INT64_MAX);
+    return s;
+  }
   static Scalar boolean(bool v) { return Scalar(v ? 1.0 : 0.0, v, DType::Bool); }
 
   bool is_integral() const { return kind != DType::Float64; }
@@ -182,7 +190,8 @@ struct Scalar {
   T checked_to() const {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       // 2**63 is exact in double; every double below it fits int64.
-      if (!is_integral() && !(value >= -9223372036854775808.0 && value < 9223372036854775808.0)) {
+      if (beyond_int64 ||
+          (!is_integral() && !(value >= -9223372036854775808.0 && value < 9223372036854775808.0))) {
         throw std::runtime_error("value cannot be converted to type int64_t without overflow");
       }
     }

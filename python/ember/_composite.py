@@ -10,6 +10,8 @@ import math
 import numpy as np
 
 from . import _C, _return_types
+from ._einsum import einsum
+from ._inplace import _TYPE_NAMES
 
 
 def _dim(dim, ndim):
@@ -159,6 +161,14 @@ def lerp(input, end, weight):
     return _C.where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
 
 
+def clamp_min(input, min):
+    return input.clamp(min=min)
+
+
+def clamp_max(input, max):
+    return input.clamp(max=max)
+
+
 def log2(input):
     return input.log() / math.log(2.0)
 
@@ -168,9 +178,25 @@ def log10(input):
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    # torch's checks, in its order; no type promotion among the three.
+    for first, name in ((input, "self"), (mat1, "mat1")):
+        if first.dtype != mat2.dtype:
+            raise RuntimeError(
+                f"{name} and mat2 must have the same dtype, but got "
+                f"{_TYPE_NAMES[first.dtype]} and {_TYPE_NAMES[mat2.dtype]}"
+            )
+    for mat, name in ((mat1, "mat1"), (mat2, "mat2")):
+        if mat.dim() != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {mat.dim()}-D tensor")
+    if not mat2.is_floating_point():  # integer matrices take integer coefficients
+        beta, alpha = int(beta), int(alpha)
     product = mat1 @ mat2
     if alpha != 1:
         product = product * alpha
+    if input.shape != product.shape:  # input broadcasts to the product, not the reverse
+        input = input.expand(product.shape)
+    if beta == 0:  # torch ignores input then, NaN and inf included
+        return product + _C.where(isfinite(input), input * 0, _C.zeros((), dtype=input.dtype))
     return product + (input if beta == 1 else input * beta)
 
 
@@ -180,8 +206,11 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 def _dims(dim, ndim):
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return list(range(ndim))
-    dims = [dim] if isinstance(dim, int) else list(dim)
-    return sorted({_dim(d, ndim) for d in dims})
+    dims = [_dim(d, ndim) for d in ([dim] if isinstance(dim, int) else dim)]
+    for i, d in enumerate(dims):
+        if d in dims[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return sorted(dims)
 
 
 def _extreme(input, dim, keepdim, largest):
@@ -199,8 +228,14 @@ def _extreme(input, dim, keepdim, largest):
     zero = _C.zeros((), dtype=input.dtype)
     total = _C.where(hit, input, zero).sum(dims, keepdim=True)
     out = total / hit.sum(dims, keepdim=True).to(input.dtype)
-    # A NaN extreme matches nothing: keep it as the result.
-    out = _C.where(best != best, best, out)
+    lost = best != best
+    if lost.any():
+        # A NaN extreme matches nothing, so the quotient above is 0 / 0. torch's
+        # gradient there is NaN for the whole line; a term worth 0 elsewhere
+        # and NaN on such lines, value and gradient, gives the same.
+        zero = _C.zeros((), dtype=input.dtype)
+        on_lost_lines = _C.where(lost, input, zero)
+        out = out + (on_lost_lines * _C.where(lost, math.nan, 0.0)).sum(dims, keepdim=True)
     return out if keepdim or not dims else out.squeeze(dims)
 
 
@@ -279,10 +314,13 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 
 
 def nonzero(input, *, as_tuple=False):
-    positions = np.argwhere(input.detach().numpy())
+    values = input.detach().numpy()
+    if as_tuple and values.ndim == 0:  # torch reads a 0-d input as 1-d here
+        values = values.reshape(1)
+    positions = np.argwhere(values)
     if as_tuple:
         return tuple(_C.tensor(positions[:, k].copy()) for k in range(positions.shape[1]))
-    return _C.tensor(positions.reshape(-1, input.dim()))
+    return _C.tensor(positions.reshape(len(positions), input.dim()))
 
 
 # ---- shape ----
@@ -312,8 +350,18 @@ def roll(input, shifts, dims=None):
 def movedim(input, source, destination):
     source = [source] if isinstance(source, int) else list(source)
     destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({source} dims) should "
+            f"contain the same number of dims as destination ({destination} dims)"
+        )
     src = [_dim(d, input.dim()) for d in source]
     dst = [_dim(d, input.dim()) for d in destination]
+    for dims, name in ((src, "source"), (dst, "destination")):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    if input.dim() == 0:
+        return input.permute(())
     rest = iter(d for d in range(input.dim()) if d not in src)
     order = [None] * input.dim()
     for s, t in zip(src, dst):
@@ -344,6 +392,8 @@ COMPOSITES = {
     "isinf": isinf,
     "isfinite": isfinite,
     "lerp": lerp,
+    "clamp_min": clamp_min,
+    "clamp_max": clamp_max,
     "log2": log2,
     "log10": log10,
     "addmm": addmm,
@@ -360,10 +410,11 @@ COMPOSITES = {
     "movedim": movedim,
     "broadcast_to": broadcast_to,
     "unflatten": unflatten,
+    "einsum": einsum,
 }
 
 # torch has these as functions only.
-_FUNCTIONS_ONLY = {"std_mean", "var_mean"}
+_FUNCTIONS_ONLY = {"std_mean", "var_mean", "einsum"}
 
 
 def install(module_namespace):

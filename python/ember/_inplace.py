@@ -15,15 +15,42 @@ _TYPE_NAMES = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long", _C.b
 _FROM_OUT_OF_PLACE = [
     "abs",
     "ceil",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
     "clamp",
+    "clamp_max",
+    "clamp_min",
     "clip",
     "cos",
+    "cosh",
+    "cumprod",
+    "cumsum",
+    "erf",
+    "erfinv",
     "exp",
     "expm1",
     "floor",
     "floor_divide",
+    "lerp",
     "log",
+    "log10",
     "log1p",
+    "log2",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
     "masked_fill",
     "neg",
     "pow",
@@ -35,8 +62,10 @@ _FROM_OUT_OF_PLACE = [
     "sigmoid",
     "sign",
     "sin",
+    "sinh",
     "sqrt",
     "square",
+    "tan",
     "tanh",
     "trunc",
 ]
@@ -77,8 +106,19 @@ def _augmented(name):
     return method
 
 
+def _div_with_rounding(plain_div_):
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return plain_div_(self, other)
+        return _write_back(self, _source(self).div(other, rounding_mode=rounding_mode))
+
+    div_.__doc__ = plain_div_.__doc__
+    return div_
+
+
 def install():
     T = _C.Tensor
+    T.div_ = _div_with_rounding(T.div_)
     for name in _FROM_OUT_OF_PLACE:
         if hasattr(T, name) and not hasattr(T, name + "_"):
             setattr(T, name + "_", _in_place(name))

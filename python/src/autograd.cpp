@@ -117,6 +117,12 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(AsinBackward0);
   EMBER_BIND(AcosBackward0);
   EMBER_BIND(AtanBackward0);
+  EMBER_BIND(AsinhBackward0);
+  EMBER_BIND(AcoshBackward0);
+  EMBER_BIND(AtanhBackward0);
+  EMBER_BIND(ErfinvBackward0);
+  EMBER_BIND(Atan2Backward0);
+  EMBER_BIND(DivBackward2);
   EMBER_BIND(CosBackward0);
   EMBER_BIND(TanhBackward0);
   EMBER_BIND(SigmoidBackward0);
@@ -136,6 +142,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ProdBackward0);
   EMBER_BIND(ProdBackward1);
   EMBER_BIND(CumsumBackward0);
+  EMBER_BIND(CumprodBackward0);
   EMBER_BIND(SumBackward1);
   EMBER_BIND(MeanBackward0);
   EMBER_BIND(MeanBackward1);

@@ -62,9 +62,15 @@ std::optional<Scalar> as_scalar(py::handle h) {
   if (PyLong_Check(o)) {
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (overflow) throw ValueError("Overflow when unpacking long long");
     if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    return Scalar::integer(v);
+    if (overflow == 0) return Scalar::integer(v);
+    // torch's argument parser takes [2**63, 2**64) as uint64 and refuses the rest.
+    const unsigned long long u = overflow > 0 ? PyLong_AsUnsignedLongLong(o) : 0;
+    if (overflow < 0 || (u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) {
+      PyErr_SetString(PyExc_OverflowError, "int too big to convert");
+      throw py::error_already_set();
+    }
+    return Scalar::unsigned_integer(u);
   }
   // NumPy scalars.
   static PyObject* generic = py::module_::import("numpy").attr("generic").ptr();
@@ -223,6 +229,11 @@ DType kind_of_element(py::handle h, bool leading) {
   static PyObject* np_float64 = py::module_::import("numpy").attr("float64").ptr();
   if (PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(np_float64))) {
     return DType::Float64;
+  }
+  if (PyLong_Check(h.ptr())) {  // tensor data must fit int64, unlike operands
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+    if (overflow) throw ValueError("Overflow when unpacking long long");
   }
   std::optional<Scalar> s = as_scalar(h);
   if (!s) {

@@ -174,7 +174,13 @@ void init_arithmetic(TensorClass& cls) {
   cls.def("__neg__", [](const Tensor& a) { return unary_op(UnaryOp::Neg, a); })
       .def("__pos__", [](py::handle a) { return a; })
       .def("__abs__", [](const Tensor& a) { return unary_op(UnaryOp::Abs, a); })
-      .def("__invert__", [](const Tensor& a) { return bitwise_not(a); });
+      .def("__invert__", [](const Tensor& a) {
+        if (is_floating(a->dtype())) {  // the operator's own check comes first in torch
+          throw TypeError(
+              "~ (operator.invert) is only implemented on integer and Boolean-type tensors");
+        }
+        return bitwise_not(a);
+      });
 }
 
 void init_comparisons(TensorClass& cls) {

@@ -2,6 +2,7 @@
 // (the operators are in operators.cpp). Each binding only converts arguments.
 
 #include "common.h"
+#include "ember/autograd/node.h"
 #include "ember/kernels/elementwise.h"
 
 namespace ember::bindings {
@@ -29,6 +30,14 @@ py::object binary(py::handle self, py::handle other, WithTensor with_tensor,
     out = with_scalar(a, s);
   }
   return py::cast(std::move(out));
+}
+
+RoundingMode rounding_mode_from(py::handle h) {
+  const std::string mode = py::str(h);
+  if (mode == "floor") return RoundingMode::Floor;
+  if (mode == "trunc") return RoundingMode::Trunc;
+  throw std::runtime_error(
+      "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '" + mode + "'");
 }
 
 // Binds a function as ember.<name>(input, ...) and Tensor.<name>(...).
@@ -203,7 +212,17 @@ void init_inplace_methods(TensorClass& cls) {
            [](py::handle self, py::handle value) {
              Tensor t = as_tensor(self);
              if (is_tensor(value)) {
-               fill_(t, item_as_scalar(as_tensor(value)));
+               const Tensor& v = as_tensor(value);
+               if (v->dim() != 0) {
+                 throw std::runtime_error(
+                     "fill_ only supports 0-dimension value tensor but got tensor with " +
+                     std::to_string(v->dim()) + " dimensions.");
+               }
+               if (any_requires_grad(v)) {  // the fill carries the value's gradient
+                 copy_(t, v);
+               } else {
+                 fill_(t, item_as_scalar(v));
+               }
              } else {
                fill_(t, require_scalar(value));
              }
@@ -254,12 +273,18 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       py::arg("other"));
   def_both(
       m, cls, "div",
-      [](py::handle a, py::handle b) {
+      [](py::handle a, py::handle b, py::object rounding_mode) {
+        if (rounding_mode.is_none()) {
+          return binary(
+              a, b, [](const Tensor& x, const Tensor& y) { return div(x, y); },
+              [](const Tensor& x, const Scalar& s) { return div(x, s); });
+        }
+        const RoundingMode mode = rounding_mode_from(rounding_mode);
         return binary(
-            a, b, [](const Tensor& x, const Tensor& y) { return div(x, y); },
-            [](const Tensor& x, const Scalar& s) { return div(x, s); });
+            a, b, [mode](const Tensor& x, const Tensor& y) { return rounded_div(x, y, mode); },
+            [mode](const Tensor& x, const Scalar& s) { return rounded_div(x, s, mode); });
       },
-      py::arg("other"));
+      py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none());
   def_both(
       m, cls, "pow",
       [](py::handle a, py::handle b) -> py::object {
@@ -287,6 +312,11 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
             [](const Tensor& x, const Scalar& s) { return remainder(x, s); });
       },
       py::arg("other"));
+  for (const char* name : {"atan2", "arctan2"}) {
+    def_both(
+        m, cls, name, [](const Tensor& a, const Tensor& b) { return atan2(a, b); },
+        py::arg("other"));
+  }
   init_bitwise(m, cls);
   def_both(
       m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); },
@@ -340,23 +370,45 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   }
 
   // Unary math.
-  const std::pair<const char*, UnaryOp> unaries[] = {
-      {"neg", UnaryOp::Neg},     {"negative", UnaryOp::Neg},
-      {"exp", UnaryOp::Exp},     {"log", UnaryOp::Log},
-      {"sqrt", UnaryOp::Sqrt},   {"abs", UnaryOp::Abs},
-      {"sin", UnaryOp::Sin},     {"cos", UnaryOp::Cos},
-      {"erf", UnaryOp::Erf},     {"tan", UnaryOp::Tan},
-      {"sinh", UnaryOp::Sinh},   {"cosh", UnaryOp::Cosh},
-      {"asin", UnaryOp::Asin},   {"acos", UnaryOp::Acos},
-      {"atan", UnaryOp::Atan},   {"arcsin", UnaryOp::Asin},
-      {"arccos", UnaryOp::Acos}, {"arctan", UnaryOp::Atan},
-      {"tanh", UnaryOp::Tanh},   {"sigmoid", UnaryOp::Sigmoid},
-      {"relu", UnaryOp::Relu},   {"reciprocal", UnaryOp::Reciprocal},
-      {"sign", UnaryOp::Sign},   {"square", UnaryOp::Square},
-      {"log1p", UnaryOp::Log1p}, {"expm1", UnaryOp::Expm1},
-      {"rsqrt", UnaryOp::Rsqrt}, {"floor", UnaryOp::Floor},
-      {"ceil", UnaryOp::Ceil},   {"round", UnaryOp::Round},
-      {"trunc", UnaryOp::Trunc}, {"logical_not", UnaryOp::LogicalNot}};
+  const std::pair<const char*, UnaryOp> unaries[] = {{"neg", UnaryOp::Neg},
+                                                     {"negative", UnaryOp::Neg},
+                                                     {"exp", UnaryOp::Exp},
+                                                     {"log", UnaryOp::Log},
+                                                     {"sqrt", UnaryOp::Sqrt},
+                                                     {"abs", UnaryOp::Abs},
+                                                     {"sin", UnaryOp::Sin},
+                                                     {"cos", UnaryOp::Cos},
+                                                     {"erf", UnaryOp::Erf},
+                                                     {"tan", UnaryOp::Tan},
+                                                     {"sinh", UnaryOp::Sinh},
+                                                     {"cosh", UnaryOp::Cosh},
+                                                     {"asin", UnaryOp::Asin},
+                                                     {"acos", UnaryOp::Acos},
+                                                     {"atan", UnaryOp::Atan},
+                                                     {"arcsin", UnaryOp::Asin},
+                                                     {"asinh", UnaryOp::Asinh},
+                                                     {"arcsinh", UnaryOp::Asinh},
+                                                     {"acosh", UnaryOp::Acosh},
+                                                     {"arccosh", UnaryOp::Acosh},
+                                                     {"atanh", UnaryOp::Atanh},
+                                                     {"arctanh", UnaryOp::Atanh},
+                                                     {"erfinv", UnaryOp::Erfinv},
+                                                     {"arccos", UnaryOp::Acos},
+                                                     {"arctan", UnaryOp::Atan},
+                                                     {"tanh", UnaryOp::Tanh},
+                                                     {"sigmoid", UnaryOp::Sigmoid},
+                                                     {"relu", UnaryOp::Relu},
+                                                     {"reciprocal", UnaryOp::Reciprocal},
+                                                     {"sign", UnaryOp::Sign},
+                                                     {"square", UnaryOp::Square},
+                                                     {"log1p", UnaryOp::Log1p},
+                                                     {"expm1", UnaryOp::Expm1},
+                                                     {"rsqrt", UnaryOp::Rsqrt},
+                                                     {"floor", UnaryOp::Floor},
+                                                     {"ceil", UnaryOp::Ceil},
+                                                     {"round", UnaryOp::Round},
+                                                     {"trunc", UnaryOp::Trunc},
+                                                     {"logical_not", UnaryOp::LogicalNot}};
   for (const auto& [name, op] : unaries) {
     const UnaryOp o = op;
     def_both(m, cls, name, [o](const Tensor& a) { return unary_op(o, a); });
@@ -392,6 +444,13 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       [](const Tensor& a, int64_t dim, py::object dtype) {
         MaybeReleaseGIL gil(a->numel());
         return cumsum(a, dim, optional_dtype(dtype));
+      },
+      py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none());
+  def_both(
+      m, cls, "cumprod",
+      [](const Tensor& a, int64_t dim, py::object dtype) {
+        MaybeReleaseGIL gil(a->numel());
+        return cumprod(a, dim, optional_dtype(dtype));
       },
       py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none());
   def_both(

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <type_traits>
 
@@ -90,6 +91,20 @@ T div_value(T a, T b) {
 }
 
 // Python's // and %: the quotient rounds down, the remainder takes b's sign.
+// C's / for integers, trunc(a / b) for floats (torch's div_trunc).
+template <typename T>
+T trunc_div_value(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return a;  // refused by check_operands
+  } else if constexpr (std::is_integral_v<T>) {
+    if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    if (b == -1) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
+    return a / b;
+  } else {
+    return std::trunc(a / b);
+  }
+}
+
 template <typename T>
 T floor_div_value(T a, T b) {
   if constexpr (std::is_same_v<T, bool>) {
@@ -225,8 +240,14 @@ void with_binary_functor(BinaryOp op, Body&& body) {
       return body([](T x, T y) { return min_value<T>(x, y); });
     case BinaryOp::FloorDiv:
       return body([](T x, T y) { return floor_div_value<T>(x, y); });
+    case BinaryOp::TruncDiv:
+      return body([](T x, T y) { return trunc_div_value<T>(x, y); });
     case BinaryOp::Remainder:
       return body([](T x, T y) { return remainder_value<T>(x, y); });
+    case BinaryOp::Atan2:
+      return body([](T x, T y) {
+        return static_cast<T>(std::atan2(static_cast<double>(x), static_cast<double>(y)));
+      });
     case BinaryOp::BitAnd:
       return body(
           [](T x, T y) { return integral_only(x, y, [](auto a, auto b) { return a & b; }); });
@@ -269,7 +290,9 @@ void with_binary_functor(BinaryOp op, Body&& body) {
 
 DType compute_dtype(BinaryOp op, DType promoted) {
   // True division of integers is float division.
-  if (op == BinaryOp::Div && !is_floating(promoted)) return DType::Float32;
+  if ((op == BinaryOp::Div || op == BinaryOp::Atan2) && !is_floating(promoted)) {
+    return DType::Float32;
+  }
   return promoted;
 }
 
@@ -310,8 +333,11 @@ void check_operands(BinaryOp op, DType a, DType b, DType t) {
   const char* kernel = nullptr;  // torch's kernel name in its "not implemented" message
   if (t == DType::Bool) {
     if (op == BinaryOp::FloorDiv) kernel = "div_floor_cpu";
+    if (op == BinaryOp::TruncDiv) kernel = "div_trunc_cpu";
     if (op == BinaryOp::Remainder) kernel = "remainder_cpu";
     if (op == BinaryOp::Pow) kernel = "pow";
+    if (op == BinaryOp::ShiftLeft) kernel = "lshift_cpu";
+    if (op == BinaryOp::ShiftRight) kernel = "rshift_cpu";
   } else if (is_floating(t) && is_bitwise(op)) {
     const char* names[] = {"bitwise_and_cpu", "bitwise_or_cpu", "bitwise_xor_cpu", "lshift_cpu",
                            "rshift_cpu"};
@@ -438,6 +464,27 @@ void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar&
 
 namespace {
 
+// The inverse of erf in double: a closed-form first guess good to ~2e-3,
+// then Halley steps on erf (or on erfc near +-1, where 1 - |y| is exact and
+// erf(x) - y would cancel).
+double erfinv_value(double y) {
+  if (!(std::abs(y) <= 1.0)) return std::numeric_limits<double>::quiet_NaN();
+  if (std::abs(y) == 1.0) return std::copysign(std::numeric_limits<double>::infinity(), y);
+  if (y == 0.0) return y;  // keeps the sign of -0
+  const double a = 0.147, pi = 3.14159265358979323846;
+  const double ln = std::log1p(-y * y);
+  const double t = 2.0 / (pi * a) + ln / 2.0;
+  const double m = std::abs(y);
+  double x = std::sqrt(std::sqrt(t * t - ln / a) - t);
+  for (int step = 0; step < 3; ++step) {
+    // f(x) = erf(x) - |y|, written through erfc when |y| is near 1.
+    const double f = m > 0.5 ? (1.0 - m) - std::erfc(x) : std::erf(x) - m;
+    const double slope = 1.1283791670955126 * std::exp(-x * x);  // 2 / sqrt(pi) e^{-x^2}
+    x -= f / (slope + x * f);                                    // Halley: f'' = -2x f'
+  }
+  return std::copysign(x, y);
+}
+
 template <typename T>
 T sigmoid_value(T x) {
   return static_cast<T>(1) / (static_cast<T>(1) + std::exp(-x));
@@ -472,6 +519,14 @@ void with_unary_functor(UnaryOp op, Body&& body) {
       return body([](T x) { return std::acos(x); });
     case UnaryOp::Atan:
       return body([](T x) { return std::atan(x); });
+    case UnaryOp::Asinh:
+      return body([](T x) { return std::asinh(x); });
+    case UnaryOp::Acosh:
+      return body([](T x) { return std::acosh(x); });
+    case UnaryOp::Atanh:
+      return body([](T x) { return std::atanh(x); });
+    case UnaryOp::Erfinv:
+      return body([](T x) { return static_cast<T>(erfinv_value(static_cast<double>(x))); });
     case UnaryOp::Cos:
       return body([](T x) { return std::cos(x); });
     case UnaryOp::Tanh:

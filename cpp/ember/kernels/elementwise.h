@@ -15,7 +15,9 @@ enum class BinaryOp {
   Maximum,
   Minimum,
   FloorDiv,
+  TruncDiv,  // division rounded toward zero (div with rounding_mode='trunc')
   Remainder,
+  Atan2,
   BitAnd,  // bitwise ops: integer and bool tensors only
   BitOr,
   BitXor,
@@ -56,6 +58,10 @@ enum class UnaryOp {
   Asin,
   Acos,
   Atan,
+  Asinh,
+  Acosh,
+  Atanh,
+  Erfinv,
   LogicalNot
 };
 

@@ -242,6 +242,64 @@ Tensor cumsum_kernel(const Tensor& a_in, int64_t dim, bool reverse) {
   return out;
 }
 
+Tensor cumprod_kernel(const Tensor& a_in, int64_t dim) {
+  const Tensor a = dense(a_in);
+  Tensor out = empty(a->shape(), a->dtype());
+  const Lines lines(a->shape(), dim);
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    const T* p = a->data<T>();
+    T* q = out->data<T>();
+    lines.each(lines.len, [&](int64_t in, int64_t o) {
+      acc_t<T> run = 1;
+      for (int64_t k = 0; k < lines.len * lines.inner; k += lines.inner) {
+        run = times<acc_t<T>>(run, p[in + k]);
+        q[o + k] = static_cast<T>(run);
+      }
+    });
+  });
+  return out;
+}
+
+// out_k = d/dx_k sum_j g_j prod_{i<=j} x_i = (prod_{i<k} x_i) * S_k, where
+// S_k = g_k + x_{k+1} S_{k+1}: no division, so zeros in x are exact. As in
+// torch, an input after the line's first zero gets 0 and the terms from its
+// second zero on count as 0, even where an inf would make them NaN.
+Tensor cumprod_backward_kernel(const Tensor& x_in, const Tensor& g_in, int64_t dim) {
+  const Tensor x = dense(x_in), g = dense(g_in);
+  Tensor out = empty(x->shape(), x->dtype());
+  const Lines lines(x->shape(), dim);
+  EMBER_DISPATCH(x->dtype(), T, [&] {
+    const T* p = x->data<T>();
+    const T* gp = g->data<T>();
+    T* q = out->data<T>();
+    lines.each(lines.len, [&](int64_t in, int64_t o) {
+      const int64_t n = lines.len, step = lines.inner;
+      int64_t first_zero = n, second_zero = n;
+      for (int64_t k = 0; k < n; ++k) {
+        if (p[in + k * step] != T(0)) continue;
+        if (first_zero < n) {
+          second_zero = k;
+          break;
+        }
+        first_zero = k;
+      }
+      acc_t<T> before = 1;
+      for (int64_t k = 0; k < n; ++k) {
+        q[o + k * step] = k <= first_zero ? static_cast<T>(before) : T(0);
+        before = times<acc_t<T>>(before, p[in + k * step]);
+      }
+      acc_t<T> tail = 0;
+      for (int64_t k = second_zero - 1; k >= 0; --k) {
+        tail = k + 1 < second_zero
+                   ? gp[in + k * step] + times<acc_t<T>>(p[in + (k + 1) * step], tail)
+                   : acc_t<T>(gp[in + k * step]);
+        if (k <= first_zero) q[o + k * step] = static_cast<T>(q[o + k * step] * tail);
+      }
+    });
+  });
+  return out;
+}
+
 Tensor prod_of_others_kernel(const Tensor& a_in, int64_t dim) {
   const Tensor a = dense(a_in);
   Tensor out = empty(a->shape(), a->dtype());

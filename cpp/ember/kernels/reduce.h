@@ -20,6 +20,10 @@ Tensor sum_all_kernel(const Tensor& a, DType out_dtype);
 Tensor prod_kernel(const Tensor& a, int64_t dim);
 Tensor cumsum_kernel(const Tensor& a, int64_t dim, bool reverse);
 Tensor prod_of_others_kernel(const Tensor& a, int64_t dim);
+// The running product along dim, and its exact gradient given the output
+// gradient g (same shape and dtype as x), zeros in x included.
+Tensor cumprod_kernel(const Tensor& a, int64_t dim);
+Tensor cumprod_backward_kernel(const Tensor& x, const Tensor& g, int64_t dim);
 
 // Max or min along one dim, with the index of the first extreme (NaN wins).
 struct ExtremeResult {

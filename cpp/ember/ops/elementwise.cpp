@@ -380,6 +380,56 @@ Tensor floor_divide(const Tensor& a, const Scalar& b, bool scalar_first) {
   return out;
 }
 
+Tensor rounded_div(const Tensor& a, const Tensor& b, RoundingMode mode) {
+  const BinaryOp op = mode == RoundingMode::Floor ? BinaryOp::FloorDiv : BinaryOp::TruncDiv;
+  Tensor out = binary_kernel(op, a, b);
+  if (any_requires_grad(a, b) && is_floating(out->dtype())) {
+    auto node = record<DivBackward2>(out, {&a, &b});
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
+  }
+  return out;
+}
+
+Tensor rounded_div(const Tensor& a, const Scalar& b, RoundingMode mode) {
+  const BinaryOp op = mode == RoundingMode::Floor ? BinaryOp::FloorDiv : BinaryOp::TruncDiv;
+  Tensor out = binary_scalar_kernel(op, a, b);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    record<DivBackward2>(out, {&a})->self_meta = GradFit(a, out);
+  }
+  return out;
+}
+
+TensorList DivBackward2::apply(TensorList&& grads) {
+  const Tensor zero = zeros(grads[0]->shape(), grads[0]->dtype());
+  TensorList out(next_edges().size());
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(zero);
+  if (out.size() > 1 && wants_grad(*this, 1)) out[1] = other_meta.fit(zero);
+  return out;
+}
+
+Tensor atan2(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Atan2, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<Atan2Backward0>(out, {&a, &b});
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
+  }
+  return out;
+}
+
+// d atan2(a, b) = (b da - a db) / (a^2 + b^2)
+TensorList Atan2Backward0::apply(TensorList&& grads) {
+  const Tensor a = self.unpack(*this), b = other.unpack(*this);
+  const Tensor scaled = div(grads[0], add(mul(a, a), mul(b, b)));
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(mul(scaled, b));
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(mul(scaled, neg(a)));
+  return out;
+}
+
 Tensor remainder(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(BinaryOp::Remainder, a, b);
   if (any_requires_grad(a, b) && is_floating(out->dtype())) {
@@ -417,7 +467,8 @@ Tensor bitwise(BinaryOp op, const Tensor& a, const Scalar& b, bool scalar_first)
 Tensor bitwise_not(const Tensor& a) {
   if (a->dtype() == DType::Bool) return unary_kernel(UnaryOp::LogicalNot, a);
   if (is_floating(a->dtype())) {
-    throw TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors");
+    throw NotImplementedError(std::string("\"bitwise_not_cpu\" not implemented for '") +
+                              scalar_type_name(a->dtype()) + "'");
   }
   return binary_scalar_kernel(BinaryOp::BitXor, a, Scalar::integer(-1));
 }
@@ -524,6 +575,18 @@ Tensor unary(UnaryOp op, const Tensor& a) {
     case UnaryOp::Atan:
       record_unary<AtanBackward0>(out, a, false);
       break;
+    case UnaryOp::Asinh:
+      record_unary<AsinhBackward0>(out, a, false);
+      break;
+    case UnaryOp::Acosh:
+      record_unary<AcoshBackward0>(out, a, false);
+      break;
+    case UnaryOp::Atanh:
+      record_unary<AtanhBackward0>(out, a, false);
+      break;
+    case UnaryOp::Erfinv:
+      record_unary<ErfinvBackward0>(out, a, false);
+      break;
     case UnaryOp::Cos:
       record_unary<CosBackward0>(out, a, false);
       break;
@@ -615,6 +678,23 @@ TensorList AcosBackward0::apply(TensorList&& grads) {  // -1 / sqrt(1 - x^2)
 TensorList AtanBackward0::apply(TensorList&& grads) {  // 1 / (1 + x^2)
   const Tensor x = saved.unpack(*this);
   return {div(grads[0], add(mul(x, x), Scalar(1.0)))};
+}
+TensorList AsinhBackward0::apply(TensorList&& grads) {  // 1 / sqrt(x^2 + 1)
+  const Tensor x = saved.unpack(*this);
+  return {mul(grads[0], unary(UnaryOp::Rsqrt, add(mul(x, x), Scalar(1.0))))};
+}
+TensorList AcoshBackward0::apply(TensorList&& grads) {  // 1 / sqrt(x^2 - 1)
+  const Tensor x = saved.unpack(*this);
+  return {mul(grads[0], unary(UnaryOp::Rsqrt, sub(mul(x, x), Scalar(1.0))))};
+}
+TensorList AtanhBackward0::apply(TensorList&& grads) {  // 1 / (1 - x^2)
+  const Tensor x = saved.unpack(*this);
+  return {div(grads[0], rsub(mul(x, x), Scalar(1.0)))};
+}
+// d erfinv(x) = sqrt(pi) / 2 * exp(erfinv(x)^2)
+TensorList ErfinvBackward0::apply(TensorList&& grads) {
+  const Tensor y = unary(UnaryOp::Erfinv, saved.unpack(*this));
+  return {mul(grads[0], mul(exp(mul(y, y)), Scalar(0.88622692545275801)))};
 }
 TensorList SinBackward0::apply(TensorList&& grads) {
   return {mul(grads[0], cos(saved.unpack(*this)))};

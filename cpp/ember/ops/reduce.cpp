@@ -75,9 +75,15 @@ Tensor restore_reduced(const Tensor& g, const Shape& in_shape, const DimList& di
   return reshape(g, DimList(ks.begin(), ks.end()));
 }
 
-DType sum_dtype(DType in, std::optional<DType> requested) {
-  if (requested) return *requested;
-  return is_floating(in) ? in : DType::Int64;
+// The dtype a sum, product or cumsum accumulates in. An integer result of an
+// input that requires grad would silently drop it: torch refuses.
+DType sum_dtype(const Tensor& a, std::optional<DType> requested) {
+  if (!requested) return is_floating(a->dtype()) ? a->dtype() : DType::Int64;
+  if (!is_floating(*requested) && any_requires_grad(a)) {
+    throw std::runtime_error(std::string("Autograd not support dtype: ") +
+                             scalar_type_name(*requested));
+  }
+  return *requested;
 }
 
 void require_floating(const Tensor& a, const char* op) {
@@ -100,7 +106,7 @@ void require_floating_var_std(const Tensor& a) {
 // ---- sum / mean ----
 
 Tensor sum(const Tensor& a, std::optional<DType> dtype) {
-  Tensor out = sum_all_kernel(a, sum_dtype(a->dtype(), dtype));
+  Tensor out = sum_all_kernel(a, sum_dtype(a, dtype));
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     record<SumBackward0>(out, a)->self_meta = InputMeta(a);
   }
@@ -109,7 +115,7 @@ Tensor sum(const Tensor& a, std::optional<DType> dtype) {
 
 Tensor sum(const Tensor& a, const DimList& dims, bool keepdim, std::optional<DType> dtype) {
   const std::vector<bool> mask = reduce_mask(a->dim(), dims);
-  Tensor out = drop_reduced(sum_kernel(a, mask, sum_dtype(a->dtype(), dtype)), mask, keepdim);
+  Tensor out = drop_reduced(sum_kernel(a, mask, sum_dtype(a, dtype)), mask, keepdim);
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     auto node = record<SumBackward1>(out, a);
     node->self_meta = InputMeta(a);
@@ -261,10 +267,11 @@ Tensor prod_gradient(const Tensor& g, const Tensor& x, const Tensor& result, int
 }  // namespace
 
 Tensor prod(const Tensor& a, std::optional<DType> dtype) {
+  const DType accumulate = sum_dtype(a, dtype);
   Tensor flat;
   {
     GradModeGuard no_grad(false);
-    flat = reshape(convert(a, sum_dtype(a->dtype(), dtype)), {-1});
+    flat = reshape(convert(a, accumulate), {-1});
   }
   const Tensor line = prod_kernel(flat, 0);
   Tensor out = std::make_shared<TensorImpl>(line->storage(), 0, Shape{}, Strides{}, line->dtype());
@@ -279,8 +286,7 @@ Tensor prod(const Tensor& a, std::optional<DType> dtype) {
 Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<DType> dtype) {
   const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));  // 0-d takes dim 0 or -1
   const std::vector<bool> mask = reduce_mask(a->dim(), {d});
-  Tensor out =
-      drop_reduced(prod_kernel(convert(a, sum_dtype(a->dtype(), dtype)), d), mask, keepdim);
+  Tensor out = drop_reduced(prod_kernel(convert(a, sum_dtype(a, dtype)), d), mask, keepdim);
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     auto node = record<ProdBackward1>(out, a);
     node->self = SavedTensor(a, false);
@@ -293,6 +299,11 @@ Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<DType> dty
 
 TensorList ProdBackward0::apply(TensorList&& grads) {
   const Tensor x = self.unpack(*this);
+  // torch: with two zeros every product of the others holds one, so the
+  // gradient is zero even where an inf would make the product NaN.
+  if (x->numel() > 0 && item_as_double(sum(compare(BinaryOp::Eq, x, Scalar(0.0)))) >= 2) {
+    return {zeros(x->shape(), x->dtype())};
+  }
   const Tensor flat = reshape(x, {-1});
   const Tensor r = reshape(result.unpack(*this), {1});
   const Tensor g = prod_gradient(reshape(grads[0], {1}), flat, r, 0);
@@ -313,7 +324,7 @@ namespace {
 
 Tensor cumsum_impl(const Tensor& a, int64_t dim, std::optional<DType> dtype, bool reverse) {
   const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));  // 0-d takes dim 0 or -1
-  Tensor out = cumsum_kernel(convert(a, sum_dtype(a->dtype(), dtype)), d, reverse);
+  Tensor out = cumsum_kernel(convert(a, sum_dtype(a, dtype)), d, reverse);
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     auto node = record<CumsumBackward0>(out, a);
     node->self_meta = InputMeta(a);
@@ -333,6 +344,38 @@ Tensor cumsum(const Tensor& a, int64_t dim, std::optional<DType> dtype) {
 // gradients from its position to the end, itself a (reversed) cumsum.
 TensorList CumsumBackward0::apply(TensorList&& grads) {
   return {to_dtype(cumsum_impl(grads[0], dim, std::nullopt, !reverse), self_meta.dtype)};
+}
+
+// ---- cumprod ----
+
+Tensor cumprod(const Tensor& a, int64_t dim, std::optional<DType> dtype) {
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));  // 0-d takes dim 0 or -1
+  Tensor out = cumprod_kernel(convert(a, sum_dtype(a, dtype)), d);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    auto node = record<CumprodBackward0>(out, a);
+    node->self = SavedTensor(a, false);
+    node->result = SavedTensor(out, true);
+    node->dim = d;
+  }
+  return out;
+}
+
+// The kernel is exact with zeros but not differentiable; a graph for
+// higher-order gradients uses reverse_cumsum(g * result) / x instead, which
+// needs x without zeros (as prod's, see prod_gradient).
+TensorList CumprodBackward0::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this);
+  const Tensor& g = grads[0];
+  if (!GradMode::is_enabled()) {
+    return {to_dtype(cumprod_backward_kernel(convert(x, g->dtype()), g, dim), x->dtype())};
+  }
+  if (item_as_double(sum(compare(BinaryOp::Eq, x, Scalar(0.0)))) > 0) {
+    throw std::runtime_error(
+        "ember: higher-order gradients of cumprod() through an input containing zeros are not "
+        "supported");
+  }
+  const Tensor weighted = cumsum_impl(mul(g, result.unpack(*this)), dim, std::nullopt, true);
+  return {to_dtype(div(weighted, x), x->dtype())};
 }
 
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {

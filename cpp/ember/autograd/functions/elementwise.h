@@ -104,6 +104,17 @@ struct RemainderBackward1 final : Node {  // tensor % tensor
   SavedTensor self, other;
   GradFit self_meta, other_meta;
 };
+// Division rounded to an integer value (div with a rounding_mode): zero gradients.
+struct DivBackward2 final : Node {
+  EMBER_NODE(DivBackward2);
+  GradFit self_meta, other_meta;
+};
+struct Atan2Backward0 final : Node {
+  EMBER_NODE(Atan2Backward0);
+  void release_saved() override { self.release(), other.release(); }
+  SavedTensor self, other;
+  GradFit self_meta, other_meta;
+};
 // Recorded by ops torch gives no derivative (floor division, scalar % tensor):
 // the result requires grad, and backward through it raises.
 struct NotImplemented final : Node {
@@ -146,6 +157,10 @@ EMBER_UNARY_NODE(CoshBackward0);
 EMBER_UNARY_NODE(AsinBackward0);
 EMBER_UNARY_NODE(AcosBackward0);
 EMBER_UNARY_NODE(AtanBackward0);
+EMBER_UNARY_NODE(AsinhBackward0);
+EMBER_UNARY_NODE(AcoshBackward0);
+EMBER_UNARY_NODE(AtanhBackward0);
+EMBER_UNARY_NODE(ErfinvBackward0);
 EMBER_UNARY_NODE(CosBackward0);
 EMBER_UNARY_NODE(TanhBackward0);
 EMBER_UNARY_NODE(SigmoidBackward0);

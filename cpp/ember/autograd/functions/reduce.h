@@ -44,6 +44,12 @@ struct CumsumBackward0 final : Node {
   int64_t dim = 0;
   bool reverse = false;  // the recorded backward of a cumsum sums from the end
 };
+struct CumprodBackward0 final : Node {
+  EMBER_NODE(CumprodBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+  int64_t dim = 0;
+};
 struct VarBackward0 final : Node {
   EMBER_NODE(VarBackward0);
   void release_saved() override { self.release(); }
