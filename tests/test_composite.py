@@ -3,7 +3,7 @@ against torch: values and gradients (node names differ: see docs/STATUS.md)."""
 
 import numpy as np
 import pytest
-from conftest import both, capture, ember, torch
+from conftest import both, capture, compare, ember, torch
 
 X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7 - 1
 
@@ -24,7 +24,54 @@ CALLS = {
     "tril_negative": lambda lib, x: x.tril(-1),
     "flip": lambda lib, x: x.flip(2),
     "flip_dims": lambda lib, x: lib.flip(x, [0, -1]),
+    # diagonal is a view op in the core; the rest are composed
+    "diagonal": lambda lib, x: x.diagonal(),
+    "diagonal_offset_dims": lambda lib, x: lib.diagonal(x, 1, 2, 0),
+    "diagonal_negative": lambda lib, x: x.diagonal(-1, -1, -2),
+    "diagonal_past_the_edge": lambda lib, x: x.diagonal(7),
+    "diagonal_written_in_place": lambda lib, x: _write_diagonal(x),
+    "trace": lambda lib, x: lib.trace(x[0]),
+    "diag_of_matrix": lambda lib, x: lib.diag(x[1], 1),
+    "diag_of_vector": lambda lib, x: lib.diag(x[0, 1], -2),
+    "addcmul": lambda lib, x: lib.addcmul(x, x[0], x.exp(), value=0.5),
+    "addcdiv": lambda lib, x: x.addcdiv(x.sin(), x * x + 1, value=-2),
+    "nan_to_num": lambda lib, x: lib.nan_to_num(x.log(), nan=0.25, neginf=-7.0),
+    "hypot": lambda lib, x: lib.hypot(x, x.flip(0) + 0.5),
+    "logaddexp": lambda lib, x: lib.logaddexp(x, x * 3 - 1),
+    "xlogy": lambda lib, x: lib.xlogy(x.relu(), x.abs() + 0.5),
+    "logit": lambda lib, x: lib.logit(x.sigmoid()),
+    "logit_eps": lambda lib, x: x.sigmoid().logit(eps=0.3),
+    "exp2_frac_deg2rad": lambda lib, x: lib.exp2(x) + lib.frac(x * 3) + lib.deg2rad(x),
+    "aliases": lambda lib, x: (
+        lib.subtract(x, lib.multiply(x, 2), alpha=3)
+        + lib.divide(x, 3)
+        + lib.true_divide(x, 2)
+        + lib.absolute(x)
+        + lib.rsub(x, 1, alpha=2)
+    ),
+    "divide_floor": lambda lib, x: lib.divide(x * 5, 2, rounding_mode="floor") + x,
+    "median_dim": lambda lib, x: x.median(1).values,
+    "median_all": lambda lib, x: x.median(),
+    "diff": lambda lib, x: lib.diff(x, n=2, dim=1),
+    "diff_prepend": lambda lib, x: x.diff(prepend=x[..., :1] * 2, append=x[..., :2]),
+    "index_add": lambda lib, x: x.index_add(2, lib.tensor([3, 0, 3]), x[..., :3] * 2, alpha=2),
+    "take_along_dim": lambda lib, x: lib.take_along_dim(x, x.argsort(2), 2),
+    "take_along_dim_flat": lambda lib, x: lib.take_along_dim(x, lib.tensor([5, 0, 23])),
+    "baddbmm": lambda lib, x: lib.baddbmm(x[:, :, :3], x, x.transpose(1, 2)[:, :, :3] * 2),
+    "hstack": lambda lib, x: lib.hstack([x[0], x[1]]),
+    "vstack": lambda lib, x: lib.vstack((x[0, 0], x[1, 1])),
+    "dstack": lambda lib, x: lib.dstack([x[0], x[1]]),
+    "column_stack": lambda lib, x: lib.column_stack([x[0, 0], x[1].t()]),
+    "meshgrid_xy": lambda lib, x: lib.stack(lib.meshgrid(x[0, 0], x[1, 0], indexing="xy")),
+    "meshgrid_ij": lambda lib, x: sum(lib.meshgrid(x[0, 0], x[1, 0, :2], x[0, 1], indexing="ij")),
+    "atleast_3d": lambda lib, x: lib.atleast_3d(x[0, 0]),
 }
+
+
+def _write_diagonal(x):
+    y = x * 1
+    y.diagonal(0, 1, 2).mul_(3)
+    return y
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
@@ -49,9 +96,58 @@ def test_composites_match_torch(name):
         lambda lib, x: x.masked_fill(x.long(), 1.0),
         lambda lib, x: x.flip(5),
         lambda lib, x: lib.tril(x[0, 0]),
+        lambda lib, x: x.diagonal(0, 1, 1),
+        lambda lib, x: x.diagonal(0, 0, 3),
+        lambda lib, x: lib.trace(x),
+        lambda lib, x: lib.diag(x),
+        lambda lib, x: lib.addcdiv(x.long(), x.long(), x.long()),
+        lambda lib, x: lib.meshgrid(x[0, 0], x[0], indexing="ij"),
+        lambda lib, x: lib.meshgrid(x[0, 0], indexing="yx"),
+        lambda lib, x: x[:, :0].median(1),
+        lambda lib, x: lib.bincount(x.long().flatten()),
+        lambda lib, x: lib.isclose(x, x.float()),
     ],
 )
 def test_composite_errors_match_torch(call):
     err_e = capture(lambda lib: call(lib, lib.tensor(X)), ember)
     err_t = capture(lambda lib: call(lib, lib.tensor(X)), torch)
     assert err_t is not None and type(err_e) is type(err_t), (err_e, err_t)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.isclose(
+            lib.tensor([1.0, float("inf"), float("nan"), -float("inf"), 1e-9]),
+            lib.tensor([1.0 + 1e-7, float("inf"), float("nan"), float("inf"), 0.0]),
+        ),
+        lambda lib: lib.isclose(
+            lib.tensor([float("nan"), 2.0]), lib.tensor([float("nan"), 2.1]), 0.1, equal_nan=True
+        ),
+        lambda lib: lib.isclose(lib.tensor([3, 4]), lib.tensor([3, 5])),
+        lambda lib: lib.count_nonzero(lib.tensor([[0, 1.5], [2, 0]]), dim=0),
+        lambda lib: lib.count_nonzero(lib.tensor([[0, 1.5], [2, 0]])),
+        lambda lib: lib.unique(lib.tensor([3, 1, 2, 1]), return_inverse=True, return_counts=True),
+        lambda lib: lib.unique(lib.tensor([[1, 2], [1, 2], [0, 5]]), dim=0),
+        lambda lib: lib.unique(lib.tensor([2.5, -1.0, 2.5])),
+        lambda lib: lib.bincount(lib.tensor([0, 1, 1, 4]), minlength=7),
+        lambda lib: lib.bincount(lib.tensor([0, 1, 1, 3]), weights=lib.tensor([1.0, 2, 3, 4])),
+        lambda lib: lib.argwhere(lib.tensor([[0, 1], [2, 0]])),
+        lambda lib: lib.signbit(lib.tensor([-0.0, 0.0, -1.5, float("nan"), 3.0])),
+        lambda lib: lib.nan_to_num(lib.tensor([float("nan"), float("inf"), -float("inf"), 1.0])),
+        lambda lib: lib.nan_to_num(lib.tensor([1, 2])),
+        lambda lib: lib.median(lib.tensor([[3.0, float("nan"), 2.0], [1.0, 2.0, 3.0]]), 1),
+        lambda lib: lib.median(lib.tensor([3, 1, 2, 2]), 0),
+        lambda lib: lib.median(lib.tensor([3.0, float("nan"), 2.0])),
+        lambda lib: lib.median(lib.tensor([])),
+        lambda lib: lib.trace(lib.arange(9).reshape(3, 3)),
+        lambda lib: lib.diff(lib.tensor([True, False, False])),
+        lambda lib: lib.logaddexp(
+            lib.tensor([float("inf"), -float("inf")]), lib.tensor([float("inf"), -float("inf")])
+        ),
+        lambda lib: lib.xlogy(lib.tensor([0.0, 0.0, 2.0]), lib.tensor([float("nan"), 0.0, 3.0])),
+        lambda lib: lib.xlogy(2, lib.tensor([3.0])),
+    ],
+)
+def test_composites_without_gradients_match_torch(call):
+    compare(call)

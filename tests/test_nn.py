@@ -2088,3 +2088,81 @@ def test_batch_norm_empty_batch_counts_but_keeps_stats(shape):
         mods.append(m)
     assert_same_state(*mods, "float32")
     assert int(mods[0].num_batches_tracked.item()) == 1
+
+
+# ---- forward hooks ----------------------------------------------------------
+
+
+def _hook_trace(lib):
+    lib.manual_seed(0)
+    layer = lib.nn.Linear(3, 2)
+    seen = []
+
+    def pre(module, args):
+        seen.append(("pre", tuple(args[0].shape)))
+        return (args[0] * 2,)
+
+    def pre_single(module, args):
+        seen.append(("pre_single", len(args)))
+        return args[0] + 1  # a bare value stands for a 1-tuple
+
+    def post(module, args, output):
+        seen.append(("post", tuple(output.shape)))
+        return output.sum(1)
+
+    def post_kwargs(module, args, kwargs, output):
+        seen.append(("post_kwargs", sorted(kwargs)))
+
+    handles = [
+        layer.register_forward_pre_hook(pre),
+        layer.register_forward_pre_hook(pre_single, prepend=True),
+        layer.register_forward_hook(post),
+        layer.register_forward_hook(post_kwargs, with_kwargs=True),
+    ]
+    x = lib.ones(4, 3)
+    first = layer(x)
+    handles[0].remove()
+    handles[2].remove()
+    second = layer(x)
+    with layer.register_forward_hook(lambda m, a, o: o * 0):
+        third = layer(x)
+    fourth = layer(x)
+    return seen, [t.detach().numpy().tolist() for t in (first, second, third, fourth)]
+
+
+def test_forward_hooks_run_in_torch_order_and_replace_values():
+    assert _hook_trace(ember) == _hook_trace(torch)
+
+
+def test_forward_pre_hook_with_kwargs_rewrites_both():
+    def run(lib):
+        class Scale(lib.nn.Module):
+            def forward(self, x, factor=1.0):
+                return x * factor
+
+        m = Scale()
+        m.register_forward_pre_hook(
+            lambda mod, args, kwargs: ((args[0] + 1,), {"factor": 3.0}), with_kwargs=True
+        )
+        return m(lib.ones(2), factor=2.0).tolist()
+
+    assert run(ember) == run(torch)
+
+
+def test_forward_pre_hook_with_kwargs_must_return_a_pair():
+    for lib in (ember, torch):
+        m = lib.nn.Identity()
+        m.register_forward_pre_hook(lambda mod, args, kwargs: args, with_kwargs=True)
+        with pytest.raises(RuntimeError, match="forward pre-hook must return None or a tuple"):
+            m(lib.ones(2))
+
+
+def test_forward_hook_gradients_flow_through_replaced_output():
+    def run(lib):
+        lib.manual_seed(0)
+        layer = lib.nn.Linear(3, 2)
+        layer.register_forward_hook(lambda m, a, o: o.tanh())
+        layer(lib.ones(1, 3)).sum().backward()
+        return layer.weight.grad.numpy().tolist()
+
+    assert np.allclose(run(ember), run(torch))

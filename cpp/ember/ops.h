@@ -141,6 +141,8 @@ Tensor permute(const Tensor& a, const DimList& dims);
 Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end,
              int64_t step);
 Tensor select(const Tensor& a, int64_t dim, int64_t index);
+// The view of the diagonal `offset` of dims dim1 and dim2, as the last dim.
+Tensor diagonal(const Tensor& a, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
 Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
 // The same bytes seen as another dtype (view(dtype)); the last dim rescales.
 Tensor view_as_dtype(const Tensor& a, DType dtype);

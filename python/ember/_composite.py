@@ -12,6 +12,9 @@ import numpy as np
 from . import _C, _return_types
 from ._einsum import einsum
 from ._inplace import _TYPE_NAMES
+from ._pointwise import POINTWISE
+from ._stacking import FUNCTIONS_ONLY as STACKING_FUNCTIONS_ONLY
+from ._stacking import STACKING
 
 
 def _dim(dim, ndim):
@@ -313,6 +316,65 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     return _return_types.topk(values, indices)
 
 
+def median(input, dim=None, keepdim=False):
+    """The lower of the two middle values (NaN if the line holds one), as torch's."""
+    if dim is None:
+        flat = input.reshape(-1)
+        if flat.numel() == 0:
+            return _C.full((), math.nan, dtype=input.dtype)
+        return median(flat, 0).values
+    d = _dim(dim, input.dim())
+    if input.dim() and input.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    order = _order(input, d, descending=False)
+    if input.dim() == 0:
+        return _return_types.median(input.clone(), _C.tensor(order))
+    values = input.detach().numpy()
+    n = values.shape[d]
+    pick = np.take(order, [(n - 1) // 2], axis=d)
+    if values.dtype.kind == "f":  # the first NaN of a line that has one (NaN sorts last)
+        first_nan = np.take(order, [n - 1], axis=d)
+        has_nan = np.isnan(np.take_along_axis(values, first_nan, axis=d))
+        nan_count = np.isnan(values).sum(axis=d, keepdims=True)
+        first_nan = np.take_along_axis(order, n - nan_count.clip(min=1), axis=d)
+        pick = np.where(has_nan, first_nan, pick)
+    indices = _C.tensor(pick)
+    out = input.gather(d, indices)
+    if not keepdim:
+        out, indices = out.squeeze(d), indices.squeeze(d)
+    return _return_types.median(out, indices)
+
+
+def count_nonzero(input, dim=None):
+    return (input != 0).sum(dim) if dim is not None else (input != 0).sum()
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    del sorted  # torch's CPU unique sorts either way
+    values, inverse, counts = np.unique(
+        input.detach().numpy(), return_inverse=True, return_counts=True, axis=dim
+    )
+    out = [_C.tensor(values, dtype=input.dtype)]
+    if return_inverse:
+        shape = input.shape if dim is None else (input.shape[dim],)
+        out.append(_C.tensor(inverse.reshape(shape).astype(np.int64)))
+    if return_counts:
+        out.append(_C.tensor(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):
+    if input.dim() != 1 or input.is_floating_point():
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    values = input.numpy()
+    if values.size and values.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return _C.tensor(np.bincount(values, minlength=minlength).astype(np.int64))
+    counts = np.bincount(values, weights=weights.detach().numpy(), minlength=minlength)
+    return _C.tensor(counts, dtype=weights.dtype if weights.is_floating_point() else _C.float64)
+
+
 def nonzero(input, *, as_tuple=False):
     values = input.detach().numpy()
     if as_tuple and values.ndim == 0:  # torch reads a 0-d input as 1-d here
@@ -323,7 +385,68 @@ def nonzero(input, *, as_tuple=False):
     return _C.tensor(positions.reshape(len(positions), input.dim()))
 
 
+def argwhere(input):
+    return nonzero(input)
+
+
 # ---- shape ----
+
+
+def trace(input):
+    if input.dim() != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
+    return input.diagonal().sum()
+
+
+def diag(input, diagonal=0):
+    if input.dim() == 2:
+        return input.diagonal(diagonal).clone()
+    if input.dim() != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.dim()}D")
+    n = input.shape[0] + abs(diagonal)
+    out = _C.zeros((n, n), dtype=input.dtype)
+    out.diagonal(diagonal).copy_(input)  # records CopySlices when input requires grad
+    return out
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    d = _dim(dim, input.dim())
+    parts = [t for t in (prepend, input, append) if t is not None]
+    x = _C.cat(parts, d) if len(parts) > 1 else input
+    for _ in range(n):
+        size = x.shape[d]
+        later, earlier = _along(x, d, 1, size), _along(x, d, 0, size - 1)
+        x = later ^ earlier if x.dtype == _C.bool else later - earlier
+    return x
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    d = _dim(dim, input.dim())
+    shape = [1] * max(source.dim(), 1)
+    shape[d] = -1
+    spread = index.reshape(shape).expand(source.shape) if source.dim() else index
+    return input.scatter_add(d, spread, source if alpha == 1 else source * alpha)
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return input.reshape(-1).gather(0, indices.reshape(-1))
+    d = _dim(dim, input.dim())
+    shape_in, shape_idx = list(input.shape), list(indices.shape)
+    shape_in[d] = shape_idx[d] = 1
+    common = list(np.broadcast_shapes(tuple(shape_in), tuple(shape_idx)))
+    wide_in, wide_idx = list(common), list(common)
+    wide_in[d], wide_idx[d] = input.shape[d], indices.shape[d]
+    return input.expand(wide_in).gather(d, indices.expand(wide_idx))
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    product = batch1 @ batch2
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product + _C.where(isfinite(input), input * 0, _C.zeros((), dtype=input.dtype))
+    return product + (input if beta == 1 else input * beta)
 
 
 def roll(input, shifts, dims=None):
@@ -411,10 +534,23 @@ COMPOSITES = {
     "broadcast_to": broadcast_to,
     "unflatten": unflatten,
     "einsum": einsum,
+    "median": median,
+    "count_nonzero": count_nonzero,
+    "unique": unique,
+    "bincount": bincount,
+    "argwhere": argwhere,
+    "trace": trace,
+    "diag": diag,
+    "diff": diff,
+    "index_add": index_add,
+    "take_along_dim": take_along_dim,
+    "baddbmm": baddbmm,
+    **POINTWISE,
+    **STACKING,
 }
 
 # torch has these as functions only.
-_FUNCTIONS_ONLY = {"std_mean", "var_mean", "einsum"}
+_FUNCTIONS_ONLY = {"std_mean", "var_mean", "einsum"} | STACKING_FUNCTIONS_ONLY
 
 
 def install(module_namespace):

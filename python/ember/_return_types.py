@@ -6,3 +6,4 @@ max = namedtuple("max", ["values", "indices"])  # noqa: A001
 min = namedtuple("min", ["values", "indices"])  # noqa: A001
 sort = namedtuple("sort", ["values", "indices"])
 topk = namedtuple("topk", ["values", "indices"])
+median = namedtuple("median", ["values", "indices"])

@@ -123,6 +123,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ErfinvBackward0);
   EMBER_BIND(Atan2Backward0);
   EMBER_BIND(DivBackward2);
+  EMBER_BIND(DiagonalBackward0);
+  EMBER_BIND(DiagonalBackwardBackward0);
   EMBER_BIND(CosBackward0);
   EMBER_BIND(TanhBackward0);
   EMBER_BIND(SigmoidBackward0);
@@ -210,6 +212,10 @@ void init_autograd(py::module_& m) {
   bind_nodes(m);
   m.def("is_grad_enabled", [] { return GradMode::is_enabled(); });
   m.def("_set_grad_enabled", [](bool v) { GradMode::set_enabled(v); });
+  m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled, py::arg("enabled"),
+        py::arg("check_nan") = true);
+  m.def("is_anomaly_enabled", [] { return AnomalyMode::is_enabled(); });
+  m.def("is_anomaly_check_nan_enabled", [] { return AnomalyMode::checks_nan(); });
   m.def(
       "_backward",
       [](py::handle tensors, py::handle grad_tensors, py::object retain_graph, bool create_graph,

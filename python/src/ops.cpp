@@ -665,6 +665,12 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       m, cls, "select",
       [](const Tensor& a, int64_t dim, int64_t index) { return select(a, dim, index); },
       py::arg("dim"), py::arg("index"));
+  def_both(
+      m, cls, "diagonal",
+      [](const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+        return diagonal(a, offset, dim1, dim2);
+      },
+      py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
   cls.def("contiguous", [](const Tensor& a) { return contiguous(a); });
   def_both(m, cls, "detach", [](const Tensor& a) { return detach(a); });
   def_both(m, cls, "clone", [](const Tensor& a) { return clone(a); });

@@ -111,5 +111,20 @@ TEST(Engine, MillionNodeChainBackpropagatesAndFrees) {
   SUCCEED();
 }
 
+TEST(Engine, AnomalyModeNamesTheNodeThatMadeANan) {
+  Tensor x = leaf(0.0);
+  Tensor y = mul(sqrt(x), Scalar(0.0));  // SqrtBackward0 computes 0 / 0
+  AnomalyMode::set_enabled(true);
+  try {
+    Engine::backward({y}, {}, true, false);
+    ADD_FAILURE() << "expected a NaN error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "Function 'SqrtBackward0' returned nan values in its 0th output.");
+  }
+  AnomalyMode::set_enabled(false);
+  Engine::backward({y}, {}, false, false);  // off again: the NaN reaches the leaf
+  EXPECT_TRUE(std::isnan(grad_of(x)));
+}
+
 }  // namespace
 }  // namespace ember

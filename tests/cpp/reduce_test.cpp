@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "ember/autograd/engine.h"
 #include "ember/ops.h"
 
@@ -49,6 +51,35 @@ TEST(Reduce, ScatterAddAccumulatesRepeatsAndGatherReadsThemBack) {
   EXPECT_EQ(element_as_double(back, 0), 101);
   EXPECT_EQ(element_as_double(back, 1), 10);
   EXPECT_THROW(gather(out, 0, vec({3}, DType::Int64)), std::runtime_error);
+}
+
+TEST(Reduce, CumprodGradientIsExactAroundZeros) {
+  // y_j = prod_{i<=j} x_i, loss = sum_j y_j. With x = (2, 0, 3, 5):
+  // d/dx0 = 1 + x1 + x1 x2 + x1 x2 x3 = 1; d/dx1 = x0 (1 + x2 + x2 x3) = 2 * 19 = 38;
+  // the inputs after the zero only reach outputs that the zero already made 0.
+  Tensor x = vec({2.0, 0.0, 3.0, 5.0});
+  x->set_requires_grad(true);
+  Tensor y = cumprod(x, 0);
+  const double running[] = {2.0, 0.0, 0.0, 0.0};
+  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(element_as_double(y, i), running[i]);
+  Engine::backward({sum(y)}, {}, false, false);
+  const double expected[] = {1.0, 38.0, 0.0, 0.0};
+  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(element_as_double(x->grad(), i), expected[i]);
+}
+
+TEST(Reduce, ProdOfTwoZerosHasZeroGradientEvenBesideInf) {
+  Tensor x = vec({0.0, 0.0, std::numeric_limits<double>::infinity(), 2.0});
+  x->set_requires_grad(true);
+  Engine::backward({prod(x)}, {}, false, false);
+  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(element_as_double(x->grad(), i), 0.0);
+}
+
+TEST(Reduce, RequestingAnIntegerSumOfAGradTensorThrows) {
+  Tensor x = vec({1.0, 2.0});
+  x->set_requires_grad(true);
+  EXPECT_THROW(sum(x, DType::Int64), std::runtime_error);
+  EXPECT_THROW(cumsum(x, 0, DType::Int64), std::runtime_error);
+  EXPECT_EQ(item_as_double(sum(x, DType::Float64)), 3.0);
 }
 
 }  // namespace

@@ -111,5 +111,36 @@ TEST(Tensor, AllocatorReusesFreedBuffers) {
 
 TEST(Tensor, NegativeSizeIsAnError) { EXPECT_THROW(empty({2, -1}), std::runtime_error); }
 
+TEST(Tensor, DiagonalIsAViewWithSummedStrides) {
+  Tensor m = reshape(
+      arange(Scalar::integer(0), Scalar::integer(12), Scalar::integer(1), DType::Float64), {3, 4});
+  Tensor d = diagonal(m, 1);  // m[0,1], m[1,2], m[2,3]
+  ASSERT_EQ(d->shape(), (Shape{3}));
+  EXPECT_EQ(d->strides()[0], 5);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(element_as_double(d, i), 1.0 + 5.0 * i);
+  EXPECT_EQ(diagonal(m, -2)->shape(), (Shape{1}));
+  EXPECT_EQ(diagonal(m, 9)->shape(), (Shape{0}));
+  EXPECT_THROW(diagonal(m, 0, 1, -1), std::runtime_error);
+}
+
+TEST(Tensor, RoundedDivisionFloorsOrTruncates) {
+  Tensor a = full({1}, Scalar::integer(-7), DType::Int64);
+  EXPECT_EQ(element_as_scalar(rounded_div(a, Scalar::integer(2), RoundingMode::Floor), 0).int_value,
+            -4);
+  EXPECT_EQ(element_as_scalar(rounded_div(a, Scalar::integer(2), RoundingMode::Trunc), 0).int_value,
+            -3);
+  EXPECT_THROW(rounded_div(a, Scalar::integer(0), RoundingMode::Trunc), std::runtime_error);
+  Tensor f = full({1}, Scalar(-7.5), DType::Float64);
+  EXPECT_EQ(item_as_double(rounded_div(f, Scalar(2.0), RoundingMode::Trunc)), -3.0);
+}
+
+TEST(Tensor, PythonIntsBeyondInt64KeepTheirValueForFloats) {
+  const Scalar big = Scalar::unsigned_integer(uint64_t{1} << 63);
+  EXPECT_TRUE(big.beyond_int64);
+  EXPECT_EQ(big.to<double>(), 9223372036854775808.0);
+  EXPECT_THROW(big.checked_to<int64_t>(), std::runtime_error);
+  EXPECT_FALSE(Scalar::unsigned_integer(5).beyond_int64);
+}
+
 }  // namespace
 }  // namespace ember

@@ -12,6 +12,24 @@
 
 namespace ember {
 
+namespace {
+
+// Anomaly mode's check, with torch's words.
+void refuse_nan(const Node& n, const TensorList& grads) {
+  GradModeGuard no_grad(false);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& g = grads[i];
+    if (!g || !is_floating(g->dtype()) || g->numel() == 0) continue;
+    if (item_as_double(sum(compare(BinaryOp::Ne, g, g))) > 0) {
+      throw std::runtime_error(std::string("Function '") + n.name() +
+                               "' returned nan values in its " + std::to_string(i) +
+                               "th output.");
+    }
+  }
+}
+
+}  // namespace
+
 // Note [Engine scratch]
 // A backward run needs, per node, a count of gradients still to arrive and a
 // buffer summing those that have. For graph nodes they live on the Node itself
@@ -155,6 +173,7 @@ class Engine::Run {
                                  std::to_string(grads_out.size()) + " gradients, expected " +
                                  std::to_string(n->next_edges_.size()));
         }
+        if (AnomalyMode::is_enabled() && AnomalyMode::checks_nan()) refuse_nan(*n, grads_out);
       }
       for (size_t i = 0; i < n->next_edges_.size(); ++i) {
         const Edge& e = n->next_edges_[i];

@@ -1,4 +1,7 @@
 #pragma once
+
+#include <atomic>
+
 // Whether ops record graph nodes. Thread-local: each Python thread has its own.
 
 namespace ember {
@@ -10,6 +13,21 @@ class GradMode {
 
  private:
   static thread_local bool enabled_;
+};
+
+// torch.autograd.detect_anomaly: after each node, backward checks its
+// gradients for NaN and names the node that made one. Process-wide, as torch's.
+class AnomalyMode {
+ public:
+  static bool is_enabled() { return enabled_.load(std::memory_order_relaxed); }
+  static bool checks_nan() { return check_nan_.load(std::memory_order_relaxed); }
+  static void set_enabled(bool enabled, bool check_nan = true) {
+    enabled_.store(enabled);
+    check_nan_.store(check_nan);
+  }
+
+ private:
+  static std::atomic<bool> enabled_, check_nan_;
 };
 
 // Sets grad mode for a scope and restores the previous mode on exit.

@@ -9,6 +9,8 @@
 namespace ember {
 
 thread_local bool GradMode::enabled_ = true;
+std::atomic<bool> AnomalyMode::enabled_{false};
+std::atomic<bool> AnomalyMode::check_nan_{true};
 
 namespace {
 thread_local uint64_t next_sequence_nr = 0;

@@ -419,6 +419,58 @@ TensorList SelectBackwardBackward0::apply(TensorList&& grads) {
   return {select(grads[0], dim, index)};
 }
 
+Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+  const int64_t d1 = wrap_dim(dim1, a->dim()), d2 = wrap_dim(dim2, a->dim());
+  if (d1 == d2) {
+    throw std::runtime_error("diagonal dimensions cannot be identical " + std::to_string(dim1) +
+                             ", " + std::to_string(dim2));
+  }
+  const int64_t rows = a->shape()[d1], cols = a->shape()[d2];
+  const int64_t length = std::max<int64_t>(
+      offset >= 0 ? std::min(rows, cols - offset) : std::min(rows + offset, cols), 0);
+  int64_t start = a->offset();
+  if (length > 0) start += offset >= 0 ? offset * a->strides()[d2] : -offset * a->strides()[d1];
+  Shape shape;
+  Strides strides;
+  for (int64_t d = 0; d < a->dim(); ++d) {
+    if (d == d1 || d == d2) continue;
+    shape.push_back(a->shape()[d]);
+    strides.push_back(a->strides()[d]);
+  }
+  shape.push_back(length);
+  strides.push_back(a->strides()[d1] + a->strides()[d2]);
+  Tensor out = make_view(a, start, shape, strides);
+  if (any_requires_grad(a)) {
+    auto node = record<DiagonalBackward0>(out, a);
+    node->self_meta = InputMeta(a);
+    node->offset = offset;
+    node->dim1 = d1;
+    node->dim2 = d2;
+  }
+  return out;
+}
+
+TensorList DiagonalBackward0::apply(TensorList&& grads) {
+  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
+  Tensor window;
+  {
+    GradModeGuard no_grad(false);
+    window = diagonal(out, offset, dim1, dim2);
+  }
+  copy_kernel(window, grads[0]);
+  if (any_requires_grad(grads[0])) {
+    auto node = record<DiagonalBackwardBackward0>(out, grads[0]);
+    node->offset = offset;
+    node->dim1 = dim1;
+    node->dim2 = dim2;
+  }
+  return {out};
+}
+
+TensorList DiagonalBackwardBackward0::apply(TensorList&& grads) {
+  return {diagonal(grads[0], offset, dim1, dim2)};
+}
+
 Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {
   if (a->dim() == 0) return reshape(a, {1});
   const int64_t s = wrap_dim(start_dim, a->dim()), e = wrap_dim(end_dim, a->dim());

@@ -1,13 +1,17 @@
 """Modules: containers of parameters with a forward()."""
 
 import copy
+import itertools
 import math
 from collections import OrderedDict, namedtuple
 
 from .. import _C
+from .._hooks import RemovableHandle
 from .._tensor import _rebuild_tensor, _tensor_state
 from . import functional as F
 from . import init
+
+_hook_ids = itertools.count()
 
 
 class Parameter(_C.Tensor):
@@ -209,7 +213,56 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks_by_kind")
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(hooks, args, kwargs)
+
+    # ----- forward hooks --------------------------------------------------------
+    # Kept in one dict, created by the first registration, so a module without
+    # hooks pays one lookup per call. Each entry: id -> (hook, with_kwargs).
+
+    def _call_with_hooks(self, hooks, args, kwargs):
+        for hook, with_kwargs in list(hooks["pre"].values()):
+            if with_kwargs:
+                changed = hook(self, args, kwargs)
+                if changed is not None:
+                    if not (isinstance(changed, tuple) and len(changed) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {changed}."
+                        )
+                    args, kwargs = changed
+            else:
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(hooks["post"].values()):
+            changed = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if changed is not None:
+                output = changed
+        return output
+
+    def _add_forward_hook(self, kind, hook, prepend, with_kwargs):
+        hooks = self.__dict__.get("_forward_hooks_by_kind")
+        if hooks is None:
+            hooks = {"pre": OrderedDict(), "post": OrderedDict()}
+            object.__setattr__(self, "_forward_hooks_by_kind", hooks)
+        key = next(_hook_ids)
+        hooks[kind][key] = (hook, with_kwargs)
+        if prepend:
+            hooks[kind].move_to_end(key, last=False)
+        return RemovableHandle(lambda: hooks[kind].pop(key, None))
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) runs before forward; a non-None result replaces args."""
+        return self._add_forward_hook("pre", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) runs after forward; a non-None result replaces output."""
+        del always_call  # the hook is skipped when forward raises, as without it
+        return self._add_forward_hook("post", hook, prepend, with_kwargs)
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         """Each module once (a module reachable twice is reported at its first name)."""

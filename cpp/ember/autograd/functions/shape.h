@@ -62,6 +62,15 @@ struct SelectBackwardBackward0 final : Node {
   EMBER_NODE(SelectBackwardBackward0);
   int64_t dim = 0, index = 0;
 };
+struct DiagonalBackward0 final : Node {
+  EMBER_NODE(DiagonalBackward0);
+  InputMeta self_meta;
+  int64_t offset = 0, dim1 = 0, dim2 = 1;
+};
+struct DiagonalBackwardBackward0 final : Node {
+  EMBER_NODE(DiagonalBackwardBackward0);
+  int64_t offset = 0, dim1 = 0, dim2 = 1;
+};
 struct CatBackward0 final : Node {
   EMBER_NODE(CatBackward0);
   std::vector<InputMeta> metas;

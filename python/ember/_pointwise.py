@@ -1,0 +1,155 @@
+"""Elementwise ops composed from differentiable ones, and torch's aliases.
+
+Values and gradients are torch's; node names are those of the parts.
+"""
+
+import math
+
+import numpy as np
+
+from . import _C
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * (tensor1 * tensor2)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
+            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
+            "float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes."
+        )
+    return input + value * (tensor1 / tensor2)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    if not input.is_floating_point():
+        return input.clone()
+    info = np.finfo(np.float32 if input.dtype == _C.float32 else np.float64)
+    big = float(info.max) if posinf is None else posinf
+    small = float(info.min) if neginf is None else neginf
+    out = _C.where(input != input, nan, input)
+    out = _C.where(out == math.inf, big, out)
+    return _C.where(out == -math.inf, small, out)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"{input.dtype} did not match {other.dtype}".replace("ember.", ""))
+    input, other = input.detach(), other.detach()
+    exact = input == other
+    if not input.is_floating_point():
+        return exact
+    near = (input - other).abs() <= atol + rtol * other.abs()
+    out = exact | (near & (input.abs() != math.inf) & (other.abs() != math.inf))
+    if equal_nan:
+        out = out | ((input != input) & (other != other))
+    return out
+
+
+def hypot(input, other):
+    return (input * input + other * other).sqrt()
+
+
+def logaddexp(input, other):
+    top = _C.maximum(input, other)
+    # exp(-|a - b|) is NaN when both are the same infinity: the sum is then that infinity.
+    same_infinity = (input == other) & (input.abs() == math.inf)
+    spread = _C.where(same_infinity, 0.0, (input - other).abs())
+    return _C.where(same_infinity, input, top + (-spread).exp().log1p())
+
+
+def xlogy(input, other):
+    if not isinstance(other, _C.Tensor):
+        other = _C.tensor(other, dtype=input.dtype if input.is_floating_point() else _C.float32)
+    if not isinstance(input, _C.Tensor):
+        input = _C.tensor(input, dtype=other.dtype if other.is_floating_point() else _C.float32)
+    product = input * other.log()
+    # 0 * log(y) is 0 unless y is NaN.
+    return _C.where((input == 0) & (other == other), _C.zeros((), dtype=product.dtype), product)
+
+
+def logit(input, eps=None):
+    if eps is not None:
+        input = input.clamp(eps, 1 - eps)
+    return (input / (1 - input)).log()
+
+
+def exp2(input):
+    return 2.0**input if input.is_floating_point() else 2.0 ** input.float()
+
+
+def deg2rad(input):
+    return input * (math.pi / 180)
+
+
+def rad2deg(input):
+    return input * (180 / math.pi)
+
+
+def frac(input):
+    return input - input.trunc()
+
+
+def signbit(input):
+    if not input.is_floating_point():
+        return input < 0
+    values = input.detach().numpy()
+    return _C.tensor(np.signbit(values))
+
+
+def rsub(input, other, alpha=1):
+    return other - alpha * input if alpha != 1 else other - input
+
+
+def subtract(input, other, *, alpha=1):
+    return input.sub(other, alpha=alpha)
+
+
+def divide(input, other, *, rounding_mode=None):
+    return input.div(other, rounding_mode=rounding_mode)
+
+
+def true_divide(input, other):
+    return input.div(other)
+
+
+def multiply(input, other):
+    return input.mul(other)
+
+
+def absolute(input):
+    return input.abs()
+
+
+def sgn(input):  # sign, for real tensors
+    return input.sign()
+
+
+POINTWISE = {
+    "addcmul": addcmul,
+    "addcdiv": addcdiv,
+    "nan_to_num": nan_to_num,
+    "isclose": isclose,
+    "hypot": hypot,
+    "logaddexp": logaddexp,
+    "xlogy": xlogy,
+    "logit": logit,
+    "exp2": exp2,
+    "deg2rad": deg2rad,
+    "rad2deg": rad2deg,
+    "frac": frac,
+    "signbit": signbit,
+    "rsub": rsub,
+    "subtract": subtract,
+    "divide": divide,
+    "true_divide": true_divide,
+    "multiply": multiply,
+    "absolute": absolute,
+    "sgn": sgn,
+}
