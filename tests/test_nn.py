@@ -1928,6 +1928,7 @@ BN_CASES = [
     ("BatchNorm1d", (6, 3)),
     ("BatchNorm1d", (4, 3, 5)),
     ("BatchNorm2d", (3, 3, 4, 2)),
+    ("BatchNorm3d", (2, 3, 2, 3, 2)),
 ]
 
 
@@ -2050,6 +2051,8 @@ def test_batch_norm_state_dict_round_trip_and_reprs():
         lambda L: L.nn.BatchNorm1d(3)(L.ones(3)),
         lambda L: L.nn.BatchNorm1d(3)(L.ones(2, 3, 4, 5)),
         lambda L: L.nn.BatchNorm2d(3)(L.ones(2, 3, 4)),
+        lambda L: L.nn.BatchNorm3d(3)(L.ones(2, 3, 4, 4)),
+        lambda L: L.nn.BatchNorm3d(3)(L.ones(1, 3, 1, 1, 1)),
         lambda L: L.nn.BatchNorm1d(3)(L.ones(2, 4)),
         lambda L: L.nn.functional.batch_norm(L.ones(2, 3), None, None, training=False),
         lambda L: L.nn.functional.batch_norm(L.ones(2, 3), L.zeros(3), None),

@@ -34,4 +34,4 @@ from .modules import (  # noqa: F401
     Softplus,
     Tanh,
 )
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm  # noqa: F401

@@ -1,4 +1,4 @@
-"""Normalisation layers: LayerNorm, BatchNorm1d and BatchNorm2d."""
+"""Normalisation layers: LayerNorm and BatchNorm1d/2d/3d."""
 
 from .. import _C
 from . import functional as F
@@ -135,3 +135,9 @@ class BatchNorm2d(_BatchNorm):
     def _check_input_dim(self, input):
         if input.dim() != 4:
             raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+
+
+class BatchNorm3d(_BatchNorm):
+    def _check_input_dim(self, input):
+        if input.dim() != 5:
+            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
