@@ -571,3 +571,184 @@ def test_amax_of_a_nan_line_gives_the_line_nan_gradients(fn):
 
     for e, t in zip(*both(run)):
         assert e.tolist() == t.tolist() or np.array_equal(e.numpy(), t.numpy(), equal_nan=True)
+
+
+# Session 4, pass D (an independent helper): silently wrong values, a crash,
+# and exception types, each compared with torch.
+def _mask_assign(values):
+    def run(lib):
+        a = lib.tensor([[1.0, -1.0, 2.0], [-3.0, 4.0, 5.0]])
+        a[a > 1.5] = values(lib)
+        return a
+
+    return run
+
+
+def _mask_assign_from_same_mask(lib):
+    a = lib.tensor([1.0, -1.0, 2.0, -5.0])
+    b = lib.tensor([10.0, 20.0, 30.0, 40.0])
+    a[a > 0] = b[a > 0]
+    return a
+
+
+def _row_mask_assign(lib):
+    a = lib.zeros(3, 2)
+    a[lib.tensor([True, False, True])] = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+    return a
+
+
+def _mask_assign_noncontiguous(lib):
+    a = lib.arange(6.0).reshape(2, 3).t()
+    a[a > 2] = lib.tensor([7.0, 8.0, 9.0])
+    return a
+
+
+def _mixed_index_assign_noncontiguous(lib):
+    a = lib.arange(12.0).reshape(3, 4).t()
+    a[1:, lib.tensor([0, 2])] = -1.0
+    return a
+
+
+def _int_filled_from_grad_tensor(lib):
+    a = lib.tensor([1.5, -2.5], requires_grad=True)
+    t = lib.zeros(2, dtype=lib.int64)
+    t.copy_(a * 1)
+    t[0] = a[0]
+    assert not t.requires_grad
+    (t.float() * a).sum().backward()
+    return a.grad
+
+
+def _no_grad_view_written_with_grad(lib):
+    a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = a * 2
+    with lib.no_grad():
+        v = b[:2]
+    v.mul_(lib.tensor([5.0, 6.0], requires_grad=True))
+    return b
+
+
+def _no_grad_view_written_without_grad(lib):
+    a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = a * 2
+    with lib.no_grad():
+        v = b[:2]
+        v.mul_(3)
+    b.sum().backward()
+    return a.grad
+
+
+def _huber_at_infinity(name):
+    def run(lib):
+        x = lib.tensor([float("inf"), -float("inf"), 0.5, float("nan")], requires_grad=True)
+        getattr(lib.nn.functional, name)(x, lib.zeros(4)).backward()
+        return x.grad
+
+    return run
+
+
+FIFTH_PASS = {
+    "mask_assign_values_in_order": _mask_assign(lambda L: L.tensor([10.0, 20.0, 30.0])),
+    "mask_assign_one_value": _mask_assign(lambda L: L.tensor([7.0])),
+    "mask_assign_too_many_values": _mask_assign(lambda L: L.tensor([1.0, 2.0, 3.0, 4.0])),
+    "mask_assign_from_same_mask": _mask_assign_from_same_mask,
+    "row_mask_assign": _row_mask_assign,
+    "mask_assign_noncontiguous": _mask_assign_noncontiguous,
+    "mixed_index_assign_noncontiguous": _mixed_index_assign_noncontiguous,
+    "add_alpha_int_exact": lambda L: L.add(L.tensor([2**40 + 1, 3]), L.tensor([1, 1]), alpha=2),
+    "sub_alpha_int": lambda L: L.sub(L.tensor([2**40 + 1, 3]), L.tensor([1, 1]), alpha=3),
+    "add_alpha_bool": lambda L: L.add(L.tensor([True, False]), L.tensor([True, False]), alpha=2),
+    "add_alpha_0d_float64": lambda L: L.add(
+        L.tensor(0.5, dtype=L.float64), L.tensor([1, 2]), alpha=2
+    ),
+    "add_alpha_float_on_ints": lambda L: L.add(L.tensor([1]), L.tensor([1]), alpha=0.5),
+    "add_alpha_bool_on_floats": lambda L: L.add(L.ones(2), L.ones(2), alpha=True),
+    "inplace_add_alpha_int": lambda L: L.tensor([2**40 + 1, 3]).add_(L.tensor([1, 1]), alpha=2),
+    "inplace_sub_alpha_int": lambda L: L.tensor([5, 3]).sub_(L.tensor([1, 1]), alpha=2),
+    "int_filled_from_grad_tensor": _int_filled_from_grad_tensor,
+    "no_grad_view_written_with_grad": _no_grad_view_written_with_grad,
+    "no_grad_view_written_without_grad": _no_grad_view_written_without_grad,
+    "any_over_empty_dim": lambda L: L.zeros(2, 0).any(1),
+    "all_over_empty_dim": lambda L: L.zeros(2, 0, dtype=L.bool).all(1),
+    "any_function_with_dim": lambda L: L.any(L.tensor([[0.0, float("nan")], [0.0, 0.0]]), 1),
+    "all_function": lambda L: L.all(L.tensor([1, 2, 0])),
+    "smooth_l1_at_infinity": _huber_at_infinity("smooth_l1_loss"),
+    "huber_at_infinity": _huber_at_infinity("huber_loss"),
+    "legacy_ctor_list_is_float": lambda L: L.Tensor([1, 2]),
+    "legacy_ctor_bools_are_float": lambda L: L.Tensor([True, False]),
+    "legacy_ctor_sizes": lambda L: L.Tensor(2, 3).zero_(),
+    "legacy_ctor_size_object": lambda L: L.Tensor(L.Size([2, 3])).zero_(),
+    "legacy_ctor_empty": lambda L: L.Tensor(),
+    "legacy_ctor_number_refused": lambda L: L.Tensor(2.5),
+    "legacy_ctor_negative": lambda L: L.Tensor(-1),
+    "legacy_typed_ctor": lambda L: L.LongTensor([1, 2]) + L.FloatTensor([0.5, 1]),
+    "tensor_of_range": lambda L: L.tensor(range(3)),
+    "tensor_of_vectors_refused": lambda L: L.tensor([L.ones(2), L.ones(2)]),
+    "tensor_of_one_element_tensors": lambda L: L.tensor([L.ones(1), L.tensor(2.0)]),
+    "round_decimals": lambda L: L.round(L.tensor([1.2345, -2.5678]), decimals=2),
+    "round_negative_decimals": lambda L: L.tensor([1234.5]).round(decimals=-2),
+    "type_conversion": lambda L: L.tensor([1.7]).type(L.int64),
+    "nansum": lambda L: L.tensor([1.0, float("nan"), 2.0]).nansum(),
+    "nanmean_dim": lambda L: L.tensor([[1.0, float("nan")], [2.0, 4.0]]).nanmean(1),
+    "string_index": lambda L: L.ones(3)["a"],
+    "string_in_tensor": lambda L: "a" in L.tensor([1, 2]),
+    "number_in_tensor": lambda L: L.tensor(2 in L.tensor([1, 2])),
+    "mse_loss_of_ints": lambda L: L.nn.functional.mse_loss(L.tensor([1, 2]), L.tensor([1, 3])),
+    "amax_of_empty_without_dim": lambda L: L.zeros(0).amax(),
+    "amin_of_empty_without_dim": lambda L: L.zeros(0, 3).amin(),
+    "gelu_of_ints": lambda L: L.nn.functional.gelu(L.tensor([1, 2])),
+    "silu_of_bools": lambda L: L.nn.functional.silu(L.tensor([True])),
+    "softplus_of_ints": lambda L: L.nn.functional.softplus(L.tensor([1, 2])),
+    "leaky_relu_of_ints": lambda L: L.nn.functional.leaky_relu(L.tensor([1, 2])),
+    "bool_dot": lambda L: L.tensor([True]) @ L.tensor([True]),
+    "bool_matmul": lambda L: L.ones(2, 2, dtype=L.bool) @ L.ones(2, 2, dtype=L.bool),
+    "bool_mv": lambda L: L.ones(2, 2, dtype=L.bool).mv(L.ones(2, dtype=L.bool)),
+    "bool_bmm": lambda L: L.ones(1, 2, 2, dtype=L.bool).bmm(L.ones(1, 2, 2, dtype=L.bool)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIFTH_PASS))
+def test_fifth_pass_matches_torch(name):
+    compare(FIFTH_PASS[name])
+
+
+def test_an_uninitialised_tensor_raises_instead_of_crashing():
+    code = """
+        import ember as torch
+        t = torch.Tensor.__new__(torch.Tensor)
+        for op in (lambda: t.sum(), lambda: t + 1, lambda: torch.exp(t), lambda: t[0]):
+            try:
+                op()
+            except RuntimeError as e:
+                print("RuntimeError")
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["RuntimeError"] * 4
+
+
+def test_mask_assignment_carries_the_values_gradient():
+    def run(lib):
+        v = lib.tensor([10.0, 20.0, 30.0], requires_grad=True)
+        base = lib.tensor([[1.0, -1.0, 2.0], [-3.0, 4.0, 5.0]], requires_grad=True)
+        a = base * 1
+        a[a > 1.5] = v * 2
+        (a * lib.arange(6.0).reshape(2, 3)).sum().backward()
+        return v.grad, base.grad
+
+    for e, t in zip(*both(run)):
+        assert e.tolist() == t.tolist()
+
+
+def test_legacy_type_names_and_random_():
+    assert ember.ones(2).type() == "ember.FloatTensor"
+    assert ember.ones(2).type("torch.DoubleTensor").dtype == ember.float64
+    for lib in (ember, torch):
+        lib.manual_seed(3)
+    draws = [
+        (lib.empty(3, dtype=lib.int64).random_().tolist(), lib.zeros(4).random_(5, 9).tolist())
+        for lib in (ember, torch)
+    ]
+    assert draws[0] == draws[1]

@@ -107,6 +107,16 @@ OPS = {
     "matmul": lambda a: a @ a.t(),
     "where_clamp": lambda a: ember.where(a > 0, a.clamp(-0.5, 0.5), a.sin()),
     "lerp": lambda a: ember.lerp(a, a.exp(), 0.3),
+    "elu_selu": lambda a: ember.nn.functional.elu(a, 0.5) + ember.nn.functional.selu(a),
+    "hardswish": lambda a: ember.nn.functional.hardswish(a * 2),
+    "mish_logsigmoid": lambda a: ember.nn.functional.mish(a) + ember.nn.functional.logsigmoid(a),
+    "cosine_similarity": lambda a: ember.nn.functional.cosine_similarity(a, a.exp()),
+    "pad_reflect": lambda a: ember.nn.functional.pad(a, (2, 1), mode="reflect") ** 2,
+    "pad_constant": lambda a: ember.nn.functional.pad(a, (1, -1, 1, 0), value=2.0) ** 2,
+    "kl_div": lambda a: ember.nn.functional.kl_div(a, a.softmax(1), reduction="batchmean"),
+    "smooth_l1": lambda a: ember.nn.functional.smooth_l1_loss(a, a.flip(1) * 3, beta=0.5),
+    "diagonal_trace": lambda a: a.diagonal(1).exp().sum() + ember.trace(a[:, :2] @ a[:, 1:]),
+    "median_hypot": lambda a: a.median(1).values + ember.hypot(a, a + 1).sum(1),
 }
 
 

@@ -24,6 +24,7 @@ from conftest import (
     assert_grads_close,
     backward_both,
     capture,
+    compare,
     make_pair,
     rand_array,
     to_ember,
@@ -2169,3 +2170,115 @@ def test_forward_hook_gradients_flow_through_replaced_output():
         return layer.weight.grad.numpy().tolist()
 
     assert np.allclose(run(ember), run(torch))
+
+
+# ---- more activations, distances, padding (python/ember/nn/activation.py) ----
+
+ACTIVATIONS = {
+    "elu": lambda F, x: F.elu(x, 0.7),
+    "celu": lambda F, x: F.celu(x, 1.3),
+    "selu": lambda F, x: F.selu(x),
+    "hardtanh": lambda F, x: F.hardtanh(x, -0.5, 0.75),
+    "relu6": lambda F, x: F.relu6(x * 4),
+    "hardsigmoid": lambda F, x: F.hardsigmoid(x * 3),
+    "hardswish": lambda F, x: F.hardswish(x * 3),
+    "logsigmoid": lambda F, x: F.logsigmoid(x * 30),
+    "softsign": lambda F, x: F.softsign(x),
+    "tanhshrink": lambda F, x: F.tanhshrink(x),
+    "mish": lambda F, x: F.mish(x),
+    "glu": lambda F, x: F.glu(x[:2], 0),
+    "cosine_similarity": lambda F, x: F.cosine_similarity(x, x.flip(0) + 0.5, dim=1),
+    "pairwise_distance": lambda F, x: F.pairwise_distance(x, x * 2, p=3.0),
+    "kl_div_batchmean": lambda F, x: F.kl_div(
+        F.log_softmax(x, 1), F.softmax(x.flip(1), 1), reduction="batchmean"
+    ),
+    "kl_div_log_target": lambda F, x: F.kl_div(x, x.flip(0), reduction="sum", log_target=True),
+    "pad_constant": lambda F, x: F.pad(x, (1, -1, 2, 0), value=9.0),
+    "pad_reflect": lambda F, x: F.pad(x.unsqueeze(0), (2, 1), mode="reflect"),
+    "pad_replicate": lambda F, x: F.pad(x.unsqueeze(0), (2, 3), mode="replicate"),
+    "pad_circular": lambda F, x: F.pad(x.unsqueeze(0), (1, 2), mode="circular"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_more_activations_match_torch(name):
+    # values at and around the kinks (+-3, 0, the hardtanh bounds), infinities and NaN
+    values = np.array(
+        [[-3.0, -1.0, -0.5, 0.0, 0.75], [1.0, 3.0, 2.5, -2.0, 0.3], [-0.1, 0.2, 6.0, -7.0, 1.5]],
+        dtype=np.float64,
+    )
+
+    def run(lib):
+        x = lib.tensor(values, requires_grad=True)
+        out = ACTIVATIONS[name](lib.nn.functional, x)
+        (out * lib.arange(float(out.numel())).reshape(out.shape)).sum().backward()
+        return out.detach().numpy(), x.grad.numpy()
+
+    (eo, eg), (to, tg) = run(ember), run(torch)
+    # torch keeps some coefficients (celu's 1/alpha, elu's alpha) as float32
+    # even for float64 inputs: agreement is to ~1e-7, not to double precision.
+    np.testing.assert_allclose(eo, to, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(eg, tg, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name", ["elu", "selu", "celu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "mish"]
+)
+def test_more_activations_keep_nan_and_infinity_like_torch(name):
+    def run(lib):
+        x = lib.tensor([float("nan"), float("inf"), -float("inf"), 100.0], requires_grad=True)
+        out = getattr(lib.nn.functional, name)(x)
+        out.sum().backward()
+        return out.detach().numpy(), x.grad.numpy()
+
+    (ev, eg), (tv, tg) = run(ember), run(torch)
+    if name == "hardswish":  # torch's forward gives -inf * 0 = NaN at -inf; Ember gives 0
+        assert ev[2] == 0 and np.isnan(tv[2])
+        ev, tv = np.delete(ev, 2), np.delete(tv, 2)
+    np.testing.assert_array_equal(ev, tv)
+    np.testing.assert_array_equal(eg, tg)
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("ELU", ()),
+        ("ELU", (0.5, True)),
+        ("CELU", ()),
+        ("SELU", ()),
+        ("Hardtanh", (-2.0, 2.0)),
+        ("ReLU6", ()),
+        ("ReLU6", (True,)),
+        ("Hardsigmoid", ()),
+        ("Hardswish", ()),
+        ("LogSigmoid", ()),
+        ("Softsign", ()),
+        ("Tanhshrink", ()),
+        ("Mish", ()),
+        ("GLU", (1,)),
+    ],
+)
+def test_more_activation_modules_match_torch(name, args):
+    x = np.linspace(-4, 4, 12).reshape(3, 4)
+    e_mod, t_mod = getattr(ember.nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(e_mod) == repr(t_mod)
+    np.testing.assert_allclose(
+        e_mod(ember.tensor(x)).numpy(), t_mod(torch.tensor(x)).numpy(), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L: L.nn.functional.glu(L.ones(3)),
+        lambda L: L.nn.functional.elu(L.tensor([1, 2])),
+        lambda L: L.nn.functional.hardtanh(L.ones(2), 1.0, -1.0),
+        lambda L: L.nn.functional.pad(L.ones(3), (1, 2, 3)),
+        lambda L: L.nn.functional.pad(L.ones(3), (1, 1, 1, 1)),
+        lambda L: L.nn.functional.pad(L.ones(2, 3), (3, 3), mode="reflect"),
+        lambda L: L.nn.functional.pad(L.ones(2, 3), (-2, -2)),
+        lambda L: L.nn.functional.pad(L.ones(2, 3), (1, 1), mode="bogus"),
+    ],
+)
+def test_more_activation_misuse_matches_torch(fn):
+    compare(fn)

@@ -582,3 +582,41 @@ def test_set_printoptions_prints_like_torch(opts, restore_printoptions):
     for arr in arrays:
         expected = repr(torch.tensor(arr)).replace("torch.", "ember.")
         assert repr(ember.tensor(arr)) == expected
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"mode": "max", "factor": 0.5, "patience": 1},
+        {"threshold_mode": "abs", "threshold": 0.05, "patience": 0, "cooldown": 2},
+        {"patience": 1, "min_lr": [0.02, 0.001], "eps": 1e-3},
+    ],
+    ids=str,
+)
+def test_reduce_lr_on_plateau_matches_torch(kw):
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.96, 0.8, 0.85, 0.85, 0.85, 0.85] * 3
+
+    def run(lib):
+        a, b = lib.zeros(1, requires_grad=True), lib.zeros(1, requires_grad=True)
+        opt = lib.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.05}], lr=0.1)
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
+        seen = []
+        for m in metrics:
+            opt.step()
+            sched.step(m)
+            seen.append((sched.get_last_lr(), sched.num_bad_epochs, sched.cooldown_counter))
+        state = sched.state_dict()
+        return seen, state["best"], state["last_epoch"]
+
+    assert run(ember) == run(torch)
+
+
+def test_reduce_lr_on_plateau_refusals_match_torch():
+    for lib in (ember, torch):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        for kw in ({"factor": 1.0}, {"mode": "median"}, {"threshold_mode": "pct"}):
+            with pytest.raises(ValueError):
+                lib.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
+        with pytest.raises(ValueError):
+            lib.optim.lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.1, 0.2])

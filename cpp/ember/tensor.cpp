@@ -120,6 +120,7 @@ Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides) 
   auto v = std::make_shared<TensorImpl>(t->storage(), offset, std::move(shape), std::move(strides),
                                         t->dtype());
   v->set_base(t->is_view() ? t->base() : t);
+  v->set_made_in_no_grad(!GradMode::is_enabled());
   return v;
 }
 

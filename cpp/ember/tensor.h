@@ -72,6 +72,10 @@ class TensorImpl {
     return base_ && view_history_ != storage_->history() && (grad_fn_ || base_->requires_grad());
   }
   void refresh_view_history() { view_history_ = storage_->history(); }
+  // A view made while grad mode was off: torch refuses to record an in-place
+  // op through it later (which history it should join is ambiguous).
+  bool made_in_no_grad() const { return made_in_no_grad_; }
+  void set_made_in_no_grad(bool v) { made_in_no_grad_ = v; }
   void* raw_data() const {
     return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(itemsize(dtype_));
   }
@@ -141,6 +145,7 @@ class TensorImpl {
   bool contiguous_ = true;
   bool requires_grad_ = false;
   bool retains_grad_ = false;
+  bool made_in_no_grad_ = false;
   uint32_t output_nr_ = 0;
   uint32_t view_history_ = 0;
   std::shared_ptr<Node> grad_fn_;

@@ -12,6 +12,8 @@ from ._C import *  # noqa: F401,F403
 from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._size import Size
+from ._tensor import _all as all  # noqa: A004 - torch.all, torch.any
+from ._tensor import _any as any  # noqa: A004
 from ._tensor import _install_tensor_methods
 from ._tensor_str import set_printoptions
 
@@ -80,6 +82,11 @@ def numel(input):
     return input.numel()
 
 
-from . import autograd, nn, optim  # noqa: E402
+from . import autograd, nn, optim, utils  # noqa: E402
+from ._dtype_info import CONSTRUCTORS as _LEGACY_CONSTRUCTORS  # noqa: E402
+from ._dtype_info import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
+
+globals().update(_LEGACY_CONSTRUCTORS)  # FloatTensor, LongTensor, ...
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -219,8 +219,13 @@ def _dims(dim, ndim):
 def _extreme(input, dim, keepdim, largest):
     # The gradient is split evenly among tied extremes, as torch's amax/amin.
     dims = _dims(dim, input.dim())
+    name = "amax" if largest else "amin"
+    if input.numel() == 0 and dim in (None, (), []):
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+            "the reduction dim with the 'dim' argument."
+        )
     if input.numel() == 0 and any(input.shape[d] == 0 for d in dims):
-        name = "amax" if largest else "amin"
         raise IndexError(f"{name}(): Expected reduction dim {dims[0]} to have non-zero size.")
     best = input.detach()
     for d in dims:

@@ -103,6 +103,16 @@ def signbit(input):
     return _C.tensor(np.signbit(values))
 
 
+_round_to_integer = _C.round
+
+
+def round(input, *, decimals=0):  # noqa: A001 - torch's name
+    if decimals == 0:
+        return _round_to_integer(input)
+    scale = 10.0**decimals  # torch's formula: round(x * 10^d) / 10^d
+    return _round_to_integer(input * scale) / scale
+
+
 def rsub(input, other, alpha=1):
     return other - alpha * input if alpha != 1 else other - input
 
@@ -146,6 +156,7 @@ POINTWISE = {
     "frac": frac,
     "signbit": signbit,
     "rsub": rsub,
+    "round": round,
     "subtract": subtract,
     "divide": divide,
     "true_divide": true_divide,

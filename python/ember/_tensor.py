@@ -39,17 +39,77 @@ def _bernoulli_(self, p=0.5, *, generator=None):
 
 
 def _all(self, dim=None, keepdim=False):
-    flags = self.bool().long()
-    if dim is None:
-        return flags.min() == 1 if self.numel() else _C.tensor(True)
-    return flags.min(dim, keepdim).values == 1
+    # Counting zeros works for empty dims too (all of nothing is True).
+    zeros = (self == 0).sum() if dim is None else (self == 0).sum(dim, keepdim)
+    return zeros == 0
 
 
 def _any(self, dim=None, keepdim=False):
-    flags = self.bool().long()
-    if dim is None:
-        return flags.max() == 1 if self.numel() else _C.tensor(False)
-    return flags.max(dim, keepdim).values == 1
+    nonzeros = (self != 0).sum() if dim is None else (self != 0).sum(dim, keepdim)
+    return nonzeros > 0
+
+
+_LEGACY_NAMES = {
+    _C.float32: "FloatTensor",
+    _C.float64: "DoubleTensor",
+    _C.int64: "LongTensor",
+    _C.bool: "BoolTensor",
+}
+
+
+def _type(self, dtype=None, non_blocking=False, **unused):
+    """x.type(): the legacy type name; x.type(dtype or name): a converted tensor."""
+    if dtype is None:
+        return "ember." + _LEGACY_NAMES[self.dtype]
+    if isinstance(dtype, str):
+        by_name = {"ember." + n: d for d, n in _LEGACY_NAMES.items()}
+        by_name.update({"torch." + n: d for d, n in _LEGACY_NAMES.items()})
+        if dtype not in by_name:
+            raise ValueError(f"invalid type: '{dtype}'")
+        dtype = by_name[dtype]
+    return self.to(dtype)
+
+
+def _numpy(self, *, force=False):
+    return _plain_numpy(self.detach() if force else self)
+
+
+def _allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    import ember
+
+    return ember.allclose(self, other, rtol, atol, equal_nan)
+
+
+def _nansum(self, dim=None, keepdim=False, *, dtype=None):
+    clean = _C.where(self != self, _C.zeros((), dtype=self.dtype), self)
+    return clean.sum(dim, keepdim, dtype=dtype) if dim is not None else clean.sum(dtype=dtype)
+
+
+def _nanmean(self, dim=None, keepdim=False, *, dtype=None):
+    present = (self == self).sum(dim, keepdim) if dim is not None else (self == self).sum()
+    return _nansum(self, dim, keepdim, dtype=dtype) / present
+
+
+def _random_(self, from_=0, to=None, *, generator=None):
+    """Integers drawn as torch draws them: [from, to), or the dtype's whole range."""
+    if to is None and from_ == 0:
+        if self.dtype == _C.int64:  # torch keeps the low 63 bits of a 64-bit draw
+            values = [_C._random64(generator) % (1 << 63) for _ in range(self.numel())]
+            return self.copy_(_C.tensor(values, dtype=_C.int64).reshape(self.shape))
+        to = {_C.float32: (1 << 24) + 1, _C.float64: (1 << 53) + 1, _C.bool: 2}[self.dtype]
+    elif to is None:
+        from_, to = 0, from_
+    drawn = _C.randint(from_, to, tuple(self.shape), generator=generator, dtype=_C.int64)
+    return self.copy_(drawn)
+
+
+def _contains(self, element):
+    if not isinstance(element, (_C.Tensor, int, float, bool)):
+        raise RuntimeError(
+            "Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+            f"{type(element)}."
+        )
+    return bool((self == element).any())
 
 
 def _new_tensor(self, data, dtype=None, requires_grad=False):
@@ -104,6 +164,9 @@ def _reduce_ex(self, protocol):
     return (_rebuild_tensor, (_tensor_state(self), self.requires_grad))
 
 
+_plain_numpy = _C.Tensor.numpy
+
+
 def _install_tensor_methods():
     T = _C.Tensor
     T.__repr__ = _repr
@@ -115,6 +178,13 @@ def _install_tensor_methods():
     T.all = _all
     T.any = _any
     T.new_tensor = _new_tensor
+    T.type = _type
+    T.__contains__ = _contains
+    T.numpy = _numpy
+    T.allclose = _allclose
+    T.nansum = _nansum
+    T.nanmean = _nanmean
+    T.random_ = _random_
     T.new_zeros = _new_zeros
     T.new_ones = _new_ones
     T.new_full = _new_full

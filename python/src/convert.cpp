@@ -52,7 +52,13 @@ const Tensor& as_tensor(py::handle h) {
   }
   // The holder lives in the instance; reading it skips pybind11's generic caster.
   auto* inst = reinterpret_cast<py::detail::instance*>(h.ptr());
-  return inst->get_value_and_holder().holder<Tensor>();
+  auto v_h = inst->get_value_and_holder();
+  if (!v_h.holder_constructed()) {  // Tensor.__new__ without __init__ has no TensorImpl yet
+    throw std::runtime_error(
+        "ember: this Tensor was never initialised (Tensor.__new__ was called without "
+        "Tensor.__init__)");
+  }
+  return v_h.holder<Tensor>();
 }
 
 std::optional<Scalar> as_scalar(py::handle h) {
@@ -213,9 +219,11 @@ struct DataScan {
   bool any_element = false;
 };
 
+// Tensors inside data are elements, never sequences: torch reads each as a
+// number and refuses those with more than one element.
 bool is_sequence_like(py::handle h) {
-  return PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
-         (is_tensor(h) && as_tensor(h)->dim() > 0) || py::isinstance<py::array>(h);
+  return PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) || PyRange_Check(h.ptr()) ||
+         py::isinstance<py::array>(h);
 }
 
 // `leading`: h is the first element of its list. torch infers shapes from
@@ -223,6 +231,8 @@ bool is_sequence_like(py::handle h) {
 DType kind_of_element(py::handle h, bool leading) {
   if (is_tensor(h)) {
     const Tensor& t = as_tensor(h);
+    if (t->numel() != 1)
+      throw ValueError("only one element tensors can be converted to Python scalars");
     return is_floating(t->dtype()) ? DType::Float32 : t->dtype();
   }
   // A NumPy float64 scalar among the data makes the tensor float64, as in torch.
@@ -278,8 +288,7 @@ void scan(py::handle h, size_t depth, DataScan& out, bool leading = true) {
 
 template <typename T>
 void fill_from(py::handle h, T*& cursor) {
-  if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
-      (is_tensor(h) && as_tensor(h)->dim() > 0) || py::isinstance<py::array>(h)) {
+  if (is_sequence_like(h)) {
     for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) fill_from(item, cursor);
     return;
   }

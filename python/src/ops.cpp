@@ -32,6 +32,24 @@ py::object binary(py::handle self, py::handle other, WithTensor with_tensor,
   return py::cast(std::move(out));
 }
 
+// add/sub's alpha, refused as torch refuses it for the result's dtype.
+double alpha_arg(py::handle alpha, DType result) {
+  if (PyBool_Check(alpha.ptr()) && result != DType::Bool) {
+    throw std::runtime_error("Boolean alpha only supported for Boolean results.");
+  }
+  if (PyFloat_Check(alpha.ptr()) && !is_floating(result)) {
+    throw std::runtime_error(
+        "For integral input tensors, argument alpha must not be a floating point number.");
+  }
+  return require_scalar(alpha).value;
+}
+
+double alpha_arg(py::handle alpha, const Tensor& x, py::handle other) {
+  const DType result =
+      is_tensor(other) ? result_type(x, as_tensor(other)) : result_type(x, require_scalar(other));
+  return alpha_arg(alpha, result);
+}
+
 RoundingMode rounding_mode_from(py::handle h) {
   const std::string mode = py::str(h);
   if (mode == "floor") return RoundingMode::Floor;
@@ -179,8 +197,9 @@ void init_inplace_methods(TensorClass& cls) {
   auto self_returning = [&cls](const char* name, auto with_tensor, auto with_scalar) {
     cls.def(
         name,
-        [with_tensor, with_scalar](py::handle self, py::handle other, double alpha) {
+        [with_tensor, with_scalar](py::handle self, py::handle other, py::handle alpha_obj) {
           Tensor t = as_tensor(self);
+          const double alpha = alpha_arg(alpha_obj, t, other);
           if (is_tensor(other)) {
             with_tensor(t, as_tensor(other), alpha);
           } else {
@@ -188,7 +207,7 @@ void init_inplace_methods(TensorClass& cls) {
           }
           return self;
         },
-        py::arg("other"), py::arg("alpha") = 1.0);
+        py::arg("other"), py::arg("alpha") = py::int_(1));
   };
   self_returning(
       "add_", [](Tensor& t, const Tensor& o, double alpha) { add_(t, o, alpha); },
@@ -247,22 +266,24 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   // Arithmetic with explicit names.
   def_both(
       m, cls, "add",
-      [](py::handle a, py::handle b, double alpha) {
+      [](py::handle a, py::handle b, py::handle alpha_obj) {
         const Tensor x = tensor_from_operand(a);  // ember.add(2, t) works, as in torch
+        const double alpha = alpha_arg(alpha_obj, x, b);
         if (is_tensor(b)) return add(x, as_tensor(b), alpha);
         const Scalar sb = require_scalar(b);
         return add(x, scaled_by(sb, alpha));
       },
-      py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+      py::arg("other"), py::kw_only(), py::arg("alpha") = py::int_(1));
   def_both(
       m, cls, "sub",
-      [](py::handle a, py::handle b, double alpha) {
+      [](py::handle a, py::handle b, py::handle alpha_obj) {
         const Tensor x = tensor_from_operand(a);  // ember.sub(2, t) works, as in torch
+        const double alpha = alpha_arg(alpha_obj, x, b);
         if (is_tensor(b)) return sub(x, as_tensor(b), alpha);
         const Scalar sb = require_scalar(b);
         return sub(x, scaled_by(sb, alpha));
       },
-      py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+      py::arg("other"), py::kw_only(), py::arg("alpha") = py::int_(1));
   def_both(
       m, cls, "mul",
       [](py::handle a, py::handle b) {

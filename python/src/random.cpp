@@ -200,6 +200,16 @@ void bind_samplers(py::module_& m) {
       },
       py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
       py::arg("requires_grad") = false);
+  // The raw 64-bit draw behind torch's int64 `random_()` (which keeps its low
+  // 63 bits); ember.utils.data draws its seeds with it, where torch's loader does.
+  m.def(
+      "_random64",
+      [](py::handle generator) {
+        Generator& g = generator_from(generator);
+        std::lock_guard<std::mutex> lock(g.mutex());
+        return g.random64();
+      },
+      py::arg("generator") = py::none());
   m.def(
       "randperm",
       [](int64_t n, py::handle generator, py::object dtype) {

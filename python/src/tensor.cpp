@@ -257,6 +257,9 @@ Tensor index(const Tensor& self, py::handle idx) {
     } else if (it.ptr() == Py_Ellipsis) {
       dim += self->dim() - consuming;
       source_dim += self->dim() - consuming;
+    } else if (PyUnicode_Check(it.ptr()) || PyBytes_Check(it.ptr())) {
+      // torch reads a string index as data for a tensor index, and refuses it
+      throw TypeError(std::string("new(): invalid data type '") + Py_TYPE(it.ptr())->tp_name + "'");
     } else {
       throw IndexError(std::string("only integers, slices (`:`), ellipsis (`...`), None and long "
                                    "or byte Variables are valid indices (got ") +
@@ -276,15 +279,45 @@ bool has_advanced_item(py::handle idx) {
   return false;
 }
 
+// x[mask] = v: v broadcasts to x[mask]'s shape (selected elements first, in
+// row-major order), as in torch's index_put. Written as one scatter into a
+// flat copy of x and one copy_ back, so any layout works and v's gradient
+// flows through the scatter.
+void assign_masked(Tensor& self, py::handle idx, const Tensor& value) {
+  Tensor positions;
+  {
+    GradModeGuard no_grad(false);
+    positions = index(reshape(arange(0, static_cast<double>(self->numel()), 1, DType::Int64),
+                              DimList(self->shape().begin(), self->shape().end())),
+                      idx);
+  }
+  const Shape& from = value->shape();
+  const Shape& to = positions->shape();
+  bool fits = from.size() <= to.size();
+  for (size_t k = 1; fits && k <= from.size(); ++k) {
+    fits = from[from.size() - k] == 1 || from[from.size() - k] == to[to.size() - k];
+  }
+  if (!fits) {
+    throw std::runtime_error("shape mismatch: value tensor of shape " + shape_str(from) +
+                             " cannot be broadcast to indexing result of shape " + shape_str(to));
+  }
+  const Tensor spread = reshape(expand(to_dtype(value, self->dtype()), positions->shape()), {-1});
+  const Tensor written = scatter(reshape(self, {-1}), 0, reshape(positions, {-1}), spread);
+  copy_(self, reshape(written, DimList(self->shape().begin(), self->shape().end())));
+}
+
 void set_index(Tensor& self, py::handle idx, py::handle value) {
   std::optional<Scalar> s = as_scalar(value);
   if (is_advanced(idx)) {
     Tensor t = advanced_index_tensor(idx);
     if (t->dtype() == DType::Bool) {
-      Tensor v = s ? scalar_tensor(s->value, self->dtype()) : as_tensor(value);
-      Tensor mask = t;
-      while (mask->dim() < self->dim()) mask = unsqueeze(mask, -1);
-      copy_(self, where(mask, v, self));
+      if (s) {
+        Tensor mask = t;
+        while (mask->dim() < self->dim()) mask = unsqueeze(mask, -1);
+        copy_(self, where(mask, scalar_tensor(*s, self->dtype()), self));
+      } else {
+        assign_masked(self, idx, tensor_from_operand(value));
+      }
       return;
     }
     // Integer rows: assign row by row (later rows win on repeats, as in torch).
@@ -313,10 +346,11 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
   if (has_advanced_item(idx)) {
     // x[:, idx] = v: index a tensor of flat positions the same way, then
     // assign through a flat view of x by those positions.
-    if (!self->is_contiguous()) {
-      throw NotImplementedError(
-          "ember supports assignment through tensor indices mixed with other indices only on "
-          "contiguous tensors; call .contiguous() first");
+    if (!self->is_contiguous()) {  // assign into a contiguous copy, then write it back
+      Tensor copy = clone(self);
+      set_index(copy, idx, value);
+      copy_(self, copy);
+      return;
     }
     Tensor positions;
     {
@@ -348,12 +382,33 @@ void init_tensor(py::module_& m) {
   py::class_<TensorImpl, Tensor> cls(m, "Tensor");
   set_tensor_type(reinterpret_cast<PyTypeObject*>(cls.ptr()));
 
-  // Tensor(t) aliases t's data without history (used by nn.Parameter).
-  cls.def(py::init([](py::handle data) {
-            if (is_tensor(data)) return detach(as_tensor(data));
-            return tensor_from_data(data, std::nullopt);
-          }),
-          py::arg("data"));
+  // torch's legacy constructor: Tensor(t) aliases t's data without history
+  // (used by nn.Parameter); Tensor(2, 3) and Tensor(Size) make float32 tensors
+  // of those sizes; Tensor(data) converts data to float32; Tensor() is empty.
+  cls.def(py::init([](const py::args& args) {
+    if (args.size() == 0) return empty(Shape{0}, DType::Float32);
+    py::handle first = args[0];
+    if (args.size() == 1 && is_tensor(first)) return detach(as_tensor(first));
+    static py::handle size_class =
+        py::object(py::module_::import("ember._size").attr("Size")).release();
+    const bool sizes = py::isinstance(first, size_class) ||
+                       (PyLong_Check(first.ptr()) && !PyBool_Check(first.ptr()));
+    if (sizes) {
+      const Shape shape = shape_from_args(args);
+      for (int64_t n : shape) {
+        if (n < 0) {
+          throw std::runtime_error("Trying to create tensor with negative dimension " +
+                                   std::to_string(n) + ": " + shape_str(shape));
+        }
+      }
+      return empty(shape, DType::Float32);
+    }
+    if (args.size() > 1 || PyFloat_Check(first.ptr()) || PyBool_Check(first.ptr())) {
+      throw TypeError(std::string("new(): data must be a sequence (got ") +
+                      Py_TYPE(first.ptr())->tp_name + ")");
+    }
+    return tensor_from_data(first, DType::Float32);
+  }));
 
   cls.def_property_readonly("shape", [](const Tensor& t) { return make_size(t->shape()); })
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t->dtype()); })

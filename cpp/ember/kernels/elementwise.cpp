@@ -319,6 +319,12 @@ void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
 
 }  // namespace
 
+Scalar typed_alpha(double alpha, DType result) {
+  if (result == DType::Bool) return Scalar::boolean(alpha != 0.0);
+  if (!is_floating(result)) return Scalar::integer(static_cast<int64_t>(alpha));
+  return Scalar(alpha);
+}
+
 void check_operands(BinaryOp op, DType a, DType b, DType t) {
   if (op == BinaryOp::Sub && (a == DType::Bool || b == DType::Bool)) {
     if (a == b) {

@@ -72,6 +72,10 @@ bool is_comparison(BinaryOp op);
 void check_operands(BinaryOp op, DType a, DType b, DType t);
 bool is_bitwise(BinaryOp op);
 
+// add/sub's alpha as a number of the result's kind: torch casts it to the
+// result dtype, so int tensors stay int (alpha=2) and bool ones bool.
+Scalar typed_alpha(double alpha, DType result);
+
 // dtype of `a op b` (torch's rules, see Note [Type promotion]).
 DType result_type(const Tensor& a, const Tensor& b);
 DType result_type(const Tensor& a, const Scalar& s);

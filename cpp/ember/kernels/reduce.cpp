@@ -268,7 +268,7 @@ Tensor cumprod_backward_kernel(const Tensor& x_in, const Tensor& g_in, int64_t d
   const Tensor x = dense(x_in), g = dense(g_in);
   Tensor out = empty(x->shape(), x->dtype());
   const Lines lines(x->shape(), dim);
-  EMBER_DISPATCH(x->dtype(), T, [&] {
+  EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {  // a gradient: float dtypes only
     const T* p = x->data<T>();
     const T* gp = g->data<T>();
     T* q = out->data<T>();

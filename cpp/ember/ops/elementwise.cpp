@@ -13,9 +13,19 @@ namespace {}  // namespace
 
 // ---- add / sub ----
 
+namespace {
+
+// alpha * b in the dtype of a + b (torch computes the whole sum in it).
+Tensor scaled_operand(const Tensor& a, const Tensor& b, double alpha) {
+  const DType t = result_type(a, b);
+  return binary_scalar_kernel(BinaryOp::Mul, convert(b, t), typed_alpha(alpha, t));
+}
+
+}  // namespace
+
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
   Tensor out = alpha == 1.0 ? binary_kernel(BinaryOp::Add, a, b)
-                            : binary_kernel(BinaryOp::Add, a, mul(b, Scalar(alpha)));
+                            : binary_kernel(BinaryOp::Add, a, scaled_operand(a, b, alpha));
   if (any_requires_grad(a, b)) {
     auto node = record<AddBackward0>(out, {&a, &b});
     node->self_meta = GradFit(a, out);
@@ -41,7 +51,7 @@ TensorList AddBackward0::apply(TensorList&& grads) {
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
   Tensor out = alpha == 1.0 ? binary_kernel(BinaryOp::Sub, a, b)
-                            : binary_kernel(BinaryOp::Sub, a, mul(b, Scalar(alpha)));
+                            : binary_kernel(BinaryOp::Sub, a, scaled_operand(a, b, alpha));
   if (any_requires_grad(a, b)) {
     auto node = record<SubBackward0>(out, {&a, &b});
     node->self_meta = GradFit(a, out);

@@ -226,9 +226,19 @@ void check_overlap(const Tensor& self, const Tensor* other) {
 // harmless and torch allows them: `overlap_ok` skips that check.
 bool records(const Tensor& self, const Tensor* other, bool overlap_ok = false) {
   if (!overlap_ok) check_overlap(self, other);
-  const bool rec =
-      GradMode::is_enabled() && (self->requires_grad() || (other && (*other)->requires_grad()));
-  if (rec && self->is_view()) check_view_geometry(self);
+  const bool rec = GradMode::is_enabled() && is_floating(self->dtype()) &&
+                   (self->requires_grad() || (other && (*other)->requires_grad()));
+  if (rec && self->is_view()) {
+    if (self->made_in_no_grad()) {
+      throw std::runtime_error(
+          "A view was created in no_grad mode and is being modified inplace with grad mode "
+          "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You "
+          "can clarify your code by moving both the view and the inplace either both inside the "
+          "no_grad block (if you don't want the inplace to be tracked) or both outside (if you "
+          "want the inplace to be tracked).");
+    }
+    check_view_geometry(self);
+  }
   return rec;
 }
 
@@ -266,8 +276,10 @@ Tensor& add_scaled_(Tensor& self, const Tensor& other, double alpha, double sign
   } else if (scale == -1.0) {
     binary_inplace_kernel(BinaryOp::Sub, self, other);
   } else {
-    GradModeGuard no_grad(false);
-    binary_inplace_kernel(BinaryOp::Add, self, mul(other, Scalar(scale)));
+    const DType t = result_type(self, other);
+    binary_inplace_kernel(
+        BinaryOp::Add, self,
+        binary_scalar_kernel(BinaryOp::Mul, convert(other, t), typed_alpha(scale, t)));
   }
   self->bump_version();
   if (rec) {

@@ -14,14 +14,16 @@ MatrixRef<T> matrix_ref(const Tensor& t, int64_t offset = 0) {
   return {t->data<T>() + offset, t->strides()[0], t->strides()[1]};
 }
 
-void check_float_same_dtype(const Tensor& a, const Tensor& b, const char* what) {
+// `kernel` is torch's kernel name, which its "not implemented" error quotes.
+void check_float_same_dtype(const Tensor& a, const Tensor& b, const char* what,
+                            const char* kernel) {
   if (a->dtype() != b->dtype()) {
     throw std::runtime_error(std::string("expected ") + what +
                              " to have the same dtype, but got: " + dtype_name(a->dtype()) +
                              " != " + dtype_name(b->dtype()));
   }
   if (a->dtype() == DType::Bool) {
-    throw std::runtime_error(std::string("\"") + what + "\" not implemented for 'Bool'");
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for 'Bool'");
   }
 }
 
@@ -74,7 +76,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
                              " and " + std::to_string(b->shape()[0]) + "x" +
                              std::to_string(b->shape()[1]) + ")");
   }
-  check_float_same_dtype(a, b, "mat1 and mat2");
+  check_float_same_dtype(a, b, "mat1 and mat2", "addmm_impl_cpu_");
   Tensor out = empty(Shape{a->shape()[0], b->shape()[1]}, a->dtype());
   gemm_into(out, a, b, false);
   if (any_requires_grad(a, b)) {
@@ -104,7 +106,7 @@ Tensor mv(const Tensor& a, const Tensor& v) {
                              std::to_string(a->shape()[1]) + "), vec (" +
                              std::to_string(v->shape()[0]) + ")");
   }
-  check_float_same_dtype(a, v, "mat and vec");
+  check_float_same_dtype(a, v, "mat and vec", "addmv_impl_cpu");
   Tensor out = empty(Shape{a->shape()[0]}, a->dtype());
   const int64_t m = a->shape()[0], k = a->shape()[1];
   EMBER_DISPATCH(a->dtype(), T, [&] {
@@ -140,7 +142,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
         std::to_string(a->numel()) + " and " + std::to_string(b->numel()) +
         " elements respectively");
   }
-  check_float_same_dtype(a, b, "both vectors");
+  check_float_same_dtype(a, b, "both vectors", "dot");
   Tensor out = empty(Shape{}, a->dtype());
   const int64_t n = a->numel();
   EMBER_DISPATCH(a->dtype(), T, [&] {
@@ -172,7 +174,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
                              "] but got: [" + std::to_string(b->shape()[0]) + ", " +
                              std::to_string(b->shape()[1]) + "].");
   }
-  check_float_same_dtype(a, b, "batch1 and batch2");
+  check_float_same_dtype(a, b, "batch1 and batch2", "bmm");
   const int64_t batch = a->shape()[0], m = a->shape()[1], k = a->shape()[2], n = b->shape()[2];
   Tensor out = empty(Shape{batch, m, n}, a->dtype());
   EMBER_DISPATCH(a->dtype(), T, [&] {

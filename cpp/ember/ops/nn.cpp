@@ -97,6 +97,11 @@ TensorList LogSoftmaxBackward0::apply(TensorList&& grads) {
 // ---- mse ----
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  const DType t = result_type(input, target);
+  if (!is_floating(t)) {
+    throw NotImplementedError(std::string("\"mse_cpu\" not implemented for '") +
+                              scalar_type_name(t) + "'");
+  }
   Tensor out;
   {
     GradModeGuard no_grad(false);

@@ -1,5 +1,6 @@
 """ember.nn: parameters, modules and losses."""
 
+from . import activation as _activation  # noqa: E402
 from . import functional, init, utils  # noqa: F401
 from .container import (  # noqa: F401
     ModuleDict,
@@ -35,3 +36,7 @@ from .modules import (  # noqa: F401
     Tanh,
 )
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm  # noqa: F401
+
+# The extra activations live in their own file; torch has them in F and nn.
+functional.__dict__.update(_activation.FUNCTIONS)
+globals().update({m.__name__: m for m in _activation.MODULES})

@@ -7,9 +7,12 @@ ember ops, so their gradients come from autograd (node names then differ from to
 import math
 import warnings
 
+import numpy as np
+
 from .. import _C
 from .._C import _nn
 from .._grad_mode import no_grad
+from .._pointwise import xlogy as _xlogy
 
 binary_cross_entropy_with_logits = _nn.binary_cross_entropy_with_logits
 binary_cross_entropy = _nn.binary_cross_entropy
@@ -40,6 +43,7 @@ def relu_(input):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _refuse_integers(input, "leaky_relu_cpu")
     out = _C.where(input > 0, input, input * negative_slope)
     return _in_place(input, out) if inplace else out
 
@@ -78,19 +82,31 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     _warn_if_broadcast(input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    diff = (input - target).abs()
+    x = input - target
+    diff = x.abs()
     if beta == 0.0:  # the quadratic part vanishes: plain L1
         return _reduce(diff, reduction)
-    loss = _C.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
+    inside, small = _quadratic_part(x, diff, beta)
+    loss = _C.where(inside, 0.5 * small * small / beta, diff - 0.5 * beta)
     return _reduce(loss, reduction)
+
+
+def _quadratic_part(x, diff, bound):
+    """Where the quadratic branch applies (NaN included, as torch's backward
+    reads it), and x there, 0 elsewhere: the unused branch must not see an
+    infinite x, whose zero gradient times inf would be NaN."""
+    inside = ~(diff >= bound)
+    return inside, _C.where(inside, x, _C.zeros((), dtype=x.dtype))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_if_broadcast(input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    diff = (input - target).abs()
-    loss = _C.where(diff < delta, 0.5 * diff * diff, delta * (diff - 0.5 * delta))
+    x = input - target
+    diff = x.abs()
+    inside, small = _quadratic_part(x, diff, delta)
+    loss = _C.where(inside, 0.5 * small * small, delta * (diff - 0.5 * delta))
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -141,7 +157,14 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return input.mul_(mask) if inplace else input * mask
 
 
+def _refuse_integers(input, kernel):
+    if not input.is_floating_point():
+        kind = "Bool" if input.dtype == _C.bool else "Long"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
+
+
 def silu(input, inplace=False):
+    _refuse_integers(input, "silu_cpu")
     # the product saves its operands: in place, they must be a copy of the old values
     x = input.clone() if inplace else input
     out = x * _C.sigmoid(x)
@@ -149,6 +172,7 @@ def silu(input, inplace=False):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    _refuse_integers(input, "softplus_cpu")
     scaled = input * beta
     # above the threshold torch returns the input; clamping keeps exp() finite there, so
     # the branch where() discards has a zero (not NaN) gradient
@@ -157,6 +181,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def gelu(input, approximate="none"):
+    _refuse_integers(input, "GeluKernelImpl")
     if approximate == "tanh":
         inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
         return 0.5 * input * (1.0 + inner.tanh())
@@ -382,3 +407,83 @@ def batch_norm(
     if bias is not None:
         bias = bias.reshape(per_channel)
     return _affine(out, weight, bias)
+
+
+# ---- distances, divergence and padding ----
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    # torch normalizes each side by max(norm, eps) before the dot product.
+    a = x1 / x1.norm(dim=dim, keepdim=True).clamp(min=eps)
+    b = x2 / x2.norm(dim=dim, keepdim=True).clamp(min=eps)
+    return (a * b).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    return (x1 - x2 + eps).norm(p, dim=-1, keepdim=keepdim)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = _xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            stacklevel=2,
+        )
+    return _reduce(loss, reduction)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """torch's F.pad: pairs (before, after) from the last dim backwards."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension but "
+            f"got padding length {len(pad)} and input of dimension {input.dim()}"
+        )
+    pairs = [(input.dim() - 1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)]
+    if mode == "constant":
+        return _pad_constant(input, pairs, 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    numpy_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    out = input
+    for dim, before, after in pairs:
+        n = input.shape[dim]
+        if mode == "reflect" and (before >= n or after >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({before}, {after}) at dimension {dim} of input "
+                f"{list(input.shape)}"
+            )
+        picks = np.pad(np.arange(n), (before, after), mode=numpy_mode)
+        out = out.index_select(dim, _C.tensor(picks.astype(np.int64)))
+    return out
+
+
+def _pad_constant(input, pairs, value):
+    shape = list(input.shape)
+    source, target = [slice(None)] * input.dim(), [slice(None)] * input.dim()
+    for dim, before, after in pairs:
+        n = shape[dim]
+        shape[dim] = n + before + after
+        if shape[dim] < 0:
+            raise RuntimeError(
+                f"The input size {n}, plus negative padding {before} and {after} resulted in a "
+                f"negative output size, which is invalid. Check dimension {dim} of your input."
+            )
+        source[dim] = slice(max(-before, 0), n - max(-after, 0))
+        kept = max(n - max(-before, 0) - max(-after, 0), 0)
+        target[dim] = slice(max(before, 0), max(before, 0) + kept)
+    out = _C.full(shape, value, dtype=input.dtype)
+    out[tuple(target)] = input[tuple(source)]  # a copy into a view: the gradient flows back
+    return out

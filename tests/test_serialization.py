@@ -1,0 +1,63 @@
+"""ember.save/ember.load: checkpoints round-trip; weights_only refuses arbitrary classes."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import ember
+import pytest
+
+
+def _model():
+    ember.manual_seed(0)
+    return ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.ReLU(), ember.nn.Linear(4, 2))
+
+
+def test_checkpoint_round_trips_through_a_file(tmp_path):
+    model = _model()
+    opt = ember.optim.Adam(model.parameters(), lr=0.1)
+    model(ember.ones(2, 3)).sum().backward()
+    opt.step()
+    path = tmp_path / "ckpt.pt"
+    ember.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": 3}, path)
+    loaded = ember.load(path)
+    fresh = _model()
+    fresh.load_state_dict(loaded["model"])
+    for (name, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        assert ember.equal(a, b), name
+    fresh_opt = ember.optim.Adam(fresh.parameters(), lr=0.1)
+    fresh_opt.load_state_dict(loaded["opt"])
+    assert loaded["epoch"] == 3
+    assert fresh_opt.state_dict()["state"][0]["step"] == opt.state_dict()["state"][0]["step"]
+
+
+def test_tensors_keep_dtype_shape_and_requires_grad_in_a_buffer():
+    buffer = io.BytesIO()
+    values = [
+        ember.tensor([[1.5, 2.0]], dtype=ember.float64, requires_grad=True),
+        ember.arange(6).reshape(2, 3).t(),  # a non-contiguous view
+        ember.tensor(True),
+        ember.nn.Parameter(ember.ones(2)),
+    ]
+    ember.save(values, buffer)
+    buffer.seek(0)
+    back = ember.load(buffer)
+    for a, b in zip(values, back):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
+        assert ember.equal(a.detach(), b.detach())
+    assert isinstance(back[3], ember.nn.Parameter)
+
+
+class _Arbitrary:
+    pass
+
+
+def test_weights_only_refuses_arbitrary_classes():
+    buffer = io.BytesIO()
+    ember.save({"obj": _Arbitrary()}, buffer)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        ember.load(io.BytesIO(buffer.getvalue()))
+    assert isinstance(
+        ember.load(io.BytesIO(buffer.getvalue()), weights_only=False)["obj"], _Arbitrary
+    )
