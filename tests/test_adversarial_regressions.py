@@ -704,6 +704,18 @@ FIFTH_PASS = {
     "bool_matmul": lambda L: L.ones(2, 2, dtype=L.bool) @ L.ones(2, 2, dtype=L.bool),
     "bool_mv": lambda L: L.ones(2, 2, dtype=L.bool).mv(L.ones(2, dtype=L.bool)),
     "bool_bmm": lambda L: L.ones(1, 2, 2, dtype=L.bool).bmm(L.ones(1, 2, 2, dtype=L.bool)),
+    "view_beyond_int64": lambda L: L.ones(1).view(2**63),
+    "zeros_beyond_int64": lambda L: L.zeros(2**63),
+    "permute_without_dims": lambda L: L.ones(2, 2).permute(),
+    "clamp_bool_by_bools": lambda L: L.tensor([True, False]).clamp(True, True),
+    "clamp_bool_min_only": lambda L: L.tensor([True]).clamp(min=False),
+    "clamp_bool_by_ints": lambda L: L.tensor([True, False]).clamp(0, 1),
+    "clamp_bool_by_bool_tensor": lambda L: L.tensor([True, False]).clamp(min=L.tensor(True)),
+    "clamp_int_by_float64_0d": lambda L: L.tensor([3, -2]).clamp(
+        max=L.tensor(0.5, dtype=L.float64)
+    ),
+    "clamp_float_by_int_0d": lambda L: L.tensor([3.0, -2.0]).clamp(L.tensor(0), L.tensor(1)),
+    "clamp_int_by_float": lambda L: L.tensor([3, -2]).clamp(0.5),
 }
 
 

@@ -120,7 +120,10 @@ std::optional<int64_t> as_index(py::handle h) {
   if (PyLong_Check(h.ptr())) {
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
-    if (overflow) throw std::runtime_error("Overflow when unpacking long");
+    if (overflow) {  // torch's argument parser refuses it as a bad argument type
+      throw TypeError(
+          "argument 'size' failed to unpack the object: Overflow when unpacking long long");
+    }
     return static_cast<int64_t>(v);
   }
   if (is_tensor(h)) {

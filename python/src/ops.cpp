@@ -346,8 +346,9 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       m, cls, "minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); },
       py::arg("other"));
   auto clamp_fn = [](const Tensor& a, py::handle lo, py::handle hi) {
-    auto elementwise = [](py::handle h) {
-      return is_tensor(h) && (as_tensor(h)->numel() != 1 || as_tensor(h)->requires_grad());
+    auto elementwise = [&a](py::handle h) {
+      return is_tensor(h) && (as_tensor(h)->numel() != 1 || as_tensor(h)->requires_grad() ||
+                              a->dtype() == DType::Bool);
     };
     if (elementwise(lo) || elementwise(hi)) {
       if (lo.is_none() && hi.is_none()) return clamp(a, std::nullopt, std::nullopt);  // raises
@@ -370,7 +371,21 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       if (is_tensor(h)) return item_as_scalar(as_tensor(h));
       return require_scalar(h);
     };
-    return clamp(a, bound(lo), bound(hi));
+    // A one-element tensor bound is a number for the kernel but a tensor for
+    // type promotion (an int tensor clamped by a float64 0-d tensor is float64).
+    DType promoted = a->dtype();
+    for (py::handle h : {lo, hi}) {
+      if (h.is_none()) continue;
+      promoted = promote(promoted, is_tensor(h) ? result_type(a, as_tensor(h))
+                                                : result_type(a, require_scalar(h)));
+    }
+    if (a->dtype() == DType::Bool && promoted == DType::Bool) {
+      const char* kernel = lo.is_none()   ? "clamp_max_scalar_cpu"
+                           : hi.is_none() ? "clamp_min_scalar_cpu"
+                                          : "clamp_scalar_cpu";
+      throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for 'Bool'");
+    }
+    return clamp(promoted == a->dtype() ? a : to_dtype(a, promoted), bound(lo), bound(hi));
   };
   def_both(m, cls, "clamp", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none());
   def_both(m, cls, "clip", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none());
@@ -633,8 +648,11 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   cls.def("expand",
           [](const Tensor& a, py::args sizes) { return expand(a, dims_from_args(sizes)); });
   cls.def("expand_as", [](const Tensor& a, const Tensor& o) { return expand(a, o->shape()); });
-  cls.def("permute",
-          [](const Tensor& a, py::args dims) { return permute(a, dims_from_args(dims)); });
+  cls.def("permute", [](const Tensor& a, py::args dims) {
+    if (dims.size() == 0)
+      throw TypeError("permute() missing 1 required positional arguments: \"dims\"");
+    return permute(a, dims_from_args(dims));
+  });
   m.def(
       "permute", [](const Tensor& a, py::handle dims) { return permute(a, dims_from(dims)); },
       py::arg("input"), py::arg("dims"));

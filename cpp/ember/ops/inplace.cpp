@@ -175,16 +175,6 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
   return node;
 }
 
-// `other` as a saved operand of an in-place op on self, taken before the
-// write: when it shares self's memory its values are about to change, so a
-// copy is saved instead (torch saves the original and raises on backward).
-// Saved copies are recorded clones, so that their values stay differentiable
-// for higher-order gradients.
-SavedTensor saved_operand(const Tensor& self, const Tensor& other) {
-  if (other->storage() == self->storage()) return SavedTensor(clone(other), false);
-  return SavedTensor(other, false);
-}
-
 bool is_axpy(const Tensor& self, const Tensor& other) {
   return self->dtype() == DType::Float32 && other->dtype() == DType::Float32 &&
          self->is_contiguous() && other->is_contiguous() && self->shape() == other->shape() &&
@@ -325,9 +315,10 @@ Tensor& mul_(Tensor& self, const Tensor& other) {
   check_inplace(self);
   const bool rec = records(self, &other);
   // The formula needs self's old values when other requires grad, and other's
-  // values as they are now (saved before the write, copied if it is self).
+  // values as they are now: saved before the write, so y.mul_(y) makes backward
+  // raise the modified-saved-tensor error, as torch's does.
   Tensor old_self = rec && other->requires_grad() ? clone(self) : nullptr;
-  SavedTensor saved_other = rec ? saved_operand(self, other) : SavedTensor();
+  SavedTensor saved_other = rec ? SavedTensor(other, false) : SavedTensor();
   GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Mul, self, other);
   self->bump_version();
@@ -357,7 +348,7 @@ Tensor& div_(Tensor& self, const Tensor& other) {
   check_inplace(self);
   const bool rec = records(self, &other);
   Tensor old_self = rec && other->requires_grad() ? clone(self) : nullptr;
-  SavedTensor saved_other = rec ? saved_operand(self, other) : SavedTensor();
+  SavedTensor saved_other = rec ? SavedTensor(other, false) : SavedTensor();
   GradFit other_meta(other, self);
   binary_inplace_kernel(BinaryOp::Div, self, other);
   self->bump_version();
