@@ -620,3 +620,71 @@ def test_reduce_lr_on_plateau_refusals_match_torch():
                 lib.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
         with pytest.raises(ValueError):
             lib.optim.lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.1, 0.2])
+
+
+@pytest.mark.parametrize(
+    "opt_name,kw",
+    [
+        ("SGD", {"max_lr": 0.5, "total_steps": 20}),
+        ("SGD", {"max_lr": [0.5, 0.2], "epochs": 3, "steps_per_epoch": 7, "three_phase": True}),
+        ("Adam", {"max_lr": 0.01, "total_steps": 15, "anneal_strategy": "linear"}),
+        ("Adam", {"max_lr": 0.01, "total_steps": 12, "cycle_momentum": False, "pct_start": 0.5}),
+    ],
+    ids=str,
+)
+def test_one_cycle_lr_matches_torch(opt_name, kw):
+    def run(lib):
+        a, b = lib.zeros(1, requires_grad=True), lib.zeros(1, requires_grad=True)
+        extra = {"momentum": 0.9} if opt_name == "SGD" else {}
+        opt = getattr(lib.optim, opt_name)([{"params": [a]}, {"params": [b]}], lr=0.1, **extra)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, **kw)
+        key = "momentum" if opt_name == "SGD" else "betas"
+        seen = [(sched.get_last_lr(), [g[key] for g in opt.param_groups])]
+        steps = kw.get("total_steps") or kw["epochs"] * kw["steps_per_epoch"]
+        for _ in range(steps - 1):
+            opt.step()
+            sched.step()
+            seen.append((sched.get_last_lr(), [g[key] for g in opt.param_groups]))
+        opt.step()
+        try:
+            sched.step()
+        except ValueError as error:  # one step past the end
+            seen.append(str(error))
+        return seen
+
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("t_mult", [1, 2])
+def test_cosine_annealing_warm_restarts_matches_torch(t_mult):
+    def run(lib):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, 3, t_mult, eta_min=0.01)
+        seen = []
+        for _ in range(16):
+            opt.step()
+            sched.step()
+            seen.append(sched.get_last_lr())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for epoch in (0.5, 4.25, 11.0, 2):
+                sched.step(epoch)
+                seen.append((sched.get_last_lr(), sched.T_i, sched.T_cur))
+        return seen
+
+    assert run(ember) == run(torch)
+
+
+def test_one_cycle_and_warm_restart_refusals_match_torch():
+    for lib in (ember, torch):
+        sgd = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        schedulers = lib.optim.lr_scheduler
+        for kw in ({}, {"total_steps": 0}, {"total_steps": 5, "pct_start": 1.5}):
+            with pytest.raises(ValueError):
+                schedulers.OneCycleLR(sgd, 0.1, **kw)
+        with pytest.raises(ValueError):
+            schedulers.OneCycleLR(sgd, 0.1, total_steps=5, anneal_strategy="step")
+        with pytest.raises(ValueError):
+            schedulers.CosineAnnealingWarmRestarts(sgd, 0)
+        with pytest.raises(ValueError):
+            schedulers.CosineAnnealingWarmRestarts(sgd, 2, T_mult=0)
