@@ -61,3 +61,28 @@ def test_weights_only_refuses_arbitrary_classes():
     assert isinstance(
         ember.load(io.BytesIO(buffer.getvalue()), weights_only=False)["obj"], _Arbitrary
     )
+
+
+def test_a_pickle_reaching_builtins_is_refused():
+    # getattr(getattr, "__self__") is the builtins module: from there, eval. Not allowed.
+    payload = (
+        b"\x80\x04cbuiltins\ngetattr\ncbuiltins\ngetattr\ncbuiltins\ngetattr\n"
+        b"X\x08\x00\x00\x00__self__\x86RX\x04\x00\x00\x00eval\x86RX\x01\x00\x00\x001\x85R."
+    )
+    for weights_only in (True, None):
+        with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+            ember.load(io.BytesIO(payload), weights_only=weights_only)
+
+
+def test_dtypes_sizes_and_plain_values_round_trip():
+    buffer = io.BytesIO()
+    value = {
+        "dtype": ember.float64,
+        "dtypes": [ember.bool, ember.int64, ember.float32],
+        "shape": ember.ones(2, 3).shape,
+        "numbers": (1, 2.5, 3j, None, "text"),
+    }
+    ember.save(value, buffer)
+    back = ember.load(io.BytesIO(buffer.getvalue()))
+    assert back == value
+    assert isinstance(back["shape"], ember.Size)

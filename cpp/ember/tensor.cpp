@@ -120,7 +120,8 @@ Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides) 
   auto v = std::make_shared<TensorImpl>(t->storage(), offset, std::move(shape), std::move(strides),
                                         t->dtype());
   v->set_base(t->is_view() ? t->base() : t);
-  v->set_made_in_no_grad(!GradMode::is_enabled());
+  // Views of such views inherit the mark, as torch's creation meta does.
+  v->set_made_in_no_grad(!GradMode::user_enabled() || (t->is_view() && t->made_in_no_grad()));
   return v;
 }
 

@@ -15,6 +15,8 @@ from ._size import Size
 from ._tensor import _all as all  # noqa: A004 - torch.all, torch.any
 from ._tensor import _any as any  # noqa: A004
 from ._tensor import _install_tensor_methods
+from ._tensor import _nanmean as nanmean
+from ._tensor import _nansum as nansum
 from ._tensor_str import set_printoptions
 
 __version__ = "0.1.0"

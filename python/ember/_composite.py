@@ -182,18 +182,26 @@ def log10(input):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     # torch's checks, in its order; no type promotion among the three.
-    for first, name in ((input, "self"), (mat1, "mat1")):
-        if first.dtype != mat2.dtype:
-            raise RuntimeError(
-                f"{name} and mat2 must have the same dtype, but got "
-                f"{_TYPE_NAMES[first.dtype]} and {_TYPE_NAMES[mat2.dtype]}"
-            )
+    _require_dtype_of(mat2, "mat2", (input, "self"), (mat1, "mat1"))
     for mat, name in ((mat1, "mat1"), (mat2, "mat2")):
         if mat.dim() != 2:
             raise RuntimeError(f"{name} must be a matrix, got {mat.dim()}-D tensor")
-    if not mat2.is_floating_point():  # integer matrices take integer coefficients
+    return _beta_input_plus_alpha_product(input, mat1 @ mat2, beta, alpha)
+
+
+def _require_dtype_of(last, last_name, *others):
+    for other, name in others:
+        if other.dtype != last.dtype:
+            raise RuntimeError(
+                f"{name} and {last_name} must have the same dtype, but got "
+                f"{_TYPE_NAMES[other.dtype]} and {_TYPE_NAMES[last.dtype]}"
+            )
+
+
+def _beta_input_plus_alpha_product(input, product, beta, alpha):
+    """addmm/baddbmm's beta * input + alpha * product, torch's way."""
+    if not product.is_floating_point():  # integer matrices take integer coefficients
         beta, alpha = int(beta), int(alpha)
-    product = mat1 @ mat2
     if alpha != 1:
         product = product * alpha
     if input.shape != product.shape:  # input broadcasts to the product, not the reverse
@@ -356,8 +364,8 @@ def count_nonzero(input, dim=None):
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     del sorted  # torch's CPU unique sorts either way
-    values, inverse, counts = np.unique(
-        input.detach().numpy(), return_inverse=True, return_counts=True, axis=dim
+    values, inverse, counts = np.unique(  # each NaN is its own value, as in torch
+        input.detach().numpy(), return_inverse=True, return_counts=True, axis=dim, equal_nan=False
     )
     out = [_C.tensor(values, dtype=input.dtype)]
     if return_inverse:
@@ -427,6 +435,16 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 def index_add(input, dim, index, source, *, alpha=1):
     d = _dim(dim, input.dim())
+    if index.dim() > 1:
+        raise IndexError("index_add_(): Index is supposed to be a vector")
+    expected = list(input.shape) if input.dim() else [1]
+    expected[d] = index.numel()
+    if list(source.shape if source.dim() else [1]) != expected:
+        raise RuntimeError(
+            f"index_add_(): Source/destination tensor must have same slice shapes. Destination "
+            f"slice shape: {list(input.shape)} at dimension {d} and source slice shape: "
+            f"{list(source.shape)} at dimension 0."
+        )
     shape = [1] * max(source.dim(), 1)
     shape[d] = -1
     spread = index.reshape(shape).expand(source.shape) if source.dim() else index
@@ -446,12 +464,17 @@ def take_along_dim(input, indices, dim=None):
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    product = batch1 @ batch2
-    if alpha != 1:
-        product = product * alpha
-    if beta == 0:
-        return product + _C.where(isfinite(input), input * 0, _C.zeros((), dtype=input.dtype))
-    return product + (input if beta == 1 else input * beta)
+    for t, name in ((batch1, "batch1"), (batch2, "batch2")):
+        if t.dim() != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, "
+            f"{batch2.shape[1]}]."
+        )
+    _require_dtype_of(batch2, "batch2", (input, "self"), (batch1, "batch1"))
+    return _beta_input_plus_alpha_product(input, batch1 @ batch2, beta, alpha)
 
 
 def roll(input, shifts, dims=None):

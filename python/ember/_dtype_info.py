@@ -45,6 +45,13 @@ class iinfo:  # noqa: N801 - torch's name
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
+def dtype_from_name(name):
+    """The dtype a pickle names (how dtypes pickle, see ember.serialization)."""
+    if name not in ("float32", "float64", "int64", "bool"):
+        raise ValueError(f"unknown ember dtype {name!r}")
+    return getattr(_C, name)
+
+
 def get_default_dtype():
     return _C.float32
 
@@ -54,22 +61,30 @@ def set_default_dtype(d):
         raise NotImplementedError("ember's default dtype is float32 and cannot be changed")
 
 
-def _typed_constructor(dtype, name):
-    def make(*args):
-        if args and not isinstance(args[0], int) and not isinstance(args[0], _C.Tensor):
-            return _C.tensor(args[0], dtype=dtype)
-        return _C.Tensor(*args).to(dtype)
+class _LegacyTensorType(type):
+    """torch.FloatTensor and friends: a call builds a tensor of that dtype, and
+    isinstance(t, FloatTensor) asks for the dtype."""
 
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = f"torch.{name}: the legacy constructor of {repr(dtype)} tensors."
-    return make
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _C.Tensor) and obj.dtype == cls.dtype
+
+    def __call__(cls, *args):
+        if len(args) == 1 and isinstance(args[0], _C.Tensor):
+            if args[0].dtype != cls.dtype:
+                raise TypeError(
+                    f"expected torch.{cls.__name__} (got torch.{_LEGACY[args[0].dtype]})"
+                )
+            return args[0].detach()
+        sizes = not args or isinstance(args[0], int) or type(args[0]).__name__ == "Size"
+        if sizes:
+            return _C.Tensor(*args).to(cls.dtype)
+        return _C.tensor(args[0], dtype=cls.dtype)
 
 
-LEGACY_TYPES = {
-    "FloatTensor": _C.float32,
-    "DoubleTensor": _C.float64,
-    "LongTensor": _C.int64,
-    "BoolTensor": _C.bool,
+_LEGACY = {_C.float32: "FloatTensor", _C.float64: "DoubleTensor", _C.int64: "LongTensor"}
+_LEGACY[_C.bool] = "BoolTensor"
+
+CONSTRUCTORS = {
+    name: _LegacyTensorType(name, (), {"dtype": dtype, "__module__": "ember"})
+    for dtype, name in _LEGACY.items()
 }
-
-CONSTRUCTORS = {name: _typed_constructor(d, name) for name, d in LEGACY_TYPES.items()}

@@ -9,8 +9,6 @@ its own bmm/permute sequence), values and gradients do not.
 
 import math
 
-from . import _C
-
 # Labels standing for the dims an ellipsis covers, right-aligned across operands.
 _ELLIPSIS_LABELS = [chr(0x2460 + i) for i in range(64)]
 
@@ -132,10 +130,8 @@ def _take_diagonals(x, labels, operand):
                 f"einsum(): subscript {label} is repeated for operand {operand} but the sizes "
                 f"don't match, {x.shape[second]} != {n}"
             )
-        mask_shape = [1] * x.dim()
-        mask_shape[first] = mask_shape[second] = n
-        eye = _C.eye(n, dtype=x.dtype if x.is_floating_point() else _C.int64).reshape(mask_shape)
-        x = (x * eye).sum(second)
+        # the diagonal (a view, as the last dim) moved back to where the label was
+        x = x.diagonal(0, first, second).movedim(-1, first)
         del labels[second]
     return x, labels
 

@@ -41,10 +41,12 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if input.dtype != other.dtype:
         raise RuntimeError(f"{input.dtype} did not match {other.dtype}".replace("ember.", ""))
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     input, other = input.detach(), other.detach()
     exact = input == other
-    if not input.is_floating_point():
-        return exact
+    if not input.is_floating_point():  # integers compare with the tolerances too, in float
+        input, other = input.double(), other.double()
     near = (input - other).abs() <= atol + rtol * other.abs()
     out = exact | (near & (input.abs() != math.inf) & (other.abs() != math.inf))
     if equal_nan:
@@ -53,7 +55,15 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def hypot(input, other):
-    return (input * input + other * other).sqrt()
+    if not (input.is_floating_point() or other.is_floating_point()):
+        kind = "Bool" if input.dtype == _C.bool else "Long"
+        raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{kind}'")
+    # Scaled by the larger magnitude, so squares neither overflow nor underflow;
+    # the scale's own gradient is zero (hypot is homogeneous of degree 1).
+    scale = _C.maximum(input.abs(), other.abs())
+    safe = _C.where(scale == 0, _C.ones((), dtype=scale.dtype), scale)
+    a, b = input / safe, other / safe
+    return scale * (a * a + b * b).sqrt()
 
 
 def logaddexp(input, other):
@@ -69,9 +79,11 @@ def xlogy(input, other):
         other = _C.tensor(other, dtype=input.dtype if input.is_floating_point() else _C.float32)
     if not isinstance(input, _C.Tensor):
         input = _C.tensor(input, dtype=other.dtype if other.is_floating_point() else _C.float32)
-    product = input * other.log()
-    # 0 * log(y) is 0 unless y is NaN.
-    return _C.where((input == 0) & (other == other), _C.zeros((), dtype=product.dtype), product)
+    # 0 * log(y) is 0 unless y is NaN; log sees 1 there, so neither value nor
+    # gradient (log y for x, x / y for y) turns into 0 * inf.
+    zero_x = (input == 0) & (other == other)
+    safe_other = _C.where(zero_x, _C.ones((), dtype=other.dtype), other)
+    return input * safe_other.log()
 
 
 def logit(input, eps=None):

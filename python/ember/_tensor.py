@@ -59,8 +59,8 @@ _LEGACY_NAMES = {
 
 def _type(self, dtype=None, non_blocking=False, **unused):
     """x.type(): the legacy type name; x.type(dtype or name): a converted tensor."""
-    if dtype is None:
-        return "ember." + _LEGACY_NAMES[self.dtype]
+    if dtype is None:  # torch's string, which code under `import ember as torch` compares with
+        return "torch." + _LEGACY_NAMES[self.dtype]
     if isinstance(dtype, str):
         by_name = {"ember." + n: d for d, n in _LEGACY_NAMES.items()}
         by_name.update({"torch." + n: d for d, n in _LEGACY_NAMES.items()})
@@ -90,16 +90,24 @@ def _nanmean(self, dim=None, keepdim=False, *, dtype=None):
     return _nansum(self, dim, keepdim, dtype=dtype) / present
 
 
-def _random_(self, from_=0, to=None, *, generator=None):
-    """Integers drawn as torch draws them: [from, to), or the dtype's whole range."""
-    if to is None and from_ == 0:
-        if self.dtype == _C.int64:  # torch keeps the low 63 bits of a 64-bit draw
-            values = [_C._random64(generator) % (1 << 63) for _ in range(self.numel())]
-            return self.copy_(_C.tensor(values, dtype=_C.int64).reshape(self.shape))
-        to = {_C.float32: (1 << 24) + 1, _C.float64: (1 << 53) + 1, _C.bool: 2}[self.dtype]
-    elif to is None:
-        from_, to = 0, from_
-    drawn = _C.randint(from_, to, tuple(self.shape), generator=generator, dtype=_C.int64)
+_DTYPE_TOP = {_C.float32: 1 << 24, _C.float64: 1 << 53, _C.bool: 1, _C.int64: (1 << 63) - 1}
+
+
+def _random_(self, *bounds, to=None, generator=None):
+    """torch's random_(): random_() is [0, top], random_(to) is [0, to), and
+    random_(from, None) is [from, top], top being the dtype's largest exact integer."""
+    if len(bounds) == 1 and to is None:
+        low, high = 0, bounds[0]
+    elif len(bounds) == 2:
+        low, high = bounds
+    else:
+        low, high = (bounds[0] if bounds else 0), to
+    if high is None:
+        high = _DTYPE_TOP[self.dtype] + 1
+    if high - low > (1 << 62):  # beyond randint's int64 bounds: 64-bit draws, as torch's
+        values = [_C._random64(generator) % (high - low) + low for _ in range(self.numel())]
+        return self.copy_(_C.tensor(values, dtype=_C.int64).reshape(self.shape))
+    drawn = _C.randint(low, high, tuple(self.shape), generator=generator, dtype=_C.int64)
     return self.copy_(drawn)
 
 

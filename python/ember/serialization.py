@@ -9,13 +9,19 @@ import io
 import os
 import pickle
 
-# What load(weights_only=True) will rebuild: containers, numbers, dtypes and
-# tensors (whose values travel as NumPy arrays).
+# What load(weights_only=True) will rebuild: containers, numbers, dtypes,
+# sizes and tensors (whose values travel as NumPy arrays). Nothing here can
+# reach arbitrary attributes: no getattr, no eval-like callables.
 _SAFE_NAMES = {
     ("collections", "OrderedDict"),
     ("ember._tensor", "_rebuild_tensor"),
     ("ember.nn.modules", "_rebuild_parameter"),
-    ("builtins", "getattr"),
+    ("ember._dtype_info", "dtype_from_name"),
+    ("ember._size", "Size"),
+    ("builtins", "complex"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "slice"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
     ("numpy.core.multiarray", "_reconstruct"),
@@ -27,15 +33,12 @@ _SAFE_NAMES = {
 
 class _WeightsUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
-        if (module, name) in _SAFE_NAMES or (module == "ember" and name in _DTYPE_NAMES):
+        if (module, name) in _SAFE_NAMES:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(
             f"Weights only load failed: {module}.{name} is not an allowed global. Load with "
             "weights_only=False only if you trust the file."
         )
-
-
-_DTYPE_NAMES = {"float32", "float64", "int64", "bool"}  # pickled as getattr(ember, name)
 
 
 def save(obj, f, pickle_module=pickle, pickle_protocol=pickle.DEFAULT_PROTOCOL, **unused):
@@ -47,14 +50,15 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=pickle.DEFAULT_PROTOCOL, 
         pickle_module.dump(obj, f, protocol=pickle_protocol)
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **unused):
-    """Reads what save wrote. weights_only (torch's default) refuses arbitrary classes."""
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **unused):
+    """Reads what save wrote. weights_only (True unless False is passed, as torch's
+    default) refuses arbitrary classes."""
     del map_location, mmap  # one device, no memory mapping
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as stream:
             return load(stream, pickle_module=pickle_module, weights_only=weights_only)
     if isinstance(f, (bytes, bytearray)):
         f = io.BytesIO(f)
-    if weights_only:
+    if weights_only is not False:
         return _WeightsUnpickler(f).load()
     return (pickle_module or pickle).load(f)

@@ -211,7 +211,7 @@ std::string as_node_name(py::handle node) {
 void init_autograd(py::module_& m) {
   bind_nodes(m);
   m.def("is_grad_enabled", [] { return GradMode::is_enabled(); });
-  m.def("_set_grad_enabled", [](bool v) { GradMode::set_enabled(v); });
+  m.def("_set_grad_enabled", [](bool v) { GradMode::set_user_enabled(v); });
   m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled, py::arg("enabled"),
         py::arg("check_nan") = true);
   m.def("is_anomaly_enabled", [] { return AnomalyMode::is_enabled(); });

@@ -359,8 +359,9 @@ void init_dtype(py::module_& m) {
                              [](const PyDType& d) { return is_floating(d.type); })
       .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.type); })
       .def("__reduce__", [](const PyDType& d) {
-        return py::make_tuple(py::module_::import("builtins").attr("getattr"),
-                              py::make_tuple(py::module_::import("ember"), dtype_name(d.type)));
+        // Rebuilt by name through a function ember.load's weights_only allows.
+        return py::make_tuple(py::module_::import("ember._dtype_info").attr("dtype_from_name"),
+                              py::make_tuple(dtype_name(d.type)));
       });
   for (DType t : {DType::Bool, DType::Int64, DType::Float32, DType::Float64}) {
     dtype_objects[static_cast<int>(t)] = py::cast(PyDType{t}).release();

@@ -32,6 +32,15 @@ py::object binary(py::handle self, py::handle other, WithTensor with_tensor,
   return py::cast(std::move(out));
 }
 
+// A where() operand: a number beside a tensor takes the dtype it promotes to
+// with that tensor (0.1 beside float64 stays 0.1), as in torch.
+Tensor where_operand(py::handle h, py::handle other) {
+  if (is_tensor(h)) return as_tensor(h);
+  const Scalar s = require_scalar(h);
+  if (!is_tensor(other)) return tensor_of_scalar(s);
+  return scalar_tensor(s, result_type(as_tensor(other), s));
+}
+
 // add/sub's alpha, refused as torch refuses it for the result's dtype.
 double alpha_arg(py::handle alpha, DType result) {
   if (PyBool_Check(alpha.ptr()) && result != DType::Bool) {
@@ -744,13 +753,13 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   m.def(
       "where",
       [](const Tensor& cond, py::handle a, py::handle b) {
-        return where(cond, tensor_from_operand(a), tensor_from_operand(b));
+        return where(cond, where_operand(a, b), where_operand(b, a));
       },
       py::arg("condition"), py::arg("input"), py::arg("other"));
   cls.def(
       "where",
-      [](const Tensor& self, const Tensor& cond, py::handle other) {
-        return where(cond, self, tensor_from_operand(other));
+      [](py::handle self, const Tensor& cond, py::handle other) {
+        return where(cond, as_tensor(self), where_operand(other, self));
       },
       py::arg("condition"), py::arg("other"));
   m.def(

@@ -287,7 +287,8 @@ void assign_masked(Tensor& self, py::handle idx, const Tensor& value) {
   Tensor positions;
   {
     GradModeGuard no_grad(false);
-    positions = index(reshape(arange(0, static_cast<double>(self->numel()), 1, DType::Int64),
+    positions = index(reshape(arange(Scalar::integer(0), Scalar::integer(self->numel()),
+                                     Scalar::integer(1), DType::Int64),
                               DimList(self->shape().begin(), self->shape().end())),
                       idx);
   }

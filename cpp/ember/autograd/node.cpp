@@ -9,6 +9,7 @@
 namespace ember {
 
 thread_local bool GradMode::enabled_ = true;
+thread_local bool GradMode::user_enabled_ = true;
 std::atomic<bool> AnomalyMode::enabled_{false};
 std::atomic<bool> AnomalyMode::check_nan_{true};
 

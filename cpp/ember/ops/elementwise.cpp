@@ -433,7 +433,11 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 // d atan2(a, b) = (b da - a db) / (a^2 + b^2)
 TensorList Atan2Backward0::apply(TensorList&& grads) {
   const Tensor a = self.unpack(*this), b = other.unpack(*this);
-  const Tensor scaled = div(grads[0], add(mul(a, a), mul(b, b)));
+  // At the origin (or where a^2 + b^2 underflows) torch's gradient is 0, not 0 / 0.
+  const Tensor norm2 = add(mul(a, a), mul(b, b));
+  const Tensor safe =
+      where(compare(BinaryOp::Eq, norm2, Scalar(0.0)), ones({}, norm2->dtype()), norm2);
+  const Tensor scaled = div(grads[0], safe);
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(mul(scaled, b));
   if (wants_grad(*this, 1)) out[1] = other_meta.fit(mul(scaled, neg(a)));

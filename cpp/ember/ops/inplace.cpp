@@ -218,7 +218,11 @@ bool records(const Tensor& self, const Tensor* other, bool overlap_ok = false) {
   if (!overlap_ok) check_overlap(self, other);
   const bool rec = GradMode::is_enabled() && is_floating(self->dtype()) &&
                    (self->requires_grad() || (other && (*other)->requires_grad()));
-  if (rec && self->is_view()) {
+  // A no_grad view of a tensor in a graph counts as requiring grad, as in
+  // torch, so even a write of constants through it is refused.
+  const bool joins_graph =
+      rec || (GradMode::is_enabled() && self->is_view() && self->base()->requires_grad());
+  if (joins_graph && self->is_view()) {
     if (self->made_in_no_grad()) {
       throw std::runtime_error(
           "A view was created in no_grad mode and is being modified inplace with grad mode "

@@ -301,7 +301,9 @@ TensorList ProdBackward0::apply(TensorList&& grads) {
   const Tensor x = self.unpack(*this);
   // torch: with two zeros every product of the others holds one, so the
   // gradient is zero even where an inf would make the product NaN.
-  if (x->numel() > 0 && item_as_double(sum(compare(BinaryOp::Eq, x, Scalar(0.0)))) >= 2) {
+  // (Only when no graph is built: higher-order gradients go through prod_gradient.)
+  if (!GradMode::is_enabled() && x->numel() > 0 &&
+      item_as_double(sum(compare(BinaryOp::Eq, x, Scalar(0.0)))) >= 2) {
     return {zeros(x->shape(), x->dtype())};
   }
   const Tensor flat = reshape(x, {-1});

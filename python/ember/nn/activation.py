@@ -89,12 +89,19 @@ def tanhshrink(input):
 
 def mish(input, inplace=False):
     _refuse_integers(input, "mish_cpu")
-    return _maybe_in_place(input, input * softplus(input).tanh(), inplace)
+    x = input.clone() if inplace else input  # the product saves x: not the tensor written
+    return _maybe_in_place(input, x * softplus(x).tanh(), inplace)
 
 
 def glu(input, dim=-1):
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
+    if not -input.dim() <= dim < input.dim():
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-input.dim()}, "
+            f"{input.dim() - 1}], but got {dim})"
+        )
+    _refuse_integers(input, "glu_out")
     d = dim % input.dim()
     if input.shape[d] % 2:
         raise RuntimeError(

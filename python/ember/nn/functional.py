@@ -458,14 +458,18 @@ def pad(input, pad, mode="constant", value=None):
     numpy_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
     out = input
     for dim, before, after in pairs:
-        n = input.shape[dim]
+        if before < 0 or after < 0:  # negative pads crop first, as torch's
+            n = out.shape[dim]
+            out = out.narrow(dim, max(-before, 0), n - max(-before, 0) - max(-after, 0))
+            before, after = max(before, 0), max(after, 0)
+        n = out.shape[dim]
         if mode == "reflect" and (before >= n or after >= n):
             raise RuntimeError(
                 f"Argument #4: Padding size should be less than the corresponding input "
                 f"dimension, but got: padding ({before}, {after}) at dimension {dim} of input "
                 f"{list(input.shape)}"
             )
-        picks = np.pad(np.arange(n), (before, after), mode=numpy_mode)
+        picks = np.pad(np.arange(n), (before, after), mode=numpy_mode) if n else np.arange(0)
         out = out.index_select(dim, _C.tensor(picks.astype(np.int64)))
     return out
 

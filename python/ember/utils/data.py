@@ -196,8 +196,8 @@ def default_collate(batch):
     first = batch[0]
     if isinstance(first, _C.Tensor):
         return _C.stack(list(batch), 0)
-    if isinstance(first, np.ndarray):
-        return _C.stack([_C.as_tensor(b) for b in batch], 0)
+    if isinstance(first, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype
+        return _C.stack([_C.as_tensor(np.asarray(b)) for b in batch], 0)
     if isinstance(first, bool):
         return _C.tensor(batch)
     if isinstance(first, int):
@@ -221,6 +221,17 @@ def default_collate(batch):
 
 
 def default_convert(data):
+    """Without batching: NumPy arrays and scalars become tensors; containers recurse."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        return _C.as_tensor(np.asarray(data))
+    if isinstance(data, dict):
+        return {key: default_convert(value) for key, value in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, list):
+        return [default_convert(d) for d in data]
     return data
 
 
@@ -314,6 +325,8 @@ class DataLoader:
     def __len__(self):
         if self._iterable:
             n = len(self.dataset)
+            if self.batch_size is None:
+                return n
             whole, rest = divmod(n, self.batch_size)
             return whole + (1 if rest and not self.drop_last else 0)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
