@@ -886,6 +886,15 @@ SIXTH_PASS = {
     ),
     "legacy_ctor_of_size": lambda L: L.LongTensor(L.Size([2, 3])).zero_(),
     "legacy_ctor_of_other_dtype": lambda L: L.LongTensor(L.ones(2)),
+    "frac_of_ints": lambda L: L.frac(L.tensor([1, 2])),
+    "lerp_of_ints": lambda L: L.lerp(L.tensor([1, 2]), L.tensor([3, 4]), 0.5),
+    "logaddexp_of_ints": lambda L: L.logaddexp(L.tensor([1, 2]), L.tensor([3, 4])),
+    "round_decimals_of_ints": lambda L: L.round(L.tensor([1, 2]), decimals=1),
+    "round_of_ints": lambda L: L.round(L.tensor([1, 2])),
+    "hypot_int_and_float": lambda L: L.hypot(L.tensor([3]), L.tensor([4.0])),
+    "clamp_int_beyond_int64": lambda L: L.tensor([1, -2]).clamp(max=2**63 + 5),
+    "clamp_float_beyond_int64": lambda L: L.tensor([1.0, -2.0]).clamp(max=2**63 + 5),
+    "arange_beyond_int64": lambda L: L.arange(2**63, 2**63 + 2),
 }
 
 

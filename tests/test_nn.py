@@ -2282,3 +2282,22 @@ def test_more_activation_modules_match_torch(name, args):
 )
 def test_more_activation_misuse_matches_torch(fn):
     compare(fn)
+
+
+def test_forward_hook_with_always_call_runs_when_forward_raises():
+    def run(lib):
+        class Failing(lib.nn.Module):
+            def forward(self, x):
+                raise ValueError("bad input")
+
+        seen = []
+        m = Failing()
+        m.register_forward_hook(
+            lambda mod, args, out: seen.append(("always", out)), always_call=True
+        )
+        m.register_forward_hook(lambda mod, args, out: seen.append(("normal", out)))
+        with pytest.raises(ValueError, match="bad input"):
+            m(lib.ones(1))
+        return seen
+
+    assert run(ember) == run(torch) == [("always", None)]

@@ -184,6 +184,9 @@ Tensor scalar_tensor(const Scalar& value, DType dtype) { return full(Shape{}, va
 
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype) {
   if (step.value == 0) throw std::runtime_error("step must be nonzero");
+  for (const Scalar* s : {&start, &end, &step}) {
+    if (s->beyond_int64) s->checked_to<int64_t>();  // raises torch's overflow error
+  }
   const bool integral_bounds = start.is_integral() && end.is_integral() && step.is_integral();
   if (!is_floating(dtype) && !integral_bounds) {
     // torch truncates float bounds and step to the integer dtype first.

@@ -12,7 +12,7 @@ import numpy as np
 from . import _C, _return_types
 from ._einsum import einsum
 from ._inplace import _TYPE_NAMES
-from ._pointwise import POINTWISE
+from ._pointwise import POINTWISE, refuse_integers
 from ._stacking import FUNCTIONS_ONLY as STACKING_FUNCTIONS_ONLY
 from ._stacking import STACKING
 
@@ -156,10 +156,12 @@ def isfinite(input):
 
 
 def lerp(input, end, weight):
+    tensor_weight = isinstance(weight, _C.Tensor)
+    refuse_integers(input, "lerp_kernel_tensor" if tensor_weight else "lerp_kernel_scalar")
     # torch's two forms: each is exact at its own end, and an infinite start
     # stays infinite for weights above 0.5.
     diff = end - input
-    if not isinstance(weight, _C.Tensor):
+    if not tensor_weight:
         return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
     return _C.where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
 

@@ -10,6 +10,13 @@ import numpy as np
 from . import _C
 
 
+def refuse_integers(input, kernel):
+    """torch's error for a float-only kernel given an integer or bool tensor."""
+    if not input.is_floating_point():
+        kind = "Bool" if input.dtype == _C.bool else "Long"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
+
+
 def addcmul(input, tensor1, tensor2, *, value=1):
     return input + value * (tensor1 * tensor2)
 
@@ -55,9 +62,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def hypot(input, other):
-    if not (input.is_floating_point() or other.is_floating_point()):
-        kind = "Bool" if input.dtype == _C.bool else "Long"
-        raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{kind}'")
+    if not other.is_floating_point():
+        refuse_integers(input, "hypot_cpu")
     # Scaled by the larger magnitude, so squares neither overflow nor underflow;
     # the scale's own gradient is zero (hypot is homogeneous of degree 1).
     scale = _C.maximum(input.abs(), other.abs())
@@ -67,6 +73,8 @@ def hypot(input, other):
 
 
 def logaddexp(input, other):
+    if not other.is_floating_point():
+        refuse_integers(input, "logaddexp_cpu")
     top = _C.maximum(input, other)
     # exp(-|a - b|) is NaN when both are the same infinity: the sum is then that infinity.
     same_infinity = (input == other) & (input.abs() == math.inf)
@@ -105,6 +113,7 @@ def rad2deg(input):
 
 
 def frac(input):
+    refuse_integers(input, "frac_cpu")
     return input - input.trunc()
 
 
@@ -121,6 +130,7 @@ _round_to_integer = _C.round
 def round(input, *, decimals=0):  # noqa: A001 - torch's name
     if decimals == 0:
         return _round_to_integer(input)
+    refuse_integers(input, "round_cpu")
     scale = 10.0**decimals  # torch's formula: round(x * 10^d) / 10^d
     return _round_to_integer(input * scale) / scale
 

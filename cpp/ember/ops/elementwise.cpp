@@ -311,6 +311,11 @@ TensorList MinimumBackward0::apply(TensorList&& grads) {
 Tensor clamp(const Tensor& a, std::optional<Scalar> lo, std::optional<Scalar> hi) {
   if (!lo && !hi)
     throw std::runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None");
+  if (!is_floating(a->dtype())) {  // integer bounds must fit, as torch checks (2**63 does not)
+    for (const auto& bound : {lo, hi}) {
+      if (bound) bound->checked_to<int64_t>();
+    }
+  }
   Tensor out;
   {
     GradModeGuard no_grad(false);

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _C
 from .._C import _nn
 from .._grad_mode import no_grad
+from .._pointwise import refuse_integers as _refuse_integers
 from .._pointwise import xlogy as _xlogy
 
 binary_cross_entropy_with_logits = _nn.binary_cross_entropy_with_logits
@@ -155,12 +156,6 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input.mul_(0.0) if inplace else input * 0.0
     mask = _C._dropout_mask(input, p)
     return input.mul_(mask) if inplace else input * mask
-
-
-def _refuse_integers(input, kernel):
-    if not input.is_floating_point():
-        kind = "Bool" if input.dtype == _C.bool else "Long"
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
 
 
 def silu(input, inplace=False):

@@ -220,10 +220,11 @@ class Module:
 
     # ----- forward hooks --------------------------------------------------------
     # Kept in one dict, created by the first registration, so a module without
-    # hooks pays one lookup per call. Each entry: id -> (hook, with_kwargs).
+    # hooks pays one lookup per call. Each entry: id -> (hook, with_kwargs,
+    # always_call); forward pre-hooks never set always_call.
 
     def _call_with_hooks(self, hooks, args, kwargs):
-        for hook, with_kwargs in list(hooks["pre"].values()):
+        for hook, with_kwargs, _ in list(hooks["pre"].values()):
             if with_kwargs:
                 changed = hook(self, args, kwargs)
                 if changed is not None:
@@ -237,20 +238,27 @@ class Module:
                 changed = hook(self, args)
                 if changed is not None:
                     args = changed if isinstance(changed, tuple) else (changed,)
-        output = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(hooks["post"].values()):
+        try:
+            output = self.forward(*args, **kwargs)
+        except Exception:
+            # hooks registered with always_call run anyway (seeing no output), then the error
+            for hook, with_kwargs, always_call in list(hooks["post"].values()):
+                if always_call:
+                    hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
+            raise
+        for hook, with_kwargs, _ in list(hooks["post"].values()):
             changed = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if changed is not None:
                 output = changed
         return output
 
-    def _add_forward_hook(self, kind, hook, prepend, with_kwargs):
+    def _add_forward_hook(self, kind, hook, prepend, with_kwargs, always_call=False):
         hooks = self.__dict__.get("_forward_hooks_by_kind")
         if hooks is None:
             hooks = {"pre": OrderedDict(), "post": OrderedDict()}
             object.__setattr__(self, "_forward_hooks_by_kind", hooks)
         key = next(_hook_ids)
-        hooks[kind][key] = (hook, with_kwargs)
+        hooks[kind][key] = (hook, with_kwargs, always_call)
         if prepend:
             hooks[kind].move_to_end(key, last=False)
         return RemovableHandle(lambda: hooks[kind].pop(key, None))
@@ -261,8 +269,7 @@ class Module:
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """hook(module, args, output) runs after forward; a non-None result replaces output."""
-        del always_call  # the hook is skipped when forward raises, as without it
-        return self._add_forward_hook("post", hook, prepend, with_kwargs)
+        return self._add_forward_hook("post", hook, prepend, with_kwargs, always_call)
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         """Each module once (a module reachable twice is reported at its first name)."""
