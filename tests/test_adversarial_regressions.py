@@ -920,3 +920,78 @@ def test_collate_takes_numpy_scalars_like_torch():
         return [t.numpy().tolist() for t in batch] + [t.numpy().tolist() for t in single]
 
     assert run(ember) == run(torch)
+
+
+# Session 4, pass F (the issue's own list, on the final code): the differences it found.
+SEVENTH_PASS = {
+    "list_where_number_expected": lambda L: L.tensor([1, [2]]),
+    "normal_negative_std": lambda L: L.ones(3).normal_(0, -1),
+    "uniform_reversed_range": lambda L: L.ones(3).uniform_(2, 1),
+    "bernoulli_p_above_one": lambda L: L.ones(3).bernoulli_(1.5),
+    "batch_norm_zero_channels": lambda L: L.nn.functional.batch_norm(
+        L.ones(2, 0), None, None, training=True
+    ),
+    "masked_fill_mask_grows_the_result": lambda L: L.zeros(2, 3).masked_fill(
+        L.tensor([[[True, False, True]]]), 1.0
+    ),
+    "masked_fill_in_place_refuses_growth": lambda L: L.zeros(2, 3).masked_fill_(
+        L.tensor([[[True, False, True]]]), 1.0
+    ),
+    "outer_of_a_matrix": lambda L: L.outer(L.ones(2, 2), L.ones(2)),
+    "index_add_index_out_of_range": lambda L: L.zeros(3).index_add(0, L.tensor([5]), L.ones(1)),
+    "bool_mask_assign_wrong_shape": lambda L: L.zeros(3).__setitem__(L.tensor([True, False]), 1.0),
+    "index_tensors_not_broadcastable": lambda L: L.zeros(3, 3)[
+        L.tensor([0, 1]), L.tensor([0, 1, 2])
+    ],
+    "std_near_float32_limit": lambda L: L.std(L.tensor([1e20, -1e20, 0.0])),
+    "var_past_float32_limit": lambda L: L.var(L.tensor([1e20, -1e20, 0.0])),
+    "hypot_infinity_beside_nan": lambda L: L.hypot(
+        L.tensor([float("inf"), float("nan")]), L.tensor([1.0, float("inf")])
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEVENTH_PASS))
+def test_seventh_pass_matches_torch(name):
+    compare(SEVENTH_PASS[name])
+
+
+@pytest.mark.parametrize(
+    "values", [[0.0, 1.0, 1.0, 3.0], [2.0, 2.0, 2.0], [1.0, float("nan"), float("nan")]], ids=str
+)
+def test_median_spreads_its_gradient_over_ties_like_torch(values):
+    def run(lib):
+        x = lib.tensor(values, requires_grad=True)
+        x.median().backward()
+        return x.grad
+
+    e, t = both(run)
+    np.testing.assert_allclose(e.numpy(), t.numpy())
+
+
+def test_custom_function_returning_extra_gradients_raises_unless_none():
+    for lib in (ember, torch):
+
+        class Extra(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g, g
+
+        class ExtraNone(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2, None
+
+        x = lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="incorrect number of gradients"):
+            Extra.apply(x).sum().backward()
+        ExtraNone.apply(x).sum().backward()
+        assert x.grad.tolist() == [2.0, 2.0]

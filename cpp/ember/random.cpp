@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -463,17 +464,27 @@ Generator& default_generator() {
 
 // ---------------------------------- fills ----------------------------------
 
+// A number as torch prints it in these messages (-1, 1.5).
+static std::string number(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
 static void check_normal_std(double std) {
-  if (!(std >= 0.0))
-    throw std::invalid_argument("normal expects std >= 0.0, but found std " + std::to_string(std));
+  if (!(std >= 0.0)) {
+    throw std::runtime_error("normal expects std >= 0.0, but found std " + number(std));
+  }
 }
 static void check_uniform_range(double from, double to) {
-  if (!(from <= to))
-    throw std::invalid_argument(
-        "uniform_ expects to return a [from, to) range, but found from > to");
+  if (!(from <= to)) {
+    throw std::runtime_error("uniform_ expects to return a [from, to) range, but found from=" +
+                             number(from) + " > to=" + number(to));
+  }
 }
 static void check_probability(double p) {
-  if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("bernoulli_ expects p to be in [0, 1]");
+  if (!(p >= 0.0 && p <= 1.0)) {
+    throw std::runtime_error("bernoulli_ expects p to be in [0, 1], but got p=" + number(p));
+  }
 }
 
 void fill_normal(float* out, int64_t n, double mean, double std, Generator& g) {

@@ -42,13 +42,9 @@ def masked_fill(input, mask, value):
             "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
             f"{fill.dim()} dimension(s)."
         )
-    out = _C.where(mask, fill.to(input.dtype), input)
-    if tuple(out.shape) != tuple(input.shape):
-        raise RuntimeError(
-            f"The size of tensor a ({mask.shape[-1]}) must match the size of tensor b "
-            f"({input.shape[-1]}) at non-singleton dimension {out.dim() - 1}"
-        )
-    return out
+    # The result broadcasts input and mask, as torch's; masked_fill_ writes it
+    # back with copy_, which refuses a mask that would grow self.
+    return _C.where(mask, fill.to(input.dtype), input)
 
 
 def repeat(input, *sizes):
@@ -337,7 +333,16 @@ def median(input, dim=None, keepdim=False):
         flat = input.reshape(-1)
         if flat.numel() == 0:
             return _C.full((), math.nan, dtype=input.dtype)
-        return median(flat, 0).values
+        value = median(flat, 0).values
+        if not input.is_floating_point():
+            return value
+        # torch spreads the gradient evenly over the elements equal to the median
+        # (over the NaNs when the median is NaN).
+        target = value.detach()
+        hits = (flat != flat) if bool(target != target) else (flat == target)
+        zero = _C.zeros((), dtype=input.dtype)
+        share = _C.where(hits, flat, zero).sum() / hits.sum().to(input.dtype)
+        return target + (share - share.detach())  # the exact value, the shared gradient
     d = _dim(dim, input.dim())
     if input.dim() and input.shape[d] == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
@@ -439,6 +444,9 @@ def index_add(input, dim, index, source, *, alpha=1):
     d = _dim(dim, input.dim())
     if index.dim() > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
+    size = input.shape[d] if input.dim() else 1
+    if index.numel() and not bool(((index >= -size) & (index < size)).all()):
+        raise IndexError("index out of range in self")
     expected = list(input.shape) if input.dim() else [1]
     expected[d] = index.numel()
     if list(source.shape if source.dim() else [1]) != expected:

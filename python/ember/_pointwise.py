@@ -69,7 +69,10 @@ def hypot(input, other):
     scale = _C.maximum(input.abs(), other.abs())
     safe = _C.where(scale == 0, _C.ones((), dtype=scale.dtype), scale)
     a, b = input / safe, other / safe
-    return scale * (a * a + b * b).sqrt()
+    out = scale * (a * a + b * b).sqrt()
+    # an infinite side makes the hypotenuse infinite, even beside a NaN (inf / inf is NaN here)
+    infinite = (input.abs() == math.inf) | (other.abs() == math.inf)
+    return _C.where(infinite, _C.full((), math.inf, dtype=out.dtype), out)
 
 
 def logaddexp(input, other):

@@ -273,9 +273,10 @@ void scan(py::handle h, size_t depth, DataScan& out, bool leading = true) {
   py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
   const int64_t n = static_cast<int64_t>(py::len(seq));
   if (depth == out.shape.size()) {
-    if (out.any_element) {
-      throw ValueError("expected a scalar at dim " + std::to_string(depth) +
-                       " but got a sequence of length " + std::to_string(n));
+    if (out.any_element) {  // a list where numbers were: torch's TypeError
+      throw TypeError("'" + std::string(Py_TYPE(h.ptr())->tp_name) +
+                      "' object cannot be interpreted as an integer (expected a scalar at dim " +
+                      std::to_string(depth) + ")");
     }
     out.shape.push_back(n);
   } else if (out.shape[depth] != n) {

@@ -76,7 +76,9 @@ TensorList PyFunctionNode::apply(TensorList&& grads) {
   ctx.attr("_saved_tensors") = py::none();
   py::tuple grads_in =
       py::isinstance<py::tuple>(result) ? py::tuple(result) : py::make_tuple(result);
-  if (grads_in.size() < num_args_) {
+  bool extra_gradient = false;  // torch accepts extra trailing Nones, nothing else
+  for (size_t a = num_args_; a < grads_in.size(); ++a) extra_gradient |= !grads_in[a].is_none();
+  if (grads_in.size() < num_args_ || extra_gradient) {
     throw std::runtime_error(
         "function " + name_ + " returned an incorrect number of gradients (expected " +
         std::to_string(num_args_) + ", got " + std::to_string(grads_in.size()) + ")");

@@ -54,6 +54,11 @@ double alpha_arg(py::handle alpha, DType result) {
 }
 
 double alpha_arg(py::handle alpha, const Tensor& x, py::handle other) {
+  // The default alpha=1 fits every dtype: skip the promotion on the common path.
+  int overflow = 0;
+  if (PyLong_CheckExact(alpha.ptr()) && PyLong_AsLongAndOverflow(alpha.ptr(), &overflow) == 1) {
+    return 1.0;
+  }
   const DType result =
       is_tensor(other) ? result_type(x, as_tensor(other)) : result_type(x, require_scalar(other));
   return alpha_arg(alpha, result);

@@ -166,7 +166,15 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
           "ember supports several tensor indices only as integer indices on "
           "consecutive dims");
     }
-    bshape = broadcast_shapes(bshape, adv[k].second->shape());
+    try {
+      bshape = broadcast_shapes(bshape, adv[k].second->shape());
+    } catch (const std::runtime_error&) {
+      std::string shapes;
+      for (const auto& [dim, idx] : adv)
+        shapes += (shapes.empty() ? "" : ", ") + shape_str(idx->shape());
+      throw IndexError(
+          "shape mismatch: indexing tensors could not be broadcast together with shapes " + shapes);
+    }
   }
   // Linear position within the merged dims [first, first + k).
   GradModeGuard no_grad(false);
@@ -313,6 +321,14 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
     Tensor t = advanced_index_tensor(idx);
     if (t->dtype() == DType::Bool) {
       if (s) {
+        for (int64_t d = 0; d < t->dim(); ++d) {
+          if (d >= self->dim() || t->shape()[d] != self->shape()[d]) {
+            throw IndexError("The shape of the mask " + shape_str(t->shape()) + " at index " +
+                             std::to_string(d) +
+                             " does not match the shape of the indexed tensor " +
+                             shape_str(self->shape()) + " at index " + std::to_string(d));
+          }
+        }
         Tensor mask = t;
         while (mask->dim() < self->dim()) mask = unsqueeze(mask, -1);
         copy_(self, where(mask, scalar_tensor(*s, self->dtype()), self));

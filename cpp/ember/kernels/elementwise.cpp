@@ -321,7 +321,7 @@ void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
 
 Scalar typed_alpha(double alpha, DType result) {
   if (result == DType::Bool) return Scalar::boolean(alpha != 0.0);
-  if (!is_floating(result)) return Scalar::integer(static_cast<int64_t>(alpha));
+  if (!is_floating(result)) return Scalar::integer(Scalar(alpha).checked_to<int64_t>());
   return Scalar(alpha);
 }
 

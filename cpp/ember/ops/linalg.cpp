@@ -229,7 +229,15 @@ TensorList AddmmBackward0::apply(TensorList&& grads) {
   return out;
 }
 
-Tensor outer(const Tensor& a, const Tensor& b) { return mul(unsqueeze(a, 1), unsqueeze(b, 0)); }
+Tensor outer(const Tensor& a, const Tensor& b) {
+  for (const auto& [t, name] : {std::pair{&a, "self"}, std::pair{&b, "vec2"}}) {
+    if ((*t)->dim() != 1) {
+      throw std::runtime_error(std::string("outer: Expected 1-D argument ") + name + ", but got " +
+                               std::to_string((*t)->dim()) + "-D");
+    }
+  }
+  return mul(unsqueeze(a, 1), unsqueeze(b, 0));
+}
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const int64_t da = a->dim(), db = b->dim();

@@ -177,8 +177,11 @@ TensorList MeanBackward1::apply(TensorList&& grads) {
 namespace {
 
 // Sum of squared deviations over the mask, in keepdim form, with no graph.
-Tensor centered_square_sum(const Tensor& a, const std::vector<bool>& mask) {
+// float32 works in double, as torch's accumulation does: the squares of
+// values near 1e20 overflow float32, their root (std) does not.
+Tensor centered_square_sum(const Tensor& a_in, const std::vector<bool>& mask) {
   GradModeGuard no_grad(false);
+  const Tensor a = convert(a_in, DType::Float64);
   Tensor m = sum_kernel(a, mask, a->dtype());
   binary_scalar_inplace_kernel(BinaryOp::Div, m,
                                Scalar(static_cast<double>(reduced_count(a, mask))));
@@ -195,7 +198,7 @@ Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim
   Tensor out = centered_square_sum(a, mask);
   const double denom = std::max(0.0, static_cast<double>(reduced_count(a, mask)) - correction);
   binary_scalar_inplace_kernel(BinaryOp::Div, out, Scalar(denom));
-  out = drop_reduced(out, mask, keepdim);
+  out = drop_reduced(convert(out, a->dtype()), mask, keepdim);
   if (any_requires_grad(a)) {
     auto node = record<VarBackward0>(out, a);
     node->self = SavedTensor(a, false);
@@ -221,7 +224,7 @@ Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim
   Tensor out = centered_square_sum(a, mask);
   const double denom = std::max(0.0, static_cast<double>(reduced_count(a, mask)) - correction);
   binary_scalar_inplace_kernel(BinaryOp::Div, out, Scalar(denom));
-  out = drop_reduced(unary_kernel(UnaryOp::Sqrt, out), mask, keepdim);
+  out = drop_reduced(convert(unary_kernel(UnaryOp::Sqrt, out), a->dtype()), mask, keepdim);
   if (any_requires_grad(a)) {
     auto node = record<StdBackward0>(out, a);
     node->self = SavedTensor(a, false);

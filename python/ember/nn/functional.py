@@ -392,7 +392,7 @@ def batch_norm(
     per_channel = (-1,) + (1,) * (input.dim() - 2)
     if training:
         out, mean, var = _normalize_over(input, dims, eps)
-        count = input.numel() // input.shape[1]
+        count = input.numel() // input.shape[1] if input.shape[1] else 0
         _update_running_stats(running_mean, running_var, mean, var, count, momentum)
     else:
         mean = running_mean.reshape(per_channel)
