@@ -939,6 +939,7 @@ SEVENTH_PASS = {
     ),
     "outer_of_a_matrix": lambda L: L.outer(L.ones(2, 2), L.ones(2)),
     "index_add_index_out_of_range": lambda L: L.zeros(3).index_add(0, L.tensor([5]), L.ones(1)),
+    "index_add_negative_index": lambda L: L.zeros(3).index_add(0, L.tensor([-1]), L.ones(1)),
     "bool_mask_assign_wrong_shape": lambda L: L.zeros(3).__setitem__(L.tensor([True, False]), 1.0),
     "index_tensors_not_broadcastable": lambda L: L.zeros(3, 3)[
         L.tensor([0, 1]), L.tensor([0, 1, 2])
@@ -995,3 +996,16 @@ def test_custom_function_returning_extra_gradients_raises_unless_none():
             Extra.apply(x).sum().backward()
         ExtraNone.apply(x).sum().backward()
         assert x.grad.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("eps", [None, 0.1])
+def test_logit_values_and_gradients_at_the_edges_match_torch(eps):
+    def run(lib):
+        values = [-0.5, 0.0, 0.05, 0.3, 0.95, 1.0, 1.5, float("nan")]
+        x = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+        y = lib.logit(x, eps=eps)
+        y.sum().backward()
+        return y.detach(), x.grad
+
+    for e, t in zip(*both(run)):
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)

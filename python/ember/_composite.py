@@ -445,8 +445,8 @@ def index_add(input, dim, index, source, *, alpha=1):
     if index.dim() > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
     size = input.shape[d] if input.dim() else 1
-    if index.numel() and not bool(((index >= -size) & (index < size)).all()):
-        raise IndexError("index out of range in self")
+    if index.numel() and not bool(((index >= 0) & (index < size)).all()):
+        raise IndexError("index out of range in self")  # torch takes no negative index here
     expected = list(input.shape) if input.dim() else [1]
     expected[d] = index.numel()
     if list(source.shape if source.dim() else [1]) != expected:

@@ -98,9 +98,20 @@ def xlogy(input, other):
 
 
 def logit(input, eps=None):
-    if eps is not None:
-        input = input.clamp(eps, 1 - eps)
-    return (input / (1 - input)).log()
+    if eps is not None:  # clamped: no gradient outside [eps, 1 - eps], NaN included
+        p = input.clamp(eps, 1 - eps)
+        number = p == p
+        return _C.where(number, _log_odds(_C.where(number, p, 0.5)), p)
+    # Outside [0, 1] torch's gradient is NaN (the value already is): a term worth
+    # 0 inside and NaN outside carries that into the gradient too.
+    outside = (input < 0) | (input > 1)
+    nan_outside = _C.where(outside, math.nan, 0.0).to(input.dtype)
+    return _log_odds(input) + nan_outside * input
+
+
+def _log_odds(p):
+    # log(p) - log(1 - p): its derivative is torch's 1 / (p (1 - p)), inf at 0 and 1
+    return p.log() - (-p).log1p()
 
 
 def exp2(input):
