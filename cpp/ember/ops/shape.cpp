@@ -354,14 +354,27 @@ Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start_in,
   return out;
 }
 
-TensorList SliceBackward0::apply(TensorList&& grads) {
-  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
+namespace {
+
+// Note [Placing a gradient]: zeros of the input's shape, with the view's
+// gradient g written into the window that `view_of` cuts out of them.
+template <typename ViewOf>
+Tensor placed(const Shape& shape, const Tensor& g, ViewOf view_of) {
+  Tensor out = zeros(shape, g->dtype());
   Tensor window;
   {
     GradModeGuard no_grad(false);
-    window = slice(out, dim, start, end, step);
+    window = view_of(out);
   }
-  copy_kernel(window, grads[0]);
+  copy_kernel(window, g);
+  return out;
+}
+
+}  // namespace
+
+TensorList SliceBackward0::apply(TensorList&& grads) {
+  Tensor out = placed(self_meta.shape, grads[0],
+                      [&](const Tensor& t) { return slice(t, dim, start, end, step); });
   if (any_requires_grad(grads[0])) {
     auto node = record<SliceBackwardBackward0>(out, grads[0]);
     node->dim = dim;
@@ -400,13 +413,8 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index) {
 }
 
 TensorList SelectBackward0::apply(TensorList&& grads) {
-  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
-  Tensor window;
-  {
-    GradModeGuard no_grad(false);
-    window = select(out, dim, index);
-  }
-  copy_kernel(window, grads[0]);
+  Tensor out =
+      placed(self_meta.shape, grads[0], [&](const Tensor& t) { return select(t, dim, index); });
   if (any_requires_grad(grads[0])) {
     auto node = record<SelectBackwardBackward0>(out, grads[0]);
     node->dim = dim;
@@ -451,13 +459,8 @@ Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
 }
 
 TensorList DiagonalBackward0::apply(TensorList&& grads) {
-  Tensor out = zeros(self_meta.shape, grads[0]->dtype());
-  Tensor window;
-  {
-    GradModeGuard no_grad(false);
-    window = diagonal(out, offset, dim1, dim2);
-  }
-  copy_kernel(window, grads[0]);
+  Tensor out = placed(self_meta.shape, grads[0],
+                      [&](const Tensor& t) { return diagonal(t, offset, dim1, dim2); });
   if (any_requires_grad(grads[0])) {
     auto node = record<DiagonalBackwardBackward0>(out, grads[0]);
     node->offset = offset;
