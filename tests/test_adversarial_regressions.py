@@ -946,6 +946,14 @@ SEVENTH_PASS = {
     ],
     "std_near_float32_limit": lambda L: L.std(L.tensor([1e20, -1e20, 0.0])),
     "var_past_float32_limit": lambda L: L.var(L.tensor([1e20, -1e20, 0.0])),
+    "bce_target_out_of_range": lambda L: L.nn.functional.binary_cross_entropy(
+        L.tensor([0.5]), L.tensor([-0.1])
+    ),
+    "bce_input_nan": lambda L: L.nn.functional.binary_cross_entropy(
+        L.tensor([float("nan")]), L.tensor([1.0])
+    ),
+    "bernoulli_probability_out_of_range": lambda L: L.bernoulli(L.tensor([0.5, 1.5])),
+    "bernoulli_probability_nan": lambda L: L.bernoulli(L.tensor([float("nan")])),
     "hypot_infinity_beside_nan": lambda L: L.hypot(
         L.tensor([float("inf"), float("nan")]), L.tensor([1.0, float("inf")])
     ),

@@ -228,7 +228,14 @@ void bind_samplers(py::module_& m) {
         Tensor out = empty(p->shape(), p->dtype());
         Generator& g = generator_from(generator);
         EMBER_DISPATCH_FLOAT(p->dtype(), T, [&] {
-          fill_bernoulli(out->data<T>(), probs->data<T>(), out->numel(), g);
+          const T* q = probs->data<T>();
+          for (int64_t i = 0; i < probs->numel(); ++i) {
+            if (!(q[i] >= T(0) && q[i] <= T(1))) {  // NaN fails too, as in torch
+              throw std::runtime_error(
+                  "Expected p_in >= 0 && p_in <= 1 to be true, but got false.");
+            }
+          }
+          fill_bernoulli(out->data<T>(), q, out->numel(), g);
         });
         return out;
       },

@@ -211,10 +211,14 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
     // A target that requires grad (rare) is differentiated through the
     // formula itself; otherwise the dedicated node below is recorded.
     GradModeGuard no_grad(any_requires_grad(target));
-    Tensor in_range =
-        mul(compare(BinaryOp::Ge, input, Scalar(0.0)), compare(BinaryOp::Le, input, Scalar(1.0)));
-    if (input->numel() > 0 && item_as_double(min(to_dtype(in_range, DType::Float32))) == 0.0) {
-      throw std::runtime_error("all elements of input should be between 0 and 1");
+    // torch checks both in [0, 1] (NaN fails), input first.
+    for (const auto& [t, name] : {std::pair{&input, "input"}, std::pair{&target, "target"}}) {
+      Tensor in_range =
+          mul(compare(BinaryOp::Ge, *t, Scalar(0.0)), compare(BinaryOp::Le, *t, Scalar(1.0)));
+      if ((*t)->numel() > 0 && item_as_double(min(to_dtype(in_range, DType::Float32))) == 0.0) {
+        throw std::runtime_error(std::string("all elements of ") + name +
+                                 " should be between 0 and 1");
+      }
     }
     // torch clamps the logs at -100 so that 0 and 1 give finite losses.
     Tensor log_x = clamp(log(input), Scalar(-100.0), std::nullopt);
