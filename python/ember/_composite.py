@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from . import _C, _return_types
+from ._dtype_info import TYPE_NAMES as _TYPE_NAMES
 from ._einsum import einsum
-from ._inplace import _TYPE_NAMES
 from ._pointwise import POINTWISE, refuse_integers
 from ._stacking import FUNCTIONS_ONLY as STACKING_FUNCTIONS_ONLY
 from ._stacking import STACKING

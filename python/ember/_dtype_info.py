@@ -6,6 +6,11 @@ from . import _C
 
 _NUMPY = {_C.float32: np.float32, _C.float64: np.float64, _C.int64: np.int64}
 
+# torch's C++ scalar type names, which its messages quote ("Float", "Long"),
+# and the legacy tensor type names built on them ("FloatTensor").
+TYPE_NAMES = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long", _C.bool: "Bool"}
+LEGACY_NAMES = {dtype: name + "Tensor" for dtype, name in TYPE_NAMES.items()}
+
 
 class finfo:  # noqa: N801 - torch's name
     """Machine limits of a float dtype (float32 when none is given)."""
@@ -72,7 +77,7 @@ class _LegacyTensorType(type):
         if len(args) == 1 and isinstance(args[0], _C.Tensor):
             if args[0].dtype != cls.dtype:
                 raise TypeError(
-                    f"expected torch.{cls.__name__} (got torch.{_LEGACY[args[0].dtype]})"
+                    f"expected torch.{cls.__name__} (got torch.{LEGACY_NAMES[args[0].dtype]})"
                 )
             return args[0].detach()
         sizes = not args or isinstance(args[0], int) or type(args[0]).__name__ == "Size"
@@ -81,10 +86,7 @@ class _LegacyTensorType(type):
         return _C.tensor(args[0], dtype=cls.dtype)
 
 
-_LEGACY = {_C.float32: "FloatTensor", _C.float64: "DoubleTensor", _C.int64: "LongTensor"}
-_LEGACY[_C.bool] = "BoolTensor"
-
 CONSTRUCTORS = {
     name: _LegacyTensorType(name, (), {"dtype": dtype, "__module__": "ember"})
-    for dtype, name in _LEGACY.items()
+    for dtype, name in LEGACY_NAMES.items()
 }

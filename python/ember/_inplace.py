@@ -8,8 +8,7 @@ in a graph: a formula that saved self itself would see copy_ bump its version.
 """
 
 from . import _C
-
-_TYPE_NAMES = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long", _C.bool: "Bool"}
+from ._dtype_info import TYPE_NAMES as _TYPE_NAMES
 
 # Methods `name_` made from `name` (same arguments).
 _FROM_OUT_OF_PLACE = [

@@ -8,12 +8,13 @@ import math
 import numpy as np
 
 from . import _C
+from ._dtype_info import TYPE_NAMES
 
 
 def refuse_integers(input, kernel):
     """torch's error for a float-only kernel given an integer or bool tensor."""
     if not input.is_floating_point():
-        kind = "Bool" if input.dtype == _C.bool else "Long"
+        kind = TYPE_NAMES[input.dtype]
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
 
 

@@ -5,6 +5,7 @@ once per print or per call of a rarely used helper.
 """
 
 from . import _C
+from ._dtype_info import LEGACY_NAMES
 from ._tensor_str import format_tensor, format_tensor_spec
 
 
@@ -49,21 +50,13 @@ def _any(self, dim=None, keepdim=False):
     return nonzeros > 0
 
 
-_LEGACY_NAMES = {
-    _C.float32: "FloatTensor",
-    _C.float64: "DoubleTensor",
-    _C.int64: "LongTensor",
-    _C.bool: "BoolTensor",
-}
-
-
 def _type(self, dtype=None, non_blocking=False, **unused):
     """x.type(): the legacy type name; x.type(dtype or name): a converted tensor."""
     if dtype is None:  # torch's string, which code under `import ember as torch` compares with
-        return "torch." + _LEGACY_NAMES[self.dtype]
+        return "torch." + LEGACY_NAMES[self.dtype]
     if isinstance(dtype, str):
-        by_name = {"ember." + n: d for d, n in _LEGACY_NAMES.items()}
-        by_name.update({"torch." + n: d for d, n in _LEGACY_NAMES.items()})
+        by_name = {"ember." + n: d for d, n in LEGACY_NAMES.items()}
+        by_name.update({"torch." + n: d for d, n in LEGACY_NAMES.items()})
         if dtype not in by_name:
             raise ValueError(f"invalid type: '{dtype}'")
         dtype = by_name[dtype]
