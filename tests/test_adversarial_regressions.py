@@ -1017,3 +1017,152 @@ def test_logit_values_and_gradients_at_the_edges_match_torch(eps):
 
     for e, t in zip(*both(run)):
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)
+
+
+# ------------------------------------------- session 5: torch's refusals kept
+
+
+def _base_written(lib, op):
+    y = lib.ones(4, 2, requires_grad=True).clone()
+    parts = getattr(y, op)(2) if op != "unbind" else y.unbind()
+    y.mul_(2)
+    return parts[1] * 1
+
+
+def _sibling_written(lib):
+    y = lib.ones(4, 2, requires_grad=True).clone()
+    parts = y.unbind()
+    y[0].mul_(2)
+    return parts[3] * 1
+
+
+def _no_grad_view_of_written_base(lib):
+    y = lib.ones(3, requires_grad=True).clone()
+    with lib.no_grad():
+        v = y[:2]
+    y.mul_(3)
+    return v * 2
+
+
+EIGHTH_PASS = {
+    "split_output_written": lambda L: L.ones(4, requires_grad=True).clone().split(2)[1].add_(1),
+    "split_sizes_output_written": lambda L: (
+        L.ones(4, requires_grad=True).clone().split([1, 3])[0].mul_(2)
+    ),
+    "chunk_output_written": lambda L: L.ones(4, requires_grad=True).clone().chunk(2)[0].zero_(),
+    "unbind_output_assigned": lambda L: (
+        L.ones(3, 2, requires_grad=True).clone().unbind(1)[0].__setitem__(0, 5.0)
+    ),
+    "view_of_split_output_written": lambda L: (
+        L.ones(4, requires_grad=True).clone().split(2)[0][1:].add_(1)
+    ),
+    "split_output_written_without_grad": lambda L: L.ones(4).split(2)[1].add_(1),
+    "split_output_detached_then_written": lambda L: (
+        L.ones(4, requires_grad=True).clone().split(2)[1].detach().add_(1)
+    ),
+    "tensor_split_output_written": lambda L: (
+        L.ones(4, requires_grad=True).clone().tensor_split(2)[1].add_(1)
+    ),
+    "tensor_split_indices": lambda L: L.arange(7.0).tensor_split([2, 5, 9]),
+    "tensor_split_uneven_sections": lambda L: L.arange(7.0).tensor_split(3),
+    "split_base_written": lambda L: _base_written(L, "split"),
+    "chunk_base_written": lambda L: _base_written(L, "chunk"),
+    "unbind_base_written": lambda L: _base_written(L, "unbind"),
+    "unbind_sibling_written": _sibling_written,
+    "no_grad_view_of_written_base": _no_grad_view_of_written_base,
+    "split_zero_size": lambda L: L.ones(4).split(0),
+    "split_zero_size_of_empty": lambda L: L.ones(0, 2).split(0),
+    "split_negative_size": lambda L: L.ones(4).split(-1),
+    "split_sizes_negative": lambda L: L.ones(4).split([5, -1]),
+    "split_of_0d": lambda L: L.tensor(1.0).split(1),
+    "chunk_of_empty": lambda L: L.ones(0, 3).chunk(3),
+    "unbind_of_0d": lambda L: L.tensor(1.0).unbind(),
+    "dtype_string_refused": lambda L: L.zeros(3, dtype="float32"),
+    "dtype_number_refused": lambda L: L.ones(2, dtype=5),
+    "tensor_dtype_string_refused": lambda L: L.tensor([1], dtype="float64"),
+    "to_dtype_string_refused": lambda L: L.ones(2).to(dtype="float64"),
+    "python_float_dtype": lambda L: L.zeros(2, dtype=float),
+    "device_unknown": lambda L: L.zeros(3, device="foo"),
+    "device_cuda": lambda L: L.zeros(3, device="cuda"),
+    "device_cpu_index": lambda L: L.zeros(3, device="cpu:0"),
+    "device_index_alone": lambda L: L.zeros(3, device=0),
+    "to_cuda": lambda L: L.ones(2).to("cuda"),
+    "to_unknown_device": lambda L: L.ones(2).to("foo"),
+    "tensor_cuda": lambda L: L.ones(2).cuda(),
+    "module_cuda": lambda L: L.nn.Linear(2, 2).cuda(),
+    "randn_on_cuda": lambda L: L.randn(2, device="cuda"),
+    "max_dim_none": lambda L: L.ones(3).max(dim=None),
+    "min_dim_none_function": lambda L: L.min(L.ones(3), dim=None),
+    "max_without_dim": lambda L: L.tensor([1.0, 3.0]).max(),
+    "bool_plus_uint64_scalar": lambda L: L.tensor([True, False]) + 2**63,
+    "bool_compared_to_uint64_scalar": lambda L: L.tensor([True]) == 2**63,
+    "int_plus_uint64_scalar_wraps": lambda L: L.tensor([1]) + 2**63,
+    "bool_pow_true": lambda L: L.tensor([True, False]) ** True,
+    "bool_pow_false": lambda L: L.tensor([True, False]) ** False,
+    "bool_pow_in_place": lambda L: L.tensor([True, False]).pow_(True),
+    "true_pow_bool_refused": lambda L: True ** L.tensor([True, False]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EIGHTH_PASS))
+def test_eighth_pass_matches_torch(name):
+    compare(EIGHTH_PASS[name])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "split_output_written",
+        "split_sizes_output_written",
+        "chunk_output_written",
+        "unbind_output_assigned",
+        "view_of_split_output_written",
+        "split_base_written",
+        "unbind_base_written",
+        "unbind_sibling_written",
+        "no_grad_view_of_written_base",
+    ],
+)
+def test_refused_view_writes_use_torchs_words(name):
+    _, e = outcome(EIGHTH_PASS[name], ember)
+    _, t = outcome(EIGHTH_PASS[name], torch)
+    assert type(e) is type(t) is RuntimeError and str(e) == str(t), (e, t)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        lambda x: x.split(2),
+        lambda x: x.split([1, 3, 1], dim=0),
+        lambda x: x.chunk(2, dim=1),
+        lambda x: x.unbind(1),
+        lambda x: x.unbind(0),
+    ],
+)
+def test_split_family_nodes_and_gradients_match_torch(pieces):
+    def run(lib):
+        x = lib.arange(15.0, dtype=lib.float64).reshape(5, 3).requires_grad_()
+        parts = pieces(x * 1)
+        names = [type(p.grad_fn).__name__ for p in parts]
+        numbers = [p.output_nr for p in parts]
+        # Only some outputs reach the loss: the others' gradients are zeros.
+        loss = (parts[0] ** 3).sum() + (parts[-1] * parts[-1]).sum()
+        (g,) = lib.autograd.grad(loss, x, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), x)
+        return names, numbers, g.detach(), gg
+
+    (en, eo, eg, egg), (tn, to, tg, tgg) = both(run)
+    assert en == tn and eo == to
+    np.testing.assert_allclose(eg.numpy(), tg.numpy())
+    np.testing.assert_allclose(egg.numpy(), tgg.numpy())
+
+
+def test_refused_view_prints_an_invalid_grad_fn_like_torch():
+    def run(lib):
+        y = lib.ones(2, 2, requires_grad=True).clone()
+        parts = y.unbind()
+        y.add_(1)
+        return repr(parts[0])
+
+    e, t = both(run)
+    assert e == t == "tensor([2., 2.], grad_fn=<Invalid>)"

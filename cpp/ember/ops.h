@@ -141,6 +141,11 @@ Tensor permute(const Tensor& a, const DimList& dims);
 Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end,
              int64_t step);
 Tensor select(const Tensor& a, int64_t dim, int64_t index);
+// Views of consecutive pieces of `a` along dim, all outputs of one node.
+TensorVec split(const Tensor& a, int64_t split_size, int64_t dim);
+TensorVec split_with_sizes(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim);
+TensorVec chunk(const Tensor& a, int64_t chunks, int64_t dim);
+TensorVec unbind(const Tensor& a, int64_t dim);
 // The view of the diagonal `offset` of dims dim1 and dim2, as the last dim.
 Tensor diagonal(const Tensor& a, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
 Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);

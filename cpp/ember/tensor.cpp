@@ -120,8 +120,14 @@ Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides) 
   auto v = std::make_shared<TensorImpl>(t->storage(), offset, std::move(shape), std::move(strides),
                                         t->dtype());
   v->set_base(t->is_view() ? t->base() : t);
-  // Views of such views inherit the mark, as torch's creation meta does.
-  v->set_made_in_no_grad(!GradMode::user_enabled() || (t->is_view() && t->made_in_no_grad()));
+  // Note [Views that refuse in-place ops]: views of marked views inherit it.
+  ViewCreation c = ViewCreation::Default;
+  if (!GradMode::user_enabled()) {
+    c = ViewCreation::NoGrad;
+  } else if (t->is_view()) {
+    c = t->view_creation();
+  }
+  v->set_view_creation(c);
   return v;
 }
 

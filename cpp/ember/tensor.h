@@ -31,6 +31,17 @@ using HookList = std::vector<std::pair<int, GradHook>>;
 // Applies the hooks in order; a hook returning null keeps the gradient.
 Tensor run_hook_list(const HookList& hooks, Tensor grad);
 
+// Note [Views that refuse in-place ops]
+// Like torch, two kinds of view may not join the graph through an in-place op:
+//  - NoGrad: made while the user had grad mode off; which history an in-place
+//    op with grad on should join is ambiguous.
+//  - MultiOutput: one of several views one op returned (split, chunk, unbind);
+//    their shared node cannot be rebased for one output alone. Writing through
+//    such a view, or using it after its base or a sibling view was written in
+//    place (its grad_fn would have to be regenerated), raises.
+// A view of such a view inherits the mark unless it is itself a NoGrad view.
+enum class ViewCreation : uint8_t { Default, NoGrad, MultiOutput };
+
 // Note [Tensor layout]
 // Element (i0, i1, ...) of a tensor lives at
 //   storage.data + itemsize * (offset + i0*strides[0] + i1*strides[1] + ...).
@@ -72,10 +83,9 @@ class TensorImpl {
     return base_ && view_history_ != storage_->history() && (grad_fn_ || base_->requires_grad());
   }
   void refresh_view_history() { view_history_ = storage_->history(); }
-  // A view made while grad mode was off: torch refuses to record an in-place
-  // op through it later (which history it should join is ambiguous).
-  bool made_in_no_grad() const { return made_in_no_grad_; }
-  void set_made_in_no_grad(bool v) { made_in_no_grad_ = v; }
+  // How the view was made; see Note [Views that refuse in-place ops].
+  ViewCreation view_creation() const { return view_creation_; }
+  void set_view_creation(ViewCreation c) { view_creation_ = c; }
   void* raw_data() const {
     return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(itemsize(dtype_));
   }
@@ -145,7 +155,7 @@ class TensorImpl {
   bool contiguous_ = true;
   bool requires_grad_ = false;
   bool retains_grad_ = false;
-  bool made_in_no_grad_ = false;
+  ViewCreation view_creation_ = ViewCreation::Default;
   uint32_t output_nr_ = 0;
   uint32_t view_history_ = 0;
   std::shared_ptr<Node> grad_fn_;

@@ -10,6 +10,7 @@ import scipy_openblas32 as _openblas  # noqa: F401
 from . import _C, _composite, _inplace
 from ._C import *  # noqa: F401,F403
 from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
+from ._device import cuda, device
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._size import Size
 from ._tensor import _all as all  # noqa: A004 - torch.all, torch.any
@@ -29,42 +30,6 @@ dtype = _C.dtype
 _install_tensor_methods()
 _composite.install(globals())
 _inplace.install()  # after _composite: masked_fill_ comes from masked_fill
-
-
-class _Cuda:
-    """Ember runs on the CPU only."""
-
-    @staticmethod
-    def is_available():
-        return False
-
-    @staticmethod
-    def device_count():
-        return 0
-
-
-cuda = _Cuda()
-
-
-class device:
-    """A placeholder for torch.device: Ember has only the CPU."""
-
-    def __init__(self, type="cpu"):
-        if str(type) != "cpu":
-            raise RuntimeError(f"ember runs on the CPU only, got device {type!r}")
-        self.type = "cpu"
-
-    def __repr__(self):
-        return "device(type='cpu')"
-
-    def __str__(self):
-        return "cpu"
-
-    def __eq__(self, other):
-        return isinstance(other, device)
-
-    def __hash__(self):
-        return hash("cpu")
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

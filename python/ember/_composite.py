@@ -6,6 +6,7 @@ new op that is goes into the C++ core instead. Each is installed both as
 """
 
 import math
+import operator
 
 import numpy as np
 
@@ -64,40 +65,41 @@ def repeat(input, *sizes):
 
 
 def split(tensor, split_size_or_sections, dim=0):
-    d = _dim(dim, tensor.dim())
-    size = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0 and size > 0:
-            raise RuntimeError(
-                f"split expects split_size be non-negative, but got split_size={step}"
-            )
-        bounds = [(s, min(s + step, size)) for s in range(0, size, max(step, 1))] or [(0, 0)]
-    else:
-        sections = list(split_size_or_sections)
-        if sum(sections) != size:
-            raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
-                f"size at dimension {d}), but got split_sizes={sections}"
-            )
-        starts = [sum(sections[:i]) for i in range(len(sections))]
-        bounds = [(s, s + n) for s, n in zip(starts, sections)]
-    return tuple(_along(tensor, d, s, e) for s, e in bounds)
+        return tuple(_C._split(tensor, split_size_or_sections, dim))
+    sizes = [operator.index(s) for s in split_size_or_sections]
+    return tuple(_C._split_with_sizes(tensor, sizes, dim))
 
 
 def chunk(input, chunks, dim=0):
-    if chunks <= 0:
-        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    d = _dim(dim, input.dim())
-    size = input.shape[d]
-    if size == 0:  # torch gives `chunks` empty pieces
-        return tuple(input.narrow(d, 0, 0) for _ in range(chunks))
-    return split(input, -(-size // chunks), dim)
+    return tuple(_C._chunk(input, chunks, dim))
 
 
 def unbind(input, dim=0):
+    return tuple(_C._unbind(input, dim))
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """Pieces of `input` along dim as plain slices (torch allows writing them in place)."""
+    if input.dim() == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
     d = _dim(dim, input.dim())
-    return tuple(input.select(d, i) for i in range(input.shape[d]))
+    size = input.shape[d]
+    if isinstance(indices_or_sections, _C.Tensor) and indices_or_sections.dim() == 0:
+        indices_or_sections = operator.index(indices_or_sections)
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        small, extra = divmod(size, sections)
+        lengths = [small + 1] * extra + [small] * (sections - extra)
+        edges = [sum(lengths[:i]) for i in range(sections + 1)]
+    else:
+        edges = [0, *(operator.index(i) for i in indices_or_sections), size]
+    # Python's slice rules are torch's here: indices clamp, a reversed pair is empty.
+    return tuple(input[(slice(None),) * d + (slice(a, b),)] for a, b in zip(edges, edges[1:]))
 
 
 def _triangle(input, diagonal, lower):
@@ -547,6 +549,7 @@ COMPOSITES = {
     "split": split,
     "chunk": chunk,
     "unbind": unbind,
+    "tensor_split": tensor_split,
     "tril": tril,
     "triu": triu,
     "flip": flip,

@@ -5,17 +5,24 @@ once per print or per call of a rarely used helper.
 """
 
 from . import _C
+from ._device import check_device, device
 from ._dtype_info import LEGACY_NAMES
 from ._tensor_str import format_tensor, format_tensor_spec
 
 
 def _display_args(t):
-    grad_fn = t.grad_fn
+    try:
+        grad_fn = t.grad_fn
+        # torch shows the node's class name: CopySlices, not torch::autograd::CopySlices
+        grad_fn_name = grad_fn.name().rsplit("::", 1)[-1] if grad_fn is not None else None
+    except RuntimeError:
+        # A view whose grad_fn may not be regenerated (its base was written in
+        # place; Note [Views that refuse in-place ops]): torch prints it so.
+        grad_fn, grad_fn_name = True, "Invalid"
     return {
         "dtype": t.dtype.__repr__().split(".")[-1],
         "requires_grad": t.requires_grad and grad_fn is None,
-        # torch shows the node's class name: CopySlices, not torch::autograd::CopySlices
-        "grad_fn": grad_fn.name().rsplit("::", 1)[-1] if grad_fn is not None else None,
+        "grad_fn": grad_fn_name,
     }
 
 
@@ -130,9 +137,11 @@ def _new_full(self, size, fill_value, dtype=None, requires_grad=False):
 
 
 def _device(self):
-    import ember
+    return device("cpu")
 
-    return ember.device("cpu")
+
+def _cuda(self, device=None, non_blocking=False):
+    check_device("cuda")  # raises: Ember has no CUDA
 
 
 def _tensor_state(t):
@@ -190,6 +199,7 @@ def _install_tensor_methods():
     T.new_ones = _new_ones
     T.new_full = _new_full
     T.device = property(_device)
+    T.cuda = _cuda
     T.__deepcopy__ = _deepcopy
     T.__reduce_ex__ = _reduce_ex
     T.__module__ = "ember"

@@ -177,6 +177,9 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(PermuteBackward0);
   EMBER_BIND(SliceBackward0);
   EMBER_BIND(SelectBackward0);
+  EMBER_BIND(SplitBackward0);
+  EMBER_BIND(SplitWithSizesBackward0);
+  EMBER_BIND(UnbindBackward0);
   EMBER_BIND(SliceBackwardBackward0);
   EMBER_BIND(SelectBackwardBackward0);
   EMBER_BIND(CatBackward0);

@@ -41,6 +41,8 @@ py::object dtype_object(DType t);
 // Accepts an ember dtype, Python's float/int/bool, or a NumPy dtype.
 DType dtype_from(py::handle obj);
 std::optional<DType> optional_dtype(py::handle obj);
+// Raises unless `device` is None or names the CPU (ember._device.check_device).
+void check_device(py::handle device);
 
 // The Python type object of ember.Tensor (cached at module init).
 PyTypeObject* tensor_type();

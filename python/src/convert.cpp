@@ -26,21 +26,19 @@ DType dtype_from(py::handle obj) {
   if (obj.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float64;
   if (obj.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
   if (obj.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
-  try {
-    const std::string name = py::str(py::module_::import("numpy").attr("dtype")(obj).attr("name"));
-    if (name == "float32") return DType::Float32;
-    if (name == "float64") return DType::Float64;
-    if (name == "int64") return DType::Int64;
-    if (name == "bool") return DType::Bool;
-  } catch (const py::error_already_set&) {
-  }
-  throw TypeError("dtype must be an ember dtype (float32, float64, int64 or bool), got " +
-                  std::string(py::repr(obj)));
+  // Like torch, strings and NumPy dtypes are refused rather than guessed at.
+  throw TypeError(std::string("argument 'dtype' must be ember.dtype, not ") +
+                  Py_TYPE(obj.ptr())->tp_name);
 }
 
 std::optional<DType> optional_dtype(py::handle obj) {
   if (obj.is_none()) return std::nullopt;
   return dtype_from(obj);
+}
+
+void check_device(py::handle device) {
+  if (device.is_none()) return;
+  py::module_::import("ember._device").attr("check_device")(device);
 }
 
 PyTypeObject* tensor_type() { return tensor_type_object; }

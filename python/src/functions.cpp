@@ -18,7 +18,9 @@ template <typename Make>
 void def_factory(py::module_& m, const char* name, Make make) {
   m.def(
       name,
-      [make, name](py::args size, py::object dtype, bool requires_grad, py::object, py::object) {
+      [make, name](py::args size, py::object dtype, bool requires_grad, py::object device,
+                   py::object) {
+        check_device(device);
         if (size.empty()) {
           throw TypeError(std::string(name) +
                           "() missing 1 required positional arguments: \"size\"");
@@ -34,7 +36,8 @@ template <typename Make>
 void def_like(py::module_& m, const char* name, Make make) {
   m.def(
       name,
-      [make](const Tensor& like, py::object dtype, bool requires_grad, py::object) {
+      [make](const Tensor& like, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device);
         return with_grad_flag(make(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
                               requires_grad);
       },
@@ -70,7 +73,8 @@ Reduction legacy_reduction(py::handle size_average, py::handle reduce,
 void init_factories(py::module_& m) {
   m.def(
       "tensor",
-      [](py::handle data, py::object dtype, bool requires_grad, py::object) {
+      [](py::handle data, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device);
         if (is_tensor(data)) {
           PyErr_WarnEx(PyExc_UserWarning,
                        "To copy construct from a tensor, it is recommended to use "
@@ -85,7 +89,8 @@ void init_factories(py::module_& m) {
       py::arg("requires_grad") = false, py::arg("device") = py::none());
   m.def(
       "as_tensor",
-      [](py::handle data, py::object dtype, py::object) -> py::object {
+      [](py::handle data, py::object dtype, py::object device) -> py::object {
+        check_device(device);
         if (is_tensor(data)) {
           const Tensor& t = as_tensor(data);
           if (dtype.is_none() || dtype_from(dtype) == t->dtype())
@@ -114,7 +119,9 @@ void init_factories(py::module_& m) {
 
   m.def(
       "full",
-      [](py::handle size, py::handle value, py::object dtype, bool requires_grad, py::object) {
+      [](py::handle size, py::handle value, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device);
         const Scalar s = require_scalar(value);
         const DType t = dtype.is_none() ? (s.kind == DType::Float64 ? DType::Float32 : s.kind)
                                         : dtype_from(dtype);
@@ -125,17 +132,20 @@ void init_factories(py::module_& m) {
       py::arg("requires_grad") = false, py::arg("device") = py::none());
   m.def(
       "full_like",
-      [](const Tensor& like, py::handle value, py::object dtype, bool requires_grad) {
+      [](const Tensor& like, py::handle value, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device);
         return with_grad_flag(full(like->shape(), require_scalar(value),
                                    optional_dtype(dtype).value_or(like->dtype())),
                               requires_grad);
       },
       py::arg("input"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false);
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
   m.def(
       "arange",
       [](py::handle a, py::handle b, py::handle step, py::object dtype, bool requires_grad,
-         py::object) {
+         py::object device) {
+        check_device(device);
         const bool one_arg = b.is_none();
         const Scalar start = one_arg ? Scalar::integer(0) : number(a);
         const Scalar end = one_arg ? number(a) : number(b);
@@ -148,18 +158,23 @@ void init_factories(py::module_& m) {
       py::arg("device") = py::none());
   m.def(
       "linspace",
-      [](double start, double end, int64_t steps, py::object dtype, bool requires_grad) {
+      [](double start, double end, int64_t steps, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device);
         return with_grad_flag(linspace(start, end, steps, float_or(dtype)), requires_grad);
       },
       py::arg("start"), py::arg("end"), py::arg("steps"), py::kw_only(),
-      py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+      py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
+      py::arg("device") = py::none());
   m.def(
       "eye",
-      [](int64_t n, std::optional<int64_t> cols, py::object dtype, bool requires_grad) {
+      [](int64_t n, std::optional<int64_t> cols, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device);
         return with_grad_flag(eye(n, cols.value_or(n), float_or(dtype)), requires_grad);
       },
       py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false);
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
 }
 
 void init_nn(py::module_& m) {

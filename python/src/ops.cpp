@@ -190,9 +190,15 @@ Tensor unary_op(UnaryOp op, const Tensor& a) {
   return unary(op, a);
 }
 
-// `x.max()`, `x.max(dim)`, `x.max(other)`, shared by max and min.
+// `x.max()`, `x.max(dim)`, `x.max(other)`, shared by max and min. `dim` is
+// Ellipsis when not given, since torch refuses an explicit dim=None.
 py::object extreme(const Tensor& a, py::handle dim, bool keepdim, bool is_max) {
-  if (dim.is_none()) return py::cast(is_max ? max(a) : min(a));
+  if (dim.is(py::ellipsis())) return py::cast(is_max ? max(a) : min(a));
+  if (dim.is_none()) {
+    throw TypeError(std::string(is_max ? "max" : "min") +
+                    "() received an invalid combination of arguments - got (dim=NoneType), but "
+                    "expected one of: (), (Tensor other), (int dim, bool keepdim = False)");
+  }
   if (is_tensor(dim))
     return py::cast(is_max ? maximum(a, as_tensor(dim)) : minimum(a, as_tensor(dim)));
   auto [values, indices] =
@@ -560,11 +566,11 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_both(
       m, cls, "max",
       [](const Tensor& a, py::object dim, bool keepdim) { return extreme(a, dim, keepdim, true); },
-      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+      py::arg("dim") = py::ellipsis(), py::arg("keepdim") = false);
   def_both(
       m, cls, "min",
       [](const Tensor& a, py::object dim, bool keepdim) { return extreme(a, dim, keepdim, false); },
-      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+      py::arg("dim") = py::ellipsis(), py::arg("keepdim") = false);
   def_both(
       m, cls, "argmax",
       [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
@@ -724,6 +730,14 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         return diagonal(a, offset, dim1, dim2);
       },
       py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
+  // The tuple-returning Python wrappers (split, chunk, unbind) live in _composite.py.
+  m.def("_split", [](const Tensor& a, int64_t size, int64_t dim) { return split(a, size, dim); });
+  m.def("_split_with_sizes", [](const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim) {
+    return split_with_sizes(a, sizes, dim);
+  });
+  m.def("_chunk",
+        [](const Tensor& a, int64_t chunks, int64_t dim) { return chunk(a, chunks, dim); });
+  m.def("_unbind", [](const Tensor& a, int64_t dim) { return unbind(a, dim); });
   cls.def("contiguous", [](const Tensor& a) { return contiguous(a); });
   def_both(m, cls, "detach", [](const Tensor& a) { return detach(a); });
   def_both(m, cls, "clone", [](const Tensor& a) { return clone(a); });
@@ -745,9 +759,12 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
             dtype = as_tensor(a)->dtype();
           } else if (py::isinstance<PyDType>(a)) {
             dtype = dtype_from(a);
+          } else if (!PyBool_Check(a.ptr())) {  // non_blocking may come positionally
+            check_device(a);
           }
         }
         if (kwargs.contains("dtype")) dtype = optional_dtype(kwargs["dtype"]);
+        if (kwargs.contains("device")) check_device(kwargs["device"]);
         const Tensor& t = as_tensor(self);
         const bool copy = kwargs.contains("copy") && kwargs["copy"].cast<bool>();
         if (copy && (!dtype || *dtype == t->dtype())) return py::cast(clone(t));

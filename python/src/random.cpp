@@ -78,7 +78,7 @@ Tensor with_grad_flag(Tensor t, bool requires_grad) {
 void bind_generator(py::module_& m) {
   py::class_<Generator, GeneratorPtr>(m, "Generator")
       .def(py::init([](py::object device) {
-             (void)device;
+             check_device(device);
              return std::make_shared<Generator>();
            }),
            py::arg("device") = "cpu")
@@ -133,7 +133,9 @@ void bind_seed_functions(py::module_& m) {
 void bind_samplers(py::module_& m) {
   m.def(
       "randn",
-      [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
+      [](py::args size, py::handle generator, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device);
         const DType t = optional_dtype(dtype).value_or(DType::Float32);
         return with_grad_flag(randn(shape_from_args(size), t, &generator_from(generator)),
                               requires_grad);
@@ -142,7 +144,9 @@ void bind_samplers(py::module_& m) {
       py::arg("requires_grad") = false, py::arg("device") = py::none());
   m.def(
       "rand",
-      [](py::args size, py::handle generator, py::object dtype, bool requires_grad, py::object) {
+      [](py::args size, py::handle generator, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device);
         const DType t = optional_dtype(dtype).value_or(DType::Float32);
         return with_grad_flag(rand(shape_from_args(size), t, &generator_from(generator)),
                               requires_grad);
@@ -151,24 +155,28 @@ void bind_samplers(py::module_& m) {
       py::arg("requires_grad") = false, py::arg("device") = py::none());
   m.def(
       "randn_like",
-      [](const Tensor& like, py::object dtype, bool requires_grad) {
+      [](const Tensor& like, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device);
         return with_grad_flag(randn(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
                               requires_grad);
       },
       py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false);
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
   m.def(
       "rand_like",
-      [](const Tensor& like, py::object dtype, bool requires_grad) {
+      [](const Tensor& like, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device);
         return with_grad_flag(rand(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
                               requires_grad);
       },
       py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false);
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
 
   m.def(
       "randint",
-      [](py::args args, py::handle generator, py::object dtype, bool requires_grad) {
+      [](py::args args, py::handle generator, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device);
         // randint(high, size) or randint(low, high, size)
         if (args.size() != 2 && args.size() != 3) {
           throw TypeError("randint() expects (high, size) or (low, high, size)");
@@ -199,7 +207,7 @@ void bind_samplers(py::module_& m) {
         return with_grad_flag(out, requires_grad);
       },
       py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false);
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
   // The raw 64-bit draw behind torch's int64 `random_()` (which keeps its low
   // 63 bits); ember.utils.data draws its seeds with it, where torch's loader does.
   m.def(
@@ -212,15 +220,16 @@ void bind_samplers(py::module_& m) {
       py::arg("generator") = py::none());
   m.def(
       "randperm",
-      [](int64_t n, py::handle generator, py::object dtype) {
+      [](int64_t n, py::handle generator, py::object dtype, py::object device) {
+        check_device(device);
         if (n < 0) throw std::runtime_error("n must be non-negative, got" + std::to_string(n));
         Tensor out = empty(Shape{n}, DType::Int64);
         fill_randperm(out->data<int64_t>(), n, generator_from(generator));
         const std::optional<DType> t = optional_dtype(dtype);
         return t ? to_dtype(out, *t) : out;
       },
-      py::arg("n"), py::kw_only(), py::arg("generator") = py::none(),
-      py::arg("dtype") = py::none());
+      py::arg("n"), py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
+      py::arg("device") = py::none());
   m.def(
       "bernoulli",
       [](const Tensor& p, py::handle generator) {

@@ -436,6 +436,8 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
       .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })
       .def_property_readonly("output_nr", [](const Tensor& t) { return t->output_nr(); })
+      .def_property_readonly("_base", [](const Tensor& t) { return t->base(); })
+      .def("_is_view", [](const Tensor& t) { return t->is_view(); })
       .def_property(
           "requires_grad", [](const Tensor& t) { return t->requires_grad(); },
           [](const Tensor& t, bool v) { t->set_requires_grad(v); })

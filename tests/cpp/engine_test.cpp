@@ -89,6 +89,36 @@ TEST(Engine, BroadcastGradientIsSummedToInputShape) {
   EXPECT_DOUBLE_EQ(element_as_double(b->grad(), 0), 2.0);
 }
 
+TEST(Engine, SplitOutputsShareOneNodeAndMissingGradientsAreZeros) {
+  Tensor x = arange(Scalar::integer(0), Scalar::integer(6), Scalar::integer(1), DType::Float64);
+  x->set_requires_grad(true);
+  TensorVec parts = split(mul(x, Scalar(1.0)), 2, 0);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_STREQ(parts[0]->grad_fn()->name(), "SplitBackward0");
+  EXPECT_EQ(parts[2]->grad_fn(), parts[0]->grad_fn());
+  EXPECT_EQ(parts[2]->output_nr(), 2u);
+  // Only the last piece reaches the loss: d/dx sum(p2^2) = 2x there, 0 elsewhere.
+  Engine::backward({sum(mul(parts[2], parts[2]))}, {}, false, false);
+  const double expected[] = {0, 0, 0, 0, 8, 10};
+  for (int64_t i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ(element_as_double(x->grad(), i), expected[i]);
+}
+
+TEST(Engine, WritingOneOfSeveralViewsInPlaceIsRefused) {
+  // Note [Views that refuse in-place ops].
+  Tensor x = ones({3, 2});
+  x->set_requires_grad(true);
+  Tensor y = mul(x, Scalar(2.0));
+  TensorVec rows = unbind(y, 0);
+  try {
+    add_(rows[1], Scalar(1.0));
+    FAIL() << "expected the multi-output view to be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("Output 1 of Unbind is a view"), std::string::npos);
+  }
+  add_(y, Scalar(1.0));  // the base may be written; its views may then not be used
+  EXPECT_THROW(mul(rows[0], Scalar(1.0)), std::runtime_error);
+}
+
 TEST(Engine, CreateGraphGivesSecondDerivative) {
   Tensor x = leaf(3.0);
   Tensor y = pow(x, Scalar(3.0));

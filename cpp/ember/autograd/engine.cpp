@@ -22,8 +22,7 @@ void refuse_nan(const Node& n, const TensorList& grads) {
     if (!g || !is_floating(g->dtype()) || g->numel() == 0) continue;
     if (item_as_double(sum(compare(BinaryOp::Ne, g, g))) > 0) {
       throw std::runtime_error(std::string("Function '") + n.name() +
-                               "' returned nan values in its " + std::to_string(i) +
-                               "th output.");
+                               "' returned nan values in its " + std::to_string(i) + "th output.");
     }
   }
 }

@@ -15,7 +15,7 @@ class GradMode {
   static void set_user_enabled(bool enabled) { enabled_ = user_enabled_ = enabled; }
   // The mode the user asked for, which ember's internal no-grad scopes leave
   // alone: a view an op makes inside such a scope is not "made in no_grad"
-  // (TensorImpl::made_in_no_grad).
+  // (Note [Views that refuse in-place ops]).
   static bool user_enabled() { return user_enabled_; }
 
  private:

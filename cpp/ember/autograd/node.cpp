@@ -112,6 +112,13 @@ double SavedScalar::unpack() const {
   return value_;
 }
 
+std::string forward_op_name(const Node& node) {
+  std::string op = node.name();
+  const size_t cut = op.rfind("Backward");
+  if (cut != std::string::npos && cut > 0) op.resize(cut);
+  return op;
+}
+
 Tensor SavedTensor::unpack(const Node& owner) const {
   if (!saved_) return nullptr;
   if (!data_) throw_freed();
@@ -120,11 +127,8 @@ Tensor SavedTensor::unpack(const Node& owner) const {
         std::string("[") + legacy_type_name(data_->dtype()) + " " + shape_str(data_->shape()) + "]";
     const Node* producer = is_output_ ? &owner : data_->grad_fn().get();
     if (producer) {
-      // torch names the forward op here: SigmoidBackward0 -> Sigmoid.
-      std::string op = producer->name();
-      const size_t cut = op.rfind("Backward");
-      if (cut != std::string::npos && cut > 0) op.resize(cut);
-      what += ", which is output " + std::to_string(output_nr_) + " of " + op + ",";
+      what += ", which is output " + std::to_string(output_nr_) + " of " +
+              forward_op_name(*producer) + ",";
     }
     throw std::runtime_error(
         "one of the variables needed for gradient computation has been modified by an inplace "

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "ember/autograd/grad_mode.h"
@@ -136,6 +137,10 @@ class SavedScalar {
   bool releasable_ = false;
   bool released_ = false;
 };
+
+// The forward op a node is the backward of, as torch's messages name it:
+// SigmoidBackward0 -> Sigmoid.
+std::string forward_op_name(const Node& node);
 
 // True when an op on these inputs must record a node.
 inline bool any_requires_grad(const Tensor& a) {

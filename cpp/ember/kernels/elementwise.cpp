@@ -44,6 +44,11 @@ DType result_type(const Tensor& a, const Tensor& b) {
 }
 
 DType result_type(const Tensor& a, const Scalar& s) {
+  if (s.beyond_int64 && a->dtype() == DType::Bool) {  // torch has no uint64 math for bools
+    throw std::runtime_error(
+        "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote Bool "
+        "and UInt64");
+  }
   if (category(s.kind) > category(a->dtype())) return default_of_category(category(s.kind));
   return a->dtype();
 }
@@ -325,7 +330,7 @@ Scalar typed_alpha(double alpha, DType result) {
   return Scalar(alpha);
 }
 
-void check_operands(BinaryOp op, DType a, DType b, DType t) {
+void check_operands(BinaryOp op, DType a, DType b, DType t, bool b_is_scalar) {
   if (op == BinaryOp::Sub && (a == DType::Bool || b == DType::Bool)) {
     if (a == b) {
       throw std::runtime_error(
@@ -341,7 +346,7 @@ void check_operands(BinaryOp op, DType a, DType b, DType t) {
     if (op == BinaryOp::FloorDiv) kernel = "div_floor_cpu";
     if (op == BinaryOp::TruncDiv) kernel = "div_trunc_cpu";
     if (op == BinaryOp::Remainder) kernel = "remainder_cpu";
-    if (op == BinaryOp::Pow) kernel = "pow";
+    if (op == BinaryOp::Pow && !(b_is_scalar && b == DType::Bool)) kernel = "pow";  // b ** True
     if (op == BinaryOp::ShiftLeft) kernel = "lshift_cpu";
     if (op == BinaryOp::ShiftRight) kernel = "rshift_cpu";
   } else if (is_floating(t) && is_bitwise(op)) {
@@ -373,7 +378,7 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor binary_scalar_kernel(BinaryOp op, const Tensor& a, const Scalar& s, bool scalar_first) {
   const DType dt = compute_dtype(op, result_type(a, s));
-  check_operands(op, a->dtype(), s.kind, dt);
+  check_operands(op, a->dtype(), s.kind, dt, !scalar_first);
   if (op == BinaryOp::Pow && !is_floating(dt) && s.is_integral() && s.int_value < 0 &&
       !scalar_first) {
     throw std::runtime_error("Integers to negative integer powers are not allowed.");
@@ -443,7 +448,7 @@ void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other)
 void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar& s) {
   const DType dt = compute_dtype(op, result_type(self, s));
   check_inplace_result(self, dt);
-  check_operands(op, self->dtype(), s.kind, dt);
+  check_operands(op, self->dtype(), s.kind, dt, true);
   if (self->is_contiguous() && dt == self->dtype()) {
     EMBER_DISPATCH(dt, T, [&] {
       const T sv = s.template to<T>();

@@ -69,7 +69,7 @@ bool is_comparison(BinaryOp op);
 // Raises torch's error for operand dtypes an op refuses (bool subtraction,
 // bitwise ops on floats, ...). `b` is the other operand's dtype or a scalar's
 // kind, `t` the dtype the op computes in.
-void check_operands(BinaryOp op, DType a, DType b, DType t);
+void check_operands(BinaryOp op, DType a, DType b, DType t, bool b_is_scalar = false);
 bool is_bitwise(BinaryOp op);
 
 // add/sub's alpha as a number of the result's kind: torch casts it to the

@@ -210,6 +210,30 @@ void check_overlap(const Tensor& self, const Tensor* other) {
   }
 }
 
+// Note [Views that refuse in-place ops], in torch's words. `written` says the
+// view itself is being written; otherwise its base or a sibling was.
+[[noreturn]] void refuse_marked_view(const Tensor& view, bool written) {
+  const std::string what = written ? "is being" : "its base or another view of its base has been";
+  const Node* fn = view->grad_fn().get();
+  const std::string output =
+      fn ? "Output " + std::to_string(view->output_nr()) + " of " + forward_op_name(*fn) : "";
+  if (view->view_creation() == ViewCreation::MultiOutput && fn) {
+    throw std::runtime_error(
+        output + " is a view and " + what +
+        " modified inplace. This view is the output of a function that returns multiple views. "
+        "Such functions do not allow the output views to be modified inplace. You should replace "
+        "the inplace operation by an out-of-place one.");
+  }
+  const std::string who = fn ? output + " is a view of a view which was created in"
+                             : std::string("A view was created in");
+  throw std::runtime_error(
+      who + " no_grad mode and " + what +
+      " modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+      "error-prone, it is forbidden. You can clarify your code by moving both the view and the "
+      "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) "
+      "or both outside (if you want the inplace to be tracked).");
+}
+
 // Whether the in-place op records a node; checks, before anything is written,
 // that the write is allowed and that a view target can be rebased.
 // Fills (fill_, zero_) write one value everywhere, so repeated elements are
@@ -223,14 +247,7 @@ bool records(const Tensor& self, const Tensor* other, bool overlap_ok = false) {
   const bool joins_graph =
       rec || (GradMode::is_enabled() && self->is_view() && self->base()->requires_grad());
   if (joins_graph && self->is_view()) {
-    if (self->made_in_no_grad()) {
-      throw std::runtime_error(
-          "A view was created in no_grad mode and is being modified inplace with grad mode "
-          "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You "
-          "can clarify your code by moving both the view and the inplace either both inside the "
-          "no_grad block (if you don't want the inplace to be tracked) or both outside (if you "
-          "want the inplace to be tracked).");
-    }
+    if (self->view_creation() != ViewCreation::Default) refuse_marked_view(self, true);
     check_view_geometry(self);
   }
   return rec;
@@ -239,6 +256,7 @@ bool records(const Tensor& self, const Tensor* other, bool overlap_ok = false) {
 }  // namespace
 
 void regenerate_view_history(const Tensor& view) {
+  if (view->view_creation() != ViewCreation::Default) refuse_marked_view(view, false);
   view->set_history(view_of_base_node(view->base(), geometry_of(view)), 0);
   view->refresh_view_history();
 }

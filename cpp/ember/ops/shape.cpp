@@ -427,6 +427,147 @@ TensorList SelectBackwardBackward0::apply(TensorList&& grads) {
   return {select(grads[0], dim, index)};
 }
 
+// ---- split, chunk and unbind: several views, one node ----
+
+namespace {
+
+std::string sizes_str(const std::vector<int64_t>& sizes) {
+  std::string s = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + "]";
+}
+
+void require_dims(const Tensor& a, const char* op) {
+  if (a->dim() == 0) {
+    throw std::runtime_error(std::string(op) + " expects at least a 1-dimensional tensor");
+  }
+}
+
+// Makes `node` the grad_fn of every view in `views` (output i = view i) and
+// marks them (Note [Views that refuse in-place ops]).
+void record_views(const std::shared_ptr<Node>& node, const Tensor& a, const TensorVec& views) {
+  for (const Tensor& v : views) {
+    if (v->view_creation() == ViewCreation::Default) {
+      v->set_view_creation(ViewCreation::MultiOutput);
+    }
+  }
+  if (!any_requires_grad(a)) return;
+  add_next_edge(*node, a);
+  for (size_t i = 0; i < views.size(); ++i) {
+    views[i]->set_history(node, static_cast<uint32_t>(i));
+  }
+}
+
+// Pieces of `a` along d with the given extents, recorded as NodeT.
+template <typename NodeT>
+TensorVec split_views(const Tensor& a, int64_t d, std::vector<int64_t> sizes) {
+  TensorVec views;
+  int64_t start = 0;
+  for (int64_t n : sizes) {
+    Shape shape = a->shape();
+    shape[d] = n;
+    views.push_back(make_view(a, a->offset() + start * a->strides()[d], shape, a->strides()));
+    start += n;
+  }
+  auto node = std::make_shared<NodeT>();
+  node->self_meta = InputMeta(a);
+  node->dim = d;
+  node->sizes = std::move(sizes);
+  record_views(node, a, views);
+  return views;
+}
+
+}  // namespace
+
+TensorVec split(const Tensor& a, int64_t split_size, int64_t dim) {
+  require_dims(a, "split");
+  const int64_t d = wrap_dim(dim, a->dim());
+  const int64_t size = a->shape()[d];
+  if (split_size < 0) {
+    throw std::runtime_error("split expects split_size be non-negative, but got split_size=" +
+                             std::to_string(split_size));
+  }
+  if (split_size == 0 && size != 0) {
+    throw std::runtime_error(
+        "split_size can only be 0 if dimension size is 0, but got dimension size of " +
+        std::to_string(size));
+  }
+  std::vector<int64_t> sizes;
+  for (int64_t s = 0; s < size; s += split_size) sizes.push_back(std::min(split_size, size - s));
+  if (sizes.empty()) sizes.push_back(0);  // torch returns the one empty piece
+  return split_views<SplitBackward0>(a, d, std::move(sizes));
+}
+
+TensorVec split_with_sizes(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim) {
+  require_dims(a, "split");
+  const int64_t d = wrap_dim(dim, a->dim());
+  int64_t total = 0;
+  for (int64_t n : sizes) {
+    if (n < 0) {
+      throw std::runtime_error(
+          "split_with_sizes expects split_sizes have only non-negative entries, but got "
+          "split_sizes=" +
+          sizes_str(sizes));
+    }
+    total += n;
+  }
+  if (total != a->shape()[d]) {
+    throw std::runtime_error("split_with_sizes expects split_sizes to sum exactly to " +
+                             std::to_string(a->shape()[d]) + " (input tensor's size at dimension " +
+                             std::to_string(d) + "), but got split_sizes=" + sizes_str(sizes));
+  }
+  return split_views<SplitWithSizesBackward0>(a, d, sizes);
+}
+
+TensorVec chunk(const Tensor& a, int64_t chunks, int64_t dim) {
+  require_dims(a, "chunk");
+  if (chunks <= 0) {
+    throw std::runtime_error("chunk expects `chunks` to be greater than 0, got: " +
+                             std::to_string(chunks));
+  }
+  const int64_t size = a->shape()[wrap_dim(dim, a->dim())];
+  // torch: an empty dim gives `chunks` empty pieces.
+  if (size == 0) return split_with_sizes(a, std::vector<int64_t>(chunks, 0), dim);
+  return split(a, (size + chunks - 1) / chunks, dim);
+}
+
+TensorList SplitBackward0::apply(TensorList&& grads) {
+  TensorVec pieces;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    Shape shape = self_meta.shape;
+    shape[dim] = sizes[i];
+    const bool has = i < grads.size() && grads[i];
+    pieces.push_back(has ? grads[i] : zeros(shape, self_meta.dtype));
+  }
+  return {cat(pieces, dim)};
+}
+
+TensorVec unbind(const Tensor& a, int64_t dim) {
+  if (a->dim() == 0) throw IndexError("Dimension specified as 0 but tensor has no dimensions");
+  const int64_t d = wrap_dim(dim, a->dim());
+  TensorVec views;
+  {
+    GradModeGuard no_grad(false);  // one node for all, recorded below
+    for (int64_t i = 0; i < a->shape()[d]; ++i) views.push_back(select(a, d, i));
+  }
+  auto node = std::make_shared<UnbindBackward0>();
+  node->self_meta = InputMeta(a);
+  node->dim = d;
+  record_views(node, a, views);
+  return views;
+}
+
+TensorList UnbindBackward0::apply(TensorList&& grads) {
+  Shape shape = self_meta.shape;
+  shape.erase(static_cast<size_t>(dim));
+  TensorVec pieces;
+  for (size_t i = 0; i < num_outputs(); ++i) {
+    const bool has = i < grads.size() && grads[i];
+    pieces.push_back(has ? grads[i] : zeros(shape, self_meta.dtype));
+  }
+  return {stack(pieces, dim)};
+}
+
 Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
   const int64_t d1 = wrap_dim(dim1, a->dim()), d2 = wrap_dim(dim2, a->dim());
   if (d1 == d2) {

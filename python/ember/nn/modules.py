@@ -6,6 +6,7 @@ import math
 from collections import OrderedDict, namedtuple
 
 from .. import _C
+from .._device import check_device
 from .._hooks import RemovableHandle
 from .._tensor import _rebuild_tensor, _tensor_state
 from . import functional as F
@@ -403,7 +404,7 @@ class Module:
             elif not isinstance(a, bool):  # non_blocking may come positionally
                 device = a
         if device is not None:
-            _check_device(device)
+            check_device(device)
         if dtype is not None and not _is_floating_dtype(dtype):
             raise TypeError(
                 "nn.Module.to only accepts floating point or complex dtypes, but got desired "
@@ -421,6 +422,9 @@ class Module:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        check_device("cuda")  # raises: Ember has no CUDA
 
     # ----- state dict ---------------------------------------------------------
 
@@ -494,14 +498,6 @@ class Module:
         if not lines:
             return f"{self._get_name()}()"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-def _check_device(device):
-    # ember.device raises for anything but the CPU
-    from .. import device as _device
-
-    if not isinstance(device, _device):
-        _device(device)
 
 
 def _is_floating_dtype(dtype):

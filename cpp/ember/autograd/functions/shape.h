@@ -48,6 +48,26 @@ struct SliceBackward0 final : Node {
   InputMeta self_meta;
   int64_t dim = 0, start = 0, end = 0, step = 1;
 };
+// split and chunk: one node for all the views they return (Note [Views that
+// refuse in-place ops]); `sizes` holds each output's extent along `dim`.
+struct SplitBackward0 : Node {
+  EMBER_NODE(SplitBackward0);
+  uint32_t num_outputs() const override { return static_cast<uint32_t>(sizes.size()); }
+  InputMeta self_meta;
+  int64_t dim = 0;
+  std::vector<int64_t> sizes;
+};
+struct SplitWithSizesBackward0 final : SplitBackward0 {
+  const char* name() const override { return "SplitWithSizesBackward0"; }
+};
+struct UnbindBackward0 final : Node {
+  EMBER_NODE(UnbindBackward0);
+  uint32_t num_outputs() const override {
+    return static_cast<uint32_t>(self_meta.shape[static_cast<size_t>(dim)]);
+  }
+  InputMeta self_meta;
+  int64_t dim = 0;
+};
 struct SelectBackward0 final : Node {
   EMBER_NODE(SelectBackward0);
   InputMeta self_meta;
