@@ -1044,7 +1044,40 @@ def _no_grad_view_of_written_base(lib):
     return v * 2
 
 
+def _value_and_grad(fn, values, dtype="float32"):
+    def run(lib):
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        y = fn(lib, x)
+        y.sum().backward()
+        return y.detach(), x.grad
+
+    return run
+
+
+INF, NAN = float("inf"), float("nan")
+
 EIGHTH_PASS = {
+    "hardswish_at_infinities": _value_and_grad(
+        lambda L, x: L.nn.functional.hardswish(x), [-INF, -3.0, 3.0, INF, NAN]
+    ),
+    "pow_minus_half_is_rsqrt": _value_and_grad(lambda L, x: x**-0.5, [-0.0, 0.0, -INF, INF, 4.0]),
+    "pow_half_at_signed_zero": _value_and_grad(lambda L, x: x**0.5, [-0.0, 0.0, -INF, 4.0]),
+    "inf_norm_of_nan": _value_and_grad(lambda L, x: x.norm(INF), [NAN, 1.0, 2.0]),
+    "inf_norm_ties": _value_and_grad(lambda L, x: x.norm(INF), [-2.0, 1.0, 2.0], "float64"),
+    "cosine_similarity_below_eps": _value_and_grad(
+        lambda L, x: L.nn.functional.cosine_similarity(x.reshape(1, -1), 2 * x.reshape(1, -1)),
+        [1e-9, 0.0],
+        "float64",
+    ),
+    "cosine_similarity_broadcast": _value_and_grad(
+        lambda L, x: L.nn.functional.cosine_similarity(x.reshape(2, 3), x[:3] + 1),
+        [1.0, -2.0, 0.5, 3.0, 0.0, 1.0],
+        "float64",
+    ),
+    "dist": _value_and_grad(
+        lambda L, x: L.dist(x, L.ones(3, dtype=L.float64), 3), [1.0, 2.0, -1.0], "float64"
+    ),
+    "dist_at_zero": _value_and_grad(lambda L, x: x.dist(x.detach()), [1.0, 2.0]),
     "split_output_written": lambda L: L.ones(4, requires_grad=True).clone().split(2)[1].add_(1),
     "split_sizes_output_written": lambda L: (
         L.ones(4, requires_grad=True).clone().split([1, 3])[0].mul_(2)
@@ -1166,3 +1199,19 @@ def test_refused_view_prints_an_invalid_grad_fn_like_torch():
 
     e, t = both(run)
     assert e == t == "tensor([2., 2.], grad_fn=<Invalid>)"
+
+
+BROADCASTING = {
+    "shapes": lambda L: L.tensor(list(L.broadcast_shapes((2, 1, 3), (4, 1), 3))),
+    "shapes_of_nothing": lambda L: L.tensor(list(L.broadcast_shapes())),
+    "shapes_mismatch": lambda L: L.broadcast_shapes((2, 3), (4,)),
+    "shapes_negative": lambda L: L.broadcast_shapes((2,), (-1,)),
+    "tensors": lambda L: L.broadcast_tensors(L.ones(2, 1), L.arange(3.0)),
+    "tensors_list": lambda L: L.broadcast_tensors(*[L.ones(1), L.zeros(2, 2)]),
+    "tensors_mismatch": lambda L: L.broadcast_tensors(L.ones(2), L.ones(3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROADCASTING))
+def test_broadcast_helpers_match_torch(name):
+    compare(BROADCASTING[name])

@@ -537,6 +537,10 @@ def broadcast_to(input, size):
     return input.expand(size)
 
 
+def dist(input, other, p=2):
+    return (input - other).norm(p)
+
+
 def unflatten(input, dim, sizes):
     d = _dim(dim, input.dim())
     shape = list(input.shape)
@@ -574,6 +578,7 @@ COMPOSITES = {
     "movedim": movedim,
     "broadcast_to": broadcast_to,
     "unflatten": unflatten,
+    "dist": dist,
     "einsum": einsum,
     "median": median,
     "count_nonzero": count_nonzero,

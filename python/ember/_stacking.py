@@ -1,8 +1,9 @@
-"""Stacking helpers and meshgrid, written with cat/stack/reshape/expand."""
+"""Stacking, broadcasting helpers and meshgrid, written with cat/stack/reshape/expand."""
 
 import warnings
 
 from . import _C
+from ._size import Size
 
 
 def atleast_1d(*tensors):
@@ -85,6 +86,38 @@ def meshgrid(*tensors, indexing=None):
     return tuple(grids)
 
 
+def broadcast_shapes(*shapes):
+    sizes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
+    ndim = max((len(s) for s in sizes), default=0)
+    out = [1] * ndim
+    for i, shape in enumerate(sizes):
+        for k, n in enumerate(shape, start=ndim - len(shape)):
+            if n < 0 or (n != out[k] and out[k] != 1 and n != 1):
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {n} at {k - ndim}! "
+                    f"Mismatching argument at index {i} had {shape}; but expected shape should "
+                    f"be broadcastable to {out}"
+                )
+            if n != 1:
+                out[k] = n
+    return Size(out)
+
+
+def broadcast_tensors(*tensors):
+    tensors = _flat(tensors)
+    shape = []
+    for t in tensors:  # pairwise, with the operators' message on a mismatch
+        a, b = [1] * (t.dim() - len(shape)) + shape, [1] * (len(shape) - t.dim()) + list(t.shape)
+        for k, (m, n) in enumerate(zip(a, b)):
+            if m != n and m != 1 and n != 1:
+                raise RuntimeError(
+                    f"The size of tensor a ({m}) must match the size of tensor b ({n}) at "
+                    f"non-singleton dimension {k}"
+                )
+        shape = [n if m == 1 else m for m, n in zip(a, b)]
+    return tuple(t.expand(shape) for t in tensors)
+
+
 STACKING = {
     "atleast_1d": atleast_1d,
     "atleast_2d": atleast_2d,
@@ -94,6 +127,8 @@ STACKING = {
     "dstack": dstack,
     "column_stack": column_stack,
     "meshgrid": meshgrid,
+    "broadcast_shapes": broadcast_shapes,
+    "broadcast_tensors": broadcast_tensors,
 }
 # torch has these as functions only.
 FUNCTIONS_ONLY = set(STACKING)

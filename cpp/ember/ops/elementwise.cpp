@@ -178,10 +178,11 @@ Tensor rdiv(const Tensor& a, const Scalar& b) {
 // ---- pow ----
 
 Tensor pow(const Tensor& a, const Scalar& b) {
-  // torch computes x ** 0.5 as sqrt(x), which differs from pow at -inf (NaN, not inf).
-  Tensor out = b.value == 0.5 && is_floating(a->dtype())
-                   ? unary_kernel(UnaryOp::Sqrt, a)
-                   : binary_scalar_kernel(BinaryOp::Pow, a, b);
+  // torch computes x ** 0.5 as sqrt(x) and x ** -0.5 as rsqrt(x), which differ
+  // from pow at -inf (NaN) and -0.0 (-0.0 and -inf).
+  const bool root = is_floating(a->dtype()) && (b.value == 0.5 || b.value == -0.5);
+  Tensor out = root ? unary_kernel(b.value > 0 ? UnaryOp::Sqrt : UnaryOp::Rsqrt, a)
+                    : binary_scalar_kernel(BinaryOp::Pow, a, b);
   if (any_requires_grad(a)) {
     auto node = record<PowBackward0>(out, {&a});
     node->self = SavedTensor(a, false);

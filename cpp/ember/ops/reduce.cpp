@@ -439,10 +439,12 @@ TensorList LinalgVectorNormBackward0::apply(TensorList&& grads) {
   if (p == 0.0) return {zeros(x->shape(), x->dtype())};
   if (p == 1.0) return {mul(g, sign(x))};
   if (std::isinf(p)) {
-    // Shared evenly among the entries that attain the max (min) magnitude.
-    Tensor hit = to_dtype(compare(BinaryOp::Eq, abs(x), r), x->dtype());
-    Tensor count = sum(hit, dims, true);
-    return {mul(div(mul(g, sign(x)), count), hit)};
+    // Shared evenly among the entries that attain the max (min) magnitude; a
+    // NaN norm is attained by none, and every entry gets 0 (as torch).
+    Tensor hit = compare(BinaryOp::Eq, abs(x), r);
+    Tensor count = sum(to_dtype(hit, x->dtype()), dims, true);
+    count = where(compare(BinaryOp::Eq, count, Scalar(0.0)), ones({}, x->dtype()), count);
+    return {where(hit, div(mul(g, sign(x)), count), zero)};
   }
   if (p == 2.0) {
     // x / ||x||, with 0 where the norm is 0 (torch's subgradient).

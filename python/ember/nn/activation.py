@@ -69,8 +69,9 @@ def hardswish(input, inplace=False):
     zero = _C.zeros((), dtype=input.dtype)
     inside = (input > -3) & (input < 3)
     x = _C.where(inside, input, zero)  # the unused branch must not see infinities
-    # torch's slopes at the joins: 0 at -3, 1 at +3 (and for NaN)
-    out = _C.where(input <= -3, zero, _C.where(inside, x * (x + 3) / 6, input))
+    # torch's slopes at the joins: 0 at -3, 1 at +3 (and for NaN); below -3
+    # torch's value is x * 0, which is NaN at -inf
+    out = _C.where(input <= -3, input * 0, _C.where(inside, x * (x + 3) / 6, input))
     return _maybe_in_place(input, out, inplace)
 
 

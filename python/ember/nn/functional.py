@@ -14,6 +14,7 @@ from .._C import _nn
 from .._grad_mode import no_grad
 from .._pointwise import refuse_integers as _refuse_integers
 from .._pointwise import xlogy as _xlogy
+from .._stacking import broadcast_tensors as _broadcast_tensors
 
 binary_cross_entropy_with_logits = _nn.binary_cross_entropy_with_logits
 binary_cross_entropy = _nn.binary_cross_entropy
@@ -408,10 +409,17 @@ def batch_norm(
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    # torch normalizes each side by max(norm, eps) before the dot product.
-    a = x1 / x1.norm(dim=dim, keepdim=True).clamp(min=eps)
-    b = x2 / x2.norm(dim=dim, keepdim=True).clamp(min=eps)
-    return (a * b).sum(dim)
+    # torch normalizes each side by max(norm, eps) before the dot product, and
+    # clamps the norms without recording it: below eps the gradient is that of
+    # x / ||x|| with ||x|| replaced by eps in value only.
+    def normalized(x):
+        norm = x.norm(dim=dim, keepdim=True).clone()
+        with no_grad():
+            norm.clamp_(min=eps)
+        return x / norm
+
+    x1, x2 = _broadcast_tensors(x1, x2)
+    return (normalized(x1) * normalized(x2)).sum(dim)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
