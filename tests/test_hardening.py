@@ -907,3 +907,182 @@ def test_binary_cross_entropy_gradient_reaches_a_target_that_requires_grad():
     (ep, et), (tp, tt) = both(run)
     np.testing.assert_allclose(ep, tp, rtol=1e-6)
     np.testing.assert_allclose(et, tt, rtol=1e-6)
+
+
+def _case_hooks_added_while_other_threads_backprop():
+    # Registering and removing a leaf's hooks while two threads run backward
+    # through it (the hook list is locked: Note [Tensors and Python's cycle collector]).
+    w = ember.randn(100, requires_grad=True)
+    stop, errors = [False], []
+
+    def backprop():
+        for _ in range(1500):
+            try:
+                (w * 1.0).sum().backward()
+            except RuntimeError as e:  # pragma: no cover - reported below
+                errors.append(str(e))
+
+    def churn():
+        while not stop[0]:
+            handles = [w.register_hook(lambda g: g) for _ in range(20)]
+            for h in handles:
+                h.remove()
+
+    workers = [threading.Thread(target=backprop) for _ in range(2)]
+    churner = threading.Thread(target=churn)
+    for t in [*workers, churner]:
+        t.start()
+    for t in workers:
+        t.join()
+    stop[0] = True
+    churner.join()
+    assert errors == [], errors[:3]
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(100, 3000.0, dtype=np.float32))
+
+
+def test_hooks_added_while_other_threads_backprop():
+    _run_case_in_subprocess("hooks_added_while_other_threads_backprop")
+
+
+# ------------------------------------------------- memory owned through .data
+
+
+def test_numpy_array_keeps_its_memory_when_data_is_replaced():
+    t = ember.zeros(1000)
+    a = t.numpy()
+    t.data = ember.zeros(1)
+    ember._C._empty_cache()
+    later = ember.zeros(1000)  # must not reuse the memory `a` still uses
+    a[:] = 42.0
+    assert later.sum().item() == 0.0
+    assert a.sum() == 42.0 * 1000
+    assert t.shape == (1,)
+
+
+def test_view_of_a_base_given_new_memory_is_refused_not_written_out_of_bounds():
+    proc = run_py(
+        """
+        import ember
+        x = ember.ones(100000, requires_grad=True)
+        y = x * 1
+        v = y[50000:]
+        y.data = ember.zeros(2)
+        try:
+            v.mul_(2)
+            y.sum().backward()
+        except RuntimeError as e:
+            print("refused:", "no longer share memory" in str(e))
+        """
+    )
+    assert proc.returncode == 0 and "refused: True" in proc.stdout, proc.stderr[-1500:]
+
+
+def test_tolist_beyond_memory_raises_memory_error():
+    proc = run_py(
+        """
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        import ember
+        x = ember.ones(1).expand(2**32)
+        try:
+            x.tolist()
+        except MemoryError:
+            print("MemoryError")
+        """,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and "MemoryError" in proc.stdout, proc.stderr[-1500:]
+
+
+DATA_AND_BYTE_ORDER = {
+    "int_data_on_tensor_requiring_grad": lambda L: setattr(
+        L.ones(3, requires_grad=True), "data", L.tensor([1, 2, 3])
+    ),
+    "float64_data_on_tensor_requiring_grad": lambda L: L.ones(3, requires_grad=True).__setattr__(
+        "data", L.ones(4, dtype=L.float64)
+    ),
+    "from_numpy_big_endian": lambda L: L.from_numpy(np.arange(3, dtype=">f4")),
+    "as_tensor_big_endian": lambda L: L.as_tensor(np.arange(3, dtype=">f8")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATA_AND_BYTE_ORDER))
+def test_data_assignment_and_byte_order_match_torch(name):
+    compare(lambda L: DATA_AND_BYTE_ORDER[name](L) or L.zeros(1))
+
+
+# ------------------------------------- cycles through hooks and custom Functions
+
+
+def _live():
+    return ember._C._buffer_stats()["live_buffers"]
+
+
+class _KeepsOutputOnCtx(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = a * 2
+        ctx.out = out  # a cycle: out -> grad_fn -> ctx -> out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+
+def _leaf_whose_hook_refers_to_it():
+    x = ember.randn(1000, requires_grad=True)
+    x.register_hook(lambda g: g if x is not None else g)
+    return x
+
+
+class _ModuleWhoseParameterHooksReferToIt(ember.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = ember.nn.Linear(20, 20)
+        self.scale = 0.5
+        for p in self.parameters():
+            p.register_hook(lambda g: g * self.scale)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _KeepsOutputOnCtx.apply(ember.randn(1000, requires_grad=True)),
+        _leaf_whose_hook_refers_to_it,
+        _ModuleWhoseParameterHooksReferToIt,
+    ],
+    ids=["ctx_keeps_output", "leaf_hook_closure", "module_parameter_hooks"],
+)
+def test_reference_cycles_through_cpp_are_collected(make):
+    import gc
+    import weakref
+
+    gc.collect()
+    before = _live()
+    first = weakref.ref(make())
+    for _ in range(20):
+        make()
+    gc.collect()
+    assert first() is None
+    assert _live() == before
+
+
+def test_a_collected_cycle_keeps_hooks_a_live_graph_still_runs():
+    # A non-leaf's hook that refers to its tensor must still run when the
+    # graph is backpropagated after the tensor's Python object became garbage.
+    import gc
+
+    x = ember.ones(3, requires_grad=True)
+    seen = []
+
+    def make_loss():
+        y = x * 2
+        y.register_hook(lambda g: seen.append(y.shape) or g * 10)
+        return y.sum()
+
+    loss = make_loss()
+    gc.collect()
+    loss.backward()
+    assert seen == [(3,)]
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 20.0, dtype=np.float32))

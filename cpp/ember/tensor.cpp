@@ -46,35 +46,67 @@ void TensorImpl::set_data(const TensorImpl& other) {
   compute_layout_flags();
 }
 
-int TensorImpl::add_hook(GradHook hook) {
-  if (!hooks_) hooks_ = std::make_shared<HookList>();
-  const int id = hooks_->empty() ? 0 : hooks_->back().first + 1;
-  hooks_->emplace_back(id, std::move(hook));
+int HookList::add(GradHook hook, void* gc_object) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int id = hooks_.empty() ? 0 : hooks_.back().id + 1;
+  hooks_.push_back(Entry{id, std::move(hook), gc_object});
   return id;
 }
 
-void TensorImpl::remove_hook(int id) {
-  if (!hooks_) return;
-  for (auto it = hooks_->begin(); it != hooks_->end(); ++it) {
-    if (it->first == id) {
-      hooks_->erase(it);
+void HookList::remove(int id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = hooks_.begin(); it != hooks_.end(); ++it) {
+    if (it->id == id) {
+      hooks_.erase(it);
       return;
     }
   }
 }
 
-Tensor run_hook_list(const HookList& hooks, Tensor grad) {
-  // Copy first: a hook may register or remove hooks.
-  const HookList snapshot = hooks;
-  for (const auto& [id, hook] : snapshot) {
-    Tensor replaced = hook(grad);
+bool HookList::empty() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return hooks_.empty();
+}
+
+void HookList::clear() {
+  std::vector<Entry> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dropped.swap(hooks_);
+  }
+  // `dropped` dies here, outside the lock: a hook's destructor may run code.
+}
+
+Tensor HookList::run(Tensor grad) const {
+  // Run a copy, outside the lock: a hook may register or remove hooks.
+  std::vector<Entry> snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    snapshot = hooks_;
+  }
+  for (const Entry& e : snapshot) {
+    Tensor replaced = e.hook(grad);
     if (replaced) grad = std::move(replaced);
   }
   return grad;
 }
 
+int TensorImpl::add_hook(GradHook hook, void* gc_object) {
+  std::shared_ptr<HookList> hooks = hook_list();
+  if (!hooks) {
+    hooks = std::make_shared<HookList>();
+    std::atomic_store(&hooks_, hooks);
+  }
+  return hooks->add(std::move(hook), gc_object);
+}
+
+void TensorImpl::remove_hook(int id) {
+  if (auto hooks = hook_list()) hooks->remove(id);
+}
+
 Tensor TensorImpl::run_hooks(Tensor grad) const {
-  return hooks_ ? run_hook_list(*hooks_, std::move(grad)) : grad;
+  auto hooks = hook_list();
+  return hooks ? hooks->run(std::move(grad)) : grad;
 }
 
 int64_t TensorImpl::size(int64_t d) const { return shape_[wrap_dim(d, dim())]; }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -27,9 +28,44 @@ using Tensor = std::shared_ptr<TensorImpl>;
 using GradHook = std::function<Tensor(const Tensor&)>;
 // A tensor's gradient hooks by id. Shared with the grad_fn that runs them for
 // a non-leaf, so hooks outlive the tensor's Python object, as in torch.
-using HookList = std::vector<std::pair<int, GradHook>>;
-// Applies the hooks in order; a hook returning null keeps the gradient.
-Tensor run_hook_list(const HookList& hooks, Tensor grad);
+// Python may add or remove hooks while another thread's backward runs them,
+// so changes and each run's snapshot of the list take its lock.
+class HookList {
+ public:
+  // `gc_object` is what the hook holds for the Python bindings' cycle
+  // collection (Note [Tensors and Python's cycle collector]); the core never
+  // looks at it.
+  int add(GradHook hook, void* gc_object = nullptr);
+  void remove(int id);
+  bool empty() const;
+  // Applies the hooks in order; a hook returning null keeps the gradient.
+  Tensor run(Tensor grad) const;
+
+  // Nodes that run these hooks for a non-leaf output (Node::watch_output).
+  void add_watcher() { watchers_.fetch_add(1); }
+  void drop_watcher() { watchers_.fetch_sub(1); }
+  bool watched_by_a_node() const { return watchers_.load() > 0; }
+  template <typename Visit>
+  int visit_gc_objects(Visit visit) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Entry& e : hooks_) {
+      if (int r = e.gc_object ? visit(e.gc_object) : 0) return r;
+    }
+    return 0;
+  }
+  // Drops every hook (the collector found the tensor unreachable).
+  void clear();
+
+ private:
+  struct Entry {
+    int id;
+    GradHook hook;
+    void* gc_object;
+  };
+  mutable std::mutex mutex_;
+  std::vector<Entry> hooks_;
+  std::atomic<int> watchers_{0};
+};
 
 // Note [Views that refuse in-place ops]
 // Like torch, two kinds of view may not join the graph through an in-place op:
@@ -126,10 +162,15 @@ class TensorImpl {
   }
 
   // Hooks on this tensor's gradient, by id (see Node::watch_output).
-  int add_hook(GradHook hook);
+  int add_hook(GradHook hook, void* gc_object = nullptr);
   void remove_hook(int id);
-  bool has_hooks() const { return hooks_ && !hooks_->empty(); }
-  const std::shared_ptr<HookList>& hook_list() const { return hooks_; }
+  bool has_hooks() const {
+    auto hooks = hook_list();
+    return hooks && !hooks->empty();
+  }
+  // Made on the first add_hook and never replaced; read atomically, since a
+  // backward on another thread may look while Python adds the first hook.
+  std::shared_ptr<HookList> hook_list() const { return std::atomic_load(&hooks_); }
   // Applies the hooks in registration order.
   Tensor run_hooks(Tensor grad) const;
 

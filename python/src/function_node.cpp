@@ -38,6 +38,8 @@ class PyFunctionNode final : public Node {
     for (SavedTensor& s : saved_) s.release();
   }
   TensorList apply(TensorList&& grads) override;
+  // Note [Tensors and Python's cycle collector]: `ctx.out = out` is a cycle.
+  void* gc_object() const override { return ctx_ ? ctx_->ptr() : nullptr; }
 
   std::string name_;
   SharedPyObject backward_;

@@ -27,14 +27,17 @@ py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
   return py::none();
 }
 
-py::array to_numpy(const Tensor& t, py::handle owner);
+py::array to_numpy(const Tensor& t);
 
 py::object to_list(const Tensor& t) {
   if (t->dim() == 0) return scalar_to_python(t, 0);
-  return to_numpy(detach(t), py::handle()).attr("tolist")();  // null owner: numpy copies
+  return to_numpy(detach(t)).attr("tolist")();
 }
 
-py::array to_numpy(const Tensor& t, py::handle owner) {
+// An ndarray over t's memory. It owns a reference to the Storage itself, not
+// to the tensor: `t.data = other` may give the tensor new memory while the
+// array still reads and writes the old.
+py::array to_numpy(const Tensor& t) {
   if (t->requires_grad()) {
     throw std::runtime_error(
         "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
@@ -42,6 +45,8 @@ py::array to_numpy(const Tensor& t, py::handle owner) {
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end());
   std::vector<py::ssize_t> strides;
   for (int64_t s : t->strides()) strides.push_back(s * static_cast<int64_t>(itemsize(t->dtype())));
+  py::capsule owner(new std::shared_ptr<Storage>(t->storage()),
+                    [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
   return py::array(py::dtype(dtype_name(t->dtype())), shape, strides, t->raw_data(), owner);
 }
 
@@ -61,6 +66,11 @@ Tensor from_numpy(const py::array& arr) {
   } else {
     throw TypeError("can't convert np.ndarray of type " + std::string(py::str(arr.dtype())) +
                     ". The only supported types are: float64, float32, int64 and bool.");
+  }
+  if (!arr.dtype().attr("isnative").cast<bool>()) {  // the bytes would be misread
+    throw ValueError(
+        "given numpy array has byte order different from the native byte order. Conversion "
+        "between byte orders is currently not supported.");
   }
   Shape shape;
   Strides strides;
@@ -395,8 +405,54 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
 
 }  // namespace
 
+// Note [Tensors and Python's cycle collector]
+// A tensor can hold Python objects through C++: its hooks' callables, and
+// the ctx of a custom Function that is its grad_fn. When such an object
+// refers back to the tensor (a hook closing over its tensor or over a module
+// that owns it, `ctx.out = out`), the cycle passes through C++ and Python's
+// collector cannot see it unless the tensor type reports those references.
+// So the type is GC-aware: traverse visits
+//  - the hooks' callables, unless a graph node also runs that hook list (a
+//    non-leaf's hooks must still run when its graph is backpropagated);
+//  - the grad_fn's ctx, when this tensor alone holds the grad_fn;
+// and clear drops exactly those references. Both decisions only change from
+// "skip" to "visit" without the GIL (a node releasing the hook list, an engine
+// thread dropping its grad_fn copy), never the other way within a collection,
+// except for an engine thread that starts a backward from this very tensor,
+// as in torch.
+int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));  // instances of heap types own their type
+  if (!py::detail::is_holder_constructed(self)) return 0;
+  const Tensor& t = as_tensor(self);
+  if (auto hooks = t->hook_list(); hooks && !hooks->watched_by_a_node()) {
+    const int r = hooks->visit_gc_objects(
+        [&](void* callable) { return visit(static_cast<PyObject*>(callable), arg); });
+    if (r) return r;
+  }
+  const std::shared_ptr<Node>& fn = t->grad_fn();
+  if (fn && fn.use_count() == 1 && fn->gc_object()) {
+    Py_VISIT(static_cast<PyObject*>(fn->gc_object()));
+  }
+  return 0;
+}
+
+int tensor_clear(PyObject* self) {
+  if (!py::detail::is_holder_constructed(self)) return 0;
+  const Tensor& t = as_tensor(self);
+  if (auto hooks = t->hook_list(); hooks && !hooks->watched_by_a_node()) hooks->clear();
+  const std::shared_ptr<Node>& fn = t->grad_fn();
+  if (fn && fn.use_count() == 1 && fn->gc_object()) t->set_history(nullptr, 0);
+  return 0;
+}
+
 void init_tensor(py::module_& m) {
-  py::class_<TensorImpl, Tensor> cls(m, "Tensor");
+  py::class_<TensorImpl, Tensor> cls(m, "Tensor",
+                                     py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+                                       PyTypeObject* type = &heap_type->ht_type;
+                                       type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+                                       type->tp_traverse = tensor_traverse;
+                                       type->tp_clear = tensor_clear;
+                                     }));
   set_tensor_type(reinterpret_cast<PyTypeObject*>(cls.ptr()));
 
   // torch's legacy constructor: Tensor(t) aliases t's data without history
@@ -495,7 +551,14 @@ void init_tensor(py::module_& m) {
             return std::make_shared<TensorImpl>(alias, t->offset(), t->shape(), t->strides(),
                                                 t->dtype());
           },
-          [](const Tensor& t, const Tensor& other) { t->set_data(*other); })
+          [](const Tensor& t, const Tensor& other) {
+            if (t->requires_grad() && !is_floating(other->dtype())) {  // its .grad would be integer
+              throw std::runtime_error(
+                  "data set to a tensor that requires gradients must be floating point or "
+                  "complex dtype");
+            }
+            t->set_data(*other);
+          })
       .def_property_readonly("T",
                              [](const Tensor& t) {
                                DimList dims;
@@ -540,7 +603,7 @@ void init_tensor(py::module_& m) {
              return scalar_to_python(t, 0);
            })
       .def("tolist", &to_list)
-      .def("numpy", [](py::handle self) { return to_numpy(as_tensor(self), self); })
+      .def("numpy", [](py::handle self) { return to_numpy(as_tensor(self)); })
       .def(
           "__array__",
           [](py::handle self, py::object dtype, py::object) {
@@ -549,7 +612,7 @@ void init_tensor(py::module_& m) {
                   "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                   "instead.");
             }
-            py::array a = to_numpy(detach(as_tensor(self)), self);
+            py::array a = to_numpy(detach(as_tensor(self)));
             if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
             return a;
           },
@@ -583,14 +646,17 @@ void init_tensor(py::module_& m) {
               py::gil_scoped_acquire gil;
               delete p;
             });
-            const int id = t->add_hook([callable](const Tensor& grad) -> Tensor {
-              py::gil_scoped_acquire gil;
-              py::object r = (*callable)(grad);
-              if (r.is_none()) return nullptr;
-              const Tensor& out = as_tensor(r);
-              check_hook_result(*callable, grad, out);
-              return out;
-            });
+            PyObject* gc_object = callable->ptr();  // Note [Tensors and Python's cycle collector]
+            const int id = t->add_hook(
+                [callable](const Tensor& grad) -> Tensor {
+                  py::gil_scoped_acquire gil;
+                  py::object r = (*callable)(grad);
+                  if (r.is_none()) return nullptr;
+                  const Tensor& out = as_tensor(r);
+                  check_hook_result(*callable, grad, out);
+                  return out;
+                },
+                gc_object);
             watch_non_leaf(t);
             return py::module_::import("ember._hooks")
                 .attr("RemovableHandle")(

@@ -20,6 +20,11 @@ thread_local uint64_t next_sequence_nr = 0;
 Node::Node() : sequence_nr_(next_sequence_nr++) {}
 
 Node::~Node() {
+  if (watched_) {
+    for (Watched& w : *watched_) {
+      if (w.hooks) w.hooks->drop_watcher();
+    }
+  }
   for (Edge& e : next_edges_) {
     if (e.node) release_iteratively(std::move(e.node));
   }
@@ -29,11 +34,13 @@ void Node::watch_output(uint32_t output_nr, const Tensor& t) {
   if (!watched_) watched_ = std::make_unique<std::vector<Watched>>();
   for (Watched& w : *watched_) {
     if (w.output_nr == output_nr && w.tensor.lock() == t) {
-      w.hooks = t->hook_list();  // hooks may have been added since
+      // A tensor's hook list, once made, is never replaced: set it only once.
+      if (!w.hooks && (w.hooks = t->hook_list())) w.hooks->add_watcher();
       return;
     }
   }
   watched_->push_back(Watched{output_nr, t, t->hook_list()});
+  if (watched_->back().hooks) watched_->back().hooks->add_watcher();
 }
 
 void Node::run_output_hooks(TensorList& grads) {
@@ -41,7 +48,7 @@ void Node::run_output_hooks(TensorList& grads) {
   for (Watched& w : *watched_) {
     if (w.output_nr >= grads.size() || !grads[w.output_nr]) continue;
     Tensor& g = grads[w.output_nr];
-    if (w.hooks) g = run_hook_list(*w.hooks, g);
+    if (w.hooks) g = w.hooks->run(g);
     Tensor t = w.tensor.lock();
     if (!t || !t->retains_grad()) continue;
     if (!t->grad()) {

@@ -41,6 +41,9 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual TensorList apply(TensorList&& grads) = 0;
   // Frees saved tensors after a backward without retain_graph.
   virtual void release_saved() {}
+  // An object this node keeps for the Python bindings (a custom Function's
+  // ctx), visited by their cycle collection support; opaque to the core.
+  virtual void* gc_object() const { return nullptr; }
   virtual uint32_t num_outputs() const { return 1; }
 
   EdgeList& next_edges() { return next_edges_; }

@@ -45,8 +45,24 @@ void check_inplace(const Tensor& self) {
 }
 
 Tensor ViewGeometry::region_of(const Tensor& base_like) const {
-  return std::make_shared<TensorImpl>(base_like->storage(), base_like->offset() + offset, shape,
-                                      strides, base_like->dtype());
+  // A gradient laid out like the base always holds the region; the check
+  // guards the memory should a layout ever disagree with the geometry.
+  const int64_t start = base_like->offset() + offset;
+  int64_t end = start + 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) end = start;
+    if (end == start) break;
+    end += (shape[d] - 1) * strides[d];
+  }
+  const int64_t item = static_cast<int64_t>(itemsize(base_like->dtype()));
+  if (start < 0 || end * item > static_cast<int64_t>(base_like->storage()->nbytes())) {
+    throw std::runtime_error("setStorage: sizes " + shape_str(shape) + ", strides " +
+                             shape_str(strides) + ", storage offset " + std::to_string(start) +
+                             " are out of bounds for storage of size " +
+                             std::to_string(base_like->storage()->nbytes()));
+  }
+  return std::make_shared<TensorImpl>(base_like->storage(), start, shape, strides,
+                                      base_like->dtype());
 }
 
 namespace {
@@ -130,6 +146,12 @@ void check_view_geometry(const Tensor& view) {
 ViewGeometry geometry_of(const Tensor& view) {
   check_view_geometry(view);
   const Tensor& base = view->base();
+  if (view->storage() != base->storage()) {
+    throw std::runtime_error(
+        "a view and its base no longer share memory (one was given new memory through .data), "
+        "so the view cannot be written in place or rebased onto the base's history. Make the "
+        "view again from the base.");
+  }
   ViewGeometry g;
   g.base_shape = base->shape();
   g.offset = view->offset() - base->offset();
