@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 #include "ember/autograd/node.h"
@@ -221,7 +222,16 @@ Tensor full(const Shape& shape, const Scalar& value, DType dtype) {
 Tensor scalar_tensor(const Scalar& value, DType dtype) { return full(Shape{}, value, dtype); }
 
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype) {
-  if (step.value == 0) throw std::runtime_error("step must be nonzero");
+  if (step.value == 0 || std::isnan(step.value)) throw std::runtime_error("step must be nonzero");
+  if (!std::isfinite(start.value) || !std::isfinite(end.value)) {
+    auto text = [](const Scalar& s) {
+      if (s.is_integral()) return std::to_string(s.int_value);
+      std::ostringstream out;
+      out << s.value;
+      return out.str();
+    };
+    throw std::runtime_error("unsupported range: " + text(start) + " -> " + text(end));
+  }
   for (const Scalar* s : {&start, &end, &step}) {
     if (s->beyond_int64) s->checked_to<int64_t>();  // raises torch's overflow error
   }

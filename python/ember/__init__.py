@@ -7,7 +7,8 @@
 # extension's BLAS symbols resolve in regular and editable installs alike.
 import scipy_openblas32 as _openblas  # noqa: F401
 
-from . import _C, _composite, _inplace
+from . import _C, _composite, _inplace, _pointwise
+from . import _return_types as return_types  # noqa: F401
 from ._C import *  # noqa: F401,F403
 from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
 from ._device import cuda, device
@@ -33,11 +34,8 @@ _inplace.install()  # after _composite: masked_fill_ comes from masked_fill
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    import numpy as np
-
-    return np.allclose(
-        input.detach().numpy(), other.detach().numpy(), rtol=rtol, atol=atol, equal_nan=equal_nan
-    )
+    # `bool` is the dtype here, so ask the tensor for its truth value.
+    return _pointwise.isclose(input, other, rtol, atol, equal_nan).all().item()
 
 
 def equal(input, other):

@@ -153,9 +153,19 @@ def isfinite(input):
     return (x == x) & ~isinf(x)
 
 
+# The C type names torch's dtype messages use.
+_C_NAMES = {_C.float32: "float", _C.float64: "double", _C.int64: "long", _C.bool: "bool"}
+
+
 def lerp(input, end, weight):
     tensor_weight = isinstance(weight, _C.Tensor)
     refuse_integers(input, "lerp_kernel_tensor" if tensor_weight else "lerp_kernel_scalar")
+    for name, other in (("end", end), ("weight", weight)):
+        if isinstance(other, _C.Tensor) and other.dtype != input.dtype:
+            raise RuntimeError(
+                f"expected dtype {_C_NAMES[input.dtype]} for `{name}` but got dtype "
+                f"{_C_NAMES[other.dtype]}"
+            )
     # torch's two forms: each is exact at its own end, and an infinite start
     # stays infinite for weights above 0.5.
     diff = end - input
@@ -432,10 +442,14 @@ def diag(input, diagonal=0):
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):
+    if input.dim() == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
     d = _dim(dim, input.dim())
     parts = [t for t in (prepend, input, append) if t is not None]
     x = _C.cat(parts, d) if len(parts) > 1 else input
-    for _ in range(n):
+    for _ in range(min(n, x.shape[d])):  # past the dim's size the result stays empty
         size = x.shape[d]
         later, earlier = _along(x, d, 1, size), _along(x, d, 0, size - 1)
         x = later ^ earlier if x.dtype == _C.bool else later - earlier
@@ -537,6 +551,12 @@ def broadcast_to(input, size):
     return input.expand(size)
 
 
+def where(condition, input=None, other=None):
+    if input is None and other is None:  # where(cond) is nonzero(cond, as_tuple=True)
+        return nonzero(condition, as_tuple=True)
+    return _C.where(condition, input, other)
+
+
 def dist(input, other, p=2):
     return (input - other).norm(p)
 
@@ -579,6 +599,7 @@ COMPOSITES = {
     "broadcast_to": broadcast_to,
     "unflatten": unflatten,
     "dist": dist,
+    "where": where,
     "einsum": einsum,
     "median": median,
     "count_nonzero": count_nonzero,
@@ -596,7 +617,7 @@ COMPOSITES = {
 }
 
 # torch has these as functions only.
-_FUNCTIONS_ONLY = {"std_mean", "var_mean", "einsum"} | STACKING_FUNCTIONS_ONLY
+_FUNCTIONS_ONLY = {"std_mean", "var_mean", "einsum", "where"} | STACKING_FUNCTIONS_ONLY
 
 
 def install(module_namespace):

@@ -46,7 +46,18 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return _C.where(out == -math.inf, small, out)
 
 
+def _require_tensors(name, input, other):
+    for position, arg in ((1, input), (2, other)):
+        if not isinstance(arg, _C.Tensor):
+            which = "input" if position == 1 else "other"
+            raise TypeError(
+                f"{name}(): argument '{which}' (position {position}) must be Tensor, not "
+                f"{type(arg).__name__}"
+            )
+
+
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    _require_tensors("isclose", input, other)
     if input.dtype != other.dtype:
         raise RuntimeError(f"{input.dtype} did not match {other.dtype}".replace("ember.", ""))
     if rtol < 0 or atol < 0:
@@ -63,6 +74,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def hypot(input, other):
+    _require_tensors("hypot", input, other)
     if not other.is_floating_point():
         refuse_integers(input, "hypot_cpu")
     # Scaled by the larger magnitude, so squares neither overflow nor underflow;
@@ -77,6 +89,7 @@ def hypot(input, other):
 
 
 def logaddexp(input, other):
+    _require_tensors("logaddexp", input, other)
     if not other.is_floating_point():
         refuse_integers(input, "logaddexp_cpu")
     top = _C.maximum(input, other)
@@ -87,6 +100,9 @@ def logaddexp(input, other):
 
 
 def xlogy(input, other):
+    out_dtype = _C.result_type(input, other)
+    if out_dtype not in (_C.float32, _C.float64):
+        out_dtype = _C.float32
     if not isinstance(other, _C.Tensor):
         other = _C.tensor(other, dtype=input.dtype if input.is_floating_point() else _C.float32)
     if not isinstance(input, _C.Tensor):
@@ -95,7 +111,7 @@ def xlogy(input, other):
     # gradient (log y for x, x / y for y) turns into 0 * inf.
     zero_x = (input == 0) & (other == other)
     safe_other = _C.where(zero_x, _C.ones((), dtype=other.dtype), other)
-    return input * safe_other.log()
+    return (input * safe_other.log()).to(out_dtype)
 
 
 def logit(input, eps=None):

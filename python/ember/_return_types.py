@@ -2,8 +2,20 @@
 
 from collections import namedtuple
 
-max = namedtuple("max", ["values", "indices"])  # noqa: A001
-min = namedtuple("min", ["values", "indices"])  # noqa: A001
-sort = namedtuple("sort", ["values", "indices"])
-topk = namedtuple("topk", ["values", "indices"])
-median = namedtuple("median", ["values", "indices"])
+
+def _result(name):
+    base = namedtuple(name, ["values", "indices"])
+
+    def __repr__(self):
+        # torch's layout: one field per line after the qualified name.
+        fields = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"ember.return_types.{name}(\n{fields})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__})
+
+
+max = _result("max")  # noqa: A001
+min = _result("min")  # noqa: A001
+sort = _result("sort")
+topk = _result("topk")
+median = _result("median")

@@ -67,6 +67,8 @@ def _type(self, dtype=None, non_blocking=False, **unused):
         if dtype not in by_name:
             raise ValueError(f"invalid type: '{dtype}'")
         dtype = by_name[dtype]
+    elif not isinstance(dtype, _C.dtype) and isinstance(getattr(dtype, "dtype", None), _C.dtype):
+        dtype = dtype.dtype  # a legacy type class: x.type(torch.LongTensor)
     return self.to(dtype)
 
 

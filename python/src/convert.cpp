@@ -268,6 +268,11 @@ void scan(py::handle h, size_t depth, DataScan& out, bool leading = true) {
     out.any_element = true;
     return;
   }
+  // Bounded like torch's, and well before the recursion could exhaust the stack.
+  constexpr size_t kMaxNesting = 1000;
+  if (depth + 1 >= kMaxNesting) {
+    throw ValueError(std::string("too many dimensions '") + Py_TYPE(h.ptr())->tp_name + "'");
+  }
   py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
   const int64_t n = static_cast<int64_t>(py::len(seq));
   if (depth == out.shape.size()) {

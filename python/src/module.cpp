@@ -21,6 +21,9 @@ void init_errors() {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const NotImplementedError& e) {
       PyErr_SetString(PyExc_NotImplementedError, e.what());
+    } catch (const py::cast_error& e) {
+      // An argument of the wrong Python type met inside a binding (torch: TypeError).
+      PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const std::bad_alloc&) {
       // torch reports allocation failure as RuntimeError.
       PyErr_SetString(PyExc_RuntimeError,

@@ -730,6 +730,19 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         return diagonal(a, offset, dim1, dim2);
       },
       py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
+  m.def(
+      "result_type",
+      [](py::handle a, py::handle b) {
+        if (is_tensor(a)) {
+          const Tensor& t = as_tensor(a);
+          return dtype_object(is_tensor(b) ? result_type(t, as_tensor(b))
+                                           : result_type(t, require_scalar(b)));
+        }
+        if (is_tensor(b)) return dtype_object(result_type(as_tensor(b), require_scalar(a)));
+        const Scalar x = require_scalar(a), y = require_scalar(b);
+        return dtype_object(result_type(scalar_tensor(x, x.kind), y));
+      },
+      py::arg("tensor1"), py::arg("tensor2"));
   // The tuple-returning Python wrappers (split, chunk, unbind) live in _composite.py.
   m.def("_split", [](const Tensor& a, int64_t size, int64_t dim) { return split(a, size, dim); });
   m.def("_split_with_sizes", [](const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim) {

@@ -133,7 +133,10 @@ bool is_advanced(py::handle h) {
 }
 
 Tensor advanced_index_tensor(py::handle h) {
-  Tensor t = is_tensor(h) ? as_tensor(h) : tensor_from_data(h, std::nullopt);
+  const bool empty_list = PyList_Check(h.ptr()) && PyList_GET_SIZE(h.ptr()) == 0;
+  Tensor t = is_tensor(h) ? as_tensor(h)
+                          : tensor_from_data(h, empty_list ? std::optional<DType>(DType::Int64)
+                                                           : std::nullopt);
   if (t->dtype() != DType::Bool && t->dtype() != DType::Int64) {
     throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
   }
@@ -297,6 +300,26 @@ bool has_advanced_item(py::handle idx) {
   return false;
 }
 
+// The value of `x[idx] = value` broadcast to the indexing result's shape, as
+// torch's index_put: leading size-1 dims beyond the result's rank are dropped.
+Tensor value_for_index(const Tensor& value, const Shape& result) {
+  Tensor v = value;
+  while (v->dim() > static_cast<int64_t>(result.size()) && v->shape()[0] == 1) {
+    v = reshape(v, DimList(v->shape().begin() + 1, v->shape().end()));
+  }
+  const Shape& from = v->shape();
+  bool fits = from.size() <= result.size();
+  for (size_t k = 1; fits && k <= from.size(); ++k) {
+    fits = from[from.size() - k] == 1 || from[from.size() - k] == result[result.size() - k];
+  }
+  if (!fits) {
+    throw std::runtime_error("shape mismatch: value tensor of shape " + shape_str(value->shape()) +
+                             " cannot be broadcast to indexing result of shape " +
+                             shape_str(result));
+  }
+  return expand(v, DimList(result.begin(), result.end()));
+}
+
 // x[mask] = v: v broadcasts to x[mask]'s shape (selected elements first, in
 // row-major order), as in torch's index_put. Written as one scatter into a
 // flat copy of x and one copy_ back, so any layout works and v's gradient
@@ -310,17 +333,8 @@ void assign_masked(Tensor& self, py::handle idx, const Tensor& value) {
                               DimList(self->shape().begin(), self->shape().end())),
                       idx);
   }
-  const Shape& from = value->shape();
-  const Shape& to = positions->shape();
-  bool fits = from.size() <= to.size();
-  for (size_t k = 1; fits && k <= from.size(); ++k) {
-    fits = from[from.size() - k] == 1 || from[from.size() - k] == to[to.size() - k];
-  }
-  if (!fits) {
-    throw std::runtime_error("shape mismatch: value tensor of shape " + shape_str(from) +
-                             " cannot be broadcast to indexing result of shape " + shape_str(to));
-  }
-  const Tensor spread = reshape(expand(to_dtype(value, self->dtype()), positions->shape()), {-1});
+  const Tensor spread =
+      reshape(value_for_index(to_dtype(value, self->dtype()), positions->shape()), {-1});
   const Tensor written = scatter(reshape(self, {-1}), 0, reshape(positions, {-1}), spread);
   copy_(self, reshape(written, DimList(self->shape().begin(), self->shape().end())));
 }
@@ -355,17 +369,15 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
     for (int64_t d = 1; d < self->dim(); ++d) picked.push_back(self->shape()[d]);
     const int64_t row_numel =
         self->dim() ? self->numel() / std::max<int64_t>(self->shape()[0], 1) : 1;
-    Tensor v_rows = v && v->shape() == picked ? reshape(v, {rows->numel(), row_numel}) : nullptr;
+    Tensor v_rows = v ? reshape(value_for_index(v, picked), {rows->numel(), row_numel}) : nullptr;
     const int64_t* pr = rows->data<int64_t>();
     for (int64_t i = 0; i < rows->numel(); ++i) {
       Tensor target = select(self, 0, pr[i]);
       if (s) {
         fill_(target, *s);
-      } else if (v_rows) {
+      } else {
         copy_(target, reshape(select(v_rows, 0, i),
                               DimList(target->shape().begin(), target->shape().end())));
-      } else {
-        copy_(target, v);
       }
     }
     return;
@@ -389,7 +401,7 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
     Tensor flat = reshape(self, {-1});
     py::object flat_value = py::reinterpret_borrow<py::object>(value);
     if (!s) {
-      const Tensor v = expand(tensor_from_operand(value), positions->shape());
+      const Tensor v = value_for_index(tensor_from_operand(value), positions->shape());
       flat_value = py::cast(reshape(v, {-1}));
     }
     set_index(flat, py::cast(reshape(positions, {-1})), flat_value);

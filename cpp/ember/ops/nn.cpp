@@ -143,6 +143,11 @@ Tensor softplus_neg(const Tensor& x) {
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const Tensor& weight, const Tensor& pos_weight,
                                         Reduction reduction) {
+  if (!is_floating(target->dtype()) && is_floating(input->dtype())) {
+    throw std::runtime_error(std::string("result type ") + scalar_type_name(input->dtype()) +
+                             " can't be cast to the desired output type " +
+                             scalar_type_name(target->dtype()));
+  }
   if (input->shape() != target->shape()) {
     throw ValueError("Target size (torch.Size(" + shape_str(target->shape()) +
                      ")) must be the same as input size (torch.Size(" + shape_str(input->shape()) +
@@ -199,6 +204,10 @@ TensorList BinaryCrossEntropyWithLogitsBackward0::apply(TensorList&& grads) {
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             Reduction reduction) {
+  if (target->dtype() != input->dtype()) {
+    throw std::runtime_error(std::string("Found dtype ") + scalar_type_name(target->dtype()) +
+                             " but expected " + scalar_type_name(input->dtype()));
+  }
   if (input->shape() != target->shape()) {
     throw ValueError("Using a target size (torch.Size(" + shape_str(target->shape()) +
                      ")) that is different to the input size (torch.Size(" +
@@ -423,6 +432,11 @@ Tensor nll_loss2d(const Tensor& input, const Tensor& target, const Tensor& w, Re
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
                 Reduction reduction, int64_t ignore_index) {
+  if (weight && weight->dtype() != input->dtype()) {
+    throw std::runtime_error(std::string("expected scalar type ") +
+                             scalar_type_name(input->dtype()) + " but found " +
+                             scalar_type_name(weight->dtype()));
+  }
   Tensor w = weight ? convert(contiguous_clone(weight), input->dtype()) : nullptr;
   if (input->dim() > 2) {
     if (target->dtype() != DType::Int64) {
@@ -549,6 +563,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
                              std::to_string(label_smoothing));
   }
   const int64_t class_dim = input->dim() == 1 ? 0 : 1;
+  if (is_floating(target->dtype()) && ignore_index != -100) {
+    throw std::runtime_error("ignore_index is not supported for floating point target");
+  }
   Tensor logp = log_softmax(input, class_dim);
   if (is_floating(target->dtype())) {
     return cross_entropy_soft(logp, target, weight, reduction, label_smoothing, class_dim);

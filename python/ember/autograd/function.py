@@ -73,6 +73,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if kwargs:  # like torch: keywords are bound to forward's positions
+            args, kwargs = _positional(cls, args, kwargs)
         ctx = FunctionCtx()
         records = _C.is_grad_enabled()
         ctx.needs_input_grad = tuple(
@@ -116,3 +118,16 @@ def once_differentiable(fn):
             return fn(ctx, *args)
 
     return wrapper
+
+
+def _positional(cls, args, kwargs):
+    """args and kwargs bound to forward's parameters: positional ones (defaults
+    filled in) become args; keyword-only ones stay keywords."""
+    import inspect
+
+    signature = inspect.signature(cls.forward)
+    separate_setup = cls.setup_context is not Function.setup_context
+    leading = () if separate_setup else (None,)  # forward(ctx, ...) takes ctx first
+    bound = signature.bind(*leading, *args, **kwargs)
+    bound.apply_defaults()
+    return bound.args[len(leading) :], bound.kwargs

@@ -286,7 +286,13 @@ def _normalized_shape_arg(normalized_shape):
     return tuple(normalized_shape)
 
 
+def _same_dtype(input, *others):
+    if any(t is not None and t.dtype != input.dtype for t in others):
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
 def _check_layer_norm(input, shape, weight, bias):
+    _same_dtype(input, weight, bias)
     if not shape:
         raise RuntimeError(
             "Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
@@ -387,6 +393,7 @@ def batch_norm(
         )
     if training:
         _verify_batch_size(input.shape)
+    _same_dtype(input, running_mean, running_var, weight, bias)
     _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps)
     # statistics per channel (dim 1), broadcast back as (1, C, 1, ...)
     dims = (0,) + tuple(range(2, input.dim()))

@@ -211,7 +211,9 @@ class Module:
     # ----- traversal ----------------------------------------------------------
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     def __call__(self, *args, **kwargs):
         hooks = self.__dict__.get("_forward_hooks_by_kind")
