@@ -1345,3 +1345,74 @@ def test_module_without_forward_names_itself():
         NotImplementedError, match=r'Module \[Net\] is missing the required "forward"'
     ):
         Net()(ember.ones(2))
+
+
+TENTH_PASS = {
+    "next_functions_of_scalar_operand": lambda L: L.tensor(
+        [
+            fn is None
+            for op in (lambda x: x * 2, lambda x: x + 1, lambda x: x - 1, lambda x: x / 2)
+            for fn, _ in op(L.ones(3, requires_grad=True)).grad_fn.next_functions
+        ]
+    ),
+    "next_functions_of_tensor_operands": lambda L: L.tensor(
+        [fn is None for fn, _ in (L.ones(3, requires_grad=True) * L.ones(3)).grad_fn.next_functions]
+    ),
+    "roll_of_0d": lambda L: L.tensor(3.0).roll(1, 0),
+    "unflatten_of_0d": lambda L: L.tensor(3.0).unflatten(0, (1,)),
+    "flip_repeated_dim": lambda L: L.ones(3).flip(0, 0),
+    "flip_repeated_negative_dim": lambda L: L.ones(2, 3).flip(1, -1),
+    "cat_of_a_tensor": lambda L: L.cat(L.ones(2, 3), 0),
+    "stack_of_a_tensor": lambda L: L.stack(L.ones(2, 3)),
+    "unary_plus_of_bool": lambda L: +L.tensor([True]),
+    "unary_plus": lambda L: +L.tensor([1.5]),
+    "celu_alpha_zero": lambda L: L.nn.functional.celu(L.ones(2), alpha=0.0),
+    "load_state_dict_none": lambda L: L.nn.Linear(2, 2).load_state_dict(None),
+    "load_state_dict_list_value": lambda L: L.nn.Linear(2, 2).load_state_dict(
+        {"weight": [[1.0, 2.0], [3.0, 4.0]], "bias": L.zeros(2)}
+    ),
+    "unique_dim_out_of_range": lambda L: L.ones(3).unique(dim=5),
+    "randn_integer_dtype": lambda L: L.randn(2, dtype=L.int64),
+    "rand_like_integer_dtype": lambda L: L.rand_like(L.ones(2), dtype=L.int64),
+    "linear_float64": lambda L: L.nn.Linear(3, 4, dtype=L.float64).weight.sum() * 0,
+    "linear_on_cpu": lambda L: L.nn.Linear(3, 4, device="cpu").weight.sum() * 0,
+    "linear_on_cuda": lambda L: L.nn.Linear(3, 4, device="cuda"),
+    "layer_norm_float64": lambda L: L.nn.LayerNorm(3, dtype=L.float64).weight,
+    "batch_norm_float64": lambda L: L.nn.BatchNorm1d(3, dtype=L.float64).running_var,
+    "embedding_float64": lambda L: L.nn.Embedding(4, 3, dtype=L.float64).weight.sum() * 0,
+    "randint_keywords": lambda L: L.randint(low=0, high=10, size=(3,)).shape[0] * L.ones(1),
+    "randint_high_and_size_keywords": lambda L: L.randint(high=10, size=(3,)).shape[0] * L.ones(1),
+    "full_with_tensor_value": lambda L: L.full((2,), L.tensor(3.0)),
+    "full_with_int_tensor_value": lambda L: L.full((2,), L.tensor(3)),
+    "softmax_method_dtype": lambda L: L.tensor([1, 2]).softmax(0, dtype=L.float64),
+    "log_softmax_function_dtype": lambda L: L.log_softmax(L.tensor([1.0, 2.0]), 0, dtype=L.float64),
+    "max_other_keyword": lambda L: L.max(L.tensor([1.0, -1.0]), other=L.zeros(2)),
+    "var_mean_unbiased": lambda L: L.var_mean(L.arange(4.0), 0, unbiased=False),
+    "std_mean_unbiased_keyword": lambda L: L.std_mean(L.arange(4.0), unbiased=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TENTH_PASS))
+def test_tenth_pass_matches_torch(name):
+    compare(TENTH_PASS[name])
+
+
+def test_expand_errors_name_the_dim_and_dtype_like_torch():
+    def run(lib):
+        x = lib.zeros(2, 3, 4, dtype=lib.float64)
+        return [
+            str(outcome(f, lib)[1])
+            for f in (lambda L: x.expand(2, 3, 4, 1), lambda L: x.expand(3, 4))
+        ]
+
+    e, t = both(run)
+    assert e == [m.replace("torch.", "ember.") for m in t]
+
+
+def test_linear_float64_draws_torchs_initial_weights():
+    def run(lib):
+        lib.manual_seed(0)
+        return lib.nn.Linear(3, 2, dtype=lib.float64).weight.detach()
+
+    e, t = both(run)
+    np.testing.assert_array_equal(e.numpy(), t.numpy())

@@ -126,13 +126,14 @@ def flip(input, *dims):
     # flip(x, (0, 2)), x.flip(0, 2) and x.flip([0, 2]) all name the same dims.
     if len(dims) == 1 and not isinstance(dims[0], int):
         dims = tuple(dims[0])
+    wrapped = [_dim(d, max(input.dim(), 1)) for d in dims]
+    for d in set(wrapped):
+        if wrapped.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     if input.dim() == 0:
-        for d in dims:
-            _dim(d, 0)
         return input.clone()
     out = input
-    for d in dims:
-        d = _dim(d, input.dim())
+    for d in wrapped:
         out = out.index_select(d, _C.arange(input.shape[d] - 1, -1, -1))
     return out
 
@@ -288,16 +289,19 @@ def logsumexp(input, dim, keepdim=False):
     return out if keepdim or not dims else out.squeeze(dims)
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim=False):
-    return (
-        input.std(dim, correction=correction, keepdim=keepdim),
-        input.mean(_dims(dim, input.dim()), keepdim=keepdim),
-    )
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False):
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _spread_and_mean("var", input, dim, unbiased, keepdim, correction)
+
+
+def _spread_and_mean(kind, input, dim, unbiased, keepdim, correction):
+    if correction is None:  # torch's older `unbiased` flag, when given, picks 1 or 0
+        correction = 1 if unbiased is None or unbiased else 0
     return (
-        input.var(dim, correction=correction, keepdim=keepdim),
+        getattr(input, kind)(dim, correction=correction, keepdim=keepdim),
         input.mean(_dims(dim, input.dim()), keepdim=keepdim),
     )
 
@@ -383,6 +387,8 @@ def count_nonzero(input, dim=None):
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     del sorted  # torch's CPU unique sorts either way
+    if dim is not None:
+        dim = _dim(dim, input.dim())
     values, inverse, counts = np.unique(  # each NaN is its own value, as in torch
         input.detach().numpy(), return_inverse=True, return_counts=True, axis=dim, equal_nan=False
     )
@@ -506,6 +512,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 def roll(input, shifts, dims=None):
     if dims is None:
         return roll(input.flatten(), shifts, 0).view(input.shape)
+    if input.dim() == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
@@ -562,6 +570,8 @@ def dist(input, other, p=2):
 
 
 def unflatten(input, dim, sizes):
+    if input.dim() == 0:
+        raise RuntimeError("unflatten: Dimension specified as 0 but tensor has no dimensions")
     d = _dim(dim, input.dim())
     shape = list(input.shape)
     return input.reshape(shape[:d] + list(sizes) + shape[d + 1 :])

@@ -34,17 +34,28 @@ std::vector<Tensor> tensor_list(py::handle h) {
   return out;
 }
 
+// `x * 2` records its node with one edge; torch wraps the 2 in a tensor and
+// lists it as a second, empty edge, which printed graphs show as (None, 0).
+bool has_scalar_operand(const Node& n) {
+  if (n.next_edges().size() != 1) return false;
+  const std::string name = n.name();
+  return name == "AddBackward0" || name == "SubBackward0" || name == "MulBackward0" ||
+         name == "DivBackward0";
+}
+
 void bind_nodes(py::module_& m) {
   NodeClass node(m, "Node");
   node.def("name", [](const Node& n) { return std::string(n.name()); })
       .def_property_readonly("next_functions",
                              [](const Node& n) {
-                               py::tuple out(n.next_edges().size());
-                               for (size_t i = 0; i < n.next_edges().size(); ++i) {
+                               const size_t edges = n.next_edges().size();
+                               py::tuple out(edges + (has_scalar_operand(n) ? 1 : 0));
+                               for (size_t i = 0; i < edges; ++i) {
                                  const Edge& e = n.next_edges()[i];
                                  py::object fn = e.node ? py::cast(e.node) : py::none();
                                  out[i] = py::make_tuple(fn, e.input_nr);
                                }
+                               if (out.size() > edges) out[edges] = py::make_tuple(py::none(), 0);
                                return out;
                              })
       .def("__repr__",

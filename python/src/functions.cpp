@@ -122,7 +122,7 @@ void init_factories(py::module_& m) {
       [](py::handle size, py::handle value, py::object dtype, bool requires_grad,
          py::object device) {
         check_device(device);
-        const Scalar s = require_scalar(value);
+        const Scalar s = number(value);  // a number or a one-element tensor
         const DType t = dtype.is_none() ? (s.kind == DType::Float64 ? DType::Float32 : s.kind)
                                         : dtype_from(dtype);
         const DimList d = dims_from(size);

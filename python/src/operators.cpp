@@ -172,7 +172,13 @@ void init_arithmetic(TensorClass& cls) {
     });
   }
   cls.def("__neg__", [](const Tensor& a) { return unary_op(UnaryOp::Neg, a); })
-      .def("__pos__", [](py::handle a) { return a; })
+      .def("__pos__",
+           [](py::handle a) {
+             if (as_tensor(a)->dtype() == DType::Bool) {
+               throw std::runtime_error("The `+` operator, on a bool tensor is not supported.");
+             }
+             return a;
+           })
       .def("__abs__", [](const Tensor& a) { return unary_op(UnaryOp::Abs, a); })
       .def("__invert__", [](const Tensor& a) {
         if (is_floating(a->dtype())) {  // the operator's own check comes first in torch

@@ -565,12 +565,18 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_both(
       m, cls, "max",
-      [](const Tensor& a, py::object dim, bool keepdim) { return extreme(a, dim, keepdim, true); },
-      py::arg("dim") = py::ellipsis(), py::arg("keepdim") = false);
+      [](const Tensor& a, py::object dim, bool keepdim, py::object other) {
+        return extreme(a, other.is_none() ? dim : other, keepdim, true);
+      },
+      py::arg("dim") = py::ellipsis(), py::arg("keepdim") = false, py::kw_only(),
+      py::arg("other") = py::none());
   def_both(
       m, cls, "min",
-      [](const Tensor& a, py::object dim, bool keepdim) { return extreme(a, dim, keepdim, false); },
-      py::arg("dim") = py::ellipsis(), py::arg("keepdim") = false);
+      [](const Tensor& a, py::object dim, bool keepdim, py::object other) {
+        return extreme(a, other.is_none() ? dim : other, keepdim, false);
+      },
+      py::arg("dim") = py::ellipsis(), py::arg("keepdim") = false, py::kw_only(),
+      py::arg("other") = py::none());
   def_both(
       m, cls, "argmax",
       [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
@@ -797,23 +803,45 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         return where(cond, as_tensor(self), where_operand(other, self));
       },
       py::arg("condition"), py::arg("other"));
+  // A tensor is iterable, but torch refuses one where a sequence of tensors goes.
+  auto tensor_sequence = [](py::handle h, const char* op) {
+    if (is_tensor(h)) {
+      throw TypeError(std::string(op) +
+                      "(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor");
+    }
+    return h.cast<std::vector<Tensor>>();
+  };
+  for (const char* name : {"cat", "concat"}) {
+    m.def(
+        name,
+        [tensor_sequence, name](py::handle tensors, int64_t dim) {
+          return cat(tensor_sequence(tensors, name), dim);
+        },
+        py::arg("tensors"), py::arg("dim") = 0);
+  }
   m.def(
-      "cat", [](const std::vector<Tensor>& tensors, int64_t dim) { return cat(tensors, dim); },
-      py::arg("tensors"), py::arg("dim") = 0);
-  m.def(
-      "concat", [](const std::vector<Tensor>& tensors, int64_t dim) { return cat(tensors, dim); },
-      py::arg("tensors"), py::arg("dim") = 0);
-  m.def(
-      "stack", [](const std::vector<Tensor>& tensors, int64_t dim) { return stack(tensors, dim); },
+      "stack",
+      [tensor_sequence](py::handle tensors, int64_t dim) {
+        return stack(tensor_sequence(tensors, "stack"), dim);
+      },
       py::arg("tensors"), py::arg("dim") = 0);
 
   // nn.functional pieces that are also tensor methods.
+  // dtype= converts the input first, as torch's.
   def_both(
-      m, cls, "softmax", [](const Tensor& a, int64_t dim) { return softmax(a, dim); },
-      py::arg("dim"));
+      m, cls, "softmax",
+      [](const Tensor& a, int64_t dim, py::handle dtype) {
+        const std::optional<DType> t = optional_dtype(dtype);
+        return softmax(t ? to_dtype(a, *t) : a, dim);
+      },
+      py::arg("dim"), py::arg("dtype") = py::none());
   def_both(
-      m, cls, "log_softmax", [](const Tensor& a, int64_t dim) { return log_softmax(a, dim); },
-      py::arg("dim"));
+      m, cls, "log_softmax",
+      [](const Tensor& a, int64_t dim, py::handle dtype) {
+        const std::optional<DType> t = optional_dtype(dtype);
+        return log_softmax(t ? to_dtype(a, *t) : a, dim);
+      },
+      py::arg("dim"), py::arg("dtype") = py::none());
 }
 
 }  // namespace ember::bindings

@@ -130,13 +130,23 @@ void bind_seed_functions(py::module_& m) {
       py::arg("new_state"));
 }
 
+// torch's refusal of an integer dtype for a floating sampler, named by its kernel.
+DType floating_sampler_dtype(py::handle dtype, DType fallback, const char* kernel) {
+  const DType t = optional_dtype(dtype).value_or(fallback);
+  if (!is_floating(t)) {
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                              scalar_type_name(t) + "'");
+  }
+  return t;
+}
+
 void bind_samplers(py::module_& m) {
   m.def(
       "randn",
       [](py::args size, py::handle generator, py::object dtype, bool requires_grad,
          py::object device) {
         check_device(device);
-        const DType t = optional_dtype(dtype).value_or(DType::Float32);
+        const DType t = floating_sampler_dtype(dtype, DType::Float32, "normal_kernel_cpu");
         return with_grad_flag(randn(shape_from_args(size), t, &generator_from(generator)),
                               requires_grad);
       },
@@ -147,7 +157,7 @@ void bind_samplers(py::module_& m) {
       [](py::args size, py::handle generator, py::object dtype, bool requires_grad,
          py::object device) {
         check_device(device);
-        const DType t = optional_dtype(dtype).value_or(DType::Float32);
+        const DType t = floating_sampler_dtype(dtype, DType::Float32, "check_uniform_bounds");
         return with_grad_flag(rand(shape_from_args(size), t, &generator_from(generator)),
                               requires_grad);
       },
@@ -157,8 +167,9 @@ void bind_samplers(py::module_& m) {
       "randn_like",
       [](const Tensor& like, py::object dtype, bool requires_grad, py::object device) {
         check_device(device);
-        return with_grad_flag(randn(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
-                              requires_grad);
+        return with_grad_flag(
+            randn(like->shape(), floating_sampler_dtype(dtype, like->dtype(), "normal_kernel_cpu")),
+            requires_grad);
       },
       py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
       py::arg("requires_grad") = false, py::arg("device") = py::none());
@@ -166,7 +177,8 @@ void bind_samplers(py::module_& m) {
       "rand_like",
       [](const Tensor& like, py::object dtype, bool requires_grad, py::object device) {
         check_device(device);
-        return with_grad_flag(rand(like->shape(), optional_dtype(dtype).value_or(like->dtype())),
+        return with_grad_flag(rand(like->shape(), floating_sampler_dtype(dtype, like->dtype(),
+                                                                         "check_uniform_bounds")),
                               requires_grad);
       },
       py::arg("input"), py::kw_only(), py::arg("dtype") = py::none(),
@@ -175,19 +187,28 @@ void bind_samplers(py::module_& m) {
   m.def(
       "randint",
       [](py::args args, py::handle generator, py::object dtype, bool requires_grad,
-         py::object device) {
+         py::object device, py::object low_kw, py::object high_kw, py::object size_kw) {
         check_device(device);
-        // randint(high, size) or randint(low, high, size)
-        if (args.size() != 2 && args.size() != 3) {
+        // randint(high, size) or randint(low, high, size), each part positional
+        // or by keyword: the given ones fill (low, high, size) from the right.
+        std::vector<py::object> given;
+        for (py::handle a : args) given.push_back(py::reinterpret_borrow<py::object>(a));
+        for (const py::object& kw : {low_kw, high_kw, size_kw}) {
+          if (!kw.is_none()) given.push_back(kw);
+        }
+        if (given.size() != 2 && given.size() != 3) {
           throw TypeError("randint() expects (high, size) or (low, high, size)");
         }
-        const int64_t low = args.size() == 3 ? args[0].cast<int64_t>() : 0;
-        const int64_t high = args[args.size() - 2].cast<int64_t>();
+        if (!low_kw.is_none() && given.size() == 2) {
+          throw TypeError("randint() missing required argument 'high'");
+        }
+        const int64_t low = given.size() == 3 ? given[0].cast<int64_t>() : 0;
+        const int64_t high = given[given.size() - 2].cast<int64_t>();
         if (low >= high) {
           throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" +
                                    std::to_string(low) + " >= to=" + std::to_string(high));
         }
-        const DimList d = dims_from(args[args.size() - 1]);
+        const DimList d = dims_from(given.back());
         const DType t = optional_dtype(dtype).value_or(DType::Int64);
         Tensor out = empty(Shape(d.begin(), d.end()), t);
         Generator& g = generator_from(generator);
@@ -207,7 +228,8 @@ void bind_samplers(py::module_& m) {
         return with_grad_flag(out, requires_grad);
       },
       py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false, py::arg("device") = py::none());
+      py::arg("requires_grad") = false, py::arg("device") = py::none(), py::arg("low") = py::none(),
+      py::arg("high") = py::none(), py::arg("size") = py::none());
   // The raw 64-bit draw behind torch's int64 `random_()` (which keeps its low
   // 63 bits); ember.utils.data draws its seeds with it, where torch's loader does.
   m.def(

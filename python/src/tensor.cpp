@@ -135,8 +135,8 @@ bool is_advanced(py::handle h) {
 Tensor advanced_index_tensor(py::handle h) {
   const bool empty_list = PyList_Check(h.ptr()) && PyList_GET_SIZE(h.ptr()) == 0;
   Tensor t = is_tensor(h) ? as_tensor(h)
-                          : tensor_from_data(h, empty_list ? std::optional<DType>(DType::Int64)
-                                                           : std::nullopt);
+                          : tensor_from_data(
+                                h, empty_list ? std::optional<DType>(DType::Int64) : std::nullopt);
   if (t->dtype() != DType::Bool && t->dtype() != DType::Int64) {
     throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
   }

@@ -125,17 +125,16 @@ Tensor unsafe_view(const Tensor& fresh, const Shape& shape) {
 
 Tensor expand(const Tensor& a, const Shape& shape) {
   if (shape.size() < a->shape().size()) {
-    throw std::runtime_error("expand(torch.FloatTensor{" + shape_str(a->shape()) +
-                             "}, size=" + shape_str(shape) + "): the number of sizes provided (" +
-                             std::to_string(shape.size()) +
+    throw std::runtime_error("expand(" + std::string(legacy_type_name(a->dtype())) + "{" +
+                             shape_str(a->shape()) + "}, size=" + shape_str(shape) +
+                             "): the number of sizes provided (" + std::to_string(shape.size()) +
                              ") must be greater or equal to the number of dimensions in the "
                              "tensor (" +
                              std::to_string(a->dim()) + ")");
   }
   const size_t lead = shape.size() - a->shape().size();
   Strides strides(shape.size(), 0);
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i < lead) continue;
+  for (size_t i = shape.size(); i-- > lead;) {  // from the right, as torch reports
     const int64_t have = a->shape()[i - lead];
     if (have == shape[i]) {
       strides[i] = a->strides()[i - lead];

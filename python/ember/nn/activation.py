@@ -32,6 +32,8 @@ def _positive_side(input):
 
 def celu(input, alpha=1.0, inplace=False):
     _refuse_integers(input, "elu")
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     negative = alpha * (_negative_part(input) / alpha).expm1()
     return _maybe_in_place(input, _C.where(_positive_side(input), input, negative), inplace)
 

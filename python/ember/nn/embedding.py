@@ -4,7 +4,7 @@ from .. import _C
 from .._grad_mode import no_grad
 from . import functional as F
 from . import init
-from .modules import Module, Parameter
+from .modules import Module, Parameter, factory_dtype
 
 
 class Embedding(Module):
@@ -19,8 +19,11 @@ class Embedding(Module):
         sparse=False,
         _weight=None,
         _freeze=False,
+        device=None,
+        dtype=None,
     ):
         super().__init__()
+        dtype = factory_dtype(device, dtype)
         F._no_embedding_option(max_norm, scale_grad_by_freq, sparse)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
@@ -30,7 +33,7 @@ class Embedding(Module):
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = sparse
         if _weight is None:
-            self.weight = Parameter(_C.empty(num_embeddings, embedding_dim), not _freeze)
+            self.weight = Parameter(_C.empty(num_embeddings, embedding_dim, dtype=dtype), not _freeze)
             self.reset_parameters()
         else:
             # given weights are kept as they are: the padding row is not zeroed

@@ -452,7 +452,16 @@ class Module:
         return destination
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
+        for k in own:
+            if k in state_dict and not isinstance(state_dict[k], _C.Tensor):
+                raise RuntimeError(
+                    f"Error(s) in loading state_dict for {type(self).__name__}:\n\tWhile "
+                    f'copying the parameter named "{k}", expected torch.Tensor or Tensor-like '
+                    f"object from checkpoint but received {type(state_dict[k])}"
+                )
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = [
@@ -512,13 +521,20 @@ def _C_no_grad():
     return no_grad()
 
 
+def factory_dtype(device, dtype):
+    """The dtype a module's `device=`/`dtype=` arguments ask for its parameters."""
+    check_device(device)
+    return _C.float32 if dtype is None else dtype
+
+
 class Linear(Module):
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        dtype = factory_dtype(device, dtype)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_C.empty(out_features, in_features))
-        self.bias = Parameter(_C.empty(out_features)) if bias else None
+        self.weight = Parameter(_C.empty(out_features, in_features, dtype=dtype))
+        self.bias = Parameter(_C.empty(out_features, dtype=dtype)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -3,12 +3,21 @@
 from .. import _C
 from . import functional as F
 from . import init
-from .modules import Module, Parameter
+from .modules import Module, Parameter, factory_dtype
 
 
 class LayerNorm(Module):
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+    def __init__(
+        self,
+        normalized_shape,
+        eps=1e-5,
+        elementwise_affine=True,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
+        dtype = factory_dtype(device, dtype)
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
@@ -16,11 +25,14 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         # absent ones are registered as None, so that they are still known as parameters
         self.register_parameter(
-            "weight", Parameter(_C.empty(self.normalized_shape)) if elementwise_affine else None
+            "weight",
+            Parameter(_C.empty(self.normalized_shape, dtype=dtype)) if elementwise_affine else None,
         )
         self.register_parameter(
             "bias",
-            Parameter(_C.empty(self.normalized_shape)) if elementwise_affine and bias else None,
+            Parameter(_C.empty(self.normalized_shape, dtype=dtype))
+            if elementwise_affine and bias
+            else None,
         )
         self.reset_parameters()
 
@@ -50,22 +62,27 @@ class _BatchNorm(Module):
         momentum=0.1,
         affine=True,
         track_running_stats=True,
+        device=None,
+        dtype=None,
         *,
         bias=True,
     ):
         super().__init__()
+        dtype = factory_dtype(device, dtype)
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        self.register_parameter("weight", Parameter(_C.empty(num_features)) if affine else None)
         self.register_parameter(
-            "bias", Parameter(_C.empty(num_features)) if affine and bias else None
+            "weight", Parameter(_C.empty(num_features, dtype=dtype)) if affine else None
+        )
+        self.register_parameter(
+            "bias", Parameter(_C.empty(num_features, dtype=dtype)) if affine and bias else None
         )
         if track_running_stats:
-            self.register_buffer("running_mean", _C.zeros(num_features))
-            self.register_buffer("running_var", _C.ones(num_features))
+            self.register_buffer("running_mean", _C.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", _C.ones(num_features, dtype=dtype))
             self.register_buffer("num_batches_tracked", _C.tensor(0))
         else:
             # registered as None so that they keep their place if set later, as in torch
