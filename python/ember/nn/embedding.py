@@ -33,7 +33,8 @@ class Embedding(Module):
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = sparse
         if _weight is None:
-            self.weight = Parameter(_C.empty(num_embeddings, embedding_dim, dtype=dtype), not _freeze)
+            weight = _C.empty(num_embeddings, embedding_dim, dtype=dtype)
+            self.weight = Parameter(weight, not _freeze)
             self.reset_parameters()
         else:
             # given weights are kept as they are: the padding row is not zeroed
