@@ -5,7 +5,7 @@ import gc
 
 import numpy as np
 import pytest
-from conftest import both, capture, ember, torch
+from conftest import both, capture, compare, ember, torch
 
 
 def define(lib):
@@ -244,3 +244,59 @@ def test_graph_with_a_saved_output_is_freed():
         assert ember._C._buffer_stats()["live_buffers"] == base + 2  # x and x.grad
     finally:
         gc.enable()
+
+
+def _nontensor_output(lib):
+    class Pair(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, 5
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            assert g2 is None  # one gradient per output, None for the number
+            return g1 * 2
+
+    x = lib.ones(3, requires_grad=True)
+    a, b = Pair.apply(x)
+    a.sum().backward()
+    return x.grad * b
+
+
+def _broadcast_gradient(lib):
+    class Widen(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.expand(2, 3)  # summed back to the input's shape, as torch
+
+    x = lib.ones(3, requires_grad=True)
+    Widen.apply(x).sum().backward()
+    return x.grad
+
+
+def _gradient_for_a_number(lib):
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3, g
+
+    x = lib.ones(3, requires_grad=True)
+    Scale.apply(x, 3).sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize(
+    "case",
+    [_nontensor_output, _broadcast_gradient, _gradient_for_a_number],
+    ids=lambda f: f.__name__,
+)
+def test_function_outputs_and_gradients_follow_torch(case):
+    compare(case)

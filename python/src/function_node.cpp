@@ -53,6 +53,16 @@ class PyFunctionNode final : public Node {
   bool materialize_grads_ = true;
 };
 
+// Whether `from` broadcasts to `to` (right-aligned dims equal or 1).
+bool expands_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t k = 1; k <= from.size(); ++k) {
+    const int64_t f = from[from.size() - k], t = to[to.size() - k];
+    if (f != t && f != 1) return false;
+  }
+  return true;
+}
+
 TensorList PyFunctionNode::apply(TensorList&& grads) {
   py::gil_scoped_acquire gil;
   py::tuple args(grads.size() + 1);
@@ -89,12 +99,20 @@ TensorList PyFunctionNode::apply(TensorList&& grads) {
   for (size_t a = 0; a < num_args_; ++a) {
     const int e = edge_of_arg_[a];
     py::handle g = grads_in[a];
-    if (e < 0 || g.is_none()) continue;
+    if (g.is_none()) continue;
+    if (e < 0) {
+      throw std::runtime_error(
+          "function " + name_ + " returned a gradient different than None at position " +
+          std::to_string(a + 1) + ", but the corresponding forward input was not a Variable");
+    }
     if (!is_tensor(g)) {
       throw TypeError("function " + name_ + " returned a gradient that is not a Tensor or None");
     }
     const InputMeta& meta = inputs_[static_cast<size_t>(e)];
     Tensor t = as_tensor(g);
+    if (t->shape() != meta.shape && expands_to(meta.shape, t->shape())) {
+      t = sum_to(t, meta.shape);  // torch sums a broadcast gradient back, as for any op
+    }
     if (t->shape() != meta.shape) {
       throw std::runtime_error("Function " + name_ + " returned an invalid gradient at index " +
                                std::to_string(a) + " - got " + shape_str(t->shape()) +

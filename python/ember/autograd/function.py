@@ -95,7 +95,7 @@ class Function:
         recorded = iter(
             _C._record_function(
                 cls.__name__ + "Backward",
-                cls.backward,
+                _backward_over_all_outputs(cls.backward, outputs),
                 ctx,
                 args,
                 tensors,
@@ -118,6 +118,22 @@ def once_differentiable(fn):
             return fn(ctx, *args)
 
     return wrapper
+
+
+def _backward_over_all_outputs(backward, outputs):
+    """The node passes one gradient per tensor output; like torch, the user's
+    backward takes one per output, None for those that are not tensors."""
+    where = [i for i, o in enumerate(outputs) if isinstance(o, _C.Tensor)]
+    if len(where) == len(outputs):
+        return backward
+
+    def with_nones(ctx, *grads):
+        full = [None] * len(outputs)
+        for i, g in zip(where, grads):
+            full[i] = g
+        return backward(ctx, *full)
+
+    return with_nones
 
 
 def _positional(cls, args, kwargs):
