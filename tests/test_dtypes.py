@@ -5,9 +5,10 @@ without a derivative record."""
 from __future__ import annotations
 
 import ember
+import numpy as np
 import pytest
 import torch
-from conftest import compare, outcome
+from conftest import both, compare, outcome
 
 BIG = 2**62 + 1  # not representable in float64
 
@@ -308,3 +309,57 @@ def test_inplace_sub_records_sub_backward():
         return names, a.grad.tolist(), w.grad.tolist()
 
     assert run(ember) == run(torch)
+
+
+@pytest.fixture
+def default_float64():
+    for lib in (ember, torch):
+        lib.set_default_dtype(lib.float64)
+    yield
+    for lib in (ember, torch):
+        lib.set_default_dtype(lib.float32)
+
+
+DEFAULT_DTYPE_CASES = {
+    "tensor_of_floats": lambda L: L.tensor([1.5, 2.0]),
+    "empty_tensor": lambda L: L.tensor([]),
+    "factories": lambda L: L.stack([L.zeros(2), L.ones(2), L.full((2,), 0.5), L.eye(2)[0]]),
+    "arange_and_linspace": lambda L: L.cat([L.arange(0.0, 1.0, 0.5), L.linspace(0, 1, 3)]),
+    "integer_true_division": lambda L: L.tensor([1, 2]) / 2,
+    "integer_times_float": lambda L: L.tensor([1]) * 1.5,
+    "integer_sqrt": lambda L: L.tensor([4]).sqrt(),
+    "legacy_constructor": lambda L: L.Tensor([1, 2]),
+    "explicit_float32_kept": lambda L: L.ones(2, dtype=L.float32),
+    "linear_parameters": lambda L: L.nn.Linear(2, 2).weight.detach() * 0,
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_DTYPE_CASES))
+def test_set_default_dtype_float64_matches_torch(name, default_float64):
+    compare(DEFAULT_DTYPE_CASES[name])
+
+
+def test_training_under_float64_default_matches_torch(default_float64):
+    def run(lib):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2))
+        opt = lib.optim.Adam(model.parameters(), lr=0.1)
+        x, y = lib.randn(8, 3), lib.tensor([0, 1] * 4)
+        losses = []
+        for _ in range(5):
+            opt.zero_grad()
+            loss = lib.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, repr(model[0].weight.dtype).split(".")[-1]
+
+    (el, ed), (tl, td) = both(run)
+    assert ed == td == "float64"
+    np.testing.assert_allclose(el, tl, rtol=1e-12)
+
+
+def test_default_dtype_refuses_integers():
+    for lib in (ember, torch):
+        with pytest.raises(TypeError):
+            lib.set_default_dtype(lib.int64)

@@ -1,6 +1,7 @@
 #pragma once
 // Element types and torch's type-promotion rules.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -26,6 +27,16 @@ inline size_t itemsize(DType t) {
 }
 
 inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
+
+// The dtype given to floats made without one: Python floats in tensor(),
+// factories, integer math that yields floats (torch.set_default_dtype).
+// Float32 unless changed; one setting for the process, as in torch.
+inline std::atomic<DType>& default_float_dtype_slot() {
+  static std::atomic<DType> slot{DType::Float32};
+  return slot;
+}
+inline DType default_float_dtype() { return default_float_dtype_slot().load(); }
+inline void set_default_float_dtype(DType t) { default_float_dtype_slot().store(t); }
 
 inline const char* dtype_name(DType t) {
   switch (t) {

@@ -3,6 +3,7 @@
 import numpy as np
 
 from . import _C
+from ._tensor_str import set_default_float_dtype_name
 
 _NUMPY = {_C.float32: np.float32, _C.float64: np.float64, _C.int64: np.int64}
 
@@ -58,12 +59,13 @@ def dtype_from_name(name):
 
 
 def get_default_dtype():
-    return _C.float32
+    return _C._get_default_dtype()
 
 
 def set_default_dtype(d):
-    if d != _C.float32:
-        raise NotImplementedError("ember's default dtype is float32 and cannot be changed")
+    """The dtype of floats made without one, for the whole process (as torch's)."""
+    _C._set_default_dtype(d)
+    set_default_float_dtype_name(repr(d).split(".")[-1])
 
 
 class _LegacyTensorType(type):

@@ -47,11 +47,24 @@ __all__ = [
 
 # Name of the namespace printed in front of dtypes (``torch.`` in PyTorch).
 _NAMESPACE = "ember"
-# dtype that PyTorch calls the "default dtype"; never printed for non-empty
-# tensors, and the only dtype not printed for empty tensors.
-_DEFAULT_FLOAT_DTYPE = "float32"
-# dtypes whose name is not printed for non-empty tensors.
-_IMPLICIT_DTYPES = frozenset({_DEFAULT_FLOAT_DTYPE, "int64", "bool"})
+# The dtype PyTorch calls the "default dtype" (float32 unless set_default_dtype
+# changed it, which calls set_default_float_dtype_name): never printed for
+# non-empty tensors, and the only dtype not printed for empty tensors.
+_default_float_dtype_name = "float32"
+
+
+def set_default_float_dtype_name(name: str) -> None:
+    global _default_float_dtype_name
+    _default_float_dtype_name = name
+
+
+def _default_float_dtype():
+    return _default_float_dtype_name
+
+
+def _implicit_dtypes():
+    """dtypes whose name is not printed for non-empty tensors."""
+    return {_default_float_dtype_name, "int64", "bool"}
 
 
 # --------------------------------------------------------------------------
@@ -330,13 +343,13 @@ def format_tensor(
         # value to tell its kind, so any non-default dtype is shown.
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if dtype != _DEFAULT_FLOAT_DTYPE:
+        if dtype != _default_float_dtype():
             suffixes.append(f"dtype={_NAMESPACE}.{dtype}")
         body = "[]"
     else:
         if not opts.edgeitems:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if dtype not in _IMPLICIT_DTYPES:
+        if dtype not in _implicit_dtypes():
             suffixes.append(f"dtype={_NAMESPACE}.{dtype}")
         summarize = arr.size > opts.threshold
         sample = _summary_sample(arr, opts.edgeitems) if summarize else arr

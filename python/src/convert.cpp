@@ -94,7 +94,7 @@ Scalar require_scalar(py::handle h) {
 }
 
 Tensor tensor_of_scalar(const Scalar& s) {
-  return scalar_tensor(s, s.kind == DType::Float64 ? DType::Float32 : s.kind);
+  return scalar_tensor(s, s.kind == DType::Float64 ? default_float_dtype() : s.kind);
 }
 
 Scalar scaled_by(const Scalar& s, double alpha) {
@@ -234,7 +234,7 @@ DType kind_of_element(py::handle h, bool leading) {
     const Tensor& t = as_tensor(h);
     if (t->numel() != 1)
       throw ValueError("only one element tensors can be converted to Python scalars");
-    return is_floating(t->dtype()) ? DType::Float32 : t->dtype();
+    return is_floating(t->dtype()) ? default_float_dtype() : t->dtype();
   }
   // A NumPy float64 scalar among the data makes the tensor float64, as in torch.
   static PyObject* np_float64 = py::module_::import("numpy").attr("float64").ptr();
@@ -257,7 +257,7 @@ DType kind_of_element(py::handle h, bool leading) {
     }
     throw std::runtime_error(std::string("Could not infer dtype of ") + Py_TYPE(h.ptr())->tp_name);
   }
-  return s->kind == DType::Float64 ? DType::Float32 : s->kind;
+  return s->kind == DType::Float64 ? default_float_dtype() : s->kind;
 }
 
 // Walks nested sequences depth-first with an explicit shape check per level.
@@ -346,7 +346,7 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype) {
   }
   DataScan s;
   scan(data, 0, s);
-  if (!s.any_element) s.dtype = DType::Float32;  // torch.tensor([]) is float32
+  if (!s.any_element) s.dtype = default_float_dtype();  // torch.tensor([]) is float32
   const DType target = dtype.value_or(s.dtype);
   Tensor t = empty(s.shape, target);
   EMBER_DISPATCH(target, T, [&] {

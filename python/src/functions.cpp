@@ -11,7 +11,7 @@ Tensor with_grad_flag(Tensor t, bool requires_grad) {
   return t;
 }
 
-DType float_or(py::handle dtype) { return optional_dtype(dtype).value_or(DType::Float32); }
+DType float_or(py::handle dtype) { return optional_dtype(dtype).value_or(default_float_dtype()); }
 
 // Factories of the form f(*size, dtype=None, requires_grad=False).
 template <typename Make>
@@ -49,7 +49,7 @@ DType arange_dtype(py::handle start, py::handle end, py::handle step, py::handle
   if (!dtype.is_none()) return dtype_from(dtype);
   for (py::handle h : {start, end, step}) {
     if (PyFloat_Check(h.ptr()) || (is_tensor(h) && is_floating(as_tensor(h)->dtype())))
-      return DType::Float32;
+      return default_float_dtype();
   }
   return DType::Int64;
 }
@@ -123,8 +123,9 @@ void init_factories(py::module_& m) {
          py::object device) {
         check_device(device);
         const Scalar s = number(value);  // a number or a one-element tensor
-        const DType t = dtype.is_none() ? (s.kind == DType::Float64 ? DType::Float32 : s.kind)
-                                        : dtype_from(dtype);
+        const DType t = dtype.is_none()
+                            ? (s.kind == DType::Float64 ? default_float_dtype() : s.kind)
+                            : dtype_from(dtype);
         const DimList d = dims_from(size);
         return with_grad_flag(full(Shape(d.begin(), d.end()), s, t), requires_grad);
       },

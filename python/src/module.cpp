@@ -37,6 +37,14 @@ void init_runtime(py::module_& m) {
         "Threads used by large kernels and OpenBLAS.");
   m.def("get_num_threads", &get_num_threads);
   m.def("_empty_cache", &empty_cache);
+  m.def("_get_default_dtype", [] { return dtype_object(default_float_dtype()); });
+  m.def("_set_default_dtype", [](py::handle d) {
+    const DType t = dtype_from(d);
+    if (!is_floating(t)) {
+      throw TypeError("only floating-point types are supported as the default type");
+    }
+    set_default_float_dtype(t);
+  });
   m.def("_buffer_stats", [] {
     const BufferStats s = buffer_stats();
     py::dict d;

@@ -146,7 +146,7 @@ void bind_samplers(py::module_& m) {
       [](py::args size, py::handle generator, py::object dtype, bool requires_grad,
          py::object device) {
         check_device(device);
-        const DType t = floating_sampler_dtype(dtype, DType::Float32, "normal_kernel_cpu");
+        const DType t = floating_sampler_dtype(dtype, default_float_dtype(), "normal_kernel_cpu");
         return with_grad_flag(randn(shape_from_args(size), t, &generator_from(generator)),
                               requires_grad);
       },
@@ -157,7 +157,8 @@ void bind_samplers(py::module_& m) {
       [](py::args size, py::handle generator, py::object dtype, bool requires_grad,
          py::object device) {
         check_device(device);
-        const DType t = floating_sampler_dtype(dtype, DType::Float32, "check_uniform_bounds");
+        const DType t =
+            floating_sampler_dtype(dtype, default_float_dtype(), "check_uniform_bounds");
         return with_grad_flag(rand(shape_from_args(size), t, &generator_from(generator)),
                               requires_grad);
       },

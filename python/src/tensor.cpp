@@ -471,7 +471,7 @@ void init_tensor(py::module_& m) {
   // (used by nn.Parameter); Tensor(2, 3) and Tensor(Size) make float32 tensors
   // of those sizes; Tensor(data) converts data to float32; Tensor() is empty.
   cls.def(py::init([](const py::args& args) {
-    if (args.size() == 0) return empty(Shape{0}, DType::Float32);
+    if (args.size() == 0) return empty(Shape{0}, default_float_dtype());
     py::handle first = args[0];
     if (args.size() == 1 && is_tensor(first)) return detach(as_tensor(first));
     static py::handle size_class =
@@ -486,13 +486,13 @@ void init_tensor(py::module_& m) {
                                    std::to_string(n) + ": " + shape_str(shape));
         }
       }
-      return empty(shape, DType::Float32);
+      return empty(shape, default_float_dtype());
     }
     if (args.size() > 1 || PyFloat_Check(first.ptr()) || PyBool_Check(first.ptr())) {
       throw TypeError(std::string("new(): data must be a sequence (got ") +
                       Py_TYPE(first.ptr())->tp_name + ")");
     }
-    return tensor_from_data(first, DType::Float32);
+    return tensor_from_data(first, default_float_dtype());
   }));
 
   cls.def_property_readonly("shape", [](const Tensor& t) { return make_size(t->shape()); })

@@ -30,7 +30,7 @@ int category(DType t) {
 }
 
 DType default_of_category(int c) {
-  return c == 0 ? DType::Bool : c == 1 ? DType::Int64 : DType::Float32;
+  return c == 0 ? DType::Bool : c == 1 ? DType::Int64 : default_float_dtype();
 }
 
 }  // namespace
@@ -296,7 +296,7 @@ void with_binary_functor(BinaryOp op, Body&& body) {
 DType compute_dtype(BinaryOp op, DType promoted) {
   // True division of integers is float division.
   if ((op == BinaryOp::Div || op == BinaryOp::Atan2) && !is_floating(promoted)) {
-    return DType::Float32;
+    return default_float_dtype();
   }
   return promoted;
 }
@@ -643,7 +643,7 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   if (a->dtype() == DType::Bool) check_bool_unary(op);
   if (a->dtype() == DType::Bool && op == UnaryOp::Sign) return contiguous_copy(a);
   DType dt = a->dtype();
-  if (!is_floating(dt) && !keeps_integer_dtype(op)) dt = DType::Float32;
+  if (!is_floating(dt) && !keeps_integer_dtype(op)) dt = default_float_dtype();
   if (dt == DType::Bool) dt = DType::Int64;
   Tensor src = convert(a, dt);
   Tensor out = empty(a->shape(), dt);

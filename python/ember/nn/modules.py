@@ -524,7 +524,7 @@ def _C_no_grad():
 def factory_dtype(device, dtype):
     """The dtype a module's `device=`/`dtype=` arguments ask for its parameters."""
     check_device(device)
-    return _C.float32 if dtype is None else dtype
+    return _C._get_default_dtype() if dtype is None else dtype
 
 
 class Linear(Module):
