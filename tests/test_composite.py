@@ -151,3 +151,62 @@ def test_composite_errors_match_torch(call):
 )
 def test_composites_without_gradients_match_torch(call):
     compare(call)
+
+
+def _grad_case(fn, shape=(3, 4)):
+    def run(lib):
+        x = lib.arange(float(np.prod(shape)), dtype=lib.float64).reshape(shape) - 5.5
+        x.requires_grad_()
+        y = fn(lib, x)
+        (y * lib.arange(float(y.numel()), dtype=y.dtype).reshape(y.shape)).sum().backward()
+        return y.detach(), x.grad
+
+    return run
+
+
+ADDED_IN_SESSION_5 = {
+    "ravel": _grad_case(lambda L, x: x.t().ravel()),
+    "swapdims": _grad_case(lambda L, x: L.swapdims(x, 0, 1)),
+    "moveaxis": _grad_case(lambda L, x: L.moveaxis(x.reshape(3, 2, 2), 0, -1)),
+    "fliplr": _grad_case(lambda L, x: L.fliplr(x)),
+    "flipud": _grad_case(lambda L, x: x.flipud()),
+    "fliplr_of_1d": lambda L: L.fliplr(L.ones(3)),
+    "tile": _grad_case(lambda L, x: x.tile((2,))),
+    "tile_more_dims": _grad_case(lambda L, x: L.tile(x, (2, 1, 3))),
+    "repeat_interleave_int": _grad_case(lambda L, x: x.repeat_interleave(2, dim=1)),
+    "repeat_interleave_flat": _grad_case(lambda L, x: L.repeat_interleave(x, 3)),
+    "repeat_interleave_tensor": _grad_case(
+        lambda L, x: x.repeat_interleave(L.tensor([1, 0, 2]), dim=0)
+    ),
+    "repeat_interleave_negative": lambda L: L.ones(2).repeat_interleave(-1),
+    "inner": _grad_case(lambda L, x: L.inner(x, x[:2] * 2)),
+    "inner_mismatch": lambda L: L.inner(L.ones(2, 3), L.ones(4)),
+    "equal": lambda L: L.tensor([L.equal(L.ones(2), L.ones(2)), L.ones(2).equal(L.zeros(2))]),
+    "equal_shapes_differ": lambda L: L.tensor(L.ones(2).equal(L.ones(3))),
+    "is_floating_point": lambda L: L.tensor(
+        [L.is_floating_point(L.ones(1)), L.is_floating_point(L.tensor([1]))]
+    ),
+    "hardshrink": _grad_case(lambda L, x: L.nn.functional.hardshrink(x / 4, 0.5)),
+    "softshrink": _grad_case(lambda L, x: L.nn.Softshrink(1.0)(x / 4)),
+    "shrinks_keep_nan": lambda L: L.stack(
+        [
+            L.nn.functional.hardshrink(L.tensor([float("nan"), float("inf")])),
+            L.nn.functional.softshrink(L.tensor([float("nan"), -float("inf")])),
+        ]
+    ),
+    "threshold": _grad_case(lambda L, x: L.nn.functional.threshold(x, 0.5, -2.0)),
+    "threshold_module": _grad_case(lambda L, x: L.nn.Threshold(0.0, 7.0)(x)),
+    "softmin": _grad_case(lambda L, x: L.nn.functional.softmin(x / 10, dim=1)),
+    "softmin_module": _grad_case(lambda L, x: L.nn.Softmin(dim=0)(x / 10)),
+    "rms_norm": _grad_case(lambda L, x: L.nn.functional.rms_norm(x, (4,))),
+    "rms_norm_weight_eps": _grad_case(
+        lambda L, x: L.nn.functional.rms_norm(x, [4], L.arange(4.0, dtype=L.float64), 1e-3)
+    ),
+    "rms_norm_module": _grad_case(lambda L, x: L.nn.RMSNorm([3, 4], dtype=L.float64)(x)),
+    "unflatten_module": _grad_case(lambda L, x: L.nn.Unflatten(1, (2, 2))(x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADDED_IN_SESSION_5))
+def test_session_5_additions_match_torch(name):
+    compare(ADDED_IN_SESSION_5[name], rtol=1e-12, atol=1e-12)

@@ -38,11 +38,6 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return _pointwise.isclose(input, other, rtol, atol, equal_nan).all().item()
 
 
-def equal(input, other):
-    # `bool` here is ember.bool (the dtype), so ask the tensor for its truth value.
-    return tuple(input.shape) == tuple(other.shape) and (input == other).all().item()
-
-
 def numel(input):
     return input.numel()
 

@@ -559,6 +559,73 @@ def broadcast_to(input, size):
     return input.expand(size)
 
 
+def ravel(input):
+    return input.reshape(-1)
+
+
+def swapdims(input, dim0, dim1):
+    return input.transpose(dim0, dim1)
+
+
+def fliplr(input):
+    if input.dim() < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, 1)
+
+
+def flipud(input):
+    if input.dim() < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, 0)
+
+
+def tile(input, dims):
+    dims = tuple(dims)
+    return repeat(input, (1,) * (input.dim() - len(dims)) + dims)
+
+
+def repeat_interleave(input, repeats, dim=None, *, output_size=None):
+    del output_size  # a hint for torch's CUDA kernel
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    d = _dim(dim, input.dim())
+    size = input.shape[d] if input.dim() else 1
+    if isinstance(repeats, _C.Tensor) and repeats.numel() != 1:
+        counts = repeats.detach().numpy()
+        if counts.shape != (size,):
+            raise RuntimeError("repeats must have the same size as input along dim")
+        if (counts < 0).any():
+            raise RuntimeError("repeats can not be negative")
+    else:
+        count = int(repeats)
+        if count < 0:
+            raise RuntimeError("repeats can not be negative")
+        counts = np.full(size, count)
+    order = _C.tensor(np.repeat(np.arange(size), counts), dtype=_C.int64)
+    return input.index_select(d, order) if input.dim() else input.reshape(1).index_select(0, order)
+
+
+def inner(input, other):
+    if input.dim() == 0 or other.dim() == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(
+            f"inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
+    n = input.shape[-1]
+    flat = input.reshape(-1, n) @ other.reshape(-1, n).t()
+    return flat.reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def equal(input, other):
+    return tuple(input.shape) == tuple(other.shape) and bool((input == other).all().item())
+
+
 def where(condition, input=None, other=None):
     if input is None and other is None:  # where(cond) is nonzero(cond, as_tuple=True)
         return nonzero(condition, as_tuple=True)
@@ -609,6 +676,16 @@ COMPOSITES = {
     "broadcast_to": broadcast_to,
     "unflatten": unflatten,
     "dist": dist,
+    "ravel": ravel,
+    "swapdims": swapdims,
+    "moveaxis": movedim,
+    "fliplr": fliplr,
+    "flipud": flipud,
+    "tile": tile,
+    "repeat_interleave": repeat_interleave,
+    "inner": inner,
+    "is_floating_point": is_floating_point,
+    "equal": equal,
     "where": where,
     "einsum": einsum,
     "median": median,
@@ -627,7 +704,13 @@ COMPOSITES = {
 }
 
 # torch has these as functions only.
-_FUNCTIONS_ONLY = {"std_mean", "var_mean", "einsum", "where"} | STACKING_FUNCTIONS_ONLY
+_FUNCTIONS_ONLY = {
+    "std_mean",
+    "var_mean",
+    "einsum",
+    "where",
+    "is_floating_point",
+} | STACKING_FUNCTIONS_ONLY
 
 
 def install(module_namespace):

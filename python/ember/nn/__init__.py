@@ -37,8 +37,15 @@ from .modules import (  # noqa: F401
     Softmax,
     Softplus,
     Tanh,
+    Unflatten,
 )
-from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm  # noqa: F401
+from .normalization import (  # noqa: F401
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    LayerNorm,
+    RMSNorm,
+)
 
 # The extra activations live in their own file; torch has them in F and nn.
 functional.__dict__.update(_activation.FUNCTIONS)

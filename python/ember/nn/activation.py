@@ -5,7 +5,7 @@ bounds, hardswish's slope at +-3 is torch's), and NaN stays NaN.
 """
 
 from .. import _C
-from .functional import _in_place, _refuse_integers, softplus
+from .functional import _in_place, _refuse_integers, softmax, softplus
 from .modules import Module
 
 
@@ -114,6 +114,29 @@ def glu(input, dim=-1):
     return a * b.sigmoid()
 
 
+def hardshrink(input, lambd=0.5):
+    _refuse_integers(input, "hardshrink_cpu")
+    inside = (input >= -lambd) & (input <= lambd)  # NaN is outside, and stays NaN
+    return _C.where(inside, _C.zeros((), dtype=input.dtype), input)
+
+
+def softshrink(input, lambd=0.5):
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    _refuse_integers(input, "softshrink_cpu")
+    shrunk = _C.where(input > lambd, input - lambd, input * 0)  # input * 0 keeps NaN
+    return _C.where(input < -lambd, input + lambd, shrunk)
+
+
+def threshold(input, threshold, value, inplace=False):
+    out = _C.where(input <= threshold, _C.full((), value, dtype=input.dtype), input)
+    return _maybe_in_place(input, out, inplace)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(-input, dim, _stacklevel + 1, dtype)
+
+
 # ---- modules ----
 
 
@@ -167,11 +190,15 @@ Softsign = _module("Softsign", softsign)
 Tanhshrink = _module("Tanhshrink", tanhshrink)
 Mish = _module("Mish", mish, ("inplace",), (False,))
 GLU = _module("GLU", glu, ("dim",), (-1,))
+Hardshrink = _module("Hardshrink", hardshrink, ("lambd",), (0.5,))
+Softshrink = _module("Softshrink", softshrink, ("lambd",), (0.5,))
+Threshold = _module("Threshold", threshold, ("threshold", "value", "inplace"), (None, None, False))
+Softmin = _module("Softmin", softmin, ("dim",), (None,))
 
 FUNCTIONS = {
     f.__name__: f
     for f in (elu, celu, selu, hardtanh, relu6, hardsigmoid, hardswish, logsigmoid)
-    + (softsign, tanhshrink, mish, glu)
+    + (softsign, tanhshrink, mish, glu, hardshrink, softshrink, threshold, softmin)
 }
 MODULES = (ELU, CELU, SELU, Hardtanh, ReLU6, Hardsigmoid, Hardswish, LogSigmoid)
-MODULES += (Softsign, Tanhshrink, Mish, GLU)
+MODULES += (Softsign, Tanhshrink, Mish, GLU, Hardshrink, Softshrink, Threshold, Softmin)

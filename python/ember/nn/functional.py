@@ -336,6 +336,16 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return _affine(out, weight, bias)
 
 
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    shape = _normalized_shape_arg(normalized_shape)
+    _check_layer_norm(input, shape, weight, None)
+    if eps is None:  # torch's default: the dtype's machine epsilon
+        eps = float(np.finfo(np.float32 if input.dtype == _C.float32 else np.float64).eps)
+    dims = tuple(range(-len(shape), 0))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
+
+
 def _verify_batch_size(size):
     values = size[0]
     for s in size[2:]:
