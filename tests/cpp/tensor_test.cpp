@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <thread>
 
 #include "ember/allocator.h"
 #include "ember/ops.h"
@@ -140,6 +142,26 @@ TEST(Tensor, PythonIntsBeyondInt64KeepTheirValueForFloats) {
   EXPECT_EQ(big.to<double>(), 9223372036854775808.0);
   EXPECT_THROW(big.checked_to<int64_t>(), std::runtime_error);
   EXPECT_FALSE(Scalar::unsigned_integer(5).beyond_int64);
+}
+
+TEST(HookList, RunsWhileOtherThreadsAddAndRemoveHooks) {
+  HookList hooks;
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    while (!stop.load()) {
+      const int id = hooks.add([](const Tensor& g) { return g; });
+      hooks.remove(id);
+    }
+  });
+  hooks.add([](const Tensor& g) { return mul(g, Scalar(2.0)); });
+  Tensor g = scalar_tensor(1.0);
+  for (int i = 0; i < 20000; ++i) {
+    EXPECT_DOUBLE_EQ(item_as_double(hooks.run(g)), 2.0);
+  }
+  stop.store(true);
+  churn.join();
+  hooks.clear();
+  EXPECT_TRUE(hooks.empty());
 }
 
 }  // namespace
