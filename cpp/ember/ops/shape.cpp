@@ -339,8 +339,9 @@ Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start_in,
   const int64_t end = std::max(start, clamp_index(end_in, size));
   Shape shape = a->shape();
   Strides strides = a->strides();
-  shape[d] = (end - start + step - 1) / step;
-  strides[d] = a->strides()[d] * step;
+  shape[d] = end > start ? (end - start - 1) / step + 1 : 0;  // no overflow for a huge step
+  // With one element the stride is never used; with more, it fits (it stays inside the storage).
+  if (shape[d] > 1) strides[d] = a->strides()[d] * step;
   Tensor out = make_view(a, a->offset() + start * a->strides()[d], shape, strides);
   if (any_requires_grad(a)) {
     auto node = record<SliceBackward0>(out, a);
