@@ -17,7 +17,7 @@ import ember
 import numpy as np
 import pytest
 import torch
-from conftest import both, capture
+from conftest import both, capture, outcome
 
 LIBS = (ember, torch)
 
@@ -1838,3 +1838,24 @@ def test_autograd_grad_sees_tensor_hooks_like_torch():
         (gy,) = lib.autograd.grad((y * 5).sum(), y)
         results.append((gx.tolist(), gy.tolist()))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_grad_outputs_must_pair_with_outputs(count):
+    def run(lib, fn):
+        x = lib.ones(3, requires_grad=True)
+        go = [lib.ones(3)] + [None] * (count - 1)
+        return fn(lib, [x * x, x.sum()], x, go)
+
+    def grad(lib, outs, x, go):
+        return lib.autograd.grad(outs, x, grad_outputs=go)
+
+    def backward(lib, outs, x, go):
+        return lib.autograd.backward(outs, grad_tensors=go)
+
+    for fn in (grad, backward):
+        e, t = (
+            outcome(lambda lib: run(lib, fn), ember)[1],
+            outcome(lambda lib: run(lib, fn), torch)[1],
+        )
+        assert type(e) is type(t) is RuntimeError and str(e) == str(t)

@@ -15,11 +15,17 @@ def _as_list(x):
     return list(x)
 
 
+def _paired(outputs, grads):
+    """outputs and their gradients as lists of the same length, as torch requires."""
+    outputs, grads = _as_list(outputs), _as_list(grads)
+    if grads is not None and len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
+    return outputs, grads
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulates gradients of `tensors` into the leaves' .grad."""
-    _C._backward(
-        _as_list(tensors), _as_list(grad_tensors), retain_graph, create_graph, _as_list(inputs)
-    )
+    _C._backward(*_paired(tensors, grad_tensors), retain_graph, create_graph, _as_list(inputs))
 
 
 def grad(
@@ -38,10 +44,11 @@ def grad(
         raise NotImplementedError("ember.autograd.grad does not support is_grads_batched")
     if not _as_list(inputs):
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    outputs, grad_outputs = _paired(outputs, grad_outputs)
     result = _C._grad(
-        _as_list(outputs),
+        outputs,
         _as_list(inputs),
-        _as_list(grad_outputs),
+        grad_outputs,
         retain_graph,
         create_graph,
         bool(allow_unused) or materialize_grads,
