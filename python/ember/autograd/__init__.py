@@ -15,17 +15,21 @@ def _as_list(x):
     return list(x)
 
 
-def _paired(outputs, grads):
-    """outputs and their gradients as lists of the same length, as torch requires."""
+def _paired(outputs, grads, extra_ok=False):
+    """outputs and one gradient each. Like torch, grad() wants exactly one per
+    output; backward() ignores extra gradients."""
     outputs, grads = _as_list(outputs), _as_list(grads)
     if grads is not None and len(grads) != len(outputs):
-        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
+        if not (extra_ok and len(grads) > len(outputs)):
+            raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
+        grads = grads[: len(outputs)]
     return outputs, grads
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulates gradients of `tensors` into the leaves' .grad."""
-    _C._backward(*_paired(tensors, grad_tensors), retain_graph, create_graph, _as_list(inputs))
+    outputs, grads = _paired(tensors, grad_tensors, extra_ok=True)
+    _C._backward(outputs, grads, retain_graph, create_graph, _as_list(inputs))
 
 
 def grad(
