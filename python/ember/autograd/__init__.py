@@ -15,20 +15,17 @@ def _as_list(x):
     return list(x)
 
 
-def _paired(outputs, grads, extra_ok=False):
-    """outputs and one gradient each. Like torch, grad() wants exactly one per
-    output; backward() ignores extra gradients."""
+def _paired(outputs, grads):
+    """outputs and one gradient each; like torch, extra gradients are ignored."""
     outputs, grads = _as_list(outputs), _as_list(grads)
-    if grads is not None and len(grads) != len(outputs):
-        if not (extra_ok and len(grads) > len(outputs)):
-            raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
-        grads = grads[: len(outputs)]
-    return outputs, grads
+    if grads is not None and len(grads) < len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
+    return outputs, grads if grads is None else grads[: len(outputs)]
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulates gradients of `tensors` into the leaves' .grad."""
-    outputs, grads = _paired(tensors, grad_tensors, extra_ok=True)
+    outputs, grads = _paired(tensors, grad_tensors)
     _C._backward(outputs, grads, retain_graph, create_graph, _as_list(inputs))
 
 
