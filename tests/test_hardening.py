@@ -1086,3 +1086,56 @@ def test_a_collected_cycle_keeps_hooks_a_live_graph_still_runs():
     loss.backward()
     assert seen == [(3,)]
     np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 20.0, dtype=np.float32))
+
+
+def test_hooks_a_graph_still_holds_survive_the_cycle_collector():
+    # The graph holds the leaf: its hook (closing over the leaf or its module)
+    # must still run after gc, as in torch. A cleared hook used to crash.
+    proc = run_py(
+        """
+        import gc
+        import ember
+
+        got = []
+
+        def leaf():
+            x = ember.ones(3, requires_grad=True)
+            x.register_hook(lambda g: got.append(("leaf", tuple(x.shape))))
+            return (x * 2).sum()
+
+        def module():
+            m = ember.nn.Linear(3, 1)
+            m.weight.register_hook(lambda g: got.append(("module", tuple(m.weight.shape))))
+            return m(ember.ones(2, 3)).sum()
+
+        def ctx():
+            class Keep(ember.autograd.Function):
+                @staticmethod
+                def forward(ctx, a):
+                    out = a * 2
+                    ctx.out = out
+                    return out
+
+                @staticmethod
+                def backward(ctx, g):
+                    got.append(("ctx", tuple(ctx.out.shape)))
+                    return g * 2
+
+            return (Keep.apply(ember.ones(3, requires_grad=True)) * 3).sum()
+
+        for make in (leaf, module, ctx):
+            loss = make()
+            gc.collect()
+            loss.backward()
+        for _ in range(300):  # collections triggered by ordinary allocations
+            loss = module()
+            junk = [[] for _ in range(2000)]
+            loss.backward()
+        print(got[:3], len(got))
+        """,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert proc.stdout.strip() == ("[('leaf', (3,)), ('module', (1, 3)), ('ctx', (3,))] 303"), (
+        proc.stdout
+    )

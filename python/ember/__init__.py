@@ -5,6 +5,8 @@
 
 # Loading scipy_openblas32 first puts its OpenBLAS in the process, so the
 # extension's BLAS symbols resolve in regular and editable installs alike.
+import gc as _gc
+
 import scipy_openblas32 as _openblas  # noqa: F401
 
 from . import _C, _composite, _inplace, _pointwise
@@ -29,6 +31,15 @@ long = int64
 dtype = _C.dtype
 
 _install_tensor_methods()
+
+
+def _on_gc(phase, info):
+    # Note [Tensors and Python's cycle collector]: one traverse answer per collection.
+    if phase == "start":
+        _C._gc_collection_starts()
+
+
+_gc.callbacks.append(_on_gc)
 _composite.install(globals())
 _inplace.install()  # after _composite: masked_fill_ comes from masked_fill
 

@@ -2,6 +2,8 @@
 
 #include <pybind11/operators.h>
 
+#include <unordered_map>
+
 #include "common.h"
 #include "ember/autograd/engine.h"
 #include "ember/autograd/node.h"
@@ -423,41 +425,65 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
 // refers back to the tensor (a hook closing over its tensor or over a module
 // that owns it, `ctx.out = out`), the cycle passes through C++ and Python's
 // collector cannot see it unless the tensor type reports those references.
-// So the type is GC-aware: traverse visits
-//  - the hooks' callables, unless a graph node also runs that hook list (a
-//    non-leaf's hooks must still run when its graph is backpropagated);
-//  - the grad_fn's ctx, when this tensor alone holds the grad_fn;
-// and clear drops exactly those references. Both decisions only change from
-// "skip" to "visit" without the GIL (a node releasing the hook list, an engine
-// thread dropping its grad_fn copy), never the other way within a collection,
-// except for an engine thread that starts a backward from this very tensor,
-// as in torch.
+// So the type is GC-aware, and traverse reports them only while this Python
+// object is the sole owner of the TensorImpl (and of the hook list or the
+// grad_fn): if a graph still holds the tensor, its hooks and ctx must outlive
+// the Python object, and the collector must treat them as held from outside.
+// Threads without the GIL (a backward promoting a leaf's weak reference, an op
+// saving its input) can change those owner counts in the middle of a
+// collection, and the collector needs the same answer from every traverse of
+// one collection; so each tensor's answer is computed once per collection
+// (a gc.callbacks hook in ember/__init__.py starts a new one) and reused by
+// traverse and clear.
+struct GcReferences {
+  bool hooks = false;  // visit the hooks' callables
+  bool ctx = false;    // visit the grad_fn's ctx
+};
+
+std::unordered_map<const TensorImpl*, GcReferences>& gc_decisions() {
+  static auto* decisions = new std::unordered_map<const TensorImpl*, GcReferences>();
+  return *decisions;
+}
+
+GcReferences gc_references(const Tensor& t) {
+  auto hooks = t->hook_list();
+  const std::shared_ptr<Node>& fn = t->grad_fn();
+  if (!hooks && !(fn && fn->gc_object())) return {};  // nothing Python (set with the GIL only)
+  auto [it, fresh] = gc_decisions().try_emplace(t.get());
+  if (fresh) {
+    const bool sole = t.use_count() == 1;
+    // 2: the member and `hooks` above.
+    it->second.hooks = sole && hooks && hooks.use_count() == 2 && !hooks->watched_by_a_node();
+    it->second.ctx = sole && fn && fn.use_count() == 1 && fn->gc_object();
+  }
+  return it->second;
+}
+
 int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(Py_TYPE(self));  // instances of heap types own their type
   if (!py::detail::is_holder_constructed(self)) return 0;
   const Tensor& t = as_tensor(self);
-  if (auto hooks = t->hook_list(); hooks && !hooks->watched_by_a_node()) {
-    const int r = hooks->visit_gc_objects(
+  const GcReferences refs = gc_references(t);
+  if (refs.hooks) {
+    const int r = t->hook_list()->visit_gc_objects(
         [&](void* callable) { return visit(static_cast<PyObject*>(callable), arg); });
     if (r) return r;
   }
-  const std::shared_ptr<Node>& fn = t->grad_fn();
-  if (fn && fn.use_count() == 1 && fn->gc_object()) {
-    Py_VISIT(static_cast<PyObject*>(fn->gc_object()));
-  }
+  if (refs.ctx) Py_VISIT(static_cast<PyObject*>(t->grad_fn()->gc_object()));
   return 0;
 }
 
 int tensor_clear(PyObject* self) {
   if (!py::detail::is_holder_constructed(self)) return 0;
   const Tensor& t = as_tensor(self);
-  if (auto hooks = t->hook_list(); hooks && !hooks->watched_by_a_node()) hooks->clear();
-  const std::shared_ptr<Node>& fn = t->grad_fn();
-  if (fn && fn.use_count() == 1 && fn->gc_object()) t->set_history(nullptr, 0);
+  const GcReferences refs = gc_references(t);
+  if (refs.hooks) t->hook_list()->clear();
+  if (refs.ctx) t->set_history(nullptr, 0);
   return 0;
 }
 
 void init_tensor(py::module_& m) {
+  m.def("_gc_collection_starts", [] { gc_decisions().clear(); });
   py::class_<TensorImpl, Tensor> cls(m, "Tensor",
                                      py::custom_type_setup([](PyHeapTypeObject* heap_type) {
                                        PyTypeObject* type = &heap_type->ht_type;
