@@ -161,6 +161,8 @@ Tensor make_view(const Tensor& t, int64_t offset, Shape shape, Strides strides) 
     c = t->view_creation();
   }
   v->set_view_creation(c);
+  v->set_views_a_grad_leaf((t->is_leaf() && t->requires_grad()) ||
+                           (t->is_view() && t->views_a_grad_leaf()));
   return v;
 }
 

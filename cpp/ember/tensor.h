@@ -122,6 +122,11 @@ class TensorImpl {
   // How the view was made; see Note [Views that refuse in-place ops].
   ViewCreation view_creation() const { return view_creation_; }
   void set_view_creation(ViewCreation c) { view_creation_ = c; }
+  // Made from a leaf that requires grad, directly or through other views: the
+  // leaf may be a view itself (x = base.reshape(2, 3).requires_grad_()), so
+  // the root base alone cannot tell. Such views may not be written in place.
+  bool views_a_grad_leaf() const { return views_a_grad_leaf_; }
+  void set_views_a_grad_leaf(bool v) { views_a_grad_leaf_ = v; }
   void* raw_data() const {
     return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(itemsize(dtype_));
   }
@@ -197,6 +202,7 @@ class TensorImpl {
   bool requires_grad_ = false;
   bool retains_grad_ = false;
   ViewCreation view_creation_ = ViewCreation::Default;
+  bool views_a_grad_leaf_ = false;
   uint32_t output_nr_ = 0;
   uint32_t view_history_ = 0;
   std::shared_ptr<Node> grad_fn_;

@@ -776,10 +776,20 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         for (py::handle a : args) {
           if (is_tensor(a)) {
             dtype = as_tensor(a)->dtype();
-          } else if (py::isinstance<PyDType>(a)) {
-            dtype = dtype_from(a);
+          } else if (py::isinstance<PyDType>(a) || PyType_Check(a.ptr())) {
+            dtype = dtype_from(a);              // an ember dtype, or Python's float, int or bool
           } else if (!PyBool_Check(a.ptr())) {  // non_blocking may come positionally
             check_device(a);
+          }
+        }
+        for (auto item : kwargs) {
+          const std::string key = py::str(item.first);
+          if (key != "dtype" && key != "device" && key != "non_blocking" && key != "copy" &&
+              key != "memory_format") {
+            throw TypeError(
+                "to() received an invalid combination of arguments - got an "
+                "unexpected keyword argument '" +
+                key + "'");
           }
         }
         if (kwargs.contains("dtype")) dtype = optional_dtype(kwargs["dtype"]);

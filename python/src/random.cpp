@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common.h"
+#include "ember/autograd/grad_mode.h"
 #include "ember/kernels/elementwise.h"
 
 namespace ember::bindings {
@@ -289,9 +290,18 @@ void bind_samplers(py::module_& m) {
           Tensor t = as_tensor(self);
           check_inplace(t);
           Generator& g = generator_from(generator);
-          Tensor target = t->is_contiguous() ? t : empty(t->shape(), t->dtype());
+          // A tensor in a graph is overwritten through copy_, which records
+          // the write (its old history gets no gradient, as torch's) and
+          // refuses views that may not be written.
+          const bool in_graph = GradMode::is_enabled() && t->requires_grad();
+          const bool direct = t->is_contiguous() && !in_graph;
+          Tensor target = direct ? t : empty(t->shape(), t->dtype());
           EMBER_DISPATCH_FLOAT(t->dtype(), T,
                                [&] { fill(target->data<T>(), target->numel(), a, b, g); });
+          if (in_graph) {
+            copy_(t, target);
+            return self;
+          }
           if (target != t) copy_kernel(t, target);
           t->bump_version();
           return self;

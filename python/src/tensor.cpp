@@ -341,7 +341,27 @@ void assign_masked(Tensor& self, py::handle idx, const Tensor& value) {
   copy_(self, reshape(written, DimList(self->shape().begin(), self->shape().end())));
 }
 
+// torch's index_put takes a value tensor of the destination's dtype only (a
+// 0-d value beside a boolean mask goes through masked_fill, which converts).
+void check_index_put_dtype(const Tensor& self, py::handle idx, py::handle value) {
+  if (!is_tensor(value) || as_tensor(value)->dtype() == self->dtype()) return;
+  py::tuple items =
+      PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx) : py::make_tuple(idx);
+  bool advanced = false, mask = false;
+  for (py::handle it : items) {
+    if (!is_advanced(it)) continue;
+    advanced = true;
+    mask = mask || advanced_index_tensor(it)->dtype() == DType::Bool;
+  }
+  if (!advanced || (mask && as_tensor(value)->dim() == 0)) return;
+  throw std::runtime_error(
+      std::string("Index put requires the source and destination dtypes match, got ") +
+      scalar_type_name(self->dtype()) + " for the destination and " +
+      scalar_type_name(as_tensor(value)->dtype()) + " for the source.");
+}
+
 void set_index(Tensor& self, py::handle idx, py::handle value) {
+  check_index_put_dtype(self, idx, value);
   std::optional<Scalar> s = as_scalar(value);
   if (is_advanced(idx)) {
     Tensor t = advanced_index_tensor(idx);

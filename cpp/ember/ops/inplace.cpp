@@ -38,7 +38,8 @@ void check_inplace(const Tensor& self) {
             ? "a view of a leaf Variable that requires grad is being used in an in-place operation."
             : "a leaf Variable that requires grad is being used in an in-place operation.");
   }
-  if (self->is_view() && self->base()->is_leaf() && self->base()->requires_grad()) {
+  if (self->is_view() &&
+      (self->views_a_grad_leaf() || (self->base()->is_leaf() && self->base()->requires_grad()))) {
     throw std::runtime_error(
         "a view of a leaf Variable that requires grad is being used in an in-place operation.");
   }
