@@ -1476,3 +1476,42 @@ def test_eleventh_pass_matches_torch(name):
 def _value_or_none(fn, lib):
     out = fn(lib)
     return lib.zeros(1) if out is None else out
+
+
+def _hooks_around_in_place(lib):
+    leaf = lib.ones(3, requires_grad=True)
+    y = leaf * 1.5
+    y.register_hook(lambda g: g * 2)  # stays with the history before add_
+    y.add_(1)
+    y.register_hook(lambda g: g * 3)  # belongs to the history after it
+    y.sum().backward()
+    return leaf.grad
+
+
+def _retained_grad_after_in_place(lib):
+    leaf = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    h = leaf * 1.5
+    h.retain_grad()
+    lib.nn.functional.relu(h, inplace=True)
+    (h * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+    return lib.stack([h.grad, leaf.grad])
+
+
+def _hooks_on_base_around_view_write(lib):
+    leaf = lib.ones(4, requires_grad=True)
+    y = leaf * 2
+    y.register_hook(lambda g: g * 5)
+    y[:2].mul_(3)
+    y.register_hook(lambda g: g + 1)
+    y.retain_grad()
+    y.sum().backward()
+    return lib.stack([leaf.grad, y.grad])
+
+
+@pytest.mark.parametrize(
+    "case",
+    [_hooks_around_in_place, _retained_grad_after_in_place, _hooks_on_base_around_view_write],
+    ids=lambda f: f.__name__,
+)
+def test_hooks_and_retained_grads_follow_in_place_ops_like_torch(case):
+    compare(case)

@@ -173,9 +173,13 @@ class TensorImpl {
     auto hooks = hook_list();
     return hooks && !hooks->empty();
   }
-  // Made on the first add_hook and never replaced; read atomically, since a
+  // Made on the first add_hook and replaced only by an in-place op (which
+  // needs the GIL, as registering does); read atomically, since a
   // backward on another thread may look while Python adds the first hook.
   std::shared_ptr<HookList> hook_list() const { return std::atomic_load(&hooks_); }
+  // After an in-place op: the old grad_fn keeps running the hooks it watches,
+  // and hooks registered from now on start a new list.
+  void drop_hook_list() { std::atomic_store(&hooks_, std::shared_ptr<HookList>()); }
   // Applies the hooks in registration order.
   Tensor run_hooks(Tensor grad) const;
 

@@ -34,13 +34,20 @@ void Node::watch_output(uint32_t output_nr, const Tensor& t) {
   if (!watched_) watched_ = std::make_unique<std::vector<Watched>>();
   for (Watched& w : *watched_) {
     if (w.output_nr == output_nr && w.tensor.lock() == t) {
-      // A tensor's hook list, once made, is never replaced: set it only once.
+      // Set once per node: a new list after an in-place op goes to the new grad_fn.
       if (!w.hooks && (w.hooks = t->hook_list())) w.hooks->add_watcher();
       return;
     }
   }
   watched_->push_back(Watched{output_nr, t, t->hook_list()});
   if (watched_->back().hooks) watched_->back().hooks->add_watcher();
+}
+
+void Node::stop_retaining(const Tensor& t) {
+  if (!watched_) return;
+  for (Watched& w : *watched_) {
+    if (w.tensor.lock() == t) w.tensor.reset();
+  }
 }
 
 void Node::run_output_hooks(TensorList& grads) {

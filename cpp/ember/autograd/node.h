@@ -53,6 +53,9 @@ class Node : public std::enable_shared_from_this<Node> {
   // Output tensors (by output number) with hooks or retain_grad(): when this
   // node's gradients arrive, their hooks run and retained grads are stored.
   void watch_output(uint32_t output_nr, const Tensor& t);
+  // t's grad is retained from its new history now (an in-place op rebased it);
+  // this node keeps running the hooks it watches for t.
+  void stop_retaining(const Tensor& t);
   void run_output_hooks(TensorList& grads);
 
  protected:

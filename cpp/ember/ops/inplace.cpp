@@ -168,6 +168,15 @@ std::shared_ptr<Node> view_of_base_node(const Tensor& base, ViewGeometry g) {
   return view_fn;
 }
 
+// As torch: hooks registered before an in-place op stay with the old history
+// (they see the gradient of the old values); hooks registered after it, and a
+// retained grad, belong to the new one.
+void hand_over_watches(const Tensor& self, const std::shared_ptr<Node>& old_fn) {
+  if (self->hook_list()) self->drop_hook_list();
+  if (old_fn) old_fn->stop_retaining(self);  // even if retain_grad() comes later
+  if (self->retains_grad()) watch_non_leaf(self);
+}
+
 void rebase_view(Tensor& view, const std::shared_ptr<Node>& op) {
   const Tensor& base = view->base();
   ViewGeometry g = geometry_of(view);
@@ -178,7 +187,9 @@ void rebase_view(Tensor& view, const std::shared_ptr<Node>& op) {
   }
   copy->geometry = g;
   copy->op = op;
+  const std::shared_ptr<Node> base_fn = base->grad_fn();
   base->set_history(copy, 0);
+  hand_over_watches(base, base_fn);
   view->set_history(view_of_base_node(base, std::move(g)), 0);
 }
 
@@ -188,6 +199,7 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
   auto node = std::make_shared<NodeT>();
   node->next_edges().push_back(gradient_edge(self));
   if (other) node->next_edges().push_back(gradient_edge(*other));
+  const std::shared_ptr<Node> old_fn = self->grad_fn();
   self->storage()->bump_history();
   if (self->is_view()) {
     rebase_view(self, node);
@@ -195,6 +207,7 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
   } else {
     self->set_history(node, 0);
   }
+  hand_over_watches(self, old_fn);
   return node;
 }
 
