@@ -6,6 +6,10 @@ from . import init
 from .modules import Module, Parameter, factory_dtype
 
 
+def _shape_tuple(normalized_shape):
+    return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+
+
 class LayerNorm(Module):
     def __init__(
         self,
@@ -18,9 +22,7 @@ class LayerNorm(Module):
     ):
         super().__init__()
         dtype = factory_dtype(device, dtype)
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         # absent ones are registered as None, so that they are still known as parameters
@@ -58,9 +60,7 @@ class RMSNorm(Module):
     ):
         super().__init__()
         dtype = factory_dtype(device, dtype)
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.register_parameter(
