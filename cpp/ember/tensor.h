@@ -41,10 +41,6 @@ class HookList {
   // Applies the hooks in order; a hook returning null keeps the gradient.
   Tensor run(Tensor grad) const;
 
-  // Nodes that run these hooks for a non-leaf output (Node::watch_output).
-  void add_watcher() { watchers_.fetch_add(1); }
-  void drop_watcher() { watchers_.fetch_sub(1); }
-  bool watched_by_a_node() const { return watchers_.load() > 0; }
   template <typename Visit>
   int visit_gc_objects(Visit visit) const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -64,7 +60,6 @@ class HookList {
   };
   mutable std::mutex mutex_;
   std::vector<Entry> hooks_;
-  std::atomic<int> watchers_{0};
 };
 
 // Note [Views that refuse in-place ops]

@@ -472,8 +472,8 @@ GcReferences gc_references(const Tensor& t) {
   auto [it, fresh] = gc_decisions().try_emplace(t.get());
   if (fresh) {
     const bool sole = t.use_count() == 1;
-    // 2: the member and `hooks` above.
-    it->second.hooks = sole && hooks && hooks.use_count() == 2 && !hooks->watched_by_a_node();
+    // 2: the member and `hooks` above; a node that runs the list holds a third.
+    it->second.hooks = sole && hooks && hooks.use_count() == 2;
     it->second.ctx = sole && fn && fn.use_count() == 1 && fn->gc_object();
   }
   return it->second;

@@ -20,11 +20,6 @@ thread_local uint64_t next_sequence_nr = 0;
 Node::Node() : sequence_nr_(next_sequence_nr++) {}
 
 Node::~Node() {
-  if (watched_) {
-    for (Watched& w : *watched_) {
-      if (w.hooks) w.hooks->drop_watcher();
-    }
-  }
   for (Edge& e : next_edges_) {
     if (e.node) release_iteratively(std::move(e.node));
   }
@@ -35,12 +30,11 @@ void Node::watch_output(uint32_t output_nr, const Tensor& t) {
   for (Watched& w : *watched_) {
     if (w.output_nr == output_nr && w.tensor.lock() == t) {
       // Set once per node: a new list after an in-place op goes to the new grad_fn.
-      if (!w.hooks && (w.hooks = t->hook_list())) w.hooks->add_watcher();
+      if (!w.hooks) w.hooks = t->hook_list();
       return;
     }
   }
   watched_->push_back(Watched{output_nr, t, t->hook_list()});
-  if (watched_->back().hooks) watched_->back().hooks->add_watcher();
 }
 
 void Node::stop_retaining(const Tensor& t) {
