@@ -940,6 +940,54 @@ def _case_hooks_added_while_other_threads_backprop():
     np.testing.assert_array_equal(w.grad.numpy(), np.full(100, 3000.0, dtype=np.float32))
 
 
+def _case_gc_while_threads_train_with_hooks():
+    # Parameter hooks that close over their model (a cycle through C++) while
+    # another thread collects: every hook still runs (Note [Tensors and
+    # Python's cycle collector]).
+    import gc
+
+    errors, stop = [], [False]
+
+    def train(seed):
+        try:
+            ember.manual_seed(seed)
+            for _ in range(15):
+                m = ember.nn.Sequential(
+                    ember.nn.Linear(8, 16), ember.nn.Tanh(), ember.nn.Linear(16, 1)
+                )
+                seen = []
+                for p in m.parameters():
+                    p.register_hook(lambda g, m=m: seen.append(len(list(m.parameters()))) or g)
+                opt = ember.optim.SGD(m.parameters(), lr=0.01)
+                for _ in range(5):
+                    opt.zero_grad()
+                    loss = m(ember.randn(4, 8)).pow(2).mean()
+                    loss.backward()
+                    opt.step()
+                assert seen == [4] * 20, seen
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    def collect():
+        while not stop[0]:
+            gc.collect()
+
+    trainers = [threading.Thread(target=train, args=(i,)) for i in range(3)]
+    collector = threading.Thread(target=collect)
+    collector.start()
+    for t in trainers:
+        t.start()
+    for t in trainers:
+        t.join()
+    stop[0] = True
+    collector.join()
+    assert errors == [], errors[:3]
+
+
+def test_gc_while_threads_train_with_hooks():
+    _run_case_in_subprocess("gc_while_threads_train_with_hooks")
+
+
 def test_hooks_added_while_other_threads_backprop():
     _run_case_in_subprocess("hooks_added_while_other_threads_backprop")
 
