@@ -138,8 +138,11 @@ def _new_full(self, size, fill_value, dtype=None, requires_grad=False):
     return _C.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
+_CPU = device("cpu")
+
+
 def _device(self):
-    return device("cpu")
+    return _CPU  # every tensor is on the CPU; devices compare by value
 
 
 def _cuda(self, device=None, non_blocking=False):

@@ -38,7 +38,20 @@ std::optional<DType> optional_dtype(py::handle obj) {
 
 void check_device(py::handle device) {
   if (device.is_none()) return;
-  py::module_::import("ember._device").attr("check_device")(device);
+  // Imported once; kept for the life of the process.
+  static py::handle module = py::module_::import("ember._device").release();
+  static py::handle device_type = py::object(module.attr("device")).release();
+  static py::handle cpu = py::str("cpu").release();
+  // The CPU, by name or as a device object, is the common case of
+  // `zeros(n, device=x.device)` in training loops: no Python call for it.
+  if (PyUnicode_Check(device.ptr()) && PyUnicode_Compare(device.ptr(), cpu.ptr()) == 0) {
+    return;
+  }
+  if (Py_TYPE(device.ptr()) == reinterpret_cast<PyTypeObject*>(device_type.ptr()) &&
+      py::object(device.attr("type")).equal(py::reinterpret_borrow<py::object>(cpu))) {
+    return;
+  }
+  module.attr("check_device")(device);
 }
 
 PyTypeObject* tensor_type() { return tensor_type_object; }
