@@ -1515,3 +1515,159 @@ def _hooks_on_base_around_view_write(lib):
 )
 def test_hooks_and_retained_grads_follow_in_place_ops_like_torch(case):
     compare(case)
+
+
+# ---- Pass I (session 6): misuse, edge values and random programs against torch
+
+
+def _grads_after(fn, *shapes, upstream=None):
+    """fn(L, *leaves) -> output; runs backward and returns (output, leaf grads)."""
+
+    def run(L):
+        leaves = [L.tensor(np.asarray(s, dtype=np.float64), requires_grad=True) for s in shapes]
+        out = fn(L, *leaves)
+        grad = None if upstream is None else L.full(out.shape, upstream, dtype=out.dtype)
+        out.backward(grad) if grad is not None else out.sum().backward()
+        return (out.detach(), *[leaf.grad for leaf in leaves])
+
+    return run
+
+
+def _double_grad_of_relu_net(L):
+    L.manual_seed(0)
+    net = L.nn.Sequential(L.nn.Linear(3, 8), L.nn.ReLU(), L.nn.Linear(8, 1))
+    x = L.randn(4, 3, requires_grad=True)
+    (g,) = L.autograd.grad(net(x).sum(), x, create_graph=True)
+    return L.autograd.grad(g[:, 0].sum(), x)[0]
+
+
+def _mse_grads_used_separately(L):
+    x = L.tensor([0.3, -1.2, 0.7], dtype=L.float64, requires_grad=True)
+    y = L.tensor([0.5, 0.9, -1.3], dtype=L.float64, requires_grad=True)
+    gx, gy = L.autograd.grad(L.nn.functional.mse_loss(x, y), [x, y], create_graph=True)
+    return L.autograd.grad((gx * gx).sum(), [x])[0], L.autograd.grad((gy * gy).sum(), [y])[0]
+
+
+def _written_then_returned(make, write):
+    def run(L):
+        x = L.tensor([1.0, 2.0, 3.0])
+        out = make(L, x)
+        write(out)
+        return x, out
+
+    return run
+
+
+def _in_place_on_empty_region(write):
+    def run(L):
+        leaf = L.zeros(3, 4, 3, requires_grad=True)
+        y = leaf * 1
+        write(y)
+        y.sum().backward()
+        return leaf.grad
+
+    return run
+
+
+def _load_without_step_counter(L):
+    m = L.nn.BatchNorm1d(3)
+    state = dict(m.state_dict())
+    state.pop("num_batches_tracked")
+    return L.tensor(len(m.load_state_dict(state).missing_keys))
+
+
+def _cumprod_result_written(L):
+    x = L.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    z = (x * 1).cumprod(1)
+    z.mul_(2)
+    z.sum().backward()
+
+
+_NAN = float("nan")
+_INF = float("inf")
+
+TWELFTH_PASS = {
+    "xlogy_grads_at_zero_nan_inf": _grads_after(
+        lambda L, x, y: L.xlogy(x, y), [0.0, 0.0, 1.0, 2.0, 0.0], [0.0, _NAN, 0.0, _INF, 3.0]
+    ),
+    "xlogy_scalar_other_grad": _grads_after(lambda L, x: L.xlogy(x, 2.0), [0.0, 1.0]),
+    "xlogy_int_tensors": lambda L: L.xlogy(L.tensor([0, 1]), L.tensor([0, 3])),
+    "std_mean_unbiased_positional": lambda L: L.std_mean(L.tensor([[1.0, 2, 4], [3, 5, 9]]), True),
+    "var_mean_biased_positional": lambda L: L.var_mean(L.tensor([[1.0, 2, 4], [3, 5, 9]]), False),
+    "std_mean_0d_positional": lambda L: L.std_mean(L.tensor(2.0), True),
+    "clamp_max_nan_tensor_bound": _grads_after(
+        lambda L, x, hi: L.clamp(x, max=hi), [1.0, 5.0], [_NAN, 1.0]
+    ),
+    "clamp_min_nan_tensor_bound": _grads_after(
+        lambda L, x, lo: x.clamp(min=lo), [1.0, -5.0], [_NAN, 1.0]
+    ),
+    "clamp_passes_no_inf_gradient": _grads_after(
+        lambda L, x: x.clamp(min=0).sqrt(), [-1.0, 0.0, 4.0]
+    ),
+    "clamp_passes_no_nan_gradient": _grads_after(
+        lambda L, x: x.clamp(0.1, 0.9), [-1.0, 0.5, 2.0], upstream=_NAN
+    ),
+    "softshrink_passes_no_nan_gradient_inside": _grads_after(
+        lambda L, x: L.nn.functional.softshrink(x), [-1.0, 0.5, 2.0, _NAN], upstream=_NAN
+    ),
+    "empty_from_numpy_add_": lambda L: L.from_numpy(np.zeros((0, 3))).add_(1),
+    "empty_from_numpy_is_contiguous": lambda L: L.tensor(
+        L.from_numpy(np.zeros((0, 3))).is_contiguous()
+    ),
+    "empty_transposed_is_contiguous": lambda L: L.tensor(L.zeros(2, 0).t().is_contiguous()),
+    "mul_through_empty_view_in_graph": _in_place_on_empty_region(lambda y: y[3:, 1:].mul_(2)),
+    "assign_through_empty_view_in_graph": _in_place_on_empty_region(
+        lambda y: y.__setitem__((slice(5, 2, 3), slice(1, None)), 3.0)
+    ),
+    "assign_row_of_empty_rows": lambda L: L.zeros(2, 0, 3).__setitem__(1, 2.0),
+    "linear_without_in_features": lambda L: L.nn.functional.linear(
+        L.zeros(2, 1, 0), L.zeros(2, 0), L.ones(2)
+    ),
+    "inner_of_empty_vectors": lambda L: L.inner(L.zeros(0), L.zeros(0)),
+    "unflatten_infers_from_the_dim": lambda L: L.zeros(0, 4).unflatten(1, (1, -1)),
+    "unflatten_sizes_do_not_multiply": lambda L: L.zeros(2, 6).unflatten(1, (4, -1)),
+    "unflatten_empty_sizes": lambda L: L.zeros(2, 6).unflatten(1, ()),
+    "unflatten_0d_bad_dim": lambda L: L.tensor(1.0).unflatten(2, (1,)),
+    "index_select_0d": lambda L: L.tensor(5.0).index_select(0, L.tensor([0])),
+    "index_select_0d_two_indices": lambda L: L.tensor(5.0).index_select(0, L.tensor([0, 0])),
+    "index_select_0d_grad": _grads_after(
+        lambda L, s: s.reshape(()).index_select(-1, L.tensor(0)), [5.0]
+    ),
+    "index_add_0d": lambda L: L.tensor(5.0).index_add(0, L.tensor([0]), L.tensor(2.0)),
+    "index_add_0d_vector_source": lambda L: L.tensor(5.0).index_add(
+        0, L.tensor([0]), L.tensor([2.0])
+    ),
+    "index_add_vector_0d_source": lambda L: L.zeros(3).index_add(0, L.tensor([1]), L.tensor(2.0)),
+    "index_add_out_of_range_2d": lambda L: L.zeros(3, 3).index_add(1, L.tensor([3]), L.ones(3, 1)),
+    "addmm_alpha_zero_ignores_nan_product": lambda L: L.addmm(
+        L.ones(1, 2), L.tensor([[_NAN, 1.0]]), L.ones(2, 2), alpha=0
+    ),
+    "load_state_dict_without_num_batches_tracked": _load_without_step_counter,
+    "repeat_owns_its_memory": _written_then_returned(
+        lambda L, x: x.repeat(2, 1), lambda out: out.__setitem__((0, 0), 100.0)
+    ),
+    "repeat_by_ones_owns_its_memory": _written_then_returned(
+        lambda L, x: x.repeat(1), lambda out: out.__setitem__(0, 100.0)
+    ),
+    "tile_owns_its_memory": _written_then_returned(
+        lambda L, x: x.tile((1,)), lambda out: out.__setitem__(0, 50.0)
+    ),
+    "diff_n0_owns_its_memory": _written_then_returned(
+        lambda L, x: L.diff(x, n=0), lambda out: out.__setitem__(0, 50.0)
+    ),
+    "second_grad_of_relu_net_is_zero": _double_grad_of_relu_net,
+    "mse_grads_have_separate_graphs": _mse_grads_used_separately,
+    "assign_value_with_leading_ones": lambda L: L.zeros(3, 2).__setitem__(0, L.ones(1, 1, 2)),
+    "assign_slice_value_with_leading_ones": lambda L: L.zeros(3, 2).__setitem__(
+        slice(0, 2), L.ones(1, 2, 2)
+    ),
+    "scatter_src_with_more_dims": lambda L: (L.zeros(2) * 1).scatter_(
+        0, L.zeros(2, dtype=L.int64), L.ones(3, 1)
+    ),
+    "cumprod_result_written_in_place": _cumprod_result_written,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TWELFTH_PASS))
+def test_twelfth_pass_matches_torch(name):
+    compare(lambda L: _value_or_none(TWELFTH_PASS[name], L))

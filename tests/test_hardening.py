@@ -1187,3 +1187,21 @@ def test_hooks_a_graph_still_holds_survive_the_cycle_collector():
     assert proc.stdout.strip() == ("[('leaf', (3,)), ('module', (1, 3)), ('ctx', (3,))] 303"), (
         proc.stdout
     )
+
+
+@pytest.mark.parametrize(
+    "assign",
+    ["x[[0, 1], :] = 7", "x[ember.tensor([0, 1]), :] = 7", "x[(True,)] = 7", "x[True, None] = 1.0"],
+)
+def test_assignment_by_tensor_index_into_an_empty_tensor_does_nothing(assign):
+    # Empty tensors used to count as non-contiguous, and this assignment then
+    # recursed on its own contiguous copy until the stack overflowed.
+    proc = run_py(
+        f"""
+        import ember
+        x = ember.zeros(3, 0)
+        {assign}
+        print("shape", tuple(x.shape))
+        """
+    )
+    assert proc.returncode == 0 and "shape (3, 0)" in proc.stdout, proc.stderr[-1500:]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import ember
 import pytest
@@ -86,3 +89,22 @@ def test_dtypes_sizes_and_plain_values_round_trip():
     back = ember.load(io.BytesIO(buffer.getvalue()))
     assert back == value
     assert isinstance(back["shape"], ember.Size)
+
+
+def test_a_corrupted_memo_index_fails_fast_instead_of_allocating_gigabytes():
+    # LONG_BINPUT naming memo slot ~750M: the C unpickler sized its table by it.
+    code = textwrap.dedent(
+        """
+        import io, resource
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        import ember
+        data = b'\\x80\\x04\\x8c\\x0fember._tensor__r\\x94\\xac\\x9c,N.'
+        try:
+            print("loaded", ember.load(io.BytesIO(data)))
+        except Exception as e:
+            print("raised", type(e).__name__)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert "loaded None" in proc.stdout or "raised UnpicklingError" in proc.stdout, proc.stdout

@@ -37,6 +37,7 @@ Tensor floor_divide(const Tensor& a, const Tensor& b);
 Tensor floor_divide(const Tensor& a, const Scalar& b, bool scalar_first = false);
 Tensor remainder(const Tensor& a, const Tensor& b);
 Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor xlogy(const Tensor& a, const Tensor& b);
 // div with rounding_mode="floor" or "trunc" (zero gradients, unlike floor_divide's none).
 enum class RoundingMode { Floor, Trunc };
 Tensor rounded_div(const Tensor& a, const Tensor& b, RoundingMode mode);

@@ -28,6 +28,7 @@ void TensorImpl::compute_layout_flags() {
   numel_ = numel_of(shape_);
   int64_t expected = 1;
   contiguous_ = true;
+  if (numel_ == 0) return;  // torch's rule: an empty tensor is contiguous whatever its strides
   for (size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] == 1) continue;
     if (strides_[i] != expected) {

@@ -61,7 +61,8 @@ def repeat(input, *sizes):
     # (s0, s1, ...) -> (1, s0, 1, s1, ...) -> (r0, s0, r1, s1, ...) -> (r0*s0, r1*s1, ...)
     interleaved = x.reshape(tuple(v for s in shape for v in (1, s)))
     expanded = interleaved.expand(tuple(v for r, s in zip(sizes, shape) for v in (r, s)))
-    return expanded.reshape(tuple(r * s for r, s in zip(sizes, shape)))
+    # clone: a repeat owns its memory, as torch's, even where a view would do.
+    return expanded.clone().reshape(tuple(r * s for r, s in zip(sizes, shape)))
 
 
 def split(tensor, split_size_or_sections, dim=0):
@@ -197,7 +198,11 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     for mat, name in ((mat1, "mat1"), (mat2, "mat2")):
         if mat.dim() != 2:
             raise RuntimeError(f"{name} must be a matrix, got {mat.dim()}-D tensor")
-    return _beta_input_plus_alpha_product(input, mat1 @ mat2, beta, alpha)
+    product = mat1 @ mat2
+    if alpha == 0:  # torch's addmm (not baddbmm) ignores the product then, NaN included
+        product = _C.where(isfinite(product), product * 0, _C.zeros((), dtype=product.dtype))
+        alpha = 1
+    return _beta_input_plus_alpha_product(input, product, beta, alpha)
 
 
 def _require_dtype_of(last, last_name, *others):
@@ -298,6 +303,8 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def _spread_and_mean(kind, input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):  # torch's std_mean(x, unbiased) form
+        dim, unbiased = None, dim
     if correction is None:  # torch's older `unbiased` flag, when given, picks 1 or 0
         correction = 1 if unbiased is None or unbiased else 0
     return (
@@ -459,7 +466,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         size = x.shape[d]
         later, earlier = _along(x, d, 1, size), _along(x, d, 0, size - 1)
         x = later ^ earlier if x.dtype == _C.bool else later - earlier
-    return x
+    return input.clone() if x is input else x  # n=0 copies too
 
 
 def index_add(input, dim, index, source, *, alpha=1):
@@ -467,8 +474,17 @@ def index_add(input, dim, index, source, *, alpha=1):
     if index.dim() > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
     size = input.shape[d] if input.dim() else 1
-    if index.numel() and not bool(((index >= 0) & (index < size)).all()):
-        raise IndexError("index out of range in self")  # torch takes no negative index here
+    outside = (index < 0) | (index >= size)  # torch takes no negative index here
+    if index.numel() and bool(outside.any()):
+        if input.dim() <= 1:  # torch's two kernels word (and type) it differently
+            raise IndexError("index out of range in self")
+        bad = int(index.reshape(-1)[outside.reshape(-1)][0])
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    if input.dim() != source.dim():
+        raise RuntimeError(
+            "source tensor shape must match self tensor shape, excluding the specified "
+            f"dimension. Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}"
+        )
     expected = list(input.shape) if input.dim() else [1]
     expected[d] = index.numel()
     if list(source.shape if source.dim() else [1]) != expected:
@@ -477,9 +493,10 @@ def index_add(input, dim, index, source, *, alpha=1):
             f"slice shape: {list(input.shape)} at dimension {d} and source slice shape: "
             f"{list(source.shape)} at dimension 0."
         )
-    shape = [1] * max(source.dim(), 1)
-    shape[d] = -1
-    spread = index.reshape(shape).expand(source.shape) if source.dim() else index
+    shape = [1] * source.dim()
+    if shape:
+        shape[d] = -1
+    spread = index.reshape(shape).expand(source.shape)
     return input.scatter_add(d, spread, source if alpha == 1 else source * alpha)
 
 
@@ -614,7 +631,8 @@ def inner(input, other):
             f"{list(input.shape)} and {list(other.shape)}"
         )
     n = input.shape[-1]
-    flat = input.reshape(-1, n) @ other.reshape(-1, n).t()
+    rows = math.prod(input.shape[:-1]), math.prod(other.shape[:-1])  # no -1: n may be 0
+    flat = input.reshape(rows[0], n) @ other.reshape(rows[1], n).t()
     return flat.reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
 
 
@@ -638,10 +656,22 @@ def dist(input, other, p=2):
 
 def unflatten(input, dim, sizes):
     if input.dim() == 0:
+        _dim(dim, 0)  # torch's IndexError for a dim outside [-1, 0]
         raise RuntimeError("unflatten: Dimension specified as 0 but tensor has no dimensions")
     d = _dim(dim, input.dim())
-    shape = list(input.shape)
-    return input.reshape(shape[:d] + list(sizes) + shape[d + 1 :])
+    sizes, shape = [int(s) for s in sizes], list(input.shape)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    # A -1 is inferred from dim's own size, not the whole tensor's (which may be empty).
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) == 1 and known and shape[d] % known == 0:
+        sizes[sizes.index(-1)] = shape[d] // known
+    elif sizes.count(-1) <= 1 and math.prod(sizes) != shape[d]:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {d} "
+            f"({shape[d]}) in the input tensor"
+        )
+    return input.reshape(shape[:d] + sizes + shape[d + 1 :])
 
 
 COMPOSITES = {

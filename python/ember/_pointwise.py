@@ -100,19 +100,13 @@ def logaddexp(input, other):
 
 
 def xlogy(input, other):
-    out_dtype = _C.result_type(input, other)
+    # A Python number takes the tensor's float dtype, as torch's wrapped scalars.
     floating = _C._get_default_dtype()
-    if out_dtype not in (_C.float32, _C.float64):
-        out_dtype = floating
     if not isinstance(other, _C.Tensor):
         other = _C.tensor(other, dtype=input.dtype if input.is_floating_point() else floating)
     if not isinstance(input, _C.Tensor):
         input = _C.tensor(input, dtype=other.dtype if other.is_floating_point() else floating)
-    # 0 * log(y) is 0 unless y is NaN; log sees 1 there, so neither value nor
-    # gradient (log y for x, x / y for y) turns into 0 * inf.
-    zero_x = (input == 0) & (other == other)
-    safe_other = _C.where(zero_x, _C.ones((), dtype=other.dtype), other)
-    return (input * safe_other.log()).to(out_dtype)
+    return _C._xlogy(input, other)
 
 
 def logit(input, eps=None):

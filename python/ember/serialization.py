@@ -31,7 +31,9 @@ _SAFE_NAMES = {
 }
 
 
-class _WeightsUnpickler(pickle.Unpickler):
+# The pure-Python unpickler, not the C one: the C one sizes its memo table by
+# the largest index a file names, so 26 corrupted bytes can ask for gigabytes.
+class _WeightsUnpickler(pickle._Unpickler):
     def find_class(self, module, name):
         if (module, name) in _SAFE_NAMES:
             return super().find_class(module, name)
@@ -60,5 +62,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     if isinstance(f, (bytes, bytearray)):
         f = io.BytesIO(f)
     if weights_only is not False:
+        if not isinstance(f, io.BytesIO):  # reads of corrupted lengths stay within the data
+            f = io.BytesIO(f.read())
         return _WeightsUnpickler(f).load()
     return (pickle_module or pickle).load(f)

@@ -133,6 +133,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(AtanhBackward0);
   EMBER_BIND(ErfinvBackward0);
   EMBER_BIND(Atan2Backward0);
+  EMBER_BIND(XlogyBackward0);
   EMBER_BIND(DivBackward2);
   EMBER_BIND(DiagonalBackward0);
   EMBER_BIND(DiagonalBackwardBackward0);

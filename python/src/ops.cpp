@@ -358,6 +358,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         m, cls, name, [](const Tensor& a, const Tensor& b) { return atan2(a, b); },
         py::arg("other"));
   }
+  m.def("_xlogy", [](const Tensor& a, const Tensor& b) { return xlogy(a, b); });
   init_bitwise(m, cls);
   def_both(
       m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); },
@@ -373,17 +374,18 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
     if (elementwise(lo) || elementwise(hi)) {
       if (lo.is_none() && hi.is_none()) return clamp(a, std::nullopt, std::nullopt);  // raises
       // Per-element bounds: a value below its bound takes the bound (and the
-      // bound the gradient), as torch's clamp; NaN stays NaN.
-      // NaN stays NaN and passes no gradient on (torch's mask is lo <= x <= hi).
+      // bound the gradient), as torch's clamp. A NaN input stays NaN and
+      // passes no gradient on (torch's mask is lo <= x <= hi).
       Tensor out = where(compare(BinaryOp::Ne, a, a), detach(a), a);
-      if (!lo.is_none()) {
-        const Tensor b = tensor_from_operand(lo);
-        out = where(compare(BinaryOp::Lt, out, b), b, out);
-      }
-      if (!hi.is_none()) {
-        const Tensor b = tensor_from_operand(hi);
-        out = where(compare(BinaryOp::Gt, out, b), b, out);
-      }
+      // A NaN bound makes its element NaN and passes no gradient anywhere.
+      auto apply_bound = [&out](py::handle h, BinaryOp past_bound) {
+        if (h.is_none()) return;
+        const Tensor b = tensor_from_operand(h);
+        out = where(compare(past_bound, out, b), b, out);
+        if (is_floating(b->dtype())) out = where(compare(BinaryOp::Ne, b, b), detach(b), out);
+      };
+      apply_bound(lo, BinaryOp::Lt);
+      apply_bound(hi, BinaryOp::Gt);
       return out;
     }
     auto bound = [](py::handle h) -> std::optional<Scalar> {

@@ -304,11 +304,18 @@ bool has_advanced_item(py::handle idx) {
 
 // The value of `x[idx] = value` broadcast to the indexing result's shape, as
 // torch's index_put: leading size-1 dims beyond the result's rank are dropped.
-Tensor value_for_index(const Tensor& value, const Shape& result) {
+// torch drops a value's leading size-1 dims beyond the target's rank:
+// x[0] = ones(1, n) writes a row of n.
+Tensor without_leading_ones(const Tensor& value, size_t rank) {
   Tensor v = value;
-  while (v->dim() > static_cast<int64_t>(result.size()) && v->shape()[0] == 1) {
+  while (v->dim() > static_cast<int64_t>(rank) && v->shape()[0] == 1) {
     v = reshape(v, DimList(v->shape().begin() + 1, v->shape().end()));
   }
+  return v;
+}
+
+Tensor value_for_index(const Tensor& value, const Shape& result) {
+  const Tensor v = without_leading_ones(value, result.size());
   const Shape& from = v->shape();
   bool fits = from.size() <= result.size();
   for (size_t k = 1; fits && k <= from.size(); ++k) {
@@ -433,7 +440,7 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
   if (s) {
     fill_(target, *s);
   } else {
-    copy_(target, tensor_from_operand(value));
+    copy_(target, without_leading_ones(tensor_from_operand(value), target->shape().size()));
   }
 }
 

@@ -253,6 +253,11 @@ void with_binary_functor(BinaryOp op, Body&& body) {
       return body([](T x, T y) {
         return static_cast<T>(std::atan2(static_cast<double>(x), static_cast<double>(y)));
       });
+    case BinaryOp::Xlogy:
+      return body([](T x, T y) {
+        const double xd = static_cast<double>(x), yd = static_cast<double>(y);
+        return static_cast<T>(xd == 0 && !std::isnan(yd) ? 0.0 : xd * std::log(yd));
+      });
     case BinaryOp::BitAnd:
       return body(
           [](T x, T y) { return integral_only(x, y, [](auto a, auto b) { return a & b; }); });
@@ -295,7 +300,8 @@ void with_binary_functor(BinaryOp op, Body&& body) {
 
 DType compute_dtype(BinaryOp op, DType promoted) {
   // True division of integers is float division.
-  if ((op == BinaryOp::Div || op == BinaryOp::Atan2) && !is_floating(promoted)) {
+  if ((op == BinaryOp::Div || op == BinaryOp::Atan2 || op == BinaryOp::Xlogy) &&
+      !is_floating(promoted)) {
     return default_float_dtype();
   }
   return promoted;

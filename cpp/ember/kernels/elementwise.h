@@ -18,6 +18,7 @@ enum class BinaryOp {
   TruncDiv,  // division rounded toward zero (div with rounding_mode='trunc')
   Remainder,
   Atan2,
+  Xlogy,   // x * log(y), 0 where x is 0 (unless y is NaN)
   BitAnd,  // bitwise ops: integer and bool tensors only
   BitOr,
   BitXor,

@@ -339,7 +339,8 @@ TensorList ClampBackward1::apply(TensorList&& grads) {
   Tensor keep = ones(a->shape(), DType::Bool);
   if (min) keep = mul(keep, compare(BinaryOp::Ge, a, *min));
   if (max) keep = mul(keep, compare(BinaryOp::Le, a, *max));
-  return {mul(grads[0], to_dtype(keep, grads[0]->dtype()))};
+  // where, not a product: a clamped element passes no gradient, even an inf or NaN one.
+  return {where(keep, grads[0], zeros({}, grads[0]->dtype()))};
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
@@ -447,6 +448,34 @@ TensorList Atan2Backward0::apply(TensorList&& grads) {
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(mul(scaled, b));
   if (wants_grad(*this, 1)) out[1] = other_meta.fit(mul(scaled, neg(a)));
+  return out;
+}
+
+Tensor xlogy(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Xlogy, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<XlogyBackward0>(out, {&a, &b});
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
+  }
+  return out;
+}
+
+// d/dx = log(y), also where x is 0 (torch's choice), except 0 at x = y = 0;
+// d/dy = x / y.
+TensorList XlogyBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  const Tensor a = self.unpack(*this), b = other.unpack(*this);
+  TensorList out(2);
+  if (wants_grad(*this, 0)) {
+    const Tensor both_zero =
+        mul(compare(BinaryOp::Eq, a, Scalar(0.0)), compare(BinaryOp::Eq, b, Scalar(0.0)));
+    const Tensor d = where(both_zero, zeros({}, g->dtype()), log(to_dtype(b, g->dtype())));
+    out[0] = self_meta.fit(mul(g, d));
+  }
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(div(mul(g, a), b));
   return out;
 }
 
@@ -734,10 +763,14 @@ TensorList ReluBackward0::apply(TensorList&& grads) {
   // torch's threshold_backward: zero where the result is <= 0 (a NaN passes).
   Tensor y = saved.unpack(*this);
   const Tensor& g = grads[0];
-  if (!any_requires_grad(g) && g->shape() == y->shape() && is_floating(g->dtype())) {
+  // Under create_graph torch's gradient depends on y (with derivative 0), so a
+  // second grad with respect to the input finds it: y * 0 is that 0 (y is 0 there).
+  const bool link_y = GradMode::is_enabled() && y->requires_grad();
+  if (!link_y && !any_requires_grad(g) && g->shape() == y->shape() && is_floating(g->dtype())) {
     return {relu_backward_kernel(g, y)};
   }
-  return {where(compare(BinaryOp::Le, y, Scalar(0.0)), zeros({}, g->dtype()), g)};
+  const Tensor zero = link_y ? mul(y, Scalar(0.0)) : zeros({}, g->dtype());
+  return {where(compare(BinaryOp::Le, y, Scalar(0.0)), zero, g)};
 }
 TensorList ReciprocalBackward0::apply(TensorList&& grads) {
   Tensor y = saved.unpack(*this);

@@ -30,6 +30,9 @@ int64_t check_index(const char* op, const Tensor& self, int64_t dim, const Tenso
                      std::to_string(std::max<int64_t>((*src)->dim(), 1) - 1) + "], but got " +
                      std::to_string((*src)->dim()) + ")");
   }
+  if (src && (*src)->dim() > index->dim() && (*src)->dim() > 1) {
+    throw std::runtime_error("Index tensor must have the same number of dimensions as src tensor");
+  }
   for (int64_t k = 0; k < index->dim(); ++k) {
     const int64_t limit = self->dim() == 0 ? 1 : self->shape()[k];
     const bool beyond_self = k != d && index->shape()[k] > limit;

@@ -48,13 +48,15 @@ void check_inplace(const Tensor& self) {
 Tensor ViewGeometry::region_of(const Tensor& base_like) const {
   // A gradient laid out like the base always holds the region; the check
   // guards the memory should a layout ever disagree with the geometry.
-  const int64_t start = base_like->offset() + offset;
+  int64_t start = base_like->offset() + offset;
   int64_t end = start + 1;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 0) end = start;
     if (end == start) break;
     end += (shape[d] - 1) * strides[d];
   }
+  // An empty region touches no memory; its offset may lie past the end (x[3:] of 3 rows).
+  if (end == start) start = end = base_like->offset();
   const int64_t item = static_cast<int64_t>(itemsize(base_like->dtype()));
   if (start < 0 || end * item > static_cast<int64_t>(base_like->storage()->nbytes())) {
     throw std::runtime_error("setStorage: sizes " + shape_str(shape) + ", strides " +
@@ -221,6 +223,7 @@ bool is_axpy(const Tensor& self, const Tensor& other) {
 // (expand), and an operand may not partly overlap it (x[1:] += x[:-1] would
 // read values it already wrote). Like torch, only dense operands are compared.
 void check_overlap(const Tensor& self, const Tensor* other) {
+  if (self->numel() == 0) return;  // nothing is written
   for (size_t d = 0; d < self->shape().size(); ++d) {
     if (self->strides()[d] == 0 && self->shape()[d] > 1) {
       throw std::runtime_error(

@@ -120,12 +120,17 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
   return out;
 }
 
+// Each input's gradient is computed on its own, as torch's: under create_graph
+// the two then have separate graphs, each usable without retain_graph.
 TensorList MseLossBackward0::apply(TensorList&& grads) {
-  Tensor diff = sub(self.unpack(*this), target.unpack(*this));
-  Tensor d = mul(mul(diff, Scalar(2.0)), spread_loss_grad(grads[0], reduction, diff->numel()));
+  const Tensor x = self.unpack(*this), y = target.unpack(*this);
+  auto gradient = [&](const Tensor& from, const Tensor& to) {
+    const Tensor diff = sub(from, to);
+    return mul(mul(diff, Scalar(2.0)), spread_loss_grad(grads[0], reduction, diff->numel()));
+  };
   TensorList out(2);
-  if (wants_grad(*this, 0)) out[0] = self_meta.fit(d);
-  if (wants_grad(*this, 1)) out[1] = target_meta.fit(neg(d));
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(gradient(x, y));
+  if (wants_grad(*this, 1)) out[1] = target_meta.fit(gradient(y, x));
   return out;
 }
 
@@ -588,8 +593,10 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   // A contiguous input folds its batch dims into rows, as torch does: addmm, then a view.
   const int64_t in_features = input->shape().back();
   DimList out_shape(input->shape().begin(), input->shape().end() - 1);
+  int64_t rows = 1;  // not -1: with no in_features the row count cannot be inferred
+  for (int64_t s : out_shape) rows *= s;
   out_shape.push_back(weight->shape()[0]);
-  return view(addmm(bias, reshape(input, {-1, in_features}), t(weight)), out_shape);
+  return view(addmm(bias, reshape(input, {rows, in_features}), t(weight)), out_shape);
 }
 
 }  // namespace ember

@@ -370,6 +370,8 @@ Tensor cumprod(const Tensor& a, int64_t dim, std::optional<DType> dtype) {
 // needs x without zeros (as prod's, see prod_gradient).
 TensorList CumprodBackward0::apply(TensorList&& grads) {
   const Tensor x = self.unpack(*this);
+  const Tensor y =
+      result.unpack(*this);  // checked even where unused: torch refuses a written result
   const Tensor& g = grads[0];
   if (!GradMode::is_enabled()) {
     return {to_dtype(cumprod_backward_kernel(convert(x, g->dtype()), g, dim), x->dtype())};
@@ -379,7 +381,7 @@ TensorList CumprodBackward0::apply(TensorList&& grads) {
         "ember: higher-order gradients of cumprod() through an input containing zeros are not "
         "supported");
   }
-  const Tensor weighted = cumsum_impl(mul(g, result.unpack(*this)), dim, std::nullopt, true);
+  const Tensor weighted = cumsum_impl(mul(g, y), dim, std::nullopt, true);
   return {to_dtype(div(weighted, x), x->dtype())};
 }
 

@@ -849,15 +849,23 @@ std::pair<int64_t, int64_t> outer_inner(const Shape& shape, int64_t dim) {
 
 }  // namespace
 
+// A 0-d tensor acts as one element along dim 0 (or -1), as in torch, and so
+// takes one index and gives a 0-d result.
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
-  if (a->dim() == 0) throw IndexError("too many indices for tensor of dimension 0");
-  const int64_t d = wrap_dim(dim, a->dim());
-  const int64_t size = a->shape()[d];
+  const bool scalar = a->dim() == 0;
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));
+  if (scalar && index->numel() != 1) {
+    throw std::runtime_error("index_select(): Index to scalar can have only 1 value, got " +
+                             std::to_string(index->numel()) + " value(s)");
+  }
+  const int64_t size = scalar ? 1 : a->shape()[d];
   Tensor idx = checked_index(index, size, d);
   Shape shape;
-  for (int64_t k = 0; k < d; ++k) shape.push_back(a->shape()[k]);
-  for (int64_t s : idx->shape()) shape.push_back(s);
-  for (int64_t k = d + 1; k < a->dim(); ++k) shape.push_back(a->shape()[k]);
+  if (!scalar) {
+    for (int64_t k = 0; k < d; ++k) shape.push_back(a->shape()[k]);
+    for (int64_t s : idx->shape()) shape.push_back(s);
+    for (int64_t k = d + 1; k < a->dim(); ++k) shape.push_back(a->shape()[k]);
+  }
   Tensor out = empty(shape, a->dtype());
   Tensor src = a->is_contiguous() ? a : contiguous_clone(a);
   const auto [outer, inner] = outer_inner(a->shape(), d);
@@ -885,7 +893,7 @@ TensorList IndexBackward0::apply(TensorList&& grads) {
   Tensor g = contiguous_clone(grads[0]);
   Tensor out = zeros(self_meta.shape, g->dtype());
   const auto [outer, inner] = outer_inner(self_meta.shape, dim);
-  const int64_t size = self_meta.shape[static_cast<size_t>(dim)];
+  const int64_t size = self_meta.shape.empty() ? 1 : self_meta.shape[static_cast<size_t>(dim)];
   const int64_t n = idx->numel();
   const int64_t* pi = idx->data<int64_t>();
   EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {

@@ -124,7 +124,9 @@ def softshrink(input, lambd=0.5):
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     _refuse_integers(input, "softshrink_cpu")
-    shrunk = _C.where(input > lambd, input - lambd, input * 0)  # input * 0 keeps NaN
+    # Inside the band the value is 0 and no gradient passes; NaN passes both on.
+    zero = _C.where(input != input, input, _C.zeros((), dtype=input.dtype))
+    shrunk = _C.where(input > lambd, input - lambd, zero)
     return _C.where(input < -lambd, input + lambd, shrunk)
 
 

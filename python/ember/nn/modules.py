@@ -462,7 +462,11 @@ class Module:
                     f'copying the parameter named "{k}", expected torch.Tensor or Tensor-like '
                     f"object from checkpoint but received {type(state_dict[k])}"
                 )
-        missing = [k for k in own if k not in state_dict]
+        # Batch norm's step counter is newer than some checkpoints: torch keeps
+        # the module's own when one lacks it.
+        missing = [
+            k for k in own if k not in state_dict and k.rpartition(".")[2] != "num_batches_tracked"
+        ]
         unexpected = [k for k in state_dict if k not in own]
         errors = [
             f"size mismatch for {k}: copying a param with shape {state_dict[k].shape} from "

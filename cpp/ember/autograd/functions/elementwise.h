@@ -115,6 +115,12 @@ struct Atan2Backward0 final : Node {
   SavedTensor self, other;
   GradFit self_meta, other_meta;
 };
+struct XlogyBackward0 final : Node {
+  EMBER_NODE(XlogyBackward0);
+  void release_saved() override { self.release(), other.release(); }
+  SavedTensor self, other;
+  GradFit self_meta, other_meta;
+};
 // Recorded by ops torch gives no derivative (floor division, scalar % tensor):
 // the result requires grad, and backward through it raises.
 struct NotImplemented final : Node {
