@@ -1671,3 +1671,46 @@ TWELFTH_PASS = {
 @pytest.mark.parametrize("name", sorted(TWELFTH_PASS))
 def test_twelfth_pass_matches_torch(name):
     compare(lambda L: _value_or_none(TWELFTH_PASS[name], L))
+
+
+def _backward_with(gradient):
+    def run(L):
+        x = L.tensor(1.0, requires_grad=True)
+        (x * 2).backward(gradient(L))
+        return x.grad
+
+    return run
+
+
+ARGUMENT_FORMS = {
+    "absolute_of_int": lambda L: L.absolute(3),
+    "isinf_of_list": lambda L: L.isinf([1.0]),
+    "nan_to_num_of_float": lambda L: L.nan_to_num(2.0),
+    "divide_number_first": lambda L: L.divide(2.0, L.tensor([1.0, 2.0])),
+    "subtract_number_first": lambda L: L.subtract(2.0, L.tensor([1.0, 2.0]), alpha=2),
+    "multiply_number_first": lambda L: L.multiply(2, L.tensor([1.0, 2.0])),
+    "true_divide_number_first": lambda L: L.true_divide(2, L.tensor([1, 2])),
+    "new_empty_shape": lambda L: L.tensor(1.0, dtype=L.float64).new_empty((2, 3)).zero_(),
+    "new_empty_negative": lambda L: L.tensor(1.0).new_empty((2, -5)),
+    "zeros_of_true": lambda L: L.zeros(True),
+    "zeros_of_true_in_tuple": lambda L: L.zeros((True, 2)),
+    "sum_over_true": lambda L: L.ones(2, 3).sum(True),
+    "reshape_to_true": lambda L: L.ones(2).reshape(True, 2),
+    "full_of_int_size": lambda L: L.full(2, 1.0),
+    "full_of_negative_int_size": lambda L: L.full(-1, 2.0),
+    "tensor_nan_and_huge_int": lambda L: L.tensor([float("nan"), 2**63]),
+    "tensor_huge_int_as_float32": lambda L: L.tensor(10**30, dtype=L.float32),
+    "tensor_huge_int_as_float64": lambda L: L.tensor([2**63], dtype=L.float64),
+    "tensor_huge_int_as_int64": lambda L: L.tensor([2**63]),
+    "tensor_int_beyond_double": lambda L: L.tensor([10**400, 1.5]),
+    "backward_with_float_gradient": _backward_with(lambda L: 2.0),
+    "backward_with_empty_list": _backward_with(lambda L: []),
+    "backward_with_list_of_tensor": _backward_with(lambda L: [L.tensor(0.5)]),
+    "repeat_interleave_beyond_memory": lambda L: L.ones(2).repeat_interleave(2**40),
+    "bincount_beyond_memory": lambda L: L.bincount(L.tensor([2**40])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARGUMENT_FORMS))
+def test_argument_forms_match_torch(name):
+    compare(lambda L: _value_or_none(ARGUMENT_FORMS[name], L))

@@ -5,6 +5,9 @@ new op that is goes into the C++ core instead. Each is installed both as
 ``ember.<name>`` and ``Tensor.<name>``, like torch's.
 """
 
+import contextlib
+import functools
+import inspect
 import math
 import operator
 
@@ -408,15 +411,25 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@contextlib.contextmanager
+def _numpy_allocation():
+    """NumPy's MemoryError as torch's (and Ember's own) allocation RuntimeError."""
+    try:
+        yield
+    except MemoryError as e:
+        raise RuntimeError("ember: can't allocate memory for a tensor (out of memory)") from e
+
+
 def bincount(input, weights=None, minlength=0):
     if input.dim() != 1 or input.is_floating_point():
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     values = input.numpy()
     if values.size and values.min() < 0:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    if weights is None:
-        return _C.tensor(np.bincount(values, minlength=minlength).astype(np.int64))
-    counts = np.bincount(values, weights=weights.detach().numpy(), minlength=minlength)
+    with _numpy_allocation():
+        if weights is None:
+            return _C.tensor(np.bincount(values, minlength=minlength).astype(np.int64))
+        counts = np.bincount(values, weights=weights.detach().numpy(), minlength=minlength)
     return _C.tensor(counts, dtype=weights.dtype if weights.is_floating_point() else _C.float64)
 
 
@@ -618,7 +631,8 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
         if count < 0:
             raise RuntimeError("repeats can not be negative")
         counts = np.full(size, count)
-    order = _C.tensor(np.repeat(np.arange(size), counts), dtype=_C.int64)
+    with _numpy_allocation():
+        order = _C.tensor(np.repeat(np.arange(size), counts), dtype=_C.int64)
     return input.index_select(d, order) if input.dim() else input.reshape(1).index_select(0, order)
 
 
@@ -743,9 +757,30 @@ _FUNCTIONS_ONLY = {
 } | STACKING_FUNCTIONS_ONLY
 
 
+# torch's functions that also take a number first (x * t as multiply(x, t)).
+_NUMBER_FIRST = {"xlogy", "subtract", "divide", "true_divide", "multiply"}
+
+
+def _requiring_tensor_input(name, fn):
+    """fn as ember.<name>: torch's TypeError for a first argument that is no tensor."""
+    if name in _NUMBER_FIRST or next(iter(inspect.signature(fn).parameters)) != "input":
+        return fn
+
+    @functools.wraps(fn)
+    def checked(input, *args, **kwargs):
+        if not isinstance(input, _C.Tensor):
+            raise TypeError(
+                f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                f"{type(input).__name__}"
+            )
+        return fn(input, *args, **kwargs)
+
+    return checked
+
+
 def install(module_namespace):
     for name, fn in COMPOSITES.items():
         if name not in _FUNCTIONS_ONLY:
             setattr(_C.Tensor, name, fn)
         if name != "repeat":  # torch has Tensor.repeat only
-            module_namespace[name] = fn
+            module_namespace[name] = _requiring_tensor_input(name, fn)

@@ -165,20 +165,21 @@ def rsub(input, other, alpha=1):
     return other - alpha * input if alpha != 1 else other - input
 
 
+# The module functions, not the methods: either operand may be a number.
 def subtract(input, other, *, alpha=1):
-    return input.sub(other, alpha=alpha)
+    return _C.sub(input, other, alpha=alpha)
 
 
 def divide(input, other, *, rounding_mode=None):
-    return input.div(other, rounding_mode=rounding_mode)
+    return _C.div(input, other, rounding_mode=rounding_mode)
 
 
 def true_divide(input, other):
-    return input.div(other)
+    return _C.div(input, other)
 
 
 def multiply(input, other):
-    return input.mul(other)
+    return _C.mul(input, other)
 
 
 def absolute(input):

@@ -130,6 +130,10 @@ def _new_zeros(self, *size, dtype=None, requires_grad=False):
     return _C.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
+def _new_empty(self, *size, dtype=None, requires_grad=False):
+    return _C.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
 def _new_ones(self, *size, dtype=None, requires_grad=False):
     return _C.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
@@ -202,6 +206,7 @@ def _install_tensor_methods():
     T.random_ = _random_
     T.new_zeros = _new_zeros
     T.new_ones = _new_ones
+    T.new_empty = _new_empty
     T.new_full = _new_full
     T.device = property(_device)
     T.cuda = _cuda

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "common.h"
@@ -128,6 +129,7 @@ namespace {
 // One size or dim: a Python int, anything with __index__ (NumPy integers), or
 // a one-element integer tensor, as torch accepts.
 std::optional<int64_t> as_index(py::handle h) {
+  if (PyBool_Check(h.ptr())) return std::nullopt;  // torch refuses True as a size or dim
   if (PyLong_Check(h.ptr())) {
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
@@ -254,10 +256,11 @@ DType kind_of_element(py::handle h, bool leading) {
   if (PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(np_float64))) {
     return DType::Float64;
   }
-  if (PyLong_Check(h.ptr())) {  // tensor data must fit int64, unlike operands
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+    // Past int64 an int only fits a float tensor (see fill_from), as in torch.
     int overflow = 0;
     PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
-    if (overflow) throw ValueError("Overflow when unpacking long long");
+    if (overflow) return DType::Int64;
   }
   std::optional<Scalar> s = as_scalar(h);
   if (!s) {
@@ -311,6 +314,22 @@ void fill_from(py::handle h, T*& cursor) {
   if (is_sequence_like(h)) {
     for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) fill_from(item, cursor);
     return;
+  }
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+    if (!overflow) {
+      *cursor++ = Scalar::integer(v).checked_to<T>();
+      return;
+    }
+    if constexpr (!std::is_floating_point_v<T>) {  // tensor data must fit int64
+      throw ValueError("Overflow when unpacking long long");
+    } else {
+      const double d = PyLong_AsDouble(h.ptr());  // OverflowError past double's range
+      if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+      *cursor++ = static_cast<T>(d);
+      return;
+    }
   }
   const Scalar v = is_tensor(h) ? item_as_scalar(as_tensor(h)) : *as_scalar(h);
   *cursor++ = v.checked_to<T>();

@@ -122,6 +122,11 @@ void init_factories(py::module_& m) {
       [](py::handle size, py::handle value, py::object dtype, bool requires_grad,
          py::object device) {
         check_device(device);
+        if (!PySequence_Check(size.ptr())) {  // torch's full takes no bare int as its size
+          throw TypeError(std::string("full(): argument 'size' (position 1) must be tuple of "
+                                      "ints, not ") +
+                          Py_TYPE(size.ptr())->tp_name);
+        }
         const Scalar s = number(value);  // a number or a one-element tensor
         const DType t = dtype.is_none()
                             ? (s.kind == DType::Float64 ? default_float_dtype() : s.kind)

@@ -744,7 +744,17 @@ void init_tensor(py::module_& m) {
           [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph,
              py::object inputs) {
             std::vector<Tensor> grads;
-            if (!gradient.is_none()) grads.push_back(tensor_from_operand(gradient));
+            // torch takes a tensor, or a sequence whose first item is one; not a number.
+            py::handle g = gradient;
+            if (PyList_Check(g.ptr()) || PyTuple_Check(g.ptr())) {
+              if (py::len(g) == 0) throw std::runtime_error("got 1 tensors and 0 gradients");
+              g = py::reinterpret_borrow<py::sequence>(g)[0];
+            }
+            if (!g.is_none() && !is_tensor(g)) {
+              throw TypeError(std::string("gradients can be either Tensors or None, but got ") +
+                              Py_TYPE(g.ptr())->tp_name);
+            }
+            if (!g.is_none()) grads.push_back(as_tensor(g));
             const bool keep = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
             std::vector<Tensor> in;
             if (!inputs.is_none()) {
