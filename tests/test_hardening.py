@@ -1205,3 +1205,62 @@ def test_assignment_by_tensor_index_into_an_empty_tensor_does_nothing(assign):
         """
     )
     assert proc.returncode == 0 and "shape (3, 0)" in proc.stdout, proc.stderr[-1500:]
+
+
+def test_grad_reset_while_another_thread_backprops_does_not_crash():
+    # `.grad = None` (zero_grad's default) raced the accumulation into .grad.
+    proc = run_py(
+        """
+        import threading
+        import ember
+        w = ember.randn(64, 64, requires_grad=True)
+        x = ember.randn(64, 64)
+        opt = ember.optim.SGD([w], lr=0.0)
+        done = threading.Event()
+        def backprop():
+            for _ in range(1500):
+                (x @ w).sigmoid().sum().backward()
+            done.set()
+        def reset():
+            while not done.is_set():
+                w.grad = None
+                opt.zero_grad()
+                w.grad = ember.zeros(64, 64)
+                g = w.grad
+        threads = [threading.Thread(target=backprop), threading.Thread(target=reset)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        print("finished", tuple(w.grad.shape))
+        """,
+        timeout=180,
+    )
+    assert proc.returncode == 0 and "finished (64, 64)" in proc.stdout, proc.stderr[-1500:]
+
+
+def test_cleared_gc_callbacks_neither_drop_live_hooks_nor_leak_cycles():
+    # The per-collection GC answers are reset from ember's gc.callbacks entry;
+    # without it they could go stale and drop a hook a live graph still runs.
+    proc = run_py(
+        """
+        import gc, weakref
+        import ember
+        gc.callbacks.clear()
+        calls = []
+        leaf = ember.full((3,), 2.0, requires_grad=True)
+        leaf.register_hook(lambda g, leaf=leaf: (calls.append(1), g * 5)[1])
+        gc.collect()
+        y = (leaf * leaf).sum()
+        del leaf
+        gc.collect()
+        y.backward()
+        print("hook calls", len(calls))
+        cycle = ember.ones(2, requires_grad=True)
+        cycle.register_hook(lambda g, t=cycle: g)
+        alive = weakref.ref(cycle)
+        del cycle
+        gc.collect(); gc.collect()
+        print("cycle collected", alive() is None)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert "hook calls 1" in proc.stdout and "cycle collected True" in proc.stdout, proc.stdout

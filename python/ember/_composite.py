@@ -357,8 +357,9 @@ def median(input, dim=None, keepdim=False):
     """The lower of the two middle values (NaN if the line holds one), as torch's."""
     if dim is None:
         flat = input.reshape(-1)
-        if flat.numel() == 0:
-            return _C.full((), math.nan, dtype=input.dtype)
+        if flat.numel() == 0:  # NaN, still in the graph when input is
+            nan = _C.full((), math.nan, dtype=input.dtype)
+            return flat.sum() + nan if input.requires_grad else nan
         value = median(flat, 0).values
         if not input.is_floating_point():
             return value

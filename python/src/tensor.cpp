@@ -446,6 +446,21 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
 
 }  // namespace
 
+// Python's reads and writes of a leaf's .grad take the lock its accumulator
+// adds under, so `w.grad = None` while another thread's backward feeds w
+// swaps the tensor between accumulations, never in the middle of one.
+class LeafGradLock {
+ public:
+  explicit LeafGradLock(const Tensor& t) {
+    if (Node* acc = t->grad_accumulator_if_made()) {
+      lock_ = std::unique_lock<std::mutex>(static_cast<AccumulateGrad*>(acc)->grad_mutex());
+    }
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
 // Note [Tensors and Python's cycle collector]
 // A tensor can hold Python objects through C++: its hooks' callables, and
 // the ctx of a custom Function that is its grad_fn. When such an object
@@ -461,7 +476,9 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
 // collection, and the collector needs the same answer from every traverse of
 // one collection; so each tensor's answer is computed once per collection
 // (a gc.callbacks hook in ember/__init__.py starts a new one) and reused by
-// traverse and clear.
+// traverse and clear. Should user code remove that hook from gc.callbacks,
+// the cached answers could be stale: the tensors then report nothing (their
+// cycles wait) until the hook, put back, starts the next collection.
 struct GcReferences {
   bool hooks = false;  // visit the hooks' callables
   bool ctx = false;    // visit the grad_fn's ctx
@@ -472,10 +489,33 @@ std::unordered_map<const TensorImpl*, GcReferences>& gc_decisions() {
   return *decisions;
 }
 
+struct GcCallback {
+  PyObject* callbacks = nullptr;  // gc.callbacks (the list the collector reads)
+  PyObject* hook = nullptr;       // ember's entry in it
+  bool distrust = false;          // answers wait for the next collection start
+};
+
+GcCallback& gc_callback() {
+  static auto* state = new GcCallback();
+  return *state;
+}
+
+// False (and the hook put back) when the per-collection answers cannot be trusted.
+bool gc_decisions_trusted() {
+  GcCallback& state = gc_callback();
+  if (!state.hook || state.distrust) return !state.distrust;
+  const int present = PySequence_Contains(state.callbacks, state.hook);
+  if (present == 1) return true;
+  if (present < 0 || PyList_Append(state.callbacks, state.hook) < 0) PyErr_Clear();
+  state.distrust = true;
+  return false;
+}
+
 GcReferences gc_references(const Tensor& t) {
   auto hooks = t->hook_list();
   const std::shared_ptr<Node>& fn = t->grad_fn();
   if (!hooks && !(fn && fn->gc_object())) return {};  // nothing Python (set with the GIL only)
+  if (!gc_decisions_trusted()) return {};
   auto [it, fresh] = gc_decisions().try_emplace(t.get());
   if (fresh) {
     const bool sole = t.use_count() == 1;
@@ -510,7 +550,14 @@ int tensor_clear(PyObject* self) {
 }
 
 void init_tensor(py::module_& m) {
-  m.def("_gc_collection_starts", [] { gc_decisions().clear(); });
+  m.def("_gc_collection_starts", [] {
+    gc_decisions().clear();
+    gc_callback().distrust = false;
+  });
+  m.def("_gc_watch_collections", [](py::object callbacks, py::object hook) {
+    gc_callback().callbacks = callbacks.release().ptr();  // kept for the process's life
+    gc_callback().hook = hook.release().ptr();
+  });
   py::class_<TensorImpl, Tensor> cls(m, "Tensor",
                                      py::custom_type_setup([](PyHeapTypeObject* heap_type) {
                                        PyTypeObject* type = &heap_type->ht_type;
@@ -577,11 +624,17 @@ void init_tensor(py::module_& m) {
                 throw py::error_already_set();
               }
             }
-            if (!t->grad()) return py::none();
-            return py::cast(t->grad());
+            Tensor grad;
+            {
+              LeafGradLock lock(t);
+              grad = t->grad();
+            }
+            if (!grad) return py::none();
+            return py::cast(grad);
           },
           [](const Tensor& t, py::handle g) {
             if (g.is_none()) {
+              LeafGradLock lock(t);
               t->set_grad(nullptr);
               return;
             }
@@ -605,6 +658,7 @@ void init_tensor(py::module_& m) {
                                        "'. Please ensure that the gradient and the tensor have the "
                                        "same dtype");
             }
+            LeafGradLock lock(t);
             t->set_grad(gt);
           })
       .def_property(

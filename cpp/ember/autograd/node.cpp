@@ -77,6 +77,9 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
                              shape_str(leaf->shape()));
   }
   if (g->dtype() != leaf->dtype()) g = to_dtype(g, leaf->dtype());
+  // Freed after the lock is released: freeing a NumPy-backed grad takes the
+  // GIL, which a Python thread waiting for this lock may hold.
+  Tensor replaced;
   std::lock_guard<std::mutex> lock(mutex_);
   Tensor& slot = leaf->mutable_grad();
   if (!slot) {
@@ -90,7 +93,8 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
       slot = contiguous_clone(g);
     }
   } else if (GradMode::is_enabled()) {
-    slot = add(slot, g);
+    replaced = std::move(slot);
+    slot = add(replaced, g);
   } else {
     add_inplace_unchecked(slot, g);
   }

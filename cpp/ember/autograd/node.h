@@ -99,10 +99,13 @@ class AccumulateGrad final : public Node {
   TensorList apply(TensorList&& grads) override;
   // The leaf; null only when the leaf is gone and Python still holds this node.
   Tensor variable() const { return variable_.lock(); }
+  // Held while the leaf's .grad is replaced or added into: backward runs in
+  // several threads may feed one leaf, and Python may read or reset .grad.
+  std::mutex& grad_mutex() { return mutex_; }
 
  private:
   std::weak_ptr<TensorImpl> variable_;
-  std::mutex mutex_;  // backward runs in several threads may feed one leaf
+  std::mutex mutex_;
 };
 
 // Note [Saved tensors]
