@@ -300,3 +300,26 @@ def _gradient_for_a_number(lib):
 )
 def test_function_outputs_and_gradients_follow_torch(case):
     compare(case)
+
+
+def test_backward_may_differentiate_its_own_non_leaf_input_like_torch():
+    # The inner autograd.grad stops at x, whose grad_fn the outer pass is running.
+    def run(L):
+        class SinViaGrad(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x.sin()
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                with L.enable_grad():
+                    (gx,) = L.autograd.grad(x.sin().sum(), x)
+                return g * gx
+
+        w = L.tensor([0.3, 0.7], dtype=L.float64, requires_grad=True)
+        SinViaGrad.apply(w * 2).sum().backward()
+        return w.grad
+
+    compare(run)

@@ -655,6 +655,35 @@ def _case_concurrent_backward_through_one_graph():
     y.backward()  # the graph is usable again afterwards
 
 
+def _case_grads_with_respect_to_a_shared_non_leaf():
+    """autograd.grad(loss_k, E) from several threads, E one shared non-leaf:
+    each pass stops at E's grad_fn, so none is refused, and each matches its
+    serial result."""
+    w = ember.randn(64, 64, generator=ember.Generator().manual_seed(0), requires_grad=True)
+    shared = w * 2.0
+
+    def loss(k):
+        return ((shared @ shared) * (k + 1)).tanh().sum()
+
+    expected = [ember.autograd.grad(loss(k), shared)[0].numpy() for k in range(3)]
+    errors = []
+
+    def worker(k):
+        try:
+            for _ in range(30):
+                (g,) = ember.autograd.grad(loss(k), shared)
+                np.testing.assert_array_equal(g.numpy(), expected[k])
+        except Exception as exc:  # reported below: a thread's exception is otherwise lost
+            errors.append(exc)
+
+    ths = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(120)
+    assert not errors, errors[:3]
+
+
 def _case_grad_mode_thread_isolation_under_load():
     flags = []
 
@@ -698,6 +727,7 @@ def _run_case_in_subprocess(name, timeout=120):
         "concurrent_backward_on_separate_graphs",
         "concurrent_backward_into_shared_leaf_accumulates",
         "concurrent_backward_through_one_graph",
+        "grads_with_respect_to_a_shared_non_leaf",
         "grad_mode_thread_isolation_under_load",
         "concurrent_matmul_operator",
         "concurrent_sum_with_dim_tuple",

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ember/autograd/node.h"
 #include "ember/ops.h"
@@ -39,8 +40,11 @@ void refuse_nan(const Node& n, const TensorList& grads) {
 // claims each graph node it visits (Node::active_run_) and frees the claims
 // when it ends; a run that finds a node claimed by another run, meaning two
 // threads (or a hook's nested backward) are differentiating through the same
-// non-leaf nodes at once, raises instead of sharing the scratch. See the
-// README's thread-safety notes.
+// non-leaf nodes at once, raises instead of sharing the scratch. A run that
+// wants only some inputs' gradients (autograd.grad) borrows such a node
+// instead, with scratch in its own map, as long as it would not run it: the
+// gradient stops at the node (an input's grad_fn) or never reaches it. See
+// the README's thread-safety notes.
 //
 // Order: a node runs once every gradient for it has arrived. Among ready nodes
 // the most recently created runs first, as in torch, so sums into a leaf
@@ -63,7 +67,9 @@ class Engine::Run {
   Run(bool keep_graph, bool create_graph) : keep_graph_(keep_graph), mode_(create_graph) {}
 
   // Discovers the graph below `roots` and counts each node's incoming edges.
-  void discover(const std::vector<Edge>& roots) {
+  // `restricted`: restrict_to follows, so another run's nodes may be borrowed.
+  void discover(const std::vector<Edge>& roots, bool restricted) {
+    may_borrow_ = restricted;
     run_id_ = next_run_id.fetch_add(1);
     std::vector<Node*> stack;
     for (const Edge& e : roots) visit(e.node.get(), stack);
@@ -120,6 +126,9 @@ class Engine::Run {
       const size_t idx = static_cast<size_t>(index_of(n));
       if (below) reaches[idx] = 1;
       scratch(n).needed = below || (run_targets && is_target[idx] && n->is_accumulator_);
+    }
+    for (Node* n : borrowed_) {
+      if (scratch(n).needed) throw overlapping_run(n);
     }
   }
 
@@ -186,7 +195,7 @@ class Engine::Run {
   ~Run() {
     // On success buffers are already empty; after an error, drop what is left.
     for (Node* n : nodes_) {
-      if (n->is_accumulator_) continue;
+      if (n->is_accumulator_ || borrowed_.count(n)) continue;  // not this run's to reset
       n->scratch_.buffer = TensorList();
       n->scratch_.pending = 0;
       n->active_run_.store(0, std::memory_order_release);
@@ -201,12 +210,15 @@ class Engine::Run {
 
   using Scratch = Node::Scratch;
 
-  Scratch& scratch(Node* n) { return n->is_accumulator_ ? accumulator_scratch_[n] : n->scratch_; }
+  Scratch& scratch(Node* n) {
+    const bool local = n->is_accumulator_ || (!borrowed_.empty() && borrowed_.count(n));
+    return local ? local_scratch_[n] : n->scratch_;
+  }
 
   void visit(Node* n, std::vector<Node*>& stack) {
     if (n->is_accumulator_) {
-      if (accumulator_scratch_[n].run_id == run_id_) return;
-      accumulator_scratch_[n].run_id = run_id_;
+      if (local_scratch_[n].run_id == run_id_) return;
+      local_scratch_[n].run_id = run_id_;
     } else if (!claim(n)) {
       return;  // already visited by this run
     }
@@ -218,14 +230,20 @@ class Engine::Run {
     stack.push_back(n);
   }
 
-  // Takes n's scratch for this run: false if this run already holds it.
+  // Takes n's scratch for this run, or borrows n when another run holds it:
+  // false if this run already visited n.
   bool claim(Node* n) {
     uint64_t owner = 0;
     if (n->active_run_.compare_exchange_strong(owner, run_id_, std::memory_order_acquire)) {
       return true;
     }
     if (owner == run_id_) return false;
-    throw std::runtime_error(
+    if (!may_borrow_) throw overlapping_run(n);
+    return borrowed_.insert(n).second;
+  }
+
+  static std::runtime_error overlapping_run(const Node* n) {
+    return std::runtime_error(
         std::string("ember: another backward pass is running through this graph (at ") + n->name() +
         "). Backward passes through the same non-leaf nodes must not overlap: run them one "
         "after another, or build a separate graph per thread.");
@@ -245,10 +263,12 @@ class Engine::Run {
   GradModeGuard mode_;
   uint64_t run_id_ = 0;
   bool restricted_ = false;
+  bool may_borrow_ = false;
+  std::unordered_set<Node*> borrowed_;  // other runs' nodes this one only passes through
   std::vector<Node*> nodes_;
   std::unordered_multimap<Node*, CaptureSpec> captures_;
   std::unordered_map<Node*, int32_t> index_;
-  std::unordered_map<Node*, Scratch> accumulator_scratch_;
+  std::unordered_map<Node*, Scratch> local_scratch_;  // accumulators' and borrowed nodes'
 };
 
 namespace {
@@ -308,7 +328,7 @@ void Engine::backward(const std::vector<Tensor>& roots, const std::vector<Tensor
   const std::vector<Edge> edges = root_edges(roots);
   const std::vector<Tensor> grads = checked_root_grads(roots, grad_roots);
   Run run(keep_graph, create_graph);
-  run.discover(edges);
+  run.discover(edges, /*restricted=*/!inputs.empty());
   if (!inputs.empty()) {
     std::vector<Node*> targets;
     for (const Edge& e : input_edges(inputs)) targets.push_back(e.node.get());
@@ -332,7 +352,7 @@ std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots,
   const std::vector<Tensor> grads = checked_root_grads(roots, grad_roots);
   const std::vector<Edge> targets = input_edges(inputs);
   Run run(keep_graph, create_graph);
-  run.discover(edges);
+  run.discover(edges, /*restricted=*/true);
   std::vector<Node*> target_nodes;
   for (size_t i = 0; i < targets.size(); ++i) {
     target_nodes.push_back(targets[i].node.get());
