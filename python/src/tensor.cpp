@@ -504,9 +504,11 @@ GcCallback& gc_callback() {
 bool gc_decisions_trusted() {
   GcCallback& state = gc_callback();
   if (!state.hook || state.distrust) return !state.distrust;
-  const int present = PySequence_Contains(state.callbacks, state.hook);
-  if (present == 1) return true;
-  if (present < 0 || PyList_Append(state.callbacks, state.hook) < 0) PyErr_Clear();
+  // By identity: an == here could run Python code in the middle of a collection.
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(state.callbacks); ++i) {
+    if (PyList_GET_ITEM(state.callbacks, i) == state.hook) return true;
+  }
+  if (PyList_Append(state.callbacks, state.hook) < 0) PyErr_Clear();
   state.distrust = true;
   return false;
 }
@@ -554,7 +556,7 @@ void init_tensor(py::module_& m) {
     gc_decisions().clear();
     gc_callback().distrust = false;
   });
-  m.def("_gc_watch_collections", [](py::object callbacks, py::object hook) {
+  m.def("_gc_watch_collections", [](py::list callbacks, py::object hook) {
     gc_callback().callbacks = callbacks.release().ptr();  // kept for the process's life
     gc_callback().hook = hook.release().ptr();
   });

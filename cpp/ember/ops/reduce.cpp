@@ -370,8 +370,8 @@ Tensor cumprod(const Tensor& a, int64_t dim, std::optional<DType> dtype) {
 // needs x without zeros (as prod's, see prod_gradient).
 TensorList CumprodBackward0::apply(TensorList&& grads) {
   const Tensor x = self.unpack(*this);
-  const Tensor y =
-      result.unpack(*this);  // checked even where unused: torch refuses a written result
+  // Unpacked (version-checked) even where unused: torch refuses a written result.
+  const Tensor y = result.unpack(*this);
   const Tensor& g = grads[0];
   if (!GradMode::is_enabled()) {
     return {to_dtype(cumprod_backward_kernel(convert(x, g->dtype()), g, dim), x->dtype())};
