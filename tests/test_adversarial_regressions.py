@@ -1714,3 +1714,34 @@ ARGUMENT_FORMS = {
 @pytest.mark.parametrize("name", sorted(ARGUMENT_FORMS))
 def test_argument_forms_match_torch(name):
     compare(lambda L: _value_or_none(ARGUMENT_FORMS[name], L))
+
+
+def _zero_grad_after_create_graph(L):
+    L.manual_seed(0)
+    m = L.nn.Linear(4, 3)
+    opt = L.optim.SGD(m.parameters(), lr=0.1)
+    m(L.randn(2, 4)).pow(2).mean().backward(create_graph=True)
+    contiguous = m.weight.grad.is_contiguous()
+    opt.zero_grad(set_to_none=False)
+    return L.tensor(contiguous), m.weight.grad
+
+
+def _scatter_grad_of_larger_src(op):
+    def run(L):
+        src = L.arange(6.0).reshape(2, 3).requires_grad_()
+        out = getattr(L.zeros(2, 3), op)(1, L.tensor([[0, 0], [1, 1]]), src)
+        return L.autograd.grad(out.sum(), src)[0]
+
+    return run
+
+
+PASS_J = {
+    "zero_grad_after_create_graph": _zero_grad_after_create_graph,
+    "scatter_grad_of_larger_src": _scatter_grad_of_larger_src("scatter"),
+    "scatter_add_grad_of_larger_src": _scatter_grad_of_larger_src("scatter_add"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PASS_J))
+def test_pass_j_matches_torch(name):
+    compare(lambda L: _value_or_none(PASS_J[name], L))

@@ -1294,3 +1294,34 @@ def test_cleared_gc_callbacks_neither_drop_live_hooks_nor_leak_cycles():
     )
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert "hook calls 1" in proc.stdout and "cycle collected True" in proc.stdout, proc.stdout
+
+
+def test_replacing_grad_frees_the_old_one_outside_the_lock():
+    # Freeing the old grad ran a finalizer that read w.grad: the setter must not
+    # hold the accumulator's lock by then (it deadlocked).
+    proc = run_py(
+        """
+        import weakref
+        import ember
+        w = ember.ones(3, requires_grad=True)
+        (w * 2).sum().backward()
+        class Keep(ember.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.kept = kept[0]
+                return a * 1
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        class Marker:
+            pass
+        kept = [Marker()]
+        weakref.finalize(kept[0], lambda: print("finalizer sees", w.grad is None))
+        w.grad = Keep.apply(ember.ones(3, requires_grad=True))
+        kept.clear()
+        w.grad = None
+        print("survived")
+        """,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and "survived" in proc.stdout, proc.stderr[-1500:]

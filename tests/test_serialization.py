@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import ember
+import numpy as np
 import pytest
 
 
@@ -108,3 +109,61 @@ def test_a_corrupted_memo_index_fails_fast_instead_of_allocating_gigabytes():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert "loaded None" in proc.stdout or "raised UnpicklingError" in proc.stdout, proc.stdout
+
+
+class _UninitializedArray:
+    def __reduce__(self):
+        return (np.ndarray, ((10**8,), "f4"))  # 400 MB of uninitialized memory
+
+
+def test_weights_only_refuses_a_bare_ndarray_call():
+    data = pickle.dumps([_UninitializedArray()], protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        ember.load(io.BytesIO(data))
+
+
+def test_weights_only_refuses_a_malformed_numpy_dtype_state():
+    # NumPy's dtype.__setstate__ trusts its input: this 6-item state crashed.
+    code = textwrap.dedent(
+        """
+        import io, pickle
+        import numpy as np
+        import ember
+        class MalformedDtype:
+            def __reduce__(self):
+                return (np.dtype, ("i8", False, True), (3, "<", (None, None), -1, -1, 0))
+        try:
+            ember.load(io.BytesIO(pickle.dumps([MalformedDtype()], protocol=2)))
+        except pickle.UnpicklingError as e:
+            print("refused", "Weights only load failed" in str(e))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "refused True" in proc.stdout, proc.stderr[-1500:]
+
+
+def test_corrupted_checkpoints_raise_and_never_crash():
+    code = textwrap.dedent(
+        """
+        import io, random
+        import ember
+        net = ember.nn.Sequential(ember.nn.Linear(4, 3), ember.nn.BatchNorm1d(3))
+        buffer = io.BytesIO()
+        ember.save({"model": net.state_dict(), "step": 3}, buffer)
+        good = buffer.getvalue()
+        rng = random.Random(0)
+        outcomes = set()
+        for _ in range(1500):
+            data = bytearray(good)
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            try:
+                ember.load(io.BytesIO(bytes(data)))
+                outcomes.add("loaded")
+            except Exception as e:
+                outcomes.add("raised")
+        print("survived", sorted(outcomes))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "survived" in proc.stdout, proc.stderr[-1500:]

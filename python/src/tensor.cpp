@@ -635,8 +635,12 @@ void init_tensor(py::module_& m) {
             return py::cast(grad);
           },
           [](const Tensor& t, py::handle g) {
+            // The old grad is freed after the lock is released: freeing it may
+            // run Python code (a finalizer) that reads this .grad.
+            Tensor old;
             if (g.is_none()) {
               LeafGradLock lock(t);
+              old = t->grad();
               t->set_grad(nullptr);
               return;
             }
@@ -661,6 +665,7 @@ void init_tensor(py::module_& m) {
                                        "same dtype");
             }
             LeafGradLock lock(t);
+            old = t->grad();
             t->set_grad(gt);
           })
       .def_property(

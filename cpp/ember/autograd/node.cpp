@@ -87,7 +87,11 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
     // that later in-place updates of .grad never write into someone's tensor.
     const bool private_buffer = g.use_count() == 1 && g->storage().use_count() == 1 &&
                                 g->is_contiguous() && g->shape() == leaf->shape();
-    if (GradMode::is_enabled() || private_buffer) {
+    if (GradMode::is_enabled()) {
+      // torch keeps a dense grad of its own: a view (a transposed weight
+      // gradient) could not be detached in place by zero_grad later.
+      slot = g->is_view() || !g->is_contiguous() ? clone(g) : g;
+    } else if (private_buffer) {
       slot = g;
     } else {
       slot = contiguous_clone(g);

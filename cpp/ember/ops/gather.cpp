@@ -135,15 +135,33 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
     auto node = record<ScatterAddBackward0>(out, {&self, &src});
     node->index = SavedTensor(index, false);
     node->dim = d;
+    node->src_shape = src->shape();
   }
   return out;
 }
+
+namespace {
+
+// src's gradient is gathered at the index, so it has the index's shape; torch
+// refuses it (rather than padding it) when src is larger.
+void check_src_gradient(const Node& node, const Tensor& grad, const Shape& src_shape) {
+  if (grad->shape() != src_shape) {
+    throw std::runtime_error(
+        std::string("Function ") + node.name() + " returned an invalid gradient at index 1 - got " +
+        shape_str(grad->shape()) + " but expected shape compatible with " + shape_str(src_shape));
+  }
+}
+
+}  // namespace
 
 TensorList ScatterAddBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = g;
-  if (wants_grad(*this, 1)) out[1] = gather(g, dim, index.unpack(*this));
+  if (wants_grad(*this, 1)) {
+    out[1] = gather(g, dim, index.unpack(*this));
+    check_src_gradient(*this, out[1], src_shape);
+  }
   return out;
 }
 
@@ -157,6 +175,7 @@ Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tenso
     auto node = record<ScatterBackward0>(out, {&self, &src});
     node->index = SavedTensor(index, false);
     node->dim = d;
+    node->src_shape = src->shape();
   }
   return out;
 }
@@ -179,7 +198,10 @@ TensorList ScatterBackward0::apply(TensorList&& grads) {
   const Tensor idx = index.unpack(*this);
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = scatter(g, dim, idx, Scalar(0.0));
-  if (wants_grad(*this, 1)) out[1] = gather(g, dim, idx);
+  if (wants_grad(*this, 1)) {
+    out[1] = gather(g, dim, idx);
+    check_src_gradient(*this, out[1], src_shape);
+  }
   return out;
 }
 

@@ -121,12 +121,14 @@ struct ScatterAddBackward0 final : Node {
   void release_saved() override { index.release(); }
   SavedTensor index;
   int64_t dim = 0;
+  Shape src_shape;  // src's gradient is index-shaped: torch refuses it when they differ
 };
 struct ScatterBackward0 final : Node {  // src tensor
   EMBER_NODE(ScatterBackward0);
   void release_saved() override { index.release(); }
   SavedTensor index;
   int64_t dim = 0;
+  Shape src_shape;
 };
 struct ScatterBackward1 final : Node {  // scalar value
   EMBER_NODE(ScatterBackward1);
