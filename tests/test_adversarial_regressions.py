@@ -1745,3 +1745,15 @@ PASS_J = {
 @pytest.mark.parametrize("name", sorted(PASS_J))
 def test_pass_j_matches_torch(name):
     compare(lambda L: _value_or_none(PASS_J[name], L))
+
+
+PASS_K = {
+    "expand_to_negative_leading_dim": lambda L: L.ones(3).expand(-2, 3),
+    "expand_size_one_dim_to_negative": lambda L: L.ones(1).expand(-2),
+    "expand_to_huge_negative_leading_dim": lambda L: L.ones(1, 3).expand(-(2**40), 1, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PASS_K))
+def test_pass_k_matches_torch(name):
+    compare(lambda L: _value_or_none(PASS_K[name], L))

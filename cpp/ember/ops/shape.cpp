@@ -148,6 +148,10 @@ Tensor expand(const Tensor& a, const Shape& shape) {
   }
   int64_t numel = 1;
   for (int64_t s : shape) {
+    if (s < 0) {  // a new leading dim (or a size-1 one) given a negative size
+      throw std::runtime_error("Trying to create tensor with negative dimension " +
+                               std::to_string(s) + ": " + shape_str(shape));
+    }
     if (__builtin_mul_overflow(numel, s, &numel)) {
       throw std::runtime_error("numel: integer multiplication overflow");
     }
