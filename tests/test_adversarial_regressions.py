@@ -1684,6 +1684,7 @@ def _backward_with(gradient):
 
 ARGUMENT_FORMS = {
     "absolute_of_int": lambda L: L.absolute(3),
+    "xlogy_of_two_numbers": lambda L: L.xlogy(2, 3),
     "isinf_of_list": lambda L: L.isinf([1.0]),
     "nan_to_num_of_float": lambda L: L.nan_to_num(2.0),
     "divide_number_first": lambda L: L.divide(2.0, L.tensor([1.0, 2.0])),

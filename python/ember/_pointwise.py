@@ -102,6 +102,11 @@ def logaddexp(input, other):
 def xlogy(input, other):
     # A Python number takes the tensor's float dtype, as torch's wrapped scalars.
     floating = _C._get_default_dtype()
+    if not isinstance(input, _C.Tensor) and not isinstance(other, _C.Tensor):
+        raise TypeError(
+            f"xlogy() received an invalid combination of arguments - got "
+            f"({type(input).__name__}, {type(other).__name__}): one of them must be a Tensor"
+        )
     if not isinstance(other, _C.Tensor):
         other = _C.tensor(other, dtype=input.dtype if input.is_floating_point() else floating)
     if not isinstance(input, _C.Tensor):

@@ -10,6 +10,8 @@ import math
 import os
 import pickle
 
+import numpy as np
+
 # What load(weights_only=True) will rebuild: containers, numbers, dtypes,
 # sizes and tensors (whose values travel as NumPy arrays). Nothing here can
 # reach arbitrary attributes: no getattr, no eval-like callables.
@@ -82,8 +84,6 @@ _DTYPE_CODES = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4"
 
 
 def _checked_call(func, args):
-    import numpy as np
-
     if not isinstance(args, tuple):
         raise _refusal("a call's arguments are not a tuple")
     if func is np.ndarray or (isinstance(func, type) and issubclass(func, np.ndarray)):
@@ -111,8 +111,6 @@ def _checked_call(func, args):
 
 def _check_numpy_state(obj, state):
     """The state BUILD gives an array or dtype must be what NumPy itself writes."""
-    import numpy as np
-
     if isinstance(obj, np.dtype):
         well_formed = (
             isinstance(state, tuple)
