@@ -100,9 +100,10 @@ def main():
             med = {k: statistics.median(r["time"] for r in v) for k, v in results.items()}
             mem = {k: max(r["growth_kb"] for r in v) / 1024 for k, v in results.items()}
             nthr = results["ember"][0]["threads"]
+            ratio = med["torch"] / med["ember"]
             print(
                 f"| {model} | {threads} ({nthr}) | {fmt(med['torch'])} | {fmt(med['ember'])} | "
-                f"{med['torch'] / med['ember']:.2f}x | {mem['torch']:.1f} / {mem['ember']:.1f} MB |",
+                f"{ratio:.2f}x | {mem['torch']:.1f} / {mem['ember']:.1f} MB |",
                 flush=True,
             )
 

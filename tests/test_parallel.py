@@ -58,3 +58,83 @@ def test_sum_of_every_length_near_the_stream_split():
     for n in list(range(0, 140)) + [65535, 65536, 65537, 262143]:
         x = (np.arange(n) % 7).astype(np.float32)
         assert ember.from_numpy(x).sum().item() == float((np.arange(n) % 7).sum()), n
+
+
+def _run(code, env=None, timeout=120):
+    import os
+
+    full_env = dict(os.environ)
+    full_env.pop("EMBER_NUM_THREADS", None)
+    full_env.pop("OMP_NUM_THREADS", None)
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=full_env
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_default_thread_count_follows_env_and_cpu_affinity():
+    code = "import ember; print(ember.get_num_threads())"
+    assert _run(code, {"EMBER_NUM_THREADS": "3"}) == "3"
+    assert _run(code, {"OMP_NUM_THREADS": "5"}) == "5"
+    assert _run(code, {"EMBER_NUM_THREADS": "2", "OMP_NUM_THREADS": "5"}) == "2"
+    # Restricted to one core (as taskset or a container does), the default is 1.
+    pinned = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " + code
+    assert _run(pinned) == "1"
+
+
+def test_openblas_stays_single_threaded_and_products_use_the_pool():
+    # One thread budget: OpenBLAS's own pool is never used, whatever the count.
+    code = (
+        "import ctypes, glob, os, ember, numpy as np, scipy_openblas32 as s\n"
+        "lib = ctypes.CDLL(glob.glob(os.path.join(s.get_lib_dir(), 'libscipy_openblas*.so'))[0])\n"
+        "ember.set_num_threads(2)\n"
+        "a = np.random.default_rng(0).standard_normal((300, 400)).astype(np.float32)\n"
+        "c = ember.from_numpy(a) @ ember.from_numpy(a.T.copy())\n"
+        "ok = np.allclose(c.numpy(), a @ a.T, rtol=1e-4, atol=1e-3)\n"
+        "print(lib.scipy_openblas_get_num_threads(), ok)\n"
+    )
+    assert _run(code) == "1 True"
+
+
+def test_products_and_batched_products_do_not_depend_on_thread_count():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((64, 784))
+    w = rng.standard_normal((784, 512))
+    q = rng.standard_normal((64, 64, 32))
+    k = rng.standard_normal((64, 32, 64))
+    out = []
+    for n in (1, 2, 3):
+        ember.set_num_threads(n)
+        out.append(
+            (
+                (ember.from_numpy(a) @ ember.from_numpy(w)).numpy().copy(),
+                ember.bmm(ember.from_numpy(q), ember.from_numpy(k)).numpy().copy(),
+            )
+        )
+    ember.set_num_threads(2)
+    np.testing.assert_allclose(out[0][0], a @ w, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out[0][1], q @ k, rtol=1e-10, atol=1e-10)
+    for mm, bmm in out[1:]:
+        np.testing.assert_allclose(mm, out[0][0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(bmm, out[0][1], rtol=1e-12, atol=1e-12)
+
+
+def test_forked_child_runs_large_kernels():
+    # The parent's workers do not exist in a forked child; its first large
+    # kernel must not wait for them (it used to hang forever).
+    code = (
+        "import os, ember\n"
+        "ember.set_num_threads(2)\n"
+        "a = ember.ones(10**6)\n"
+        "(a * 2).sum()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = (a * 3).sum().item() == 3e6 and (ember.ones(300, 300) @ ember.ones(300, 300))"
+        "[0, 0].item() == 300\n"
+        "    os._exit(0 if ok else 1)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    assert _run(code, timeout=60) == "0"

@@ -1,99 +1,155 @@
 #include "ember/parallel.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include "ember/kernels/blas.h"
 
 namespace ember {
 namespace {
 
 thread_local bool inside_parallel_region = false;
 
-// Waits until `ready()` holds: spinning first, for up to kSpinTime, then
-// blocking on `cv` under `mutex`. Waking a sleeping thread costs ~100 us on
-// this kind of VM, more than a whole mid-sized kernel, so workers (and the
-// caller waiting for them) spin briefly across back-to-back kernels, as
-// OpenMP runtimes do.
-template <typename Ready>
-void spin_then_wait(std::mutex& mutex, std::condition_variable& cv, Ready ready) {
-  constexpr auto kSpinTime = std::chrono::microseconds(200);
-  const auto until = std::chrono::steady_clock::now() + kSpinTime;
-  for (int i = 0;; ++i) {
-    if (ready()) return;
-    if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) break;
+struct RegionFlag {  // cleared even when a chunk throws
+  RegionFlag() { inside_parallel_region = true; }
+  ~RegionFlag() { inside_parallel_region = false; }
+};
+
+void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+  __builtin_ia32_pause();
 #endif
-  }
-  std::unique_lock<std::mutex> lock(mutex);
-  cv.wait(lock, ready);
 }
+
+// One parallel_for call. Shared by the caller and the workers that join it; a
+// worker that joins after the caller returned finds no chunk left and never
+// touches fn, which lived on the caller's stack (Note [Parallel kernels]).
+struct Region {
+  const std::function<void(int64_t, int64_t)>* fn = nullptr;
+  int64_t n = 0, per = 0, chunks = 0;
+  std::atomic<int64_t> next_chunk{0};
+  std::atomic<int64_t> finished_chunks{0};
+  std::mutex mutex;  // guards error; the caller blocks on all_done under it
+  std::condition_variable all_done;
+  std::exception_ptr error;
+
+  void claim_and_run() {
+    RegionFlag flag;
+    for (int64_t c = next_chunk.fetch_add(1); c < chunks; c = next_chunk.fetch_add(1)) {
+      try {
+        (*fn)(c* per, std::min(n, (c + 1) * per));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+      }
+      if (finished_chunks.fetch_add(1) + 1 == chunks) {
+        std::lock_guard<std::mutex> lock(mutex);  // the caller may be about to block
+        all_done.notify_all();
+      }
+    }
+  }
+
+  bool done() const { return finished_chunks.load() == chunks; }
+
+  // The caller has run out of chunks; others may still be running theirs.
+  void wait_for_claimed_chunks() {
+    constexpr auto kSpinTime = std::chrono::microseconds(50);
+    const auto until = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 0; !done(); ++i) {
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) {
+        std::unique_lock<std::mutex> lock(mutex);
+        all_done.wait(lock, [this] { return done(); });
+        break;
+      }
+      cpu_relax();
+    }
+  }
+};
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads) { resize(threads); }
+  // Workers start on the first parallel region, so a process that never runs
+  // a large kernel has no idle threads.
+  explicit ThreadPool(int threads) : size_(std::max(threads, 1)) {}
   ~ThreadPool() { stop_workers(); }
 
   int size() const { return size_.load(std::memory_order_relaxed); }
 
+  // Only with the region lock held (no region running).
   void resize(int threads) {
     stop_workers();
-    stopping_.store(false);
-    // A new worker waits for the run after the current generation: not an
-    // earlier, finished one, and not missing one that starts before it does.
-    const uint64_t generation = generation_.load();
-    for (int i = 1; i < threads; ++i) {
-      workers_.emplace_back([this, i, generation] { work(i, generation); });
-    }
     size_.store(std::max(threads, 1), std::memory_order_relaxed);
   }
 
-  // Runs task(i) for i in [0, size()) with i = 0 on the calling thread.
-  void run(const std::function<void(int)>& task) {
-    task_ = &task;
-    error_ = nullptr;
-    remaining_.store(static_cast<int>(workers_.size()));
+  // Runs the region on the calling thread and whichever workers join in time.
+  void run(const std::shared_ptr<Region>& region) {
+    if (static_cast<int>(workers_.size()) + 1 < size()) start_workers();
+    bool wake = false;
     {
-      // Under the lock, so a worker about to block cannot miss the change.
       std::lock_guard<std::mutex> lock(mutex_);
+      current_ = region;
       generation_.fetch_add(1);
+      wake = sleepers_ > 0;
     }
-    wake_.notify_all();
-    std::exception_ptr first_error;
-    try {
-      task(0);
-    } catch (...) {
-      first_error = std::current_exception();
-    }
-    spin_then_wait(mutex_, done_, [this] { return remaining_.load() == 0; });
-    task_ = nullptr;
-    if (!first_error) first_error = error_;
-    if (first_error) std::rethrow_exception(first_error);
+    if (wake) wake_.notify_all();
+    region->claim_and_run();
+    region->wait_for_claimed_chunks();
+    if (region->error) std::rethrow_exception(region->error);
   }
 
+  std::mutex& region_lock() { return region_lock_; }
+
  private:
-  void work(int index, uint64_t seen) {
+  void start_workers() {
+    stopping_.store(false);
+    const uint64_t seen = generation_.load();
+    for (int i = static_cast<int>(workers_.size()) + 1; i < size(); ++i) {
+      workers_.emplace_back([this, seen] { work(seen); });
+    }
+  }
+
+  // Between regions a worker spins for a moment (back-to-back kernels find it
+  // awake), yielding its core to any other runnable thread, then sleeps.
+  void wait_for_new_region(uint64_t seen) {
+    auto changed = [&] { return stopping_.load() || generation_.load() != seen; };
+    constexpr auto kPauseTime = std::chrono::microseconds(5);
+    constexpr auto kSpinTime = std::chrono::microseconds(100);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0;; ++i) {
+      if (changed()) return;
+      if ((i & 15) == 15) {
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        if (elapsed > kSpinTime) break;
+        if (elapsed > kPauseTime) sched_yield();
+      }
+      cpu_relax();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++sleepers_;
+    wake_.wait(lock, changed);
+    --sleepers_;
+  }
+
+  void work(uint64_t seen) {
     while (true) {
-      spin_then_wait(mutex_, wake_, [&] { return stopping_.load() || generation_.load() != seen; });
-      if (stopping_.load()) return;
-      seen = generation_.load();
-      try {
-        (*task_)(index);
-      } catch (...) {
-        std::lock_guard<std::mutex> g(mutex_);
-        if (!error_) error_ = std::current_exception();
+      wait_for_new_region(seen);
+      std::shared_ptr<Region> region;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_.load()) return;
+        seen = generation_.load();
+        region = current_;
       }
-      if (remaining_.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);  // the caller may be about to block
-        done_.notify_one();
-      }
+      if (region) region->claim_and_run();
     }
   }
 
@@ -105,75 +161,95 @@ class ThreadPool {
     wake_.notify_all();
     for (auto& w : workers_) w.join();
     workers_.clear();
+    current_.reset();
   }
 
-  std::vector<std::thread> workers_;
-  std::atomic<int> size_{1};  // read without the lock by get_num_threads
-  std::mutex mutex_;
+  std::vector<std::thread> workers_;  // changed only with the region lock held
+  std::atomic<int> size_;             // read without the lock by get_num_threads
+  std::mutex region_lock_;            // one parallel region at a time; others run inline
+  std::mutex mutex_;                  // guards current_ and sleepers_
   std::condition_variable wake_;
-  std::condition_variable done_;
-  // Written by run() before the generation changes; read by workers after.
-  const std::function<void(int)>* task_ = nullptr;
+  std::shared_ptr<Region> current_;
+  int sleepers_ = 0;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> remaining_{0};
   std::atomic<bool> stopping_{false};
-  std::exception_ptr error_;  // guarded by mutex_
 };
 
+int positive_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return 0;
+  const int n = std::atoi(v);
+  return n > 0 ? n : 0;
+}
+
 int default_threads() {
+  if (int n = positive_env("EMBER_NUM_THREADS")) return n;
+  if (int n = positive_env("OMP_NUM_THREADS")) return n;
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) return std::max(CPU_COUNT(&cpus), 1);
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-// Work is cut into up to this many chunks per thread and claimed from a shared
-// counter, so a thread that starts late (asleep, or preempted by another
-// process's spinning threads) costs its share only once. Note [Parallel kernels].
-constexpr int64_t kChunksPerThread = 4;
+std::atomic<ThreadPool*> the_pool{nullptr};
 
-std::mutex pool_mutex;  // one parallel region at a time; others run inline
+// The parent's workers do not exist in a forked child, and its locks may be
+// held by threads that are gone; the child starts over with a fresh pool of
+// the same size (the old one is leaked: destroying it would join threads that
+// do not exist). Workers start lazily, so nothing here creates a thread.
+void reset_pool_in_child() {
+  ThreadPool* old = the_pool.load();
+  if (old != nullptr) the_pool.store(new ThreadPool(old->size()));
+}
 
 ThreadPool& pool() {
-  static ThreadPool* p = new ThreadPool(default_threads());  // leaked: see allocator.cpp
-  return *p;
+  ThreadPool* p = the_pool.load(std::memory_order_acquire);
+  if (p != nullptr) return *p;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Leaked, not destroyed at exit: see allocator.cpp.
+    the_pool.store(new ThreadPool(default_threads()), std::memory_order_release);
+    pthread_atfork(nullptr, nullptr, reset_pool_in_child);
+  });
+  return *the_pool.load(std::memory_order_acquire);
 }
+
+// Work is cut into up to this many chunks per thread, so a thread that starts
+// late costs its share only once. Note [Parallel kernels].
+constexpr int64_t kChunksPerThread = 4;
 
 }  // namespace
 
 int get_num_threads() { return pool().size(); }
 
 void set_num_threads(int n) {
-  if (n < 1) n = 1;
-  std::lock_guard<std::mutex> lock(pool_mutex);
-  pool().resize(n);
-  blas_set_num_threads(n);
+  ThreadPool& p = pool();
+  std::lock_guard<std::mutex> lock(p.region_lock());
+  p.resize(n);
 }
+
+bool in_parallel_region() { return inside_parallel_region; }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   ThreadPool& p = pool();
   grain = std::max<int64_t>(grain, 1);
-  const int64_t max_chunks =
-      std::min<int64_t>(kChunksPerThread * p.size(), (n + grain - 1) / grain);
-  if (p.size() <= 1 || max_chunks <= 1 || inside_parallel_region) {
+  const int64_t chunks = std::min<int64_t>(kChunksPerThread * p.size(), (n + grain - 1) / grain);
+  if (p.size() <= 1 || chunks <= 1 || inside_parallel_region) {
     fn(0, n);
     return;
   }
-  std::unique_lock<std::mutex> lock(pool_mutex, std::try_to_lock);
+  std::unique_lock<std::mutex> lock(p.region_lock(), std::try_to_lock);
   if (!lock.owns_lock()) {  // another thread's kernel holds the pool
     fn(0, n);
     return;
   }
-  const int64_t per = (n + max_chunks - 1) / max_chunks;
-  std::atomic<int64_t> next_chunk{0};
-  p.run([&](int) {
-    struct RegionFlag {  // cleared even when fn throws
-      RegionFlag() { inside_parallel_region = true; }
-      ~RegionFlag() { inside_parallel_region = false; }
-    } flag;
-    for (int64_t c = next_chunk.fetch_add(1); c * per < n; c = next_chunk.fetch_add(1)) {
-      fn(c * per, std::min(n, (c + 1) * per));
-    }
-  });
+  auto region = std::make_shared<Region>();
+  region->fn = &fn;
+  region->n = n;
+  region->per = (n + chunks - 1) / chunks;
+  region->chunks = (n + region->per - 1) / region->per;
+  p.run(region);
 }
 
 }  // namespace ember

@@ -34,7 +34,7 @@ void init_errors() {
 
 void init_runtime(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, py::arg("num_threads"),
-        "Threads used by large kernels and OpenBLAS.");
+        "Threads of the compute pool (large kernels and matrix products).");
   m.def("get_num_threads", &get_num_threads);
   m.def("_empty_cache", &empty_cache);
   m.def("_get_default_dtype", [] { return dtype_object(default_float_dtype()); });

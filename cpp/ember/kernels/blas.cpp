@@ -6,11 +6,21 @@
 #include <climits>
 #include <vector>
 
+#include "ember/parallel.h"
+
 namespace ember {
 
-void blas_set_num_threads(int n) { scipy_openblas_set_num_threads(n); }
-
 namespace {
+
+// OpenBLAS's own threads stay idle: its calls run single-threaded on whichever
+// thread of Ember's pool makes them (Note [Thread budget]).
+void use_single_threaded_blas() {
+  static const bool done = [] {
+    scipy_openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)done;
+}
 
 // Below this many multiply-adds a plain loop beats the BLAS call overhead.
 constexpr int64_t kTinyGemmWork = 4096;
@@ -83,6 +93,32 @@ void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int
                     static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
+// C = A @ B with OpenBLAS single-threaded (Note [Thread budget]): large
+// products are cut into blocks of C's rows or columns, whichever dimension is
+// longer, and the blocks run on Ember's pool.
+template <typename T>
+void parallel_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
+                   const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  use_single_threaded_blas();
+  const bool split_rows = m >= n;
+  const int64_t length = split_rows ? m : n;
+  const int64_t other = split_rows ? n : m;
+  const int64_t grain = std::max<int64_t>(16, kGemmChunkWork / std::max<int64_t>(other * k, 1));
+  if (in_parallel_region() || length < 2 * grain) {
+    call_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  parallel_for(length, grain, [&](int64_t lo, int64_t hi) {
+    if (split_rows) {  // rows lo..hi of A and C
+      const T* a_rows = ta == CblasNoTrans ? a + lo * lda : a + lo;
+      call_gemm(ta, tb, hi - lo, n, k, a_rows, lda, b, ldb, beta, c + lo * ldc, ldc);
+    } else {  // columns lo..hi of B and C
+      const T* b_cols = tb == CblasNoTrans ? b + lo : b + lo * ldb;
+      call_gemm(ta, tb, m, hi - lo, k, a, lda, b_cols, ldb, beta, c + lo, ldc);
+    }
+  });
+}
+
 }  // namespace
 
 template <typename T>
@@ -108,7 +144,7 @@ void gemm(int64_t m, int64_t n, int64_t k, MatrixRef<T> a, MatrixRef<T> b, T* c,
         tb = CblasNoTrans;
         ldb = n;
       }
-      call_gemm(ta, tb, m, n, k, a.data, lda, b.data, ldb, accumulate ? T(1) : T(0), c, ldc);
+      parallel_gemm(ta, tb, m, n, k, a.data, lda, b.data, ldb, accumulate ? T(1) : T(0), c, ldc);
       return;
     }
   }

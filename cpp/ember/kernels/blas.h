@@ -6,7 +6,9 @@
 
 namespace ember {
 
-void blas_set_num_threads(int n);
+// Below this many multiply-adds per chunk, splitting products over the thread
+// pool costs more than it saves (~20 us of single-core work).
+constexpr int64_t kGemmChunkWork = int64_t{1} << 20;
 
 // A strided matrix view: element (i, j) at data[i * row_stride + j * col_stride].
 template <typename T>
@@ -17,7 +19,8 @@ struct MatrixRef {
 };
 
 // C (M x N, row-major with leading dimension ldc) = A (M x K) @ B (K x N),
-// or C += A @ B when accumulate is set.
+// or C += A @ B when accumulate is set. Large products run on the thread pool
+// (Note [Thread budget]).
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, MatrixRef<T> a, MatrixRef<T> b, T* c, int64_t ldc,
           bool accumulate);

@@ -4,6 +4,7 @@
 
 #include "ember/kernels/blas.h"
 #include "ember/kernels/elementwise.h"
+#include "ember/parallel.h"
 
 namespace ember {
 
@@ -181,11 +182,16 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     if constexpr (std::is_same_v<T, bool>) {
       throw std::logic_error("bool bmm");
     } else {
-      for (int64_t i = 0; i < batch; ++i) {
-        gemm<T>(m, n, k, {a->data<T>() + i * a->strides()[0], a->strides()[1], a->strides()[2]},
-                {b->data<T>() + i * b->strides()[0], b->strides()[1], b->strides()[2]},
-                out->data<T>() + i * m * n, n, false);
-      }
+      // Many small products (attention heads) go parallel over the batch; a
+      // few large ones split inside gemm instead.
+      const int64_t work = std::max<int64_t>(m * n * k, 1);
+      parallel_for(batch, std::max<int64_t>(1, kGemmChunkWork / work), [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          gemm<T>(m, n, k, {a->data<T>() + i * a->strides()[0], a->strides()[1], a->strides()[2]},
+                  {b->data<T>() + i * b->strides()[0], b->strides()[1], b->strides()[2]},
+                  out->data<T>() + i * m * n, n, false);
+        }
+      });
     }
   });
   if (any_requires_grad(a, b)) record_product<BmmBackward0>(out, a, b);
