@@ -2298,3 +2298,90 @@ def test_forward_hook_with_always_call_runs_when_forward_raises():
         return seen
 
     assert run(ember) == run(torch) == [("always", None)]
+
+
+# ----- native layer norm and fused softmax ------------------------------------------
+
+
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+def test_layer_norm_records_one_native_node_like_torch(affine):
+    def run(L):
+        x = L.randn(2, 3, 4, requires_grad=True)
+        w = L.ones(4, requires_grad=True) if affine in ("both", "weight") else None
+        b = L.zeros(4, requires_grad=True) if affine in ("both", "bias") else None
+        y = L.nn.functional.layer_norm(x, (4,), w, b)
+        fns = y.grad_fn.next_functions
+        return type(y.grad_fn).__name__, [None if f is None else type(f).__name__ for f, _ in fns]
+
+    assert run(ember) == run(torch)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.integers(1, 6),
+    n=st.integers(1, 70),
+    dtype=st.sampled_from(["float32", "float64"]),
+    seed=st.integers(0, 2**16),
+)
+def test_layer_norm_hypothesis_values_and_grads(rows, n, dtype, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [
+        rand_array(rng, (rows, 2, n), dtype, -4, 4),
+        rand_array(rng, (n,), dtype, 0.5, 2),
+        rand_array(rng, (n,), dtype),
+    ]
+    pairs = [make_pair(a, "contiguous") for a in arrays]
+    e_out = EF.layer_norm(pairs[0].e, (n,), pairs[1].e, pairs[2].e)
+    t_out = TF.layer_norm(pairs[0].t, (n,), pairs[1].t, pairs[2].t)
+    close(e_out, t_out, dtype)
+    backward_both(e_out, t_out, seed=seed)
+    # n == 1 normalizes to exactly 0 in Ember; torch keeps rounding noise
+    # amplified by 1/sqrt(eps) in the weight's gradient.
+    if n > 1:
+        assert_grads_close(pairs, *NORM_TOL[dtype])
+
+
+def test_layer_norm_double_backward_like_torch():
+    x = np.random.default_rng(3).standard_normal((3, 5))
+    w = np.linspace(0.5, 2, 5)
+
+    def run(L):
+        X = L.tensor(x, requires_grad=True)
+        W = L.tensor(w, requires_grad=True)
+        B = L.tensor(w[::-1].copy(), requires_grad=True)
+        y = L.nn.functional.layer_norm(X, (5,), W, B)
+        gx, gw, gb = L.autograd.grad((y**3).sum(), (X, W, B), create_graph=True)
+        (gx.square().sum() + (gw * gb).sum()).backward()
+        return [t.detach().numpy() for t in (gx, gw, gb, X.grad, W.grad)]
+
+    for e, t in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(e, t, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("fn_name", ["softmax", "log_softmax"])
+def test_softmax_rows_with_nan_and_inf_like_torch(fn_name):
+    inf, nan = float("inf"), float("nan")
+    x = np.array(
+        [[1.0, nan, 2.0], [-inf, -inf, -inf], [-inf, 0.0, 1.0], [inf, 1.0, 2.0], [0.0, 0.0, 0.0]],
+        np.float32,
+    )
+    check(lambda L, t: getattr(F_of(L), fn_name)(t, dim=-1), [x])
+
+
+@pytest.mark.parametrize("fn_name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 64, 1000])
+def test_softmax_last_dim_row_lengths_and_create_graph(fn_name, n):
+    # Row lengths around the kernel's 8 lanes, and the composed backward used
+    # under create_graph agreeing with the fused one.
+    x = np.random.default_rng(n).standard_normal((5, n))
+    check(lambda L, t: getattr(F_of(L), fn_name)(t, dim=-1), [x])
+
+    def second(L):
+        X = L.tensor(x, requires_grad=True)
+        y = getattr(F_of(L), fn_name)(X, dim=-1)
+        (g,) = L.autograd.grad((y * L.tensor(x)).sum(), X, create_graph=True)
+        g.square().sum().backward()
+        return g.detach().numpy(), X.grad.numpy()
+
+    for e, t in zip(second(ember), second(torch)):
+        np.testing.assert_allclose(e, t, rtol=1e-9, atol=1e-12)

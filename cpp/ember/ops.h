@@ -177,6 +177,10 @@ Tensor div_scalar_internal(const Tensor& a, const Scalar& b);  // DivBackward1
 // ---- neural-network functions (ops/nn.cpp) ----
 Tensor softmax(const Tensor& a, int64_t dim);
 Tensor log_softmax(const Tensor& a, int64_t dim);
+// torch's native_layer_norm over the trailing dims `normalized_shape` (checked
+// by the caller); weight and bias may be undefined. Records NativeLayerNormBackward0.
+Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps);
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const Tensor& weight, const Tensor& pos_weight,

@@ -205,6 +205,7 @@ void bind_nodes(py::module_& m) {
   // nn
   EMBER_BIND(SoftmaxBackward0);
   EMBER_BIND(LogSoftmaxBackward0);
+  EMBER_BIND(NativeLayerNormBackward0);
   EMBER_BIND(MseLossBackward0);
   EMBER_BIND(BinaryCrossEntropyWithLogitsBackward0);
   EMBER_BIND(BinaryCrossEntropyBackward0);

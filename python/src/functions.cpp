@@ -248,6 +248,16 @@ void init_nn(py::module_& m) {
       py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
       py::arg("label_smoothing") = 0.0);
   nn.def(
+      "layer_norm",
+      [](const Tensor& input, const std::vector<int64_t>& normalized_shape, py::handle weight,
+         py::handle bias, double eps) {
+        MaybeReleaseGIL gil(input->numel());
+        return layer_norm(input, Shape(normalized_shape.begin(), normalized_shape.end()),
+                          optional_tensor(weight), optional_tensor(bias), eps);
+      },
+      py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(),
+      py::arg("bias") = py::none(), py::arg("eps") = 1e-5);
+  nn.def(
       "linear",
       [](const Tensor& input, const Tensor& weight, py::handle bias) {
         MaybeReleaseGIL gil(input->numel() * weight->shape()[0]);

@@ -6,6 +6,7 @@
 
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/reduce.h"
+#include "ember/kernels/softmax.h"
 
 namespace ember {
 namespace {
@@ -18,9 +19,16 @@ void require_floating(const Tensor& a, const char* op) {
 }
 
 // Softmax or log-softmax along d with the max subtracted first (no graph).
+// The last dim, the common case, runs row by row in one kernel.
 Tensor softmax_values(const Tensor& a, int64_t d, bool log) {
   GradModeGuard no_grad(false);
   if (a->numel() == 0) return empty(a->shape(), a->dtype());
+  if (a->dim() > 0 && d == a->dim() - 1) {
+    Tensor in = contiguous(a);
+    Tensor out = empty(a->shape(), a->dtype());
+    softmax_lastdim_kernel(in, out, log);
+    return out;
+  }
   Tensor shifted = binary_kernel(BinaryOp::Sub, a, extreme_kernel(a, d, true).values);
   std::vector<bool> mask(static_cast<size_t>(a->dim()), false);
   if (a->dim() > 0) mask[static_cast<size_t>(d)] = true;
@@ -33,6 +41,13 @@ Tensor softmax_values(const Tensor& a, int64_t d, bool log) {
   Tensor e = unary_kernel(UnaryOp::Exp, shifted);
   binary_inplace_kernel(BinaryOp::Div, e, sum_kernel(e, mask, a->dtype()));
   return e;
+}
+
+// The fused backward applies when no graph is being recorded for it and the
+// softmax ran along the last dim.
+bool fused_softmax_backward(const Tensor& y, const Tensor& g, int64_t dim) {
+  return !GradMode::is_enabled() && y->dim() > 0 && dim == y->dim() - 1 &&
+         g->dtype() == y->dtype() && g->shape() == y->shape();
 }
 
 Tensor reduce_loss(const Tensor& elementwise, Reduction reduction) {
@@ -72,6 +87,9 @@ Tensor softmax(const Tensor& a, int64_t dim) {
 
 TensorList SoftmaxBackward0::apply(TensorList&& grads) {
   Tensor y = result.unpack(*this);
+  if (fused_softmax_backward(y, grads[0], dim)) {
+    return {softmax_backward_lastdim_kernel(contiguous(grads[0]), contiguous(y), false)};
+  }
   Tensor gy = mul(grads[0], y);
   return {sub(gy, mul(y, sum(gy, {dim}, true)))};
 }
@@ -91,6 +109,9 @@ Tensor log_softmax(const Tensor& a, int64_t dim) {
 
 TensorList LogSoftmaxBackward0::apply(TensorList&& grads) {
   Tensor y = result.unpack(*this);
+  if (fused_softmax_backward(y, grads[0], dim)) {
+    return {softmax_backward_lastdim_kernel(contiguous(grads[0]), contiguous(y), true)};
+  }
   return {sub(grads[0], mul(exp(y), sum(grads[0], {dim}, true)))};
 }
 

@@ -331,9 +331,7 @@ def _normalize_over(input, dims, eps):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = _normalized_shape_arg(normalized_shape)
     _check_layer_norm(input, shape, weight, bias)
-    dims = tuple(range(-len(shape), 0))
-    out, _, _ = _normalize_over(input, dims, eps)
-    return _affine(out, weight, bias)
+    return _C._nn.layer_norm(input, shape, weight, bias, eps)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

@@ -17,6 +17,16 @@ struct LogSoftmaxBackward0 final : Node {
   SavedTensor result;
   int64_t dim = 0;
 };
+// Saves the input and its row statistics; Note [Saved tensors].
+struct NativeLayerNormBackward0 final : Node {
+  EMBER_NODE(NativeLayerNormBackward0);
+  void release_saved() override {
+    input.release(), weight.release(), mean.release(), rstd.release();
+  }
+  SavedTensor input, weight, mean, rstd;
+  Shape normalized_shape;
+  double eps = 0;
+};
 struct MseLossBackward0 final : Node {
   EMBER_NODE(MseLossBackward0);
   void release_saved() override { self.release(), target.release(); }
