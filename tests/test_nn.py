@@ -2385,3 +2385,42 @@ def test_softmax_last_dim_row_lengths_and_create_graph(fn_name, n):
 
     for e, t in zip(second(ember), second(torch)):
         np.testing.assert_allclose(e, t, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0, -1])
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("index_shape", [(), (0,), (4,), (2, 3)], ids=str)
+def test_embedding_native_node_values_and_double_backward_like_torch(
+    padding_idx, dtype, index_shape
+):
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((5, 3)).astype(dtype)
+    idx = rng.integers(0, 5, size=index_shape)
+    g = rng.standard_normal(index_shape + (3,)).astype(dtype)
+
+    def run(L):
+        W = L.tensor(w, requires_grad=True)
+        G = L.tensor(g, requires_grad=True)
+        y = L.nn.functional.embedding(L.tensor(idx), W, padding_idx=padding_idx)
+        # torch's double backward fails on empty indices (a reshape to [0, -1])
+        create_graph = idx.size > 0
+        (gw,) = L.autograd.grad(y, W, G, create_graph=create_graph)
+        if not create_graph:
+            return type(y.grad_fn).__name__, y.detach().numpy(), gw.numpy()
+        (gw * gw).sum().backward()
+        names = (type(y.grad_fn).__name__, type(gw.grad_fn).__name__)
+        return names, y.detach().numpy(), gw.detach().numpy(), G.grad.numpy()
+
+    e, t = run(ember), run(torch)
+    assert e[0] == t[0]
+    for a, b in zip(e[1:], t[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [[-1], [5], [0, 7]])
+def test_embedding_index_out_of_range_like_torch(bad):
+    def run(L):
+        return L.nn.functional.embedding(L.tensor(bad), L.ones(5, 3))
+
+    e, t = capture(run, ember), capture(run, torch)
+    assert type(e) is type(t) is IndexError and str(e) == str(t)

@@ -192,6 +192,9 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                      Reduction reduction, int64_t ignore_index, double label_smoothing = 0.0);
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
+// Rows of a 2-d weight picked by int64 indices (any shape); padding_idx in
+// [0, rows) gets no gradient, -1 for none. Records EmbeddingBackward0.
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx);
 
 // ---- random (ops/random.cpp); gen = nullptr draws from default_generator() ----
 class Generator;

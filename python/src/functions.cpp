@@ -248,6 +248,12 @@ void init_nn(py::module_& m) {
       py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
       py::arg("label_smoothing") = 0.0);
   nn.def(
+      "embedding",
+      [](const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
+        return embedding(weight, indices, padding_idx);
+      },
+      py::arg("weight"), py::arg("indices"), py::arg("padding_idx") = -1);
+  nn.def(
       "layer_norm",
       [](const Tensor& input, const std::vector<int64_t>& normalized_shape, py::handle weight,
          py::handle bias, double eps) {

@@ -104,6 +104,8 @@ Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out
             acc_t<T> s = 0;
             for (int64_t i = 0; i < len; ++i) s += x[i * st[1]];
             *o = static_cast<T>(*o + s);
+          } else if (st[0] == 1 && st[1] == 1) {  // rows added into a row (bias grads)
+            for (int64_t i = 0; i < len; ++i) o[i] += x[i];
           } else {
             for (int64_t i = 0; i < len; ++i) o[i * st[0]] += x[i * st[1]];
           }

@@ -3,6 +3,7 @@
 #include "ember/autograd/functions/nn.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/reduce.h"
@@ -618,6 +619,84 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   for (int64_t s : out_shape) rows *= s;
   out_shape.push_back(weight->shape()[0]);
   return view(addmm(bias, reshape(input, {rows, in_features}), t(weight)), out_shape);
+}
+
+// ---- embedding ----
+
+namespace {
+
+// Adds each row of g (n x dim) into rows[indices[k]] of a zero (num x dim)
+// tensor, skipping the padding row. Repeated indices add up.
+Tensor embedding_grad_kernel(const Tensor& g_in, const Tensor& indices, int64_t num_weights,
+                             int64_t padding_idx) {
+  const Tensor g = contiguous(g_in);
+  const int64_t n = indices->numel();
+  const int64_t dim = n == 0 ? g->shape().back() : g->numel() / n;
+  Tensor out = zeros(Shape{num_weights, dim}, g->dtype());
+  const int64_t* pi = indices->data<int64_t>();
+  EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
+    const T* pg = g->data<T>();
+    T* po = out->data<T>();
+    for (int64_t k = 0; k < n; ++k) {
+      if (pi[k] == padding_idx) continue;
+      T* dst = po + pi[k] * dim;
+      const T* src = pg + k * dim;
+      for (int64_t j = 0; j < dim; ++j) dst[j] += src[j];
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
+  const int64_t num = weight->shape()[0], dim = weight->shape()[1];
+  Tensor idx = contiguous(indices);
+  const int64_t* pi = idx->data<int64_t>();
+  for (int64_t k = 0; k < idx->numel(); ++k) {
+    if (pi[k] < 0 || pi[k] >= num) throw IndexError("index out of range in self");
+  }
+  Shape shape = idx->shape();
+  shape.push_back(dim);
+  Tensor out = empty(shape, weight->dtype());
+  {
+    GradModeGuard no_grad(false);
+    const Tensor w = contiguous(weight);
+    const size_t row_bytes = static_cast<size_t>(dim) * itemsize(w->dtype());
+    const char* pw = static_cast<const char*>(w->raw_data());
+    char* po = static_cast<char*>(out->raw_data());
+    for (int64_t k = 0; k < idx->numel(); ++k) {
+      std::memcpy(po + k * row_bytes, pw + pi[k] * row_bytes, row_bytes);
+    }
+  }
+  if (any_requires_grad(weight)) {
+    auto node = record<EmbeddingBackward0>(out, weight);
+    node->indices = SavedTensor(idx, false);
+    node->num_weights = num;
+    node->padding_idx = padding_idx;
+  }
+  return out;
+}
+
+TensorList EmbeddingBackward0::apply(TensorList&& grads) {
+  const Tensor idx = indices.unpack(*this);
+  Tensor out = embedding_grad_kernel(grads[0], idx, num_weights, padding_idx);
+  if (any_requires_grad(
+          grads[0])) {  // create_graph: the rows go back out, Note [Placing a gradient]
+    auto node = record<EmbeddingDenseBackwardBackward0>(out, grads[0]);
+    node->indices = SavedTensor(idx, false);
+    node->padding_idx = padding_idx;
+    node->grad_shape = grads[0]->shape();
+  }
+  return {out};
+}
+
+TensorList EmbeddingDenseBackwardBackward0::apply(TensorList&& grads) {
+  const Tensor idx = indices.unpack(*this);
+  Tensor rows = embedding(grads[0], idx, -1);
+  if (padding_idx >= 0)
+    rows = mul(rows, unsqueeze(compare(BinaryOp::Ne, idx, Scalar(padding_idx)), -1));
+  return {reshape(rows, DimList(grad_shape.begin(), grad_shape.end()))};
 }
 
 }  // namespace ember

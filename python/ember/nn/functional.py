@@ -258,16 +258,7 @@ def embedding(
             f"types: Long, Int; but got {_legacy_type_name(input)} instead (while checking "
             "arguments for embedding)"
         )
-    flat = input.reshape(-1)
-    # index_select raises torch's IndexError for rows out of range (negative ones too), and
-    # its backward adds up the gradients of repeated rows
-    rows = _C.index_select(weight, 0, flat)
-    if padding_idx is not None:
-        # the padding row is looked up as usual but gets no gradient: where() passes none
-        # to the detached branch, so nothing is added into that row
-        is_pad = (flat == padding_idx).unsqueeze(1)
-        rows = _C.where(is_pad, rows.detach(), rows)
-    return rows.reshape(tuple(input.shape) + (weight.shape[1],))
+    return _C._nn.embedding(weight, input, -1 if padding_idx is None else padding_idx)
 
 
 # ----- normalisation --------------------------------------------------------------

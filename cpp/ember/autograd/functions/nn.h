@@ -27,6 +27,21 @@ struct NativeLayerNormBackward0 final : Node {
   Shape normalized_shape;
   double eps = 0;
 };
+struct EmbeddingBackward0 final : Node {
+  EMBER_NODE(EmbeddingBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;  // contiguous int64, checked in range
+  int64_t num_weights = 0;
+  int64_t padding_idx = -1;  // -1: none
+};
+// The gradient of EmbeddingBackward0's placement (create_graph).
+struct EmbeddingDenseBackwardBackward0 final : Node {
+  EMBER_NODE(EmbeddingDenseBackwardBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  int64_t padding_idx = -1;
+  Shape grad_shape;
+};
 struct MseLossBackward0 final : Node {
   EMBER_NODE(MseLossBackward0);
   void release_saved() override { self.release(), target.release(); }
