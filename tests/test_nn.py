@@ -2424,3 +2424,32 @@ def test_embedding_index_out_of_range_like_torch(bad):
 
     e, t = capture(run, ember), capture(run, torch)
     assert type(e) is type(t) is IndexError and str(e) == str(t)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5), (2, 4, 3, 3)], ids=str)
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_native_node_running_stats_and_double_backward_like_torch(
+    training, shape, affine
+):
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal(shape) * 3 + 1
+    w, b = rng.uniform(0.5, 2, 4), rng.standard_normal(4)
+    rm, rv = rng.standard_normal(4), rng.uniform(0.5, 2, 4)
+
+    def run(L):
+        X = L.tensor(x, requires_grad=True)
+        W = L.tensor(w, requires_grad=True) if affine else None
+        B = L.tensor(b, requires_grad=True) if affine else None
+        RM, RV = L.tensor(rm), L.tensor(rv)
+        y = L.nn.functional.batch_norm(X, RM, RV, W, B, training=training, momentum=0.3)
+        leaves = [X] + ([W, B] if affine else [])
+        grads = L.autograd.grad((y**3).sum(), leaves, create_graph=True)
+        sum(g.square().sum() for g in grads).backward()
+        out = [y, RM, RV, *grads] + [t.grad for t in leaves]
+        return type(y.grad_fn).__name__, [t.detach().numpy() for t in out]
+
+    (e_name, e), (t_name, t) = run(ember), run(torch)
+    assert e_name == t_name == "NativeBatchNormBackward0"
+    for a, c in zip(e, t):
+        np.testing.assert_allclose(a, c, rtol=1e-8, atol=1e-9)

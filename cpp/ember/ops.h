@@ -177,6 +177,12 @@ Tensor div_scalar_internal(const Tensor& a, const Scalar& b);  // DivBackward1
 // ---- neural-network functions (ops/nn.cpp) ----
 Tensor softmax(const Tensor& a, int64_t dim);
 Tensor log_softmax(const Tensor& a, int64_t dim);
+// torch's native_batch_norm over dim 1 of an (N, C, *) input (checked by the
+// caller): batch statistics when training (updating the running ones when
+// given), else the running ones. Records NativeBatchNormBackward0.
+Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                  const Tensor& running_mean, const Tensor& running_var, bool training,
+                  double momentum, double eps);
 // torch's native_layer_norm over the trailing dims `normalized_shape` (checked
 // by the caller); weight and bias may be undefined. Records NativeLayerNormBackward0.
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,

@@ -254,6 +254,17 @@ void init_nn(py::module_& m) {
       },
       py::arg("weight"), py::arg("indices"), py::arg("padding_idx") = -1);
   nn.def(
+      "batch_norm",
+      [](const Tensor& input, py::handle weight, py::handle bias, py::handle running_mean,
+         py::handle running_var, bool training, double momentum, double eps) {
+        MaybeReleaseGIL gil(input->numel());
+        return batch_norm(input, optional_tensor(weight), optional_tensor(bias),
+                          optional_tensor(running_mean), optional_tensor(running_var), training,
+                          momentum, eps);
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("running_mean"),
+      py::arg("running_var"), py::arg("training"), py::arg("momentum"), py::arg("eps"));
+  nn.def(
       "layer_norm",
       [](const Tensor& input, const std::vector<int64_t>& normalized_shape, py::handle weight,
          py::handle bias, double eps) {

@@ -1,6 +1,8 @@
-// Layer normalization as one op (torch's native_layer_norm) and its backward.
+// Layer and batch normalization as one op each (torch's native_layer_norm and
+// native_batch_norm) and their backward formulas.
 
 #include "ember/autograd/functions/nn.h"
+#include "ember/kernels/batch_norm.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/layer_norm.h"
 
@@ -87,6 +89,138 @@ TensorList NativeLayerNormBackward0::apply(TensorList&& grads) {
     out[1] = reshape(sum(mul(gr, xhat), {0}, false), dims_of(normalized_shape));
   }
   if (wants_grad(*this, 2)) out[2] = reshape(sum(gr, {0}, false), dims_of(normalized_shape));
+  return out;
+}
+
+// ---- batch norm ----
+
+namespace {
+
+// (1, C, 1, ...) view of a per-channel (C,) tensor, to broadcast against x.
+Tensor per_channel(const Tensor& t, int64_t dim) {
+  DimList shape(static_cast<size_t>(dim), 1);
+  shape[1] = t->numel();
+  return reshape(t, shape);
+}
+
+// The dims a batch norm reduces over: all but the channels.
+DimList non_channel_dims(int64_t dim) {
+  DimList dims{0};
+  for (int64_t d = 2; d < dim; ++d) dims.push_back(d);
+  return dims;
+}
+
+// running = momentum * batch + (1 - momentum) * running, as torch writes it
+// (without bumping the version: torch does not either).
+void blend_running(const Tensor& running, const Tensor& batch, double momentum, double factor) {
+  Tensor target = running->is_contiguous() ? running : contiguous_clone(running);
+  EMBER_DISPATCH_FLOAT(running->dtype(), T, [&] {
+    T* pr = target->data<T>();
+    const T* pb = batch->data<T>();
+    const T m = static_cast<T>(momentum), f = static_cast<T>(factor);
+    for (int64_t c = 0; c < running->numel(); ++c) pr[c] = m * (pb[c] * f) + (T(1) - m) * pr[c];
+  });
+  if (target != running) copy_kernel(running, target);
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                  const Tensor& running_mean, const Tensor& running_var, bool training,
+                  double momentum, double eps) {
+  Tensor out, mean, invstd;
+  {
+    GradModeGuard no_grad(false);
+    const Tensor x = contiguous(input);
+    if (training) {
+      Tensor var;
+      batch_norm_stats_kernel(x, &mean, &var);
+      invstd = unary_kernel(UnaryOp::Rsqrt, binary_scalar_kernel(BinaryOp::Add, var, Scalar(eps)));
+      const int64_t count = input->numel() / std::max<int64_t>(input->shape()[1], 1);
+      if (count > 0) {
+        // The running variance is the unbiased one, though the batch is normalized by the biased.
+        const double unbias = count > 1 ? static_cast<double>(count) / (count - 1) : 1.0;
+        if (running_mean) blend_running(running_mean, mean, momentum, 1.0);
+        if (running_var) blend_running(running_var, var, momentum, unbias);
+      }
+    } else {
+      mean = contiguous(running_mean);
+      invstd = unary_kernel(UnaryOp::Rsqrt,
+                            binary_scalar_kernel(BinaryOp::Add, running_var, Scalar(eps)));
+    }
+    out = batch_norm_apply_kernel(x, mean, invstd, weight ? contiguous(weight) : weight,
+                                  bias ? contiguous(bias) : bias);
+  }
+  const bool record =
+      GradMode::is_enabled() && (input->requires_grad() || (weight && weight->requires_grad()) ||
+                                 (bias && bias->requires_grad()));
+  if (record) {
+    auto node = std::make_shared<NativeBatchNormBackward0>();
+    add_next_edge(*node, input);
+    for (const Tensor* t : {&weight, &bias}) {
+      if (*t) {
+        add_next_edge(*node, *t);
+      } else {
+        node->next_edges().push_back(Edge{});
+      }
+    }
+    out->set_history(node, 0);
+    node->input = SavedTensor(input, false);
+    if (weight) node->weight = SavedTensor(weight, false);
+    node->mean = SavedTensor(mean, false);
+    node->invstd = SavedTensor(invstd, false);
+    node->training = training;
+    node->eps = eps;
+  }
+  return out;
+}
+
+TensorList NativeBatchNormBackward0::apply(TensorList&& grads) {
+  const Tensor x = input.unpack(*this);
+  const Tensor w = weight.unpack(*this);
+  const Tensor m = mean.unpack(*this), is = invstd.unpack(*this);
+  const Tensor& g = grads[0];
+  const int64_t channels = x->shape()[1];
+  const double count = static_cast<double>(x->numel() / std::max<int64_t>(channels, 1));
+  TensorList out(3);
+  if (!GradMode::is_enabled()) {
+    const Tensor gc = contiguous(g), xc = contiguous(x);
+    Tensor sum_g, sum_g_xhat;
+    batch_norm_grad_sums_kernel(gc, xc, m, is, &sum_g, &sum_g_xhat);
+    if (wants_grad(*this, 0)) {
+      const Tensor scale = w ? binary_kernel(BinaryOp::Mul, is, contiguous(w)) : is;
+      const Tensor zero = zeros(Shape{channels}, x->dtype());
+      const Tensor shift_g =
+          training ? binary_scalar_kernel(BinaryOp::Div, sum_g, Scalar(count)) : zero;
+      const Tensor shift_xhat =
+          training ? binary_scalar_kernel(BinaryOp::Div, sum_g_xhat, Scalar(count)) : zero;
+      out[0] = batch_norm_input_grad_kernel(gc, xc, m, is, scale, shift_g, shift_xhat);
+    }
+    if (wants_grad(*this, 1)) out[1] = sum_g_xhat;
+    if (wants_grad(*this, 2)) out[2] = sum_g;
+    return out;
+  }
+  // create_graph: the same formulas with differentiable ops; in training the
+  // statistics are recomputed from x so they carry its graph.
+  const int64_t dim = x->dim();
+  const DimList dims = non_channel_dims(dim);
+  Tensor xhat, r;
+  if (training) {
+    const Tensor centered = sub(x, ember::mean(x, dims, true));
+    r = unary(UnaryOp::Rsqrt, add(ember::mean(mul(centered, centered), dims, true), Scalar(eps)));
+    xhat = mul(centered, r);
+  } else {
+    r = per_channel(is, dim);
+    xhat = mul(sub(x, per_channel(m, dim)), r);
+  }
+  if (wants_grad(*this, 0)) {
+    const Tensor wg = w ? mul(g, per_channel(w, dim)) : g;
+    out[0] = training ? mul(r, sub(sub(wg, ember::mean(wg, dims, true)),
+                                   mul(xhat, ember::mean(mul(wg, xhat), dims, true))))
+                      : mul(wg, r);
+  }
+  if (wants_grad(*this, 1)) out[1] = sum(mul(g, xhat), dims, false);
+  if (wants_grad(*this, 2)) out[2] = sum(g, dims, false);
   return out;
 }
 

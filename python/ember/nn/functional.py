@@ -394,7 +394,11 @@ def batch_norm(
         _verify_batch_size(input.shape)
     _same_dtype(input, running_mean, running_var, weight, bias)
     _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps)
-    # statistics per channel (dim 1), broadcast back as (1, C, 1, ...)
+    if input.numel() > 0:
+        return _C._nn.batch_norm(
+            input, weight, bias, running_mean, running_var, training, momentum, eps
+        )
+    # an empty batch: statistics per channel (dim 1), broadcast back as (1, C, 1, ...)
     dims = (0,) + tuple(range(2, input.dim()))
     per_channel = (-1,) + (1,) * (input.dim() - 2)
     if training:

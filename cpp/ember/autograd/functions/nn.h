@@ -27,6 +27,17 @@ struct NativeLayerNormBackward0 final : Node {
   Shape normalized_shape;
   double eps = 0;
 };
+// Saves the input, the mean and 1/std used (the batch's in training, the
+// running ones in eval).
+struct NativeBatchNormBackward0 final : Node {
+  EMBER_NODE(NativeBatchNormBackward0);
+  void release_saved() override {
+    input.release(), weight.release(), mean.release(), invstd.release();
+  }
+  SavedTensor input, weight, mean, invstd;
+  bool training = true;
+  double eps = 0;
+};
 struct EmbeddingBackward0 final : Node {
   EMBER_NODE(EmbeddingBackward0);
   void release_saved() override { indices.release(); }
