@@ -248,6 +248,16 @@ void init_nn(py::module_& m) {
       py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
       py::arg("label_smoothing") = 0.0);
   nn.def(
+      "gelu",
+      [](const Tensor& input, const std::string& approximate) {
+        if (approximate != "none" && approximate != "tanh") {
+          throw std::runtime_error("approximate argument must be either none or tanh.");
+        }
+        MaybeReleaseGIL gil(input->numel());
+        return gelu(input, approximate == "tanh");
+      },
+      py::arg("input"), py::arg("approximate") = "none");
+  nn.def(
       "linear",
       [](const Tensor& input, const Tensor& weight, py::handle bias) {
         MaybeReleaseGIL gil(input->numel() * weight->shape()[0]);
