@@ -703,8 +703,10 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   if (dt == DType::Bool) dt = DType::Int64;
   Tensor src = convert(a, dt);
   Tensor out = empty(a->shape(), dt);
-  if (dt == DType::Float32 && src->is_contiguous()) {
+  if (dt == DType::Float32) {
     if (FloatKernel kernel = vectorized_float_kernel(op)) {
+      // Strided inputs are gathered first so every layout gives the same values.
+      if (!src->is_contiguous()) src = contiguous_copy(src);
       const float* in = src->data<float>();
       float* o = out->data<float>();
       parallel_for(out->numel(), kParallelGrain,

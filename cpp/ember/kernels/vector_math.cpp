@@ -18,7 +18,8 @@ namespace {
 // and never a whole ulp. Measured by tests/cpp/vector_math_test.cpp (every
 // 251st float bit pattern, 17M inputs, plus edge cases) against libm's
 // double functions rounded to float:
-//   exp 0.50003, expm1 0.50031, log 0.50000, log1p 0.50000, sigmoid 0.50005,
+//   exp 0.50003, expm1 0.50031, log 0.50000, log1p 0.50000, sigmoid 0.50005
+//   (above -88.72; below, 0 like torch where the truth is a denormal),
 //   tanh 0.50012, erf 0.50010, sin 0.50000, cos 0.50000 ulp at most; 0 to 6
 //   of the 17M results are not the correctly rounded float (erf: 602, from
 //   its small-x fit's 2^-37), each off by one ulp.
@@ -169,7 +170,10 @@ inline float expm1_f(float x) {
 
 inline float sigmoid_f(float x) {
   const double y = 1.0 / (1.0 + exp_d(-static_cast<double>(x)));
-  return x != x ? x : static_cast<float>(y);
+  // torch's float 1 / (1 + exp(-x)) is 0 once exp(-x) overflows, where the
+  // true value is still a denormal; ember matches torch there.
+  const float r = x < -88.72283935546875f ? 0.0f : static_cast<float>(y);
+  return x != x ? x : r;
 }
 
 inline float tanh_f(float x) {
@@ -264,9 +268,10 @@ constexpr double kGeluKappa = 0.044715;
 inline float gelu_f(float x) {
   const double xd = x;
   const double y = xd * normal_cdf(xd);
-  // torch's x * 0.5 * (1 + erf(-inf)) is -inf * 0.
-  return x == -std::numeric_limits<float>::infinity() ? std::numeric_limits<float>::quiet_NaN()
-                                                      : static_cast<float>(y);
+  // torch's float32 kernel gives NaN at both infinities (-inf * 0 and its erf at +inf).
+  return std::fabs(x) == std::numeric_limits<float>::infinity()
+             ? std::numeric_limits<float>::quiet_NaN()
+             : static_cast<float>(y);
 }
 
 inline float gelu_tanh_f(float x) {
@@ -287,12 +292,16 @@ inline float gelu_grad_f(float g, float x) {
 
 // With s = sigmoid(2u): 1 + tanh(u) = 2s and 1 - tanh(u)^2 = 4s(1 - s).
 inline float gelu_tanh_grad_f(float g, float x) {
-  const double xd = x;
+  // Beyond +-20 the derivative is 0 or 1 to far below float precision; the
+  // clamp keeps x * s * (1 - s) from meeting exp's own clamp.
+  double xd = x;
+  xd = xd < -20.0 ? -20.0 : xd;
+  xd = xd > 20.0 ? 20.0 : xd;
   const double x2 = xd * xd;
   const double u = kGeluBeta * (xd + kGeluKappa * x2 * xd);
   const double s = 1.0 / (1.0 + exp_d(-2.0 * u));
   const double du = kGeluBeta * (1.0 + 3.0 * kGeluKappa * x2);
-  const double d = std::fabs(xd) == kInf ? kNaN : s + 2.0 * xd * s * (1.0 - s) * du;
+  const double d = std::fabs(x) == kInf ? kNaN : s + 2.0 * xd * s * (1.0 - s) * du;
   return static_cast<float>(g * d);
 }
 
