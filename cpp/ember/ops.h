@@ -174,6 +174,9 @@ Tensor squeeze_for_matmul(const Tensor& a, int64_t dim);       // SqueezeBackwar
 Tensor unsafe_view(const Tensor& fresh, const Shape& shape);   // UnsafeViewBackward0
 Tensor div_scalar_internal(const Tensor& a, const Scalar& b);  // DivBackward1
 
+// GELU, exact (x * Phi(x)) or torch's approximate='tanh'; node GeluBackward0.
+Tensor gelu(const Tensor& a, bool tanh_approx);
+
 // ---- neural-network functions (ops/nn.cpp) ----
 Tensor softmax(const Tensor& a, int64_t dim);
 Tensor log_softmax(const Tensor& a, int64_t dim);

@@ -140,6 +140,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(CosBackward0);
   EMBER_BIND(TanhBackward0);
   EMBER_BIND(SigmoidBackward0);
+  EMBER_BIND(GeluBackward0);
   EMBER_BIND(ReluBackward0);
   EMBER_BIND(ReciprocalBackward0);
   EMBER_BIND(Log1PBackward0);

@@ -275,6 +275,16 @@ void init_nn(py::module_& m) {
       py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(),
       py::arg("bias") = py::none(), py::arg("eps") = 1e-5);
   nn.def(
+      "gelu",
+      [](const Tensor& input, const std::string& approximate) {
+        if (approximate != "none" && approximate != "tanh") {
+          throw std::runtime_error("approximate argument must be either none or tanh.");
+        }
+        MaybeReleaseGIL gil(input->numel());
+        return gelu(input, approximate == "tanh");
+      },
+      py::arg("input"), py::arg("approximate") = "none");
+  nn.def(
       "linear",
       [](const Tensor& input, const Tensor& weight, py::handle bias) {
         MaybeReleaseGIL gil(input->numel() * weight->shape()[0]);

@@ -635,6 +635,56 @@ Tensor contiguous_copy(const Tensor& a) {
   return out;
 }
 
+// out = f(src) elementwise; out is fresh and contiguous, src any layout.
+template <typename T, typename F>
+void map_unary(const Tensor& out, const Tensor& src, F f) {
+  T* po = out->data<T>();
+  const T* pa = src->data<T>();
+  const int64_t n = out->numel();
+  if (src->is_contiguous() && n < kParallelGrain) {
+    for (int64_t i = 0; i < n; ++i) po[i] = static_cast<T>(f(pa[i]));
+    return;
+  }
+  for_each_row<2>(out->shape(), {&out->strides(), &src->strides()},
+                  [&](const int64_t* off, int64_t len, const int64_t* st) {
+                    T* o = po + off[0];
+                    const T* x = pa + off[1];
+                    if (st[1] == 1) {
+                      for (int64_t i = 0; i < len; ++i) o[i] = static_cast<T>(f(x[i]));
+                    } else {
+                      for (int64_t i = 0; i < len; ++i) o[i] = static_cast<T>(f(x[i * st[1]]));
+                    }
+                  });
+}
+
+using FloatKernel = void (*)(const float*, float*, int64_t);
+
+// The vectorized float32 kernel for op, if there is one (vector_math.h).
+FloatKernel vectorized_float_kernel(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp:
+      return exp_contiguous;
+    case UnaryOp::Expm1:
+      return expm1_contiguous;
+    case UnaryOp::Log:
+      return log_contiguous;
+    case UnaryOp::Log1p:
+      return log1p_contiguous;
+    case UnaryOp::Sigmoid:
+      return sigmoid_contiguous;
+    case UnaryOp::Tanh:
+      return tanh_contiguous;
+    case UnaryOp::Erf:
+      return erf_contiguous;
+    case UnaryOp::Sin:
+      return sin_contiguous;
+    case UnaryOp::Cos:
+      return cos_contiguous;
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 Tensor unary_kernel(UnaryOp op, const Tensor& a) {
@@ -653,39 +703,177 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   if (dt == DType::Bool) dt = DType::Int64;
   Tensor src = convert(a, dt);
   Tensor out = empty(a->shape(), dt);
-  if (dt == DType::Float32 && src->is_contiguous() &&
-      (op == UnaryOp::Exp || op == UnaryOp::Sigmoid)) {
-    auto kernel = op == UnaryOp::Exp ? exp_contiguous : sigmoid_contiguous;
-    const float* in = src->data<float>();
-    float* o = out->data<float>();
-    parallel_for(out->numel(), kParallelGrain,
-                 [&](int64_t b, int64_t e) { kernel(in + b, o + b, e - b); });
-    return out;
+  if (dt == DType::Float32) {
+    if (FloatKernel kernel = vectorized_float_kernel(op)) {
+      // Strided inputs are gathered first so every layout gives the same values.
+      if (!src->is_contiguous()) src = contiguous_copy(src);
+      const float* in = src->data<float>();
+      float* o = out->data<float>();
+      parallel_for(out->numel(), kParallelGrain,
+                   [&](int64_t b, int64_t e) { kernel(in + b, o + b, e - b); });
+      return out;
+    }
   }
   EMBER_DISPATCH(dt, T, [&] {
     if constexpr (std::is_same_v<T, bool>) {
       throw std::logic_error("unary on bool");
     } else {
-      with_unary_functor<T>(op, [&](auto f) {
-        T* po = out->data<T>();
-        const T* pa = src->data<T>();
-        const int64_t n = out->numel();
-        if (src->is_contiguous() && n < kParallelGrain) {
-          for (int64_t i = 0; i < n; ++i) po[i] = static_cast<T>(f(pa[i]));
-          return;
-        }
-        for_each_row<2>(out->shape(), {&out->strides(), &src->strides()},
-                        [&](const int64_t* off, int64_t len, const int64_t* st) {
-                          T* o = po + off[0];
-                          const T* x = pa + off[1];
-                          if (st[1] == 1) {
-                            for (int64_t i = 0; i < len; ++i) o[i] = static_cast<T>(f(x[i]));
-                          } else {
-                            for (int64_t i = 0; i < len; ++i)
-                              o[i] = static_cast<T>(f(x[i * st[1]]));
-                          }
-                        });
-      });
+      with_unary_functor<T>(op, [&](auto f) { map_unary<T>(out, src, f); });
+    }
+  });
+  return out;
+}
+
+namespace {
+
+// Multiplies out x ** e for the exponents torch special-cases (PowKernel.cpp),
+// in the same operation order so float results match its bit for bit.
+template <typename T>
+bool pow_by_multiplication(const Tensor& out, const Tensor& src, double e) {
+  if (e == 2.0) {
+    map_unary<T>(out, src, [](T x) { return x * x; });
+  } else if (e == 3.0) {
+    map_unary<T>(out, src, [](T x) { return x * x * x; });
+  } else if (e == -2.0) {
+    map_unary<T>(out, src, [](T x) { return T(1) / (x * x); });
+  } else if (e == -1.0) {
+    map_unary<T>(out, src, [](T x) { return T(1) / x; });
+  } else if (e == 0.5) {
+    map_unary<T>(out, src, [](T x) { return std::sqrt(x); });
+  } else if (e == -0.5) {
+    map_unary<T>(out, src, [](T x) { return T(1) / std::sqrt(x); });
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Tensor pow_scalar_kernel(const Tensor& a, const Scalar& s) {
+  const DType dt = compute_dtype(BinaryOp::Pow, result_type(a, s));
+  if (is_floating(dt)) {
+    Tensor src = convert(a, dt);
+    Tensor out = empty(a->shape(), dt);
+    bool done = false;
+    EMBER_DISPATCH_FLOAT(dt, T, [&] { done = pow_by_multiplication<T>(out, src, s.value); });
+    if (done) return out;
+  }
+  return binary_scalar_kernel(BinaryOp::Pow, a, s);
+}
+
+namespace {
+
+// out[i] = f(g[i], y[i]) for same-shape operands, one pass.
+template <typename F>
+Tensor zip_float(const Tensor& grad, const Tensor& other, F f) {
+  Tensor o = convert(other, grad->dtype());
+  Tensor out = empty(grad->shape(), grad->dtype());
+  EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+    T* po = out->data<T>();
+    const T* pg = grad->data<T>();
+    const T* py = o->data<T>();
+    for_each_row<3>(grad->shape(), {&out->strides(), &grad->strides(), &o->strides()},
+                    [&](const int64_t* off, int64_t len, const int64_t* st) {
+                      T* r = po + off[0];
+                      const T* g = pg + off[1];
+                      const T* y = py + off[2];
+                      if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+                        for (int64_t i = 0; i < len; ++i) r[i] = f(g[i], y[i]);
+                      } else {
+                        for (int64_t i = 0; i < len; ++i) {
+                          r[i * st[0]] = f(g[i * st[1]], y[i * st[2]]);
+                        }
+                      }
+                    });
+  });
+  return out;
+}
+
+}  // namespace
+
+// torch's tanh_backward / sigmoid_backward operation order (a * (1 - b * b),
+// a * (1 - b) * b), so results match its bit for bit.
+Tensor tanh_backward_kernel(const Tensor& grad, const Tensor& result) {
+  return zip_float(grad, result, [](auto g, auto y) { return g * (decltype(y)(1) - y * y); });
+}
+
+Tensor sigmoid_backward_kernel(const Tensor& grad, const Tensor& result) {
+  return zip_float(grad, result, [](auto g, auto y) { return g * (decltype(y)(1) - y) * y; });
+}
+
+namespace {
+
+constexpr double kSqrtHalf = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kGeluBeta = 0.79788456080286535588;  // sqrt(2 / pi)
+constexpr double kGeluKappa = 0.044715;
+
+// float64 GELU on libm; x * erfc(-x / sqrt2) / 2 keeps the negative tail accurate.
+double gelu_value(double x, bool tanh_approx) {
+  if (tanh_approx) {
+    const double u = kGeluBeta * (x + kGeluKappa * x * x * x);
+    return 0.5 * x * (1.0 + std::tanh(u));
+  }
+  return x == -std::numeric_limits<double>::infinity()
+             ? std::numeric_limits<double>::quiet_NaN()  // torch: -inf * 0
+             : 0.5 * x * std::erfc(-x * kSqrtHalf);
+}
+
+double gelu_derivative(double x, bool tanh_approx) {
+  if (tanh_approx) {
+    const double x2 = x * x;
+    const double t = std::tanh(kGeluBeta * (x + kGeluKappa * x2 * x));
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * kGeluBeta * (1.0 + 3.0 * kGeluKappa * x2);
+  }
+  return 0.5 * std::erfc(-x * kSqrtHalf) + x * kInvSqrt2Pi * std::exp(-0.5 * x * x);
+}
+
+Tensor contiguous_float(const Tensor& a) { return a->is_contiguous() ? a : contiguous_copy(a); }
+
+}  // namespace
+
+Tensor gelu_kernel(const Tensor& input, bool tanh_approx) {
+  Tensor a = contiguous_float(input);
+  Tensor out = empty(a->shape(), a->dtype());
+  const int64_t n = a->numel();
+  if (a->dtype() == DType::Float32) {
+    const float* in = a->data<float>();
+    float* o = out->data<float>();
+    parallel_for(n, kParallelGrain,
+                 [&](int64_t b, int64_t e) { gelu_contiguous(in + b, o + b, e - b, tanh_approx); });
+    return out;
+  }
+  const double* in = a->data<double>();
+  double* o = out->data<double>();
+  parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) o[i] = gelu_value(in[i], tanh_approx);
+  });
+  return out;
+}
+
+Tensor gelu_backward_kernel(const Tensor& grad, const Tensor& input, bool tanh_approx) {
+  Tensor g = contiguous_float(grad);
+  Tensor a = contiguous_float(convert(input, grad->dtype()));
+  Tensor out = empty(g->shape(), g->dtype());
+  const int64_t n = g->numel();
+  if (g->dtype() == DType::Float32) {
+    const float* pg = g->data<float>();
+    const float* in = a->data<float>();
+    float* o = out->data<float>();
+    parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+      gelu_backward_contiguous(pg + b, in + b, o + b, e - b, tanh_approx);
+    });
+    return out;
+  }
+  const double* pg = g->data<double>();
+  const double* in = a->data<double>();
+  double* o = out->data<double>();
+  parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const double d = std::isinf(in[i]) ? std::numeric_limits<double>::quiet_NaN()
+                                         : gelu_derivative(in[i], tanh_approx);
+      o[i] = pg[i] * d;
     }
   });
   return out;

@@ -93,6 +93,10 @@ void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar&
 // Fresh result of op(a); integer inputs of float functions produce float32.
 Tensor unary_kernel(UnaryOp op, const Tensor& a);
 
+// a ** s with torch's special cases for floats: x*x, x*x*x, 1/(x*x), 1/x,
+// sqrt and 1/sqrt for exponents 2, 3, -2, -1, 0.5, -0.5; pow otherwise.
+Tensor pow_scalar_kernel(const Tensor& a, const Scalar& s);
+
 // Copies src into dst (broadcasting src, converting dtype).
 void copy_kernel(const Tensor& dst, const Tensor& src);
 // A contiguous copy of `a` converted to `dtype` (a itself if nothing to do).
@@ -104,5 +108,13 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b);
 // ReLU's backward in one pass: grad where result > 0 or is NaN, else 0
 // (torch's threshold_backward). Both operands have one shape and float dtype.
 Tensor relu_backward_kernel(const Tensor& grad, const Tensor& result);
+// grad * (1 - y^2) and grad * (1 - y) * y in one pass (same-shape float operands).
+Tensor tanh_backward_kernel(const Tensor& grad, const Tensor& result);
+Tensor sigmoid_backward_kernel(const Tensor& grad, const Tensor& result);
+
+// GELU of a float tensor: x * Phi(x), or torch's tanh approximation.
+Tensor gelu_kernel(const Tensor& input, bool tanh_approx);
+// grad * gelu'(input) in one pass; grad and input have one shape.
+Tensor gelu_backward_kernel(const Tensor& grad, const Tensor& input, bool tanh_approx);
 
 }  // namespace ember

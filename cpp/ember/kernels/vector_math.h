@@ -2,16 +2,28 @@
 // Contiguous float kernels for the transcendental functions that dominate
 // large elementwise work. Written as plain loops over a polynomial (no libm
 // calls) so the compiler vectorizes them; each is built for AVX2+FMA and for
-// baseline x86-64 and picked at load time (GCC target_clones).
+// baseline x86-64 and picked at load time (GCC target_clones). Accuracy and
+// special values: Note [Vectorized math accuracy] in vector_math.cpp.
 
 #include <cstdint>
 
 namespace ember {
 
-// out[i] = exp(in[i]), max error ~2 ulp, exact handling of overflow/underflow/NaN.
+// out[i] = f(in[i]) for float32 arrays; in and out may be the same array.
 void exp_contiguous(const float* in, float* out, int64_t n);
-// out[i] = 1 / (1 + exp(-in[i]))
+void expm1_contiguous(const float* in, float* out, int64_t n);
+void log_contiguous(const float* in, float* out, int64_t n);
+void log1p_contiguous(const float* in, float* out, int64_t n);
 void sigmoid_contiguous(const float* in, float* out, int64_t n);
+void tanh_contiguous(const float* in, float* out, int64_t n);
+void erf_contiguous(const float* in, float* out, int64_t n);
+void sin_contiguous(const float* in, float* out, int64_t n);
+void cos_contiguous(const float* in, float* out, int64_t n);
+// GELU, exact (x * Phi(x)) or torch's tanh approximation.
+void gelu_contiguous(const float* in, float* out, int64_t n, bool tanh_approx);
+// out[i] = grad[i] * gelu'(in[i]).
+void gelu_backward_contiguous(const float* grad, const float* in, float* out, int64_t n,
+                              bool tanh_approx);
 // Sum of n floats, float lanes folded into a double (Note [Streamed sum]).
 double sum_contiguous_f32(const float* in, int64_t n);
 // y[i] += alpha * x[i]

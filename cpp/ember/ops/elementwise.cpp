@@ -179,10 +179,9 @@ Tensor rdiv(const Tensor& a, const Scalar& b) {
 
 Tensor pow(const Tensor& a, const Scalar& b) {
   // torch computes x ** 0.5 as sqrt(x) and x ** -0.5 as rsqrt(x), which differ
-  // from pow at -inf (NaN) and -0.0 (-0.0 and -inf).
-  const bool root = is_floating(a->dtype()) && (b.value == 0.5 || b.value == -0.5);
-  Tensor out = root ? unary_kernel(b.value > 0 ? UnaryOp::Sqrt : UnaryOp::Rsqrt, a)
-                    : binary_scalar_kernel(BinaryOp::Pow, a, b);
+  // from pow at -inf (NaN) and -0.0 (-0.0 and -inf); small integer powers are
+  // products (see pow_scalar_kernel).
+  Tensor out = pow_scalar_kernel(a, b);
   if (any_requires_grad(a)) {
     auto node = record<PowBackward0>(out, {&a});
     node->self = SavedTensor(a, false);
@@ -751,13 +750,26 @@ TensorList SinBackward0::apply(TensorList&& grads) {
 TensorList CosBackward0::apply(TensorList&& grads) {
   return {mul(grads[0], neg(sin(saved.unpack(*this))))};
 }
+namespace {
+
+// Whether a backward formula may run as one raw kernel: no graph to record
+// (create_graph off, or nothing requiring grad) and operands a kernel takes.
+bool fusable_backward(const Tensor& g, const Tensor& saved) {
+  const bool recording = GradMode::is_enabled() && any_requires_grad(g, saved);
+  return !recording && g->shape() == saved->shape() && is_floating(g->dtype());
+}
+
+}  // namespace
+
 TensorList TanhBackward0::apply(TensorList&& grads) {
   Tensor y = saved.unpack(*this);
+  if (fusable_backward(grads[0], y)) return {tanh_backward_kernel(grads[0], y)};
   return {mul(grads[0], rsub(mul(y, y), Scalar(1.0)))};
 }
 TensorList SigmoidBackward0::apply(TensorList&& grads) {
   Tensor y = saved.unpack(*this);
-  return {mul(grads[0], mul(y, rsub(y, Scalar(1.0))))};
+  if (fusable_backward(grads[0], y)) return {sigmoid_backward_kernel(grads[0], y)};
+  return {mul(mul(grads[0], rsub(y, Scalar(1.0))), y)};
 }
 TensorList ReluBackward0::apply(TensorList&& grads) {
   // torch's threshold_backward: zero where the result is <= 0 (a NaN passes).
@@ -785,6 +797,46 @@ TensorList Expm1Backward0::apply(TensorList&& grads) {
 TensorList RsqrtBackward0::apply(TensorList&& grads) {
   Tensor y = saved.unpack(*this);
   return {mul(grads[0], mul(pow(y, Scalar(3.0)), Scalar(-0.5)))};
+}
+
+// ---- gelu ----
+
+Tensor gelu(const Tensor& a, bool tanh_approx) {
+  if (!is_floating(a->dtype())) {
+    throw NotImplementedError(std::string("\"GeluKernelImpl\" not implemented for '") +
+                              scalar_type_name(a->dtype()) + "'");
+  }
+  Tensor out = gelu_kernel(a, tanh_approx);
+  if (any_requires_grad(a)) {
+    auto node = record<GeluBackward0>(out, {&a});
+    node->self = SavedTensor(a, false);
+    node->tanh_approx = tanh_approx;
+  }
+  return out;
+}
+
+TensorList GeluBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  Tensor x = self.unpack(*this);
+  if (fusable_backward(g, x)) return {gelu_backward_kernel(g, x, tanh_approx)};
+  // create_graph: the derivative from differentiable ops, so gradients of
+  // every order flow (torch records GeluBackwardBackward0 here instead).
+  Tensor d;
+  if (tanh_approx) {
+    const double beta = 0.79788456080286535588, kappa = 0.044715;  // sqrt(2 / pi)
+    Tensor x2 = mul(x, x);
+    Tensor t = tanh(mul(add(x, mul(mul(x2, x), Scalar(kappa))), Scalar(beta)));
+    Tensor left = mul(add(t, Scalar(1.0)), Scalar(0.5));
+    Tensor slope = mul(add(mul(x2, Scalar(3.0 * kappa)), Scalar(1.0)), Scalar(beta));
+    Tensor right = mul(mul(mul(x, Scalar(0.5)), rsub(mul(t, t), Scalar(1.0))), slope);
+    d = add(left, right);
+  } else {
+    Tensor cdf = mul(add(unary(UnaryOp::Erf, mul(x, Scalar(0.70710678118654752440))), Scalar(1.0)),
+                     Scalar(0.5));
+    Tensor pdf = mul(exp(mul(mul(x, x), Scalar(-0.5))), Scalar(0.39894228040143267794));
+    d = add(cdf, mul(x, pdf));
+  }
+  return {mul(g, d)};
 }
 
 }  // namespace ember

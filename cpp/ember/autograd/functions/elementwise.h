@@ -177,6 +177,13 @@ EMBER_UNARY_NODE(Expm1Backward0);
 EMBER_UNARY_NODE(RsqrtBackward0);
 #undef EMBER_UNARY_NODE
 
+struct GeluBackward0 final : Node {
+  EMBER_NODE(GeluBackward0);
+  void release_saved() override { self.release(); }
+  SavedTensor self;
+  bool tanh_approx = false;
+};
+
 // In-place fills: the old values no longer matter; their gradient is zero.
 struct FillBackward0 final : Node {
   EMBER_NODE(FillBackward0);
