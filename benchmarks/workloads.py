@@ -254,6 +254,60 @@ def setup_chain(lib, d):
 
 
 # --------------------------------------------------------------------------
+# Layer-sized ops on a 256x256 float32 tensor: the math transformers and RNNs
+# lean on, forward only, plus the fused softmax/layer norm with backward.
+
+
+def data_layer(rng):
+    return {
+        "x": rng.standard_normal((256, 256)).astype(np.float32),
+        "g": rng.standard_normal((256, 256)).astype(np.float32),
+    }
+
+
+def _layer_op(fn):
+    def setup(lib, d):
+        x = _t(lib, d["x"])
+        return lambda: fn(lib, x)
+
+    return setup
+
+
+def _layer_fwd_bwd(fn):
+    def setup(lib, d):
+        x, g = _t(lib, d["x"], True), _t(lib, d["g"])
+
+        def step():
+            x.grad = None
+            fn(lib, x).backward(g)
+            return x.grad
+
+        return step
+
+    return setup
+
+
+LAYER_OPS = [
+    ("tanh", lambda lib, x: x.tanh()),
+    ("sigmoid", lambda lib, x: x.sigmoid()),
+    ("x ** 3", lambda lib, x: x**3),
+    ("gelu", lambda lib, x: lib.nn.functional.gelu(x)),
+    ("gelu tanh", lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh")),
+    ("softmax", lambda lib, x: lib.softmax(x, -1)),
+    ("log_softmax", lambda lib, x: lib.log_softmax(x, -1)),
+    ("layer_norm", lambda lib, x: lib.nn.functional.layer_norm(x, (256,))),
+    ("exp", lambda lib, x: x.exp()),
+    ("log", lambda lib, x: x.abs().log()),
+]
+LAYER_FWD_BWD = [
+    ("softmax", lambda lib, x: lib.softmax(x, -1)),
+    ("layer_norm", lambda lib, x: lib.nn.functional.layer_norm(x, (256,))),
+    ("gelu", lambda lib, x: lib.nn.functional.gelu(x)),
+    ("tanh", lambda lib, x: x.tanh()),
+]
+
+
+# --------------------------------------------------------------------------
 # name, data, setup, target (torch time / ember time >= target)
 WORKLOADS = [
     ("add (3,) grad", data_small, setup_add, 3.0),
@@ -270,6 +324,10 @@ WORKLOADS = [
     ("10M exp(a)", data_big, setup_big_exp, 1.0),
     ("10M a.sum()", data_big, setup_big_sum, 1.0),
     ("scalar chain 20k fwd+bwd", data_none, setup_chain, 3.0),
+]
+WORKLOADS += [(f"{name} 256x256", data_layer, _layer_op(fn), 1.0) for name, fn in LAYER_OPS]
+WORKLOADS += [
+    (f"{name} 256x256 fwd+bwd", data_layer, _layer_fwd_bwd(fn), 1.0) for name, fn in LAYER_FWD_BWD
 ]
 
 # Memory probes (run in a subprocess per library by memory_probe.py);

@@ -115,10 +115,11 @@ def xlogy(input, other):
 
 
 def logit(input, eps=None):
-    if eps is not None:  # clamped: no gradient outside [eps, 1 - eps], NaN included
+    if eps is not None:  # clamped: no gradient outside [eps, 1 - eps]; NaN's is NaN, as torch's
         p = input.clamp(eps, 1 - eps)
         number = p == p
-        return _C.where(number, _log_odds(_C.where(number, p, 0.5)), p)
+        nan_at_nan = _C.where(number, 0.0, math.nan).to(input.dtype)
+        return _C.where(number, _log_odds(_C.where(number, p, 0.5)), input * nan_at_nan)
     # Outside [0, 1] torch's gradient is NaN (the value already is): a term worth
     # 0 inside and NaN outside carries that into the gradient too.
     outside = (input < 0) | (input > 1)

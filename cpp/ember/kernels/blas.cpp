@@ -103,8 +103,13 @@ void parallel_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n,
   const bool split_rows = m >= n;
   const int64_t length = split_rows ? m : n;
   const int64_t other = split_rows ? n : m;
-  const int64_t grain = std::max<int64_t>(16, kGemmChunkWork / std::max<int64_t>(other * k, 1));
-  if (in_parallel_region() || length < 2 * grain) {
+  // One block per thread: every block repacks the shared operand, so more,
+  // smaller blocks cost more than the load balance they buy.
+  const int64_t threads = get_num_threads();
+  const int64_t per_thread = ((length + threads - 1) / threads + 15) / 16 * 16;
+  const int64_t min_rows = kGemmChunkWork / std::max<int64_t>(other * k, 1);
+  const int64_t grain = std::max<int64_t>({16, min_rows, per_thread});
+  if (threads <= 1 || in_parallel_region() || length < 2 * std::max<int64_t>(16, min_rows)) {
     call_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
     return;
   }
