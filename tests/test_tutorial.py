@@ -47,13 +47,39 @@ def outputs(tmp_path_factory):
     return ember_out, torch_out
 
 
+NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
+
+
+def same_up_to_last_digit(e: str, t: str) -> bool:
+    """The same printed number, or as close as its printing allows.
+
+    torch's own float32 reductions round differently by CPU (its SIMD width and
+    FMA use pick the order of additions), so after several training epochs a
+    value may be a float32 ulp away from any fixed order of additions: that is
+    one unit in the last digit of a rounded print, or a different shortest
+    repr (numpy prints 0.5838845 for one float and 0.58388454 for the next).
+    """
+    if e == t:
+        return True
+
+    def last_digit(s):
+        mantissa, _, exponent = s.partition("e")
+        return 10.0 ** -len(mantissa.split(".")[1]) * 10.0 ** int(exponent or 0)
+
+    tolerance = max(min(last_digit(e), last_digit(t)), 2 * 2.0**-23 * abs(float(t)))
+    return abs(float(e) - float(t)) <= 1.000001 * tolerance
+
+
 def test_stdout_matches_torch_line_for_line(outputs):
     (ember_stdout, _), (torch_stdout, _) = outputs
     ember_lines = normalize(ember_stdout).splitlines()
     torch_lines = normalize(torch_stdout).splitlines()
     assert len(ember_lines) == len(torch_lines)
     for e, t in zip(ember_lines, torch_lines):
-        assert e == t
+        # numpy pads array columns to the widest number: spacing follows the digits
+        assert re.sub(r"\s+", "", NUMBER.sub("#", e)) == re.sub(r"\s+", "", NUMBER.sub("#", t))
+        for en, tn in zip(NUMBER.findall(e), NUMBER.findall(t)):
+            assert same_up_to_last_digit(en, tn), (e, t)
 
 
 def test_warnings_match_torch(outputs):
