@@ -46,6 +46,7 @@ from .normalization import (  # noqa: F401
     LayerNorm,
     RMSNorm,
 )
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 
 # The extra activations live in their own file; torch has them in F and nn.
 functional.__dict__.update(_activation.FUNCTIONS)
