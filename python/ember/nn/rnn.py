@@ -458,8 +458,7 @@ class LSTM(RNNBase):
 def _check_cell(input, hx, hidden_size, idx):
     if input.size(0) != hx.size(0):
         raise RuntimeError(
-            f"Input batch size {input.size(0)} doesn't match hidden{idx} batch size "
-            f"{hx.size(0)}"
+            f"Input batch size {input.size(0)} doesn't match hidden{idx} batch size {hx.size(0)}"
         )
     if hx.size(1) != hidden_size:
         raise RuntimeError(
