@@ -69,4 +69,5 @@ PYBIND11_MODULE(_C, m) {
   init_function_node(m);
   init_random(m);
   init_runtime(m);
+  install_keepdims_functions(m);  // after the bindings it forwards to
 }

@@ -1,7 +1,7 @@
 """ember.nn: parameters, modules and losses."""
 
 from . import activation as _activation  # noqa: E402
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .container import (  # noqa: F401
     ModuleDict,
     ModuleList,
@@ -46,6 +46,7 @@ from .normalization import (  # noqa: F401
     LayerNorm,
     RMSNorm,
 )
+from .parallel import DataParallel  # noqa: F401
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 
 # The extra activations live in their own file; torch has them in F and nn.
