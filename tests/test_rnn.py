@@ -381,3 +381,92 @@ def test_outputs_feed_training_like_torch():
 
     for a, b in zip(train(ember), train(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ----- the fused float32 LSTM layer ----------------------------------------------------
+
+
+def _lstm_pair(L, dtype="float32", **kw):
+    L.manual_seed(0)
+    layer = L.nn.LSTM(3, 4, **kw, dtype=getattr(L, dtype))
+    x = L.tensor(
+        np.random.default_rng(0).standard_normal((5, 2, 3)).astype(dtype), requires_grad=True
+    )
+    return layer, x
+
+
+def test_fused_lstm_node_and_second_derivatives_match_torch():
+    def run(L):
+        layer, x = _lstm_pair(L, num_layers=2, bidirectional=True)
+        out, (h, c) = layer(x)
+        names = {fn.name() for fn, _ in out.grad_fn.next_functions if fn is not None}
+        if L is ember:
+            assert names == {"FusedLstmLayerBackward"}
+        (g,) = L.autograd.grad((out**2).sum() + (h * c).sum(), x, create_graph=True)
+        (g**2).sum().backward()
+        return [_np(g), _np(x.grad)] + [_np(p.grad) for p in layer.parameters()]
+
+    for a, b in zip(run(torch), run(ember)):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_fused_lstm_retain_graph_and_no_grad():
+    layer, x = _lstm_pair(ember)
+    out, _ = layer(x)
+    loss = out.sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.clone()
+    loss.backward()
+    np.testing.assert_allclose(_np(x.grad), 2 * _np(first), rtol=1e-6)
+    with ember.no_grad():
+        again, (h, c) = layer(x)
+    assert again.grad_fn is None and not h.requires_grad
+    np.testing.assert_array_equal(_np(again), _np(out))
+
+
+def test_fused_lstm_model_sized_layer_matches_torch():
+    # the benchmark's shapes: the vector loops over a hidden size of 128
+    def run(L):
+        L.manual_seed(1)
+        layer = L.nn.LSTM(64, 128)
+        x = L.tensor(
+            np.random.default_rng(1).standard_normal((7, 20, 64)).astype("float32"),
+            requires_grad=True,
+        )
+        out, (h, c) = layer(x)
+        (out.sum() + (c * c).sum()).backward()
+        return [_np(out), _np(h), _np(c), _np(x.grad)] + [_np(p.grad) for p in layer.parameters()]
+
+    for a, b in zip(run(torch), run(ember)):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_fused_cell_kernels_match_composition(dtype):
+    from ember._C import _nn
+
+    rng = np.random.default_rng(2)
+    gates = ember.tensor(rng.standard_normal((3, 4 * 5)).astype(dtype) * 3, requires_grad=True)
+    cx = ember.tensor(rng.standard_normal((3, 5)).astype(dtype), requires_grad=True)
+    hy, cy, act, tanh_cy = _nn._lstm_cell_forward(gates.detach(), cx.detach())
+    i, f, g, o = gates.chunk(4, 1)
+    c_ref = f.sigmoid() * cx + i.sigmoid() * g.tanh()
+    h_ref = o.sigmoid() * c_ref.tanh()
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=3e-7)
+    np.testing.assert_allclose(_np(hy), _np(h_ref), **tol)
+    np.testing.assert_allclose(_np(cy), _np(c_ref), **tol)
+    dh = ember.tensor(rng.standard_normal((3, 5)).astype(dtype))
+    dc = ember.tensor(rng.standard_normal((3, 5)).astype(dtype))
+    for a, b in [(dh, dc), (dh, None), (None, dc)]:
+        dgates, dcx = _nn._lstm_cell_backward(a, b, act, tanh_cy, cx.detach())
+        outs = (
+            [h_ref, c_ref]
+            if a is not None and b is not None
+            else ([h_ref] if b is None else [c_ref])
+        )
+        grads = [t for t in (a, b) if t is not None]
+        ref = ember.autograd.grad(outs, [gates, cx], grads, retain_graph=True)
+        np.testing.assert_allclose(_np(dgates), _np(ref[0]), **tol)
+        np.testing.assert_allclose(_np(dcx), _np(ref[1]), **tol)
+    with pytest.raises(ValueError):
+        _nn._lstm_cell_forward(gates.detach(), cx.detach()[:, :4])

@@ -65,6 +65,7 @@ PYBIND11_MODULE(_C, m) {
   init_dtype(m);
   init_tensor(m);
   init_functions(m);
+  init_rnn(m);
   init_autograd(m);
   init_function_node(m);
   init_random(m);

@@ -11,6 +11,10 @@ order come from autograd), arranged to keep each time step short:
   `h @ W_hh^T` is one plain GEMM (`addmm` with that step's input projection as bias);
 - gates come from one `chunk`, the step's hidden states are stacked once at the end.
 
+A float32 LSTM without projection runs the recurrence as one autograd node per layer
+and direction instead (`_fused_lstm.py`: a fused cell kernel per step, first-order
+only like torch's float32 CPU LSTM); float64 keeps the composed path.
+
 Between layers, dropout in training mode is torch's `dropout` of the layer's whole
 output (both directions), drawing from the generator in torch's order.
 """
@@ -23,6 +27,7 @@ from .. import _C
 from .._C import _nn
 from . import functional as F
 from . import init
+from ._fused_lstm import lstm_direction
 from .modules import Module, Parameter, factory_dtype
 
 _linear = _nn.linear
@@ -107,7 +112,14 @@ def _run_layers(mode, input, hx, cx, weights, has_bias, num_layers, dropout, tra
                 outs, h = _gru_direction(_unbind(proj, 0), hx[k], w_hh, b_hh, reverse)
             else:
                 bias = b_ih + b_hh if has_bias else None
-                steps = _unbind(_linear(layer_input, w_ih, bias), 0)
+                proj = _linear(layer_input, w_ih, bias)
+                if mode == "LSTM" and w_hr is None and proj.dtype == _C.float32:
+                    out, h, c = lstm_direction(proj, hx[k], cx[k], w_hh, reverse)
+                    outputs.append(out)
+                    h_n.append(h)
+                    c_n.append(c)
+                    continue
+                steps = _unbind(proj, 0)
                 if mode == "LSTM":
                     outs, h, c = _lstm_direction(steps, hx[k], cx[k], w_hh, w_hr, reverse)
                     c_n.append(c)
