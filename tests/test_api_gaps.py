@@ -187,6 +187,13 @@ def test_keepdims_with_grad_and_dim_keyword():
         x.sum(1, keepdimz=True)
     with pytest.raises(TypeError):
         ember.amax(x, 1, keepdim=True, keepdims=True)
+    # torch's norm and cumsum are not parsed by its argument parser: keepdims is refused
+    for fn in [
+        lambda L: L.norm(L.ones(2, 2), dim=1, keepdims=True),
+        lambda L: L.ones(2, 2).norm(dim=1, keepdims=True),
+        lambda L: L.ones(2, 2).cumsum(1, keepdims=True),
+    ]:
+        assert type(capture(fn, ember)) is type(capture(fn, torch)) is TypeError
 
 
 # ----- indexing with range ------------------------------------------------------------
