@@ -470,3 +470,93 @@ def test_fused_cell_kernels_match_composition(dtype):
         np.testing.assert_allclose(_np(dcx), _np(ref[1]), **tol)
     with pytest.raises(ValueError):
         _nn._lstm_cell_forward(gates.detach(), cx.detach()[:, :4])
+
+
+# ----- PackedSequence and nn.utils.rnn -------------------------------------------------
+
+
+def _run_packed(L, name, kw, lengths, enforce, with_states, batch_first):
+    L.manual_seed(0)
+    layer = getattr(L.nn, name)(3, 4, **kw, batch_first=batch_first)
+    rng = np.random.default_rng(0)
+    B, T = len(lengths), max(lengths)
+    x = L.tensor(
+        rng.standard_normal((B, T, 3) if batch_first else (T, B, 3)).astype("float32"),
+        requires_grad=True,
+    )
+    rnn_utils = L.nn.utils.rnn
+    packed = rnn_utils.pack_padded_sequence(
+        x, L.tensor(lengths), batch_first=batch_first, enforce_sorted=enforce
+    )
+    dirs = 2 if kw.get("bidirectional") else 1
+    shape = (kw.get("num_layers", 1) * dirs, B, kw.get("proj_size", 0) or 4)
+    hx = None
+    if with_states:
+        h0 = L.tensor(rng.standard_normal(shape).astype("float32"), requires_grad=True)
+        c0 = L.tensor(rng.standard_normal((shape[0], B, 4)).astype("float32"), requires_grad=True)
+        hx = (h0, c0) if name == "LSTM" else h0
+    out, hidden = layer(packed, hx)
+    assert type(out).__name__ == "PackedSequence"
+    padded, lens = rnn_utils.pad_packed_sequence(out, batch_first=batch_first, total_length=T + 1)
+    finals = hidden if isinstance(hidden, tuple) else (hidden,)
+    loss = (padded**2).sum() + sum((f * 1.3).sum() for f in finals) + (out.data * 0.5).sum()
+    loss.backward()
+    res = [padded, lens, out.data, out.batch_sizes, *finals, x.grad]
+    return [_np(r) for r in res] + [_np(p.grad) for p in layer.parameters()]
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("kw", [{}, dict(num_layers=2, bidirectional=True)])
+@pytest.mark.parametrize("lengths,enforce", [([5, 3, 3, 1], True), ([2, 5, 1, 3], False)])
+@pytest.mark.parametrize("with_states", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_packed_sequence_matches_torch(name, kw, lengths, enforce, with_states, batch_first):
+    t = _run_packed(torch, name, kw, lengths, enforce, with_states, batch_first)
+    e = _run_packed(ember, name, kw, lengths, enforce, with_states, batch_first)
+    for a, b in zip(t, e):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_packed_lstm_with_projection():
+    kw = dict(proj_size=2, num_layers=2, bidirectional=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = _run_packed(torch, "LSTM", kw, [4, 2, 1], True, True, False)
+    e = _run_packed(ember, "LSTM", kw, [4, 2, 1], True, True, False)
+    for a, b in zip(t, e):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_rnn_utils_helpers_match_torch():
+    seqs = [np.arange(6.0).reshape(3, 2), np.ones((1, 2)), np.full((4, 2), 2.0)]
+
+    def helpers(L):
+        u = L.nn.utils.rnn
+        ts = [L.tensor(s) for s in seqs]
+        out = [
+            u.pad_sequence(ts),
+            u.pad_sequence(ts, batch_first=True, padding_value=-1.0),
+            u.pad_sequence(ts, batch_first=True, padding_side="left"),
+        ]
+        packed = u.pack_sequence(ts, enforce_sorted=False)
+        out += [packed.data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices]
+        out += list(u.pad_packed_sequence(packed, batch_first=True))
+        out += u.unpack_sequence(packed)
+        return [_np(o) for o in out]
+
+    for a, b in zip(helpers(torch), helpers(ember)):
+        np.testing.assert_array_equal(b, a)
+    x = ember.zeros(4, 3, 2)
+    for fn in [
+        lambda L: L.nn.utils.rnn.pack_padded_sequence(L.zeros(4, 3, 2), [1, 2, 4]),
+        lambda L: L.nn.utils.rnn.pack_padded_sequence(L.zeros(4, 3, 2), [4, 2]),
+        lambda L: L.nn.utils.rnn.pad_packed_sequence(
+            L.nn.utils.rnn.pack_padded_sequence(L.zeros(4, 3, 2), [4, 2, 1]), total_length=2
+        ),
+    ]:
+        te, ee = capture(fn, torch), capture(fn, ember)
+        assert te is not None and type(ee) is type(te) and str(ee) == str(te)
+    import ember.nn.utils.rnn as rnn_utils
+
+    assert rnn_utils.PackedSequence is type(rnn_utils.pack_sequence([x[0]]))

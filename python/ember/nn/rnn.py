@@ -28,6 +28,7 @@ from .._C import _nn
 from . import functional as F
 from . import init
 from ._fused_lstm import lstm_direction
+from ._rnn_utils import PackedSequence
 from .modules import Module, Parameter, factory_dtype
 
 _linear = _nn.linear
@@ -128,6 +129,85 @@ def _run_layers(mode, input, hx, cx, weights, has_bias, num_layers, dropout, tra
             outputs.append(_stack(outs, 0))
             h_n.append(h)
         layer_input = outputs[0] if num_dirs == 1 else _cat(outputs, 2)
+        if dropout != 0 and train and layer < num_layers - 1:
+            layer_input = F.dropout(layer_input, dropout, True)
+    return layer_input, h_n, c_n
+
+
+def _cell(mode, x_t, h, c, w_hh, b_hh, w_hr):
+    """One step of any mode (w_hh, w_hr pre-transposed); x_t holds the input projection."""
+    if mode == "LSTM":
+        i, f, g, o = _chunk(_linear(h, w_hh, x_t), 4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        return (h if w_hr is None else _linear(h, w_hr)), c
+    if mode == "GRU":
+        x_r, x_z, x_n = _chunk(x_t, 3, 1)
+        h_r, h_z, h_n = _chunk(_linear(h, w_hh, b_hh), 3, 1)
+        r = (x_r + h_r).sigmoid()
+        z = (x_z + h_z).sigmoid()
+        n = (x_n + r * h_n).tanh()
+        return n + z * (h - n), None
+    pre = _linear(h, w_hh, x_t)
+    return (pre.relu() if mode == "RNN_RELU" else pre.tanh()), None
+
+
+def _packed_direction(mode, steps, sizes, h0, c0, w_hh, b_hh, w_hr, reverse):
+    """One direction over packed steps: sequences drop out of the batch as they end
+    (and, running backwards, join it with their initial state as they begin)."""
+    w_hh = _transposed_contiguous(w_hh)
+    w_hr = None if w_hr is None else _transposed_contiguous(w_hr)
+    outs = [None] * len(sizes)
+    if not reverse:
+        h, c, done_h, done_c = h0, c0, [], []
+        for t, bs in enumerate(sizes):
+            if bs < h.shape[0]:
+                done_h.append(h[bs:])
+                h = h[:bs]
+                if c is not None:
+                    done_c.append(c[bs:])
+                    c = c[:bs]
+            h, c = _cell(mode, steps[t], h, c, w_hh, b_hh, w_hr)
+            outs[t] = h
+        h = _cat([h] + done_h[::-1], 0) if done_h else h
+        if c is not None and done_c:
+            c = _cat([c] + done_c[::-1], 0)
+    else:
+        h = h0[: sizes[-1]]
+        c = None if c0 is None else c0[: sizes[-1]]
+        for t in range(len(sizes) - 1, -1, -1):
+            bs = sizes[t]
+            if bs > h.shape[0]:
+                h = _cat([h, h0[h.shape[0] : bs]], 0)
+                if c is not None:
+                    c = _cat([c, c0[c.shape[0] : bs]], 0)
+            h, c = _cell(mode, steps[t], h, c, w_hh, b_hh, w_hr)
+            outs[t] = h
+    return _cat(outs, 0), h, c
+
+
+def _run_packed(mode, data, sizes, hx, cx, weights, has_bias, num_layers, dropout, train, dirs):
+    """_run_layers for a PackedSequence's data (N, features) and its batch sizes."""
+    h_n, c_n = [], []
+    layer_input = data
+    for layer in range(num_layers):
+        outputs = []
+        for direction in range(dirs):
+            k = layer * dirs + direction
+            w_ih, w_hh, b_ih, b_hh, w_hr = weights[k]
+            if mode == "GRU":
+                proj, b_hidden = _linear(layer_input, w_ih, b_ih), b_hh
+            else:
+                proj = _linear(layer_input, w_ih, b_ih + b_hh if has_bias else None)
+                b_hidden = None
+            steps = _C._split_with_sizes(proj, sizes, 0)
+            out, h, c = _packed_direction(
+                mode, steps, sizes, hx[k], cx[k] if cx else None, w_hh, b_hidden, w_hr, direction
+            )
+            outputs.append(out)
+            h_n.append(h)
+            c_n.append(c)
+        layer_input = outputs[0] if dirs == 1 else _cat(outputs, 1)
         if dropout != 0 and train and layer < num_layers - 1:
             layer_input = F.dropout(layer_input, dropout, True)
     return layer_input, h_n, c_n
@@ -282,10 +362,15 @@ class RNNBase(Module):
             )
 
     def get_expected_hidden_size(self, input, batch_sizes):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = self._mini_batch(input, batch_sizes)
         num_directions = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, size)
+
+    def _mini_batch(self, input, batch_sizes):
+        if batch_sizes is not None:
+            return int(batch_sizes[0])
+        return input.size(0) if self.batch_first else input.size(1)
 
     def check_hidden_size(self, hx, expected_hidden_size, msg="Expected hidden size {}, got {}"):
         if tuple(hx.size()) != tuple(expected_hidden_size):
@@ -313,10 +398,44 @@ class RNNBase(Module):
 
     # ----- the shared forward ----------------------------------------------------
 
+    def _forward_packed(self, packed, hx, cx):
+        """A PackedSequence input: hx/cx in the caller's batch order, or None."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        sizes = [int(v) for v in batch_sizes.tolist()]
+        num_dirs = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        shape = (self.num_layers * num_dirs, sizes[0])
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            hx = _C.zeros(*shape, real_hidden, dtype=data.dtype)
+            cx = _C.zeros(*shape, self.hidden_size, dtype=data.dtype) if lstm else None
+        elif sorted_indices is not None:
+            hx = hx.index_select(1, sorted_indices)
+            cx = cx.index_select(1, sorted_indices) if lstm else None
+        self.check_forward_args(data, (hx, cx) if lstm else hx, batch_sizes)
+        output, h_n, c_n = _run_packed(
+            self.mode,
+            data,
+            sizes,
+            _unbind(hx, 0),
+            _unbind(cx, 0) if lstm else None,
+            self._weights_by_direction(),
+            self.bias,
+            self.num_layers,
+            self.dropout,
+            self.training,
+            num_dirs,
+        )
+        h_n = _stack(h_n, 0)
+        c_n = _stack(c_n, 0) if lstm else None
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = c_n.index_select(1, unsorted_indices) if lstm else None
+        packed_out = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
+        return packed_out, ((h_n, c_n) if lstm else h_n)
+
     def _prepare(self, input, hx):
         """torch's shape handling: (input as (T, B, F), hx or None, batched, batch_dim)."""
-        if not isinstance(input, _C.Tensor):
-            raise NotImplementedError("PackedSequence inputs are not supported by Ember yet")
         name = "RNN" if self.mode.startswith("RNN") else self.mode
         if input.dim() not in (2, 3):
             tail = " tensor" if name == "RNN" else ""
@@ -359,6 +478,8 @@ class _SingleStateRNN(RNNBase):
     """RNN and GRU: one hidden state tensor."""
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, None)
         input, is_batched, batch_dim = self._prepare(input, hx)
         if hx is not None:
             if not is_batched:
@@ -420,7 +541,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def get_expected_cell_size(self, input, batch_sizes):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = self._mini_batch(input, batch_sizes)
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
@@ -438,6 +559,8 @@ class LSTM(RNNBase):
         )
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, *(hx if hx is not None else (None, None)))
         input, is_batched, batch_dim = self._prepare(input, hx)
         if hx is None:
             real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
