@@ -1,7 +1,8 @@
 // Bindings of the fused LSTM cell kernels (Note [Fused LSTM cell]): argument conversion only.
 
-#include "common.h"
 #include "ember/ops/rnn.h"
+
+#include "common.h"
 
 namespace ember::bindings {
 namespace {
@@ -23,8 +24,8 @@ void init_rnn(py::module_& m) {
       "_lstm_cell_backward",
       [](py::handle grad_hy, py::handle grad_cy, const Tensor& gates, const Tensor& tanh_cy,
          const Tensor& cx) {
-        auto [dgates, dcx] =
-            lstm_cell_backward(tensor_or_null(grad_hy), tensor_or_null(grad_cy), gates, tanh_cy, cx);
+        auto [dgates, dcx] = lstm_cell_backward(tensor_or_null(grad_hy), tensor_or_null(grad_cy),
+                                                gates, tanh_cy, cx);
         return py::make_tuple(dgates, dcx);
       },
       py::arg("grad_hy"), py::arg("grad_cy"), py::arg("gates"), py::arg("tanh_cy"), py::arg("cx"));

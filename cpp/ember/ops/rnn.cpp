@@ -160,10 +160,9 @@ std::pair<Tensor, Tensor> lstm_cell_backward(const Tensor& grad_hy, const Tensor
                          gates->data<float>(), tc->data<float>(), cx->data<float>(),
                          dgates->data<float>(), dcx->data<float>(), rows, H);
   } else {
-    backward_rows<double>(dhy ? dhy->data<double>() : nullptr,
-                          dcy ? dcy->data<double>() : nullptr, gates->data<double>(),
-                          tc->data<double>(), cx->data<double>(), dgates->data<double>(),
-                          dcx->data<double>(), rows, H);
+    backward_rows<double>(dhy ? dhy->data<double>() : nullptr, dcy ? dcy->data<double>() : nullptr,
+                          gates->data<double>(), tc->data<double>(), cx->data<double>(),
+                          dgates->data<double>(), dcx->data<double>(), rows, H);
   }
   return {dgates, dcx};
 }
