@@ -61,4 +61,8 @@ from .serialization import load, save  # noqa: E402,F401
 
 globals().update(_LEGACY_CONSTRUCTORS)  # FloatTensor, LongTensor, ...
 
+from . import _api_gaps  # noqa: E402
+
+_api_gaps.install(globals())
+
 __all__ = [name for name in dir() if not name.startswith("_")]

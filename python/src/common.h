@@ -96,6 +96,8 @@ void init_tensor(py::module_& m);
 void init_tensor_methods(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
 void init_operators(py::class_<TensorImpl, Tensor>& cls);
 void install_fast_methods(py::class_<TensorImpl, Tensor>& cls);
+void install_keepdims_functions(py::module_& m);  // Note [keepdims]
+void init_rnn(py::module_& m);  // fused LSTM cell kernels
 void init_functions(py::module_& m);
 void init_autograd(py::module_& m);
 void init_random(py::module_& m);

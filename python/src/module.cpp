@@ -65,8 +65,10 @@ PYBIND11_MODULE(_C, m) {
   init_dtype(m);
   init_tensor(m);
   init_functions(m);
+  init_rnn(m);
   init_autograd(m);
   init_function_node(m);
   init_random(m);
   init_runtime(m);
+  install_keepdims_functions(m);  // after the bindings it forwards to
 }

@@ -129,13 +129,15 @@ void check_hook_result(const py::object& hook, const Tensor& grad, const Tensor&
 // ---- indexing ----
 
 // A Python bool is a 0-d mask, as in torch: x[True] adds a dim of size 1, x[False] of size 0.
+// A range is a sequence of integers like a list (x[range(n), y]).
 bool is_advanced(py::handle h) {
   return is_tensor(h) || PyList_Check(h.ptr()) || PyBool_Check(h.ptr()) ||
-         py::isinstance<py::array>(h);
+         PyRange_Check(h.ptr()) || py::isinstance<py::array>(h);
 }
 
 Tensor advanced_index_tensor(py::handle h) {
-  const bool empty_list = PyList_Check(h.ptr()) && PyList_GET_SIZE(h.ptr()) == 0;
+  const bool empty_list = (PyList_Check(h.ptr()) && PyList_GET_SIZE(h.ptr()) == 0) ||
+                          (PyRange_Check(h.ptr()) && PyObject_Length(h.ptr()) == 0);
   Tensor t = is_tensor(h) ? as_tensor(h)
                           : tensor_from_data(
                                 h, empty_list ? std::optional<DType>(DType::Int64) : std::nullopt);

@@ -1,7 +1,8 @@
 """ember.nn: parameters, modules and losses."""
 
+from . import _rnn_utils as _rnn_utils  # noqa: E402
 from . import activation as _activation  # noqa: E402
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .container import (  # noqa: F401
     ModuleDict,
     ModuleList,
@@ -46,6 +47,12 @@ from .normalization import (  # noqa: F401
     LayerNorm,
     RMSNorm,
 )
+from .parallel import DataParallel  # noqa: F401
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+
+# torch.nn.utils.rnn: utils is a module here, so the submodule is registered by name
+utils.rnn = _rnn_utils
+__import__("sys").modules[__name__ + ".utils.rnn"] = _rnn_utils
 
 # The extra activations live in their own file; torch has them in F and nn.
 functional.__dict__.update(_activation.FUNCTIONS)

@@ -2,4 +2,5 @@
 and the common learning-rate schedulers in ember.optim.lr_scheduler."""
 
 from . import lr_scheduler  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
 from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop  # noqa: F401
