@@ -221,18 +221,17 @@ inline float exp_poly(float r, float r_lo) {
 // so k stays in [-150, 128]. 2^k is applied as two normal factors so that
 // k = 128 does not overflow early and denormal results round only once.
 inline float exp_core(float x) {
-  x = x < -104.0f ? -104.0f : x;
-  x = x > 89.0f ? 89.0f : x;
+  // Written as max/min with x second so each compiles to one vmaxps/vminps
+  // that passes NaN through (it then propagates through the arithmetic).
+  x = -104.0f > x ? -104.0f : x;
+  x = 89.0f < x ? 89.0f : x;
   const ReducedF red = reduce_ln2(x);
   const int32_t k = k_of(red.shifted);
   const int32_t k1 = k >> 1;
   return (exp_poly(red.r, red.r_lo) * pow2f(k1)) * pow2f(k - k1);
 }
 
-inline float exp_f(float x) {
-  const float y = exp_core(x);
-  return x != x ? x : y;
-}
+inline float exp_f(float x) { return exp_core(x); }  // NaN propagates
 
 // expm1 stays double-evaluated: in float, 2^k expm1(r) + (2^k - 1) rounds
 // twice at similar magnitudes (1.3 ulp measured), and this version already
