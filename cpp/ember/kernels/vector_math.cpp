@@ -21,8 +21,8 @@ namespace {
 // plus edge cases) against libm's double functions; with FMA contraction
 // (the x86-64-v4 and avx2,fma clones) and without (the baseline clone):
 //                     v4 / avx2+fma   baseline
-//   exp               0.742           0.742 ulp (0.56 for normal results; the
-//                                     rest is the second rounding into denormals)
+//   exp               0.742           0.742 ulp (worst at a denormal result,
+//                                     which rounds a second time)
 //   log               0.825           0.828
 //   log1p             0.823           0.842
 //   tanh              0.954           0.980
