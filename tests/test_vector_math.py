@@ -38,7 +38,7 @@ def test_unary_values_match_torch(name, dtype):
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     ok = ~np.isnan(want)
-    # torch's own float32 kernels are within ~1-2 ulp; ours within 0.5003 of float64 truth
+    # torch's own float32 kernels are within ~1-2 ulp; ours within 1 (sigmoid 2.3) of float64 truth
     tol = 3 * ulp(want[ok], dtype) if dtype == np.float32 else 2 * ulp(want[ok], dtype)
     with np.errstate(invalid="ignore"):  # inf - inf where both are inf
         diff = np.abs(got[ok].astype(np.float64) - want[ok].astype(np.float64))
@@ -50,16 +50,31 @@ def test_unary_values_match_torch(name, dtype):
     np.testing.assert_array_equal(np.signbit(got[zeros]), np.signbit(want[zeros]))
 
 
-@pytest.mark.parametrize("name", ["tanh", "log", "log1p", "expm1", "erf", "sin", "cos", "sigmoid"])
-def test_float32_within_half_ulp_of_float64(name):
+# Max ulp against float64 truth (Note [Vectorized math accuracy]): float-evaluated
+# kernels within 1 ulp, sigmoid by torch's own formula, the rest double-evaluated.
+FLOAT32_ULP_BOUND = {"exp": 0.76, "log": 0.85, "log1p": 0.86, "tanh": 1.0, "sigmoid": 2.3,
+                     "expm1": 0.5005, "erf": 0.5005, "sin": 0.5005, "cos": 0.5005}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT32_ULP_BOUND))
+def test_float32_ulp_bound_against_float64(name):
     x = values(np.float32)
     if name == "log":
         x = np.abs(x)
     got = getattr(ember, name)(ember.tensor(x)).numpy().astype(np.float64)
     ref = getattr(torch, name)(torch.from_numpy(x.astype(np.float64))).numpy()
-    ok = np.isfinite(ref) & np.isfinite(got)
+    ok = np.isfinite(ref) & np.isfinite(got) & (np.abs(ref) > np.finfo(np.float32).tiny)
     err = np.abs(got[ok] - ref[ok]) / ulp(ref[ok], np.float32)
-    assert err.max() <= 0.5005, (name, err.max(), x[ok][err.argmax()])
+    assert err.max() <= FLOAT32_ULP_BOUND[name], (name, err.max(), x[ok][err.argmax()])
+
+
+def test_sigmoid_rounds_like_torch_near_one():
+    # y = 1 / (1 + exp(-x)) in float: for x in 9..17 the rounding of 1 + exp(-x)
+    # decides y, and torch's (1 - y) y gradient depends on it
+    x = np.linspace(9, 17, 20001).astype(np.float32)
+    got = ember.sigmoid(ember.tensor(x)).numpy()
+    want = torch.sigmoid(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "log", "log1p", "expm1", "erf", "sin", "cos"])

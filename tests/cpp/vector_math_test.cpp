@@ -86,15 +86,24 @@ Stats measure(Kernel kernel, const Reference& ref, const std::vector<float>& xs)
   return s;
 }
 
-// 0.5 ulp is the rounding itself; the formulas add ~2^-11 ulp at most.
+// Double-evaluated kernels: 0.5 ulp is the rounding itself; the formulas add
+// ~2^-11 ulp at most, so misrounding is possible only within ~2^-11 ulp of a tie.
 constexpr double kMaxUlp = 0.5005;
 
-void expect_accurate(const char* name, Kernel kernel, const Reference& ref) {
+// Bounds a kernel must keep: each a little above what the sweep measures on
+// every CPU level (Note [Vectorized math accuracy]), far below a wrong kernel.
+struct Bound {
+  double max_ulp;
+  double misrounded_fraction;  // results allowed to be one ulp off the nearest float
+};
+constexpr Bound kDoubleEvaluated{kMaxUlp, 1e-4};
+
+void expect_accurate(const char* name, Kernel kernel, const Reference& ref,
+                     Bound bound = kDoubleEvaluated) {
   const std::vector<float> xs = sweep_inputs(251);
   const Stats s = measure(kernel, ref, xs);
-  EXPECT_LE(s.max_ulp, kMaxUlp) << name << " worst at x = " << s.worst_input;
-  // Misrounding is possible only within ~2^-11 ulp of a tie: a tiny fraction.
-  EXPECT_LT(s.misrounded, static_cast<int64_t>(xs.size() / 10000)) << name;
+  EXPECT_LE(s.max_ulp, bound.max_ulp) << name << " worst at x = " << s.worst_input;
+  EXPECT_LT(s.misrounded, static_cast<int64_t>(xs.size() * bound.misrounded_fraction)) << name;
   std::printf("%-8s max %.5f ulp (x = %.9g), %lld of %zu not correctly rounded\n", name, s.max_ulp,
               s.worst_input, static_cast<long long>(s.misrounded), xs.size());
 }
@@ -102,23 +111,28 @@ void expect_accurate(const char* name, Kernel kernel, const Reference& ref) {
 // torch's float sigmoid is 0 once exp(-x) overflows float; the kernel matches it.
 double sigmoid_ref(double x) { return x < -88.72283935546875 ? 0.0 : 1.0 / (1.0 + std::exp(-x)); }
 
-TEST(VectorMath, ExpWithinHalfUlp) {
-  expect_accurate("exp", exp_contiguous, [](double x) { return std::exp(x); });
+// Float-evaluated kernels (measured max: exp 0.742, log 0.828, log1p 0.842,
+// tanh 0.980 ulp; sigmoid 2.255, from torch's formula).
+TEST(VectorMath, ExpWithinOneUlp) {
+  expect_accurate("exp", exp_contiguous, [](double x) { return std::exp(x); }, {0.76, 0.002});
 }
 TEST(VectorMath, Expm1WithinHalfUlp) {
   expect_accurate("expm1", expm1_contiguous, [](double x) { return std::expm1(x); });
 }
-TEST(VectorMath, LogWithinHalfUlp) {
-  expect_accurate("log", log_contiguous, [](double x) { return std::log(x); });
+TEST(VectorMath, LogWithinOneUlp) {
+  expect_accurate("log", log_contiguous, [](double x) { return std::log(x); }, {0.85, 0.001});
 }
-TEST(VectorMath, Log1pWithinHalfUlp) {
-  expect_accurate("log1p", log1p_contiguous, [](double x) { return std::log1p(x); });
+TEST(VectorMath, Log1pWithinOneUlp) {
+  expect_accurate("log1p", log1p_contiguous, [](double x) { return std::log1p(x); }, {0.86, 0.002});
 }
-TEST(VectorMath, SigmoidWithinHalfUlp) {
-  expect_accurate("sigmoid", sigmoid_contiguous, sigmoid_ref);
+// 1 / (1 + e^-x) in float, as torch computes it: for x < -16.6, e^-x > 2^24
+// and adding 1 rounds at e^-x's own spacing, up to an ulp of relative error
+// before the division rounds again; exp's own error comes on top.
+TEST(VectorMath, SigmoidLikeTorchFormula) {
+  expect_accurate("sigmoid", sigmoid_contiguous, sigmoid_ref, {2.3, 0.05});
 }
-TEST(VectorMath, TanhWithinHalfUlp) {
-  expect_accurate("tanh", tanh_contiguous, [](double x) { return std::tanh(x); });
+TEST(VectorMath, TanhWithinOneUlp) {
+  expect_accurate("tanh", tanh_contiguous, [](double x) { return std::tanh(x); }, {1.0, 0.002});
 }
 TEST(VectorMath, ErfWithinHalfUlp) {
   expect_accurate("erf", erf_contiguous, [](double x) { return std::erf(x); });

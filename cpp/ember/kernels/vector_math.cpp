@@ -9,33 +9,46 @@ namespace ember {
 namespace {
 
 // Note [Vectorized math accuracy]
-// The float32 kernels below evaluate in double and round once at the end.
-// Every formula is built so that its double result is within ~2^-35 relative
-// of the true value (polynomial truncation and fitting error; double rounding
-// adds ~2^-50), far below float's 2^-24 spacing. Rounding that to float lands
-// on the correctly rounded result except when the true value lies within
-// 2^-11 ulp of a rounding boundary, so the error bound is 0.5 ulp + ~2^-11 ulp
-// and never a whole ulp. Measured by tests/cpp/vector_math_test.cpp (every
-// 251st float bit pattern, 17M inputs, plus edge cases) against libm's
-// double functions rounded to float:
-//   exp 0.50003, expm1 0.50031, log 0.50000, log1p 0.50000, sigmoid 0.50005
-//   (above -88.72; below, 0 like torch where the truth is a denormal),
-//   tanh 0.50012, erf 0.50010, sin 0.50000, cos 0.50000 ulp at most; 0 to 6
-//   of the 17M results are not the correctly rounded float (erf: 602, from
-//   its small-x fit's 2^-37), each off by one ulp.
-//   gelu (x * Phi(x), and torch's tanh form): 0.50008 ulp, including the far
-//   negative tail where torch's x * 0.5 * (1 + erf(x / sqrt2)) cancels to 0.
+// Two kinds of float32 kernel live here.
+// Float-evaluated (exp, sigmoid, tanh, log): range reduction and a polynomial
+// in float arithmetic, 16 lanes per AVX-512 vector. Each keeps the rounding of
+// its big terms exact until one final rounding (r is reduced as r + r_lo,
+// 1 + r and e ln2 + f are summed with their rounding errors recovered), so the
+// error is 0.5 ulp plus the smaller terms' roundings. Polynomials are
+// weighted least-squares fits on Chebyshev nodes (near-minimax), coefficients
+// rounded to float one at a time with the rest refitted. Measured by
+// tests/cpp/vector_math_test.cpp (every 251st float bit pattern, 17M inputs,
+// plus edge cases) against libm's double functions; with FMA contraction
+// (the x86-64-v4 and avx2,fma clones) and without (the baseline clone):
+//                     v4 / avx2+fma   baseline
+//   exp               0.742           0.742 ulp (worst at a denormal result,
+//                                     which rounds a second time)
+//   log               0.825           0.828
+//   log1p             0.823           0.842
+//   tanh              0.954           0.980
+//   sigmoid           2.255           2.255
+// sigmoid is torch's 1 / (1 + exp(-x)) in float on purpose: near y = 1 the
+// rounding of 1 + exp(-x) decides y, and gradients built from y ((1 - y) y,
+// ill-conditioned for x in 9..17) then follow torch's. The formula itself
+// costs up to 1.5 ulp there, and for x < -16.6, where e^-x > 2^24 and adding
+// 1 rounds at e^-x's own spacing, up to 2.3 ulp (torch's Sleef-based kernel
+// shares both). Below -88.72 exp(-x) overflows and y is 0, as in torch.
+// Double-evaluated (expm1, erf, gelu, sin, cos): evaluate in double and round
+// once; every formula is within ~2^-35 relative of the true value, so the
+// bound is 0.5 ulp + ~2^-11 ulp on every CPU level:
+//   expm1 0.50031, erf 0.50010, sin 0.50000, cos 0.50000, gelu (x Phi(x) and
+//   torch's tanh form) 0.50008 ulp; 0 to 6 of the 17M results are not the
+//   correctly rounded float (erf: 602, from its small-x fit's 2^-37).
+//   They stay in double because the float forms cost accuracy: expm1's
+//   2^k expm1(r) + (2^k - 1) rounds twice at similar magnitudes (1.34 ulp
+//   measured), erf = 1 - erfc needs erfc's exp(-x^2) with x^2 split in two,
+//   and float trig needs a multi-part pi/2 reduction (not done yet).
 //   gelu's derivative Phi + x phi: the same relative bound on each term; it
 //   cancels near its zero at x = -0.75, where only that absolute bound holds.
-// Why double rather than float polynomials: a double lane costs about twice a
-// float lane (tanh on 64K floats: 70 us against torch's 18 us with AVX-512
-// float code), but a single final rounding gives the bound by construction
-// on every CPU level (with or without FMA contraction), with no double-float
-// tricks, and one range reduction serves several functions.
 // Special values are patched with selects, not branches: NaN in gives NaN,
-// +-inf and -0.0 give what C's functions give, denormal inputs and results
-// are exact (the double intermediate has their range, and the float
-// conversion rounds denormal results correctly).
+// +-inf and -0.0 give what C's functions give, and denormals in or out are
+// handled (log scales denormal inputs by 2^23; exp applies 2^k as two normal
+// factors so a denormal result rounds once and k = 128 does not overflow).
 // sin and cos reduce by pi/2 in three parts (33 + 33 + 53 bits), exact for
 // |x| < 2^20; larger or non-finite inputs are redone with libm's double sin.
 // float64 tensors stay on libm, whose results are already ~0.5 ulp.
@@ -155,11 +168,74 @@ inline double normal_cdf(double x) {
   return 0.5 * (a < 0.9 ? small : large);
 }
 
-inline float exp_f(float x) {
-  const double y = exp_d(x);
-  return x != x ? x : static_cast<float>(y);
+// ---- float32 evaluation (Note [Vectorized math accuracy]) ----
+
+constexpr float kInfF = std::numeric_limits<float>::infinity();
+constexpr float kNaNF = std::numeric_limits<float>::quiet_NaN();
+// 1.5 * 2^23: adding it rounds a float below 2^22 to an integer held in the
+// low mantissa bits (the float twin of kShifter).
+constexpr float kShifterF = 12582912.0f;
+constexpr float kInvLn2F = 1.44269502f;
+// ln2 = kLn2HiF + kLn2LoF; kLn2HiF has 16 significant bits, so k * kLn2HiF is
+// exact for |k| < 256 with or without FMA.
+constexpr float kLn2HiF = 0.693145751953125f;
+constexpr float kLn2LoF = 1.42860677e-06f;
+
+// x = k ln2 + r, |r| <= ln2/2 (plus a rounding sliver). r is carried as
+// r + r_lo: rounding r to float alone costs up to 2^-26 absolute, a quarter
+// to half an ulp of e^r, which the final sum would double.
+struct ReducedF {
+  float r, r_lo, shifted;
+};
+inline ReducedF reduce_ln2(float x) {
+  const float shifted = x * kInvLn2F + kShifterF;
+  const float k = shifted - kShifterF;
+  const float r_hi = x - k * kLn2HiF;  // exact (Sterbenz, exact product)
+  const float delta = k * kLn2LoF;
+  const float r = r_hi - delta;
+  return {r, (r_hi - r) - delta, shifted};
+}
+inline int32_t k_of(float shifted) {
+  return static_cast<int32_t>(bits_of(shifted) - bits_of(kShifterF));
+}
+inline float pow2f(int32_t k) { return as_float(static_cast<uint32_t>(k + 127) << 23); }
+
+// e^r - 1 - r = r^2 P(r) on |r| <= ln2/2: weighted least-squares fit on
+// Chebyshev nodes, 2^-28 relative to e^r. Returns e^r for r + r_lo with one
+// significant rounding: 1 + r is split into its rounded sum and the exact
+// error of that sum (|1| > |r|), which joins the small terms. Rounding
+// 1 + (r + small) instead would round twice (0.84 ulp measured).
+inline float exp_poly(float r, float r_lo) {
+  float p = 1.374481479e-03f;
+  p = p * r + 8.368961513e-03f;
+  p = p * r + 4.166965559e-02f;
+  p = p * r + 1.666651815e-01f;
+  p = p * r + 4.999998808e-01f;
+  const float hi = 1.0f + r;
+  const float hi_err = (1.0f - hi) + r;
+  return hi + (((r * r) * p + r_lo) + hi_err);
 }
 
+// exp without the NaN patch. Inputs are clamped to [-104, 89], where float
+// results have overflowed (e^89 > FLT_MAX) or underflowed (e^-104 < 2^-150),
+// so k stays in [-150, 128]. 2^k is applied as two normal factors so that
+// k = 128 does not overflow early and denormal results round only once.
+inline float exp_core(float x) {
+  // Written as max/min with x second so each compiles to one vmaxps/vminps
+  // that passes NaN through (it then propagates through the arithmetic).
+  x = -104.0f > x ? -104.0f : x;
+  x = 89.0f < x ? 89.0f : x;
+  const ReducedF red = reduce_ln2(x);
+  const int32_t k = k_of(red.shifted);
+  const int32_t k1 = k >> 1;
+  return (exp_poly(red.r, red.r_lo) * pow2f(k1)) * pow2f(k - k1);
+}
+
+inline float exp_f(float x) { return exp_core(x); }  // NaN propagates
+
+// expm1 stays double-evaluated: in float, 2^k expm1(r) + (2^k - 1) rounds
+// twice at similar magnitudes (1.3 ulp measured), and this version already
+// beats torch's float32 expm1 (Note [Vectorized math accuracy]).
 inline float expm1_f(float x) {
   const ExpParts p = exp_parts(x);
   // 2^k expm1(r) + (2^k - 1): both terms share a sign for k >= 0, and for
@@ -168,57 +244,105 @@ inline float expm1_f(float x) {
   return x != x || x == 0.0f ? x : static_cast<float>(y);  // -0.0 stays -0.0
 }
 
+// torch's float formula 1 / (1 + exp(-x)), rounding where it rounds: near
+// y = 1 the rounding of 1 + exp(-x) decides the result, and gradients built
+// from y (like (1 - y) y) then agree with torch's.
 inline float sigmoid_f(float x) {
-  const double y = 1.0 / (1.0 + exp_d(-static_cast<double>(x)));
-  // torch's float 1 / (1 + exp(-x)) is 0 once exp(-x) overflows, where the
-  // true value is still a denormal; ember matches torch there.
-  const float r = x < -88.72283935546875f ? 0.0f : static_cast<float>(y);
-  return x != x ? x : r;
+  const float y = 1.0f / (1.0f + exp_core(-x));
+  return x != x ? x : y;
+}
+
+// tanh(x) - x = x^3 T(x^2) on |x| <= 1.1, 2^-32 relative to tanh (the fit
+// rounds one coefficient to float at a time and refits the rest).
+inline float tanh_poly(float x) {
+  const float z = x * x;
+  float p = -2.955753189e-05f;
+  p = p * z + 2.514882071e-04f;
+  p = p * z - 1.078646630e-03f;
+  p = p * z + 3.311527893e-03f;
+  p = p * z - 8.727408946e-03f;
+  p = p * z + 2.182842046e-02f;
+  p = p * z - 5.396105349e-02f;
+  p = p * z + 1.333326995e-01f;
+  p = p * z - 3.333333135e-01f;
+  return x + (x * z) * p;
 }
 
 inline float tanh_f(float x) {
-  // tanh(x) = expm1(2x) / (expm1(2x) + 2) keeps relative accuracy near 0.
-  // |x| > 20 is +-1 in float; the clamp keeps expm1 away from its own clamp.
-  double xd = x;
-  xd = xd < -20.0 ? -20.0 : xd;
-  xd = xd > 20.0 ? 20.0 : xd;
-  const ExpParts p = exp_parts(2.0 * xd);
-  const double em = p.scale * p.em1 + (p.scale - 1.0);
-  const double y = em / (em + 2.0);
-  return x != x || x == 0.0f ? x : static_cast<float>(y);
+  // From 0.95: 1 - 2 / (e^{2|x|} + 1). The fraction is below 0.26 there, so
+  // its three roundings (exp, the sum, the quotient) weigh about a quarter of
+  // an ulp of the result. The threshold balances that against the
+  // polynomial's own rounding near 1. From 9.1 on, tanh is 1 in float.
+  const float a = std::fabs(x);
+  const float ac = a > 10.0f ? 10.0f : a;
+  const float big = 1.0f - 2.0f / (exp_core(2.0f * ac) + 1.0f);
+  const float y = a < 0.95f ? tanh_poly(x) : std::copysign(big, x);
+  return x != x || x == 0.0f ? x : y;  // -0.0 stays -0.0
+}
+
+// log(1 + f) - f + f^2/2 = f^3 L(f) for f in [sqrt(1/2) - 1, sqrt(2) - 1],
+// 2^-27 relative to log(1 + f). Returns the part beyond f.
+inline float log1p_tail(float f) {
+  float p = -7.353802770e-02f;
+  p = p * f + 1.261518747e-01f;
+  p = p * f - 1.320345849e-01f;
+  p = p * f + 1.422809958e-01f;
+  p = p * f - 1.662131548e-01f;
+  p = p * f + 1.999976635e-01f;
+  p = p * f - 2.500085235e-01f;
+  p = p * f + 3.333335519e-01f;
+  return (f * f) * (f * p - 0.5f);
+}
+
+// e ln2 + log(1 + f) + small. For e = -1 and f near 0.41 the two big terms
+// cancel to a third, so each is kept exact until one final rounding: e ln2hi
+// + f is summed with its rounding error recovered (|e ln2hi| > |f| when e is
+// nonzero; for e = 0 the sum is f itself).
+inline float log_combine(float e, float f, float small) {
+  const float a = e * kLn2HiF;
+  const float hi = a + f;
+  const float hi_err = f - (hi - a);
+  return hi + (((e * kLn2LoF + small) + log1p_tail(f)) + hi_err);
+}
+
+// Splits a positive normal float into 2^e * m with m in [sqrt(1/2), sqrt(2)):
+// offsetting the bits moves the mantissa's range so that the exponent field
+// absorbs the rest. Returns m - 1 (exact: m is within a factor 2 of 1).
+struct LogSplitF {
+  float f, e;
+};
+inline LogSplitF log_split(float x) {
+  const uint32_t ix = bits_of(x) + (0x3f800000u - 0x3f3504f3u);
+  const int32_t e = static_cast<int32_t>(ix >> 23) - 127;
+  const float m = as_float((ix & 0x7fffffu) + 0x3f3504f3u);
+  return {m - 1.0f, static_cast<float>(e)};
 }
 
 inline float log_f(float x) {
   // Scale denormals into the normal range first (2^23 is exact).
-  const bool tiny = x < 1.1754943508222875e-38f;
-  const float xs = tiny ? x * 8388608.0f : x;
-  // Offset the bits so the mantissa lands in [sqrt(1/2), sqrt(2)) and the
-  // exponent field absorbs the rest.
-  const uint32_t ix = bits_of(xs) + (0x3f800000u - 0x3f3504f3u);
-  const int32_t e = static_cast<int32_t>(ix >> 23) - 127 - (tiny ? 23 : 0);
-  const float m = as_float((ix & 0x7fffffu) + 0x3f3504f3u);
-  const double y = e * kLn2 + log_series(static_cast<double>(m) - 1.0);
-  float r = static_cast<float>(y);
-  r = x == 0.0f ? -std::numeric_limits<float>::infinity() : r;
-  r = x == std::numeric_limits<float>::infinity() ? x : r;
-  return x < 0.0f || x != x ? std::numeric_limits<float>::quiet_NaN() : r;
+  const bool tiny = x < 1.17549435e-38f;
+  const LogSplitF sp = log_split(tiny ? x * 8388608.0f : x);
+  const float e = tiny ? sp.e - 23.0f : sp.e;
+  float r = log_combine(e, sp.f, 0.0f);
+  r = x == 0.0f ? -kInfF : r;
+  r = x == kInfF ? x : r;
+  return x < 0.0f || x != x ? kNaNF : r;
 }
 
 inline float log1p_f(float x) {
-  const double xd = x;
-  const double u = 1.0 + xd;
-  const uint64_t iu = bits_of(u) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
-  const uint64_t biased = iu >> 52;
-  const double m = as_double((iu & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
-  // The biased exponent as a double without an int64 conversion (AVX2 has none).
-  const double e = as_double(0x4330000000000000ull | biased) - (4503599627370496.0 + 1023.0);
-  // With no exponent to take out, 1 + x may have rounded: use x itself.
-  const double f = biased == 1023 ? xd : m - 1.0;
-  const double y = e * kLn2 + log_series(f);
-  float r = static_cast<float>(y);
-  r = x == -1.0f ? -std::numeric_limits<float>::infinity() : r;
-  r = x == std::numeric_limits<float>::infinity() || x == 0.0f ? x : r;
-  return x < -1.0f || x != x ? std::numeric_limits<float>::quiet_NaN() : r;
+  // u = 1 + x rounds; c = x - (u - 1) is that rounding error exactly, and
+  // log1p(x) = log(u) + c / u to far below float precision. With no exponent
+  // to take out, u - 1 + c is x itself: the polynomial takes x unrounded.
+  const float u = 1.0f + x;
+  const float c = x - (u - 1.0f);
+  const LogSplitF sp = log_split(u);
+  const bool plain = sp.e == 0.0f;
+  const float f = plain ? x : sp.f;
+  const float corr = plain ? 0.0f : c / u;
+  float r = log_combine(sp.e, f, corr);
+  r = x == -1.0f ? -kInfF : r;
+  r = x == kInfF || x == 0.0f ? x : r;
+  return x < -1.0f || x != x ? kNaNF : r;
 }
 
 inline float erf_f(float x) {
@@ -310,7 +434,9 @@ inline float gelu_tanh_grad_f(float g, float x) {
 // Each kernel is compiled for AVX-512 (x86-64-v4: 8 double lanes, which the
 // double-evaluated math needs to keep up), AVX2+FMA and baseline x86-64; the
 // loader picks one per machine.
+#ifndef EMBER_MULTIVERSION  // a test build may pin one CPU level
 #define EMBER_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "avx2,fma", "default")))
+#endif
 
 // clang-format off
 #define EMBER_UNARY_KERNEL(NAME, F)                            \
