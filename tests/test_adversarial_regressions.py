@@ -904,7 +904,7 @@ def test_sixth_pass_matches_torch(name):
 
 
 def test_prod_second_derivative_through_zeros_raises_a_clear_error():
-    # A known gap (docs/STATUS.md): torch computes it; Ember refuses by name
+    # A known gap (docs/compatibility.md): torch computes it; Ember refuses by name
     # instead of returning constant zeros that silently drop the graph.
     with pytest.raises(RuntimeError, match="higher-order gradients of prod"):
         _prod_second_derivative_with_two_zeros(ember)

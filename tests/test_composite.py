@@ -1,5 +1,5 @@
 """Ops composed from other differentiable ops (python/ember/_composite.py),
-against torch: values and gradients (node names differ: see docs/STATUS.md)."""
+against torch: values and gradients (node names differ: see docs/compatibility.md)."""
 
 import numpy as np
 import pytest

@@ -1,20 +1,44 @@
 """Elementwise math (vectorized float32 kernels, pow special cases, native GELU) against torch."""
 
+import ember
+import ember.nn.functional as F
 import numpy as np
 import pytest
 import torch
 
-import ember
-import ember.nn.functional as F
-
-SPECIALS = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-38, 0.5, -0.5,
-            88.7, 89.0, -104.0, 9.02, -9.02, 1e6, 1048577.0, 3e38, -3e38, -0.999999, 4.0, -4.0]
+SPECIALS = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    np.inf,
+    -np.inf,
+    np.nan,
+    1e-45,
+    -1e-45,
+    1e-38,
+    0.5,
+    -0.5,
+    88.7,
+    89.0,
+    -104.0,
+    9.02,
+    -9.02,
+    1e6,
+    1048577.0,
+    3e38,
+    -3e38,
+    -0.999999,
+    4.0,
+    -4.0,
+]
 
 
 def values(dtype, n=20000, scale=6.0):
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.standard_normal(n) * scale, rng.standard_normal(n) * 1e-3,
-                        np.array(SPECIALS)])
+    x = np.concatenate(
+        [rng.standard_normal(n) * scale, rng.standard_normal(n) * 1e-3, np.array(SPECIALS)]
+    )
     return x.astype(dtype)
 
 
@@ -52,8 +76,17 @@ def test_unary_values_match_torch(name, dtype):
 
 # Max ulp against float64 truth (Note [Vectorized math accuracy]): float-evaluated
 # kernels within 1 ulp, sigmoid by torch's own formula, the rest double-evaluated.
-FLOAT32_ULP_BOUND = {"exp": 0.76, "log": 0.85, "log1p": 0.86, "tanh": 1.0, "sigmoid": 2.3,
-                     "expm1": 0.5005, "erf": 0.5005, "sin": 0.5005, "cos": 0.5005}
+FLOAT32_ULP_BOUND = {
+    "exp": 0.76,
+    "log": 0.85,
+    "log1p": 0.86,
+    "tanh": 1.0,
+    "sigmoid": 2.3,
+    "expm1": 0.5005,
+    "erf": 0.5005,
+    "sin": 0.5005,
+    "cos": 0.5005,
+}
 
 
 @pytest.mark.parametrize("name", sorted(FLOAT32_ULP_BOUND))
@@ -80,7 +113,9 @@ def test_sigmoid_rounds_like_torch_near_one():
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "log", "log1p", "expm1", "erf", "sin", "cos"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_unary_gradients_match_torch(name, dtype):
-    x = torch.linspace(0.05, 3.0, 4096, dtype=dtype) * torch.tensor([1.0, -1.0]).repeat(2048).to(dtype)
+    x = torch.linspace(0.05, 3.0, 4096, dtype=dtype) * torch.tensor([1.0, -1.0]).repeat(2048).to(
+        dtype
+    )
     if name == "log":
         x = x.abs()
     g = torch.randn(x.shape, dtype=dtype, generator=torch.Generator().manual_seed(1))
@@ -105,8 +140,11 @@ def test_tanh_sigmoid_backward_bitwise_like_torch(dtype):
         ye = getattr(ember, name)(xe)
         ye.backward(ember.tensor(g))
         got_fused = xe.grad.numpy()
-        expected = (g * (1 - ye.detach().numpy() ** 2) if name == "tanh"
-                    else g * (1 - ye.detach().numpy()) * ye.detach().numpy())
+        expected = (
+            g * (1 - ye.detach().numpy() ** 2)
+            if name == "tanh"
+            else g * (1 - ye.detach().numpy()) * ye.detach().numpy()
+        )
         # torch's operation order, in one pass (torch's own kernel may fuse a multiply-add)
         np.testing.assert_array_equal(got_fused, expected.astype(dtype))
         np.testing.assert_allclose(got_fused, xt.grad.numpy(), rtol=1e-5, atol=1e-6)
@@ -133,9 +171,9 @@ def test_pow_scalar_gradient_like_torch(e):
     x = np.abs(values(np.float64, n=500, scale=3.0))
     x = x[np.isfinite(x) & (x > 1e-3)]
     xe = ember.tensor(x, requires_grad=True)
-    (xe ** e).sum().backward()
+    (xe**e).sum().backward()
     xt = torch.from_numpy(x).requires_grad_()
-    (xt ** e).sum().backward()
+    (xt**e).sum().backward()
     if e in (2, 3, -1, 0.5):  # e - 1 is 1, 2, -2, -0.5: products and roots on both sides
         np.testing.assert_array_equal(xe.grad.numpy(), xt.grad.numpy())
     else:  # torch's vectorized pow for e - 1
@@ -153,12 +191,15 @@ def test_gelu_matches_torch(approximate, dtype):
     ok = np.isfinite(want)
     # torch's float64 result as the truth where its 1 + erf(x / sqrt2) has not
     # cancelled (below ~1e-6 its relative error grows; ours stays at 0.5 ulp)
-    ref = torch.nn.functional.gelu(torch.from_numpy(x[ok].astype(np.float64)),
-                                   approximate=approximate).numpy()
+    ref = torch.nn.functional.gelu(
+        torch.from_numpy(x[ok].astype(np.float64)), approximate=approximate
+    ).numpy()
     ok_ref = np.abs(ref) > 1e-6
     if dtype == np.float32:
         # within half an ulp of the truth, where torch's own float32 erf is ~1e-7 off
-        err = np.abs(got[ok][ok_ref].astype(np.float64) - ref[ok_ref]) / ulp(ref[ok_ref], np.float32)
+        err = np.abs(got[ok][ok_ref].astype(np.float64) - ref[ok_ref]) / ulp(
+            ref[ok_ref], np.float32
+        )
         assert err.max() <= 0.5005, (err.max(), x[ok][ok_ref][err.argmax()])
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5, atol=1e-6)
     else:
@@ -190,8 +231,9 @@ def test_gelu_double_backward_matches_torch(approximate):
     (ge,) = ember.autograd.grad(F.gelu(xe, approximate=approximate).sum(), xe, create_graph=True)
     (gge,) = ember.autograd.grad((ge * ge).sum(), xe)
     xt = torch.from_numpy(x).requires_grad_()
-    (gt,) = torch.autograd.grad(torch.nn.functional.gelu(xt, approximate=approximate).sum(), xt,
-                                create_graph=True)
+    (gt,) = torch.autograd.grad(
+        torch.nn.functional.gelu(xt, approximate=approximate).sum(), xt, create_graph=True
+    )
     (ggt,) = torch.autograd.grad((gt * gt).sum(), xt)
     np.testing.assert_allclose(ge.detach().numpy(), gt.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(gge.numpy(), ggt.numpy(), rtol=1e-10, atol=1e-12)
@@ -203,7 +245,9 @@ def test_gelu_special_values_and_errors():
         got = F.gelu(ember.tensor(x), approximate=approximate).numpy()
         want = torch.nn.functional.gelu(torch.from_numpy(x), approximate=approximate).numpy()
         np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(np.signbit(got[~np.isnan(got)]), np.signbit(want[~np.isnan(want)]))
+        np.testing.assert_array_equal(
+            np.signbit(got[~np.isnan(got)]), np.signbit(want[~np.isnan(want)])
+        )
     with pytest.raises(RuntimeError, match="approximate argument"):
         F.gelu(ember.tensor(x), approximate="fast")
     with pytest.raises(NotImplementedError, match="GeluKernelImpl"):

@@ -1,8 +1,9 @@
 #pragma once
 // Contiguous float kernels for the transcendental functions that dominate
 // large elementwise work. Written as plain loops over a polynomial (no libm
-// calls) so the compiler vectorizes them; each is built for AVX2+FMA and for
-// baseline x86-64 and picked at load time (GCC target_clones). Accuracy and
+// calls) so the compiler vectorizes them; each is built for AVX-512
+// (x86-64-v4), AVX2+FMA and baseline x86-64 and picked at load time (GCC
+// target_clones). Accuracy and
 // special values: Note [Vectorized math accuracy] in vector_math.cpp.
 
 #include <cstdint>

@@ -485,7 +485,9 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   }
   const NllShape s = check_nll(input, target, weight);
   Tensor t = contiguous_clone(target);
-  NllForward f = nll_rows(contiguous_clone(input), t, w, s.batch, s.classes, ignore_index);
+  // Only rows are read: a contiguous input is used as it is (no copy).
+  const Tensor x = input->is_contiguous() ? input : contiguous_clone(input);
+  NllForward f = nll_rows(x, t, w, s.batch, s.classes, ignore_index);
   Tensor out = reduce_nll(f, reduction);
   if (reduction == Reduction::None && input->dim() == 1) out = reshape(out, {});
   if (any_requires_grad(input)) {
