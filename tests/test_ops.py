@@ -9,6 +9,8 @@ upstream gradient and compares the leaves' ``.grad``.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 
 import ember  # noqa: E402
@@ -2020,7 +2022,6 @@ def test_index_select_and_masked_select_errors_match_torch(call):
 
 
 WARNING_CASES = {
-    "float_requires_grad": lambda lib: float(lib.tensor(1.5, requires_grad=True)),
     "float_plain": lambda lib: float(lib.tensor(1.5)),
     "std_one_element": lambda lib: lib.tensor([1.0]).std(),
     "var_one_element": lambda lib: lib.tensor([1.0]).var(),
@@ -2030,6 +2031,24 @@ WARNING_CASES = {
     "var_unbiased_false": lambda lib: lib.tensor([1.0]).var(unbiased=False),
     "std_legacy_bool": lambda lib: lib.tensor([1.0]).std(True),
 }
+
+
+def test_scalar_conversion_of_a_grad_tensor_warns_once_per_process_like_torch():
+    code = (
+        "import warnings, {lib} as L\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    for v in (1.5, 2.5):\n"
+        "        float(L.tensor(v, requires_grad=True))\n"
+        "print(len(caught))\n"
+    )
+    counts = [
+        subprocess.run(
+            [sys.executable, "-c", code.format(lib=lib)], capture_output=True, text=True
+        ).stdout.strip()
+        for lib in ("ember", "torch")
+    ]
+    assert counts == ["1", "1"]
 
 
 @pytest.mark.parametrize("name", sorted(WARNING_CASES))

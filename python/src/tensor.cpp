@@ -2,6 +2,7 @@
 
 #include <pybind11/operators.h>
 
+#include <atomic>
 #include <unordered_map>
 
 #include "common.h"
@@ -851,7 +852,9 @@ void init_tensor(py::module_& m) {
            })
       .def("__float__",
            [](const Tensor& t) {
-             if (t->requires_grad() &&
+             // Once per process, as torch warns (TORCH_WARN_ONCE).
+             static std::atomic<bool> warned{false};
+             if (t->requires_grad() && !warned.exchange(true) &&
                  PyErr_WarnEx(PyExc_UserWarning,
                               "Converting a tensor with requires_grad=True to a scalar may lead "
                               "to unexpected behavior.\nConsider using tensor.detach() first.",
