@@ -77,7 +77,7 @@ def test_unary_values_match_torch(name, dtype):
 # Max ulp against float64 truth (Note [Vectorized math accuracy]): float-evaluated
 # kernels within 1 ulp, sigmoid by torch's own formula, the rest double-evaluated.
 FLOAT32_ULP_BOUND = {
-    "exp": 0.76,
+    "exp": 0.87,
     "log": 0.85,
     "log1p": 0.86,
     "tanh": 1.0,

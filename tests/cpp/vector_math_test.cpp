@@ -111,10 +111,11 @@ void expect_accurate(const char* name, Kernel kernel, const Reference& ref,
 // torch's float sigmoid is 0 once exp(-x) overflows float; the kernel matches it.
 double sigmoid_ref(double x) { return x < -88.72283935546875 ? 0.0 : 1.0 / (1.0 + std::exp(-x)); }
 
-// Float-evaluated kernels (measured max: exp 0.742, log 0.828, log1p 0.842,
+// Float-evaluated kernels (measured max: exp 0.857 (AVX-512; 0.742 elsewhere),
+// log 0.828, log1p 0.842,
 // tanh 0.980 ulp; sigmoid 2.255, from torch's formula).
 TEST(VectorMath, ExpWithinOneUlp) {
-  expect_accurate("exp", exp_contiguous, [](double x) { return std::exp(x); }, {0.76, 0.002});
+  expect_accurate("exp", exp_contiguous, [](double x) { return std::exp(x); }, {0.87, 0.004});
 }
 TEST(VectorMath, Expm1WithinHalfUlp) {
   expect_accurate("expm1", expm1_contiguous, [](double x) { return std::expm1(x); });
