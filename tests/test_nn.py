@@ -2454,3 +2454,16 @@ def test_batch_norm_native_node_running_stats_and_double_backward_like_torch(
     assert e_name == t_name == "NativeBatchNormBackward0"
     for a, c in zip(e, t):
         np.testing.assert_allclose(a, c, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("fn_name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("n", [8, 17, 40])
+def test_softmax_rows_far_below_the_max_like_torch(fn_name, n):
+    # Masked (-inf) entries and shifted logits whose exponentials are denormal
+    # floats or round to 0: computed apart from the vector exp, exactly as torch.
+    row = [0.0, -90.0, -100.0, -103.5, -105.0, -float("inf"), -87.5, -86.9]
+    x = np.array([row + [-1.0] * (n - 8), row[::-1] + [2.0] * (n - 8)], np.float32)
+    e = getattr(ember, fn_name)(ember.tensor(x), -1).numpy()
+    t = getattr(torch, fn_name)(torch.tensor(x), -1).numpy()
+    np.testing.assert_allclose(e, t, rtol=2e-6, atol=0)
+    assert (e[0, :8] == 0).tolist() == (t[0, :8] == 0).tolist()

@@ -947,6 +947,23 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b) {
                         where_row(po + off[0], pc + off[1], pa + off[2], pb + off[3], len);
                         return;
                       }
+                      // One side a broadcast number (masked_fill's value): a
+                      // contiguous select that vectorizes.
+                      if (st[0] == 1 && st[1] == 1 && (st[2] == 0) != (st[3] == 0) &&
+                          st[2] + st[3] == 1) {
+                        T* o = po + off[0];
+                        const bool* c = pc + off[1];
+                        const T* x = pa + off[2];
+                        const T* y = pb + off[3];
+                        if (st[2] == 0) {
+                          const T a0 = x[0];
+                          for (int64_t i = 0; i < len; ++i) o[i] = c[i] ? a0 : y[i];
+                        } else {
+                          const T b0 = y[0];
+                          for (int64_t i = 0; i < len; ++i) o[i] = c[i] ? x[i] : b0;
+                        }
+                        return;
+                      }
                       for (int64_t i = 0; i < len; ++i) {
                         // Both loaded first: a select, not a branch (see relu_backward_row).
                         const T x = pa[off[2] + i * st[2]];

@@ -656,3 +656,89 @@ void axpy_contiguous(float alpha, const float* x, float* y, int64_t n) {
 // clang-format on
 
 }  // namespace ember
+
+// ---- Softmax rows (kernels/softmax.cpp, Note [Softmax and denormals]) ----
+
+namespace ember {
+
+namespace {
+
+// exp(in[i] - shift) into out and its sum, 16 lanes at a time. Arguments
+// below -87 are raised to -87 for the vector exp (no denormal work) and their
+// lanes set to 0; the band where the true result is a denormal float is
+// redone by libm afterwards, only when the row has one.
+__attribute__((target("arch=x86-64-v4"))) float exp_shifted_row16(const float* in, float shift,
+                                                                  float* out, int64_t n) {
+  const __m512 s = _mm512_set1_ps(shift);
+  const __m512 floor = _mm512_set1_ps(-87.0f);
+  const __m512 zero_below = _mm512_set1_ps(-104.0f);
+  __m512 total = _mm512_setzero_ps();
+  __mmask16 band = 0;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 a = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, in + i), s);
+    const __mmask16 low = _mm512_mask_cmp_ps_mask(m, a, floor, _CMP_LT_OQ);
+    band |= _mm512_mask_cmp_ps_mask(low, a, zero_below, _CMP_GE_OQ);
+    const __m512 e = _mm512_maskz_mov_ps(static_cast<__mmask16>(m & ~low),
+                                         exp16(_mm512_max_ps(floor, a)));  // NaN stays NaN
+    total = _mm512_add_ps(total, e);
+    _mm512_mask_storeu_ps(out + i, m, e);
+  }
+  float sum = _mm512_reduce_add_ps(total);
+  if (band != 0) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float a = in[i] - shift;
+      if (a < -87.0f && a >= -104.0f) {
+        out[i] = std::exp(a);
+        sum += out[i];
+      }
+    }
+  }
+  return sum;
+}
+
+__attribute__((target("arch=x86-64-v4"))) float row_max16(const float* x, int64_t n) {
+  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 acc = lowest;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc = _mm512_max_ps(acc, _mm512_mask_loadu_ps(lowest, m, x + i));
+  }
+  return _mm512_reduce_max_ps(acc);  // a NaN input poisons the row through exp
+}
+
+__attribute__((target("arch=x86-64-v4"))) void softmax_row16(const float* x, float* y, int64_t n,
+                                                             bool log) {
+  const float mx = row_max16(x, n);
+  const float sum = exp_shifted_row16(x, mx, y, n);
+  if (log) {  // y = (x - max) - log(sum), as the portable row computes it
+    const __m512 s = _mm512_set1_ps(mx), l = _mm512_set1_ps(std::log(sum));
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __m512 a = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s);
+      _mm512_mask_storeu_ps(y + i, m, _mm512_sub_ps(a, l));
+    }
+  } else {
+    const __m512 scale = _mm512_set1_ps(1.0f / sum);
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+      _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), scale));
+    }
+  }
+}
+
+}  // namespace
+
+bool softmax_rows_avx512(const float* x, float* y, int64_t rows, int64_t n, bool log) {
+  if (!use_avx512()) return false;
+  for (int64_t r = 0; r < rows; ++r) softmax_row16(x + r * n, y + r * n, n, log);
+  return true;
+}
+
+bool exp_shifted_row(const float* in, float shift, float* out, int64_t n, float* sum) {
+  if (!use_avx512()) return false;
+  *sum = exp_shifted_row16(in, shift, out, n);
+  return true;
+}
+
+}  // namespace ember

@@ -30,4 +30,13 @@ double sum_contiguous_f32(const float* in, int64_t n);
 // y[i] += alpha * x[i]
 void axpy_contiguous(float alpha, const float* x, float* y, int64_t n);
 
+// One softmax row on AVX-512: out[i] = exp(in[i] - shift), *sum = their sum,
+// with no denormal work for arguments far below 0 (Note [Softmax and
+// denormals] in softmax.cpp). out may alias in. Returns false, doing nothing,
+// on a CPU without AVX-512.
+bool exp_shifted_row(const float* in, float shift, float* out, int64_t n, float* sum);
+// Softmax (or log-softmax) of `rows` contiguous rows of n floats on AVX-512,
+// the row kernels of softmax.cpp in one function; false on other CPUs.
+bool softmax_rows_avx512(const float* x, float* y, int64_t rows, int64_t n, bool log);
+
 }  // namespace ember
