@@ -14,6 +14,7 @@ importable).
 import argparse
 import datetime
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -198,6 +199,11 @@ def main():
     ap.add_argument("--only", default=None, help="run only workloads whose name contains this")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory probes")
     ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument(
+        "--no-models",
+        action="store_true",
+        help="skip the model training steps (model_steps.py) and the jax.jit comparison",
+    )
     args = ap.parse_args()
 
     repeats = 3 if args.quick else 11
@@ -330,6 +336,10 @@ def main():
                     }
                 )
 
+    if not args.no_models and not args.only:
+        print("\nmodel training steps and jax.jit (each library in its own process)...")
+        args.model_tables = model_tables(args.quick)
+        print("\n".join(args.model_tables))
     elapsed = time.perf_counter() - t_start
     print(f"\ntotal {elapsed:.0f} s")
     fails = [r for r in rows if r["status"].startswith("FAIL")]
@@ -348,6 +358,45 @@ def main():
         plot(rows)
     except Exception as e:  # the chart is optional; never lose the results over it
         print(f"ratios.png not written: {e}")
+
+
+def run_table_script(script, extra):
+    """A side-by-side script's markdown table (each library in its own process)."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(HERE, script), *extra],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    table = [line for line in out.stdout.splitlines() if line.startswith("|")]
+    if out.returncode != 0 or not table:
+        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return [f"`{script}` failed: {tail}", ""]
+    return table + [""]
+
+
+def model_tables(quick):
+    """Model training steps and the jax.jit comparison, as RESULTS.md sections."""
+    rounds = ["--rounds", "1" if quick else "3"]
+    lines = [
+        "## Model training steps (each library in its own process)\n",
+        "`python benchmarks/model_steps.py`: one full training step (forward, loss, backward, "
+        "optimizer) of each model in models.py, each library in a fresh process per round, "
+        "alternating; threads `1` calls set_num_threads(1), `default` makes no call (Ember's "
+        "count in parentheses). Ratio = torch / ember. Peak RSS growth is VmHWM above the RSS "
+        "before the timed steps.\n",
+    ]
+    lines += run_table_script("model_steps.py", rounds)
+    lines.append("## Against jax.jit\n")
+    if importlib.util.find_spec("jax") is None:
+        lines += ["jax is not installed (`pip install jax jaxlib`); comparison skipped.", ""]
+    else:
+        lines.append(
+            "`python benchmarks/jax_steps.py`: the same steps as one jitted function in JAX, "
+            "eager in Ember, each in its own process. Ratio = jax / ember.\n"
+        )
+        lines += run_table_script("jax_steps.py", rounds)
+    return lines
 
 
 def write_results(args, rows, errors, notes, elapsed, load_start=None):
@@ -429,6 +478,7 @@ def write_results(args, rows, errors, notes, elapsed, load_start=None):
         )
     )
     lines.append("")
+    lines.extend(getattr(args, "model_tables", []))
     if errors:
         lines.append("Errors:\n")
         lines.extend("- " + e for e in errors)
