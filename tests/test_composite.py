@@ -210,3 +210,24 @@ ADDED_IN_SESSION_5 = {
 @pytest.mark.parametrize("name", sorted(ADDED_IN_SESSION_5))
 def test_session_5_additions_match_torch(name):
     compare(ADDED_IN_SESSION_5[name], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_amax_amin_exact_value_and_shared_gradient_like_torch(op):
+    # Ties used to be summed and divided: 3e38 + 3e38 overflowed to inf, and
+    # 1000 copies of a number came back rounded.
+    sign = 1.0 if op == "amax" else -1.0
+    rows = [[3e38, 3e38, 1.0], [2.0, float("nan"), 2.0], [3.8984077] * 3]
+
+    def run(lib):
+        x = lib.tensor([[sign * v for v in r] for r in rows], requires_grad=True)
+        y = getattr(x, op)(1)
+        y.backward(lib.tensor([1.0, 2.0, 3.0]))
+        full = lib.full((1000,), 3.8984077)
+        same = bool(getattr(full, op)(0) == (full.max() if op == "amax" else full.min()))
+        return y.detach().numpy(), x.grad.numpy(), type(y.grad_fn).__name__, same
+
+    e, t = run(ember), run(torch)
+    np.testing.assert_array_equal(e[0], t[0])
+    np.testing.assert_array_equal(e[1], t[1])
+    assert e[2:] == t[2:] == (f"{op.capitalize()}Backward0", True)

@@ -109,6 +109,8 @@ Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<DType> dty
 Tensor cumsum(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::nullopt);
 Tensor cumprod(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::nullopt);
 Tensor max(const Tensor& a);
+// amax (is_max) or amin over dims (all when empty); records AmaxBackward0/AminBackward0.
+Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max);
 Tensor min(const Tensor& a);
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);
 std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);

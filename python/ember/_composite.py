@@ -244,7 +244,7 @@ def _dims(dim, ndim):
 
 
 def _extreme(input, dim, keepdim, largest):
-    # The gradient is split evenly among tied extremes, as torch's amax/amin.
+    # One C++ op: the exact extreme, its gradient split evenly among ties.
     dims = _dims(dim, input.dim())
     name = "amax" if largest else "amin"
     if input.numel() == 0 and dim in (None, (), []):
@@ -254,24 +254,7 @@ def _extreme(input, dim, keepdim, largest):
         )
     if input.numel() == 0 and any(input.shape[d] == 0 for d in dims):
         raise IndexError(f"{name}(): Expected reduction dim {dims[0]} to have non-zero size.")
-    best = input.detach()
-    for d in dims:
-        best = (best.max if largest else best.min)(d, keepdim=True).values
-    if not input.is_floating_point():  # no gradient to share out
-        return best if keepdim or not dims else best.squeeze(dims)
-    hit = input.detach() == best
-    zero = _C.zeros((), dtype=input.dtype)
-    total = _C.where(hit, input, zero).sum(dims, keepdim=True)
-    out = total / hit.sum(dims, keepdim=True).to(input.dtype)
-    lost = best != best
-    if lost.any():
-        # A NaN extreme matches nothing, so the quotient above is 0 / 0. torch's
-        # gradient there is NaN for the whole line; a term worth 0 elsewhere
-        # and NaN on such lines, value and gradient, gives the same.
-        zero = _C.zeros((), dtype=input.dtype)
-        on_lost_lines = _C.where(lost, input, zero)
-        out = out + (on_lost_lines * _C.where(lost, math.nan, 0.0)).sum(dims, keepdim=True)
-    return out if keepdim or not dims else out.squeeze(dims)
+    return _C._amax_amin(input, list(dims), keepdim, largest)
 
 
 def amax(input, dim=(), keepdim=False):

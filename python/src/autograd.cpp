@@ -207,6 +207,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(SoftmaxBackward0);
   EMBER_BIND(LogSoftmaxBackward0);
   EMBER_BIND(NativeLayerNormBackward0);
+  EMBER_BIND(AmaxBackward0);
+  EMBER_BIND(AminBackward0);
   EMBER_BIND(NativeBatchNormBackward0);
   EMBER_BIND(EmbeddingBackward0);
   EMBER_BIND(EmbeddingDenseBackwardBackward0);

@@ -359,6 +359,9 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         py::arg("other"));
   }
   m.def("_xlogy", [](const Tensor& a, const Tensor& b) { return xlogy(a, b); });
+  m.def("_amax_amin", [](const Tensor& a, const DimList& dims, bool keepdim, bool is_max) {
+    return amax_amin(a, dims, keepdim, is_max);
+  });
   init_bitwise(m, cls);
   def_both(
       m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); },

@@ -529,6 +529,56 @@ std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim) {
   return extreme_dim(a, dim, keepdim, false);
 }
 
+// amax/amin: the extreme's exact value (never a sum of ties, which rounds or
+// overflows), its gradient shared evenly among ties, as torch's.
+Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max) {
+  DimList ds;
+  for (int64_t d : dims) ds.push_back(wrap_dim(d, std::max<int64_t>(a->dim(), 1)));
+  if (ds.empty() && a->dim() > 0) {
+    for (int64_t d = 0; d < a->dim(); ++d) ds.push_back(d);
+  }
+  std::sort(ds.begin(), ds.end());
+  ds.erase(std::unique(ds.begin(), ds.end()), ds.end());
+  Tensor best;
+  {
+    GradModeGuard no_grad(false);
+    best = a->dim() == 0 ? contiguous_clone(a) : a;
+    if (a->dim() > 0) {
+      for (int64_t d : ds) best = extreme_kernel(best, d, is_max).values;
+    }
+  }
+  Tensor out = best;
+  if (!keepdim && a->dim() > 0) {
+    Shape shape;
+    for (int64_t d = 0; d < a->dim(); ++d) {
+      if (!std::binary_search(ds.begin(), ds.end(), d)) shape.push_back(a->shape()[d]);
+    }
+    out = std::make_shared<TensorImpl>(best->storage(), best->offset(), shape,
+                                       contiguous_strides(shape), best->dtype());
+  }
+  if (any_requires_grad(a)) {
+    std::shared_ptr<AmaxBackward0> node;
+    if (is_max) {
+      node = record<AmaxBackward0>(out, a);
+    } else {
+      node = record<AminBackward0>(out, a);
+    }
+    node->self = SavedTensor(a, false);
+    node->result = SavedTensor(best, false);
+    node->dims = ds;
+  }
+  return out;
+}
+
+TensorList AmaxBackward0::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this), r = result.unpack(*this);
+  const Tensor g = reshape(grads[0], DimList(r->shape().begin(), r->shape().end()));
+  const Tensor hit = to_dtype(compare(BinaryOp::Eq, x, r), g->dtype());
+  // A NaN extreme matches nothing: 0 / 0 makes its whole line NaN, as in torch.
+  const Tensor count = dims.empty() ? hit : sum(hit, dims, true);
+  return {mul(hit, div(g, count))};
+}
+
 TensorList MaxBackward1::apply(TensorList&& grads) {
   return evenly_distribute(grads[0], self.unpack(*this), result.unpack(*this));
 }

@@ -75,6 +75,16 @@ struct LinalgVectorNormBackward0 final : Node {
   bool keepdim = false;
 };
 // max()/min() of all elements: the gradient is shared by all tied maxima.
+// amax/amin over dims; `result` is the extreme in keepdim shape.
+struct AmaxBackward0 : Node {
+  EMBER_NODE(AmaxBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+  DimList dims;  // sorted, wrapped
+};
+struct AminBackward0 final : AmaxBackward0 {
+  const char* name() const override { return "AminBackward0"; }
+};
 struct MaxBackward1 final : Node {
   EMBER_NODE(MaxBackward1);
   void release_saved() override { self.release(), result.release(); }
