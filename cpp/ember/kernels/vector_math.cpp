@@ -415,83 +415,6 @@ inline float erf_f(float x) {
   return x != x ? x : std::copysign(y, x);  // -0.0 stays -0.0
 }
 
-// ---- float GELU (x Phi(x)) and its derivative Phi(x) + x phi(x) ----
-// |x| < 0.75: Phi(x) = 1/2 + x Q(x^2) (fit 2^-29 relative to Phi(-|x|), the
-// smaller value the sum gives), so gelu = x/2 + x (x Q) rounds once at the
-// end with the small term's rounding weighted by at most ~0.4.
-inline float gelu_q(float s) {
-  float p = -1.996841747e-04f;
-  p = p * s + 4.518980568e-04f;
-  p = p * s - 4.234103253e-04f;
-  p = p * s + 3.127905948e-04f;
-  p = p * s - 1.239214442e-03f;
-  p = p * s + 9.980885312e-03f;
-  p = p * s - 6.649087369e-02f;
-  return p * s + 3.989422917e-01f;
-}
-constexpr float kGeluSmall = 0.75f;
-// Phi(-a) = e^{-a^2/2} H(a) for a >= 0.75, H a polynomial in t - 0.45 with
-// t = 1 / (1 + a/2) (H ~ 1/(a sqrt(2 pi)) is not polynomial-like in a over
-// the range): fit 2^-26 relative. a is clamped to 14.5, where x Phi(x) has
-// underflowed (below -14.2) and x - x Phi(-x) is x.
-inline float gelu_h(float v) {
-  float p = 9.900677949e-02f;
-  p = p * v - 5.254992843e-02f;
-  p = p * v - 7.860341668e-02f;
-  p = p * v + 1.069366261e-01f;
-  p = p * v + 2.253343910e-02f;
-  p = p * v - 1.580328047e-01f;
-  p = p * v + 1.494952198e-02f;
-  p = p * v + 3.602920175e-01f;
-  p = p * v + 4.658430219e-01f;
-  return p * v + 1.439082325e-01f;
-}
-constexpr float kGeluClamp = 14.5f;
-constexpr float kInvSqrt2Pi = 0.398942280f;
-
-// e^{-a^2/2} = e * 2^k for 0 <= a <= 14.5 (k >= -152), from a split exactly.
-inline float exp_neg_half_sq(float a, int32_t& k) {
-  const float ah = head12(a), al = a - ah;
-  return exp_sum(-0.5f * (ah * ah), -0.5f * (al * (ah + ah) + al * al), k);
-}
-// 2^k as two normal factors, so a denormal result rounds once (exp_core).
-inline float scale2k(float v, int32_t k) {
-  const int32_t k1 = k >> 1;
-  return (v * pow2f(k1)) * pow2f(k - k1);
-}
-
-inline float gelu_f(float x) {
-  const float a = std::fabs(x);
-  const float small = 0.5f * x + x * (x * gelu_q(x * x));
-  const float ac = a > kGeluClamp ? kGeluClamp : a;  // NaN stays NaN
-  const float xc = std::copysign(ac, x);
-  int32_t k;
-  const float e = exp_neg_half_sq(ac, k);
-  const float h = gelu_h(1.0f / (1.0f + 0.5f * ac) - 0.45f);
-  // x >= 0: x - x Phi(-x); x < 0: x Phi(x) directly (never 1 - something).
-  const float pos = x - x * scale2k(e * h, k);
-  const float neg = scale2k((xc * h) * e, k);
-  const float y = a < kGeluSmall ? small : (x > 0.0f ? pos : neg);
-  // torch's float32 kernel gives NaN at both infinities (-inf * 0 and its erf at +inf).
-  // x Phi(x) has x's sign; copysign also keeps -0.0 (the small form gives +0.0).
-  return a == kInfF ? kNaNF : std::copysign(y, x);
-}
-
-inline float gelu_grad_f(float g, float x) {
-  const float a = std::fabs(x);
-  const float ac = a > kGeluClamp ? kGeluClamp : a;
-  const float xc = std::copysign(ac, x);
-  int32_t k;
-  const float e = exp_neg_half_sq(ac, k);
-  const float x_pdf = scale2k((xc * kInvSqrt2Pi) * e, k);
-  const float tail = scale2k(e * gelu_h(1.0f / (1.0f + 0.5f * ac) - 0.45f), k);  // Phi(-|x|)
-  const float cdf_small = 0.5f + x * gelu_q(x * x);
-  const float cdf = a < kGeluSmall ? cdf_small : (x > 0.0f ? 1.0f - tail : tail);
-  const float d = cdf + x_pdf;
-  return a == kInfF ? kNaNF : g * d;  // torch: inf * 0
-}
-
-
 constexpr double kTrigMax = 1048576.0;  // 2^20: below it, j * kPio2Hi is exact
 
 // sin(x + quadrant * pi/2) for |x| < kTrigMax; garbage beyond (fixed by the caller).
@@ -527,12 +450,29 @@ inline float sin_quadrant_f(float x, uint64_t quadrant) {
 constexpr double kGeluBeta = 0.7978845608028654;  // sqrt(2 / pi)
 constexpr double kGeluKappa = 0.044715;
 
+inline float gelu_f(float x) {
+  const double xd = x;
+  const double y = xd * normal_cdf(xd);
+  // torch's float32 kernel gives NaN at both infinities (-inf * 0 and its erf at +inf).
+  return std::fabs(x) == std::numeric_limits<float>::infinity()
+             ? std::numeric_limits<float>::quiet_NaN()
+             : static_cast<float>(y);
+}
+
 inline float gelu_tanh_f(float x) {
   const double xd = x;
   const double u = kGeluBeta * (xd + kGeluKappa * xd * xd * xd);
   const double y = xd / (1.0 + exp_d(-2.0 * u));
   return x == -std::numeric_limits<float>::infinity() ? std::numeric_limits<float>::quiet_NaN()
                                                       : static_cast<float>(y);
+}
+
+// d/dx x Phi(x) = Phi(x) + x phi(x).
+inline float gelu_grad_f(float g, float x) {
+  const double xd = x;
+  const double pdf = 0.3989422804014327 * exp_d(-0.5 * xd * xd);
+  const double d = std::fabs(xd) == kInf ? kNaN : normal_cdf(xd) + xd * pdf;  // torch: inf * 0
+  return static_cast<float>(g * d);
 }
 
 // With s = sigmoid(2u): 1 + tanh(u) = 2s and 1 - tanh(u)^2 = 4s(1 - s).
@@ -684,85 +624,11 @@ EMBER_AVX512 __m512 erf16(__m512 x) {
   return _mm512_or_ps(_mm512_mask_blend_ps(is_small, big, small), _mm512_and_ps(x, sign));
 }
 
-// gelu_f's formulas, 16 lanes. Returns Phi(-|x|)'s pieces for the derivative.
-struct Gelu16 {
-  __m512 e, k, h, xc, q;
-};
-EMBER_AVX512 Gelu16 gelu_parts16(__m512 x, __m512 a) {
-  Gelu16 p;
-  const __m512 s = _mm512_mul_ps(x, x);
-  p.q = _mm512_set1_ps(-1.996841747e-04f);
-  p.q = _mm512_fmadd_ps(p.q, s, _mm512_set1_ps(4.518980568e-04f));
-  p.q = _mm512_fmadd_ps(p.q, s, _mm512_set1_ps(-4.234103253e-04f));
-  p.q = _mm512_fmadd_ps(p.q, s, _mm512_set1_ps(3.127905948e-04f));
-  p.q = _mm512_fmadd_ps(p.q, s, _mm512_set1_ps(-1.239214442e-03f));
-  p.q = _mm512_fmadd_ps(p.q, s, _mm512_set1_ps(9.980885312e-03f));
-  p.q = _mm512_fmadd_ps(p.q, s, _mm512_set1_ps(-6.649087369e-02f));
-  p.q = _mm512_fmadd_ps(p.q, s, _mm512_set1_ps(3.989422917e-01f));
-  const __m512 ac = _mm512_min_ps(_mm512_set1_ps(kGeluClamp), a);  // NaN passes
-  p.xc = _mm512_or_ps(ac, _mm512_and_ps(x, _mm512_set1_ps(-0.0f)));
-  p.e = exp_neg_sq16(ac, _mm512_set1_ps(0.5f), p.k);
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(ac, _mm512_set1_ps(0.5f), one));
-  const __m512 v = _mm512_sub_ps(t, _mm512_set1_ps(0.45f));
-  p.h = _mm512_set1_ps(9.900677949e-02f);
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(-5.254992843e-02f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(-7.860341668e-02f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(1.069366261e-01f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(2.253343910e-02f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(-1.580328047e-01f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(1.494952198e-02f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(3.602920175e-01f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(4.658430219e-01f));
-  p.h = _mm512_fmadd_ps(p.h, v, _mm512_set1_ps(1.439082325e-01f));
-  return p;
-}
-
-EMBER_AVX512 __m512 gelu16(__m512 x) {
-  const __m512 a = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), x);
-  const Gelu16 p = gelu_parts16(x, a);
-  const __m512 small = _mm512_fmadd_ps(x, _mm512_mul_ps(x, p.q), _mm512_mul_ps(x, _mm512_set1_ps(0.5f)));
-  const __m512 pos = _mm512_fnmadd_ps(x, _mm512_scalef_ps(_mm512_mul_ps(p.e, p.h), p.k), x);
-  const __m512 neg = _mm512_scalef_ps(_mm512_mul_ps(_mm512_mul_ps(p.xc, p.h), p.e), p.k);
-  const __mmask16 is_pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
-  const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(kGeluSmall), _CMP_LT_OQ);
-  const __mmask16 is_inf = _mm512_cmp_ps_mask(a, _mm512_set1_ps(kInfF), _CMP_EQ_OQ);
-  __m512 y = _mm512_mask_blend_ps(is_pos, neg, pos);
-  y = _mm512_mask_blend_ps(is_small, y, small);
-  y = _mm512_or_ps(y, _mm512_and_ps(x, _mm512_set1_ps(-0.0f)));  // x's sign: -0.0 stays
-  return _mm512_mask_blend_ps(is_inf, y, _mm512_set1_ps(kNaNF));
-}
-
-EMBER_AVX512 __m512 gelu_grad16(__m512 g, __m512 x) {
-  const __m512 a = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), x);
-  const Gelu16 p = gelu_parts16(x, a);
-  const __m512 x_pdf =
-      _mm512_scalef_ps(_mm512_mul_ps(_mm512_mul_ps(p.xc, _mm512_set1_ps(kInvSqrt2Pi)), p.e), p.k);
-  const __m512 tail = _mm512_scalef_ps(_mm512_mul_ps(p.e, p.h), p.k);
-  const __m512 small = _mm512_fmadd_ps(x, p.q, _mm512_set1_ps(0.5f));
-  const __mmask16 is_pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
-  const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(kGeluSmall), _CMP_LT_OQ);
-  const __mmask16 is_inf = _mm512_cmp_ps_mask(a, _mm512_set1_ps(kInfF), _CMP_EQ_OQ);
-  __m512 cdf = _mm512_mask_sub_ps(tail, is_pos, _mm512_set1_ps(1.0f), tail);
-  cdf = _mm512_mask_blend_ps(is_small, cdf, small);
-  const __m512 d = _mm512_mask_blend_ps(is_inf, _mm512_add_ps(cdf, x_pdf), _mm512_set1_ps(kNaNF));
-  return _mm512_mul_ps(g, d);
-}
-
 template <__m512 (*F)(__m512)>
 __attribute__((target("arch=x86-64-v4"))) void map16(const float* in, float* out, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
     _mm512_mask_storeu_ps(out + i, m, F(_mm512_maskz_loadu_ps(m, in + i)));
-  }
-}
-
-__attribute__((target("arch=x86-64-v4"))) void gelu_backward16(const float* grad, const float* in,
-                                                             float* out, int64_t n) {
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(
-        out + i, m, gelu_grad16(_mm512_maskz_loadu_ps(m, grad + i), _mm512_maskz_loadu_ps(m, in + i)));
   }
 }
 
@@ -844,7 +710,6 @@ void gelu_contiguous(const float* in, float* out, int64_t n, bool tanh_approx) {
   if (tanh_approx) {
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_f(in[i]);
   } else {
-    if (use_avx512()) return map16<gelu16>(in, out, n);
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_f(in[i]);
   }
 }
@@ -855,7 +720,6 @@ void gelu_backward_contiguous(const float* grad, const float* in, float* out, in
   if (tanh_approx) {
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_grad_f(grad[i], in[i]);
   } else {
-    if (use_avx512()) return gelu_backward16(grad, in, out, n);
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_grad_f(grad[i], in[i]);
   }
 }
