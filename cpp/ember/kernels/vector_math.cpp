@@ -17,7 +17,7 @@ namespace {
 
 // Note [Vectorized math accuracy]
 // Two kinds of float32 kernel live here.
-// Float-evaluated (exp, sigmoid, tanh, log): range reduction and a polynomial
+// Float-evaluated (exp, sigmoid, tanh, log, erf): range reduction and a polynomial
 // in float arithmetic, 16 lanes per AVX-512 vector. Each keeps the rounding of
 // its big terms exact until one final rounding (r is reduced as r + r_lo,
 // 1 + r and e ln2 + f are summed with their rounding errors recovered), so the
@@ -37,22 +37,36 @@ namespace {
 //   log1p             0.823         0.823     0.842
 //   tanh              0.958         0.954     0.980
 //   sigmoid           2.255         2.255     2.255
+//   erf               0.938         0.938     1.217 (baseline: x + x R(x^2)
+//                                             below 1 rounds the product
+//                                             separately; FMA fuses it)
 // sigmoid is torch's 1 / (1 + exp(-x)) in float on purpose: near y = 1 the
 // rounding of 1 + exp(-x) decides y, and gradients built from y ((1 - y) y,
 // ill-conditioned for x in 9..17) then follow torch's. The formula itself
 // costs up to 1.5 ulp there, and for x < -16.6, where e^-x > 2^24 and adding
 // 1 rounds at e^-x's own spacing, up to 2.3 ulp (torch's Sleef-based kernel
 // shares both). Below -88.72 exp(-x) overflows and y is 0, as in torch.
-// Double-evaluated (expm1, erf, gelu, sin, cos): evaluate in double and round
+// erf: x + x R(x^2) below 1, 1 - e^{-x^2} G(x) from 1 to 3.95 (then 1), with
+// x^2 = hi + lo exact (FMA on AVX-512, a 12-bit head split in the portable
+// code) and lo fed into exp's r_lo, so -x^2 is never rounded. The switch sits
+// at 1 because e^{-x^2} G's roundings weigh erfc/erf there (0.19; 1.22 ulp
+// with the switch at 0.875) and R's Horner roundings grow with x^2 above it
+// (1.29 ulp with the switch at 1.2).
+// Double-evaluated (expm1, gelu, sin, cos): evaluate in double and round
 // once; every formula is within ~2^-35 relative of the true value, so the
 // bound is 0.5 ulp + ~2^-11 ulp on every CPU level:
-//   expm1 0.50031, erf 0.50010, sin 0.50000, cos 0.50000, gelu (x Phi(x) and
-//   torch's tanh form) 0.50008 ulp; 0 to 6 of the 17M results are not the
-//   correctly rounded float (erf: 602, from its small-x fit's 2^-37).
-//   They stay in double because the float forms cost accuracy: expm1's
-//   2^k expm1(r) + (2^k - 1) rounds twice at similar magnitudes (1.34 ulp
-//   measured), erf = 1 - erfc needs erfc's exp(-x^2) with x^2 split in two,
-//   and float trig needs a multi-part pi/2 reduction (not done yet).
+//   expm1 0.50031, sin 0.50000, cos 0.50000, gelu (x Phi(x) and torch's tanh
+//   form) 0.50008 ulp; 0 to 6 of the 17M results are not the correctly
+//   rounded float. They stay in double because the float forms cost
+//   accuracy: expm1's 2^k expm1(r) + (2^k - 1) rounds twice at similar
+//   magnitudes (1.34 ulp measured), and float trig needs a multi-part pi/2
+//   reduction (not done yet). A float x Phi(x) (branch float-gelu, commit
+//   a1b3fbb, reverted) reached 38.8 us against torch's 29.8 and 7.4 ulp for
+//   x < -0.75: there Phi(x) = e^{-x^2/2} H(|x|) needs H relative-accurate on
+//   [0.75, 14.5], and H as a polynomial in t = 1 / (1 + |x|/2) cancels in
+//   its last Horner steps (H falls to 0.03 from a 0.14 constant) on top of
+//   t's rounding. Fitting K = H / t (flat, 0.23..0.41) and carrying x t and
+//   1 + |x|/2 with their rounding errors is the next step.
 //   gelu's derivative Phi + x phi: the same relative bound on each term; it
 //   cancels near its zero at x = -0.75, where only that absolute bound holds.
 // Special values are patched with selects, not branches: NaN in gives NaN,
