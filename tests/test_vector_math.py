@@ -83,7 +83,7 @@ FLOAT32_ULP_BOUND = {
     "tanh": 1.0,
     "sigmoid": 2.3,
     "expm1": 0.5005,
-    "erf": 0.5005,
+    "erf": 1.25,
     "sin": 0.5005,
     "cos": 0.5005,
 }

@@ -17,7 +17,7 @@ namespace {
 
 // Note [Vectorized math accuracy]
 // Two kinds of float32 kernel live here.
-// Float-evaluated (exp, sigmoid, tanh, log): range reduction and a polynomial
+// Float-evaluated (exp, sigmoid, tanh, log, erf): range reduction and a polynomial
 // in float arithmetic, 16 lanes per AVX-512 vector. Each keeps the rounding of
 // its big terms exact until one final rounding (r is reduced as r + r_lo,
 // 1 + r and e ln2 + f are summed with their rounding errors recovered), so the
@@ -37,22 +37,36 @@ namespace {
 //   log1p             0.823         0.823     0.842
 //   tanh              0.958         0.954     0.980
 //   sigmoid           2.255         2.255     2.255
+//   erf               0.938         0.938     1.217 (baseline: x + x R(x^2)
+//                                             below 1 rounds the product
+//                                             separately; FMA fuses it)
 // sigmoid is torch's 1 / (1 + exp(-x)) in float on purpose: near y = 1 the
 // rounding of 1 + exp(-x) decides y, and gradients built from y ((1 - y) y,
 // ill-conditioned for x in 9..17) then follow torch's. The formula itself
 // costs up to 1.5 ulp there, and for x < -16.6, where e^-x > 2^24 and adding
 // 1 rounds at e^-x's own spacing, up to 2.3 ulp (torch's Sleef-based kernel
 // shares both). Below -88.72 exp(-x) overflows and y is 0, as in torch.
-// Double-evaluated (expm1, erf, gelu, sin, cos): evaluate in double and round
+// erf: x + x R(x^2) below 1, 1 - e^{-x^2} G(x) from 1 to 3.95 (then 1), with
+// x^2 = hi + lo exact (FMA on AVX-512, a 12-bit head split in the portable
+// code) and lo fed into exp's r_lo, so -x^2 is never rounded. The switch sits
+// at 1 because e^{-x^2} G's roundings weigh erfc/erf there (0.19; 1.22 ulp
+// with the switch at 0.875) and R's Horner roundings grow with x^2 above it
+// (1.29 ulp with the switch at 1.2).
+// Double-evaluated (expm1, gelu, sin, cos): evaluate in double and round
 // once; every formula is within ~2^-35 relative of the true value, so the
 // bound is 0.5 ulp + ~2^-11 ulp on every CPU level:
-//   expm1 0.50031, erf 0.50010, sin 0.50000, cos 0.50000, gelu (x Phi(x) and
-//   torch's tanh form) 0.50008 ulp; 0 to 6 of the 17M results are not the
-//   correctly rounded float (erf: 602, from its small-x fit's 2^-37).
-//   They stay in double because the float forms cost accuracy: expm1's
-//   2^k expm1(r) + (2^k - 1) rounds twice at similar magnitudes (1.34 ulp
-//   measured), erf = 1 - erfc needs erfc's exp(-x^2) with x^2 split in two,
-//   and float trig needs a multi-part pi/2 reduction (not done yet).
+//   expm1 0.50031, sin 0.50000, cos 0.50000, gelu (x Phi(x) and torch's tanh
+//   form) 0.50008 ulp; 0 to 6 of the 17M results are not the correctly
+//   rounded float. They stay in double because the float forms cost
+//   accuracy: expm1's 2^k expm1(r) + (2^k - 1) rounds twice at similar
+//   magnitudes (1.34 ulp measured), and float trig needs a multi-part pi/2
+//   reduction (not done yet). A float x Phi(x) (branch float-gelu, commit
+//   a1b3fbb, reverted) reached 38.8 us against torch's 29.8 and 7.4 ulp for
+//   x < -0.75: there Phi(x) = e^{-x^2/2} H(|x|) needs H relative-accurate on
+//   [0.75, 14.5], and H as a polynomial in t = 1 / (1 + |x|/2) cancels in
+//   its last Horner steps (H falls to 0.03 from a 0.14 constant) on top of
+//   t's rounding. Fitting K = H / t (flat, 0.23..0.41) and carrying x t and
+//   1 + |x|/2 with their rounding errors is the next step.
 //   gelu's derivative Phi + x phi: the same relative bound on each term; it
 //   cancels near its zero at x = -0.75, where only that absolute bound holds.
 // Special values are patched with selects, not branches: NaN in gives NaN,
@@ -355,13 +369,64 @@ inline float log1p_f(float x) {
   return x < -1.0f || x != x ? kNaNF : r;
 }
 
+// erf(x) = x + x R(x^2) for |x| < 1.2: |R(t)| = |erf(x)/x - 1| <= 0.25, so
+// its rounding is at most 1/6 of an ulp of erf. Fit 2^-30 relative to erf.
+// Below 1.2 the tail formula 1 - e^{-x^2} G would weigh the roundings of
+// e^{-x^2} G by erfc/erf > 0.1 (1.22 ulp measured with the switch at 0.875).
+inline float erf_small_r(float t) {
+  float p = -7.902210200e-06f;
+  p = p * t + 1.055328030e-04f;
+  p = p * t - 8.369578281e-04f;
+  p = p * t + 5.211775657e-03f;
+  p = p * t - 2.686151862e-02f;
+  p = p * t + 1.128370166e-01f;
+  p = p * t - 3.761263192e-01f;
+  return p * t + 1.283791661e-01f;
+}
+
+// G(a) = erfc(a) e^{a^2} on [1.2, 3.95] as a polynomial in a - 2.6. Weighted
+// by erfc(a) / erf(a), the share of G's error in erf = 1 - e^{-a^2} G: 2^-28.
+// From 3.95 on, erf rounds to 1 and a is clamped there.
+inline float erfc_g(float v) {
+  float p = 1.038279297e-04f;
+  p = p * v + 2.071639319e-04f;
+  p = p * v + 5.023777485e-04f;
+  p = p * v - 7.038908079e-04f;
+  p = p * v + 2.287552925e-03f;
+  p = p * v - 8.124749176e-03f;
+  p = p * v + 2.492186427e-02f;
+  p = p * v - 7.434068620e-02f;
+  return p * v + 2.108076066e-01f;
+}
+
+// The top 12 significant bits of x: head * head and head * (x - head) are
+// exact float products, so x^2 splits exactly into head^2 plus a small
+// second term, without FMA (whose x*x - round(x*x) the baseline clone lacks).
+inline float head12(float x) { return as_float(bits_of(x) & 0xfffff000u); }
+
+// e^(h + l) = value * 2^k for |l| << |h|, l the low part of an argument that
+// float cannot hold in one number (-x^2): l joins the reduced r's low part, so
+// the argument is never rounded. r_hi is exact as in reduce_ln2.
+inline float exp_sum(float h, float l, int32_t& k) {
+  const float shifted = h * kInvLn2F + kShifterF;
+  const float kf = shifted - kShifterF;
+  const float r_hi = h - kf * kLn2HiF;
+  const float d = kf * kLn2LoF - l;
+  const float r = r_hi - d;
+  k = k_of(shifted);
+  return exp_poly(r, (r_hi - r) - d);
+}
+
 inline float erf_f(float x) {
-  const double xd = x;
-  const double a = std::fabs(xd);
-  // erf(4) rounds to 1 in float, so the tail formula is never needed further out.
-  const double large = std::copysign(1.0 - erfc_large(a > 4.0 ? 4.0 : a), xd);
-  const double y = a < 0.9 ? erf_small(xd) : large;
-  return x != x ? x : static_cast<float>(y);
+  const float a = std::fabs(x);
+  const float small = a + a * erf_small_r(a * a);
+  const float ac = a > 3.95f ? 3.95f : a;  // NaN stays NaN
+  const float ah = head12(ac), al = ac - ah;
+  int32_t k;  // k >= -23: one factor 2^k is a normal float
+  const float e = exp_sum(-(ah * ah), -(al * (ah + ah) + al * al), k) * pow2f(k);
+  const float big = 1.0f - e * erfc_g(ac - 2.5f);
+  const float y = a < 1.0f ? small : big;
+  return x != x ? x : std::copysign(y, x);  // -0.0 stays -0.0
 }
 
 constexpr double kTrigMax = 1048576.0;  // 2^20: below it, j * kPio2Hi is exact
@@ -515,6 +580,64 @@ EMBER_AVX512 __m512 tanh16(__m512 x) {
   return _mm512_or_ps(y, _mm512_and_ps(x, sign));
 }
 
+// e^r for |r| <= ln2/2 by exp16's plain Horner (without the 2^k).
+EMBER_AVX512 __m512 exp16_poly(__m512 r) {
+  __m512 p = _mm512_set1_ps(1.374481479e-03f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.368961513e-03f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.166965559e-02f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666651815e-01f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.999998808e-01f));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  p = _mm512_fmadd_ps(p, r, one);
+  return _mm512_fmadd_ps(p, r, one);
+}
+
+// e^(-c a^2) = value * 2^k for c = 1 or 1/2 (exact scalings), a >= 0: FMA gives
+// a^2 = hi + lo exactly, and lo is subtracted from the reduced r rather than
+// rounded into the argument (a rounded -a^2 would cost a^2 2^-24 relative).
+EMBER_AVX512 __m512 exp_neg_sq16(__m512 a, __m512 c, __m512& k) {
+  const __m512 hi = _mm512_mul_ps(_mm512_mul_ps(a, a), c);
+  const __m512 lo = _mm512_mul_ps(_mm512_fmsub_ps(a, a, _mm512_mul_ps(a, a)), c);
+  k = _mm512_roundscale_ps(_mm512_mul_ps(hi, _mm512_set1_ps(-kInvLn2F)),
+                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 r_hi = _mm512_fnmsub_ps(k, _mm512_set1_ps(kLn2HiF), hi);  // -hi - k ln2hi, exact
+  const __m512 r = _mm512_sub_ps(r_hi, _mm512_fmadd_ps(k, _mm512_set1_ps(kLn2LoF), lo));
+  return exp16_poly(r);
+}
+
+EMBER_AVX512 __m512 erf16(__m512 x) {
+  // erf_f's two formulas at |x|, x's sign put back (so -0.0 stays -0.0).
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  const __m512 a = _mm512_andnot_ps(sign, x);
+  const __m512 t = _mm512_mul_ps(a, a);
+  __m512 p = _mm512_set1_ps(-7.902210200e-06f);
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.055328030e-04f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-8.369578281e-04f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(5.211775657e-03f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-2.686151862e-02f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.128370166e-01f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-3.761263192e-01f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.283791661e-01f));
+  const __m512 small = _mm512_fmadd_ps(a, p, a);
+  const __m512 ac = _mm512_min_ps(_mm512_set1_ps(3.95f), a);  // NaN passes
+  __m512 k;
+  const __m512 e_r = exp_neg_sq16(ac, _mm512_set1_ps(1.0f), k);
+  const __m512 e = _mm512_scalef_ps(e_r, k);
+  const __m512 v = _mm512_sub_ps(ac, _mm512_set1_ps(2.5f));
+  __m512 g = _mm512_set1_ps(1.038279297e-04f);
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.071639319e-04f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(5.023777485e-04f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-7.038908079e-04f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.287552925e-03f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-8.124749176e-03f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.492186427e-02f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-7.434068620e-02f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.108076066e-01f));
+  const __m512 big = _mm512_fnmadd_ps(e, g, _mm512_set1_ps(1.0f));
+  const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(1.0f), _CMP_LT_OQ);
+  return _mm512_or_ps(_mm512_mask_blend_ps(is_small, big, small), _mm512_and_ps(x, sign));
+}
+
 template <__m512 (*F)(__m512)>
 __attribute__((target("arch=x86-64-v4"))) void map16(const float* in, float* out, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
@@ -557,7 +680,7 @@ EMBER_UNARY_KERNEL_AVX512(tanh_contiguous, tanh_f, tanh16)
 EMBER_UNARY_KERNEL(expm1_contiguous, expm1_f)
 EMBER_UNARY_KERNEL(log_contiguous, log_f)
 EMBER_UNARY_KERNEL(log1p_contiguous, log1p_f)
-EMBER_UNARY_KERNEL(erf_contiguous, erf_f)
+EMBER_UNARY_KERNEL_AVX512(erf_contiguous, erf_f, erf16)
 #undef EMBER_UNARY_KERNEL
 #undef EMBER_UNARY_KERNEL_AVX512
 // clang-format on
