@@ -60,13 +60,12 @@ namespace {
 //   rounded float. They stay in double because the float forms cost
 //   accuracy: expm1's 2^k expm1(r) + (2^k - 1) rounds twice at similar
 //   magnitudes (1.34 ulp measured), and float trig needs a multi-part pi/2
-//   reduction (not done yet). A float x Phi(x) (branch float-gelu, commit
-//   a1b3fbb, reverted) reached 38.8 us against torch's 29.8 and 7.4 ulp for
-//   x < -0.75: there Phi(x) = e^{-x^2/2} H(|x|) needs H relative-accurate on
-//   [0.75, 14.5], and H as a polynomial in t = 1 / (1 + |x|/2) cancels in
-//   its last Horner steps (H falls to 0.03 from a 0.14 constant) on top of
-//   t's rounding. Fitting K = H / t (flat, 0.23..0.41) and carrying x t and
-//   1 + |x|/2 with their rounding errors is the next step.
+//   reduction. A float x Phi(x) is harder than erf: for x < -0.75,
+//   Phi(x) = e^{-x^2/2} H(|x|) needs H accurate relative to its own size on
+//   [0.75, 14.5], and H as a polynomial in t = 1 / (1 + |x|/2) cancels in its
+//   last Horner steps (it falls to 0.03 from a 0.14 constant term): such a
+//   version measured 7.4 ulp. A fit of the flat K = H / t (0.23..0.41), with
+//   x t and 1 + |x|/2 carried with their rounding errors, avoids that.
 //   gelu's derivative Phi + x phi: the same relative bound on each term; it
 //   cancels near its zero at x = -0.75, where only that absolute bound holds.
 // Special values are patched with selects, not branches: NaN in gives NaN,
