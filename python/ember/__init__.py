@@ -58,6 +58,9 @@ from . import autograd, nn, optim, utils  # noqa: E402
 from ._dtype_info import CONSTRUCTORS as _LEGACY_CONSTRUCTORS  # noqa: E402
 from ._dtype_info import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
+from .utils.dlpack import from_dlpack  # noqa: E402,F401
+
+utils.dlpack.install()  # Tensor.__dlpack__ / __dlpack_device__
 
 globals().update(_LEGACY_CONSTRUCTORS)  # FloatTensor, LongTensor, ...
 

@@ -1,3 +1,3 @@
-"""ember.utils: data loading (ember.utils.data), as torch.utils."""
+"""ember.utils: data loading (ember.utils.data) and DLPack exchange, as torch.utils."""
 
-from . import data  # noqa: F401
+from . import data, dlpack  # noqa: F401
