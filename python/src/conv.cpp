@@ -1,7 +1,8 @@
 // Bindings of convolution and 2-d pooling (ember/ops/conv.h) and their node classes.
 
-#include "common.h"
 #include "ember/autograd/functions/conv.h"
+
+#include "common.h"
 
 namespace ember::bindings {
 namespace {
@@ -49,8 +50,8 @@ void init_conv(py::module_& m) {
         MaybeReleaseGIL gil(input->numel() * std::max<int64_t>(weight->numel(), 1));
         return convolution(input, weight, b, p);
       },
-      py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"),
-      py::arg("padding"), py::arg("dilation"), py::arg("groups"));
+      py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
+      py::arg("dilation"), py::arg("groups"));
   m.def(
       "_max_pool2d_with_indices",
       [](const Tensor& input, py::handle kernel, py::handle stride, py::handle padding,

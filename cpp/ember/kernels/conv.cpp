@@ -38,8 +38,7 @@ std::unique_ptr<T[]> scratch(int64_t n) {
 }
 
 // The output columns [lo, hi) whose input column ox*stride + off is inside [0, size).
-void valid_range(int64_t off, int64_t stride, int64_t size, int64_t out, int64_t* lo,
-                 int64_t* hi) {
+void valid_range(int64_t off, int64_t stride, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
   *lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
   *hi = size - off <= 0 ? 0 : (size - off + stride - 1) / stride;
   *hi = std::min(*hi, out);
@@ -131,7 +130,8 @@ void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, co
         T* y = out + (n * g.c_out + grp * cog) * L;
         if (!direct) im2col(g, x, cols.get());
         if (bias) {
-          for (int64_t co = 0; co < cog; ++co) std::fill(y + co * L, y + (co + 1) * L, bias[grp * cog + co]);
+          for (int64_t co = 0; co < cog; ++co)
+            std::fill(y + co * L, y + (co + 1) * L, bias[grp * cog + co]);
         }
         gemm<T>(cog, L, patch, {weight + grp * cog * patch, patch, 1},
                 {direct ? x : cols.get(), L, 1}, y, L, bias != nullptr);
@@ -344,7 +344,8 @@ void avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, T* gra
 
 template <typename T>
 void adaptive_avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out) {
-  const int64_t kmax = (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
+  const int64_t kmax =
+      (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
   parallel_for(g.planes, plane_grain(g, kmax), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const T* x = in + p * g.h * g.w;
@@ -366,7 +367,8 @@ void adaptive_avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out) {
 
 template <typename T>
 void adaptive_avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, T* grad_in) {
-  const int64_t kmax = (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
+  const int64_t kmax =
+      (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
   parallel_for(g.planes, plane_grain(g, kmax), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       T* dx = grad_in + p * g.h * g.w;
@@ -385,16 +387,15 @@ void adaptive_avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_ou
   });
 }
 
-#define EMBER_INSTANTIATE_CONV(T)                                                             \
-  template void conv_forward_kernel<T>(const ConvGeometry&, const T*, const T*, const T*, T*); \
-  template void conv_backward_input_kernel<T>(const ConvGeometry&, const T*, const T*, T*);    \
-  template void conv_backward_weight_kernel<T>(const ConvGeometry&, const T*, const T*, T*);   \
-  template void max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);             \
-  template void max_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, const int64_t*,  \
-                                              T*);                                            \
-  template void avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                       \
-  template void avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);              \
-  template void adaptive_avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);              \
+#define EMBER_INSTANTIATE_CONV(T)                                                                 \
+  template void conv_forward_kernel<T>(const ConvGeometry&, const T*, const T*, const T*, T*);    \
+  template void conv_backward_input_kernel<T>(const ConvGeometry&, const T*, const T*, T*);       \
+  template void conv_backward_weight_kernel<T>(const ConvGeometry&, const T*, const T*, T*);      \
+  template void max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);                \
+  template void max_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, const int64_t*, T*); \
+  template void avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                          \
+  template void avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);                 \
+  template void adaptive_avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                 \
   template void adaptive_avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);
 EMBER_INSTANTIATE_CONV(float)
 EMBER_INSTANTIATE_CONV(double)

@@ -11,7 +11,7 @@ namespace ember {
 // serves both ranks.
 struct ConvGeometry {
   int64_t batch = 0, groups = 1;
-  int64_t c_in = 0, h = 1, w = 0;    // input channels and spatial size
+  int64_t c_in = 0, h = 1, w = 0;     // input channels and spatial size
   int64_t c_out = 0, kh = 1, kw = 0;  // weight: (c_out, c_in / groups, kh, kw)
   int64_t oh = 1, ow = 0;             // output spatial size
   int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;

@@ -76,11 +76,10 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
     if (v <= 0) throw std::runtime_error("non-positive dilation is not supported");
   const Shape& ws = weight->shape();
   if (input->dim() != k) {
-    throw std::runtime_error("Expected " + std::to_string(k) + "-dimensional input for " +
-                             std::to_string(k) + "-dimensional weight " + shape_str(ws) +
-                             ", but got " + std::to_string(input->dim()) +
-                             "-dimensional input of size " + shape_str(input->shape()) +
-                             " instead");
+    throw std::runtime_error(
+        "Expected " + std::to_string(k) + "-dimensional input for " + std::to_string(k) +
+        "-dimensional weight " + shape_str(ws) + ", but got " + std::to_string(input->dim()) +
+        "-dimensional input of size " + shape_str(input->shape()) + " instead");
   }
   const std::string g = std::to_string(p.groups);
   if (ws[0] < p.groups) {
@@ -164,7 +163,11 @@ Shape output_shape(const ConvGeometry& g, size_t rank) {
   return Shape{g.batch, g.c_out, g.ow};
 }
 
-bool requires(const Tensor& t) { return t && t->requires_grad(); }
+bool
+  requires(const Tensor & t)
+{
+  return t && t->requires_grad();
+}
 
 void add_edge(Node& node, const Tensor& t) {
   if (t) {
@@ -312,11 +315,12 @@ int64_t div_floor(int64_t a, int64_t b) {
 // torch's pooling_output_shape with its argument checks.
 int64_t pooled_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil) {
   if (stride == 0) throw std::runtime_error("stride should not be zero");
-  if (pad < 0) throw std::runtime_error("pad must be non-negative, but got pad: " + std::to_string(pad));
+  if (pad < 0)
+    throw std::runtime_error("pad must be non-negative, but got pad: " + std::to_string(pad));
   if (pad > ((k - 1) * dil + 1) / 2) {
-    throw std::runtime_error("pad should be at most half of effective kernel size, but got pad=" +
-                             std::to_string(pad) + ", kernel_size=" + std::to_string(k) +
-                             " and dilation=" + std::to_string(dil));
+    throw std::runtime_error(
+        "pad should be at most half of effective kernel size, but got pad=" + std::to_string(pad) +
+        ", kernel_size=" + std::to_string(k) + " and dilation=" + std::to_string(dil));
   }
   int64_t out = div_floor(in + 2 * pad - dil * (k - 1) - 1 + (ceil ? stride - 1 : 0), stride) + 1;
   if (ceil && (out - 1) * stride >= in + pad) --out;
@@ -334,8 +338,8 @@ PoolGeometry pool_geometry(const Tensor& input, const PoolParams& given, const c
   const std::vector<int64_t> k = pair_param(
       given.kernel, name + ": kernel_size must either be a single int, or a tuple of two ints");
   if (!given.stride.empty() && given.stride.size() != 1 && given.stride.size() != 2) {
-    throw std::runtime_error(name +
-                             ": stride must either be omitted, a single int, or a tuple of two ints");
+    throw std::runtime_error(
+        name + ": stride must either be omitted, a single int, or a tuple of two ints");
   }
   const std::vector<int64_t> s = given.stride.empty() ? k : pair_param(given.stride, "");
   const std::vector<int64_t> pad = pair_param(
@@ -343,7 +347,19 @@ PoolGeometry pool_geometry(const Tensor& input, const PoolParams& given, const c
   const std::vector<int64_t> d = pair_param(
       given.dilation, name + ": dilation must be either a single int, or a tuple of two ints");
   const int64_t dim = input->dim();
+  if (name == "avg_pool2d" && dim < 3) {
+    // torch's avg_pool2d reads input.size(-3) before checking the rank.
+    throw IndexError("Dimension out of range (expected to be in range of [" +
+                     std::to_string(-std::max<int64_t>(dim, 1)) + ", " +
+                     std::to_string(std::max<int64_t>(dim, 1) - 1) + "], but got -3)");
+  }
   if (dim != 3 && dim != 4) {
+    if (name == "avg_pool2d") {
+      throw std::runtime_error(
+          "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+          "got:" +
+          shape_str(input->shape()));
+    }
     throw std::runtime_error("non-empty 3D or 4D (batch mode) tensor expected for input");
   }
   PoolGeometry g;
@@ -378,11 +394,10 @@ PoolGeometry pool_geometry(const Tensor& input, const PoolParams& given, const c
   }
   if (g.oh < 1 || g.ow < 1) {
     const int64_t channels = sh[dim - 3];
-    throw std::runtime_error("Given input size: (" + std::to_string(channels) + "x" +
-                             std::to_string(g.h) + "x" + std::to_string(g.w) +
-                             "). Calculated output size: (" + std::to_string(channels) + "x" +
-                             std::to_string(g.oh) + "x" + std::to_string(g.ow) +
-                             "). Output size is too small");
+    throw std::runtime_error(
+        "Given input size: (" + std::to_string(channels) + "x" + std::to_string(g.h) + "x" +
+        std::to_string(g.w) + "). Calculated output size: (" + std::to_string(channels) + "x" +
+        std::to_string(g.oh) + "x" + std::to_string(g.ow) + "). Output size is too small");
   }
   return g;
 }

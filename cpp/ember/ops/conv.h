@@ -31,7 +31,7 @@ Tensor convolution_backward_weight(const Tensor& input, const Tensor& grad,
 struct PoolParams {
   std::vector<int64_t> kernel, stride, padding{0}, dilation{1};  // stride empty: = kernel
   bool ceil_mode = false;
-  bool count_include_pad = true;  // avg_pool2d
+  bool count_include_pad = true;            // avg_pool2d
   std::optional<int64_t> divisor_override;  // avg_pool2d
 };
 

@@ -125,8 +125,7 @@ class _ConvNd(Module):
         if isinstance(padding, str):
             if padding not in valid_padding_strings:
                 raise ValueError(
-                    f"Invalid padding string {padding!r}, should be one of "
-                    f"{valid_padding_strings}"
+                    f"Invalid padding string {padding!r}, should be one of {valid_padding_strings}"
                 )
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")

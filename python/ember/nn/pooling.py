@@ -15,7 +15,9 @@ def _pair_list(value):
 def max_pool2d(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
-    stride = None if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    stride = (
+        None if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    )
     out, indices = _C._max_pool2d_with_indices(
         input,
         _pair_list(kernel_size),
@@ -70,7 +72,9 @@ def avg_pool2d(
     count_include_pad=True,
     divisor_override=None,
 ):
-    stride = None if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    stride = (
+        None if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    )
     return _C._avg_pool2d(
         input,
         _pair_list(kernel_size),
