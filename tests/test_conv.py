@@ -682,3 +682,30 @@ def test_mnist_cnn_training_matches_torch():
     np.testing.assert_allclose(losses["ember"], losses["torch"], rtol=1e-5, atol=1e-5)
     for (_, pe), (_, pt) in zip(me.named_parameters(), mt.named_parameters()):
         np.testing.assert_allclose(pe.detach().numpy(), pt.detach().numpy(), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "shape,wshape,kw_",
+    [
+        ((8, 3, 9, 9), (4, 3, 3, 3), dict(padding=1)),  # small GEMMs: the batch is split
+        ((6, 32, 14, 14), (64, 32, 3, 3), dict(stride=1)),  # BLAS threads each GEMM
+        ((5, 8, 10, 10), (8, 1, 3, 3), dict(groups=8, padding=1)),
+    ],
+)
+def test_conv_threads_bit_identical(shape, wshape, kw_):
+    rng = np.random.default_rng(0)
+    x0, w0 = rand(rng, shape, np.float32), rand(rng, wshape, np.float32)
+    before = ember.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            ember.set_num_threads(threads)
+            x, w = ember.tensor(x0, requires_grad=True), ember.tensor(w0, requires_grad=True)
+            y = EF.max_pool2d(EF.conv2d(x, w, **kw_), 2)
+            (y * y).sum().backward()
+            results.append([t.detach().numpy() for t in (y, x.grad, w.grad)])
+    finally:
+        ember.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)

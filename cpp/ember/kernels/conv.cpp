@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -20,17 +21,31 @@ namespace ember {
 // backward products reuse the same matrix: grad_in scatters
 // weight^T @ grad_out back through the gather (col2im), and grad_weight is
 // grad_out @ cols^T. A 1x1 kernel with unit stride and no padding needs no
-// gather: the input itself is cols. Samples are independent, so the batch is
-// cut over parallel_for; grad_weight sums over samples, and sums per fixed
-// block of samples (then the blocks in order) so that the result does not
-// depend on the thread count.
+// gather: the input itself is cols.
+//
+// The backward products put a block of samples side by side (columns of cols
+// and of grad_out) so one GEMM serves the block; blocks stay small enough
+// (~1 MB of columns) to be reused from cache by the GEMM that follows.
+//
+// Threads: OpenBLAS runs a GEMM of up to kBlasSerialWork multiply-adds on the
+// calling thread and threads larger ones itself. Calling a threading GEMM
+// from several pool threads at once oversubscribes the cores (measured 5-10x
+// slower on 2 cores), so when one sample's (or block's) GEMM is small the
+// batch is cut over parallel_for, and when it is large the samples run in
+// order, each GEMM on BLAS's threads and the gathers and scatters cut over
+// parallel_for. Which way is taken depends on the shapes only, and so does
+// the order grad_weight sums the blocks in: results do not depend on the
+// thread count.
 
 namespace {
 
+// OpenBLAS's own threshold (SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD):
+// a GEMM with m*n*k at most this runs on the calling thread alone.
+constexpr int64_t kBlasSerialWork = int64_t(65536) * 4;
 // Below this many multiply-adds per chunk, a thread's wake-up costs more.
 constexpr int64_t kConvGrainWork = int64_t(1) << 20;
-// Samples summed into one grad_weight partial (see Note [Convolution as GEMM]).
-constexpr int64_t kWeightBlock = 8;
+// Column-matrix elements per gradient block (see Note [Convolution as GEMM]).
+constexpr int64_t kBlockElements = int64_t(1) << 18;
 
 template <typename T>
 std::unique_ptr<T[]> scratch(int64_t n) {
@@ -49,20 +64,25 @@ bool is_direct(const ConvGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
-int64_t sample_grain(const ConvGeometry& g) {
-  const int64_t work = std::max<int64_t>(g.c_out * g.out_plane() * g.patch(), 1);
-  return std::max<int64_t>(1, kConvGrainWork / work);
+// Units of parallel work of `per_unit` multiply-adds or copies each per chunk.
+int64_t grain_for(int64_t per_unit, int64_t target) {
+  return std::max<int64_t>(1, target / std::max<int64_t>(per_unit, 1));
 }
 
-// cols (patch x oh*ow) of one sample's group x (c_in_group planes of h x w).
+int64_t samples_per_block(const ConvGeometry& g) {
+  return std::clamp<int64_t>(kBlockElements / std::max<int64_t>(g.patch() * g.out_plane(), 1), 1,
+                             16);
+}
+
+// cols rows of channels [c0, c1) of one sample's group x (rows ld apart).
 template <typename T>
-void im2col(const ConvGeometry& g, const T* x, T* cols) {
-  const int64_t ow = g.ow, cols_per_row = g.out_plane();
-  for (int64_t c = 0; c < g.c_in_group(); ++c) {
+void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld, int64_t c0, int64_t c1) {
+  const int64_t ow = g.ow;
+  for (int64_t c = c0; c < c1; ++c) {
     const T* plane = x + c * g.in_plane();
     for (int64_t ki = 0; ki < g.kh; ++ki) {
       for (int64_t kj = 0; kj < g.kw; ++kj) {
-        T* row = cols + ((c * g.kh + ki) * g.kw + kj) * cols_per_row;
+        T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ld;
         const int64_t off = kj * g.dw - g.pw;
         int64_t lo, hi;
         valid_range(off, g.sw, g.w, ow, &lo, &hi);
@@ -87,15 +107,16 @@ void im2col(const ConvGeometry& g, const T* x, T* cols) {
   }
 }
 
-// x (zeroed by the caller) += the scatter of cols back to where im2col read.
+// Planes [c0, c1) of x (zeroed here) = the scatter of cols back to where im2col read.
 template <typename T>
-void col2im(const ConvGeometry& g, const T* cols, T* x) {
-  const int64_t ow = g.ow, cols_per_row = g.out_plane();
-  for (int64_t c = 0; c < g.c_in_group(); ++c) {
+void col2im(const ConvGeometry& g, const T* cols, int64_t ld, T* x, int64_t c0, int64_t c1) {
+  const int64_t ow = g.ow;
+  for (int64_t c = c0; c < c1; ++c) {
     T* plane = x + c * g.in_plane();
+    std::fill(plane, plane + g.in_plane(), T(0));
     for (int64_t ki = 0; ki < g.kh; ++ki) {
       for (int64_t kj = 0; kj < g.kw; ++kj) {
-        const T* row = cols + ((c * g.kh + ki) * g.kw + kj) * cols_per_row;
+        const T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ld;
         const int64_t off = kj * g.dw - g.pw;
         int64_t lo, hi;
         valid_range(off, g.sw, g.w, ow, &lo, &hi);
@@ -115,6 +136,64 @@ void col2im(const ConvGeometry& g, const T* cols, T* x) {
   }
 }
 
+// A block of samples [first, first + count) of group grp, side by side: the
+// units are (sample, channel) pairs, cut over parallel_for only when `split`
+// (the caller is not itself inside a parallel chunk).
+template <typename T>
+void im2col_block(const ConvGeometry& g, const T* in, int64_t first, int64_t count, int64_t grp,
+                  T* cols, bool split) {
+  const int64_t cig = g.c_in_group(), ld = count * g.out_plane();
+  auto run = [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t i = u / cig, c = u % cig;
+      const T* x = in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
+      im2col(g, x, cols + i * g.out_plane(), ld, c, c + 1);
+    }
+  };
+  if (split) {
+    parallel_for(count * cig, grain_for(g.kh * g.kw * g.out_plane(), kParallelGrain), run);
+  } else {
+    run(0, count * cig);
+  }
+}
+
+template <typename T>
+void col2im_block(const ConvGeometry& g, const T* cols, int64_t first, int64_t count, int64_t grp,
+                  T* grad_in, bool split) {
+  const int64_t cig = g.c_in_group(), ld = count * g.out_plane();
+  auto run = [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t i = u / cig, c = u % cig;
+      T* dx = grad_in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
+      col2im(g, cols + i * g.out_plane(), ld, dx, c, c + 1);
+    }
+  };
+  if (split) {
+    parallel_for(count * cig, grain_for(g.kh * g.kw * g.out_plane(), kParallelGrain), run);
+  } else {
+    run(0, count * cig);
+  }
+}
+
+// grad_out of the block's samples, group grp, as one (c_out_group x count*L) matrix.
+template <typename T>
+void gather_grad_block(const ConvGeometry& g, const T* grad_out, int64_t first, int64_t count,
+                       int64_t grp, T* block, bool split) {
+  const int64_t L = g.out_plane(), cog = g.c_out_group(), ld = count * L;
+  auto run = [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t i = u / cog, co = u % cog;
+      const T* dy = grad_out + ((first + i) * g.c_out + grp * cog + co) * L;
+      std::copy(dy, dy + L, block + co * ld + i * L);
+    }
+  };
+  if (split) {
+    parallel_for(count * cog, grain_for(L, kParallelGrain), run);
+  } else {
+    run(0, count * cog);
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -122,22 +201,29 @@ void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, co
                          T* out) {
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const bool direct = is_direct(g);
-  parallel_for(g.batch, sample_grain(g), [&](int64_t begin, int64_t end) {
+  const bool split_batch = cog * L * patch <= kBlasSerialWork;
+  auto samples = [&](int64_t begin, int64_t end) {
     auto cols = scratch<T>(direct ? 0 : patch * L);
     for (int64_t n = begin; n < end; ++n) {
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const T* x = in + (n * g.c_in + grp * g.c_in_group()) * g.in_plane();
         T* y = out + (n * g.c_out + grp * cog) * L;
-        if (!direct) im2col(g, x, cols.get());
+        if (!direct) im2col_block(g, in, n, 1, grp, cols.get(), !split_batch);
         if (bias) {
-          for (int64_t co = 0; co < cog; ++co)
+          for (int64_t co = 0; co < cog; ++co) {
             std::fill(y + co * L, y + (co + 1) * L, bias[grp * cog + co]);
+          }
         }
         gemm<T>(cog, L, patch, {weight + grp * cog * patch, patch, 1},
                 {direct ? x : cols.get(), L, 1}, y, L, bias != nullptr);
       }
     }
-  });
+  };
+  if (split_batch) {
+    parallel_for(g.batch, grain_for(g.c_out * L * patch, kConvGrainWork), samples);
+  } else {
+    samples(0, g.batch);
+  }
 }
 
 template <typename T>
@@ -145,23 +231,34 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
                                 T* grad_in) {
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const bool direct = is_direct(g);
-  parallel_for(g.batch, sample_grain(g), [&](int64_t begin, int64_t end) {
-    auto cols = scratch<T>(direct ? 0 : patch * L);
-    for (int64_t n = begin; n < end; ++n) {
+  const int64_t per_block = direct ? 1 : samples_per_block(g);
+  const int64_t blocks = (g.batch + per_block - 1) / per_block;
+  const bool split_batch = patch * per_block * L * cog <= kBlasSerialWork;
+  auto run = [&](int64_t begin, int64_t end) {
+    auto cols = scratch<T>(direct ? 0 : patch * L * per_block);
+    auto dys = scratch<T>(direct ? 0 : cog * L * per_block);
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+      const int64_t ld = count * L;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        T* dx = grad_in + (n * g.c_in + grp * g.c_in_group()) * g.in_plane();
-        const T* dy = grad_out + (n * g.c_out + grp * cog) * L;
         const MatrixRef<T> wt{weight + grp * cog * patch, 1, patch};  // weight^T
         if (direct) {
+          T* dx = grad_in + (first * g.c_in + grp * g.c_in_group()) * g.in_plane();
+          const T* dy = grad_out + (first * g.c_out + grp * cog) * L;
           gemm<T>(patch, L, cog, wt, {dy, L, 1}, dx, L, false);
           continue;
         }
-        gemm<T>(patch, L, cog, wt, {dy, L, 1}, cols.get(), L, false);
-        std::fill(dx, dx + g.c_in_group() * g.in_plane(), T(0));
-        col2im(g, cols.get(), dx);
+        gather_grad_block(g, grad_out, first, count, grp, dys.get(), !split_batch);
+        gemm<T>(patch, ld, cog, wt, {dys.get(), ld, 1}, cols.get(), ld, false);
+        col2im_block(g, cols.get(), first, count, grp, grad_in, !split_batch);
       }
     }
-  });
+  };
+  if (split_batch) {
+    parallel_for(blocks, grain_for(per_block * g.c_out * L * patch, kConvGrainWork), run);
+  } else {
+    run(0, blocks);
+  }
 }
 
 template <typename T>
@@ -169,31 +266,38 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
                                  T* grad_weight) {
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const int64_t wsize = g.c_out * patch;
-  const bool direct = is_direct(g);
-  const int64_t blocks = (g.batch + kWeightBlock - 1) / kWeightBlock;
+  const int64_t per_block = samples_per_block(g);
+  const int64_t blocks = (g.batch + per_block - 1) / per_block;
+  const bool split_batch = cog * patch * per_block * L <= kBlasSerialWork;
   if (blocks == 0) {
     std::fill(grad_weight, grad_weight + wsize, T(0));
     return;
   }
-  // Block 0 writes straight into grad_weight; the others into partials.
-  std::unique_ptr<T[]> partials = scratch<T>((blocks - 1) * wsize);
-  const int64_t grain = std::max<int64_t>(1, sample_grain(g) / kWeightBlock);
-  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
-    auto cols = scratch<T>(direct ? 0 : patch * L);
+  // In order, block after block, each GEMM adds into grad_weight; cut over
+  // the pool, blocks other than the first write partials summed in order.
+  std::unique_ptr<T[]> partials = scratch<T>(split_batch ? (blocks - 1) * wsize : 0);
+  auto run = [&](int64_t begin, int64_t end) {
+    auto cols = scratch<T>(patch * L * per_block);
+    auto dys = scratch<T>(cog * L * per_block);
     for (int64_t b = begin; b < end; ++b) {
-      T* dw = b == 0 ? grad_weight : partials.get() + (b - 1) * wsize;
-      const int64_t first = b * kWeightBlock, last = std::min(g.batch, first + kWeightBlock);
-      for (int64_t n = first; n < last; ++n) {
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-          const T* x = in + (n * g.c_in + grp * g.c_in_group()) * g.in_plane();
-          const T* dy = grad_out + (n * g.c_out + grp * cog) * L;
-          if (!direct) im2col(g, x, cols.get());
-          gemm<T>(cog, patch, L, {dy, L, 1}, {direct ? x : cols.get(), 1, L},
-                  dw + grp * cog * patch, patch, n != first);
-        }
+      T* dw = (b == 0 || !split_batch) ? grad_weight : partials.get() + (b - 1) * wsize;
+      const bool accumulate = b > 0 && !split_batch;
+      const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+      const int64_t ld = count * L;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col_block(g, in, first, count, grp, cols.get(), !split_batch);
+        gather_grad_block(g, grad_out, first, count, grp, dys.get(), !split_batch);
+        // grad block (cog x count*L) @ cols^T (count*L x patch)
+        gemm<T>(cog, patch, ld, {dys.get(), ld, 1}, {cols.get(), 1, ld}, dw + grp * cog * patch,
+                patch, accumulate);
       }
     }
-  });
+  };
+  if (!split_batch) {
+    run(0, blocks);
+    return;
+  }
+  parallel_for(blocks, grain_for(per_block * g.c_out * L * patch, kConvGrainWork), run);
   for (int64_t b = 1; b < blocks; ++b) {
     const T* p = partials.get() + (b - 1) * wsize;
     for (int64_t i = 0; i < wsize; ++i) grad_weight[i] += p[i];
@@ -220,6 +324,35 @@ T lowest() {
     return -std::numeric_limits<T>::infinity();
   } else {
     return std::numeric_limits<T>::lowest();
+  }
+}
+
+// `take ? a : b` through the bits, with no branch for the compiler to keep.
+template <typename T>
+T select_bits(bool take, T a, T b) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  Bits ia, ib;
+  std::memcpy(&ia, &a, sizeof(T));
+  std::memcpy(&ib, &b, sizeof(T));
+  const Bits mask = Bits(0) - static_cast<Bits>(take);
+  const Bits r = ib ^ ((ia ^ ib) & mask);
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
+}
+
+// Folds one kernel tap into a row of running maxima: output column ox sees
+// src[ox * stride], at flat input position first + ox * stride. On real data
+// `v > best` is a coin toss, so the update selects instead of branching.
+template <typename T>
+void max_pool_tap(const T* __restrict src, int64_t first, int64_t stride, int64_t lo, int64_t hi,
+                  T* __restrict best, int64_t* __restrict best_at) {
+  for (int64_t ox = lo; ox < hi; ++ox) {
+    const T v = src[ox * stride], b = best[ox];
+    // A NaN wins, as in torch.
+    const bool take = static_cast<int>(v > b) | static_cast<int>(is_nan(v));
+    best[ox] = select_bits(take, v, b);
+    best_at[ox] = select_bits(take, first + ox * stride, best_at[ox]);
   }
 }
 
@@ -252,33 +385,33 @@ int64_t adaptive_end(int64_t o, int64_t out, int64_t in) { return ((o + 1) * in 
 
 template <typename T>
 void max_pool2d_kernel(const PoolGeometry& g, const T* in, T* out, int64_t* indices) {
+  // A whole output row at a time, tap by tap: the inner loop over output
+  // columns has no data-dependent branch (a per-window loop's `v > best` is a
+  // coin toss on real data) and each output still sees its taps in torch's
+  // order, so ties and NaNs pick torch's index.
   parallel_for(g.planes, plane_grain(g, g.kh * g.kw), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const T* x = in + p * g.h * g.w;
-      T* y = out + p * g.oh * g.ow;
-      int64_t* idx = indices + p * g.oh * g.ow;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
+        T* best = out + (p * g.oh + oy) * g.ow;
+        int64_t* best_at = indices + (p * g.oh + oy) * g.ow;
         int64_t h0 = oy * g.sh - g.ph;
         const int64_t h1 = std::min(h0 + (g.kh - 1) * g.dh + 1, g.h);
         while (h0 < 0) h0 += g.dh;
+        // As torch: an all -inf window points at its first tap.
         for (int64_t ox = 0; ox < g.ow; ++ox) {
           int64_t w0 = ox * g.sw - g.pw;
-          const int64_t w1 = std::min(w0 + (g.kw - 1) * g.dw + 1, g.w);
           while (w0 < 0) w0 += g.dw;
-          // As torch: a NaN wins, and an all -inf window points at its first tap.
-          T best = lowest<T>();
-          int64_t best_at = h0 * g.w + w0;
-          for (int64_t iy = h0; iy < h1; iy += g.dh) {
-            for (int64_t ix = w0; ix < w1; ix += g.dw) {
-              const T v = x[iy * g.w + ix];
-              if (v > best || is_nan(v)) {
-                best = v;
-                best_at = iy * g.w + ix;
-              }
-            }
+          best[ox] = lowest<T>();
+          best_at[ox] = h0 * g.w + w0;
+        }
+        for (int64_t iy = h0; iy < h1; iy += g.dh) {
+          for (int64_t kj = 0; kj < g.kw; ++kj) {
+            const int64_t off = kj * g.dw - g.pw;
+            int64_t lo, hi;
+            valid_range(off, g.sw, g.w, g.ow, &lo, &hi);
+            max_pool_tap(x + iy * g.w + off, iy * g.w + off, g.sw, lo, hi, best, best_at);
           }
-          y[oy * g.ow + ox] = best;
-          idx[oy * g.ow + ox] = best_at;
         }
       }
     }
