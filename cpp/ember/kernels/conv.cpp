@@ -74,6 +74,24 @@ int64_t samples_per_block(const ConvGeometry& g) {
                              16);
 }
 
+// Rows of im2col are short (one output row, often 10-30 values): a memcpy or
+// memset call per row costs more than the copy, so the loops stay loops.
+#if defined(__GNUC__) && !defined(__clang__)
+#define EMBER_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define EMBER_INLINE_COPIES
+#endif
+
+template <typename T>
+EMBER_INLINE_COPIES inline void copy_row(const T* __restrict src, int64_t n, T* __restrict dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+template <typename T>
+EMBER_INLINE_COPIES inline void zero_row(T* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
+}
+
 // cols rows of channels [c0, c1) of one sample's group x (rows ld apart).
 template <typename T>
 void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld, int64_t c0, int64_t c1) {
@@ -90,17 +108,17 @@ void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld, int64_t c0, 
           T* r = row + oy * ow;
           const int64_t iy = oy * g.sh - g.ph + ki * g.dh;
           if (iy < 0 || iy >= g.h) {
-            std::fill(r, r + ow, T(0));
+            zero_row(r, ow);
             continue;
           }
-          std::fill(r, r + lo, T(0));
+          zero_row(r, lo);
           const T* src = plane + iy * g.w + off;
           if (g.sw == 1) {
-            std::copy(src + lo, src + hi, r + lo);
+            copy_row(src + lo, hi - lo, r + lo);
           } else {
             for (int64_t ox = lo; ox < hi; ++ox) r[ox] = src[ox * g.sw];
           }
-          std::fill(r + hi, r + ow, T(0));
+          zero_row(r + hi, ow - hi);
         }
       }
     }
@@ -194,6 +212,16 @@ void gather_grad_block(const ConvGeometry& g, const T* grad_out, int64_t first, 
   }
 }
 
+// The block's grad_out as a (c_out_group x count*L) matrix: in place for one
+// sample, else gathered into `scratch`.
+template <typename T>
+const T* block_grad(const ConvGeometry& g, const T* grad_out, int64_t first, int64_t count,
+                    int64_t grp, T* scratch, bool split) {
+  if (count == 1) return grad_out + (first * g.c_out + grp * g.c_out_group()) * g.out_plane();
+  gather_grad_block(g, grad_out, first, count, grp, scratch, split);
+  return scratch;
+}
+
 }  // namespace
 
 template <typename T>
@@ -236,7 +264,7 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
   const bool split_batch = patch * per_block * L * cog <= kBlasSerialWork;
   auto run = [&](int64_t begin, int64_t end) {
     auto cols = scratch<T>(direct ? 0 : patch * L * per_block);
-    auto dys = scratch<T>(direct ? 0 : cog * L * per_block);
+    auto dys = scratch<T>(direct || per_block == 1 ? 0 : cog * L * per_block);
     for (int64_t b = begin; b < end; ++b) {
       const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
       const int64_t ld = count * L;
@@ -248,8 +276,8 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
           gemm<T>(patch, L, cog, wt, {dy, L, 1}, dx, L, false);
           continue;
         }
-        gather_grad_block(g, grad_out, first, count, grp, dys.get(), !split_batch);
-        gemm<T>(patch, ld, cog, wt, {dys.get(), ld, 1}, cols.get(), ld, false);
+        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get(), !split_batch);
+        gemm<T>(patch, ld, cog, wt, {dy, ld, 1}, cols.get(), ld, false);
         col2im_block(g, cols.get(), first, count, grp, grad_in, !split_batch);
       }
     }
@@ -273,34 +301,41 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
     std::fill(grad_weight, grad_weight + wsize, T(0));
     return;
   }
-  // In order, block after block, each GEMM adds into grad_weight; cut over
-  // the pool, blocks other than the first write partials summed in order.
-  std::unique_ptr<T[]> partials = scratch<T>(split_batch ? (blocks - 1) * wsize : 0);
+  // Sums grad_weight^T = cols @ grad_out^T (patch x cog per group): with the
+  // long inner dimension, BLAS runs this product ~20% faster than
+  // grad_out @ cols^T. In order, each block's GEMM adds into sums[0]; cut
+  // over the pool, blocks other than the first fill partials summed in order.
+  std::unique_ptr<T[]> sums = scratch<T>((split_batch ? blocks : 1) * wsize);
   auto run = [&](int64_t begin, int64_t end) {
     auto cols = scratch<T>(patch * L * per_block);
-    auto dys = scratch<T>(cog * L * per_block);
+    auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
     for (int64_t b = begin; b < end; ++b) {
-      T* dw = (b == 0 || !split_batch) ? grad_weight : partials.get() + (b - 1) * wsize;
+      T* acc = sums.get() + (split_batch ? b * wsize : 0);
       const bool accumulate = b > 0 && !split_batch;
       const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
       const int64_t ld = count * L;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         im2col_block(g, in, first, count, grp, cols.get(), !split_batch);
-        gather_grad_block(g, grad_out, first, count, grp, dys.get(), !split_batch);
-        // grad block (cog x count*L) @ cols^T (count*L x patch)
-        gemm<T>(cog, patch, ld, {dys.get(), ld, 1}, {cols.get(), 1, ld}, dw + grp * cog * patch,
-                patch, accumulate);
+        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get(), !split_batch);
+        gemm<T>(patch, cog, ld, {cols.get(), ld, 1}, {dy, 1, ld}, acc + grp * patch * cog, cog,
+                accumulate);
       }
     }
   };
-  if (!split_batch) {
+  if (split_batch) {
+    parallel_for(blocks, grain_for(per_block * g.c_out * L * patch, kConvGrainWork), run);
+    for (int64_t b = 1; b < blocks; ++b) {
+      const T* p = sums.get() + b * wsize;
+      for (int64_t i = 0; i < wsize; ++i) sums[i] += p[i];
+    }
+  } else {
     run(0, blocks);
-    return;
   }
-  parallel_for(blocks, grain_for(per_block * g.c_out * L * patch, kConvGrainWork), run);
-  for (int64_t b = 1; b < blocks; ++b) {
-    const T* p = partials.get() + (b - 1) * wsize;
-    for (int64_t i = 0; i < wsize; ++i) grad_weight[i] += p[i];
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    const T* acc = sums.get() + grp * patch * cog;
+    T* dw = grad_weight + grp * cog * patch;
+    for (int64_t co = 0; co < cog; ++co)
+      for (int64_t p = 0; p < patch; ++p) dw[co * patch + p] = acc[p * cog + co];
   }
 }
 
