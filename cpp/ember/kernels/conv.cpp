@@ -339,6 +339,30 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
   }
 }
 
+template <typename T>
+void conv_bias_grad_kernel(const T* grad_out, int64_t batch, int64_t channels, int64_t plane,
+                           T* grad_bias) {
+  // Each channel's planes are contiguous runs: summed in double (as floats sum
+  // in double elsewhere in Ember), one channel per unit so threads never share
+  // an accumulator and the order is fixed.
+  parallel_for(channels, grain_for(batch * plane, kParallelGrain), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double total = 0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const T* row = grad_out + (n * channels + c) * plane;
+        // Eight running sums: one chain would wait on each add's latency.
+        double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t i = 0;
+        for (; i + 8 <= plane; i += 8)
+          for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(row[i + j]);
+        for (; i < plane; ++i) part[0] += static_cast<double>(row[i]);
+        for (int j = 0; j < 8; ++j) total += part[j];
+      }
+      grad_bias[c] = static_cast<T>(total);
+    }
+  });
+}
+
 // ---- pooling ----
 
 namespace {
@@ -559,6 +583,7 @@ void adaptive_avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_ou
   template void conv_forward_kernel<T>(const ConvGeometry&, const T*, const T*, const T*, T*);    \
   template void conv_backward_input_kernel<T>(const ConvGeometry&, const T*, const T*, T*);       \
   template void conv_backward_weight_kernel<T>(const ConvGeometry&, const T*, const T*, T*);      \
+  template void conv_bias_grad_kernel<T>(const T*, int64_t, int64_t, int64_t, T*);                \
   template void max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);                \
   template void max_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, const int64_t*, T*); \
   template void avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                          \

@@ -38,6 +38,11 @@ template <typename T>
 void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* grad_out,
                                  T* grad_weight);
 
+// grad_bias[c] = the sum of grad_out (batch, channels, plane) over batch and plane.
+template <typename T>
+void conv_bias_grad_kernel(const T* grad_out, int64_t batch, int64_t channels, int64_t plane,
+                           T* grad_bias);
+
 // 2-d pooling over `planes` independent (h, w) planes.
 struct PoolGeometry {
   int64_t planes = 0, h = 0, w = 0, oh = 0, ow = 0;

@@ -193,6 +193,22 @@ Tensor conv_values(const Tensor& input, const Tensor& weight, const Tensor& bias
   return out;
 }
 
+// The sum of grad over all dims but the channels: a differentiable sum when
+// the gradient carries a graph (create_graph), else one pass over its planes.
+Tensor bias_grad(const Tensor& grad, int64_t spatial_dims) {
+  if (GradMode::is_enabled() && grad->requires_grad()) {
+    return spatial_dims == 2 ? sum(grad, {0, 2, 3}, false) : sum(grad, {0, 2}, false);
+  }
+  const Shape& s = grad->shape();
+  Tensor out = empty(Shape{s[1]}, grad->dtype());
+  const Tensor g = dense(grad);
+  const int64_t plane = s[1] == 0 || s[0] == 0 ? 0 : g->numel() / (s[0] * s[1]);
+  EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+    conv_bias_grad_kernel<T>(g->data<T>(), s[0], s[1], plane, out->data<T>());
+  });
+  return out;
+}
+
 }  // namespace
 
 // ---- convolution ----
@@ -223,9 +239,7 @@ TensorList ConvolutionBackward0::apply(TensorList&& grads) {
   const Tensor x = input.unpack(*this), w = weight.unpack(*this);
   if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);
   if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(x, g, w->shape(), params);
-  if (wants_grad(*this, 2)) {
-    out[2] = spatial_dims == 2 ? sum(g, {0, 2, 3}, false) : sum(g, {0, 2}, false);
-  }
+  if (wants_grad(*this, 2)) out[2] = bias_grad(g, spatial_dims);
   return out;
 }
 
