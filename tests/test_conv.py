@@ -709,3 +709,23 @@ def test_conv_threads_bit_identical(shape, wshape, kw_):
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+def test_conv_empty_batch_and_partial_grads():
+    rng = np.random.default_rng(0)
+    arrays = [rand(rng, (0, 3, 6, 6), np.float64), rand(rng, (4, 3, 3, 3), np.float64)]
+    arrays.append(rand(rng, (4,), np.float64))
+    run_both(
+        lambda x, w, b: EF.conv2d(x, w, b, padding=1),
+        lambda x, w, b: TF.conv2d(x, w, b, padding=1),
+        arrays,
+        1e-12,
+    )
+    from ember.autograd import gradgradcheck
+
+    x = ember.tensor(rand(rng, (2, 2, 5, 5), np.float64))
+    w = ember.tensor(rand(rng, (3, 2, 2, 2), np.float64), requires_grad=True)
+    assert gradgradcheck(lambda w: EF.conv2d(x, w, stride=2), (w,))
+    xg = ember.tensor(rand(rng, (2, 2, 5, 5), np.float64), requires_grad=True)
+    wc = ember.tensor(rand(rng, (3, 2, 2, 2), np.float64))
+    assert gradgradcheck(lambda x: EF.conv2d(x, wc, padding=1, dilation=2), (xg,))

@@ -26,10 +26,11 @@ void bind_node(py::module_& m, const char* name) {
 
 void init_conv(py::module_& m) {
   bind_node<ConvolutionBackward0>(m, "ConvolutionBackward0");
-  // Two C++ nodes share torch's name; Python sees the first class for both.
+  // Two C++ nodes share torch's name (one per gradient formula); the second
+  // class lives in a submodule so both carry the name in Python too.
   bind_node<ConvBackwardInputNode>(m, "ConvolutionBackwardBackward0");
-  py::class_<ConvBackwardWeightNode, Node, std::shared_ptr<ConvBackwardWeightNode>>(
-      m, "_ConvolutionBackwardBackward0Weight");
+  py::module_ alt = m.def_submodule("_conv_nodes", "second classes of shared node names");
+  bind_node<ConvBackwardWeightNode>(alt, "ConvolutionBackwardBackward0");
   bind_node<MaxPool2DWithIndicesBackward0>(m, "MaxPool2DWithIndicesBackward0");
   bind_node<MaxPool2DWithIndicesBackwardBackward0>(m, "MaxPool2DWithIndicesBackwardBackward0");
   bind_node<AvgPool2DBackward0>(m, "AvgPool2DBackward0");
