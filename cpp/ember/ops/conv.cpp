@@ -163,11 +163,7 @@ Shape output_shape(const ConvGeometry& g, size_t rank) {
   return Shape{g.batch, g.c_out, g.ow};
 }
 
-bool
-  requires(const Tensor & t)
-{
-  return t && t->requires_grad();
-}
+bool needs_grad(const Tensor& t) { return t && t->requires_grad(); }
 
 void add_edge(Node& node, const Tensor& t) {
   if (t) {
@@ -177,7 +173,8 @@ void add_edge(Node& node, const Tensor& t) {
   }
 }
 
-// The gradient formulas' inputs arrive with the checked shapes of the forward.
+// The forward's values (no graph) for already checked shapes; the gradient
+// formulas call it too, with the shapes of the forward they differentiate.
 Tensor conv_values(const Tensor& input, const Tensor& weight, const Tensor& bias,
                    const ConvParams& p) {
   const ConvGeometry g = geometry(input->shape(), weight->shape(), p);
@@ -217,7 +214,7 @@ Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias
                    const ConvParams& params) {
   const ConvParams p = checked_params(input, weight, bias, params);
   Tensor out = conv_values(input, weight, bias, p);
-  if (GradMode::is_enabled() && (requires(input) || requires(weight) || requires(bias))) {
+  if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(weight) || needs_grad(bias))) {
     auto node = std::make_shared<ConvolutionBackward0>();
     add_edge(*node, input);
     add_edge(*node, weight);
@@ -243,8 +240,18 @@ TensorList ConvolutionBackward0::apply(TensorList&& grads) {
   return out;
 }
 
+// The engine hands formulas gradients in their forward output's dtype; the
+// kernels read both operands as one type, so anything else is a caller's bug.
+void require_same_dtype(const Tensor& a, const Tensor& b) {
+  if (a->dtype() != b->dtype()) {
+    throw std::logic_error(std::string("convolution gradient: mixed dtypes ") +
+                           scalar_type_name(a->dtype()) + " and " + scalar_type_name(b->dtype()));
+  }
+}
+
 Tensor convolution_backward_input(const Tensor& grad, const Tensor& weight,
                                   const Shape& input_shape, const ConvParams& p) {
+  require_same_dtype(grad, weight);
   const ConvGeometry g = geometry(input_shape, weight->shape(), p);
   Tensor out = empty(input_shape, grad->dtype());
   const Tensor dy = dense(grad), w = dense(weight);
@@ -257,7 +264,7 @@ Tensor convolution_backward_input(const Tensor& grad, const Tensor& weight,
       });
     }
   }
-  if (GradMode::is_enabled() && (requires(grad) || requires(weight))) {
+  if (GradMode::is_enabled() && (needs_grad(grad) || needs_grad(weight))) {
     auto node = std::make_shared<ConvBackwardInputNode>();
     set_history(node, {&grad, &weight}, out);
     node->grad = SavedTensor(grad, false);
@@ -282,6 +289,7 @@ TensorList ConvBackwardInputNode::apply(TensorList&& grads) {
 
 Tensor convolution_backward_weight(const Tensor& input, const Tensor& grad,
                                    const Shape& weight_shape, const ConvParams& p) {
+  require_same_dtype(grad, input);
   const ConvGeometry g = geometry(input->shape(), weight_shape, p);
   Tensor out = empty(weight_shape, grad->dtype());
   const Tensor x = dense(input), dy = dense(grad);
@@ -294,7 +302,7 @@ Tensor convolution_backward_weight(const Tensor& input, const Tensor& grad,
       });
     }
   }
-  if (GradMode::is_enabled() && (requires(input) || requires(grad))) {
+  if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(grad))) {
     auto node = std::make_shared<ConvBackwardWeightNode>();
     set_history(node, {&input, &grad}, out);
     node->input = SavedTensor(input, false);
