@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ember/autograd/engine.h"
+#include "ember/autograd/node.h"
 #include "ember/ops/conv.h"
 
 namespace ember {
