@@ -292,6 +292,8 @@ def test_max_pool2d_matches_torch(kw_, dtype, tol):
     _, it = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw_)
     np.testing.assert_array_equal(ie.numpy(), it.numpy())
     assert ie.dtype == ember.int64
+    _, ie2 = EF.max_pool2d_with_indices(ember.tensor(x), **kw_)
+    np.testing.assert_array_equal(ie2.numpy(), it.numpy())
 
 
 def test_max_pool2d_ties_nan_inf_unbatched():

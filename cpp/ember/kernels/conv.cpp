@@ -20,8 +20,9 @@ namespace ember {
 // turns the convolution into weight (c_out_group x patch) @ cols. The two
 // backward products reuse the same matrix: grad_in scatters
 // weight^T @ grad_out back through the gather (col2im), and grad_weight is
-// grad_out @ cols^T. A 1x1 kernel with unit stride and no padding needs no
-// gather: the input itself is cols.
+// grad_out @ cols^T (computed transposed, see conv_backward_weight_kernel).
+// A 1x1 kernel with unit stride and no padding needs no gather: the input
+// itself is cols.
 //
 // The backward products put a block of samples side by side (columns of cols
 // and of grad_out) so one GEMM serves the block; blocks stay small enough
@@ -29,13 +30,13 @@ namespace ember {
 //
 // Threads: OpenBLAS runs a GEMM of up to kBlasSerialWork multiply-adds on the
 // calling thread and threads larger ones itself. Calling a threading GEMM
-// from several pool threads at once oversubscribes the cores (measured 5-10x
-// slower on 2 cores), so when one sample's (or block's) GEMM is small the
-// batch is cut over parallel_for, and when it is large the samples run in
-// order, each GEMM on BLAS's threads and the gathers and scatters cut over
-// parallel_for. Which way is taken depends on the shapes only, and so does
-// the order grad_weight sums the blocks in: results do not depend on the
-// thread count.
+// from several pool threads at once would put BLAS's workers beside the
+// pool's on the same cores (one thread budget per process), so when one
+// sample's (or block's) GEMM is small the batch is cut over parallel_for, and
+// when it is large the samples run in order, each GEMM on BLAS's threads and
+// the gathers and scatters cut over parallel_for. Which way is taken depends
+// on the shapes only, and so does the order grad_weight sums the blocks in:
+// results do not depend on the thread count.
 
 namespace {
 

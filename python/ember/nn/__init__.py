@@ -67,6 +67,8 @@ functional.__dict__.update(
     conv2d=_conv.conv2d,
     max_pool1d=_pooling.max_pool1d,
     max_pool2d=_pooling.max_pool2d,
+    max_pool1d_with_indices=_pooling.max_pool1d_with_indices,
+    max_pool2d_with_indices=_pooling.max_pool2d_with_indices,
     avg_pool2d=_pooling.avg_pool2d,
     adaptive_avg_pool2d=_pooling.adaptive_avg_pool2d,
     dropout2d=_pooling.dropout2d,

@@ -234,3 +234,15 @@ class AdaptiveAvgPool2d(Module):
 class Dropout2d(Dropout):
     def forward(self, input):
         return dropout2d(input, self.p, self.training, self.inplace)
+
+
+def max_pool2d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool1d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
