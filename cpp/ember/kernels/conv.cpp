@@ -28,21 +28,16 @@ namespace ember {
 // and of grad_out) so one GEMM serves the block; blocks stay small enough
 // (~1 MB of columns) to be reused from cache by the GEMM that follows.
 //
-// Threads: OpenBLAS runs a GEMM of up to kBlasSerialWork multiply-adds on the
-// calling thread and threads larger ones itself. Calling a threading GEMM
-// from several pool threads at once would put BLAS's workers beside the
-// pool's on the same cores (one thread budget per process), so when one
-// sample's (or block's) GEMM is small the batch is cut over parallel_for, and
-// when it is large the samples run in order, each GEMM on BLAS's threads and
-// the gathers and scatters cut over parallel_for. Which way is taken depends
-// on the shapes only, and so does the order grad_weight sums the blocks in:
-// results do not depend on the thread count.
+// Threads: the pool cuts the batch (blocks of samples) over parallel_for and
+// each chunk runs its GEMMs on its own thread; BLAS is held to one thread
+// meanwhile (SerialBlas). Per-sample GEMMs threaded by BLAS instead would
+// put a BLAS thread wake-up and join after every sample, and two thread pools
+// alternating on the same cores (one thread budget per process); measured
+// 4x slower at 2 threads. grad_weight sums per block, then the blocks in
+// order, so results do not depend on the thread count.
 
 namespace {
 
-// OpenBLAS's own threshold (SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD):
-// a GEMM with m*n*k at most this runs on the calling thread alone.
-constexpr int64_t kBlasSerialWork = int64_t(65536) * 4;
 // Below this many multiply-adds per chunk, a thread's wake-up costs more.
 constexpr int64_t kConvGrainWork = int64_t(1) << 20;
 // Column-matrix elements per gradient block (see Note [Convolution as GEMM]).
@@ -52,6 +47,24 @@ template <typename T>
 std::unique_ptr<T[]> scratch(int64_t n) {
   return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
 }
+
+// Holds BLAS to the calling thread for the guard's life, so GEMMs called from
+// pool chunks don't each start BLAS's own threads (see Note [Convolution as
+// GEMM]); set_num_threads keeps BLAS at the pool's size, which is restored.
+class SerialBlas {
+ public:
+  SerialBlas() : active_(get_num_threads() > 1) {
+    if (active_) blas_set_num_threads(1);
+  }
+  ~SerialBlas() {
+    if (active_) blas_set_num_threads(get_num_threads());
+  }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  bool active_;
+};
 
 // The output columns [lo, hi) whose input column ox*stride + off is inside [0, size).
 void valid_range(int64_t off, int64_t stride, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
@@ -93,11 +106,11 @@ EMBER_INLINE_COPIES inline void zero_row(T* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
 }
 
-// cols rows of channels [c0, c1) of one sample's group x (rows ld apart).
+// cols (patch x oh*ow, rows ld apart) of one sample's group x.
 template <typename T>
-void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld, int64_t c0, int64_t c1) {
+void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
   const int64_t ow = g.ow;
-  for (int64_t c = c0; c < c1; ++c) {
+  for (int64_t c = 0; c < g.c_in_group(); ++c) {
     const T* plane = x + c * g.in_plane();
     for (int64_t ki = 0; ki < g.kh; ++ki) {
       for (int64_t kj = 0; kj < g.kw; ++kj) {
@@ -126,11 +139,11 @@ void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld, int64_t c0, 
   }
 }
 
-// Planes [c0, c1) of x (zeroed here) = the scatter of cols back to where im2col read.
+// x (the group's planes, zeroed here) = the scatter of cols back to where im2col read.
 template <typename T>
-void col2im(const ConvGeometry& g, const T* cols, int64_t ld, T* x, int64_t c0, int64_t c1) {
+void col2im(const ConvGeometry& g, const T* cols, int64_t ld, T* x) {
   const int64_t ow = g.ow;
-  for (int64_t c = c0; c < c1; ++c) {
+  for (int64_t c = 0; c < g.c_in_group(); ++c) {
     T* plane = x + c * g.in_plane();
     std::fill(plane, plane + g.in_plane(), T(0));
     for (int64_t ki = 0; ki < g.kh; ++ki) {
@@ -155,61 +168,24 @@ void col2im(const ConvGeometry& g, const T* cols, int64_t ld, T* x, int64_t c0, 
   }
 }
 
-// A block of samples [first, first + count) of group grp, side by side: the
-// units are (sample, channel) pairs, cut over parallel_for only when `split`
-// (the caller is not itself inside a parallel chunk).
+// The columns of a block of samples [first, first + count) of group grp, side by side.
 template <typename T>
 void im2col_block(const ConvGeometry& g, const T* in, int64_t first, int64_t count, int64_t grp,
-                  T* cols, bool split) {
+                  T* cols) {
   const int64_t cig = g.c_in_group(), ld = count * g.out_plane();
-  auto run = [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t i = u / cig, c = u % cig;
-      const T* x = in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
-      im2col(g, x, cols + i * g.out_plane(), ld, c, c + 1);
-    }
-  };
-  if (split) {
-    parallel_for(count * cig, grain_for(g.kh * g.kw * g.out_plane(), kParallelGrain), run);
-  } else {
-    run(0, count * cig);
+  for (int64_t i = 0; i < count; ++i) {
+    const T* x = in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
+    im2col(g, x, cols + i * g.out_plane(), ld);
   }
 }
 
 template <typename T>
 void col2im_block(const ConvGeometry& g, const T* cols, int64_t first, int64_t count, int64_t grp,
-                  T* grad_in, bool split) {
+                  T* grad_in) {
   const int64_t cig = g.c_in_group(), ld = count * g.out_plane();
-  auto run = [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t i = u / cig, c = u % cig;
-      T* dx = grad_in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
-      col2im(g, cols + i * g.out_plane(), ld, dx, c, c + 1);
-    }
-  };
-  if (split) {
-    parallel_for(count * cig, grain_for(g.kh * g.kw * g.out_plane(), kParallelGrain), run);
-  } else {
-    run(0, count * cig);
-  }
-}
-
-// grad_out of the block's samples, group grp, as one (c_out_group x count*L) matrix.
-template <typename T>
-void gather_grad_block(const ConvGeometry& g, const T* grad_out, int64_t first, int64_t count,
-                       int64_t grp, T* block, bool split) {
-  const int64_t L = g.out_plane(), cog = g.c_out_group(), ld = count * L;
-  auto run = [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t i = u / cog, co = u % cog;
-      const T* dy = grad_out + ((first + i) * g.c_out + grp * cog + co) * L;
-      std::copy(dy, dy + L, block + co * ld + i * L);
-    }
-  };
-  if (split) {
-    parallel_for(count * cog, grain_for(L, kParallelGrain), run);
-  } else {
-    run(0, count * cog);
+  for (int64_t i = 0; i < count; ++i) {
+    T* dx = grad_in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
+    col2im(g, cols + i * g.out_plane(), ld, dx);
   }
 }
 
@@ -217,9 +193,15 @@ void gather_grad_block(const ConvGeometry& g, const T* grad_out, int64_t first, 
 // sample, else gathered into `scratch`.
 template <typename T>
 const T* block_grad(const ConvGeometry& g, const T* grad_out, int64_t first, int64_t count,
-                    int64_t grp, T* scratch, bool split) {
-  if (count == 1) return grad_out + (first * g.c_out + grp * g.c_out_group()) * g.out_plane();
-  gather_grad_block(g, grad_out, first, count, grp, scratch, split);
+                    int64_t grp, T* scratch) {
+  const int64_t L = g.out_plane(), cog = g.c_out_group(), ld = count * L;
+  if (count == 1) return grad_out + (first * g.c_out + grp * cog) * L;
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t co = 0; co < cog; ++co) {
+      const T* dy = grad_out + ((first + i) * g.c_out + grp * cog + co) * L;
+      std::copy(dy, dy + L, scratch + co * ld + i * L);
+    }
+  }
   return scratch;
 }
 
@@ -230,14 +212,14 @@ void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, co
                          T* out) {
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const bool direct = is_direct(g);
-  const bool split_batch = cog * L * patch <= kBlasSerialWork;
-  auto samples = [&](int64_t begin, int64_t end) {
+  SerialBlas serial_blas;
+  parallel_for(g.batch, grain_for(g.c_out * L * patch, kConvGrainWork), [&](int64_t b, int64_t e) {
     auto cols = scratch<T>(direct ? 0 : patch * L);
-    for (int64_t n = begin; n < end; ++n) {
+    for (int64_t n = b; n < e; ++n) {
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const T* x = in + (n * g.c_in + grp * g.c_in_group()) * g.in_plane();
         T* y = out + (n * g.c_out + grp * cog) * L;
-        if (!direct) im2col_block(g, in, n, 1, grp, cols.get(), !split_batch);
+        if (!direct) im2col_block(g, in, n, 1, grp, cols.get());
         if (bias) {
           for (int64_t co = 0; co < cog; ++co) {
             std::fill(y + co * L, y + (co + 1) * L, bias[grp * cog + co]);
@@ -247,12 +229,7 @@ void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, co
                 {direct ? x : cols.get(), L, 1}, y, L, bias != nullptr);
       }
     }
-  };
-  if (split_batch) {
-    parallel_for(g.batch, grain_for(g.c_out * L * patch, kConvGrainWork), samples);
-  } else {
-    samples(0, g.batch);
-  }
+  });
 }
 
 template <typename T>
@@ -262,8 +239,9 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
   const bool direct = is_direct(g);
   const int64_t per_block = direct ? 1 : samples_per_block(g);
   const int64_t blocks = (g.batch + per_block - 1) / per_block;
-  const bool split_batch = patch * per_block * L * cog <= kBlasSerialWork;
-  auto run = [&](int64_t begin, int64_t end) {
+  SerialBlas serial_blas;
+  const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
+  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
     auto cols = scratch<T>(direct ? 0 : patch * L * per_block);
     auto dys = scratch<T>(direct || per_block == 1 ? 0 : cog * L * per_block);
     for (int64_t b = begin; b < end; ++b) {
@@ -271,23 +249,17 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
       const int64_t ld = count * L;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const MatrixRef<T> wt{weight + grp * cog * patch, 1, patch};  // weight^T
+        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get());
         if (direct) {
           T* dx = grad_in + (first * g.c_in + grp * g.c_in_group()) * g.in_plane();
-          const T* dy = grad_out + (first * g.c_out + grp * cog) * L;
           gemm<T>(patch, L, cog, wt, {dy, L, 1}, dx, L, false);
           continue;
         }
-        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get(), !split_batch);
         gemm<T>(patch, ld, cog, wt, {dy, ld, 1}, cols.get(), ld, false);
-        col2im_block(g, cols.get(), first, count, grp, grad_in, !split_batch);
+        col2im_block(g, cols.get(), first, count, grp, grad_in);
       }
     }
-  };
-  if (split_batch) {
-    parallel_for(blocks, grain_for(per_block * g.c_out * L * patch, kConvGrainWork), run);
-  } else {
-    run(0, blocks);
-  }
+  });
 }
 
 template <typename T>
@@ -297,40 +269,34 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
   const int64_t wsize = g.c_out * patch;
   const int64_t per_block = samples_per_block(g);
   const int64_t blocks = (g.batch + per_block - 1) / per_block;
-  const bool split_batch = cog * patch * per_block * L <= kBlasSerialWork;
   if (blocks == 0) {
     std::fill(grad_weight, grad_weight + wsize, T(0));
     return;
   }
   // Sums grad_weight^T = cols @ grad_out^T (patch x cog per group): with the
   // long inner dimension, BLAS runs this product ~20% faster than
-  // grad_out @ cols^T. In order, each block's GEMM adds into sums[0]; cut
-  // over the pool, blocks other than the first fill partials summed in order.
-  std::unique_ptr<T[]> sums = scratch<T>((split_batch ? blocks : 1) * wsize);
-  auto run = [&](int64_t begin, int64_t end) {
+  // grad_out @ cols^T. One partial per block, summed in block order.
+  std::unique_ptr<T[]> sums = scratch<T>(blocks * wsize);
+  SerialBlas serial_blas;
+  const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
+  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
     auto cols = scratch<T>(patch * L * per_block);
     auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
     for (int64_t b = begin; b < end; ++b) {
-      T* acc = sums.get() + (split_batch ? b * wsize : 0);
-      const bool accumulate = b > 0 && !split_batch;
+      T* acc = sums.get() + b * wsize;
       const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
       const int64_t ld = count * L;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        im2col_block(g, in, first, count, grp, cols.get(), !split_batch);
-        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get(), !split_batch);
+        im2col_block(g, in, first, count, grp, cols.get());
+        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get());
         gemm<T>(patch, cog, ld, {cols.get(), ld, 1}, {dy, 1, ld}, acc + grp * patch * cog, cog,
-                accumulate);
+                false);
       }
     }
-  };
-  if (split_batch) {
-    parallel_for(blocks, grain_for(per_block * g.c_out * L * patch, kConvGrainWork), run);
-    for (int64_t b = 1; b < blocks; ++b) {
-      const T* p = sums.get() + b * wsize;
-      for (int64_t i = 0; i < wsize; ++i) sums[i] += p[i];
-    }
-  } else {
-    run(0, blocks);
+  });
+  for (int64_t b = 1; b < blocks; ++b) {
+    const T* p = sums.get() + b * wsize;
+    for (int64_t i = 0; i < wsize; ++i) sums[i] += p[i];
   }
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     const T* acc = sums.get() + grp * patch * cog;
