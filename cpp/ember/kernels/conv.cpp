@@ -29,12 +29,11 @@ namespace ember {
 // (~1 MB of columns) to be reused from cache by the GEMM that follows.
 //
 // Threads: the pool cuts the batch (blocks of samples) over parallel_for and
-// each chunk runs its GEMMs on its own thread; BLAS is held to one thread
-// meanwhile (SerialBlas). Per-sample GEMMs threaded by BLAS instead would
-// put a BLAS thread wake-up and join after every sample, and two thread pools
-// alternating on the same cores (one thread budget per process); measured
-// 4x slower at 2 threads. grad_weight sums per block, then the blocks in
-// order, so results do not depend on the thread count.
+// each chunk runs its GEMMs on its own thread (gemm runs inline inside a
+// parallel region; Note [Thread budget]). Splitting each sample's GEMM over
+// the pool instead would put a hand-over and a join after every sample.
+// grad_weight sums per block, then the blocks in order, so results do not
+// depend on the thread count.
 
 namespace {
 
@@ -47,24 +46,6 @@ template <typename T>
 std::unique_ptr<T[]> scratch(int64_t n) {
   return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
 }
-
-// Holds BLAS to the calling thread for the guard's life, so GEMMs called from
-// pool chunks don't each start BLAS's own threads (see Note [Convolution as
-// GEMM]); set_num_threads keeps BLAS at the pool's size, which is restored.
-class SerialBlas {
- public:
-  SerialBlas() : active_(get_num_threads() > 1) {
-    if (active_) blas_set_num_threads(1);
-  }
-  ~SerialBlas() {
-    if (active_) blas_set_num_threads(get_num_threads());
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  bool active_;
-};
 
 // The output columns [lo, hi) whose input column ox*stride + off is inside [0, size).
 void valid_range(int64_t off, int64_t stride, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
@@ -212,7 +193,6 @@ void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, co
                          T* out) {
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const bool direct = is_direct(g);
-  SerialBlas serial_blas;
   parallel_for(g.batch, grain_for(g.c_out * L * patch, kConvGrainWork), [&](int64_t b, int64_t e) {
     auto cols = scratch<T>(direct ? 0 : patch * L);
     for (int64_t n = b; n < e; ++n) {
@@ -239,7 +219,6 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
   const bool direct = is_direct(g);
   const int64_t per_block = direct ? 1 : samples_per_block(g);
   const int64_t blocks = (g.batch + per_block - 1) / per_block;
-  SerialBlas serial_blas;
   const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
   parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
     auto cols = scratch<T>(direct ? 0 : patch * L * per_block);
@@ -277,7 +256,6 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
   // long inner dimension, BLAS runs this product ~20% faster than
   // grad_out @ cols^T. One partial per block, summed in block order.
   std::unique_ptr<T[]> sums = scratch<T>(blocks * wsize);
-  SerialBlas serial_blas;
   const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
   parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
     auto cols = scratch<T>(patch * L * per_block);
