@@ -7,6 +7,9 @@
 #include "ember/parallel.h"
 
 namespace ember::bindings {
+
+void init_conv(py::module_& m);  // conv.cpp; after init_autograd (needs the Node class)
+
 namespace {
 
 void init_errors() {
@@ -68,6 +71,7 @@ PYBIND11_MODULE(_C, m) {
   init_rnn(m);
   init_autograd(m);
   init_function_node(m);
+  init_conv(m);
   init_random(m);
   init_runtime(m);
   install_keepdims_functions(m);  // after the bindings it forwards to

@@ -57,3 +57,22 @@ __import__("sys").modules[__name__ + ".utils.rnn"] = _rnn_utils
 # The extra activations live in their own file; torch has them in F and nn.
 functional.__dict__.update(_activation.FUNCTIONS)
 globals().update({m.__name__: m for m in _activation.MODULES})
+
+# Convolution and pooling live in their own files; torch has them in F and nn.
+from . import conv as _conv  # noqa: E402
+from . import pooling as _pooling  # noqa: E402
+
+functional.__dict__.update(
+    conv1d=_conv.conv1d,
+    conv2d=_conv.conv2d,
+    max_pool1d=_pooling.max_pool1d,
+    max_pool2d=_pooling.max_pool2d,
+    max_pool1d_with_indices=_pooling.max_pool1d_with_indices,
+    max_pool2d_with_indices=_pooling.max_pool2d_with_indices,
+    avg_pool2d=_pooling.avg_pool2d,
+    adaptive_avg_pool2d=_pooling.adaptive_avg_pool2d,
+    dropout2d=_pooling.dropout2d,
+)
+Conv1d, Conv2d = _conv.Conv1d, _conv.Conv2d
+MaxPool1d, MaxPool2d, AvgPool2d = _pooling.MaxPool1d, _pooling.MaxPool2d, _pooling.AvgPool2d
+AdaptiveAvgPool2d, Dropout2d = _pooling.AdaptiveAvgPool2d, _pooling.Dropout2d

@@ -543,3 +543,66 @@ class RMSprop(Optimizer):
                 else:
                     p.add_(g / avg, alpha=-lr)
         return loss
+
+
+class Adadelta(Optimizer):
+    def __init__(
+        self,
+        params,
+        lr=1.0,
+        rho=0.9,
+        eps=1e-6,
+        weight_decay=0,
+        foreach=None,
+        *,
+        capturable=False,
+        maximize=False,
+        differentiable=False,
+    ):
+        if isinstance(lr, _C.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "rho": rho,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "capturable": capturable,
+            "foreach": foreach,
+            "differentiable": differentiable,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p):
+        state = self.state[p]
+        if not state:
+            state["step"] = _C.tensor(0.0)
+            state["square_avg"] = _C.zeros_like(p)
+            state["acc_delta"] = _C.zeros_like(p)
+        return state
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            rho, eps, lr = group["rho"], group["eps"], group["lr"]
+            for p, g in self._grads(group):
+                state = self._init_state(p)
+                state["step"].add_(1)
+                square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+                _addcmul_(_mul_(square_avg, rho), g, g, 1 - rho)
+                # torch's order: sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad
+                std = (square_avg + eps).sqrt_()
+                delta = (acc_delta + eps).sqrt_().div_(std).mul_(g)
+                _addcmul_(_mul_(acc_delta, rho), delta, delta, 1 - rho)
+                p.add_(delta, alpha=-lr)
+        return loss

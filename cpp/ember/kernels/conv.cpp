@@ -1,0 +1,543 @@
+#include "ember/kernels/conv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "ember/kernels/blas.h"
+#include "ember/parallel.h"
+
+namespace ember {
+
+// Note [Convolution as GEMM]
+// For one sample and one group, gathering every input value a kernel tap sees
+// into a column matrix cols (patch = c_in_group*kh*kw rows, oh*ow columns)
+// turns the convolution into weight (c_out_group x patch) @ cols. The two
+// backward products reuse the same matrix: grad_in scatters
+// weight^T @ grad_out back through the gather (col2im), and grad_weight is
+// grad_out @ cols^T (computed transposed, see conv_backward_weight_kernel).
+// A 1x1 kernel with unit stride and no padding needs no gather: the input
+// itself is cols.
+//
+// The backward products put a block of samples side by side (columns of cols
+// and of grad_out) so one GEMM serves the block; blocks stay small enough
+// (~1 MB of columns) to be reused from cache by the GEMM that follows.
+//
+// Threads: the pool cuts the batch (blocks of samples) over parallel_for and
+// each chunk runs its GEMMs on its own thread (gemm runs inline inside a
+// parallel region; Note [Thread budget]). Splitting each sample's GEMM over
+// the pool instead would put a hand-over and a join after every sample.
+// grad_weight sums per block, then the blocks in order, so results do not
+// depend on the thread count.
+
+namespace {
+
+// Below this many multiply-adds per chunk, a thread's wake-up costs more.
+constexpr int64_t kConvGrainWork = int64_t(1) << 20;
+// Column-matrix elements per gradient block (see Note [Convolution as GEMM]).
+constexpr int64_t kBlockElements = int64_t(1) << 18;
+
+template <typename T>
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
+
+// The output columns [lo, hi) whose input column ox*stride + off is inside [0, size).
+void valid_range(int64_t off, int64_t stride, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
+  *lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  *hi = size - off <= 0 ? 0 : (size - off + stride - 1) / stride;
+  *hi = std::min(*hi, out);
+  *lo = std::min(*lo, *hi);
+}
+
+bool is_direct(const ConvGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+}
+
+// Units of parallel work of `per_unit` multiply-adds or copies each per chunk.
+int64_t grain_for(int64_t per_unit, int64_t target) {
+  return std::max<int64_t>(1, target / std::max<int64_t>(per_unit, 1));
+}
+
+int64_t samples_per_block(const ConvGeometry& g) {
+  return std::clamp<int64_t>(kBlockElements / std::max<int64_t>(g.patch() * g.out_plane(), 1), 1,
+                             16);
+}
+
+// Rows of im2col are short (one output row, often 10-30 values): a memcpy or
+// memset call per row costs more than the copy, so the loops stay loops.
+#if defined(__GNUC__) && !defined(__clang__)
+#define EMBER_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define EMBER_INLINE_COPIES
+#endif
+
+template <typename T>
+EMBER_INLINE_COPIES inline void copy_row(const T* __restrict src, int64_t n, T* __restrict dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+template <typename T>
+EMBER_INLINE_COPIES inline void zero_row(T* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
+}
+
+// cols (patch x oh*ow, rows ld apart) of one sample's group x.
+template <typename T>
+void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
+  const int64_t ow = g.ow;
+  for (int64_t c = 0; c < g.c_in_group(); ++c) {
+    const T* plane = x + c * g.in_plane();
+    for (int64_t ki = 0; ki < g.kh; ++ki) {
+      for (int64_t kj = 0; kj < g.kw; ++kj) {
+        T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ld;
+        const int64_t off = kj * g.dw - g.pw;
+        int64_t lo, hi;
+        valid_range(off, g.sw, g.w, ow, &lo, &hi);
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          T* r = row + oy * ow;
+          const int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h) {
+            zero_row(r, ow);
+            continue;
+          }
+          zero_row(r, lo);
+          const T* src = plane + iy * g.w + off;
+          if (g.sw == 1) {
+            copy_row(src + lo, hi - lo, r + lo);
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) r[ox] = src[ox * g.sw];
+          }
+          zero_row(r + hi, ow - hi);
+        }
+      }
+    }
+  }
+}
+
+// x (the group's planes, zeroed here) = the scatter of cols back to where im2col read.
+template <typename T>
+void col2im(const ConvGeometry& g, const T* cols, int64_t ld, T* x) {
+  const int64_t ow = g.ow;
+  for (int64_t c = 0; c < g.c_in_group(); ++c) {
+    T* plane = x + c * g.in_plane();
+    std::fill(plane, plane + g.in_plane(), T(0));
+    for (int64_t ki = 0; ki < g.kh; ++ki) {
+      for (int64_t kj = 0; kj < g.kw; ++kj) {
+        const T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ld;
+        const int64_t off = kj * g.dw - g.pw;
+        int64_t lo, hi;
+        valid_range(off, g.sw, g.w, ow, &lo, &hi);
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          const int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          const T* r = row + oy * ow;
+          T* dst = plane + iy * g.w + off;
+          if (g.sw == 1) {
+            for (int64_t ox = lo; ox < hi; ++ox) dst[ox] += r[ox];
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.sw] += r[ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The columns of a block of samples [first, first + count) of group grp, side by side.
+template <typename T>
+void im2col_block(const ConvGeometry& g, const T* in, int64_t first, int64_t count, int64_t grp,
+                  T* cols) {
+  const int64_t cig = g.c_in_group(), ld = count * g.out_plane();
+  for (int64_t i = 0; i < count; ++i) {
+    const T* x = in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
+    im2col(g, x, cols + i * g.out_plane(), ld);
+  }
+}
+
+template <typename T>
+void col2im_block(const ConvGeometry& g, const T* cols, int64_t first, int64_t count, int64_t grp,
+                  T* grad_in) {
+  const int64_t cig = g.c_in_group(), ld = count * g.out_plane();
+  for (int64_t i = 0; i < count; ++i) {
+    T* dx = grad_in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
+    col2im(g, cols + i * g.out_plane(), ld, dx);
+  }
+}
+
+// The block's grad_out as a (c_out_group x count*L) matrix: in place for one
+// sample, else gathered into `scratch`.
+template <typename T>
+const T* block_grad(const ConvGeometry& g, const T* grad_out, int64_t first, int64_t count,
+                    int64_t grp, T* scratch) {
+  const int64_t L = g.out_plane(), cog = g.c_out_group(), ld = count * L;
+  if (count == 1) return grad_out + (first * g.c_out + grp * cog) * L;
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t co = 0; co < cog; ++co) {
+      const T* dy = grad_out + ((first + i) * g.c_out + grp * cog + co) * L;
+      std::copy(dy, dy + L, scratch + co * ld + i * L);
+    }
+  }
+  return scratch;
+}
+
+}  // namespace
+
+template <typename T>
+void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, const T* bias,
+                         T* out) {
+  const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
+  const bool direct = is_direct(g);
+  parallel_for(g.batch, grain_for(g.c_out * L * patch, kConvGrainWork), [&](int64_t b, int64_t e) {
+    auto cols = scratch<T>(direct ? 0 : patch * L);
+    for (int64_t n = b; n < e; ++n) {
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* x = in + (n * g.c_in + grp * g.c_in_group()) * g.in_plane();
+        T* y = out + (n * g.c_out + grp * cog) * L;
+        if (!direct) im2col_block(g, in, n, 1, grp, cols.get());
+        if (bias) {
+          for (int64_t co = 0; co < cog; ++co) {
+            std::fill(y + co * L, y + (co + 1) * L, bias[grp * cog + co]);
+          }
+        }
+        gemm<T>(cog, L, patch, {weight + grp * cog * patch, patch, 1},
+                {direct ? x : cols.get(), L, 1}, y, L, bias != nullptr);
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const T* weight,
+                                T* grad_in) {
+  const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
+  const bool direct = is_direct(g);
+  const int64_t per_block = direct ? 1 : samples_per_block(g);
+  const int64_t blocks = (g.batch + per_block - 1) / per_block;
+  const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
+  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
+    auto cols = scratch<T>(direct ? 0 : patch * L * per_block);
+    auto dys = scratch<T>(direct || per_block == 1 ? 0 : cog * L * per_block);
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+      const int64_t ld = count * L;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const MatrixRef<T> wt{weight + grp * cog * patch, 1, patch};  // weight^T
+        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get());
+        if (direct) {
+          T* dx = grad_in + (first * g.c_in + grp * g.c_in_group()) * g.in_plane();
+          gemm<T>(patch, L, cog, wt, {dy, L, 1}, dx, L, false);
+          continue;
+        }
+        gemm<T>(patch, ld, cog, wt, {dy, ld, 1}, cols.get(), ld, false);
+        col2im_block(g, cols.get(), first, count, grp, grad_in);
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* grad_out,
+                                 T* grad_weight) {
+  const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
+  const int64_t wsize = g.c_out * patch;
+  const int64_t per_block = samples_per_block(g);
+  const int64_t blocks = (g.batch + per_block - 1) / per_block;
+  if (blocks == 0) {
+    std::fill(grad_weight, grad_weight + wsize, T(0));
+    return;
+  }
+  // Sums grad_weight^T = cols @ grad_out^T (patch x cog per group): with the
+  // long inner dimension, BLAS runs this product ~20% faster than
+  // grad_out @ cols^T. One partial per block, summed in block order.
+  std::unique_ptr<T[]> sums = scratch<T>(blocks * wsize);
+  const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
+  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
+    auto cols = scratch<T>(patch * L * per_block);
+    auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
+    for (int64_t b = begin; b < end; ++b) {
+      T* acc = sums.get() + b * wsize;
+      const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+      const int64_t ld = count * L;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col_block(g, in, first, count, grp, cols.get());
+        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get());
+        gemm<T>(patch, cog, ld, {cols.get(), ld, 1}, {dy, 1, ld}, acc + grp * patch * cog, cog,
+                false);
+      }
+    }
+  });
+  for (int64_t b = 1; b < blocks; ++b) {
+    const T* p = sums.get() + b * wsize;
+    for (int64_t i = 0; i < wsize; ++i) sums[i] += p[i];
+  }
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    const T* acc = sums.get() + grp * patch * cog;
+    T* dw = grad_weight + grp * cog * patch;
+    for (int64_t co = 0; co < cog; ++co)
+      for (int64_t p = 0; p < patch; ++p) dw[co * patch + p] = acc[p * cog + co];
+  }
+}
+
+template <typename T>
+void conv_bias_grad_kernel(const T* grad_out, int64_t batch, int64_t channels, int64_t plane,
+                           T* grad_bias) {
+  // Each channel's planes are contiguous runs: summed in double (as floats sum
+  // in double elsewhere in Ember), one channel per unit so threads never share
+  // an accumulator and the order is fixed.
+  parallel_for(channels, grain_for(batch * plane, kParallelGrain), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double total = 0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const T* row = grad_out + (n * channels + c) * plane;
+        // Eight running sums: one chain would wait on each add's latency.
+        double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t i = 0;
+        for (; i + 8 <= plane; i += 8)
+          for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(row[i + j]);
+        for (; i < plane; ++i) part[0] += static_cast<double>(row[i]);
+        for (int j = 0; j < 8; ++j) total += part[j];
+      }
+      grad_bias[c] = static_cast<T>(total);
+    }
+  });
+}
+
+// ---- pooling ----
+
+namespace {
+
+template <typename T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::isnan(v);
+  } else {
+    (void)v;
+    return false;
+  }
+}
+
+template <typename T>
+T lowest() {
+  if constexpr (std::is_floating_point_v<T>) {
+    return -std::numeric_limits<T>::infinity();
+  } else {
+    return std::numeric_limits<T>::lowest();
+  }
+}
+
+// `take ? a : b` through the bits, with no branch for the compiler to keep.
+template <typename T>
+T select_bits(bool take, T a, T b) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  Bits ia, ib;
+  std::memcpy(&ia, &a, sizeof(T));
+  std::memcpy(&ib, &b, sizeof(T));
+  const Bits mask = Bits(0) - static_cast<Bits>(take);
+  const Bits r = ib ^ ((ia ^ ib) & mask);
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
+}
+
+// Folds one kernel tap into a row of running maxima: output column ox sees
+// src[ox * stride], at flat input position first + ox * stride. On real data
+// `v > best` is a coin toss, so the update selects instead of branching.
+template <typename T>
+void max_pool_tap(const T* __restrict src, int64_t first, int64_t stride, int64_t lo, int64_t hi,
+                  T* __restrict best, int64_t* __restrict best_at) {
+  for (int64_t ox = lo; ox < hi; ++ox) {
+    const T v = src[ox * stride], b = best[ox];
+    // A NaN wins, as in torch.
+    const bool take = static_cast<int>(v > b) | static_cast<int>(is_nan(v));
+    best[ox] = select_bits(take, v, b);
+    best_at[ox] = select_bits(take, first + ox * stride, best_at[ox]);
+  }
+}
+
+int64_t plane_grain(const PoolGeometry& g, int64_t per_output) {
+  const int64_t work = std::max<int64_t>(g.oh * g.ow * per_output, 1);
+  return std::max<int64_t>(1, kParallelGrain / work);
+}
+
+// torch's avg_pool2d window of output (oy, ox): clipped bounds and divisor.
+struct AvgWindow {
+  int64_t h0, h1, w0, w1, divisor;
+  bool empty() const { return h0 >= h1 || w0 >= w1; }
+};
+
+AvgWindow avg_window(const PoolGeometry& g, int64_t oy, int64_t ox) {
+  int64_t h0 = oy * g.sh - g.ph, w0 = ox * g.sw - g.pw;
+  int64_t h1 = std::min(h0 + g.kh, g.h + g.ph), w1 = std::min(w0 + g.kw, g.w + g.pw);
+  const int64_t pool_size = (h1 - h0) * (w1 - w0);
+  h0 = std::max<int64_t>(h0, 0), w0 = std::max<int64_t>(w0, 0);
+  h1 = std::min(h1, g.h), w1 = std::min(w1, g.w);
+  int64_t divisor = g.divisor_override;
+  if (divisor == 0) divisor = g.count_include_pad ? pool_size : (h1 - h0) * (w1 - w0);
+  return {h0, h1, w0, w1, divisor};
+}
+
+int64_t adaptive_start(int64_t o, int64_t out, int64_t in) { return (o * in) / out; }
+int64_t adaptive_end(int64_t o, int64_t out, int64_t in) { return ((o + 1) * in + out - 1) / out; }
+
+}  // namespace
+
+template <typename T>
+void max_pool2d_kernel(const PoolGeometry& g, const T* in, T* out, int64_t* indices) {
+  // A whole output row at a time, tap by tap: the inner loop over output
+  // columns has no data-dependent branch (a per-window loop's `v > best` is a
+  // coin toss on real data) and each output still sees its taps in torch's
+  // order, so ties and NaNs pick torch's index.
+  parallel_for(g.planes, plane_grain(g, g.kh * g.kw), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T* x = in + p * g.h * g.w;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        T* best = out + (p * g.oh + oy) * g.ow;
+        int64_t* best_at = indices + (p * g.oh + oy) * g.ow;
+        int64_t h0 = oy * g.sh - g.ph;
+        const int64_t h1 = std::min(h0 + (g.kh - 1) * g.dh + 1, g.h);
+        while (h0 < 0) h0 += g.dh;
+        // As torch: an all -inf window points at its first tap.
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          int64_t w0 = ox * g.sw - g.pw;
+          while (w0 < 0) w0 += g.dw;
+          best[ox] = lowest<T>();
+          best_at[ox] = h0 * g.w + w0;
+        }
+        for (int64_t iy = h0; iy < h1; iy += g.dh) {
+          for (int64_t kj = 0; kj < g.kw; ++kj) {
+            const int64_t off = kj * g.dw - g.pw;
+            int64_t lo, hi;
+            valid_range(off, g.sw, g.w, g.ow, &lo, &hi);
+            max_pool_tap(x + iy * g.w + off, iy * g.w + off, g.sw, lo, hi, best, best_at);
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void max_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, const int64_t* indices,
+                                T* grad_in) {
+  parallel_for(g.planes, plane_grain(g, 1), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      T* dx = grad_in + p * g.h * g.w;
+      std::fill(dx, dx + g.h * g.w, T(0));
+      const T* dy = grad_out + p * g.oh * g.ow;
+      const int64_t* idx = indices + p * g.oh * g.ow;
+      for (int64_t i = 0; i < g.oh * g.ow; ++i) dx[idx[i]] += dy[i];
+    }
+  });
+}
+
+template <typename T>
+void avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out) {
+  parallel_for(g.planes, plane_grain(g, g.kh * g.kw), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T* x = in + p * g.h * g.w;
+      T* y = out + p * g.oh * g.ow;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const AvgWindow win = avg_window(g, oy, ox);
+          if (win.empty()) {
+            y[oy * g.ow + ox] = T(0);
+            continue;
+          }
+          T sum = T(0);
+          for (int64_t iy = win.h0; iy < win.h1; ++iy)
+            for (int64_t ix = win.w0; ix < win.w1; ++ix) sum += x[iy * g.w + ix];
+          y[oy * g.ow + ox] = sum / static_cast<T>(win.divisor);
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, T* grad_in) {
+  parallel_for(g.planes, plane_grain(g, g.kh * g.kw), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      T* dx = grad_in + p * g.h * g.w;
+      std::fill(dx, dx + g.h * g.w, T(0));
+      const T* dy = grad_out + p * g.oh * g.ow;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const AvgWindow win = avg_window(g, oy, ox);
+          if (win.empty()) continue;
+          const T share = dy[oy * g.ow + ox] / static_cast<T>(win.divisor);
+          for (int64_t iy = win.h0; iy < win.h1; ++iy)
+            for (int64_t ix = win.w0; ix < win.w1; ++ix) dx[iy * g.w + ix] += share;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void adaptive_avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out) {
+  const int64_t kmax =
+      (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
+  parallel_for(g.planes, plane_grain(g, kmax), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T* x = in + p * g.h * g.w;
+      T* y = out + p * g.oh * g.ow;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const int64_t h0 = adaptive_start(oy, g.oh, g.h), h1 = adaptive_end(oy, g.oh, g.h);
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const int64_t w0 = adaptive_start(ox, g.ow, g.w), w1 = adaptive_end(ox, g.ow, g.w);
+          T sum = T(0);
+          for (int64_t iy = h0; iy < h1; ++iy)
+            for (int64_t ix = w0; ix < w1; ++ix) sum += x[iy * g.w + ix];
+          // Divided by each extent in turn, as torch does (the rounding matches).
+          y[oy * g.ow + ox] = sum / static_cast<T>(h1 - h0) / static_cast<T>(w1 - w0);
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void adaptive_avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, T* grad_in) {
+  const int64_t kmax =
+      (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
+  parallel_for(g.planes, plane_grain(g, kmax), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      T* dx = grad_in + p * g.h * g.w;
+      std::fill(dx, dx + g.h * g.w, T(0));
+      const T* dy = grad_out + p * g.oh * g.ow;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const int64_t h0 = adaptive_start(oy, g.oh, g.h), h1 = adaptive_end(oy, g.oh, g.h);
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const int64_t w0 = adaptive_start(ox, g.ow, g.w), w1 = adaptive_end(ox, g.ow, g.w);
+          const T share = dy[oy * g.ow + ox] / static_cast<T>(h1 - h0) / static_cast<T>(w1 - w0);
+          for (int64_t iy = h0; iy < h1; ++iy)
+            for (int64_t ix = w0; ix < w1; ++ix) dx[iy * g.w + ix] += share;
+        }
+      }
+    }
+  });
+}
+
+#define EMBER_INSTANTIATE_CONV(T)                                                                 \
+  template void conv_forward_kernel<T>(const ConvGeometry&, const T*, const T*, const T*, T*);    \
+  template void conv_backward_input_kernel<T>(const ConvGeometry&, const T*, const T*, T*);       \
+  template void conv_backward_weight_kernel<T>(const ConvGeometry&, const T*, const T*, T*);      \
+  template void conv_bias_grad_kernel<T>(const T*, int64_t, int64_t, int64_t, T*);                \
+  template void max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);                \
+  template void max_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, const int64_t*, T*); \
+  template void avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                          \
+  template void avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);                 \
+  template void adaptive_avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                 \
+  template void adaptive_avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);
+EMBER_INSTANTIATE_CONV(float)
+EMBER_INSTANTIATE_CONV(double)
+EMBER_INSTANTIATE_CONV(int64_t)
+#undef EMBER_INSTANTIATE_CONV
+
+}  // namespace ember

@@ -1,0 +1,632 @@
+// Convolution and 2-d pooling, their checks (torch's messages) and backward formulas.
+
+#include "ember/ops/conv.h"
+
+#include <sstream>
+
+#include "ember/autograd/functions/conv.h"
+#include "ember/kernels/conv.h"
+
+namespace ember {
+namespace {
+
+std::string list_str(const std::vector<int64_t>& v) {
+  std::ostringstream s;
+  s << "[";
+  for (size_t i = 0; i < v.size(); ++i) s << (i ? ", " : "") << v[i];
+  s << "]";
+  return s.str();
+}
+
+// torch's expand_param_if_needed: one value serves every spatial dim.
+std::vector<int64_t> expand_param(const std::vector<int64_t>& v, const char* name, int64_t dims) {
+  if (v.size() == 1) return std::vector<int64_t>(static_cast<size_t>(dims), v[0]);
+  if (static_cast<int64_t>(v.size()) != dims) {
+    throw std::runtime_error(std::string("expected ") + name +
+                             " to be a single integer value or a list of " + std::to_string(dims) +
+                             " values to match the convolution dimensions, but got " + name + "=" +
+                             list_str(v));
+  }
+  return v;
+}
+
+// Lower-case element type names, as torch's TypeMeta prints them.
+const char* meta_name(DType t) {
+  switch (t) {
+    case DType::Float32:
+      return "float";
+    case DType::Float64:
+      return "double";
+    case DType::Int64:
+      return "long int";
+    case DType::Bool:
+      return "bool";
+  }
+  return "?";
+}
+
+void require_kernel_dtype(DType t, const char* op) {
+  if (t == DType::Bool) {
+    throw NotImplementedError(std::string("\"") + op + "\" not implemented for 'Bool'");
+  }
+}
+
+Tensor dense(const Tensor& t) {
+  GradModeGuard no_grad(false);
+  return contiguous(t);
+}
+
+// Expands the parameters to the weight's rank and applies check_shape_forward.
+ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                          const ConvParams& given) {
+  const int64_t k = weight->dim();
+  const int64_t dims = k - 2;
+  if (dims <= 0) throw std::runtime_error("weight should have at least three dimensions");
+  if (given.groups <= 0) throw std::runtime_error("non-positive groups is not supported");
+  ConvParams p;
+  p.groups = given.groups;
+  p.stride = expand_param(given.stride, "stride", dims);
+  p.padding = expand_param(given.padding, "padding", dims);
+  p.dilation = expand_param(given.dilation, "dilation", dims);
+  for (int64_t v : p.padding)
+    if (v < 0) throw std::runtime_error("negative padding is not supported");
+  for (int64_t v : p.stride)
+    if (v <= 0) throw std::runtime_error("non-positive stride is not supported");
+  for (int64_t v : p.dilation)
+    if (v <= 0) throw std::runtime_error("non-positive dilation is not supported");
+  const Shape& ws = weight->shape();
+  if (input->dim() != k) {
+    throw std::runtime_error(
+        "Expected " + std::to_string(k) + "-dimensional input for " + std::to_string(k) +
+        "-dimensional weight " + shape_str(ws) + ", but got " + std::to_string(input->dim()) +
+        "-dimensional input of size " + shape_str(input->shape()) + " instead");
+  }
+  const std::string g = std::to_string(p.groups);
+  if (ws[0] < p.groups) {
+    throw std::runtime_error("Given groups=" + g + ", expected weight to be at least " + g +
+                             " at dimension 0, but got weight of size " + shape_str(ws) +
+                             " instead");
+  }
+  if (ws[0] % p.groups != 0) {
+    throw std::runtime_error("Given groups=" + g + ", expected weight to be divisible by " + g +
+                             " at dimension 0, but got weight of size [" + shape_str(ws) +
+                             "] instead");
+  }
+  if (input->shape()[1] != ws[1] * p.groups) {
+    throw std::runtime_error("Given groups=" + g + ", weight of size " + shape_str(ws) +
+                             ", expected input" + shape_str(input->shape()) + " to have " +
+                             std::to_string(ws[1] * p.groups) + " channels, but got " +
+                             std::to_string(input->shape()[1]) + " channels instead");
+  }
+  if (bias && (bias->dim() != 1 || bias->shape()[0] != ws[0])) {
+    throw std::runtime_error("Given weight of size " + shape_str(ws) +
+                             ", expected bias to be 1-dimensional with " + std::to_string(ws[0]) +
+                             " elements, but got bias of size " + shape_str(bias->shape()) +
+                             " instead");
+  }
+  std::string in_sizes, kernel_sizes;
+  bool fits = true;
+  for (int64_t i = 0; i < dims; ++i) {
+    const int64_t padded = input->shape()[2 + i] + 2 * p.padding[i];
+    const int64_t extent = p.dilation[i] * (ws[2 + i] - 1) + 1;
+    fits = fits && padded >= extent;
+    in_sizes += (i ? " x " : "") + std::to_string(padded);
+    kernel_sizes += (i ? " x " : "") + std::to_string(extent);
+  }
+  if (!fits) {
+    throw std::runtime_error("Calculated padded input size per channel: (" + in_sizes +
+                             "). Kernel size: (" + kernel_sizes +
+                             "). Kernel size can't be greater than actual input size");
+  }
+  if (input->dtype() != weight->dtype()) {
+    if (input->dtype() == DType::Float32 || input->dtype() == DType::Bool) {
+      throw std::runtime_error(std::string("Input type (") + legacy_type_name(input->dtype()) +
+                               ") and weight type (" + legacy_type_name(weight->dtype()) +
+                               ") should be the same or input should be a MKLDNN tensor and "
+                               "weight is a dense tensor");
+    }
+    throw std::runtime_error(std::string("expected scalar type ") +
+                             scalar_type_name(input->dtype()) + " but found " +
+                             scalar_type_name(weight->dtype()));
+  }
+  if (bias && bias->dtype() != input->dtype()) {
+    throw std::runtime_error(std::string("Input type (") + meta_name(input->dtype()) +
+                             ") and bias type (" + meta_name(bias->dtype()) +
+                             ") should be the same");
+  }
+  require_kernel_dtype(input->dtype(), "slow_conv2d_cpu");
+  return p;
+}
+
+// Kernel geometry of already checked shapes; 1-d convolutions get a unit height.
+ConvGeometry geometry(const Shape& in, const Shape& w, const ConvParams& p) {
+  ConvGeometry g;
+  const bool two = in.size() == 4;
+  g.batch = in[0];
+  g.groups = p.groups;
+  g.c_in = in[1];
+  g.h = two ? in[2] : 1;
+  g.w = in.back();
+  g.c_out = w[0];
+  g.kh = two ? w[2] : 1;
+  g.kw = w.back();
+  const size_t last = p.stride.size() - 1;
+  g.sw = p.stride[last], g.pw = p.padding[last], g.dw = p.dilation[last];
+  if (two) g.sh = p.stride[0], g.ph = p.padding[0], g.dh = p.dilation[0];
+  g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+  g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+  return g;
+}
+
+Shape output_shape(const ConvGeometry& g, size_t rank) {
+  if (rank == 4) return Shape{g.batch, g.c_out, g.oh, g.ow};
+  return Shape{g.batch, g.c_out, g.ow};
+}
+
+bool needs_grad(const Tensor& t) { return t && t->requires_grad(); }
+
+void add_edge(Node& node, const Tensor& t) {
+  if (t) {
+    add_next_edge(node, t);
+  } else {
+    node.next_edges().push_back(Edge{});
+  }
+}
+
+// The forward's values (no graph) for already checked shapes; the gradient
+// formulas call it too, with the shapes of the forward they differentiate.
+Tensor conv_values(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                   const ConvParams& p) {
+  const ConvGeometry g = geometry(input->shape(), weight->shape(), p);
+  Tensor out = empty(output_shape(g, input->shape().size()), input->dtype());
+  if (out->numel() == 0) return out;
+  const Tensor x = dense(input), w = dense(weight), b = bias ? dense(bias) : nullptr;
+  EMBER_DISPATCH(input->dtype(), T, [&] {
+    if constexpr (!std::is_same_v<T, bool>) {
+      conv_forward_kernel<T>(g, x->data<T>(), w->data<T>(), b ? b->data<T>() : nullptr,
+                             out->data<T>());
+    }
+  });
+  return out;
+}
+
+// The sum of grad over all dims but the channels: a differentiable sum when
+// the gradient carries a graph (create_graph), else one pass over its planes.
+Tensor bias_grad(const Tensor& grad, int64_t spatial_dims) {
+  if (GradMode::is_enabled() && grad->requires_grad()) {
+    return spatial_dims == 2 ? sum(grad, {0, 2, 3}, false) : sum(grad, {0, 2}, false);
+  }
+  const Shape& s = grad->shape();
+  Tensor out = empty(Shape{s[1]}, grad->dtype());
+  const Tensor g = dense(grad);
+  const int64_t plane = s[1] == 0 || s[0] == 0 ? 0 : g->numel() / (s[0] * s[1]);
+  EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+    conv_bias_grad_kernel<T>(g->data<T>(), s[0], s[1], plane, out->data<T>());
+  });
+  return out;
+}
+
+}  // namespace
+
+// ---- convolution ----
+
+Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                   const ConvParams& params) {
+  const ConvParams p = checked_params(input, weight, bias, params);
+  Tensor out = conv_values(input, weight, bias, p);
+  if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(weight) || needs_grad(bias))) {
+    auto node = std::make_shared<ConvolutionBackward0>();
+    add_edge(*node, input);
+    add_edge(*node, weight);
+    add_edge(*node, bias);
+    out->set_history(node, 0);
+    node->input = SavedTensor(input, false);
+    node->weight = SavedTensor(weight, false);
+    node->params = p;
+    node->spatial_dims = weight->dim() - 2;
+  }
+  return out;
+}
+
+TensorList ConvolutionBackward0::apply(TensorList&& grads) {
+  TensorList out;
+  out.resize(3);
+  const Tensor& g = grads[0];
+  if (!g) return out;
+  const Tensor x = input.unpack(*this), w = weight.unpack(*this);
+  if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);
+  if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(x, g, w->shape(), params);
+  if (wants_grad(*this, 2)) out[2] = bias_grad(g, spatial_dims);
+  return out;
+}
+
+// The engine hands formulas gradients in their forward output's dtype; the
+// kernels read both operands as one type, so anything else is a caller's bug.
+void require_same_dtype(const Tensor& a, const Tensor& b) {
+  if (a->dtype() != b->dtype()) {
+    throw std::logic_error(std::string("convolution gradient: mixed dtypes ") +
+                           scalar_type_name(a->dtype()) + " and " + scalar_type_name(b->dtype()));
+  }
+}
+
+Tensor convolution_backward_input(const Tensor& grad, const Tensor& weight,
+                                  const Shape& input_shape, const ConvParams& p) {
+  require_same_dtype(grad, weight);
+  const ConvGeometry g = geometry(input_shape, weight->shape(), p);
+  Tensor out = empty(input_shape, grad->dtype());
+  const Tensor dy = dense(grad), w = dense(weight);
+  if (out->numel() > 0) {
+    if (dy->numel() == 0 || w->numel() == 0) {
+      fill_raw(out, Scalar(0.0));
+    } else {
+      EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+        conv_backward_input_kernel<T>(g, dy->data<T>(), w->data<T>(), out->data<T>());
+      });
+    }
+  }
+  if (GradMode::is_enabled() && (needs_grad(grad) || needs_grad(weight))) {
+    auto node = std::make_shared<ConvBackwardInputNode>();
+    set_history(node, {&grad, &weight}, out);
+    node->grad = SavedTensor(grad, false);
+    node->weight = SavedTensor(weight, false);
+    node->input_shape = input_shape;
+    node->params = p;
+  }
+  return out;
+}
+
+// <B_in(g, w), h> = <g, conv(h, w)> = <B_w(h, g), w>.
+TensorList ConvBackwardInputNode::apply(TensorList&& grads) {
+  TensorList out;
+  out.resize(2);
+  const Tensor& h = grads[0];
+  if (!h) return out;
+  const Tensor g = grad.unpack(*this), w = weight.unpack(*this);
+  if (wants_grad(*this, 0)) out[0] = convolution(h, w, nullptr, params);
+  if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(h, g, w->shape(), params);
+  return out;
+}
+
+Tensor convolution_backward_weight(const Tensor& input, const Tensor& grad,
+                                   const Shape& weight_shape, const ConvParams& p) {
+  require_same_dtype(grad, input);
+  const ConvGeometry g = geometry(input->shape(), weight_shape, p);
+  Tensor out = empty(weight_shape, grad->dtype());
+  const Tensor x = dense(input), dy = dense(grad);
+  if (out->numel() > 0) {
+    if (dy->numel() == 0) {
+      fill_raw(out, Scalar(0.0));
+    } else {
+      EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+        conv_backward_weight_kernel<T>(g, x->data<T>(), dy->data<T>(), out->data<T>());
+      });
+    }
+  }
+  if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(grad))) {
+    auto node = std::make_shared<ConvBackwardWeightNode>();
+    set_history(node, {&input, &grad}, out);
+    node->input = SavedTensor(input, false);
+    node->grad = SavedTensor(grad, false);
+    node->weight_shape = weight_shape;
+    node->params = p;
+  }
+  return out;
+}
+
+// <B_w(x, g), k> = <g, conv(x, k)> = <B_in(g, k), x>.
+TensorList ConvBackwardWeightNode::apply(TensorList&& grads) {
+  TensorList out;
+  out.resize(2);
+  const Tensor& k = grads[0];
+  if (!k) return out;
+  const Tensor x = input.unpack(*this), g = grad.unpack(*this);
+  if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, k, x->shape(), params);
+  if (wants_grad(*this, 1)) out[1] = convolution(x, k, nullptr, params);
+  return out;
+}
+
+// ---- pooling ----
+
+namespace {
+
+int64_t div_floor(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+// torch's pooling_output_shape with its argument checks.
+int64_t pooled_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil) {
+  if (stride == 0) throw std::runtime_error("stride should not be zero");
+  if (pad < 0)
+    throw std::runtime_error("pad must be non-negative, but got pad: " + std::to_string(pad));
+  if (pad > ((k - 1) * dil + 1) / 2) {
+    throw std::runtime_error(
+        "pad should be at most half of effective kernel size, but got pad=" + std::to_string(pad) +
+        ", kernel_size=" + std::to_string(k) + " and dilation=" + std::to_string(dil));
+  }
+  int64_t out = div_floor(in + 2 * pad - dil * (k - 1) - 1 + (ceil ? stride - 1 : 0), stride) + 1;
+  if (ceil && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+std::vector<int64_t> pair_param(const std::vector<int64_t>& v, const std::string& message) {
+  if (v.size() == 1) return {v[0], v[0]};
+  if (v.size() != 2) throw std::runtime_error(message);
+  return v;
+}
+
+PoolGeometry pool_geometry(const Tensor& input, const PoolParams& given, const char* op) {
+  const std::string name(op);
+  const std::vector<int64_t> k = pair_param(
+      given.kernel, name + ": kernel_size must either be a single int, or a tuple of two ints");
+  if (!given.stride.empty() && given.stride.size() != 1 && given.stride.size() != 2) {
+    throw std::runtime_error(
+        name + ": stride must either be omitted, a single int, or a tuple of two ints");
+  }
+  const std::vector<int64_t> s = given.stride.empty() ? k : pair_param(given.stride, "");
+  const std::vector<int64_t> pad = pair_param(
+      given.padding, name + ": padding must either be a single int, or a tuple of two ints");
+  const std::vector<int64_t> d = pair_param(
+      given.dilation, name + ": dilation must be either a single int, or a tuple of two ints");
+  const int64_t dim = input->dim();
+  if (name == "avg_pool2d" && dim < 3) {
+    // torch's avg_pool2d reads input.size(-3) before checking the rank.
+    throw IndexError("Dimension out of range (expected to be in range of [" +
+                     std::to_string(-std::max<int64_t>(dim, 1)) + ", " +
+                     std::to_string(std::max<int64_t>(dim, 1) - 1) + "], but got -3)");
+  }
+  if (dim != 3 && dim != 4) {
+    if (name == "avg_pool2d") {
+      throw std::runtime_error(
+          "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+          "got:" +
+          shape_str(input->shape()));
+    }
+    throw std::runtime_error("non-empty 3D or 4D (batch mode) tensor expected for input");
+  }
+  PoolGeometry g;
+  const Shape& sh = input->shape();
+  g.h = sh[dim - 2], g.w = sh[dim - 1];
+  g.planes = sh[0] * (dim == 4 ? sh[1] : 1);
+  g.kh = k[0], g.kw = k[1], g.sh = s[0], g.sw = s[1], g.ph = pad[0], g.pw = pad[1];
+  g.dh = d[0], g.dw = d[1];
+  g.oh = pooled_size(g.h, g.kh, g.ph, g.sh, g.dh, given.ceil_mode);
+  g.ow = pooled_size(g.w, g.kw, g.pw, g.sw, g.dw, given.ceil_mode);
+  g.count_include_pad = given.count_include_pad;
+  g.divisor_override = given.divisor_override.value_or(0);
+  // pool2d_shape_check
+  if (g.kw <= 0 || g.kh <= 0) {
+    throw std::runtime_error("kernel size should be greater than zero, but got kH: " +
+                             std::to_string(g.kh) + " kW: " + std::to_string(g.kw));
+  }
+  if (g.sw <= 0 || g.sh <= 0) {
+    throw std::runtime_error("stride should be greater than zero, but got dH: " +
+                             std::to_string(g.sh) + " dW: " + std::to_string(g.sw));
+  }
+  if (g.dh <= 0 || g.dw <= 0) {
+    throw std::runtime_error("dilation should be greater than zero, but got dilationH: " +
+                             std::to_string(g.dh) + " dilationW: " + std::to_string(g.dw));
+  }
+  const bool valid_dims = sh[1] != 0 && sh[2] != 0;
+  if (!((dim == 3 && sh[0] != 0 && valid_dims) || (dim == 4 && valid_dims && sh[3] != 0))) {
+    throw std::runtime_error(
+        "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+        "got:" +
+        shape_str(sh));
+  }
+  if (g.oh < 1 || g.ow < 1) {
+    const int64_t channels = sh[dim - 3];
+    throw std::runtime_error(
+        "Given input size: (" + std::to_string(channels) + "x" + std::to_string(g.h) + "x" +
+        std::to_string(g.w) + "). Calculated output size: (" + std::to_string(channels) + "x" +
+        std::to_string(g.oh) + "x" + std::to_string(g.ow) + "). Output size is too small");
+  }
+  return g;
+}
+
+Shape pooled_shape(const Shape& in, int64_t oh, int64_t ow) {
+  Shape out = in;
+  out[out.size() - 2] = oh;
+  out[out.size() - 1] = ow;
+  return out;
+}
+
+// Geometry of a backward formula from the forward input's and the gradient's shapes.
+PoolGeometry backward_geometry(const Shape& in, const Shape& grad, const PoolParams* p) {
+  PoolGeometry g;
+  const size_t r = in.size();
+  g.h = in[r - 2], g.w = in[r - 1], g.oh = grad[r - 2], g.ow = grad[r - 1];
+  g.planes = numel_of(in) / std::max<int64_t>(g.h * g.w, 1);
+  if (g.h * g.w == 0) g.planes = 0;
+  if (p) {
+    const std::vector<int64_t> k = pair_param(p->kernel, "");
+    const std::vector<int64_t> s = p->stride.empty() ? k : pair_param(p->stride, "");
+    const std::vector<int64_t> pad = pair_param(p->padding, "");
+    g.kh = k[0], g.kw = k[1], g.sh = s[0], g.sw = s[1], g.ph = pad[0], g.pw = pad[1];
+    g.count_include_pad = p->count_include_pad;
+    g.divisor_override = p->divisor_override.value_or(0);
+  }
+  return g;
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const PoolParams& params) {
+  const PoolGeometry g = pool_geometry(input, params, "max_pool2d");
+  require_kernel_dtype(input->dtype(), "max_pool2d");
+  const Shape shape = pooled_shape(input->shape(), g.oh, g.ow);
+  Tensor out = empty(shape, input->dtype());
+  Tensor indices = empty(shape, DType::Int64);
+  const Tensor x = dense(input);
+  if (out->numel() > 0) {
+    EMBER_DISPATCH(input->dtype(), T, [&] {
+      if constexpr (!std::is_same_v<T, bool>) {
+        max_pool2d_kernel<T>(g, x->data<T>(), out->data<T>(), indices->data<int64_t>());
+      }
+    });
+  }
+  if (any_requires_grad(input)) {
+    auto node = std::make_shared<MaxPool2DWithIndicesBackward0>();
+    set_history(node, {&input}, out);
+    node->self = SavedTensor(input, false);
+    node->result1 = SavedTensor(indices, false);
+  }
+  return {out, indices};
+}
+
+TensorList MaxPool2DWithIndicesBackward0::apply(TensorList&& grads) {
+  if (!grads[0]) return {Tensor()};
+  const Tensor x = self.unpack(*this);
+  return {max_pool2d_backward(grads[0], result1.unpack(*this), x->shape())};
+}
+
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape) {
+  const PoolGeometry g = backward_geometry(input_shape, grad->shape(), nullptr);
+  Tensor out = empty(input_shape, grad->dtype());
+  const Tensor dy = dense(grad), idx = dense(indices);
+  if (out->numel() > 0) {
+    EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+      max_pool2d_backward_kernel<T>(g, dy->data<T>(), idx->data<int64_t>(), out->data<T>());
+    });
+  }
+  if (any_requires_grad(grad)) {
+    auto node = std::make_shared<MaxPool2DWithIndicesBackwardBackward0>();
+    set_history(node, {&grad}, out);
+    node->indices = SavedTensor(indices, false);
+  }
+  return out;
+}
+
+// The placement's adjoint picks the recorded positions back out.
+TensorList MaxPool2DWithIndicesBackwardBackward0::apply(TensorList&& grads) {
+  if (!grads[0]) return {Tensor()};
+  const Tensor idx = indices.unpack(*this);
+  const Shape& is = idx->shape();
+  const int64_t r = static_cast<int64_t>(is.size());
+  const Shape& gs = grads[0]->shape();
+  DimList flat_in(gs.begin(), gs.end() - 2), flat_idx(is.begin(), is.end() - 2);
+  flat_in.push_back(gs[r - 2] * gs[r - 1]);
+  flat_idx.push_back(is[r - 2] * is[r - 1]);
+  Tensor picked = gather(reshape(grads[0], flat_in), r - 2, reshape(idx, flat_idx));
+  return {reshape(picked, DimList(is.begin(), is.end()))};
+}
+
+Tensor avg_pool2d(const Tensor& input, const PoolParams& params) {
+  if (params.divisor_override && *params.divisor_override == 0) {
+    throw std::runtime_error("divisor must be not zero");
+  }
+  const PoolGeometry g = pool_geometry(input, params, "avg_pool2d");
+  require_kernel_dtype(input->dtype(), "avg_pool2d");
+  Tensor out = empty(pooled_shape(input->shape(), g.oh, g.ow), input->dtype());
+  const Tensor x = dense(input);
+  if (out->numel() > 0) {
+    EMBER_DISPATCH(input->dtype(), T, [&] {
+      if constexpr (!std::is_same_v<T, bool>) {
+        avg_pool2d_kernel<T>(g, x->data<T>(), out->data<T>());
+      }
+    });
+  }
+  if (any_requires_grad(input)) {
+    auto node = std::make_shared<AvgPool2DBackward0>();
+    set_history(node, {&input}, out);
+    node->self = SavedTensor(input, false);
+    node->params = params;
+  }
+  return out;
+}
+
+TensorList AvgPool2DBackward0::apply(TensorList&& grads) {
+  if (!grads[0]) return {Tensor()};
+  return {avg_pool2d_backward(grads[0], self.unpack(*this)->shape(), params)};
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const PoolParams& params) {
+  const PoolGeometry g = backward_geometry(input_shape, grad->shape(), &params);
+  Tensor out = empty(input_shape, grad->dtype());
+  const Tensor dy = dense(grad);
+  if (out->numel() > 0) {
+    EMBER_DISPATCH_FLOAT(grad->dtype(), T,
+                         [&] { avg_pool2d_backward_kernel<T>(g, dy->data<T>(), out->data<T>()); });
+  }
+  if (any_requires_grad(grad)) {
+    auto node = std::make_shared<AvgPool2DBackwardBackward0>();
+    set_history(node, {&grad}, out);
+    node->params = params;
+  }
+  return out;
+}
+
+TensorList AvgPool2DBackwardBackward0::apply(TensorList&& grads) {
+  if (!grads[0]) return {Tensor()};
+  return {avg_pool2d(grads[0], params)};
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& input, int64_t out_h, int64_t out_w) {
+  if (out_h < 0 || out_w < 0) {
+    throw std::runtime_error(
+        "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
+        "received {" +
+        std::to_string(out_h) + ", " + std::to_string(out_w) + "}");
+  }
+  const int64_t dim = input->dim();
+  if (dim != 3 && dim != 4) {
+    throw std::runtime_error("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " +
+                             shape_str(input->shape()));
+  }
+  for (int64_t i = 1; i < dim; ++i) {
+    if (input->shape()[i] == 0) {
+      throw std::runtime_error(
+          "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, "
+          "but input has sizes " +
+          shape_str(input->shape()) + " with dimension " + std::to_string(i) + " being empty");
+    }
+  }
+  require_kernel_dtype(input->dtype(), "adaptive_avg_pool2d");
+  Tensor out = empty(pooled_shape(input->shape(), out_h, out_w), input->dtype());
+  const PoolGeometry g = backward_geometry(input->shape(), out->shape(), nullptr);
+  const Tensor x = dense(input);
+  if (out->numel() > 0) {
+    EMBER_DISPATCH(input->dtype(), T, [&] {
+      if constexpr (!std::is_same_v<T, bool>) {
+        adaptive_avg_pool2d_kernel<T>(g, x->data<T>(), out->data<T>());
+      }
+    });
+  }
+  if (any_requires_grad(input)) {
+    auto node = std::make_shared<AdaptiveAvgPool2DBackward0>();
+    set_history(node, {&input}, out);
+    node->self = SavedTensor(input, false);
+  }
+  return out;
+}
+
+TensorList AdaptiveAvgPool2DBackward0::apply(TensorList&& grads) {
+  if (!grads[0]) return {Tensor()};
+  return {adaptive_avg_pool2d_backward(grads[0], self.unpack(*this)->shape())};
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape) {
+  const PoolGeometry g = backward_geometry(input_shape, grad->shape(), nullptr);
+  Tensor out = empty(input_shape, grad->dtype());
+  const Tensor dy = dense(grad);
+  if (out->numel() > 0) {
+    EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
+      adaptive_avg_pool2d_backward_kernel<T>(g, dy->data<T>(), out->data<T>());
+    });
+  }
+  if (any_requires_grad(grad)) {
+    auto node = std::make_shared<AdaptiveAvgPool2DBackwardBackward0>();
+    set_history(node, {&grad}, out);
+    const size_t r = grad->shape().size();
+    node->out_h = grad->shape()[r - 2];
+    node->out_w = grad->shape()[r - 1];
+  }
+  return out;
+}
+
+TensorList AdaptiveAvgPool2DBackwardBackward0::apply(TensorList&& grads) {
+  if (!grads[0]) return {Tensor()};
+  return {adaptive_avg_pool2d(grads[0], out_h, out_w)};
+}
+
+}  // namespace ember
