@@ -2467,3 +2467,19 @@ def test_softmax_rows_far_below_the_max_like_torch(fn_name, n):
     t = getattr(torch, fn_name)(torch.tensor(x), -1).numpy()
     np.testing.assert_allclose(e, t, rtol=2e-6, atol=0)
     assert (e[0, :8] == 0).tolist() == (t[0, :8] == 0).tolist()
+
+
+@pytest.mark.parametrize("fn", ["softplus", "logsigmoid"])
+def test_softplus_family_nan_in_nan_out_gradient_like_torch(fn):
+    # A NaN input used to get a 0 gradient (through the clamp that caps exp()),
+    # so a diverging run looked healthy.
+    values = [float("nan"), 30.0, -30.0, 0.5, float("inf"), -float("inf")]
+
+    def run(L):
+        x = L.tensor(values, requires_grad=True)
+        y = getattr(L.nn.functional, fn)(x)
+        y.sum().backward()
+        return y.detach().numpy(), x.grad.numpy()
+
+    for e, t in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(e, t, rtol=1e-6)  # NaN positions must agree too

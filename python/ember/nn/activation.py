@@ -79,7 +79,9 @@ def hardswish(input, inplace=False):
 
 def logsigmoid(input):
     _refuse_integers(input, "log_sigmoid_forward_cpu")
-    return -softplus(-input)  # softplus goes linear past its threshold: no overflow
+    # softplus goes linear past its threshold: no overflow. 0 - s rather than -s:
+    # at +inf the value and the gradient are +0.0, as torch's.
+    return 0.0 - softplus(-input)
 
 
 def softsign(input):

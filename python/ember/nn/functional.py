@@ -169,9 +169,11 @@ def silu(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     _refuse_integers(input, "softplus_cpu")
     scaled = input * beta
-    # above the threshold torch returns the input; clamping keeps exp() finite there, so
-    # the branch where() discards has a zero (not NaN) gradient
-    smooth = (scaled.clamp(max=threshold)).exp().log1p() / beta
+    # above the threshold torch returns the input; capping keeps exp() finite there, so
+    # the branch where() discards has a zero (not NaN) gradient. The cap is a where(),
+    # not a clamp: a NaN input keeps its path and so a NaN gradient, as torch's.
+    capped = _C.where(scaled > threshold, _C.tensor(float(threshold), dtype=scaled.dtype), scaled)
+    smooth = capped.exp().log1p() / beta
     return _C.where(scaled > threshold, input, smooth)
 
 
