@@ -41,5 +41,8 @@ bool in_parallel_region();
 // below ~64k floats (~20 us of simple work) a hand-over to a sleeping worker
 // costs more than it saves.
 constexpr int64_t kParallelGrain = 65536;
+// The same for kernels costing ~0.4 ns or more per element (tanh, log, GELU,
+// the fused softmax and layer-norm rows): ~10 us of work per chunk.
+constexpr int64_t kParallelGrainHeavy = 16384;
 
 }  // namespace ember

@@ -7,8 +7,8 @@
 namespace ember {
 
 // Below this many multiply-adds per chunk, splitting products over the thread
-// pool costs more than it saves (~20 us of single-core work).
-constexpr int64_t kGemmChunkWork = int64_t{1} << 20;
+// pool costs more than it saves (~5 us of single-core work).
+constexpr int64_t kGemmChunkWork = int64_t{1} << 18;
 
 // A strided matrix view: element (i, j) at data[i * row_stride + j * col_stride].
 template <typename T>

@@ -685,6 +685,12 @@ FloatKernel vectorized_float_kernel(UnaryOp op) {
   }
 }
 
+// exp and sigmoid run at ~0.2 ns per float: a 64k tensor is not worth a
+// hand-over. The others cost 2-8x more per element.
+int64_t vectorized_float_grain(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Sigmoid ? kParallelGrain : kParallelGrainHeavy;
+}
+
 }  // namespace
 
 Tensor unary_kernel(UnaryOp op, const Tensor& a) {
@@ -709,7 +715,7 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
       if (!src->is_contiguous()) src = contiguous_copy(src);
       const float* in = src->data<float>();
       float* o = out->data<float>();
-      parallel_for(out->numel(), kParallelGrain,
+      parallel_for(out->numel(), vectorized_float_grain(op),
                    [&](int64_t b, int64_t e) { kernel(in + b, o + b, e - b); });
       return out;
     }
@@ -840,13 +846,13 @@ Tensor gelu_kernel(const Tensor& input, bool tanh_approx) {
   if (a->dtype() == DType::Float32) {
     const float* in = a->data<float>();
     float* o = out->data<float>();
-    parallel_for(n, kParallelGrain,
+    parallel_for(n, kParallelGrainHeavy,
                  [&](int64_t b, int64_t e) { gelu_contiguous(in + b, o + b, e - b, tanh_approx); });
     return out;
   }
   const double* in = a->data<double>();
   double* o = out->data<double>();
-  parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+  parallel_for(n, kParallelGrainHeavy, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) o[i] = gelu_value(in[i], tanh_approx);
   });
   return out;
@@ -861,7 +867,7 @@ Tensor gelu_backward_kernel(const Tensor& grad, const Tensor& input, bool tanh_a
     const float* pg = g->data<float>();
     const float* in = a->data<float>();
     float* o = out->data<float>();
-    parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+    parallel_for(n, kParallelGrainHeavy, [&](int64_t b, int64_t e) {
       gelu_backward_contiguous(pg + b, in + b, o + b, e - b, tanh_approx);
     });
     return out;
@@ -869,7 +875,7 @@ Tensor gelu_backward_kernel(const Tensor& grad, const Tensor& input, bool tanh_a
   const double* pg = g->data<double>();
   const double* in = a->data<double>();
   double* o = out->data<double>();
-  parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+  parallel_for(n, kParallelGrainHeavy, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const double d = std::isinf(in[i]) ? std::numeric_limits<double>::quiet_NaN()
                                          : gelu_derivative(in[i], tanh_approx);
@@ -941,36 +947,36 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b) {
     const bool* pc = cc->data<bool>();
     const T* pa = ac->data<T>();
     const T* pb = bc->data<T>();
-    for_each_row<4>(shape, {&out->strides(), &sc, &sa, &sb},
-                    [&](const int64_t* off, int64_t len, const int64_t* st) {
-                      if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1) {
-                        where_row(po + off[0], pc + off[1], pa + off[2], pb + off[3], len);
-                        return;
-                      }
-                      // One side a broadcast number (masked_fill's value): a
-                      // contiguous select that vectorizes.
-                      if (st[0] == 1 && st[1] == 1 && (st[2] == 0) != (st[3] == 0) &&
-                          st[2] + st[3] == 1) {
-                        T* o = po + off[0];
-                        const bool* c = pc + off[1];
-                        const T* x = pa + off[2];
-                        const T* y = pb + off[3];
-                        if (st[2] == 0) {
-                          const T a0 = x[0];
-                          for (int64_t i = 0; i < len; ++i) o[i] = c[i] ? a0 : y[i];
-                        } else {
-                          const T b0 = y[0];
-                          for (int64_t i = 0; i < len; ++i) o[i] = c[i] ? x[i] : b0;
-                        }
-                        return;
-                      }
-                      for (int64_t i = 0; i < len; ++i) {
-                        // Both loaded first: a select, not a branch (see relu_backward_row).
-                        const T x = pa[off[2] + i * st[2]];
-                        const T y = pb[off[3] + i * st[3]];
-                        po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] ? x : y;
-                      }
-                    });
+    for_each_row<4>(
+        shape, {&out->strides(), &sc, &sa, &sb},
+        [&](const int64_t* off, int64_t len, const int64_t* st) {
+          if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1) {
+            where_row(po + off[0], pc + off[1], pa + off[2], pb + off[3], len);
+            return;
+          }
+          // One side a broadcast number (masked_fill's value): a
+          // contiguous select that vectorizes.
+          if (st[0] == 1 && st[1] == 1 && (st[2] == 0) != (st[3] == 0) && st[2] + st[3] == 1) {
+            T* o = po + off[0];
+            const bool* c = pc + off[1];
+            const T* x = pa + off[2];
+            const T* y = pb + off[3];
+            if (st[2] == 0) {
+              const T a0 = x[0];
+              for (int64_t i = 0; i < len; ++i) o[i] = c[i] ? a0 : y[i];
+            } else {
+              const T b0 = y[0];
+              for (int64_t i = 0; i < len; ++i) o[i] = c[i] ? x[i] : b0;
+            }
+            return;
+          }
+          for (int64_t i = 0; i < len; ++i) {
+            // Both loaded first: a select, not a branch (see relu_backward_row).
+            const T x = pa[off[2] + i * st[2]];
+            const T y = pb[off[3] + i * st[3]];
+            po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] ? x : y;
+          }
+        });
   });
   return out;
 }

@@ -25,7 +25,7 @@ T lane_sum(int64_t n, Term term) {
 }
 
 int64_t row_grain(int64_t n) {
-  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1));
+  return std::max<int64_t>(1, kParallelGrainHeavy / std::max<int64_t>(n, 1));
 }
 
 }  // namespace
@@ -106,7 +106,8 @@ LayerNormGrads layer_norm_backward_kernel(const Tensor& g, const Tensor& x, int6
       if (want_bias) r.bias = empty(Shape{n}, x->dtype());
       T* pgw = want_weight ? r.weight->data<T>() : nullptr;
       T* pgb = want_bias ? r.bias->data<T>() : nullptr;
-      const int64_t col_grain = std::max<int64_t>(64, kParallelGrain / std::max<int64_t>(rows, 1));
+      const int64_t col_grain =
+          std::max<int64_t>(64, kParallelGrainHeavy / std::max<int64_t>(rows, 1));
       parallel_for(n, col_grain, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) {
           if (pgw) pgw[i] = 0;

@@ -166,7 +166,8 @@ void softmax_backward_rows(const double* g, const double* y, double* gi, int64_t
 // Runs rows_fn(lo, hi) over all rows, in parallel once there is enough work.
 template <typename RowsFn>
 void for_rows(int64_t rows, int64_t row_length, RowsFn rows_fn) {
-  const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(row_length, 1));
+  const int64_t grain =
+      std::max<int64_t>(1, kParallelGrainHeavy / std::max<int64_t>(row_length, 1));
   parallel_for(rows, grain, rows_fn);
 }
 
