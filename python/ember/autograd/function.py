@@ -94,7 +94,8 @@ class Function:
         tensors = tuple(o for o in outputs if isinstance(o, _C.Tensor))
         recorded = iter(
             _C._record_function(
-                cls.__name__ + "Backward",
+                # Ember's own Functions standing in for a torch op take its node name.
+                getattr(cls, "_node_name", cls.__name__ + "Backward"),
                 _backward_over_all_outputs(cls.backward, outputs),
                 ctx,
                 args,

@@ -44,6 +44,8 @@ def _recurrence(xw, h, c, w_hh, reverse, keep):
 
 
 class FusedLstmLayer(Function):
+    _node_name = "MkldnnRnnLayerBackward0"  # torch's node for one CPU LSTM layer
+
     @staticmethod
     def forward(ctx, xw, h0, c0, w_hh, reverse):
         out, h, c, saved = _recurrence(xw, h0, c0, w_hh, reverse, keep=True)
