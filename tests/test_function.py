@@ -323,3 +323,37 @@ def test_backward_may_differentiate_its_own_non_leaf_input_like_torch():
         return w.grad
 
     compare(run)
+
+
+def test_once_differentiable_refuses_a_second_derivative_like_torch():
+    # It used to run the backward without a graph, so a second derivative
+    # silently dropped its terms.
+    def run(lib, fn_module):
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x**3
+
+            @staticmethod
+            @fn_module.once_differentiable
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x * x * g
+
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (g,) = lib.autograd.grad((Cube.apply(x) * x).sum(), x, create_graph=True)
+        try:
+            g.sum().backward()
+            error = None
+        except RuntimeError as exc:
+            error = str(exc)
+        (first,) = lib.autograd.grad(Cube.apply(x).sum(), x)
+        return g.detach().tolist(), error, first.tolist()
+
+    import ember.autograd.function as ember_function
+    import torch.autograd.function as torch_function
+
+    e, t = run(ember, ember_function), run(torch, torch_function)
+    assert e == t
+    assert "once_differentiable" in e[1]

@@ -110,15 +110,51 @@ class Function:
         return result[0] if single else result
 
 
+_TWICE = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
 def once_differentiable(fn):
-    """Marks a backward as not differentiable again; ember runs it as is."""
+    """Marks a backward as not differentiable again, as torch's: under
+    create_graph its gradients exist, but differentiating them raises."""
 
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         with no_grad():
-            return fn(ctx, *args)
+            outputs = fn(ctx, *args)
+        if not _C.is_grad_enabled() or not any(
+            isinstance(a, _C.Tensor) and a.requires_grad for a in args
+        ):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        where = [
+            i for i, o in enumerate(outs) if isinstance(o, _C.Tensor) and o.is_floating_point()
+        ]
+        if not where:
+            return outputs
+        flagged = _DelayedError.apply(*[outs[i].detach().requires_grad_() for i in where])
+        flagged = flagged if isinstance(flagged, tuple) else (flagged,)
+        result = list(outs)
+        for i, t in zip(where, flagged):
+            result[i] = t
+        return result[0] if single else tuple(result)
 
     return wrapper
+
+
+class _DelayedError(Function):
+    """Passes gradients of a once_differentiable backward on; its own backward raises."""
+
+    _node_name = "DelayedError"
+
+    @staticmethod
+    def forward(ctx, *tensors):
+        out = tuple(t.clone() for t in tensors)
+        return out[0] if len(out) == 1 else out
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(_TWICE)
 
 
 def _backward_over_all_outputs(backward, outputs):
