@@ -231,3 +231,21 @@ def test_amax_amin_exact_value_and_shared_gradient_like_torch(op):
     np.testing.assert_array_equal(e[0], t[0])
     np.testing.assert_array_equal(e[1], t[1])
     assert e[2:] == t[2:] == (f"{op.capitalize()}Backward0", True)
+
+
+def test_amax_errors_name_the_empty_dim_and_the_modified_output_like_torch():
+    def empty(L):
+        return L.zeros(3, 0).amax((0, 1))
+
+    e, t = capture(empty, ember), capture(empty, torch)
+    assert type(e) is type(t) is IndexError and str(e) == str(t)
+
+    def modified(L):
+        a = L.tensor([[1.0, 3.0], [2.0, 0.0]], requires_grad=True)
+        y = a.amax(1)
+        y.add_(1)
+        y.sum().backward()
+
+    e, t = capture(modified, ember), capture(modified, torch)
+    assert type(e) is type(t) is RuntimeError
+    assert str(e).replace("ember.", "torch.").split(", which")[0] == str(t).split(", which")[0]

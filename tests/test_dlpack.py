@@ -71,3 +71,11 @@ def test_device_and_tensors_requiring_grad_as_torch():
 def test_a_dtype_ember_lacks_is_refused_clearly():
     with pytest.raises(TypeError, match="int32"):
         ember.from_dlpack(torch.arange(3, dtype=torch.int32))
+
+
+def test_a_stream_on_the_cpu_is_refused_like_torch():
+    e, t = (
+        capture(lambda L: L.ones(2).__dlpack__(stream=1), ember),
+        capture(lambda L: L.ones(2).__dlpack__(stream=1), torch),
+    )
+    assert type(e) is type(t) is AssertionError and str(e) == str(t)

@@ -2483,3 +2483,15 @@ def test_softplus_family_nan_in_nan_out_gradient_like_torch(fn):
 
     for e, t in zip(run(ember), run(torch)):
         np.testing.assert_allclose(e, t, rtol=1e-6)  # NaN positions must agree too
+
+
+@pytest.mark.parametrize("fn", ["layer_norm", "batch_norm"])
+def test_norms_refuse_integer_input_like_torch(fn):
+    def run(L):
+        x = L.ones(2, 3, dtype=L.int64)
+        if fn == "layer_norm":
+            return L.nn.functional.layer_norm(x, (3,))
+        return L.nn.functional.batch_norm(x, None, None, training=True)
+
+    e, t = capture(run, ember), capture(run, torch)
+    assert type(e) is type(t) is NotImplementedError and str(e) == str(t)

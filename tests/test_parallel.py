@@ -138,3 +138,16 @@ def test_forked_child_runs_large_kernels():
         "print(os.waitstatus_to_exitcode(status))\n"
     )
     assert _run(code, timeout=60) == "0"
+
+
+def test_set_num_threads_refuses_non_positive_counts_like_torch():
+    import torch
+
+    for n in (0, -1):
+        for lib in (ember, torch):
+            try:
+                lib.set_num_threads(n)
+                raise AssertionError(f"{lib.__name__} accepted {n}")
+            except RuntimeError as exc:
+                assert "set_num_threads expects a positive integer" in str(exc)
+    assert ember.get_num_threads() >= 1

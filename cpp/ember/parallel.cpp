@@ -11,6 +11,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -223,6 +224,7 @@ constexpr int64_t kChunksPerThread = 4;
 int get_num_threads() { return pool().size(); }
 
 void set_num_threads(int n) {
+  if (n < 1) throw std::runtime_error("set_num_threads expects a positive integer");
   ThreadPool& p = pool();
   std::lock_guard<std::mutex> lock(p.region_lock());
   p.resize(n);

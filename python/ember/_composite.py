@@ -253,7 +253,8 @@ def _extreme(input, dim, keepdim, largest):
             "the reduction dim with the 'dim' argument."
         )
     if input.numel() == 0 and any(input.shape[d] == 0 for d in dims):
-        raise IndexError(f"{name}(): Expected reduction dim {dims[0]} to have non-zero size.")
+        empty = next(d for d in dims if input.shape[d] == 0)
+        raise IndexError(f"{name}(): Expected reduction dim {empty} to have non-zero size.")
     return _C._amax_amin(input, list(dims), keepdim, largest)
 
 

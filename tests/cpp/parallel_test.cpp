@@ -107,8 +107,8 @@ TEST_F(ParallelTest, ResizingBetweenRegions) {
     parallel_for(10000, 10, [&](int64_t b, int64_t e) { total.fetch_add(e - b); });
     EXPECT_EQ(total.load(), 10000);
   }
-  set_num_threads(0);  // clamped, as torch refuses nothing here
-  EXPECT_EQ(get_num_threads(), 1);
+  EXPECT_THROW(set_num_threads(0), std::runtime_error);  // torch refuses it too
+  EXPECT_EQ(get_num_threads(), 2);
 }
 
 TEST_F(ParallelTest, ForkedChildGetsAWorkingPool) {

@@ -564,15 +564,17 @@ Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max
       node = record<AminBackward0>(out, a);
     }
     node->self = SavedTensor(a, false);
-    node->result = SavedTensor(best, false);
+    node->result = SavedTensor(out, true);  // in-place changes to it are caught, as torch
+    node->keepdim_shape = best->shape();
     node->dims = ds;
   }
   return out;
 }
 
 TensorList AmaxBackward0::apply(TensorList&& grads) {
-  const Tensor x = self.unpack(*this), r = result.unpack(*this);
-  const Tensor g = reshape(grads[0], DimList(r->shape().begin(), r->shape().end()));
+  const DimList shape(keepdim_shape.begin(), keepdim_shape.end());
+  const Tensor x = self.unpack(*this), r = reshape(result.unpack(*this), shape);
+  const Tensor g = reshape(grads[0], shape);
   const Tensor hit = to_dtype(compare(BinaryOp::Eq, x, r), g->dtype());
   // A NaN extreme matches nothing: 0 / 0 makes its whole line NaN, as in torch.
   const Tensor count = dims.empty() ? hit : sum(hit, dims, true);

@@ -318,6 +318,7 @@ def _normalize_over(input, dims, eps):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = _normalized_shape_arg(normalized_shape)
     _check_layer_norm(input, shape, weight, bias)
+    _refuse_integers(input, "LayerNormKernelImpl")
     return _C._nn.layer_norm(input, shape, weight, bias, eps)
 
 
@@ -390,6 +391,7 @@ def batch_norm(
         _verify_batch_size(input.shape)
     _same_dtype(input, running_mean, running_var, weight, bias)
     _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps)
+    _refuse_integers(input, "batch_norm")
     if input.numel() > 0:
         return _C._nn.batch_norm(
             input, weight, bias, running_mean, running_var, training, momentum, eps

@@ -22,6 +22,8 @@ def _export_array(tensor):
 
 def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):
     """The DLPack capsule of this tensor (the array API's ``__dlpack__``)."""
+    if stream is not None:
+        raise AssertionError("stream should be None on cpu.")
     if dl_device is not None and tuple(dl_device)[0] != _KDL_CPU:
         raise BufferError(f"ember tensors are on the CPU; cannot export to device {dl_device}")
     kwargs = {}
@@ -29,7 +31,7 @@ def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         kwargs["max_version"] = max_version
     if copy is not None:
         kwargs["copy"] = copy
-    return _export_array(self).__dlpack__(stream=stream, **kwargs)
+    return _export_array(self).__dlpack__(**kwargs)
 
 
 def _dlpack_device(self):

@@ -75,11 +75,12 @@ struct LinalgVectorNormBackward0 final : Node {
   bool keepdim = false;
 };
 // max()/min() of all elements: the gradient is shared by all tied maxima.
-// amax/amin over dims; `result` is the extreme in keepdim shape.
+// amax/amin over dims; `result` is the output, viewed in keepdim_shape.
 struct AmaxBackward0 : Node {
   EMBER_NODE(AmaxBackward0);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
+  Shape keepdim_shape;
   DimList dims;  // sorted, wrapped
 };
 struct AminBackward0 final : AmaxBackward0 {
