@@ -64,10 +64,14 @@ from .utils.dlpack import from_dlpack  # noqa: E402,F401
 
 utils.dlpack.install()  # Tensor.__dlpack__ / __dlpack_device__
 
+from . import amp  # noqa: E402
+from .amp import autocast  # noqa: E402,F401
+
 globals().update(_LEGACY_CONSTRUCTORS)  # FloatTensor, LongTensor, ...
 
 from . import _api_gaps  # noqa: E402
 
 _api_gaps.install(globals())
+cuda.amp = amp._cuda_amp_module()
 
 __all__ = [name for name in dir() if not name.startswith("_")]
