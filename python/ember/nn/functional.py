@@ -502,3 +502,50 @@ def _pad_constant(input, pairs, value):
     out = _C.full(shape, value, dtype=input.dtype)
     out[tuple(target)] = input[tuple(source)]  # a copy into a view: the gradient flows back
     return out
+
+
+# ---- attention ----
+
+
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
+    """softmax(q k^T * scale + mask) v, composed as torch's CPU math path: q and k
+    each scaled by sqrt(scale), a boolean mask (or is_causal's lower triangle,
+    aligned top-left) adding -inf where False, and rows with every key masked
+    giving 0, not NaN."""
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+            "is_causal=True"
+        )
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError("scaled_dot_product_attention expects inputs of at least 2 dims")
+    length, source = query.shape[-2], key.shape[-2]
+    factor = (1.0 / query.shape[-1] ** 0.5 if scale is None else scale) ** 0.5
+    if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        groups = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(groups, dim=-3)
+        value = value.repeat_interleave(groups, dim=-3)
+    scores = (query * factor) @ (key * factor).transpose(-2, -1)
+    if is_causal:
+        attn_mask = _C.ones(length, source, dtype=_C.bool).tril()
+    if attn_mask is not None:
+        if attn_mask.dtype == _C.bool:
+            attn_mask = _C.where(
+                attn_mask,
+                _C.zeros((), dtype=scores.dtype),
+                _C.tensor(float("-inf"), dtype=scores.dtype),
+            )
+        scores = scores + attn_mask
+    blocked = (scores == float("-inf")).all(-1, keepdim=True)
+    if bool(blocked.any()):
+        # softmax of an all -inf row is NaN, and so would be its gradient: such
+        # rows are given finite scores first and zero weights after
+        zero = _C.zeros((), dtype=scores.dtype)
+        weights = _C.where(blocked, zero, _C.softmax(_C.where(blocked, zero, scores), -1))
+    else:
+        weights = _C.softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
