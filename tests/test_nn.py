@@ -2495,3 +2495,42 @@ def test_norms_refuse_integer_input_like_torch(fn):
 
     e, t = capture(run, ember), capture(run, torch)
     assert type(e) is type(t) is NotImplementedError and str(e) == str(t)
+
+
+@pytest.mark.parametrize(
+    "shape, groups", [((2, 6, 5), 3), ((3, 4, 2, 3), 2), ((2, 8), 2), ((2, 6, 1, 1), 1)]
+)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("affine", [True, False])
+def test_group_norm_module_values_grads_repr_like_torch(shape, groups, dtype, affine):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(dtype) * 2 + 1
+    g = rng.standard_normal(shape).astype(dtype)
+
+    def run(L):
+        L.manual_seed(0)
+        m = L.nn.GroupNorm(groups, shape[1], affine=affine).to(getattr(L, dtype))
+        if affine:
+            with L.no_grad():
+                m.weight.copy_(L.tensor(np.linspace(0.5, 2, shape[1]).astype(dtype)))
+                m.bias.copy_(L.tensor(np.linspace(-1, 1, shape[1]).astype(dtype)))
+        X = L.tensor(x, requires_grad=True)
+        y = m(X)
+        y.backward(L.tensor(g))
+        grads = [X.grad] + ([m.weight.grad, m.bias.grad] if affine else [])
+        return repr(m), list(m.state_dict()), [t.detach().numpy() for t in [y] + grads]
+
+    e, t = run(ember), run(torch)
+    assert e[:2] == t[:2]
+    tol = {"float32": 2e-5, "float64": 1e-10}[dtype]
+    for a, b in zip(e[2], t[2]):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_group_norm_errors_like_torch():
+    for fn in (
+        lambda L: L.nn.functional.group_norm(L.ones(2, 6, 3), 4),
+        lambda L: L.nn.GroupNorm(4, 6),
+    ):
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t) and str(e) == str(t)

@@ -44,6 +44,7 @@ from .normalization import (  # noqa: F401
     BatchNorm1d,
     BatchNorm2d,
     BatchNorm3d,
+    GroupNorm,
     LayerNorm,
     RMSNorm,
 )

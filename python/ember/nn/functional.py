@@ -549,3 +549,28 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ value
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Each sample's channels in num_groups groups, each group normalized over its
+    channels and positions (as layer_norm over rows), then a per-channel affine."""
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups != 0:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {_shape_list(input.shape)} and num_groups={num_groups}"
+        )
+    _same_dtype(input, weight, bias)
+    _refuse_integers(input, "group_norm")
+    rows = input.reshape(n, num_groups, -1)
+    out = layer_norm(rows, (rows.shape[-1],), eps=eps).reshape(tuple(input.shape))
+    per_channel = (c,) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out

@@ -1,4 +1,4 @@
-"""Normalisation layers: LayerNorm, RMSNorm and BatchNorm1d/2d/3d."""
+"""Normalisation layers: LayerNorm, RMSNorm, GroupNorm and BatchNorm1d/2d/3d."""
 
 from .. import _C
 from . import functional as F
@@ -51,6 +51,42 @@ class LayerNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, "
             f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class GroupNorm(Module):
+    def __init__(
+        self, num_groups, num_channels, eps=1e-5, affine=True, bias=True, device=None, dtype=None
+    ):
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError(
+                f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+            )
+        dtype = factory_dtype(device, dtype)
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        self.register_parameter(
+            "weight", Parameter(_C.empty(num_channels, dtype=dtype)) if affine else None
+        )
+        self.register_parameter(
+            "bias", Parameter(_C.empty(num_channels, dtype=dtype)) if affine and bias else None
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
         )
 
 
