@@ -78,6 +78,12 @@ OPTIMIZERS = [
     ("RMSprop", {"lr": 0.01}),
     ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
     ("RMSprop", {"lr": 0.01, "alpha": 0.9, "maximize": True}),
+    ("Adagrad", {}),
+    (
+        "Adagrad",
+        {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
+    ),
+    ("Adagrad", {"lr": 0.05, "eps": 1e-6, "maximize": True}),
 ]
 
 
@@ -296,6 +302,8 @@ def test_step_closure_returns_loss_like_torch():
         ("AdamW", {"weight_decay": -0.1}),
         ("RMSprop", {"alpha": -0.5}),
         ("RMSprop", {"momentum": -0.5}),
+        ("Adagrad", {"lr_decay": -0.1}),
+        ("Adagrad", {"initial_accumulator_value": -1.0}),
     ],
     ids=str,
 )

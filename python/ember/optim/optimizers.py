@@ -606,3 +606,65 @@ class Adadelta(Optimizer):
                 _addcmul_(_mul_(acc_delta, rho), delta, delta, 1 - rho)
                 p.add_(delta, alpha=-lr)
         return loss
+
+
+class Adagrad(Optimizer):
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lr_decay=0,
+        weight_decay=0,
+        initial_accumulator_value=0,
+        eps=1e-10,
+        foreach=None,
+        *,
+        maximize=False,
+        differentiable=False,
+        fused=None,
+    ):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(
+                f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
+            )
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+        # torch fills the state at construction, not at the first step
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = _C.tensor(0.0)
+                state["sum"] = _C.full_like(p, initial_accumulator_value)
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            lr, eps = group["lr"], group["eps"]
+            for p, g in self._grads(group):
+                state = self.state[p]
+                state["step"].add_(1)
+                step = state["step"].item()
+                clr = lr / (1 + (step - 1) * group["lr_decay"])
+                total = _addcmul_(state["sum"], g, g, 1)
+                p.add_(g / (total.sqrt() + eps), alpha=-clr)
+        return loss
