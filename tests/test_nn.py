@@ -2534,3 +2534,32 @@ def test_group_norm_errors_like_torch():
     ):
         e, t = capture(fn, ember), capture(fn, torch)
         assert type(e) is type(t) and str(e) == str(t)
+
+
+@pytest.mark.parametrize(
+    "cls, shape",
+    [
+        ("InstanceNorm1d", (2, 3, 7)),
+        ("InstanceNorm2d", (2, 3, 4, 5)),
+        ("InstanceNorm2d", (3, 4, 5)),
+        ("InstanceNorm3d", (1, 2, 3, 2, 4)),
+    ],
+)
+@pytest.mark.parametrize("affine", [False, True])
+def test_instance_norm_modules_like_torch(cls, shape, affine):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape) * 3 + 2
+    channels = shape[1] if len(shape) > 3 or cls == "InstanceNorm1d" else shape[0]
+
+    def run(L):
+        m = getattr(L.nn, cls)(channels, affine=affine).double()
+        X = L.tensor(x, requires_grad=True)
+        y = m(X)
+        (y**3).sum().backward()
+        grads = [X.grad] + ([m.weight.grad, m.bias.grad] if affine else [])
+        return repr(m), list(m.state_dict()), [t.detach().numpy() for t in [y] + grads]
+
+    e, t = run(ember), run(torch)
+    assert e[:2] == t[:2]
+    for a, b in zip(e[2], t[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)

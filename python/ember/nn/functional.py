@@ -574,3 +574,22 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias.reshape(per_channel)
     return out
+
+
+def instance_norm(
+    input,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats=True,
+    momentum=0.1,
+    eps=1e-5,
+):
+    """Each sample's channels normalized over their positions: a group norm
+    with one group per channel."""
+    if running_mean is not None or running_var is not None or not use_input_stats:
+        raise NotImplementedError("ember's instance_norm keeps no running statistics")
+    if input.dim() < 3:
+        raise ValueError(f"Expected input to have at least 3 dimensions, got {input.dim()}")
+    return group_norm(input, input.shape[1], weight, bias, eps)

@@ -1,4 +1,5 @@
-"""Normalisation layers: LayerNorm, RMSNorm, GroupNorm and BatchNorm1d/2d/3d."""
+"""Normalisation layers: LayerNorm, RMSNorm, GroupNorm, InstanceNorm1d/2d/3d and
+BatchNorm1d/2d/3d."""
 
 from .. import _C
 from . import functional as F
@@ -88,6 +89,62 @@ class GroupNorm(Module):
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+class _InstanceNorm(Module):
+    _spatial = 1  # dims after the channels
+
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=False,
+        track_running_stats=False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        if track_running_stats:
+            raise NotImplementedError("ember's InstanceNorm keeps no running statistics")
+        dtype = factory_dtype(device, dtype)
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.register_parameter(
+            "weight", Parameter(_C.ones(num_features, dtype=dtype)) if affine else None
+        )
+        self.register_parameter(
+            "bias", Parameter(_C.zeros(num_features, dtype=dtype)) if affine else None
+        )
+
+    def forward(self, input):
+        expected = self._spatial + 2
+        if input.dim() not in (expected - 1, expected):
+            raise ValueError(
+                f"expected {expected - 1}D or {expected}D input (got {input.dim()}D input)"
+            )
+        if input.dim() == expected - 1:  # unbatched
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        return F.instance_norm(input, weight=self.weight, bias=self.bias, eps=self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class InstanceNorm1d(_InstanceNorm):
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    _spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    _spatial = 3
 
 
 class RMSNorm(Module):
