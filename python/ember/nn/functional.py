@@ -593,3 +593,89 @@ def instance_norm(
     if input.dim() < 3:
         raise ValueError(f"Expected input to have at least 3 dimensions, got {input.dim()}")
     return group_norm(input, input.shape[1], weight, bias, eps)
+
+
+# ---- margin and ranking losses (torch's formulas, composed) ----
+
+
+def _zeros_like(t):
+    return _C.zeros((), dtype=t.dtype)
+
+
+def margin_ranking_loss(
+    input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"
+):
+    if not (input1.dim() == input2.dim() == target.dim()):
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got "
+            f"sizes: input1: {tuple(input1.shape)}, input2: {tuple(input2.shape)}, "
+            f"target: {tuple(target.shape)} "
+        )
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(
+    input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
+):
+    zero = _zeros_like(input)
+    from_margin = _C.where(target != 1, (margin - input).clamp_min(0), zero)
+    from_input = _C.where(target != -1, input, zero)
+    return _reduce(from_margin + from_input, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    return _reduce((-target * input).exp().log1p(), reduction)
+
+
+def cosine_embedding_loss(
+    input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"
+):
+    tiny = 1e-12  # torch's EPSILON: keeps zero vectors finite
+    dot = (input1 * input2).sum(-1)
+    norms = (((input1 * input1).sum(-1) + tiny) * ((input2 * input2).sum(-1) + tiny)).sqrt()
+    cos = dot / norms
+    zero = _zeros_like(cos)
+    loss = _C.where(target == 1, 1 - cos, zero) + _C.where(
+        target == -1, (cos - margin).clamp_min(0), zero
+    )
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(
+    anchor,
+    positive,
+    negative,
+    margin=1.0,
+    p=2,
+    eps=1e-6,
+    swap=False,
+    size_average=None,
+    reduce=None,
+    reduction="mean",
+):
+    to_positive = pairwise_distance(anchor, positive, p, eps)
+    to_negative = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        to_negative = _C.minimum(to_negative, pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + to_positive - to_negative).clamp_min(0), reduction)
+
+
+def poisson_nll_loss(
+    input,
+    target,
+    log_input=True,
+    full=False,
+    size_average=None,
+    eps=1e-8,
+    reduce=None,
+    reduction="mean",
+):
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        # Stirling's term for target > 1, as torch adds it
+        stirling = target * target.log() - target + 0.5 * (2 * np.pi * target).log()
+        loss = loss + _C.where(target > 1, stirling, _zeros_like(stirling))
+    return _reduce(loss, reduction)
