@@ -668,3 +668,125 @@ class Adagrad(Optimizer):
                 total = _addcmul_(state["sum"], g, g, 1)
                 p.add_(g / (total.sqrt() + eps), alpha=-clr)
         return loss
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm: the second moment is a running max of |g|."""
+
+    def __init__(
+        self,
+        params,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        foreach=None,
+        *,
+        maximize=False,
+        differentiable=False,
+        capturable=False,
+    ):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p, g in self._grads(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = _C.tensor(0.0)
+                    state["exp_avg"] = _C.zeros_like(p)
+                    state["exp_inf"] = _C.zeros_like(p)
+                state["step"].add_(1)
+                exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+                _lerp_(exp_avg, g, 1 - beta1)
+                exp_inf.copy_(_C.maximum(_mul_(exp_inf, beta2), g.abs() + group["eps"]))
+                clr = group["lr"] / (1 - beta1 ** state["step"].item())
+                p.add_(exp_avg / exp_inf, alpha=-clr)
+        return loss
+
+
+class RAdam(Optimizer):
+    """Adam with the variance of the adaptive rate rectified: plain momentum
+    SGD while too few steps make that variance intractable (rho_t <= 5)."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        decoupled_weight_decay=False,
+        *,
+        foreach=None,
+        maximize=False,
+        capturable=False,
+        differentiable=False,
+    ):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "differentiable": differentiable,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
+            decoupled = group["decoupled_weight_decay"]
+            for p, g in self._grads(group, weight_decay=not decoupled):
+                state = self.state[p]
+                if not state:
+                    state["step"] = _C.tensor(0.0)
+                    state["exp_avg"] = _C.zeros_like(p)
+                    state["exp_avg_sq"] = _C.zeros_like(p)
+                state["step"].add_(1)
+                step = state["step"].item()
+                if decoupled and decay != 0:
+                    _mul_(p, 1 - lr * decay)
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                _lerp_(exp_avg, g, 1 - beta1)
+                _addcmul_(_mul_(exp_avg_sq, beta2), g, g, 1 - beta2)
+                bias_correction1 = 1 - beta1**step
+                bias_correction2 = 1 - beta2**step
+                corrected = exp_avg / bias_correction1
+                rho_inf = 2 / (1 - beta2) - 1
+                rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+                if rho_t > 5.0:
+                    rect = (
+                        (rho_t - 4)
+                        * (rho_t - 2)
+                        * rho_inf
+                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                    ) ** 0.5
+                    adaptive = (bias_correction2**0.5) / (exp_avg_sq.sqrt() + eps)
+                    p.add_(corrected * lr * adaptive * rect, alpha=-1.0)
+                else:
+                    p.add_(corrected * lr, alpha=-1.0)
+        return loss
