@@ -13,7 +13,7 @@ import ember
 import numpy as np
 import pytest
 import torch
-from conftest import both, compare, np_of, outcome
+from conftest import both, capture, compare, np_of, outcome
 
 LIBS = (ember, torch)
 
@@ -1325,3 +1325,14 @@ def test_replacing_grad_frees_the_old_one_outside_the_lock():
         timeout=60,
     )
     assert proc.returncode == 0 and "survived" in proc.stdout, proc.stderr[-1500:]
+
+
+def test_an_impossible_allocation_names_its_size_like_torch():
+    def run(L):
+        return L.empty(2**42)
+
+    e, t = capture(run, ember), capture(run, torch)
+    assert type(e) is type(t) is RuntimeError
+    core = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 17592186044416 bytes."
+    assert core in str(e) and core in str(t)
+    assert ember.ones(3).sum().item() == 3.0  # still usable afterwards

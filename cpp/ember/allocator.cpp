@@ -59,7 +59,7 @@ void* allocate_buffer(size_t nbytes, size_t* capacity) {
   if (!p) {
     empty_cache();
     p = std::aligned_alloc(kAlignment, size);
-    if (!p) throw std::bad_alloc();
+    if (!p) throw OutOfMemory(nbytes);
   }
   std::lock_guard<std::mutex> lock(c.mutex);
   c.live_buffers += 1;

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <string>
 
 namespace ember {
 
@@ -22,8 +24,21 @@ struct BufferStats {
   int64_t cached_bytes;  // held in free lists
 };
 
+// An allocation the system refused even after the cache was emptied; the
+// message names the size, as torch's does.
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(size_t nbytes)
+      : message_("DefaultCPUAllocator: can't allocate memory: you tried to allocate " +
+                 std::to_string(nbytes) + " bytes.") {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
 // Returns a buffer of at least `nbytes`; its real size is written to `capacity`
-// and must be passed back to release_buffer. Throws std::bad_alloc when the
+// and must be passed back to release_buffer. Throws OutOfMemory when the
 // system is out of memory.
 void* allocate_buffer(size_t nbytes, size_t* capacity);
 void release_buffer(void* ptr, size_t capacity);

@@ -27,6 +27,8 @@ void init_errors() {
     } catch (const py::cast_error& e) {
       // An argument of the wrong Python type met inside a binding (torch: TypeError).
       PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const OutOfMemory& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const std::bad_alloc&) {
       // torch reports allocation failure as RuntimeError.
       PyErr_SetString(PyExc_RuntimeError,
