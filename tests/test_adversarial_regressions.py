@@ -1,4 +1,4 @@
-"""Regressions from the adversarial passes: each case once misbehaved (crash,
+"""Regressions: each case once misbehaved (crash,
 wrong value, missing or wrong exception) and is compared with torch here."""
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ def test_indexing_records_torch_nodes(expr):
     assert chain(ember) == chain(torch)
 
 
-# ----------------------------------------------------------------- third pass
+# ------------------------------------ in-place ops on non-leaves, integer math
 
 
 def _inplace_nonleaf(op):
@@ -384,7 +384,7 @@ def _ipow_nonleaf(y):
     y **= 2
 
 
-THIRD_PASS = {
+NONLEAF_INPLACE_AND_DTYPES = {
     "pow_nonleaf": _inplace_nonleaf(lambda y: y.pow_(2)),
     "ipow_nonleaf": _inplace_nonleaf(_ipow_nonleaf),
     "clamp_nonleaf": _inplace_nonleaf(lambda y: y.clamp_(0.7, 2.0)),
@@ -431,9 +431,9 @@ def _roll_then_write(lib):
     return x
 
 
-@pytest.mark.parametrize("name", sorted(THIRD_PASS))
-def test_third_pass_matches_torch(name):
-    compare(THIRD_PASS[name])
+@pytest.mark.parametrize("name", sorted(NONLEAF_INPLACE_AND_DTYPES))
+def test_nonleaf_inplace_and_dtypes_match_torch(name):
+    compare(NONLEAF_INPLACE_AND_DTYPES[name])
 
 
 def test_remainder_second_derivative_is_zero_through_the_floor():
@@ -463,8 +463,8 @@ def test_calling_a_gather_node_with_a_wrong_rank_gradient_raises():
     assert out.stdout.split() == ["IndexError", "IndexError"]
 
 
-# Session 4: operands torch refuses, integer edge cases and 0-d inputs.
-FOURTH_PASS = {
+# Operands torch refuses, integer edge cases and 0-d inputs.
+REFUSED_OPERANDS_AND_INTEGER_EDGES = {
     "bitwise_not_float": lambda L: L.bitwise_not(L.tensor([1.0])),
     "invert_float": lambda L: ~L.tensor([1.0]),
     "bool_shift_left": lambda L: L.tensor([True]) << L.tensor([True]),
@@ -518,9 +518,9 @@ FOURTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(FOURTH_PASS))
-def test_fourth_pass_matches_torch(name):
-    compare(FOURTH_PASS[name])
+@pytest.mark.parametrize("name", sorted(REFUSED_OPERANDS_AND_INTEGER_EDGES))
+def test_refused_operands_and_integer_edges_match_torch(name):
+    compare(REFUSED_OPERANDS_AND_INTEGER_EDGES[name])
 
 
 def test_fill_with_a_tensor_that_requires_grad_carries_its_gradient():
@@ -573,7 +573,7 @@ def test_amax_of_a_nan_line_gives_the_line_nan_gradients(fn):
         assert e.tolist() == t.tolist() or np.array_equal(e.numpy(), t.numpy(), equal_nan=True)
 
 
-# Session 4, pass D (an independent helper): silently wrong values, a crash,
+# Mask and index assignment, add/sub alpha: silently wrong values, a crash,
 # and exception types, each compared with torch.
 def _mask_assign(values):
     def run(lib):
@@ -647,7 +647,7 @@ def _huber_at_infinity(name):
     return run
 
 
-FIFTH_PASS = {
+MASK_ASSIGNMENT_AND_ALPHA = {
     "mask_assign_values_in_order": _mask_assign(lambda L: L.tensor([10.0, 20.0, 30.0])),
     "mask_assign_one_value": _mask_assign(lambda L: L.tensor([7.0])),
     "mask_assign_too_many_values": _mask_assign(lambda L: L.tensor([1.0, 2.0, 3.0, 4.0])),
@@ -719,9 +719,9 @@ FIFTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(FIFTH_PASS))
-def test_fifth_pass_matches_torch(name):
-    compare(FIFTH_PASS[name])
+@pytest.mark.parametrize("name", sorted(MASK_ASSIGNMENT_AND_ALPHA))
+def test_mask_assignment_and_alpha_match_torch(name):
+    compare(MASK_ASSIGNMENT_AND_ALPHA[name])
 
 
 def test_an_uninitialised_tensor_raises_instead_of_crashing():
@@ -766,7 +766,7 @@ def test_legacy_type_names_and_random_():
     assert draws[0] == draws[1]
 
 
-# Session 4, pass E (an independent helper, on this session's additions).
+# Views written in place, gradients at the edges of their domains.
 def _no_grad_view_written_with_constants(lib):
     x = lib.ones(3, dtype=lib.float64, requires_grad=True)
     y = x * 1
@@ -830,7 +830,7 @@ def _prod_second_derivative_with_two_zeros(lib):
     return g.detach(), h
 
 
-SIXTH_PASS = {
+WRITTEN_VIEWS_AND_GRADIENT_EDGES = {
     "no_grad_view_written_with_constants": _no_grad_view_written_with_constants,
     "no_grad_view_of_view_written": _no_grad_view_of_view_written,
     "transposed_view_written_in_place": _transposed_view_written_in_place,
@@ -898,9 +898,9 @@ SIXTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SIXTH_PASS))
-def test_sixth_pass_matches_torch(name):
-    compare(SIXTH_PASS[name])
+@pytest.mark.parametrize("name", sorted(WRITTEN_VIEWS_AND_GRADIENT_EDGES))
+def test_written_views_and_gradient_edges_match_torch(name):
+    compare(WRITTEN_VIEWS_AND_GRADIENT_EDGES[name])
 
 
 def test_prod_second_derivative_through_zeros_raises_a_clear_error():
@@ -922,8 +922,8 @@ def test_collate_takes_numpy_scalars_like_torch():
     assert run(ember) == run(torch)
 
 
-# Session 4, pass F (the issue's own list, on the final code): the differences it found.
-SEVENTH_PASS = {
+# Arguments torch refuses.
+ARGUMENT_REFUSALS = {
     "list_where_number_expected": lambda L: L.tensor([1, [2]]),
     "normal_negative_std": lambda L: L.ones(3).normal_(0, -1),
     "uniform_reversed_range": lambda L: L.ones(3).uniform_(2, 1),
@@ -960,9 +960,9 @@ SEVENTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SEVENTH_PASS))
-def test_seventh_pass_matches_torch(name):
-    compare(SEVENTH_PASS[name])
+@pytest.mark.parametrize("name", sorted(ARGUMENT_REFUSALS))
+def test_argument_refusals_match_torch(name):
+    compare(ARGUMENT_REFUSALS[name])
 
 
 @pytest.mark.parametrize(
@@ -1019,7 +1019,7 @@ def test_logit_values_and_gradients_at_the_edges_match_torch(eps):
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)
 
 
-# ------------------------------------------- session 5: torch's refusals kept
+# ------------------------------------------- torch's refusals kept
 
 
 def _base_written(lib, op):
@@ -1056,7 +1056,7 @@ def _value_and_grad(fn, values, dtype="float32"):
 
 INF, NAN = float("inf"), float("nan")
 
-EIGHTH_PASS = {
+ACTIVATION_EDGES_AND_MULTI_OUTPUT_VIEWS = {
     "hardswish_at_infinities": _value_and_grad(
         lambda L, x: L.nn.functional.hardswish(x), [-INF, -3.0, 3.0, INF, NAN]
     ),
@@ -1137,9 +1137,9 @@ EIGHTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(EIGHTH_PASS))
-def test_eighth_pass_matches_torch(name):
-    compare(EIGHTH_PASS[name])
+@pytest.mark.parametrize("name", sorted(ACTIVATION_EDGES_AND_MULTI_OUTPUT_VIEWS))
+def test_activation_edges_and_multi_output_views_match_torch(name):
+    compare(ACTIVATION_EDGES_AND_MULTI_OUTPUT_VIEWS[name])
 
 
 @pytest.mark.parametrize(
@@ -1157,8 +1157,8 @@ def test_eighth_pass_matches_torch(name):
     ],
 )
 def test_refused_view_writes_use_torchs_words(name):
-    _, e = outcome(EIGHTH_PASS[name], ember)
-    _, t = outcome(EIGHTH_PASS[name], torch)
+    _, e = outcome(ACTIVATION_EDGES_AND_MULTI_OUTPUT_VIEWS[name], ember)
+    _, t = outcome(ACTIVATION_EDGES_AND_MULTI_OUTPUT_VIEWS[name], torch)
     assert type(e) is type(t) is RuntimeError and str(e) == str(t), (e, t)
 
 
@@ -1243,7 +1243,7 @@ def _index_assign(index, value_shape, shape=(3, 4)):
     return run
 
 
-NINTH_PASS = {
+NESTING_DIFF_AND_TYPE_FORMS = {
     "deeply_nested_list": lambda L: L.tensor(_nested(1500)),
     "nested_list_within_limit": lambda L: L.tensor(_nested(100)).sum(),
     "diff_of_huge_order": lambda L: L.zeros(3).diff(n=10**9),
@@ -1310,9 +1310,9 @@ def _nested(depth):
     return data
 
 
-@pytest.mark.parametrize("name", sorted(NINTH_PASS))
-def test_ninth_pass_matches_torch(name):
-    compare(NINTH_PASS[name])
+@pytest.mark.parametrize("name", sorted(NESTING_DIFF_AND_TYPE_FORMS))
+def test_nesting_diff_and_type_forms_match_torch(name):
+    compare(NESTING_DIFF_AND_TYPE_FORMS[name])
 
 
 def test_deeply_nested_list_raises_instead_of_overflowing_the_stack():
@@ -1347,7 +1347,7 @@ def test_module_without_forward_names_itself():
         Net()(ember.ones(2))
 
 
-TENTH_PASS = {
+GRAPH_LINKS_AND_ZERO_DIM_SHAPES = {
     "next_functions_of_scalar_operand": lambda L: L.tensor(
         [
             fn is None
@@ -1392,9 +1392,9 @@ TENTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(TENTH_PASS))
-def test_tenth_pass_matches_torch(name):
-    compare(TENTH_PASS[name])
+@pytest.mark.parametrize("name", sorted(GRAPH_LINKS_AND_ZERO_DIM_SHAPES))
+def test_graph_links_and_zero_dim_shapes_match_torch(name):
+    compare(GRAPH_LINKS_AND_ZERO_DIM_SHAPES[name])
 
 
 def test_expand_errors_name_the_dim_and_dtype_like_torch():
@@ -1438,7 +1438,7 @@ def _sampled_in_graph(method, *args):
     return run
 
 
-ELEVENTH_PASS = {
+VIEW_LEAVES_SAMPLERS_AND_CONVERSIONS = {
     "write_through_view_of_leaf_that_is_a_view": lambda L: (
         L.arange(6.0).reshape(2, 3).requires_grad_().__setitem__(0, 1.0)
     ),
@@ -1468,9 +1468,9 @@ ELEVENTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(ELEVENTH_PASS))
-def test_eleventh_pass_matches_torch(name):
-    compare(lambda L: _value_or_none(ELEVENTH_PASS[name], L))
+@pytest.mark.parametrize("name", sorted(VIEW_LEAVES_SAMPLERS_AND_CONVERSIONS))
+def test_view_leaves_samplers_and_conversions_match_torch(name):
+    compare(lambda L: _value_or_none(VIEW_LEAVES_SAMPLERS_AND_CONVERSIONS[name], L))
 
 
 def _value_or_none(fn, lib):
@@ -1517,7 +1517,7 @@ def test_hooks_and_retained_grads_follow_in_place_ops_like_torch(case):
     compare(case)
 
 
-# ---- Pass I (session 6): misuse, edge values and random programs against torch
+# ---- misuse, edge values and random programs against torch
 
 
 def _grads_after(fn, *shapes, upstream=None):
@@ -1586,7 +1586,7 @@ def _cumprod_result_written(L):
 _NAN = float("nan")
 _INF = float("inf")
 
-TWELFTH_PASS = {
+NAN_INF_GRADIENTS_AND_EDGE_VALUES = {
     "xlogy_grads_at_zero_nan_inf": _grads_after(
         lambda L, x, y: L.xlogy(x, y), [0.0, 0.0, 1.0, 2.0, 0.0], [0.0, _NAN, 0.0, _INF, 3.0]
     ),
@@ -1668,9 +1668,9 @@ TWELFTH_PASS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(TWELFTH_PASS))
-def test_twelfth_pass_matches_torch(name):
-    compare(lambda L: _value_or_none(TWELFTH_PASS[name], L))
+@pytest.mark.parametrize("name", sorted(NAN_INF_GRADIENTS_AND_EDGE_VALUES))
+def test_nan_inf_gradients_and_edge_values_match_torch(name):
+    compare(lambda L: _value_or_none(NAN_INF_GRADIENTS_AND_EDGE_VALUES[name], L))
 
 
 def _backward_with(gradient):
@@ -1736,25 +1736,25 @@ def _scatter_grad_of_larger_src(op):
     return run
 
 
-PASS_J = {
+ACCUMULATED_AND_SCATTERED_GRADIENTS = {
     "zero_grad_after_create_graph": _zero_grad_after_create_graph,
     "scatter_grad_of_larger_src": _scatter_grad_of_larger_src("scatter"),
     "scatter_add_grad_of_larger_src": _scatter_grad_of_larger_src("scatter_add"),
 }
 
 
-@pytest.mark.parametrize("name", sorted(PASS_J))
-def test_pass_j_matches_torch(name):
-    compare(lambda L: _value_or_none(PASS_J[name], L))
+@pytest.mark.parametrize("name", sorted(ACCUMULATED_AND_SCATTERED_GRADIENTS))
+def test_accumulated_and_scattered_gradients_match_torch(name):
+    compare(lambda L: _value_or_none(ACCUMULATED_AND_SCATTERED_GRADIENTS[name], L))
 
 
-PASS_K = {
+NEGATIVE_EXPAND_SIZES = {
     "expand_to_negative_leading_dim": lambda L: L.ones(3).expand(-2, 3),
     "expand_size_one_dim_to_negative": lambda L: L.ones(1).expand(-2),
     "expand_to_huge_negative_leading_dim": lambda L: L.ones(1, 3).expand(-(2**40), 1, 3),
 }
 
 
-@pytest.mark.parametrize("name", sorted(PASS_K))
-def test_pass_k_matches_torch(name):
-    compare(lambda L: _value_or_none(PASS_K[name], L))
+@pytest.mark.parametrize("name", sorted(NEGATIVE_EXPAND_SIZES))
+def test_negative_expand_sizes_match_torch(name):
+    compare(lambda L: _value_or_none(NEGATIVE_EXPAND_SIZES[name], L))

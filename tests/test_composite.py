@@ -164,7 +164,7 @@ def _grad_case(fn, shape=(3, 4)):
     return run
 
 
-ADDED_IN_SESSION_5 = {
+SHAPE_AND_ALIAS_OPS = {
     "ravel": _grad_case(lambda L, x: x.t().ravel()),
     "swapdims": _grad_case(lambda L, x: L.swapdims(x, 0, 1)),
     "moveaxis": _grad_case(lambda L, x: L.moveaxis(x.reshape(3, 2, 2), 0, -1)),
@@ -207,9 +207,9 @@ ADDED_IN_SESSION_5 = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(ADDED_IN_SESSION_5))
-def test_session_5_additions_match_torch(name):
-    compare(ADDED_IN_SESSION_5[name], rtol=1e-12, atol=1e-12)
+@pytest.mark.parametrize("name", sorted(SHAPE_AND_ALIAS_OPS))
+def test_shape_and_alias_ops_match_torch(name):
+    compare(SHAPE_AND_ALIAS_OPS[name], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("op", ["amax", "amin"])

@@ -702,7 +702,7 @@ def _case_grad_mode_thread_isolation_under_load():
 
 
 # Thread tests run in a subprocess: a data race may crash the interpreter, and a
-# crash must fail one test cleanly rather than kill the whole session.
+# crash must fail one test cleanly rather than kill the whole test run.
 _TESTS_DIR = __import__("os").path.dirname(__import__("os").path.abspath(__file__))
 
 
@@ -847,7 +847,7 @@ def test_numel_overflow_is_rejected():
     assert rc == 0 and out[0] in ("RuntimeError", "MemoryError"), (rc, out)
 
 
-# ---------------------------------------------- found by an adversarial pass
+# ---------------------------------------------- misuse cases once mishandled
 
 
 def test_hooks_on_a_non_leaf_outlive_its_python_object():
