@@ -3,26 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ember/kernels/lane_sum.h"
 #include "ember/parallel.h"
 
 namespace ember {
 namespace {
-
-// Eight accumulators so the compiler keeps the sums in vector registers.
-constexpr int kLanes = 8;
-
-template <typename T, typename Term>
-T lane_sum(int64_t n, Term term) {
-  T acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) acc[j] += term(i + j);
-  }
-  for (; i < n; ++i) acc[0] += term(i);
-  T total = 0;
-  for (int j = 0; j < kLanes; ++j) total += acc[j];
-  return total;
-}
 
 int64_t row_grain(int64_t n) {
   return std::max<int64_t>(1, kParallelGrainHeavy / std::max<int64_t>(n, 1));

@@ -5,52 +5,34 @@
 #include <limits>
 #include <type_traits>
 
+#include "ember/kernels/lane_sum.h"
 #include "ember/kernels/vector_math.h"
 #include "ember/parallel.h"
 
 namespace ember {
 namespace {
 
-// Eight independent accumulators: the compiler keeps them in one vector
-// register, and the row's rounding does not depend on the thread count.
-constexpr int kLanes = 8;
-
+// Lanes as lane_sum's (kernels/lane_sum.h), for the row maximum.
 template <typename T>
 T row_max(const T* x, int64_t n) {
-  T acc[kLanes];
-  std::fill(acc, acc + kLanes, -std::numeric_limits<T>::infinity());
+  T acc[kSumLanes];
+  std::fill(acc, acc + kSumLanes, -std::numeric_limits<T>::infinity());
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+  for (; i + kSumLanes <= n; i += kSumLanes) {
+    for (int j = 0; j < kSumLanes; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
   }
   for (; i < n; ++i) acc[0] = x[i] > acc[0] ? x[i] : acc[0];
-  return *std::max_element(acc, acc + kLanes);  // NaN inputs poison the row later
+  return *std::max_element(acc, acc + kSumLanes);  // NaN inputs poison the row later
 }
 
 template <typename T>
 T row_sum(const T* x, int64_t n) {
-  T acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
-  }
-  for (; i < n; ++i) acc[0] += x[i];
-  T total = 0;
-  for (int j = 0; j < kLanes; ++j) total += acc[j];
-  return total;
+  return lane_sum<T>(n, [x](int64_t i) { return x[i]; });
 }
 
 template <typename T>
 T row_dot(const T* x, const T* y, int64_t n) {
-  T acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j] * y[i + j];
-  }
-  for (; i < n; ++i) acc[0] += x[i] * y[i];
-  T total = 0;
-  for (int j = 0; j < kLanes; ++j) total += acc[j];
-  return total;
+  return lane_sum<T>(n, [x, y](int64_t i) { return x[i] * y[i]; });
 }
 
 // Note [Softmax and denormals]
@@ -107,10 +89,6 @@ template <typename T>
 T shifted_exp(const T* x, T* y, int64_t n, T* max_out) {
   const T mx = row_max(x, n);
   *max_out = mx;
-  if constexpr (std::is_same_v<T, float>) {
-    float sum;
-    if (exp_shifted_row(x, mx, y, n, &sum)) return sum;
-  }
   exp_row(x, mx, y, n);
   return row_sum(y, n);
 }

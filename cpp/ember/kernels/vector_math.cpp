@@ -637,10 +637,16 @@ EMBER_AVX512 __m512 erf16(__m512 x) {
   return _mm512_or_ps(_mm512_mask_blend_ps(is_small, big, small), _mm512_and_ps(x, sign));
 }
 
+// The lanes of the 16 floats from i that lie before n: all of them but in a
+// row's tail.
+EMBER_AVX512 __mmask16 lanes_before(int64_t n, int64_t i) {
+  return n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+}
+
 template <__m512 (*F)(__m512)>
 __attribute__((target("arch=x86-64-v4"))) void map16(const float* in, float* out, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = lanes_before(n, i);
     _mm512_mask_storeu_ps(out + i, m, F(_mm512_maskz_loadu_ps(m, in + i)));
   }
 }
@@ -797,7 +803,7 @@ __attribute__((target("arch=x86-64-v4"))) float exp_shifted_row16(const float* i
   __m512 total = _mm512_setzero_ps();
   __mmask16 band = 0;
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = lanes_before(n, i);
     const __m512 a = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, in + i), s);
     const __mmask16 low = _mm512_mask_cmp_ps_mask(m, a, floor, _CMP_LT_OQ);
     band |= _mm512_mask_cmp_ps_mask(low, a, zero_below, _CMP_GE_OQ);
@@ -823,10 +829,17 @@ __attribute__((target("arch=x86-64-v4"))) float row_max16(const float* x, int64_
   const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   __m512 acc = lowest;
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = lanes_before(n, i);
     acc = _mm512_max_ps(acc, _mm512_mask_loadu_ps(lowest, m, x + i));
   }
-  return _mm512_reduce_max_ps(acc);  // a NaN input poisons the row through exp
+  // Folded by hand: GCC 12's _mm512_reduce_max_ps reads an uninitialized
+  // register (-Wuninitialized). A NaN input poisons the row through exp.
+  // Each step folds one half of the lanes onto the other, in zmm registers.
+  acc = _mm512_max_ps(acc, _mm512_shuffle_f32x4(acc, acc, 0x4E));  // 256-bit halves
+  acc = _mm512_max_ps(acc, _mm512_shuffle_f32x4(acc, acc, 0xB1));  // 128-bit quarters
+  acc = _mm512_max_ps(acc, _mm512_permute_ps(acc, 0x4E));          // pairs
+  acc = _mm512_max_ps(acc, _mm512_permute_ps(acc, 0xB1));          // neighbours
+  return _mm512_cvtss_f32(acc);
 }
 
 __attribute__((target("arch=x86-64-v4"))) void softmax_row16(const float* x, float* y, int64_t n,
@@ -836,14 +849,14 @@ __attribute__((target("arch=x86-64-v4"))) void softmax_row16(const float* x, flo
   if (log) {  // y = (x - max) - log(sum), as the portable row computes it
     const __m512 s = _mm512_set1_ps(mx), l = _mm512_set1_ps(std::log(sum));
     for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __mmask16 m = lanes_before(n, i);
       const __m512 a = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s);
       _mm512_mask_storeu_ps(y + i, m, _mm512_sub_ps(a, l));
     }
   } else {
     const __m512 scale = _mm512_set1_ps(1.0f / sum);
     for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __mmask16 m = lanes_before(n, i);
       _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), scale));
     }
   }

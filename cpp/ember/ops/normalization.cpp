@@ -17,6 +17,29 @@ Tensor mean_of_rows(const Tensor& t) { return mean(t, {1}, true); }
 
 DimList dims_of(const Shape& s) { return DimList(s.begin(), s.end()); }
 
+// A NodeT for (input, weight, bias) made the grad_fn of `out`, or null when
+// nothing needs a gradient. An absent weight or bias keeps a null edge, as
+// torch's nodes always have three.
+template <typename NodeT>
+std::shared_ptr<NodeT> record_norm(const Tensor& out, const Tensor& input, const Tensor& weight,
+                                   const Tensor& bias) {
+  const bool needed =
+      GradMode::is_enabled() && (input->requires_grad() || (weight && weight->requires_grad()) ||
+                                 (bias && bias->requires_grad()));
+  if (!needed) return nullptr;
+  auto node = std::make_shared<NodeT>();
+  add_next_edge(*node, input);
+  for (const Tensor* t : {&weight, &bias}) {
+    if (*t) {
+      add_next_edge(*node, *t);
+    } else {
+      node->next_edges().push_back(Edge{});
+    }
+  }
+  out->set_history(node, 0);
+  return node;
+}
+
 }  // namespace
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
@@ -32,20 +55,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
     f = layer_norm_kernel(contiguous(input), n, weight ? contiguous(weight) : weight,
                           bias ? contiguous(bias) : bias, eps);
   }
-  const bool record =
-      GradMode::is_enabled() && (input->requires_grad() || (weight && weight->requires_grad()) ||
-                                 (bias && bias->requires_grad()));
-  if (record) {
-    auto node = std::make_shared<NativeLayerNormBackward0>();
-    add_next_edge(*node, input);
-    for (const Tensor* t : {&weight, &bias}) {
-      if (*t) {
-        add_next_edge(*node, *t);
-      } else {
-        node->next_edges().push_back(Edge{});
-      }
-    }
-    f.out->set_history(node, 0);
+  if (auto node = record_norm<NativeLayerNormBackward0>(f.out, input, weight, bias)) {
     node->input = SavedTensor(input, false);
     if (weight) node->weight = SavedTensor(weight, false);
     node->mean = SavedTensor(f.mean, false);
@@ -151,20 +161,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
     out = batch_norm_apply_kernel(x, mean, invstd, weight ? contiguous(weight) : weight,
                                   bias ? contiguous(bias) : bias);
   }
-  const bool record =
-      GradMode::is_enabled() && (input->requires_grad() || (weight && weight->requires_grad()) ||
-                                 (bias && bias->requires_grad()));
-  if (record) {
-    auto node = std::make_shared<NativeBatchNormBackward0>();
-    add_next_edge(*node, input);
-    for (const Tensor* t : {&weight, &bias}) {
-      if (*t) {
-        add_next_edge(*node, *t);
-      } else {
-        node->next_edges().push_back(Edge{});
-      }
-    }
-    out->set_history(node, 0);
+  if (auto node = record_norm<NativeBatchNormBackward0>(out, input, weight, bias)) {
     node->input = SavedTensor(input, false);
     if (weight) node->weight = SavedTensor(weight, false);
     node->mean = SavedTensor(mean, false);
