@@ -23,6 +23,15 @@ class Node;
 class TensorImpl;
 using Tensor = std::shared_ptr<TensorImpl>;
 
+// A tensor's tangent for forward-mode AD and the dual level it belongs to
+// (Note [Forward-mode AD]). Shared, not copied, with the alias a node saves of
+// its own output, so a tangent set after the node saved the output still
+// reaches backward formulas that run under forward AD.
+struct ForwardGrad {
+  uint64_t level = 0;
+  Tensor tangent;
+};
+
 // A gradient hook (Tensor.register_hook): sees the gradient flowing into a
 // tensor and may return a replacement (or null to keep it).
 using GradHook = std::function<Tensor(const Tensor&)>;
@@ -181,6 +190,10 @@ class TensorImpl {
   // Points this tensor at other's data and layout (Tensor.data = other).
   void set_data(const TensorImpl& other);
 
+  // Forward-mode AD (Note [Forward-mode AD]); read through forward_ad.h.
+  const std::shared_ptr<ForwardGrad>& forward_grad() const { return forward_grad_; }
+  void set_forward_grad(std::shared_ptr<ForwardGrad> f) { forward_grad_ = std::move(f); }
+
   // Makes this tensor a leaf again (detach_()).
   void clear_history() {
     grad_fn_.reset();
@@ -210,6 +223,7 @@ class TensorImpl {
   Tensor grad_;
   Tensor base_;
   std::shared_ptr<HookList> hooks_;
+  std::shared_ptr<ForwardGrad> forward_grad_;
 };
 
 // A Python number operand: kept apart from tensors so `x * 2.0` needs no

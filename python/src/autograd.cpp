@@ -9,6 +9,7 @@
 #include "ember/autograd/functions/nn.h"
 #include "ember/autograd/functions/reduce.h"
 #include "ember/autograd/functions/shape.h"
+#include "ember/ops/unary.h"
 
 namespace ember::bindings {
 
@@ -18,9 +19,21 @@ namespace {
 
 using NodeClass = py::class_<Node, std::shared_ptr<Node>>;
 
-template <typename T>
+template <typename T, typename Base = Node>
 void bind_node(py::module_& m, const char* name) {
-  py::class_<T, Node, std::shared_ptr<T>>(m, name);
+  py::class_<T, Base, std::shared_ptr<T>>(m, name);
+}
+
+// One class per unary table entry that records its own node (Note [Op table]).
+template <size_t... I>
+void bind_unary_nodes(py::module_& m, std::index_sequence<I...>) {
+  auto bind_one = [&m](auto op) {
+    constexpr UnaryOp kOp = decltype(op)::value;
+    if (const char* name = unary_entry(kOp).node_name) {
+      bind_node<UnaryNode<kOp>, UnaryNodeBase>(m, name);
+    }
+  };
+  (bind_one(std::integral_constant<UnaryOp, static_cast<UnaryOp>(I)>{}), ...);
 }
 
 std::vector<Tensor> tensor_list(py::handle h) {
@@ -90,6 +103,8 @@ void bind_nodes(py::module_& m) {
   py::class_<AccumulateGrad, Node, std::shared_ptr<AccumulateGrad>>(m, "AccumulateGrad")
       .def_property_readonly("variable", [](const AccumulateGrad& a) { return a.variable(); });
 
+  py::class_<UnaryNodeBase, Node, std::shared_ptr<UnaryNodeBase>>(m, "_UnaryNode");
+  bind_unary_nodes(m, std::make_index_sequence<kUnaryOpCount>{});
 #define EMBER_BIND(NAME) bind_node<NAME>(m, #NAME)
   // elementwise
   EMBER_BIND(AddBackward0);
@@ -110,42 +125,12 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(NotImplemented);
   EMBER_BIND(ToCopyBackward0);
   EMBER_BIND(CloneBackward0);
-  EMBER_BIND(NegBackward0);
-  EMBER_BIND(SignBackward0);
-  EMBER_BIND(FloorBackward0);
-  EMBER_BIND(CeilBackward0);
-  EMBER_BIND(RoundBackward0);
-  EMBER_BIND(TruncBackward0);
-  EMBER_BIND(ExpBackward0);
-  EMBER_BIND(LogBackward0);
-  EMBER_BIND(SqrtBackward0);
-  EMBER_BIND(AbsBackward0);
-  EMBER_BIND(SinBackward0);
-  EMBER_BIND(ErfBackward0);
-  EMBER_BIND(TanBackward0);
-  EMBER_BIND(SinhBackward0);
-  EMBER_BIND(CoshBackward0);
-  EMBER_BIND(AsinBackward0);
-  EMBER_BIND(AcosBackward0);
-  EMBER_BIND(AtanBackward0);
-  EMBER_BIND(AsinhBackward0);
-  EMBER_BIND(AcoshBackward0);
-  EMBER_BIND(AtanhBackward0);
-  EMBER_BIND(ErfinvBackward0);
   EMBER_BIND(Atan2Backward0);
   EMBER_BIND(XlogyBackward0);
   EMBER_BIND(DivBackward2);
   EMBER_BIND(DiagonalBackward0);
   EMBER_BIND(DiagonalBackwardBackward0);
-  EMBER_BIND(CosBackward0);
-  EMBER_BIND(TanhBackward0);
-  EMBER_BIND(SigmoidBackward0);
   EMBER_BIND(GeluBackward0);
-  EMBER_BIND(ReluBackward0);
-  EMBER_BIND(ReciprocalBackward0);
-  EMBER_BIND(Log1PBackward0);
-  EMBER_BIND(Expm1Backward0);
-  EMBER_BIND(RsqrtBackward0);
   EMBER_BIND(FillBackward0);
   EMBER_BIND(ZeroBackward0);
   EMBER_BIND(CopyBackwards);

@@ -108,6 +108,7 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
 SavedTensor::SavedTensor(const Tensor& t, bool is_output)
     : version_(t->version()), output_nr_(t->output_nr()), is_output_(is_output), saved_(true) {
   data_ = is_output ? detach(t) : t;
+  if (is_output) forward_ad::share_forward_grad(t, data_);
 }
 
 namespace {
@@ -158,6 +159,7 @@ Tensor SavedTensor::unpack(const Node& owner) const {
   if (!is_output_) return data_;
   // Reattach the owner as grad_fn so create_graph sees the dependency.
   Tensor t = detach(data_);
+  t->set_forward_grad(data_->forward_grad());
   t->set_history(std::const_pointer_cast<Node>(owner.shared_from_this()), output_nr_);
   return t;
 }
@@ -199,13 +201,23 @@ Edge gradient_edge(const Tensor& t) {
 }
 
 void add_next_edge(Node& node, const Tensor& input) {
+  if (input && forward_ad::has_tangent(*input) && !node.has_forward_formula()) {
+    forward_ad::throw_no_forward_formula(node);
+  }
   node.next_edges().push_back(gradient_edge(input));
 }
 
 void set_history(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,
                  const Tensor& output) {
+  bool wants_graph = true;
+  if (forward_ad::active()) {
+    // Recorded for a tangent only (Note [Forward-mode AD]): no graph to join.
+    wants_graph = false;
+    for (const Tensor* in : inputs) wants_graph = wants_graph || (*in && (*in)->requires_grad());
+    wants_graph = wants_graph && GradMode::is_enabled();
+  }
   for (const Tensor* in : inputs) add_next_edge(*node, *in);
-  output->set_history(node, 0);
+  if (wants_graph) output->set_history(node, 0);
 }
 
 void release_iteratively(std::shared_ptr<Node>&& node) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ember/autograd/forward_ad.h"
 #include "ember/autograd/grad_mode.h"
 #include "ember/small_vector.h"
 #include "ember/tensor.h"
@@ -45,6 +46,9 @@ class Node : public std::enable_shared_from_this<Node> {
   // ctx), visited by their cycle collection support; opaque to the core.
   virtual void* gc_object() const { return nullptr; }
   virtual uint32_t num_outputs() const { return 1; }
+  // Whether the op that records this node computes its outputs' tangents
+  // (Note [Forward-mode AD]).
+  virtual bool has_forward_formula() const { return false; }
 
   EdgeList& next_edges() { return next_edges_; }
   const EdgeList& next_edges() const { return next_edges_; }
@@ -151,12 +155,14 @@ class SavedScalar {
 // SigmoidBackward0 -> Sigmoid.
 std::string forward_op_name(const Node& node);
 
-// True when an op on these inputs must record a node.
+// True when an op on these inputs must record a node: one requires grad, or
+// carries a tangent (Note [Forward-mode AD]).
 inline bool any_requires_grad(const Tensor& a) {
-  return GradMode::is_enabled() && a->requires_grad();
+  return (GradMode::is_enabled() && a->requires_grad()) || forward_ad::has_tangent(*a);
 }
 inline bool any_requires_grad(const Tensor& a, const Tensor& b) {
-  return GradMode::is_enabled() && (a->requires_grad() || b->requires_grad());
+  return (GradMode::is_enabled() && (a->requires_grad() || b->requires_grad())) ||
+         forward_ad::has_tangent(*a) || forward_ad::has_tangent(*b);
 }
 
 // The edge a gradient for `t` flows into (null edge when t needs none).

@@ -5,22 +5,6 @@
 
 namespace ember {
 
-// Step functions (sign, floor, ceil, round, trunc): the gradient is zero
-// wherever it exists, as torch defines it.
-struct StepBackward : Node {
-  TensorList apply(TensorList&& grads) override;
-};
-#define EMBER_STEP_NODE(NAME)                           \
-  struct NAME final : StepBackward {                    \
-    const char* name() const override { return #NAME; } \
-  }
-EMBER_STEP_NODE(SignBackward0);
-EMBER_STEP_NODE(FloorBackward0);
-EMBER_STEP_NODE(CeilBackward0);
-EMBER_STEP_NODE(RoundBackward0);
-EMBER_STEP_NODE(TruncBackward0);
-#undef EMBER_STEP_NODE
-
 // Binary nodes whose other operand may be a tensor or a Python scalar.
 struct AddBackward0 final : Node {
   EMBER_NODE(AddBackward0);
@@ -142,40 +126,6 @@ struct ToCopyBackward0 final : Node {
 struct CloneBackward0 final : Node {
   EMBER_NODE(CloneBackward0);
 };
-
-// Unary nodes. Each saves its input or its output, whichever its formula uses.
-#define EMBER_UNARY_NODE(NAME)                         \
-  struct NAME final : Node {                           \
-    EMBER_NODE(NAME);                                  \
-    void release_saved() override { saved.release(); } \
-    SavedTensor saved;                                 \
-  }
-EMBER_UNARY_NODE(NegBackward0);
-EMBER_UNARY_NODE(ExpBackward0);
-EMBER_UNARY_NODE(LogBackward0);
-EMBER_UNARY_NODE(SqrtBackward0);
-EMBER_UNARY_NODE(AbsBackward0);
-EMBER_UNARY_NODE(SinBackward0);
-EMBER_UNARY_NODE(ErfBackward0);
-EMBER_UNARY_NODE(TanBackward0);  // saves its output
-EMBER_UNARY_NODE(SinhBackward0);
-EMBER_UNARY_NODE(CoshBackward0);
-EMBER_UNARY_NODE(AsinBackward0);
-EMBER_UNARY_NODE(AcosBackward0);
-EMBER_UNARY_NODE(AtanBackward0);
-EMBER_UNARY_NODE(AsinhBackward0);
-EMBER_UNARY_NODE(AcoshBackward0);
-EMBER_UNARY_NODE(AtanhBackward0);
-EMBER_UNARY_NODE(ErfinvBackward0);
-EMBER_UNARY_NODE(CosBackward0);
-EMBER_UNARY_NODE(TanhBackward0);
-EMBER_UNARY_NODE(SigmoidBackward0);
-EMBER_UNARY_NODE(ReluBackward0);
-EMBER_UNARY_NODE(ReciprocalBackward0);
-EMBER_UNARY_NODE(Log1PBackward0);
-EMBER_UNARY_NODE(Expm1Backward0);
-EMBER_UNARY_NODE(RsqrtBackward0);
-#undef EMBER_UNARY_NODE
 
 struct GeluBackward0 final : Node {
   EMBER_NODE(GeluBackward0);

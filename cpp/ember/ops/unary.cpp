@@ -1,0 +1,179 @@
+// The unary pointwise op table and unary(), which records and differentiates
+// every op in it (Note [Op table]).
+
+#include "ember/ops/unary.h"
+
+#include <array>
+#include <utility>
+
+#include "ember/autograd/forward_ad.h"
+#include "ember/autograd/functions/elementwise.h"
+
+namespace ember {
+
+namespace {
+
+// ---- formulas: v * f'(x), from x or y = f(x) as the entry saves ----
+
+Tensor one_minus_square(const Tensor& x) { return rsub(mul(x, x), Scalar(1.0)); }
+
+// Whether a formula may run as one raw kernel: no graph to record and no
+// tangent to carry (Note [Forward-mode AD]), and operands a kernel takes.
+bool fusable(const Tensor& v, const Tensor& saved) {
+  return !any_requires_grad(v, saved) && v->shape() == saved->shape() && is_floating(v->dtype());
+}
+
+Tensor zero_derivative(const Tensor& v, const Tensor&) { return zeros(v->shape(), v->dtype()); }
+Tensor neg_derivative(const Tensor& v, const Tensor&) { return neg(v); }
+Tensor exp_derivative(const Tensor& v, const Tensor& y) { return mul(v, y); }
+Tensor log_derivative(const Tensor& v, const Tensor& x) { return div(v, x); }
+Tensor sqrt_derivative(const Tensor& v, const Tensor& y) { return div(v, mul(y, Scalar(2.0))); }
+Tensor abs_derivative(const Tensor& v, const Tensor& x) { return mul(v, sign(x)); }
+Tensor sin_derivative(const Tensor& v, const Tensor& x) { return mul(v, cos(x)); }
+Tensor cos_derivative(const Tensor& v, const Tensor& x) { return mul(v, neg(sin(x))); }
+Tensor tan_derivative(const Tensor& v, const Tensor& y) {  // 1 + tan^2
+  return mul(v, add(mul(y, y), Scalar(1.0)));
+}
+Tensor sinh_derivative(const Tensor& v, const Tensor& x) { return mul(v, unary(UnaryOp::Cosh, x)); }
+Tensor cosh_derivative(const Tensor& v, const Tensor& x) { return mul(v, unary(UnaryOp::Sinh, x)); }
+Tensor asin_derivative(const Tensor& v, const Tensor& x) {  // 1 / sqrt(1 - x^2)
+  return div(v, sqrt(one_minus_square(x)));
+}
+Tensor acos_derivative(const Tensor& v, const Tensor& x) {  // -1 / sqrt(1 - x^2)
+  return neg(div(v, sqrt(one_minus_square(x))));
+}
+Tensor atan_derivative(const Tensor& v, const Tensor& x) {  // 1 / (1 + x^2)
+  return div(v, add(mul(x, x), Scalar(1.0)));
+}
+Tensor asinh_derivative(const Tensor& v, const Tensor& x) {  // 1 / sqrt(x^2 + 1)
+  return mul(v, unary(UnaryOp::Rsqrt, add(mul(x, x), Scalar(1.0))));
+}
+Tensor acosh_derivative(const Tensor& v, const Tensor& x) {  // 1 / sqrt(x^2 - 1)
+  return mul(v, unary(UnaryOp::Rsqrt, sub(mul(x, x), Scalar(1.0))));
+}
+Tensor atanh_derivative(const Tensor& v, const Tensor& x) {  // 1 / (1 - x^2)
+  return div(v, one_minus_square(x));
+}
+Tensor erf_derivative(const Tensor& v, const Tensor& x) {  // 2 / sqrt(pi) * exp(-x^2)
+  return mul(v, mul(exp(neg(mul(x, x))), Scalar(1.1283791670955126)));
+}
+Tensor erfinv_derivative(const Tensor& v, const Tensor& x) {  // sqrt(pi) / 2 * exp(erfinv(x)^2)
+  const Tensor y = unary(UnaryOp::Erfinv, x);
+  return mul(v, mul(exp(mul(y, y)), Scalar(0.88622692545275801)));
+}
+Tensor tanh_derivative(const Tensor& v, const Tensor& y) {
+  if (fusable(v, y)) return tanh_backward_kernel(v, y);
+  return mul(v, one_minus_square(y));
+}
+Tensor sigmoid_derivative(const Tensor& v, const Tensor& y) {
+  if (fusable(v, y)) return sigmoid_backward_kernel(v, y);
+  return mul(mul(v, rsub(y, Scalar(1.0))), y);
+}
+Tensor relu_derivative(const Tensor& v, const Tensor& y) {
+  // torch's threshold_backward: zero where the result is <= 0 (a NaN passes).
+  // Under create_graph torch's gradient depends on y (with derivative 0), so a
+  // second grad with respect to the input finds it: y * 0 is that 0 (y is 0 there).
+  const bool link_y = GradMode::is_enabled() && y->requires_grad();
+  if (!link_y && fusable(v, y)) return relu_backward_kernel(v, y);
+  const Tensor zero = link_y ? mul(y, Scalar(0.0)) : zeros({}, v->dtype());
+  return where(compare(BinaryOp::Le, y, Scalar(0.0)), zero, v);
+}
+Tensor reciprocal_derivative(const Tensor& v, const Tensor& y) { return mul(v, neg(mul(y, y))); }
+Tensor log1p_derivative(const Tensor& v, const Tensor& x) { return div(v, add(x, Scalar(1.0))); }
+Tensor expm1_derivative(const Tensor& v, const Tensor& y) { return mul(v, add(y, Scalar(1.0))); }
+Tensor rsqrt_derivative(const Tensor& v, const Tensor& y) {
+  return mul(v, mul(pow(y, Scalar(3.0)), Scalar(-0.5)));
+}
+Tensor square_derivative(const Tensor& v, const Tensor& x) { return mul(v, mul(x, Scalar(2.0))); }
+
+// In UnaryOp's order (checked below).
+constexpr UnaryEntry kUnaryTable[] = {
+    {UnaryOp::Neg, "neg", "NegBackward0", Saves::Nothing, neg_derivative},
+    {UnaryOp::Exp, "exp", "ExpBackward0", Saves::Result, exp_derivative},
+    {UnaryOp::Log, "log", "LogBackward0", Saves::Input, log_derivative},
+    {UnaryOp::Sqrt, "sqrt", "SqrtBackward0", Saves::Result, sqrt_derivative},
+    {UnaryOp::Abs, "abs", "AbsBackward0", Saves::Input, abs_derivative},
+    {UnaryOp::Sin, "sin", "SinBackward0", Saves::Input, sin_derivative},
+    {UnaryOp::Cos, "cos", "CosBackward0", Saves::Input, cos_derivative},
+    {UnaryOp::Tanh, "tanh", "TanhBackward0", Saves::Result, tanh_derivative},
+    {UnaryOp::Sigmoid, "sigmoid", "SigmoidBackward0", Saves::Result, sigmoid_derivative},
+    {UnaryOp::Relu, "relu", "ReluBackward0", Saves::Result, relu_derivative},
+    {UnaryOp::Reciprocal, "reciprocal", "ReciprocalBackward0", Saves::Result,
+     reciprocal_derivative},
+    {UnaryOp::Sign, "sign", "SignBackward0", Saves::Nothing, zero_derivative},
+    // torch records square as x ** 2: PowBackward0, made by unary() itself.
+    {UnaryOp::Square, "square", nullptr, Saves::Input, square_derivative},
+    {UnaryOp::Log1p, "log1p", "Log1PBackward0", Saves::Input, log1p_derivative},
+    {UnaryOp::Expm1, "expm1", "Expm1Backward0", Saves::Result, expm1_derivative},
+    {UnaryOp::Rsqrt, "rsqrt", "RsqrtBackward0", Saves::Result, rsqrt_derivative},
+    {UnaryOp::Floor, "floor", "FloorBackward0", Saves::Nothing, zero_derivative},
+    {UnaryOp::Ceil, "ceil", "CeilBackward0", Saves::Nothing, zero_derivative},
+    {UnaryOp::Round, "round", "RoundBackward0", Saves::Nothing, zero_derivative},
+    {UnaryOp::Trunc, "trunc", "TruncBackward0", Saves::Nothing, zero_derivative},
+    {UnaryOp::Erf, "erf", "ErfBackward0", Saves::Input, erf_derivative},
+    {UnaryOp::Tan, "tan", "TanBackward0", Saves::Result, tan_derivative},
+    {UnaryOp::Sinh, "sinh", "SinhBackward0", Saves::Input, sinh_derivative},
+    {UnaryOp::Cosh, "cosh", "CoshBackward0", Saves::Input, cosh_derivative},
+    {UnaryOp::Asin, "asin", "AsinBackward0", Saves::Input, asin_derivative},
+    {UnaryOp::Acos, "acos", "AcosBackward0", Saves::Input, acos_derivative},
+    {UnaryOp::Atan, "atan", "AtanBackward0", Saves::Input, atan_derivative},
+    {UnaryOp::Asinh, "asinh", "AsinhBackward0", Saves::Input, asinh_derivative},
+    {UnaryOp::Acosh, "acosh", "AcoshBackward0", Saves::Input, acosh_derivative},
+    {UnaryOp::Atanh, "atanh", "AtanhBackward0", Saves::Input, atanh_derivative},
+    {UnaryOp::Erfinv, "erfinv", "ErfinvBackward0", Saves::Input, erfinv_derivative},
+    // A bool result carries no gradient.
+    {UnaryOp::LogicalNot, "logical_not", nullptr, Saves::Nothing, nullptr},
+};
+
+constexpr bool table_in_enum_order() {
+  for (size_t i = 0; i < kUnaryOpCount; ++i) {
+    if (static_cast<size_t>(kUnaryTable[i].op) != i) return false;
+  }
+  return true;
+}
+static_assert(sizeof(kUnaryTable) / sizeof(kUnaryTable[0]) == kUnaryOpCount,
+              "one entry per UnaryOp");
+static_assert(table_in_enum_order(), "kUnaryTable follows UnaryOp's order");
+
+// Node factories, one per op, in the same order.
+using NodeFactory = std::shared_ptr<UnaryNodeBase> (*)();
+template <size_t... I>
+constexpr std::array<NodeFactory, kUnaryOpCount> node_factories(std::index_sequence<I...>) {
+  return {+[]() -> std::shared_ptr<UnaryNodeBase> {
+    return std::make_shared<UnaryNode<static_cast<UnaryOp>(I)>>();
+  }...};
+}
+constexpr auto kNodeFactories = node_factories(std::make_index_sequence<kUnaryOpCount>{});
+
+// x ** 2 as torch records it.
+void record_square(const Tensor& out, const Tensor& a) {
+  auto node = record<PowBackward0>(out, {&a});
+  node->self = SavedTensor(a, false);
+  node->exponent = 2.0;
+}
+
+}  // namespace
+
+const UnaryEntry& unary_entry(UnaryOp op) { return kUnaryTable[static_cast<size_t>(op)]; }
+
+Tensor unary(UnaryOp op, const Tensor& a) {
+  Tensor out = unary_kernel(op, a);
+  const UnaryEntry& entry = unary_entry(op);
+  if (!entry.times_derivative) return out;
+  const Tensor& saved_value = entry.saves == Saves::Result ? out : a;
+  if (forward_ad::has_tangent(*a)) {
+    forward_ad::set_tangent(out, entry.times_derivative(forward_ad::tangent(a), saved_value));
+  }
+  if (!GradMode::is_enabled() || !a->requires_grad()) return out;
+  if (op == UnaryOp::Square) {
+    record_square(out, a);
+    return out;
+  }
+  std::shared_ptr<UnaryNodeBase> node = kNodeFactories[static_cast<size_t>(op)]();
+  set_history(node, {&a}, out);
+  if (entry.saves != Saves::Nothing)
+    node->saved = SavedTensor(saved_value, entry.saves == Saves::Result);
+  return out;
+}
+
+}  // namespace ember
