@@ -19,10 +19,12 @@ def _display_args(t):
         # A view whose grad_fn may not be regenerated (its base was written in
         # place; Note [Views that refuse in-place ops]): torch prints it so.
         grad_fn, grad_fn_name = True, "Invalid"
+    tangent = _C._tangent(t) if _C._current_dual_level() else None
     return {
         "dtype": t.dtype.__repr__().split(".")[-1],
         "requires_grad": t.requires_grad and grad_fn is None,
         "grad_fn": grad_fn_name,
+        "tangent": None if tangent is None else _repr(tangent),
     }
 
 

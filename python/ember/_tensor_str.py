@@ -320,6 +320,7 @@ def format_tensor(
     dtype: str,
     requires_grad: bool = False,
     grad_fn: str | None = None,
+    tangent: str | None = None,
     tensor_type_prefix: str = "tensor",
 ) -> str:
     """Return the text PyTorch's ``repr(t)`` gives for a tensor with these
@@ -330,7 +331,7 @@ def format_tensor(
     "float32", "float64", "int64", "bool") if it is not already of it.
     ``grad_fn`` is the backward node's class name; when it is given,
     ``requires_grad`` is not printed (as in PyTorch, where only leaves show
-    ``requires_grad=True``).
+    ``requires_grad=True``). ``tangent`` is the repr of a forward-mode tangent.
     """
     arr = _as_array(values, dtype)
     opts = _options
@@ -361,6 +362,8 @@ def format_tensor(
         suffixes.append(f"grad_fn=<{grad_fn}>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
+    if tangent is not None:
+        suffixes.append(f"tangent={tangent}")
 
     return _append_suffixes(prefix + body, suffixes, indent, opts)
 
@@ -392,6 +395,7 @@ def format_tensor_spec(
     dtype: str,
     requires_grad: bool = False,
     grad_fn: str | None = None,
+    tangent: str | None = None,
     tensor_type_prefix: str = "tensor",
     type_name: str = "Tensor",
 ) -> str:
@@ -412,5 +416,6 @@ def format_tensor_spec(
         dtype=dtype,
         requires_grad=requires_grad,
         grad_fn=grad_fn,
+        tangent=tangent,
         tensor_type_prefix=tensor_type_prefix,
     )

@@ -215,8 +215,50 @@ std::string as_node_name(py::handle node) {
   return scope == std::string::npos ? name : name.substr(scope + 2);
 }
 
+namespace {
+
+// Forward-mode AD (Note [Forward-mode AD]); ember.autograd.forward_ad checks the arguments.
+void bind_forward_ad(py::module_& m) {
+  m.def("_enter_dual_level", &forward_ad::enter_level);
+  m.def("_exit_dual_level", &forward_ad::exit_level, py::arg("level"));
+  m.def("_current_dual_level", &forward_ad::current_level);
+  // A view of the primal carrying the tangent (torch records ViewBackward0).
+  m.def("_make_dual", [](const Tensor& primal, const Tensor& tangent) {
+    Tensor dual = view(primal, DimList(primal->shape().begin(), primal->shape().end()));
+    forward_ad::set_tangent(dual, tangent);
+    return dual;
+  });
+  // The tangent of the open level, or None.
+  m.def("_tangent", &forward_ad::tangent);
+  // The unary op table (Note [Op table]), for tests that walk it.
+  m.def("_unary_op_table", [] {
+    py::list out;
+    for (size_t i = 0; i < kUnaryOpCount; ++i) {
+      const UnaryEntry& e = unary_entry(static_cast<UnaryOp>(i));
+      if (!e.times_derivative) continue;
+      py::dict d;
+      d["name"] = e.name;
+      d["node_name"] = e.node_name ? py::str(e.node_name) : py::str("PowBackward0");
+      d["saves"] = e.saves == Saves::Input    ? "input"
+                   : e.saves == Saves::Result ? "result"
+                                              : "nothing";
+      out.append(d);
+    }
+    return out;
+  });
+  // A view of t without its tangent (t keeps it).
+  m.def("_primal", [](const Tensor& t) {
+    Tensor primal = alias(t);
+    if (forward_ad::active()) forward_ad::set_tangent(primal, nullptr);
+    return primal;
+  });
+}
+
+}  // namespace
+
 void init_autograd(py::module_& m) {
   bind_nodes(m);
+  bind_forward_ad(m);
   m.def("is_grad_enabled", [] { return GradMode::is_enabled(); });
   m.def("_set_grad_enabled", [](bool v) { GradMode::set_user_enabled(v); });
   m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled, py::arg("enabled"),

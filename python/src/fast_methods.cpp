@@ -43,10 +43,10 @@ Tensor plain_mean(const Tensor& a) {
 #define EMBER_KEEPDIM_REDUCTIONS "max", "min", "std", "var", "prod", "argmax", "argmin"
 
 FastMethod fast_methods[] = {
-    {"sum", plain_sum, nullptr, {}, {}},     {"mean", plain_mean, nullptr, {}, {}},
-    {"max", nullptr, nullptr, {}, {}},       {"min", nullptr, nullptr, {}, {}},
-    {"std", nullptr, nullptr, {}, {}},       {"var", nullptr, nullptr, {}, {}},
-    {"prod", nullptr, nullptr, {}, {}},      {"argmax", nullptr, nullptr, {}, {}},
+    {"sum", plain_sum, nullptr, {}, {}},  {"mean", plain_mean, nullptr, {}, {}},
+    {"max", nullptr, nullptr, {}, {}},    {"min", nullptr, nullptr, {}, {}},
+    {"std", nullptr, nullptr, {}, {}},    {"var", nullptr, nullptr, {}, {}},
+    {"prod", nullptr, nullptr, {}, {}},   {"argmax", nullptr, nullptr, {}, {}},
     {"argmin", nullptr, nullptr, {}, {}},
 };
 
@@ -153,9 +153,10 @@ void install_keepdims_functions(py::module_& m) {
     ForwardedFunction& f = defs.emplace_back();
     f.name = name;
     f.doc = py::str(binding.attr("__doc__"));
-    f.def = PyMethodDef{f.name.c_str(),
-                        reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(forward_function)),
-                        METH_FASTCALL | METH_KEYWORDS, f.doc.c_str()};
+    f.def =
+        PyMethodDef{f.name.c_str(),
+                    reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(forward_function)),
+                    METH_FASTCALL | METH_KEYWORDS, f.doc.c_str()};
     py::object fn = py::reinterpret_steal<py::object>(
         PyCFunction_NewEx(&f.def, binding.ptr(), m.attr("__name__").ptr()));
     if (!fn) throw py::error_already_set();

@@ -40,6 +40,8 @@ class PyFunctionNode final : public Node {
   TensorList apply(TensorList&& grads) override;
   // Note [Tensors and Python's cycle collector]: `ctx.out = out` is a cycle.
   void* gc_object() const override { return ctx_ ? ctx_->ptr() : nullptr; }
+  // backward() is Python written with Ember's ops, which carry tangents.
+  bool backward_carries_tangents() const override { return true; }
 
   std::string name_;
   SharedPyObject backward_;

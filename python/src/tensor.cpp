@@ -132,8 +132,8 @@ void check_hook_result(const py::object& hook, const Tensor& grad, const Tensor&
 // A Python bool is a 0-d mask, as in torch: x[True] adds a dim of size 1, x[False] of size 0.
 // A range is a sequence of integers like a list (x[range(n), y]).
 bool is_advanced(py::handle h) {
-  return is_tensor(h) || PyList_Check(h.ptr()) || PyBool_Check(h.ptr()) ||
-         PyRange_Check(h.ptr()) || py::isinstance<py::array>(h);
+  return is_tensor(h) || PyList_Check(h.ptr()) || PyBool_Check(h.ptr()) || PyRange_Check(h.ptr()) ||
+         py::isinstance<py::array>(h);
 }
 
 Tensor advanced_index_tensor(py::handle h) {

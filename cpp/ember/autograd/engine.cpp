@@ -28,6 +28,15 @@ void refuse_nan(const Node& n, const TensorList& grads) {
   }
 }
 
+// A gradient carrying a tangent (forward-over-reverse) may only enter a
+// formula that carries it on (Note [Forward-mode AD]).
+void check_tangents_carried(const Node& n, const TensorList& grads) {
+  if (n.backward_carries_tangents()) return;
+  for (const Tensor& g : grads) {
+    if (forward_ad::has_tangent(g)) forward_ad::throw_no_forward_formula(n);
+  }
+}
+
 }  // namespace
 
 // Note [Engine scratch]
@@ -174,6 +183,7 @@ class Engine::Run {
       bool any_grad = false;
       for (const Tensor& g : grads_in) any_grad = any_grad || g;
       if (run && any_grad) {
+        if (forward_ad::active() && !n->is_accumulator_) check_tangents_carried(*n, grads_in);
         grads_out = n->apply(std::move(grads_in));
         if (!keep_graph_) n->release_saved();
         if (grads_out.size() != n->next_edges_.size()) {

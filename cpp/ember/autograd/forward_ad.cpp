@@ -32,6 +32,20 @@ std::string aten_name(const Node& node) {
 
 }  // namespace
 
+namespace detail {
+thread_local int formula_depth = 0;
+}
+
+namespace {
+
+bool carries_tangent(const Tensor& t) {
+  if (!t) return false;
+  const auto& f = t->forward_grad();
+  return f && f->tangent && f->level == current_level();
+}
+
+}  // namespace
+
 uint64_t current_level() { return open_level.load(std::memory_order_relaxed); }
 
 uint64_t enter_level() {
@@ -50,10 +64,12 @@ void exit_level(uint64_t level) {
   }
 }
 
-Tensor tangent(const Tensor& t) { return has_tangent(t) ? t->forward_grad()->tangent : nullptr; }
+Tensor tangent(const Tensor& t) {
+  return carries_tangent(t) ? t->forward_grad()->tangent : nullptr;
+}
 
 Tensor tangent_or_zeros(const Tensor& t) {
-  return has_tangent(t) ? t->forward_grad()->tangent : zeros(t->shape(), t->dtype());
+  return carries_tangent(t) ? t->forward_grad()->tangent : zeros(t->shape(), t->dtype());
 }
 
 void set_tangent(const Tensor& t, const Tensor& tangent) {
@@ -87,9 +103,22 @@ void share_forward_grad(const Tensor& output, const Tensor& alias) {
   alias->set_forward_grad(output->forward_grad());
 }
 
-void throw_no_forward_formula(const Node& node) {
-  throw NotImplementedError("Trying to use forward AD with " + aten_name(node) +
+namespace {
+
+[[noreturn]] void throw_unsupported(const std::string& aten_op) {
+  throw NotImplementedError("Trying to use forward AD with " + aten_op +
                             " that does not support it because it has not been implemented yet.");
+}
+
+}  // namespace
+
+void throw_no_forward_formula(const Node& node) { throw_unsupported(aten_name(node)); }
+
+void refuse_tangents(const char* aten_op, std::initializer_list<const Tensor*> inputs) {
+  if (!active()) return;
+  for (const Tensor* t : inputs) {
+    if (has_tangent(*t)) throw_unsupported(aten_op);
+  }
 }
 
 }  // namespace ember::forward_ad

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 
 #include "ember/tensor.h"
 
@@ -43,10 +44,15 @@ uint64_t enter_level();
 // Closes `level`, which must be the open one.
 void exit_level(uint64_t level);
 
-// Whether t carries a tangent of the open level.
+namespace detail {
+extern thread_local int formula_depth;
+}
+
+// Whether an op on t must compute a tangent: t carries one of the open level,
+// and no forward formula is being evaluated on this thread (FormulaScope).
 inline bool has_tangent(const TensorImpl& t) {
   const auto& f = t.forward_grad();
-  return f && f->tangent && f->level == current_level();
+  return f && f->tangent && f->level == current_level() && detail::formula_depth == 0;
 }
 inline bool has_tangent(const Tensor& t) { return t && has_tangent(*t); }
 template <typename... Ts>
@@ -54,7 +60,19 @@ bool any_tangent(const Ts&... ts) {
   return (has_tangent(ts) || ...);
 }
 
-// t's tangent of the open level, or null.
+// Held while a forward formula runs. The formula reads primals and tangents
+// as plain values: the ops it calls compute no tangents of their own (there
+// is one level, so a tangent's tangent is never wanted), which also keeps a
+// formula that reads a dual primal from recursing into itself.
+class FormulaScope {
+ public:
+  FormulaScope() { ++detail::formula_depth; }
+  ~FormulaScope() { --detail::formula_depth; }
+  FormulaScope(const FormulaScope&) = delete;
+  FormulaScope& operator=(const FormulaScope&) = delete;
+};
+
+// t's tangent of the open level, or null (also inside a FormulaScope).
 Tensor tangent(const Tensor& t);
 // t's tangent, or zeros shaped like t when it has none (for formulas summing
 // the contributions of several inputs).
@@ -68,6 +86,9 @@ void share_forward_grad(const Tensor& output, const Tensor& alias);
 
 // Raises torch's NotImplementedError for a node type with no forward formula.
 [[noreturn]] void throw_no_forward_formula(const Node& node);
+// Raises it for `aten_op` when one of the inputs carries a tangent: for ops
+// that decide on recording themselves, without add_next_edge's check.
+void refuse_tangents(const char* aten_op, std::initializer_list<const Tensor*> inputs);
 
 }  // namespace forward_ad
 }  // namespace ember

@@ -49,6 +49,10 @@ class Node : public std::enable_shared_from_this<Node> {
   // Whether the op that records this node computes its outputs' tangents
   // (Note [Forward-mode AD]).
   virtual bool has_forward_formula() const { return false; }
+  // Whether apply() carries the tangents its incoming gradients may have
+  // (forward-over-reverse): true where the formula is made of differentiable
+  // ops, as every op with a forward formula keeps its backward.
+  virtual bool backward_carries_tangents() const { return has_forward_formula(); }
 
   EdgeList& next_edges() { return next_edges_; }
   const EdgeList& next_edges() const { return next_edges_; }

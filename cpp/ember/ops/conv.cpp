@@ -213,6 +213,7 @@ Tensor bias_grad(const Tensor& grad, int64_t spatial_dims) {
 Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
                    const ConvParams& params) {
   const ConvParams p = checked_params(input, weight, bias, params);
+  forward_ad::refuse_tangents("convolution", {&input, &weight, &bias});
   Tensor out = conv_values(input, weight, bias, p);
   if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(weight) || needs_grad(bias))) {
     auto node = std::make_shared<ConvolutionBackward0>();

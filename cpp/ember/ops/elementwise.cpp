@@ -9,7 +9,21 @@
 
 namespace ember {
 
-namespace {}  // namespace
+using forward_ad::tangent;
+
+namespace {
+
+// The tangent of a pointwise op from each input's part (null where the input
+// carries none), broadcast to the output's shape (Note [Forward-mode AD]).
+void set_pointwise_tangent(const Tensor& out, const Tensor& a_part,
+                           const Tensor& b_part = nullptr) {
+  Tensor t = a_part && b_part ? add(a_part, b_part) : (a_part ? a_part : b_part);
+  if (!t) return;
+  if (t->shape() != out->shape()) t = expand(t, out->shape());
+  forward_ad::set_tangent(out, t);
+}
+
+}  // namespace
 
 // ---- add / sub ----
 
@@ -32,12 +46,18 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
     node->other_meta = GradFit(b, out);
     node->alpha = alpha;
   }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor tb = tangent(b);
+    set_pointwise_tangent(out, tangent(a), tb && alpha != 1.0 ? mul(tb, Scalar(alpha)) : tb);
+  }
   return out;
 }
 
 Tensor add(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Add, a, b);
   if (any_requires_grad(a)) record<AddBackward0>(out, {&a})->self_meta = GradFit(a, out);
+  set_pointwise_tangent(out, tangent(a));
   return out;
 }
 
@@ -58,12 +78,18 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
     node->other_meta = GradFit(b, out);
     node->alpha = alpha;
   }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor tb = tangent(b);
+    set_pointwise_tangent(out, tangent(a), tb ? mul(tb, Scalar(-alpha)) : nullptr);
+  }
   return out;
 }
 
 Tensor sub(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Sub, a, b);
   if (any_requires_grad(a)) record<SubBackward0>(out, {&a})->self_meta = GradFit(a, out);
+  set_pointwise_tangent(out, tangent(a));
   return out;
 }
 
@@ -78,6 +104,10 @@ TensorList SubBackward0::apply(TensorList&& grads) {
 Tensor rsub(const Tensor& a, const Scalar& b) {
   Tensor out = binary_scalar_kernel(BinaryOp::Sub, a, b, /*scalar_first=*/true);
   if (any_requires_grad(a)) record<RsubBackward1>(out, {&a})->self_meta = GradFit(a, out);
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, neg(tangent(a)));
+  }
   return out;
 }
 
@@ -95,6 +125,11 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor ta = tangent(a), tb = tangent(b);
+    set_pointwise_tangent(out, ta ? mul(ta, b) : nullptr, tb ? mul(a, tb) : nullptr);
+  }
   return out;
 }
 
@@ -104,6 +139,10 @@ Tensor mul(const Tensor& a, const Scalar& b) {
     auto node = record<MulBackward0>(out, {&a});
     node->self_meta = GradFit(a, out);
     node->other_scalar = SavedScalar(b.value, /*releasable=*/true);
+  }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, mul(tangent(a), b));
   }
   return out;
 }
@@ -129,6 +168,13 @@ Tensor div(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor ta = tangent(a), tb = tangent(b);
+    // -tb * (a / b) / b, in the backward formula's order.
+    set_pointwise_tangent(out, ta ? div(ta, b) : nullptr,
+                          tb ? neg(div(mul(tb, div(a, b)), b)) : nullptr);
+  }
   return out;
 }
 
@@ -142,6 +188,10 @@ Tensor div_by_scalar(const Tensor& a, const Scalar& b) {
     node->self_meta = GradFit(a, out);
     // torch saves the divisor as a tensor in DivBackward0, as a number in DivBackward1.
     node->other_scalar = SavedScalar(b.value, std::is_same_v<NodeT, DivBackward0>);
+  }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, div(tangent(a), b));
   }
   return out;
 }
@@ -177,6 +227,35 @@ Tensor rdiv(const Tensor& a, const Scalar& b) {
 
 // ---- pow ----
 
+namespace {
+
+// v * d/da a^e = v * e * a^(e-1)
+Tensor pow_times_derivative(const Tensor& v, const Tensor& a, double exponent) {
+  if (exponent == 0.0) return zeros(v->shape(), v->dtype());
+  Tensor d =
+      exponent == 2.0 ? mul(a, Scalar(2.0)) : mul(pow(a, Scalar(exponent - 1.0)), Scalar(exponent));
+  return mul(v, d);
+}
+
+// v * d/da a^e
+Tensor pow_base_derivative(const Tensor& v, const Tensor& a, const Tensor& e) {
+  Tensor d = mul(e, pow(a, sub(e, Scalar(1.0))));
+  // e == 0 contributes nothing, even where a^(e-1) is inf.
+  d = where(compare(BinaryOp::Eq, e, Scalar(0.0)), zeros({}, d->dtype()), d);
+  return mul(v, d);
+}
+
+// v * d/de a^e, from the result r = a^e
+Tensor pow_exponent_derivative(const Tensor& v, const Tensor& a, const Tensor& e, const Tensor& r) {
+  Tensor d = mul(r, log(a));
+  // 0^e with e >= 0 has derivative 0 in e (torch's convention), not nan.
+  Tensor mask = mul(compare(BinaryOp::Eq, a, Scalar(0.0)), compare(BinaryOp::Ge, e, Scalar(0.0)));
+  d = where(mask, zeros({}, d->dtype()), d);
+  return mul(v, d);
+}
+
+}  // namespace
+
 Tensor pow(const Tensor& a, const Scalar& b) {
   // torch computes x ** 0.5 as sqrt(x) and x ** -0.5 as rsqrt(x), which differ
   // from pow at -inf (NaN) and -0.0 (-0.0 and -inf); small integer powers are
@@ -187,17 +266,15 @@ Tensor pow(const Tensor& a, const Scalar& b) {
     node->self = SavedTensor(a, false);
     node->exponent = b.value;
   }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, pow_times_derivative(tangent(a), a, b.value));
+  }
   return out;
 }
 
 TensorList PowBackward0::apply(TensorList&& grads) {
-  const Tensor& g = grads[0];
-  Tensor a = self.unpack(*this);
-  if (exponent == 0.0) return {zeros(a->shape(), a->dtype())};
-  // d/da a^e = e * a^(e-1)
-  Tensor d =
-      exponent == 2.0 ? mul(a, Scalar(2.0)) : mul(pow(a, Scalar(exponent - 1.0)), Scalar(exponent));
-  return {mul(g, d)};
+  return {pow_times_derivative(grads[0], self.unpack(*this), exponent)};
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
@@ -210,6 +287,12 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->exponent_meta = GradFit(b, out);
   }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor ta = tangent(a), tb = tangent(b);
+    set_pointwise_tangent(out, ta ? pow_base_derivative(ta, a, b) : nullptr,
+                          tb ? pow_exponent_derivative(tb, a, b, out) : nullptr);
+  }
   return out;
 }
 
@@ -218,22 +301,25 @@ TensorList PowBackward1::apply(TensorList&& grads) {
   Tensor a = self.unpack(*this);
   Tensor e = exponent.unpack(*this);
   TensorList out(next_edges().size());
-  if (wants_grad(*this, 0)) {
-    Tensor d = mul(e, pow(a, sub(e, Scalar(1.0))));
-    // e == 0 contributes nothing, even where a^(e-1) is inf.
-    d = where(compare(BinaryOp::Eq, e, Scalar(0.0)), zeros({}, d->dtype()), d);
-    out[0] = self_meta.fit(mul(g, d));
-  }
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(pow_base_derivative(g, a, e));
   if (wants_grad(*this, 1)) {
-    Tensor r = result.unpack(*this);
-    Tensor d = mul(r, log(a));
-    // 0^e with e >= 0 has derivative 0 in e (torch's convention), not nan.
-    Tensor mask = mul(compare(BinaryOp::Eq, a, Scalar(0.0)), compare(BinaryOp::Ge, e, Scalar(0.0)));
-    d = where(mask, zeros({}, d->dtype()), d);
-    out[1] = exponent_meta.fit(mul(g, d));
+    out[1] = exponent_meta.fit(pow_exponent_derivative(g, a, e, result.unpack(*this)));
   }
   return out;
 }
+
+namespace {
+
+// v * d/dx base^x, from the result r = base^x
+Tensor rpow_times_derivative(const Tensor& v, const Tensor& r, double base) {
+  Tensor d = mul(v, mul(r, Scalar(std::log(base))));
+  if (base != 0.0) return d;
+  // 0 ** x has derivative 0 in x wherever x >= 0 (result finite), as in torch.
+  Tensor finite = compare(BinaryOp::Ne, r, Scalar(std::numeric_limits<double>::infinity()));
+  return where(finite, zeros({}, d->dtype()), d);
+}
+
+}  // namespace
 
 Tensor rpow(const Tensor& a, const Scalar& base) {
   Tensor out = binary_scalar_kernel(BinaryOp::Pow, a, base, /*scalar_first=*/true);
@@ -242,16 +328,15 @@ Tensor rpow(const Tensor& a, const Scalar& base) {
     node->result = SavedTensor(out, true);
     node->base = base.value;
   }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, rpow_times_derivative(tangent(a), out, base.value));
+  }
   return out;
 }
 
 TensorList PowBackward2::apply(TensorList&& grads) {
-  Tensor r = result.unpack(*this);
-  Tensor d = mul(grads[0], mul(r, Scalar(std::log(base))));
-  if (base != 0.0) return {d};
-  // 0 ** x has derivative 0 in x wherever x >= 0 (result finite), as in torch.
-  Tensor finite = compare(BinaryOp::Ne, r, Scalar(std::numeric_limits<double>::infinity()));
-  return {where(finite, zeros({}, d->dtype()), d)};
+  return {rpow_times_derivative(grads[0], result.unpack(*this), base)};
 }
 
 // ---- maximum / minimum / clamp / where ----
@@ -272,6 +357,21 @@ TensorList extreme_backward(Node& node, const Tensor& g, const Tensor& a, const 
   return out;
 }
 
+// The same split for tangents: each input's tangent where it won, half of
+// each on a tie.
+void set_extreme_tangent(const Tensor& out, const Tensor& a, const Tensor& b, BinaryOp a_loses,
+                         BinaryOp b_loses) {
+  if (!forward_ad::any_tangent(a, b)) return;
+  forward_ad::FormulaScope formula;
+  const Tensor tie = compare(BinaryOp::Eq, a, b);
+  auto part = [&](const Tensor& t, BinaryOp loses) -> Tensor {
+    if (!t) return nullptr;
+    const Tensor zero = zeros({}, t->dtype());
+    return where(compare(loses, a, b), zero, where(tie, mul(t, Scalar(0.5)), t));
+  };
+  set_pointwise_tangent(out, part(tangent(a), a_loses), part(tangent(b), b_loses));
+}
+
 }  // namespace
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
@@ -283,6 +383,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  set_extreme_tangent(out, a, b, BinaryOp::Lt, BinaryOp::Gt);
   return out;
 }
 
@@ -300,6 +401,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  set_extreme_tangent(out, a, b, BinaryOp::Gt, BinaryOp::Lt);
   return out;
 }
 
@@ -307,6 +409,20 @@ TensorList MinimumBackward0::apply(TensorList&& grads) {
   return extreme_backward(*this, grads[0], self.unpack(*this), other.unpack(*this), self_meta,
                           other_meta, BinaryOp::Gt, BinaryOp::Lt);
 }
+
+namespace {
+
+// v where a lies within the bounds, 0 where clamp cut it off.
+Tensor clamp_pass(const Tensor& v, const Tensor& a, const std::optional<Scalar>& lo,
+                  const std::optional<Scalar>& hi) {
+  Tensor keep = ones(a->shape(), DType::Bool);
+  if (lo) keep = mul(keep, compare(BinaryOp::Ge, a, *lo));
+  if (hi) keep = mul(keep, compare(BinaryOp::Le, a, *hi));
+  // where, not a product: a clamped element passes nothing, even an inf or NaN.
+  return where(keep, v, zeros({}, v->dtype()));
+}
+
+}  // namespace
 
 Tensor clamp(const Tensor& a, std::optional<Scalar> lo, std::optional<Scalar> hi) {
   if (!lo && !hi)
@@ -330,16 +446,15 @@ Tensor clamp(const Tensor& a, std::optional<Scalar> lo, std::optional<Scalar> hi
     node->min = lo;
     node->max = hi;
   }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, clamp_pass(tangent(a), a, lo, hi));
+  }
   return out;
 }
 
 TensorList ClampBackward1::apply(TensorList&& grads) {
-  Tensor a = self.unpack(*this);
-  Tensor keep = ones(a->shape(), DType::Bool);
-  if (min) keep = mul(keep, compare(BinaryOp::Ge, a, *min));
-  if (max) keep = mul(keep, compare(BinaryOp::Le, a, *max));
-  // where, not a product: a clamped element passes no gradient, even an inf or NaN one.
-  return {where(keep, grads[0], zeros({}, grads[0]->dtype()))};
+  return {clamp_pass(grads[0], self.unpack(*this), min, max)};
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
@@ -354,6 +469,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     node->condition = SavedTensor(cond, false);
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
+  }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(
+        out, where(cond, forward_ad::tangent_or_zeros(a), forward_ad::tangent_or_zeros(b)));
   }
   return out;
 }
@@ -404,6 +524,10 @@ Tensor rounded_div(const Tensor& a, const Tensor& b, RoundingMode mode) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  if (forward_ad::any_tangent(a, b) && is_floating(out->dtype())) {
+    forward_ad::FormulaScope formula;
+    forward_ad::set_tangent(out, zeros(out->shape(), out->dtype()));
+  }
   return out;
 }
 
@@ -412,6 +536,10 @@ Tensor rounded_div(const Tensor& a, const Scalar& b, RoundingMode mode) {
   Tensor out = binary_scalar_kernel(op, a, b);
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     record<DivBackward2>(out, {&a})->self_meta = GradFit(a, out);
+  }
+  if (forward_ad::has_tangent(a) && is_floating(out->dtype())) {
+    forward_ad::FormulaScope formula;
+    forward_ad::set_tangent(out, zeros(out->shape(), out->dtype()));
   }
   return out;
 }
@@ -424,6 +552,19 @@ TensorList DivBackward2::apply(TensorList&& grads) {
   return out;
 }
 
+namespace {
+
+// v / (a^2 + b^2), the shared factor of atan2's derivatives.
+Tensor atan2_scaled(const Tensor& v, const Tensor& a, const Tensor& b) {
+  // At the origin (or where a^2 + b^2 underflows) torch's gradient is 0, not 0 / 0.
+  const Tensor norm2 = add(mul(a, a), mul(b, b));
+  const Tensor safe =
+      where(compare(BinaryOp::Eq, norm2, Scalar(0.0)), ones({}, norm2->dtype()), norm2);
+  return div(v, safe);
+}
+
+}  // namespace
+
 Tensor atan2(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(BinaryOp::Atan2, a, b);
   if (any_requires_grad(a, b)) {
@@ -433,22 +574,36 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor ta = tangent(a), tb = tangent(b);
+    set_pointwise_tangent(out, ta ? mul(atan2_scaled(ta, a, b), b) : nullptr,
+                          tb ? mul(atan2_scaled(tb, a, b), neg(a)) : nullptr);
+  }
   return out;
 }
 
 // d atan2(a, b) = (b da - a db) / (a^2 + b^2)
 TensorList Atan2Backward0::apply(TensorList&& grads) {
   const Tensor a = self.unpack(*this), b = other.unpack(*this);
-  // At the origin (or where a^2 + b^2 underflows) torch's gradient is 0, not 0 / 0.
-  const Tensor norm2 = add(mul(a, a), mul(b, b));
-  const Tensor safe =
-      where(compare(BinaryOp::Eq, norm2, Scalar(0.0)), ones({}, norm2->dtype()), norm2);
-  const Tensor scaled = div(grads[0], safe);
+  const Tensor scaled = atan2_scaled(grads[0], a, b);
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(mul(scaled, b));
   if (wants_grad(*this, 1)) out[1] = other_meta.fit(mul(scaled, neg(a)));
   return out;
 }
+
+namespace {
+
+// v * d/dx xlogy(x, y) = v * log(y), also where x is 0 (torch's choice), except
+// 0 at x = y = 0.
+Tensor xlogy_self_derivative(const Tensor& v, const Tensor& a, const Tensor& b) {
+  const Tensor both_zero =
+      mul(compare(BinaryOp::Eq, a, Scalar(0.0)), compare(BinaryOp::Eq, b, Scalar(0.0)));
+  return mul(v, where(both_zero, zeros({}, v->dtype()), log(to_dtype(b, v->dtype()))));
+}
+
+}  // namespace
 
 Tensor xlogy(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(BinaryOp::Xlogy, a, b);
@@ -459,22 +614,21 @@ Tensor xlogy(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor ta = tangent(a), tb = tangent(b);
+    set_pointwise_tangent(out, ta ? xlogy_self_derivative(ta, a, b) : nullptr,
+                          tb ? div(mul(tb, a), b) : nullptr);
+  }
   return out;
 }
 
-// d/dx = log(y), also where x is 0 (torch's choice), except 0 at x = y = 0;
-// d/dy = x / y.
 TensorList XlogyBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   const Tensor a = self.unpack(*this), b = other.unpack(*this);
   TensorList out(2);
-  if (wants_grad(*this, 0)) {
-    const Tensor both_zero =
-        mul(compare(BinaryOp::Eq, a, Scalar(0.0)), compare(BinaryOp::Eq, b, Scalar(0.0)));
-    const Tensor d = where(both_zero, zeros({}, g->dtype()), log(to_dtype(b, g->dtype())));
-    out[0] = self_meta.fit(mul(g, d));
-  }
-  if (wants_grad(*this, 1)) out[1] = other_meta.fit(div(mul(g, a), b));
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(xlogy_self_derivative(g, a, b));
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(div(mul(g, a), b));  // d/dy = x / y
   return out;
 }
 
@@ -489,6 +643,13 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
+  if (forward_ad::any_tangent(a, b) && is_floating(out->dtype())) {
+    forward_ad::FormulaScope formula;
+    const Tensor tb = tangent(b);
+    // The quotient's floor is piecewise constant: no tangent flows through it.
+    set_pointwise_tangent(out, tangent(a),
+                          tb ? neg(mul(tb, floor_divide(detach(a), detach(b)))) : nullptr);
+  }
   return out;
 }
 
@@ -498,6 +659,7 @@ Tensor remainder(const Tensor& a, const Scalar& b, bool scalar_first) {
     record_not_implemented(out, "aten::remainder", {&a});
   } else if (any_requires_grad(a) && is_floating(out->dtype())) {
     record<RemainderBackward0>(out, {&a})->self_meta = GradFit(a, out);
+    set_pointwise_tangent(out, tangent(a));
   }
   return out;
 }
@@ -548,6 +710,7 @@ Tensor to_dtype(const Tensor& a, DType dtype) {
   Tensor out = convert(a, dtype);
   if (any_requires_grad(a) && is_floating(dtype)) {
     record<ToCopyBackward0>(out, {&a})->source_dtype = a->dtype();
+    linear_tangent(out, a, [&](const Tensor& t) { return to_dtype(t, dtype); });
   }
   return out;
 }
@@ -563,6 +726,7 @@ Tensor contiguous_clone(const Tensor& a) {
 Tensor clone(const Tensor& a) {
   Tensor out = contiguous_clone(a);
   if (any_requires_grad(a)) record<CloneBackward0>(out, {&a});
+  linear_tangent(out, a, [](const Tensor& t) { return t; });
   return out;
 }
 
@@ -578,6 +742,9 @@ bool fusable_backward(const Tensor& g, const Tensor& saved) {
   return !any_requires_grad(g, saved) && g->shape() == saved->shape() && is_floating(g->dtype());
 }
 
+// g * gelu'(x)
+Tensor gelu_times_derivative(const Tensor& g, const Tensor& x, bool tanh_approx);
+
 }  // namespace
 
 Tensor gelu(const Tensor& a, bool tanh_approx) {
@@ -591,13 +758,21 @@ Tensor gelu(const Tensor& a, bool tanh_approx) {
     node->self = SavedTensor(a, false);
     node->tanh_approx = tanh_approx;
   }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    forward_ad::set_tangent(out, gelu_times_derivative(tangent(a), a, tanh_approx));
+  }
   return out;
 }
 
 TensorList GeluBackward0::apply(TensorList&& grads) {
-  const Tensor& g = grads[0];
-  Tensor x = self.unpack(*this);
-  if (fusable_backward(g, x)) return {gelu_backward_kernel(g, x, tanh_approx)};
+  return {gelu_times_derivative(grads[0], self.unpack(*this), tanh_approx)};
+}
+
+namespace {
+
+Tensor gelu_times_derivative(const Tensor& g, const Tensor& x, bool tanh_approx) {
+  if (fusable_backward(g, x)) return gelu_backward_kernel(g, x, tanh_approx);
   // create_graph: the derivative from differentiable ops, so gradients of
   // every order flow (torch records GeluBackwardBackward0 here instead).
   Tensor d;
@@ -615,7 +790,9 @@ TensorList GeluBackward0::apply(TensorList&& grads) {
     Tensor pdf = mul(exp(mul(mul(x, x), Scalar(-0.5))), Scalar(0.39894228040143267794));
     d = add(cdf, mul(x, pdf));
   }
-  return {mul(g, d)};
+  return mul(g, d);
 }
+
+}  // namespace
 
 }  // namespace ember

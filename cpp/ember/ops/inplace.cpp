@@ -305,12 +305,47 @@ const std::shared_ptr<Node>& current_grad_fn(const Tensor& t) {
   return t->grad_fn();
 }
 
+// Note [In-place ops and tangents]
+// Forward AD through an in-place op replaces self's tangent with the new one
+// (copy_ does it; the arithmetic ops, given a tangent, run out of place and
+// copy_ the result). Views of self made earlier would keep tangents that
+// describe the old values, so a write into memory that other tensors share
+// (views, or the tensor make_dual aliased) is refused when a tangent is
+// involved, rather than leaving them silently wrong.
+namespace {
+
+void check_inplace_tangent(const Tensor& self, const Tensor* other, const char* op) {
+  const bool involved = forward_ad::has_tangent(self) || (other && forward_ad::has_tangent(*other));
+  if (involved && (self->is_view() || self->storage().use_count() > 1)) {
+    throw NotImplementedError(std::string("Trying to use forward AD with ") + op +
+                              " on a tensor that shares memory with other tensors (a view or a "
+                              "tensor make_dual aliased), which is not supported; apply the op "
+                              "out of place instead.");
+  }
+}
+
+// The new tangent of self after `self.copy_(src)`: src's, or zeros when only
+// self had one.
+void copy_tangent(const Tensor& self, const Tensor& src) {
+  if (!forward_ad::has_tangent(self) && !forward_ad::has_tangent(src)) return;
+  Tensor t = forward_ad::tangent(src);
+  if (!t) {
+    t = zeros(self->shape(), self->dtype());
+  } else if (t->shape() != self->shape()) {
+    t = expand(t, self->shape());
+  }
+  forward_ad::set_tangent(self, t);
+}
+
+}  // namespace
+
 namespace {
 
 // self += sign * alpha * other, recorded as NodeT (AddBackward0 or SubBackward0)
 // with torch's alpha.
 template <typename NodeT>
 Tensor& add_scaled_(Tensor& self, const Tensor& other, double alpha, double sign) {
+  if (forward_ad::any_tangent(self, other)) return copy_(self, add(self, other, sign * alpha));
   check_inplace(self);
   const bool rec = records(self, &other);
   GradFit other_meta(other, self);
@@ -343,6 +378,9 @@ Tensor& add_scaled_(Tensor& self, const Tensor& other, double alpha, double sign
 
 template <typename NodeT>
 Tensor& add_scalar_(Tensor& self, const Scalar& other, BinaryOp op) {
+  if (forward_ad::has_tangent(self)) {
+    return copy_(self, op == BinaryOp::Add ? add(self, other) : sub(self, other));
+  }
   check_inplace(self);
   const bool rec = records(self, nullptr);
   binary_scalar_inplace_kernel(op, self, other);
@@ -373,6 +411,7 @@ Tensor& sub_(Tensor& self, const Scalar& other) {
 }
 
 Tensor& mul_(Tensor& self, const Tensor& other) {
+  if (forward_ad::any_tangent(self, other)) return copy_(self, mul(self, other));
   check_inplace(self);
   const bool rec = records(self, &other);
   // The formula needs self's old values when other requires grad, and other's
@@ -393,6 +432,7 @@ Tensor& mul_(Tensor& self, const Tensor& other) {
 }
 
 Tensor& mul_(Tensor& self, const Scalar& other) {
+  if (forward_ad::has_tangent(self)) return copy_(self, mul(self, other));
   check_inplace(self);
   const bool rec = records(self, nullptr);
   binary_scalar_inplace_kernel(BinaryOp::Mul, self, other);
@@ -406,6 +446,7 @@ Tensor& mul_(Tensor& self, const Scalar& other) {
 }
 
 Tensor& div_(Tensor& self, const Tensor& other) {
+  if (forward_ad::any_tangent(self, other)) return copy_(self, div(self, other));
   check_inplace(self);
   const bool rec = records(self, &other);
   Tensor old_self = rec && other->requires_grad() ? clone(self) : nullptr;
@@ -423,6 +464,7 @@ Tensor& div_(Tensor& self, const Tensor& other) {
 }
 
 Tensor& div_(Tensor& self, const Scalar& other) {
+  if (forward_ad::has_tangent(self)) return copy_(self, div(self, other));
   check_inplace(self);
   const bool rec = records(self, nullptr);
   binary_scalar_inplace_kernel(BinaryOp::Div, self, other);
@@ -452,24 +494,31 @@ Tensor& bitwise_(BinaryOp op, Tensor& self, const Scalar& other) {
 
 Tensor& fill_(Tensor& self, const Scalar& value) {
   check_inplace(self);
+  check_inplace_tangent(self, nullptr, "fill_");
   const bool rec = records(self, nullptr, /*overlap_ok=*/true);
   fill_raw(self, value);
   self->bump_version();
   if (rec) rebase<FillBackward0>(self, nullptr);
+  if (forward_ad::has_tangent(self))
+    forward_ad::set_tangent(self, zeros(self->shape(), self->dtype()));
   return self;
 }
 
 Tensor& zero_(Tensor& self) {
   check_inplace(self);
+  check_inplace_tangent(self, nullptr, "zero_");
   const bool rec = records(self, nullptr, /*overlap_ok=*/true);
   fill_raw(self, 0.0);
   self->bump_version();
   if (rec) rebase<ZeroBackward0>(self, nullptr);
+  if (forward_ad::has_tangent(self))
+    forward_ad::set_tangent(self, zeros(self->shape(), self->dtype()));
   return self;
 }
 
 Tensor& copy_(Tensor& self, const Tensor& src) {
   check_inplace(self);
+  check_inplace_tangent(self, &src, "copy_");
   const bool rec = records(self, &src);
   if (self->storage() == src->storage()) {
     copy_kernel(self, contiguous_clone(src));
@@ -478,6 +527,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   }
   self->bump_version();
   if (rec) rebase<CopyBackwards>(self, &src)->src_meta = GradFit(src, self);
+  copy_tangent(self, src);
   return self;
 }
 

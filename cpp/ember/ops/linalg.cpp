@@ -85,6 +85,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     node->self_col_major = col_major(a);
     node->other_col_major = col_major(b);
   }
+  bilinear_tangent(out, a, b, [](const Tensor& x, const Tensor& y) { return mm(x, y); });
   return out;
 }
 
@@ -120,6 +121,7 @@ Tensor mv(const Tensor& a, const Tensor& v) {
     }
   });
   if (any_requires_grad(a, v)) record_product<MvBackward0>(out, a, v);
+  bilinear_tangent(out, a, v, [](const Tensor& x, const Tensor& y) { return mv(x, y); });
   return out;
 }
 
@@ -155,6 +157,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
     }
   });
   if (any_requires_grad(a, b)) record_product<DotBackward0>(out, a, b);
+  bilinear_tangent(out, a, b, [](const Tensor& x, const Tensor& y) { return dot(x, y); });
   return out;
 }
 
@@ -195,6 +198,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     }
   });
   if (any_requires_grad(a, b)) record_product<BmmBackward0>(out, a, b);
+  bilinear_tangent(out, a, b, [](const Tensor& x, const Tensor& y) { return bmm(x, y); });
   return out;
 }
 
@@ -222,6 +226,13 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
     node->bias_meta = GradFit(bias, out);
     node->mat1_col_major = col_major(a);
     node->mat2_col_major = col_major(b);
+  }
+  if (forward_ad::has_tangent(bias)) {
+    forward_ad::FormulaScope formula;
+    // mm above set a @ b's tangent, if a or b carries one.
+    const Tensor product = forward_ad::tangent(out);
+    const Tensor tb = forward_ad::tangent(bias);
+    forward_ad::set_tangent(out, product ? add(product, tb) : expand(tb, out->shape()));
   }
   return out;
 }

@@ -47,8 +47,8 @@ Tensor softmax_values(const Tensor& a, int64_t d, bool log) {
 // The fused backward applies when no graph is being recorded for it and the
 // softmax ran along the last dim.
 bool fused_softmax_backward(const Tensor& y, const Tensor& g, int64_t dim) {
-  return !GradMode::is_enabled() && y->dim() > 0 && dim == y->dim() - 1 &&
-         g->dtype() == y->dtype() && g->shape() == y->shape();
+  return !GradMode::is_enabled() && !forward_ad::any_tangent(y, g) && y->dim() > 0 &&
+         dim == y->dim() - 1 && g->dtype() == y->dtype() && g->shape() == y->shape();
 }
 
 Tensor reduce_loss(const Tensor& elementwise, Reduction reduction) {
@@ -83,6 +83,11 @@ Tensor softmax(const Tensor& a, int64_t dim) {
     node->result = SavedTensor(out, true);
     node->dim = d;
   }
+  if (forward_ad::has_tangent(a)) {  // y * (t - sum(t * y))
+    forward_ad::FormulaScope formula;
+    const Tensor ty = mul(forward_ad::tangent(a), out);
+    forward_ad::set_tangent(out, sub(ty, mul(out, sum(ty, {d}, true))));
+  }
   return out;
 }
 
@@ -104,6 +109,11 @@ Tensor log_softmax(const Tensor& a, int64_t dim) {
     set_history(node, {&a}, out);
     node->result = SavedTensor(out, true);
     node->dim = d;
+  }
+  if (forward_ad::has_tangent(a)) {  // t - sum(t * softmax)
+    forward_ad::FormulaScope formula;
+    const Tensor t = forward_ad::tangent(a);
+    forward_ad::set_tangent(out, sub(t, sum(mul(t, exp(out)), {d}, true)));
   }
   return out;
 }
@@ -455,10 +465,8 @@ Tensor nll_loss2d(const Tensor& input, const Tensor& target, const Tensor& w, Re
   return out;
 }
 
-}  // namespace
-
-Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
-                Reduction reduction, int64_t ignore_index) {
+Tensor nll_loss_recorded(const Tensor& input, const Tensor& target, const Tensor& weight,
+                         Reduction reduction, int64_t ignore_index) {
   if (weight && weight->dtype() != input->dtype()) {
     throw std::runtime_error(std::string("expected scalar type ") +
                              scalar_type_name(input->dtype()) + " but found " +
@@ -493,6 +501,18 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   if (any_requires_grad(input)) {
     record_nll<NllLossBackward0>(out, input, t, w, f.total_weight, reduction, ignore_index);
   }
+  return out;
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
+                Reduction reduction, int64_t ignore_index) {
+  Tensor out = nll_loss_recorded(input, target, weight, reduction, ignore_index);
+  // Linear in the input (the mean divides by the targets' total weight).
+  linear_tangent(out, input, [&](const Tensor& t) {
+    return nll_loss_recorded(t, target, weight, reduction, ignore_index);
+  });
   return out;
 }
 

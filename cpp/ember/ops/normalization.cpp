@@ -40,6 +40,34 @@ std::shared_ptr<NodeT> record_norm(const Tensor& out, const Tensor& input, const
   return node;
 }
 
+// Layer norm's forward formula on rows of n: with x^ = (x - mean) * rstd,
+// d x^ = rstd * (c - x^ * mean(x^ * c)) where c = dx - mean(dx); then
+// dy = d x^ * w + x^ * dw + db.
+void set_layer_norm_tangent(const LayerNormForward& f, const Tensor& input, const Tensor& weight,
+                            const Tensor& bias, int64_t n) {
+  if (!forward_ad::any_tangent(input, weight, bias)) return;
+  forward_ad::FormulaScope formula;
+  const int64_t rows = input->numel() / n;
+  const Tensor mean = reshape(f.mean, {rows, 1}), rstd = reshape(f.rstd, {rows, 1});
+  const Tensor xhat = mul(sub(reshape(input, {rows, n}), mean), rstd);
+  auto as_row = [n](const Tensor& t) { return reshape(t, {1, n}); };
+  Tensor t;
+  if (const Tensor ti = forward_ad::tangent(input)) {
+    const Tensor dx = reshape(ti, {rows, n});
+    const Tensor c = sub(dx, mean_of_rows(dx));
+    t = mul(sub(c, mul(xhat, mean_of_rows(mul(xhat, c)))), rstd);
+    if (weight) t = mul(t, as_row(weight));
+  }
+  if (const Tensor tw = forward_ad::tangent(weight)) {
+    const Tensor part = mul(xhat, as_row(tw));
+    t = t ? add(t, part) : part;
+  }
+  if (const Tensor tb = forward_ad::tangent(bias)) {
+    t = t ? add(t, as_row(tb)) : expand(as_row(tb), Shape{rows, n});
+  }
+  forward_ad::set_tangent(f.out, reshape(t, dims_of(input->shape())));
+}
+
 }  // namespace
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
@@ -63,6 +91,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
     node->normalized_shape = normalized_shape;
     node->eps = eps;
   }
+  set_layer_norm_tangent(f, input, weight, bias, n);
   return f.out;
 }
 
@@ -138,6 +167,7 @@ void blend_running(const Tensor& running, const Tensor& batch, double momentum, 
 Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
                   const Tensor& running_mean, const Tensor& running_var, bool training,
                   double momentum, double eps) {
+  forward_ad::refuse_tangents("native_batch_norm", {&input, &weight, &bias});
   Tensor out, mean, invstd;
   {
     GradModeGuard no_grad(false);

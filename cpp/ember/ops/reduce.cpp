@@ -109,6 +109,7 @@ Tensor sum(const Tensor& a, std::optional<DType> dtype) {
   Tensor out = sum_all_kernel(a, sum_dtype(a, dtype));
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     record<SumBackward0>(out, a)->self_meta = InputMeta(a);
+    linear_tangent(out, a, [&](const Tensor& t) { return sum(t, dtype); });
   }
   return out;
 }
@@ -121,6 +122,7 @@ Tensor sum(const Tensor& a, const DimList& dims, bool keepdim, std::optional<DTy
     node->self_meta = InputMeta(a);
     node->dims = wrapped_dims(a->dim(), dims);
     node->keepdim = keepdim;
+    linear_tangent(out, a, [&](const Tensor& t) { return sum(t, dims, keepdim, dtype); });
   }
   return out;
 }
@@ -139,6 +141,7 @@ Tensor mean(const Tensor& a) {
   Tensor out = sum_all_kernel(a, a->dtype());
   binary_scalar_inplace_kernel(BinaryOp::Div, out, Scalar(static_cast<double>(a->numel())));
   if (any_requires_grad(a)) record<MeanBackward0>(out, a)->self_meta = InputMeta(a);
+  linear_tangent(out, a, [](const Tensor& t) { return mean(t); });
   return out;
 }
 
@@ -154,6 +157,7 @@ Tensor mean(const Tensor& a, const DimList& dims, bool keepdim) {
     node->dims = wrapped_dims(a->dim(), dims);
     node->keepdim = keepdim;
   }
+  linear_tangent(out, a, [&](const Tensor& t) { return mean(t, dims, keepdim); });
   return out;
 }
 

@@ -89,6 +89,7 @@ Tensor raw_view(const Tensor& a, const Shape& shape) {
 Tensor view(const Tensor& a, const DimList& sizes) {
   Tensor out = raw_view(a, infer_shape(sizes, a->numel()));
   if (any_requires_grad(a)) record<ViewBackward0>(out, a)->self_shape = a->shape();
+  linear_tangent(out, a, [&](const Tensor& t) { return reshape(t, sizes); });
   return out;
 }
 
@@ -99,6 +100,7 @@ TensorList ViewBackward0::apply(TensorList&& grads) {
 Tensor alias(const Tensor& a) {
   Tensor out = make_view(a, a->offset(), a->shape(), a->strides());
   if (any_requires_grad(a)) record<AliasBackward0>(out, a)->self_shape = a->shape();
+  linear_tangent(out, a, [](const Tensor& t) { return alias(t); });
   return out;
 }
 
@@ -108,6 +110,7 @@ Tensor reshape(const Tensor& a, const DimList& sizes) {
   if (std::optional<Strides> s = view_strides(a->shape(), a->strides(), shape)) {
     Tensor out = make_view(a, a->offset(), shape, *s);
     if (any_requires_grad(a)) record<ReshapeAliasBackward0>(out, a)->self_shape = a->shape();
+    linear_tangent(out, a, [&](const Tensor& t) { return reshape(t, sizes); });
     return out;
   }
   // Not viewable: copy, then view the copy (torch's _unsafe_view).
@@ -120,6 +123,8 @@ Tensor unsafe_view(const Tensor& fresh, const Shape& shape) {
                                             contiguous_strides(shape), fresh->dtype());
   if (any_requires_grad(fresh))
     record<UnsafeViewBackward0>(out, fresh)->self_shape = fresh->shape();
+  linear_tangent(out, fresh,
+                 [&](const Tensor& t) { return reshape(t, DimList(shape.begin(), shape.end())); });
   return out;
 }
 
@@ -158,6 +163,7 @@ Tensor expand(const Tensor& a, const Shape& shape) {
   }
   Tensor out = make_view(a, a->offset(), shape, strides);
   if (any_requires_grad(a)) record<ExpandBackward0>(out, a)->self_meta = InputMeta(a);
+  linear_tangent(out, a, [&](const Tensor& t) { return expand(t, shape); });
   return out;
 }
 
@@ -195,6 +201,7 @@ Tensor squeeze(const Tensor& a) {
   }
   Tensor out = make_view(a, a->offset(), shape, strides);
   if (any_requires_grad(a)) record<SqueezeBackward0>(out, a)->self_shape = a->shape();
+  linear_tangent(out, a, [](const Tensor& t) { return squeeze(t); });
   return out;
 }
 
@@ -216,6 +223,7 @@ Tensor squeeze_dim_view(const Tensor& a, int64_t dim) {
 Tensor squeeze(const Tensor& a, int64_t dim) {
   Tensor out = squeeze_dim_view(a, dim);
   if (any_requires_grad(a)) record<SqueezeBackward1>(out, a)->self_shape = a->shape();
+  linear_tangent(out, a, [&](const Tensor& t) { return squeeze(t, dim); });
   return out;
 }
 
@@ -235,12 +243,14 @@ Tensor squeeze(const Tensor& a, const DimList& dims) {
   }
   Tensor out = make_view(a, a->offset(), shape, strides);
   if (any_requires_grad(a)) record<SqueezeBackward2>(out, a)->self_shape = a->shape();
+  linear_tangent(out, a, [&](const Tensor& t) { return squeeze(t, dims); });
   return out;
 }
 
 Tensor squeeze_for_matmul(const Tensor& a, int64_t dim) {
   Tensor out = squeeze_dim_view(a, dim);
   if (any_requires_grad(a)) record<SqueezeBackward4>(out, a)->self_shape = a->shape();
+  linear_tangent(out, a, [&](const Tensor& t) { return squeeze_for_matmul(t, dim); });
   return out;
 }
 
@@ -253,6 +263,7 @@ Tensor unsqueeze(const Tensor& a, int64_t dim) {
   strides.insert(static_cast<size_t>(d), stride);
   Tensor out = make_view(a, a->offset(), shape, strides);
   if (any_requires_grad(a)) record<UnsqueezeBackward0>(out, a)->dim = d;
+  linear_tangent(out, a, [&](const Tensor& t) { return unsqueeze(t, d); });
   return out;
 }
 
@@ -272,6 +283,7 @@ Tensor transpose(const Tensor& a, int64_t d0, int64_t d1) {
     node->dim0 = a0;
     node->dim1 = a1;
   }
+  linear_tangent(out, a, [&](const Tensor& t) { return transpose(t, a0, a1); });
   return out;
 }
 
@@ -290,6 +302,7 @@ Tensor t(const Tensor& a) {
     out = a->dim() == 2 ? transpose(a, 0, 1) : make_view(a, a->offset(), a->shape(), a->strides());
   }
   if (any_requires_grad(a)) record<TBackward0>(out, a);
+  linear_tangent(out, a, [](const Tensor& t) { return ember::t(t); });
   return out;
 }
 
@@ -318,6 +331,7 @@ Tensor permute(const Tensor& a, const DimList& dims) {
   }
   Tensor out = make_view(a, a->offset(), shape, strides);
   if (any_requires_grad(a)) record<PermuteBackward0>(out, a)->dims = wrapped;
+  linear_tangent(out, a, [&](const Tensor& t) { return permute(t, dims); });
   return out;
 }
 
@@ -355,6 +369,7 @@ Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start_in,
     node->end = end;
     node->step = step;
   }
+  linear_tangent(out, a, [&](const Tensor& t) { return slice(t, d, start, end, step); });
   return out;
 }
 
@@ -371,6 +386,11 @@ Tensor placed(const Shape& shape, const Tensor& g, ViewOf view_of) {
     window = view_of(out);
   }
   copy_kernel(window, g);
+  // Linear in g: the tangent is placed the same way (Note [Forward-mode AD]).
+  if (forward_ad::has_tangent(g)) {
+    forward_ad::FormulaScope formula;
+    forward_ad::set_tangent(out, placed(shape, forward_ad::tangent(g), view_of));
+  }
   return out;
 }
 
@@ -413,6 +433,7 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index) {
     node->dim = d;
     node->index = i;
   }
+  linear_tangent(out, a, [&](const Tensor& t) { return select(t, d, i); });
   return out;
 }
 
@@ -457,6 +478,8 @@ void record_views(const std::shared_ptr<Node>& node, const Tensor& a, const Tens
   }
   if (!any_requires_grad(a)) return;
   add_next_edge(*node, a);
+  // Recorded for a tangent only: no graph to join (Note [Forward-mode AD]).
+  if (!GradMode::is_enabled() || !a->requires_grad()) return;
   for (size_t i = 0; i < views.size(); ++i) {
     views[i]->set_history(node, static_cast<uint32_t>(i));
   }
@@ -471,6 +494,8 @@ TensorVec split_views(const Tensor& a, int64_t d, std::vector<int64_t> sizes) {
     Shape shape = a->shape();
     shape[d] = n;
     views.push_back(make_view(a, a->offset() + start * a->strides()[d], shape, a->strides()));
+    linear_tangent(views.back(), a,
+                   [&](const Tensor& t) { return slice(t, d, start, start + n, 1); });
     start += n;
   }
   auto node = std::make_shared<NodeT>();
@@ -600,6 +625,7 @@ Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
     node->dim1 = d1;
     node->dim2 = d2;
   }
+  linear_tangent(out, a, [&](const Tensor& t) { return diagonal(t, offset, d1, d2); });
   return out;
 }
 
@@ -762,6 +788,13 @@ Tensor cat(const TensorVec& tensors, int64_t dim) {
     node->dim = d;
     out->set_history(node, 0);
   }
+  if (std::any_of(tensors.begin(), tensors.end(),
+                  [](const Tensor& t) { return forward_ad::has_tangent(t); })) {
+    forward_ad::FormulaScope formula;
+    TensorVec tangents;
+    for (const Tensor& t : tensors) tangents.push_back(forward_ad::tangent_or_zeros(t));
+    forward_ad::set_tangent(out, cat(tangents, d));
+  }
   return out;
 }
 
@@ -889,6 +922,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
     node->self_meta = InputMeta(a);
     node->dim = d;
   }
+  linear_tangent(out, a, [&](const Tensor& t) { return index_select(t, dim, index); });
   return out;
 }
 

@@ -162,6 +162,7 @@ Tensor unary(UnaryOp op, const Tensor& a) {
   if (!entry.times_derivative) return out;
   const Tensor& saved_value = entry.saves == Saves::Result ? out : a;
   if (forward_ad::has_tangent(*a)) {
+    forward_ad::FormulaScope formula;
     forward_ad::set_tangent(out, entry.times_derivative(forward_ad::tangent(a), saved_value));
   }
   if (!GradMode::is_enabled() || !a->requires_grad()) return out;

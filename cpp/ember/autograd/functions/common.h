@@ -11,6 +11,31 @@ namespace ember {
   const char* name() const override { return #NAME; } \
   TensorList apply(TensorList&& grads) override
 
+// A node whose op computes its output's tangent (Note [Forward-mode AD]).
+#define EMBER_NODE_FWD(NAME) \
+  EMBER_NODE(NAME);          \
+  bool has_forward_formula() const override { return true; }
+
+// The tangent of an op linear in `input`: the op applied to the input's tangent.
+template <typename Op>
+void linear_tangent(const Tensor& out, const Tensor& input, Op&& op) {
+  if (!forward_ad::has_tangent(*input)) return;
+  forward_ad::FormulaScope formula;
+  forward_ad::set_tangent(out, op(forward_ad::tangent(input)));
+}
+
+// The tangent of a product linear in each operand: ta * b + a * tb for the
+// operands that carry one.
+template <typename Product>
+void bilinear_tangent(const Tensor& out, const Tensor& a, const Tensor& b, Product&& product) {
+  if (!forward_ad::has_tangent(a) && !forward_ad::has_tangent(b)) return;
+  forward_ad::FormulaScope formula;
+  const Tensor ta = forward_ad::tangent(a), tb = forward_ad::tangent(b);
+  Tensor t = ta ? product(ta, b) : nullptr;
+  if (tb) t = t ? add(t, product(a, tb)) : product(a, tb);
+  forward_ad::set_tangent(out, t);
+}
+
 // Shape and dtype of a forward input: its gradient must come back in them.
 struct InputMeta {
   Shape shape;

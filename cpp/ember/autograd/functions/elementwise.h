@@ -7,28 +7,28 @@ namespace ember {
 
 // Binary nodes whose other operand may be a tensor or a Python scalar.
 struct AddBackward0 final : Node {
-  EMBER_NODE(AddBackward0);
+  EMBER_NODE_FWD(AddBackward0);
   GradFit self_meta, other_meta;
   double alpha = 1.0;
 };
 struct SubBackward0 final : Node {
-  EMBER_NODE(SubBackward0);
+  EMBER_NODE_FWD(SubBackward0);
   GradFit self_meta, other_meta;
   double alpha = 1.0;
 };
 struct RsubBackward1 final : Node {
-  EMBER_NODE(RsubBackward1);
+  EMBER_NODE_FWD(RsubBackward1);
   GradFit self_meta;
 };
 struct MulBackward0 final : Node {
-  EMBER_NODE(MulBackward0);
+  EMBER_NODE_FWD(MulBackward0);
   void release_saved() override { self.release(), other.release(), other_scalar.release(); }
   SavedTensor self, other;  // other undefined when multiplying by other_scalar
   GradFit self_meta, other_meta;
   SavedScalar other_scalar;
 };
 struct DivBackward0 : Node {
-  EMBER_NODE(DivBackward0);
+  EMBER_NODE_FWD(DivBackward0);
   void release_saved() override { self.release(), other.release(), other_scalar.release(); }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
@@ -39,48 +39,48 @@ struct DivBackward1 final : DivBackward0 {
   const char* name() const override { return "DivBackward1"; }
 };
 struct PowBackward0 final : Node {  // tensor ** scalar
-  EMBER_NODE(PowBackward0);
+  EMBER_NODE_FWD(PowBackward0);
   void release_saved() override { self.release(); }
   SavedTensor self;
   double exponent = 0;
 };
 struct PowBackward1 final : Node {  // tensor ** tensor
-  EMBER_NODE(PowBackward1);
+  EMBER_NODE_FWD(PowBackward1);
   void release_saved() override { self.release(), exponent.release(), result.release(); }
   SavedTensor self, exponent, result;
   GradFit self_meta, exponent_meta;
 };
 struct PowBackward2 final : Node {  // scalar ** tensor
-  EMBER_NODE(PowBackward2);
+  EMBER_NODE_FWD(PowBackward2);
   void release_saved() override { result.release(); }
   SavedTensor result;
   double base = 0;
 };
 // maximum / minimum: the gradient goes to the larger (smaller) input, split on ties.
 struct MaximumBackward0 final : Node {
-  EMBER_NODE(MaximumBackward0);
+  EMBER_NODE_FWD(MaximumBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
 };
 struct MinimumBackward0 final : Node {
-  EMBER_NODE(MinimumBackward0);
+  EMBER_NODE_FWD(MinimumBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
 };
 struct ClampBackward1 final : Node {
-  EMBER_NODE(ClampBackward1);
+  EMBER_NODE_FWD(ClampBackward1);
   void release_saved() override { self.release(); }
   SavedTensor self;
   std::optional<Scalar> min, max;
 };
 struct RemainderBackward0 final : Node {  // tensor % scalar
-  EMBER_NODE(RemainderBackward0);
+  EMBER_NODE_FWD(RemainderBackward0);
   GradFit self_meta;
 };
 struct RemainderBackward1 final : Node {  // tensor % tensor
-  EMBER_NODE(RemainderBackward1);
+  EMBER_NODE_FWD(RemainderBackward1);
   void release_saved() override {
     self.release();
     other.release();
@@ -90,17 +90,17 @@ struct RemainderBackward1 final : Node {  // tensor % tensor
 };
 // Division rounded to an integer value (div with a rounding_mode): zero gradients.
 struct DivBackward2 final : Node {
-  EMBER_NODE(DivBackward2);
+  EMBER_NODE_FWD(DivBackward2);
   GradFit self_meta, other_meta;
 };
 struct Atan2Backward0 final : Node {
-  EMBER_NODE(Atan2Backward0);
+  EMBER_NODE_FWD(Atan2Backward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
 };
 struct XlogyBackward0 final : Node {
-  EMBER_NODE(XlogyBackward0);
+  EMBER_NODE_FWD(XlogyBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
   GradFit self_meta, other_meta;
@@ -114,21 +114,21 @@ struct NotImplemented final : Node {
   const char* op;  // "aten::floor_divide"
 };
 struct WhereBackward0 final : Node {
-  EMBER_NODE(WhereBackward0);
+  EMBER_NODE_FWD(WhereBackward0);
   void release_saved() override { condition.release(); }
   SavedTensor condition;
   GradFit self_meta, other_meta;
 };
 struct ToCopyBackward0 final : Node {
-  EMBER_NODE(ToCopyBackward0);
+  EMBER_NODE_FWD(ToCopyBackward0);
   DType source_dtype = DType::Float32;
 };
 struct CloneBackward0 final : Node {
-  EMBER_NODE(CloneBackward0);
+  EMBER_NODE_FWD(CloneBackward0);
 };
 
 struct GeluBackward0 final : Node {
-  EMBER_NODE(GeluBackward0);
+  EMBER_NODE_FWD(GeluBackward0);
   void release_saved() override { self.release(); }
   SavedTensor self;
   bool tanh_approx = false;

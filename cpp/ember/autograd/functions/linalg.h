@@ -7,7 +7,7 @@ namespace ember {
 
 #define EMBER_PRODUCT_NODE(NAME)                                       \
   struct NAME final : Node {                                           \
-    EMBER_NODE(NAME);                                                  \
+    EMBER_NODE_FWD(NAME);                                              \
     void release_saved() override { self.release(), other.release(); } \
     SavedTensor self, other;                                           \
   }
@@ -20,14 +20,14 @@ EMBER_PRODUCT_NODE(BmmBackward0);
 // (see mm_grad in ops/linalg.cpp), so each node remembers which inputs were
 // column-major (a transposed contiguous matrix, like a Linear weight's t()).
 struct MmBackward0 final : Node {
-  EMBER_NODE(MmBackward0);
+  EMBER_NODE_FWD(MmBackward0);
   void release_saved() override { self.release(), other.release(); }
   SavedTensor self, other;
   bool self_col_major = false, other_col_major = false;
 };
 
 struct AddmmBackward0 final : Node {
-  EMBER_NODE(AddmmBackward0);
+  EMBER_NODE_FWD(AddmmBackward0);
   void release_saved() override { mat1.release(), mat2.release(); }
   SavedTensor mat1, mat2;
   GradFit bias_meta;

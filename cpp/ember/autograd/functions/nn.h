@@ -6,20 +6,20 @@
 namespace ember {
 
 struct SoftmaxBackward0 final : Node {
-  EMBER_NODE(SoftmaxBackward0);
+  EMBER_NODE_FWD(SoftmaxBackward0);
   void release_saved() override { result.release(); }
   SavedTensor result;
   int64_t dim = 0;
 };
 struct LogSoftmaxBackward0 final : Node {
-  EMBER_NODE(LogSoftmaxBackward0);
+  EMBER_NODE_FWD(LogSoftmaxBackward0);
   void release_saved() override { result.release(); }
   SavedTensor result;
   int64_t dim = 0;
 };
 // Saves the input and its row statistics; Note [Saved tensors].
 struct NativeLayerNormBackward0 final : Node {
-  EMBER_NODE(NativeLayerNormBackward0);
+  EMBER_NODE_FWD(NativeLayerNormBackward0);
   void release_saved() override {
     input.release(), weight.release(), mean.release(), rstd.release();
   }
@@ -54,14 +54,14 @@ struct EmbeddingDenseBackwardBackward0 final : Node {
   Shape grad_shape;
 };
 struct MseLossBackward0 final : Node {
-  EMBER_NODE(MseLossBackward0);
+  EMBER_NODE_FWD(MseLossBackward0);  // the value's ops carry the tangent
   void release_saved() override { self.release(), target.release(); }
   SavedTensor self, target;
   InputMeta self_meta, target_meta;
   Reduction reduction = Reduction::Mean;
 };
 struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
-  EMBER_NODE(BinaryCrossEntropyWithLogitsBackward0);
+  EMBER_NODE_FWD(BinaryCrossEntropyWithLogitsBackward0);  // as MseLoss
   void release_saved() override {
     self.release(), target.release(), weight.release(), pos_weight.release();
   }
@@ -70,13 +70,13 @@ struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
   Reduction reduction = Reduction::Mean;
 };
 struct BinaryCrossEntropyBackward0 final : Node {
-  EMBER_NODE(BinaryCrossEntropyBackward0);
+  EMBER_NODE_FWD(BinaryCrossEntropyBackward0);  // as MseLoss
   void release_saved() override { self.release(), target.release(), weight.release(); }
   SavedTensor self, target, weight;
   Reduction reduction = Reduction::Mean;
 };
 struct NllLossBackward0 : Node {
-  EMBER_NODE(NllLossBackward0);
+  EMBER_NODE_FWD(NllLossBackward0);
   void release_saved() override { target.release(), weight.release(), total_weight.release(); }
   SavedTensor target, weight, total_weight;
   InputMeta self_meta;

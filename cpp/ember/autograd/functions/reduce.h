@@ -6,21 +6,21 @@
 namespace ember {
 
 struct SumBackward0 final : Node {  // sum of all elements
-  EMBER_NODE(SumBackward0);
+  EMBER_NODE_FWD(SumBackward0);
   InputMeta self_meta;
 };
 struct SumBackward1 final : Node {  // sum over dims
-  EMBER_NODE(SumBackward1);
+  EMBER_NODE_FWD(SumBackward1);
   InputMeta self_meta;
   DimList dims;
   bool keepdim = false;
 };
 struct MeanBackward0 final : Node {
-  EMBER_NODE(MeanBackward0);
+  EMBER_NODE_FWD(MeanBackward0);
   InputMeta self_meta;
 };
 struct MeanBackward1 final : Node {
-  EMBER_NODE(MeanBackward1);
+  EMBER_NODE_FWD(MeanBackward1);
   InputMeta self_meta;
   DimList dims;
   bool keepdim = false;

@@ -6,7 +6,7 @@
 namespace ember {
 
 struct ViewBackward0 : Node {
-  EMBER_NODE(ViewBackward0);
+  EMBER_NODE_FWD(ViewBackward0);
   Shape self_shape;
 };
 
@@ -25,33 +25,33 @@ EMBER_RESHAPE_NODE(SqueezeBackward4);       // the squeeze inside matmul(vector,
 #undef EMBER_RESHAPE_NODE
 
 struct ExpandBackward0 final : Node {
-  EMBER_NODE(ExpandBackward0);
+  EMBER_NODE_FWD(ExpandBackward0);
   InputMeta self_meta;
 };
 struct UnsqueezeBackward0 final : Node {
-  EMBER_NODE(UnsqueezeBackward0);
+  EMBER_NODE_FWD(UnsqueezeBackward0);
   int64_t dim = 0;
 };
 struct TransposeBackward0 final : Node {
-  EMBER_NODE(TransposeBackward0);
+  EMBER_NODE_FWD(TransposeBackward0);
   int64_t dim0 = 0, dim1 = 0;
 };
 struct TBackward0 final : Node {
-  EMBER_NODE(TBackward0);
+  EMBER_NODE_FWD(TBackward0);
 };
 struct PermuteBackward0 final : Node {
-  EMBER_NODE(PermuteBackward0);
+  EMBER_NODE_FWD(PermuteBackward0);
   DimList dims;
 };
 struct SliceBackward0 final : Node {
-  EMBER_NODE(SliceBackward0);
+  EMBER_NODE_FWD(SliceBackward0);
   InputMeta self_meta;
   int64_t dim = 0, start = 0, end = 0, step = 1;
 };
 // split and chunk: one node for all the views they return (Note [Views that
 // refuse in-place ops]); `sizes` holds each output's extent along `dim`.
 struct SplitBackward0 : Node {
-  EMBER_NODE(SplitBackward0);
+  EMBER_NODE_FWD(SplitBackward0);
   uint32_t num_outputs() const override { return static_cast<uint32_t>(sizes.size()); }
   InputMeta self_meta;
   int64_t dim = 0;
@@ -61,7 +61,7 @@ struct SplitWithSizesBackward0 final : SplitBackward0 {
   const char* name() const override { return "SplitWithSizesBackward0"; }
 };
 struct UnbindBackward0 final : Node {
-  EMBER_NODE(UnbindBackward0);
+  EMBER_NODE_FWD(UnbindBackward0);
   uint32_t num_outputs() const override {
     return static_cast<uint32_t>(self_meta.shape[static_cast<size_t>(dim)]);
   }
@@ -69,40 +69,40 @@ struct UnbindBackward0 final : Node {
   int64_t dim = 0;
 };
 struct SelectBackward0 final : Node {
-  EMBER_NODE(SelectBackward0);
+  EMBER_NODE_FWD(SelectBackward0);
   InputMeta self_meta;
   int64_t dim = 0, index = 0;
 };
 // The recorded placements of Note [Placing a gradient].
 struct SliceBackwardBackward0 final : Node {
-  EMBER_NODE(SliceBackwardBackward0);
+  EMBER_NODE_FWD(SliceBackwardBackward0);
   int64_t dim = 0, start = 0, end = 0, step = 1;
 };
 struct SelectBackwardBackward0 final : Node {
-  EMBER_NODE(SelectBackwardBackward0);
+  EMBER_NODE_FWD(SelectBackwardBackward0);
   int64_t dim = 0, index = 0;
 };
 struct DiagonalBackward0 final : Node {
-  EMBER_NODE(DiagonalBackward0);
+  EMBER_NODE_FWD(DiagonalBackward0);
   InputMeta self_meta;
   int64_t offset = 0, dim1 = 0, dim2 = 1;
 };
 struct DiagonalBackwardBackward0 final : Node {
-  EMBER_NODE(DiagonalBackwardBackward0);
+  EMBER_NODE_FWD(DiagonalBackwardBackward0);
   int64_t offset = 0, dim1 = 0, dim2 = 1;
 };
 struct CatBackward0 final : Node {
-  EMBER_NODE(CatBackward0);
+  EMBER_NODE_FWD(CatBackward0);
   std::vector<InputMeta> metas;
   int64_t dim = 0;
 };
 struct StackBackward0 final : Node {
-  EMBER_NODE(StackBackward0);
+  EMBER_NODE_FWD(StackBackward0);
   std::vector<InputMeta> metas;
   int64_t dim = 0;
 };
 struct IndexBackward0 final : Node {
-  EMBER_NODE(IndexBackward0);
+  EMBER_NODE_FWD(IndexBackward0);
   void release_saved() override { index.release(); }
   SavedTensor index;  // wrapped int64 positions along dim
   InputMeta self_meta;
