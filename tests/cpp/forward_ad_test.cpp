@@ -93,7 +93,7 @@ TEST(ForwardAD, OpWithoutForwardFormulaRaises) {
   fill_raw(x, Scalar(1.0));
   fill_raw(t, Scalar(1.0));
   forward_ad::set_tangent(x, t);
-  EXPECT_THROW(cumsum(x, 0, std::nullopt), NotImplementedError);
+  EXPECT_THROW(cumprod(x, 0, std::nullopt), NotImplementedError);
 }
 
 TEST(ForwardAD, ForwardOverReverseGivesHessianVectorProduct) {

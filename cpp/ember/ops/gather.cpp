@@ -117,6 +117,7 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
     node->self_meta = InputMeta(a);
     node->dim = d;
   }
+  linear_tangent(out, a, [&](const Tensor& t) { return gather(t, dim, index); });
   return out;
 }
 
@@ -136,6 +137,12 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
     node->index = SavedTensor(index, false);
     node->dim = d;
     node->src_shape = src->shape();
+  }
+  if (forward_ad::any_tangent(self, src)) {  // linear in both
+    forward_ad::FormulaScope formula;
+    const Tensor ts = forward_ad::tangent(src);
+    forward_ad::set_tangent(out, scatter_add(forward_ad::tangent_or_zeros(self), dim, index,
+                                             ts ? ts : zeros(src->shape(), src->dtype())));
   }
   return out;
 }

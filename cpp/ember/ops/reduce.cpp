@@ -37,6 +37,18 @@ DimList wrapped_dims(int64_t ndim, const DimList& dims) {
   return out;
 }
 
+// Note [Reduction tangents]
+// A reduction's backward is its output gradient, restored to the input's
+// shape, times a factor D of that shape; so its forward formula is D times the
+// input's tangent, summed over the reduced dims. Each reduction below computes
+// D the way its backward does and hands it here.
+void set_reduction_tangent(const Tensor& out, const Tensor& tangent_times_d, const DimList& dims,
+                           bool keepdim) {
+  Tensor t = tangent_times_d->dim() == 0 ? tangent_times_d : sum(tangent_times_d, dims, keepdim);
+  if (t->shape() != out->shape()) t = reshape(t, DimList(out->shape().begin(), out->shape().end()));
+  forward_ad::set_tangent(out, t);
+}
+
 int64_t reduced_count(const Tensor& a, const std::vector<bool>& mask) {
   int64_t n = 1;
   for (size_t d = 0; d < mask.size(); ++d) {
@@ -210,6 +222,13 @@ Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim
     node->correction = correction;
     node->keepdim = keepdim;
   }
+  if (forward_ad::has_tangent(a)) {  // D = 2 (x - mean) / denom
+    forward_ad::FormulaScope formula;
+    const DimList ds = wrapped_dims(a->dim(), dims);
+    const Tensor centered = sub(a, mean(a, ds, true));
+    set_reduction_tangent(out, mul(mul(forward_ad::tangent(a), centered), Scalar(2.0 / denom)), ds,
+                          keepdim);
+  }
   return out;
 }
 
@@ -236,6 +255,15 @@ Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim
     node->dims = wrapped_dims(a->dim(), dims);
     node->correction = correction;
     node->keepdim = keepdim;
+  }
+  if (forward_ad::has_tangent(a)) {  // D = (x - mean) / (denom * std), 0 where std is 0
+    forward_ad::FormulaScope formula;
+    const DimList ds = wrapped_dims(a->dim(), dims);
+    const Tensor centered = sub(a, mean(a, ds, true));
+    const Tensor r = restore_reduced(out, a->shape(), ds, keepdim);
+    Tensor d = div(centered, mul(r, Scalar(denom)));
+    d = where(compare(BinaryOp::Eq, r, Scalar(0.0)), zeros({}, d->dtype()), d);
+    set_reduction_tangent(out, mul(forward_ad::tangent(a), d), ds, keepdim);
   }
   return out;
 }
@@ -271,6 +299,12 @@ Tensor prod_gradient(const Tensor& g, const Tensor& x, const Tensor& result, int
   return mul(g, div(result, x));
 }
 
+// D of prod along dim: the product of the others, exact with zeros about.
+Tensor prod_factor(const Tensor& x, const Tensor& result, int64_t dim) {
+  GradModeGuard no_grad(false);
+  return prod_gradient(ones(x->shape(), x->dtype()), x, result, dim);
+}
+
 }  // namespace
 
 Tensor prod(const Tensor& a, std::optional<DType> dtype) {
@@ -287,6 +321,12 @@ Tensor prod(const Tensor& a, std::optional<DType> dtype) {
     node->self = SavedTensor(a, false);
     node->result = SavedTensor(out, true);
   }
+  if (forward_ad::has_tangent(a) && is_floating(out->dtype())) {
+    forward_ad::FormulaScope formula;
+    const Tensor flat_t = reshape(forward_ad::tangent(a), {-1});
+    set_reduction_tangent(out, sum(mul(flat_t, prod_factor(flat, reshape(out, {1}), 0))), {},
+                          false);
+  }
   return out;
 }
 
@@ -300,6 +340,17 @@ Tensor prod(const Tensor& a, int64_t dim, bool keepdim, std::optional<DType> dty
     node->result = SavedTensor(out, true);
     node->dim = d;
     node->keepdim = keepdim;
+  }
+  if (forward_ad::has_tangent(a) && is_floating(out->dtype())) {
+    forward_ad::FormulaScope formula;
+    const Tensor t = forward_ad::tangent(a);
+    if (a->dim() == 0) {
+      forward_ad::set_tangent(out, t);
+    } else {
+      const Tensor r = restore_reduced(out, a->shape(), {d}, keepdim);
+      const Tensor x = convert(a, out->dtype());
+      set_reduction_tangent(out, mul(t, prod_factor(x, r, d)), {d}, keepdim);
+    }
   }
   return out;
 }
@@ -339,6 +390,7 @@ Tensor cumsum_impl(const Tensor& a, int64_t dim, std::optional<DType> dtype, boo
     node->self_meta = InputMeta(a);
     node->dim = d;
     node->reverse = reverse;
+    linear_tangent(out, a, [&](const Tensor& t) { return cumsum_impl(t, d, dtype, reverse); });
   }
   return out;
 }
@@ -389,6 +441,11 @@ TensorList CumprodBackward0::apply(TensorList&& grads) {
   return {to_dtype(div(weighted, x), x->dtype())};
 }
 
+namespace {
+Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, double p,
+                            const DimList& dims);
+}  // namespace
+
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
   if (!is_floating(a->dtype())) {
     throw std::runtime_error(
@@ -434,6 +491,13 @@ Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
     node->dims = wrapped_dims(a->dim(), dims);
     node->keepdim = keepdim;
   }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    const DimList ds = wrapped_dims(a->dim(), dims);
+    const Tensor r = restore_reduced(out, a->shape(), ds, keepdim);
+    const Tensor t = forward_ad::tangent(a);
+    set_reduction_tangent(out, vector_norm_backward(t, a, r, p, ds), ds, keepdim);
+  }
   return out;
 }
 
@@ -441,32 +505,44 @@ TensorList LinalgVectorNormBackward0::apply(TensorList&& grads) {
   Tensor x = self.unpack(*this);
   Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
   Tensor r = restore_reduced(result.unpack(*this), x->shape(), dims, keepdim);
+  return {vector_norm_backward(g, x, r, p, dims)};
+}
+
+namespace {
+
+// g * D for the vector norm r of x (g and r restored to x's shape).
+Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, double p,
+                            const DimList& dims) {
   Tensor zero = zeros({}, x->dtype());
-  if (p == 0.0) return {zeros(x->shape(), x->dtype())};
-  if (p == 1.0) return {mul(g, sign(x))};
+  if (p == 0.0) return zeros(x->shape(), x->dtype());
+  if (p == 1.0) return mul(g, sign(x));
   if (std::isinf(p)) {
     // Shared evenly among the entries that attain the max (min) magnitude; a
     // NaN norm is attained by none, and every entry gets 0 (as torch).
     Tensor hit = compare(BinaryOp::Eq, abs(x), r);
     Tensor count = sum(to_dtype(hit, x->dtype()), dims, true);
     count = where(compare(BinaryOp::Eq, count, Scalar(0.0)), ones({}, x->dtype()), count);
-    return {where(hit, div(mul(g, sign(x)), count), zero)};
+    return where(hit, div(mul(g, sign(x)), count), zero);
   }
   if (p == 2.0) {
     // x / ||x||, with 0 where the norm is 0 (torch's subgradient).
     Tensor scaled = div(mul(g, x), r);
-    return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled)};
+    return where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled);
   }
   // sign(x) * |x|^(p-1) / ||x||^(p-1); zero entries get 0 (also for p < 1).
   Tensor num = mul(sign(x), pow(abs(x), Scalar(p - 1.0)));
   Tensor scaled = div(mul(g, num), pow(r, Scalar(p - 1.0)));
   scaled = where(compare(BinaryOp::Eq, x, Scalar(0.0)), zero, scaled);
-  return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled)};
+  return where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled);
 }
+
+}  // namespace
 
 // ---- max / min ----
 
 namespace {
+
+TensorList evenly_distribute(const Tensor& g, const Tensor& x, const Tensor& r);
 
 Tensor extreme_all(const Tensor& a, bool is_max) {
   Tensor out = extreme_all_kernel(a, is_max);
@@ -480,6 +556,10 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
       node->self = SavedTensor(a, false);
       node->result = SavedTensor(out, true);
     }
+  }
+  if (forward_ad::has_tangent(a)) {  // D as evenly_distribute's
+    forward_ad::FormulaScope formula;
+    set_reduction_tangent(out, evenly_distribute(forward_ad::tangent(a), a, out)[0], {}, false);
   }
   return out;
 }
@@ -512,6 +592,10 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& a, int64_t dim, bool keepdim
       fill(record<MinBackward0>(values, a));
     }
   }
+  linear_tangent(values, a, [&](const Tensor& t) {  // the tangent at the winners
+    Tensor picked = a->dim() == 0 ? t : gather(t, d, r.indices);
+    return keepdim ? picked : drop_reduced(picked, mask, false);
+  });
   return {values, indices};
 }
 
@@ -571,6 +655,12 @@ Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max
     node->result = SavedTensor(out, true);  // in-place changes to it are caught, as torch
     node->keepdim_shape = best->shape();
     node->dims = ds;
+  }
+  if (forward_ad::has_tangent(a)) {  // D as AmaxBackward0's: shared evenly among ties
+    forward_ad::FormulaScope formula;
+    const Tensor hit = to_dtype(compare(BinaryOp::Eq, a, best), a->dtype());
+    const Tensor count = ds.empty() ? hit : sum(hit, ds, true);
+    set_reduction_tangent(out, div(mul(forward_ad::tangent(a), hit), count), ds, keepdim);
   }
   return out;
 }

@@ -74,9 +74,7 @@ def make_dual(tensor, tangent, *, level=None):
         if not isinstance(t, _C.Tensor):
             raise TypeError(f"make_dual(): expected {name} to be a Tensor, got {type(t).__name__}")
         if not t.is_floating_point():
-            raise ValueError(
-                f"Expected {name} to be floating point or complex, but got: {t.dtype}"
-            )
+            raise ValueError(f"Expected {name} to be floating point or complex, but got: {t.dtype}")
     return _C._make_dual(tensor, tangent)
 
 

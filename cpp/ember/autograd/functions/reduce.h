@@ -27,19 +27,19 @@ struct MeanBackward1 final : Node {
 };
 // prod: the gradient of each element is the product of the others in its line.
 struct ProdBackward0 final : Node {  // product of all elements
-  EMBER_NODE(ProdBackward0);
+  EMBER_NODE_FWD(ProdBackward0);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
 };
 struct ProdBackward1 final : Node {  // product along one dim
-  EMBER_NODE(ProdBackward1);
+  EMBER_NODE_FWD(ProdBackward1);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
   int64_t dim = 0;
   bool keepdim = false;
 };
 struct CumsumBackward0 final : Node {
-  EMBER_NODE(CumsumBackward0);
+  EMBER_NODE_FWD(CumsumBackward0);
   InputMeta self_meta;
   int64_t dim = 0;
   bool reverse = false;  // the recorded backward of a cumsum sums from the end
@@ -51,7 +51,7 @@ struct CumprodBackward0 final : Node {
   int64_t dim = 0;
 };
 struct VarBackward0 final : Node {
-  EMBER_NODE(VarBackward0);
+  EMBER_NODE_FWD(VarBackward0);
   void release_saved() override { self.release(); }
   SavedTensor self;
   DimList dims;  // wrapped, never empty
@@ -59,7 +59,7 @@ struct VarBackward0 final : Node {
   bool keepdim = false;
 };
 struct StdBackward0 final : Node {
-  EMBER_NODE(StdBackward0);
+  EMBER_NODE_FWD(StdBackward0);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
   DimList dims;
@@ -67,7 +67,7 @@ struct StdBackward0 final : Node {
   bool keepdim = false;
 };
 struct LinalgVectorNormBackward0 final : Node {
-  EMBER_NODE(LinalgVectorNormBackward0);
+  EMBER_NODE_FWD(LinalgVectorNormBackward0);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
   double p = 2;
@@ -77,7 +77,7 @@ struct LinalgVectorNormBackward0 final : Node {
 // max()/min() of all elements: the gradient is shared by all tied maxima.
 // amax/amin over dims; `result` is the output, viewed in keepdim_shape.
 struct AmaxBackward0 : Node {
-  EMBER_NODE(AmaxBackward0);
+  EMBER_NODE_FWD(AmaxBackward0);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
   Shape keepdim_shape;
@@ -87,18 +87,18 @@ struct AminBackward0 final : AmaxBackward0 {
   const char* name() const override { return "AminBackward0"; }
 };
 struct MaxBackward1 final : Node {
-  EMBER_NODE(MaxBackward1);
+  EMBER_NODE_FWD(MaxBackward1);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
 };
 struct MinBackward1 final : Node {
-  EMBER_NODE(MinBackward1);
+  EMBER_NODE_FWD(MinBackward1);
   void release_saved() override { self.release(), result.release(); }
   SavedTensor self, result;
 };
 // max(dim)/min(dim): the gradient goes to the selected index.
 struct MaxBackward0 final : Node {
-  EMBER_NODE(MaxBackward0);
+  EMBER_NODE_FWD(MaxBackward0);
   void release_saved() override { indices.release(); }
   SavedTensor indices;
   InputMeta self_meta;
@@ -106,7 +106,7 @@ struct MaxBackward0 final : Node {
   bool keepdim = false;
 };
 struct MinBackward0 final : Node {
-  EMBER_NODE(MinBackward0);
+  EMBER_NODE_FWD(MinBackward0);
   void release_saved() override { indices.release(); }
   SavedTensor indices;
   InputMeta self_meta;

@@ -110,14 +110,14 @@ struct IndexBackward0 final : Node {
 };
 // gather / scatter (ops/gather.cpp): `index` is the int64 index as given.
 struct GatherBackward0 final : Node {
-  EMBER_NODE(GatherBackward0);
+  EMBER_NODE_FWD(GatherBackward0);
   void release_saved() override { index.release(); }
   SavedTensor index;
   InputMeta self_meta;
   int64_t dim = 0;
 };
 struct ScatterAddBackward0 final : Node {
-  EMBER_NODE(ScatterAddBackward0);
+  EMBER_NODE_FWD(ScatterAddBackward0);
   void release_saved() override { index.release(); }
   SavedTensor index;
   int64_t dim = 0;
