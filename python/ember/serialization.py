@@ -435,10 +435,26 @@ def _check_numpy_state(obj, state):
         raise _refusal("a malformed numpy array state")
 
 
-class _SafeUnpickler(pickle._Unpickler):
-    """The weights_only unpickler: allowed names only, and checked calls."""
+class _BoundedUnpickler(pickle._Unpickler):
+    """pickle's pure-Python unpickler, allocating nothing a file merely claims:
+    Note [weights_only]."""
 
     dispatch = dict(pickle._Unpickler.dispatch)
+
+    def load_bytearray8(self):
+        (size,) = struct.unpack("<Q", self.read(8))
+        data = self.read(size)  # bytearray(size) first would allocate what the file claims
+        if len(data) != size:
+            raise pickle.UnpicklingError("BYTEARRAY8 past the end of the data")
+        self.append(bytearray(data))
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
+
+
+class _SafeUnpickler(_BoundedUnpickler):
+    """The weights_only unpickler: allowed names only, and checked calls."""
+
+    dispatch = dict(_BoundedUnpickler.dispatch)
 
     def __init__(self, file, reader):
         super().__init__(file, encoding="utf-8")
@@ -495,7 +511,7 @@ class _SafeUnpickler(pickle._Unpickler):
                 raise _refusal(f"a malformed {type(obj).__name__} state")
         elif _qualified_name(type(obj)) not in _user_safe_globals:
             raise _refusal(f"BUILD of a {type(obj).__name__}")
-        pickle._Unpickler.load_build(self)
+        _BoundedUnpickler.load_build(self)
 
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
@@ -503,12 +519,11 @@ class _SafeUnpickler(pickle._Unpickler):
     dispatch[pickle.BUILD[0]] = load_build
 
 
-class _FullUnpickler(pickle.Unpickler):
+class _FullUnpickler(_BoundedUnpickler):
     """weights_only=False: any class, with torch's names mapped to Ember's."""
 
-    def __init__(self, file, reader, **kwargs):
-        kwargs.setdefault("encoding", "utf-8")
-        super().__init__(file, **kwargs)
+    def __init__(self, file, reader):
+        super().__init__(file, encoding="utf-8")
         self._reader = reader
 
     def find_class(self, module, name):
@@ -876,12 +891,12 @@ def _load_zip(stream, archive_bytes, weights_only, restore, mmap_path):
     with zipfile.ZipFile(stream) as zf:
         names = zf.namelist()
         pickles = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+        if any(n.endswith("/constants.pkl") for n in names):
+            raise _CheckpointError(
+                "ember.load: this zip file is a TorchScript archive (torch.jit.save), which "
+                "Ember cannot run; save the model's state_dict with torch.save instead"
+            )
         if not pickles:
-            if any(n.endswith("/constants.pkl") for n in names):
-                raise _CheckpointError(
-                    "ember.load: this zip file is a TorchScript archive (torch.jit.save), which "
-                    "Ember cannot run; save the model's state_dict with torch.save instead"
-                )
             raise _CheckpointError(
                 "ember.load: a zip file without <archive>/data.pkl is not a torch checkpoint"
             )
@@ -1078,22 +1093,23 @@ def save(
     torch.load reads it (a state_dict, an optimizer's, tensors in containers with
     weights_only=True); tensors sharing storage share it once loaded."""
     del pickle_module  # the pickler must write torch's names: it is Ember's own
+    options = (pickle_protocol, _use_new_zipfile_serialization, _disable_byteorder_record)
     if isinstance(f, (str, os.PathLike)):
+        # torch names the archive's folder after the file: "model" for model.pt
+        archive = os.path.splitext(os.path.basename(os.fspath(f)))[0] or "archive"
         with open(f, "wb") as out:
-            _save_stream(obj, out, pickle_protocol, _use_new_zipfile_serialization,
-                         _disable_byteorder_record)
+            _save_stream(obj, out, *options, archive=archive)
     else:
-        _save_stream(obj, f, pickle_protocol, _use_new_zipfile_serialization,
-                     _disable_byteorder_record)
+        _save_stream(obj, f, *options)
 
 
-def _save_stream(obj, stream, protocol, zip_format, no_byteorder):
+def _save_stream(obj, stream, protocol, zip_format, no_byteorder, archive="archive"):
     data = io.BytesIO()
     pickler = _TorchPickler(data, protocol, legacy=not zip_format)
     pickler.dump(obj)
     if not zip_format:
         return _save_legacy(pickler, data.getvalue(), stream, protocol)
-    writer = _ZipWriter(stream)
+    writer = _ZipWriter(stream, archive)
     try:
         writer.write("data.pkl", data.getvalue())
         writer.write(".format_version", b"1")
