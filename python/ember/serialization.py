@@ -616,7 +616,7 @@ def _decode(x):
 
 
 def _fill(buffer, readinto, nbytes):
-    view = memoryview(buffer).cast("B")
+    view = memoryview(buffer.reshape(-1).view(np.uint8))
     done = 0
     while done < nbytes:
         n = readinto(view[done:])
@@ -1052,7 +1052,7 @@ def _storage_bytes(t, little_endian=False):
     array = t.numpy()
     if little_endian and sys.byteorder != "little":
         array = array.byteswap()
-    return memoryview(array).cast("B")
+    return array.view(np.uint8)  # (a memoryview cast refuses empty arrays)
 
 
 class _ZipWriter:
@@ -1064,11 +1064,11 @@ class _ZipWriter:
         self.archive = archive
 
     def write(self, name, data):
-        data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+        data = memoryview(data)
         full = f"{self.archive}/{name}"
         info = zipfile.ZipInfo(full, date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_STORED
-        info.file_size = len(data)
+        info.file_size = data.nbytes
         zip64 = info.file_size * 1.05 > zipfile.ZIP64_LIMIT  # zipfile's own rule
         # local header (30 bytes) + name + our padding field (4 + pad) + zip64 field
         data_start = self.zf.start_dir + 30 + len(full.encode("utf-8")) + (20 if zip64 else 0) + 4
