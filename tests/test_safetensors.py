@@ -39,8 +39,9 @@ def _same(e, t):
 def test_ember_writes_the_bytes_safetensors_writes():
     tensors = _ember_tensors()
     ours = st.save(tensors, metadata={"format": "pt"})
-    theirs = ref.save({k: torch.from_numpy(v.numpy()) for k, v in tensors.items()},
-                      metadata={"format": "pt"})
+    theirs = ref.save(
+        {k: torch.from_numpy(v.numpy()) for k, v in tensors.items()}, metadata={"format": "pt"}
+    )
     assert ours == theirs
 
 

@@ -169,7 +169,13 @@ def test_a_torch_optimizer_state_dict_loads_into_ember():
 
 def test_map_location_forms():
     data = _torch_bytes({"w": torch.ones(2)})
-    for where in ("cpu", ember.device("cpu"), {"cpu": "cpu"}, lambda s, loc: s, lambda s, loc: None):
+    for where in (
+        "cpu",
+        ember.device("cpu"),
+        {"cpu": "cpu"},
+        lambda s, loc: s,
+        lambda s, loc: None,
+    ):
         assert ember.load(io.BytesIO(data), map_location=where)["w"].tolist() == [1.0, 1.0]
     seen = []
     ember.load(io.BytesIO(data), map_location=lambda s, loc: seen.append(loc))
@@ -373,7 +379,9 @@ def test_the_archive_folder_is_named_after_the_file_as_torchs(tmp_path):
 
 def test_ember_state_dicts_and_containers_load_in_torch_with_weights_only(tmp_path):
     ember.manual_seed(0)
-    enet = ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.BatchNorm1d(4), ember.nn.Linear(4, 2))
+    enet = ember.nn.Sequential(
+        ember.nn.Linear(3, 4), ember.nn.BatchNorm1d(4), ember.nn.Linear(4, 2)
+    )
     eopt = ember.optim.AdamW(enet.parameters(), lr=0.01)
     enet(ember.randn(5, 3)).sum().backward()
     eopt.step()
@@ -394,7 +402,9 @@ def test_ember_state_dicts_and_containers_load_in_torch_with_weights_only(tmp_pa
     loaded = torch.load(path)  # weights_only=True, torch's default
     for k, v in enet.state_dict().items():
         _same(v, loaded["model"][k])
-    tnet = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    tnet = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2)
+    )
     tnet.load_state_dict(loaded["model"])
     topt = torch.optim.AdamW(tnet.parameters(), lr=0.5)
     topt.load_state_dict(loaded["opt"])
@@ -405,7 +415,10 @@ def test_ember_state_dicts_and_containers_load_in_torch_with_weights_only(tmp_pa
     assert loaded["dtypes"] == [torch.float32, torch.float64, torch.int64, torch.bool]
     assert loaded["size"] == torch.Size([1, 2]) and isinstance(loaded["size"], torch.Size)
     assert loaded["device"] == torch.device("cpu")
-    assert isinstance(loaded["od"], collections.OrderedDict) and loaded["od"]["a"].tolist() == [1, 2]
+    assert isinstance(loaded["od"], collections.OrderedDict) and loaded["od"]["a"].tolist() == [
+        1,
+        2,
+    ]
 
 
 def test_tied_weights_stay_tied_through_torch_and_back():
@@ -427,7 +440,9 @@ def test_tied_weights_stay_tied_through_torch_and_back():
 def test_ember_checkpoints_round_trip_in_ember():
     values = [ember.arange(6.0).reshape(2, 3).t(), ember.tensor(True), ember.tensor(7)]
     for legacy in (False, True):
-        back = ember.load(io.BytesIO(_ember_bytes(values, _use_new_zipfile_serialization=not legacy)))
+        back = ember.load(
+            io.BytesIO(_ember_bytes(values, _use_new_zipfile_serialization=not legacy))
+        )
         for a, b in zip(values, back):
             assert a.dtype == b.dtype and a.stride() == b.stride() and ember.equal(a, b)
 
@@ -439,7 +454,10 @@ def test_ember_checkpoints_round_trip_in_ember():
 def _batches(n):
     rng = np.random.default_rng(7)
     return [
-        (rng.standard_normal((8, 4)).astype(np.float32), rng.standard_normal((8, 1)).astype(np.float32))
+        (
+            rng.standard_normal((8, 4)).astype(np.float32),
+            rng.standard_normal((8, 1)).astype(np.float32),
+        )
         for _ in range(n)
     ]
 

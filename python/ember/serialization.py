@@ -25,12 +25,8 @@ extent) is checked against the bytes actually present before memory is
 allocated for it.
 """
 
-import _compat_pickle
 import collections
-import contextlib
-import functools
 import io
-import math
 import os
 import pickle
 import struct
@@ -41,8 +37,26 @@ import zipfile
 import numpy as np
 
 from . import _C
+from ._checkpoint_names import (
+    _NUMPY_CODES,
+    _STORAGE_NAME_OF,
+    _dtype_name,
+    _is_int,
+    _Storage,
+    _StorageType,
+)
 from ._device import device
 from ._size import Size
+from ._weights_only import (
+    WeightsOnlyError,
+    _FullUnpickler,
+    _refusal,
+    _SafeUnpickler,
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 
 __all__ = [
     "save",
@@ -53,504 +67,10 @@ __all__ = [
     "safe_globals",
     "DEFAULT_PROTOCOL",
 ]
-
 DEFAULT_PROTOCOL = 2  # torch.save's
 _MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # torch's legacy format opens with it
 _LEGACY_PROTOCOL_VERSION = 1001
 _STORAGE_ALIGNMENT = 64
-
-_DTYPES = {"float32": _C.float32, "float64": _C.float64, "int64": _C.int64, "bool": _C.bool}
-_DTYPE_ALIASES = {"float": "float32", "double": "float64", "long": "int64"}
-_HAVE = "Ember has float32, float64, int64 and bool"
-# torch's legacy storage classes: for Ember's dtypes, and the names of the rest
-_STORAGE_CLASSES = {
-    "FloatStorage": "float32",
-    "DoubleStorage": "float64",
-    "LongStorage": "int64",
-    "BoolStorage": "bool",
-}
-_OTHER_STORAGE_CLASSES = {
-    "HalfStorage": "float16",
-    "BFloat16Storage": "bfloat16",
-    "IntStorage": "int32",
-    "ShortStorage": "int16",
-    "CharStorage": "int8",
-    "ByteStorage": "uint8",
-    "ComplexFloatStorage": "complex64",
-    "ComplexDoubleStorage": "complex128",
-    "QInt8Storage": "qint8",
-    "QUInt8Storage": "quint8",
-    "QInt32Storage": "qint32",
-    "QUInt4x2Storage": "quint4x2",
-    "QUInt2x4Storage": "quint2x4",
-    "UntypedStorage": "uint8 (an untyped storage)",
-    "TypedStorage": "a typed storage",
-}
-_OTHER_TORCH_DTYPES = set(
-    "float16 half bfloat16 int32 int int16 short int8 uint8 uint16 uint32 uint64 complex32 "
-    "chalf complex64 cfloat complex128 cdouble float8_e4m3fn float8_e4m3fnuz float8_e5m2 "
-    "float8_e5m2fnuz float8_e8m0fnu float4_e2m1fn_x2 qint8 quint8 qint32 quint4x2 quint2x4 "
-    "bits1x8 bits2x4 bits4x2 bits8 bits16 int1 int2 int3 int4 int5 int6 int7 uint1 uint2 uint3 "
-    "uint4 uint5 uint6 uint7".split()
-)
-_STORAGE_NAME_OF = {d: name for name, d in _STORAGE_CLASSES.items()}
-_NUMPY_CODES = {"float32": "f4", "float64": "f8", "int64": "i8", "bool": "b1"}
-
-
-def _dtype_name(dtype):
-    return repr(dtype).split(".")[-1]
-
-
-class _StorageType:
-    """What `torch.FloatStorage` and its kin stand for in a file: a dtype."""
-
-    def __init__(self, name):
-        self.name = name
-        self.dtype = _DTYPES[_STORAGE_CLASSES[name]]
-
-    def __repr__(self):
-        return f"torch.{self.name}"
-
-
-_STORAGE_TYPES = {name: _StorageType(name) for name in _STORAGE_CLASSES}
-
-
-class _Storage:
-    """A loaded storage: `numel` elements of `tensor` (1-d, over the whole buffer)
-    from element `offset` on (legacy files name views of storages)."""
-
-    __slots__ = ("tensor", "offset", "numel")
-
-    def __init__(self, tensor, offset, numel):
-        self.tensor, self.offset, self.numel = tensor, offset, numel
-
-
-# ---------------------------------------------------------------------------
-# Rebuilding what a file names
-
-
-def _is_int(x):
-    return type(x) is int or (isinstance(x, int) and not isinstance(x, bool))
-
-
-def _tensor_on(storage, storage_offset, size, stride):
-    if not isinstance(storage, _Storage):
-        raise pickle.UnpicklingError(f"expected a storage, got {type(storage).__name__}")
-    size, stride = tuple(size), tuple(stride)
-    if not (
-        _is_int(storage_offset)
-        and all(_is_int(n) for n in size)
-        and all(_is_int(n) for n in stride)
-        and len(size) == len(stride)
-    ):
-        raise pickle.UnpicklingError(
-            f"malformed tensor layout: offset {storage_offset!r}, size {size!r}, stride {stride!r}"
-        )
-    if any(n < 0 for n in size + stride) or storage_offset < 0:
-        raise pickle.UnpicklingError(f"negative size or stride: {size!r}, {stride!r}")
-    if 0 not in size:
-        extent = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
-        if extent > storage.numel:
-            raise pickle.UnpicklingError(
-                f"a tensor of size {list(size)}, stride {list(stride)} and storage offset "
-                f"{storage_offset} needs {extent} elements; its storage has {storage.numel}"
-            )
-    elif storage_offset > storage.numel:
-        raise pickle.UnpicklingError(f"storage offset {storage_offset} past the storage's end")
-    try:
-        return _C._storage_view(
-            storage.tensor, storage.offset + storage_offset, list(size), list(stride)
-        )
-    except ValueError as exc:
-        raise pickle.UnpicklingError(str(exc)) from exc
-
-
-def _rebuild_tensor(storage, storage_offset, size, stride):
-    return _tensor_on(storage, storage_offset, size, stride)
-
-
-def _rebuild_tensor_v2(
-    storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None
-):
-    t = _tensor_on(storage, storage_offset, size, stride)
-    if requires_grad is True:
-        t.requires_grad_(True)
-    return t
-
-
-def _rebuild_tensor_v3(
-    storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None
-):
-    if isinstance(storage, _Storage) and dtype != storage.tensor.dtype:
-        raise pickle.UnpicklingError(
-            f"a tensor of dtype {dtype} over a {storage.tensor.dtype} storage is not supported"
-        )
-    return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, None)
-
-
-def _set_state(obj, state):
-    # torch's _set_obj_state: a dict, or (dict, slots dict)
-    if isinstance(state, tuple) and len(state) == 2:
-        dict_state, slots_state = state
-    else:
-        dict_state, slots_state = state, None
-    for part in (dict_state, slots_state):
-        if part:
-            if not isinstance(part, dict) or not all(isinstance(k, str) for k in part):
-                raise pickle.UnpicklingError("malformed object state")
-            for k, v in part.items():
-                setattr(obj, k, v)
-    return obj
-
-
-def _rebuild_parameter(data, requires_grad, backward_hooks):
-    from .nn.modules import Parameter
-
-    if not isinstance(data, _C.Tensor):
-        raise pickle.UnpicklingError("a Parameter's data is not a tensor")
-    return Parameter(data, bool(requires_grad))
-
-
-def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
-    return _set_state(_rebuild_parameter(data, requires_grad, backward_hooks), state)
-
-
-def _rebuild_from_type_v2(func, new_type, args, state):
-    from .nn.modules import Parameter
-
-    if func not in (_rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_tensor, _rebuild_parameter):
-        raise pickle.UnpicklingError("_rebuild_from_type_v2 of something else than a tensor")
-    if not isinstance(args, tuple):
-        raise pickle.UnpicklingError("a call's arguments are not a tuple")
-    out = func(*args)
-    if new_type is Parameter and not isinstance(out, Parameter):
-        out = Parameter(out, out.requires_grad)
-    elif new_type not in (_C.Tensor, Parameter):
-        raise pickle.UnpicklingError(f"tensor subclass {new_type!r} is not supported")
-    return _set_state(out, state) if state else out
-
-
-def _unsupported_dtype(name):
-    return pickle.UnpicklingError(
-        f"ember.load: the checkpoint holds data of dtype torch.{name}, which Ember does not "
-        f"have ({_HAVE}); convert it in torch first, e.g. tensor.float()"
-    )
-
-
-def _torch_name(module, name):
-    """The Ember object a torch global stands for, or None."""
-    from .nn.modules import Parameter
-
-    if module == "torch":
-        if name in _STORAGE_TYPES:
-            return _STORAGE_TYPES[name]
-        if name in _OTHER_STORAGE_CLASSES:
-            raise _unsupported_dtype(_OTHER_STORAGE_CLASSES[name])
-        dtype_name = _DTYPE_ALIASES.get(name, name)
-        if dtype_name in _DTYPES:
-            return _DTYPES[dtype_name]
-        if name in _OTHER_TORCH_DTYPES:
-            raise _unsupported_dtype(name)
-        return {"Size": Size, "device": device, "Tensor": _C.Tensor}.get(name)
-    if module == "torch._utils":
-        return {
-            "_rebuild_tensor": _rebuild_tensor,
-            "_rebuild_tensor_v2": _rebuild_tensor_v2,
-            "_rebuild_tensor_v3": _rebuild_tensor_v3,
-            "_rebuild_parameter": _rebuild_parameter,
-            "_rebuild_parameter_with_state": _rebuild_parameter_with_state,
-        }.get(name)
-    if (module, name) == ("torch._tensor", "_rebuild_from_type_v2"):
-        return _rebuild_from_type_v2
-    if (module, name) in (("torch.nn.parameter", "Parameter"), ("torch.nn", "Parameter")):
-        return Parameter
-    if (module, name) == ("torch._tensor", "Tensor"):
-        return _C.Tensor
-    if module == "torch.storage" and name == "UntypedStorage":
-        raise _unsupported_dtype(_OTHER_STORAGE_CLASSES[name])
-    return None
-
-
-# ---------------------------------------------------------------------------
-# weights_only: what may be rebuilt (Note [weights_only])
-
-
-def _numpy_multiarray():
-    try:
-        from numpy._core import multiarray
-    except ImportError:  # NumPy 1
-        from numpy.core import multiarray
-    return multiarray
-
-
-_multiarray = _numpy_multiarray()
-
-
-@functools.lru_cache(maxsize=None)
-def _legacy_ember_names():
-    from ._dtype_info import dtype_from_name
-    from ._tensor import _rebuild_tensor as rebuild_ember_tensor
-    from .nn.modules import _rebuild_parameter as rebuild_ember_parameter
-
-    return {
-        ("ember._tensor", "_rebuild_tensor"): rebuild_ember_tensor,
-        ("ember.nn.modules", "_rebuild_parameter"): rebuild_ember_parameter,
-        ("ember._dtype_info", "dtype_from_name"): dtype_from_name,
-        ("ember._size", "Size"): Size,
-        ("ember._device", "device"): device,
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-        ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
-        ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
-    }
-
-
-_SAFE_BUILTINS = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("collections", "Counter"): collections.Counter,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
-    ("builtins", "complex"): complex,
-    ("builtins", "slice"): slice,
-    ("builtins", "bytearray"): bytearray,
-    ("_codecs", "encode"): __import__("_codecs").encode,
-}
-
-_user_safe_globals = {}  # "module.name" -> object, from add_safe_globals
-
-
-def _qualified_name(obj):
-    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
-
-
-def add_safe_globals(safe_globals):
-    """Lets load(weights_only=True) rebuild these classes and functions (as torch's).
-    Entries are objects, or (object, "module.name") pairs for a name they are saved by."""
-    for entry in safe_globals:
-        if isinstance(entry, tuple):
-            obj, name = entry
-        else:
-            obj, name = entry, _qualified_name(entry)
-        _user_safe_globals[name] = obj
-
-
-def get_safe_globals():
-    return list(_user_safe_globals.values())
-
-
-def clear_safe_globals():
-    _user_safe_globals.clear()
-
-
-@contextlib.contextmanager
-def safe_globals(safe_globals):
-    """add_safe_globals for the duration of a with block."""
-    saved = dict(_user_safe_globals)
-    add_safe_globals(safe_globals)
-    try:
-        yield
-    finally:
-        _user_safe_globals.clear()
-        _user_safe_globals.update(saved)
-
-
-class WeightsOnlyError(pickle.UnpicklingError):
-    """A file holds something load(weights_only=True) will not rebuild."""
-
-
-def _refusal(what):
-    return WeightsOnlyError(
-        f"Weights only load failed: {what}. Load with weights_only=False only if you trust "
-        "the file, or allow the names it needs with ember.serialization.add_safe_globals."
-    )
-
-
-# The array dtypes a legacy Ember checkpoint may hold: numbers and bools, no objects.
-_ARRAY_CODES = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"}
-
-
-def _checked_call(func, args):
-    """A call a weights_only pickle asks for, made only if its arguments are sane."""
-    if not isinstance(args, tuple):
-        raise _refusal("a call's arguments are not a tuple")
-    if func is np.ndarray or (isinstance(func, type) and issubclass(func, np.ndarray)):
-        raise _refusal("numpy.ndarray is rebuilt only through _reconstruct")
-    if func is np.dtype:
-        if not (
-            len(args) == 3
-            and args[0] in _ARRAY_CODES
-            and all(isinstance(a, bool) for a in args[1:])
-        ):
-            raise _refusal(f"numpy.dtype{args!r}")
-    elif func is _multiarray._reconstruct:
-        if args != (np.ndarray, (0,), b"b"):
-            raise _refusal(f"numpy _reconstruct{args!r}")
-    elif func is _multiarray.scalar:
-        if not (
-            len(args) == 2
-            and isinstance(args[0], np.dtype)
-            and isinstance(args[1], bytes)
-            and len(args[1]) == args[0].itemsize
-        ):
-            raise _refusal("a malformed numpy scalar")
-    elif func is _SAFE_BUILTINS[("_codecs", "encode")]:
-        # what protocol-2 pickles make bytes with; other codecs could decompress
-        if not (len(args) == 2 and isinstance(args[0], str) and args[1] in ("latin1", "latin-1")):
-            raise _refusal(f"_codecs.encode with arguments {args!r}")
-    elif func is bytearray:
-        if len(args) > 1 or (args and not isinstance(args[0], (bytes, str, list))):
-            raise _refusal("bytearray of a size")  # bytearray(n) allocates n bytes
-    return func(*args)
-
-
-def _check_numpy_state(obj, state):
-    """The state BUILD gives an array or dtype must be what NumPy itself writes
-    (NumPy trusts its own pickles: a malformed dtype state crashes the process)."""
-    if isinstance(obj, np.dtype):
-        well_formed = (
-            isinstance(state, tuple)
-            and len(state) == 8
-            and state[0] == 3
-            and state[1] in ("<", ">", "|", "=")
-            and state[2:] == (None, None, None, -1, -1, 0)
-        )
-        if not well_formed:
-            raise _refusal("a malformed numpy dtype state")
-        return
-    well_formed = (
-        isinstance(state, tuple)
-        and len(state) == 5
-        and state[0] == 1
-        and isinstance(state[1], tuple)
-        and all(type(n) is int and n >= 0 for n in state[1])
-        and isinstance(state[2], np.dtype)
-        and state[2].str[1:] in _ARRAY_CODES
-        and isinstance(state[3], bool)
-        and isinstance(state[4], bytes)
-        and len(state[4]) == math.prod(state[1]) * state[2].itemsize
-    )
-    if not well_formed:
-        raise _refusal("a malformed numpy array state")
-
-
-class _BoundedUnpickler(pickle._Unpickler):
-    """pickle's pure-Python unpickler, allocating nothing a file merely claims:
-    Note [weights_only]."""
-
-    dispatch = dict(pickle._Unpickler.dispatch)
-
-    def load_bytearray8(self):
-        (size,) = struct.unpack("<Q", self.read(8))
-        data = self.read(size)  # bytearray(size) first would allocate what the file claims
-        if len(data) != size:
-            raise pickle.UnpicklingError("BYTEARRAY8 past the end of the data")
-        self.append(bytearray(data))
-
-    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
-
-
-class _SafeUnpickler(_BoundedUnpickler):
-    """The weights_only unpickler: allowed names only, and checked calls."""
-
-    dispatch = dict(_BoundedUnpickler.dispatch)
-
-    def __init__(self, file, reader):
-        super().__init__(file, encoding="utf-8")
-        self._reader = reader
-
-    def find_class(self, module, name):
-        module, name = _fix_name(self.proto, module, name)
-        found = _torch_name(module, name)
-        if found is not None:
-            return found
-        found = _SAFE_BUILTINS.get((module, name)) or _legacy_ember_names().get((module, name))
-        if found is not None:
-            return found
-        if f"{module}.{name}" in _user_safe_globals:
-            return _user_safe_globals[f"{module}.{name}"]
-        raise _refusal(
-            f"Unsupported global: GLOBAL {module}.{name} was not an allowed global by default. "
-            f"Use ember.serialization.add_safe_globals([{name}]) or the "
-            f"ember.serialization.safe_globals([{name}]) context manager to allow it if you "
-            "trust this class or function"
-        )
-
-    def persistent_load(self, pid):
-        return self._reader.persistent_load(pid)
-
-    def load_reduce(self):
-        args = self.stack.pop()
-        self.stack[-1] = _checked_call(self.stack[-1], args)
-
-    def load_newobj(self):
-        args = self.stack.pop()
-        cls = self.stack[-1]
-        if not isinstance(args, tuple):
-            raise _refusal("a call's arguments are not a tuple")
-        if isinstance(cls, type) and _qualified_name(cls) in _user_safe_globals:
-            self.stack[-1] = cls.__new__(cls, *args)
-        else:
-            self.stack[-1] = _checked_call(cls, args)
-
-    def load_newobj_ex(self):
-        kwargs = self.stack.pop()
-        args = self.stack.pop()
-        if kwargs:
-            raise _refusal("NEWOBJ_EX with keyword arguments")
-        self.stack[-1] = _checked_call(self.stack[-1], args)
-
-    def load_build(self):
-        obj, state = self.stack[-2], self.stack[-1]
-        if isinstance(obj, (np.dtype, np.ndarray)):
-            _check_numpy_state(obj, state)
-        elif isinstance(obj, (collections.OrderedDict, collections.Counter, _C.Tensor)):
-            # state_dict()'s _metadata, tensors' attributes
-            if not (isinstance(state, dict) and all(isinstance(k, str) for k in state)):
-                raise _refusal(f"a malformed {type(obj).__name__} state")
-        elif _qualified_name(type(obj)) not in _user_safe_globals:
-            raise _refusal(f"BUILD of a {type(obj).__name__}")
-        _BoundedUnpickler.load_build(self)
-
-    dispatch[pickle.REDUCE[0]] = load_reduce
-    dispatch[pickle.NEWOBJ[0]] = load_newobj
-    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
-    dispatch[pickle.BUILD[0]] = load_build
-
-
-class _FullUnpickler(_BoundedUnpickler):
-    """weights_only=False: any class, with torch's names mapped to Ember's."""
-
-    def __init__(self, file, reader):
-        super().__init__(file, encoding="utf-8")
-        self._reader = reader
-
-    def find_class(self, module, name):
-        # (pickle's own find_class maps Python 2 names; torch's need no mapping)
-        found = _torch_name(module, name)
-        if found is not None:
-            return found
-        if module == "torch" or module.startswith("torch."):
-            raise pickle.UnpicklingError(
-                f"ember.load: the checkpoint needs torch's {module}.{name}, which "
-                "Ember cannot rebuild: save a state_dict (tensors and plain values) in torch "
-                "instead of a whole torch object"
-            )
-        return super().find_class(module, name)
-
-    def persistent_load(self, pid):
-        return self._reader.persistent_load(pid)
-
-
-def _fix_name(proto, module, name):
-    # Python 2 names in protocol < 3 pickles (__builtin__.set), as pickle's own find_class
-    if proto < 3:
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            return _compat_pickle.NAME_MAPPING[(module, name)]
-        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-    return module, name
-
 
 # ---------------------------------------------------------------------------
 # Reading
@@ -608,7 +128,9 @@ def _restore_location(map_location):
             return None
 
         return by_call
-    raise TypeError(f"map_location must be a string, a device, a dict or a callable, not {map_location!r}")
+    raise TypeError(
+        f"map_location must be a string, a device, a dict or a callable, not {map_location!r}"
+    )
 
 
 def _decode(x):
@@ -722,8 +244,11 @@ class _ZipReader:
         name_len, extra_len = struct.unpack("<HH", header[26:30])
         start = info.header_offset + 30 + name_len + extra_len
         return np.memmap(
-            self.mmap_path, dtype="=" + _NUMPY_CODES[_dtype_name(dtype)], mode="c",
-            offset=start, shape=(numel,),
+            self.mmap_path,
+            dtype="=" + _NUMPY_CODES[_dtype_name(dtype)],
+            mode="c",
+            offset=start,
+            shape=(numel,),
         )
 
 
@@ -795,7 +320,9 @@ class _LegacyReader:
         if key not in self.storages:
             itemsize = _C.empty(0, dtype=dtype).element_size()
             if numel * itemsize > self.end - self.stream.tell():
-                raise _CheckpointError(f"storage {key!r} claims {numel} elements past the file's end")
+                raise _CheckpointError(
+                    f"storage {key!r} claims {numel} elements past the file's end"
+                )
             tensor = _C.empty((numel,), dtype=dtype)  # filled once the pickle is read
             moved = self.restore(tensor, location)
             if moved is not None and moved is not tensor:
@@ -846,9 +373,7 @@ def load(
     if weights_only is None:
         weights_only = pickle_module is None  # torch: a custom pickle_module turns it off
     if weights_only and pickle_module is not None:
-        raise RuntimeError(
-            "Can not safely load weights when explicit pickle_module is specified"
-        )
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
     restore = _restore_location(map_location)
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as stream:
@@ -993,7 +518,10 @@ class _TorchPickler(pickle._Pickler):
                     _REBUILD_PARAMETER_STATE,
                     (obj.detach(), obj.requires_grad, collections.OrderedDict(), state),
                 )
-            return (_REBUILD_PARAMETER, (obj.detach(), obj.requires_grad, collections.OrderedDict()))
+            return (
+                _REBUILD_PARAMETER,
+                (obj.detach(), obj.requires_grad, collections.OrderedDict()),
+            )
         return (
             _REBUILD_TENSOR,
             (
@@ -1027,7 +555,7 @@ class _TorchPickler(pickle._Pickler):
             self.save(name)
             self.write(pickle.STACK_GLOBAL)
         else:
-            self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode("utf-8"))
+            self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode())
         self.memoize(obj)
 
     def _save_global_name(self, obj):
