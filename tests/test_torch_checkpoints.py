@@ -590,3 +590,12 @@ def test_saving_to_an_open_file_appends_nothing_else(tmp_path):
         ember.save(ember.ones(2), f)
     assert zipfile.is_zipfile(path) and os.path.getsize(path) < 2048
     assert torch.load(path).tolist() == [1.0, 1.0]
+
+
+def test_a_parameters_attributes_cross_both_ways():
+    p = torch.nn.Parameter(torch.ones(2))
+    p.tag = "encoder"
+    q = ember.load(io.BytesIO(_torch_bytes({"p": p})))["p"]
+    assert isinstance(q, ember.nn.Parameter) and q.tag == "encoder"
+    r = torch.load(io.BytesIO(_ember_bytes({"p": q})))["p"]
+    assert isinstance(r, torch.nn.Parameter) and r.tag == "encoder"

@@ -149,7 +149,9 @@ def _set_state(obj, state):
         dict_state, slots_state = state, None
     for part in (dict_state, slots_state):
         if part:
-            if not isinstance(part, dict) or not all(isinstance(k, str) for k in part):
+            if not isinstance(part, dict) or not all(
+                isinstance(k, str) and not k.startswith("__") for k in part
+            ):
                 raise pickle.UnpicklingError("malformed object state")
             for k, v in part.items():
                 setattr(obj, k, v)
