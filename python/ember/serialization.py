@@ -12,15 +12,16 @@ format, and the plain pickles older Ember versions wrote.
 Tensors sharing a storage (views, tied weights) keep sharing it across a save
 and a load, in either library. torch needs no import here: the names a file
 holds (`torch.FloatStorage`, `torch._utils._rebuild_tensor_v2`, ...) are
-written and read as names and mapped to Ember's own functions.
+written and read as names and mapped to Ember's own functions
+(`_checkpoint_names.py`); the unpicklers are in `_weights_only.py`.
 
 Note [weights_only]
 `load(weights_only=True)`, the default as in torch 2.6+, rebuilds only
 containers, numbers, strings, dtypes, sizes, devices and tensors, and what
 `add_safe_globals` allows: a pickle naming anything else is refused before any
-of it is called. It runs on the pure-Python unpickler: the C one sizes its memo
-table by the largest index a file names, so 26 corrupted bytes could ask for
-gigabytes. Every size a file states (a storage's element count, a view's
+of it is called. Both modes run on pickle's pure-Python unpickler (its
+BYTEARRAY8 reading bounded): the C one sizes its memo table by the largest
+index a file names, so 26 corrupted bytes could ask for gigabytes. Every size a file states (a storage's element count, a view's
 extent) is checked against the bytes actually present before memory is
 allocated for it.
 """
@@ -67,6 +68,7 @@ __all__ = [
     "safe_globals",
     "DEFAULT_PROTOCOL",
 ]
+
 DEFAULT_PROTOCOL = 2  # torch.save's
 _MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # torch's legacy format opens with it
 _LEGACY_PROTOCOL_VERSION = 1001
