@@ -14,17 +14,20 @@ class Node:
     def name(self) -> builtins.str: ...
     next_functions: builtins.tuple
 
-class AbsBackward0(Node):
+class _UnaryNode(Node):
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
+
+class AbsBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class AccumulateGrad(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
     variable: Tensor
 
-class AcosBackward0(Node):
+class AcosBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class AcoshBackward0(Node):
+class AcoshBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class AdaptiveAvgPool2DBackward0(Node):
@@ -54,19 +57,19 @@ class AsStridedBackward0(Node):
 class AsStridedScatterBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class AsinBackward0(Node):
+class AsinBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class AsinhBackward0(Node):
+class AsinhBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class Atan2Backward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class AtanBackward0(Node):
+class AtanBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class AtanhBackward0(Node):
+class AtanhBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class AvgPool2DBackward0(Node):
@@ -90,7 +93,7 @@ class BmmBackward0(Node):
 class CatBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class CeilBackward0(Node):
+class CeilBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class ClampBackward1(Node):
@@ -111,10 +114,10 @@ class CopyBackwards(Node):
 class CopySlices(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class CosBackward0(Node):
+class CosBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class CoshBackward0(Node):
+class CoshBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class CumprodBackward0(Node):
@@ -147,25 +150,25 @@ class EmbeddingBackward0(Node):
 class EmbeddingDenseBackwardBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class ErfBackward0(Node):
+class ErfBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class ErfinvBackward0(Node):
+class ErfinvBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class ExpBackward0(Node):
+class ExpBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class ExpandBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class Expm1Backward0(Node):
+class Expm1Backward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class FillBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class FloorBackward0(Node):
+class FloorBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class GatherBackward0(Node):
@@ -192,10 +195,10 @@ class IndexPutImplBackward0(Node):
 class LinalgVectorNormBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class Log1PBackward0(Node):
+class Log1PBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class LogBackward0(Node):
+class LogBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class LogSoftmaxBackward0(Node):
@@ -249,7 +252,7 @@ class NativeBatchNormBackward0(Node):
 class NativeLayerNormBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class NegBackward0(Node):
+class NegBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class NllLoss2DBackward0(Node):
@@ -279,10 +282,10 @@ class ProdBackward0(Node):
 class ProdBackward1(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class ReciprocalBackward0(Node):
+class ReciprocalBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class ReluBackward0(Node):
+class ReluBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class RemainderBackward0(Node):
@@ -294,10 +297,10 @@ class RemainderBackward1(Node):
 class ReshapeAliasBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class RoundBackward0(Node):
+class RoundBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class RsqrtBackward0(Node):
+class RsqrtBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class RsubBackward1(Node):
@@ -318,16 +321,16 @@ class SelectBackward0(Node):
 class SelectBackwardBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class SigmoidBackward0(Node):
+class SigmoidBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class SignBackward0(Node):
+class SignBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class SinBackward0(Node):
+class SinBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class SinhBackward0(Node):
+class SinhBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class SliceBackward0(Node):
@@ -345,7 +348,7 @@ class SplitBackward0(Node):
 class SplitWithSizesBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class SqrtBackward0(Node):
+class SqrtBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class SqueezeBackward0(Node):
@@ -378,10 +381,10 @@ class SumBackward1(Node):
 class TBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class TanBackward0(Node):
+class TanBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class TanhBackward0(Node):
+class TanhBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class Tensor:
@@ -786,7 +789,7 @@ class ToCopyBackward0(Node):
 class TransposeBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class TruncBackward0(Node):
+class TruncBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class UnbindBackward0(Node):
