@@ -894,6 +894,53 @@ void init_tensor(py::module_& m) {
       });
 
   m.def("from_numpy", &from_numpy, py::arg("ndarray"));
+
+  // Storage sharing for ember.save/ember.load (torch's checkpoint format names
+  // storages, and tensors by offset, sizes and strides into them).
+  // _storage_info(t): (address, nbytes) of the buffer t views; equal addresses
+  // mean shared memory.
+  m.def("_storage_info", [](const Tensor& t) {
+    const auto& s = t->storage();
+    return py::make_tuple(reinterpret_cast<uintptr_t>(s->data()), s->nbytes());
+  });
+  // _storage_view(t, offset, sizes, strides): a tensor over t's storage, with
+  // no history and no base (as torch.load's tensors sharing one storage).
+  // Everything is checked against the storage's size: the values may come
+  // from a corrupted file.
+  m.def("_storage_view", [](const Tensor& t, int64_t offset, const std::vector<int64_t>& sizes,
+                            const std::vector<int64_t>& strides) {
+    if (sizes.size() != strides.size()) {
+      throw ValueError("sizes and strides must have the same length, got " +
+                       std::to_string(sizes.size()) + " and " + std::to_string(strides.size()));
+    }
+    const int64_t elems = static_cast<int64_t>(t->storage()->nbytes() / itemsize(t->dtype()));
+    if (offset < 0) throw ValueError("storage offset must be non-negative");
+    int64_t last = offset;  // the largest element index the view reaches
+    bool empty = false;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      if (sizes[i] < 0 || strides[i] < 0) {
+        throw ValueError("sizes and strides must be non-negative");
+      }
+      if (sizes[i] == 0) empty = true;
+    }
+    if (!empty) {
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        int64_t step = 0;
+        if (__builtin_mul_overflow(sizes[i] - 1, strides[i], &step) ||
+            __builtin_add_overflow(last, step, &last)) {
+          throw ValueError("sizes and strides overflow");
+        }
+      }
+    }
+    if ((!empty && last >= elems) || offset > elems) {
+      throw ValueError("a view of " + std::to_string(elems) +
+                       " elements cannot reach element " + std::to_string(last) +
+                       " (storage offset " + std::to_string(offset) + ")");
+    }
+    return Tensor(std::make_shared<TensorImpl>(t->storage(), offset, Shape(sizes.begin(), sizes.end()),
+                                               Strides(strides.begin(), strides.end()),
+                                               t->dtype()));
+  });
   m.def("is_tensor", [](py::handle h) { return is_tensor(h); });
 
   init_tensor_methods(m, cls);

@@ -1,3 +1,3 @@
-"""ember.utils: data loading (ember.utils.data) and DLPack exchange, as torch.utils."""
+"""ember.utils: data loading (ember.utils.data), DLPack exchange and safetensors files."""
 
-from . import data, dlpack  # noqa: F401
+from . import data, dlpack, safetensors  # noqa: F401
