@@ -57,6 +57,7 @@ from ._C import EmbeddingBackward0 as EmbeddingBackward0
 from ._C import EmbeddingDenseBackwardBackward0 as EmbeddingDenseBackwardBackward0
 from ._C import ErfBackward0 as ErfBackward0
 from ._C import ErfinvBackward0 as ErfinvBackward0
+from ._C import Exp2Backward0 as Exp2Backward0
 from ._C import ExpBackward0 as ExpBackward0
 from ._C import ExpandBackward0 as ExpandBackward0
 from ._C import Expm1Backward0 as Expm1Backward0
@@ -68,7 +69,9 @@ from ._C import Generator as Generator
 from ._C import IndexBackward0 as IndexBackward0
 from ._C import IndexPutImplBackward0 as IndexPutImplBackward0
 from ._C import LinalgVectorNormBackward0 as LinalgVectorNormBackward0
+from ._C import Log10Backward0 as Log10Backward0
 from ._C import Log1PBackward0 as Log1PBackward0
+from ._C import Log2Backward0 as Log2Backward0
 from ._C import LogBackward0 as LogBackward0
 from ._C import LogSoftmaxBackward0 as LogSoftmaxBackward0
 from ._C import MaxBackward0 as MaxBackward0
@@ -113,6 +116,7 @@ from ._C import SelectBackward0 as SelectBackward0
 from ._C import SelectBackwardBackward0 as SelectBackwardBackward0
 from ._C import SigmoidBackward0 as SigmoidBackward0
 from ._C import SignBackward0 as SignBackward0
+from ._C import SiluBackward0 as SiluBackward0
 from ._C import SinBackward0 as SinBackward0
 from ._C import SinhBackward0 as SinhBackward0
 from ._C import SliceBackward0 as SliceBackward0
@@ -196,6 +200,7 @@ from ._C import eq as eq
 from ._C import erf as erf
 from ._C import erfinv as erfinv
 from ._C import exp as exp
+from ._C import exp2 as exp2
 from ._C import expm1 as expm1
 from ._C import eye as eye
 from ._C import flatten as flatten
@@ -221,7 +226,9 @@ from ._C import isnan as isnan
 from ._C import le as le
 from ._C import linspace as linspace
 from ._C import log as log
+from ._C import log10 as log10
 from ._C import log1p as log1p
+from ._C import log2 as log2
 from ._C import log_softmax as log_softmax
 from ._C import logical_and as logical_and
 from ._C import logical_not as logical_not
@@ -365,7 +372,6 @@ def diff(input, n=..., dim=..., prepend=..., append=...): ...
 def dist(input, other, p=...): ...
 double = _C.float64
 def equal(input, other): ...
-def exp2(input): ...
 def flip(input, *dims): ...
 def fliplr(input): ...
 def flipud(input): ...
@@ -379,8 +385,6 @@ def isclose(input, other, rtol=..., atol=..., equal_nan=...): ...
 def isfinite(input): ...
 def isinf(input): ...
 def lerp(input, end, weight): ...
-def log10(input): ...
-def log2(input): ...
 def logaddexp(input, other): ...
 def logit(input, eps=...): ...
 def logsumexp(input, dim, keepdim=...): ...

@@ -187,14 +187,6 @@ def clamp_max(input, max):
     return input.clamp(max=max)
 
 
-def log2(input):
-    return input.log() / math.log(2.0)
-
-
-def log10(input):
-    return input.log() / math.log(10.0)
-
-
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     # torch's checks, in its order; no type promotion among the three.
     _require_dtype_of(mat2, "mat2", (input, "self"), (mat1, "mat1"))
@@ -688,8 +680,6 @@ COMPOSITES = {
     "lerp": lerp,
     "clamp_min": clamp_min,
     "clamp_max": clamp_max,
-    "log2": log2,
-    "log10": log10,
     "addmm": addmm,
     "amax": amax,
     "amin": amin,

@@ -132,10 +132,6 @@ def _log_odds(p):
     return p.log() - (-p).log1p()
 
 
-def exp2(input):
-    return 2.0**input if input.is_floating_point() else 2.0 ** input.float()
-
-
 def deg2rad(input):
     return input * (math.pi / 180)
 
@@ -205,7 +201,6 @@ POINTWISE = {
     "logaddexp": logaddexp,
     "xlogy": xlogy,
     "logit": logit,
-    "exp2": exp2,
     "deg2rad": deg2rad,
     "rad2deg": rad2deg,
     "frac": frac,

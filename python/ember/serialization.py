@@ -21,9 +21,9 @@ containers, numbers, strings, dtypes, sizes, devices and tensors, and what
 `add_safe_globals` allows: a pickle naming anything else is refused before any
 of it is called. Both modes run on pickle's pure-Python unpickler (its
 BYTEARRAY8 reading bounded): the C one sizes its memo table by the largest
-index a file names, so 26 corrupted bytes could ask for gigabytes. Every size a file states (a storage's element count, a view's
-extent) is checked against the bytes actually present before memory is
-allocated for it.
+index a file names, so 26 corrupted bytes could ask for gigabytes. Every size
+a file states (a storage's element count, a view's extent) is checked against
+the bytes actually present before memory is allocated for it.
 """
 
 import collections

@@ -4,6 +4,7 @@
 #include "common.h"
 #include "ember/autograd/node.h"
 #include "ember/kernels/elementwise.h"
+#include "ember/ops/unary.h"
 
 namespace ember::bindings {
 namespace {
@@ -430,50 +431,21 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         py::arg("other"));
   }
 
-  // Unary math.
-  const std::pair<const char*, UnaryOp> unaries[] = {{"neg", UnaryOp::Neg},
-                                                     {"negative", UnaryOp::Neg},
-                                                     {"exp", UnaryOp::Exp},
-                                                     {"log", UnaryOp::Log},
-                                                     {"sqrt", UnaryOp::Sqrt},
-                                                     {"abs", UnaryOp::Abs},
-                                                     {"sin", UnaryOp::Sin},
-                                                     {"cos", UnaryOp::Cos},
-                                                     {"erf", UnaryOp::Erf},
-                                                     {"tan", UnaryOp::Tan},
-                                                     {"sinh", UnaryOp::Sinh},
-                                                     {"cosh", UnaryOp::Cosh},
-                                                     {"asin", UnaryOp::Asin},
-                                                     {"acos", UnaryOp::Acos},
-                                                     {"atan", UnaryOp::Atan},
-                                                     {"arcsin", UnaryOp::Asin},
-                                                     {"asinh", UnaryOp::Asinh},
-                                                     {"arcsinh", UnaryOp::Asinh},
-                                                     {"acosh", UnaryOp::Acosh},
-                                                     {"arccosh", UnaryOp::Acosh},
-                                                     {"atanh", UnaryOp::Atanh},
-                                                     {"arctanh", UnaryOp::Atanh},
-                                                     {"erfinv", UnaryOp::Erfinv},
-                                                     {"arccos", UnaryOp::Acos},
-                                                     {"arctan", UnaryOp::Atan},
-                                                     {"tanh", UnaryOp::Tanh},
-                                                     {"sigmoid", UnaryOp::Sigmoid},
-                                                     {"relu", UnaryOp::Relu},
-                                                     {"reciprocal", UnaryOp::Reciprocal},
-                                                     {"sign", UnaryOp::Sign},
-                                                     {"square", UnaryOp::Square},
-                                                     {"log1p", UnaryOp::Log1p},
-                                                     {"expm1", UnaryOp::Expm1},
-                                                     {"rsqrt", UnaryOp::Rsqrt},
-                                                     {"floor", UnaryOp::Floor},
-                                                     {"ceil", UnaryOp::Ceil},
-                                                     {"round", UnaryOp::Round},
-                                                     {"trunc", UnaryOp::Trunc},
-                                                     {"logical_not", UnaryOp::LogicalNot}};
-  for (const auto& [name, op] : unaries) {
-    const UnaryOp o = op;
-    def_both(m, cls, name, [o](const Tensor& a) { return unary_op(o, a); });
+  // Unary math: every entry of the op table (Note [Op table]) under its name,
+  // and torch's other names for some of them. silu is only nn.functional's.
+  auto bind_unary = [&](const char* name, UnaryOp op) {
+    def_both(m, cls, name, [op](const Tensor& a) { return unary_op(op, a); });
+  };
+  for (size_t i = 0; i < kUnaryOpCount; ++i) {
+    const UnaryEntry& entry = unary_entry(static_cast<UnaryOp>(i));
+    if (entry.op != UnaryOp::Silu) bind_unary(entry.name, entry.op);
   }
+  const std::pair<const char*, UnaryOp> aliases[] = {
+      {"negative", UnaryOp::Neg}, {"arcsin", UnaryOp::Asin},   {"arccos", UnaryOp::Acos},
+      {"arctan", UnaryOp::Atan},  {"arcsinh", UnaryOp::Asinh}, {"arccosh", UnaryOp::Acosh},
+      {"arctanh", UnaryOp::Atanh}};
+  for (const auto& [name, op] : aliases) bind_unary(name, op);
+  m.def("_silu", [](const Tensor& a) { return unary_op(UnaryOp::Silu, a); });
   def_both(m, cls, "isnan", [](const Tensor& a) { return compare(BinaryOp::Ne, a, a); });
 
   // Reductions.

@@ -572,6 +572,14 @@ void with_unary_functor(UnaryOp op, Body&& body) {
       return body([](T x) { return std::nearbyint(x); });
     case UnaryOp::Trunc:
       return body([](T x) { return std::trunc(x); });
+    case UnaryOp::Log2:
+      return body([](T x) { return std::log2(x); });
+    case UnaryOp::Log10:
+      return body([](T x) { return std::log10(x); });
+    case UnaryOp::Exp2:
+      return body([](T x) { return std::exp2(x); });
+    case UnaryOp::Silu:
+      return body([](T x) { return x / (static_cast<T>(1) + std::exp(-x)); });  // torch's form
     case UnaryOp::LogicalNot:
       return body([](T x) { return static_cast<T>(!x); });
   }

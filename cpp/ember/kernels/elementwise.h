@@ -63,7 +63,11 @@ enum class UnaryOp {
   Acosh,
   Atanh,
   Erfinv,
-  LogicalNot
+  Log2,
+  Log10,
+  Exp2,
+  Silu,
+  LogicalNot  // last: UnaryOp's count is LogicalNot + 1
 };
 
 bool is_comparison(BinaryOp op);

@@ -85,6 +85,19 @@ Tensor rsqrt_derivative(const Tensor& v, const Tensor& y) {
   return mul(v, mul(pow(y, Scalar(3.0)), Scalar(-0.5)));
 }
 Tensor square_derivative(const Tensor& v, const Tensor& x) { return mul(v, mul(x, Scalar(2.0))); }
+Tensor log2_derivative(const Tensor& v, const Tensor& x) {  // 1 / (x ln 2)
+  return div(v, mul(x, Scalar(0.69314718055994530942)));
+}
+Tensor log10_derivative(const Tensor& v, const Tensor& x) {  // 1 / (x ln 10)
+  return div(v, mul(x, Scalar(2.30258509299404568402)));
+}
+Tensor exp2_derivative(const Tensor& v, const Tensor& y) {  // 2^x ln 2
+  return mul(v, mul(y, Scalar(0.69314718055994530942)));
+}
+Tensor silu_derivative(const Tensor& v, const Tensor& x) {  // s (1 + x (1 - s)), s = sigmoid(x)
+  const Tensor s = sigmoid(x);
+  return mul(v, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
+}
 
 // In UnaryOp's order (checked below).
 constexpr UnaryEntry kUnaryTable[] = {
@@ -121,6 +134,10 @@ constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::Acosh, "acosh", "AcoshBackward0", Saves::Input, acosh_derivative},
     {UnaryOp::Atanh, "atanh", "AtanhBackward0", Saves::Input, atanh_derivative},
     {UnaryOp::Erfinv, "erfinv", "ErfinvBackward0", Saves::Input, erfinv_derivative},
+    {UnaryOp::Log2, "log2", "Log2Backward0", Saves::Input, log2_derivative},
+    {UnaryOp::Log10, "log10", "Log10Backward0", Saves::Input, log10_derivative},
+    {UnaryOp::Exp2, "exp2", "Exp2Backward0", Saves::Result, exp2_derivative},
+    {UnaryOp::Silu, "silu", "SiluBackward0", Saves::Input, silu_derivative},
     // A bool result carries no gradient.
     {UnaryOp::LogicalNot, "logical_not", nullptr, Saves::Nothing, nullptr},
 };

@@ -160,9 +160,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def silu(input, inplace=False):
     _refuse_integers(input, "silu_cpu")
-    # the product saves its operands: in place, they must be a copy of the old values
+    # SiluBackward0 saves its input: in place, it must be a copy of the old values
     x = input.clone() if inplace else input
-    out = x * _C.sigmoid(x)
+    out = _C._silu(x)
     return _in_place(input, out) if inplace else out
 
 
