@@ -132,8 +132,8 @@ void check_hook_result(const py::object& hook, const Tensor& grad, const Tensor&
 // A Python bool is a 0-d mask, as in torch: x[True] adds a dim of size 1, x[False] of size 0.
 // A range is a sequence of integers like a list (x[range(n), y]).
 bool is_advanced(py::handle h) {
-  return is_tensor(h) || PyList_Check(h.ptr()) || PyBool_Check(h.ptr()) ||
-         PyRange_Check(h.ptr()) || py::isinstance<py::array>(h);
+  return is_tensor(h) || PyList_Check(h.ptr()) || PyBool_Check(h.ptr()) || PyRange_Check(h.ptr()) ||
+         py::isinstance<py::array>(h);
 }
 
 Tensor advanced_index_tensor(py::handle h) {
@@ -604,7 +604,8 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t->dtype()); })
       .def_property_readonly("ndim", [](const Tensor& t) { return t->dim(); })
       .def_property_readonly("is_leaf", [](const Tensor& t) { return !current_grad_fn(t); })
-      .def_property_readonly("grad_fn", [](const Tensor& t) { return current_grad_fn(t); })
+      .def_property_readonly("grad_fn",
+                             [](const Tensor& t) { return node_object(current_grad_fn(t)); })
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t->retains_grad(); })
       .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
       .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })

@@ -1,3 +1,4 @@
-"""ember.utils: data loading (ember.utils.data) and DLPack exchange, as torch.utils."""
+"""ember.utils: data loading (ember.utils.data), activation checkpointing
+(ember.utils.checkpoint) and DLPack exchange, as torch.utils."""
 
-from . import data, dlpack  # noqa: F401
+from . import checkpoint, data, dlpack  # noqa: F401
