@@ -281,7 +281,7 @@ def jacobian(
     if strategy == "forward-mode":
         if create_graph:
             raise NotImplementedError(
-                "torch.autograd.functional.jacobian: `create_graph=True` and "
+                "ember.autograd.functional.jacobian: `create_graph=True` and "
                 '`strategy="forward-mode"` are not supported together (yet). Please either '
                 'set `create_graph=False` or `strategy="reverse-mode"`.'
             )
@@ -293,7 +293,7 @@ def jacobian(
         outputs_were_tuple, outputs = _call(func, inputs, "jacobian", strict)
         if vectorize and strict:
             raise RuntimeError(
-                "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
+                "ember.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
                 "not supported together. Please either set `strict=False` or "
                 "`vectorize=False`."
             )
@@ -323,16 +323,10 @@ def _jacobian_rows(i, out, inputs, create_graph, strict):
                     "This is not allowed in strict mode when create_graph=True."
                 )
             rows[j].append(g)
+    # An empty output has no rows: stack raises, as torch's jacobian does.
     return tuple(
-        _stack_rows(r, inp).reshape(tuple(out.shape) + tuple(inp.shape))
-        for r, inp in zip(rows, inputs)
+        _C.stack(r, 0).reshape(tuple(out.shape) + tuple(inp.shape)) for r, inp in zip(rows, inputs)
     )
-
-
-def _stack_rows(rows, like):
-    if not rows:  # an empty output: a Jacobian with no rows
-        return _C.zeros((0,) + tuple(like.shape), dtype=like.dtype)
-    return _C.stack(rows, 0)
 
 
 def _forward_ad():
@@ -351,7 +345,7 @@ def _jacobian_forward(func, inputs, strict, vectorize):
     """Columns of the Jacobian from one forward-mode pass per input element."""
     if strict:
         raise RuntimeError(
-            "torch.autograd.functional.jacobian: `strict=True` and "
+            "ember.autograd.functional.jacobian: `strict=True` and "
             '`strategy="forward-mode"` are not supported together (yet). Please either set '
             '`strict=False` or `strategy="reverse-mode"`.'
         )

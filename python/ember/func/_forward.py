@@ -56,16 +56,12 @@ def _checked_primals_and_tangents(primals, tangents):
                 raise RuntimeError(
                     f"{_JVP}: Expected {name} to only contain Tensors, got {type(x)}"
                 )
-    for i, (p, t) in enumerate(zip(flat_primals, flat_tangents)):
+    for p, t in zip(flat_primals, flat_tangents):
         if t.shape != p.shape:
             raise RuntimeError(
-                f"tangent:{i} with shape {t.shape} in flattened pytree doesn't match the "
-                f"shape {p.shape} of the corresponding primal."
-            )
-        if t.dtype != p.dtype:
-            raise RuntimeError(
-                f"tangent:{i} with dtype {t.dtype} in flattened pytree doesn't match the "
-                f"dtype {p.dtype} of the corresponding primal."
+                "Trying to set a forward gradient that has a different size than that of the "
+                f"original Tensor, this is not supported. Tensor is of size {list(p.shape)} "
+                f"while the given forward gradient is of size {list(t.shape)}."
             )
     return flat_primals, primals_spec, flat_tangents
 
@@ -142,14 +138,14 @@ _RANDOMNESS = ("error", "different", "same")
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     """A function returning the Jacobian of func w.r.t. the args at `argnums`, laid out
     as jacrev's."""
-    if randomness not in _RANDOMNESS:
-        raise RuntimeError(
-            "Only allowed values for randomness are 'error', 'different', or 'same'. Got "
-            f"{randomness}"
-        )
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if randomness not in _RANDOMNESS:
+            raise RuntimeError(
+                "Only allowed values for randomness are 'error', 'different', or 'same'. Got "
+                f"{randomness}"
+            )
         fwad = _forward_ad()
         if fwad is None:
             return jacrev(func, argnums, has_aux=has_aux)(*args, **kwargs)

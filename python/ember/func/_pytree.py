@@ -28,18 +28,20 @@ class TreeSpec:
     def __hash__(self):
         return hash((self.kind, self.keys, self.children))
 
-    def __repr__(self):
+    def __repr__(self, indent=0):
+        # torch.utils._pytree's layout, so messages that print a structure read the same.
         if self.kind is None:
             return "*"
-        inner = ", ".join(repr(c) for c in self.children)
-        if self.kind is dict:
-            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.keys, self.children))
-            return "{" + inner + "}"
-        if self.kind is list:
-            return f"[{inner}]"
-        if self.kind is tuple:
-            return f"({inner}{',' if len(self.children) == 1 else ''})"
-        return f"{self.kind.__name__}({inner})"
+        context = list(self.keys) if self.kind is dict else None
+        if self.kind not in (dict, list, tuple):
+            context = self.kind
+        inner = ""
+        if self.children:
+            indent += 2
+            parts = [c.__repr__(indent) for c in self.children]
+            inner = parts[0] + ("," if len(parts) > 1 else "")
+            inner += ",".join("\n" + " " * indent + p for p in parts[1:])
+        return f"TreeSpec({self.kind.__name__}, {context}, [{inner}])"
 
 
 _LEAF = TreeSpec(None)

@@ -107,7 +107,7 @@ def _stand_ins(tree):
 def _depends_on_others(outputs, own):
     """Whether the outputs' graph reaches a leaf that requires grad besides `own`."""
     own_ids = {id(t) for t in own}
-    seen = set()
+    seen, alive = set(), []  # alive: node objects keep their ids while we look
     stack = [t.grad_fn for t in outputs if isinstance(t, _C.Tensor) and t.grad_fn is not None]
     for t in outputs:
         if isinstance(t, _C.Tensor) and t.grad_fn is None and t.requires_grad:
@@ -118,6 +118,7 @@ def _depends_on_others(outputs, own):
         if id(node) in seen:
             continue
         seen.add(id(node))
+        alive.append(node)
         if type(node).__name__ == "AccumulateGrad":
             if id(node.variable) not in own_ids:
                 return True

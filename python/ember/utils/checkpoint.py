@@ -136,7 +136,7 @@ def _frontier(outputs, arg_tensors, start_seq):
     for t in arg_tensors:
         if t.grad_fn is not None:
             by_edge[(id(t.grad_fn), t.output_nr)] = t
-    keep_alive = [t.grad_fn for t in arg_tensors]  # node wrappers keep their ids
+    keep_alive = [t.grad_fn for t in arg_tensors]  # node objects keep their ids
     found, seen = {}, set()
     stack = []
     for o in outputs:
@@ -159,6 +159,7 @@ def _frontier(outputs, arg_tensors, start_seq):
         if id(node) in seen:
             continue
         seen.add(id(node))
+        keep_alive.append(node)
         for nxt, input_nr in node.next_functions:
             if nxt is not None:
                 stack.append((nxt, input_nr))
