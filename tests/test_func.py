@@ -127,9 +127,7 @@ def test_grad_over_pytrees_of_tensors():
     a, b, c = rng.uniform(-1, 1, (3,)), rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, ())
 
     def f(params, x):
-        return ((params["w"] @ x).tanh().sum() * params["pair"][0] + params["pair"][1].sum()) * x[
-            0
-        ]
+        return ((params["w"] @ x).tanh().sum() * params["pair"][0] + params["pair"][1].sum()) * x[0]
 
     def run(lib):
         params = {"w": t64(lib, b), "pair": [t64(lib, c), t64(lib, a)]}
@@ -208,27 +206,17 @@ GRAD_ERRORS = {
     "vector output": lambda lib: lib.func.grad(lambda x: x * 2)(_two(lib)[0]),
     "non-tensor output": lambda lib: lib.func.grad(lambda x: 3.0)(_two(lib)[0]),
     "aux not a pair": lambda lib: lib.func.grad(lambda x: x.sum(), has_aux=True)(_two(lib)[0]),
-    "argnum out of range": lambda lib: lib.func.grad(lambda x: x.sum(), argnums=2)(
-        *_two(lib)
-    ),
-    "argnum not int": lambda lib: lib.func.grad(lambda x: x.sum(), argnums=(0, "a"))(
-        *_two(lib)
-    ),
+    "argnum out of range": lambda lib: lib.func.grad(lambda x: x.sum(), argnums=2)(*_two(lib)),
+    "argnum not int": lambda lib: lib.func.grad(lambda x: x.sum(), argnums=(0, "a"))(*_two(lib)),
     "argnums empty": lambda lib: lib.func.grad(lambda x: x.sum(), argnums=())(*_two(lib)),
-    "argnums repeated": lambda lib: lib.func.grad(lambda x, y: x.sum(), argnums=(0, 0))(
-        *_two(lib)
-    ),
+    "argnums repeated": lambda lib: lib.func.grad(lambda x, y: x.sum(), argnums=(0, 0))(*_two(lib)),
     "argnums list": lambda lib: lib.func.grad(lambda x, y: x.sum(), argnums=[0])(*_two(lib)),
     "non-tensor argument": lambda lib: lib.func.grad(lambda x: x)(2.0),
     "jacrev chunk_size": lambda lib: lib.func.jacrev(lambda x: x, chunk_size=0),
     "vjp non-tensor output": lambda lib: lib.func.vjp(lambda x: 3, _two(lib)[0]),
-    "vjp integer output": lambda lib: lib.func.vjp(
-        lambda x: (x > 0).long(), _two(lib)[0]
-    ),
+    "vjp integer output": lambda lib: lib.func.vjp(lambda x: (x > 0).long(), _two(lib)[0]),
     "vjp empty output": lambda lib: lib.func.vjp(lambda x: (), _two(lib)[0]),
-    "jvp primals not tuple": lambda lib: lib.func.jvp(
-        lambda x: x, _two(lib)[0], (_two(lib)[1],)
-    ),
+    "jvp primals not tuple": lambda lib: lib.func.jvp(lambda x: x, _two(lib)[0], (_two(lib)[1],)),
     "jvp structure": lambda lib: lib.func.jvp(lambda x, y: x, _two(lib), (_two(lib)[0],)),
     "jvp tangent shape": lambda lib: lib.func.jvp(
         lambda x: x, (_two(lib)[0],), (t64(lib, [1.0, 2.0, 3.0]),)
@@ -424,17 +412,17 @@ def test_functional_call_with_tied_weights_and_strict():
 
     def both_tied_values(lib):
         m = Tied.make(lib)
-        lib.func.functional_call(
-            m, {"a.weight": t64(lib, w), "b.weight": t64(lib, w)}, t64(lib, x)
-        )
+        lib.func.functional_call(m, {"a.weight": t64(lib, w), "b.weight": t64(lib, w)}, t64(lib, x))
 
     assert_same_error(both_tied_values)
 
 
 FUNCTIONAL_CALL_ERRORS = {
     "strict missing and unexpected": lambda lib: lib.func.functional_call(
-        mlp(lib), {"0.weight": lib.ones(4, 3, dtype=lib.float64), "extra": lib.ones(1)},
-        lib.ones(1, 3, dtype=lib.float64), strict=True,
+        mlp(lib),
+        {"0.weight": lib.ones(4, 3, dtype=lib.float64), "extra": lib.ones(1)},
+        lib.ones(1, 3, dtype=lib.float64),
+        strict=True,
     ),
     "repeated keys": lambda lib: lib.func.functional_call(
         mlp(lib), ({"0.bias": lib.ones(4)}, {"0.bias": lib.ones(4)}), lib.ones(1, 3)

@@ -124,7 +124,7 @@ def test_all_transforms_match_torch_on_random_inputs(n, m, seed):
 def test_vjp_and_jvp_default_v_for_single_element():
     for name in ("vjp", "jvp", "hvp", "vhp"):
         e, t = both(
-            lambda lib: (lambda x: (x * x).sin().sum()),
+            lambda lib: lambda x: (x * x).sin().sum(),
             [[0.3]],
             lambda F, f, xs, name=name: getattr(F, name)(f, xs[0]),
         )
@@ -143,9 +143,7 @@ def test_vectorize_gives_the_same_jacobian_and_hessian():
     a, b = rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, (3, 2))
     e, t = both(two_input_matmul, [a, b], lambda F, f, xs: F.jacobian(f, xs, vectorize=True))
     assert_nested_close(e, t)
-    e, t = both(
-        mixed_scalar, [a[0], b[:, 0]], lambda F, f, xs: F.hessian(f, xs, vectorize=True)
-    )
+    e, t = both(mixed_scalar, [a[0], b[:, 0]], lambda F, f, xs: F.hessian(f, xs, vectorize=True))
     assert_nested_close(e, t)
 
 
@@ -241,9 +239,7 @@ ERROR_CASES = {
     "tuple item not tensor": lambda lib: lib.autograd.functional.vjp(
         lambda x, y: x, (_xy(lib)[0], 2)
     ),
-    "output not tensor": lambda lib: lib.autograd.functional.jacobian(
-        lambda x: 3, _xy(lib)[0]
-    ),
+    "output not tensor": lambda lib: lib.autograd.functional.jacobian(lambda x: 3, _xy(lib)[0]),
     "v missing for vector output": lambda lib: lib.autograd.functional.vjp(
         lambda x: x * 2, _xy(lib)[0]
     ),
@@ -262,9 +258,7 @@ ERROR_CASES = {
     "v tuple for single output": lambda lib: lib.autograd.functional.vjp(
         lambda x: x * 2, _xy(lib)[0], _xy(lib)
     ),
-    "hessian of vector": lambda lib: lib.autograd.functional.hessian(
-        lambda x: x * x, _xy(lib)[0]
-    ),
+    "hessian of vector": lambda lib: lib.autograd.functional.hessian(lambda x: x * x, _xy(lib)[0]),
     "hessian of tuple": lambda lib: lib.autograd.functional.hessian(
         lambda x: (x.sum(),), _xy(lib)[0]
     ),
@@ -286,9 +280,7 @@ ERROR_CASES = {
     "forward-mode with strict": lambda lib: lib.autograd.functional.jacobian(
         lambda x: x, _xy(lib)[0], strategy="forward-mode", strict=True, vectorize=True
     ),
-    "empty output": lambda lib: lib.autograd.functional.jacobian(
-        lambda x: x[:0] * 2, _xy(lib)[0]
-    ),
+    "empty output": lambda lib: lib.autograd.functional.jacobian(lambda x: x[:0] * 2, _xy(lib)[0]),
     "forward-mode without vectorize": lambda lib: lib.autograd.functional.jacobian(
         lambda x: x, _xy(lib)[0], strategy="forward-mode"
     ),
@@ -318,7 +310,7 @@ def test_forward_mode_strategy_uses_forward_ad_when_present():
     x = np.array([0.3, -0.7])
     if hasattr(ember.autograd, "forward_ad"):
         e, t = both(
-            lambda lib: (lambda x: x.sin() * x),
+            lambda lib: lambda x: x.sin() * x,
             [x],
             lambda F, f, xs: F.jacobian(f, xs[0], vectorize=True, strategy="forward-mode"),
         )

@@ -29,7 +29,9 @@ class _RngSnapshot:
     so random ops (dropout) draw the same numbers; the caller's stream is restored after."""
 
     def __init__(self, enabled):
-        self.state = _C.get_rng_state() if enabled else None
+        # Kept as NumPy bytes: the state tensor holds one byte per int64 (40 KB),
+        # which would otherwise sit in the allocator for every checkpoint.
+        self.state = _C.get_rng_state().numpy().astype("uint8") if enabled else None
 
     @contextlib.contextmanager
     def replayed(self):
@@ -37,7 +39,7 @@ class _RngSnapshot:
             yield
             return
         outer = _C.get_rng_state()
-        _C.set_rng_state(self.state)
+        _C.set_rng_state(_C.from_numpy(self.state.astype("int64")))
         try:
             yield
         finally:
@@ -177,7 +179,7 @@ class _CheckpointFrontier(Function):
         ctx.recompute = recompute
         ctx.save_for_backward(*tensors[n_outputs:])
         ctx.n_frontier = len(tensors) - n_outputs
-        outs = tuple(t.detach() for t in tensors[:n_outputs])
+        outs = tensors[:n_outputs]
         return outs if len(outs) > 1 else outs[0]
 
     @staticmethod
@@ -193,7 +195,7 @@ class _CheckpointFrontier(Function):
                     [o for o, _ in pairs],
                     targets,
                     [g for _, g in pairs],
-                    False,
+                    _C.is_grad_enabled(),  # under create_graph the result needs this graph
                     _C.is_grad_enabled(),
                     True,
                 )
@@ -237,8 +239,9 @@ def _non_reentrant(function, preserve_rng_state, context_fn, args, kwargs):
         again_flat, _ = tree_flatten(again)
         return [again_flat[i] for i in where], stand_ins
 
+    # The outputs go in detached: the node must not keep the segment's graph.
     attached = _CheckpointFrontier.apply(
-        recompute, len(where), *[flat[i] for i in where], *frontier
+        recompute, len(where), *[flat[i].detach() for i in where], *frontier
     )
     attached = attached if isinstance(attached, tuple) else (attached,)
     for i, t in zip(where, attached):
