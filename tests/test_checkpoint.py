@@ -3,13 +3,12 @@ masks on recompute, warnings, errors, and the memory it saves."""
 
 import warnings
 
+import ember
+import ember.utils.checkpoint
 import numpy as np
 import pytest
 import torch
 import torch.utils.checkpoint
-
-import ember
-import ember.utils.checkpoint
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 

@@ -1,15 +1,14 @@
 """ember.func against torch.func on the same functions (float64): grad, grad_and_value,
 vjp, jacrev, jvp, jacfwd, hessian, functional_call, stack_module_state."""
 
+import ember
+import ember.func
 import numpy as np
 import pytest
 import torch
 import torch.func
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import ember
-import ember.func
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 

@@ -1,13 +1,12 @@
 """ember.autograd.functional against torch.autograd.functional on the same functions
 (float64): values, create_graph, strict mode and errors."""
 
+import ember
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import ember
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 
