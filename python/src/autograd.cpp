@@ -56,24 +56,29 @@ SharedHook share_hook(py::object fn) {
   });
 }
 
-py::tuple as_python(const TensorList& grads) {
-  py::tuple out(grads.size());
+// `padding` trailing Nones stand for the empty edge of a scalar operand
+// (has_scalar_operand), which torch's hooks see too.
+py::tuple as_python(const TensorList& grads, size_t padding = 0) {
+  py::tuple out(grads.size() + padding);
   for (size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? py::cast(grads[i]) : py::none();
+  for (size_t i = grads.size(); i < out.size(); ++i) out[i] = py::none();
   return out;
 }
 
 // A hook's return value: None keeps `grads`; a tuple (or one tensor) replaces them.
-void replace_from(py::handle result, TensorList& grads, const py::object& hook) {
+void replace_from(py::handle result, TensorList& grads, const py::object& hook,
+                  size_t padding = 0) {
   if (result.is_none()) return;
   py::tuple values = py::isinstance<py::tuple>(result) ? py::reinterpret_borrow<py::tuple>(result)
                      : py::isinstance<py::list>(result)
                          ? py::tuple(py::reinterpret_borrow<py::list>(result))
                          : py::make_tuple(result);
-  if (values.size() != grads.size()) {
+  const size_t expected = grads.size() + padding;
+  if (values.size() != expected) {
     throw std::runtime_error("hook '" + py::str(hook.attr("__name__")).cast<std::string>() +
                              "' has returned an incorrect number of values (got " +
                              std::to_string(values.size()) + ", but expected " +
-                             std::to_string(grads.size()) + ")");
+                             std::to_string(expected) + ")");
   }
   for (size_t i = 0; i < grads.size(); ++i) {
     grads[i] = values[i].is_none() ? Tensor() : as_tensor(values[i]);
@@ -87,10 +92,13 @@ Node::PreHook pre_hook_calling(SharedHook fn) {
   };
 }
 
-Node::PostHook post_hook_calling(SharedHook fn) {
-  return [fn](TensorList& grad_inputs, const TensorList& grad_outputs) {
+// `node` owns the hook, so the raw pointer outlives it.
+Node::PostHook post_hook_calling(SharedHook fn, const Node* node) {
+  return [fn, node](TensorList& grad_inputs, const TensorList& grad_outputs) {
     py::gil_scoped_acquire gil;
-    replace_from((*fn)(as_python(grad_inputs), as_python(grad_outputs)), grad_inputs, *fn);
+    const size_t padding = has_scalar_operand(*node) ? 1 : 0;
+    replace_from((*fn)(as_python(grad_inputs, padding), as_python(grad_outputs)), grad_inputs, *fn,
+                 padding);
   };
 }
 
@@ -128,7 +136,8 @@ void bind_nodes(py::module_& m) {
       .def(
           "register_hook",
           [](Node& n, py::object hook) {
-            return removable(n, n.add_post_hook(post_hook_calling(share_hook(std::move(hook)))));
+            return removable(n,
+                             n.add_post_hook(post_hook_calling(share_hook(std::move(hook)), &n)));
           },
           py::arg("fn"))
       .def("__repr__",

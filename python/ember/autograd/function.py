@@ -77,6 +77,8 @@ class FunctionMeta(type):
                 "_forward_cls": cls,
                 "__module__": __name__,
                 "__getattr__": _read_through_ctx,
+                # <ember.autograd.function.CubeBackward object at 0x...>, as torch's
+                "__repr__": object.__repr__,
             },
         )
         super().__init__(name, bases, attrs)
