@@ -30,6 +30,12 @@ SharedPyObject share(py::object o) {
 // output makes no cycle), and ctx.saved_tensors holds them only while
 // backward runs: ctx never owns a tensor, so the node and ctx form no cycle
 // that Python's collector cannot see.
+//
+// Each Function subclass has its own node class (CubeBackward, made by
+// FunctionMeta as a layout-compatible Python subclass of BackwardCFunction).
+// The node keeps that class, and node_object() gives every Python object
+// made for the node that class, wherever it is handed out (grad_fn,
+// next_functions).
 class PyFunctionNode final : public Node {
  public:
   const char* name() const override { return name_.c_str(); }
