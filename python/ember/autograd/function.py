@@ -66,20 +66,20 @@ class FunctionMeta(type):
     ``type(Cube.apply(x).grad_fn).__name__ == "CubeBackward"``."""
 
     def __init__(cls, name, bases, attrs):
-        node_name = attrs.get("_node_name", name + "Backward")
-        # No __slots__ added: instances of the subclass keep the base's layout, so
-        # the bindings can give an existing node object this class.
+        namespace = {
+            # No slots added: instances keep the base's layout, so the bindings
+            # can give an existing node object this class.
+            "__slots__": (),
+            "_forward_cls": cls,
+            "__module__": __name__,
+            "__getattr__": _read_through_ctx,
+        }
+        if "_node_name" not in attrs:
+            # <ember.autograd.function.CubeBackward object at 0x...>, as torch's; a
+            # Function standing in for a torch op keeps the op node's repr.
+            namespace["__repr__"] = object.__repr__
         cls._backward_cls = type(
-            node_name,
-            (BackwardCFunction,),
-            {
-                "__slots__": (),
-                "_forward_cls": cls,
-                "__module__": __name__,
-                "__getattr__": _read_through_ctx,
-                # <ember.autograd.function.CubeBackward object at 0x...>, as torch's
-                "__repr__": object.__repr__,
-            },
+            attrs.get("_node_name", name + "Backward"), (BackwardCFunction,), namespace
         )
         super().__init__(name, bases, attrs)
 
