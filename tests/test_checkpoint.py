@@ -309,3 +309,32 @@ def test_checkpointing_holds_fewer_activation_bytes(use_reentrant):
         )
     )
     assert segmented < 0.5 * plain, (segmented, plain)
+
+
+@pytest.mark.parametrize("use_reentrant", [True, False])
+@pytest.mark.parametrize("preserve", [True, False])
+def test_recompute_sees_the_forward_dropout_mask_exactly(use_reentrant, preserve):
+    """The dropout layer's output in the recompute equals the forward's bit for bit
+    with preserve_rng_state, and differs without it (as in torch)."""
+    outcome = {}
+    for lib in (ember, torch):
+        lib.manual_seed(3)
+        drop = lib.nn.Dropout(0.5)
+        seen = []
+        drop.register_forward_hook(lambda m, i, o: seen.append(o.detach().numpy().copy()))
+        x = t64(lib, np.ones((8, 16)), True)
+        # early_stop=False: torch's non-reentrant recompute otherwise stops as soon
+        # as the saved mask is back, before the module's forward hook runs.
+        extra = {} if use_reentrant else {"early_stop": False}
+        y = lib.utils.checkpoint.checkpoint(
+            lambda x: drop(x * 2),
+            x,
+            use_reentrant=use_reentrant,
+            preserve_rng_state=preserve,
+            **extra,
+        )
+        y.sum().backward()
+        assert len(seen) == 2  # the forward, then the recompute
+        outcome[lib] = np.array_equal(seen[0], seen[1])
+        np.testing.assert_array_equal(x.grad.numpy(), seen[0 if preserve else 1])
+    assert outcome[ember] == outcome[torch] == preserve
