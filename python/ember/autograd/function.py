@@ -113,13 +113,6 @@ class Function(metaclass=FunctionMeta):
             "autograd.Function to use it with backward mode AD."
         )
 
-    @staticmethod
-    def jvp(ctx, *grad_inputs):
-        raise NotImplementedError(
-            "You must implement the jvp function for custom autograd.Function to use it with "
-            "forward mode AD."
-        )
-
     @classmethod
     def apply(cls, *args, **kwargs):
         if kwargs:  # like torch: keywords are bound to forward's positions
