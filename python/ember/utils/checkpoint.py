@@ -19,7 +19,7 @@ import warnings
 from .. import _C
 from .._grad_mode import enable_grad, no_grad
 from ..autograd.function import Function
-from ..func._pytree import tree_flatten
+from ..func._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
@@ -177,8 +177,7 @@ class _CheckpointFrontier(Function):
     @staticmethod
     def forward(ctx, recompute, n_outputs, *tensors):
         ctx.recompute = recompute
-        ctx.save_for_backward(*tensors[n_outputs:])
-        ctx.n_frontier = len(tensors) - n_outputs
+        ctx.save_for_backward(*tensors[n_outputs:])  # checks their versions in backward
         outs = tensors[:n_outputs]
         return outs if len(outs) > 1 else outs[0]
 
@@ -233,7 +232,7 @@ def _non_reentrant(function, preserve_rng_state, context_fn, args, kwargs):
         stand_ins = [replacement.get(id(orig), orig) for orig in frontier]
         leaves, arg_spec = tree_flatten((args, kwargs))
         swapped = [replacement.get(id(x), x) if isinstance(x, _C.Tensor) else x for x in leaves]
-        rerun_args, rerun_kwargs = _unflatten(swapped, arg_spec)
+        rerun_args, rerun_kwargs = tree_unflatten(swapped, arg_spec)
         with rng.replayed(), enable_grad(), recompute_context:
             again = function(*rerun_args, **rerun_kwargs)
         again_flat, _ = tree_flatten(again)
@@ -246,22 +245,12 @@ def _non_reentrant(function, preserve_rng_state, context_fn, args, kwargs):
     attached = attached if isinstance(attached, tuple) else (attached,)
     for i, t in zip(where, attached):
         flat[i] = t
-    from ..func._pytree import tree_unflatten
-
     return tree_unflatten(flat, spec)
 
 
-def _unflatten(leaves, spec):
-    from ..func._pytree import tree_unflatten
-
-    return tree_unflatten(leaves, spec)
-
-
-def _noop_context_fn():
+def noop_context_fn():
+    """The default context_fn: no context around the forward or the recompute."""
     return contextlib.nullcontext(), contextlib.nullcontext()
-
-
-noop_context_fn = _noop_context_fn
 
 
 # --------------------------------------------------------------------------
