@@ -2,6 +2,7 @@
 python/src/function_node.cpp), compared with torch.autograd.Function."""
 
 import gc
+import warnings
 
 import numpy as np
 import pytest
@@ -357,3 +358,289 @@ def test_once_differentiable_refuses_a_second_derivative_like_torch():
     e, t = run(ember, ember_function), run(torch, torch_function)
     assert e == t
     assert "once_differentiable" in e[1]
+
+
+# --------------------------------------------------------------------------
+# torch parity: node classes, mark_dirty, ctx attributes, node hooks
+# --------------------------------------------------------------------------
+
+
+def define_parity(lib):
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            ctx.note = "cube"
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            (x,) = inputs
+            ctx.save_for_backward(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    class DoubleInPlace(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    class DirtyNotReturned(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y, k):
+            ctx.flags = None
+            return x * y * k
+
+        @staticmethod
+        def backward(ctx, g):
+            ctx.flags = ctx.needs_input_grad
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ctx.saved_seen = ctx.saved_variables
+            ctx.warned = [(w.category, str(w.message)) for w in caught]
+            return g, g, None
+
+    return Cube, Square, DoubleInPlace, DirtyNotReturned, Scale
+
+
+def t64(lib, values, requires_grad=False):
+    return lib.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+def test_each_function_has_its_own_node_class_like_torch():
+    seen = []
+    for lib in (ember, torch):
+        Cube, Square, *_ = define_parity(lib)
+        x = t64(lib, [1.0, 2.0], True)
+        y, z = Cube.apply(x), Square.apply(x)
+        assert type(y.grad_fn) is Cube._backward_cls
+        assert y.grad_fn._forward_cls is Cube
+        assert isinstance(y.grad_fn, lib.autograd.function.BackwardCFunction)
+        prefix = f"<{lib.__name__}.autograd.function.{type(y.grad_fn).__name__} object at 0x"
+        assert repr(y.grad_fn).startswith(prefix)
+        assert type(Cube.apply(x).grad_fn) is type(y.grad_fn)
+        (z + y).sum().backward()
+        seen.append(
+            (
+                type(y.grad_fn).__name__,
+                type(z.grad_fn).__name__,
+                y.grad_fn.name(),
+                type((y + z).grad_fn.next_functions[0][0]).__name__,
+                x.grad.tolist(),
+            )
+        )
+    assert seen[0] == seen[1]
+
+
+def test_grad_fn_reads_ctx_attributes_and_saved_tensors_like_torch():
+    seen = []
+    for lib in (ember, torch):
+        Cube, *_ = define_parity(lib)
+        x = t64(lib, [1.0, 2.0], True)
+        y = Cube.apply(x)
+        seen.append(
+            (y.grad_fn.note, y.grad_fn.needs_input_grad, y.grad_fn.saved_tensors[0].tolist())
+        )
+        with pytest.raises(AttributeError):
+            y.grad_fn.missing_attribute  # noqa: B018
+    assert seen[0] == seen[1]
+
+
+def test_mark_dirty_rebases_the_argument_like_torch():
+    seen = []
+    for lib in (ember, torch):
+        _, _, DoubleInPlace, _, _ = define_parity(lib)
+        a = t64(lib, [1.0, 2.0], True)
+        b = a.clone()
+        v0 = b._version
+        c = DoubleInPlace.apply(b)
+        assert c is b
+        (c * c).sum().backward()
+        seen.append((type(b.grad_fn).__name__, b._version - v0, b.tolist(), a.grad.tolist()))
+    assert seen[0] == seen[1]
+
+
+def test_mark_dirty_on_a_view_records_copy_slices_like_torch():
+    seen = []
+    for lib in (ember, torch):
+        _, _, DoubleInPlace, _, _ = define_parity(lib)
+        a = t64(lib, [1.0, 2.0, 3.0], True)
+        b = a.clone()
+        view = b[:2]
+        c = DoubleInPlace.apply(view)
+        assert c is view
+        (b * b).sum().backward()
+        seen.append((view.grad_fn.name(), b.grad_fn.name(), b.tolist(), a.grad.tolist()))
+    assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("case", ["leaf", "not returned"])
+def test_mark_dirty_misuse_raises_like_torch(case):
+    def run(lib):
+        _, _, DoubleInPlace, DirtyNotReturned, _ = define_parity(lib)
+        a = t64(lib, [1.0, 2.0], True)
+        if case == "leaf":
+            DoubleInPlace.apply(a)
+        else:
+            DirtyNotReturned.apply(a.clone())
+
+    te, ee = capture(run, torch), capture(run, ember)
+    assert type(ee) is type(te) and str(ee) == str(te), (ee, te)
+
+
+def test_needs_input_grad_and_the_deprecated_saved_variables_like_torch():
+    seen = []
+    for lib in (ember, torch):
+        *_, Scale = define_parity(lib)
+        x = t64(lib, [1.0, 2.0], True)
+        y = t64(lib, [3.0, 4.0])
+        out = Scale.apply(x, y, 2.0)
+        fn = out.grad_fn
+        out.sum().backward()
+        seen.append((fn.flags, fn.saved_seen, fn.warned))
+    assert seen[0] == seen[1]
+    assert seen[0][2][0][0] is DeprecationWarning
+
+
+def test_node_hooks_see_and_replace_gradients_like_torch():
+    seen = []
+    for lib in (ember, torch):
+        Cube, *_ = define_parity(lib)
+        calls = []
+        x = t64(lib, [1.0, 2.0], True)
+        y = Cube.apply(x)
+        pre = y.grad_fn.register_prehook(
+            lambda go: (calls.append(("pre", [g.tolist() for g in go])), (go[0] * 10,))[1]
+        )
+        post = y.grad_fn.register_hook(
+            lambda gi, go: (
+                calls.append(("post", [g.tolist() for g in gi], [g.tolist() for g in go])),
+                (gi[0] + 1,),
+            )[1]
+        )
+        y.sum().backward(retain_graph=True)
+        first = x.grad.tolist()
+        pre.remove()
+        post.remove()
+        x.grad = None
+        y.sum().backward()
+        mul = (x * 3).grad_fn  # hooks on built-in nodes too
+        mul.register_hook(lambda gi, go: calls.append(("mul", len(gi), len(go))))
+        seen.append((calls, first, x.grad.tolist(), type(pre).__name__))
+    assert seen[0] == seen[1]
+
+
+def test_node_hooks_on_builtin_nodes_and_accumulate_grad_like_torch():
+    seen = []
+    for lib in (ember, torch):
+        calls = []
+        x = t64(lib, [1.0, 2.0], True)
+        y = (x * 3).sin()
+        y.grad_fn.register_prehook(lambda go: calls.append(("sin-pre", go[0].tolist())))
+        mul = y.grad_fn.next_functions[0][0]
+        mul.register_hook(
+            lambda gi, go: calls.append(("mul", [None if g is None else g.tolist() for g in gi]))
+        )
+        acc = mul.next_functions[0][0]
+        acc.register_prehook(lambda go: calls.append(("acc-pre", go[0].tolist())))
+        y.sum().backward()
+        seen.append((calls, x.grad.tolist()))
+    assert seen[0] == seen[1]
+
+
+def test_error_in_a_deep_nested_backward_reaches_the_caller():
+    """An exception raised in a pass hundreds of reentrant levels down (past the depth
+    where passes move to a new thread) comes back as itself."""
+
+    class Nested(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, depth):
+            ctx.depth = depth
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            if ctx.depth == 0:
+                raise ValueError("bottom reached")
+            with ember.enable_grad():
+                y = ember.zeros(1, requires_grad=True)
+                Nested.apply(y, ctx.depth - 1).sum().backward()
+            return g, None
+
+    x = ember.ones(1, requires_grad=True)
+    with pytest.raises(ValueError, match="bottom reached"):
+        Nested.apply(x, 300).sum().backward()
+    assert ember.is_grad_enabled()
+
+
+DEEP_REENTRANT = """
+import sys
+import {lib} as torch
+
+class Deep(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, depth):
+        ctx.depth = depth
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.depth > 0:
+            with torch.enable_grad():
+                y = torch.zeros(1, requires_grad=True)
+                Deep.apply(y, ctx.depth - 1).sum().backward()
+        return g * 2, None
+
+x = torch.ones(1, requires_grad=True)
+Deep.apply(x, 20000).sum().backward()
+print(x.grad.item())
+"""
+
+
+def test_reentrant_backward_nested_20000_deep_completes_like_torch():
+    """torch moves deep reentrant passes to a fresh thread; so does Ember (Note [Deep
+    reentrant backward]): no RecursionError, no crash."""
+    import subprocess
+    import sys
+
+    outputs = []
+    for lib in ("ember", "torch"):
+        done = subprocess.run(
+            [sys.executable, "-c", DEEP_REENTRANT.format(lib=lib)],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout.strip())
+    assert outputs[0] == outputs[1] == "2.0"

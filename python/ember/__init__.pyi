@@ -7,10 +7,12 @@ from . import _C as _C
 from . import _return_types as _return_types
 from . import amp as amp
 from . import autograd as autograd
+from . import func as func
 from . import nn as nn
 from . import optim as optim
 from . import serialization as serialization
 from . import utils as utils
+from . import viz as viz
 from ._C import AbsBackward0 as AbsBackward0
 from ._C import AccumulateGrad as AccumulateGrad
 from ._C import AcosBackward0 as AcosBackward0

@@ -56,6 +56,74 @@ bool has_scalar_operand(const Node& n) {
          name == "DivBackward0";
 }
 
+// Note [Node hooks]
+// grad_fn.register_prehook(fn) and register_hook(fn) as torch's: fn gets
+// tuples (None for a missing gradient) and may return replacements. The
+// engine calls hooks without the GIL, so each call takes it, and the Python
+// callable is released under the GIL wherever the node dies.
+using SharedHook = std::shared_ptr<py::object>;
+SharedHook share_hook(py::object fn) {
+  return SharedHook(new py::object(std::move(fn)), [](py::object* p) {
+    py::gil_scoped_acquire gil;
+    delete p;
+  });
+}
+
+// `padding` trailing Nones stand for the empty edge of a scalar operand
+// (has_scalar_operand), which torch's hooks see too.
+py::tuple as_python(const TensorList& grads, size_t padding = 0) {
+  py::tuple out(grads.size() + padding);
+  for (size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? py::cast(grads[i]) : py::none();
+  for (size_t i = grads.size(); i < out.size(); ++i) out[i] = py::none();
+  return out;
+}
+
+// A hook's return value: None keeps `grads`; a tuple (or one tensor) replaces them.
+void replace_from(py::handle result, TensorList& grads, const py::object& hook,
+                  size_t padding = 0) {
+  if (result.is_none()) return;
+  py::tuple values = py::isinstance<py::tuple>(result) ? py::reinterpret_borrow<py::tuple>(result)
+                     : py::isinstance<py::list>(result)
+                         ? py::tuple(py::reinterpret_borrow<py::list>(result))
+                         : py::make_tuple(result);
+  const size_t expected = grads.size() + padding;
+  if (values.size() != expected) {
+    throw std::runtime_error("hook '" + py::str(hook.attr("__name__")).cast<std::string>() +
+                             "' has returned an incorrect number of values (got " +
+                             std::to_string(values.size()) + ", but expected " +
+                             std::to_string(expected) + ")");
+  }
+  for (size_t i = 0; i < grads.size(); ++i) {
+    grads[i] = values[i].is_none() ? Tensor() : as_tensor(values[i]);
+  }
+}
+
+Node::PreHook pre_hook_calling(SharedHook fn) {
+  return [fn](TensorList& grad_outputs) {
+    py::gil_scoped_acquire gil;
+    replace_from((*fn)(as_python(grad_outputs)), grad_outputs, *fn);
+  };
+}
+
+// `node` owns the hook, so the raw pointer outlives it.
+Node::PostHook post_hook_calling(SharedHook fn, const Node* node) {
+  return [fn, node](TensorList& grad_inputs, const TensorList& grad_outputs) {
+    py::gil_scoped_acquire gil;
+    const size_t padding = has_scalar_operand(*node) ? 1 : 0;
+    replace_from((*fn)(as_python(grad_inputs, padding), as_python(grad_outputs)), grad_inputs, *fn,
+                 padding);
+  };
+}
+
+// torch's RemovableHandle; it holds the node weakly.
+py::object removable(Node& n, int id) {
+  std::weak_ptr<Node> weak = n.shared_from_this();
+  py::cpp_function remove([weak, id]() {
+    if (auto node = weak.lock()) node->remove_hook(id);
+  });
+  return py::module_::import("ember._hooks").attr("RemovableHandle")(remove);
+}
+
 void bind_nodes(py::module_& m) {
   NodeClass node(m, "Node");
   node.def("name", [](const Node& n) { return std::string(n.name()); })
@@ -65,12 +133,26 @@ void bind_nodes(py::module_& m) {
                                py::tuple out(edges + (has_scalar_operand(n) ? 1 : 0));
                                for (size_t i = 0; i < edges; ++i) {
                                  const Edge& e = n.next_edges()[i];
-                                 py::object fn = e.node ? py::cast(e.node) : py::none();
+                                 py::object fn = node_object(e.node);
                                  out[i] = py::make_tuple(fn, e.input_nr);
                                }
                                if (out.size() > edges) out[edges] = py::make_tuple(py::none(), 0);
                                return out;
                              })
+      .def("_sequence_nr", [](const Node& n) { return n.sequence_nr(); })
+      .def(
+          "register_prehook",
+          [](Node& n, py::object hook) {
+            return removable(n, n.add_pre_hook(pre_hook_calling(share_hook(std::move(hook)))));
+          },
+          py::arg("fn"))
+      .def(
+          "register_hook",
+          [](Node& n, py::object hook) {
+            return removable(n,
+                             n.add_post_hook(post_hook_calling(share_hook(std::move(hook)), &n)));
+          },
+          py::arg("fn"))
       .def("__repr__",
            [](py::handle self) {
              std::ostringstream s;
@@ -209,6 +291,14 @@ void bind_nodes(py::module_& m) {
 
 // The name reprs show: torch prints `<CopySlices ...>` for the node whose
 // name() is "torch::autograd::CopySlices".
+py::object node_object(const std::shared_ptr<Node>& node) {
+  if (!node) return py::none();
+  py::object obj = py::cast(node);
+  py::handle cls = function_node_class(*node);
+  if (cls && py::type::handle_of(obj).ptr() != cls.ptr()) obj.attr("__class__") = cls;
+  return obj;
+}
+
 std::string as_node_name(py::handle node) {
   const std::string name = py::cast<const Node&>(node).name();
   const size_t scope = name.rfind("::");
@@ -264,6 +354,8 @@ void init_autograd(py::module_& m) {
   m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled, py::arg("enabled"),
         py::arg("check_nan") = true);
   m.def("is_anomaly_enabled", [] { return AnomalyMode::is_enabled(); });
+  m.def("_is_checkpoint_valid", [] { return Engine::is_checkpoint_valid(); });
+  m.def("_next_sequence_nr", [] { return peek_sequence_nr(); });
   m.def("is_anomaly_check_nan_enabled", [] { return AnomalyMode::checks_nan(); });
   m.def(
       "_backward",

@@ -75,6 +75,13 @@ py::object make_size(const Shape& shape);
 // Builds a tensor from nested Python data (lists, tuples, numbers, arrays).
 Tensor tensor_from_data(py::handle data, std::optional<DType> dtype);
 
+// A graph node as a Python object. A custom Function's node comes back as
+// that Function's own class (CubeBackward, a BackwardCFunction subclass), as
+// in torch (Note [Python functions]).
+py::object node_object(const std::shared_ptr<Node>& node);
+// The node class of a custom Function's node; null for other nodes.
+py::handle function_node_class(const Node& node);
+
 // "mean" / "sum" / "none" -> Reduction (ValueError otherwise).
 Reduction reduction_from(const std::string& name);
 
@@ -97,7 +104,7 @@ void init_tensor_methods(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
 void init_operators(py::class_<TensorImpl, Tensor>& cls);
 void install_fast_methods(py::class_<TensorImpl, Tensor>& cls);
 void install_keepdims_functions(py::module_& m);  // Note [keepdims]
-void init_rnn(py::module_& m);  // fused LSTM cell kernels
+void init_rnn(py::module_& m);                    // fused LSTM cell kernels
 void init_functions(py::module_& m);
 void init_autograd(py::module_& m);
 void init_random(py::module_& m);

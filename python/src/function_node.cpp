@@ -30,6 +30,12 @@ SharedPyObject share(py::object o) {
 // output makes no cycle), and ctx.saved_tensors holds them only while
 // backward runs: ctx never owns a tensor, so the node and ctx form no cycle
 // that Python's collector cannot see.
+//
+// Each Function subclass has its own node class (CubeBackward, made by
+// FunctionMeta as a layout-compatible Python subclass of BackwardCFunction).
+// The node keeps that class, and node_object() gives every Python object
+// made for the node that class, wherever it is handed out (grad_fn,
+// next_functions).
 class PyFunctionNode final : public Node {
  public:
   const char* name() const override { return name_.c_str(); }
@@ -44,6 +50,7 @@ class PyFunctionNode final : public Node {
   bool backward_carries_tangents() const override { return true; }
 
   std::string name_;
+  SharedPyObject class_;  // the Function's own node class (CubeBackward)
   SharedPyObject backward_;
   SharedPyObject ctx_;
   size_t num_args_ = 0;              // forward's arguments: backward returns one grad each
@@ -125,14 +132,35 @@ TensorList PyFunctionNode::apply(TensorList&& grads) {
   return out;
 }
 
+// An argument the forward modified in place and returned (ctx.mark_dirty)
+// becomes an output of the node itself, as after a built-in in-place op: its
+// old history is the node's edge, its grad_fn the node. Views are rebased by
+// Function.apply in Python (through copy_, which records CopySlices).
+void rebase_dirty(Tensor& t, const std::shared_ptr<PyFunctionNode>& node, uint32_t output_nr) {
+  if (!t->grad_fn() && t->requires_grad()) {
+    throw std::runtime_error(
+        "a leaf Variable that requires grad has been used in an in-place operation.");
+  }
+  const std::shared_ptr<Node> old_fn = t->grad_fn();
+  t->bump_version();  // as torch's mark_dirty, on top of the forward's own write
+  t->storage()->bump_history();
+  t->set_history(node, output_nr);
+  // As after a built-in in-place op: earlier hooks stay with the old values.
+  if (t->hook_list()) t->drop_hook_list();
+  if (old_fn) old_fn->stop_retaining(t);
+  if (t->retains_grad()) watch_non_leaf(t);
+}
+
 // Connects the outputs of a Function's forward to a new PyFunctionNode and
 // returns them (an output that is one of the arguments comes back as a new
-// alias, so the argument's own history is left alone, as in torch).
-py::tuple record_function(const std::string& name, py::object backward, py::object ctx,
-                          py::tuple args, py::tuple outputs, py::tuple to_save,
-                          py::tuple non_differentiable, bool materialize_grads) {
+// alias, so the argument's own history is left alone, as in torch, unless
+// it is marked dirty).
+py::tuple record_function(const std::string& name, py::object node_class, py::object backward,
+                          py::object ctx, py::tuple args, py::tuple outputs, py::tuple to_save,
+                          py::tuple non_differentiable, py::tuple dirty, bool materialize_grads) {
   auto node = std::make_shared<PyFunctionNode>();
   node->name_ = name;
+  node->class_ = share(std::move(node_class));
   node->backward_ = share(std::move(backward));
   node->ctx_ = share(std::move(ctx));
   node->materialize_grads_ = materialize_grads;
@@ -153,12 +181,24 @@ py::tuple record_function(const std::string& name, py::object backward, py::obje
     }
     return false;
   };
+  for (py::handle h : dirty) {
+    if (!listed(outputs, as_tensor(h))) {
+      throw std::runtime_error(
+          "Some elements marked as dirty during the forward method were not returned as "
+          "output. The inputs that are modified inplace must all be outputs of the Function.");
+    }
+  }
   py::tuple result(outputs.size());
   std::vector<Tensor> outs;
   for (size_t i = 0; i < outputs.size(); ++i) {
     Tensor t = as_tensor(outputs[i]);
-    if (listed(args, t)) t = detach(t);
-    if (!listed(non_differentiable, as_tensor(outputs[i])) && is_floating(t->dtype())) {
+    const bool in_place = listed(args, t) && listed(dirty, t) && !t->is_view();
+    if (listed(args, t) && !in_place) t = detach(t);
+    const bool differentiable =
+        !listed(non_differentiable, as_tensor(outputs[i])) && is_floating(t->dtype());
+    if (in_place && differentiable) {
+      rebase_dirty(t, node, static_cast<uint32_t>(i));
+    } else if (differentiable) {
       t->set_history(node, static_cast<uint32_t>(i));
     }
     node->outputs_.emplace_back(t);
@@ -187,9 +227,27 @@ py::tuple record_function(const std::string& name, py::object backward, py::obje
 
 }  // namespace
 
+py::handle function_node_class(const Node& node) {
+  const auto* fn = dynamic_cast<const PyFunctionNode*>(&node);
+  return fn && fn->class_ ? py::handle(*fn->class_) : py::handle();
+}
+
 void init_function_node(py::module_& m) {
   // torch's class for the nodes of Python functions; name() gives "<Function>Backward".
-  py::class_<PyFunctionNode, Node, std::shared_ptr<PyFunctionNode>>(m, "BackwardCFunction");
+  // dynamic_attr makes the type garbage-collected like its Python subclasses
+  // (CubeBackward), so a node object can be given its Function's class.
+  py::class_<PyFunctionNode, Node, std::shared_ptr<PyFunctionNode>>(m, "BackwardCFunction",
+                                                                    py::dynamic_attr())
+      // torch's grad_fn of a custom Function is its ctx; Ember's keeps the ctx
+      // apart, and the Python node classes read attributes through to it.
+      .def_property_readonly("_ctx", [](const PyFunctionNode& n) { return *n.ctx_; })
+      .def_property_readonly("saved_tensors", [](const PyFunctionNode& n) {
+        py::tuple saved(n.saved_.size());
+        for (size_t i = 0; i < n.saved_.size(); ++i) {
+          saved[i] = n.saved_is_none_[i] ? py::none() : py::cast(n.saved_[i].unpack(n));
+        }
+        return saved;
+      });
   m.def("_record_function", &record_function);
 }
 

@@ -604,7 +604,8 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t->dtype()); })
       .def_property_readonly("ndim", [](const Tensor& t) { return t->dim(); })
       .def_property_readonly("is_leaf", [](const Tensor& t) { return !current_grad_fn(t); })
-      .def_property_readonly("grad_fn", [](const Tensor& t) { return current_grad_fn(t); })
+      .def_property_readonly("grad_fn",
+                             [](const Tensor& t) { return node_object(current_grad_fn(t)); })
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t->retains_grad(); })
       .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
       .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <queue>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -183,8 +185,12 @@ class Engine::Run {
       bool any_grad = false;
       for (const Tensor& g : grads_in) any_grad = any_grad || g;
       if (run && any_grad) {
+        if (n->has_pre_hooks()) n->run_pre_hooks(grads_in);
         if (forward_ad::active() && !n->is_accumulator_) check_tangents_carried(*n, grads_in);
+        TensorList received;
+        if (n->has_post_hooks()) received = grads_in;
         grads_out = n->apply(std::move(grads_in));
+        if (n->has_post_hooks()) n->run_post_hooks(grads_out, received);
         if (!keep_graph_) n->release_saved();
         if (grads_out.size() != n->next_edges_.size()) {
           throw std::logic_error(std::string("function ") + n->name() + " returned " +
@@ -281,7 +287,68 @@ class Engine::Run {
   std::unordered_map<Node*, Scratch> local_scratch_;  // accumulators' and borrowed nodes'
 };
 
+// Note [Deep reentrant backward]
+// A custom Function's backward may run a backward pass of its own (reentrant
+// checkpointing does). Each nested pass sits on the C++ stack and, through
+// the Python frames between them, on the Python stack of the same thread, so
+// a chain of thousands would overflow both. As torch does, once a thread is
+// kMaxReentrantDepth passes deep, the next nested pass runs on a fresh thread
+// (with its own C++ stack and its own Python thread state) while the calling
+// thread waits for it. The waiting thread holds no GIL (the bindings release
+// it around every pass), so the new thread can call Python. Grad mode and the
+// sequence-number counter travel with the pass; an exception travels back.
+
 namespace {
+
+constexpr int kMaxReentrantDepth = 50;
+thread_local int reentrant_depth = 0;
+// Whether the innermost pass on this thread runs every node (a plain
+// backward): reentrant checkpointing relies on it (torch's can_checkpoint).
+thread_local bool plain_backward = true;
+
+class PassScope {
+ public:
+  explicit PassScope(bool plain) : previous_plain_(plain_backward) {
+    ++reentrant_depth;
+    plain_backward = plain;
+  }
+  ~PassScope() {
+    --reentrant_depth;
+    plain_backward = previous_plain_;
+  }
+  PassScope(const PassScope&) = delete;
+  PassScope& operator=(const PassScope&) = delete;
+
+ private:
+  bool previous_plain_;
+};
+
+template <typename Body>
+void run_pass(bool plain, Body&& body) {
+  if (reentrant_depth < kMaxReentrantDepth) {
+    PassScope scope(plain);
+    body();
+    return;
+  }
+  const bool grad_mode = GradMode::is_enabled(), user_grad_mode = GradMode::user_enabled();
+  uint64_t sequence_nr = peek_sequence_nr();
+  std::exception_ptr error;
+  std::thread worker([&] {
+    GradMode::set_user_enabled(user_grad_mode);
+    GradMode::set_enabled(grad_mode);
+    set_next_sequence_nr(sequence_nr);
+    try {
+      PassScope scope(plain);
+      body();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    sequence_nr = peek_sequence_nr();
+  });
+  worker.join();
+  set_next_sequence_nr(sequence_nr);
+  if (error) std::rethrow_exception(error);
+}
 
 std::vector<Edge> root_edges(const std::vector<Tensor>& roots) {
   std::vector<Edge> edges;
@@ -333,8 +400,27 @@ std::vector<Edge> input_edges(const std::vector<Tensor>& inputs) {
 
 }  // namespace
 
+bool Engine::is_checkpoint_valid() { return plain_backward; }
+
 void Engine::backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
                       bool keep_graph, bool create_graph, const std::vector<Tensor>& inputs) {
+  run_pass(inputs.empty(),
+           [&] { backward_here(roots, grad_roots, keep_graph, create_graph, inputs); });
+}
+
+std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots,
+                                 const std::vector<Tensor>& grad_roots,
+                                 const std::vector<Tensor>& inputs, bool keep_graph,
+                                 bool create_graph, bool allow_unused) {
+  std::vector<Tensor> result;
+  run_pass(false, [&] {
+    result = grad_here(roots, grad_roots, inputs, keep_graph, create_graph, allow_unused);
+  });
+  return result;
+}
+
+void Engine::backward_here(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                           bool keep_graph, bool create_graph, const std::vector<Tensor>& inputs) {
   const std::vector<Edge> edges = root_edges(roots);
   const std::vector<Tensor> grads = checked_root_grads(roots, grad_roots);
   Run run(keep_graph, create_graph);
@@ -354,10 +440,10 @@ void Engine::backward(const std::vector<Tensor>& roots, const std::vector<Tensor
   run.execute(edges, grads, nullptr);
 }
 
-std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots,
-                                 const std::vector<Tensor>& grad_roots,
-                                 const std::vector<Tensor>& inputs, bool keep_graph,
-                                 bool create_graph, bool allow_unused) {
+std::vector<Tensor> Engine::grad_here(const std::vector<Tensor>& roots,
+                                      const std::vector<Tensor>& grad_roots,
+                                      const std::vector<Tensor>& inputs, bool keep_graph,
+                                      bool create_graph, bool allow_unused) {
   const std::vector<Edge> edges = root_edges(roots);
   const std::vector<Tensor> grads = checked_root_grads(roots, grad_roots);
   const std::vector<Edge> targets = input_edges(inputs);

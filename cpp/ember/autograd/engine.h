@@ -21,8 +21,21 @@ class Engine {
                                   const std::vector<Tensor>& inputs, bool keep_graph,
                                   bool create_graph, bool allow_unused);
 
+  // False while a pass that runs only some nodes (autograd.grad, or backward
+  // with `inputs`) is calling a node on this thread: torch's
+  // _is_checkpoint_valid, which reentrant checkpointing checks.
+  static bool is_checkpoint_valid();
+
  private:
   class Run;
+  // backward/grad on the calling thread; the public entry points may move
+  // them to a new thread (Note [Deep reentrant backward]).
+  static void backward_here(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                            bool keep_graph, bool create_graph, const std::vector<Tensor>& inputs);
+  static std::vector<Tensor> grad_here(const std::vector<Tensor>& roots,
+                                       const std::vector<Tensor>& grad_roots,
+                                       const std::vector<Tensor>& inputs, bool keep_graph,
+                                       bool create_graph, bool allow_unused);
 };
 
 }  // namespace ember

@@ -19,6 +19,48 @@ thread_local uint64_t next_sequence_nr = 0;
 
 Node::Node() : sequence_nr_(next_sequence_nr++) {}
 
+uint64_t peek_sequence_nr() { return next_sequence_nr; }
+void set_next_sequence_nr(uint64_t nr) { next_sequence_nr = nr; }
+
+int Node::add_pre_hook(PreHook hook) {
+  if (!node_hooks_) node_hooks_ = std::make_unique<NodeHooks>();
+  const int id = node_hooks_->next_id++;
+  node_hooks_->pre.emplace_back(id, std::move(hook));
+  return id;
+}
+
+int Node::add_post_hook(PostHook hook) {
+  if (!node_hooks_) node_hooks_ = std::make_unique<NodeHooks>();
+  const int id = node_hooks_->next_id++;
+  node_hooks_->post.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void Node::remove_hook(int id) {
+  if (!node_hooks_) return;
+  auto drop = [id](auto& list) {
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      if (it->first == id) {
+        list.erase(it);
+        return;
+      }
+    }
+  };
+  drop(node_hooks_->pre);
+  drop(node_hooks_->post);
+}
+
+void Node::run_pre_hooks(TensorList& grad_outputs) {
+  // A copy: a hook may register or remove hooks while it runs.
+  const auto hooks = node_hooks_->pre;
+  for (const auto& h : hooks) h.second(grad_outputs);
+}
+
+void Node::run_post_hooks(TensorList& grad_inputs, const TensorList& grad_outputs) {
+  const auto hooks = node_hooks_->post;
+  for (const auto& h : hooks) h.second(grad_inputs, grad_outputs);
+}
+
 Node::~Node() {
   for (Edge& e : next_edges_) {
     if (e.node) release_iteratively(std::move(e.node));

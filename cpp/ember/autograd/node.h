@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ember/autograd/forward_ad.h"
@@ -66,6 +68,21 @@ class Node : public std::enable_shared_from_this<Node> {
   void stop_retaining(const Tensor& t);
   void run_output_hooks(TensorList& grads);
 
+  // Hooks on the node itself (Python's grad_fn.register_prehook/register_hook).
+  // A pre-hook sees the gradients arriving for the node's outputs before it
+  // runs and may replace them; a post-hook sees the gradients the node
+  // returned (one per edge) and those it received, and may replace the
+  // returned ones. Both run only when the node runs. Ids remove them.
+  using PreHook = std::function<void(TensorList& grad_outputs)>;
+  using PostHook = std::function<void(TensorList& grad_inputs, const TensorList& grad_outputs)>;
+  int add_pre_hook(PreHook hook);
+  int add_post_hook(PostHook hook);
+  void remove_hook(int id);
+  bool has_pre_hooks() const { return node_hooks_ && !node_hooks_->pre.empty(); }
+  bool has_post_hooks() const { return node_hooks_ && !node_hooks_->post.empty(); }
+  void run_pre_hooks(TensorList& grad_outputs);
+  void run_post_hooks(TensorList& grad_inputs, const TensorList& grad_outputs);
+
  protected:
   uint64_t sequence_nr_;
 
@@ -95,6 +112,12 @@ class Node : public std::enable_shared_from_this<Node> {
     std::shared_ptr<HookList> hooks;
   };
   std::unique_ptr<std::vector<Watched>> watched_;
+  struct NodeHooks {
+    std::vector<std::pair<int, PreHook>> pre;
+    std::vector<std::pair<int, PostHook>> post;
+    int next_id = 0;
+  };
+  std::unique_ptr<NodeHooks> node_hooks_;
 };
 
 // The node that adds incoming gradients into a leaf's .grad. Its `variable` is
@@ -154,6 +177,13 @@ class SavedScalar {
   bool releasable_ = false;
   bool released_ = false;
 };
+
+// The sequence number the next node made on this thread gets, and a way to
+// set it: the engine carries it over to the threads that run deep reentrant
+// backward passes (Note [Deep reentrant backward]), so creation order stays
+// comparable along the chain of nested passes.
+uint64_t peek_sequence_nr();
+void set_next_sequence_nr(uint64_t nr);
 
 // The forward op a node is the backward of, as torch's messages name it:
 // SigmoidBackward0 -> Sigmoid.

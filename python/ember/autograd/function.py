@@ -11,7 +11,7 @@ import functools
 import warnings
 
 from .. import _C
-from .._grad_mode import no_grad
+from .._grad_mode import enable_grad, no_grad
 
 
 class FunctionCtx:
@@ -32,17 +32,59 @@ class FunctionCtx:
     def mark_non_differentiable(self, *tensors):
         self.non_differentiable = tensors
 
-    def mark_dirty(self, *tensors):
-        raise NotImplementedError(
-            "ember.autograd.Function does not support in-place forward (mark_dirty); "
-            "return a new tensor instead"
+    @property
+    def saved_variables(self):
+        warnings.warn(
+            "'saved_variables' is deprecated; use 'saved_tensors'", DeprecationWarning, stacklevel=2
         )
+        return self.saved_tensors
+
+    def mark_dirty(self, *tensors):
+        """Declares arguments the forward modified in place; they must be returned."""
+        self.dirty_tensors = tensors
 
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
 
 
-class Function:
+BackwardCFunction = _C.BackwardCFunction
+
+
+def _read_through_ctx(node, name):
+    """Attributes a forward set on ctx (and needs_input_grad) read from the node, as
+    torch's grad_fn of a custom Function is its ctx."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        return getattr(node._ctx, name)
+    except AttributeError:
+        raise AttributeError(f"'{type(node).__name__}' object has no attribute '{name}'") from None
+
+
+class FunctionMeta(type):
+    """Gives each Function subclass its own node class, ``<Name>Backward``, as torch's:
+    ``type(Cube.apply(x).grad_fn).__name__ == "CubeBackward"``."""
+
+    def __init__(cls, name, bases, attrs):
+        namespace = {
+            # No slots added: instances keep the base's layout, so the bindings
+            # can give an existing node object this class.
+            "__slots__": (),
+            "_forward_cls": cls,
+            "__module__": __name__,
+            "__getattr__": _read_through_ctx,
+        }
+        if "_node_name" not in attrs:
+            # <ember.autograd.function.CubeBackward object at 0x...>, as torch's; a
+            # Function standing in for a torch op keeps the op node's repr.
+            namespace["__repr__"] = object.__repr__
+        cls._backward_cls = type(
+            attrs.get("_node_name", name + "Backward"), (BackwardCFunction,), namespace
+        )
+        super().__init__(name, bases, attrs)
+
+
+class Function(metaclass=FunctionMeta):
     """Base class for custom autograd operations; call them with ``apply``."""
 
     def __init__(self, *args, **kwargs):
@@ -91,23 +133,51 @@ class Function:
             return output
         single = not isinstance(output, tuple)
         outputs = (output,) if single else output
+        dirty = tuple(getattr(ctx, "dirty_tensors", ()))
+        # A dirty view is rebased through copy_ (CopySlices on its base), as a
+        # built-in in-place op on a view is: the node records a copy of it.
+        dirty_views = {id(t): t for t in dirty if t._is_view() and any(t is a for a in args)}
+        if dirty_views:
+            with no_grad():
+                outputs = tuple(
+                    o.clone() if isinstance(o, _C.Tensor) and id(o) in dirty_views else o
+                    for o in outputs
+                )
         tensors = tuple(o for o in outputs if isinstance(o, _C.Tensor))
         recorded = iter(
             _C._record_function(
                 # Ember's own Functions standing in for a torch op take its node name.
                 getattr(cls, "_node_name", cls.__name__ + "Backward"),
+                cls._backward_cls,
                 _backward_over_all_outputs(cls.backward, outputs),
                 ctx,
                 args,
                 tensors,
                 tuple(getattr(ctx, "to_save", None) or ()),
                 tuple(getattr(ctx, "non_differentiable", ())),
+                tuple(t for t in dirty if id(t) not in dirty_views),
                 getattr(ctx, "materialize_grads", True),
             )
         )
         ctx.to_save = None  # the node holds them now
+        ctx.dirty_tensors = ()
         result = tuple(next(recorded) if isinstance(o, _C.Tensor) else o for o in outputs)
+        if dirty_views:
+            result = tuple(
+                _write_back(output, r, dirty_views)
+                for output, r in zip((output,) if single else output, result)
+            )
         return result[0] if single else result
+
+
+def _write_back(original, recorded, dirty_views):
+    """The dirty view itself, now holding the node's result through copy_."""
+    view = dirty_views.get(id(original)) if isinstance(original, _C.Tensor) else None
+    if view is None:
+        return recorded
+    with enable_grad():
+        view.copy_(recorded)
+    return view
 
 
 _TWICE = "trying to differentiate twice a function that was marked with @once_differentiable"

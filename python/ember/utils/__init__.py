@@ -1,3 +1,4 @@
-"""ember.utils: data loading (ember.utils.data), DLPack exchange and safetensors files."""
+"""ember.utils: data loading (ember.utils.data), activation checkpointing
+(ember.utils.checkpoint), DLPack exchange and safetensors files, as torch.utils."""
 
-from . import data, dlpack, safetensors  # noqa: F401
+from . import checkpoint, data, dlpack, safetensors  # noqa: F401
