@@ -414,3 +414,57 @@ def test_in_place_write_into_shared_memory_with_tangent_is_refused():
         view = y[:2]
         with pytest.raises(NotImplementedError, match="shares memory"):
             view.add_(1.0 + d[:2])
+
+
+# ---- custom Functions ----
+
+
+def _cube_times(lib):
+    class CubeTimes(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y, scale):
+            ctx.save_for_forward(x, y)
+            ctx.scale = scale
+            # an op without a forward formula: the forward sees plain values
+            return lib.cumprod(x, 0) * 0 + x**3 * y * scale
+
+        @staticmethod
+        def jvp(ctx, tx, ty, tscale):
+            x, y = ctx.saved_tensors
+            assert tscale is None
+            return (3 * x**2 * y * tx + x**3 * ty) * ctx.scale
+
+    return CubeTimes
+
+
+def test_custom_function_jvp_matches_torch():
+    rng = np.random.default_rng(9)
+    x, y, tx = rng.normal(size=3), rng.normal(size=3), rng.normal(size=3)
+    results = []
+    for lib, fw in ((ember, efw), (torch, tfw)):
+        with fw.dual_level():
+            dual = fw.make_dual(lib.tensor(x), lib.tensor(tx))
+            out = _cube_times(lib).apply(dual, lib.tensor(y), 2.0)
+            results.append(fw.unpack_dual(out).tangent.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+def test_custom_function_without_jvp_raises_like_torch():
+    messages = []
+    for lib, fw in ((ember, efw), (torch, tfw)):
+
+        class Double(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        with fw.dual_level():
+            dual = fw.make_dual(lib.ones(2), lib.ones(2))
+            with pytest.raises(NotImplementedError) as info:
+                Double.apply(dual)
+            messages.append(str(info.value))
+    assert messages[0] == messages[1]

@@ -320,6 +320,11 @@ void bind_forward_ad(py::module_& m) {
   });
   // The tangent of the open level, or None.
   m.def("_tangent", &forward_ad::tangent);
+  m.def("_set_tangent", &forward_ad::set_tangent, py::arg("tensor"), py::arg("tangent"));
+  // Around a custom Function's forward and jvp, whose ops compute no tangents
+  // (forward_ad::FormulaScope).
+  m.def("_enter_formula_scope", [] { ++forward_ad::detail::formula_depth; });
+  m.def("_exit_formula_scope", [] { --forward_ad::detail::formula_depth; });
   // The unary op table (Note [Op table]), for tests that walk it.
   m.def("_unary_op_table", [] {
     py::list out;

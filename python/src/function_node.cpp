@@ -48,6 +48,8 @@ class PyFunctionNode final : public Node {
   void* gc_object() const override { return ctx_ ? ctx_->ptr() : nullptr; }
   // backward() is Python written with Ember's ops, which carry tangents.
   bool backward_carries_tangents() const override { return true; }
+  // Function.apply sets the outputs' tangents from Function.jvp, or raises.
+  bool has_forward_formula() const override { return true; }
 
   std::string name_;
   SharedPyObject class_;  // the Function's own node class (CubeBackward)

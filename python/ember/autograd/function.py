@@ -20,6 +20,10 @@ class FunctionCtx:
     def save_for_backward(self, *tensors):
         self.to_save = tensors
 
+    def save_for_forward(self, *tensors):
+        """Tensors ``jvp`` reads back as ``ctx.saved_tensors``."""
+        self.to_save_for_forward = tensors
+
     @property
     def saved_tensors(self):
         saved = getattr(self, "_saved_tensors", None)
@@ -113,6 +117,13 @@ class Function(metaclass=FunctionMeta):
             "autograd.Function to use it with backward mode AD."
         )
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD."
+        )
+
     @classmethod
     def apply(cls, *args, **kwargs):
         if kwargs:  # like torch: keywords are bound to forward's positions
@@ -123,13 +134,18 @@ class Function(metaclass=FunctionMeta):
             records and isinstance(a, _C.Tensor) and a.requires_grad for a in args
         )
         separate_setup = cls.setup_context is not Function.setup_context
-        with no_grad():
+        tangents = _input_tangents(args)
+        with no_grad(), _FormulaScope(tangents is not None):
             if separate_setup:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
+        if tangents is not None:
+            output_tangents = _run_jvp(cls, ctx, tangents)
         if not any(ctx.needs_input_grad):
+            if tangents is not None:
+                _set_output_tangents(output, output_tangents)
             return output
         single = not isinstance(output, tuple)
         outputs = (output,) if single else output
@@ -167,7 +183,64 @@ class Function(metaclass=FunctionMeta):
                 _write_back(output, r, dirty_views)
                 for output, r in zip((output,) if single else output, result)
             )
-        return result[0] if single else result
+        result = result[0] if single else result
+        if tangents is not None:
+            _set_output_tangents(result, output_tangents)
+        return result
+
+
+class _FormulaScope:
+    """While active, Ember's ops compute no tangents: a custom Function's forward
+    and jvp see its dual inputs as plain values, as torch's do."""
+
+    def __init__(self, active):
+        self.active = active
+
+    def __enter__(self):
+        if self.active:
+            _C._enter_formula_scope()
+
+    def __exit__(self, *exc):
+        if self.active:
+            _C._exit_formula_scope()
+
+
+def _input_tangents(args):
+    """One tangent per argument (zeros for a tensor without one, None for a
+    non-tensor), or None when no argument carries a tangent."""
+    if not _C._current_dual_level():
+        return None
+    found = [_C._tangent(a) if isinstance(a, _C.Tensor) else None for a in args]
+    if all(t is None for t in found):
+        return None
+    return tuple(
+        t if t is not None or not isinstance(a, _C.Tensor) else _C.zeros_like(a)
+        for a, t in zip(args, found)
+    )
+
+
+def _run_jvp(cls, ctx, tangents):
+    """cls.jvp(ctx, *tangents), reading save_for_forward's tensors as saved_tensors."""
+    saved = getattr(ctx, "to_save_for_forward", None) or ()
+    # jvp reads primals, as torch's: their tangents arrive as its arguments.
+    ctx._saved_tensors = tuple(_C._primal(t) if isinstance(t, _C.Tensor) else t for t in saved)
+    try:
+        with _FormulaScope(True):
+            return cls.jvp(ctx, *tangents)
+    finally:
+        ctx._saved_tensors = None
+
+
+def _set_output_tangents(output, output_tangents):
+    outputs = output if isinstance(output, tuple) else (output,)
+    found = output_tangents if isinstance(output_tangents, tuple) else (output_tangents,)
+    if len(found) != len(outputs):
+        raise RuntimeError(
+            f"jvp() returned {len(found)} tangents but forward() returned {len(outputs)} outputs"
+        )
+    for o, t in zip(outputs, found):
+        if isinstance(o, _C.Tensor) and t is not None:
+            _C._set_tangent(o, t)
 
 
 def _write_back(original, recorded, dirty_views):
