@@ -688,6 +688,8 @@ FloatKernel vectorized_float_kernel(UnaryOp op) {
       return sin_contiguous;
     case UnaryOp::Cos:
       return cos_contiguous;
+    case UnaryOp::Silu:
+      return silu_contiguous;
     default:
       return nullptr;
   }
@@ -889,6 +891,18 @@ Tensor gelu_backward_kernel(const Tensor& grad, const Tensor& input, bool tanh_a
                                          : gelu_derivative(in[i], tanh_approx);
       o[i] = pg[i] * d;
     }
+  });
+  return out;
+}
+
+Tensor silu_backward_kernel(const Tensor& grad, const Tensor& input) {
+  const Tensor g = contiguous_float(grad), x = contiguous_float(input);
+  Tensor out = empty(g->shape(), g->dtype());
+  const float* pg = g->data<float>();
+  const float* px = x->data<float>();
+  float* po = out->data<float>();
+  parallel_for(out->numel(), kParallelGrainHeavy, [&](int64_t b, int64_t e) {
+    silu_backward_contiguous(pg + b, px + b, po + b, e - b);
   });
   return out;
 }

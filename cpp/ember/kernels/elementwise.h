@@ -115,6 +115,8 @@ Tensor relu_backward_kernel(const Tensor& grad, const Tensor& result);
 // grad * (1 - y^2) and grad * (1 - y) * y in one pass (same-shape float operands).
 Tensor tanh_backward_kernel(const Tensor& grad, const Tensor& result);
 Tensor sigmoid_backward_kernel(const Tensor& grad, const Tensor& result);
+// float32 only: grad * silu'(input), same shapes.
+Tensor silu_backward_kernel(const Tensor& grad, const Tensor& input);
 
 // GELU of a float tensor: x * Phi(x), or torch's tanh approximation.
 Tensor gelu_kernel(const Tensor& input, bool tanh_approx);

@@ -733,6 +733,31 @@ void gelu_contiguous(const float* in, float* out, int64_t n, bool tanh_approx) {
   }
 }
 
+// Both on sigmoid_contiguous, a block at a time (out may alias in).
+void silu_contiguous(const float* in, float* out, int64_t n) {
+  constexpr int64_t kBlock = 512;
+  float s[kBlock];
+  for (int64_t i = 0; i < n; i += kBlock) {
+    const int64_t m = std::min(kBlock, n - i);
+    sigmoid_contiguous(in + i, s, m);
+    for (int64_t j = 0; j < m; ++j) out[i + j] = in[i + j] * s[j];
+  }
+}
+
+// silu'(x) = s (1 + x (1 - s)), s = sigmoid(x).
+void silu_backward_contiguous(const float* grad, const float* in, float* out, int64_t n) {
+  constexpr int64_t kBlock = 512;
+  float s[kBlock];
+  for (int64_t i = 0; i < n; i += kBlock) {
+    const int64_t m = std::min(kBlock, n - i);
+    sigmoid_contiguous(in + i, s, m);
+    for (int64_t j = 0; j < m; ++j) {
+      const float x = in[i + j];
+      out[i + j] = grad[i + j] * (s[j] * (1.0f + x * (1.0f - s[j])));
+    }
+  }
+}
+
 EMBER_MULTIVERSION
 void gelu_backward_contiguous(const float* grad, const float* in, float* out, int64_t n,
                               bool tanh_approx) {

@@ -20,6 +20,9 @@ void tanh_contiguous(const float* in, float* out, int64_t n);
 void erf_contiguous(const float* in, float* out, int64_t n);
 void sin_contiguous(const float* in, float* out, int64_t n);
 void cos_contiguous(const float* in, float* out, int64_t n);
+// SiLU, x * sigmoid(x), and out[i] = grad[i] * silu'(in[i]).
+void silu_contiguous(const float* in, float* out, int64_t n);
+void silu_backward_contiguous(const float* grad, const float* in, float* out, int64_t n);
 // GELU, exact (x * Phi(x)) or torch's tanh approximation.
 void gelu_contiguous(const float* in, float* out, int64_t n, bool tanh_approx);
 // out[i] = grad[i] * gelu'(in[i]).

@@ -95,6 +95,9 @@ Tensor exp2_derivative(const Tensor& v, const Tensor& y) {  // 2^x ln 2
   return mul(v, mul(y, Scalar(0.69314718055994530942)));
 }
 Tensor silu_derivative(const Tensor& v, const Tensor& x) {  // s (1 + x (1 - s)), s = sigmoid(x)
+  if (fusable(v, x) && v->dtype() == DType::Float32 && x->dtype() == DType::Float32) {
+    return silu_backward_kernel(v, x);
+  }
   const Tensor s = sigmoid(x);
   return mul(v, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
 }
