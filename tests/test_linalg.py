@@ -121,9 +121,7 @@ def test_solve_values_with_broadcasting_vectors_and_left_false(dtype):
         (a_e, a_t), (b_e, b_t) = pair(a, dtype), pair(b, dtype)
         close(ember.linalg.solve(a_e, b_e), torch.linalg.solve(a_t, b_t), dtype)
     (a_e, a_t), (b_e, b_t) = pair(a, dtype), pair(rng.standard_normal((4, 3)), dtype)
-    close(
-        ember.linalg.solve(a_e, b_e, left=False), torch.linalg.solve(a_t, b_t, left=False), dtype
-    )
+    close(ember.linalg.solve(a_e, b_e, left=False), torch.linalg.solve(a_t, b_t, left=False), dtype)
     res_e, info_e = ember.linalg.solve_ex(a_e, b_e.mT)
     res_t, info_t = torch.linalg.solve_ex(a_t, b_t.mT)
     close(res_e, res_t, dtype)
@@ -209,9 +207,7 @@ def test_pinv_lstsq_matrix_power_cross(dtype):
     close(ember.pinverse(a_e), torch.pinverse(a_t), dtype)
     close(ember.linalg.pinv(a_e, rtol=0.5), torch.linalg.pinv(a_t, rtol=0.5), dtype)
     s_e, s_t = pair(symmetric(rng, (4, 4)), dtype)
-    close(
-        ember.linalg.pinv(s_e, hermitian=True), torch.linalg.pinv(s_t, hermitian=True), dtype
-    )
+    close(ember.linalg.pinv(s_e, hermitian=True), torch.linalg.pinv(s_t, hermitian=True), dtype)
     b_e, b_t = pair(rng.standard_normal((2, 5, 2)), dtype)
     for driver in (None, "gels", "gelsy", "gelsd", "gelss"):
         r_e = ember.linalg.lstsq(a_e, b_e, driver=driver)
@@ -226,7 +222,11 @@ def test_pinv_lstsq_matrix_power_cross(dtype):
     x_e, x_t = pair(rng.standard_normal((4, 3)), dtype)
     y_e, y_t = pair(rng.standard_normal((1, 3)), dtype)
     close(ember.linalg.cross(x_e, y_e), torch.linalg.cross(x_t, y_t), dtype)
-    close(ember.cross(x_e.mT, y_e.expand(4, 3).mT, dim=0), torch.cross(x_t.mT, y_t.expand(4, 3).mT, dim=0), dtype)
+    close(
+        ember.cross(x_e.mT, y_e.expand(4, 3).mT, dim=0),
+        torch.cross(x_t.mT, y_t.expand(4, 3).mT, dim=0),
+        dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -255,7 +255,9 @@ def test_vector_norm_and_norm_forms(dtype):
     for ord in (2, 1, 0, 3.5, math.inf, -math.inf):
         for dim in (None, 1, (0, 2)):
             close(
-                ember.linalg.vector_norm(a_e, ord, dim), torch.linalg.vector_norm(a_t, ord, dim), dtype
+                ember.linalg.vector_norm(a_e, ord, dim),
+                torch.linalg.vector_norm(a_t, ord, dim),
+                dtype,
             )
     close(ember.linalg.norm(a_e), torch.linalg.norm(a_t), dtype)
     close(ember.linalg.norm(a_e, dim=(0, 1)), torch.linalg.norm(a_t, dim=(0, 1)), dtype)
@@ -276,26 +278,45 @@ def test_square_op_gradients_match_torch(shape):
     rng = np.random.default_rng(seed)
     a = well_conditioned(rng, (*batch, n, n))
     w = rng.standard_normal((*batch, n, n))
-    grads_match(lambda x: ember.linalg.inv(x) * ember.tensor(w), lambda x: torch.linalg.inv(x) * torch.tensor(w), [a])
+    grads_match(
+        lambda x: ember.linalg.inv(x) * ember.tensor(w),
+        lambda x: torch.linalg.inv(x) * torch.tensor(w),
+        [a],
+    )
     grads_match(ember.linalg.det, torch.linalg.det, [a])
     grads_match(lambda x: ember.linalg.slogdet(x)[1], lambda x: torch.linalg.slogdet(x)[1], [a])
     b = rng.standard_normal((*batch, n, 2))
     grads_match(ember.linalg.solve, torch.linalg.solve, [a, b])
-    grads_match(lambda x, y: ember.linalg.solve(x, y[..., 0]), lambda x, y: torch.linalg.solve(x, y[..., 0]), [a, b])
+    grads_match(
+        lambda x, y: ember.linalg.solve(x, y[..., 0]),
+        lambda x, y: torch.linalg.solve(x, y[..., 0]),
+        [a, b],
+    )
     p = positive_definite(rng, (*batch, n, n))
-    grads_match(lambda x: ember.linalg.cholesky(x) * ember.tensor(w), lambda x: torch.linalg.cholesky(x) * torch.tensor(w), [p])
+    grads_match(
+        lambda x: ember.linalg.cholesky(x) * ember.tensor(w),
+        lambda x: torch.linalg.cholesky(x) * torch.tensor(w),
+        [p],
+    )
     grads_match(
         lambda x, y: ember.linalg.solve_triangular(x, y, upper=True),
         lambda x, y: torch.linalg.solve_triangular(x, y, upper=True),
         [a, b],
     )
     grads_match(
-        lambda x: ember.linalg.matrix_power(x / n, 3), lambda x: torch.linalg.matrix_power(x / n, 3), [a]
+        lambda x: ember.linalg.matrix_power(x / n, 3),
+        lambda x: torch.linalg.matrix_power(x / n, 3),
+        [a],
     )
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.lists(st.integers(1, 2), max_size=1), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**31 - 1))
+@given(
+    st.lists(st.integers(1, 2), max_size=1),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(0, 2**31 - 1),
+)
 def test_decomposition_gradients_match_torch(batch, m, n, seed):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((*batch, m, n))
@@ -305,22 +326,36 @@ def test_decomposition_gradients_match_torch(batch, m, n, seed):
         def f(x):
             u, s, vh = lib.linalg.svd(x, full_matrices=False)
             k = s.shape[-1]
-            return (u**2 * w_u[..., :k]).sum((-1, -2)) + (vh**2 * w_v[..., :k, :]).sum((-1, -2)) + s.sum(-1)
+            return (
+                (u**2 * w_u[..., :k]).sum((-1, -2))
+                + (vh**2 * w_v[..., :k, :]).sum((-1, -2))
+                + s.sum(-1)
+            )
 
         return f
 
-    grads_match(svd_loss(ember, ember.tensor(w1), ember.tensor(w2)), svd_loss(torch, torch.tensor(w1), torch.tensor(w2)), [a])
+    grads_match(
+        svd_loss(ember, ember.tensor(w1), ember.tensor(w2)),
+        svd_loss(torch, torch.tensor(w1), torch.tensor(w2)),
+        [a],
+    )
     grads_match(ember.linalg.svdvals, torch.linalg.svdvals, [a])
     grads_match(ember.linalg.pinv, torch.linalg.pinv, [a], rtol=1e-7, atol=1e-7)
 
     def qr_loss(lib, w_q, w_r):
         def f(x):
             q, r = lib.linalg.qr(x)
-            return (q**2 * w_q[..., : q.shape[-1]]).sum() + (r**2 * w_r[..., : r.shape[-2], :]).sum()
+            return (q**2 * w_q[..., : q.shape[-1]]).sum() + (
+                r**2 * w_r[..., : r.shape[-2], :]
+            ).sum()
 
         return f
 
-    grads_match(qr_loss(ember, ember.tensor(w1), ember.tensor(w2)), qr_loss(torch, torch.tensor(w1), torch.tensor(w2)), [a])
+    grads_match(
+        qr_loss(ember, ember.tensor(w1), ember.tensor(w2)),
+        qr_loss(torch, torch.tensor(w1), torch.tensor(w2)),
+        [a],
+    )
     s = symmetric(rng, (*batch, n, n))
 
     def eigh_loss(lib, w):
@@ -335,7 +370,9 @@ def test_decomposition_gradients_match_torch(batch, m, n, seed):
     if m >= n:
         b = rng.standard_normal((*batch, m, 2))
         grads_match(
-            lambda x, y: ember.linalg.lstsq(x, y).solution, lambda x, y: torch.linalg.lstsq(x, y).solution, [a + np.eye(m, n) * 3, b]
+            lambda x, y: ember.linalg.lstsq(x, y).solution,
+            lambda x, y: torch.linalg.lstsq(x, y).solution,
+            [a + np.eye(m, n) * 3, b],
         )
 
 
@@ -357,7 +394,11 @@ def test_legacy_and_cross_gradients_match_torch():
     grads_match(ember.cholesky_solve, torch.cholesky_solve, [b, chol])
     grads_match(lambda x: ember.logdet(x), lambda x: torch.logdet(x), [p])
     x, y = rng.standard_normal((4, 3)), rng.standard_normal((1, 3))
-    grads_match(lambda u, v: ember.linalg.cross(u, v) ** 2, lambda u, v: torch.linalg.cross(u, v) ** 2, [x, y])
+    grads_match(
+        lambda u, v: ember.linalg.cross(u, v) ** 2,
+        lambda u, v: torch.linalg.cross(u, v) ** 2,
+        [x, y],
+    )
 
 
 def test_det_gradient_of_singular_matrices_matches_torch():
@@ -400,6 +441,40 @@ def test_gradcheck_and_gradgradcheck():
     check_both(lambda x, y: ember.linalg.lstsq(x, y).solution, r, rng.standard_normal((4, 2)))
     check_both(lambda x, y: ember.linalg.cross(x, y), r[:, :3], r[::-1, :3].copy())
     check_both(lambda x: ember.linalg.matrix_norm(x, "nuc"), r)
+
+
+SECOND_ORDER = {
+    "inv": (lambda L, x: L.linalg.inv(x), "square"),
+    "det": (lambda L, x: L.linalg.det(x), "square"),
+    "slogdet": (lambda L, x: L.linalg.slogdet(x).logabsdet, "square"),
+    "solve": (lambda L, x: L.linalg.solve(x, x[..., :1] * 2 + 1), "square"),
+    "cholesky": (lambda L, x: L.linalg.cholesky(x @ x.mT + L.eye(3, dtype=x.dtype)), "square"),
+    "solve_triangular": (lambda L, x: L.linalg.solve_triangular(x.triu(), x, upper=True), "square"),
+    "svdvals": (lambda L, x: L.linalg.svdvals(x), "tall"),
+    "eigvalsh": (lambda L, x: L.linalg.eigvalsh(x + x.mT), "square"),
+    "pinv": (lambda L, x: L.linalg.pinv(x), "tall"),
+    "qr_r": (lambda L, x: L.linalg.qr(x).R.abs(), "tall"),
+    "lstsq": (lambda L, x: L.linalg.lstsq(x, x[..., :1] + 1).solution, "tall"),
+    "cross": (lambda L, x: L.linalg.cross(x, x.flip(-1) * x), "square"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_derivatives_match_torch(name):
+    fn, kind = SECOND_ORDER[name]
+    rng = np.random.default_rng(15)
+    a = well_conditioned(rng, (2, 3, 3)) if kind == "square" else rng.standard_normal((2, 4, 3))
+    w = rng.standard_normal(a.shape)
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        out = fn(lib, x)
+        weights = lib.tensor(np.cos(np.arange(out.numel())).reshape(tuple(out.shape)))
+        (g,) = lib.autograd.grad((out * weights).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * lib.tensor(w)).sum(), x)
+        results.append((g, h))
+    close(results[0][0], results[1][0])
+    close(results[0][1], results[1][1], rtol=1e-7, atol=1e-7)
 
 
 # ----- graph nodes --------------------------------------------------------------------------
@@ -453,7 +528,12 @@ def test_node_names_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for lib_outs in [
-            [node(t) for t in lib.triangular_solve(lib.tensor(b, requires_grad=True), lib.tensor(np.triu(a)))]
+            [
+                node(t)
+                for t in lib.triangular_solve(
+                    lib.tensor(b, requires_grad=True), lib.tensor(np.triu(a))
+                )
+            ]
             for lib in (ember, torch)
         ]:
             assert lib_outs == ["TriangularSolveBackward0", "TriangularSolveBackward0"]
@@ -474,7 +554,9 @@ def test_singular_and_indefinite_inputs_raise_like_torch():
     err = raises_like(lambda: ember.linalg.inv(s_e), lambda: torch.linalg.inv(s_t))
     assert isinstance(err, ember.linalg.LinAlgError) and isinstance(err, RuntimeError)
     raises_like(lambda: ember.inverse(s_e), lambda: torch.inverse(s_t))
-    raises_like(lambda: ember.linalg.matrix_power(s_e, -1), lambda: torch.linalg.matrix_power(s_t, -1))
+    raises_like(
+        lambda: ember.linalg.matrix_power(s_e, -1), lambda: torch.linalg.matrix_power(s_t, -1)
+    )
     sb_e, sb_t = pair(np.stack([np.eye(2), SINGULAR]))
     raises_like(lambda: ember.linalg.inv(sb_e), lambda: torch.linalg.inv(sb_t))
     raises_like(lambda: ember.linalg.solve(s_e, s_e[0]), lambda: torch.linalg.solve(s_t, s_t[0]))
@@ -505,20 +587,32 @@ def test_shape_and_dtype_errors_match_torch():
             lambda: getattr(torch.linalg, name)(rect_t, *args),
         )
     for name in ("inv", "det", "slogdet", "cholesky", "qr", "svd", "eigh"):
-        raises_like(lambda: getattr(ember.linalg, name)(vec_e), lambda: getattr(torch.linalg, name)(vec_t))
+        raises_like(
+            lambda: getattr(ember.linalg, name)(vec_e), lambda: getattr(torch.linalg, name)(vec_t)
+        )
     for name in ("inv", "det", "cholesky", "qr", "svd"):
-        raises_like(lambda: getattr(ember.linalg, name)(int_e), lambda: getattr(torch.linalg, name)(int_t))
+        raises_like(
+            lambda: getattr(ember.linalg, name)(int_e), lambda: getattr(torch.linalg, name)(int_t)
+        )
     eye_e, eye_t = pair(np.eye(2))
     raises_like(lambda: ember.linalg.solve(eye_e, vec_e), lambda: torch.linalg.solve(eye_t, vec_t))
     raises_like(
         lambda: ember.linalg.solve(eye_e, ember.ones(2, dtype=ember.float32)),
         lambda: torch.linalg.solve(eye_t, torch.ones(2, dtype=torch.float32)),
     )
-    raises_like(lambda: ember.linalg.qr(rect_e, mode="foo"), lambda: torch.linalg.qr(rect_t, mode="foo"))
-    raises_like(lambda: ember.linalg.eigh(eye_e, UPLO="X"), lambda: torch.linalg.eigh(eye_t, UPLO="X"))
+    raises_like(
+        lambda: ember.linalg.qr(rect_e, mode="foo"), lambda: torch.linalg.qr(rect_t, mode="foo")
+    )
+    raises_like(
+        lambda: ember.linalg.eigh(eye_e, UPLO="X"), lambda: torch.linalg.eigh(eye_t, UPLO="X")
+    )
     four_e, four_t = pair(np.ones((2, 4)))
-    raises_like(lambda: ember.linalg.cross(four_e, four_e), lambda: torch.linalg.cross(four_t, four_t))
-    raises_like(lambda: ember.linalg.matrix_norm(eye_e, 3), lambda: torch.linalg.matrix_norm(eye_t, 3))
+    raises_like(
+        lambda: ember.linalg.cross(four_e, four_e), lambda: torch.linalg.cross(four_t, four_t)
+    )
+    raises_like(
+        lambda: ember.linalg.matrix_norm(eye_e, 3), lambda: torch.linalg.matrix_norm(eye_t, 3)
+    )
     cube_e, cube_t = pair(np.ones((2, 2, 2)))
     raises_like(lambda: ember.linalg.norm(cube_e, "fro"), lambda: torch.linalg.norm(cube_t, "fro"))
     raises_like(
@@ -529,6 +623,54 @@ def test_shape_and_dtype_errors_match_torch():
         lambda: ember.linalg.solve_triangular(eye_e, vec_e, upper=True),
         lambda: torch.linalg.solve_triangular(eye_t, vec_t, upper=True),
     )
+
+
+def test_more_argument_errors_match_torch():
+    cases = [
+        lambda L: L.linalg.inv_ex(L.zeros(2, 2), check_errors=True),
+        lambda L: L.linalg.solve_ex(L.zeros(2, 2), L.ones(2), check_errors=True),
+        lambda L: L.linalg.cholesky_ex(L.tensor([[1.0, 2.0], [2.0, 1.0]]), check_errors=True),
+        lambda L: L.linalg.solve(L.eye(3), L.ones(3), left=False),
+        lambda L: L.cholesky_solve(L.ones(2, 1), L.eye(3)),
+        lambda L: L.cholesky_solve(L.ones(2), L.eye(2)),
+        lambda L: L.cholesky_solve(L.ones(2, 2), L.eye(2, dtype=L.float64)),
+        lambda L: L.cholesky_solve(L.ones(2, 2), L.ones(2, 3)),
+        lambda L: L.triangular_solve(L.ones(3, 1), L.eye(2)),
+        lambda L: L.triangular_solve(L.ones(3), L.eye(3)),
+        lambda L: L.linalg.lstsq(L.ones(2), L.ones(2)),
+        lambda L: L.linalg.lstsq(L.eye(3), L.ones(2, 1)),
+        lambda L: L.linalg.lstsq(L.ones(2, 2), L.ones(2, 2, dtype=L.float64)),
+        lambda L: L.linalg.lstsq(L.ones(2, 2, dtype=L.int64), L.ones(2, 2, dtype=L.int64)),
+        lambda L: L.linalg.pinv(L.ones(3)),
+        lambda L: L.linalg.pinv(L.ones(3, 3, dtype=L.int64)),
+        lambda L: L.linalg.svdvals(L.ones(3)),
+        lambda L: L.linalg.eigvalsh(L.ones(3, 2)),
+        lambda L: L.linalg.cross(L.ones(3), L.ones(2, 3)),
+        lambda L: L.linalg.cross(L.ones(2, 3), L.ones(4, 3)),
+        lambda L: L.linalg.matrix_norm(L.ones(2, 2, dtype=L.int64)),
+        lambda L: L.linalg.matrix_norm(L.ones(3, 2), dim=(0,)),
+        lambda L: L.linalg.matrix_norm(L.ones(3, 2), dim=(0, 0)),
+        lambda L: L.linalg.norm(L.ones(2), "fro"),
+        lambda L: L.linalg.norm(L.ones(3, 2, 2), 2, dim=(0, 1, 2)),
+        lambda L: L.linalg.matrix_power(L.ones(3), 2),
+        lambda L: L.linalg.matrix_power(L.ones(2, 2, dtype=L.int64), -1),
+        lambda L: L.linalg.svd(L.ones(2, 2), driver="gesvd"),
+    ]
+    for fn in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raises_like(lambda: fn(ember), lambda: fn(torch), Exception)
+
+
+def test_lstsq_result_shapes_match_torch():
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [4.0, 5.0]])
+    for b in (np.array([1.0, 2.0, 3.0]), np.array([[1.0], [2.0], [3.0]])):
+        for driver in ("gels", "gelsy", "gelsd", "gelss"):
+            (a_e, a_t), (b_e, b_t) = pair(a), pair(b)
+            r_e = ember.linalg.lstsq(a_e, b_e, driver=driver)
+            r_t = torch.linalg.lstsq(a_t, b_t, driver=driver)
+            for e, t in zip(r_e, r_t):
+                close(e, t)
 
 
 def test_ill_defined_qr_gradients_raise_like_torch():
@@ -573,7 +715,10 @@ def test_legacy_names_warn_once_like_torch():
 
     def run(name):
         out = subprocess.run(
-            [sys.executable, "-c", _WARNING_SCRIPT, name], capture_output=True, text=True, check=True
+            [sys.executable, "-c", _WARNING_SCRIPT, name],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return json.loads(out.stdout)
 

@@ -51,7 +51,7 @@ def _no_out(name, out):
 
 def inv(A, *, out=None):
     _no_out("inv", out)
-    return _L.inv_ex(A, True)[0]
+    return _L.inv(A)
 
 
 def inv_ex(A, *, check_errors=False, out=None):
@@ -71,7 +71,7 @@ def slogdet(A, *, out=None):
 
 def solve(A, B, *, left=True, out=None):
     _no_out("solve", out)
-    return _L.solve_ex(A, B, left, True)[0]
+    return _L.solve(A, B, left)
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
@@ -81,7 +81,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
 
 def cholesky(A, *, upper=False, out=None):
     _no_out("cholesky", out)
-    return _L.cholesky_ex(A, upper, True)[0]
+    return _L.cholesky(A, upper)
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
@@ -224,6 +224,18 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # 
     return _C.norm(x, float(ord), dim, keepdim)
 
 
+def _wrap_dim(d, ndim):
+    if not -ndim <= d < ndim:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+            f"but got {d})"
+        )
+    return d % ndim
+
+
+_SCALAR_TYPE_NAMES = {"ember.int64": "Long", "ember.bool": "Bool"}
+
+
 def _ord_str(ord):  # noqa: A002
     if isinstance(ord, float) and math.isinf(ord):
         return "inf" if ord > 0 else "-inf"
@@ -233,18 +245,22 @@ def _ord_str(ord):  # noqa: A002
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):  # noqa: A002
     _no_out("matrix_norm", out)
     if A.dim() < 2:
-        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError(
+            "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+        )
     if not A.is_floating_point():
         raise RuntimeError(
             "linalg.matrix_norm: Expected a floating point or complex tensor as input. "
-            f"Got {str(A.dtype).split('.')[-1].capitalize().replace('Float64', 'Double')}"
+            f"Got {_SCALAR_TYPE_NAMES.get(str(A.dtype), A.dtype)}"
         )
     if dtype is not None:
         A = A.to(dtype)
     dim = tuple(dim)
     if len(dim) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
-    d0, d1 = (d % A.dim() for d in dim)
+        raise RuntimeError(
+            f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}"
+        )
+    d0, d1 = (_wrap_dim(d, A.dim()) for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
     if ord == "fro":
@@ -282,11 +298,11 @@ def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):  # noqa
             )
         dim = tuple(range(A.dim()))
     if isinstance(ord, str) or len(dim) == 2:
-        if len(dim) != 2:
-            raise RuntimeError(
-                f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}"
-            )
         return matrix_norm(A, ord, dim, keepdim, dtype=dtype)
+    if len(dim) != 1:
+        raise RuntimeError(
+            f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}"
+        )
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
@@ -304,7 +320,7 @@ def _deprecated(message):
 
 
 def _inverse(input):  # noqa: A002
-    return _L.inv_ex(input, True)[0]
+    return _L.inv(input)
 
 
 def _slogdet(input):  # noqa: A002
@@ -387,7 +403,9 @@ def _triangular_solve(input, A, upper=True, transpose=False, unitriangular=False
         "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
         "X = torch.linalg.solve_triangular(A, B)."
     )
-    return return_types.triangular_solve(*_L.triangular_solve(input, A, upper, transpose, unitriangular))
+    return return_types.triangular_solve(
+        *_L.triangular_solve(input, A, upper, transpose, unitriangular)
+    )
 
 
 def _matrix_power(input, n):  # noqa: A002

@@ -1,9 +1,8 @@
 // Bindings of the LAPACK-backed linear algebra (ember._C._linalg) and its node
 // classes; ember/linalg.py handles the argument forms on top.
 
-#include "ember/autograd/functions/decompositions.h"
-
 #include "common.h"
+#include "ember/autograd/functions/decompositions.h"
 
 namespace ember::bindings {
 namespace {
@@ -54,6 +53,27 @@ void init_linalg(py::module_& m) {
         return linalg_inv_ex(a, check_errors);
       },
       py::arg("A"), py::arg("check_errors"));
+  l.def(
+      "inv",
+      [](const Tensor& a) {
+        MaybeReleaseGIL gil(cubic_work(a));
+        return linalg_inv(a);
+      },
+      py::arg("A"));
+  l.def(
+      "solve",
+      [](const Tensor& a, const Tensor& b, bool left) {
+        MaybeReleaseGIL gil(cubic_work(a));
+        return linalg_solve(a, b, left);
+      },
+      py::arg("A"), py::arg("B"), py::arg("left"));
+  l.def(
+      "cholesky",
+      [](const Tensor& a, bool upper) {
+        MaybeReleaseGIL gil(cubic_work(a));
+        return linalg_cholesky(a, upper);
+      },
+      py::arg("A"), py::arg("upper"));
   l.def(
       "det",
       [](const Tensor& a) {

@@ -28,7 +28,8 @@ Tensor positive_definite(const Shape& shape, DType dtype = DType::Float64) {
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   const Tensor d = contiguous(sub(a, b));
   double worst = 0;
-  for (int64_t i = 0; i < d->numel(); ++i) worst = std::max(worst, std::abs(element_as_double(d, i)));
+  for (int64_t i = 0; i < d->numel(); ++i)
+    worst = std::max(worst, std::abs(element_as_double(d, i)));
   return worst;
 }
 
@@ -148,7 +149,8 @@ TEST(Linalg, SvdReconstructsTheMatrixWithDescendingValues) {
     const Tensor u = slice(svd.U, -1, 0, k, 1), vh = slice(svd.Vh, -2, 0, k, 1);
     EXPECT_LT(max_abs_diff(matmul(mul(u, unsqueeze(svd.S, -2)), vh), a), 1e-12);
     const Tensor s = contiguous(svd.S);
-    for (int64_t i = 0; i + 1 < k; ++i) EXPECT_GE(element_as_double(s, i), element_as_double(s, i + 1));
+    for (int64_t i = 0; i + 1 < k; ++i)
+      EXPECT_GE(element_as_double(s, i), element_as_double(s, i + 1));
     if (full) {
       const Tensor utu = matmul(transpose(svd.U, -2, -1), svd.U);
       EXPECT_LT(max_abs_diff(utu, identity_like(utu)), 1e-12);

@@ -12,7 +12,8 @@ namespace ember::lapack {
 int getrf(int m, int n, float* a, int lda, int* ipiv);
 int getrf(int m, int n, double* a, int lda, int* ipiv);
 // Solves op(A) X = B from getrf's factors; trans is 'N' or 'T'.
-int getrs(char trans, int n, int nrhs, const float* lu, int lda, const int* ipiv, float* b, int ldb);
+int getrs(char trans, int n, int nrhs, const float* lu, int lda, const int* ipiv, float* b,
+          int ldb);
 int getrs(char trans, int n, int nrhs, const double* lu, int lda, const int* ipiv, double* b,
           int ldb);
 // Cholesky factor of the `uplo` ('L' or 'U') triangle, in place.
@@ -25,8 +26,8 @@ int potrs(char uplo, int n, int nrhs, const double* l, int lda, double* b, int l
 // a zero on the diagonal gives infinities and NaNs, as it does in torch.
 void trsm(bool left, bool upper, bool transpose, bool unit_diagonal, int m, int n, const float* a,
           int lda, float* b, int ldb);
-void trsm(bool left, bool upper, bool transpose, bool unit_diagonal, int m, int n,
-          const double* a, int lda, double* b, int ldb);
+void trsm(bool left, bool upper, bool transpose, bool unit_diagonal, int m, int n, const double* a,
+          int lda, double* b, int ldb);
 // Householder QR: R above the diagonal, reflectors below and in tau (min(m, n)).
 int geqrf(int m, int n, float* a, int lda, float* tau);
 int geqrf(int m, int n, double* a, int lda, double* tau);

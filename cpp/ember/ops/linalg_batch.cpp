@@ -22,7 +22,8 @@ void check_square(const Tensor& a, const std::string& fn, const char* name) {
   check_matrix(a, fn, name);
   const int64_t m = a->shape()[a->dim() - 2], n = a->shape()[a->dim() - 1];
   if (m != n) {
-    throw std::runtime_error(fn + ": " + name + " must be batches of square matrices, but they are " +
+    throw std::runtime_error(fn + ": " + name +
+                             " must be batches of square matrices, but they are " +
                              std::to_string(m) + " by " + std::to_string(n) + " matrices");
   }
 }

@@ -39,8 +39,8 @@ LuFactors lu_factor(const Tensor& a) {
   f.infos.assign(static_cast<size_t>(batch), 0);
   EMBER_DISPATCH_FLOAT(a->dtype(), T, [&] {
     linalg::for_each_matrix(batch, n * n * n, [&](int64_t b) {
-      f.infos[b] = lapack::getrf(as_int(n), as_int(n), matrix_data<T>(f.lu, b), as_int(std::max<int64_t>(n, 1)),
-                                 f.pivots.data() + b * n);
+      f.infos[b] = lapack::getrf(as_int(n), as_int(n), matrix_data<T>(f.lu, b),
+                                 as_int(std::max<int64_t>(n, 1)), f.pivots.data() + b * n);
     });
   });
   return f;
@@ -93,6 +93,16 @@ std::string dims_str(const Tensor& t) {
   return std::to_string(t->shape()[t->dim() - 2]) + "x" + std::to_string(t->shape()[t->dim() - 1]);
 }
 
+// torch's message for a b whose rows do not match A, in the legacy solves.
+std::string incompatible_sizes(const char* fn, const Tensor& a, const Tensor& b) {
+  auto by = [](const Tensor& t) {
+    return std::to_string(t->shape()[t->dim() - 2]) + " by " +
+           std::to_string(t->shape()[t->dim() - 1]);
+  };
+  return std::string("Incompatible matrix sizes for ") + fn + ": each A matrix is " + by(a) +
+         " but each b matrix is " + by(b);
+}
+
 Tensor scalar_like(double v, const Tensor& t) { return scalar_tensor(Scalar(v), t->dtype()); }
 
 bool any_zero(const Tensor& t) {
@@ -106,13 +116,17 @@ bool any_zero(const Tensor& t) {
 
 // ---- inverse ----
 
-std::pair<Tensor, Tensor> linalg_inv_ex(const Tensor& a, bool check_errors) {
+namespace {
+
+// `failure_fn` names the function in the singular-matrix error: torch says
+// linalg.inv_ex when that one was called with check_errors.
+std::pair<Tensor, Tensor> inv_ex(const Tensor& a, bool check_errors, const char* failure_fn) {
   linalg::check_floating(a, "linalg.inv");
   linalg::check_square(a, "linalg.inv");
   const int64_t n = a->shape()[a->dim() - 1];
   const LuFactors f = lu_factor(a);
   if (check_errors) {
-    linalg::raise_on_failure(f.infos, a->dim() > 2, "linalg.inv", [](int info) {
+    linalg::raise_on_failure(f.infos, a->dim() > 2, failure_fn, [](int info) {
       return "The diagonal element " + std::to_string(info) +
              " is zero, the inversion could not be completed because the input matrix is "
              "singular.";
@@ -131,7 +145,13 @@ std::pair<Tensor, Tensor> linalg_inv_ex(const Tensor& a, bool check_errors) {
   return {inverse, info};
 }
 
-Tensor linalg_inv(const Tensor& a) { return linalg_inv_ex(a, true).first; }
+}  // namespace
+
+std::pair<Tensor, Tensor> linalg_inv_ex(const Tensor& a, bool check_errors) {
+  return inv_ex(a, check_errors, "linalg.inv_ex");
+}
+
+Tensor linalg_inv(const Tensor& a) { return inv_ex(a, true, "linalg.inv").first; }
 
 TensorList LinalgInvExBackward0::apply(TensorList&& grads) {
   const Tensor inv_t = mT(inverse.unpack(*this));
@@ -172,9 +192,8 @@ Tensor linalg_det(const Tensor& a) {
   const int64_t n = a->shape()[a->dim() - 1];
   const LuFactors f = lu_factor(a);
   Tensor det = empty(batch_shape(a), a->dtype());
-  EMBER_DISPATCH_FLOAT(a->dtype(), T, [&] {
-    determinants<T>(f, n, det->data<T>(), nullptr, nullptr);
-  });
+  EMBER_DISPATCH_FLOAT(a->dtype(), T,
+                       [&] { determinants<T>(f, n, det->data<T>(), nullptr, nullptr); });
   if (auto node = record_outputs<LinalgDetBackward0>("linalg_det", {&a}, {&det})) {
     node->a = SavedTensor(a, false);
     node->det = SavedTensor(det, true);
@@ -207,9 +226,8 @@ Tensor det_backward(const Tensor& g, const Tensor& a, const Tensor& det) {
   const Tensor phase = mul(linalg_det(svd.U), linalg_det(svd.Vh));
   // others[..., i] = product of S_j over j != i.
   const Tensor spread = expand(unsqueeze(svd.S, -2), with_batch(batch_shape(a), {n, n}));
-  const Tensor others = prod(where(compare(BinaryOp::Eq, identity, Scalar(1.0)),
-                                   scalar_like(1.0, a), spread),
-                             -1, false);
+  const Tensor others = prod(
+      where(compare(BinaryOp::Eq, identity, Scalar(1.0)), scalar_like(1.0, a), spread), -1, false);
   const Tensor weights = mul(others, unsqueeze(mul(g, phase), -1));
   const Tensor cofactor = matmul(mul(svd.U, unsqueeze(weights, -2)), svd.Vh);
   return where(is_zero, cofactor, nonsingular(safe));
@@ -228,10 +246,10 @@ std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a) {
   const LuFactors f = lu_factor(a);
   Tensor sign = empty(batch_shape(a), a->dtype());
   Tensor logabs = empty(batch_shape(a), a->dtype());
-  EMBER_DISPATCH_FLOAT(a->dtype(), T, [&] {
-    determinants<T>(f, n, nullptr, sign->data<T>(), logabs->data<T>());
-  });
-  if (auto node = record_outputs<LinalgSlogdetBackward0>("linalg_slogdet", {&a}, {&sign, &logabs})) {
+  EMBER_DISPATCH_FLOAT(a->dtype(), T,
+                       [&] { determinants<T>(f, n, nullptr, sign->data<T>(), logabs->data<T>()); });
+  if (auto node =
+          record_outputs<LinalgSlogdetBackward0>("linalg_slogdet", {&a}, {&sign, &logabs})) {
     node->a = SavedTensor(a, false);
   }
   return {sign, logabs};
@@ -247,8 +265,10 @@ TensorList LinalgSlogdetBackward0::apply(TensorList&& grads) {
 
 // ---- solve ----
 
-std::pair<Tensor, Tensor> linalg_solve_ex(const Tensor& a, const Tensor& b, bool left,
-                                          bool check_errors) {
+namespace {
+
+std::pair<Tensor, Tensor> solve_ex(const Tensor& a, const Tensor& b, bool left, bool check_errors,
+                                   const char* failure_fn) {
   linalg::check_floating(a, "linalg.solve");
   linalg::check_same_dtype(a, b, "linalg.solve");
   linalg::check_square(a, "linalg.solve");
@@ -259,12 +279,11 @@ std::pair<Tensor, Tensor> linalg_solve_ex(const Tensor& a, const Tensor& b, bool
   // torch's rule: B is a (batch of) vector(s) when it is 1-d or A's shape minus one dim.
   const bool vector_case =
       b->dim() == 1 ||
-      (b->dim() == a->dim() - 1 &&
-       Shape(a->shape().begin(), a->shape().end() - 1) == b->shape());
+      (b->dim() == a->dim() - 1 && Shape(a->shape().begin(), a->shape().end() - 1) == b->shape());
   Tensor bm;
   {
     GradModeGuard no_grad(false);
-    bm = vector_case ? unsqueeze(b, left ? -1 : -2) : b;
+    bm = vector_case ? unsqueeze(b, -1) : b;  // a column, for left=false too (as torch)
   }
   const int64_t along = bm->shape()[bm->dim() - (left ? 2 : 1)];
   if (along != n) {
@@ -276,7 +295,7 @@ std::pair<Tensor, Tensor> linalg_solve_ex(const Tensor& a, const Tensor& b, bool
   auto [ae, be] = broadcast_batches(a, bm);
   const LuFactors f = lu_factor(ae);
   if (check_errors) {
-    linalg::raise_on_failure(f.infos, false, "torch.linalg.solve", [](int) {
+    linalg::raise_on_failure(f.infos, false, failure_fn, [](int) {
       return std::string("The solver failed because the input matrix is singular.");
     });
   }
@@ -288,7 +307,7 @@ std::pair<Tensor, Tensor> linalg_solve_ex(const Tensor& a, const Tensor& b, bool
   // X A = B is A^T X^T = B^T: the same LU, transposed.
   lu_solve(f, x, !left);
   if (!left) x = swap_last_dims(x);
-  if (vector_case) x = drop_dim(x, left ? -1 : -2);
+  if (vector_case) x = drop_dim(x, -1);
   Tensor info = linalg::info_tensor(f.infos, batch_shape(ae));
   if (auto node = record_outputs<LinalgSolveExBackward0>("linalg_solve_ex", {&a, &b}, {&x})) {
     node->a = SavedTensor(a, false);
@@ -301,13 +320,20 @@ std::pair<Tensor, Tensor> linalg_solve_ex(const Tensor& a, const Tensor& b, bool
   return {x, info};
 }
 
+}  // namespace
+
+std::pair<Tensor, Tensor> linalg_solve_ex(const Tensor& a, const Tensor& b, bool left,
+                                          bool check_errors) {
+  return solve_ex(a, b, left, check_errors, "torch.linalg.solve_ex");
+}
+
 Tensor linalg_solve(const Tensor& a, const Tensor& b, bool left) {
-  return linalg_solve_ex(a, b, left, true).first;
+  return solve_ex(a, b, left, true, "torch.linalg.solve").first;
 }
 
 TensorList LinalgSolveExBackward0::apply(TensorList&& grads) {
   const Tensor A = a.unpack(*this);
-  const int64_t vdim = left ? -1 : -2;
+  const int64_t vdim = -1;
   const Tensor g = vector_case ? unsqueeze(grads[0], vdim) : grads[0];
   const Tensor X = vector_case ? unsqueeze(x.unpack(*this), vdim) : x.unpack(*this);
   // A X = B: gB = A^-T g, gA = -gB X^T; X A = B: gB = g A^-T, gA = -X^T gB.
@@ -325,7 +351,7 @@ TensorList LinalgSolveExBackward0::apply(TensorList&& grads) {
 namespace {
 
 std::pair<Tensor, Tensor> cholesky_factor(const Tensor& a, bool upper, bool check_errors,
-                                          const std::string& fn) {
+                                          const std::string& fn, const std::string& failure_fn) {
   linalg::check_floating(a, fn);
   linalg::check_square(a, fn);
   const int64_t n = a->shape()[a->dim() - 1], batch = batch_size(a);
@@ -341,7 +367,7 @@ std::pair<Tensor, Tensor> cholesky_factor(const Tensor& a, bool upper, bool chec
     });
   });
   if (check_errors) {
-    linalg::raise_on_failure(infos, a->dim() > 2, fn, [](int info) {
+    linalg::raise_on_failure(infos, a->dim() > 2, failure_fn, [](int info) {
       return "The factorization could not be completed because the input is not "
              "positive-definite (the leading minor of order " +
              std::to_string(info) + " is not positive-definite).";
@@ -364,26 +390,34 @@ Tensor cholesky_backward(const Tensor& g, const Tensor& factor, bool upper) {
 
 }  // namespace
 
-std::pair<Tensor, Tensor> linalg_cholesky_ex(const Tensor& a, bool upper, bool check_errors) {
-  auto [factor, info] = cholesky_factor(a, upper, check_errors, "linalg.cholesky");
-  if (auto node =
-          record_outputs<LinalgCholeskyExBackward0>("linalg_cholesky_ex", {&a}, {&factor})) {
+namespace {
+
+template <typename NodeT>
+void record_cholesky(const char* aten_op, const Tensor& a, const Tensor& factor, bool upper) {
+  if (auto node = record_outputs<NodeT>(aten_op, {&a}, {&factor})) {
     node->factor = SavedTensor(factor, true);
     node->upper = upper;
   }
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> linalg_cholesky_ex(const Tensor& a, bool upper, bool check_errors) {
+  auto [factor, info] =
+      cholesky_factor(a, upper, check_errors, "linalg.cholesky", "linalg.cholesky_ex");
+  record_cholesky<LinalgCholeskyExBackward0>("linalg_cholesky_ex", a, factor, upper);
   return {factor, info};
 }
 
 Tensor linalg_cholesky(const Tensor& a, bool upper) {
-  return linalg_cholesky_ex(a, upper, true).first;
+  Tensor factor = cholesky_factor(a, upper, true, "linalg.cholesky", "linalg.cholesky").first;
+  record_cholesky<LinalgCholeskyExBackward0>("linalg_cholesky_ex", a, factor, upper);
+  return factor;
 }
 
 Tensor cholesky_legacy(const Tensor& a, bool upper) {
-  Tensor factor = cholesky_factor(a, upper, true, "cholesky").first;
-  if (auto node = record_outputs<CholeskyBackward0>("cholesky", {&a}, {&factor})) {
-    node->factor = SavedTensor(factor, true);
-    node->upper = upper;
-  }
+  Tensor factor = cholesky_factor(a, upper, true, "cholesky", "cholesky").first;
+  record_cholesky<CholeskyBackward0>("cholesky", a, factor, upper);
   return factor;
 }
 
@@ -471,6 +505,14 @@ TensorList LinalgSolveTriangularBackward0::apply(TensorList&& grads) {
 
 std::pair<Tensor, Tensor> triangular_solve(const Tensor& b, const Tensor& a, bool upper,
                                            bool transpose, bool unitriangular) {
+  if (b->dim() < 2) {
+    throw std::runtime_error(
+        "torch.triangular_solve: Expected b to have at least 2 dimensions, but it has " +
+        std::to_string(b->dim()) + " dimensions instead");
+  }
+  if (a->dim() >= 2 && b->shape()[b->dim() - 2] != a->shape()[a->dim() - 1]) {
+    throw std::runtime_error(incompatible_sizes("triangular_solve", a, b));
+  }
   check_triangular_args(a, b, true, "torch.triangular_solve");
   Tensor x = triangular_solve_kernel(a, b, upper, true, transpose, unitriangular);
   Tensor coefficient;
@@ -498,9 +540,9 @@ TensorList TriangularSolveBackward0::apply(TensorList&& grads) {
   if (grads[0]) {
     const Tensor X = x.unpack(*this);
     // op(A) X = B: gB = op(A)^-T gX, gop(A) = -gB X^T.
-    const Tensor gb = transpose ? linalg_solve_triangular(A, grads[0], upper, true, unitriangular)
-                                : linalg_solve_triangular(mT(A), grads[0], !upper, true,
-                                                          unitriangular);
+    const Tensor gb = transpose
+                          ? linalg_solve_triangular(A, grads[0], upper, true, unitriangular)
+                          : linalg_solve_triangular(mT(A), grads[0], !upper, true, unitriangular);
     if (wants_grad(*this, 0)) out[0] = fit_to(gb, b_shape);
     ga = triangle_of(neg(transpose ? matmul(X, mT(gb)) : matmul(gb, mT(X))), upper, unitriangular);
   }
@@ -510,16 +552,29 @@ TensorList TriangularSolveBackward0::apply(TensorList&& grads) {
 }
 
 Tensor cholesky_solve(const Tensor& b, const Tensor& l, bool upper) {
-  const std::string fn = "cholesky_solve";
-  linalg::check_floating(l, fn);
-  linalg::check_same_dtype(b, l, fn, "self", "input2");
-  linalg::check_matrix(b, fn, "B");
-  linalg::check_square(l, fn);
+  if (b->dtype() != l->dtype()) {
+    throw std::runtime_error(std::string("Expected b and A to have the same dtype, but found b of "
+                                         "type ") +
+                             scalar_type_name(b->dtype()) + " and A of type " +
+                             scalar_type_name(l->dtype()) + " instead.");
+  }
+  linalg::check_floating(l, "cholesky_solve");
+  if (b->dim() < 2) {
+    throw std::runtime_error("b should have at least 2 dimensions, but has " +
+                             std::to_string(b->dim()) + " dimensions instead");
+  }
+  if (l->dim() < 2) {
+    throw std::runtime_error("u should have at least 2 dimensions, but has " +
+                             std::to_string(l->dim()) + " dimensions instead");
+  }
   const int64_t n = l->shape()[l->dim() - 1];
+  if (l->shape()[l->dim() - 2] != n) {
+    throw std::runtime_error("A must be batches of square matrices, but they are " +
+                             std::to_string(l->shape()[l->dim() - 2]) + " by " + std::to_string(n) +
+                             " matrices");
+  }
   if (b->shape()[b->dim() - 2] != n) {
-    throw std::runtime_error(fn + ": Incompatible matrix sizes for cholesky_solve: each A matrix is " +
-                             std::to_string(n) + " by " + std::to_string(n) +
-                             " but each b matrix is " + dims_str(b));
+    throw std::runtime_error(incompatible_sizes("cholesky_solve", l, b));
   }
   auto [le, be] = broadcast_batches(l, b);
   const Tensor lc = column_major_copy(le);
@@ -561,9 +616,17 @@ TensorList CholeskySolveBackward0::apply(TensorList&& grads) {
 LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double> rcond,
                          const std::string& driver_name) {
   const std::string fn = "torch.linalg.lstsq";
-  linalg::check_floating(a, "linalg.lstsq");
-  linalg::check_same_dtype(a, b, "linalg.lstsq", "input", "other");
-  linalg::check_matrix(a, "linalg.lstsq", "input");
+  if (!is_floating(a->dtype()) || !is_floating(b->dtype())) {
+    throw std::runtime_error("This function doesn't handle types other than float and double");
+  }
+  if (a->dtype() != b->dtype()) {
+    throw std::runtime_error(fn +
+                             ": Expected input and other to have the same dtype, but got "
+                             "input's dtype " +
+                             scalar_type_name(a->dtype()) + " and other's dtype " +
+                             scalar_type_name(b->dtype()));
+  }
+  if (a->dim() < 2) throw std::runtime_error(fn + ": input must have at least 2 dimensions.");
   lapack::LstsqDriver driver;
   if (driver_name == "gelsy") {
     driver = lapack::LstsqDriver::Gelsy;
@@ -574,7 +637,8 @@ LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double>
   } else if (driver_name == "gels") {
     driver = lapack::LstsqDriver::Gels;
   } else {
-    throw std::runtime_error(fn + ": parameter `driver` should be one of (gels, gelsy, gelsd, gelss)");
+    throw std::runtime_error(fn +
+                             ": parameter `driver` should be one of (gels, gelsy, gelsd, gelss)");
   }
   const bool vector_case = b->dim() == a->dim() - 1;
   Tensor bm;
@@ -582,11 +646,10 @@ LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double>
     GradModeGuard no_grad(false);
     bm = vector_case ? unsqueeze(b, -1) : b;
   }
-  linalg::check_matrix(bm, "linalg.lstsq", "other");
+  if (bm->dim() < 2) throw std::runtime_error(fn + ": other must have at least 1 dimension.");
   const int64_t m = a->shape()[a->dim() - 2], n = a->shape()[a->dim() - 1];
   if (bm->shape()[bm->dim() - 2] != m) {
-    throw std::runtime_error(
-        "linalg.lstsq: input.size(-2) should match other.size(-2)");
+    throw std::runtime_error(fn + ": input.size(-2) should match other.size(-2)");
   }
   auto [ae, be] = broadcast_batches(a, bm);
   const Shape batch = batch_shape(ae);
@@ -609,8 +672,7 @@ LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double>
     }
   });
   const bool has_rank = driver != lapack::LstsqDriver::Gels;
-  const bool has_sv =
-      driver == lapack::LstsqDriver::Gelsd || driver == lapack::LstsqDriver::Gelss;
+  const bool has_sv = driver == lapack::LstsqDriver::Gelsd || driver == lapack::LstsqDriver::Gelss;
   const int64_t kk = std::min(m, n);
   Tensor sv = empty(has_sv ? with_batch(batch, {kk}) : Shape{0}, a->dtype());
   std::vector<int> ranks(static_cast<size_t>(batch_n), 0), infos(static_cast<size_t>(batch_n), 0);
@@ -619,14 +681,15 @@ LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double>
     if (m == 0 || n == 0) return;
     for (int64_t i = 0; i < batch_n; ++i) {
       infos[i] = lapack::lstsq(driver, as_int(m), as_int(n), as_int(k), matrix_data<T>(ac, i),
-                               as_int(m), matrix_data<T>(work, i), as_int(rows), cond,
-                               &ranks[i], has_sv ? sv->data<T>() + i * kk : nullptr);
+                               as_int(m), matrix_data<T>(work, i), as_int(rows), cond, &ranks[i],
+                               has_sv ? sv->data<T>() + i * kk : nullptr);
     }
   });
   linalg::raise_on_failure(infos, a->dim() > 2, fn, [](int) {
     return std::string(
-        "The least squares solution could not be computed because the input matrix does not "
-        "have full rank (error code: ") + "0).";
+               "The least squares solution could not be computed because the input matrix does not "
+               "have full rank (error code: ") +
+           "0).";
   });
   LstsqResult r;
   {
@@ -643,7 +706,6 @@ LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double>
       r.residuals = empty(Shape{0}, a->dtype());
     }
     r.solution = vector_case ? squeeze(solution, -1) : solution;
-    if (vector_case && r.residuals->numel() > 0) r.residuals = squeeze(r.residuals, -1);
     r.solution = contiguous_clone(r.solution);
   }
   Tensor rank = empty(has_rank ? batch : Shape{0}, DType::Int64);
@@ -653,7 +715,7 @@ LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double>
   r.rank = rank;
   r.singular_values = sv;
   if (auto node = record_outputs<LinalgLstsqBackward0>("linalg_lstsq", {&a, &b},
-                                                      {&r.solution, &r.residuals})) {
+                                                       {&r.solution, &r.residuals})) {
     node->a = SavedTensor(a, false);
     node->b = SavedTensor(b, false);
     node->vector_case = vector_case;
@@ -704,8 +766,8 @@ Tensor linalg_cross(const Tensor& a, const Tensor& b, int64_t dim) {
   const int64_t d = wrap_dim(dim, a->dim());
   if (a->shape()[d] != 3 || b->shape()[d] != 3) {
     throw std::runtime_error("linalg.cross: inputs dimension " + std::to_string(dim) +
-                             " must have length 3. Got " + std::to_string(a->shape()[d]) +
-                             " and " + std::to_string(b->shape()[d]));
+                             " must have length 3. Got " + std::to_string(a->shape()[d]) + " and " +
+                             std::to_string(b->shape()[d]));
   }
   const Shape shape = broadcast_shapes(a->shape(), b->shape());
   Tensor out;

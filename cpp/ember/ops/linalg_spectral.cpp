@@ -61,9 +61,9 @@ std::pair<Tensor, Tensor> linalg_qr(const Tensor& a, const std::string& mode) {
   Tensor tau = empty(with_batch(bs, {k}), a->dtype());
   const int64_t r_rows = mode == "complete" ? m : k;
   Tensor r = zeros(with_batch(bs, {r_rows, n}), a->dtype());
-  Tensor q = mode == "r" ? empty(Shape{0}, a->dtype())
-                         : column_major_empty(with_batch(bs, {m, mode == "complete" ? m : k}),
-                                              a->dtype());
+  Tensor q = mode == "r"
+                 ? empty(Shape{0}, a->dtype())
+                 : column_major_empty(with_batch(bs, {m, mode == "complete" ? m : k}), a->dtype());
   EMBER_DISPATCH_FLOAT(a->dtype(), T, [&] {
     linalg::for_each_matrix(batch, m * n * k, [&](int64_t b) {
       T* f = matrix_data<T>(factored, b);
@@ -95,7 +95,8 @@ namespace {
 // A = Q R with m >= n (Q m x n, R n x n):
 // gA = (gQ + Q copyltu(M)) R^-T, M = R gR^T - gQ^T Q.
 Tensor qr_backward_tall(const Tensor& gq, const Tensor& gr, const Tensor& q, const Tensor& r) {
-  const Tensor m_mat = add_or(gr ? matmul(r, mT(gr)) : Tensor(), gq ? neg(matmul(mT(gq), q)) : Tensor());
+  const Tensor m_mat =
+      add_or(gr ? matmul(r, mT(gr)) : Tensor(), gq ? neg(matmul(mT(gq), q)) : Tensor());
   const Tensor b = add_or(matmul(q, copy_lower_to_upper(m_mat)), gq);
   return linalg_solve_triangular(mT(r), b, false, false, false);
 }
@@ -132,7 +133,7 @@ TensorList LinalgQrBackward0::apply(TensorList&& grads) {
 // ---- SVD ----
 
 SvdResult linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv) {
-  const std::string fn = compute_uv ? "linalg.svd" : "linalg.svdvals";
+  const std::string fn = "linalg.svd";  // linalg.svdvals too, as torch names it
   linalg::check_floating(a, fn);
   linalg::check_matrix(a, fn);
   const int64_t m = a->shape()[a->dim() - 2], n = a->shape()[a->dim() - 1], k = std::min(m, n);
@@ -165,10 +166,10 @@ SvdResult linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv) {
       linalg::for_each_matrix(batch, m * n * k, [&](int64_t b) {
         T dummy = 0;
         const int64_t vrows = want_uv ? vh->shape()[vh->dim() - 2] : 1;
-        infos[b] = lapack::gesdd(jobz, int(m), int(n), matrix_data<T>(work, b), as_int(m),
-                                 s->data<T>() + b * k, want_uv ? matrix_data<T>(u, b) : &dummy,
-                                 as_int(m), want_uv ? matrix_data<T>(vh, b) : &dummy,
-                                 as_int(vrows));
+        infos[b] =
+            lapack::gesdd(jobz, int(m), int(n), matrix_data<T>(work, b), as_int(m),
+                          s->data<T>() + b * k, want_uv ? matrix_data<T>(u, b) : &dummy, as_int(m),
+                          want_uv ? matrix_data<T>(vh, b) : &dummy, as_int(vrows));
       });
     });
   }
@@ -227,7 +228,7 @@ TensorList LinalgSvdBackward0::apply(TensorList&& grads) {
 // ---- symmetric eigendecomposition ----
 
 std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, bool upper, bool compute_v) {
-  const std::string fn = compute_v ? "linalg.eigh" : "linalg.eigvalsh";
+  const std::string fn = "linalg.eigh";  // linalg.eigvalsh too, as torch names it
   linalg::check_floating(a, fn);
   linalg::check_square(a, fn);
   const int64_t n = a->shape()[a->dim() - 1], batch = batch_size(a);
@@ -279,8 +280,12 @@ TensorList LinalgEighBackward0::apply(TensorList&& grads) {
 
 Tensor linalg_pinv(const Tensor& a, std::optional<double> atol, std::optional<double> rtol,
                    bool hermitian) {
-  linalg::check_floating(a, "linalg.pinv");
-  linalg::check_matrix(a, "linalg.pinv");
+  if (a->dim() < 2 || !is_floating(a->dtype())) {
+    throw std::runtime_error(std::string("linalg.pinv(") + scalar_type_name(a->dtype()) + "{" +
+                             shape_str(a->shape()) +
+                             "}): expected a tensor with 2 or more dimensions of float, double, "
+                             "cfloat or cdouble types");
+  }
   const int64_t m = a->shape()[a->dim() - 2], n = a->shape()[a->dim() - 1];
   // torch's defaults: rtol = eps * max(m, n) unless an atol is given.
   const double eps = a->dtype() == DType::Float32 ? std::numeric_limits<float>::epsilon()
