@@ -268,6 +268,40 @@ def test_vector_norm_and_norm_forms(dtype):
     close(ember.norm(a_e, p=2, dim=(0, 1)), torch.norm(a_t, p=2, dim=(0, 1)), dtype)
 
 
+def test_tensor_methods_match_torch():
+    rng = np.random.default_rng(16)
+    p = positive_definite(rng, (3, 3))
+    methods = [
+        lambda x: x.inverse(),
+        lambda x: x.det(),
+        lambda x: x.logdet(),
+        lambda x: x.slogdet().logabsdet,
+        lambda x: x.cholesky(),
+        lambda x: x.qr().R.abs(),
+        lambda x: x.svd().S,
+        lambda x: x.pinverse(),
+        lambda x: x.matrix_power(2),
+        lambda x: x.cross(x * 2, dim=0),
+        lambda x: x.triangular_solve(x.triu()).solution,
+        lambda x: x.cholesky_solve(x.tril()),
+        lambda x: x.norm(p="nuc"),
+    ]
+    for method in methods:
+        p_e, p_t = pair(p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            close(method(p_e), method(p_t))
+
+
+def test_nan_input_matches_torch():
+    nan = np.full((2, 2), math.nan)
+    for fn in (lambda L, x: L.linalg.inv(x), lambda L, x: L.linalg.eigh(x).eigenvalues):
+        e, t = pair(nan)
+        close(fn(ember, e), fn(torch, t))
+    e, t = pair(nan)
+    raises_like(lambda: ember.linalg.cholesky(e), lambda: torch.linalg.cholesky(t))
+
+
 # ----- gradients against torch ---------------------------------------------------------------
 
 

@@ -361,6 +361,10 @@ std::pair<Tensor, Tensor> cholesky_factor(const Tensor& a, bool upper, bool chec
     linalg::for_each_matrix(batch, n * n * n, [&](int64_t b) {
       T* l = matrix_data<T>(factor, b);
       infos[b] = lapack::potrf('L', as_int(n), l, as_int(std::max<int64_t>(n, 1)));
+      // OpenBLAS's potrf lets a NaN through; reference LAPACK (and torch) stop at it.
+      for (int64_t i = 0; i < n && infos[b] == 0; ++i) {
+        if (std::isnan(l[i * n + i])) infos[b] = static_cast<int>(i + 1);
+      }
       for (int64_t j = 1; j < n; ++j) {  // clear the strict upper triangle (column j, rows < j)
         for (int64_t i = 0; i < j; ++i) l[j * n + i] = T(0);
       }
