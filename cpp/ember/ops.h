@@ -129,7 +129,7 @@ Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b);
 Tensor outer(const Tensor& a, const Tensor& b);
 
-// ---- LAPACK-backed linear algebra (ops/linalg_solve.cpp, ops/linalg_spectral.cpp) ----
+// ---- LAPACK-backed linear algebra (ops/linalg_*.cpp) ----
 // Each takes batches (..., m, n) of float32 or float64 matrices and records
 // the node torch records (LinalgInvExBackward0, ...). The *_ex forms return
 // LAPACK's info per matrix (int64) and raise linalg.LinAlgError only when

@@ -79,6 +79,36 @@ Shape with_batch(const Shape& batch, std::initializer_list<int64_t> tail) {
   return out;
 }
 
+std::pair<Tensor, Tensor> broadcast_batches(const Tensor& a, const Tensor& b) {
+  const Shape batch = broadcast_shapes(batch_shape(a), batch_shape(b));
+  const int64_t da = a->dim(), db = b->dim();
+  GradModeGuard no_grad(false);
+  return {expand(a, with_batch(batch, {a->shape()[da - 2], a->shape()[da - 1]})),
+          expand(b, with_batch(batch, {b->shape()[db - 2], b->shape()[db - 1]}))};
+}
+
+Tensor swap_last_dims(const Tensor& t) {
+  Shape shape = t->shape();
+  Strides strides = t->strides();
+  const size_t d = shape.size();
+  std::swap(shape[d - 1], shape[d - 2]);
+  std::swap(strides[d - 1], strides[d - 2]);
+  return std::make_shared<TensorImpl>(t->storage(), t->offset(), shape, strides, t->dtype());
+}
+
+Tensor drop_dim(const Tensor& t, int64_t dim) {
+  Shape shape = t->shape();
+  Strides strides = t->strides();
+  const size_t d = static_cast<size_t>(wrap_dim(dim, t->dim()));
+  shape.erase(d);
+  strides.erase(d);
+  return std::make_shared<TensorImpl>(t->storage(), t->offset(), shape, strides, t->dtype());
+}
+
+std::string dims_str(const Tensor& t) {
+  return std::to_string(t->shape()[t->dim() - 2]) + "x" + std::to_string(t->shape()[t->dim() - 1]);
+}
+
 void raise_on_failure(const std::vector<int>& infos, bool batched, const std::string& fn,
                       const std::function<std::string(int)>& describe) {
   for (size_t b = 0; b < infos.size(); ++b) {

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the LAPACK-backed ops (ops/linalg_solve.cpp, ops/linalg_spectral.cpp):
+// Shared by the LAPACK-backed ops (ops/linalg_*.cpp):
 // argument checks with torch's messages, the column-major batch layout, and
 // small differentiable helpers their backward formulas use.
 
@@ -45,6 +45,20 @@ Shape batch_shape(const Tensor& a);
 int64_t batch_size(const Tensor& a);
 // `batch` followed by `tail`.
 Shape with_batch(const Shape& batch, std::initializer_list<int64_t> tail);
+
+// LAPACK's 32-bit sizes, and a leading dimension (at least 1 even for no rows).
+inline int as_int(int64_t v) { return static_cast<int>(v); }
+inline int leading_dim(int64_t rows) { return static_cast<int>(std::max<int64_t>(rows, 1)); }
+
+// Broadcasts the batch dims of a (..., r, c) and b (..., p, q) together.
+std::pair<Tensor, Tensor> broadcast_batches(const Tensor& a, const Tensor& b);
+// The same storage seen with the last two dims swapped: a fresh tensor (not a
+// view) over a result buffer nothing else refers to.
+Tensor swap_last_dims(const Tensor& t);
+// Drops a size-1 dim of a result buffer (the vector forms of solve and lstsq).
+Tensor drop_dim(const Tensor& t, int64_t dim);
+// "3x2": a matrix batch's last two dims, as torch's messages print them.
+std::string dims_str(const Tensor& t);
 
 // Runs fn(b) for each matrix b of a batch, in parallel when the batch is big
 // enough for the work each matrix costs (about n^3 for an n x n matrix).

@@ -11,18 +11,18 @@
 
 namespace ember {
 
+using linalg::as_int;
 using linalg::batch_shape;
 using linalg::batch_size;
 using linalg::column_major_copy;
 using linalg::column_major_empty;
+using linalg::leading_dim;
 using linalg::matrix_data;
 using linalg::mT;
 using linalg::record_outputs;
 using linalg::with_batch;
 
 namespace {
-
-int as_int(int64_t v) { return static_cast<int>(std::max<int64_t>(v, 1)); }
 
 // Lower triangle copied onto the upper one: the symmetric matrix whose lower
 // triangle is M's.
@@ -68,7 +68,7 @@ std::pair<Tensor, Tensor> linalg_qr(const Tensor& a, const std::string& mode) {
     linalg::for_each_matrix(batch, m * n * k, [&](int64_t b) {
       T* f = matrix_data<T>(factored, b);
       T* t = tau->data<T>() + b * k;
-      if (k > 0) lapack::geqrf(int(m), int(n), f, as_int(m), t);
+      if (k > 0) lapack::geqrf(as_int(m), as_int(n), f, leading_dim(m), t);
       T* rb = r->data<T>() + b * r_rows * n;
       for (int64_t i = 0; i < std::min(r_rows, m); ++i) {
         for (int64_t j = i; j < n; ++j) rb[i * n + j] = f[j * m + i];
@@ -79,7 +79,8 @@ std::pair<Tensor, Tensor> linalg_qr(const Tensor& a, const std::string& mode) {
       for (int64_t j = 0; j < qcols; ++j) {
         for (int64_t i = 0; i < m; ++i) qb[j * m + i] = j < n ? f[j * m + i] : T(0);
       }
-      if (m > 0 && qcols > 0) lapack::orgqr(int(m), int(qcols), int(k), qb, as_int(m), t);
+      if (m > 0 && qcols > 0)
+        lapack::orgqr(as_int(m), as_int(qcols), as_int(k), qb, leading_dim(m), t);
     });
   });
   if (auto node = record_outputs<LinalgQrBackward0>("linalg_qr", {&a}, {&q, &r})) {
@@ -166,10 +167,10 @@ SvdResult linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv) {
       linalg::for_each_matrix(batch, m * n * k, [&](int64_t b) {
         T dummy = 0;
         const int64_t vrows = want_uv ? vh->shape()[vh->dim() - 2] : 1;
-        infos[b] =
-            lapack::gesdd(jobz, int(m), int(n), matrix_data<T>(work, b), as_int(m),
-                          s->data<T>() + b * k, want_uv ? matrix_data<T>(u, b) : &dummy, as_int(m),
-                          want_uv ? matrix_data<T>(vh, b) : &dummy, as_int(vrows));
+        infos[b] = lapack::gesdd(jobz, as_int(m), as_int(n), matrix_data<T>(work, b),
+                                 leading_dim(m), s->data<T>() + b * k,
+                                 want_uv ? matrix_data<T>(u, b) : &dummy, leading_dim(m),
+                                 want_uv ? matrix_data<T>(vh, b) : &dummy, leading_dim(vrows));
       });
     });
   }
@@ -239,8 +240,9 @@ std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, bool upper, bool compute_
   if (n > 0) {
     EMBER_DISPATCH_FLOAT(a->dtype(), T, [&] {
       linalg::for_each_matrix(batch, n * n * n, [&](int64_t b) {
-        infos[b] = lapack::syevd(want_v ? 'V' : 'N', upper ? 'U' : 'L', int(n),
-                                 matrix_data<T>(vectors, b), as_int(n), values->data<T>() + b * n);
+        infos[b] =
+            lapack::syevd(want_v ? 'V' : 'N', upper ? 'U' : 'L', as_int(n),
+                          matrix_data<T>(vectors, b), leading_dim(n), values->data<T>() + b * n);
       });
     });
   }

@@ -1,7 +1,7 @@
 #pragma once
 // Backward nodes of the LAPACK-backed linear algebra (formulas in
-// ops/linalg_solve.cpp and ops/linalg_spectral.cpp). None has a forward-mode
-// formula: their ops refuse tangents (Note [Forward-mode AD]).
+// ops/linalg_*.cpp). None has a forward-mode formula: their ops refuse
+// tangents (Note [Forward-mode AD]).
 
 #include "ember/autograd/functions/common.h"
 
