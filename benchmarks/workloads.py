@@ -200,6 +200,30 @@ def setup_mm_sum_fwd_bwd(lib, d):
 
 
 # --------------------------------------------------------------------------
+# A batch of linear solves (LAPACK getrf/getrs) with their backward
+
+
+def data_solve(rng):
+    n = 64
+    return {
+        "A": (rng.standard_normal((64, n, n)) + n * np.eye(n)).astype(np.float32),
+        "B": rng.standard_normal((64, n, 8)).astype(np.float32),
+    }
+
+
+def setup_solve_fwd_bwd(lib, d):
+    A, B = _t(lib, d["A"], True), _t(lib, d["B"], True)
+
+    def step():
+        A.grad = None
+        B.grad = None
+        lib.linalg.solve(A, B).sum().backward()
+        return A.grad
+
+    return step
+
+
+# --------------------------------------------------------------------------
 # 10M-element float32 elementwise ops and reduction
 
 BIG = 10_000_000
@@ -320,6 +344,7 @@ WORKLOADS = [
     ("matmul 1024 f32", _data_mm(1024), setup_mm, 0.9),
     ("matmul 2048 f32", _data_mm(2048), setup_mm, 0.9),
     ("(A@B).sum() fwd+bwd 1024", _data_mm(1024), setup_mm_sum_fwd_bwd, 0.9),
+    ("linalg.solve 64x(64x64) f32 fwd+bwd", data_solve, setup_solve_fwd_bwd, 0.8),
     ("10M a*b+c", data_big, setup_big_muladd, 1.5),
     ("10M exp(a)", data_big, setup_big_exp, 1.0),
     ("10M a.sum()", data_big, setup_big_sum, 1.0),

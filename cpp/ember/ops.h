@@ -4,6 +4,7 @@
 // implementations sit in ops/<family>.cpp next to their backward formulas.
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ember/kernels/elementwise.h"
@@ -127,6 +128,51 @@ Tensor dot(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b);
 Tensor outer(const Tensor& a, const Tensor& b);
+
+// ---- LAPACK-backed linear algebra (ops/linalg_*.cpp) ----
+// Each takes batches (..., m, n) of float32 or float64 matrices and records
+// the node torch records (LinalgInvExBackward0, ...). The *_ex forms return
+// LAPACK's info per matrix (int64) and raise linalg.LinAlgError only when
+// check_errors is set; the plain forms always check.
+std::pair<Tensor, Tensor> linalg_inv_ex(const Tensor& a, bool check_errors = false);
+Tensor linalg_inv(const Tensor& a);
+Tensor linalg_det(const Tensor& a);
+std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a);  // (sign, logabsdet)
+// B may be a vector or a batch of vectors (torch's rule); left=false solves X A = B.
+std::pair<Tensor, Tensor> linalg_solve_ex(const Tensor& a, const Tensor& b, bool left = true,
+                                          bool check_errors = false);
+Tensor linalg_solve(const Tensor& a, const Tensor& b, bool left = true);
+std::pair<Tensor, Tensor> linalg_cholesky_ex(const Tensor& a, bool upper = false,
+                                             bool check_errors = false);
+Tensor linalg_cholesky(const Tensor& a, bool upper = false);
+Tensor cholesky_legacy(const Tensor& a, bool upper);  // torch.cholesky: CholeskyBackward0
+Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, bool left,
+                               bool unitriangular);
+// torch.triangular_solve(b, a): (solution, cloned_coefficient).
+std::pair<Tensor, Tensor> triangular_solve(const Tensor& b, const Tensor& a, bool upper,
+                                           bool transpose, bool unitriangular);
+Tensor cholesky_solve(const Tensor& b, const Tensor& l, bool upper);
+// driver: "gels", "gelsy", "gelsd" or "gelss"; rcond < 0 means torch's default.
+struct LstsqResult {
+  Tensor solution, residuals, rank, singular_values;
+};
+LstsqResult linalg_lstsq(const Tensor& a, const Tensor& b, std::optional<double> rcond,
+                         const std::string& driver);
+Tensor linalg_cross(const Tensor& a, const Tensor& b, int64_t dim);
+// mode: "reduced", "complete" or "r" (Q is then an empty tensor).
+std::pair<Tensor, Tensor> linalg_qr(const Tensor& a, const std::string& mode);
+// (U, S, Vh); compute_uv=false leaves U and Vh undefined (linalg.svdvals).
+struct SvdResult {
+  Tensor U, S, Vh;
+};
+SvdResult linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv = true);
+// (eigenvalues, eigenvectors) from the lower (or upper) triangle; compute_v=false
+// leaves the eigenvectors undefined (linalg.eigvalsh).
+std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, bool upper, bool compute_v = true);
+// Singular values (or |eigenvalues| when hermitian) at most max(atol, rtol * largest)
+// count as zero; unset tolerances take torch's defaults.
+Tensor linalg_pinv(const Tensor& a, std::optional<double> atol, std::optional<double> rtol,
+                   bool hermitian);
 
 // ---- views and shape (ops/shape.cpp) ----
 Tensor view(const Tensor& a, const DimList& shape);

@@ -26,6 +26,11 @@ struct ValueError : std::domain_error {
 struct NotImplementedError : std::logic_error {
   using std::logic_error::logic_error;
 };
+// A linear-algebra routine met a singular or indefinite matrix: Python's
+// linalg.LinAlgError, a RuntimeError subclass as in torch.
+struct LinAlgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 // std::runtime_error maps to RuntimeError.
 
 int64_t numel_of(const Shape& shape);

@@ -44,6 +44,10 @@ _C._gc_watch_collections(_gc.callbacks, _on_gc)
 _composite.install(globals())
 _inplace.install()  # after _composite: masked_fill_ comes from masked_fill
 
+from . import linalg  # noqa: E402
+
+linalg._install(globals())  # inverse, det, svd, ... and their Tensor methods
+
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     # `bool` is the dtype here, so ask the tensor for its truth value.

@@ -1,10 +1,10 @@
-"""Named results of reductions that return values and indices, like torch.return_types."""
+"""Named results of ops returning several tensors, like torch.return_types."""
 
 from collections import namedtuple
 
 
-def _result(name):
-    base = namedtuple(name, ["values", "indices"])
+def _result(name, fields=("values", "indices")):
+    base = namedtuple(name, fields)
 
     def __repr__(self):
         # torch's layout: one field per line after the qualified name.
@@ -19,3 +19,17 @@ min = _result("min")  # noqa: A001
 sort = _result("sort")
 topk = _result("topk")
 median = _result("median")
+
+# Linear algebra (ember.linalg and the legacy torch.* names).
+linalg_inv_ex = _result("linalg_inv_ex", ("inverse", "info"))
+linalg_solve_ex = _result("linalg_solve_ex", ("result", "info"))
+linalg_cholesky_ex = _result("linalg_cholesky_ex", ("L", "info"))
+linalg_slogdet = _result("linalg_slogdet", ("sign", "logabsdet"))
+slogdet = _result("slogdet", ("sign", "logabsdet"))
+linalg_qr = _result("linalg_qr", ("Q", "R"))
+qr = _result("qr", ("Q", "R"))
+linalg_svd = _result("linalg_svd", ("U", "S", "Vh"))
+svd = _result("svd", ("U", "S", "V"))
+linalg_eigh = _result("linalg_eigh", ("eigenvalues", "eigenvectors"))
+linalg_lstsq = _result("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+triangular_solve = _result("triangular_solve", ("solution", "cloned_coefficient"))

@@ -10,10 +10,6 @@
 
 namespace ember {
 
-namespace {
-
-// OpenBLAS's own threads stay idle: its calls run single-threaded on whichever
-// thread of Ember's pool makes them (Note [Thread budget]).
 void use_single_threaded_blas() {
   static const bool done = [] {
     scipy_openblas_set_num_threads(1);
@@ -21,6 +17,8 @@ void use_single_threaded_blas() {
   }();
   (void)done;
 }
+
+namespace {
 
 // Below this many multiply-adds a plain loop beats the BLAS call overhead.
 constexpr int64_t kTinyGemmWork = 4096;

@@ -21,6 +21,10 @@ struct MatrixRef {
 // C (M x N, row-major with leading dimension ldc) = A (M x K) @ B (K x N),
 // or C += A @ B when accumulate is set. Large products run on the thread pool
 // (Note [Thread budget]).
+// OpenBLAS's own threads stay idle: its calls (products and LAPACK alike) run
+// single-threaded on whichever thread of Ember's pool makes them (Note [Thread budget]).
+void use_single_threaded_blas();
+
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, MatrixRef<T> a, MatrixRef<T> b, T* c, int64_t ldc,
           bool accumulate);

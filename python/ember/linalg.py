@@ -1,0 +1,451 @@
+"""ember.linalg: torch.linalg's functions, and the legacy torch.* names for them.
+
+The computation and the graph are C++ (`ember._C._linalg`); this module handles
+argument forms, named results and the compositions torch itself composes
+(matrix norms, matrix_power, logdet).
+"""
+
+import math
+import warnings
+
+from . import _C
+from . import _return_types as return_types
+from ._stacking import broadcast_shapes
+
+LinAlgError = _C._LinAlgError
+_L = _C._linalg
+
+__all__ = [
+    "LinAlgError",
+    "cholesky",
+    "cholesky_ex",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "inv_ex",
+    "lstsq",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "solve_ex",
+    "solve_triangular",
+    "svd",
+    "svdvals",
+    "vecdot",
+    "vector_norm",
+]
+
+
+def _no_out(name, out):
+    if out is not None:
+        raise NotImplementedError(f"ember.linalg.{name} does not support out=")
+
+
+def inv(A, *, out=None):
+    _no_out("inv", out)
+    return _L.inv(A)
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    _no_out("inv_ex", out)
+    return return_types.linalg_inv_ex(*_L.inv_ex(A, check_errors))
+
+
+def det(A, *, out=None):
+    _no_out("det", out)
+    return _L.det(A)
+
+
+def slogdet(A, *, out=None):
+    _no_out("slogdet", out)
+    return return_types.linalg_slogdet(*_L.slogdet(A))
+
+
+def solve(A, B, *, left=True, out=None):
+    _no_out("solve", out)
+    return _L.solve(A, B, left)
+
+
+def solve_ex(A, B, *, left=True, check_errors=False, out=None):
+    _no_out("solve_ex", out)
+    return return_types.linalg_solve_ex(*_L.solve_ex(A, B, left, check_errors))
+
+
+def cholesky(A, *, upper=False, out=None):
+    _no_out("cholesky", out)
+    return _L.cholesky(A, upper)
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    _no_out("cholesky_ex", out)
+    return return_types.linalg_cholesky_ex(*_L.cholesky_ex(A, upper, check_errors))
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    _no_out("solve_triangular", out)
+    return _L.solve_triangular(A, B, upper, left, unitriangular)
+
+
+def qr(A, mode="reduced", *, out=None):
+    _no_out("qr", out)
+    return return_types.linalg_qr(*_L.qr(A, mode))
+
+
+def _check_svd_driver(driver):
+    if driver is not None:
+        raise RuntimeError(
+            "torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs "
+            "with cuSOLVER backend."
+        )
+
+
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    _no_out("svd", out)
+    _check_svd_driver(driver)
+    return return_types.linalg_svd(*_L.svd(A, full_matrices, True))
+
+
+def svdvals(A, *, driver=None, out=None):
+    _no_out("svdvals", out)
+    _check_svd_driver(driver)
+    return _L.svd(A, False, False)
+
+
+def _upper(uplo):
+    if uplo not in ("L", "U", "l", "u"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {uplo}")
+    return uplo in ("U", "u")
+
+
+def eigh(A, UPLO="L", *, out=None):  # noqa: N803 - torch's keyword
+    _no_out("eigh", out)
+    return return_types.linalg_eigh(*_L.eigh(A, _upper(UPLO), True))
+
+
+def eigvalsh(A, UPLO="L", *, out=None):  # noqa: N803
+    _no_out("eigvalsh", out)
+    return _L.eigh(A, _upper(UPLO), False)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    return return_types.linalg_lstsq(*_L.lstsq(A, B, rcond, "gelsy" if driver is None else driver))
+
+
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    _no_out("pinv", out)
+    if rcond is not None:  # torch's older spelling of rtol
+        if rtol is not None:
+            raise RuntimeError("linalg.pinv: cannot specify both rcond and rtol")
+        rtol = rcond
+    return _L.pinv(A, _float_or_none(atol), _float_or_none(rtol), hermitian)
+
+
+def _float_or_none(x):
+    if x is None:
+        return None
+    if isinstance(x, _C.Tensor):
+        if x.numel() != 1:
+            raise NotImplementedError("ember.linalg.pinv takes atol and rtol as numbers")
+        return x.item()
+    return float(x)
+
+
+def cross(input, other, *, dim=-1, out=None):  # noqa: A002
+    _no_out("cross", out)
+    return _L.cross(input, other, dim)
+
+
+def matmul(input, other, *, out=None):  # noqa: A002
+    _no_out("matmul", out)
+    return _C.matmul(input, other)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return _C.diagonal(A, offset, dim1, dim2)
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    _no_out("vecdot", out)
+    return (x * y).sum(dim)
+
+
+def matrix_power(A, n, *, out=None):
+    _no_out("matrix_power", out)
+    _check_square(A, "linalg.matrix_power")
+    n = int(n)
+    if n == 0:
+        # torch writes the identity over a copy of A (node CopyBackwards).
+        eye = _C.eye(A.shape[-1], dtype=A.dtype).expand(A.shape)
+        return A.clone().copy_(eye)
+    if n < 0:
+        A = inv(A)
+        n = -n
+    if n == 1:
+        return A.clone()
+    # Binary powering: A^n as products of repeated squares.
+    result = None
+    square = A
+    while True:
+        if n & 1:
+            result = square if result is None else _C.matmul(result, square)
+        n >>= 1
+        if n == 0:
+            return result
+        square = _C.matmul(square, square)
+
+
+def _check_square(A, fn):
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            f"{fn}: A must be batches of square matrices, but they are "
+            f"{A.shape[-2]} by {A.shape[-1]} matrices"
+        )
+
+
+# ----- norms ----------------------------------------------------------------------------
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002
+    _no_out("vector_norm", out)
+    if dtype is not None:
+        x = x.to(dtype)
+    if isinstance(dim, int):
+        dim = (dim,)
+    return _C.norm(x, float(ord), dim, keepdim)
+
+
+def _wrap_dim(d, ndim):
+    if not -ndim <= d < ndim:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+            f"but got {d})"
+        )
+    return d % ndim
+
+
+_SCALAR_TYPE_NAMES = {"ember.int64": "Long", "ember.bool": "Bool"}
+
+
+def _ord_str(ord):  # noqa: A002
+    if isinstance(ord, float) and math.isinf(ord):
+        return "inf" if ord > 0 else "-inf"
+    return str(ord)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):  # noqa: A002
+    _no_out("matrix_norm", out)
+    if A.dim() < 2:
+        raise RuntimeError(
+            "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+        )
+    if not A.is_floating_point():
+        raise RuntimeError(
+            "linalg.matrix_norm: Expected a floating point or complex tensor as input. "
+            f"Got {_SCALAR_TYPE_NAMES.get(str(A.dtype), A.dtype)}"
+        )
+    if dtype is not None:
+        A = A.to(dtype)
+    dim = tuple(dim)
+    if len(dim) != 2:
+        raise RuntimeError(
+            f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}"
+        )
+    d0, d1 = (_wrap_dim(d, A.dim()) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord == "nuc" or ord in (2, -2):
+        sv = svdvals(A.movedim((d0, d1), (-2, -1)))
+        if ord == "nuc":
+            result = sv.sum(-1, keepdim=keepdim)
+        else:
+            result = sv.amax(-1, keepdim) if ord == 2 else sv.amin(-1, keepdim)
+        if keepdim:  # (..., 1) -> (..., 1, 1), moved back to the reduced dims
+            result = result.unsqueeze(-1).movedim((-2, -1), (d0, d1))
+        return result
+    if ord in (1, -1) or (isinstance(ord, float) and math.isinf(ord)):
+        if isinstance(ord, float) and math.isinf(ord):
+            d0, d1 = d1, d0
+        if not keepdim and d0 < d1:
+            d1 -= 1
+        sums = vector_norm(A, 1, d0, keepdim)
+        return sums.amax(d1, keepdim) if ord > 0 else sums.amin(d1, keepdim)
+    raise RuntimeError(f"linalg.matrix_norm: Order {_ord_str(ord)} not supported.")
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):  # noqa: A002
+    _no_out("norm", out)
+    if isinstance(dim, int):
+        dim = (dim,)
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.dim() not in (1, 2):
+            raise RuntimeError(
+                "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                f"Got {A.dim()}D."
+            )
+        dim = tuple(range(A.dim()))
+    if isinstance(ord, str) or len(dim) == 2:
+        return matrix_norm(A, ord, dim, keepdim, dtype=dtype)
+    if len(dim) != 1:
+        raise RuntimeError(
+            f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}"
+        )
+    return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+# ----- the legacy torch.* names ---------------------------------------------------------
+
+
+_WARNED = set()
+
+
+def _deprecated(message):
+    """A UserWarning given once per process, as torch's TORCH_WARN_ONCE."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _inverse(input):  # noqa: A002
+    return _L.inv(input)
+
+
+def _slogdet(input):  # noqa: A002
+    return return_types.slogdet(*_L.slogdet(input))
+
+
+def _logdet(input):  # noqa: A002
+    sign, logabsdet = _L.slogdet(input)
+    return _C.where(sign == -1, _C.full((), math.nan, dtype=logabsdet.dtype), logabsdet)
+
+
+def _cholesky(input, upper=False, *, out=None):  # noqa: A002
+    _no_out("cholesky", out)
+    _deprecated(
+        "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
+        "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+        "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
+        "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
+        "equivalent results for all valid (symmetric positive definite) inputs."
+    )
+    return _L.cholesky_legacy(input, upper)
+
+
+def _qr(input, some=True, *, out=None):  # noqa: A002
+    _no_out("qr", out)
+    _deprecated(
+        "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
+        "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+        "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\n"
+        "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')"
+    )
+    return return_types.qr(*_L.qr(input, "reduced" if some else "complete"))
+
+
+def _svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
+    """torch.svd: V rather than Vh; without compute_uv, U and V are zero-filled."""
+    _no_out("svd", out)
+    if not compute_uv:
+        s = _L.svd(input, False, False)
+        m, n = input.shape[-2], input.shape[-1]
+        batch = tuple(input.shape[:-2])
+        return return_types.svd(
+            _C.zeros(batch + (m, m), dtype=input.dtype),
+            s,
+            _C.zeros(batch + (n, n), dtype=input.dtype),
+        )
+    u, s, vh = _L.svd(input, not some, True)
+    return return_types.svd(u, s, vh.transpose(-2, -1))
+
+
+def _pinverse(input, rcond=1e-15):  # noqa: A002
+    return _L.pinv(input, None, float(rcond), False)
+
+
+def _cross(input, other, dim=None, *, out=None):  # noqa: A002
+    _no_out("cross", out)
+    if dim is None:
+        shape = broadcast_shapes(input.shape, other.shape)
+        dim = next((d for d, size in enumerate(shape) if size == 3), -1)
+        _deprecated(
+            "Using torch.cross without specifying the dim arg is deprecated.\n"
+            "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
+            "The default value of dim will change to agree with that of linalg.cross in a "
+            "future release."
+        )
+    return _L.cross(input, other, dim)
+
+
+def _cholesky_solve(input, input2, upper=False, *, out=None):  # noqa: A002
+    _no_out("cholesky_solve", out)
+    return _L.cholesky_solve(input, input2, upper)
+
+
+def _triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):  # noqa: A002
+    _no_out("triangular_solve", out)
+    _deprecated(
+        "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand "
+        "will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its "
+        "arguments reversed and does not return a copy of one of the inputs.\n"
+        "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
+        "X = torch.linalg.solve_triangular(A, B)."
+    )
+    return return_types.triangular_solve(
+        *_L.triangular_solve(input, A, upper, transpose, unitriangular)
+    )
+
+
+def _matrix_power(input, n):  # noqa: A002
+    return matrix_power(input, n)
+
+
+def _legacy_norm(original):
+    """torch.norm: p='nuc' (and a matrix p over two dims) goes to matrix_norm."""
+
+    def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
+        if p == "nuc":
+            return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+        if dtype is not None:
+            input = input.to(dtype)
+        return original(input, p, dim, keepdim)
+
+    return norm
+
+
+# Legacy names: module functions, and Tensor methods where torch has them.
+_LEGACY = {
+    "inverse": _inverse,
+    "det": det,
+    "logdet": _logdet,
+    "slogdet": _slogdet,
+    "cholesky": _cholesky,
+    "qr": _qr,
+    "svd": _svd,
+    "pinverse": _pinverse,
+    "matrix_power": _matrix_power,
+    "cross": _cross,
+    "cholesky_solve": _cholesky_solve,
+    "triangular_solve": _triangular_solve,
+}
+
+
+def _install(namespace):
+    for name, fn in _LEGACY.items():
+        namespace[name] = fn
+        setattr(_C.Tensor, name, fn)
+    torch_norm = _legacy_norm(namespace["norm"])
+    namespace["norm"] = torch_norm
+    _C.Tensor.norm = torch_norm
