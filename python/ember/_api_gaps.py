@@ -6,7 +6,7 @@
 - `autograd.Variable`, the legacy wrapper: `Variable(t, requires_grad=True)` is a tensor;
 - `accelerator`, `backends` and the CUDA seeding functions, answered as torch answers
   them on a machine without CUDA;
-- module paths scripts import: `utils.data.dataloader`/`dataset`/`sampler`.
+- module paths scripts import: `utils.data.dataloader`/`dataset`/`sampler`/`distributed`.
 """
 
 import functools
@@ -199,6 +199,12 @@ def _data_paths():
             **{m: getattr(data, m) for m in members if hasattr(data, m)},
         )
         setattr(data, sub, mod)
+    # torch.utils.data.distributed (and torch.utils.data.DistributedSampler)
+    from .utils import _data_distributed
+
+    sys.modules["ember.utils.data.distributed"] = _data_distributed
+    data.distributed = _data_distributed
+    data.DistributedSampler = _data_distributed.DistributedSampler
 
 
 def install(namespace):
