@@ -16,12 +16,11 @@ The digits are 8x8 images drawn here from a 5x7 font at random offsets with nois
 import argparse
 import time
 
-import numpy as np
-
 import ember
 import ember.distributed as dist
 import ember.nn as nn
 import ember.nn.functional as F
+import numpy as np
 from ember.nn.parallel import DistributedDataParallel as DDP
 from ember.utils.data import DataLoader, TensorDataset
 from ember.utils.data.distributed import DistributedSampler
@@ -43,7 +42,9 @@ FONT = {
 def make_digits(n, seed=0):
     """n noisy 8x8 digit images (float32, flattened to 64) and their labels."""
     rng = np.random.default_rng(seed)
-    glyphs = {d: np.array([[int(c) for c in row] for row in rows], np.float32) for d, rows in FONT.items()}
+    glyphs = {
+        d: np.array([[int(c) for c in row] for row in rows], np.float32) for d, rows in FONT.items()
+    }
     labels = rng.integers(0, 10, n)
     images = np.zeros((n, 8, 8), np.float32)
     for i, d in enumerate(labels):
@@ -81,7 +82,9 @@ def main():
     opt = ember.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
 
     reference = make_model() if args.check and rank == 0 else None
-    ref_opt = ember.optim.SGD(reference.parameters(), lr=args.lr, momentum=0.9) if reference else None
+    ref_opt = (
+        ember.optim.SGD(reference.parameters(), lr=args.lr, momentum=0.9) if reference else None
+    )
 
     for epoch in range(args.epochs):
         sampler.set_epoch(epoch)
@@ -102,7 +105,11 @@ def main():
             total += loss.detach()
             steps += 1
             if reference is not None:
-                idx = [i for r in range(world) for i in shards[r][step * per_rank : (step + 1) * per_rank]]
+                idx = [
+                    i
+                    for r in range(world)
+                    for i in shards[r][step * per_rank : (step + 1) * per_rank]
+                ]
                 ref_opt.zero_grad()
                 ref_loss = F.cross_entropy(reference(x[idx]), y[idx])
                 ref_loss.backward()
@@ -111,9 +118,10 @@ def main():
         dist.all_reduce(total, op=dist.ReduceOp.AVG)  # the mean loss over all ranks' shards
         if rank == 0:
             seconds = time.perf_counter() - start
+            ranks = f"{world} rank{'s' if world > 1 else ''}"
             print(
                 f"epoch {epoch + 1}: loss {total.item() / steps:.6f} "
-                f"({world} rank{'s' if world > 1 else ''} x {per_rank} samples per step, {seconds:.2f} s)"
+                f"({ranks} x {per_rank} samples per step, {seconds:.2f} s)"
             )
             if reference is not None:
                 print(f"         one process, whole batches: loss {ref_total / steps:.6f}")

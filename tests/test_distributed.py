@@ -17,11 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 import ember
 import ember.distributed as edist
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 tdist = pytest.importorskip("torch.distributed")
@@ -187,9 +186,8 @@ def test_reduce_op_names():
 
 
 def test_distributed_sampler_matches_torch():
-    from torch.utils.data.distributed import DistributedSampler as TorchSampler
-
     from ember.utils.data.distributed import DistributedSampler
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
 
     assert ember.utils.data.DistributedSampler is DistributedSampler
     for n, replicas, shuffle, drop_last in [
@@ -211,7 +209,9 @@ def test_distributed_sampler_matches_torch():
                 theirs.set_epoch(epoch)
                 assert list(ours) == list(theirs)
                 assert len(ours) == len(theirs)
-    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+    with pytest.raises(
+        ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"
+    ):
         DistributedSampler(range(4), num_replicas=3, rank=3)
 
 
@@ -266,9 +266,12 @@ def test_post_accumulate_grad_hook_cycles_are_collected():
     class Owner:
         pass
 
+    def hook_holding(obj):
+        return lambda p: obj
+
     owner = Owner()
     owner.w = ember.ones(2, requires_grad=True)
-    owner.w.register_post_accumulate_grad_hook(lambda p: owner)  # owner -> w -> hook -> owner
+    owner.w.register_post_accumulate_grad_hook(hook_holding(owner))  # owner -> w -> hook -> owner
     ref = weakref.ref(owner)
     del owner
     gc.collect()

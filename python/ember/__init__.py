@@ -54,8 +54,8 @@ def numel(input):
     return input.numel()
 
 
-from . import autograd, nn, optim, utils  # noqa: E402
-from . import distributed  # noqa: E402 - needs no MPI until init_process_group
+# distributed needs no MPI until init_process_group
+from . import autograd, distributed, nn, optim, utils  # noqa: E402
 from ._dtype_info import CONSTRUCTORS as _LEGACY_CONSTRUCTORS  # noqa: E402
 from ._dtype_info import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402,F401
 from .nn.conv import conv1d, conv2d  # noqa: E402,F401 - torch.conv2d and friends

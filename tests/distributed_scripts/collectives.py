@@ -10,10 +10,9 @@ import sys
 import threading
 import time
 
-import numpy as np
-
 import ember
 import ember.distributed as dist
+import numpy as np
 
 dist.init_process_group(backend="mpi")
 rank, size = dist.get_rank(), dist.get_world_size()
@@ -139,7 +138,9 @@ check(got, data(10 + rank), "scatter")
 inp = ember.arange(size * 2, dtype=ember.float64) + 100 * rank
 out = ember.zeros(size * 2, dtype=ember.float64)
 dist.all_to_all_single(out, inp)
-check(out, np.concatenate([np.arange(2 * rank, 2 * rank + 2) + 100 * r for r in range(size)]), "a2a")
+check(
+    out, np.concatenate([np.arange(2 * rank, 2 * rank + 2) + 100 * r for r in range(size)]), "a2a"
+)
 in_splits = [r + 1 for r in range(size)]  # rank sends r+1 rows to rank r
 inp = ember.ones(sum(in_splits), 2, dtype=ember.float64) * rank
 out = ember.zeros(size * (rank + 1), 2, dtype=ember.float64)
@@ -271,7 +272,9 @@ expect_error(
     "input tensor must be the same size as output size times world size",
     lambda: dist.reduce_scatter_tensor(ember.zeros(3, 4), x),
 )
-expect_error(TypeError, "Expected parameter `tensor` of type torch.Tensor", lambda: dist.all_reduce([x]))
+expect_error(
+    TypeError, "Expected parameter `tensor` of type torch.Tensor", lambda: dist.all_reduce([x])
+)
 expect_error(
     RuntimeError,
     "Cannot use ReduceOp.BAND with non-integral dtype",

@@ -11,12 +11,11 @@ and final parameters to argv[1] (an .npz) for the test to compare with torch.
 
 import sys
 
-import numpy as np
-
 import ember
 import ember.distributed as dist
 import ember.nn as nn
 import ember.nn.functional as F
+import numpy as np
 from ember.nn.parallel import DistributedDataParallel as DDP
 
 dist.init_process_group("mpi")
@@ -130,9 +129,9 @@ for x, y in batches(2):
     ref_opt.step()
     assert_same(model, ref, "Adam")
 bucket_memory = {b.flat.data_ptr() for b in ddp._buckets}
-assert any(
-    p.grad.data_ptr() >= min(bucket_memory) for p in model.fc1.parameters()
-), "gradient_as_bucket_view"
+assert any(p.grad.data_ptr() >= min(bucket_memory) for p in model.fc1.parameters()), (
+    "gradient_as_bucket_view"
+)
 
 # ----- no_sync: two micro-batches per step, the first accumulated locally ------------
 model, ref = make_model(3), make_model(3)
@@ -184,7 +183,9 @@ assert ember.equal(model.never.weight, never_before)
 # ----- without find_unused_parameters an unused parameter is an error -----------------
 model = make_model(9, unused=True)
 ddp = DDP(model)
-F.mse_loss(ddp(ember.ones(2, 5, dtype=ember.float64)), ember.zeros(2, 3, dtype=ember.float64)).backward()
+F.mse_loss(
+    ddp(ember.ones(2, 5, dtype=ember.float64)), ember.zeros(2, 3, dtype=ember.float64)
+).backward()
 try:
     ddp(ember.ones(2, 5, dtype=ember.float64))
 except RuntimeError as exc:

@@ -6,7 +6,7 @@ the world size come from MPI. The MPI library comes from the `distributed` extra
 (`pip install "ember[distributed]"`: mpi4py and MPICH); importing this module
 does not need it, `init_process_group` does.
 
-How the pieces fit (Note [MPI process groups]):
+Note [MPI process groups]
 - Each process group owns a duplicated MPI communicator, so MPI traffic the
   script sends itself through mpi4py never matches Ember's.
 - Collectives on one group run one at a time, in the order the script issued
@@ -27,6 +27,7 @@ How the pieces fit (Note [MPI process groups]):
 import datetime
 import enum
 import importlib.util
+import os
 import sys
 import threading
 import time
@@ -71,6 +72,7 @@ __all__ = [
     "is_nccl_available",
     "is_torchelastic_launched",
     "isend",
+    "monitored_barrier",
     "new_group",
     "recv",
     "reduce",
@@ -84,8 +86,7 @@ __all__ = [
 default_pg_timeout = datetime.timedelta(minutes=30)
 
 _NOT_INITIALIZED = (
-    "Default process group has not been initialized, please make sure to call "
-    "init_process_group."
+    "Default process group has not been initialized, please make sure to call init_process_group."
 )
 _INSTALL_HINT = (
     "Ember's MPI backend needs mpi4py and an MPI library: "
@@ -388,6 +389,12 @@ class ProcessGroup:
         return None
 
     def _work_loop(self):
+        nice = int(os.environ.get("EMBER_MPI_WORKER_NICE", "0"))
+        if nice and hasattr(os, "setpriority"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+            except OSError:
+                pass
         while True:
             with self._cv:
                 while not self._closed and (self._busy or not self._queue):
@@ -404,12 +411,10 @@ class ProcessGroup:
                 self._cv.notify_all()
 
     def _drain_and_close(self):
+        """Lets queued operations finish (the watchdog bounds them), then stops the worker."""
         with self._cv:
-            deadline = time.monotonic() + (self._timeout or 0)
             while self._busy or self._queue:
-                if not self._cv.wait(timeout=max(0.0, deadline - time.monotonic()) or 0.1):
-                    if time.monotonic() >= deadline:
-                        break
+                self._cv.wait()
             self._closed = True
             self._cv.notify_all()
 
@@ -417,11 +422,14 @@ class ProcessGroup:
         """(work, seconds) of an operation that has run past the timeout, or None."""
         if not self._timeout:
             return None
+        # Point-to-point works count from when wait() began (an irecv may be posted
+        # long before its message is due); collectives from when they started to run.
         works = [self._running] + list(self._p2p)
         for work in works:
-            if work is not None and work.started is not None:
-                ran = now - work.started
-                if ran > self._timeout and not work.is_completed():
+            started = work.started if work is not None else None
+            if started is not None and not work._done.is_set():
+                ran = now - started
+                if ran > self._timeout:
                     return work, ran
         return None
 
@@ -477,7 +485,9 @@ def _import_mpi():
     try:
         from mpi4py import MPI
     except ImportError as exc:
-        raise RuntimeError(f"Distributed package doesn't have MPI built in. {_INSTALL_HINT}") from exc
+        raise RuntimeError(
+            f"Distributed package doesn't have MPI built in. {_INSTALL_HINT}"
+        ) from exc
     return MPI
 
 
@@ -700,13 +710,20 @@ def _buffer(t):
     return t.detach().numpy().reshape(-1)
 
 
+_MPI_OPS = {}  # (RedOpType, is_bool) -> the MPI op, filled on first use
+
+
 def _mpi_op(op, dtype):
+    is_bool = dtype == _C.bool
+    found = _MPI_OPS.get((op, is_bool))
+    if found is not None:
+        return found
     MPI = _state.mpi
     op = RedOpType(op)
     if op in (RedOpType.PREMUL_SUM, RedOpType.UNUSED):
         raise RuntimeError(f"Cannot use ReduceOp.{op.name} with MPI")
-    if dtype == _C.bool:
-        return {
+    if is_bool:
+        found = {
             RedOpType.SUM: MPI.LOR,
             RedOpType.AVG: MPI.LOR,
             RedOpType.MAX: MPI.LOR,
@@ -716,20 +733,26 @@ def _mpi_op(op, dtype):
             RedOpType.BAND: MPI.LAND,
             RedOpType.BXOR: MPI.LXOR,
         }[op]
-    if op in (RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR) and dtype != _C.int64:
-        raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
+    else:
+        found = {
+            RedOpType.SUM: MPI.SUM,
+            RedOpType.AVG: MPI.SUM,
+            RedOpType.PRODUCT: MPI.PROD,
+            RedOpType.MIN: MPI.MIN,
+            RedOpType.MAX: MPI.MAX,
+            RedOpType.BAND: MPI.BAND,
+            RedOpType.BOR: MPI.BOR,
+            RedOpType.BXOR: MPI.BXOR,
+        }[op]
+    _MPI_OPS[(op, is_bool)] = found
+    return found
+
+
+def _check_op_dtype(op, dtype):
+    if op in (RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR) and dtype not in (_C.int64, _C.bool):
+        raise RuntimeError(f"Cannot use ReduceOp.{RedOpType(op).name} with non-integral dtype")
     if op == RedOpType.AVG and dtype == _C.int64:
         raise RuntimeError("result type Float can't be cast to the desired output type Long")
-    return {
-        RedOpType.SUM: MPI.SUM,
-        RedOpType.AVG: MPI.SUM,
-        RedOpType.PRODUCT: MPI.PROD,
-        RedOpType.MIN: MPI.MIN,
-        RedOpType.MAX: MPI.MAX,
-        RedOpType.BAND: MPI.BAND,
-        RedOpType.BOR: MPI.BOR,
-        RedOpType.BXOR: MPI.BXOR,
-    }[op]
 
 
 def _average(t, op, n):
@@ -769,6 +792,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     if g is None:
         return _not_member("all_reduce")
     _check_contiguous(tensor)
+    _check_op_dtype(op, tensor.dtype)
     mpi_op = _mpi_op(op, tensor.dtype)
     buf = _buffer(tensor)
     MPI = _state.mpi
@@ -788,6 +812,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
         return _not_member("reduce")
     root = _root(g, dst, group_dst, "dst")
     _check_contiguous(tensor)
+    _check_op_dtype(op, tensor.dtype)
     mpi_op = _mpi_op(op, tensor.dtype)
     buf = _buffer(tensor)
     MPI = _state.mpi
@@ -877,6 +902,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         raise RuntimeError("input tensor must be the same type as the output tensor.")
     if input.numel() != output.numel() * g.size():
         raise RuntimeError("input tensor must be the same size as output size times world size")
+    _check_op_dtype(op, input.dtype)
     mpi_op = _mpi_op(op, input.dtype)
     send, recv = _buffer(input), _buffer(output)
 
@@ -898,6 +924,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     if len(input_list) != g.size():
         raise RuntimeError("Reduce scatter: number of input tensors should equal to the world size")
     _check_same_size_and_type(output, input_list)
+    _check_op_dtype(op, output.dtype)
     mpi_op = _mpi_op(op, output.dtype)
     inputs = [_buffer(t) for t in input_list]
     recv = _buffer(output)
@@ -978,7 +1005,12 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
 
 
 def all_to_all_single(
-    output, input, output_split_sizes=None, input_split_sizes=None, group=None, async_op=False  # noqa: A002
+    output,
+    input,
+    output_split_sizes=None,
+    input_split_sizes=None,
+    group=None,
+    async_op=False,  # noqa: A002
 ):
     """Splits `input` along dim 0 and sends the i-th split to rank i; `output` collects
     what each rank sent this one, in rank order."""
@@ -1059,26 +1091,41 @@ class _P2PWork(Work):
         super().__init__(name, None, outputs, group)
         self._request = request
         self._status = status
-        self.started = time.monotonic()
-        group._p2p.add(self)
+        self._lock = threading.Lock()  # one thread at a time touches the MPI request
 
     def _finish(self):
         self._done.set()
         self._group._p2p.discard(self)
 
     def wait(self, timeout=None):
-        if not self._done.is_set():
-            self._request.Wait(self._status)
+        with self._lock:
+            if self._done.is_set():
+                return True
+            self.started = time.monotonic()
+            self._group._p2p.add(self)
+            seconds = _seconds(timeout)
+            if seconds:  # poll, so that this wait can give up on its own
+                while not self._request.Test(self._status):
+                    if time.monotonic() - self.started > seconds:
+                        self._group._p2p.discard(self)
+                        raise RuntimeError(
+                            f"[Rank {_world_rank()}] Timed out waiting {int(seconds * 1000)}ms "
+                            f"for {self._name} to complete"
+                        )
+                    time.sleep(0.0005)
+            else:
+                self._request.Wait(self._status)
             if self._status is not None:
                 self._source = self._group._ranks[self._status.Get_source()]
             self._finish()
         return True
 
     def is_completed(self):
-        if not self._done.is_set() and self._request.Test(self._status):
-            if self._status is not None:
-                self._source = self._group._ranks[self._status.Get_source()]
-            self._finish()
+        with self._lock:
+            if not self._done.is_set() and self._request.Test(self._status):
+                if self._status is not None:
+                    self._source = self._group._ranks[self._status.Get_source()]
+                self._finish()
         return self._done.is_set()
 
 
@@ -1195,10 +1242,11 @@ def scatter_object_list(
     if g is None:
         return _not_member("scatter_object_list")
     if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
-        raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
+        raise ValueError(
+            "Expected argument scatter_object_output_list to be a list of size at least 1."
+        )
     root = _root(g, src, group_src, "src")
     items = list(scatter_object_input_list) if g.rank() == root else None
     scatter_object_output_list[0] = _object_op(
         g, "scatter_object_list", lambda: g._comm.scatter(items, root=root)
     )
-
