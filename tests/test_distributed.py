@@ -167,6 +167,11 @@ def test_refusals_before_init_process_group():
         ember.nn.parallel.DistributedDataParallel(ember.nn.Linear(2, 2))
 
 
+def test_importing_ember_loads_no_mpi():
+    code = "import sys, ember, ember.distributed; sys.exit('mpi4py' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=TIMEOUT).returncode == 0
+
+
 def test_backends_other_than_mpi_are_refused():
     with pytest.raises(RuntimeError, match="Distributed package doesn't have NCCL built in"):
         edist.init_process_group("nccl")

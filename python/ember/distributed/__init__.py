@@ -524,6 +524,12 @@ def init_process_group(
             stacklevel=2,
         )
     MPI = _import_mpi()
+    if MPI.Query_thread() < MPI.THREAD_SERIALIZED:
+        raise RuntimeError(
+            "Used MPI implementation doesn't have the minimum level of threading support: "
+            "MPI_THREAD_SERIALIZED. This is required by c10d package (mpi4py initialised MPI "
+            "with a lower level: leave mpi4py.rc.thread_level at its default, 'multiple')"
+        )
     _state.mpi = MPI
     seconds = _seconds(timeout if timeout is not None else default_pg_timeout)
     if seconds is not None and seconds <= 0:

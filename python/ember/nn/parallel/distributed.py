@@ -260,9 +260,10 @@ class DistributedDataParallel(Module):
 
     def _find_unused(self, output):
         """Parameters the output's graph does not reach (by walking grad_fn.next_functions)."""
-        reached = {}
+        outputs = _tensors_in(output, [])
+        reached = {id(t): t for t in outputs if t.grad_fn is None and t.requires_grad}
         seen = {}
-        stack = [t.grad_fn for t in _tensors_in(output, []) if t.grad_fn is not None]
+        stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
         while stack:
             fn = stack.pop()
             if fn is None or id(fn) in seen:
