@@ -27,7 +27,6 @@ Note [MPI process groups]
 import datetime
 import enum
 import importlib.util
-import os
 import sys
 import threading
 import time
@@ -332,13 +331,14 @@ class ProcessGroup:
         self._ranks = list(ranks)  # global ranks, by group rank
         self._timeout = timeout
         self._name = name
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()
+        self._cv = threading.Condition(self._lock)
         self._queue = deque()
         self._busy = False  # an operation is running (on the worker or a caller)
-        self._running = None  # that operation, for the watchdog
+        self._running = None  # its name and start time, for the watchdog
         self._worker = None
         self._closed = False
-        self._p2p = set()  # point-to-point works in flight, for the watchdog
+        self._p2p = set()  # point-to-point works being waited for, for the watchdog
 
     def rank(self):
         return self._comm.Get_rank()
@@ -359,78 +359,80 @@ class ProcessGroup:
         return f"<ember.distributed.ProcessGroup {self._name!r} ranks={self._ranks}>"
 
     # Note [MPI process groups]: one operation at a time, in issue order.
-    def _submit(self, work, async_op):
-        with self._cv:
+    def _issue(self, name, run, outputs, async_op):
+        """Runs `run` now on this thread when nothing is queued or running, else after
+        what is queued; an async op always goes to the worker and returns its Work."""
+        if async_op:
+            return self._enqueue(Work(name, run, outputs, self))
+        with self._lock:
             if self._closed:
                 raise RuntimeError("The process group has been destroyed")
-            inline = not async_op and not self._busy and not self._queue
+            inline = not self._busy and not self._queue
             if inline:
                 self._busy = True
-                self._running = work
-            else:
-                self._queue.append(work)
-                if self._worker is None:
-                    self._worker = threading.Thread(
-                        target=self._work_loop, name=f"ember-mpi-{self._name}", daemon=True
-                    )
-                    self._worker.start()
-                self._cv.notify_all()
-        if inline:
-            try:
-                work._run()
-            finally:
-                with self._cv:
-                    self._busy = False
-                    self._running = None
+                self._running = (name, time.monotonic())
+        if not inline:
+            self._enqueue(Work(name, run, outputs, self)).wait()
+            return None
+        try:
+            run()
+        finally:
+            with self._lock:
+                self._busy = False
+                self._running = None
+                if self._queue:
                     self._cv.notify_all()
-        if async_op:
-            return work
-        work.wait()
         return None
 
+    def _enqueue(self, work):
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("The process group has been destroyed")
+            self._queue.append(work)
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work_loop, name=f"ember-mpi-{self._name}", daemon=True
+                )
+                self._worker.start()
+            self._cv.notify_all()
+        return work
+
     def _work_loop(self):
-        nice = int(os.environ.get("EMBER_MPI_WORKER_NICE", "0"))
-        if nice and hasattr(os, "setpriority"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-            except OSError:
-                pass
         while True:
-            with self._cv:
+            with self._lock:
                 while not self._closed and (self._busy or not self._queue):
                     self._cv.wait()
                 if self._closed and not self._queue:
                     return
                 work = self._queue.popleft()
                 self._busy = True
-                self._running = work
+                self._running = (work._name, time.monotonic())
             work._run()
-            with self._cv:
+            with self._lock:
                 self._busy = False
                 self._running = None
                 self._cv.notify_all()
 
     def _drain_and_close(self):
         """Lets queued operations finish (the watchdog bounds them), then stops the worker."""
-        with self._cv:
+        with self._lock:
             while self._busy or self._queue:
                 self._cv.wait()
             self._closed = True
             self._cv.notify_all()
 
     def _overdue(self, now):
-        """(work, seconds) of an operation that has run past the timeout, or None."""
+        """(name, seconds) of an operation that has run past the timeout, or None."""
         if not self._timeout:
             return None
         # Point-to-point works count from when wait() began (an irecv may be posted
         # long before its message is due); collectives from when they started to run.
-        works = [self._running] + list(self._p2p)
-        for work in works:
-            started = work.started if work is not None else None
-            if started is not None and not work._done.is_set():
-                ran = now - started
+        running = [self._running] + [(w._name, w.started) for w in list(self._p2p)]
+        for entry in running:
+            if entry is not None and entry[1] is not None:
+                ran = now - entry[1]
                 if ran > self._timeout:
-                    return work, ran
+                    return entry[0], ran
         return None
 
 
@@ -444,10 +446,10 @@ def _watchdog_loop():
         for g in list(_state.groups):
             overdue = g._overdue(now)
             if overdue is not None:
-                work, ran = overdue
+                name, ran = overdue
                 _abort_job(
                     f"[rank{_world_rank()}]: Watchdog caught collective operation timeout: "
-                    f"{work._name} on group {g._name!r} ran for {int(ran * 1000)} milliseconds "
+                    f"{name} on group {g._name!r} ran for {int(ran * 1000)} milliseconds "
                     f"before timing out (timeout {int(g._timeout * 1000)} ms). A rank died, "
                     "hangs or skipped the operation; aborting the job so that no rank waits "
                     "forever."
@@ -669,7 +671,7 @@ def new_group(
     def split():
         out["comm"] = world._comm.Split(color, me)
 
-    world._submit(Work("new_group", split, group=world), async_op=False)
+    world._issue("new_group", split, [], async_op=False)
     comm = out["comm"]
     if comm == MPI.COMM_NULL:
         return GroupMember.NON_GROUP_MEMBER
@@ -712,8 +714,8 @@ def _check_same_size_and_type(t, tensors):
 
 
 def _buffer(t):
-    """A NumPy array over the tensor's own memory (contiguous, checked before)."""
-    return t.detach().numpy().reshape(-1)
+    """A flat NumPy array over the tensor's own memory (contiguous, checked before)."""
+    return (t.detach() if t.requires_grad else t).numpy().reshape(-1)
 
 
 _MPI_OPS = {}  # (RedOpType, is_bool) -> the MPI op, filled on first use
@@ -761,9 +763,9 @@ def _check_op_dtype(op, dtype):
         raise RuntimeError("result type Float can't be cast to the desired output type Long")
 
 
-def _average(t, op, n):
-    if RedOpType(op) == RedOpType.AVG and t.dtype != _C.bool and n > 1:
-        t.detach().div_(n)
+def _average(t, n):
+    if t.dtype != _C.bool and n > 1:
+        (t.detach() if t.requires_grad else t).div_(n)
 
 
 def _root(g, rank, group_rank, what):
@@ -800,14 +802,16 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     _check_contiguous(tensor)
     _check_op_dtype(op, tensor.dtype)
     mpi_op = _mpi_op(op, tensor.dtype)
+    avg = op == RedOpType.AVG
     buf = _buffer(tensor)
     MPI = _state.mpi
 
     def run():
         g._comm.Allreduce(MPI.IN_PLACE, buf, op=mpi_op)
-        _average(tensor, op, g.size())
+        if avg:
+            _average(tensor, g.size())
 
-    return g._submit(Work("all_reduce", run, [tensor], g), async_op)
+    return g._issue("all_reduce", run, [tensor], async_op)
 
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
@@ -820,6 +824,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     _check_contiguous(tensor)
     _check_op_dtype(op, tensor.dtype)
     mpi_op = _mpi_op(op, tensor.dtype)
+    avg = op == RedOpType.AVG
     buf = _buffer(tensor)
     MPI = _state.mpi
     is_root = g.rank() == root
@@ -827,11 +832,12 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     def run():
         if is_root:
             g._comm.Reduce(MPI.IN_PLACE, buf, op=mpi_op, root=root)
-            _average(tensor, op, g.size())
+            if avg:
+                _average(tensor, g.size())
         else:
             g._comm.Reduce(buf, None, op=mpi_op, root=root)
 
-    return g._submit(Work("reduce", run, [tensor], g), async_op)
+    return g._issue("reduce", run, [tensor], async_op)
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
@@ -847,7 +853,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     def run():
         g._comm.Bcast(buf, root=root)
 
-    return g._submit(Work("broadcast", run, [tensor], g), async_op)
+    return g._issue("broadcast", run, [tensor], async_op)
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -870,7 +876,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
         for out, row in zip(outputs, flat):
             out[...] = row
 
-    return g._submit(Work("all_gather", run, list(tensor_list), g), async_op)
+    return g._issue("all_gather", run, list(tensor_list), async_op)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -892,7 +898,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     def run():
         g._comm.Allgather(send, recv)
 
-    return g._submit(Work("all_gather_into_tensor", run, [output_tensor], g), async_op)
+    return g._issue("all_gather_into_tensor", run, [output_tensor], async_op)
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):  # noqa: A002
@@ -910,13 +916,15 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         raise RuntimeError("input tensor must be the same size as output size times world size")
     _check_op_dtype(op, input.dtype)
     mpi_op = _mpi_op(op, input.dtype)
+    avg = op == RedOpType.AVG
     send, recv = _buffer(input), _buffer(output)
 
     def run():
         g._comm.Reduce_scatter_block(send, recv, op=mpi_op)
-        _average(output, op, g.size())
+        if avg:
+            _average(output, g.size())
 
-    return g._submit(Work("reduce_scatter_tensor", run, [output], g), async_op)
+    return g._issue("reduce_scatter_tensor", run, [output], async_op)
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
@@ -932,15 +940,17 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     _check_same_size_and_type(output, input_list)
     _check_op_dtype(op, output.dtype)
     mpi_op = _mpi_op(op, output.dtype)
+    avg = op == RedOpType.AVG
     inputs = [_buffer(t) for t in input_list]
     recv = _buffer(output)
 
     def run():
         flat = np.stack(inputs) if inputs[0].size else np.empty((g.size(), 0), recv.dtype)
         g._comm.Reduce_scatter_block(flat, recv, op=mpi_op)
-        _average(output, op, g.size())
+        if avg:
+            _average(output, g.size())
 
-    return g._submit(Work("reduce_scatter", run, [output], g), async_op)
+    return g._issue("reduce_scatter", run, [output], async_op)
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
@@ -974,7 +984,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
             for out, row in zip(outputs, flat):
                 out[...] = row
 
-    return g._submit(Work("gather", run, list(gather_list), g), async_op)
+    return g._issue("gather", run, list(gather_list), async_op)
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -1007,7 +1017,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
             flat = np.stack(inputs) if recv.size else np.empty((g.size(), 0), recv.dtype)
         g._comm.Scatter(flat, recv, root=root)
 
-    return g._submit(Work("scatter", run, [tensor], g), async_op)
+    return g._issue("scatter", run, [tensor], async_op)
 
 
 def all_to_all_single(
@@ -1061,7 +1071,7 @@ def all_to_all_single(
         def run():
             g._comm.Alltoallv([send, send_counts], [recv, recv_counts])
 
-    return g._submit(Work("all_to_all_single", run, [output], g), async_op)
+    return g._issue("all_to_all_single", run, [output], async_op)
 
 
 def barrier(group=None, async_op=False, device_ids=None):
@@ -1069,7 +1079,7 @@ def barrier(group=None, async_op=False, device_ids=None):
     g = _group(group)
     if g is None:
         return _not_member("barrier")
-    return g._submit(Work("barrier", g._comm.Barrier, [], g), async_op)
+    return g._issue("barrier", g._comm.Barrier, [], async_op)
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
@@ -1077,7 +1087,7 @@ def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
     g = _group(group)
     if g is None:
         return _not_member("monitored_barrier")
-    work = g._submit(Work("monitored_barrier", g._comm.Barrier, [], g), True)
+    work = g._issue("monitored_barrier", g._comm.Barrier, [], async_op=True)
     work.wait(timeout)
 
 
@@ -1201,7 +1211,7 @@ def _object_op(g, name, run):
     def wrapped():
         out["value"] = run()
 
-    g._submit(Work(name, wrapped, [], g), async_op=False)
+    g._issue(name, wrapped, [], async_op=False)
     return out["value"]
 
 
