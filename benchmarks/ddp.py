@@ -294,6 +294,21 @@ def main():
             f"| {mb} MB | {_fmt_time(m)} | {_fmt_time(e)} | {nbytes / m / 1e9:.2f} | "
             f"{nbytes / e / 1e9:.2f} | {ratio:.2f} | {'pass' if ratio >= 0.9 else 'FAIL'} |"
         )
+    lines += [
+        "",
+        "## Notes",
+        "",
+        "- A DDP step is the model's own step plus the gradient all-reduce, so a row whose "
+        "single-process step is slower in Ember than in torch (`RESULTS.md`, model steps at one "
+        "thread) stays slower here by about as much; the distributed part is the difference.",
+        "- Ember's buffers from 4 MiB up sit on transparent huge pages (Note [Huge pages] in "
+        "`cpp/ember/allocator.cpp`), as NumPy's do; without them MPI's shared-memory copies of "
+        "4-16 MB took a quarter longer than of NumPy arrays.",
+        "- Each rank's MPI waits by polling. With 2 ranks on 2 cores, the worker thread that "
+        "all-reduces a bucket during the backward pass shares its rank's core with it.",
+        "- Other processes on the machine (see the load averages) disturb both libraries; rows "
+        "within a few percent of 1.00x are within that noise.",
+    ]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 
