@@ -27,9 +27,12 @@ constexpr size_t kHugePage = size_t{2} << 20;
 
 void* allocate_aligned(size_t size) {
   if (size < kHugePageThreshold) return std::aligned_alloc(kAlignment, size);
-  void* p = std::aligned_alloc(kHugePage, size);
+  // posix_memalign: aligned_alloc wants a size that is a multiple of the
+  // alignment (sanitizers enforce it), and large sizes are 1 MiB multiples.
+  void* p = nullptr;
+  if (posix_memalign(&p, kHugePage, size) != 0) return nullptr;
 #ifdef __linux__
-  if (p) madvise(p, size, MADV_HUGEPAGE);
+  madvise(p, size, MADV_HUGEPAGE);
 #endif
   return p;
 }
