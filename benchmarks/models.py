@@ -2,9 +2,10 @@
 
 Each function takes the library module (`torch` or `ember`) and returns a
 `step()` callable doing one full training step (forward, loss, backward,
-optimizer step) on fixed, seeded data. `model_steps.py` times them with each
-library in its own process, since two libraries' thread pools in one process
-disturb each other.
+optimizer step) on fixed, seeded data. Where a function takes `wrap`, it wraps
+the model before the optimizer sees it (`ddp.py` passes DistributedDataParallel).
+`model_steps.py` times them with each library in its own process, since two
+libraries' thread pools in one process disturb each other.
 
 Models whose layers Ember lacks yet are listed in PENDING with the reason.
 """
@@ -16,12 +17,13 @@ def _t(lib, arr):
     return lib.tensor(arr)
 
 
-def mlp(lib):
+def mlp(lib, wrap=None):
     """MLP 64x784-256-10, SGD: the MNIST MLP of the tutorials."""
     rng = np.random.default_rng(0)
     nn, F = lib.nn, lib.nn.functional
     lib.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    model = wrap(model) if wrap else model
     opt = lib.optim.SGD(model.parameters(), lr=0.01)
     X = _t(lib, rng.standard_normal((64, 784)).astype(np.float32))
     y = _t(lib, rng.integers(0, 10, size=64))
@@ -36,7 +38,7 @@ def mlp(lib):
     return step
 
 
-def char_transformer(lib):
+def char_transformer(lib, wrap=None):
     """nanoGPT-shaped char transformer: 2 layers, 4 heads, width 128, block 64,
     batch 16, vocab 65, AdamW; attention written out as the tutorials do."""
     nn, F = lib.nn, lib.nn.functional
@@ -81,6 +83,7 @@ def char_transformer(lib):
             return self.head(self.ln_f(self.blocks(x)))
 
     model = GPT()
+    model = wrap(model) if wrap else model
     opt = lib.optim.AdamW(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
     idx = _t(lib, rng.integers(0, vocab, size=(batch, block)))

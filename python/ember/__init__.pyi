@@ -7,6 +7,7 @@ from . import _C as _C
 from . import _return_types as _return_types
 from . import amp as amp
 from . import autograd as autograd
+from . import distributed as distributed
 from . import func as func
 from . import linalg as linalg
 from . import nn as nn

@@ -6,7 +6,7 @@
 - `autograd.Variable`, the legacy wrapper: `Variable(t, requires_grad=True)` is a tensor;
 - `accelerator`, `backends` and the CUDA seeding functions, answered as torch answers
   them on a machine without CUDA;
-- module paths scripts import: `utils.data.dataloader`/`dataset`/`sampler`.
+- module paths scripts import: `utils.data.dataloader`/`dataset`/`sampler`/`distributed`.
 """
 
 import functools

@@ -483,9 +483,18 @@ class LeafGradLock {
 // the cached answers could be stale: the tensors then report nothing (their
 // cycles wait) until the hook, put back, starts the next collection.
 struct GcReferences {
-  bool hooks = false;  // visit the hooks' callables
-  bool ctx = false;    // visit the grad_fn's ctx
+  bool hooks = false;       // visit the hooks' callables
+  bool ctx = false;         // visit the grad_fn's ctx
+  bool post_hooks = false;  // visit the post-accumulate-grad hooks' callables (a leaf's)
 };
+
+// A leaf's post-accumulate-grad hooks (held by its AccumulateGrad), or null.
+HookList* post_hook_list(const Tensor& t) {
+  Node* node = t->grad_accumulator_if_made();
+  if (!node) return nullptr;
+  HookList& hooks = static_cast<AccumulateGrad*>(node)->post_accumulate_hooks();
+  return hooks.empty() ? nullptr : &hooks;
+}
 
 std::unordered_map<const TensorImpl*, GcReferences>& gc_decisions() {
   static auto* decisions = new std::unordered_map<const TensorImpl*, GcReferences>();
@@ -519,7 +528,8 @@ bool gc_decisions_trusted() {
 GcReferences gc_references(const Tensor& t) {
   auto hooks = t->hook_list();
   const std::shared_ptr<Node>& fn = t->grad_fn();
-  if (!hooks && !(fn && fn->gc_object())) return {};  // nothing Python (set with the GIL only)
+  HookList* post_hooks = post_hook_list(t);
+  if (!hooks && !post_hooks && !(fn && fn->gc_object())) return {};  // nothing Python
   if (!gc_decisions_trusted()) return {};
   auto [it, fresh] = gc_decisions().try_emplace(t.get());
   if (fresh) {
@@ -527,6 +537,8 @@ GcReferences gc_references(const Tensor& t) {
     // 2: the member and `hooks` above; a node that runs the list holds a third.
     it->second.hooks = sole && hooks && hooks.use_count() == 2;
     it->second.ctx = sole && fn && fn.use_count() == 1 && fn->gc_object();
+    // A graph's edge into the accumulator shares the leaf, so `sole` covers it.
+    it->second.post_hooks = sole && post_hooks;
   }
   return it->second;
 }
@@ -542,6 +554,12 @@ int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
     if (r) return r;
   }
   if (refs.ctx) Py_VISIT(static_cast<PyObject*>(t->grad_fn()->gc_object()));
+  if (refs.post_hooks) {
+    Node* node = t->grad_accumulator_if_made();
+    const int r = static_cast<AccumulateGrad*>(node)->post_accumulate_hooks().visit_gc_objects(
+        [&](void* callable) { return visit(static_cast<PyObject*>(callable), arg); });
+    if (r) return r;
+  }
   return 0;
 }
 
@@ -551,6 +569,9 @@ int tensor_clear(PyObject* self) {
   const GcReferences refs = gc_references(t);
   if (refs.hooks) t->hook_list()->clear();
   if (refs.ctx) t->set_history(nullptr, 0);
+  if (refs.post_hooks) {
+    static_cast<AccumulateGrad*>(t->grad_accumulator_if_made())->post_accumulate_hooks().clear();
+  }
   return 0;
 }
 
@@ -792,6 +813,45 @@ void init_tensor(py::module_& m) {
                 .attr("RemovableHandle")(
                     py::cpp_function([weak = std::weak_ptr<TensorImpl>(t), id] {
                       if (Tensor alive = weak.lock()) alive->remove_hook(id);
+                    }));
+          },
+          py::arg("hook"))
+      .def(
+          "register_post_accumulate_grad_hook",
+          [](const Tensor& t, py::function fn) {
+            if (!t->requires_grad()) {
+              throw std::runtime_error(
+                  "cannot register a hook on a tensor that doesn't require gradient");
+            }
+            if (current_grad_fn(t)) {
+              throw std::runtime_error(
+                  "post accumulate grad hooks cannot be registered on non-leaf tensors");
+            }
+            auto* acc = static_cast<AccumulateGrad*>(grad_accumulator(t).get());
+            std::shared_ptr<py::object> callable(new py::object(std::move(fn)), [](py::object* p) {
+              py::gil_scoped_acquire gil;
+              delete p;
+            });
+            PyObject* gc_object = callable->ptr();  // Note [Tensors and Python's cycle collector]
+            const int id = acc->post_accumulate_hooks().add(
+                [callable](const Tensor& leaf) -> Tensor {
+                  py::gil_scoped_acquire gil;
+                  py::object r = (*callable)(leaf);
+                  // torch ignores a returned tensor and refuses anything else.
+                  if (!r.is_none() && !is_tensor(r)) {
+                    throw TypeError(std::string("expected Variable, but hook returned '") +
+                                    Py_TYPE(r.ptr())->tp_name + "'");
+                  }
+                  return nullptr;
+                },
+                gc_object);
+            return py::module_::import("ember._hooks")
+                .attr("RemovableHandle")(
+                    py::cpp_function([weak = std::weak_ptr<TensorImpl>(t), id] {
+                      Tensor alive = weak.lock();
+                      Node* node = alive ? alive->grad_accumulator_if_made() : nullptr;
+                      if (node)
+                        static_cast<AccumulateGrad*>(node)->post_accumulate_hooks().remove(id);
                     }));
           },
           py::arg("hook"))

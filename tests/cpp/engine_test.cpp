@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "ember/autograd/node.h"
 #include "ember/ops.h"
@@ -57,6 +58,28 @@ TEST(Engine, GradientsAccumulateAcrossCalls) {
   Engine::backward({y}, {}, true, false);
   Engine::backward({y}, {}, true, false);
   EXPECT_DOUBLE_EQ(grad_of(x), 8.0);
+}
+
+TEST(Engine, PostAccumulateHooksSeeTheSummedGrad) {
+  // Tensor.register_post_accumulate_grad_hook: called with the leaf after each
+  // accumulation into .grad, in registration order.
+  Tensor w = leaf(3.0);
+  std::vector<double> seen;
+  HookList& hooks =
+      static_cast<AccumulateGrad*>(grad_accumulator(w).get())->post_accumulate_hooks();
+  hooks.add([&](const Tensor& t) -> Tensor {
+    EXPECT_EQ(t, w);
+    seen.push_back(grad_of(t));
+    return nullptr;
+  });
+  const int second = hooks.add([&](const Tensor& t) -> Tensor {
+    seen.push_back(-grad_of(t));
+    return nullptr;
+  });
+  Engine::backward({mul(w, scalar_tensor(2.0))}, {}, false, false);
+  hooks.remove(second);
+  Engine::backward({mul(w, scalar_tensor(5.0))}, {}, false, false);
+  EXPECT_EQ(seen, (std::vector<double>{2.0, -2.0, 7.0}));
 }
 
 TEST(Engine, SecondBackwardThroughFreedGraphThrows) {

@@ -122,28 +122,32 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   // Freed after the lock is released: freeing a NumPy-backed grad takes the
   // GIL, which a Python thread waiting for this lock may hold.
   Tensor replaced;
-  std::lock_guard<std::mutex> lock(mutex_);
-  Tensor& slot = leaf->mutable_grad();
-  if (!slot) {
-    // Take the incoming buffer when nobody else can see it; otherwise copy, so
-    // that later in-place updates of .grad never write into someone's tensor.
-    const bool private_buffer = g.use_count() == 1 && g->storage().use_count() == 1 &&
-                                g->is_contiguous() && g->shape() == leaf->shape();
-    if (GradMode::is_enabled()) {
-      // torch keeps a dense grad of its own: a view (a transposed weight
-      // gradient) could not be detached in place by zero_grad later.
-      slot = g->is_view() || !g->is_contiguous() ? clone(g) : g;
-    } else if (private_buffer) {
-      slot = g;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Tensor& slot = leaf->mutable_grad();
+    if (!slot) {
+      // Take the incoming buffer when nobody else can see it; otherwise copy, so
+      // that later in-place updates of .grad never write into someone's tensor.
+      const bool private_buffer = g.use_count() == 1 && g->storage().use_count() == 1 &&
+                                  g->is_contiguous() && g->shape() == leaf->shape();
+      if (GradMode::is_enabled()) {
+        // torch keeps a dense grad of its own: a view (a transposed weight
+        // gradient) could not be detached in place by zero_grad later.
+        slot = g->is_view() || !g->is_contiguous() ? clone(g) : g;
+      } else if (private_buffer) {
+        slot = g;
+      } else {
+        slot = contiguous_clone(g);
+      }
+    } else if (GradMode::is_enabled()) {
+      replaced = std::move(slot);
+      slot = add(replaced, g);
     } else {
-      slot = contiguous_clone(g);
+      add_inplace_unchecked(slot, g);
     }
-  } else if (GradMode::is_enabled()) {
-    replaced = std::move(slot);
-    slot = add(replaced, g);
-  } else {
-    add_inplace_unchecked(slot, g);
   }
+  // Outside the lock: a hook may read .grad, and takes the GIL to do it.
+  if (!post_hooks_.empty()) post_hooks_.run(leaf);
   return {};
 }
 

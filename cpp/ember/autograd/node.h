@@ -133,10 +133,16 @@ class AccumulateGrad final : public Node {
   // Held while the leaf's .grad is replaced or added into: backward runs in
   // several threads may feed one leaf, and Python may read or reset .grad.
   std::mutex& grad_mutex() { return mutex_; }
+  // Tensor.register_post_accumulate_grad_hook: each hook is called with the
+  // leaf once its .grad holds the new sum (after the lock is released), as
+  // torch's. They live here, where the leaf owns them for its whole life
+  // (Note [Leaf accumulator]); a hook's return value is ignored.
+  HookList& post_accumulate_hooks() { return post_hooks_; }
 
  private:
   std::weak_ptr<TensorImpl> variable_;
   std::mutex mutex_;
+  HookList post_hooks_;
 };
 
 // Note [Saved tensors]

@@ -1,7 +1,8 @@
 """ember.nn.parallel: DataParallel (one CPU: the module itself runs) and
-DistributedDataParallel (needs ember.distributed, which Ember does not have yet)."""
+DistributedDataParallel (data-parallel over ember.distributed's MPI processes)."""
 
 from ..modules import Module
+from .distributed import DistributedDataParallel
 
 
 class DataParallel(Module):
@@ -17,15 +18,6 @@ class DataParallel(Module):
 
     def forward(self, *inputs, **kwargs):
         return self.module(*inputs, **kwargs)
-
-
-class DistributedDataParallel(Module):
-    def __init__(self, module, *args, **kwargs):
-        raise ValueError(
-            "Default process group has not been initialized, please make sure to call "
-            "init_process_group. (Ember has no ember.distributed yet: "
-            "DistributedDataParallel cannot run.)"
-        )
 
 
 def data_parallel(module, inputs, device_ids=None, output_device=None, dim=0, module_kwargs=None):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .. import _C
+from ... import _C
 
 
 class Dataset:
@@ -330,3 +330,8 @@ class DataLoader:
             whole, rest = divmod(n, self.batch_size)
             return whole + (1 if rest and not self.drop_last else 0)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+
+
+# torch.utils.data.distributed, after Sampler (which it subclasses)
+from . import distributed  # noqa: E402,F401
+from .distributed import DistributedSampler  # noqa: E402,F401
