@@ -196,11 +196,13 @@ def test_gelu_matches_torch(approximate, dtype):
     ).numpy()
     ok_ref = np.abs(ref) > 1e-6
     if dtype == np.float32:
-        # within half an ulp of the truth, where torch's own float32 erf is ~1e-7 off
+        # within a few ulp of the truth (Note [Float GELU]; half an ulp for the
+        # tanh form), where torch's own float32 erf is ~1e-7 off
         err = np.abs(got[ok][ok_ref].astype(np.float64) - ref[ok_ref]) / ulp(
             ref[ok_ref], np.float32
         )
-        assert err.max() <= 0.5005, (err.max(), x[ok][ok_ref][err.argmax()])
+        bound = 3.0 if approximate == "none" else 0.5005
+        assert err.max() <= bound, (err.max(), x[ok][ok_ref][err.argmax()])
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5, atol=1e-6)
     else:
         np.testing.assert_allclose(got[ok], ref, rtol=1e-13, atol=1e-15)

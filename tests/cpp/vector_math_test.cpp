@@ -234,7 +234,12 @@ double gelu_tanh_ref(double x) {
   return x / (1.0 + std::exp(-2.0 * u));
 }
 
-TEST(VectorMath, GeluWithinHalfUlp) {
+// Exact GELU on AVX-512 is float-evaluated (Note [Float GELU]): a few ulp,
+// and 0 below the left edge, as torch's float kernel; elsewhere double-evaluated.
+constexpr double kGeluUlp = 3.0;
+constexpr float kGeluLeftEdge = -5.5861435f;  // where |x| / sqrt2 passes 3.95
+
+TEST(VectorMath, GeluWithinBounds) {
   const std::vector<float> xs = sweep_inputs(4093);
   std::vector<float> out(xs.size());
   for (bool approx : {false, true}) {
@@ -244,10 +249,14 @@ TEST(VectorMath, GeluWithinHalfUlp) {
     for (size_t i = 0; i < xs.size(); ++i) {
       if (std::isinf(xs[i])) continue;  // torch's inf * 0 conventions, checked in Python
       const double r = approx ? gelu_tanh_ref(xs[i]) : gelu_ref(xs[i]);
+      if (!approx && xs[i] < kGeluLeftEdge && out[i] == 0.0f) {
+        ASSERT_LT(std::fabs(r), 1e-7) << "x = " << xs[i];
+        continue;
+      }
       const double e = ulp_error(out[i], r);
       if (e > worst) worst = e, at = xs[i];
     }
-    EXPECT_LE(worst, kMaxUlp) << (approx ? "tanh" : "none") << " at x = " << at;
+    EXPECT_LE(worst, approx ? kMaxUlp : kGeluUlp) << (approx ? "tanh" : "none") << " at x = " << at;
     std::printf("gelu(%s) max %.5f ulp (x = %.9g)\n", approx ? "tanh" : "none", worst, at);
   }
 }
@@ -263,10 +272,13 @@ TEST(VectorMath, GeluBackwardMatchesDerivative) {
     const double cdf = 0.5 * std::erfc(-x / std::sqrt(2.0));
     const double x_pdf = x * std::exp(-x * x / 2) / std::sqrt(2 * M_PI);
     // Phi + x phi crosses 0 near x = -0.75: there the sum cancels and only an
-    // absolute bound, relative to the terms, can hold.
-    const double slack = 0.75 * 0x1p-32 * (std::fabs(cdf) + std::fabs(x_pdf));
-    ASSERT_LE(std::fabs(out[i] - 0.75 * (cdf + x_pdf)),
-              kMaxUlp * std::fabs(0.75 * (cdf + x_pdf)) * 0x1p-23 + slack)
+    // absolute bound, relative to the terms, can hold. Below the left edge
+    // Phi may be dropped, as torch's float kernel drops it.
+    const double terms = 0.75 * (std::fabs(cdf) + std::fabs(x_pdf));
+    const double dropped = xs[i] < kGeluLeftEdge ? 0.75 * cdf : 0.0;
+    ASSERT_LE(
+        std::fabs(out[i] - 0.75 * (cdf + x_pdf)),
+        kGeluUlp * 0x1p-24 * terms + kMaxUlp * std::fabs(0.75 * (cdf + x_pdf)) * 0x1p-23 + dropped)
         << "x = " << x;
   }
   gelu_backward_contiguous(g.data(), xs.data(), out.data(), n, true);

@@ -52,7 +52,8 @@ namespace {
 // at 1 because e^{-x^2} G's roundings weigh erfc/erf there (0.19; 1.22 ulp
 // with the switch at 0.875) and R's Horner roundings grow with x^2 above it
 // (1.29 ulp with the switch at 1.2).
-// Double-evaluated (expm1, gelu, sin, cos): evaluate in double and round
+// Double-evaluated (expm1, sin, cos, and gelu on CPUs without AVX-512; on
+// AVX-512 exact gelu is float-evaluated, Note [Float GELU]): evaluate in double and round
 // once; every formula is within ~2^-35 relative of the true value, so the
 // bound is 0.5 ulp + ~2^-11 ulp on every CPU level:
 //   expm1 0.50031, sin 0.50000, cos 0.50000, gelu (x Phi(x) and torch's tanh
@@ -604,11 +605,8 @@ EMBER_AVX512 __m512 exp_neg_sq16(__m512 a, __m512 c, __m512& k) {
   return exp16_poly(r);
 }
 
-EMBER_AVX512 __m512 erf16(__m512 x) {
-  // erf_f's two formulas at |x|, x's sign put back (so -0.0 stays -0.0).
-  const __m512 sign = _mm512_set1_ps(-0.0f);
-  const __m512 a = _mm512_andnot_ps(sign, x);
-  const __m512 t = _mm512_mul_ps(a, a);
+// erf_small_r and erfc_g on 16 lanes.
+EMBER_AVX512 __m512 erf_small_r16(__m512 t) {
   __m512 p = _mm512_set1_ps(-7.902210200e-06f);
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.055328030e-04f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-8.369578281e-04f));
@@ -616,13 +614,10 @@ EMBER_AVX512 __m512 erf16(__m512 x) {
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-2.686151862e-02f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.128370166e-01f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-3.761263192e-01f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.283791661e-01f));
-  const __m512 small = _mm512_fmadd_ps(a, p, a);
-  const __m512 ac = _mm512_min_ps(_mm512_set1_ps(3.95f), a);  // NaN passes
-  __m512 k;
-  const __m512 e_r = exp_neg_sq16(ac, _mm512_set1_ps(1.0f), k);
-  const __m512 e = _mm512_scalef_ps(e_r, k);
-  const __m512 v = _mm512_sub_ps(ac, _mm512_set1_ps(2.5f));
+  return _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.283791661e-01f));
+}
+
+EMBER_AVX512 __m512 erfc_g16(__m512 v) {
   __m512 g = _mm512_set1_ps(1.038279297e-04f);
   g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.071639319e-04f));
   g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(5.023777485e-04f));
@@ -631,10 +626,104 @@ EMBER_AVX512 __m512 erf16(__m512 x) {
   g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-8.124749176e-03f));
   g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.492186427e-02f));
   g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-7.434068620e-02f));
-  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.108076066e-01f));
+  return _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.108076066e-01f));
+}
+
+EMBER_AVX512 __m512 erf16(__m512 x) {
+  // erf_f's two formulas at |x|, x's sign put back (so -0.0 stays -0.0).
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  const __m512 a = _mm512_andnot_ps(sign, x);
+  const __m512 small = _mm512_fmadd_ps(a, erf_small_r16(_mm512_mul_ps(a, a)), a);
+  const __m512 ac = _mm512_min_ps(_mm512_set1_ps(3.95f), a);  // NaN passes
+  __m512 k;
+  const __m512 e_r = exp_neg_sq16(ac, _mm512_set1_ps(1.0f), k);
+  const __m512 e = _mm512_scalef_ps(e_r, k);
+  const __m512 g = erfc_g16(_mm512_sub_ps(ac, _mm512_set1_ps(2.5f)));
   const __m512 big = _mm512_fnmadd_ps(e, g, _mm512_set1_ps(1.0f));
   const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(1.0f), _CMP_LT_OQ);
   return _mm512_or_ps(_mm512_mask_blend_ps(is_small, big, small), _mm512_and_ps(x, sign));
+}
+
+// G(a) = erfc(a) e^{a^2} on [0.7, 3.95] in a - 2.25, fitted for G's own
+// relative error (2.7 ulp with float Horner), where erfc_g16 serves erf and
+// may be off by up to erf / erfc times more.
+EMBER_AVX512 __m512 erfc_tail_g16(__m512 v) {
+  __m512 g = _mm512_set1_ps(-4.606030402e-08f);
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.513860977e-07f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-6.196266895e-07f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(1.848499778e-06f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-7.920084499e-06f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.993209091e-05f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-1.031335414e-04f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(3.480640880e-04f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-1.143409056e-03f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(3.619173774e-03f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-1.100216154e-02f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(3.199260309e-02f));
+  g = _mm512_fmadd_ps(g, v, _mm512_set1_ps(-8.848649263e-02f));
+  return _mm512_fmadd_ps(g, v, _mm512_set1_ps(2.310872525e-01f));
+}
+
+// Note [Float GELU]
+// gelu(x) = x Phi(x) with Phi(x) = (1 + erf(x / sqrt2)) / 2, from erf16's
+// pieces at a = |x| / sqrt2. For x < 0 the sum 1 + erf cancels, so there
+// Phi = erfc(a) / 2 comes without it: 1 - erf(a) below a = 0.7 (a loss of at
+// most erf/erfc = 2.1x erf's error) and e^{-x^2/2} G(a) from 0.7 on, with
+// e^{-x^2/2} taken from x itself (c = 1/2 in exp_neg_sq16, so a's rounding
+// never enters the exponent) and G, which varies slowly, at the rounded a.
+// Past a = 3.95 the negative side is 0, as torch's float kernel gives.
+// Measured by tests/cpp/vector_math_test.cpp: 2.61 ulp for gelu, and
+// gelu'(x) = Phi(x) + x phi(x) within 3 ulp of its terms. CPUs without
+// AVX-512 evaluate both in double (0.5 ulp).
+struct NormalParts16 {
+  __m512 cdf;      // Phi(x)
+  __m512 density;  // e^{-x^2/2}
+};
+
+EMBER_AVX512 NormalParts16 normal_parts16(__m512 x) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  const __m512 ax = _mm512_andnot_ps(sign, x);
+  const __m512 a = _mm512_mul_ps(ax, _mm512_set1_ps(0.70710678118654752f));
+  const __m512 erf_small = _mm512_fmadd_ps(a, erf_small_r16(_mm512_mul_ps(a, a)), a);
+  // e^{-x^2/2}, 0 in float from |x| = 14.4 on: clamping at 20 keeps x^2 finite
+  // (NaN passes through the min).
+  __m512 k;
+  const __m512 e_r =
+      exp_neg_sq16(_mm512_min_ps(_mm512_set1_ps(20.0f), ax), _mm512_set1_ps(0.5f), k);
+  const __m512 e = _mm512_scalef_ps(e_r, k);
+  const __m512 ac = _mm512_min_ps(_mm512_set1_ps(3.95f), a);  // G's range (NaN passes)
+  const __m512 erfc_big = _mm512_mul_ps(e, erfc_tail_g16(_mm512_sub_ps(ac, _mm512_set1_ps(2.25f))));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(0.7f), _CMP_LT_OQ);
+  const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+  // 2 Phi: 1 +- erf(a) below a = 0.7; 2 - erfc(a) or erfc(a) above.
+  const __m512 small2 =
+      _mm512_mask_blend_ps(negative, _mm512_add_ps(one, erf_small), _mm512_sub_ps(one, erf_small));
+  const __m512 big2 =
+      _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc_big), erfc_big);
+  __m512 twice = _mm512_mask_blend_ps(is_small, big2, small2);
+  const __mmask16 far_left =
+      _mm512_kand(negative, _mm512_cmp_ps_mask(a, _mm512_set1_ps(3.95f), _CMP_GT_OQ));
+  twice = _mm512_mask_mov_ps(twice, far_left, _mm512_setzero_ps());
+  return {_mm512_mul_ps(twice, _mm512_set1_ps(0.5f)), e};
+}
+
+// torch's float kernel gives NaN at both infinities (-inf * 0, and its erf at +inf).
+EMBER_AVX512 __m512 nan_at_infinity16(__m512 x, __m512 y) {
+  const __m512 ax = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), x);
+  const __mmask16 inf = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(kInfF), _CMP_EQ_OQ);
+  return _mm512_mask_mov_ps(y, inf, _mm512_set1_ps(kNaNF));
+}
+
+EMBER_AVX512 __m512 gelu16(__m512 x) {
+  return nan_at_infinity16(x, _mm512_mul_ps(x, normal_parts16(x).cdf));
+}
+
+// grad * (Phi(x) + x phi(x)), phi = e^{-x^2/2} / sqrt(2 pi)
+EMBER_AVX512 __m512 gelu_grad16(__m512 g, __m512 x) {
+  const NormalParts16 p = normal_parts16(x);
+  const __m512 x_pdf = _mm512_mul_ps(_mm512_mul_ps(x, p.density), _mm512_set1_ps(0.3989422804f));
+  return _mm512_mul_ps(g, nan_at_infinity16(x, _mm512_add_ps(p.cdf, x_pdf)));
 }
 
 // The lanes of the 16 floats from i that lie before n: all of them but in a
@@ -648,6 +737,16 @@ __attribute__((target("arch=x86-64-v4"))) void map16(const float* in, float* out
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = lanes_before(n, i);
     _mm512_mask_storeu_ps(out + i, m, F(_mm512_maskz_loadu_ps(m, in + i)));
+  }
+}
+
+template <__m512 (*F)(__m512, __m512)>
+__attribute__((target("arch=x86-64-v4"))) void zip16(const float* a, const float* b, float* out,
+                                                     int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = lanes_before(n, i);
+    _mm512_mask_storeu_ps(out + i, m,
+                          F(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
   }
 }
 
@@ -726,6 +825,7 @@ void cos_contiguous(const float* in, float* out, int64_t n) {
 
 EMBER_MULTIVERSION
 void gelu_contiguous(const float* in, float* out, int64_t n, bool tanh_approx) {
+  if (!tanh_approx && use_avx512()) return map16<gelu16>(in, out, n);
   if (tanh_approx) {
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_f(in[i]);
   } else {
@@ -761,6 +861,7 @@ void silu_backward_contiguous(const float* grad, const float* in, float* out, in
 EMBER_MULTIVERSION
 void gelu_backward_contiguous(const float* grad, const float* in, float* out, int64_t n,
                               bool tanh_approx) {
+  if (!tanh_approx && use_avx512()) return zip16<gelu_grad16>(grad, in, out, n);
   if (tanh_approx) {
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_grad_f(grad[i], in[i]);
   } else {
