@@ -19,15 +19,16 @@ std::atomic<uint64_t> last_level{0};
 // CumsumBackward0 -> cumsum, NativeLayerNormBackward0 -> native_layer_norm:
 // the aten name torch's message uses.
 std::string aten_name(const Node& node) {
-  const std::string op = forward_op_name(node);
+  std::string op = forward_op_name(node);
+  const size_t scope = op.rfind("::");  // torch::autograd::CopySlices -> CopySlices
+  if (scope != std::string::npos) op = op.substr(scope + 2);
   std::string out;
   for (size_t i = 0; i < op.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(op[i]);
     if (std::isupper(c) && i > 0) out += '_';
     out += static_cast<char>(std::tolower(c));
   }
-  const size_t scope = out.rfind("::");
-  return scope == std::string::npos ? out : out.substr(scope + 2);
+  return out;
 }
 
 }  // namespace
