@@ -994,13 +994,12 @@ void init_tensor(py::module_& m) {
       }
     }
     if ((!empty && last >= elems) || offset > elems) {
-      throw ValueError("a view of " + std::to_string(elems) +
-                       " elements cannot reach element " + std::to_string(last) +
-                       " (storage offset " + std::to_string(offset) + ")");
+      throw ValueError("a view of " + std::to_string(elems) + " elements cannot reach element " +
+                       std::to_string(last) + " (storage offset " + std::to_string(offset) + ")");
     }
-    return Tensor(std::make_shared<TensorImpl>(t->storage(), offset, Shape(sizes.begin(), sizes.end()),
-                                               Strides(strides.begin(), strides.end()),
-                                               t->dtype()));
+    return Tensor(
+        std::make_shared<TensorImpl>(t->storage(), offset, Shape(sizes.begin(), sizes.end()),
+                                     Strides(strides.begin(), strides.end()), t->dtype()));
   });
   m.def("is_tensor", [](py::handle h) { return is_tensor(h); });
 
