@@ -1336,3 +1336,48 @@ def test_an_impossible_allocation_names_its_size_like_torch():
     core = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 17592186044416 bytes."
     assert core in str(e) and core in str(t)
     assert ember.ones(3).sum().item() == 3.0  # still usable afterwards
+
+
+def test_freed_large_tensors_go_back_to_the_system_for_numpy():
+    # Under an address-space limit with room for 700 MB more: 512 MB of Ember
+    # tensors, freed, must leave room for a 256 MB NumPy array (the cache keeps
+    # at most 256 MiB, Note [Buffer caching]; it used to keep all 512).
+    proc = run_py(
+        """
+        import resource
+        import numpy as np
+        import ember
+
+        def address_space():
+            with open("/proc/self/status") as f:
+                line = next(l for l in f if l.startswith("VmSize:"))
+            return int(line.split()[1]) * 1024
+
+        limit = address_space() + (700 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        tensors = [ember.ones(16 << 20) for _ in range(8)]  # 8 x 64 MB
+        del tensors
+        big = np.ones(256 << 20, dtype=np.uint8)
+        cached = ember._C._buffer_stats()["cached_bytes"]
+        print("numpy got", big.nbytes, "cache within its cap", 0 < cached <= (256 << 20))
+        """,
+        timeout=120,
+    )
+    assert (
+        proc.returncode == 0 and "numpy got 268435456 cache within its cap True" in proc.stdout
+    ), proc.stdout + proc.stderr[-1500:]
+
+
+def test_cache_keeps_small_buffers_under_its_cap_and_empties_on_request():
+    proc = run_py(
+        """
+        import ember
+        keep = [ember.ones(1 << 20) for _ in range(100)]  # 100 x 4 MB
+        del keep
+        cached = ember._C._buffer_stats()["cached_bytes"]
+        ember._C._empty_cache()
+        print(cached <= (256 << 20), cached > 0, ember._C._buffer_stats()["cached_bytes"])
+        """,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and "True True 0" in proc.stdout, proc.stdout + proc.stderr[-1500:]

@@ -36,7 +36,7 @@ void* allocate_aligned(size_t size) {
 #endif
   return p;
 }
-constexpr size_t kMaxCachedBytes = size_t{1} << 30;
+constexpr size_t kMaxCachedBytes = size_t{256} << 20;  // Note [Buffer caching]
 constexpr size_t kMaxCachedPerSmallClass = 4096;
 
 size_t round_size(size_t nbytes) {
