@@ -73,7 +73,8 @@ def _run_pair(make, fwd, inputs, dtype, train=False, grad=True):
     for lib in (torch, ember):
         mod = make(lib)
         if lib is ember:
-            mod.load_state_dict(results[torch][0].state_dict())
+            state = results[torch][0].state_dict()
+            mod.load_state_dict({k: ember.tensor(_np(v)) for k, v in state.items()})
         mod.train(train)
         xs = [_tensor(lib, a, grad and a.dtype.kind == "f") for a in inputs]
         outs = fwd(lib, mod, xs)
@@ -96,7 +97,8 @@ def _run_pair(make, fwd, inputs, dtype, train=False, grad=True):
             _close(e, t, dtype)
     if grad:
         for t, e in zip(txs, exs):
-            if t.requires_grad:
+            assert (t.grad is None) == (e.grad is None)
+            if t.grad is not None:
                 _close(e.grad, t.grad, dtype)
         tp, ep = dict(tm.named_parameters()), dict(em.named_parameters())
         assert list(tp) == list(ep)
@@ -630,3 +632,24 @@ def test_training_loop_losses_match_torch():
     t, e = _train_losses(torch), _train_losses(ember)
     np.testing.assert_allclose(e, t, rtol=1e-5)
     assert t[-1] < t[0]
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_fully_masked_rows_match_torch(need_weights):
+    """A batch entry whose keys are all padded: NaN through the weights path, zeros
+    through scaled_dot_product_attention, as in torch."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((2, 4, 8))
+    pad = np.zeros((2, 4), bool)
+    pad[1] = True
+    outs = {}
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        m = lib.nn.MultiheadAttention(8, 2, batch_first=True, dtype=lib.float64)
+        t = lib.tensor(x)
+        outs[lib] = m(t, t, t, key_padding_mask=lib.tensor(pad), need_weights=need_weights)
+    for t, e in zip(outs[torch], outs[ember]):
+        assert (t is None) == (e is None)
+        if t is not None:
+            np.testing.assert_array_equal(np.isnan(_np(e)), np.isnan(_np(t)))
+            np.testing.assert_allclose(_np(e), _np(t), rtol=1e-9, atol=1e-11)

@@ -36,7 +36,7 @@ def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_
         warnings.warn(
             f"Support for mismatched {mask_name} and {other_name} "
             "is deprecated. Use same type for both instead.",
-            stacklevel=3,
+            stacklevel=2,
         )
     if not floating:
         mask = _C.zeros(tuple(mask.shape), dtype=target_type).masked_fill(mask, float("-inf"))
@@ -428,7 +428,8 @@ class MultiheadAttention(Module):
 
 
 def _generate_square_subsequent_mask(sz, device=None, dtype=None):
-    return _C.full((sz, sz), float("-inf"), dtype=dtype or _C.get_default_dtype()).triu(1)
+    kw = {} if dtype is None else {"dtype": dtype}
+    return _C.full((sz, sz), float("-inf"), **kw).triu(1)
 
 
 def _get_seq_len(src, batch_first):
