@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import capture
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 FLOATS = ["float32", "float64"]
 TOL = {"float32": dict(rtol=1e-4, atol=2e-5), "float64": dict(rtol=1e-9, atol=1e-11)}
@@ -429,6 +431,7 @@ def test_layer_init_names_and_repr_match_torch(dtype, batch_first, norm_first):
         assert repr(e) == repr(t).replace("torch.", "ember.")
 
 
+@pytest.mark.filterwarnings("ignore:Support for mismatched")
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("with_norm", [False, True])
@@ -459,6 +462,7 @@ def test_encoder_stack_matches_torch(dtype, batch_first, with_norm):
     _close(e.layers[0].linear1.weight, e.layers[2].linear1.weight, dtype)
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_encoder_eval_no_grad_with_padding_matches_torch(dtype, batch_first):
@@ -483,6 +487,7 @@ def test_encoder_eval_no_grad_with_padding_matches_torch(dtype, batch_first):
     _close(outs[ember], outs[torch], dtype)
 
 
+@pytest.mark.filterwarnings("ignore:Support for mismatched")
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -653,3 +658,51 @@ def test_mha_fully_masked_rows_match_torch(need_weights):
         if t is not None:
             np.testing.assert_array_equal(np.isnan(_np(e)), np.isnan(_np(t)))
             np.testing.assert_allclose(_np(e), _np(t), rtol=1e-9, atol=1e-11)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    heads=st.integers(1, 3),
+    head_dim=st.integers(1, 4),
+    lengths=st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 3)),
+    kdim=st.sampled_from([None, 3]),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+    masks=st.tuples(st.sampled_from([None, "bool", "float"]), st.sampled_from([None, 2, 3])),
+    need_weights=st.booleans(),
+    batched=st.booleans(),
+)
+def test_mha_random_shapes_and_arguments(
+    heads, head_dim, lengths, kdim, flags, masks, need_weights, batched
+):
+    L, S, N = lengths
+    bias, add_bias_kv, add_zero_attn, batch_first = flags
+    kpm_kind, attn_dims = masks
+    case = dict(
+        embed_dim=heads * head_dim,
+        num_heads=heads,
+        bias=bias,
+        add_bias_kv=add_bias_kv,
+        add_zero_attn=add_zero_attn,
+        kdim=kdim,
+        vdim=kdim,
+        batch_first=batch_first,
+    )
+    rng = np.random.default_rng(L * 100 + S * 10 + N)
+    inputs = _mha_inputs(case, rng, "float64", batched=batched, L=L, S=S, N=N)
+    names = []
+    if kpm_kind is not None:
+        inputs.append(_mask(rng, kpm_kind, (N, S) if batched else (S,), "float64"))
+        names.append("key_padding_mask")
+    if attn_dims is not None:
+        shape = (L, S) if attn_dims == 2 else ((N if batched else 1) * heads, L, S)
+        inputs.append(_mask(rng, kpm_kind or "float", shape, "float64"))
+        names.append("attn_mask")
+
+    def fwd(lib, mod, xs):
+        return mod(*xs[:3], need_weights=need_weights, **dict(zip(names, xs[3:])))
+
+    _run_pair(
+        lambda lib: _build(lib, "MultiheadAttention", "float64", **case), fwd, inputs, "float64"
+    )
