@@ -706,3 +706,35 @@ def test_mha_random_shapes_and_arguments(
     _run_pair(
         lambda lib: _build(lib, "MultiheadAttention", "float64", **case), fwd, inputs, "float64"
     )
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_dropout_in_training_draws_as_torch(need_weights):
+    """With dropout in training mode, the masks are drawn from the generator in
+    torch's order: the same seed gives torch's outputs and gradients."""
+    rng = np.random.default_rng(18)
+    x, mem = rng.standard_normal((5, 3, 8)), rng.standard_normal((4, 3, 8))
+
+    def run(make, call):
+        def make_seeded(lib):
+            m = make(lib)
+            lib.manual_seed(1)  # the masks' stream, after initialization
+            return m
+
+        _run_pair(make_seeded, call, [x, mem], "float64", train=True)
+
+    run(
+        lambda lib: _build(
+            lib, "MultiheadAttention", "float64", embed_dim=8, num_heads=2, dropout=0.3
+        ),
+        lambda lib, m, xs: m(xs[0], xs[1], xs[1], need_weights=need_weights),
+    )
+    kw = dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.3)
+    run(
+        lambda lib: _build(lib, "TransformerEncoderLayer", "float64", **kw),
+        lambda lib, m, xs: (m(xs[0]),),
+    )
+    run(
+        lambda lib: _build(lib, "TransformerDecoderLayer", "float64", norm_first=True, **kw),
+        lambda lib, m, xs: (m(xs[0], xs[1]),),
+    )
