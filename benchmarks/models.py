@@ -189,10 +189,38 @@ def lstm_lm(lib):
     return step
 
 
+def transformer_encoder(lib):
+    """nn.TransformerEncoder language model: vocab 1000, d_model 128, 4 heads,
+    2 layers, feed-forward 256, causal mask, seq 32, batch 16, Adam."""
+    nn, F = lib.nn, lib.nn.functional
+    lib.manual_seed(0)
+    vocab, d, seq, batch = 1000, 128, 32, 16
+    embed, head = nn.Embedding(vocab, d), nn.Linear(d, vocab)
+    layer = nn.TransformerEncoderLayer(d, 4, 256, dropout=0.0, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    params = [*embed.parameters(), *encoder.parameters(), *head.parameters()]
+    opt = lib.optim.Adam(params, lr=1e-3)
+    mask = nn.Transformer.generate_square_subsequent_mask(seq)
+    rng = np.random.default_rng(0)
+    X = _t(lib, rng.integers(0, vocab, size=(batch, seq)))
+    y = _t(lib, rng.integers(0, vocab, size=(batch * seq,)))
+
+    def step():
+        opt.zero_grad()
+        out = encoder(embed(X), mask=mask, is_causal=True)
+        loss = F.cross_entropy(head(out).view(-1, vocab), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
 MODELS = {
     "MLP 64x784-256-10 SGD": mlp,
     "char transformer (nanoGPT-shaped) AdamW": char_transformer,
     "makemore MLP emb+tanh+BN": makemore_mlp,
     "MNIST CNN Adadelta": mnist_cnn,
     "LSTM LM 1000/64/128 seq 35": lstm_lm,
+    "TransformerEncoder LM 1000/128x2 seq 32": transformer_encoder,
 }

@@ -86,3 +86,18 @@ functional.__dict__.update(
 Conv1d, Conv2d = _conv.Conv1d, _conv.Conv2d
 MaxPool1d, MaxPool2d, AvgPool2d = _pooling.MaxPool1d, _pooling.MaxPool2d, _pooling.AvgPool2d
 AdaptiveAvgPool2d, Dropout2d = _pooling.AdaptiveAvgPool2d, _pooling.Dropout2d
+
+# Attention and the transformer layers live in their own file; torch has them in F and nn.
+from . import transformer as _transformer  # noqa: E402
+
+functional.__dict__.update(
+    multi_head_attention_forward=_transformer.multi_head_attention_forward,
+    _canonical_mask=_transformer._canonical_mask,
+    _none_or_dtype=_transformer._none_or_dtype,
+)
+MultiheadAttention = _transformer.MultiheadAttention
+TransformerEncoderLayer = _transformer.TransformerEncoderLayer
+TransformerDecoderLayer = _transformer.TransformerDecoderLayer
+TransformerEncoder = _transformer.TransformerEncoder
+TransformerDecoder = _transformer.TransformerDecoder
+Transformer = _transformer.Transformer
