@@ -1381,3 +1381,42 @@ def test_cache_keeps_small_buffers_under_its_cap_and_empties_on_request():
         timeout=60,
     )
     assert proc.returncode == 0 and "True True 0" in proc.stdout, proc.stdout + proc.stderr[-1500:]
+
+
+def test_matrix_product_with_address_space_exhausted_raises_instead_of_exiting():
+    # OpenBLAS exits the process when its first buffer cannot be mapped
+    # (Note [BLAS buffers]); Ember raises its out-of-memory error first, and a
+    # pool thread that cannot start leaves the work to the caller.
+    proc = run_py(
+        """
+        import resource
+        import ember
+
+        def address_space():
+            with open("/proc/self/status") as f:
+                line = next(l for l in f if l.startswith("VmSize:"))
+            return int(line.split()[1]) * 1024
+
+        a, b = ember.ones(256, 256), ember.ones(256, 256)
+        limit = address_space() + (300 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        hog = []
+        try:
+            while True:
+                hog.append(ember.ones(1 << 18))
+        except RuntimeError:
+            pass
+        hog = hog[:-2]
+        try:
+            a @ b
+            print("product computed")
+        except RuntimeError as e:
+            print("raised:", "DefaultCPUAllocator" in str(e))
+        del hog
+        print("after:", float((a @ b)[0, 0]))
+        """,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-1500:]
+    assert "raised: True" in proc.stdout or "product computed" in proc.stdout, proc.stdout
+    assert "after: 256.0" in proc.stdout, proc.stdout

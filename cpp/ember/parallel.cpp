@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -89,11 +90,12 @@ class ThreadPool {
   void resize(int threads) {
     stop_workers();
     size_.store(std::max(threads, 1), std::memory_order_relaxed);
+    cannot_start_ = false;
   }
 
   // Runs the region on the calling thread and whichever workers join in time.
   void run(const std::shared_ptr<Region>& region) {
-    if (static_cast<int>(workers_.size()) + 1 < size()) start_workers();
+    if (static_cast<int>(workers_.size()) + 1 < size() && !cannot_start_) start_workers();
     bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -114,7 +116,15 @@ class ThreadPool {
     stopping_.store(false);
     const uint64_t seen = generation_.load();
     for (int i = static_cast<int>(workers_.size()) + 1; i < size(); ++i) {
-      workers_.emplace_back([this, seen] { work(seen); });
+      try {
+        workers_.emplace_back([this, seen] { work(seen); });
+      } catch (const std::system_error&) {
+        // No room for a thread (its stack is address space, which a memory
+        // limit may have used up): regions run on the threads there are, the
+        // caller's at least, and no start is tried again until a resize.
+        cannot_start_ = true;
+        return;
+      }
     }
   }
 
@@ -166,6 +176,7 @@ class ThreadPool {
   }
 
   std::vector<std::thread> workers_;  // changed only with the region lock held
+  bool cannot_start_ = false;         // a thread failed to start; likewise locked
   std::atomic<int> size_;             // read without the lock by get_num_threads
   std::mutex region_lock_;            // one parallel region at a time; others run inline
   std::mutex mutex_;                  // guards current_ and sleepers_

@@ -1,14 +1,46 @@
 #include "ember/kernels/blas.h"
 
 #include <cblas.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <climits>
 #include <vector>
 
+#include "ember/allocator.h"
 #include "ember/parallel.h"
 
 namespace ember {
+
+namespace {
+
+// Note [BLAS buffers]
+// OpenBLAS maps its work buffer (tens of MB of address space) on a thread's
+// first call, and when the mapping fails it prints "Memory allocation still
+// failed" and exits the process: nothing to catch. So before a thread's first
+// BLAS call Ember maps as much itself, unmaps it, and raises its own
+// out-of-memory error (RuntimeError) if the mapping failed even after the
+// buffer cache was emptied, leaving the process alive. Later calls reuse
+// OpenBLAS's buffer and skip the check.
+void check_blas_buffer_fits() {
+  thread_local bool checked = false;
+  if (checked) return;
+  constexpr size_t kBufferBytes = size_t{64} << 20;
+  auto fits = [] {
+    void* p =
+        mmap(nullptr, kBufferBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    munmap(p, kBufferBytes);
+    return true;
+  };
+  if (!fits()) {
+    empty_cache();  // Ember's cached buffers may be what is in the way
+    if (!fits()) throw OutOfMemory(kBufferBytes);
+  }
+  checked = true;
+}
+
+}  // namespace
 
 void use_single_threaded_blas() {
   static const bool done = [] {
@@ -16,6 +48,7 @@ void use_single_threaded_blas() {
     return true;
   }();
   (void)done;
+  check_blas_buffer_fits();
 }
 
 namespace {
@@ -78,6 +111,7 @@ std::vector<T> pack(const MatrixRef<T>& x, int64_t rows, int64_t cols) {
 void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                int64_t ldc) {
+  check_blas_buffer_fits();  // on every thread of the pool that calls it
   scipy_cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n),
                     static_cast<blasint>(k), 1.0f, a, static_cast<blasint>(lda), b,
                     static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
@@ -86,6 +120,7 @@ void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int
 void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
                int64_t ldc) {
+  check_blas_buffer_fits();
   scipy_cblas_dgemm(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n),
                     static_cast<blasint>(k), 1.0, a, static_cast<blasint>(lda), b,
                     static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
