@@ -224,6 +224,7 @@ STRUCTURAL = {
     "layer_norm": lambda lib, a: lib.nn.functional.layer_norm(a, (4,), a[0], a[1]),
     "mse": lambda lib, a: lib.nn.functional.mse_loss(a, a.flip(0)),
     "cross_entropy": lambda lib, a: lib.nn.functional.cross_entropy(a, lib.tensor([1, 0, 3])),
+    "embedding": lambda lib, a: lib.nn.functional.embedding(lib.tensor([[2, 0], [1, 2]]), a),
     "bce_logits": lambda lib, a: lib.nn.functional.binary_cross_entropy_with_logits(
         a, lib.sigmoid(a.flip(1))
     ),
@@ -387,8 +388,10 @@ def test_errors_match_torch():
 def test_op_without_forward_formula_raises_not_implemented():
     with efw.dual_level():
         d = efw.make_dual(ember.randn(1, 1, 4, 4), ember.randn(1, 1, 4, 4))
-        with pytest.raises(NotImplementedError, match="Trying to use forward AD with convolution"):
-            ember.nn.functional.conv2d(d, ember.randn(1, 1, 3, 3))
+        with pytest.raises(
+            NotImplementedError, match="Trying to use forward AD with max_pool2d_with_indices"
+        ):
+            ember.nn.functional.max_pool2d(d, 2)
         with pytest.raises(NotImplementedError, match="Trying to use forward AD with cumprod"):
             ember.cumprod(d, 0)
         with pytest.raises(NotImplementedError, match="forward AD with native_batch_norm"):
@@ -468,3 +471,61 @@ def test_custom_function_without_jvp_raises_like_torch():
                 Double.apply(dual)
             messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("which", ["input", "weight", "bias", "all"])
+@pytest.mark.parametrize("dims", [1, 2])
+def test_convolution_forward_formula_matches_torch(dims, which):
+    rng = np.random.default_rng(10)
+    spatial = (7,) * dims
+    x, w, b = (
+        rng.normal(size=(2, 4, *spatial)),
+        rng.normal(size=(6, 2, *(3,) * dims)),
+        rng.normal(size=6),
+    )
+    tangents = [rng.normal(size=a.shape) for a in (x, w, b)]
+    duals = {"input": [0], "weight": [1], "bias": [2], "all": [0, 1, 2]}[which]
+
+    def conv(lib, a, ww, bb):
+        f = lib.nn.functional.conv1d if dims == 1 else lib.nn.functional.conv2d
+        return f(a, ww, bb, stride=2, padding=1, groups=2)
+
+    def run(lib, fw):
+        with fw.dual_level():
+            args = [lib.tensor(a) for a in (x, w, b)]
+            for i in duals:
+                args[i] = fw.make_dual(args[i], lib.tensor(tangents[i]))
+            return fw.unpack_dual(conv(lib, *args)).tangent.detach().numpy()
+
+    np.testing.assert_allclose(run(ember, efw), run(torch, tfw), rtol=1e-10, atol=1e-12)
+
+
+def test_forward_over_reverse_through_convolution_raises():
+    # The weight's gradient reads the dual input through a raw kernel.
+    with efw.dual_level():
+        x = ember.randn(1, 1, 5, 5, dtype=ember.float64)
+        w = ember.randn(1, 1, 3, 3, dtype=ember.float64, requires_grad=True)
+        y = ember.nn.functional.conv2d(efw.make_dual(x, ember.ones_like(x)), w)
+        with pytest.raises(NotImplementedError, match="forward AD with convolution"):
+            ember.autograd.grad(y.sum(), w)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda lib, a: (lib.nn.functional.layer_norm(a.view(2, 3), (3,)) ** 3).sum(),
+        lambda lib, a: a.prod() + a.view(2, 3).prod(1).sum(),
+    ],
+    ids=["layer_norm", "prod"],
+)
+def test_forward_over_reverse_through_fused_backward_formulas_matches_torch(f):
+    rng = np.random.default_rng(11)
+    x, v = rng.normal(size=6), rng.normal(size=6)
+
+    def hvp(lib, fw):
+        with fw.dual_level():
+            leaf = lib.tensor(x, requires_grad=True)
+            (g,) = lib.autograd.grad(f(lib, fw.make_dual(leaf, lib.tensor(v))), leaf)
+            return fw.unpack_dual(g).tangent.detach().numpy()
+
+    np.testing.assert_allclose(hvp(ember, efw), hvp(torch, tfw), rtol=1e-9, atol=1e-12)

@@ -22,10 +22,16 @@ std::string aten_name(const Node& node) {
   std::string op = forward_op_name(node);
   const size_t scope = op.rfind("::");  // torch::autograd::CopySlices -> CopySlices
   if (scope != std::string::npos) op = op.substr(scope + 2);
+  // A word starts at a capital after a lower-case letter (LayerNorm), or at
+  // a capital followed by a lower-case one (2DWith): MaxPool2DWithIndices ->
+  // max_pool2d_with_indices.
+  auto lower = [&](size_t i) {
+    return i < op.size() && std::islower(static_cast<unsigned char>(op[i]));
+  };
   std::string out;
   for (size_t i = 0; i < op.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(op[i]);
-    if (std::isupper(c) && i > 0) out += '_';
+    if (std::isupper(c) && i > 0 && (lower(i - 1) || lower(i + 1))) out += '_';
     out += static_cast<char>(std::tolower(c));
   }
   return out;

@@ -28,9 +28,12 @@ namespace forward_ad {
 //    is wanted; otherwise it exists just long enough for set_history to check
 //    that the op has a forward formula. An op without one raises torch's
 //    NotImplementedError there, so a tangent is never dropped silently.
-//  - Tangents are computed with differentiable ops. Under create_graph the
-//    backward formulas run on tensors that carry tangents, so forward-over-
-//    reverse (Hessian-vector products) needs nothing further.
+//  - Tangents are computed with differentiable ops, and backward formulas run
+//    on tensors that carry tangents, so forward-over-reverse (Hessian-vector
+//    products) needs nothing further, provided a formula's fused kernel runs
+//    only when neither its gradient nor a saved tensor carries a tangent
+//    (any_requires_grad counts tangents). A node whose formula cannot carry
+//    them refuses them (backward_carries_tangents, ConvolutionBackward0).
 //  - A node that saves its own output saves an alias sharing the output's
 //    ForwardGrad (Note [Saved tensors]), so the tangent reaches formulas that
 //    use the saved output, whenever the op set it.

@@ -210,10 +210,33 @@ Tensor bias_grad(const Tensor& grad, int64_t spatial_dims) {
 
 // ---- convolution ----
 
+namespace {
+
+// Bilinear in input and weight, linear in bias: the tangent is
+// conv(t_input, w) + conv(x, t_weight) + t_bias along the channels.
+void set_convolution_tangent(const Tensor& out, const Tensor& input, const Tensor& weight,
+                             const Tensor& bias, const ConvParams& params) {
+  if (!forward_ad::any_tangent(input, weight, bias)) return;
+  forward_ad::FormulaScope formula;
+  Tensor t;
+  auto add_part = [&t](const Tensor& part) { t = t ? add(t, part) : part; };
+  if (const Tensor ti = forward_ad::tangent(input))
+    add_part(convolution(ti, weight, nullptr, params));
+  if (const Tensor tw = forward_ad::tangent(weight))
+    add_part(convolution(input, tw, nullptr, params));
+  if (const Tensor tb = forward_ad::tangent(bias)) {
+    DimList channels{tb->numel()};
+    for (int64_t d = 2; d < out->dim(); ++d) channels.push_back(1);
+    add_part(expand(reshape(tb, channels), out->shape()));
+  }
+  forward_ad::set_tangent(out, t);
+}
+
+}  // namespace
+
 Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
                    const ConvParams& params) {
   const ConvParams p = checked_params(input, weight, bias, params);
-  forward_ad::refuse_tangents("convolution", {&input, &weight, &bias});
   Tensor out = conv_values(input, weight, bias, p);
   if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(weight) || needs_grad(bias))) {
     auto node = std::make_shared<ConvolutionBackward0>();
@@ -226,6 +249,7 @@ Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias
     node->params = p;
     node->spatial_dims = weight->dim() - 2;
   }
+  set_convolution_tangent(out, input, weight, bias, params);
   return out;
 }
 
@@ -235,6 +259,8 @@ TensorList ConvolutionBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
   if (!g) return out;
   const Tensor x = input.unpack(*this), w = weight.unpack(*this);
+  // The raw kernels below would drop a saved tensor's tangent (forward over reverse).
+  if (forward_ad::any_tangent(g, x, w)) forward_ad::throw_no_forward_formula(*this);
   if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);
   if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(x, g, w->shape(), params);
   if (wants_grad(*this, 2)) out[2] = bias_grad(g, spatial_dims);

@@ -697,6 +697,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
     node->num_weights = num;
     node->padding_idx = padding_idx;
   }
+  linear_tangent(out, weight, [&](const Tensor& t) { return embedding(t, indices, padding_idx); });
   return out;
 }
 

@@ -105,7 +105,8 @@ TensorList NativeLayerNormBackward0::apply(TensorList&& grads) {
   for (int64_t s : normalized_shape) n *= s;
   const Tensor& g = grads[0];
   TensorList out(3);
-  if (!GradMode::is_enabled()) {
+  // The kernel would drop tangents (forward over reverse): the ops below carry them.
+  if (!GradMode::is_enabled() && !forward_ad::any_tangent(g, x, w)) {
     const Tensor m = mean.unpack(*this), r = rstd.unpack(*this);
     LayerNormGrads d = layer_norm_backward_kernel(contiguous(g), contiguous(x), n, m, r,
                                                   w ? contiguous(w) : w, wants_grad(*this, 0),

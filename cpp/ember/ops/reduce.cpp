@@ -290,7 +290,10 @@ namespace {
 // product of the others is exact with zeros about; a graph for higher-order
 // gradients goes through result / x, which needs x without zeros.
 Tensor prod_gradient(const Tensor& g, const Tensor& x, const Tensor& result, int64_t dim) {
-  if (!GradMode::is_enabled()) return mul(g, prod_of_others_kernel(x, dim));
+  // The kernel is exact with zeros but would drop tangents (forward over reverse).
+  if (!GradMode::is_enabled() && !forward_ad::any_tangent(g, x)) {
+    return mul(g, prod_of_others_kernel(x, dim));
+  }
   if (item_as_double(sum(compare(BinaryOp::Eq, x, Scalar(0.0)))) > 0) {
     throw std::runtime_error(
         "ember: higher-order gradients of prod() through an input containing zeros are not "
@@ -360,7 +363,7 @@ TensorList ProdBackward0::apply(TensorList&& grads) {
   // torch: with two zeros every product of the others holds one, so the
   // gradient is zero even where an inf would make the product NaN.
   // (Only when no graph is built: higher-order gradients go through prod_gradient.)
-  if (!GradMode::is_enabled() && x->numel() > 0 &&
+  if (!GradMode::is_enabled() && !forward_ad::any_tangent(grads[0], x) && x->numel() > 0 &&
       item_as_double(sum(compare(BinaryOp::Eq, x, Scalar(0.0)))) >= 2) {
     return {zeros(x->shape(), x->dtype())};
   }

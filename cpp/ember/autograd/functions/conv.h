@@ -7,7 +7,10 @@
 namespace ember {
 
 struct ConvolutionBackward0 final : Node {
-  EMBER_NODE(ConvolutionBackward0);
+  EMBER_NODE_FWD(ConvolutionBackward0);
+  // Without create_graph the formulas run raw kernels, which would drop a
+  // gradient's tangent (forward over reverse): the engine refuses it instead.
+  bool backward_carries_tangents() const override { return false; }
   void release_saved() override { input.release(), weight.release(); }
   SavedTensor input, weight;
   ConvParams params;

@@ -39,7 +39,7 @@ struct NativeBatchNormBackward0 final : Node {
   double eps = 0;
 };
 struct EmbeddingBackward0 final : Node {
-  EMBER_NODE(EmbeddingBackward0);
+  EMBER_NODE_FWD(EmbeddingBackward0);
   void release_saved() override { indices.release(); }
   SavedTensor indices;  // contiguous int64, checked in range
   int64_t num_weights = 0;
