@@ -1,7 +1,6 @@
 #pragma once
 // Forward-mode AD: the dual level and the tangents tensors carry within it.
 
-#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 

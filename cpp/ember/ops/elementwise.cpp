@@ -372,19 +372,25 @@ void set_extreme_tangent(const Tensor& out, const Tensor& a, const Tensor& b, Bi
   set_pointwise_tangent(out, part(tangent(a), a_loses), part(tangent(b), b_loses));
 }
 
-}  // namespace
-
-Tensor maximum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_kernel(BinaryOp::Maximum, a, b);
+// maximum (a loses where a < b) and minimum (where a > b).
+template <typename NodeT>
+Tensor extreme(BinaryOp op, const Tensor& a, const Tensor& b, BinaryOp a_loses, BinaryOp b_loses) {
+  Tensor out = binary_kernel(op, a, b);
   if (any_requires_grad(a, b)) {
-    auto node = record<MaximumBackward0>(out, {&a, &b});
+    auto node = record<NodeT>(out, {&a, &b});
     node->self = SavedTensor(a, false);
     node->other = SavedTensor(b, false);
     node->self_meta = GradFit(a, out);
     node->other_meta = GradFit(b, out);
   }
-  set_extreme_tangent(out, a, b, BinaryOp::Lt, BinaryOp::Gt);
+  set_extreme_tangent(out, a, b, a_loses, b_loses);
   return out;
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return extreme<MaximumBackward0>(BinaryOp::Maximum, a, b, BinaryOp::Lt, BinaryOp::Gt);
 }
 
 TensorList MaximumBackward0::apply(TensorList&& grads) {
@@ -393,16 +399,7 @@ TensorList MaximumBackward0::apply(TensorList&& grads) {
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_kernel(BinaryOp::Minimum, a, b);
-  if (any_requires_grad(a, b)) {
-    auto node = record<MinimumBackward0>(out, {&a, &b});
-    node->self = SavedTensor(a, false);
-    node->other = SavedTensor(b, false);
-    node->self_meta = GradFit(a, out);
-    node->other_meta = GradFit(b, out);
-  }
-  set_extreme_tangent(out, a, b, BinaryOp::Gt, BinaryOp::Lt);
-  return out;
+  return extreme<MinimumBackward0>(BinaryOp::Minimum, a, b, BinaryOp::Gt, BinaryOp::Lt);
 }
 
 TensorList MinimumBackward0::apply(TensorList&& grads) {
@@ -736,12 +733,6 @@ TensorList CloneBackward0::apply(TensorList&& grads) { return {grads[0]}; }
 
 namespace {
 
-// Whether a backward formula may run as one raw kernel: no graph to record and
-// no tangent to carry, and operands a kernel takes.
-bool fusable_backward(const Tensor& g, const Tensor& saved) {
-  return !any_requires_grad(g, saved) && g->shape() == saved->shape() && is_floating(g->dtype());
-}
-
 // g * gelu'(x)
 Tensor gelu_times_derivative(const Tensor& g, const Tensor& x, bool tanh_approx);
 
@@ -772,7 +763,7 @@ TensorList GeluBackward0::apply(TensorList&& grads) {
 namespace {
 
 Tensor gelu_times_derivative(const Tensor& g, const Tensor& x, bool tanh_approx) {
-  if (fusable_backward(g, x)) return gelu_backward_kernel(g, x, tanh_approx);
+  if (fusable_formula(g, x)) return gelu_backward_kernel(g, x, tanh_approx);
   // create_graph: the derivative from differentiable ops, so gradients of
   // every order flow (torch records GeluBackwardBackward0 here instead).
   Tensor d;

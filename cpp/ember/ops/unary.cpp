@@ -17,12 +17,6 @@ namespace {
 
 Tensor one_minus_square(const Tensor& x) { return rsub(mul(x, x), Scalar(1.0)); }
 
-// Whether a formula may run as one raw kernel: no graph to record and no
-// tangent to carry (Note [Forward-mode AD]), and operands a kernel takes.
-bool fusable(const Tensor& v, const Tensor& saved) {
-  return !any_requires_grad(v, saved) && v->shape() == saved->shape() && is_floating(v->dtype());
-}
-
 Tensor zero_derivative(const Tensor& v, const Tensor&) { return zeros(v->shape(), v->dtype()); }
 Tensor neg_derivative(const Tensor& v, const Tensor&) { return neg(v); }
 Tensor exp_derivative(const Tensor& v, const Tensor& y) { return mul(v, y); }
@@ -62,11 +56,11 @@ Tensor erfinv_derivative(const Tensor& v, const Tensor& x) {  // sqrt(pi) / 2 * 
   return mul(v, mul(exp(mul(y, y)), Scalar(0.88622692545275801)));
 }
 Tensor tanh_derivative(const Tensor& v, const Tensor& y) {
-  if (fusable(v, y)) return tanh_backward_kernel(v, y);
+  if (fusable_formula(v, y)) return tanh_backward_kernel(v, y);
   return mul(v, one_minus_square(y));
 }
 Tensor sigmoid_derivative(const Tensor& v, const Tensor& y) {
-  if (fusable(v, y)) return sigmoid_backward_kernel(v, y);
+  if (fusable_formula(v, y)) return sigmoid_backward_kernel(v, y);
   return mul(mul(v, rsub(y, Scalar(1.0))), y);
 }
 Tensor relu_derivative(const Tensor& v, const Tensor& y) {
@@ -74,7 +68,7 @@ Tensor relu_derivative(const Tensor& v, const Tensor& y) {
   // Under create_graph torch's gradient depends on y (with derivative 0), so a
   // second grad with respect to the input finds it: y * 0 is that 0 (y is 0 there).
   const bool link_y = GradMode::is_enabled() && y->requires_grad();
-  if (!link_y && fusable(v, y)) return relu_backward_kernel(v, y);
+  if (!link_y && fusable_formula(v, y)) return relu_backward_kernel(v, y);
   const Tensor zero = link_y ? mul(y, Scalar(0.0)) : zeros({}, v->dtype());
   return where(compare(BinaryOp::Le, y, Scalar(0.0)), zero, v);
 }
@@ -95,7 +89,7 @@ Tensor exp2_derivative(const Tensor& v, const Tensor& y) {  // 2^x ln 2
   return mul(v, mul(y, Scalar(0.69314718055994530942)));
 }
 Tensor silu_derivative(const Tensor& v, const Tensor& x) {  // s (1 + x (1 - s)), s = sigmoid(x)
-  if (fusable(v, x) && v->dtype() == DType::Float32 && x->dtype() == DType::Float32) {
+  if (fusable_formula(v, x) && v->dtype() == DType::Float32 && x->dtype() == DType::Float32) {
     return silu_backward_kernel(v, x);
   }
   const Tensor s = sigmoid(x);

@@ -953,27 +953,42 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     return g._issue("reduce_scatter", run, [output], async_op)
 
 
-def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
-    """Rank `dst` receives every rank's `tensor` in `gather_list`."""
+def _rooted_list(tensor, tensors, list_name, group, root, group_root, root_name, op):
+    """gather's and scatter's checks, torch's messages: the list of tensors is given
+    on the root rank only, one per rank, each like `tensor`. Returns (group, root,
+    whether this rank is it, the list) or None when this rank is not in the group."""
     _check_single_tensor(tensor, "tensor")
-    if gather_list:
-        _check_tensor_list(gather_list, "gather_list")
+    if tensors:
+        _check_tensor_list(tensors, list_name)
     else:
-        gather_list = []
+        tensors = []
     g = _group(group)
     if g is None:
-        return _not_member("gather")
-    root = _root(g, dst, group_dst, "dst")
+        return None
+    root = _root(g, root, group_root, root_name)
     is_root = g.rank() == root
-    if is_root and not gather_list:
-        raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-    if not is_root and gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
+    side = "destination" if op == "Gather" else "source"
+    if is_root and not tensors:
+        raise ValueError(f"Argument ``{list_name}`` must be specified on {side} rank.")
+    if not is_root and tensors:
+        raise ValueError(f"Argument ``{list_name}`` must NOT be specified on non-{side} ranks.")
     _check_contiguous(tensor)
     if is_root:
-        if len(gather_list) != g.size():
-            raise RuntimeError("Gather: number of output tensors should equal to the world size")
-        _check_same_size_and_type(tensor, gather_list)
+        if len(tensors) != g.size():
+            kind = "output" if op == "Gather" else "input"
+            raise RuntimeError(f"{op}: number of {kind} tensors should equal to the world size")
+        _check_same_size_and_type(tensor, tensors)
+    return g, root, is_root, tensors
+
+
+def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
+    """Rank `dst` receives every rank's `tensor` in `gather_list`."""
+    checked = _rooted_list(
+        tensor, gather_list, "gather_list", group, dst, group_dst, "dst", "Gather"
+    )
+    if checked is None:
+        return _not_member("gather")
+    g, root, is_root, gather_list = checked
     send = _buffer(tensor)
     outputs = [_buffer(t) for t in gather_list]
 
@@ -989,25 +1004,12 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
     """Rank i's `tensor` receives scatter_list[i] from rank `src`."""
-    _check_single_tensor(tensor, "tensor")
-    if scatter_list:
-        _check_tensor_list(scatter_list, "scatter_list")
-    else:
-        scatter_list = []
-    g = _group(group)
-    if g is None:
+    checked = _rooted_list(
+        tensor, scatter_list, "scatter_list", group, src, group_src, "src", "Scatter"
+    )
+    if checked is None:
         return _not_member("scatter")
-    root = _root(g, src, group_src, "src")
-    is_root = g.rank() == root
-    if is_root and not scatter_list:
-        raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-    if not is_root and scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
-    _check_contiguous(tensor)
-    if is_root:
-        if len(scatter_list) != g.size():
-            raise RuntimeError("Scatter: number of input tensors should equal to the world size")
-        _check_same_size_and_type(tensor, scatter_list)
+    g, root, is_root, scatter_list = checked
     recv = _buffer(tensor)
     inputs = [_buffer(t) for t in scatter_list]
 

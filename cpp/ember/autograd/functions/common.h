@@ -88,6 +88,13 @@ std::shared_ptr<NodeT> record(const Tensor& out, const Tensor& input) {
 // named like torch's, whose apply runs that forward op, so gradients of every
 // order flow through these formulas too.
 
+// Whether a formula v * f'(saved) may run as one raw kernel: no graph to
+// record and no tangent to carry (Note [Forward-mode AD]), and operands a
+// kernel takes.
+inline bool fusable_formula(const Tensor& v, const Tensor& saved) {
+  return !any_requires_grad(v, saved) && v->shape() == saved->shape() && is_floating(v->dtype());
+}
+
 // Whether the node must produce a gradient for forward input i.
 inline bool wants_grad(const Node& n, size_t i) {
   return i < n.next_edges().size() && n.next_edges()[i].node != nullptr;
