@@ -460,6 +460,9 @@ def _abort_job(message):
     try:
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
+        # The launcher forwards a rank's output through a proxy that Abort tears
+        # down at once: a moment's pause lets the reason reach the user.
+        time.sleep(0.2)
     finally:
         _state.mpi.COMM_WORLD.Abort(1)
 
