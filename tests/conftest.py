@@ -34,7 +34,17 @@ def capture(fn, lib):
 # dtype helpers
 # --------------------------------------------------------------------------
 
-NP_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+NP_DTYPES = {
+    "float16": np.float16,
+    "float32": np.float32,
+    "float64": np.float64,
+    "uint8": np.uint8,
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "bool": np.bool_,
+}
 
 
 def dtype_name(dt) -> str:
@@ -57,6 +67,8 @@ def torch_dtype(name):
 
 
 DEFAULT_TOL = {
+    "bfloat16": (1e-2, 1e-2),
+    "float16": (2e-3, 1e-3),
     "float32": (1e-4, 1e-5),
     "float64": (1e-9, 1e-11),
 }
@@ -66,7 +78,8 @@ def _to_numpy(x):
     if isinstance(x, np.ndarray):
         return x
     if hasattr(x, "detach"):
-        return x.detach().numpy()
+        x = x.detach()
+        return (x.float() if dtype_name(x.dtype) == "bfloat16" else x).numpy()
     return np.asarray(x)
 
 
@@ -93,7 +106,7 @@ def assert_close(
         np.testing.assert_array_equal(e, t, err_msg=msg)
         return
     d_rtol, d_atol = DEFAULT_TOL.get(t_name, DEFAULT_TOL["float32"])
-    if e.dtype == np.float32 or t.dtype == np.float32:
+    if (e.dtype == np.float32 or t.dtype == np.float32) and t_name not in ("float16", "bfloat16"):
         d_rtol, d_atol = DEFAULT_TOL["float32"]
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
@@ -242,8 +255,13 @@ def rng():
 # --------------------------------------------------------------------------
 
 
+# The half types round each op's result to 8 or 11 significant bits: a value
+# computed in a different order may land one unit in the last place away.
+HALF_TOL = {"float16": (2e-3, 1e-3), "bfloat16": (1.6e-2, 1e-2)}
+
+
 def np_of(t):
-    return np.asarray(t.detach().numpy())
+    return np.asarray(_to_numpy(t))
 
 
 def dt(d):
@@ -253,6 +271,7 @@ def dt(d):
 def assert_same(e, t, rtol=1e-5, atol=1e-6):
     assert tuple(e.shape) == tuple(t.shape), (tuple(e.shape), tuple(t.shape))
     assert dt(e.dtype) == dt(t.dtype), (e.dtype, t.dtype)
+    rtol, atol = HALF_TOL.get(dt(t.dtype), (rtol, atol))
     en, tn = np_of(e), np_of(t)
     if en.dtype.kind != "f":  # integers and bools exactly (allclose goes through float)
         np.testing.assert_array_equal(en, tn)

@@ -69,8 +69,18 @@ def test_device_and_tensors_requiring_grad_as_torch():
 
 
 def test_a_dtype_ember_lacks_is_refused_clearly():
-    with pytest.raises(TypeError, match="int32"):
-        ember.from_dlpack(torch.arange(3, dtype=torch.int32))
+    with pytest.raises(TypeError, match="uint16"):
+        ember.from_dlpack(torch.zeros(3, dtype=torch.uint16))
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "float16"])
+def test_narrow_dtypes_cross_both_ways(name):
+    t = torch.arange(-3, 4, dtype=getattr(torch, name)) if name != "uint8" else torch.arange(7)
+    t = t.to(getattr(torch, name))
+    e = ember.from_dlpack(t)
+    assert e.dtype == getattr(ember, name) and e.tolist() == t.tolist()
+    back = torch.from_dlpack(e)
+    assert back.dtype == t.dtype and torch.equal(back, t)
 
 
 def test_a_stream_on_the_cpu_is_refused_like_torch():

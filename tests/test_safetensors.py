@@ -85,12 +85,27 @@ def test_files_written_by_safetensors_load_in_ember(tmp_path):
 
 
 def test_a_dtype_ember_lacks_is_named_and_the_rest_still_loads(tmp_path):
-    path = tmp_path / "half.safetensors"
-    ref.save_file({"h": torch.ones(2, dtype=torch.float16), "f": torch.ones(2)}, path)
-    with pytest.raises(st.SafetensorError, match="F16 .torch.float16."):
+    path = tmp_path / "unsigned.safetensors"
+    ref.save_file({"u": torch.ones(2, dtype=torch.uint16), "f": torch.ones(2)}, path)
+    with pytest.raises(st.SafetensorError, match="U16 .torch.uint16."):
         st.load_file(path)
     with st.safe_open(path, framework="pt") as f:
         assert f.get_tensor("f").tolist() == [1.0, 1.0]
+
+
+NARROW = ["uint8", "int8", "int16", "int32", "float16", "bfloat16"]
+
+
+@pytest.mark.parametrize("name", NARROW)
+def test_narrow_dtypes_round_trip_with_the_reference(tmp_path, name):
+    values = torch.tensor([[1.5, -2.25, 100.0], [0.0, 7.0, -1.0]]).to(getattr(torch, name))
+    ref.save_file({"x": values}, tmp_path / "torch.safetensors")
+    mine = st.load_file(tmp_path / "torch.safetensors")["x"]
+    assert mine.dtype == getattr(ember, name)
+    assert mine.float().tolist() == values.float().tolist()
+    st.save_file({"x": mine}, tmp_path / "ember.safetensors")
+    back = ref.load_file(tmp_path / "ember.safetensors")["x"]
+    assert back.dtype == values.dtype and torch.equal(back, values)
 
 
 def test_shared_and_non_contiguous_tensors_are_refused_as_safetensors_does():

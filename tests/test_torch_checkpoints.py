@@ -205,8 +205,21 @@ def test_a_cuda_checkpoint_needs_map_location_and_then_loads():
         assert ember.load(io.BytesIO(data), map_location=where)["w"].tolist() == [0.0, 1.0, 2.0]
 
 
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "float16", "bfloat16"])
+def test_narrow_dtypes_load_from_torch_and_back(name):
+    values = torch.tensor([[1.5, -2.25, 100.0], [0.0, 7.0, -1.0]]).to(getattr(torch, name))
+    loaded = ember.load(io.BytesIO(_torch_bytes({"x": values, "view": values[:, 1]})))
+    assert loaded["x"].dtype == getattr(ember, name)
+    assert loaded["x"].float().tolist() == values.float().tolist()
+    assert loaded["view"].float().tolist() == values[:, 1].float().tolist()
+    buffer = io.BytesIO()
+    ember.save(loaded, buffer)
+    back = torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+    assert back["x"].dtype == values.dtype and torch.equal(back["x"], values)
+
+
 def test_a_dtype_ember_lacks_is_named():
-    for dtype in (torch.float16, torch.int32, torch.uint8, torch.bfloat16, torch.complex64):
+    for dtype in (torch.complex64, torch.complex128):
         data = _torch_bytes({"x": torch.zeros(2, dtype=dtype)})
         name = str(dtype).split(".")[-1]
         with pytest.raises(pickle.UnpicklingError, match=f"dtype torch.{name}, which Ember"):

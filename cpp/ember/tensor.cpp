@@ -197,7 +197,7 @@ void for_each_element_offset(const Tensor& t, F f) {
 }  // namespace
 
 void fill_raw(const Tensor& t, const Scalar& value) {
-  EMBER_DISPATCH(t->dtype(), T, [&] {
+  EMBER_DISPATCH_ALL(t->dtype(), T, [&] {
     T* p = t->data<T>();
     const T v = value.checked_to<T>();
     if (t->is_contiguous()) {
@@ -258,7 +258,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType 
     const int64_t span = end.int_value - s;
     const int64_t n = span / d + (span % d != 0 ? 1 : 0);
     Tensor t = empty(Shape{n}, dtype);
-    EMBER_DISPATCH(dtype, T, [&] {
+    EMBER_DISPATCH_ALL(dtype, T, [&] {
       T* p = t->data<T>();
       for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(s + i * d);
     });
@@ -266,7 +266,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType 
   }
   const int64_t n = static_cast<int64_t>(std::ceil((end.value - start.value) / step.value));
   Tensor t = empty(Shape{n}, dtype);
-  EMBER_DISPATCH(dtype, T, [&] {
+  EMBER_DISPATCH_ALL(dtype, T, [&] {
     T* p = t->data<T>();
     for (int64_t i = 0; i < n; ++i) {
       p[i] = static_cast<T>(start.value + static_cast<double>(i) * step.value);
@@ -277,10 +277,12 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType 
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   if (steps < 0) throw std::runtime_error("number of steps must be non-negative");
+  if (dtype == DType::Bool)
+    throw NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'");
   Tensor t = empty(Shape{steps}, dtype);
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   const int64_t half = steps / 2;
-  EMBER_DISPATCH(dtype, T, [&] {
+  EMBER_DISPATCH_ALL(dtype, T, [&] {
     T* p = t->data<T>();
     // Like torch: the first half counts up from start, the second down from end.
     if (steps == 1) p[0] = static_cast<T>(start);
@@ -295,7 +297,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
 Tensor eye(int64_t n, int64_t m, DType dtype) {
   if (n < 0 || m < 0) throw std::runtime_error("n and m must be non-negative for eye");
   Tensor t = zeros(Shape{n, m}, dtype);
-  EMBER_DISPATCH(dtype, T, [&] {
+  EMBER_DISPATCH_ALL(dtype, T, [&] {
     T* p = t->data<T>();
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = static_cast<T>(1);
   });
@@ -315,7 +317,7 @@ int64_t element_offset(const Tensor& t, int64_t flat_index) {
 
 double element_as_double(const Tensor& t, int64_t flat_index) {
   const int64_t off = element_offset(t, flat_index);
-  return EMBER_DISPATCH(t->dtype(), T, [&] { return static_cast<double>(t->data<T>()[off]); });
+  return EMBER_DISPATCH_ALL(t->dtype(), T, [&] { return static_cast<double>(t->data<T>()[off]); });
 }
 
 Scalar element_as_scalar(const Tensor& t, int64_t flat_index) {
@@ -325,6 +327,11 @@ Scalar element_as_scalar(const Tensor& t, int64_t flat_index) {
       return Scalar::boolean(t->data<bool>()[off]);
     case DType::Int64:
       return Scalar::integer(t->data<int64_t>()[off]);
+    case DType::UInt8:
+    case DType::Int8:
+    case DType::Int16:
+    case DType::Int32:
+      return Scalar::integer(static_cast<int64_t>(element_as_double(t, flat_index)));
     default:
       return Scalar(element_as_double(t, flat_index));
   }

@@ -3,8 +3,10 @@
 // Tensor: the shared handle everyone passes around (null = undefined tensor).
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -259,21 +261,49 @@ struct Scalar {
       return static_cast<T>(value);
     }
   }
-  // The value stored into a tensor of type T: raises, as torch does, when a
-  // float does not fit an integer type (NaN, inf, beyond int64).
+  // The value stored into a tensor of type T: raises, as torch does, when it
+  // does not fit an integer type (NaN, inf, out of range; a negative integer
+  // may wrap into an unsigned type whose range covers its magnitude) or is a
+  // finite double beyond float's range. The half types take any value.
   template <typename T>
   T checked_to() const {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-      // 2**63 is exact in double; every double below it fits int64.
-      if (beyond_int64 ||
-          (!is_integral() && !(value >= -9223372036854775808.0 && value < 9223372036854775808.0))) {
-        throw std::runtime_error("value cannot be converted to type int64_t without overflow");
+      if (!fits_integer(static_cast<double>(std::numeric_limits<T>::lowest()),
+                        static_cast<double>(std::numeric_limits<T>::max()),
+                        std::is_unsigned_v<T>)) {
+        throw std::runtime_error(std::string("value cannot be converted to type ") +
+                                 integer_type_name<T>() + " without overflow");
+      }
+    } else if constexpr (std::is_same_v<T, float>) {
+      if (std::isfinite(value) && std::fabs(value) > std::numeric_limits<float>::max()) {
+        throw std::runtime_error("value cannot be converted to type float without overflow");
       }
     }
-    return to<T>();
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+      return T(value);
+    } else {
+      return to<T>();
+    }
   }
 
  private:
+  // Doubles are exact at the bounds that matter here: the int64 limits are
+  // -2**63 and 2**63 - 1, and 2**63 (what the latter rounds to) is out of range.
+  bool fits_integer(double lowest, double max, bool is_unsigned) const {
+    if (beyond_int64) return false;
+    if (!is_integral()) return value >= lowest && value < max + 1.0;
+    if (is_unsigned && int_value < 0) return -static_cast<double>(int_value) <= max;
+    return static_cast<double>(int_value) >= lowest && static_cast<double>(int_value) <= max;
+  }
+  template <typename T>
+  static const char* integer_type_name() {
+    if constexpr (std::is_same_v<T, uint8_t>) return "uint8_t";
+    if constexpr (std::is_same_v<T, int8_t>) return "int8_t";
+    if constexpr (std::is_same_v<T, int16_t>) return "int16_t";
+    if constexpr (std::is_same_v<T, int32_t>) return "int";
+    return "int64_t";
+  }
+
   Scalar(double v, int64_t i, DType k) : value(v), int_value(i), kind(k) {}
 };
 

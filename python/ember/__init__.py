@@ -12,7 +12,19 @@ import scipy_openblas32 as _openblas  # noqa: F401
 from . import _C, _composite, _inplace, _pointwise
 from . import _return_types as return_types  # noqa: F401
 from ._C import *  # noqa: F401,F403
-from ._C import Tensor, bool, float32, float64, int64  # noqa: A004
+from ._C import (  # noqa: A004
+    Tensor,
+    bfloat16,
+    bool,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
 from ._device import cuda, device
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._size import Size
@@ -27,7 +39,10 @@ __version__ = "0.1.0"
 
 float = float32  # noqa: A001
 double = float64
+half = float16
 long = int64
+int = int32  # noqa: A001
+short = int16
 dtype = _C.dtype
 
 _install_tensor_methods()

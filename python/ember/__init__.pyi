@@ -189,6 +189,7 @@ from ._C import atan as atan
 from ._C import atan2 as atan2
 from ._C import atanh as atanh
 from ._C import bernoulli as bernoulli
+from ._C import bfloat16 as bfloat16
 from ._C import bitwise_and as bitwise_and
 from ._C import bitwise_left_shift as bitwise_left_shift
 from ._C import bitwise_not as bitwise_not
@@ -223,6 +224,7 @@ from ._C import exp2 as exp2
 from ._C import expm1 as expm1
 from ._C import eye as eye
 from ._C import flatten as flatten
+from ._C import float16 as float16
 from ._C import float32 as float32
 from ._C import float64 as float64
 from ._C import floor as floor
@@ -237,7 +239,10 @@ from ._C import get_rng_state as get_rng_state
 from ._C import gt as gt
 from ._C import index_select as index_select
 from ._C import initial_seed as initial_seed
+from ._C import int16 as int16
+from ._C import int32 as int32
 from ._C import int64 as int64
+from ._C import int8 as int8
 from ._C import is_anomaly_check_nan_enabled as is_anomaly_check_nan_enabled
 from ._C import is_anomaly_enabled as is_anomaly_enabled
 from ._C import is_tensor as is_tensor
@@ -312,6 +317,7 @@ from ._C import tanh as tanh
 from ._C import tensor as tensor
 from ._C import transpose as transpose
 from ._C import trunc as trunc
+from ._C import uint8 as uint8
 from ._C import unsqueeze as unsqueeze
 from ._C import var as var
 from ._C import zeros as zeros
@@ -360,10 +366,16 @@ from .serialization import load as load
 from .serialization import save as save
 from .utils.dlpack import from_dlpack as from_dlpack
 
+BFloat16Tensor: typing.Any
 BoolTensor: typing.Any
+ByteTensor: typing.Any
+CharTensor: typing.Any
 DoubleTensor: typing.Any
 FloatTensor: typing.Any
+HalfTensor: typing.Any
+IntTensor: typing.Any
 LongTensor: typing.Any
+ShortTensor: typing.Any
 __version__: str
 def absolute(input): ...
 accelerator: typing.Any
@@ -399,9 +411,11 @@ def fliplr(input): ...
 def flipud(input): ...
 float = _C.float32
 def frac(input): ...
+half = _C.float16
 def hypot(input, other): ...
 def index_add(input, dim, index, source, *, alpha=...): ...
 def inner(input, other): ...
+int = _C.int32
 inverse = linalg._inverse
 def is_floating_point(input): ...
 def isclose(input, other, rtol=..., atol=..., equal_nan=...): ...
@@ -434,6 +448,7 @@ def roll(input, shifts, dims=...): ...
 def round(input, *, decimals=...): ...
 def rsub(input, other, alpha=...): ...
 def sgn(input): ...
+short = _C.int16
 def signbit(input): ...
 slogdet = linalg._slogdet
 def sort(input, dim=..., descending=..., stable=...): ...

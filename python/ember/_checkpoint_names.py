@@ -8,27 +8,37 @@ file gives: Note [weights_only] in ember/serialization.py.
 
 import pickle
 
+import numpy as np
+
 from . import _C
 from ._device import device
+from ._dtype_info import DTYPES
 from ._size import Size
 
-_DTYPES = {"float32": _C.float32, "float64": _C.float64, "int64": _C.int64, "bool": _C.bool}
-_DTYPE_ALIASES = {"float": "float32", "double": "float64", "long": "int64"}
-_HAVE = "Ember has float32, float64, int64 and bool"
+_DTYPES = {facts.name: dtype for dtype, facts in DTYPES.items()}
+_DTYPE_ALIASES = {
+    "float": "float32",
+    "double": "float64",
+    "half": "float16",
+    "long": "int64",
+    "int": "int32",
+    "short": "int16",
+}
+_HAVE = "Ember has " + ", ".join(_DTYPES)
 # torch's legacy storage classes: for Ember's dtypes, and the names of the rest
 _STORAGE_CLASSES = {
     "FloatStorage": "float32",
     "DoubleStorage": "float64",
-    "LongStorage": "int64",
-    "BoolStorage": "bool",
-}
-_OTHER_STORAGE_CLASSES = {
     "HalfStorage": "float16",
     "BFloat16Storage": "bfloat16",
+    "LongStorage": "int64",
     "IntStorage": "int32",
     "ShortStorage": "int16",
     "CharStorage": "int8",
     "ByteStorage": "uint8",
+    "BoolStorage": "bool",
+}
+_OTHER_STORAGE_CLASSES = {
     "ComplexFloatStorage": "complex64",
     "ComplexDoubleStorage": "complex128",
     "QInt8Storage": "qint8",
@@ -40,14 +50,18 @@ _OTHER_STORAGE_CLASSES = {
     "TypedStorage": "a typed storage",
 }
 _OTHER_TORCH_DTYPES = set(
-    "float16 half bfloat16 int32 int int16 short int8 uint8 uint16 uint32 uint64 complex32 "
+    "uint16 uint32 uint64 complex32 "
     "chalf complex64 cfloat complex128 cdouble float8_e4m3fn float8_e4m3fnuz float8_e5m2 "
     "float8_e5m2fnuz float8_e8m0fnu float4_e2m1fn_x2 qint8 quint8 qint32 quint4x2 quint2x4 "
     "bits1x8 bits2x4 bits4x2 bits8 bits16 int1 int2 int3 int4 int5 int6 int7 uint1 uint2 uint3 "
     "uint4 uint5 uint6 uint7".split()
 )
 _STORAGE_NAME_OF = {d: name for name, d in _STORAGE_CLASSES.items()}
-_NUMPY_CODES = {"float32": "f4", "float64": "f8", "int64": "i8", "bool": "b1"}
+# NumPy element codes to read each dtype's bytes as; bfloat16, which NumPy
+# lacks, is read as its 16 bits (see raw_numpy).
+_NUMPY_CODES = {
+    facts.name: np.dtype(facts.numpy_name or "int16").str[1:] for facts in DTYPES.values()
+}
 
 
 def _dtype_name(dtype):

@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from . import _C, _return_types
+from ._dtype_info import DTYPES, numpy_values
 from ._dtype_info import TYPE_NAMES as _TYPE_NAMES
 from ._einsum import einsum
 from ._pointwise import POINTWISE, refuse_integers
@@ -159,7 +160,7 @@ def isfinite(input):
 
 
 # The C type names torch's dtype messages use.
-_C_NAMES = {_C.float32: "float", _C.float64: "double", _C.int64: "long", _C.bool: "bool"}
+_C_NAMES = {dtype: facts.c_name for dtype, facts in DTYPES.items()}
 
 
 def lerp(input, end, weight):
@@ -296,7 +297,7 @@ def _spread_and_mean(kind, input, dim, unbiased, keepdim, correction):
 
 
 def _order(input, dim, descending):
-    x = input.detach().numpy()
+    x = numpy_values(input)
     if x.ndim == 0:
         return np.zeros((), dtype=np.int64)
     if not descending:
@@ -352,7 +353,7 @@ def median(input, dim=None, keepdim=False):
     order = _order(input, d, descending=False)
     if input.dim() == 0:
         return _return_types.median(input.clone(), _C.tensor(order))
-    values = input.detach().numpy()
+    values = numpy_values(input)
     n = values.shape[d]
     pick = np.take(order, [(n - 1) // 2], axis=d)
     if values.dtype.kind == "f":  # the first NaN of a line that has one (NaN sorts last)
@@ -377,7 +378,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if dim is not None:
         dim = _dim(dim, input.dim())
     values, inverse, counts = np.unique(  # each NaN is its own value, as in torch
-        input.detach().numpy(), return_inverse=True, return_counts=True, axis=dim, equal_nan=False
+        numpy_values(input), return_inverse=True, return_counts=True, axis=dim, equal_nan=False
     )
     out = [_C.tensor(values, dtype=input.dtype)]
     if return_inverse:
@@ -411,7 +412,7 @@ def bincount(input, weights=None, minlength=0):
 
 
 def nonzero(input, *, as_tuple=False):
-    values = input.detach().numpy()
+    values = numpy_values(input)
     if as_tuple and values.ndim == 0:  # torch reads a 0-d input as 1-d here
         values = values.reshape(1)
     positions = np.argwhere(values)

@@ -5,29 +5,77 @@ import numpy as np
 from . import _C
 from ._tensor_str import set_default_float_dtype_name
 
-_NUMPY = {_C.float32: np.float32, _C.float64: np.float64, _C.int64: np.int64}
+
+class _DTypeFacts:
+    """What Python code needs to know of one dtype, in one place."""
+
+    def __init__(self, name, scalar_name, c_name, numpy_name, safetensors_code):
+        self.name = name  # "int32"
+        self.scalar_name = scalar_name  # torch's C++ scalar type name, in messages: "Int"
+        self.c_name = c_name  # the C type name of torch's dtype messages: "int"
+        self.numpy_name = numpy_name  # None where NumPy has no such type (bfloat16)
+        self.safetensors_code = safetensors_code
+
+
+# Every dtype Ember has, ordered as torch lists them.
+DTYPES = {
+    getattr(_C, facts.name): facts
+    for facts in (
+        _DTypeFacts("bool", "Bool", "bool", "bool", "BOOL"),
+        _DTypeFacts("uint8", "Byte", "unsigned char", "uint8", "U8"),
+        _DTypeFacts("int8", "Char", "signed char", "int8", "I8"),
+        _DTypeFacts("int16", "Short", "short", "int16", "I16"),
+        _DTypeFacts("int32", "Int", "int", "int32", "I32"),
+        _DTypeFacts("int64", "Long", "long", "int64", "I64"),
+        _DTypeFacts("float16", "Half", "c10::Half", "float16", "F16"),
+        _DTypeFacts("bfloat16", "BFloat16", "c10::BFloat16", None, "BF16"),
+        _DTypeFacts("float32", "Float", "float", "float32", "F32"),
+        _DTypeFacts("float64", "Double", "double", "float64", "F64"),
+    )
+}
+FLOATING = tuple(d for d in DTYPES if d.is_floating_point)
+INTEGRAL = tuple(d for d in DTYPES if not d.is_floating_point and d != _C.bool)
 
 # torch's C++ scalar type names, which its messages quote ("Float", "Long"),
 # and the legacy tensor type names built on them ("FloatTensor").
-TYPE_NAMES = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long", _C.bool: "Bool"}
+TYPE_NAMES = {dtype: facts.scalar_name for dtype, facts in DTYPES.items()}
 LEGACY_NAMES = {dtype: name + "Tensor" for dtype, name in TYPE_NAMES.items()}
+
+# bfloat16's limits, which NumPy cannot give: 8 exponent bits as float32's, 8 significand bits.
+_BFLOAT16_LIMITS = {
+    "bits": 16,
+    "eps": 2.0**-7,
+    "max": float.fromhex("0x1.fep127"),
+    "tiny": 2.0**-126,
+    "resolution": 0.01,
+}
 
 
 class finfo:  # noqa: N801 - torch's name
-    """Machine limits of a float dtype (float32 when none is given)."""
+    """Machine limits of a float dtype (the default dtype when none is given)."""
 
     def __init__(self, type=None):  # noqa: A002 - torch's argument name
-        type = _C.float32 if type is None else type
-        if type not in (_C.float32, _C.float64):
+        type = _C._get_default_dtype() if type is None else type
+        if type not in FLOATING:
             raise TypeError("torch.finfo() requires a floating point input type.")
-        info = np.finfo(_NUMPY[type])
-        self.dtype = repr(type).split(".")[-1]
-        self.bits = info.bits
-        self.eps = float(info.eps)
-        self.max = float(info.max)
-        self.min = float(info.min)
-        self.tiny = self.smallest_normal = float(info.tiny)
-        self.resolution = float(info.resolution)
+        self.dtype = DTYPES[type].name
+        if type == _C.bfloat16:
+            limits = _BFLOAT16_LIMITS
+        else:
+            info = np.finfo(DTYPES[type].numpy_name)
+            limits = {
+                "bits": info.bits,
+                "eps": float(info.eps),
+                "max": float(info.max),
+                "tiny": float(info.tiny),
+                "resolution": float(info.resolution),
+            }
+        self.bits = limits["bits"]
+        self.eps = limits["eps"]
+        self.max = limits["max"]
+        self.min = -self.max
+        self.tiny = self.smallest_normal = limits["tiny"]
+        self.resolution = limits["resolution"]
 
     def __repr__(self):
         return (
@@ -41,21 +89,39 @@ class iinfo:  # noqa: N801 - torch's name
     """Limits of an integer dtype."""
 
     def __init__(self, type):  # noqa: A002
-        if type == _C.bool or type not in _NUMPY or type in (_C.float32, _C.float64):
-            raise TypeError("torch.iinfo() requires an integer input type.")
-        info = np.iinfo(_NUMPY[type])
-        self.dtype = repr(type).split(".")[-1]
+        if type == _C.bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if type not in INTEGRAL:
+            raise TypeError(
+                "torch.iinfo() requires an integer input type. Use torch.finfo to handle "
+                "'torch.iinfo'"
+            )
+        self.dtype = DTYPES[type].name
+        info = np.iinfo(DTYPES[type].numpy_name)
         self.bits, self.max, self.min = info.bits, int(info.max), int(info.min)
 
     def __repr__(self):
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
+def raw_numpy(t):
+    """A NumPy view of t's elements; bfloat16 ones, which NumPy lacks, as int16 bits."""
+    return (t.view(_C.int16) if t.dtype == _C.bfloat16 else t).numpy()
+
+
+def numpy_values(t):
+    """t's values as a NumPy array (no graph); bfloat16 ones, which NumPy lacks, as
+    float32, which holds them exactly."""
+    t = t.detach()
+    return (t.float() if t.dtype == _C.bfloat16 else t).numpy()
+
+
 def dtype_from_name(name):
     """The dtype a pickle names (how dtypes pickle, see ember.serialization)."""
-    if name not in ("float32", "float64", "int64", "bool"):
-        raise ValueError(f"unknown ember dtype {name!r}")
-    return getattr(_C, name)
+    for dtype, facts in DTYPES.items():
+        if facts.name == name:
+            return dtype
+    raise ValueError(f"unknown ember dtype {name!r}")
 
 
 def get_default_dtype():

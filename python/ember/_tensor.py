@@ -6,7 +6,7 @@ once per print or per call of a rarely used helper.
 
 from . import _C
 from ._device import check_device, device
-from ._dtype_info import LEGACY_NAMES
+from ._dtype_info import LEGACY_NAMES, numpy_values
 from ._tensor_str import format_tensor, format_tensor_spec
 
 
@@ -29,11 +29,11 @@ def _display_args(t):
 
 
 def _repr(self):
-    return format_tensor(self.detach().numpy(), **_display_args(self))
+    return format_tensor(numpy_values(self), **_display_args(self))
 
 
 def _format(self, spec):
-    return format_tensor_spec(self.detach().numpy(), spec, **_display_args(self))
+    return format_tensor_spec(numpy_values(self), spec, **_display_args(self))
 
 
 def _normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -51,12 +51,17 @@ def _bernoulli_(self, p=0.5, *, generator=None):
 def _all(self, dim=None, keepdim=False):
     # Counting zeros works for empty dims too (all of nothing is True).
     zeros = (self == 0).sum() if dim is None else (self == 0).sum(dim, keepdim)
-    return zeros == 0
+    return _as_truth_of(self, zeros == 0)
 
 
 def _any(self, dim=None, keepdim=False):
     nonzeros = (self != 0).sum() if dim is None else (self != 0).sum(dim, keepdim)
-    return nonzeros > 0
+    return _as_truth_of(self, nonzeros > 0)
+
+
+def _as_truth_of(input, result):
+    # torch's all/any answer in uint8 for a uint8 input (its pre-bool convention).
+    return result.to(_C.uint8) if input.dtype == _C.uint8 else result
 
 
 def _type(self, dtype=None, non_blocking=False, **unused):
@@ -94,7 +99,18 @@ def _nanmean(self, dim=None, keepdim=False, *, dtype=None):
     return _nansum(self, dim, keepdim, dtype=dtype) / present
 
 
-_DTYPE_TOP = {_C.float32: 1 << 24, _C.float64: 1 << 53, _C.bool: 1, _C.int64: (1 << 63) - 1}
+_DTYPE_TOP = {
+    _C.float16: 1 << 11,
+    _C.bfloat16: 1 << 8,
+    _C.float32: 1 << 24,
+    _C.float64: 1 << 53,
+    _C.bool: 1,
+    _C.uint8: (1 << 8) - 1,
+    _C.int8: (1 << 7) - 1,
+    _C.int16: (1 << 15) - 1,
+    _C.int32: (1 << 31) - 1,
+    _C.int64: (1 << 63) - 1,
+}
 
 
 def _random_(self, *bounds, to=None, generator=None):

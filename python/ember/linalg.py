@@ -10,6 +10,7 @@ import warnings
 
 from . import _C
 from . import _return_types as return_types
+from ._dtype_info import TYPE_NAMES
 from ._stacking import broadcast_shapes
 
 LinAlgError = _C._LinAlgError
@@ -233,9 +234,6 @@ def _wrap_dim(d, ndim):
     return d % ndim
 
 
-_SCALAR_TYPE_NAMES = {"ember.int64": "Long", "ember.bool": "Bool"}
-
-
 def _ord_str(ord):  # noqa: A002
     if isinstance(ord, float) and math.isinf(ord):
         return "inf" if ord > 0 else "-inf"
@@ -251,7 +249,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if not A.is_floating_point():
         raise RuntimeError(
             "linalg.matrix_norm: Expected a floating point or complex tensor as input. "
-            f"Got {_SCALAR_TYPE_NAMES.get(str(A.dtype), A.dtype)}"
+            f"Got {TYPE_NAMES[A.dtype]}"
         )
     if dtype is not None:
         A = A.to(dtype)

@@ -47,6 +47,7 @@ from ._checkpoint_names import (
     _StorageType,
 )
 from ._device import device
+from ._dtype_info import raw_numpy
 from ._size import Size
 from ._weights_only import (
     WeightsOnlyError,
@@ -157,9 +158,11 @@ def _new_storage(dtype, numel, readinto, swap, restore, location, mmap_array=Non
         if dtype == _C.bool and array.size and array.view(np.uint8).max() > 1:
             array = array != 0
         tensor = _C.from_numpy(array)
+        if dtype == _C.bfloat16:  # mapped as its int16 bits
+            tensor = tensor.view(dtype)
     else:
         tensor = _C.empty((numel,), dtype=dtype)
-        array = tensor.numpy()
+        array = raw_numpy(tensor)
         if numel:
             _fill(array, readinto, array.nbytes)
         if swap and array.itemsize > 1:
@@ -286,7 +289,7 @@ class _LegacyReader:
             (count,) = struct.unpack("<q", self._read(8))
             if count != numel:
                 raise _CheckpointError(f"storage {key!r} holds {count} elements, not {numel}")
-            array = storage.tensor.numpy()
+            array = raw_numpy(storage.tensor)
             if numel * itemsize > self.end - self.stream.tell():
                 raise _CheckpointError(f"storage {key!r}'s data is cut short")
             if numel:
@@ -579,7 +582,7 @@ class _TorchPickler(pickle._Pickler):
 
 
 def _storage_bytes(t, little_endian=False):
-    array = t.numpy()
+    array = raw_numpy(t)
     if little_endian and sys.byteorder != "little":
         array = array.byteswap()
     return array.view(np.uint8)  # (a memoryview cast refuses empty arrays)

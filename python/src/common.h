@@ -41,6 +41,8 @@ py::object dtype_object(DType t);
 // Accepts an ember dtype, Python's float/int/bool, or a NumPy dtype.
 DType dtype_from(py::handle obj);
 std::optional<DType> optional_dtype(py::handle obj);
+// The dtype of a NumPy array's elements; TypeError for those Ember lacks.
+DType dtype_of_numpy(const py::dtype& d);
 // Raises unless `device` is None or names the CPU (ember._device.check_device).
 void check_device(py::handle device);
 

@@ -13,7 +13,7 @@ namespace {
 
 // Module-lifetime objects are plain handles holding a reference that is never
 // dropped: static py::objects would be destroyed after the interpreter.
-py::handle dtype_objects[4];
+py::handle dtype_objects[kNumDTypes];
 PyTypeObject* tensor_type_object = nullptr;
 
 }  // namespace
@@ -35,6 +35,27 @@ DType dtype_from(py::handle obj) {
 std::optional<DType> optional_dtype(py::handle obj) {
   if (obj.is_none()) return std::nullopt;
   return dtype_from(obj);
+}
+
+DType dtype_of_numpy(const py::dtype& d) {
+  const char kind = d.kind();
+  const auto size = d.itemsize();
+  if (kind == 'b') return DType::Bool;
+  if (kind == 'u' && size == 1) return DType::UInt8;
+  if (kind == 'i') {
+    if (size == 1) return DType::Int8;
+    if (size == 2) return DType::Int16;
+    if (size == 4) return DType::Int32;
+    if (size == 8) return DType::Int64;
+  }
+  if (kind == 'f') {
+    if (size == 2) return DType::Float16;
+    if (size == 4) return DType::Float32;
+    if (size == 8) return DType::Float64;
+  }
+  throw TypeError("can't convert np.ndarray of type " + std::string(py::str(d)) +
+                  ". The only supported types are: float64, float32, float16, int64, int32, "
+                  "int16, int8, uint8, and bool.");
 }
 
 void check_device(py::handle device) {
@@ -336,26 +357,17 @@ void fill_from(py::handle h, T*& cursor) {
 }
 
 Tensor from_numpy_copy(const py::array& arr, std::optional<DType> dtype) {
-  const std::string kind(1, arr.dtype().kind());
-  DType natural;
-  if (kind == "f") {
-    natural = arr.itemsize() == 4 ? DType::Float32 : DType::Float64;
-  } else if (kind == "i" || kind == "u") {
-    natural = DType::Int64;
-  } else if (kind == "b") {
-    natural = DType::Bool;
-  } else {
-    throw TypeError("can't convert np.ndarray of type " + std::string(py::str(arr.dtype())) +
-                    ". The only supported types are: float64, float32, int64 and bool.");
-  }
+  const DType natural = dtype_of_numpy(arr.dtype());
   const DType target = dtype.value_or(natural);
+  // NumPy has no bfloat16: such tensors are read as float32 and rounded.
+  const DType read = target == DType::BFloat16 ? DType::Float32 : target;
   py::array converted = py::module_::import("numpy").attr("array")(
-      arr, py::arg("dtype") = dtype_name(target), py::arg("order") = "C");
+      arr, py::arg("dtype") = dtype_name(read), py::arg("order") = "C");
   Shape shape;
   for (py::ssize_t i = 0; i < converted.ndim(); ++i) shape.push_back(converted.shape(i));
-  Tensor t = empty(shape, target);
-  std::memcpy(t->raw_data(), converted.data(), static_cast<size_t>(t->numel()) * itemsize(target));
-  return t;
+  Tensor t = empty(shape, read);
+  std::memcpy(t->raw_data(), converted.data(), static_cast<size_t>(t->numel()) * itemsize(read));
+  return convert(t, target);
 }
 
 }  // namespace
@@ -381,7 +393,7 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype) {
   if (!s.any_element) s.dtype = default_float_dtype();  // torch.tensor([]) is float32
   const DType target = dtype.value_or(s.dtype);
   Tensor t = empty(s.shape, target);
-  EMBER_DISPATCH(target, T, [&] {
+  EMBER_DISPATCH_ALL(target, T, [&] {
     T* cursor = t->data<T>();
     fill_from<T>(data, cursor);
   });
@@ -399,7 +411,8 @@ void init_dtype(py::module_& m) {
         return py::make_tuple(py::module_::import("ember._dtype_info").attr("dtype_from_name"),
                               py::make_tuple(dtype_name(d.type)));
       });
-  for (DType t : {DType::Bool, DType::Int64, DType::Float32, DType::Float64}) {
+  for (int i = 0; i < kNumDTypes; ++i) {
+    const auto t = static_cast<DType>(i);
     dtype_objects[static_cast<int>(t)] = py::cast(PyDType{t}).release();
     m.attr(dtype_name(t)) = dtype_objects[static_cast<int>(t)];
   }

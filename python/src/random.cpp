@@ -44,11 +44,11 @@ std::vector<uint8_t> bytes_from(py::handle state) {
   return std::vector<uint8_t>(s.begin(), s.end());
 }
 
-// ember has no uint8 dtype: the state is an int64 tensor of byte values 0..255.
+// The state as torch gives it: a uint8 tensor of the generator's bytes.
 Tensor state_tensor(const Generator& g) {
   const std::vector<uint8_t> s = g.get_state();
-  Tensor t = empty(Shape{static_cast<int64_t>(s.size())}, DType::Int64);
-  for (size_t i = 0; i < s.size(); ++i) t->data<int64_t>()[i] = s[i];
+  Tensor t = empty(Shape{static_cast<int64_t>(s.size())}, DType::UInt8);
+  std::copy(s.begin(), s.end(), t->data<uint8_t>());
   return t;
 }
 
@@ -212,21 +212,19 @@ void bind_samplers(py::module_& m) {
         }
         const DimList d = dims_from(given.back());
         const DType t = optional_dtype(dtype).value_or(DType::Int64);
-        Tensor out = empty(Shape(d.begin(), d.end()), t);
+        if (t == DType::Bool) throw TypeError("randint does not support dtype bool");
+        // The draws depend on the bounds only, so narrower dtypes convert
+        // int64 or float32 draws (Note [Compute dtypes]).
+        Tensor drawn = empty(Shape(d.begin(), d.end()), kernel_dtype(t));
         Generator& g = generator_from(generator);
-        switch (t) {
-          case DType::Int64:
-            fill_randint(out->data<int64_t>(), out->numel(), low, high, g);
-            break;
-          case DType::Float32:
-            fill_randint(out->data<float>(), out->numel(), low, high, g);
-            break;
-          case DType::Float64:
-            fill_randint(out->data<double>(), out->numel(), low, high, g);
-            break;
-          case DType::Bool:
-            throw TypeError("randint does not support dtype bool");
+        if (drawn->dtype() == DType::Int64) {
+          fill_randint(drawn->data<int64_t>(), drawn->numel(), low, high, g);
+        } else if (drawn->dtype() == DType::Float32) {
+          fill_randint(drawn->data<float>(), drawn->numel(), low, high, g);
+        } else {
+          fill_randint(drawn->data<double>(), drawn->numel(), low, high, g);
         }
+        Tensor out = convert(drawn, t);
         return with_grad_flag(out, requires_grad);
       },
       py::kw_only(), py::arg("generator") = py::none(), py::arg("dtype") = py::none(),
@@ -274,6 +272,11 @@ void bind_samplers(py::module_& m) {
       },
       py::arg("input"), py::kw_only(), py::arg("generator") = py::none());
   m.def("_dropout_mask", [](const Tensor& like, double p) {
+    if (is_floating(like->dtype()) && !has_kernels(like->dtype())) {  // a rounded float32 mask
+      Tensor mask = empty(like->shape(), kernel_dtype(like->dtype()));
+      fill_dropout_mask(mask->data<float>(), mask->numel(), p, default_generator());
+      return convert(mask, like->dtype());
+    }
     Tensor mask = empty(like->shape(), like->dtype());
     EMBER_DISPATCH_FLOAT(like->dtype(), T, [&] {
       fill_dropout_mask(mask->data<T>(), mask->numel(), p, default_generator());
@@ -294,9 +297,9 @@ void bind_samplers(py::module_& m) {
           // the write (its old history gets no gradient, as torch's) and
           // refuses views that may not be written.
           const bool in_graph = GradMode::is_enabled() && t->requires_grad();
-          const bool direct = t->is_contiguous() && !in_graph;
-          Tensor target = direct ? t : empty(t->shape(), t->dtype());
-          EMBER_DISPATCH_FLOAT(t->dtype(), T,
+          const bool direct = t->is_contiguous() && !in_graph && has_kernels(t->dtype());
+          Tensor target = direct ? t : empty(t->shape(), kernel_dtype(t->dtype()));
+          EMBER_DISPATCH_FLOAT(target->dtype(), T,
                                [&] { fill(target->data<T>(), target->numel(), a, b, g); });
           if (in_graph) {
             copy_(t, target);

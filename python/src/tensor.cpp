@@ -17,24 +17,19 @@ namespace {
 // values are read exactly (a double would round above 2**53).
 py::object scalar_to_python(const Tensor& t, int64_t flat_index) {
   const int64_t off = element_offset(t, flat_index);
-  switch (t->dtype()) {
-    case DType::Bool:
-      return py::bool_(t->data<bool>()[off]);
-    case DType::Int64:
-      return py::int_(t->data<int64_t>()[off]);
-    case DType::Float32:
-      return py::float_(t->data<float>()[off]);
-    case DType::Float64:
-      return py::float_(t->data<double>()[off]);
-  }
-  return py::none();
+  if (t->dtype() == DType::Bool) return py::bool_(t->data<bool>()[off]);
+  if (t->dtype() == DType::Int64) return py::int_(t->data<int64_t>()[off]);
+  if (is_integral(t->dtype())) return py::int_(element_as_scalar(t, flat_index).int_value);
+  return py::float_(element_as_double(t, flat_index));
 }
 
 py::array to_numpy(const Tensor& t);
 
 py::object to_list(const Tensor& t) {
   if (t->dim() == 0) return scalar_to_python(t, 0);
-  return to_numpy(detach(t)).attr("tolist")();
+  // NumPy has no bfloat16; its values are exact in float32.
+  const Tensor readable = t->dtype() == DType::BFloat16 ? convert(t, DType::Float32) : t;
+  return to_numpy(detach(readable)).attr("tolist")();
 }
 
 // An ndarray over t's memory. It owns a reference to the Storage itself, not
@@ -45,6 +40,7 @@ py::array to_numpy(const Tensor& t) {
     throw std::runtime_error(
         "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
   }
+  if (t->dtype() == DType::BFloat16) throw TypeError("Got unsupported ScalarType BFloat16");
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end());
   std::vector<py::ssize_t> strides;
   for (int64_t s : t->strides()) strides.push_back(s * static_cast<int64_t>(itemsize(t->dtype())));
@@ -56,20 +52,7 @@ py::array to_numpy(const Tensor& t) {
 }  // namespace
 
 Tensor from_numpy(const py::array& arr) {
-  const char kind = arr.dtype().kind();
-  DType dtype;
-  if (kind == 'f' && arr.itemsize() == 4) {
-    dtype = DType::Float32;
-  } else if (kind == 'f' && arr.itemsize() == 8) {
-    dtype = DType::Float64;
-  } else if (kind == 'i' && arr.itemsize() == 8) {
-    dtype = DType::Int64;
-  } else if (kind == 'b') {
-    dtype = DType::Bool;
-  } else {
-    throw TypeError("can't convert np.ndarray of type " + std::string(py::str(arr.dtype())) +
-                    ". The only supported types are: float64, float32, int64 and bool.");
-  }
+  const DType dtype = dtype_of_numpy(arr.dtype());
   if (!arr.dtype().attr("isnative").cast<bool>()) {  // the bytes would be misread
     throw ValueError(
         "given numpy array has byte order different from the native byte order. Conversion "
@@ -142,10 +125,23 @@ Tensor advanced_index_tensor(py::handle h) {
   Tensor t = is_tensor(h) ? as_tensor(h)
                           : tensor_from_data(
                                 h, empty_list ? std::optional<DType>(DType::Int64) : std::nullopt);
-  if (t->dtype() != DType::Bool && t->dtype() != DType::Int64) {
-    throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
+  switch (t->dtype()) {
+    case DType::Bool:
+    case DType::Int64:
+      return t;
+    case DType::Int32:
+      return convert(t, DType::Int64);
+    case DType::UInt8:  // a mask, as torch still reads it
+      if (PyErr_WarnEx(PyExc_UserWarning,
+                       "indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                       "torch.bool instead.",
+                       1) < 0) {
+        throw py::error_already_set();
+      }
+      return convert(t, DType::Bool);
+    default:
+      throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
   }
-  return t;
 }
 
 // Wraps negative entries and checks bounds, with torch's message.
@@ -926,7 +922,7 @@ void init_tensor(py::module_& m) {
            })
       .def("__int__",
            [](const Tensor& t) -> py::object {
-             if (t->dtype() == DType::Int64) {
+             if (is_integral(t->dtype())) {
                if (t->numel() != 1) {
                  throw ValueError("only one element tensors can be converted to Python scalars");
                }
@@ -936,7 +932,7 @@ void init_tensor(py::module_& m) {
            })
       .def("__index__",
            [](const Tensor& t) {
-             if (t->dtype() != DType::Int64 || t->numel() != 1) {
+             if (!is_integral(t->dtype()) || t->numel() != 1) {
                throw TypeError(
                    "only integer tensors of a single element can be converted to an index");
              }

@@ -18,16 +18,7 @@ namespace ember {
 // int64 * 2.5 -> float32, float32 * float64[3] -> float64.
 namespace {
 
-int category(DType t) {
-  switch (t) {
-    case DType::Bool:
-      return 0;
-    case DType::Int64:
-      return 1;
-    default:
-      return 2;
-  }
-}
+int category(DType t) { return t == DType::Bool ? 0 : is_integral(t) ? 1 : 2; }
 
 DType default_of_category(int c) {
   return c == 0 ? DType::Bool : c == 1 ? DType::Int64 : default_float_dtype();
@@ -52,6 +43,37 @@ DType result_type(const Tensor& a, const Scalar& s) {
   if (category(s.kind) > category(a->dtype())) return default_of_category(category(s.kind));
   return a->dtype();
 }
+
+namespace {
+
+// Note [Compute dtypes] for the fused two-operand kernels below: they run on
+// the operands converted to grad's compute dtype, and the result is converted back.
+template <typename Kernel>
+Tensor via_kernel_dtype(const Tensor& grad, const Tensor& other, Kernel kernel) {
+  const DType dt = kernel_dtype(grad->dtype());
+  return convert(kernel(convert(grad, dt), convert(other, dt)), grad->dtype());
+}
+
+}  // namespace
+
+namespace {
+
+// The value an element of dtype t holds after s is stored in it: wrapped for
+// the integers, rounded for the half types.
+Scalar scalar_as_element_of(DType t, const Scalar& s) {
+  return EMBER_DISPATCH_ALL(t, T, [&]() -> Scalar {
+    if constexpr (std::is_same_v<T, bool>) {
+      return Scalar::boolean(s.value != 0.0);
+    } else if constexpr (std::is_integral_v<T>) {
+      const int64_t whole = s.is_integral() ? s.int_value : static_cast<int64_t>(s.value);
+      return Scalar::integer(static_cast<int64_t>(static_cast<T>(whole)));
+    } else {
+      return Scalar(static_cast<double>(T(s.value)));
+    }
+  });
+}
+
+}  // namespace
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::ShiftRight; }
@@ -374,20 +396,30 @@ Tensor convert(const Tensor& a, DType dtype) {
 }
 
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const DType dt = compute_dtype(op, result_type(a, b));
-  check_operands(op, a->dtype(), b->dtype(), dt);
+  const DType result = compute_dtype(op, result_type(a, b));
+  check_operands(op, a->dtype(), b->dtype(), result);
+  const DType dt = kernel_dtype(result);  // Note [Compute dtypes]
   const Shape shape = broadcast_shapes(a->shape(), b->shape());
   Tensor out = empty(shape, is_comparison(op) ? DType::Bool : dt);
-  run_binary(op, out, convert(a, dt), convert(b, dt));
-  return out;
+  // Operands reach the compute dtype through the op's dtype, so a 0-d int64
+  // -100 meets a uint8 tensor as 156, as in torch.
+  run_binary(op, out, convert(convert(a, result), dt), convert(convert(b, result), dt));
+  return is_comparison(op) ? out : convert(out, result);
 }
 
 Tensor binary_scalar_kernel(BinaryOp op, const Tensor& a, const Scalar& s, bool scalar_first) {
-  const DType dt = compute_dtype(op, result_type(a, s));
-  check_operands(op, a->dtype(), s.kind, dt, !scalar_first);
-  if (op == BinaryOp::Pow && !is_floating(dt) && s.is_integral() && s.int_value < 0 &&
+  const DType result = compute_dtype(op, result_type(a, s));
+  check_operands(op, a->dtype(), s.kind, result, !scalar_first);
+  if (op == BinaryOp::Pow && !is_floating(result) && s.is_integral() && s.int_value < 0 &&
       !scalar_first) {
     throw std::runtime_error("Integers to negative integer powers are not allowed.");
+  }
+  const DType dt = kernel_dtype(result);  // Note [Compute dtypes]
+  if (dt != result) {
+    // As torch, the number is first cast to the op's dtype: uint8 > -100 compares with 156.
+    const Scalar cast = scalar_as_element_of(result, s);
+    Tensor computed = binary_scalar_kernel(op, convert(a, dt), cast, scalar_first);
+    return is_comparison(op) ? computed : convert(computed, result);
   }
   Tensor ac = convert(a, dt);
   Tensor out = empty(a->shape(), is_comparison(op) ? DType::Bool : dt);
@@ -442,8 +474,8 @@ void binary_inplace_kernel(BinaryOp op, const Tensor& self, const Tensor& other)
   const DType dt = compute_dtype(op, result_type(self, other));
   check_inplace_result(self, dt);
   check_operands(op, self->dtype(), other->dtype(), dt);
-  const bool direct =
-      dt == self->dtype() && other->dtype() == dt && other->storage() != self->storage();
+  const bool direct = dt == self->dtype() && has_kernels(dt) && other->dtype() == dt &&
+                      other->storage() != self->storage();
   if (direct) {
     run_binary(op, self, self, other);
     return;
@@ -455,7 +487,7 @@ void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar&
   const DType dt = compute_dtype(op, result_type(self, s));
   check_inplace_result(self, dt);
   check_operands(op, self->dtype(), s.kind, dt, true);
-  if (self->is_contiguous() && dt == self->dtype()) {
+  if (self->is_contiguous() && dt == self->dtype() && has_kernels(dt)) {
     EMBER_DISPATCH(dt, T, [&] {
       const T sv = s.template to<T>();
       with_binary_functor<T>(op, [&](auto f) {
@@ -714,9 +746,11 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   }
   if (a->dtype() == DType::Bool) check_bool_unary(op);
   if (a->dtype() == DType::Bool && op == UnaryOp::Sign) return contiguous_copy(a);
-  DType dt = a->dtype();
-  if (!is_floating(dt) && !keeps_integer_dtype(op)) dt = default_float_dtype();
-  if (dt == DType::Bool) dt = DType::Int64;
+  DType result = a->dtype();
+  if (!is_floating(result) && !keeps_integer_dtype(op)) result = default_float_dtype();
+  if (result == DType::Bool) result = DType::Int64;
+  const DType dt = kernel_dtype(result);  // Note [Compute dtypes]
+  if (dt != result) return convert(unary_kernel(op, convert(a, dt)), result);
   Tensor src = convert(a, dt);
   Tensor out = empty(a->shape(), dt);
   if (dt == DType::Float32) {
@@ -767,7 +801,9 @@ bool pow_by_multiplication(const Tensor& out, const Tensor& src, double e) {
 }  // namespace
 
 Tensor pow_scalar_kernel(const Tensor& a, const Scalar& s) {
-  const DType dt = compute_dtype(BinaryOp::Pow, result_type(a, s));
+  const DType result = compute_dtype(BinaryOp::Pow, result_type(a, s));
+  const DType dt = kernel_dtype(result);  // Note [Compute dtypes]
+  if (dt != result) return convert(pow_scalar_kernel(convert(a, dt), s), result);
   if (is_floating(dt)) {
     Tensor src = convert(a, dt);
     Tensor out = empty(a->shape(), dt);
@@ -811,10 +847,12 @@ Tensor zip_float(const Tensor& grad, const Tensor& other, F f) {
 // torch's tanh_backward / sigmoid_backward operation order (a * (1 - b * b),
 // a * (1 - b) * b), so results match its bit for bit.
 Tensor tanh_backward_kernel(const Tensor& grad, const Tensor& result) {
+  if (!has_kernels(grad->dtype())) return via_kernel_dtype(grad, result, tanh_backward_kernel);
   return zip_float(grad, result, [](auto g, auto y) { return g * (decltype(y)(1) - y * y); });
 }
 
 Tensor sigmoid_backward_kernel(const Tensor& grad, const Tensor& result) {
+  if (!has_kernels(grad->dtype())) return via_kernel_dtype(grad, result, sigmoid_backward_kernel);
   return zip_float(grad, result, [](auto g, auto y) { return g * (decltype(y)(1) - y) * y; });
 }
 
@@ -850,6 +888,10 @@ Tensor contiguous_float(const Tensor& a) { return a->is_contiguous() ? a : conti
 }  // namespace
 
 Tensor gelu_kernel(const Tensor& input, bool tanh_approx) {
+  if (!has_kernels(input->dtype())) {
+    return convert(gelu_kernel(convert(input, kernel_dtype(input->dtype())), tanh_approx),
+                   input->dtype());
+  }
   Tensor a = contiguous_float(input);
   Tensor out = empty(a->shape(), a->dtype());
   const int64_t n = a->numel();
@@ -869,6 +911,11 @@ Tensor gelu_kernel(const Tensor& input, bool tanh_approx) {
 }
 
 Tensor gelu_backward_kernel(const Tensor& grad, const Tensor& input, bool tanh_approx) {
+  if (!has_kernels(grad->dtype())) {
+    return via_kernel_dtype(grad, input, [&](const Tensor& g, const Tensor& x) {
+      return gelu_backward_kernel(g, x, tanh_approx);
+    });
+  }
   Tensor g = contiguous_float(grad);
   Tensor a = contiguous_float(convert(input, grad->dtype()));
   Tensor out = empty(g->shape(), g->dtype());
@@ -896,6 +943,7 @@ Tensor gelu_backward_kernel(const Tensor& grad, const Tensor& input, bool tanh_a
 }
 
 Tensor silu_backward_kernel(const Tensor& grad, const Tensor& input) {
+  if (!has_kernels(grad->dtype())) return via_kernel_dtype(grad, input, silu_backward_kernel);
   const Tensor g = contiguous_float(grad), x = contiguous_float(input);
   Tensor out = empty(g->shape(), g->dtype());
   const float* pg = g->data<float>();
@@ -915,8 +963,8 @@ void copy_kernel(const Tensor& dst, const Tensor& src) {
                              ")");
   }
   const Strides ss = broadcast_strides(src->shape(), src->strides(), dst->shape());
-  EMBER_DISPATCH(dst->dtype(), D, [&] {
-    EMBER_DISPATCH(src->dtype(), S, [&] {
+  EMBER_DISPATCH_ALL(dst->dtype(), D, [&] {
+    EMBER_DISPATCH_ALL(src->dtype(), S, [&] {
       D* pd = dst->data<D>();
       const S* ps = src->data<S>();
       for_each_row<2>(dst->shape(), {&dst->strides(), &ss},
@@ -941,8 +989,10 @@ namespace {
 template <typename T>
 void where_row(T* __restrict out, const bool* __restrict cond, const T* __restrict a,
                const T* __restrict b, int64_t n) {
-  using Bits = std::conditional_t<sizeof(T) == 8, uint64_t,
-                                  std::conditional_t<sizeof(T) == 4, uint32_t, uint8_t>>;
+  using Bits =
+      std::conditional_t<sizeof(T) == 8, uint64_t,
+                         std::conditional_t<sizeof(T) == 4, uint32_t,
+                                            std::conditional_t<sizeof(T) == 2, uint16_t, uint8_t>>>;
   static_assert(sizeof(Bits) == sizeof(T));
   for (int64_t i = 0; i < n; ++i) {
     Bits x, y;
@@ -964,7 +1014,7 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const Strides sc = broadcast_strides(cc->shape(), cc->strides(), shape);
   const Strides sa = broadcast_strides(ac->shape(), ac->strides(), shape);
   const Strides sb = broadcast_strides(bc->shape(), bc->strides(), shape);
-  EMBER_DISPATCH(dt, T, [&] {
+  EMBER_DISPATCH_ALL(dt, T, [&] {
     T* po = out->data<T>();
     const bool* pc = cc->data<bool>();
     const T* pa = ac->data<T>();
@@ -1021,6 +1071,7 @@ void relu_backward_row(T* __restrict out, const T* __restrict grad, const T* __r
 }  // namespace
 
 Tensor relu_backward_kernel(const Tensor& grad, const Tensor& result) {
+  if (!has_kernels(grad->dtype())) return via_kernel_dtype(grad, result, relu_backward_kernel);
   Tensor r = convert(result, grad->dtype());
   Tensor out = empty(grad->shape(), grad->dtype());
   EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ember/kernels/elementwise.h"
 #include "ember/kernels/lane_sum.h"
 #include "ember/parallel.h"
 
@@ -17,6 +18,13 @@ int64_t row_grain(int64_t n) {
 
 LayerNormForward layer_norm_kernel(const Tensor& x, int64_t n, const Tensor& weight,
                                    const Tensor& bias, double eps) {
+  if (!has_kernels(x->dtype())) {  // Note [Compute dtypes]; mean and rstd stay float32
+    const DType dt = kernel_dtype(x->dtype());
+    LayerNormForward r = layer_norm_kernel(convert(x, dt), n, weight ? convert(weight, dt) : weight,
+                                           bias ? convert(bias, dt) : bias, eps);
+    r.out = convert(r.out, x->dtype());
+    return r;
+  }
   const int64_t rows = n == 0 ? 0 : x->numel() / n;
   LayerNormForward r{empty(x->shape(), x->dtype()), empty(Shape{rows}, x->dtype()),
                      empty(Shape{rows}, x->dtype())};
@@ -55,6 +63,16 @@ LayerNormGrads layer_norm_backward_kernel(const Tensor& g, const Tensor& x, int6
                                           const Tensor& mean, const Tensor& rstd,
                                           const Tensor& weight, bool want_input, bool want_weight,
                                           bool want_bias) {
+  if (!has_kernels(x->dtype())) {  // Note [Compute dtypes]
+    const DType dt = kernel_dtype(x->dtype());
+    LayerNormGrads r = layer_norm_backward_kernel(
+        convert(g, dt), convert(x, dt), n, convert(mean, dt), convert(rstd, dt),
+        weight ? convert(weight, dt) : weight, want_input, want_weight, want_bias);
+    for (Tensor* grad : {&r.input, &r.weight, &r.bias}) {
+      if (*grad) *grad = convert(*grad, x->dtype());
+    }
+    return r;
+  }
   const int64_t rows = n == 0 ? 0 : x->numel() / n;
   LayerNormGrads r;
   EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {

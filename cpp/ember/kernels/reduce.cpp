@@ -64,7 +64,21 @@ acc_t<T> sum_all_contiguous(const T* p, int64_t n) {
 
 }  // namespace
 
+namespace {
+
+// Note [Compute dtypes]: runs `kernel` on `a` converted to its compute dtype
+// and converts the result back to a's dtype.
+template <typename Kernel>
+Tensor in_kernel_dtype(const Tensor& a, Kernel kernel) {
+  return convert(kernel(convert(a, kernel_dtype(a->dtype()))), a->dtype());
+}
+
+}  // namespace
+
 Tensor sum_all_kernel(const Tensor& a_in, DType out_dtype) {
+  if (!has_kernels(out_dtype)) {  // Note [Compute dtypes]
+    return convert(sum_all_kernel(a_in, kernel_dtype(out_dtype)), out_dtype);
+  }
   Tensor a = convert(a_in, out_dtype);
   if (!a->is_contiguous()) {
     const Tensor keepdim = sum_kernel(a, std::vector<bool>(a->shape().size(), true), out_dtype);
@@ -79,6 +93,9 @@ Tensor sum_all_kernel(const Tensor& a_in, DType out_dtype) {
 }
 
 Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out_dtype) {
+  if (!has_kernels(out_dtype)) {  // Note [Compute dtypes]
+    return convert(sum_kernel(a_in, reduce, kernel_dtype(out_dtype)), out_dtype);
+  }
   Tensor a = convert(a_in, out_dtype);
   const Shape out_shape = keepdim_shape(a->shape(), reduce);
   Tensor out = zeros(out_shape, out_dtype);
@@ -129,6 +146,10 @@ bool better(T candidate, T current, bool is_max) {
 }  // namespace
 
 ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max) {
+  if (!has_kernels(a->dtype())) {  // Note [Compute dtypes]
+    ExtremeResult r = extreme_kernel(convert(a, kernel_dtype(a->dtype())), dim, is_max);
+    return {convert(r.values, a->dtype()), r.indices};
+  }
   std::vector<bool> reduce(a->shape().size(), false);
   if (!reduce.empty()) reduce[static_cast<size_t>(dim)] = true;
   Shape out_shape = keepdim_shape(a->shape(), reduce);
@@ -208,6 +229,8 @@ Tensor dense(const Tensor& a) {
 }  // namespace
 
 Tensor prod_kernel(const Tensor& a_in, int64_t dim) {
+  if (!has_kernels(a_in->dtype()))
+    return in_kernel_dtype(a_in, [&](const Tensor& a) { return prod_kernel(a, dim); });
   const Tensor a = dense(a_in);
   Shape shape = a->shape();
   if (!shape.empty()) shape[dim] = 1;
@@ -226,6 +249,9 @@ Tensor prod_kernel(const Tensor& a_in, int64_t dim) {
 }
 
 Tensor cumsum_kernel(const Tensor& a_in, int64_t dim, bool reverse) {
+  if (!has_kernels(a_in->dtype())) {
+    return in_kernel_dtype(a_in, [&](const Tensor& a) { return cumsum_kernel(a, dim, reverse); });
+  }
   const Tensor a = dense(a_in);
   Tensor out = empty(a->shape(), a->dtype());
   const Lines lines(a->shape(), dim);
@@ -245,6 +271,8 @@ Tensor cumsum_kernel(const Tensor& a_in, int64_t dim, bool reverse) {
 }
 
 Tensor cumprod_kernel(const Tensor& a_in, int64_t dim) {
+  if (!has_kernels(a_in->dtype()))
+    return in_kernel_dtype(a_in, [&](const Tensor& a) { return cumprod_kernel(a, dim); });
   const Tensor a = dense(a_in);
   Tensor out = empty(a->shape(), a->dtype());
   const Lines lines(a->shape(), dim);
@@ -267,6 +295,11 @@ Tensor cumprod_kernel(const Tensor& a_in, int64_t dim) {
 // torch, an input after the line's first zero gets 0 and the terms from its
 // second zero on count as 0, even where an inf would make them NaN.
 Tensor cumprod_backward_kernel(const Tensor& x_in, const Tensor& g_in, int64_t dim) {
+  if (!has_kernels(x_in->dtype())) {
+    const DType dt = kernel_dtype(x_in->dtype());
+    return convert(cumprod_backward_kernel(convert(x_in, dt), convert(g_in, dt), dim),
+                   x_in->dtype());
+  }
   const Tensor x = dense(x_in), g = dense(g_in);
   Tensor out = empty(x->shape(), x->dtype());
   const Lines lines(x->shape(), dim);
@@ -303,6 +336,8 @@ Tensor cumprod_backward_kernel(const Tensor& x_in, const Tensor& g_in, int64_t d
 }
 
 Tensor prod_of_others_kernel(const Tensor& a_in, int64_t dim) {
+  if (!has_kernels(a_in->dtype()))
+    return in_kernel_dtype(a_in, [&](const Tensor& a) { return prod_of_others_kernel(a, dim); });
   const Tensor a = dense(a_in);
   Tensor out = empty(a->shape(), a->dtype());
   const Lines lines(a->shape(), dim);
@@ -326,6 +361,9 @@ Tensor prod_of_others_kernel(const Tensor& a_in, int64_t dim) {
 }
 
 Tensor extreme_all_kernel(const Tensor& a, bool is_max) {
+  if (!has_kernels(a->dtype())) {
+    return in_kernel_dtype(a, [&](const Tensor& k) { return extreme_all_kernel(k, is_max); });
+  }
   if (a->numel() == 0) {
     throw std::runtime_error(
         std::string(is_max ? "max" : "min") +

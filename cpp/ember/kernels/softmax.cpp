@@ -5,6 +5,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ember/kernels/elementwise.h"
 #include "ember/kernels/lane_sum.h"
 #include "ember/kernels/vector_math.h"
 #include "ember/parallel.h"
@@ -152,6 +153,13 @@ void for_rows(int64_t rows, int64_t row_length, RowsFn rows_fn) {
 }  // namespace
 
 void softmax_lastdim_kernel(const Tensor& in, const Tensor& out, bool log) {
+  if (!has_kernels(in->dtype())) {  // Note [Compute dtypes]
+    const Tensor wide_in = convert(in, kernel_dtype(in->dtype()));
+    const Tensor wide_out = empty(in->shape(), wide_in->dtype());
+    softmax_lastdim_kernel(wide_in, wide_out, log);
+    copy_kernel(out, wide_out);
+    return;
+  }
   const int64_t n = in->shape().back();
   if (n == 0 || in->numel() == 0) return;
   const int64_t rows = in->numel() / n;
@@ -163,6 +171,11 @@ void softmax_lastdim_kernel(const Tensor& in, const Tensor& out, bool log) {
 }
 
 Tensor softmax_backward_lastdim_kernel(const Tensor& grad, const Tensor& out, bool log) {
+  if (!has_kernels(out->dtype())) {  // Note [Compute dtypes]
+    const DType dt = kernel_dtype(out->dtype());
+    return convert(softmax_backward_lastdim_kernel(convert(grad, dt), convert(out, dt), log),
+                   out->dtype());
+  }
   Tensor grad_in = empty(out->shape(), out->dtype());
   const int64_t n = out->dim() == 0 ? 1 : out->shape().back();
   if (n == 0 || out->numel() == 0) return grad_in;

@@ -41,6 +41,18 @@ const char* meta_name(DType t) {
       return "long int";
     case DType::Bool:
       return "bool";
+    case DType::UInt8:
+      return "unsigned char";
+    case DType::Int8:
+      return "signed char";
+    case DType::Int16:
+      return "short int";
+    case DType::Int32:
+      return "int";
+    case DType::Float16:
+      return "c10::Half";
+    case DType::BFloat16:
+      return "c10::BFloat16";
   }
   return "?";
 }

@@ -89,6 +89,11 @@ void for_each_indexed(const Tensor& self, int64_t dim, const Tensor& index, cons
 // out = self with src scattered in (added when `accumulate`), no graph.
 Tensor scatter_raw(const Tensor& self, int64_t d, const Tensor& index, const Tensor& src,
                    bool accumulate) {
+  if (!has_kernels(self->dtype())) {  // Note [Compute dtypes]
+    const DType dt = kernel_dtype(self->dtype());
+    return convert(scatter_raw(convert(self, dt), d, index, convert(src, dt), accumulate),
+                   self->dtype());
+  }
   Tensor out = contiguous_clone(self);
   const Tensor values = convert(src, self->dtype());
   EMBER_DISPATCH(out->dtype(), T, [&] {
@@ -106,7 +111,7 @@ Tensor scatter_raw(const Tensor& self, int64_t d, const Tensor& index, const Ten
 Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
   const int64_t d = check_index("gather", a, dim, index, nullptr);
   Tensor out = empty(index->shape(), a->dtype());
-  EMBER_DISPATCH(a->dtype(), T, [&] {
+  EMBER_DISPATCH_ALL(a->dtype(), T, [&] {
     const T* pa = a->data<T>();
     T* po = out->data<T>();
     for_each_indexed(a, d, index, out, [&](int64_t s, int64_t o) { po[o] = pa[s]; });

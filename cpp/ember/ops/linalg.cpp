@@ -28,8 +28,25 @@ void check_float_same_dtype(const Tensor& a, const Tensor& b, const char* what,
   }
 }
 
+// Note [Compute dtypes] for the products: operands of a storage-only dtype are
+// multiplied in their compute dtype and the result rounded once, as torch's CPU
+// does for half matrices. `values(x, y)` computes the product of kernel operands.
+template <typename Values>
+Tensor product_values(const Tensor& a, const Tensor& b, Values values) {
+  if (has_kernels(a->dtype())) return values(a, b);
+  const DType dt = kernel_dtype(a->dtype());
+  return convert(values(convert(a, dt), convert(b, dt)), a->dtype());
+}
+
 // out (m x n, contiguous) = a @ b (+ out when accumulate).
 void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate) {
+  if (!has_kernels(a->dtype())) {  // Note [Compute dtypes]
+    const DType dt = kernel_dtype(a->dtype());
+    Tensor wide = accumulate ? convert(out, dt) : empty(out->shape(), dt);
+    gemm_into(wide, convert(a, dt), convert(b, dt), accumulate);
+    copy_kernel(out, wide);
+    return;
+  }
   const int64_t m = a->shape()[0], k = a->shape()[1], n = b->shape()[1];
   EMBER_DISPATCH(a->dtype(), T, [&] {
     if constexpr (std::is_same_v<T, bool>) {
@@ -64,6 +81,29 @@ Tensor mm_grad_a(const Tensor& g, const Tensor& b, bool a_col_major) {
 
 Tensor mm_grad_b(const Tensor& a, const Tensor& g, bool b_col_major) {
   return b_col_major ? t(mm(t(g), a)) : mm(t(a), g);
+}
+
+// The batched product of kernel-dtype operands, in a fresh tensor.
+Tensor bmm_values(const Tensor& a, const Tensor& b) {
+  const int64_t batch = a->shape()[0], m = a->shape()[1], k = a->shape()[2], n = b->shape()[2];
+  Tensor out = empty(Shape{batch, m, n}, a->dtype());
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw std::logic_error("bool bmm");
+    } else {
+      // Many small products (attention heads) go parallel over the batch; a
+      // few large ones split inside gemm instead.
+      const int64_t work = std::max<int64_t>(m * n * k, 1);
+      parallel_for(batch, std::max<int64_t>(1, kGemmChunkWork / work), [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          gemm<T>(m, n, k, {a->data<T>() + i * a->strides()[0], a->strides()[1], a->strides()[2]},
+                  {b->data<T>() + i * b->strides()[0], b->strides()[1], b->strides()[2]},
+                  out->data<T>() + i * m * n, n, false);
+        }
+      });
+    }
+  });
+  return out;
 }
 
 }  // namespace
@@ -109,16 +149,19 @@ Tensor mv(const Tensor& a, const Tensor& v) {
                              std::to_string(v->shape()[0]) + ")");
   }
   check_float_same_dtype(a, v, "mat and vec", "addmv_impl_cpu");
-  Tensor out = empty(Shape{a->shape()[0]}, a->dtype());
-  const int64_t m = a->shape()[0], k = a->shape()[1];
-  EMBER_DISPATCH(a->dtype(), T, [&] {
-    if constexpr (std::is_same_v<T, bool>) {
-      throw std::logic_error("bool mv");
-    } else {
-      // v as a k x 1 matrix.
-      gemm<T>(m, 1, k, matrix_ref<T>(a), MatrixRef<T>{v->data<T>(), v->strides()[0], 1},
-              out->data<T>(), 1, false);
-    }
+  Tensor out = product_values(a, v, [](const Tensor& x, const Tensor& y) {
+    Tensor r = empty(Shape{x->shape()[0]}, x->dtype());
+    const int64_t m = x->shape()[0], k = x->shape()[1];
+    EMBER_DISPATCH(x->dtype(), T, [&] {
+      if constexpr (std::is_same_v<T, bool>) {
+        throw std::logic_error("bool mv");
+      } else {
+        // y as a k x 1 matrix.
+        gemm<T>(m, 1, k, matrix_ref<T>(x), MatrixRef<T>{y->data<T>(), y->strides()[0], 1},
+                r->data<T>(), 1, false);
+      }
+    });
+    return r;
   });
   if (any_requires_grad(a, v)) record_product<MvBackward0>(out, a, v);
   bilinear_tangent(out, a, v, [](const Tensor& x, const Tensor& y) { return mv(x, y); });
@@ -146,15 +189,17 @@ Tensor dot(const Tensor& a, const Tensor& b) {
         " elements respectively");
   }
   check_float_same_dtype(a, b, "both vectors", "dot");
-  Tensor out = empty(Shape{}, a->dtype());
-  const int64_t n = a->numel();
-  EMBER_DISPATCH(a->dtype(), T, [&] {
-    if constexpr (std::is_same_v<T, bool>) {
-      throw std::logic_error("bool dot");
-    } else {
-      gemm<T>(1, 1, n, MatrixRef<T>{a->data<T>(), 0, a->strides()[0]},
-              MatrixRef<T>{b->data<T>(), b->strides()[0], 1}, out->data<T>(), 1, false);
-    }
+  Tensor out = product_values(a, b, [](const Tensor& x, const Tensor& y) {
+    Tensor r = empty(Shape{}, x->dtype());
+    EMBER_DISPATCH(x->dtype(), T, [&] {
+      if constexpr (std::is_same_v<T, bool>) {
+        throw std::logic_error("bool dot");
+      } else {
+        gemm<T>(1, 1, x->numel(), MatrixRef<T>{x->data<T>(), 0, x->strides()[0]},
+                MatrixRef<T>{y->data<T>(), y->strides()[0], 1}, r->data<T>(), 1, false);
+      }
+    });
+    return r;
   });
   if (any_requires_grad(a, b)) record_product<DotBackward0>(out, a, b);
   bilinear_tangent(out, a, b, [](const Tensor& x, const Tensor& y) { return dot(x, y); });
@@ -179,24 +224,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
                              std::to_string(b->shape()[1]) + "].");
   }
   check_float_same_dtype(a, b, "batch1 and batch2", "bmm");
-  const int64_t batch = a->shape()[0], m = a->shape()[1], k = a->shape()[2], n = b->shape()[2];
-  Tensor out = empty(Shape{batch, m, n}, a->dtype());
-  EMBER_DISPATCH(a->dtype(), T, [&] {
-    if constexpr (std::is_same_v<T, bool>) {
-      throw std::logic_error("bool bmm");
-    } else {
-      // Many small products (attention heads) go parallel over the batch; a
-      // few large ones split inside gemm instead.
-      const int64_t work = std::max<int64_t>(m * n * k, 1);
-      parallel_for(batch, std::max<int64_t>(1, kGemmChunkWork / work), [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          gemm<T>(m, n, k, {a->data<T>() + i * a->strides()[0], a->strides()[1], a->strides()[2]},
-                  {b->data<T>() + i * b->strides()[0], b->strides()[1], b->strides()[2]},
-                  out->data<T>() + i * m * n, n, false);
-        }
-      });
-    }
-  });
+  Tensor out =
+      product_values(a, b, [](const Tensor& x, const Tensor& y) { return bmm_values(x, y); });
   if (any_requires_grad(a, b)) record_product<BmmBackward0>(out, a, b);
   bilinear_tangent(out, a, b, [](const Tensor& x, const Tensor& y) { return bmm(x, y); });
   return out;

@@ -362,6 +362,11 @@ struct NllForward {
 
 NllForward nll_rows(const Tensor& x, const Tensor& t, const Tensor& w, int64_t rows,
                     int64_t classes, int64_t ignore_index) {
+  if (!has_kernels(x->dtype())) {  // Note [Compute dtypes]
+    const DType dt = kernel_dtype(x->dtype());
+    NllForward r = nll_rows(convert(x, dt), t, w ? convert(w, dt) : w, rows, classes, ignore_index);
+    return {convert(r.per_row, x->dtype()), convert(r.total_weight, x->dtype())};
+  }
   NllForward r{zeros(Shape{rows}, x->dtype()), zeros(Shape{}, x->dtype())};
   EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {
     const T* px = x->data<T>();
@@ -395,6 +400,12 @@ Tensor reduce_nll(const NllForward& f, Reduction reduction) {
 Tensor nll_rows_grad(const Tensor& g_in, const Tensor& t, const Tensor& w, const Tensor& tw,
                      int64_t rows, int64_t classes, DType dtype, Reduction reduction,
                      int64_t ignore_index) {
+  if (!has_kernels(dtype)) {  // Note [Compute dtypes]
+    const DType dt = kernel_dtype(dtype);
+    return convert(nll_rows_grad(convert(g_in, dt), t, w ? convert(w, dt) : w, convert(tw, dt),
+                                 rows, classes, dt, reduction, ignore_index),
+                   dtype);
+  }
   Tensor g = contiguous_clone(g_in);
   Tensor out = zeros(Shape{rows, classes}, dtype);
   EMBER_DISPATCH_FLOAT(dtype, T, [&] {
@@ -673,7 +684,7 @@ Tensor embedding_grad_kernel(const Tensor& g_in, const Tensor& indices, int64_t 
 
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
   const int64_t num = weight->shape()[0], dim = weight->shape()[1];
-  Tensor idx = contiguous(indices);
+  Tensor idx = convert(contiguous(indices), DType::Int64);  // int32 indices too, as torch's
   const int64_t* pi = idx->data<int64_t>();
   for (int64_t k = 0; k < idx->numel(); ++k) {
     if (pi[k] < 0 || pi[k] >= num) throw IndexError("index out of range in self");

@@ -6,7 +6,10 @@
 
 namespace ember {
 
+// The half types draw a float32 stream and round it (Note [Half types]):
+// values differ from torch's own half streams, which use 11- or 8-bit uniforms.
 Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
+  if (!has_kernels(dtype)) return convert(randn(shape, kernel_dtype(dtype), gen), dtype);
   Tensor t = empty(shape, dtype);
   Generator& g = gen ? *gen : default_generator();
   EMBER_DISPATCH_FLOAT(dtype, T, [&] { fill_normal(t->data<T>(), t->numel(), 0.0, 1.0, g); });
@@ -14,6 +17,7 @@ Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
 }
 
 Tensor rand(const Shape& shape, DType dtype, Generator* gen) {
+  if (!has_kernels(dtype)) return convert(rand(shape, kernel_dtype(dtype), gen), dtype);
   Tensor t = empty(shape, dtype);
   Generator& g = gen ? *gen : default_generator();
   EMBER_DISPATCH_FLOAT(dtype, T, [&] { fill_uniform(t->data<T>(), t->numel(), 0.0, 1.0, g); });

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _C
 from .._C import _nn
+from .._dtype_info import TYPE_NAMES
 from .._grad_mode import no_grad
 from .._pointwise import refuse_integers as _refuse_integers
 from .._pointwise import xlogy as _xlogy
@@ -212,8 +213,7 @@ def _legacy_type_name(t):
     # torch names the index tensor by its legacy type; a bool tensor by its backend type
     if t.dtype == _C.bool:
         return "CPUBoolType"
-    names = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long"}
-    return f"ember.{names[t.dtype]}Tensor"
+    return f"ember.{TYPE_NAMES[t.dtype]}Tensor"
 
 
 def _no_embedding_option(max_norm, scale_grad_by_freq, sparse):
@@ -248,7 +248,7 @@ def embedding(
     _no_embedding_option(max_norm, scale_grad_by_freq, sparse)
     if weight.dim() != 2:
         raise RuntimeError("'weight' must be 2-D")
-    if input.dtype != _C.int64:
+    if input.dtype not in (_C.int64, _C.int32):
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
             f"types: Long, Int; but got {_legacy_type_name(input)} instead (while checking "

@@ -22,6 +22,7 @@ from collections import defaultdict
 import numpy as np
 
 from .. import _C
+from .._dtype_info import DTYPES, raw_numpy
 
 __all__ = [
     "SafetensorError",
@@ -44,9 +45,8 @@ _FORMAT_DTYPES = [
 ]  # fmt: skip
 _BITS = dict(_FORMAT_DTYPES)
 _RANK = {name: i for i, (name, _) in enumerate(_FORMAT_DTYPES)}
-_EMBER = {"F32": _C.float32, "F64": _C.float64, "I64": _C.int64, "BOOL": _C.bool}
+_EMBER = {facts.safetensors_code: dtype for dtype, facts in DTYPES.items()}
 _CODE = {d: code for code, d in _EMBER.items()}
-_NUMPY = {"F32": "<f4", "F64": "<f8", "I64": "<i8", "BOOL": "|b1"}
 _TORCH_NAMES = {
     "F16": "float16", "BF16": "bfloat16", "I32": "int32", "I16": "int16", "I8": "int8",
     "U8": "uint8", "U16": "uint16", "U32": "uint32", "U64": "uint64", "C64": "complex64",
@@ -124,7 +124,7 @@ def _layout(tensors, metadata):
 
 
 def _data(t):
-    array = t.detach().numpy()
+    array = raw_numpy(t.detach())
     if sys.byteorder != "little" and array.itemsize > 1:
         array = array.byteswap()
     return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
@@ -218,11 +218,10 @@ def _tensor(name, dtype, shape, readinto):
     if dtype not in _EMBER:
         raise SafetensorError(
             f"tensor {name!r} has dtype {dtype} (torch.{_TORCH_NAMES.get(dtype, dtype)}), which "
-            "Ember does not have (Ember has F32, F64, I64 and BOOL: float32, float64, int64 and "
-            "bool)"
+            f"Ember does not have (Ember has {', '.join(_EMBER)})"
         )
     out = _C.empty(shape, dtype=_EMBER[dtype])
-    array = out.numpy()
+    array = raw_numpy(out)
     if array.nbytes:
         view = memoryview(array.reshape(-1).view(np.uint8))
         if readinto(view) != array.nbytes:
