@@ -8,7 +8,7 @@ import ember
 import numpy as np
 import pytest
 import torch
-from conftest import both, compare, outcome
+from conftest import assert_same, both, compare, outcome
 
 BIG = 2**62 + 1  # not representable in float64
 
@@ -363,3 +363,294 @@ def test_default_dtype_refuses_integers():
     for lib in (ember, torch):
         with pytest.raises(TypeError):
             lib.set_default_dtype(lib.int64)
+
+
+# ----------------------------------------------------------------- narrow integer and half dtypes
+
+NARROW = ["uint8", "int8", "int16", "int32", "float16", "bfloat16"]
+ALL_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64"]
+ALL_DTYPES += ["float16", "bfloat16", "float32", "float64"]
+
+
+def sample(lib, name, shape=(3, 4), seed=0):
+    """Values every dtype holds exactly: small integers, or floats for the float types."""
+    rng = np.random.default_rng(seed)
+    if name == "uint8":
+        values = rng.integers(0, 9, size=shape)
+    elif name.startswith("int"):
+        values = rng.integers(-5, 9, size=shape)
+    else:
+        values = rng.normal(size=shape) * 3
+    return lib.tensor(values.tolist(), dtype=getattr(lib, name))
+
+
+def _floats_only(fn):
+    return lambda L, x: fn(L, x) if x.is_floating_point() else x
+
+
+F = _floats_only
+# One entry per op family a narrow dtype goes through (Note [Compute dtypes]):
+# pointwise, reductions, products, movement, indexing, conversion, creation.
+NARROW_OPS = {
+    "add": lambda L, x: x + x,
+    "sub_scalar": lambda L, x: x - 1,
+    "mul": lambda L, x: x * x,
+    "true_div": lambda L, x: x / 2,
+    "floor_div": lambda L, x: x // 2,
+    "remainder": lambda L, x: x % 3,
+    "pow": lambda L, x: x**2,
+    "abs": lambda L, x: x.abs(),
+    "exp": lambda L, x: x.exp(),
+    "sqrt": lambda L, x: x.abs().sqrt(),
+    "sigmoid": lambda L, x: x.sigmoid(),
+    "tanh": lambda L, x: L.tanh(x),
+    "relu": lambda L, x: L.relu(x),
+    "sign": lambda L, x: x.sign(),
+    "round": lambda L, x: x.round(),
+    "clamp": lambda L, x: x.clamp(0, 3),
+    "minimum": lambda L, x: L.minimum(x, x.flip(0)),
+    "sum": lambda L, x: x.sum(),
+    "sum_dim": lambda L, x: x.sum(0),
+    "mean_float": lambda L, x: x.mean(dtype=L.float32),
+    "mean": F(lambda L, x: x.mean()),
+    "prod": lambda L, x: x.prod(1),
+    "max": lambda L, x: x.max(),
+    "max_dim": lambda L, x: tuple(x.max(1)),
+    "amax": lambda L, x: x.amax(0),
+    "argmax": lambda L, x: x.argmax(1),
+    "cumsum": lambda L, x: x.cumsum(1),
+    "cumprod": lambda L, x: x.cumprod(0),
+    "var": F(lambda L, x: x.var()),
+    "norm": F(lambda L, x: x.norm()),
+    "eq_scalar": lambda L, x: x == 2,
+    "lt": lambda L, x: x < x.flip(0),
+    "gt_wrapped_scalar": lambda L, x: x > -100,
+    "add_wrapped_0d": lambda L, x: x + L.tensor(-100),
+    "where": lambda L, x: L.where(x > 1, x, L.zeros_like(x)),
+    "masked_fill": lambda L, x: x.masked_fill(x > 1, 0),
+    "any": lambda L, x: x.any(),
+    "all": lambda L, x: (x > 0).all(),
+    "all_of_input": lambda L, x: x.all(),
+    "bitwise_and": lambda L, x: x & 3 if not x.is_floating_point() else x,
+    "shift": lambda L, x: x << 1 if not x.is_floating_point() else x,
+    "matmul": lambda L, x: x @ x.T,
+    "bmm": lambda L, x: L.bmm(x[None], x.t()[None]),
+    "mv": lambda L, x: L.mv(x, x[0]),
+    "dot": lambda L, x: L.dot(x[0], x[1]),
+    "linear": lambda L, x: L.nn.functional.linear(x, x),
+    "softmax": F(lambda L, x: x.softmax(1)),
+    "log_softmax": F(lambda L, x: x.log_softmax(0)),
+    "logsumexp": F(lambda L, x: x.logsumexp(1)),
+    "layer_norm": F(lambda L, x: L.nn.functional.layer_norm(x, (4,))),
+    "cross_entropy": F(lambda L, x: L.nn.functional.cross_entropy(x, L.tensor([0, 1, 2]))),
+    "gelu": F(lambda L, x: L.nn.functional.gelu(x)),
+    "conv1d": F(lambda L, x: L.nn.functional.conv1d(x[None], x[:2, :, None])),
+    "cat": lambda L, x: L.cat([x, x], 1),
+    "stack": lambda L, x: L.stack([x, x]),
+    "transpose_contiguous": lambda L, x: x.t().contiguous(),
+    "flip": lambda L, x: x.flip(1),
+    "roll": lambda L, x: x.roll(1, 0),
+    "tril": lambda L, x: x.tril(),
+    "pad": lambda L, x: L.nn.functional.pad(x, (1, 1)),
+    "index_tensor": lambda L, x: x[L.tensor([0, 2])],
+    "index_int32": lambda L, x: x[L.tensor([0, 2], dtype=L.int32)],
+    "index_mask": lambda L, x: x[x > 1],
+    "index_select": lambda L, x: x.index_select(1, L.tensor([3, 0])),
+    "gather": lambda L, x: x.gather(1, L.tensor([[0], [1], [2]])),
+    "scatter_add": lambda L, x: L.zeros_like(x).scatter_add(1, L.tensor([[0, 1, 2, 3]] * 3), x),
+    "setitem": lambda L, x: (lambda y: (y.__setitem__((0, 1), 5), y)[1])(x.clone()),
+    "setitem_mask": lambda L, x: (lambda y: (y.__setitem__(y > 1, 0), y)[1])(x.clone()),
+    "fill_": lambda L, x: x.clone().fill_(2),
+    "add_": lambda L, x: x.clone().add_(1),
+    "mul_tensor_": lambda L, x: x.clone().mul_(x),
+    "sort": lambda L, x: tuple(x.sort(1)),
+    "topk_values": lambda L, x: x.topk(2).values,  # tie order is unspecified
+    "unique": lambda L, x: L.unique(x),
+    "median": lambda L, x: x.median(),
+    "nonzero": lambda L, x: x.nonzero(),
+    "embedding_indices": lambda L, x: (
+        L.nn.functional.embedding(x.abs().long() % 4, L.eye(4))
+        if x.is_floating_point()
+        else L.nn.functional.embedding(x.abs() % 4, L.eye(4))
+    ),
+    "to_float": lambda L, x: x.float(),
+    "to_float64": lambda L, x: x.to(L.float64),
+    "to_long": lambda L, x: x.long(),
+    "to_bool": lambda L, x: x.bool(),
+    "view_as_bytes_shape": lambda L, x: L.tensor(x.view(L.uint8).shape),
+    "zeros_like": lambda L, x: L.zeros_like(x),
+    "full": lambda L, x: L.full((2,), 7, dtype=x.dtype),
+    "arange": lambda L, x: L.arange(5, dtype=x.dtype),
+    "ones": lambda L, x: L.ones(2, 2, dtype=x.dtype),
+    "eye": lambda L, x: L.eye(3, dtype=x.dtype),
+    "randint": lambda L, x: (L.manual_seed(0), L.randint(0, 5, (4,), dtype=x.dtype))[1],
+    "dropout_eval": lambda L, x: L.nn.functional.dropout(x, 0.5, training=False),
+}
+
+
+@pytest.mark.parametrize("name", NARROW)
+@pytest.mark.parametrize("op", sorted(NARROW_OPS))
+def test_narrow_dtype_ops_match_torch(op, name):
+    compare(lambda L: NARROW_OPS[op](L, sample(L, name)))
+
+
+@pytest.mark.parametrize("name", NARROW)
+def test_narrow_dtype_reprs_and_lists_match_torch(name):
+    e, t = both(lambda L: sample(L, name))
+    assert repr(e) == repr(t).replace("torch.", "ember.")
+    assert e.tolist() == t.tolist()
+    assert e[1, 2].item() == t[1, 2].item()
+    assert type(e[1, 2].item()) is type(t[1, 2].item())
+
+
+@pytest.mark.parametrize("a", ALL_DTYPES)
+@pytest.mark.parametrize("b", ALL_DTYPES)
+def test_promotion_of_every_pair_matches_torch(a, b):
+    def results(L):
+        x, y = L.ones(2, dtype=getattr(L, a)), L.ones(2, dtype=getattr(L, b))
+        zero_d = L.ones((), dtype=getattr(L, b))
+        return [str(r.dtype).split(".")[-1] for r in (x * y, x * zero_d, zero_d * x)]
+
+    e, t = both(results)
+    assert e == t
+
+
+@pytest.mark.parametrize("name", ALL_DTYPES)
+@pytest.mark.parametrize("number", [2, 2.5, True])
+def test_promotion_with_python_numbers_matches_torch(name, number):
+    e, t = both(lambda L: (L.ones(2, dtype=getattr(L, name)) * number).dtype)
+    assert str(e).split(".")[-1] == str(t).split(".")[-1]
+
+
+FILL_VALUES = [300, -1, -255, -300, 3e9, 1e6, 1e39, float("inf"), float("nan"), 2.7, -2.7]
+
+
+@pytest.mark.parametrize("name", NARROW + ["float32"])
+@pytest.mark.parametrize("value", FILL_VALUES, ids=repr)
+def test_storing_a_number_checks_its_range_as_torch(name, value):
+    compare(lambda L: L.zeros(2, dtype=getattr(L, name)).fill_(value))
+
+
+@pytest.mark.parametrize("name", NARROW)
+def test_conversion_methods_and_aliases(name):
+    method = {"uint8": "byte", "int8": "char", "int16": "short", "int32": "int"}
+    method.update({"float16": "half", "bfloat16": "bfloat16"})
+    e, t = both(lambda L: getattr(L.tensor([1.5, -2.5, 300.0]), method[name])())
+    assert e.dtype == getattr(ember, name)
+    assert_same(e, t)
+    assert (ember.int, ember.short, ember.half) == (ember.int32, ember.int16, ember.float16)
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "float16"])
+def test_numpy_arrays_keep_their_dtype_and_memory(name):
+    array = np.arange(6, dtype=name).reshape(2, 3)
+    shared = ember.from_numpy(array)
+    assert shared.dtype == getattr(ember, name)
+    shared[0, 0] = 5
+    assert array[0, 0] == 5
+    copied = ember.tensor(array)
+    assert copied.dtype == getattr(ember, name) and copied.tolist() == array.tolist()
+    assert shared.numpy().dtype == np.dtype(name)
+
+
+def test_bfloat16_has_no_numpy_type_as_in_torch():
+    e, t = both(lambda L: outcome(lambda _: L.ones(2, dtype=L.bfloat16).numpy(), L)[1])
+    assert type(e) is type(t) is TypeError and str(e) == str(t)
+    assert ember.tensor(np.ones(2), dtype=ember.bfloat16).dtype == ember.bfloat16
+
+
+def test_float16_conversion_is_exact_for_every_bit_pattern():
+    halves = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    got = ember.from_numpy(halves).float().numpy()
+    np.testing.assert_array_equal(got.view(np.uint32), halves.astype(np.float32).view(np.uint32))
+
+
+def test_float16_rounding_matches_numpy():
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 1 << 32, size=200_000, dtype=np.uint64).astype(np.uint32)
+    floats = bits.view(np.float32)
+    floats = floats[~np.isnan(floats)]  # NaN payloads differ; NaN-ness is checked below
+    ties = (np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)).view(np.uint32)
+    floats = np.concatenate([floats, (ties + (1 << 12)).view(np.float32)])  # halfway cases
+    floats = floats[np.isfinite(floats) | np.isinf(floats)]
+    got = ember.from_numpy(floats).half().numpy()
+    np.testing.assert_array_equal(got.view(np.uint16), floats.astype(np.float16).view(np.uint16))
+    assert ember.tensor([float("nan")]).half().isnan().item()
+
+
+def test_bfloat16_rounding_matches_torch():
+    rng = np.random.default_rng(1)
+    bits = rng.integers(0, 1 << 32, size=200_000, dtype=np.uint64).astype(np.uint32)
+    floats = bits.view(np.float32)
+    floats = floats[~np.isnan(floats)]
+    ties = np.arange(0, 1 << 32, 1 << 16, dtype=np.uint64).astype(np.uint32) + (1 << 15)
+    floats = np.concatenate([floats, ties.view(np.float32)[~np.isnan(ties.view(np.float32))]])
+    got = ember.from_numpy(floats).bfloat16().view(ember.int16).numpy()
+    want = torch.from_numpy(floats).bfloat16().view(torch.int16).numpy()
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", NARROW + ["float32", "float64", "bool"])
+def test_finfo_and_iinfo_match_torch(name):
+    def info(L):
+        d = getattr(L, name)
+        kind = L.finfo if d.is_floating_point else L.iinfo
+        got = outcome(lambda _: kind(d), L)
+        if got[1] is not None:
+            return type(got[1]).__name__, str(got[1])
+        i = got[0]
+        fields = ("bits", "max", "min", "eps", "tiny", "resolution")
+        return tuple(getattr(i, f, None) for f in fields), i.dtype
+
+    assert info(ember) == info(torch)
+
+
+def test_rng_state_is_a_uint8_tensor_that_restores():
+    state = ember.get_rng_state()
+    assert state.dtype == ember.uint8 and state.tolist() == torch.get_rng_state().tolist()
+    first = ember.rand(3)
+    ember.set_rng_state(state)
+    assert ember.equal(ember.rand(3), first)
+
+
+def test_uint8_index_is_a_mask_with_torch_warning():
+    x = ember.arange(4)
+    with pytest.warns(UserWarning, match="torch.uint8 is now deprecated"):
+        picked = x[ember.tensor([1, 0, 1, 0], dtype=ember.uint8)]
+    assert picked.tolist() == [0, 2]
+    with pytest.raises(IndexError, match="long, int, byte or bool"):
+        x[ember.tensor([1], dtype=ember.int16)]
+
+
+@pytest.mark.parametrize("name", ["float16", "bfloat16"])
+def test_half_training_step_matches_torch(name):
+    def step(L):
+        L.manual_seed(0)
+        model = L.nn.Sequential(L.nn.Linear(8, 16), L.nn.GELU(), L.nn.LayerNorm(16))
+        model = model.to(getattr(L, name))
+        head = L.nn.Linear(16, 3).to(getattr(L, name))
+        x = L.linspace(-2, 2, 40).reshape(5, 8).to(getattr(L, name))
+        loss = L.nn.functional.cross_entropy(head(model(x)), L.tensor([0, 1, 2, 1, 0]))
+        loss.backward()
+        grads = [p.grad for p in list(model.parameters()) + list(head.parameters())]
+        return [loss.detach()] + grads
+
+    e, t = both(step)
+    assert [str(g.dtype) for g in e] == [str(g.dtype).replace("torch", "ember") for g in t]
+    for a, b in zip(e, t):
+        np.testing.assert_allclose(
+            a.float().numpy(),
+            b.float().numpy(),
+            rtol=0.05,
+            atol=0.05 if name == "bfloat16" else 0.01,
+        )
+
+
+def test_half_gradients_reach_leaves_with_torch_nodes():
+    e, t = both(lambda L: L.tensor([0.5, -1.0, 2.0], dtype=L.float16, requires_grad=True))
+    ye, yt = (e * e).sigmoid().sum(), (t * t).sigmoid().sum()
+    assert ye.grad_fn.name() == yt.grad_fn.name()
+    ye.backward()
+    yt.backward()
+    assert e.grad.dtype == ember.float16
+    assert_same(e.grad, t.grad)

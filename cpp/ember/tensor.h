@@ -264,7 +264,7 @@ struct Scalar {
   // The value stored into a tensor of type T: raises, as torch does, when it
   // does not fit an integer type (NaN, inf, out of range; a negative integer
   // may wrap into an unsigned type whose range covers its magnitude) or is a
-  // finite double beyond float's range. The half types take any value.
+  // finite double beyond the range of a float type.
   template <typename T>
   T checked_to() const {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
@@ -275,9 +275,11 @@ struct Scalar {
                                  integer_type_name<T>() + " without overflow");
       }
     } else if constexpr (std::is_same_v<T, float>) {
-      if (std::isfinite(value) && std::fabs(value) > std::numeric_limits<float>::max()) {
-        throw std::runtime_error("value cannot be converted to type float without overflow");
-      }
+      check_float_range(std::numeric_limits<float>::max(), "float");
+    } else if constexpr (std::is_same_v<T, Half>) {
+      check_float_range(65504.0, "c10::Half");
+    } else if constexpr (std::is_same_v<T, BFloat16>) {
+      check_float_range(3.3895313892515355e38, "c10::BFloat16");
     }
     if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
       return T(value);
@@ -287,6 +289,13 @@ struct Scalar {
   }
 
  private:
+  // A finite number beyond the largest finite value of the type; infinities pass.
+  void check_float_range(double max, const char* type_name) const {
+    if (std::isfinite(value) && std::fabs(value) > max) {
+      throw std::runtime_error(std::string("value cannot be converted to type ") + type_name +
+                               " without overflow");
+    }
+  }
   // Doubles are exact at the bounds that matter here: the int64 limits are
   // -2**63 and 2**63 - 1, and 2**63 (what the latter rounds to) is out of range.
   bool fits_integer(double lowest, double max, bool is_unsigned) const {

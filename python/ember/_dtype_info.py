@@ -1,5 +1,7 @@
 """finfo/iinfo, the default dtype, and torch's legacy typed constructors."""
 
+import math
+
 import numpy as np
 
 from . import _C
@@ -47,7 +49,6 @@ _BFLOAT16_LIMITS = {
     "eps": 2.0**-7,
     "max": float.fromhex("0x1.fep127"),
     "tiny": 2.0**-126,
-    "resolution": 0.01,
 }
 
 
@@ -60,7 +61,7 @@ class finfo:  # noqa: N801 - torch's name
             raise TypeError("torch.finfo() requires a floating point input type.")
         self.dtype = DTYPES[type].name
         if type == _C.bfloat16:
-            limits = _BFLOAT16_LIMITS
+            limits = dict(_BFLOAT16_LIMITS)
         else:
             info = np.finfo(DTYPES[type].numpy_name)
             limits = {
@@ -68,8 +69,9 @@ class finfo:  # noqa: N801 - torch's name
                 "eps": float(info.eps),
                 "max": float(info.max),
                 "tiny": float(info.tiny),
-                "resolution": float(info.resolution),
             }
+        # torch's resolution is a power of ten: 10 ** -(the decimal digits eps resolves)
+        limits["resolution"] = 10.0 ** -math.floor(-math.log10(limits["eps"]))
         self.bits = limits["bits"]
         self.eps = limits["eps"]
         self.max = limits["max"]
