@@ -654,3 +654,9 @@ def test_half_gradients_reach_leaves_with_torch_nodes():
     yt.backward()
     assert e.grad.dtype == ember.float16
     assert_same(e.grad, t.grad)
+
+
+def test_linspace_refuses_bool_as_torch():
+    compare(lambda L: L.linspace(0, 1, 3, dtype=L.bool))
+    e, t = both(lambda L: outcome(lambda _: L.linspace(0, 1, 3, dtype=L.bool), L)[1])
+    assert str(e) == str(t)

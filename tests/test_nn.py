@@ -2221,6 +2221,43 @@ def test_more_activations_match_torch(name):
     np.testing.assert_allclose(eg, tg, rtol=1e-6, atol=1e-12)
 
 
+PADS = [
+    (3, -5, 1, -5),
+    (-1, 2, 0, 1),
+    (2, -1, -2, 3),
+    (5, 0, 0, 0),
+    (6, 0, 0, 0),
+    (-5, 0, 0, 0),
+    (-6, 0, 0, 0),
+    (-4, 5, 0, 0),
+    (0, -4, 0, 0),
+    (4, 4, 4, 4),
+    (1, 1, -1, -1),
+]
+
+
+@pytest.mark.parametrize("mode", ["replicate", "reflect", "circular"])
+@pytest.mark.parametrize("pads", PADS, ids=str)
+def test_pad_with_negative_and_wide_pads_matches_torch(mode, pads):
+    if mode == "circular" and pads == (3, -5, 1, -5):
+        # cropping leaves no column to wrap: torch returns uninitialized memory, Ember raises
+        with pytest.raises(RuntimeError, match="leaves nothing"):
+            ember.nn.functional.pad(ember.ones(1, 1, 5, 5), pads, mode=mode)
+        return
+
+    def run(L):
+        x = L.arange(25.0, dtype=L.float64).reshape(1, 1, 5, 5).requires_grad_()
+        out = L.nn.functional.pad(x, pads, mode=mode)
+        (out * L.arange(float(out.numel()), dtype=L.float64).reshape(out.shape)).sum().backward()
+        # torch's circular backward counts one copy of a column that the wrap repeats more
+        # often than the cropped width holds; Ember's gradient sums every copy.
+        if mode == "circular" and pads == (-4, 5, 0, 0):
+            return out.detach()
+        return out.detach(), x.grad
+
+    compare(run)
+
+
 @pytest.mark.parametrize(
     "name", ["elu", "selu", "celu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "mish"]
 )

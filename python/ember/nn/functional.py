@@ -466,23 +466,50 @@ def pad(input, pad, mode="constant", value=None):
         return _pad_constant(input, pairs, 0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
-    numpy_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
     out = input
     for dim, before, after in pairs:
-        if before < 0 or after < 0:  # negative pads crop first, as torch's
-            n = out.shape[dim]
-            out = out.narrow(dim, max(-before, 0), n - max(-before, 0) - max(-after, 0))
-            before, after = max(before, 0), max(after, 0)
-        n = out.shape[dim]
-        if mode == "reflect" and (before >= n or after >= n):
+        picks = _pad_sources(input, dim, before, after, mode)
+        out = out.index_select(dim, _C.tensor(picks, dtype=_C.int64))
+    return out
+
+
+def _pad_sources(input, dim, before, after, mode):
+    """For each position along `dim` of the padded output, the input position it copies.
+
+    As torch: replicate and reflect map output position i to i - before, clamped or
+    mirrored into the input, so a negative pad crops; circular crops first and wraps
+    within what is left."""
+    n = input.shape[dim]
+    size = n + before + after
+    if size < 0:
+        if mode == "circular":
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        shape = list(input.shape)
+        shape[dim] = size
+        raise RuntimeError(f"Trying to create tensor with negative dimension {size}: {shape}")
+    positions = np.arange(size) - before
+    if mode == "replicate":
+        if n == 0 and size:
+            raise RuntimeError(f"padding of an empty dimension {dim} of input {list(input.shape)}")
+        return np.clip(positions, 0, max(n - 1, 0)).tolist()
+    if mode == "reflect":
+        if before >= n or after >= n:
             raise RuntimeError(
                 f"Argument #4: Padding size should be less than the corresponding input "
                 f"dimension, but got: padding ({before}, {after}) at dimension {dim} of input "
                 f"{list(input.shape)}"
             )
-        picks = np.pad(np.arange(n), (before, after), mode=numpy_mode) if n else np.arange(0)
-        out = out.index_select(dim, _C.tensor(picks.astype(np.int64)))
-    return out
+        mirrored = np.abs(positions)
+        return np.where(mirrored > n - 1, 2 * (n - 1) - mirrored, mirrored).tolist()
+    if before > n or after > n:
+        raise RuntimeError("Padding value causes wrapping around more than once.")
+    first, end = max(-before, 0), n - max(-after, 0)
+    if end <= first and size:  # nothing left to wrap: torch reads uninitialized memory here
+        raise RuntimeError(
+            f"Negative padding ({before}, {after}) leaves nothing of dimension {dim} of input "
+            f"{list(input.shape)} to wrap around"
+        )
+    return (first + (np.arange(size) - max(before, 0)) % max(end - first, 1)).tolist()
 
 
 def _pad_constant(input, pairs, value):
