@@ -6,7 +6,7 @@ import ember
 import numpy as np
 import pytest
 import torch
-from conftest import both, capture
+from conftest import both, capture, compare
 
 LIBS = (ember, torch)
 
@@ -1070,3 +1070,71 @@ def test_floor_divide_and_mod():
     e, t = both(fn)
     for x, y in zip(e, t):
         assert_same(x, y)
+
+
+# ----------------------------------------------------------------- advanced indexing, any dims
+
+# Index expressions torch accepts: tensor, list, range and tuple indices on any dims, mixed
+# with slices, ints, None and Ellipsis, and lists read as tuples (torch's legacy rule).
+ADVANCED_INDICES = {
+    "list_of_lists_is_a_tuple": lambda L: [[0, 1], [1, 0]],
+    "list_with_slice_is_a_tuple": lambda L: [0, slice(None)],
+    "list_with_tuple_is_a_tuple": lambda L: [0, (1, 2)],
+    "list_with_none_is_a_tuple": lambda L: [0, None],
+    "list_of_tensors_is_a_tuple": lambda L: [L.tensor([0, 1]), L.tensor([2, 0])],
+    "tensors_apart": lambda L: (L.tensor([0, 1]), slice(None), L.tensor([1, 2])),
+    "lists_apart_around_a_slice": lambda L: ([0, 1], slice(1, None), [1, 2]),
+    "apart_and_broadcast": lambda L: (L.tensor([[0], [1]]), slice(None), L.tensor([1, 2, 3])),
+    "mask_and_list_apart": lambda L: (L.tensor([True, False]), slice(None), [1]),
+    "mask2d_then_list": lambda L: (
+        L.tensor([[True, False, True], [False, True, False]]),
+        [0, 1, 2],
+    ),
+    "list_then_mask": lambda L: (slice(None), [0, 2], L.tensor([True, False, True, True])),
+    "int_list_int": lambda L: (0, [0, 2], 1),
+    "strided_slice_between": lambda L: ([0, 1], slice(None, None, 2), [3, 0]),
+    "ellipsis_between": lambda L: ([1, 0], Ellipsis, [2, 2]),
+    "none_between": lambda L: ([0, 1], None, slice(None), [1, 3]),
+    "negative_positions": lambda L: ([-1, 0], slice(None), [-1, -2]),
+    "three_lists": lambda L: ([0, 1], [2, 0], [3, 1]),
+    "range_and_list": lambda L: (range(2), slice(None), [0, 3]),
+    "tuple_inside": lambda L: (0, (1, 2)),
+    "int32_tensors_apart": lambda L: (
+        L.tensor([0, 1], dtype=L.int32),
+        0,
+        L.tensor([1, 2], dtype=L.int32),
+    ),
+    "out_of_bounds": lambda L: ([0, 2], slice(None), [0, 1]),
+    "shapes_that_do_not_broadcast": lambda L: ([0, 1], slice(None), [0, 1, 2]),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@pytest.mark.parametrize("name", sorted(ADVANCED_INDICES))
+def test_advanced_index_reads_and_gradients_match_torch(name):
+    def read(L):
+        x = L.arange(24.0, dtype=L.float64).reshape(2, 3, 4).requires_grad_()
+        y = x[ADVANCED_INDICES[name](L)]
+        (y * L.arange(float(y.numel()), dtype=L.float64).reshape(y.shape)).sum().backward()
+        return y.detach(), x.grad
+
+    compare(read)
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@pytest.mark.parametrize("name", sorted(ADVANCED_INDICES))
+def test_advanced_index_writes_match_torch(name):
+    def write(L):
+        x = L.zeros(2, 3, 4)
+        x[ADVANCED_INDICES[name](L)] = 7.0
+        y = L.zeros(2, 3, 4)
+        picked = y[ADVANCED_INDICES[name](L)]
+        y[ADVANCED_INDICES[name](L)] = L.arange(float(picked.numel())).reshape(picked.shape)
+        return x, y
+
+    compare(write)
+
+
+def test_a_list_read_as_a_tuple_warns_as_torch():
+    with pytest.warns(UserWarning, match="non-tuple sequence for multidimensional indexing"):
+        ember.arange(6).reshape(2, 3)[[0, slice(None)]]

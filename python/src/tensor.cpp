@@ -119,6 +119,9 @@ bool is_advanced(py::handle h) {
          py::isinstance<py::array>(h);
 }
 
+// Inside an index tuple a tuple is a sequence of integers too (x[0, (1, 2)]).
+bool is_advanced_item(py::handle h) { return is_advanced(h) || PyTuple_Check(h.ptr()); }
+
 Tensor advanced_index_tensor(py::handle h) {
   const bool empty_list = (PyList_Check(h.ptr()) && PyList_GET_SIZE(h.ptr()) == 0) ||
                           (PyRange_Check(h.ptr()) && PyObject_Length(h.ptr()) == 0);
@@ -158,9 +161,35 @@ Tensor wrapped_index(const Tensor& idx, int64_t size, int64_t dim) {
   return c;
 }
 
-// Applies advanced (tensor) indices after the basic ones. `dims` are their
-// positions in `out`. A single index may be int or bool; several int indices
-// must sit on consecutive dims, where they gather points (x[i, j]).
+// The coordinates of a mask's true elements, one integer index per mask dim,
+// each addressing out's dims from `dim` on (the mask's shape must match them).
+std::vector<std::pair<int64_t, Tensor>> mask_coordinates(const Tensor& out, int64_t dim,
+                                                         const Tensor& mask) {
+  for (int64_t d = 0; d < mask->dim(); ++d) {
+    if (dim + d >= out->dim() || mask->shape()[d] != out->shape()[dim + d]) {
+      throw IndexError("The shape of the mask " + shape_str(mask->shape()) + " at index " +
+                       std::to_string(d) + " does not match the shape of the indexed tensor " +
+                       shape_str(out->shape()) + " at index " + std::to_string(dim + d));
+    }
+  }
+  GradModeGuard no_grad(false);
+  const Tensor flat = nonzero_flat(mask);
+  std::vector<std::pair<int64_t, Tensor>> coords;
+  int64_t inner = mask->numel();
+  for (int64_t d = 0; d < mask->dim(); ++d) {
+    inner /= std::max<int64_t>(mask->shape()[d], 1);
+    const Tensor along = floor_divide(flat, Scalar::integer(std::max<int64_t>(inner, 1)));
+    coords.emplace_back(dim + d, remainder(along, Scalar::integer(mask->shape()[d])));
+  }
+  return coords;
+}
+
+// Applies advanced (tensor) indices after the basic ones. `adv` holds each
+// index with the dim of `out` it starts at. One index may be a mask or a 0-d
+// bool; several are made integer indices (a mask gives one per dim) that are
+// broadcast together and pick points. As in torch and NumPy, the picked dims
+// replace the indexed ones in place when those are adjacent, and lead the
+// result otherwise (x[i, :, j] has the broadcast shape first).
 Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>& adv) {
   if (adv.size() == 1) {
     const auto& [dim, idx] = adv[0];
@@ -172,40 +201,63 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
     if (idx->dim() == 0) return select(out, dim, item_as_scalar(idx).int_value);
     return index_select(out, dim, idx);
   }
-  const int64_t first = adv[0].first;
-  Shape bshape;
-  for (size_t k = 0; k < adv.size(); ++k) {
-    if (adv[k].second->dtype() == DType::Bool || adv[k].first != first + static_cast<int64_t>(k)) {
-      throw IndexError(
-          "ember supports several tensor indices only as integer indices on "
-          "consecutive dims");
+  std::vector<std::pair<int64_t, Tensor>> points;
+  for (const auto& [dim, idx] : adv) {
+    if (idx->dtype() != DType::Bool) {
+      points.emplace_back(dim, idx);
+    } else if (idx->dim() == 0) {
+      throw IndexError("ember supports a 0-d boolean index only as the one tensor index");
+    } else {
+      for (auto& coord : mask_coordinates(out, dim, idx)) points.push_back(std::move(coord));
     }
+  }
+  bool adjacent = true;
+  for (size_t k = 1; k < points.size(); ++k) {
+    adjacent = adjacent && points[k].first == points[0].first + static_cast<int64_t>(k);
+  }
+  if (!adjacent) {  // indexed dims to the front, in order
+    DimList order;
+    std::vector<bool> indexed(static_cast<size_t>(out->dim()), false);
+    for (const auto& point : points) {
+      order.push_back(point.first);
+      indexed[static_cast<size_t>(point.first)] = true;
+    }
+    for (int64_t d = 0; d < out->dim(); ++d) {
+      if (!indexed[static_cast<size_t>(d)]) order.push_back(d);
+    }
+    out = permute(out, order);
+    for (size_t k = 0; k < points.size(); ++k) points[k].first = static_cast<int64_t>(k);
+  }
+  const int64_t first = points[0].first;
+  Shape bshape;
+  for (const auto& point : points) {
     try {
-      bshape = broadcast_shapes(bshape, adv[k].second->shape());
+      bshape = broadcast_shapes(bshape, point.second->shape());
     } catch (const std::runtime_error&) {
       std::string shapes;
-      for (const auto& [dim, idx] : adv)
+      for (const auto& [dim, idx] : points)
         shapes += (shapes.empty() ? "" : ", ") + shape_str(idx->shape());
       throw IndexError(
           "shape mismatch: indexing tensors could not be broadcast together with shapes " + shapes);
     }
   }
   // Linear position within the merged dims [first, first + k).
-  GradModeGuard no_grad(false);
   Tensor linear = zeros(bshape, DType::Int64);
   int64_t stride = 1;
-  for (size_t k = adv.size(); k-- > 0;) {
-    const int64_t d = first + static_cast<int64_t>(k);
-    const int64_t size = out->shape()[d];
-    Tensor w = wrapped_index(adv[k].second, size, d);
-    linear = add(linear, mul(w, Scalar::integer(stride)));
-    stride *= size;
+  {
+    GradModeGuard no_grad(false);
+    for (size_t k = points.size(); k-- > 0;) {
+      const int64_t d = first + static_cast<int64_t>(k);
+      const int64_t size = out->shape()[d];
+      Tensor w = wrapped_index(points[k].second, size, d);
+      linear = add(linear, mul(w, Scalar::integer(stride)));
+      stride *= size;
+    }
   }
-  GradModeGuard restore(true);
   DimList merged;
   for (int64_t d = 0; d < first; ++d) merged.push_back(out->shape()[d]);
   merged.push_back(stride);
-  for (int64_t d = first + static_cast<int64_t>(adv.size()); d < out->dim(); ++d) {
+  for (int64_t d = first + static_cast<int64_t>(points.size()); d < out->dim(); ++d) {
     merged.push_back(out->shape()[d]);
   }
   return index_select(reshape(out, merged), first, linear);
@@ -216,7 +268,33 @@ bool is_full_slice(py::handle h) {
   return sl->start == Py_None && sl->stop == Py_None && sl->step == Py_None;
 }
 
-Tensor index(const Tensor& self, py::handle idx) {
+// torch still reads a short list holding a tensor, a sequence, a slice, None or
+// Ellipsis as a tuple of indices (x[[0, slice(None)]] is x[0, :]), with a warning.
+py::object as_index_tuple(py::handle idx) {
+  if (!PyList_Check(idx.ptr()) || PyList_GET_SIZE(idx.ptr()) >= 32) {
+    return py::reinterpret_borrow<py::object>(idx);
+  }
+  bool tuple_like = false;
+  for (py::handle item : py::reinterpret_borrow<py::list>(idx)) {
+    tuple_like = tuple_like || is_tensor(item) || PyList_Check(item.ptr()) ||
+                 PyTuple_Check(item.ptr()) || PySlice_Check(item.ptr()) || item.is_none() ||
+                 item.ptr() == Py_Ellipsis;
+  }
+  if (!tuple_like) return py::reinterpret_borrow<py::object>(idx);
+  if (PyErr_WarnEx(PyExc_UserWarning,
+                   "Using a non-tuple sequence for multidimensional indexing is deprecated and "
+                   "will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In "
+                   "pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)], "
+                   "which will result either in an error or a different result",
+                   1) < 0) {
+    throw py::error_already_set();
+  }
+  return py::tuple(py::reinterpret_borrow<py::list>(idx));
+}
+
+Tensor index(const Tensor& self, py::handle idx_given) {
+  const py::object idx_object = as_index_tuple(idx_given);
+  py::handle idx = idx_object;
   py::tuple items =
       PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx) : py::make_tuple(idx);
   std::vector<Tensor> adv_tensors(items.size());
@@ -224,7 +302,7 @@ Tensor index(const Tensor& self, py::handle idx) {
   for (size_t i = 0; i < items.size(); ++i) {
     py::handle it = items[i];
     if (it.is_none() || it.ptr() == Py_Ellipsis) continue;
-    if (is_advanced(it)) {
+    if (is_advanced_item(it)) {
       adv_tensors[i] = advanced_index_tensor(it);
       consuming += adv_tensors[i]->dtype() == DType::Bool ? adv_tensors[i]->dim() : 1;
     } else {
@@ -296,7 +374,7 @@ Tensor index(const Tensor& self, py::handle idx) {
 bool has_advanced_item(py::handle idx) {
   if (!PyTuple_Check(idx.ptr())) return false;
   for (py::handle item : py::reinterpret_borrow<py::tuple>(idx)) {
-    if (is_advanced(item)) return true;
+    if (is_advanced_item(item)) return true;
   }
   return false;
 }
@@ -355,7 +433,7 @@ void check_index_put_dtype(const Tensor& self, py::handle idx, py::handle value)
       PyTuple_Check(idx.ptr()) ? py::reinterpret_borrow<py::tuple>(idx) : py::make_tuple(idx);
   bool advanced = false, mask = false;
   for (py::handle it : items) {
-    if (!is_advanced(it)) continue;
+    if (!is_advanced_item(it)) continue;
     advanced = true;
     mask = mask || advanced_index_tensor(it)->dtype() == DType::Bool;
   }
@@ -366,7 +444,9 @@ void check_index_put_dtype(const Tensor& self, py::handle idx, py::handle value)
       scalar_type_name(as_tensor(value)->dtype()) + " for the source.");
 }
 
-void set_index(Tensor& self, py::handle idx, py::handle value) {
+void set_index(Tensor& self, py::handle idx_given, py::handle value) {
+  const py::object idx_object = as_index_tuple(idx_given);
+  py::handle idx = idx_object;
   check_index_put_dtype(self, idx, value);
   std::optional<Scalar> s = as_scalar(value);
   if (is_advanced(idx)) {
