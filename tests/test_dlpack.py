@@ -73,14 +73,17 @@ def test_a_dtype_ember_lacks_is_refused_clearly():
         ember.from_dlpack(torch.zeros(3, dtype=torch.uint16))
 
 
-@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "float16"])
-def test_narrow_dtypes_cross_both_ways(name):
-    t = torch.arange(-3, 4, dtype=getattr(torch, name)) if name != "uint8" else torch.arange(7)
-    t = t.to(getattr(torch, name))
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "float16", "bfloat16"])
+def test_narrow_dtypes_cross_both_ways_sharing_memory(name):
+    t = torch.tensor([0.0, 1.5, -2.0, 3.0, 100.0]).to(getattr(torch, name))
     e = ember.from_dlpack(t)
     assert e.dtype == getattr(ember, name) and e.tolist() == t.tolist()
+    e[0] = 9
+    assert t[0].item() == 9  # one buffer
     back = torch.from_dlpack(e)
     assert back.dtype == t.dtype and torch.equal(back, t)
+    legacy = torch.utils.dlpack.from_dlpack(ember.utils.dlpack.to_dlpack(e))
+    assert torch.equal(legacy, t)
 
 
 def test_a_stream_on_the_cpu_is_refused_like_torch():
