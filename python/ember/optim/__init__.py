@@ -1,17 +1,21 @@
-"""ember.optim: SGD, Adam, AdamW, Adamax, RAdam, RMSprop, Adagrad and Adadelta,
+"""ember.optim: SGD, Adam, AdamW, Adamax, RAdam, NAdam, RMSprop, Adagrad, Adadelta,
+Rprop, ASGD and LBFGS,
 updating parameters in place under no_grad, and the common learning-rate
 schedulers in ember.optim.lr_scheduler."""
 
 from . import lr_scheduler  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from .optimizers import (  # noqa: F401
+    ASGD,
     SGD,
     Adadelta,
     Adagrad,
     Adam,
     Adamax,
     AdamW,
+    NAdam,
     Optimizer,
     RAdam,
     RMSprop,
+    Rprop,
 )

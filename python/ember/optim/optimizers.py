@@ -790,3 +790,190 @@ class RAdam(Optimizer):
                 else:
                     p.add_(corrected * lr, alpha=-1.0)
         return loss
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum, its momentum warmed up by momentum_decay."""
+
+    def __init__(
+        self,
+        params,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        momentum_decay=4e-3,
+        decoupled_weight_decay=False,
+        *,
+        foreach=None,
+        maximize=False,
+        capturable=False,
+        differentiable=False,
+    ):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
+            decoupled = group["decoupled_weight_decay"]
+            for p, g in self._grads(group, weight_decay=not decoupled):
+                state = self.state[p]
+                if not state:
+                    state["step"] = _C.tensor(0.0)
+                    state["mu_product"] = _C.tensor(1.0)  # float32, rounded as torch's
+                    state["exp_avg"] = _C.zeros_like(p)
+                    state["exp_avg_sq"] = _C.zeros_like(p)
+                state["step"].add_(1)
+                step = state["step"].item()
+                if decoupled and decay != 0:
+                    _mul_(p, 1 - lr * decay)
+                mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
+                mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
+                state["mu_product"].mul_(mu)
+                mu_product = state["mu_product"].item()
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                _lerp_(exp_avg, g, 1 - beta1)
+                _addcmul_(_mul_(exp_avg_sq, beta2), g, g, 1 - beta2)
+                denom = (exp_avg_sq / (1 - beta2**step)).sqrt().add_(eps)
+                p.add_(g / denom, alpha=-lr * (1.0 - mu) / (1.0 - mu_product))
+                p.add_(exp_avg / denom, alpha=(-lr * mu_next) / (1.0 - mu_product * mu_next))
+        return loss
+
+
+class Rprop(Optimizer):
+    """Resilient backpropagation: per-element step sizes that grow while the
+    gradient keeps its sign and shrink when it flips; only signs are used."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        etas=(0.5, 1.2),
+        step_sizes=(1e-6, 50),
+        *,
+        capturable=False,
+        foreach=None,
+        maximize=False,
+        differentiable=False,
+    ):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        defaults = {
+            "lr": lr,
+            "etas": tuple(etas),
+            "step_sizes": tuple(step_sizes),
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            shrink, grow = group["etas"]
+            smallest, largest = group["step_sizes"]
+            for p, g in self._grads(group, weight_decay=False):
+                state = self.state[p]
+                if not state:
+                    state["step"] = _C.tensor(0.0)
+                    state["prev"] = _C.zeros_like(p)
+                    state["step_size"] = _C.full_like(g, group["lr"])
+                state["step"].add_(1)
+                agreement = (g * state["prev"]).sign()
+                factor = _C.where(
+                    agreement > 0,
+                    _C.tensor(grow, dtype=g.dtype),
+                    _C.where(agreement < 0, _C.tensor(shrink, dtype=g.dtype), 1.0),
+                )
+                state["step_size"].mul_(factor).clamp_(smallest, largest)
+                # after a sign flip the step is skipped and the flip forgotten
+                g = _C.where(factor == shrink, 0.0, g)
+                p.add_(g.sign() * state["step_size"], alpha=-1)
+                state["prev"].copy_(g)
+        return loss
+
+
+class ASGD(Optimizer):
+    """Averaged SGD: SGD with a decaying rate, keeping a running average of the
+    parameters (state "ax") that starts after t0 steps."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lambd=1e-4,
+        alpha=0.75,
+        t0=1e6,
+        weight_decay=0,
+        foreach=None,
+        maximize=False,
+        differentiable=False,
+        capturable=False,
+    ):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "lambd": lambd,
+            "alpha": alpha,
+            "t0": t0,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "capturable": capturable,
+            "differentiable": differentiable,
+        }
+        _reject_unsupported(defaults)
+        super().__init__(params, defaults)
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
+            for p, g in self._grads(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = _C.tensor(0.0)
+                    state["eta"] = _C.tensor(lr)  # float32: the rate is rounded as torch's
+                    state["mu"] = _C.tensor(1.0)
+                    state["ax"] = _C.zeros_like(p)
+                state["step"].add_(1)
+                eta = state["eta"].item()
+                _mul_(p, 1 - lambd * eta)
+                p.add_(g, alpha=-eta)
+                if state["mu"].item() != 1:
+                    state["ax"].add_((p - state["ax"]).mul_(state["mu"]))
+                else:
+                    state["ax"].copy_(p)
+                step = state["step"].item()
+                state["eta"].fill_(lr / ((1 + lambd * lr * step) ** alpha))
+                state["mu"].fill_(1 / max(1, step - t0))
+        return loss
