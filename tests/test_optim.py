@@ -765,3 +765,41 @@ def test_new_schedulers_jump_to_an_epoch_by_closed_form(name):
         return first, s.get_last_lr()
 
     assert script(ember) == script(torch)
+
+
+@pytest.mark.parametrize("averaging", ["swa", "ema", "ema_multi", "swa_buffers"])
+def test_weight_averaging_and_swalr_match_torch(averaging):
+    def script(L):
+        L.manual_seed(0)
+        model = L.nn.Sequential(
+            L.nn.Linear(4, 6), L.nn.BatchNorm1d(6), L.nn.ReLU(), L.nn.Linear(6, 2)
+        )
+        swa = L.optim.swa_utils
+        kwargs = {
+            "swa": {},
+            "ema": {"avg_fn": swa.get_ema_avg_fn(0.9)},
+            "ema_multi": {"multi_avg_fn": swa.get_ema_multi_avg_fn(0.8)},
+            "swa_buffers": {"use_buffers": True},
+        }[averaging]
+        averaged = swa.AveragedModel(model, **kwargs)
+        opt = L.optim.SGD(model.parameters(), lr=0.5)
+        schedule = swa.SWALR(opt, swa_lr=0.05, anneal_epochs=3, anneal_strategy="cos")
+        data = [L.linspace(-1, 1, 32).reshape(8, 4) * (k + 1) for k in range(3)]
+        lrs = []
+        for step in range(6):
+            opt.zero_grad()
+            model(data[step % 3]).pow(2).mean().backward()
+            opt.step()
+            schedule.step()
+            averaged.update_parameters(model)
+            lrs.append(schedule.get_last_lr())
+        swa.update_bn([(x, 0) for x in data], averaged)
+        out = averaged(data[0]).detach()
+        return lrs, out, {k: v.detach().clone() for k, v in averaged.state_dict().items()}
+
+    (e_lrs, e_out, e_sd), (t_lrs, t_out, t_sd) = script(ember), script(torch)
+    assert e_lrs == t_lrs
+    assert list(e_sd) == list(t_sd)
+    for key in t_sd:
+        assert_close(e_sd[key], t_sd[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert_close(e_out, t_out, rtol=1e-5, atol=1e-6)

@@ -3,7 +3,7 @@ Rprop, ASGD and LBFGS,
 updating parameters in place under no_grad, and the common learning-rate
 schedulers in ember.optim.lr_scheduler."""
 
-from . import lr_scheduler  # noqa: F401
+from . import lr_scheduler, swa_utils  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from .optimizers import (  # noqa: F401
     ASGD,
