@@ -521,6 +521,33 @@ void fill_uniform(float* out, int64_t n, double from, double to, Generator& g) {
   for (int64_t i = 0; i < n; ++i) out[i] = uniform_float(g, f, t);
 }
 
+namespace {
+
+template <typename T>
+void fill_exponential_as(T* out, int64_t n, double lambd, Generator& g) {
+  if (!(lambd > 0.0)) {
+    std::ostringstream msg;
+    msg << "exponential_ expects lambda > 0.0, but found lambda=" << lambd;
+    throw std::runtime_error(msg.str());
+  }
+  if (n <= 0) return;
+  std::lock_guard<std::mutex> lock(g.mutex());
+  const double scale = -1.0 / lambd;
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = static_cast<T>(scale * std::log1p(-uniform_double(g, 0.0, 1.0)));
+  }
+}
+
+}  // namespace
+
+void fill_exponential(float* out, int64_t n, double lambd, Generator& g) {
+  fill_exponential_as(out, n, lambd, g);
+}
+
+void fill_exponential(double* out, int64_t n, double lambd, Generator& g) {
+  fill_exponential_as(out, n, lambd, g);
+}
+
 void fill_uniform(double* out, int64_t n, double from, double to, Generator& g) {
   check_uniform_range(from, to);
   if (n <= 0) return;

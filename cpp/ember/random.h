@@ -79,6 +79,11 @@ void fill_normal(double* out, int64_t n, double mean, double std, Generator& g);
 void fill_uniform(float* out, int64_t n, double from, double to, Generator& g);
 void fill_uniform(double* out, int64_t n, double from, double to, Generator& g);
 
+// x.exponential_(lambd): -(1 / lambd) * log1p(-u) in double for a double uniform u, for
+// every dtype, as torch's CPU kernel computes it. Requires lambd > 0.
+void fill_exponential(float* out, int64_t n, double lambd, Generator& g);
+void fill_exponential(double* out, int64_t n, double lambd, Generator& g);
+
 // torch.randint(low, high, (n,), dtype=...) / random_(low, high). Requires low < high.
 void fill_randint(int64_t* out, int64_t n, int64_t low, int64_t high, Generator& g);
 void fill_randint(float* out, int64_t n, int64_t low, int64_t high, Generator& g);

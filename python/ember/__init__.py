@@ -94,4 +94,6 @@ from . import _api_gaps  # noqa: E402
 _api_gaps.install(globals())
 cuda.amp = amp._cuda_amp_module()
 
+from . import distributions  # noqa: E402
+
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -8,6 +8,7 @@ from . import _return_types as _return_types
 from . import amp as amp
 from . import autograd as autograd
 from . import distributed as distributed
+from . import distributions as distributions
 from . import func as func
 from . import linalg as linalg
 from . import nn as nn
@@ -344,6 +345,7 @@ from ._pointwise import multiply as multiply
 from ._pointwise import subtract as subtract
 from ._pointwise import true_divide as true_divide
 from ._pointwise import xlogy as xlogy
+from ._sampling import normal as normal
 from ._size import Size as Size
 from ._stacking import atleast_1d as atleast_1d
 from ._stacking import atleast_2d as atleast_2d

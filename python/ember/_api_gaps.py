@@ -1,6 +1,7 @@
 """Small torch forms that real scripts use, installed into the ember namespace.
 
-- `multinomial` (and Tensor.multinomial), `histc`, `histogram`;
+- `multinomial` (and Tensor.multinomial), `normal`, `histc`, `histogram`,
+  `Tensor.new`;
 - `keepdims=` for the reductions composed in Python (the C++ ones rename it in the
   bindings, Note [keepdims]);
 - `autograd.Variable`, the legacy wrapper: `Variable(t, requires_grad=True)` is a tensor;
@@ -17,6 +18,7 @@ import warnings
 from . import _C
 from ._histogram import histc, histogram
 from ._multinomial import multinomial
+from ._sampling import new, normal
 
 # ----- keepdims for the Python reductions ---------------------------------------------
 
@@ -203,6 +205,8 @@ def _data_paths():
 
 def install(namespace):
     namespace["multinomial"] = multinomial
+    namespace["normal"] = normal
+    _C.Tensor.new = new
     namespace["histc"] = histc
     namespace["histogram"] = histogram
     _C.Tensor.multinomial = multinomial

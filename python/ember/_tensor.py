@@ -44,6 +44,10 @@ def _uniform_(self, from_=0.0, to=1.0, *, generator=None):
     return _C._uniform_(self, float(from_), float(to), generator)
 
 
+def _exponential_(self, lambd=1.0, *, generator=None):
+    return _C._exponential_(self, float(lambd), 0.0, generator)
+
+
 def _bernoulli_(self, p=0.5, *, generator=None):
     return _C._bernoulli_(self, float(p), 0.0, generator)
 
@@ -211,6 +215,7 @@ def _install_tensor_methods():
     T.__format__ = _format
     T.normal_ = _normal_
     T.uniform_ = _uniform_
+    T.exponential_ = _exponential_
     T.bernoulli_ = _bernoulli_
     T.all = _all
     T.any = _any

@@ -317,6 +317,9 @@ void bind_samplers(py::module_& m) {
   sampler("_uniform_", [](auto* p, int64_t n, double from, double to, Generator& g) {
     fill_uniform(p, n, from, to, g);
   });
+  sampler("_exponential_", [](auto* p, int64_t n, double lambd, double, Generator& g) {
+    fill_exponential(p, n, lambd, g);
+  });
   sampler("_bernoulli_", [](auto* p, int64_t n, double prob, double, Generator& g) {
     fill_bernoulli(p, prob, n, g);
   });
