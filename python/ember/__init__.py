@@ -94,6 +94,11 @@ from . import _api_gaps  # noqa: E402
 _api_gaps.install(globals())
 cuda.amp = amp._cuda_amp_module()
 
-from . import distributions  # noqa: E402
+from . import _module_paths  # noqa: E402
+
+_module_paths.install(globals())
+
+from . import distributions, jit, testing  # noqa: E402,F401
+from ._compile import compile  # noqa: E402,A004
 
 __all__ = [name for name in dir() if not name.startswith("_")]

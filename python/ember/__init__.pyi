@@ -10,10 +10,12 @@ from . import autograd as autograd
 from . import distributed as distributed
 from . import distributions as distributions
 from . import func as func
+from . import jit as jit
 from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
 from . import serialization as serialization
+from . import testing as testing
 from . import utils as utils
 from . import viz as viz
 from ._C import AbsBackward0 as AbsBackward0
@@ -199,6 +201,7 @@ from ._C import bitwise_right_shift as bitwise_right_shift
 from ._C import bitwise_xor as bitwise_xor
 from ._C import bmm as bmm
 from ._C import bool as bool
+from ._C import can_cast as can_cast
 from ._C import cat as cat
 from ._C import ceil as ceil
 from ._C import clamp as clamp
@@ -281,6 +284,7 @@ from ._C import outer as outer
 from ._C import permute as permute
 from ._C import pow as pow
 from ._C import prod as prod
+from ._C import promote_types as promote_types
 from ._C import rand as rand
 from ._C import rand_like as rand_like
 from ._C import randint as randint
@@ -323,6 +327,7 @@ from ._C import unsqueeze as unsqueeze
 from ._C import var as var
 from ._C import zeros as zeros
 from ._C import zeros_like as zeros_like
+from ._compile import compile as compile
 from ._composite import split as split
 from ._composite import where as where
 from ._device import cuda as cuda

@@ -6,8 +6,7 @@
   bindings, Note [keepdims]);
 - `autograd.Variable`, the legacy wrapper: `Variable(t, requires_grad=True)` is a tensor;
 - `accelerator`, `backends` and the CUDA seeding functions, answered as torch answers
-  them on a machine without CUDA;
-- module paths scripts import: `utils.data.dataloader`/`dataset`/`sampler`/`distributed`.
+  them on a machine without CUDA.
 """
 
 import functools
@@ -170,39 +169,6 @@ def _install_cuda(cuda):
         setattr(cuda, name, staticmethod(_cuda_not_compiled))
 
 
-# ----- module paths -------------------------------------------------------------------
-
-
-def _data_paths():
-    from .utils import data
-
-    names = {
-        "dataloader": ("DataLoader", "default_collate", "default_convert"),
-        "dataset": (
-            "Dataset",
-            "IterableDataset",
-            "TensorDataset",
-            "Subset",
-            "ConcatDataset",
-            "random_split",
-        ),
-        "sampler": (
-            "Sampler",
-            "SequentialSampler",
-            "RandomSampler",
-            "SubsetRandomSampler",
-            "BatchSampler",
-        ),
-    }
-    for sub, members in names.items():
-        mod = _module(
-            f"ember.utils.data.{sub}",
-            f"torch.utils.data.{sub}'s names (they live in ember.utils.data).",
-            **{m: getattr(data, m) for m in members if hasattr(data, m)},
-        )
-        setattr(data, sub, mod)
-
-
 def install(namespace):
     namespace["multinomial"] = multinomial
     namespace["normal"] = normal
@@ -224,4 +190,3 @@ def install(namespace):
     namespace["accelerator"] = _accelerator()
     namespace["backends"] = _backends()
     _install_cuda(namespace["cuda"])
-    _data_paths()

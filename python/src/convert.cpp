@@ -411,6 +411,18 @@ void init_dtype(py::module_& m) {
         return py::make_tuple(py::module_::import("ember._dtype_info").attr("dtype_from_name"),
                               py::make_tuple(dtype_name(d.type)));
       });
+  m.def(
+      "promote_types",
+      [](py::handle a, py::handle b) { return dtype_object(promote(dtype_from(a), dtype_from(b))); },
+      py::arg("type1"), py::arg("type2"));
+  // torch's rule: no cast to a lower kind (float to integer, a number to bool).
+  m.def(
+      "can_cast",
+      [](py::handle from, py::handle to) {
+        auto kind = [](DType t) { return t == DType::Bool ? 0 : is_integral(t) ? 1 : 2; };
+        return kind(dtype_from(from)) <= kind(dtype_from(to));
+      },
+      py::arg("from_"), py::arg("to"));
   for (int i = 0; i < kNumDTypes; ++i) {
     const auto t = static_cast<DType>(i);
     dtype_objects[static_cast<int>(t)] = py::cast(PyDType{t}).release();
