@@ -39,6 +39,8 @@ Tensor floor_divide(const Tensor& a, const Scalar& b, bool scalar_first = false)
 Tensor remainder(const Tensor& a, const Tensor& b);
 Tensor atan2(const Tensor& a, const Tensor& b);
 Tensor xlogy(const Tensor& a, const Tensor& b);
+// The n-th derivative of digamma (n >= 0), elementwise; integer inputs give floats.
+Tensor polygamma(int64_t n, const Tensor& x);
 // div with rounding_mode="floor" or "trunc" (zero gradients, unlike floor_divide's none).
 enum class RoundingMode { Floor, Trunc };
 Tensor rounded_div(const Tensor& a, const Tensor& b, RoundingMode mode);

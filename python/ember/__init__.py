@@ -98,7 +98,10 @@ from . import _module_paths  # noqa: E402
 
 _module_paths.install(globals())
 
-from . import distributions, jit, testing  # noqa: E402,F401
+from . import distributions, jit, special, testing  # noqa: E402,F401
+
+mvlgamma = special.multigammaln
+_C.Tensor.mvlgamma = special.multigammaln
 from ._compile import compile  # noqa: E402,A004
 
 __all__ = [name for name in dir() if not name.startswith("_")]

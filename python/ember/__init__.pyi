@@ -15,6 +15,7 @@ from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
 from . import serialization as serialization
+from . import special as special
 from . import testing as testing
 from . import utils as utils
 from . import viz as viz
@@ -58,6 +59,7 @@ from ._C import CumprodBackward0 as CumprodBackward0
 from ._C import CumsumBackward0 as CumsumBackward0
 from ._C import DiagonalBackward0 as DiagonalBackward0
 from ._C import DiagonalBackwardBackward0 as DiagonalBackwardBackward0
+from ._C import DigammaBackward0 as DigammaBackward0
 from ._C import DivBackward0 as DivBackward0
 from ._C import DivBackward1 as DivBackward1
 from ._C import DivBackward2 as DivBackward2
@@ -77,6 +79,7 @@ from ._C import GeluBackward0 as GeluBackward0
 from ._C import Generator as Generator
 from ._C import IndexBackward0 as IndexBackward0
 from ._C import IndexPutImplBackward0 as IndexPutImplBackward0
+from ._C import LgammaBackward0 as LgammaBackward0
 from ._C import LinalgCholeskyExBackward0 as LinalgCholeskyExBackward0
 from ._C import LinalgCrossBackward0 as LinalgCrossBackward0
 from ._C import LinalgDetBackward0 as LinalgDetBackward0
@@ -117,6 +120,7 @@ from ._C import NllLossBackward0 as NllLossBackward0
 from ._C import Node as Node
 from ._C import NotImplemented as NotImplemented
 from ._C import PermuteBackward0 as PermuteBackward0
+from ._C import PolygammaBackward0 as PolygammaBackward0
 from ._C import PowBackward0 as PowBackward0
 from ._C import PowBackward1 as PowBackward1
 from ._C import PowBackward2 as PowBackward2
@@ -215,6 +219,7 @@ from ._C import cumsum as cumsum
 from ._C import default_generator as default_generator
 from ._C import detach as detach
 from ._C import diagonal as diagonal
+from ._C import digamma as digamma
 from ._C import div as div
 from ._C import dot as dot
 from ._C import dtype as dtype
@@ -252,6 +257,7 @@ from ._C import is_anomaly_enabled as is_anomaly_enabled
 from ._C import is_tensor as is_tensor
 from ._C import isnan as isnan
 from ._C import le as le
+from ._C import lgamma as lgamma
 from ._C import linspace as linspace
 from ._C import log as log
 from ._C import log10 as log10
@@ -282,6 +288,7 @@ from ._C import ones as ones
 from ._C import ones_like as ones_like
 from ._C import outer as outer
 from ._C import permute as permute
+from ._C import polygamma as polygamma
 from ._C import pow as pow
 from ._C import prod as prod
 from ._C import promote_types as promote_types
@@ -439,6 +446,7 @@ matrix_power = linalg._matrix_power
 def median(input, dim=..., keepdim=...): ...
 def moveaxis(input, source, destination): ...
 def movedim(input, source, destination): ...
+mvlgamma = special.multigammaln
 def nan_to_num(input, nan=..., posinf=..., neginf=...): ...
 def nanmean(self, dim=..., keepdim=..., *, dtype=...): ...
 def nansum(self, dim=..., keepdim=..., *, dtype=...): ...

@@ -9,6 +9,7 @@
 #include "ember/autograd/functions/nn.h"
 #include "ember/autograd/functions/reduce.h"
 #include "ember/autograd/functions/shape.h"
+#include "ember/autograd/functions/special.h"
 #include "ember/ops/unary.h"
 
 namespace ember::bindings {
@@ -209,6 +210,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(CloneBackward0);
   EMBER_BIND(Atan2Backward0);
   EMBER_BIND(XlogyBackward0);
+  EMBER_BIND(PolygammaBackward0);
   EMBER_BIND(DivBackward2);
   EMBER_BIND(DiagonalBackward0);
   EMBER_BIND(DiagonalBackwardBackward0);

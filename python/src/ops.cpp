@@ -360,6 +360,10 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         py::arg("other"));
   }
   m.def("_xlogy", [](const Tensor& a, const Tensor& b) { return xlogy(a, b); });
+  m.def(
+      "polygamma", [](int64_t n, const Tensor& x) { return polygamma(n, x); }, py::arg("n"),
+      py::arg("input"));
+  cls.def("polygamma", [](const Tensor& x, int64_t n) { return polygamma(n, x); }, py::arg("n"));
   m.def("_amax_amin", [](const Tensor& a, const DimList& dims, bool keepdim, bool is_max) {
     return amax_amin(a, dims, keepdim, is_max);
   });

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "ember/kernels/loops.h"
+#include "ember/kernels/special_functions.h"
 #include "ember/kernels/vector_math.h"
 
 namespace ember {
@@ -516,6 +517,17 @@ namespace {
 // The inverse of erf in double: a closed-form first guess good to ~2e-3,
 // then Halley steps on erf (or on erfc near +-1, where 1 - |y| is exact and
 // erf(x) - y would cancel).
+// A float stays float (its own-precision algorithm); integer types, which
+// never reach float functions, would go through double.
+template <typename T>
+auto as_floating(T x) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return x;
+  } else {
+    return static_cast<double>(x);
+  }
+}
+
 double erfinv_value(double y) {
   if (!(std::abs(y) <= 1.0)) return std::numeric_limits<double>::quiet_NaN();
   if (std::abs(y) == 1.0) return std::copysign(std::numeric_limits<double>::infinity(), y);
@@ -576,6 +588,10 @@ void with_unary_functor(UnaryOp op, Body&& body) {
       return body([](T x) { return std::atanh(x); });
     case UnaryOp::Erfinv:
       return body([](T x) { return static_cast<T>(erfinv_value(static_cast<double>(x))); });
+    case UnaryOp::Lgamma:
+      return body([](T x) { return static_cast<T>(lgamma_value(as_floating(x))); });
+    case UnaryOp::Digamma:
+      return body([](T x) { return static_cast<T>(digamma_value(as_floating(x))); });
     case UnaryOp::Cos:
       return body([](T x) { return std::cos(x); });
     case UnaryOp::Tanh:

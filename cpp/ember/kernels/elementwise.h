@@ -67,6 +67,8 @@ enum class UnaryOp {
   Log10,
   Exp2,
   Silu,
+  Lgamma,
+  Digamma,
   LogicalNot  // last: UnaryOp's count is LogicalNot + 1
 };
 

@@ -96,6 +96,11 @@ Tensor silu_derivative(const Tensor& v, const Tensor& x) {  // s (1 + x (1 - s))
   return mul(v, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
 }
 
+Tensor lgamma_derivative(const Tensor& v, const Tensor& x) {
+  return mul(v, unary(UnaryOp::Digamma, x));
+}
+Tensor digamma_derivative(const Tensor& v, const Tensor& x) { return mul(v, polygamma(1, x)); }
+
 // In UnaryOp's order (checked below).
 constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::Neg, "neg", "NegBackward0", Saves::Nothing, neg_derivative},
@@ -135,6 +140,8 @@ constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::Log10, "log10", "Log10Backward0", Saves::Input, log10_derivative},
     {UnaryOp::Exp2, "exp2", "Exp2Backward0", Saves::Result, exp2_derivative},
     {UnaryOp::Silu, "silu", "SiluBackward0", Saves::Input, silu_derivative},
+    {UnaryOp::Lgamma, "lgamma", "LgammaBackward0", Saves::Input, lgamma_derivative},
+    {UnaryOp::Digamma, "digamma", "DigammaBackward0", Saves::Input, digamma_derivative},
     // A bool result carries no gradient.
     {UnaryOp::LogicalNot, "logical_not", nullptr, Saves::Nothing, nullptr},
 };

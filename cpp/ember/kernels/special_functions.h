@@ -1,0 +1,29 @@
+#pragma once
+// Scalar special functions: the log-gamma function and the polygamma family
+// (digamma, trigamma, higher orders through the Hurwitz zeta function).
+//
+// Note [Polygamma algorithms]
+// digamma and trigamma follow the algorithms torch's CPU kernels use (reflection
+// below 0 or 1/2, recurrence up to 10 or by six steps, then the asymptotic
+// series), in the argument's own precision, so float results agree with
+// torch's bit for bit in almost every case. Orders n >= 2 are
+// (-1)^(n+1) n! zeta(n+1, x), with zeta summed by Euler-Maclaurin.
+
+#include <cstdint>
+
+namespace ember {
+
+float lgamma_value(float x);
+double lgamma_value(double x);
+
+float digamma_value(float x);
+double digamma_value(double x);
+
+// polygamma(n, x) for n >= 0.
+float polygamma_value(int64_t n, float x);
+double polygamma_value(int64_t n, double x);
+
+// The Hurwitz zeta function sum over k >= 0 of (k + q)^-s.
+double hurwitz_zeta(double s, double q);
+
+}  // namespace ember

@@ -1,0 +1,118 @@
+"""torch.special: the error, gamma and information functions under scipy's names.
+
+Each is one of Ember's ops or a short composition of them; the Bessel and
+orthogonal-polynomial families, ndtri, log_ndtr, erfcx, zeta and the incomplete
+gamma functions are not here yet."""
+
+import math
+
+from . import _C
+from . import _composite as _ops_composed
+
+__all__ = [
+    "digamma",
+    "entr",
+    "erf",
+    "erfinv",
+    "exp2",
+    "expit",
+    "expm1",
+    "gammaln",
+    "log1p",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "multigammaln",
+    "polygamma",
+    "psi",
+    "round",
+    "sinc",
+    "softmax",
+    "xlog1py",
+    "xlogy",
+]
+
+erf = _C.erf
+erfinv = _C.erfinv
+exp2 = _C.exp2
+expm1 = _C.expm1
+log1p = _C.log1p
+round = _C.round  # noqa: A001 - torch's name
+expit = _C.sigmoid
+gammaln = _C.lgamma
+digamma = psi = _C.digamma
+polygamma = _C.polygamma
+
+
+def _ember():
+    import ember
+
+    return ember
+
+
+def logit(input, eps=None):
+    return _ember().logit(input, eps)
+
+
+def logsumexp(input, dim, keepdim=False):
+    return _ember().logsumexp(input, dim, keepdim)
+
+
+def softmax(input, dim, *, dtype=None):
+    return input.softmax(dim, dtype=dtype) if dtype is not None else input.softmax(dim)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    return input.log_softmax(dim, dtype=dtype) if dtype is not None else input.log_softmax(dim)
+
+
+def xlogy(input, other):
+    return _ember().xlogy(input, other)
+
+
+def xlog1py(input, other):
+    """input * log1p(other), 0 where input is 0 (unless other is NaN)."""
+    ember = _ember()
+    input, other = _as_tensors(input, other)
+    product = input * ember.log1p(other)
+    keep_nan = other != other
+    return ember.where((input == 0) & ~keep_nan, ember.zeros_like(product), product)
+
+
+def _as_tensors(a, b):
+    if not isinstance(a, _C.Tensor):
+        a = _C.tensor(a, dtype=b.dtype)
+    if not isinstance(b, _C.Tensor):
+        b = _C.tensor(b, dtype=a.dtype)
+    return a, b
+
+
+def sinc(input):
+    """sin(pi x) / (pi x), 1 at 0 (with gradient 0 there, not 0/0)."""
+    ember = _ember()
+    x = input if input.is_floating_point() else input.to(_C.get_default_dtype())
+    zero = x == 0
+    safe = ember.where(zero, ember.ones_like(x), x) * math.pi
+    return ember.where(zero, ember.ones_like(x), ember.sin(safe) / safe)
+
+
+def entr(input):
+    """-x log x for x > 0, 0 at 0, -inf below."""
+    ember = _ember()
+    positive = input > 0
+    safe = ember.where(positive, input, ember.ones_like(input))
+    value = -safe * ember.log(safe)
+    value = ember.where(positive, value, ember.zeros_like(value))
+    return ember.where(input < 0, ember.full_like(value, -math.inf), value)
+
+
+def multigammaln(input, p):
+    """The log of the multivariate gamma function of dimension p."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    offsets = _C.arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=input.dtype)
+    terms = (input.unsqueeze(-1) + offsets).lgamma()
+    return terms.sum(-1) + p * (p - 1) * math.log(math.pi) * 0.25
+
+
+del _ops_composed
