@@ -91,3 +91,100 @@ def test_special_values_match_torch(name, dtype):
             want_value, want_grad = t_value[i], t_grad[i]
         np.testing.assert_allclose(e_value[i], want_value, rtol=1e-6, atol=0, err_msg=f"x={xi}")
         np.testing.assert_allclose(e_grad[i], want_grad, rtol=1e-5, atol=0, err_msg=f"x={xi}")
+
+
+# ----------------------------------------------------------------- binary ops and losses
+
+EDGE_VALUES = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -2.5, 3e38, 1e-40]
+
+
+def _pairs(lib, dtype):
+    a = [x for x in EDGE_VALUES for _ in EDGE_VALUES]
+    b = [y for _ in EDGE_VALUES for y in EDGE_VALUES]
+    t = getattr(lib, dtype)
+    return lib.tensor(a, dtype=t, requires_grad=True), lib.tensor(b, dtype=t, requires_grad=True)
+
+
+def _square(x):
+    return x.reshape(9, 9)
+
+
+F = "nn.functional"
+# Every pair of edge values through each op: values and both gradients as torch's.
+# Left out, with the differences in docs/compatibility.md ("Values at the edges"):
+# hypot and logaddexp (composed: their gradients at (0, 0) and at equal
+# infinities are 0 and 1 where torch's are NaN), cumprod with both an infinity and
+# a zero in a line, and float32 atan2 and remainder at denormals.
+BINARY_EDGE_OPS = {
+    "add": lambda L, a, b: a + b,
+    "sub": lambda L, a, b: a - b,
+    "mul": lambda L, a, b: a * b,
+    "div": lambda L, a, b: a / b,
+    "pow": lambda L, a, b: a**b,
+    "maximum": lambda L, a, b: L.maximum(a, b),
+    "minimum": lambda L, a, b: L.minimum(a, b),
+    "xlogy": lambda L, a, b: L.xlogy(a, b),
+    "clamp_min_tensor": lambda L, a, b: L.clamp(a, min=b),
+    "where": lambda L, a, b: L.where(a > b, a, b),
+    "lerp": lambda L, a, b: L.lerp(a, b, 0.3),
+    "mse_loss": lambda L, a, b: L.nn.functional.mse_loss(a, b, reduction="none"),
+    "l1_loss": lambda L, a, b: L.nn.functional.l1_loss(a, b, reduction="none"),
+    "smooth_l1_loss": lambda L, a, b: L.nn.functional.smooth_l1_loss(a, b, reduction="none"),
+    "huber_loss": lambda L, a, b: L.nn.functional.huber_loss(a, b, reduction="none"),
+    "bce_with_logits": lambda L, a, b: L.nn.functional.binary_cross_entropy_with_logits(
+        a, b, reduction="none"
+    ),
+    "kl_div": lambda L, a, b: L.nn.functional.kl_div(a, b, reduction="none"),
+    "kl_div_log_target": lambda L, a, b: L.nn.functional.kl_div(
+        a, b, reduction="none", log_target=True
+    ),
+    "poisson_nll": lambda L, a, b: L.nn.functional.poisson_nll_loss(a, b, reduction="none"),
+    "poisson_nll_rates": lambda L, a, b: L.nn.functional.poisson_nll_loss(
+        a, b, log_input=False, reduction="none"
+    ),
+    "margin_ranking": lambda L, a, b: L.nn.functional.margin_ranking_loss(
+        a, b, L.ones_like(a), reduction="none"
+    ),
+    "cosine_similarity": lambda L, a, b: L.nn.functional.cosine_similarity(
+        _square(a), _square(b), dim=1
+    ),
+    "pairwise_distance": lambda L, a, b: L.nn.functional.pairwise_distance(_square(a), _square(b)),
+    "dist": lambda L, a, b: L.dist(a, b),
+    "dot": lambda L, a, b: L.dot(a, b),
+    "sum": lambda L, a, b: (a * b).sum(),
+    "mean": lambda L, a, b: (a + b).mean(),
+    "std": lambda L, a, b: (a + b).std(),
+    "softmax": lambda L, a, b: _square(a + b).softmax(1),
+    "log_softmax": lambda L, a, b: _square(a + b).log_softmax(1),
+    "logsumexp": lambda L, a, b: _square(a + b).logsumexp(1),
+    "norm": lambda L, a, b: _square(a * b).norm(dim=1),
+    "cross_entropy": lambda L, a, b: L.nn.functional.cross_entropy(
+        _square(a + b), L.arange(9), reduction="none"
+    ),
+    "nll_loss": lambda L, a, b: L.nn.functional.nll_loss(
+        _square(a + b), L.arange(9), reduction="none"
+    ),
+    "max": lambda L, a, b: _square(a + b).max(1).values,
+    "amax": lambda L, a, b: _square(a + b).amax(1),
+    "cumsum": lambda L, a, b: (a + b).cumsum(0),
+    "prod": lambda L, a, b: _square(a * b).prod(1),
+    "layer_norm": lambda L, a, b: L.nn.functional.layer_norm(_square(a + b), (9,)),
+    "matmul": lambda L, a, b: _square(a) @ _square(b),
+}
+
+
+def _edge_run(lib, name, dtype):
+    a, b = _pairs(lib, dtype)
+    out = BINARY_EDGE_OPS[name](lib, a, b)
+    grads = lib.autograd.grad(out, (a, b), lib.ones_like(out), allow_unused=True)
+    return [out.detach().numpy()] + [g.numpy() if g is not None else None for g in grads]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(BINARY_EDGE_OPS))
+def test_binary_ops_and_losses_at_edge_values_match_torch(name, dtype):
+    for e, t in zip(_edge_run(ember, name, dtype), _edge_run(torch, name, dtype)):
+        assert (e is None) == (t is None)
+        if t is not None:
+            np.testing.assert_allclose(e, t, rtol=1e-5, atol=0, equal_nan=True)
+            np.testing.assert_array_equal(np.isnan(e), np.isnan(t))

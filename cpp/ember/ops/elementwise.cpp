@@ -594,10 +594,12 @@ namespace {
 
 // v * d/dx xlogy(x, y) = v * log(y), also where x is 0 (torch's choice), except
 // 0 at x = y = 0.
+// d/dx x log y = log y, taken as 0 where x is 0 and y <= 0 (where x log y is
+// defined as 0 though log y is not), as torch's.
 Tensor xlogy_self_derivative(const Tensor& v, const Tensor& a, const Tensor& b) {
-  const Tensor both_zero =
-      mul(compare(BinaryOp::Eq, a, Scalar(0.0)), compare(BinaryOp::Eq, b, Scalar(0.0)));
-  return mul(v, where(both_zero, zeros({}, v->dtype()), log(to_dtype(b, v->dtype()))));
+  const Tensor undefined_log = bitwise(BinaryOp::BitAnd, compare(BinaryOp::Eq, a, Scalar(0.0)),
+                                       compare(BinaryOp::Le, b, Scalar(0.0)));
+  return mul(v, where(undefined_log, zeros({}, v->dtype()), log(to_dtype(b, v->dtype()))));
 }
 
 }  // namespace
