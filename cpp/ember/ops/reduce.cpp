@@ -444,11 +444,6 @@ TensorList CumprodBackward0::apply(TensorList&& grads) {
   return {to_dtype(div(weighted, x), x->dtype())};
 }
 
-namespace {
-Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, double p,
-                            const DimList& dims);
-}  // namespace
-
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
   if (!is_floating(a->dtype())) {
     throw std::runtime_error(
@@ -511,9 +506,6 @@ TensorList LinalgVectorNormBackward0::apply(TensorList&& grads) {
   return {vector_norm_backward(g, x, r, p, dims)};
 }
 
-namespace {
-
-// g * D for the vector norm r of x (g and r restored to x's shape).
 Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, double p,
                             const DimList& dims) {
   Tensor zero = zeros({}, x->dtype());
@@ -538,8 +530,6 @@ Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, d
   scaled = where(compare(BinaryOp::Eq, x, Scalar(0.0)), zero, scaled);
   return where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled);
 }
-
-}  // namespace
 
 // ---- max / min ----
 
