@@ -259,8 +259,8 @@ Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, cons
 // up (multiply) with self's; torch records no derivative (NotImplemented).
 Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
                           bool multiply);
-Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index,
-                          const Scalar& value, bool multiply);
+Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value,
+                          bool multiply);
 // Elements of the flattened input at int64 positions (negative from the end),
 // shaped like the index (ops/index.cpp).
 Tensor take(const Tensor& a, const Tensor& index);

@@ -377,8 +377,8 @@ Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, 
   return out;
 }
 
-Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index,
-                          const Scalar& value, bool multiply) {
+Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value,
+                          bool multiply) {
   const int64_t d = check_index("scatter", self, dim, index, nullptr);
   const Tensor values = full(index->shape(), value, self->dtype());
   Tensor out = scatter_reduce_raw(self, d, index, values,
