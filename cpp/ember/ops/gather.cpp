@@ -337,6 +337,58 @@ ReduceGrads extreme_grads(const Tensor& g, const Tensor& self, const Tensor& src
   return {where(self_hit, share, zero), where(src_hit, gather(share, d, index), zero)};
 }
 
+// g times the derivative of each position's reduction with respect to self
+// (at that position) and to each src value (at its own position).
+ReduceGrads scatter_reduce_grads(const Tensor& g, const Tensor& x, const Tensor& s,
+                                 const Tensor& result, int64_t dim, const Tensor& idx,
+                                 ScatterReduce reduce, bool include_self) {
+  const DType dt = g->dtype();
+  ReduceGrads r;
+  switch (reduce) {
+    case ScatterReduce::Sum:
+      r.self = g;
+      r.src = gather(g, dim, idx);
+      break;
+    case ScatterReduce::Mean: {
+      const Tensor met = scatter_add(full(x->shape(), Scalar(include_self ? 1.0 : 0.0), dt), dim,
+                                     idx, ones(s->shape(), dt));
+      const Tensor share = div(g, where(is_zero(met), ones({}, dt), met));
+      r.self = share;
+      r.src = gather(share, dim, idx);
+      break;
+    }
+    case ScatterReduce::Prod:
+      r = prod_grads(g, x, s, dim, idx, include_self);
+      break;
+    default:
+      r = extreme_grads(g, x, s, result, dim, idx, include_self);
+      break;
+  }
+  // Without self in the reduction, a position that received values owes
+  // self nothing (for amax/amin self_hit already says so).
+  const bool extreme = reduce == ScatterReduce::Amax || reduce == ScatterReduce::Amin;
+  if (!include_self && !extreme) {
+    const Tensor touched = scattered_positions(x, dim, idx, DType::Bool);
+    r.self = where(touched, zeros({}, dt), r.self);
+  }
+  return r;
+}
+
+// Each output position depends only on what met there, so the tangent is
+// the backward's per-element derivatives (g = 1) times the input tangents,
+// src's summed into the positions they went to.
+void set_scatter_reduce_tangent(const Tensor& out, const Tensor& self, const Tensor& src,
+                                int64_t dim, const Tensor& index, ScatterReduce reduce,
+                                bool include_self) {
+  if (!forward_ad::any_tangent(self, src)) return;
+  forward_ad::FormulaScope formula;
+  const ReduceGrads d = scatter_reduce_grads(ones(out->shape(), out->dtype()), self, src, out, dim,
+                                             index, reduce, include_self);
+  const Tensor from_src = mul(d.src, forward_ad::tangent_or_zeros(src));
+  forward_ad::set_tangent(
+      out, scatter_add(mul(d.self, forward_ad::tangent_or_zeros(self)), dim, index, from_src));
+}
+
 }  // namespace
 
 Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
@@ -358,6 +410,7 @@ Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, cons
       node->result = SavedTensor(out, true);
     }
   }
+  set_scatter_reduce_tangent(out, self, src, d, index, reduce, include_self);
   return out;
 }
 
@@ -390,39 +443,11 @@ Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, 
 }
 
 TensorList ScatterReduceBackward0::apply(TensorList&& grads) {
-  const Tensor& g = grads[0];
-  const Tensor idx = index.unpack(*this);
-  const Tensor x = self.unpack(*this), s = src.unpack(*this);
-  const DType dt = g->dtype();
-  ReduceGrads r;
-  switch (static_cast<ScatterReduce>(reduce)) {
-    case ScatterReduce::Sum:
-      r.self = g;
-      r.src = gather(g, dim, idx);
-      break;
-    case ScatterReduce::Mean: {
-      const Tensor met = scatter_add(full(x->shape(), Scalar(include_self ? 1.0 : 0.0), dt), dim,
-                                     idx, ones(s->shape(), dt));
-      const Tensor share = div(g, where(is_zero(met), ones({}, dt), met));
-      r.self = share;
-      r.src = gather(share, dim, idx);
-      break;
-    }
-    case ScatterReduce::Prod:
-      r = prod_grads(g, x, s, dim, idx, include_self);
-      break;
-    default:
-      r = extreme_grads(g, x, s, result.unpack(*this), dim, idx, include_self);
-      break;
-  }
-  // Without self in the reduction, a position that received values owes
-  // self nothing (for amax/amin self_hit already says so).
-  const bool extreme = static_cast<ScatterReduce>(reduce) == ScatterReduce::Amax ||
-                       static_cast<ScatterReduce>(reduce) == ScatterReduce::Amin;
-  if (!include_self && !extreme) {
-    const Tensor touched = scattered_positions(x, dim, idx, DType::Bool);
-    r.self = where(touched, zeros({}, dt), r.self);
-  }
+  const ScatterReduce how = static_cast<ScatterReduce>(reduce);
+  const bool reads_result = how == ScatterReduce::Amax || how == ScatterReduce::Amin;
+  const ReduceGrads r = scatter_reduce_grads(grads[0], self.unpack(*this), src.unpack(*this),
+                                             reads_result ? result.unpack(*this) : Tensor(), dim,
+                                             index.unpack(*this), how, include_self);
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = r.self;
   if (wants_grad(*this, 1)) out[1] = r.src;

@@ -175,7 +175,7 @@ struct IndexCopyBackward0 final : Node {
 // scatter_reduce (ops/gather.cpp); self and result are saved for the
 // reductions whose gradient reads them (prod, mean, amax, amin).
 struct ScatterReduceBackward0 final : Node {
-  EMBER_NODE(ScatterReduceBackward0);
+  EMBER_NODE_FWD(ScatterReduceBackward0);
   void release_saved() override { self.release(), src.release(), result.release(); }
   SavedTensor index, self, src, result;
   int64_t dim = 0;
