@@ -144,8 +144,8 @@ Tensor scatter_with(const Tensor& a, int64_t dim, const Tensor& index, py::handl
   return scatter_accumulate(a, dim, index, as_tensor(given), multiply);
 }
 
-// gather, scatter and scatter_add; the in-place forms write the result back
-// through copy_ (the gradient is the same; the node is CopyBackwards).
+// gather, scatter and scatter_add; the in-place forms go through
+// assign_result_, so they record ScatterBackward0 and friends as torch does.
 void init_gather_scatter(py::module_& m, TensorClass& cls) {
   def_both(
       m, cls, "gather",
@@ -175,7 +175,11 @@ void init_gather_scatter(py::module_& m, TensorClass& cls) {
       [scatter_fn](py::handle self, int64_t dim, const Tensor& index, py::handle src,
                    py::handle value, py::handle reduce) {
         Tensor t = as_tensor(self);
-        copy_(t, scatter_fn(t, dim, index, src, value, reduce));
+        TensorVec others;
+        if (is_tensor(src)) others.push_back(as_tensor(src));
+        assign_result_(t, others, "scatter_", [&](const Tensor& original) {
+          return scatter_fn(original, dim, index, src, value, reduce);
+        });
         return self;
       },
       py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(),
@@ -184,7 +188,9 @@ void init_gather_scatter(py::module_& m, TensorClass& cls) {
       "scatter_add_",
       [](py::handle self, int64_t dim, const Tensor& index, const Tensor& src) {
         Tensor t = as_tensor(self);
-        copy_(t, scatter_add(t, dim, index, src));
+        assign_result_(t, {src}, "scatter_add_", [&](const Tensor& original) {
+          return scatter_add(original, dim, index, src);
+        });
         return self;
       },
       py::arg("dim"), py::arg("index"), py::arg("src"));

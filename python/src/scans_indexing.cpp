@@ -254,9 +254,26 @@ void init_add_products(py::module_& m, TensorClass& cls) {
       py::arg("alpha") = 1);
 }
 
+// _C._assign_result_(self, compute, others, name): the in-place forms made in
+// Python (_inplace.py) run `compute(original)` through assign_result_, so
+// they record the op's node as torch does.
+void init_assign_result(py::module_& m) {
+  m.def("_assign_result_",
+        [](py::handle self, py::function compute, py::list others, const std::string& name) {
+          Tensor t = as_tensor(self);
+          TensorVec inputs;
+          for (py::handle h : others) inputs.push_back(as_tensor(h));
+          assign_result_(t, inputs, name.c_str(), [&](const Tensor& original) {
+            return tensor_from_operand(compute(py::cast(original)));
+          });
+          return self;
+        });
+}
+
 }  // namespace
 
 void init_scans_and_indexing(py::module_& m, TensorClass& cls) {
+  init_assign_result(m);
   init_fmod_copysign(m, cls);
   init_inplace_comparisons(cls);
   init_scans(m, cls);
