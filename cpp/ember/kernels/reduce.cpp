@@ -411,6 +411,30 @@ ExtremeResult select_along(const Tensor& a_in, int64_t dim, Pick pick) {
 
 }  // namespace
 
+Tensor fold_windows_kernel(const Tensor& g, const Shape& shape, int64_t dim, int64_t step) {
+  Tensor out = zeros(shape, g->dtype());
+  // out seen through the unfold view's geometry, whose windows overlap when
+  // step < size: the walk stays on one thread so no two adds race.
+  Strides windows = out->strides();
+  if (!shape.empty()) {
+    windows[dim] *= step;
+    windows.push_back(out->strides()[dim]);
+  } else {
+    windows.push_back(0);  // a 0-d input unfolds to [size] copies of itself
+  }
+  EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
+    T* po = out->data<T>();
+    const T* pg = g->data<T>();
+    for_each_row<2>(
+        g->shape(), {&windows, &g->strides()},
+        [&](const int64_t* off, int64_t len, const int64_t* st) {
+          for (int64_t i = 0; i < len; ++i) po[off[0] + i * st[0]] += pg[off[1] + i * st[1]];
+        },
+        /*parallel=*/false);
+  });
+  return out;
+}
+
 Tensor logcumsumexp_kernel(const Tensor& a_in, int64_t dim, bool reverse) {
   const Tensor a = dense(a_in);
   Tensor out = empty(a->shape(), a->dtype());

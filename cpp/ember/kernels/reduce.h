@@ -34,6 +34,11 @@ ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max);
 // Max or min of all elements as a 0-d tensor; throws on empty input.
 Tensor extreme_all_kernel(const Tensor& a, bool is_max);
 
+// Zeros of `shape` with each window of g (Tensor.unfold's gradient: windows
+// every `step` along dim, their elements in g's last dim) added back where
+// they were cut from; overlapping windows add up. Floating dtypes.
+Tensor fold_windows_kernel(const Tensor& g, const Shape& shape, int64_t dim, int64_t step);
+
 // log(sum(exp(x))) running along dim (from the end when `reverse`), floating
 // dtypes only, accumulated in double.
 Tensor logcumsumexp_kernel(const Tensor& a, int64_t dim, bool reverse);

@@ -94,14 +94,13 @@ Tensor take(const Tensor& a, const Tensor& index) {
     }
     if (pi[i] < 0) pi[i] += n;
   }
-  Tensor out;
-  {
-    GradModeGuard no_grad(false);
-    const Tensor flat = reshape(contiguous(a), {n});
-    const Tensor picked = index_select(flat, 0, reshape(flat_index, {-1}));
-    out = reshape(picked, DimList(index->shape().begin(), index->shape().end()));
-    if (out->storage() == picked->storage() && picked->numel() > 0) out = contiguous_clone(out);
-  }
+  const Tensor src = a->is_contiguous() ? a : contiguous_clone(a);
+  Tensor out = empty(index->shape(), a->dtype());
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    const T* ps = src->data<T>();
+    T* po = out->data<T>();
+    for (int64_t i = 0; i < flat_index->numel(); ++i) po[i] = ps[pi[i]];
+  });
   if (any_requires_grad(a)) {
     auto node = record<TakeBackward0>(out, a);
     node->index = SavedTensor(flat_index, false);
@@ -116,9 +115,8 @@ Tensor take(const Tensor& a, const Tensor& index) {
 TensorList TakeBackward0::apply(TensorList&& grads) {
   const Tensor idx = index.unpack(*this);
   const Tensor& g = grads[0];
-  int64_t n = 1;
-  for (int64_t s : self_meta.shape) n *= s;
-  const Tensor flat = scatter_add(zeros({n}, g->dtype()), 0, reshape(idx, {-1}), reshape(g, {-1}));
+  const Tensor flat = scatter_add(zeros({numel_of(self_meta.shape)}, g->dtype()), 0,
+                                  reshape(idx, {-1}), reshape(g, {-1}));
   return {reshape(flat, DimList(self_meta.shape.begin(), self_meta.shape.end()))};
 }
 

@@ -4,6 +4,7 @@
 #include "ember/autograd/forward_ad.h"
 #include "ember/autograd/functions/shape.h"
 #include "ember/kernels/elementwise.h"
+#include "ember/kernels/reduce.h"
 #include "ember/ops.h"
 
 namespace ember {
@@ -11,28 +12,6 @@ namespace {
 
 int64_t window_count(int64_t length, int64_t size, int64_t step) {
   return (length - size) / step + 1;
-}
-
-// Zeros of `shape` with every window of g (the unfolded gradient) added back
-// where it was cut from; overlapping windows add up.
-Tensor fold_windows(const Tensor& g, const Shape& shape, int64_t dim, int64_t size, int64_t step) {
-  Tensor out = zeros(shape, g->dtype());
-  if (shape.empty()) {
-    copy_kernel(out, reshape(g, {}));
-    return out;
-  }
-  GradModeGuard no_grad(false);
-  const int64_t windows = g->shape()[dim];
-  // A selected window holds the other dims in order, then its `size` dim,
-  // which moves back to `dim`.
-  const int64_t rank = g->dim() - 1;
-  DimList order;
-  for (int64_t k = 0; k < rank; ++k) order.push_back(k < dim ? k : (k == dim ? rank - 1 : k - 1));
-  for (int64_t w = 0; w < windows; ++w) {
-    const Tensor region = slice(out, dim, w * step, w * step + size, 1);
-    binary_inplace_kernel(BinaryOp::Add, region, permute(select(g, dim, w), order));
-  }
-  return out;
 }
 
 }  // namespace
@@ -77,9 +56,9 @@ Tensor unfold(const Tensor& a, int64_t dim, int64_t size, int64_t step) {
 
 TensorList UnfoldBackward0::apply(TensorList&& grads) {
   const Tensor& g = grads[0];
-  Tensor out = fold_windows(g, self_meta.shape, dim, size, step);
+  Tensor out = fold_windows_kernel(g, self_meta.shape, dim, step);
   linear_tangent(
-      out, g, [&](const Tensor& t) { return fold_windows(t, self_meta.shape, dim, size, step); });
+      out, g, [&](const Tensor& t) { return fold_windows_kernel(t, self_meta.shape, dim, step); });
   // Note [Placing a gradient]: the fold's own backward is unfold again.
   if (any_requires_grad(g)) {
     auto node = record<UnfoldBackwardBackward0>(out, g);
