@@ -2408,3 +2408,22 @@ def test_inplace_form_dtype_and_leaf_errors_like_torch():
     ):
         e, t = capture(fn, ember), capture(fn, torch)
         assert type(e) is type(t) and str(e) == str(t)
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0])
+def test_norm_double_backward_at_a_zero_vector_is_finite(p):
+    # Pairwise distances have zero vectors on the diagonal. Every gradient
+    # there stays finite and equals torch's wherever torch's is not NaN
+    # (torch turns some second derivatives at a zero norm into NaN).
+    from conftest import value_and_grads
+
+    a = np.random.default_rng(0).standard_normal((3, 4))
+
+    def fn(L, x):
+        return (x[:, None] - x[None]).norm(p=p, dim=-1)
+
+    for e, t in zip(value_and_grads(ember, fn, [a]), value_and_grads(torch, fn, [a])):
+        e, t = e.numpy(), t.detach().numpy()
+        assert np.isfinite(e).all()
+        known = ~np.isnan(t)
+        np.testing.assert_allclose(e[known], t[known], rtol=1e-7, atol=1e-9)
