@@ -17,17 +17,20 @@ py::object named_result(const char* name, const std::pair<Tensor, Tensor>& r) {
   return type(py::cast(r.first), py::cast(r.second));
 }
 
-// Binds Tensor.<name>_(...) as `op` applied to self and written back.
+// Binds Tensor.<name>(other) as op(self, other) written back into self.
 template <typename Op>
-void def_inplace(TensorClass& cls, const char* name, Op op) {
-  cls.def(name, [op, name](py::handle self, py::args args, py::kwargs kwargs) {
-    Tensor t = as_tensor(self);
-    TensorVec others;
-    if (args.size() > 0 && is_tensor(args[0])) others.push_back(as_tensor(args[0]));
-    assign_result_(t, others, name,
-                   [&](const Tensor& original) { return op(original, args, kwargs); });
-    return self;
-  });
+void def_binary_inplace(TensorClass& cls, const char* name, Op op) {
+  cls.def(
+      name,
+      [op, name](py::handle self, py::handle other) {
+        Tensor t = as_tensor(self);
+        TensorVec others;
+        if (is_tensor(other)) others.push_back(as_tensor(other));
+        assign_result_(t, others, name,
+                       [&](const Tensor& original) { return op(original, other); });
+        return self;
+      },
+      py::arg("other"));
 }
 
 // A binary op whose other operand is a tensor or a Python number.
@@ -51,14 +54,14 @@ void init_fmod_copysign(py::module_& m, TensorClass& cls) {
   };
   def_both(m, cls, "fmod", fmod_fn, py::arg("other"));
   def_both(m, cls, "copysign", copysign_fn, py::arg("other"));
-  def_inplace(cls, "fmod_", [fmod_fn](const Tensor& a, py::args args, py::kwargs) {
-    return fmod_fn(a, args[0]);
+  def_binary_inplace(cls, "fmod_", fmod_fn);
+  def_binary_inplace(cls, "copysign_", copysign_fn);
+  cls.def("erfc_", [](py::handle self) {
+    Tensor t = as_tensor(self);
+    assign_result_(t, {}, "erfc_",
+                   [](const Tensor& original) { return unary(UnaryOp::Erfc, original); });
+    return self;
   });
-  def_inplace(cls, "copysign_", [copysign_fn](const Tensor& a, py::args args, py::kwargs) {
-    return copysign_fn(a, args[0]);
-  });
-  def_inplace(cls, "erfc_",
-              [](const Tensor& a, py::args, py::kwargs) { return unary(UnaryOp::Erfc, a); });
 }
 
 void init_inplace_comparisons(TensorClass& cls) {

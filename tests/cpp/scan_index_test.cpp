@@ -149,6 +149,17 @@ TEST(Shape, UnfoldIsAViewWhoseGradientAddsOverlappingWindows) {
   expect_values(x->grad(), {1, 2, 2, 1});
 }
 
+TEST(Shape, UnfoldWithGapsGivesSkippedElementsNoGradient) {
+  Tensor x = vec({1, 2, 3, 4, 5});
+  x->set_requires_grad(true);
+  Tensor u = unfold(x, 0, 2, 3);
+  EXPECT_EQ(u->shape(), (Shape{2, 2}));
+  Engine::backward({sum(u)}, {}, false, false);
+  expect_values(x->grad(), {1, 1, 0, 1, 1});
+  expect_values(fold_windows_kernel(reshape(vec({1, 2, 3, 4, 5, 6}), {3, 2}), Shape{4}, 0, 1),
+                {1, 5, 9, 6});
+}
+
 TEST(Shape, Rot90TurnsFromTheFirstDimTowardsTheSecond) {
   Tensor x = reshape(vec({1, 2, 3, 4}), {2, 2});
   expect_values(rot90(x, 1, 0, 1), {2, 4, 1, 3});

@@ -196,7 +196,6 @@ void rebase_view(Tensor& view, const std::shared_ptr<Node>& op) {
 }
 
 // Rebases self onto `node`: the node's first edge continues self's old history.
-// `node`'s first edge must continue self's old history.
 void rebase_onto(Tensor& self, const std::shared_ptr<Node>& node) {
   const std::shared_ptr<Node> old_fn = self->grad_fn();
   self->storage()->bump_history();
@@ -576,13 +575,21 @@ Tensor& assign_result_(Tensor& self, const TensorVec& others, const char* op,
   for (size_t i = 1; i < others.size(); ++i) {
     const bool joins =
         GradMode::is_enabled() && is_floating(self->dtype()) && others[i]->requires_grad();
-    rec = (joins ? records(self, &others[i]) : (check_overlap(self, &others[i]), false)) || rec;
+    if (joins) {
+      rec = records(self, &others[i]) || rec;
+    } else {
+      check_overlap(self, &others[i]);
+    }
   }
   const Tensor result = compute(rec ? snapshot_with_history(self) : self);
   check_assignable(self, result);
   copy_kernel(self, result);
   self->bump_version();
-  if (rec && result->grad_fn()) rebase_onto(self, result->grad_fn());
+  if (rec && result->grad_fn()) {
+    rebase_onto(self, result->grad_fn());
+  } else if (rec) {
+    rebase<FillBackward0>(self, nullptr);  // a result that depends on no input: zero gradients
+  }
   copy_tangent(self, result);
   return self;
 }
