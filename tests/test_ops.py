@@ -2427,3 +2427,12 @@ def test_norm_double_backward_at_a_zero_vector_is_finite(p):
         assert np.isfinite(e).all()
         known = ~np.isnan(t)
         np.testing.assert_allclose(e[known], t[known], rtol=1e-7, atol=1e-9)
+
+
+def test_inplace_result_that_depends_on_no_input_passes_zero_gradient():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    ember._C._assign_result_(y, lambda original: ember.tensor([5.0, 6.0]), [], "constant_")
+    assert y.tolist() == [5.0, 6.0] and y.requires_grad
+    (y * x).sum().backward()
+    assert x.grad.tolist() == [5.0, 6.0]  # only the direct use of x; y's old history gets 0
