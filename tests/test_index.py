@@ -218,6 +218,11 @@ def test_scatter_reduce_ties_ints_and_node_like_torch(reduce):
 def test_scatter_reduce_errors_like_torch():
     x = np.ones((3, 4), np.float32)
     idx = [[0, 1], [1, 0]]
+    flags = [[True, False], [False, True]]
+    for reduce in REDUCTIONS:
+        compare(
+            lambda L: L.scatter_reduce(L.tensor(flags), 0, L.tensor(idx), L.tensor(flags), reduce)
+        )
     compare(lambda L: L.scatter_reduce(L.tensor(x), 0, L.tensor(idx), L.tensor(x), "foo"))
     compare(lambda L: L.scatter_reduce(L.tensor(x), 0, L.tensor(idx), L.tensor(x).double(), "sum"))
     compare(lambda L: L.scatter_reduce(L.tensor(x), 0, L.tensor([[5, 0]]), L.tensor(x), "sum"))

@@ -839,6 +839,9 @@ def test_addmv_beta_zero_ignores_nan_node_and_errors_like_torch():
         lambda L: L.addmv(L.randn(3), L.randn(3, 4), L.randn(5)),
         lambda L: L.addmv(L.randn(2), L.randn(3, 4), L.randn(4)),
         lambda L: L.addmv(L.randn(3), L.randn(3, 4), L.randn(4, 1)),
+        lambda L: L.addmv(L.ones(2, dtype=L.float64), L.ones(2, 3), L.ones(3)),
+        lambda L: L.addmv(L.ones(2), L.ones(2, 3), L.ones(3, dtype=L.float64)),
+        lambda L: L.addmv(L.ones(2, dtype=L.int64), L.ones(2, 3), L.ones(3)),
     ):
         compare_ops(fn)
         assert str(capture(fn, ember)) == str(capture(fn, torch))
@@ -865,6 +868,9 @@ def test_addbmm_node_and_errors_like_torch():
         lambda L: L.addbmm(L.randn(3, 5), L.randn(3, 4), L.randn(2, 4, 5)),
         lambda L: L.addbmm(L.randn(3, 5), L.randn(2, 3, 4), L.randn(3, 4, 5)),
         lambda L: L.addbmm(L.randn(2, 5), L.randn(2, 3, 4), L.randn(2, 4, 5)),
+        lambda L: L.addbmm(L.ones(2, 2), L.ones(1, 2, 3, dtype=L.float64), L.ones(1, 3, 2)),
+        lambda L: L.addbmm(L.ones(2, 2), L.ones(1, 2, 3), L.ones(1, 3, 2, dtype=L.float64)),
+        lambda L: L.addbmm(L.ones(2, 2, dtype=L.float64), L.ones(1, 2, 3), L.ones(1, 3, 2)),
     ):
         compare_ops(fn)
         assert str(capture(fn, ember)) == str(capture(fn, torch))

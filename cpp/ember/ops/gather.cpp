@@ -397,6 +397,10 @@ Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, cons
   if (src->dtype() != self->dtype()) {
     throw std::runtime_error("scatter(): Expected self.dtype to be equal to src.dtype");
   }
+  if (reduce == ScatterReduce::Mean && self->dtype() == DType::Bool) {
+    throw NotImplementedError(
+        "\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'");
+  }
   Tensor out = scatter_reduce_raw(self, d, index, src, reduce, include_self);
   if (any_requires_grad(self, src)) {
     auto node = record<ScatterReduceBackward0>(out, {&self, &src});

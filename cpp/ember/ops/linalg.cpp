@@ -339,6 +339,12 @@ Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double b
         "), mat (" + std::to_string(rows) + "x" + std::to_string(mat->shape()[1]) + "), vec (" +
         std::to_string(vec->shape()[0]) + ")");
   }
+  if (input->dtype() != mat->dtype() || mat->dtype() != vec->dtype()) {
+    throw std::runtime_error(std::string("addmv input tensors must have the same dtype, but got ") +
+                             scalar_type_name(input->dtype()) + ", " +
+                             scalar_type_name(mat->dtype()) + ", and " +
+                             scalar_type_name(vec->dtype()));
+  }
   Tensor out;
   {
     GradModeGuard no_grad(false);
@@ -383,6 +389,14 @@ Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, d
         "Incompatible matrix sizes for bmm (" + std::to_string(batch1->shape()[1]) + "x" +
         std::to_string(batch1->shape()[2]) + " and " + std::to_string(batch2->shape()[1]) + "x" +
         std::to_string(batch2->shape()[2]) + ")");
+  }
+  // torch's order and words: the input against batch2 first.
+  for (const auto& [a, b] : {std::pair{&input, "self"}, std::pair{&batch1, "mat1"}}) {
+    if ((*a)->dtype() != batch2->dtype()) {
+      throw std::runtime_error(std::string(b) + " and mat2 must have the same dtype, but got " +
+                               scalar_type_name((*a)->dtype()) + " and " +
+                               scalar_type_name(batch2->dtype()));
+    }
   }
   Tensor out;
   {
