@@ -311,3 +311,52 @@ def compare(fn, **kw):
             assert_same(a, b, **kw)
     else:
         assert_same(ev, tv, **kw)
+
+
+# --------------------------------------------------------------------------
+# values and gradients to second order, the same way in both libraries
+# --------------------------------------------------------------------------
+
+
+def _as_input(lib, a):
+    if isinstance(a, np.ndarray):
+        t = lib.tensor(a)
+        if a.dtype.kind == "f":
+            t.requires_grad_(True)
+        return t
+    return a
+
+
+def value_and_grads(lib, fn, arrays, *, second_order=True, seed=7):
+    """fn(lib, *inputs), the gradients of its (first) output with respect to the
+    float array inputs for a fixed random upstream gradient, and then the
+    gradients of the sum of those gradients squared with respect to the same
+    inputs and the upstream gradient (create_graph). Unused inputs count as
+    zero gradients. Non-array arguments pass through unchanged."""
+    inputs = [_as_input(lib, a) for a in arrays]
+    out = fn(lib, *inputs)
+    if isinstance(out, tuple):
+        out = out[0]
+    diff = [t for t, a in zip(inputs, arrays) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    up = np.random.default_rng(seed).standard_normal(tuple(out.shape))
+    g = lib.tensor(up.astype(np.float64 if "64" in str(out.dtype) else np.float32))
+    g.requires_grad_(second_order)
+    firsts = lib.autograd.grad(out, diff, g, create_graph=second_order, allow_unused=True)
+    firsts = [lib.zeros_like(t) if f is None else f for f, t in zip(firsts, diff)]
+    result = [out.detach()] + [f.detach() for f in firsts]
+    if second_order:
+        total = sum((f * f).sum() for f in firsts if f.requires_grad)
+        seconds = lib.autograd.grad(total, diff + [g], allow_unused=True)
+        result += [
+            lib.zeros_like(t) if s is None else s.detach() for s, t in zip(seconds, diff + [g])
+        ]
+    return result
+
+
+def assert_grads_match(fn, arrays, *, second_order=True, rtol=1e-7, atol=1e-9):
+    """value_and_grads agrees between ember and torch, element by element."""
+    e = value_and_grads(ember, fn, arrays, second_order=second_order)
+    t = value_and_grads(torch, fn, arrays, second_order=second_order)
+    assert len(e) == len(t)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, rtol=rtol, atol=atol, msg=f"(result {i})")

@@ -485,6 +485,16 @@ NARROW_OPS = {
     "eye": lambda L, x: L.eye(3, dtype=x.dtype),
     "randint": lambda L, x: (L.manual_seed(0), L.randint(0, 5, (4,), dtype=x.dtype))[1],
     "dropout_eval": lambda L, x: L.nn.functional.dropout(x, 0.5, training=False),
+    "fmod": lambda L, x: L.fmod(x, 3),
+    "cummax": lambda L, x: tuple(x.cummax(1)),
+    "kthvalue": lambda L, x: x.kthvalue(2, 1).values,
+    "take": lambda L, x: x.take(L.tensor([0, 5, 11])),
+    "rot90": lambda L, x: x.rot90(),
+    "index_fill": lambda L, x: x.index_fill(0, L.tensor([1]), 2),
+    "scatter_reduce_sum": lambda L, x: x.scatter_reduce(0, L.tensor([[0, 1, 0, 1]] * 3), x, "sum"),
+    "unfold": lambda L, x: x.unfold(1, 2, 1),
+    "logcumsumexp": F(lambda L, x: x.logcumsumexp(1)),
+    "lgamma": F(lambda L, x: x.abs().lgamma()),
 }
 
 

@@ -235,6 +235,24 @@ STRUCTURAL = {
     "max_min": lambda lib, a: a.max() + a.max(1).values + a.min(1, keepdim=True)[0].squeeze(1),
     "prod": lambda lib, a: a.prod(1) + a.prod() + a.prod(0, keepdim=True).sum(),
     "cumsum": lambda lib, a: a.cumsum(1),
+    "fmod_copysign": lambda lib, a: (
+        lib.fmod(a, 0.7) + lib.fmod(a, a[0] + 3) + a.copysign(a.flip(0))
+    ),
+    "logcumsumexp": lambda lib, a: a.logcumsumexp(1) + a.logcumsumexp(0),
+    "cummax_cummin": lambda lib, a: a.cummax(1).values + a.cummin(0)[0],
+    "kthvalue_mode": lambda lib, a: a.kthvalue(2, 1).values + a.round().mode(1).values,
+    "take": lambda lib, a: a.take(lib.tensor([[0, 11], [5, -1]])),
+    "index_fill_copy": lambda lib, a: (
+        a.index_fill(1, lib.tensor([0, 2]), 1.5)
+        + a.index_copy(0, lib.tensor([2, 0]), a[:2] * a[1:])
+    ),
+    "index_fill_tensor_value": lambda lib, a: a.index_fill(0, lib.tensor([1]), a[0, 0]),
+    "unfold_rot90": lambda lib, a: a.unfold(1, 2, 1).sum(-1) + lib.rot90(a, 2)[:, 1:],
+    "renorm": lambda lib, a: a.renorm(2, 0, 1.0) + a.renorm(1, 1, 0.5),
+    "addmv_addbmm": lambda lib, a: (
+        lib.addmv(a[:, 0], a, a[0], beta=0.5, alpha=2)
+        + lib.addbmm(a[:, :3], a[None], a[None].transpose(1, 2)[:, :, :3]).sum(1)
+    ),
     "logsumexp": lambda lib, a: a.logsumexp(1),
     "gather_sort_topk": lambda lib, a: (
         a.gather(1, lib.tensor([[0], [1], [2]])).sum() + a.sort(1).values + a.topk(4).values

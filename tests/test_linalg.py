@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import assert_grads_match, capture
+from conftest import compare as compare_ops
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -807,3 +809,68 @@ def test_second_backward_without_retain_graph_raises():
     out.backward()
     with pytest.raises(RuntimeError, match="second time"):
         out.backward()
+
+
+# ---- addmv / addbmm ----
+
+
+@pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, -2.0), (0, 1.5)])
+def test_addmv_values_and_grads_like_torch(beta, alpha):
+    rng = np.random.default_rng(8)
+    m, v = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    for inp in (rng.standard_normal(3), rng.standard_normal(1), np.array(0.5)):
+        assert_grads_match(lambda L, i, a, b: L.addmv(i, a, b, beta=beta, alpha=alpha), [inp, m, v])
+    assert_grads_match(
+        lambda L, i, a, b: i.addmv(a.t(), b, alpha=alpha), [m[:, 0].copy(), m.T.copy(), m[0].copy()]
+    )
+
+
+def test_addmv_beta_zero_ignores_nan_node_and_errors_like_torch():
+    compare_ops(lambda L: L.addmv(L.tensor([float("nan")] * 3), L.ones(3, 2), L.ones(2), beta=0))
+    for lib in (ember, torch):
+        x = lib.randn(3, requires_grad=True)
+        assert (
+            type(lib.addmv(x, lib.randn(3, 2), lib.randn(2)).grad_fn).__name__ == "AddmvBackward0"
+        )
+        y = x * 1
+        y.addmv_(lib.randn(3, 2), lib.randn(2, requires_grad=True))
+        assert type(y.grad_fn).__name__ == "AddmvBackward0"
+    for fn in (
+        lambda L: L.addmv(L.randn(3), L.randn(3, 4), L.randn(5)),
+        lambda L: L.addmv(L.randn(2), L.randn(3, 4), L.randn(4)),
+        lambda L: L.addmv(L.randn(3), L.randn(3, 4), L.randn(4, 1)),
+        lambda L: L.addmv(L.ones(2, dtype=L.float64), L.ones(2, 3), L.ones(3)),
+        lambda L: L.addmv(L.ones(2), L.ones(2, 3), L.ones(3, dtype=L.float64)),
+        lambda L: L.addmv(L.ones(2, dtype=L.int64), L.ones(2, 3), L.ones(3)),
+    ):
+        compare_ops(fn)
+        assert str(capture(fn, ember)) == str(capture(fn, torch))
+
+
+@pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, -2.0), (0, 1.5)])
+def test_addbmm_values_and_grads_like_torch(beta, alpha):
+    rng = np.random.default_rng(9)
+    b1, b2 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
+    for inp in (rng.standard_normal((3, 5)), rng.standard_normal(5), np.array(1.5)):
+        assert_grads_match(
+            lambda L, i, a, b: L.addbmm(i, a, b, beta=beta, alpha=alpha), [inp, b1, b2]
+        )
+    assert_grads_match(lambda L, i, a, b: i.addbmm(a, b), [rng.standard_normal((3, 5)), b1, b2])
+
+
+def test_addbmm_node_and_errors_like_torch():
+    for lib in (ember, torch):
+        x = lib.randn(3, 5, requires_grad=True)
+        out = lib.addbmm(x, lib.randn(2, 3, 4), lib.randn(2, 4, 5))
+        assert type(out.grad_fn).__name__ == "AddbmmBackward0"
+    for fn in (
+        lambda L: L.addbmm(L.randn(3, 5), L.randn(2, 3, 4), L.randn(2, 5, 5)),
+        lambda L: L.addbmm(L.randn(3, 5), L.randn(3, 4), L.randn(2, 4, 5)),
+        lambda L: L.addbmm(L.randn(3, 5), L.randn(2, 3, 4), L.randn(3, 4, 5)),
+        lambda L: L.addbmm(L.randn(2, 5), L.randn(2, 3, 4), L.randn(2, 4, 5)),
+        lambda L: L.addbmm(L.ones(2, 2), L.ones(1, 2, 3, dtype=L.float64), L.ones(1, 3, 2)),
+        lambda L: L.addbmm(L.ones(2, 2), L.ones(1, 2, 3), L.ones(1, 3, 2, dtype=L.float64)),
+        lambda L: L.addbmm(L.ones(2, 2, dtype=L.float64), L.ones(1, 2, 3), L.ones(1, 3, 2)),
+    ):
+        compare_ops(fn)
+        assert str(capture(fn, ember)) == str(capture(fn, torch))

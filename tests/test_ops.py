@@ -2365,3 +2365,74 @@ def test_erfinv_inverts_erf_and_edges():
     assert_same(e, t, rtol=1e-13, atol=1e-14)
     assert_same(ee, te)
     np.testing.assert_allclose(np_of(roundtrip), x, rtol=0, atol=1e-15)
+
+
+# ---- in-place forms record the op's own node ----
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, y: y.exp_(),
+        lambda L, y: y.clamp_(0.1, 0.9),
+        lambda L, y: y.pow_(2),
+        lambda L, y: y.atan2_(y * 2),
+        lambda L, y: y.div_(2.0, rounding_mode="floor"),
+        lambda L, y: y.scatter_(0, L.tensor([[1, 0]]), 2.0),
+        lambda L, y: y.scatter_add_(0, L.tensor([[1, 0]]), y[:1] * 3),
+        lambda L, y: y.__ipow__(3),
+        lambda L, y: y.sigmoid_(),
+    ],
+)
+def test_inplace_forms_record_the_ops_node_and_gradients_like_torch(call):
+    def run(L):
+        x = L.tensor([[0.3, -1.2], [2.0, 0.7]], dtype=L.float64, requires_grad=True)
+        y = x * 1.5
+        r = call(L, y)
+        assert r is y
+        name = type(y.grad_fn).__name__
+        (y * x).sum().backward()
+        return name, y.detach(), x.grad
+
+    (en, *ev), (tn, *tv) = run(ember), run(torch)
+    assert en == tn
+    for e, t in zip(ev, tv):
+        assert_close(e, t)
+
+
+def test_inplace_form_dtype_and_leaf_errors_like_torch():
+    for fn in (
+        lambda L: L.tensor([1, 2]).exp_(),
+        lambda L: L.tensor([True]).pow_(2.5),
+        lambda L: L.ones(2, requires_grad=True).exp_(),
+    ):
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t) and str(e) == str(t)
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0])
+def test_norm_double_backward_at_a_zero_vector_is_finite(p):
+    # Pairwise distances have zero vectors on the diagonal. Every gradient
+    # there stays finite and equals torch's wherever torch's is not NaN
+    # (torch turns some second derivatives at a zero norm into NaN).
+    from conftest import value_and_grads
+
+    a = np.random.default_rng(0).standard_normal((3, 4))
+
+    def fn(L, x):
+        return (x[:, None] - x[None]).norm(p=p, dim=-1)
+
+    for e, t in zip(value_and_grads(ember, fn, [a]), value_and_grads(torch, fn, [a])):
+        e, t = e.numpy(), t.detach().numpy()
+        assert np.isfinite(e).all()
+        known = ~np.isnan(t)
+        np.testing.assert_allclose(e[known], t[known], rtol=1e-7, atol=1e-9)
+
+
+def test_inplace_result_that_depends_on_no_input_passes_zero_gradient():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    ember._C._assign_result_(y, lambda original: ember.tensor([5.0, 6.0]), [], "constant_")
+    assert y.tolist() == [5.0, 6.0] and y.requires_grad
+    (y * x).sum().backward()
+    assert x.grad.tolist() == [5.0, 6.0]  # only the direct use of x; y's old history gets 0

@@ -1138,3 +1138,47 @@ def test_advanced_index_writes_match_torch(name):
 def test_a_list_read_as_a_tuple_warns_as_torch():
     with pytest.warns(UserWarning, match="non-tuple sequence for multidimensional indexing"):
         ember.arange(6).reshape(2, 3)[[0, slice(None)]]
+
+
+# ---- resize_ ----
+
+
+def test_resize_shrinks_and_reshapes_in_place_like_torch():
+    for lib in (ember, torch):
+        x = lib.arange(6.0)
+        v0 = x._version
+        assert x.resize_(2, 2) is x
+        assert x.tolist() == [[0.0, 1.0], [2.0, 3.0]] and x.stride() == (2, 1)
+        assert x._version == v0 + 1
+        x.resize_((3,))
+        assert x.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_resize_grows_keeping_the_old_values_like_torch():
+    results = []
+    for lib in (ember, torch):
+        x = lib.arange(6.0)
+        x.resize_(3, 4)
+        results.append((tuple(x.shape), x.stride(), x.flatten()[:6].tolist()))
+    assert results[0] == results[1]
+
+
+def test_resize_same_shape_keeps_strides_and_other_shapes_become_contiguous_like_torch():
+    for lib in (ember, torch):
+        z = lib.arange(6.0).reshape(2, 3).t()
+        z.resize_(3, 2)
+        assert z.stride() == (1, 3)
+        z.resize_(2, 2)
+        assert z.stride() == (2, 1) and z.tolist() == [[0.0, 1.0], [2.0, 3.0]]
+
+
+def test_resize_errors_like_torch():
+    for lib in (ember, torch):
+        x = lib.randn(3, requires_grad=True)
+        for fn in (lambda: x.resize_(4), lambda: (x * 1).resize_(4)):
+            with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+                fn()
+        with lib.no_grad(), pytest.raises(RuntimeError, match="cannot resize variables"):
+            x.resize_(2)
+        with pytest.raises(RuntimeError, match="numel: integer multiplication overflow"):
+            lib.arange(6.0).resize_(-1)

@@ -3,6 +3,7 @@
 // mode is on and an input requires grad (see Note [Node protocol]); the
 // implementations sit in ops/<family>.cpp next to their backward formulas.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,12 @@ enum class RoundingMode { Floor, Trunc };
 Tensor rounded_div(const Tensor& a, const Tensor& b, RoundingMode mode);
 Tensor rounded_div(const Tensor& a, const Scalar& b, RoundingMode mode);
 Tensor remainder(const Tensor& a, const Scalar& b, bool scalar_first = false);
+// C's fmod (the result takes a's sign); FmodBackward1 / FmodBackward0.
+Tensor fmod(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Scalar& b);
+// |a| with b's sign, always floating; CopysignBackward0 / CopysignBackward1.
+Tensor copysign(const Tensor& a, const Tensor& b);
+Tensor copysign(const Tensor& a, const Scalar& b);
 // &, |, ^, <<, >> on integer and bool tensors (no gradient).
 Tensor bitwise(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor bitwise(BinaryOp op, const Tensor& a, const Scalar& b, bool scalar_first = false);
@@ -93,6 +100,20 @@ Tensor& bitwise_(BinaryOp op, Tensor& self, const Scalar& other);
 Tensor& zero_(Tensor& self);
 Tensor& fill_(Tensor& self, const Scalar& value);
 Tensor& copy_(Tensor& self, const Tensor& src);
+// self.op_(...) for ops written out of place: `compute` runs the op on
+// `original` (self, or a copy of it carrying self's history when a graph is
+// recorded, so formulas that save it keep the old values) and its result is
+// written into self, which takes the node the op recorded as its new history:
+// torch records the in-place form under the op's own node name.
+// `others` are the op's other tensor inputs (checked for overlap with self).
+Tensor& assign_result_(Tensor& self, const TensorVec& others, const char* op,
+                       const std::function<Tensor(const Tensor& original)>& compute);
+// eq_/ne_/lt_/le_/gt_/ge_: 0 or 1 in self's dtype (EqBackward1, LtBackward0, ...).
+Tensor& compare_(BinaryOp op, Tensor& self, const Tensor& other);
+Tensor& compare_(BinaryOp op, Tensor& self, const Scalar& other);
+// Tensor.resize_ (ops/resize.cpp): contiguous strides for a new shape, the
+// memory grown (old bytes kept, the rest uninitialized) when too small.
+Tensor& resize_(Tensor& self, const Shape& shape);
 // grad += g for the engine, no checks and no graph.
 void add_inplace_unchecked(const Tensor& self, const Tensor& g);
 
@@ -119,6 +140,15 @@ std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);
 std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);
 Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+// ---- scans and order statistics along one dim (ops/scan.cpp) ----
+Tensor logcumsumexp(const Tensor& a, int64_t dim);
+// (values, int64 indices), like torch.return_types.cummax / cummin.
+std::pair<Tensor, Tensor> cummax(const Tensor& a, int64_t dim);
+std::pair<Tensor, Tensor> cummin(const Tensor& a, int64_t dim);
+std::pair<Tensor, Tensor> kthvalue(const Tensor& a, int64_t k, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> mode(const Tensor& a, int64_t dim, bool keepdim);
+// Slices along dim whose p-norm exceeds maxnorm are scaled to maxnorm.
+Tensor renorm(const Tensor& a, double p, int64_t dim, double maxnorm);
 // Sums a broadcast gradient back to `shape`.
 Tensor sum_to(const Tensor& g, const Shape& shape);
 
@@ -130,6 +160,12 @@ Tensor dot(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b);
 Tensor outer(const Tensor& a, const Tensor& b);
+// beta * input + alpha * (mat @ vec): AddmvBackward0. beta = 0 ignores input.
+Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double beta = 1.0,
+             double alpha = 1.0);
+// beta * input + alpha * sum_i batch1[i] @ batch2[i]: AddbmmBackward0.
+Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0,
+              double alpha = 1.0);
 
 // ---- LAPACK-backed linear algebra (ops/linalg_*.cpp) ----
 // Each takes batches (..., m, n) of float32 or float64 matrices and records
@@ -216,6 +252,29 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// scatter with a reduction of the values meeting at a position; include_self
+// says whether self's value takes part (ScatterReduceBackward0).
+enum class ScatterReduce { Sum, Prod, Mean, Amax, Amin };
+Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                      ScatterReduce reduce, bool include_self);
+// scatter(..., reduce="add" / "multiply"): values meeting at a position add
+// up (multiply) with self's; torch records no derivative (NotImplemented).
+Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                          bool multiply);
+Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value,
+                          bool multiply);
+// Elements of the flattened input at int64 positions (negative from the end),
+// shaped like the index (ops/index.cpp).
+Tensor take(const Tensor& a, const Tensor& index);
+// Slices along dim at the given positions (a 0-d or 1-d int64 index, negative
+// from the end) set to a value or taken from source's slices.
+Tensor index_fill(const Tensor& a, int64_t dim, const Tensor& index, const Scalar& value);
+Tensor index_fill(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& value);
+Tensor index_copy(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& source);
+// Windows of `size` every `step` along dim as a new last dim: a view.
+Tensor unfold(const Tensor& a, int64_t dim, int64_t size, int64_t step);
+// k quarter turns from dims[0] towards dims[1].
+Tensor rot90(const Tensor& a, int64_t k, int64_t dim0, int64_t dim1);
 // Flat positions of the true entries of a mask.
 Tensor nonzero_flat(const Tensor& mask);
 

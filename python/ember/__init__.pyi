@@ -26,7 +26,9 @@ from ._C import AcoshBackward0 as AcoshBackward0
 from ._C import AdaptiveAvgPool2DBackward0 as AdaptiveAvgPool2DBackward0
 from ._C import AdaptiveAvgPool2DBackwardBackward0 as AdaptiveAvgPool2DBackwardBackward0
 from ._C import AddBackward0 as AddBackward0
+from ._C import AddbmmBackward0 as AddbmmBackward0
 from ._C import AddmmBackward0 as AddmmBackward0
+from ._C import AddmvBackward0 as AddmvBackward0
 from ._C import AliasBackward0 as AliasBackward0
 from ._C import AmaxBackward0 as AmaxBackward0
 from ._C import AminBackward0 as AminBackward0
@@ -53,8 +55,12 @@ from ._C import ConvolutionBackward0 as ConvolutionBackward0
 from ._C import ConvolutionBackwardBackward0 as ConvolutionBackwardBackward0
 from ._C import CopyBackwards as CopyBackwards
 from ._C import CopySlices as CopySlices
+from ._C import CopysignBackward0 as CopysignBackward0
+from ._C import CopysignBackward1 as CopysignBackward1
 from ._C import CosBackward0 as CosBackward0
 from ._C import CoshBackward0 as CoshBackward0
+from ._C import CummaxBackward0 as CummaxBackward0
+from ._C import CumminBackward0 as CumminBackward0
 from ._C import CumprodBackward0 as CumprodBackward0
 from ._C import CumsumBackward0 as CumsumBackward0
 from ._C import DiagonalBackward0 as DiagonalBackward0
@@ -66,7 +72,10 @@ from ._C import DivBackward2 as DivBackward2
 from ._C import DotBackward0 as DotBackward0
 from ._C import EmbeddingBackward0 as EmbeddingBackward0
 from ._C import EmbeddingDenseBackwardBackward0 as EmbeddingDenseBackwardBackward0
+from ._C import EqBackward0 as EqBackward0
+from ._C import EqBackward1 as EqBackward1
 from ._C import ErfBackward0 as ErfBackward0
+from ._C import ErfcBackward0 as ErfcBackward0
 from ._C import ErfinvBackward0 as ErfinvBackward0
 from ._C import Exp2Backward0 as Exp2Backward0
 from ._C import ExpBackward0 as ExpBackward0
@@ -74,11 +83,23 @@ from ._C import ExpandBackward0 as ExpandBackward0
 from ._C import Expm1Backward0 as Expm1Backward0
 from ._C import FillBackward0 as FillBackward0
 from ._C import FloorBackward0 as FloorBackward0
+from ._C import FmodBackward0 as FmodBackward0
+from ._C import FmodBackward1 as FmodBackward1
 from ._C import GatherBackward0 as GatherBackward0
+from ._C import GeBackward0 as GeBackward0
+from ._C import GeBackward1 as GeBackward1
 from ._C import GeluBackward0 as GeluBackward0
 from ._C import Generator as Generator
+from ._C import GtBackward0 as GtBackward0
+from ._C import GtBackward1 as GtBackward1
 from ._C import IndexBackward0 as IndexBackward0
+from ._C import IndexCopyBackward0 as IndexCopyBackward0
+from ._C import IndexFillBackward0 as IndexFillBackward0
+from ._C import IndexFillBackward1 as IndexFillBackward1
 from ._C import IndexPutImplBackward0 as IndexPutImplBackward0
+from ._C import KthvalueBackward0 as KthvalueBackward0
+from ._C import LeBackward0 as LeBackward0
+from ._C import LeBackward1 as LeBackward1
 from ._C import LgammaBackward0 as LgammaBackward0
 from ._C import LinalgCholeskyExBackward0 as LinalgCholeskyExBackward0
 from ._C import LinalgCrossBackward0 as LinalgCrossBackward0
@@ -98,6 +119,9 @@ from ._C import Log1PBackward0 as Log1PBackward0
 from ._C import Log2Backward0 as Log2Backward0
 from ._C import LogBackward0 as LogBackward0
 from ._C import LogSoftmaxBackward0 as LogSoftmaxBackward0
+from ._C import LogcumsumexpBackward0 as LogcumsumexpBackward0
+from ._C import LtBackward0 as LtBackward0
+from ._C import LtBackward1 as LtBackward1
 from ._C import MaxBackward0 as MaxBackward0
 from ._C import MaxBackward1 as MaxBackward1
 from ._C import MaxPool2DWithIndicesBackward0 as MaxPool2DWithIndicesBackward0
@@ -109,11 +133,14 @@ from ._C import MinBackward0 as MinBackward0
 from ._C import MinBackward1 as MinBackward1
 from ._C import MinimumBackward0 as MinimumBackward0
 from ._C import MmBackward0 as MmBackward0
+from ._C import ModeBackward0 as ModeBackward0
 from ._C import MseLossBackward0 as MseLossBackward0
 from ._C import MulBackward0 as MulBackward0
 from ._C import MvBackward0 as MvBackward0
 from ._C import NativeBatchNormBackward0 as NativeBatchNormBackward0
 from ._C import NativeLayerNormBackward0 as NativeLayerNormBackward0
+from ._C import NeBackward0 as NeBackward0
+from ._C import NeBackward1 as NeBackward1
 from ._C import NegBackward0 as NegBackward0
 from ._C import NllLoss2DBackward0 as NllLoss2DBackward0
 from ._C import NllLossBackward0 as NllLossBackward0
@@ -130,13 +157,16 @@ from ._C import ReciprocalBackward0 as ReciprocalBackward0
 from ._C import ReluBackward0 as ReluBackward0
 from ._C import RemainderBackward0 as RemainderBackward0
 from ._C import RemainderBackward1 as RemainderBackward1
+from ._C import RenormBackward0 as RenormBackward0
 from ._C import ReshapeAliasBackward0 as ReshapeAliasBackward0
+from ._C import Rot90Backward0 as Rot90Backward0
 from ._C import RoundBackward0 as RoundBackward0
 from ._C import RsqrtBackward0 as RsqrtBackward0
 from ._C import RsubBackward1 as RsubBackward1
 from ._C import ScatterAddBackward0 as ScatterAddBackward0
 from ._C import ScatterBackward0 as ScatterBackward0
 from ._C import ScatterBackward1 as ScatterBackward1
+from ._C import ScatterReduceBackward0 as ScatterReduceBackward0
 from ._C import SelectBackward0 as SelectBackward0
 from ._C import SelectBackwardBackward0 as SelectBackwardBackward0
 from ._C import SigmoidBackward0 as SigmoidBackward0
@@ -160,6 +190,7 @@ from ._C import SubBackward0 as SubBackward0
 from ._C import SumBackward0 as SumBackward0
 from ._C import SumBackward1 as SumBackward1
 from ._C import TBackward0 as TBackward0
+from ._C import TakeBackward0 as TakeBackward0
 from ._C import TanBackward0 as TanBackward0
 from ._C import TanhBackward0 as TanhBackward0
 from ._C import Tensor as Tensor
@@ -168,6 +199,8 @@ from ._C import TransposeBackward0 as TransposeBackward0
 from ._C import TriangularSolveBackward0 as TriangularSolveBackward0
 from ._C import TruncBackward0 as TruncBackward0
 from ._C import UnbindBackward0 as UnbindBackward0
+from ._C import UnfoldBackward0 as UnfoldBackward0
+from ._C import UnfoldBackwardBackward0 as UnfoldBackwardBackward0
 from ._C import UnsafeViewBackward0 as UnsafeViewBackward0
 from ._C import UnsqueezeBackward0 as UnsqueezeBackward0
 from ._C import VarBackward0 as VarBackward0
@@ -179,6 +212,8 @@ from ._C import abs as abs
 from ._C import acos as acos
 from ._C import acosh as acosh
 from ._C import add as add
+from ._C import addbmm as addbmm
+from ._C import addmv as addmv
 from ._C import arange as arange
 from ._C import arccos as arccos
 from ._C import arccosh as arccosh
@@ -212,8 +247,11 @@ from ._C import clamp as clamp
 from ._C import clip as clip
 from ._C import clone as clone
 from ._C import concat as concat
+from ._C import copysign as copysign
 from ._C import cos as cos
 from ._C import cosh as cosh
+from ._C import cummax as cummax
+from ._C import cummin as cummin
 from ._C import cumprod as cumprod
 from ._C import cumsum as cumsum
 from ._C import default_generator as default_generator
@@ -227,6 +265,7 @@ from ._C import empty as empty
 from ._C import empty_like as empty_like
 from ._C import eq as eq
 from ._C import erf as erf
+from ._C import erfc as erfc
 from ._C import erfinv as erfinv
 from ._C import exp as exp
 from ._C import exp2 as exp2
@@ -238,6 +277,7 @@ from ._C import float32 as float32
 from ._C import float64 as float64
 from ._C import floor as floor
 from ._C import floor_divide as floor_divide
+from ._C import fmod as fmod
 from ._C import from_numpy as from_numpy
 from ._C import full as full
 from ._C import full_like as full_like
@@ -246,6 +286,8 @@ from ._C import ge as ge
 from ._C import get_num_threads as get_num_threads
 from ._C import get_rng_state as get_rng_state
 from ._C import gt as gt
+from ._C import index_copy as index_copy
+from ._C import index_fill as index_fill
 from ._C import index_select as index_select
 from ._C import initial_seed as initial_seed
 from ._C import int16 as int16
@@ -256,6 +298,7 @@ from ._C import is_anomaly_check_nan_enabled as is_anomaly_check_nan_enabled
 from ._C import is_anomaly_enabled as is_anomaly_enabled
 from ._C import is_tensor as is_tensor
 from ._C import isnan as isnan
+from ._C import kthvalue as kthvalue
 from ._C import le as le
 from ._C import lgamma as lgamma
 from ._C import linspace as linspace
@@ -264,6 +307,7 @@ from ._C import log10 as log10
 from ._C import log1p as log1p
 from ._C import log2 as log2
 from ._C import log_softmax as log_softmax
+from ._C import logcumsumexp as logcumsumexp
 from ._C import logical_and as logical_and
 from ._C import logical_not as logical_not
 from ._C import logical_or as logical_or
@@ -278,6 +322,7 @@ from ._C import mean as mean
 from ._C import min as min
 from ._C import minimum as minimum
 from ._C import mm as mm
+from ._C import mode as mode
 from ._C import mul as mul
 from ._C import mv as mv
 from ._C import narrow as narrow
@@ -301,11 +346,14 @@ from ._C import randperm as randperm
 from ._C import reciprocal as reciprocal
 from ._C import relu as relu
 from ._C import remainder as remainder
+from ._C import renorm as renorm
 from ._C import reshape as reshape
 from ._C import result_type as result_type
+from ._C import rot90 as rot90
 from ._C import rsqrt as rsqrt
 from ._C import scatter as scatter
 from ._C import scatter_add as scatter_add
+from ._C import scatter_reduce as scatter_reduce
 from ._C import seed as seed
 from ._C import select as select
 from ._C import set_num_threads as set_num_threads
@@ -324,6 +372,7 @@ from ._C import sub as sub
 from ._C import sum as sum
 from ._C import swapaxes as swapaxes
 from ._C import t as t
+from ._C import take as take
 from ._C import tan as tan
 from ._C import tanh as tanh
 from ._C import tensor as tensor
@@ -467,6 +516,7 @@ short = _C.int16
 def signbit(input): ...
 slogdet = linalg._slogdet
 def sort(input, dim=..., descending=..., stable=...): ...
+def split_with_sizes(input, split_sizes, dim=...): ...
 def std_mean(input, dim=..., unbiased=..., keepdim=..., *, correction=...): ...
 svd = linalg._svd
 def swapdims(input, dim0, dim1): ...

@@ -76,6 +76,10 @@ def split(tensor, split_size_or_sections, dim=0):
     return tuple(_C._split_with_sizes(tensor, sizes, dim))
 
 
+def split_with_sizes(input, split_sizes, dim=0):
+    return tuple(_C._split_with_sizes(input, list(split_sizes), dim))
+
+
 def chunk(input, chunks, dim=0):
     return tuple(_C._chunk(input, chunks, dim))
 
@@ -670,6 +674,7 @@ COMPOSITES = {
     "masked_fill": masked_fill,
     "repeat": repeat,
     "split": split,
+    "split_with_sizes": split_with_sizes,
     "chunk": chunk,
     "unbind": unbind,
     "tensor_split": tensor_split,

@@ -1,14 +1,13 @@
 """In-place forms of ops that have no in-place kernel: `x.exp_()`, `x **= 2`.
 
-Each computes the op out of place and writes the result back with copy_, so
-the version counter, the leaf and view checks and the gradient are those of
-an in-place write (the recorded node is CopyBackwards where torch names the
-op's own node, e.g. ExpBackward0). The op reads a clone of self when self is
-in a graph: a formula that saved self itself would see copy_ bump its version.
+Each runs the op out of place through `_C._assign_result_`: on a copy of self
+that carries self's history when a graph is recorded (so formulas that saved
+self keep the old values), then writes the result into self, which takes the
+node the op recorded (ExpBackward0 for `x.exp_()`, as torch). The version
+counter, the leaf, view and dtype checks are those of any in-place write.
 """
 
 from . import _C
-from ._dtype_info import TYPE_NAMES as _TYPE_NAMES
 
 # Methods `name_` made from `name` (same arguments).
 _FROM_OUT_OF_PLACE = [
@@ -91,25 +90,20 @@ _FROM_OUT_OF_PLACE = [
 _OPERATORS = {"__ipow__": "pow", "__ifloordiv__": "floor_divide", "__imod__": "remainder"}
 
 
-def _write_back(self, result):
-    # torch refuses a result its target cannot hold (float into int64, int into bool).
-    if (result.is_floating_point() and not self.is_floating_point()) or (
-        self.dtype == _C.bool and result.dtype != _C.bool
-    ):
-        raise RuntimeError(
-            f"result type {_TYPE_NAMES[result.dtype]} can't be cast to the desired output "
-            f"type {_TYPE_NAMES[self.dtype]}"
-        )
-    return self.copy_(result)
+def _tensor_arguments(args, kwargs):
+    return [a for a in (*args, *kwargs.values()) if isinstance(a, _C.Tensor)]
 
 
-def _source(self):
-    return self.clone() if self.requires_grad else self
+def _assign(self, name, args, kwargs):
+    def compute(original):
+        return getattr(original, name)(*args, **kwargs)
+
+    return _C._assign_result_(self, compute, _tensor_arguments(args, kwargs), name + "_")
 
 
 def _in_place(name):
     def method(self, *args, **kwargs):
-        return _write_back(self, getattr(_source(self), name)(*args, **kwargs))
+        return _assign(self, name, args, kwargs)
 
     method.__name__ = name + "_"
     method.__doc__ = f"In-place {name}: writes the result into self and returns self."
@@ -118,7 +112,7 @@ def _in_place(name):
 
 def _augmented(name):
     def method(self, other):
-        return _write_back(self, getattr(_source(self), name)(other))
+        return _assign(self, name, (other,), {})
 
     return method
 
@@ -127,7 +121,7 @@ def _div_with_rounding(plain_div_):
     def div_(self, other, *, rounding_mode=None):
         if rounding_mode is None:
             return plain_div_(self, other)
-        return _write_back(self, _source(self).div(other, rounding_mode=rounding_mode))
+        return _assign(self, "div", (other,), {"rounding_mode": rounding_mode})
 
     div_.__doc__ = plain_div_.__doc__
     return div_

@@ -19,6 +19,10 @@ min = _result("min")  # noqa: A001
 sort = _result("sort")
 topk = _result("topk")
 median = _result("median")
+cummax = _result("cummax")
+cummin = _result("cummin")
+kthvalue = _result("kthvalue")
+mode = _result("mode")
 
 # Linear algebra (ember.linalg and the legacy torch.* names).
 linalg_inv_ex = _result("linalg_inv_ex", ("inverse", "info"))

@@ -13,6 +13,7 @@ __all__ = [
     "digamma",
     "entr",
     "erf",
+    "erfc",
     "erfinv",
     "exp2",
     "expit",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 erf = _C.erf
+erfc = _C.erfc
 erfinv = _C.erfinv
 exp2 = _C.exp2
 expm1 = _C.expm1

@@ -211,6 +211,22 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(Atan2Backward0);
   EMBER_BIND(XlogyBackward0);
   EMBER_BIND(PolygammaBackward0);
+  EMBER_BIND(FmodBackward0);
+  EMBER_BIND(FmodBackward1);
+  EMBER_BIND(CopysignBackward0);
+  EMBER_BIND(CopysignBackward1);
+  EMBER_BIND(EqBackward0);
+  EMBER_BIND(EqBackward1);
+  EMBER_BIND(NeBackward0);
+  EMBER_BIND(NeBackward1);
+  EMBER_BIND(LtBackward0);
+  EMBER_BIND(LtBackward1);
+  EMBER_BIND(LeBackward0);
+  EMBER_BIND(LeBackward1);
+  EMBER_BIND(GtBackward0);
+  EMBER_BIND(GtBackward1);
+  EMBER_BIND(GeBackward0);
+  EMBER_BIND(GeBackward1);
   EMBER_BIND(DivBackward2);
   EMBER_BIND(DiagonalBackward0);
   EMBER_BIND(DiagonalBackwardBackward0);
@@ -227,6 +243,12 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ProdBackward1);
   EMBER_BIND(CumsumBackward0);
   EMBER_BIND(CumprodBackward0);
+  EMBER_BIND(LogcumsumexpBackward0);
+  EMBER_BIND(CummaxBackward0);
+  EMBER_BIND(CumminBackward0);
+  EMBER_BIND(KthvalueBackward0);
+  EMBER_BIND(ModeBackward0);
+  EMBER_BIND(RenormBackward0);
   EMBER_BIND(SumBackward1);
   EMBER_BIND(MeanBackward0);
   EMBER_BIND(MeanBackward1);
@@ -243,6 +265,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(MmBackward0);
   EMBER_BIND(BmmBackward0);
   EMBER_BIND(AddmmBackward0);
+  EMBER_BIND(AddmvBackward0);
+  EMBER_BIND(AddbmmBackward0);
   // shapes
   EMBER_BIND(ViewBackward0);
   EMBER_BIND(UnsafeViewBackward0);
@@ -271,6 +295,14 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ScatterAddBackward0);
   EMBER_BIND(ScatterBackward0);
   EMBER_BIND(ScatterBackward1);
+  EMBER_BIND(ScatterReduceBackward0);
+  EMBER_BIND(TakeBackward0);
+  EMBER_BIND(IndexFillBackward0);
+  EMBER_BIND(IndexFillBackward1);
+  EMBER_BIND(IndexCopyBackward0);
+  EMBER_BIND(UnfoldBackward0);
+  EMBER_BIND(UnfoldBackwardBackward0);
+  EMBER_BIND(Rot90Backward0);
   EMBER_BIND(IndexPutImplBackward0);
   // nn
   EMBER_BIND(SoftmaxBackward0);

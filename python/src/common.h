@@ -103,6 +103,19 @@ struct MaybeReleaseGIL {
 void init_dtype(py::module_& m);
 void init_tensor(py::module_& m);
 void init_tensor_methods(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
+// scans_indexing.cpp: cumulative ops, order statistics, indexed writes, unfold,
+// rot90, addmv/addbmm and the in-place forms written through assign_result_.
+void init_scans_and_indexing(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
+// out_forms.cpp: out= for the common functions; after they are all bound.
+void init_out_forms(py::module_& m);
+
+// Binds f as ember.<name>(input, ...) and as Tensor.<name>(...).
+template <typename F, typename... Extra>
+void def_both(py::module_& m, py::class_<TensorImpl, Tensor>& cls, const char* name, F f,
+              const Extra&... extra) {
+  m.def(name, f, py::arg("input"), extra...);
+  cls.def(name, f, extra...);
+}
 void init_operators(py::class_<TensorImpl, Tensor>& cls);
 void install_fast_methods(py::class_<TensorImpl, Tensor>& cls);
 void install_keepdims_functions(py::module_& m);  // Note [keepdims]

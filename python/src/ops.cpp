@@ -73,13 +73,6 @@ RoundingMode rounding_mode_from(py::handle h) {
       "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '" + mode + "'");
 }
 
-// Binds a function as ember.<name>(input, ...) and Tensor.<name>(...).
-template <typename F, typename... Extra>
-void def_both(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
-  m.def(name, f, py::arg("input"), extra...);
-  cls.def(name, f, extra...);
-}
-
 DimList optional_dims(py::handle dim) {
   if (dim.is_none()) return {};
   return dims_from(dim);
@@ -124,21 +117,53 @@ void init_bitwise(py::module_& m, TensorClass& cls) {
   }
 }
 
-// gather, scatter and scatter_add; the in-place forms write the result back
-// through copy_ (the gradient is the same; the node is CopyBackwards).
+// scatter's reduce= argument: multiply (true) or add (false).
+bool scatter_multiplies(const std::string& reduce) {
+  if (reduce == "add") return false;
+  if (reduce == "multiply") return true;
+  throw std::runtime_error("reduce argument must be either add or multiply.");
+}
+
+// scatter(dim, index, src or value, reduce=None).
+Tensor scatter_with(const Tensor& a, int64_t dim, const Tensor& index, py::handle src,
+                    py::handle value, py::handle reduce) {
+  py::handle given = src.is_none() ? value : src;
+  if (reduce.is_none()) {
+    if (is_tensor(given)) return scatter(a, dim, index, as_tensor(given));
+    return scatter(a, dim, index, require_scalar(given));
+  }
+  const bool multiply = scatter_multiplies(py::str(reduce));
+  if (!is_tensor(given)) return scatter_accumulate(a, dim, index, require_scalar(given), multiply);
+  if (PyErr_WarnEx(PyExc_UserWarning,
+                   "The reduce argument of torch.scatter with Tensor src is deprecated and will be "
+                   "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
+                   "reduction options.",
+                   1) < 0) {
+    throw py::error_already_set();
+  }
+  return scatter_accumulate(a, dim, index, as_tensor(given), multiply);
+}
+
+// gather, scatter and scatter_add; the in-place forms go through
+// assign_result_, so they record ScatterBackward0 and friends as torch does.
 void init_gather_scatter(py::module_& m, TensorClass& cls) {
   def_both(
       m, cls, "gather",
-      [](const Tensor& a, int64_t dim, const Tensor& index) { return gather(a, dim, index); },
-      py::arg("dim"), py::arg("index"));
+      [](const Tensor& a, int64_t dim, const Tensor& index, bool sparse_grad) {
+        if (sparse_grad) {
+          throw NotImplementedError(
+              "ember has no sparse tensors: gather(sparse_grad=True) is not supported");
+        }
+        return gather(a, dim, index);
+      },
+      py::arg("dim"), py::arg("index"), py::kw_only(), py::arg("sparse_grad") = false);
   auto scatter_fn = [](const Tensor& a, int64_t dim, const Tensor& index, py::handle src,
-                       py::handle value) {
-    py::handle given = src.is_none() ? value : src;
-    if (is_tensor(given)) return scatter(a, dim, index, as_tensor(given));
-    return scatter(a, dim, index, require_scalar(given));
+                       py::handle value, py::handle reduce) {
+    return scatter_with(a, dim, index, src, value, reduce);
   };
   def_both(m, cls, "scatter", scatter_fn, py::arg("dim"), py::arg("index"),
-           py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none());
+           py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none(),
+           py::arg("reduce") = py::none());
   def_both(
       m, cls, "scatter_add",
       [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
@@ -148,18 +173,24 @@ void init_gather_scatter(py::module_& m, TensorClass& cls) {
   cls.def(
       "scatter_",
       [scatter_fn](py::handle self, int64_t dim, const Tensor& index, py::handle src,
-                   py::handle value) {
+                   py::handle value, py::handle reduce) {
         Tensor t = as_tensor(self);
-        copy_(t, scatter_fn(t, dim, index, src, value));
+        TensorVec others;
+        if (is_tensor(src)) others.push_back(as_tensor(src));
+        assign_result_(t, others, "scatter_", [&](const Tensor& original) {
+          return scatter_fn(original, dim, index, src, value, reduce);
+        });
         return self;
       },
       py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(),
-      py::arg("value") = py::none());
+      py::arg("value") = py::none(), py::arg("reduce") = py::none());
   cls.def(
       "scatter_add_",
       [](py::handle self, int64_t dim, const Tensor& index, const Tensor& src) {
         Tensor t = as_tensor(self);
-        copy_(t, scatter_add(t, dim, index, src));
+        assign_result_(t, {src}, "scatter_add_", [&](const Tensor& original) {
+          return scatter_add(original, dim, index, src);
+        });
         return self;
       },
       py::arg("dim"), py::arg("index"), py::arg("src"));
@@ -635,6 +666,17 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       py::arg("vec2"));
 
   // Shape and views.
+  cls.def("resize_", [](py::handle self, py::args sizes, py::kwargs kwargs) {
+    for (auto item : kwargs) {
+      if (py::str(item.first).cast<std::string>() != "memory_format") {
+        throw TypeError("resize_() got an unexpected keyword argument '" +
+                        py::str(item.first).cast<std::string>() + "'");
+      }
+    }
+    Tensor t = as_tensor(self);
+    resize_(t, shape_from_args(sizes));
+    return self;
+  });
   cls.def("view", [](const Tensor& a, py::args shape) {
     if (shape.size() == 1 && !PyLong_Check(shape[0].ptr()) && !PySequence_Check(shape[0].ptr())) {
       return view_as_dtype(a, dtype_from(shape[0]));

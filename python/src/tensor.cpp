@@ -1080,6 +1080,8 @@ void init_tensor(py::module_& m) {
   m.def("is_tensor", [](py::handle h) { return is_tensor(h); });
 
   init_tensor_methods(m, cls);
+  init_scans_and_indexing(m, cls);
+  init_out_forms(m);
   install_fast_methods(cls);  // after the bindings it forwards to
 }
 

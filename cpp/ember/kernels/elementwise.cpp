@@ -171,6 +171,20 @@ T remainder_value(T a, T b) {
   }
 }
 
+// fmod keeps the dividend's sign: trunc division, unlike Python's %.
+template <typename T>
+T fmod_value(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return false;  // refused by check_operands
+  } else if constexpr (std::is_integral_v<T>) {
+    if (b == 0) throw std::runtime_error("ZeroDivisionError");
+    if (b == -1) return 0;  // INT64_MIN % -1 traps on x86
+    return a % b;
+  } else {
+    return std::fmod(a, b);
+  }
+}
+
 // Bitwise ops exist for integer types only; check_operands refuses the rest
 // before any kernel runs.
 template <typename T, typename F>
@@ -281,6 +295,12 @@ void with_binary_functor(BinaryOp op, Body&& body) {
         const double xd = static_cast<double>(x), yd = static_cast<double>(y);
         return static_cast<T>(xd == 0 && !std::isnan(yd) ? 0.0 : xd * std::log(yd));
       });
+    case BinaryOp::Fmod:
+      return body([](T x, T y) { return fmod_value<T>(x, y); });
+    case BinaryOp::Copysign:
+      return body([](T x, T y) {
+        return static_cast<T>(std::copysign(static_cast<double>(x), static_cast<double>(y)));
+      });
     case BinaryOp::BitAnd:
       return body(
           [](T x, T y) { return integral_only(x, y, [](auto a, auto b) { return a & b; }); });
@@ -323,7 +343,8 @@ void with_binary_functor(BinaryOp op, Body&& body) {
 
 DType compute_dtype(BinaryOp op, DType promoted) {
   // True division of integers is float division.
-  if ((op == BinaryOp::Div || op == BinaryOp::Atan2 || op == BinaryOp::Xlogy) &&
+  if ((op == BinaryOp::Div || op == BinaryOp::Atan2 || op == BinaryOp::Xlogy ||
+       op == BinaryOp::Copysign) &&
       !is_floating(promoted)) {
     return default_float_dtype();
   }
@@ -375,6 +396,7 @@ void check_operands(BinaryOp op, DType a, DType b, DType t, bool b_is_scalar) {
     if (op == BinaryOp::FloorDiv) kernel = "div_floor_cpu";
     if (op == BinaryOp::TruncDiv) kernel = "div_trunc_cpu";
     if (op == BinaryOp::Remainder) kernel = "remainder_cpu";
+    if (op == BinaryOp::Fmod) kernel = "fmod_cpu";
     if (op == BinaryOp::Pow && !(b_is_scalar && b == DType::Bool)) kernel = "pow";  // b ** True
     if (op == BinaryOp::ShiftLeft) kernel = "lshift_cpu";
     if (op == BinaryOp::ShiftRight) kernel = "rshift_cpu";
@@ -568,6 +590,8 @@ void with_unary_functor(UnaryOp op, Body&& body) {
       return body([](T x) { return std::sin(x); });
     case UnaryOp::Erf:
       return body([](T x) { return std::erf(x); });
+    case UnaryOp::Erfc:
+      return body([](T x) { return std::erfc(x); });
     case UnaryOp::Tan:
       return body([](T x) { return std::tan(x); });
     case UnaryOp::Sinh:

@@ -18,8 +18,10 @@ enum class BinaryOp {
   TruncDiv,  // division rounded toward zero (div with rounding_mode='trunc')
   Remainder,
   Atan2,
-  Xlogy,   // x * log(y), 0 where x is 0 (unless y is NaN)
-  BitAnd,  // bitwise ops: integer and bool tensors only
+  Xlogy,     // x * log(y), 0 where x is 0 (unless y is NaN)
+  Fmod,      // C's fmod: the remainder takes a's sign (integers: C's %)
+  Copysign,  // |a| with b's sign, in floating point
+  BitAnd,    // bitwise ops: integer and bool tensors only
   BitOr,
   BitXor,
   ShiftLeft,
@@ -69,6 +71,7 @@ enum class UnaryOp {
   Silu,
   Lgamma,
   Digamma,
+  Erfc,
   LogicalNot  // last: UnaryOp's count is LogicalNot + 1
 };
 

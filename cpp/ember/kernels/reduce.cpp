@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/loops.h"
@@ -71,6 +74,13 @@ namespace {
 template <typename Kernel>
 Tensor in_kernel_dtype(const Tensor& a, Kernel kernel) {
   return convert(kernel(convert(a, kernel_dtype(a->dtype()))), a->dtype());
+}
+
+Tensor widened(const Tensor& a) { return convert(a, kernel_dtype(a->dtype())); }
+
+// Values in the input's dtype again; indices are unchanged.
+ExtremeResult values_back(ExtremeResult r, DType dtype) {
+  return {convert(r.values, dtype), r.indices};
 }
 
 }  // namespace
@@ -382,6 +392,201 @@ Tensor extreme_all_kernel(const Tensor& a, bool is_max) {
     out->data<T>()[0] = best;
   });
   return out;
+}
+
+}  // namespace ember
+
+// ---- scans and order statistics along one dim ----
+
+namespace ember {
+namespace {
+
+double log_add_exp(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<double>::quiet_NaN();
+  const double hi = std::max(a, b), lo = std::min(a, b);
+  if (std::isinf(lo) && lo == hi) return hi;  // both -inf (or both +inf): no finite gap
+  return hi + std::log1p(std::exp(lo - hi));
+}
+
+// NaN sorts after every number, as in torch's sort.
+template <typename T>
+bool ordered_before(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a)) return false;
+    if (std::isnan(b)) return true;
+  }
+  return a < b;
+}
+
+template <typename T>
+bool same_value(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a) && std::isnan(b)) return true;
+  }
+  return a == b;
+}
+
+Shape reduced_shape(const Shape& shape, int64_t dim) {
+  Shape out = shape;
+  if (!out.empty()) out[static_cast<size_t>(dim)] = 1;
+  return out;
+}
+
+// Calls pick(values of one line, positions) for every line along dim; pick
+// returns the (value, position) stored for that line in keepdim shape.
+template <typename T, typename Pick>
+ExtremeResult select_along(const Tensor& a_in, int64_t dim, Pick pick) {
+  const Tensor a = dense(a_in);
+  const Lines lines(a->shape(), dim);
+  Tensor values = empty(reduced_shape(a->shape(), dim), a->dtype());
+  Tensor indices = empty(values->shape(), DType::Int64);
+  const T* p = a->data<T>();
+  T* pv = values->data<T>();
+  int64_t* pi = indices->data<int64_t>();
+  std::vector<std::pair<T, int64_t>> line(static_cast<size_t>(lines.len));
+  lines.each(1, [&](int64_t in, int64_t o) {
+    for (int64_t j = 0; j < lines.len; ++j)
+      line[static_cast<size_t>(j)] = {p[in + j * lines.inner], j};
+    const std::pair<T, int64_t> chosen = pick(line);
+    pv[o] = chosen.first;
+    pi[o] = chosen.second;
+  });
+  return {values, indices};
+}
+
+}  // namespace
+
+Tensor fold_windows_kernel(const Tensor& g, const Shape& shape, int64_t dim, int64_t step) {
+  Tensor out = zeros(shape, g->dtype());
+  // out seen through the unfold view's geometry, whose windows overlap when
+  // step < size: the walk stays on one thread so no two adds race.
+  Strides windows = out->strides();
+  if (!shape.empty()) {
+    windows[dim] *= step;
+    windows.push_back(out->strides()[dim]);
+  } else {
+    windows.push_back(0);  // a 0-d input unfolds to [size] copies of itself
+  }
+  EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
+    T* po = out->data<T>();
+    const T* pg = g->data<T>();
+    for_each_row<2>(
+        g->shape(), {&windows, &g->strides()},
+        [&](const int64_t* off, int64_t len, const int64_t* st) {
+          for (int64_t i = 0; i < len; ++i) po[off[0] + i * st[0]] += pg[off[1] + i * st[1]];
+        },
+        /*parallel=*/false);
+  });
+  return out;
+}
+
+Tensor logcumsumexp_kernel(const Tensor& a_in, int64_t dim, bool reverse) {
+  if (!has_kernels(a_in->dtype())) {  // Note [Compute dtypes]
+    return in_kernel_dtype(a_in,
+                           [&](const Tensor& a) { return logcumsumexp_kernel(a, dim, reverse); });
+  }
+  const Tensor a = dense(a_in);
+  Tensor out = empty(a->shape(), a->dtype());
+  const Lines lines(a->shape(), dim);
+  EMBER_DISPATCH_FLOAT(a->dtype(), T, [&] {
+    const T* p = a->data<T>();
+    T* q = out->data<T>();
+    lines.each(lines.len, [&](int64_t in, int64_t o) {
+      double run = -std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < lines.len; ++j) {
+        const int64_t k = (reverse ? lines.len - 1 - j : j) * lines.inner;
+        run = log_add_exp(run, static_cast<double>(p[in + k]));
+        q[o + k] = static_cast<T>(run);
+      }
+    });
+  });
+  return out;
+}
+
+ExtremeResult cumulative_extreme_kernel(const Tensor& a_in, int64_t dim, bool is_max) {
+  if (!has_kernels(a_in->dtype())) {  // Note [Compute dtypes]
+    return values_back(cumulative_extreme_kernel(widened(a_in), dim, is_max), a_in->dtype());
+  }
+  const Tensor a = dense(a_in);
+  Tensor values = empty(a->shape(), a->dtype());
+  Tensor indices = empty(a->shape(), DType::Int64);
+  const Lines lines(a->shape(), dim);
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    const T* p = a->data<T>();
+    T* pv = values->data<T>();
+    int64_t* pi = indices->data<int64_t>();
+    lines.each(lines.len, [&](int64_t in, int64_t o) {
+      T best{};
+      int64_t best_at = 0;
+      for (int64_t j = 0; j < lines.len; ++j) {
+        const T x = p[in + j * lines.inner];
+        bool take = j == 0;
+        if constexpr (std::is_floating_point_v<T>) {
+          take = take || std::isnan(x) || (!std::isnan(best) && (is_max ? x >= best : x <= best));
+        } else {
+          take = take || (is_max ? x >= best : x <= best);
+        }
+        if (take) {
+          best = x;
+          best_at = j;
+        }
+        pv[o + j * lines.inner] = best;
+        pi[o + j * lines.inner] = best_at;
+      }
+    });
+  });
+  return {values, indices};
+}
+
+ExtremeResult kthvalue_kernel(const Tensor& a, int64_t dim, int64_t k) {
+  if (!has_kernels(a->dtype())) {  // Note [Compute dtypes]
+    return values_back(kthvalue_kernel(widened(a), dim, k), a->dtype());
+  }
+  ExtremeResult r;
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    r = select_along<T>(a, dim, [k](std::vector<std::pair<T, int64_t>>& line) {
+      auto before = [](const std::pair<T, int64_t>& x, const std::pair<T, int64_t>& y) {
+        if (ordered_before(x.first, y.first)) return true;
+        if (ordered_before(y.first, x.first)) return false;
+        return x.second < y.second;
+      };
+      std::nth_element(line.begin(), line.begin() + (k - 1), line.end(), before);
+      return line[static_cast<size_t>(k - 1)];
+    });
+  });
+  return r;
+}
+
+ExtremeResult mode_kernel(const Tensor& a, int64_t dim) {
+  if (!has_kernels(a->dtype())) {  // Note [Compute dtypes]
+    return values_back(mode_kernel(widened(a), dim), a->dtype());
+  }
+  ExtremeResult r;
+  EMBER_DISPATCH(a->dtype(), T, [&] {
+    r = select_along<T>(a, dim, [](std::vector<std::pair<T, int64_t>>& line) {
+      std::sort(line.begin(), line.end(), [](const auto& x, const auto& y) {
+        if (ordered_before(x.first, y.first)) return true;
+        if (ordered_before(y.first, x.first)) return false;
+        return x.second < y.second;
+      });
+      // Runs of equal values, in increasing order: a strictly longer run
+      // wins, so the smallest value keeps a tie; its last position is the
+      // run's last entry.
+      std::pair<T, int64_t> best = line.front();
+      size_t best_count = 0;
+      for (size_t start = 0; start < line.size();) {
+        size_t end = start + 1;
+        while (end < line.size() && same_value(line[end].first, line[start].first)) ++end;
+        if (end - start > best_count) {
+          best_count = end - start;
+          best = line[end - 1];
+        }
+        start = end;
+      }
+      return best;
+    });
+  });
+  return r;
 }
 
 }  // namespace ember

@@ -34,4 +34,22 @@ ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max);
 // Max or min of all elements as a 0-d tensor; throws on empty input.
 Tensor extreme_all_kernel(const Tensor& a, bool is_max);
 
+// Zeros of `shape` with each window of g (Tensor.unfold's gradient: windows
+// every `step` along dim, their elements in g's last dim) added back where
+// they were cut from; overlapping windows add up. Floating dtypes.
+Tensor fold_windows_kernel(const Tensor& g, const Shape& shape, int64_t dim, int64_t step);
+
+// log(sum(exp(x))) running along dim (from the end when `reverse`), floating
+// dtypes only, accumulated in double.
+Tensor logcumsumexp_kernel(const Tensor& a, int64_t dim, bool reverse);
+// The running max (min) along dim and the position it was last taken from:
+// ties move the index forward, and a NaN, once seen, stays (torch's rule).
+ExtremeResult cumulative_extreme_kernel(const Tensor& a, int64_t dim, bool is_max);
+// The k-th smallest (1-based) along dim in keepdim shape, NaN counted as the
+// largest; among equal values the earlier position comes first.
+ExtremeResult kthvalue_kernel(const Tensor& a, int64_t dim, int64_t k);
+// The most frequent value along dim in keepdim shape (the smallest on a tie
+// of counts) and the last position holding it.
+ExtremeResult mode_kernel(const Tensor& a, int64_t dim);
+
 }  // namespace ember

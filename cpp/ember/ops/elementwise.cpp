@@ -695,6 +695,105 @@ TensorList RemainderBackward1::apply(TensorList&& grads) {
   return out;
 }
 
+// ---- fmod and copysign ----
+
+namespace {
+
+// trunc(a / b) without a graph: fmod's derivative in b.
+Tensor truncated_quotient(const Tensor& a, const Tensor& b) {
+  GradModeGuard no_grad(false);
+  return rounded_div(detach(a), detach(b), RoundingMode::Trunc);
+}
+
+// copysign(a, b) / a, 0 where a is 0: +-1 without a graph.
+Tensor sign_ratio(const Tensor& a, const Tensor& result) {
+  GradModeGuard no_grad(false);
+  const Tensor x = to_dtype(detach(a), result->dtype());
+  const Tensor zero = zeros({}, result->dtype());
+  return where(compare(BinaryOp::Eq, x, Scalar(0.0)), zero, div(result, x));
+}
+
+}  // namespace
+
+Tensor fmod(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Fmod, a, b);
+  if (!is_floating(out->dtype())) return out;
+  if (any_requires_grad(a, b)) {
+    auto node = record<FmodBackward1>(out, {&a, &b});
+    if (b->requires_grad()) node->quotient = SavedTensor(truncated_quotient(a, b), false);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
+  }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor tb = tangent(b);
+    set_pointwise_tangent(out, tangent(a), tb ? neg(mul(tb, truncated_quotient(a, b))) : nullptr);
+  }
+  return out;
+}
+
+Tensor fmod(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Fmod, a, b);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    record<FmodBackward0>(out, {&a})->self_meta = GradFit(a, out);
+  }
+  if (is_floating(out->dtype())) set_pointwise_tangent(out, tangent(a));
+  return out;
+}
+
+TensorList FmodBackward0::apply(TensorList&& grads) { return {self_meta.fit(grads[0])}; }
+
+TensorList FmodBackward1::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(g);
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(neg(mul(g, quotient.unpack(*this))));
+  return out;
+}
+
+Tensor copysign(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Copysign, a, b);
+  if (any_requires_grad(a, b)) {
+    auto node = record<CopysignBackward0>(out, {&a, &b});
+    if (a->requires_grad()) node->ratio = SavedTensor(sign_ratio(a, out), false);
+    node->self_meta = GradFit(a, out);
+    node->other_meta = GradFit(b, out);
+  }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor ta = tangent(a), tb = tangent(b);
+    set_pointwise_tangent(out, ta ? mul(ta, sign_ratio(a, out)) : nullptr,
+                          tb ? zeros(out->shape(), out->dtype()) : nullptr);
+  }
+  return out;
+}
+
+Tensor copysign(const Tensor& a, const Scalar& b) {
+  Tensor out = binary_scalar_kernel(BinaryOp::Copysign, a, b);
+  if (any_requires_grad(a)) {
+    auto node = record<CopysignBackward1>(out, {&a});
+    node->ratio = SavedTensor(sign_ratio(a, out), false);
+    node->self_meta = GradFit(a, out);
+  }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, mul(tangent(a), sign_ratio(a, out)));
+  }
+  return out;
+}
+
+TensorList CopysignBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(mul(g, ratio.unpack(*this)));
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(zeros(g->shape(), g->dtype()));
+  return out;
+}
+
+TensorList CopysignBackward1::apply(TensorList&& grads) {
+  return {self_meta.fit(mul(grads[0], ratio.unpack(*this)))};
+}
+
 // ---- comparisons (never differentiable) ----
 
 Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b) { return binary_kernel(op, a, b); }

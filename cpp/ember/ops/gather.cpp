@@ -2,8 +2,11 @@
 // their backward formulas. Each backward is itself one of these ops, so
 // higher-order gradients flow without special placement nodes.
 
+#include <cmath>
 #include <cstring>
+#include <vector>
 
+#include "ember/autograd/functions/elementwise.h"
 #include "ember/autograd/functions/shape.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/ops.h"
@@ -219,6 +222,251 @@ TensorList ScatterBackward0::apply(TensorList&& grads) {
 
 TensorList ScatterBackward1::apply(TensorList&& grads) {
   return {scatter(grads[0], dim, index.unpack(*this), Scalar(0.0))};
+}
+
+}  // namespace ember
+
+// ---- scatter_reduce ----
+
+namespace ember {
+namespace {
+
+template <typename T>
+T combined(ScatterReduce reduce, T current, T value) {
+  switch (reduce) {
+    case ScatterReduce::Sum:
+    case ScatterReduce::Mean:
+      return static_cast<T>(current + value);
+    case ScatterReduce::Prod:
+      return static_cast<T>(current * value);
+    case ScatterReduce::Amax:
+      if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(value)) return value;
+      }
+      return value > current ? value : current;
+    case ScatterReduce::Amin:
+      if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(value)) return value;
+      }
+      return value < current ? value : current;
+  }
+  return current;
+}
+
+// The mean of what met at a position; integers round down, as torch's do.
+template <typename T>
+T divided(T total, int64_t count) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return total / static_cast<T>(count);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return total;
+  } else {
+    const T q = total / static_cast<T>(count);
+    return (total % static_cast<T>(count) != 0 && total < 0) ? static_cast<T>(q - 1) : q;
+  }
+}
+
+Tensor scatter_reduce_raw(const Tensor& self, int64_t d, const Tensor& index, const Tensor& src,
+                          ScatterReduce reduce, bool include_self) {
+  if (!has_kernels(self->dtype())) {  // Note [Compute dtypes]
+    const DType dt = kernel_dtype(self->dtype());
+    return convert(
+        scatter_reduce_raw(convert(self, dt), d, index, convert(src, dt), reduce, include_self),
+        self->dtype());
+  }
+  Tensor out = contiguous_clone(self);
+  // How many values met at each position, self's included.
+  std::vector<int64_t> count(static_cast<size_t>(out->numel()), include_self ? 1 : 0);
+  EMBER_DISPATCH(out->dtype(), T, [&] {
+    T* po = out->data<T>();
+    const T* ps = src->data<T>();
+    for_each_indexed(out, d, index, src, [&](int64_t o, int64_t s) {
+      int64_t& n = count[static_cast<size_t>(o)];
+      po[o] = n == 0 ? ps[s] : combined(reduce, po[o], ps[s]);
+      ++n;
+    });
+    if (reduce == ScatterReduce::Mean) {
+      for (int64_t i = 0; i < out->numel(); ++i) {
+        if (count[static_cast<size_t>(i)] > 1)
+          po[i] = divided(po[i], count[static_cast<size_t>(i)]);
+      }
+    }
+  });
+  return out;
+}
+
+// 1 where some src value was scattered to, else 0, in `dtype`.
+Tensor scattered_positions(const Tensor& self, int64_t d, const Tensor& index, DType dtype) {
+  return scatter(zeros(self->shape(), dtype), d, index, Scalar(1.0));
+}
+
+Tensor is_zero(const Tensor& t) { return compare(BinaryOp::Eq, t, Scalar(0.0)); }
+
+// t with its zeros replaced by ones.
+Tensor zeros_as_ones(const Tensor& t) { return where(is_zero(t), ones({}, t->dtype()), t); }
+
+struct ReduceGrads {
+  Tensor self, src;
+};
+
+// Gradient of a product with respect to each factor: the product of the
+// others. Zeros are counted apart so no factor is divided by zero: with one
+// zero in a group only that zero gets the product of the rest.
+ReduceGrads prod_grads(const Tensor& g, const Tensor& self, const Tensor& src, int64_t d,
+                       const Tensor& index, bool include_self) {
+  const DType dt = g->dtype();
+  const Tensor self_zeros = include_self ? to_dtype(is_zero(self), dt) : zeros(self->shape(), dt);
+  const Tensor zero_count = scatter_add(self_zeros, d, index, to_dtype(is_zero(src), dt));
+  const Tensor nonzero_product = scatter_reduce(zeros_as_ones(self), d, index, zeros_as_ones(src),
+                                                ScatterReduce::Prod, include_self);
+  const Tensor zero = zeros({}, dt);
+  auto others = [&](const Tensor& x, const Tensor& count, const Tensor& product) {
+    const Tensor when_zero = where(compare(BinaryOp::Eq, count, Scalar(1.0)), product, zero);
+    const Tensor when_nonzero =
+        where(compare(BinaryOp::Eq, count, Scalar(0.0)), div(product, zeros_as_ones(x)), zero);
+    return where(is_zero(x), when_zero, when_nonzero);
+  };
+  ReduceGrads r;
+  r.self = include_self ? mul(g, others(self, zero_count, nonzero_product)) : g;
+  r.src = mul(gather(g, d, index),
+              others(src, gather(zero_count, d, index), gather(nonzero_product, d, index)));
+  return r;
+}
+
+// amax / amin: the gradient is shared evenly among every value equal to the
+// result at its position.
+ReduceGrads extreme_grads(const Tensor& g, const Tensor& self, const Tensor& src,
+                          const Tensor& result, int64_t d, const Tensor& index, bool include_self) {
+  const DType dt = g->dtype();
+  const Tensor self_hit =
+      include_self ? compare(BinaryOp::Eq, self, result)
+                   : compare(BinaryOp::Eq, scattered_positions(self, d, index, dt), Scalar(0.0));
+  const Tensor src_hit = compare(BinaryOp::Eq, src, gather(result, d, index));
+  const Tensor hits = scatter_add(to_dtype(self_hit, dt), d, index, to_dtype(src_hit, dt));
+  const Tensor share = div(g, where(is_zero(hits), ones({}, dt), hits));
+  const Tensor zero = zeros({}, dt);
+  return {where(self_hit, share, zero), where(src_hit, gather(share, d, index), zero)};
+}
+
+// g times the derivative of each position's reduction with respect to self
+// (at that position) and to each src value (at its own position).
+ReduceGrads scatter_reduce_grads(const Tensor& g, const Tensor& x, const Tensor& s,
+                                 const Tensor& result, int64_t dim, const Tensor& idx,
+                                 ScatterReduce reduce, bool include_self) {
+  const DType dt = g->dtype();
+  ReduceGrads r;
+  switch (reduce) {
+    case ScatterReduce::Sum:
+      r.self = g;
+      r.src = gather(g, dim, idx);
+      break;
+    case ScatterReduce::Mean: {
+      const Tensor met = scatter_add(full(x->shape(), Scalar(include_self ? 1.0 : 0.0), dt), dim,
+                                     idx, ones(s->shape(), dt));
+      const Tensor share = div(g, where(is_zero(met), ones({}, dt), met));
+      r.self = share;
+      r.src = gather(share, dim, idx);
+      break;
+    }
+    case ScatterReduce::Prod:
+      r = prod_grads(g, x, s, dim, idx, include_self);
+      break;
+    default:
+      r = extreme_grads(g, x, s, result, dim, idx, include_self);
+      break;
+  }
+  // Without self in the reduction, a position that received values owes
+  // self nothing (for amax/amin self_hit already says so).
+  const bool extreme = reduce == ScatterReduce::Amax || reduce == ScatterReduce::Amin;
+  if (!include_self && !extreme) {
+    const Tensor touched = scattered_positions(x, dim, idx, DType::Bool);
+    r.self = where(touched, zeros({}, dt), r.self);
+  }
+  return r;
+}
+
+// Each output position depends only on what met there, so the tangent is
+// the backward's per-element derivatives (g = 1) times the input tangents,
+// src's summed into the positions they went to.
+void set_scatter_reduce_tangent(const Tensor& out, const Tensor& self, const Tensor& src,
+                                int64_t dim, const Tensor& index, ScatterReduce reduce,
+                                bool include_self) {
+  if (!forward_ad::any_tangent(self, src)) return;
+  forward_ad::FormulaScope formula;
+  const ReduceGrads d = scatter_reduce_grads(ones(out->shape(), out->dtype()), self, src, out, dim,
+                                             index, reduce, include_self);
+  const Tensor from_src = mul(d.src, forward_ad::tangent_or_zeros(src));
+  forward_ad::set_tangent(
+      out, scatter_add(mul(d.self, forward_ad::tangent_or_zeros(self)), dim, index, from_src));
+}
+
+}  // namespace
+
+Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                      ScatterReduce reduce, bool include_self) {
+  const int64_t d = check_index("scatter_reduce", self, dim, index, &src);
+  if (src->dtype() != self->dtype()) {
+    throw std::runtime_error("scatter(): Expected self.dtype to be equal to src.dtype");
+  }
+  if (reduce == ScatterReduce::Mean && self->dtype() == DType::Bool) {
+    throw NotImplementedError(
+        "\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'");
+  }
+  Tensor out = scatter_reduce_raw(self, d, index, src, reduce, include_self);
+  if (any_requires_grad(self, src)) {
+    auto node = record<ScatterReduceBackward0>(out, {&self, &src});
+    node->index = SavedTensor(index, false);
+    node->dim = d;
+    node->reduce = static_cast<int>(reduce);
+    node->include_self = include_self;
+    node->self = SavedTensor(self, false);
+    node->src = SavedTensor(src, false);
+    if (reduce == ScatterReduce::Amax || reduce == ScatterReduce::Amin) {
+      node->result = SavedTensor(out, true);
+    }
+  }
+  set_scatter_reduce_tangent(out, self, src, d, index, reduce, include_self);
+  return out;
+}
+
+Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                          bool multiply) {
+  const int64_t d = check_index("scatter", self, dim, index, &src);
+  if (src->dtype() != self->dtype()) {
+    throw std::runtime_error("scatter(): Expected self.dtype to be equal to src.dtype");
+  }
+  Tensor out = scatter_reduce_raw(self, d, index, src,
+                                  multiply ? ScatterReduce::Prod : ScatterReduce::Sum, true);
+  // torch gives these forms no derivative: the result requires grad and
+  // backward through it raises.
+  if (any_requires_grad(self, src) && is_floating(out->dtype())) {
+    record<NotImplemented>(out, {&self, &src}, "aten::scatter");
+  }
+  return out;
+}
+
+Tensor scatter_accumulate(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value,
+                          bool multiply) {
+  const int64_t d = check_index("scatter", self, dim, index, nullptr);
+  const Tensor values = full(index->shape(), value, self->dtype());
+  Tensor out = scatter_reduce_raw(self, d, index, values,
+                                  multiply ? ScatterReduce::Prod : ScatterReduce::Sum, true);
+  if (any_requires_grad(self) && is_floating(out->dtype())) {
+    record<NotImplemented>(out, {&self}, "aten::scatter");
+  }
+  return out;
+}
+
+TensorList ScatterReduceBackward0::apply(TensorList&& grads) {
+  const ScatterReduce how = static_cast<ScatterReduce>(reduce);
+  const bool reads_result = how == ScatterReduce::Amax || how == ScatterReduce::Amin;
+  const ReduceGrads r = scatter_reduce_grads(grads[0], self.unpack(*this), src.unpack(*this),
+                                             reads_result ? result.unpack(*this) : Tensor(), dim,
+                                             index.unpack(*this), how, include_self);
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = r.self;
+  if (wants_grad(*this, 1)) out[1] = r.src;
+  return out;
 }
 
 }  // namespace ember

@@ -196,11 +196,7 @@ void rebase_view(Tensor& view, const std::shared_ptr<Node>& op) {
 }
 
 // Rebases self onto `node`: the node's first edge continues self's old history.
-template <typename NodeT>
-std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
-  auto node = std::make_shared<NodeT>();
-  node->next_edges().push_back(gradient_edge(self));
-  if (other) node->next_edges().push_back(gradient_edge(*other));
+void rebase_onto(Tensor& self, const std::shared_ptr<Node>& node) {
   const std::shared_ptr<Node> old_fn = self->grad_fn();
   self->storage()->bump_history();
   if (self->is_view()) {
@@ -210,6 +206,14 @@ std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
     self->set_history(node, 0);
   }
   hand_over_watches(self, old_fn);
+}
+
+template <typename NodeT>
+std::shared_ptr<NodeT> rebase(Tensor& self, const Tensor* other) {
+  auto node = std::make_shared<NodeT>();
+  node->next_edges().push_back(gradient_edge(self));
+  if (other) node->next_edges().push_back(gradient_edge(*other));
+  rebase_onto(self, node);
   return node;
 }
 
@@ -529,6 +533,133 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   if (rec) rebase<CopyBackwards>(self, &src)->src_meta = GradFit(src, self);
   copy_tangent(self, src);
   return self;
+}
+
+namespace {
+
+// A copy of self's values that stands for self in a graph: formulas that save
+// it keep the values from before the write.
+Tensor snapshot_with_history(const Tensor& self) {
+  Tensor original = contiguous_clone(self);
+  if (self->requires_grad()) {
+    const Edge e = gradient_edge(self);
+    original->set_history(e.node, e.input_nr);
+  }
+  if (forward_ad::has_tangent(self)) forward_ad::set_tangent(original, forward_ad::tangent(self));
+  return original;
+}
+
+// bool < integer < floating: a result may be written into its own kind or a higher one.
+int kind_rank(DType t) { return t == DType::Bool ? 0 : (is_floating(t) ? 2 : 1); }
+
+void check_assignable(const Tensor& self, const Tensor& result) {
+  if (kind_rank(result->dtype()) > kind_rank(self->dtype())) {
+    throw std::runtime_error(std::string("result type ") + scalar_type_name(result->dtype()) +
+                             " can't be cast to the desired output type " +
+                             scalar_type_name(self->dtype()));
+  }
+  if (result->shape() != self->shape()) {
+    throw std::runtime_error("output with shape " + shape_str(self->shape()) +
+                             " doesn't match the broadcast shape " + shape_str(result->shape()));
+  }
+}
+
+}  // namespace
+
+Tensor& assign_result_(Tensor& self, const TensorVec& others, const char* op,
+                       const std::function<Tensor(const Tensor& original)>& compute) {
+  check_inplace(self);
+  for (const Tensor& o : others) check_inplace_tangent(self, &o, op);
+  if (others.empty()) check_inplace_tangent(self, nullptr, op);
+  bool rec = records(self, others.empty() ? nullptr : &others[0]);
+  for (size_t i = 1; i < others.size(); ++i) {
+    const bool joins =
+        GradMode::is_enabled() && is_floating(self->dtype()) && others[i]->requires_grad();
+    if (joins) {
+      rec = records(self, &others[i]) || rec;
+    } else {
+      check_overlap(self, &others[i]);
+    }
+  }
+  const Tensor result = compute(rec ? snapshot_with_history(self) : self);
+  check_assignable(self, result);
+  copy_kernel(self, result);
+  self->bump_version();
+  if (rec && result->grad_fn()) {
+    rebase_onto(self, result->grad_fn());
+  } else if (rec) {
+    rebase<FillBackward0>(self, nullptr);  // a result that depends on no input: zero gradients
+  }
+  copy_tangent(self, result);
+  return self;
+}
+
+// ---- in-place comparisons: self becomes 0/1 in its own dtype ----
+
+namespace {
+
+// The comparison node torch records for op: *Backward1 against a tensor,
+// *Backward0 against a number.
+std::shared_ptr<CompareBackward> comparison_node(BinaryOp op, bool tensor_other) {
+  switch (op) {
+    case BinaryOp::Eq:
+      if (tensor_other) return std::make_shared<EqBackward1>();
+      return std::make_shared<EqBackward0>();
+    case BinaryOp::Ne:
+      if (tensor_other) return std::make_shared<NeBackward1>();
+      return std::make_shared<NeBackward0>();
+    case BinaryOp::Lt:
+      if (tensor_other) return std::make_shared<LtBackward1>();
+      return std::make_shared<LtBackward0>();
+    case BinaryOp::Le:
+      if (tensor_other) return std::make_shared<LeBackward1>();
+      return std::make_shared<LeBackward0>();
+    case BinaryOp::Gt:
+      if (tensor_other) return std::make_shared<GtBackward1>();
+      return std::make_shared<GtBackward0>();
+    default:
+      if (tensor_other) return std::make_shared<GeBackward1>();
+      return std::make_shared<GeBackward0>();
+  }
+}
+
+// A comparison's result, recorded with the comparison's node when an operand
+// requires grad (its gradients are zeros, as torch's are).
+Tensor recorded_comparison(BinaryOp op, const Tensor& a, const Tensor* b, const Tensor& result) {
+  const bool want = GradMode::is_enabled() && (a->requires_grad() || (b && (*b)->requires_grad()));
+  if (!want) return result;
+  auto node = comparison_node(op, b != nullptr);
+  node->metas.emplace_back(a);
+  if (b) node->metas.emplace_back(*b);
+  if (b) {
+    set_history(node, {&a, b}, result);
+  } else {
+    set_history(node, {&a}, result);
+  }
+  return result;
+}
+
+}  // namespace
+
+Tensor& compare_(BinaryOp op, Tensor& self, const Tensor& other) {
+  return assign_result_(self, {other}, "comparison", [&](const Tensor& original) {
+    return recorded_comparison(op, original, &other, compare(op, original, other));
+  });
+}
+
+Tensor& compare_(BinaryOp op, Tensor& self, const Scalar& other) {
+  return assign_result_(self, {}, "comparison", [&](const Tensor& original) {
+    return recorded_comparison(op, original, nullptr, compare(op, original, other));
+  });
+}
+
+TensorList CompareBackward::apply(TensorList&& grads) {
+  TensorList out(next_edges().size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (wants_grad(*this, i)) out[i] = zeros(metas[i].shape, metas[i].dtype);
+  }
+  (void)grads;
+  return out;
 }
 
 void add_inplace_unchecked(const Tensor& self, const Tensor& g) {

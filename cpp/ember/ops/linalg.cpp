@@ -332,3 +332,129 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 }  // namespace ember
+
+// ---- addmv / addbmm: beta * input + alpha * product ----
+
+namespace ember {
+namespace {
+
+// beta * input + alpha * product (a fresh tensor), computed without a graph.
+// With beta 0 the input is not read at all (its NaNs do not reach the
+// result), as in torch. The ops compute the tangent on the way (tangents
+// flow under no_grad), so the result's tangent is the forward formula.
+Tensor scaled_sum(const Tensor& input, const Tensor& product, double beta, double alpha) {
+  GradModeGuard no_grad(false);
+  Tensor out = alpha == 1.0 ? product : mul(product, Scalar(alpha));
+  if (beta == 0.0) return out;
+  const Tensor scaled_input = beta == 1.0 ? input : mul(input, Scalar(beta));
+  return add(out, scaled_input);
+}
+
+Tensor scaled(const Tensor& t, double factor) { return factor == 1.0 ? t : mul(t, Scalar(factor)); }
+
+}  // namespace
+
+Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double beta, double alpha) {
+  if (mat->dim() != 2 || vec->dim() != 1 || input->dim() > 1) {
+    throw std::runtime_error("vector + matrix @ vector expected, got " +
+                             std::to_string(input->dim()) + ", " + std::to_string(mat->dim()) +
+                             ", " + std::to_string(vec->dim()));
+  }
+  const int64_t rows = mat->shape()[0];
+  const bool input_fits = input->dim() == 0 || input->shape()[0] == rows || input->shape()[0] == 1;
+  if (mat->shape()[1] != vec->shape()[0] || !input_fits) {
+    throw std::runtime_error(
+        "size mismatch, got input (" + std::to_string(input->dim() == 0 ? 1 : input->shape()[0]) +
+        "), mat (" + std::to_string(rows) + "x" + std::to_string(mat->shape()[1]) + "), vec (" +
+        std::to_string(vec->shape()[0]) + ")");
+  }
+  if (input->dtype() != mat->dtype() || mat->dtype() != vec->dtype()) {
+    throw std::runtime_error(std::string("addmv input tensors must have the same dtype, but got ") +
+                             scalar_type_name(input->dtype()) + ", " +
+                             scalar_type_name(mat->dtype()) + ", and " +
+                             scalar_type_name(vec->dtype()));
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = scaled_sum(input, mv(mat, vec), beta, alpha);
+  }
+  if (any_requires_grad(input, mat) || any_requires_grad(vec)) {
+    auto node = record<AddmvBackward0>(out, {&input, &mat, &vec});
+    if (vec->requires_grad()) node->mat = SavedTensor(mat, false);
+    if (mat->requires_grad()) node->vec = SavedTensor(vec, false);
+    node->input_meta = GradFit(input, out);
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+TensorList AddmvBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = input_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) out[1] = scaled(outer(g, vec.unpack(*this)), alpha);
+  if (wants_grad(*this, 2)) out[2] = scaled(mv(t(mat.unpack(*this)), g), alpha);
+  return out;
+}
+
+Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta,
+              double alpha) {
+  // torch fits the input to the product's shape before looking at the batches.
+  if (batch1->dim() >= 2 && batch2->dim() >= 3) {
+    GradModeGuard no_grad(false);
+    expand(input, Shape{batch1->shape()[1], batch2->shape()[2]});
+  }
+  if (batch1->dim() != 3) throw std::runtime_error("batch1 must be a 3D tensor");
+  if (batch2->dim() != 3) throw std::runtime_error("batch2 must be a 3D tensor");
+  if (batch1->shape()[0] != batch2->shape()[0]) {
+    throw std::runtime_error("batch1 and batch2 must have same number of batches, got " +
+                             std::to_string(batch1->shape()[0]) + " and " +
+                             std::to_string(batch2->shape()[0]));
+  }
+  if (batch1->shape()[2] != batch2->shape()[1]) {
+    throw std::runtime_error(
+        "Incompatible matrix sizes for bmm (" + std::to_string(batch1->shape()[1]) + "x" +
+        std::to_string(batch1->shape()[2]) + " and " + std::to_string(batch2->shape()[1]) + "x" +
+        std::to_string(batch2->shape()[2]) + ")");
+  }
+  // torch's order and words: the input against batch2 first.
+  for (const auto& [a, b] : {std::pair{&input, "self"}, std::pair{&batch1, "mat1"}}) {
+    if ((*a)->dtype() != batch2->dtype()) {
+      throw std::runtime_error(std::string(b) + " and mat2 must have the same dtype, but got " +
+                               scalar_type_name((*a)->dtype()) + " and " +
+                               scalar_type_name(batch2->dtype()));
+    }
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = scaled_sum(input, sum(bmm(batch1, batch2), DimList{0}, false), beta, alpha);
+  }
+  if (any_requires_grad(input, batch1) || any_requires_grad(batch2)) {
+    auto node = record<AddbmmBackward0>(out, {&input, &batch1, &batch2});
+    if (batch2->requires_grad()) node->batch1 = SavedTensor(batch1, false);
+    if (batch1->requires_grad()) node->batch2 = SavedTensor(batch2, false);
+    node->input_meta = GradFit(input, out);
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+// Every batch's product received the same gradient g.
+TensorList AddbmmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = input_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) {
+    out[1] = scaled(matmul(g, transpose(batch2.unpack(*this), 1, 2)), alpha);
+  }
+  if (wants_grad(*this, 2)) {
+    out[2] = scaled(matmul(transpose(batch1.unpack(*this), 1, 2), g), alpha);
+  }
+  return out;
+}
+
+}  // namespace ember

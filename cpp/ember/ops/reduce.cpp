@@ -444,11 +444,6 @@ TensorList CumprodBackward0::apply(TensorList&& grads) {
   return {to_dtype(div(weighted, x), x->dtype())};
 }
 
-namespace {
-Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, double p,
-                            const DimList& dims);
-}  // namespace
-
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
   if (!is_floating(a->dtype())) {
     throw std::runtime_error(
@@ -511,9 +506,6 @@ TensorList LinalgVectorNormBackward0::apply(TensorList&& grads) {
   return {vector_norm_backward(g, x, r, p, dims)};
 }
 
-namespace {
-
-// g * D for the vector norm r of x (g and r restored to x's shape).
 Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, double p,
                             const DimList& dims) {
   Tensor zero = zeros({}, x->dtype());
@@ -527,19 +519,23 @@ Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, d
     count = where(compare(BinaryOp::Eq, count, Scalar(0.0)), ones({}, x->dtype()), count);
     return where(hit, div(mul(g, sign(x)), count), zero);
   }
+  // The branches where() discards still get differentiated under
+  // create_graph: a 0 / 0 there would turn the discarded branch's zero
+  // gradient into NaN, so zero norms and entries divide by 1 instead.
+  const Tensor one = ones({}, x->dtype());
+  const Tensor r_zero = compare(BinaryOp::Eq, r, Scalar(0.0));
   if (p == 2.0) {
     // x / ||x||, with 0 where the norm is 0 (torch's subgradient).
-    Tensor scaled = div(mul(g, x), r);
-    return where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled);
+    Tensor scaled = div(mul(g, x), where(r_zero, one, r));
+    return where(r_zero, zero, scaled);
   }
   // sign(x) * |x|^(p-1) / ||x||^(p-1); zero entries get 0 (also for p < 1).
-  Tensor num = mul(sign(x), pow(abs(x), Scalar(p - 1.0)));
-  Tensor scaled = div(mul(g, num), pow(r, Scalar(p - 1.0)));
-  scaled = where(compare(BinaryOp::Eq, x, Scalar(0.0)), zero, scaled);
-  return where(compare(BinaryOp::Eq, r, Scalar(0.0)), zero, scaled);
+  const Tensor x_zero = compare(BinaryOp::Eq, x, Scalar(0.0));
+  Tensor num = mul(sign(x), pow(where(x_zero, one, abs(x)), Scalar(p - 1.0)));
+  Tensor scaled = div(mul(g, num), pow(where(r_zero, one, r), Scalar(p - 1.0)));
+  scaled = where(x_zero, zero, scaled);
+  return where(r_zero, zero, scaled);
 }
-
-}  // namespace
 
 // ---- max / min ----
 

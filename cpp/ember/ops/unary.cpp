@@ -51,6 +51,9 @@ Tensor atanh_derivative(const Tensor& v, const Tensor& x) {  // 1 / (1 - x^2)
 Tensor erf_derivative(const Tensor& v, const Tensor& x) {  // 2 / sqrt(pi) * exp(-x^2)
   return mul(v, mul(exp(neg(mul(x, x))), Scalar(1.1283791670955126)));
 }
+Tensor erfc_derivative(const Tensor& v, const Tensor& x) {  // -2 / sqrt(pi) * exp(-x^2)
+  return mul(v, mul(exp(neg(mul(x, x))), Scalar(-1.1283791670955126)));
+}
 Tensor erfinv_derivative(const Tensor& v, const Tensor& x) {  // sqrt(pi) / 2 * exp(erfinv(x)^2)
   const Tensor y = unary(UnaryOp::Erfinv, x);
   return mul(v, mul(exp(mul(y, y)), Scalar(0.88622692545275801)));
@@ -142,6 +145,7 @@ constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::Silu, "silu", "SiluBackward0", Saves::Input, silu_derivative},
     {UnaryOp::Lgamma, "lgamma", "LgammaBackward0", Saves::Input, lgamma_derivative},
     {UnaryOp::Digamma, "digamma", "DigammaBackward0", Saves::Input, digamma_derivative},
+    {UnaryOp::Erfc, "erfc", "ErfcBackward0", Saves::Input, erfc_derivative},
     // A bool result carries no gradient.
     {UnaryOp::LogicalNot, "logical_not", nullptr, Saves::Nothing, nullptr},
 };

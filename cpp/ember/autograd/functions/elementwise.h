@@ -88,6 +88,32 @@ struct RemainderBackward1 final : Node {  // tensor % tensor
   SavedTensor self, other;
   GradFit self_meta, other_meta;
 };
+// fmod: the truncated quotient is piecewise constant, so it is saved as a
+// plain tensor (other's gradient is -g * trunc(a / b) to every order).
+struct FmodBackward0 final : Node {  // fmod(tensor, scalar)
+  EMBER_NODE_FWD(FmodBackward0);
+  GradFit self_meta;
+};
+struct FmodBackward1 final : Node {  // fmod(tensor, tensor)
+  EMBER_NODE_FWD(FmodBackward1);
+  void release_saved() override { quotient.release(); }
+  SavedTensor quotient;
+  GradFit self_meta, other_meta;
+};
+// copysign: the gradient is g * sign ratio, a piecewise constant also saved
+// without a graph; the sign operand gets zeros.
+struct CopysignBackward0 final : Node {  // copysign(tensor, tensor)
+  EMBER_NODE_FWD(CopysignBackward0);
+  void release_saved() override { ratio.release(); }
+  SavedTensor ratio;
+  GradFit self_meta, other_meta;
+};
+struct CopysignBackward1 final : Node {  // copysign(tensor, scalar)
+  EMBER_NODE_FWD(CopysignBackward1);
+  void release_saved() override { ratio.release(); }
+  SavedTensor ratio;
+  GradFit self_meta;
+};
 // Division rounded to an integer value (div with a rounding_mode): zero gradients.
 struct DivBackward2 final : Node {
   EMBER_NODE_FWD(DivBackward2);
@@ -133,6 +159,29 @@ struct GeluBackward0 final : Node {
   SavedTensor self;
   bool tanh_approx = false;
 };
+
+// The in-place comparisons (eq_, lt_, ...): zero gradients for every input.
+struct CompareBackward : Node {
+  TensorList apply(TensorList&& grads) override;
+  std::vector<InputMeta> metas;
+};
+#define EMBER_COMPARE_NODE(NAME)                        \
+  struct NAME final : CompareBackward {                 \
+    const char* name() const override { return #NAME; } \
+  }
+EMBER_COMPARE_NODE(EqBackward0);
+EMBER_COMPARE_NODE(EqBackward1);
+EMBER_COMPARE_NODE(NeBackward0);
+EMBER_COMPARE_NODE(NeBackward1);
+EMBER_COMPARE_NODE(LtBackward0);
+EMBER_COMPARE_NODE(LtBackward1);
+EMBER_COMPARE_NODE(LeBackward0);
+EMBER_COMPARE_NODE(LeBackward1);
+EMBER_COMPARE_NODE(GtBackward0);
+EMBER_COMPARE_NODE(GtBackward1);
+EMBER_COMPARE_NODE(GeBackward0);
+EMBER_COMPARE_NODE(GeBackward1);
+#undef EMBER_COMPARE_NODE
 
 // In-place fills: the old values no longer matter; their gradient is zero.
 struct FillBackward0 final : Node {

@@ -34,4 +34,20 @@ struct AddmmBackward0 final : Node {
   bool mat1_col_major = false, mat2_col_major = false;
 };
 
+// addmv / addbmm: beta * input + alpha * (mat @ vec, or the sum of batch1[i] @ batch2[i]).
+struct AddmvBackward0 final : Node {
+  EMBER_NODE_FWD(AddmvBackward0);
+  void release_saved() override { mat.release(), vec.release(); }
+  SavedTensor mat, vec;
+  GradFit input_meta;
+  double beta = 1, alpha = 1;
+};
+struct AddbmmBackward0 final : Node {
+  EMBER_NODE_FWD(AddbmmBackward0);
+  void release_saved() override { batch1.release(), batch2.release(); }
+  SavedTensor batch1, batch2;
+  GradFit input_meta;
+  double beta = 1, alpha = 1;
+};
+
 }  // namespace ember

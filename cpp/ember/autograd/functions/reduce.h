@@ -5,6 +5,11 @@
 
 namespace ember {
 
+// g * d||x||_p / dx for the vector norm r of x over dims (g and r restored to
+// x's shape), written with differentiable ops; shared by norm and renorm.
+Tensor vector_norm_backward(const Tensor& g, const Tensor& x, const Tensor& r, double p,
+                            const DimList& dims);
+
 struct SumBackward0 final : Node {  // sum of all elements
   EMBER_NODE_FWD(SumBackward0);
   InputMeta self_meta;
@@ -112,6 +117,56 @@ struct MinBackward0 final : Node {
   InputMeta self_meta;
   int64_t dim = 0;
   bool keepdim = false;
+};
+
+// logcumsumexp, forward or (in its own recorded backward) from the end.
+struct LogcumsumexpBackward0 final : Node {
+  EMBER_NODE_FWD(LogcumsumexpBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+  int64_t dim = 0;
+  bool reverse = false;
+};
+// cummax / cummin: each output came from one input position; the gradient
+// of an input sums those of the outputs that took it.
+struct CummaxBackward0 final : Node {
+  EMBER_NODE_FWD(CummaxBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+};
+struct CumminBackward0 final : Node {
+  EMBER_NODE_FWD(CumminBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+};
+// kthvalue / mode: one input position per output, as max along a dim.
+struct KthvalueBackward0 final : Node {
+  EMBER_NODE_FWD(KthvalueBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+  bool keepdim = false;
+};
+struct ModeBackward0 final : Node {
+  EMBER_NODE_FWD(ModeBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+  bool keepdim = false;
+};
+// renorm: rows over `maxnorm` are scaled down; the scale depends on the row.
+struct RenormBackward0 final : Node {
+  EMBER_NODE_FWD(RenormBackward0);
+  void release_saved() override { self.release(); }
+  SavedTensor self;
+  double p = 2, maxnorm = 0;
+  int64_t dim = 0;
 };
 
 }  // namespace ember

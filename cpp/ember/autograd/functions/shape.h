@@ -144,4 +144,58 @@ struct IndexPutImplBackward0 final : Node {
   int64_t dim = 0;
 };
 
+// take (ops/index.cpp): positions in the flattened input, wrapped.
+struct TakeBackward0 final : Node {
+  EMBER_NODE_FWD(TakeBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  InputMeta self_meta;
+};
+// index_fill with a number (0) or a 0-d tensor value (1); `index` holds the
+// distinct wrapped positions along dim.
+struct IndexFillBackward0 final : Node {
+  EMBER_NODE_FWD(IndexFillBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  int64_t dim = 0;
+};
+struct IndexFillBackward1 final : Node {
+  EMBER_NODE_FWD(IndexFillBackward1);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  int64_t dim = 0;
+  InputMeta value_meta;
+};
+struct IndexCopyBackward0 final : Node {
+  EMBER_NODE_FWD(IndexCopyBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;
+  int64_t dim = 0;
+};
+// scatter_reduce (ops/gather.cpp); self and result are saved for the
+// reductions whose gradient reads them (prod, mean, amax, amin).
+struct ScatterReduceBackward0 final : Node {
+  EMBER_NODE_FWD(ScatterReduceBackward0);
+  void release_saved() override { self.release(), src.release(), result.release(); }
+  SavedTensor index, self, src, result;
+  int64_t dim = 0;
+  int reduce = 0;  // a ScatterReduce value
+  bool include_self = true;
+};
+// Tensor.unfold (ops/unfold.cpp): a view of windows along dim; its gradient
+// adds each window back, and that placement's own backward unfolds again.
+struct UnfoldBackward0 final : Node {
+  EMBER_NODE_FWD(UnfoldBackward0);
+  InputMeta self_meta;
+  int64_t dim = 0, size = 0, step = 1;
+};
+struct UnfoldBackwardBackward0 final : Node {
+  EMBER_NODE_FWD(UnfoldBackwardBackward0);
+  int64_t dim = 0, size = 0, step = 1;
+};
+struct Rot90Backward0 final : Node {
+  EMBER_NODE_FWD(Rot90Backward0);
+  int64_t k = 1, dim0 = 0, dim1 = 1;
+};
+
 }  // namespace ember
