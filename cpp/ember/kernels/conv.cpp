@@ -56,7 +56,8 @@ void valid_range(int64_t off, int64_t stride, int64_t size, int64_t out, int64_t
 }
 
 bool is_direct(const ConvGeometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
+         g.oh == g.h && g.ow == g.w;
 }
 
 // Units of parallel work of `per_unit` multiply-adds or copies each per chunk.
@@ -308,6 +309,35 @@ void conv_bias_grad_kernel(const T* grad_out, int64_t batch, int64_t channels, i
   });
 }
 
+template <typename T>
+void unfold_kernel(const ConvGeometry& g, const T* in, T* cols) {
+  const int64_t L = g.out_plane(), patch = g.patch();
+  parallel_for(g.batch, grain_for(patch * L, kParallelGrain), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n)
+      im2col(g, in + n * g.c_in * g.in_plane(), cols + n * patch * L, L);
+  });
+}
+
+template <typename T>
+void fold_kernel(const ConvGeometry& g, const T* cols, T* out) {
+  const int64_t L = g.out_plane(), patch = g.patch();
+  parallel_for(g.batch, grain_for(patch * L, kParallelGrain), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n)
+      col2im(g, cols + n * patch * L, L, out + n * g.c_in * g.in_plane());
+  });
+}
+
+template <typename T>
+void conv_add_bias_kernel(const T* bias, int64_t batch, int64_t channels, int64_t plane, T* out) {
+  parallel_for(batch * channels, grain_for(plane, kParallelGrain), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T v = bias[i % channels];
+      T* row = out + i * plane;
+      for (int64_t j = 0; j < plane; ++j) row[j] += v;
+    }
+  });
+}
+
 // ---- pooling ----
 
 namespace {
@@ -480,6 +510,37 @@ void avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, T* gra
 }
 
 template <typename T>
+void adaptive_max_pool2d_kernel(const PoolGeometry& g, const T* in, T* out, int64_t* indices) {
+  const int64_t kmax =
+      (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
+  parallel_for(g.planes, plane_grain(g, kmax), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T* x = in + p * g.h * g.w;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const int64_t h0 = adaptive_start(oy, g.oh, g.h), h1 = adaptive_end(oy, g.oh, g.h);
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const int64_t w0 = adaptive_start(ox, g.ow, g.w), w1 = adaptive_end(ox, g.ow, g.w);
+          // As torch: a NaN wins (the last one seen); an all -inf window points at its start.
+          T best = lowest<T>();
+          int64_t best_at = h0 * g.w + w0;
+          for (int64_t iy = h0; iy < h1; ++iy) {
+            for (int64_t ix = w0; ix < w1; ++ix) {
+              const T v = x[iy * g.w + ix];
+              if (v > best || is_nan(v)) {
+                best = v;
+                best_at = iy * g.w + ix;
+              }
+            }
+          }
+          out[(p * g.oh + oy) * g.ow + ox] = best;
+          indices[(p * g.oh + oy) * g.ow + ox] = best_at;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
 void adaptive_avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out) {
   const int64_t kmax =
       (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
@@ -529,11 +590,15 @@ void adaptive_avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_ou
   template void conv_backward_input_kernel<T>(const ConvGeometry&, const T*, const T*, T*);       \
   template void conv_backward_weight_kernel<T>(const ConvGeometry&, const T*, const T*, T*);      \
   template void conv_bias_grad_kernel<T>(const T*, int64_t, int64_t, int64_t, T*);                \
+  template void conv_add_bias_kernel<T>(const T*, int64_t, int64_t, int64_t, T*);                 \
   template void max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);                \
   template void max_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, const int64_t*, T*); \
   template void avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                          \
   template void avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);                 \
   template void adaptive_avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                 \
+  template void adaptive_max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);       \
+  template void unfold_kernel<T>(const ConvGeometry&, const T*, T*);                              \
+  template void fold_kernel<T>(const ConvGeometry&, const T*, T*);                                \
   template void adaptive_avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);
 EMBER_INSTANTIATE_CONV(float)
 EMBER_INSTANTIATE_CONV(double)

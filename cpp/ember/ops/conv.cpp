@@ -68,6 +68,12 @@ Tensor dense(const Tensor& t) {
   return contiguous(t);
 }
 
+void check_plain_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const ConvParams& p);
+void check_transposed_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                             const ConvParams& p);
+void check_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias);
+
 // Expands the parameters to the weight's rank and applies check_shape_forward.
 ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tensor& bias,
                           const ConvParams& given) {
@@ -80,8 +86,13 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
   p.stride = expand_param(given.stride, "stride", dims);
   p.padding = expand_param(given.padding, "padding", dims);
   p.dilation = expand_param(given.dilation, "dilation", dims);
+  p.transposed = given.transposed;
+  p.output_padding = given.transposed ? expand_param(given.output_padding, "output_padding", dims)
+                                      : std::vector<int64_t>(static_cast<size_t>(dims), 0);
   for (int64_t v : p.padding)
     if (v < 0) throw std::runtime_error("negative padding is not supported");
+  for (int64_t v : p.output_padding)
+    if (v < 0) throw std::runtime_error("negative output_padding is not supported");
   for (int64_t v : p.stride)
     if (v <= 0) throw std::runtime_error("non-positive stride is not supported");
   for (int64_t v : p.dilation)
@@ -104,11 +115,25 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
                              " at dimension 0, but got weight of size [" + shape_str(ws) +
                              "] instead");
   }
+  if (p.transposed) {
+    check_transposed_shapes(input, weight, bias, p);
+  } else {
+    check_plain_shapes(input, weight, bias, p);
+  }
+  check_dtypes(input, weight, bias);
+  return p;
+}
+
+void check_plain_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const ConvParams& p) {
+  const Shape& ws = weight->shape();
+  const int64_t dims = weight->dim() - 2;
   if (input->shape()[1] != ws[1] * p.groups) {
-    throw std::runtime_error("Given groups=" + g + ", weight of size " + shape_str(ws) +
-                             ", expected input" + shape_str(input->shape()) + " to have " +
-                             std::to_string(ws[1] * p.groups) + " channels, but got " +
-                             std::to_string(input->shape()[1]) + " channels instead");
+    throw std::runtime_error("Given groups=" + std::to_string(p.groups) + ", weight of size " +
+                             shape_str(ws) + ", expected input" + shape_str(input->shape()) +
+                             " to have " + std::to_string(ws[1] * p.groups) +
+                             " channels, but got " + std::to_string(input->shape()[1]) +
+                             " channels instead");
   }
   if (bias && (bias->dim() != 1 || bias->shape()[0] != ws[0])) {
     throw std::runtime_error("Given weight of size " + shape_str(ws) +
@@ -130,6 +155,72 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
                              "). Kernel size: (" + kernel_sizes +
                              "). Kernel size can't be greater than actual input size");
   }
+}
+
+// Spatial sizes of a transposed convolution's output: the inputs of the
+// convolution it is the adjoint of, plus output_padding at the end.
+Shape transposed_output_shape(const Shape& in, const Shape& w, const ConvParams& p) {
+  Shape out{in[0], w[1] * p.groups};
+  for (size_t i = 0; i + 2 < in.size(); ++i) {
+    out.push_back((in[2 + i] - 1) * p.stride[i] - 2 * p.padding[i] +
+                  p.dilation[i] * (w[2 + i] - 1) + p.output_padding[i] + 1);
+  }
+  return out;
+}
+
+// torch views a 1-d transposed convolution as a 2-d one of unit height, and
+// its messages show that height's (zero padding, unit stride and dilation).
+std::string height_and_width(const std::vector<int64_t>& v, int64_t height_default,
+                             const char* name) {
+  const int64_t h = v.size() == 2 ? v[0] : height_default;
+  return std::string(name) + "_height: " + std::to_string(h) + " " + name +
+         "_width: " + std::to_string(v.back());
+}
+
+void check_transposed_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                             const ConvParams& p) {
+  const Shape& ws = weight->shape();
+  if (input->shape()[1] != ws[0]) {
+    throw std::runtime_error("Given transposed=1, weight of size " + shape_str(ws) +
+                             ", expected input" + shape_str(input->shape()) + " to have " +
+                             std::to_string(ws[0]) + " channels, but got " +
+                             std::to_string(input->shape()[1]) + " channels instead");
+  }
+  const int64_t c_out = ws[1] * p.groups;
+  if (bias && (bias->dim() != 1 || bias->shape()[0] != c_out)) {
+    throw std::runtime_error("Given transposed=1, weight of size " + shape_str(ws) +
+                             ", expected bias to be 1-dimensional with " + std::to_string(c_out) +
+                             " elements, but got bias of size " + shape_str(bias->shape()) +
+                             " instead");
+  }
+  bool fits = true;
+  for (size_t i = 0; i < p.stride.size(); ++i) {
+    fits = fits && (p.output_padding[i] < p.stride[i] || p.output_padding[i] < p.dilation[i]);
+  }
+  if (!fits) {
+    throw std::runtime_error(
+        "output padding must be smaller than either stride or dilation, but "
+        "got " +
+        height_and_width(p.output_padding, 0, "output_padding") + " " +
+        height_and_width(p.stride, 1, "stride") + " " +
+        height_and_width(p.dilation, 1, "dilation"));
+  }
+  const Shape out = transposed_output_shape(input->shape(), ws, p);
+  bool positive = true;
+  std::string in_sizes, out_sizes;
+  for (size_t i = 2; i < out.size(); ++i) {
+    positive = positive && out[i] >= 1;
+    in_sizes += (i > 2 ? " x " : "") + std::to_string(input->shape()[i]);
+    out_sizes += (i > 2 ? " x " : "") + std::to_string(out[i]);
+  }
+  if (!positive) {
+    throw std::runtime_error("Given input size per channel: (" + in_sizes +
+                             "). Calculated output size per channel: (" + out_sizes +
+                             "). Output size is too small");
+  }
+}
+
+void check_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   if (input->dtype() != weight->dtype()) {
     if (input->dtype() == DType::Float32 || input->dtype() == DType::Bool) {
       throw std::runtime_error(std::string("Input type (") + legacy_type_name(input->dtype()) +
@@ -147,7 +238,6 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
                              ") should be the same");
   }
   require_kernel_dtype(input->dtype(), "slow_conv2d_cpu");
-  return p;
 }
 
 // Kernel geometry of already checked shapes; 1-d convolutions get a unit height.
@@ -170,6 +260,13 @@ ConvGeometry geometry(const Shape& in, const Shape& w, const ConvParams& p) {
   return g;
 }
 
+// The geometry with its output (the convolution's, not the input's) sized as `out`.
+ConvGeometry with_output(ConvGeometry g, const Shape& out) {
+  g.oh = out.size() == 4 ? out[2] : 1;
+  g.ow = out.back();
+  return g;
+}
+
 Shape output_shape(const ConvGeometry& g, size_t rank) {
   if (rank == 4) return Shape{g.batch, g.c_out, g.oh, g.ow};
   return Shape{g.batch, g.c_out, g.ow};
@@ -187,9 +284,13 @@ void add_edge(Node& node, const Tensor& t) {
 
 // The forward's values (no graph) for already checked shapes; the gradient
 // formulas call it too, with the shapes of the forward they differentiate.
+// `out_like`, when given, fixes the output's spatial size: the input gradient
+// of a transposed convolution whose output_padding is not below its stride
+// reads fewer output positions than the formula's own size would.
 Tensor conv_values(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                   const ConvParams& p) {
-  const ConvGeometry g = geometry(input->shape(), weight->shape(), p);
+                   const ConvParams& p, const Shape* out_like) {
+  ConvGeometry g = geometry(input->shape(), weight->shape(), p);
+  if (out_like) g = with_output(g, *out_like);
   Tensor out = empty(output_shape(g, input->shape().size()), input->dtype());
   if (out->numel() == 0) return out;
   const Tensor x = dense(input), w = dense(weight), b = bias ? dense(bias) : nullptr;
@@ -197,6 +298,30 @@ Tensor conv_values(const Tensor& input, const Tensor& weight, const Tensor& bias
     if constexpr (!std::is_same_v<T, bool>) {
       conv_forward_kernel<T>(g, x->data<T>(), w->data<T>(), b ? b->data<T>() : nullptr,
                              out->data<T>());
+    }
+  });
+  return out;
+}
+
+// See Note [Convolution as GEMM]: the transposed convolution runs the input
+// adjoint of the convolution whose input has the transposed output's shape.
+Tensor conv_transpose_values(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                             const ConvParams& p) {
+  const Shape out_shape = transposed_output_shape(input->shape(), weight->shape(), p);
+  const ConvGeometry g = with_output(geometry(out_shape, weight->shape(), p), input->shape());
+  Tensor out = empty(out_shape, input->dtype());
+  if (out->numel() == 0) return out;
+  const Tensor x = dense(input), w = dense(weight), b = bias ? dense(bias) : nullptr;
+  const bool nothing_in = x->numel() == 0 || w->numel() == 0;
+  EMBER_DISPATCH(input->dtype(), T, [&] {
+    if constexpr (!std::is_same_v<T, bool>) {
+      T* y = out->data<T>();
+      if (nothing_in) {
+        std::fill(y, y + out->numel(), T(0));
+      } else {
+        conv_backward_input_kernel<T>(g, x->data<T>(), w->data<T>(), y);
+      }
+      if (b) conv_add_bias_kernel<T>(b->data<T>(), g.batch, g.c_in, g.in_plane(), y);
     }
   });
   return out;
@@ -224,18 +349,21 @@ Tensor bias_grad(const Tensor& grad, int64_t spatial_dims) {
 
 namespace {
 
+Tensor record_convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                          const ConvParams& p, const Shape* out_like);
+
 // Bilinear in input and weight, linear in bias: the tangent is
 // conv(t_input, w) + conv(x, t_weight) + t_bias along the channels.
 void set_convolution_tangent(const Tensor& out, const Tensor& input, const Tensor& weight,
-                             const Tensor& bias, const ConvParams& params) {
+                             const Tensor& bias, const ConvParams& params, const Shape* out_like) {
   if (!forward_ad::any_tangent(input, weight, bias)) return;
   forward_ad::FormulaScope formula;
   Tensor t;
   auto add_part = [&t](const Tensor& part) { t = t ? add(t, part) : part; };
   if (const Tensor ti = forward_ad::tangent(input))
-    add_part(convolution(ti, weight, nullptr, params));
+    add_part(record_convolution(ti, weight, nullptr, params, out_like));
   if (const Tensor tw = forward_ad::tangent(weight))
-    add_part(convolution(input, tw, nullptr, params));
+    add_part(record_convolution(input, tw, nullptr, params, out_like));
   if (const Tensor tb = forward_ad::tangent(bias)) {
     DimList channels{tb->numel()};
     for (int64_t d = 2; d < out->dim(); ++d) channels.push_back(1);
@@ -244,12 +372,11 @@ void set_convolution_tangent(const Tensor& out, const Tensor& input, const Tenso
   forward_ad::set_tangent(out, t);
 }
 
-}  // namespace
-
-Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                   const ConvParams& params) {
-  const ConvParams p = checked_params(input, weight, bias, params);
-  Tensor out = conv_values(input, weight, bias, p);
+// A checked convolution's values, node and tangent.
+Tensor record_convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                          const ConvParams& p, const Shape* out_like) {
+  Tensor out = p.transposed ? conv_transpose_values(input, weight, bias, p)
+                            : conv_values(input, weight, bias, p, out_like);
   if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(weight) || needs_grad(bias))) {
     auto node = std::make_shared<ConvolutionBackward0>();
     add_edge(*node, input);
@@ -261,8 +388,16 @@ Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias
     node->params = p;
     node->spatial_dims = weight->dim() - 2;
   }
-  set_convolution_tangent(out, input, weight, bias, params);
+  set_convolution_tangent(out, input, weight, bias, p, out_like);
   return out;
+}
+
+}  // namespace
+
+Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                   const ConvParams& params) {
+  return record_convolution(input, weight, bias, checked_params(input, weight, bias, params),
+                            nullptr);
 }
 
 TensorList ConvolutionBackward0::apply(TensorList&& grads) {
@@ -273,8 +408,17 @@ TensorList ConvolutionBackward0::apply(TensorList&& grads) {
   const Tensor x = input.unpack(*this), w = weight.unpack(*this);
   // The raw kernels below would drop a saved tensor's tangent (forward over reverse).
   if (forward_ad::any_tangent(g, x, w)) forward_ad::throw_no_forward_formula(*this);
-  if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);
-  if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(x, g, w->shape(), params);
+  if (params.transposed) {
+    // The adjoint of the input adjoint is the convolution itself; the weight
+    // gradient is the plain one with the roles of input and gradient swapped.
+    ConvParams plain = params;
+    plain.transposed = false;
+    if (wants_grad(*this, 0)) out[0] = record_convolution(g, w, nullptr, plain, &x->shape());
+    if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(g, x, w->shape(), plain);
+  } else {
+    if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);
+    if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(x, g, w->shape(), params);
+  }
   if (wants_grad(*this, 2)) out[2] = bias_grad(g, spatial_dims);
   return out;
 }
@@ -291,7 +435,7 @@ void require_same_dtype(const Tensor& a, const Tensor& b) {
 Tensor convolution_backward_input(const Tensor& grad, const Tensor& weight,
                                   const Shape& input_shape, const ConvParams& p) {
   require_same_dtype(grad, weight);
-  const ConvGeometry g = geometry(input_shape, weight->shape(), p);
+  const ConvGeometry g = with_output(geometry(input_shape, weight->shape(), p), grad->shape());
   Tensor out = empty(input_shape, grad->dtype());
   const Tensor dy = dense(grad), w = dense(weight);
   if (out->numel() > 0) {
@@ -321,7 +465,7 @@ TensorList ConvBackwardInputNode::apply(TensorList&& grads) {
   const Tensor& h = grads[0];
   if (!h) return out;
   const Tensor g = grad.unpack(*this), w = weight.unpack(*this);
-  if (wants_grad(*this, 0)) out[0] = convolution(h, w, nullptr, params);
+  if (wants_grad(*this, 0)) out[0] = record_convolution(h, w, nullptr, params, &g->shape());
   if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(h, g, w->shape(), params);
   return out;
 }
@@ -329,7 +473,7 @@ TensorList ConvBackwardInputNode::apply(TensorList&& grads) {
 Tensor convolution_backward_weight(const Tensor& input, const Tensor& grad,
                                    const Shape& weight_shape, const ConvParams& p) {
   require_same_dtype(grad, input);
-  const ConvGeometry g = geometry(input->shape(), weight_shape, p);
+  const ConvGeometry g = with_output(geometry(input->shape(), weight_shape, p), grad->shape());
   Tensor out = empty(weight_shape, grad->dtype());
   const Tensor x = dense(input), dy = dense(grad);
   if (out->numel() > 0) {
@@ -360,7 +504,7 @@ TensorList ConvBackwardWeightNode::apply(TensorList&& grads) {
   if (!k) return out;
   const Tensor x = input.unpack(*this), g = grad.unpack(*this);
   if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, k, x->shape(), params);
-  if (wants_grad(*this, 1)) out[1] = convolution(x, k, nullptr, params);
+  if (wants_grad(*this, 1)) out[1] = record_convolution(x, k, nullptr, params, &g->shape());
   return out;
 }
 

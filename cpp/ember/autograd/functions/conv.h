@@ -69,4 +69,25 @@ struct AdaptiveAvgPool2DBackwardBackward0 final : Node {
   int64_t out_h = 1, out_w = 1;
 };
 
+struct Im2ColBackward0 final : Node {
+  EMBER_NODE_FWD(Im2ColBackward0);
+  int64_t h = 0, w = 0;  // the input's spatial size
+  FoldParams params;
+};
+struct Col2ImBackward0 final : Node {
+  EMBER_NODE_FWD(Col2ImBackward0);
+  FoldParams params;
+};
+
+struct AdaptiveMaxPool2DBackward0 final : Node {
+  EMBER_NODE(AdaptiveMaxPool2DBackward0);
+  void release_saved() override { self.release(), result1.release(); }
+  SavedTensor self, result1;
+};
+struct AdaptiveMaxPool2DBackwardBackward0 final : Node {
+  EMBER_NODE(AdaptiveMaxPool2DBackwardBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+};
+
 }  // namespace ember
