@@ -25,6 +25,7 @@ from .modules import (  # noqa: F401
     Identity,
     KLDivLoss,
     L1Loss,
+    LazyLinear,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -45,6 +46,7 @@ from .modules import (  # noqa: F401
     Tanh,
     TripletMarginLoss,
     Unflatten,
+    UninitializedParameter,
 )
 from .normalization import (  # noqa: F401
     BatchNorm1d,
