@@ -274,6 +274,9 @@ CONV_T_ERRORS = [
     lambda L, F: F.conv_transpose2d(L.randn(4, 5), L.randn(4, 3, 3, 3)),
     lambda L, F: F.conv_transpose1d(L.randn(2, 4, 5), L.randn(4, 3)),
     lambda L, F: F.conv_transpose2d(L.randn(2, 4, 5, 5), L.randn(4, 3, 3, 3), stride=(1, 2, 3)),
+    lambda L, F: F.conv_transpose2d(
+        L.ones(1, 2, 3, 3, dtype=L.bool), L.ones(2, 2, 2, 2, dtype=L.bool)
+    ),
     lambda L, F: L.nn.ConvTranspose2d(4, 3, 3, padding_mode="reflect"),
     lambda L, F: L.nn.ConvTranspose2d(4, 3, 3, groups=2),
     lambda L, F: L.nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1)(

@@ -139,6 +139,7 @@ def test_prelu_module_and_errors():
     close(ember.nn.PReLU(3)(ember.tensor(x)), torch.nn.PReLU(3)(torch.tensor(x)), 1e-6)
     assert_same_error(lambda L, F: F.prelu(L.randn(2, 3, 4), L.full((2,), 0.2)))
     assert_same_error(lambda L, F: F.prelu(L.randn(2, 3, 4), L.full((2, 2), 0.2)))
+    assert_same_error(lambda L, F: F.prelu(L.ones(2, 3, dtype=L.bool), L.ones(1, dtype=L.bool)))
 
 
 # ---- channel dropout, Softmax2d ----
@@ -262,6 +263,7 @@ POOL_ERRORS = [
     lambda L, F: F.adaptive_max_pool2d(L.randn(3, 4), 2),
     lambda L, F: F.adaptive_max_pool2d(L.randn(2, 3, 4, 5), (2, -1)),
     lambda L, F: F.adaptive_max_pool2d(L.randn(2, 0, 4), 2),
+    lambda L, F: F.adaptive_max_pool2d(L.ones(2, 3, 4, dtype=L.bool), 2),
     lambda L, F: F.adaptive_max_pool1d(L.randn(2, 3, 4, 5), 2),
     lambda L, F: F.adaptive_avg_pool1d(L.randn(2, 3, 4, 5), 2),
     lambda L, F: F.avg_pool1d(L.randn(2, 3, 4, 5), 2),
@@ -364,6 +366,8 @@ def test_fold_modules_and_errors():
         lambda L, F: F.fold(L.randn(2, 13, 9), 5, 2),
         lambda L, F: F.fold(L.randn(2, 12, 8), 5, 2),
         lambda L, F: F.fold(L.randn(12), 5, 2),
+        lambda L, F: F.fold(L.ones(1, 4, 4, dtype=L.int64), 3, 2),
+        lambda L, F: F.unfold(L.ones(1, 2, 4, 4, dtype=L.int64), 2),
     ]:
         assert_same_error(fn)
 

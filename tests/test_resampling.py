@@ -174,6 +174,11 @@ INTERP_ERRORS = [
     lambda L, F: F.interpolate(L.randn(2, 3, 4), scale_factor=0.1, mode="linear"),
     lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=(3.5, 2)),
     lambda L, F: F.interpolate(L.randn(2, 3, 4), size=3, antialias=True, mode="linear"),
+    lambda L, F: F.interpolate(L.randn(2, 3), size=(4, 4)),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, dtype=L.int64), scale_factor=2),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, dtype=L.int64), scale_factor=2, mode="linear"),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, 4, dtype=L.int64), size=3, mode="bilinear"),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, 4, dtype=L.bool), scale_factor=2),
 ]
 
 

@@ -121,6 +121,8 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
     check_plain_shapes(input, weight, bias, p);
   }
   check_dtypes(input, weight, bias);
+  require_kernel_dtype(input->dtype(),
+                       p.transposed ? "slow_conv_transpose2d_out_cpu" : "slow_conv2d_cpu");
   return p;
 }
 
@@ -237,7 +239,6 @@ void check_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias)
                              ") and bias type (" + meta_name(bias->dtype()) +
                              ") should be the same");
   }
-  require_kernel_dtype(input->dtype(), "slow_conv2d_cpu");
 }
 
 // Kernel geometry of already checked shapes; 1-d convolutions get a unit height.

@@ -24,6 +24,15 @@ void check_factor(const Tensor& input, int64_t factor, const std::string& op,
   }
 }
 
+// torch's message for a dtype its kernel refuses, naming the kernel; float16
+// and bfloat16 (which torch computes) get Ember's own message at dispatch.
+void refuse_non_float(const Tensor& t, const char* kernel) {
+  if (!is_floating(t->dtype())) {
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                              scalar_type_name(t->dtype()) + "'");
+  }
+}
+
 void check_divisible(int64_t size, int64_t by, const std::string& what, int64_t dim) {
   if (size % by != 0) {
     throw std::runtime_error("pixel_unshuffle expects " + what +
@@ -116,6 +125,7 @@ TensorList PixelUnshuffleBackward0::apply(TensorList&& grads) {
 }
 
 Tensor prelu_kernel(const Tensor& input, const Tensor& weight) {
+  refuse_non_float(input, "prelu_cpu");
   Tensor out;
   {
     GradModeGuard no_grad(false);

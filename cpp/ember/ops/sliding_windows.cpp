@@ -15,6 +15,15 @@ Tensor dense(const Tensor& t) {
   return contiguous(t);
 }
 
+// torch's message for a dtype its kernel refuses, naming the kernel; float16
+// and bfloat16 (which torch computes) get Ember's own message at dispatch.
+void refuse_non_float(const Tensor& t, const char* kernel) {
+  if (!is_floating(t->dtype())) {
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                              scalar_type_name(t->dtype()) + "'");
+  }
+}
+
 std::string pair_str(const std::vector<int64_t>& v) {
   return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
 }
@@ -101,6 +110,7 @@ Tensor im2col(const Tensor& input, const FoldParams& params) {
         ", calculated shape of the array of sliding blocks as (" + std::to_string(g.oh) + ", " +
         std::to_string(g.ow) + "), but its components must be at least one.");
   }
+  refuse_non_float(input, "im2col_out_cpu");
   Shape out_shape{g.patch(), g.out_plane()};
   if (batched) out_shape = Shape{batch, g.patch(), g.out_plane()};
   Tensor out = empty(out_shape, input->dtype());
@@ -160,6 +170,7 @@ Tensor col2im(const Tensor& input, int64_t out_h, int64_t out_w, const FoldParam
         std::to_string(g.ow) + " = " + std::to_string(g.out_plane()) + ", but got input.size(" +
         std::to_string(dim - 1) + ")=" + std::to_string(columns) + ".");
   }
+  refuse_non_float(input, "col2im_out_cpu");
   Shape out_shape{g.c_in, out_h, out_w};
   if (batched) out_shape = Shape{batch, g.c_in, out_h, out_w};
   Tensor out = empty(out_shape, input->dtype());
@@ -244,9 +255,7 @@ std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& input, int64_t out_h
     throw std::runtime_error("Trying to create tensor with negative dimension " +
                              std::to_string(negative) + ": " + shape_str(shown));
   }
-  if (input->dtype() != DType::Float32 && input->dtype() != DType::Float64) {
-    throw_not_implemented_for(input->dtype());
-  }
+  refuse_non_float(input, "adaptive_max_pool2d");
   const Shape shape = with_plane(input->shape(), out_h, out_w);
   Tensor out = empty(shape, input->dtype());
   Tensor indices = empty(shape, DType::Int64);

@@ -23,6 +23,23 @@ Tensor dense(const Tensor& t) {
   return contiguous(t);
 }
 
+// torch's message for a dtype its kernel refuses, naming the kernel; float16
+// and bfloat16 (which torch computes) get Ember's own message at dispatch.
+void refuse_non_float(const Tensor& t, const char* kernel) {
+  if (!is_floating(t->dtype())) {
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                              scalar_type_name(t->dtype()) + "'");
+  }
+}
+
+const char* kernel_name(const UpsampleParams& p) {
+  const bool two = p.output_size.size() == 2;
+  if (p.mode == UpsampleMode::Nearest) {
+    return two ? "upsample_nearest2d_channels_last" : "compute_indices_weights_nearest";
+  }
+  return two ? "upsample_bilinear2d_channels_last" : "compute_indices_weights_linear";
+}
+
 // "(H: 4, W: 5)" or "(W: 5)", as torch's messages list spatial sizes.
 std::string sizes_str(const std::vector<int64_t>& sizes) {
   std::string s = "(";
@@ -124,6 +141,7 @@ int upsample_kind(const UpsampleParams& params) {
 
 Tensor upsample(const Tensor& input, const UpsampleParams& params) {
   check_sizes(input, params);
+  refuse_non_float(input, kernel_name(params));
   const UpsampleGeometry g = geometry(input->shape(), params);
   Tensor out = empty(output_shape(input->shape(), params), input->dtype());
   const Tensor x = dense(input);

@@ -26,7 +26,7 @@ def _spatial_values(value, dims, input, mismatch):
     if not isinstance(value, (list, tuple)):
         return [value] * dims
     if len(value) != dims:
-        raise ValueError(mismatch(list(input.shape[2:]), list(value)))
+        raise ValueError(mismatch(list(input.shape[2:]), value))
     return list(value)
 
 
