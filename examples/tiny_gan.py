@@ -6,8 +6,8 @@ Runs unchanged on PyTorch: swap the import below for `import torch`.
 """
 
 import ember as torch
-import ember.nn as nn
-import ember.nn.functional as F
+
+nn, F = torch.nn, torch.nn.functional
 
 LATENT, WIDTH, BATCH, STEPS = 16, 8, 32, 6
 
