@@ -206,6 +206,8 @@ def test_conv_transpose_double_backward_matches_torch(kw_):
         x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
         y = F.conv_transpose2d(x, w, b, **kw_)
         gx, gw, gb = lib.autograd.grad((y * y).sum(), (x, w, b), create_graph=True)
+        assert type(gx.grad_fn).__name__ == "ConvolutionBackwardBackward0"
+        assert type(gw.grad_fn).__name__ == "ConvolutionBackwardBackward0"
         ((gx * gx).sum() + (gw * gw * gw).sum() + (gb * gb).sum()).backward()
         res.append([t.detach().numpy() for t in (y, gx, gw, gb, x.grad, w.grad, b.grad)])
     for a, b in zip(*res):

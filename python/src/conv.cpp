@@ -31,6 +31,8 @@ void init_conv(py::module_& m) {
   bind_node<ConvBackwardInputNode>(m, "ConvolutionBackwardBackward0");
   py::module_ alt = m.def_submodule("_conv_nodes", "second classes of shared node names");
   bind_node<ConvBackwardWeightNode>(alt, "ConvolutionBackwardBackward0");
+  py::module_ alt2 = m.def_submodule("_conv_transpose_nodes", "third class of a shared node name");
+  bind_node<ConvTransposeInputGradNode>(alt2, "ConvolutionBackwardBackward0");
   bind_node<MaxPool2DWithIndicesBackward0>(m, "MaxPool2DWithIndicesBackward0");
   bind_node<MaxPool2DWithIndicesBackwardBackward0>(m, "MaxPool2DWithIndicesBackwardBackward0");
   bind_node<AvgPool2DBackward0>(m, "AvgPool2DBackward0");

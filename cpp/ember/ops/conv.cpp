@@ -351,7 +351,8 @@ Tensor bias_grad(const Tensor& grad, int64_t spatial_dims) {
 namespace {
 
 Tensor record_convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                          const ConvParams& p, const Shape* out_like);
+                          const ConvParams& p, const Shape* out_like,
+                          bool transpose_input_grad = false);
 
 // Bilinear in input and weight, linear in bias: the tangent is
 // conv(t_input, w) + conv(x, t_weight) + t_bias along the channels.
@@ -373,13 +374,20 @@ void set_convolution_tangent(const Tensor& out, const Tensor& input, const Tenso
   forward_ad::set_tangent(out, t);
 }
 
-// A checked convolution's values, node and tangent.
+// A checked convolution's values, node and tangent. transpose_input_grad marks
+// the plain convolution computing a transposed one's input gradient (torch's
+// node name differs there).
 Tensor record_convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                          const ConvParams& p, const Shape* out_like) {
+                          const ConvParams& p, const Shape* out_like, bool transpose_input_grad) {
   Tensor out = p.transposed ? conv_transpose_values(input, weight, bias, p)
                             : conv_values(input, weight, bias, p, out_like);
   if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(weight) || needs_grad(bias))) {
-    auto node = std::make_shared<ConvolutionBackward0>();
+    std::shared_ptr<ConvolutionNode> node;
+    if (transpose_input_grad) {
+      node = std::make_shared<ConvTransposeInputGradNode>();
+    } else {
+      node = std::make_shared<ConvolutionBackward0>();
+    }
     add_edge(*node, input);
     add_edge(*node, weight);
     add_edge(*node, bias);
@@ -401,7 +409,7 @@ Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias
                             nullptr);
 }
 
-TensorList ConvolutionBackward0::apply(TensorList&& grads) {
+TensorList ConvolutionNode::apply(TensorList&& grads) {
   TensorList out;
   out.resize(3);
   const Tensor& g = grads[0];
@@ -414,7 +422,9 @@ TensorList ConvolutionBackward0::apply(TensorList&& grads) {
     // gradient is the plain one with the roles of input and gradient swapped.
     ConvParams plain = params;
     plain.transposed = false;
-    if (wants_grad(*this, 0)) out[0] = record_convolution(g, w, nullptr, plain, &x->shape());
+    if (wants_grad(*this, 0)) {
+      out[0] = record_convolution(g, w, nullptr, plain, &x->shape(), true);
+    }
     if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(g, x, w->shape(), plain);
   } else {
     if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);

@@ -6,8 +6,11 @@
 
 namespace ember {
 
-struct ConvolutionBackward0 final : Node {
-  EMBER_NODE_FWD(ConvolutionBackward0);
+// A convolution's backward (formulas in ops/conv.cpp); the two node types
+// below differ in torch's name only.
+struct ConvolutionNode : Node {
+  TensorList apply(TensorList&& grads) override;
+  bool has_forward_formula() const override { return true; }
   // Without create_graph the formulas run raw kernels, which would drop a
   // gradient's tangent (forward over reverse): the engine refuses it instead.
   bool backward_carries_tangents() const override { return false; }
@@ -15,6 +18,16 @@ struct ConvolutionBackward0 final : Node {
   SavedTensor input, weight;
   ConvParams params;
   int64_t spatial_dims = 2;
+};
+
+struct ConvolutionBackward0 final : ConvolutionNode {
+  const char* name() const override { return "ConvolutionBackward0"; }
+};
+
+// The plain convolution that is a transposed convolution's input gradient:
+// torch records it, under create_graph, as part of its double-backward node.
+struct ConvTransposeInputGradNode final : ConvolutionNode {
+  const char* name() const override { return "ConvolutionBackwardBackward0"; }
 };
 
 // The gradient formulas are bilinear, and the adjoint of each is the forward
