@@ -253,3 +253,25 @@ def test_pixel_shuffle_modules_and_errors():
         lambda L, F: F.pixel_unshuffle(L.randn(4, 4), 2),
     ]:
         assert_same_error(fn)
+
+
+@pytest.mark.parametrize(
+    "name,kw_",
+    [
+        ("upsample", dict(scale_factor=2)),
+        ("upsample", dict(size=5, mode="bilinear", align_corners=True)),
+        ("upsample_nearest", dict(size=(4, 7))),
+        ("upsample_bilinear", dict(scale_factor=2)),
+    ],
+)
+def test_deprecated_upsample_functions_warn_like_torch(name, kw_):
+    x = rand(np.random.default_rng(0), (2, 3, 4, 5))
+    outs = []
+    for lib, F in LIBS:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = getattr(F, name)(lib.tensor(x), **kw_)
+        outs.append((y, [(w.category, str(w.message)) for w in caught]))
+    close(outs[0][0], outs[1][0], 1e-12)
+    assert outs[0][1] == outs[1][1]
+    assert len(outs[0][1]) == 1

@@ -126,6 +126,9 @@ from . import resampling as _resampling  # noqa: E402
 
 functional.__dict__.update(
     interpolate=_resampling.interpolate,
+    upsample=_resampling.upsample,
+    upsample_nearest=_resampling.upsample_nearest,
+    upsample_bilinear=_resampling.upsample_bilinear,
     pixel_shuffle=_resampling.pixel_shuffle,
     pixel_unshuffle=_resampling.pixel_unshuffle,
 )

@@ -3,6 +3,7 @@ pixel shuffling and their modules."""
 
 import math
 import numbers
+import warnings
 
 from .. import _C
 from .modules import Module
@@ -111,6 +112,28 @@ def interpolate(
         f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {rank}D) for the modes: "
         f"{_ALL_MODES} (got {mode})"
     )
+
+
+def _deprecated(name):
+    warnings.warn(
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=3,
+    )
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def _float_factors(scale_factor):
