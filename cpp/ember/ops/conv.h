@@ -1,6 +1,7 @@
 #pragma once
-// Convolution and 2-d pooling ops (ops/conv.cpp), each recorded as torch's
-// node. Kept beside ops.h so the families merge independently.
+// Convolution (ops/conv.cpp), 2-d pooling (ops/pooling.cpp) and fold/unfold
+// (ops/sliding_windows.cpp), each recorded as torch's node. Kept beside ops.h
+// so the families merge independently.
 
 #include <optional>
 #include <utility>

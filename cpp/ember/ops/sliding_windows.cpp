@@ -1,5 +1,5 @@
-// F.unfold / F.fold (im2col and col2im) and adaptive max pooling: torch's
-// checks and messages, the kernels of kernels/conv.cpp, backward formulas.
+// F.unfold / F.fold (im2col and col2im): torch's checks and messages, the
+// kernels of kernels/conv.cpp, and each one's adjoint as the other's backward.
 
 #include <string>
 
@@ -191,108 +191,6 @@ Tensor col2im(const Tensor& input, int64_t out_h, int64_t out_w, const FoldParam
 TensorList Col2ImBackward0::apply(TensorList&& grads) {
   if (!grads[0]) return {Tensor()};
   return {im2col(grads[0], params)};
-}
-
-// ---- adaptive max pooling ----
-
-namespace {
-
-PoolGeometry plane_geometry(const Shape& in, int64_t oh, int64_t ow) {
-  PoolGeometry g;
-  const size_t r = in.size();
-  g.h = in[r - 2], g.w = in[r - 1], g.oh = oh, g.ow = ow;
-  g.planes = g.h * g.w == 0 ? 0 : numel_of(in) / (g.h * g.w);
-  return g;
-}
-
-Shape with_plane(const Shape& in, int64_t oh, int64_t ow) {
-  Shape out = in;
-  out[out.size() - 2] = oh;
-  out[out.size() - 1] = ow;
-  return out;
-}
-
-// Gradient into zeros at the recorded positions; differentiable (its adjoint
-// picks the positions back out).
-Tensor adaptive_max_pool2d_backward(const Tensor& grad, const Tensor& indices,
-                                    const Shape& input_shape) {
-  const size_t r = grad->shape().size();
-  const PoolGeometry g = plane_geometry(input_shape, grad->shape()[r - 2], grad->shape()[r - 1]);
-  Tensor out = empty(input_shape, grad->dtype());
-  const Tensor dy = dense(grad), idx = dense(indices);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
-      max_pool2d_backward_kernel<T>(g, dy->data<T>(), idx->data<int64_t>(), out->data<T>());
-    });
-  }
-  if (any_requires_grad(grad)) {
-    auto node = std::make_shared<AdaptiveMaxPool2DBackwardBackward0>();
-    set_history(node, {&grad}, out);
-    node->indices = SavedTensor(indices, false);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& input, int64_t out_h, int64_t out_w) {
-  const int64_t dim = input->dim();
-  if (dim != 3 && dim != 4) {
-    throw std::runtime_error("adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: " +
-                             shape_str(input->shape()));
-  }
-  for (int64_t i = 1; i < dim; ++i) {
-    if (input->shape()[i] == 0) {
-      throw std::runtime_error(
-          "adaptive_max_pool2d(): Expected input to have non-zero size for non-batch dimensions, "
-          "but input has sizes " +
-          shape_str(input->shape()) + " with dimension " + std::to_string(i) + " being empty");
-    }
-  }
-  if (out_h < 0 || out_w < 0) {
-    Shape shown = with_plane(input->shape(), out_h, out_w);
-    const int64_t negative = out_h < 0 ? out_h : out_w;
-    throw std::runtime_error("Trying to create tensor with negative dimension " +
-                             std::to_string(negative) + ": " + shape_str(shown));
-  }
-  refuse_non_float(input, "adaptive_max_pool2d");
-  const Shape shape = with_plane(input->shape(), out_h, out_w);
-  Tensor out = empty(shape, input->dtype());
-  Tensor indices = empty(shape, DType::Int64);
-  const PoolGeometry g = plane_geometry(input->shape(), out_h, out_w);
-  const Tensor x = dense(input);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH_FLOAT(input->dtype(), T, [&] {
-      adaptive_max_pool2d_kernel<T>(g, x->data<T>(), out->data<T>(), indices->data<int64_t>());
-    });
-  }
-  if (any_requires_grad(input)) {
-    auto node = std::make_shared<AdaptiveMaxPool2DBackward0>();
-    set_history(node, {&input}, out);
-    node->self = SavedTensor(input, false);
-    node->result1 = SavedTensor(indices, false);
-  }
-  return {out, indices};
-}
-
-TensorList AdaptiveMaxPool2DBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  const Tensor x = self.unpack(*this);
-  return {adaptive_max_pool2d_backward(grads[0], result1.unpack(*this), x->shape())};
-}
-
-// The placement's adjoint: the gradient read back at the recorded positions.
-TensorList AdaptiveMaxPool2DBackwardBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  const Tensor idx = indices.unpack(*this);
-  const Shape& is = idx->shape();
-  const int64_t r = static_cast<int64_t>(is.size());
-  const Shape& gs = grads[0]->shape();
-  DimList flat_in(gs.begin(), gs.end() - 2), flat_idx(is.begin(), is.end() - 2);
-  flat_in.push_back(gs[r - 2] * gs[r - 1]);
-  flat_idx.push_back(is[r - 2] * is[r - 1]);
-  Tensor picked = gather(reshape(grads[0], flat_in), r - 2, reshape(idx, flat_idx));
-  return {reshape(picked, DimList(is.begin(), is.end()))};
 }
 
 }  // namespace ember

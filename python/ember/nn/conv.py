@@ -231,8 +231,8 @@ def _conv_transpose(
         _param(padding, dims),
         _param(dilation, dims),
         groups,
-        True,
-        _param(output_padding, dims),
+        transposed=True,
+        output_padding=_param(output_padding, dims),
     )
     return out if batched else out.squeeze(0)
 
@@ -289,8 +289,8 @@ class _ConvTransposeNd(_ConvNd):
     ):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        # Built as the plain convolution's parameters, then the weight takes the
-        # transposed layout (in, out / groups, *kernel) before its seeded init.
+        # The weight has the transposed layout (in, out / groups, *kernel); the plain
+        # convolution's reset_parameters reads its fan-in from that layout, as torch's.
         Module.__init__(self)
         dtype = factory_dtype(device, dtype)
         n = self._dims
