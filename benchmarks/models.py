@@ -216,11 +216,50 @@ def transformer_encoder(lib):
     return step
 
 
+def dcgan_generator(lib):
+    """The DCGAN generator of pytorch/examples (nz 100, ngf 64, 64x64 RGB images):
+    four stride-2 transposed convolutions after a 1x1 -> 4x4 one, batch norm and
+    ReLU between, tanh out; batch 16, MSE to fixed images, Adam."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    nz, ngf = 100, 64
+
+    def block(cin, cout, stride, padding):
+        return [
+            nn.ConvTranspose2d(cin, cout, 4, stride, padding, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(True),
+        ]
+
+    model = nn.Sequential(
+        *block(nz, ngf * 8, 1, 0),
+        *block(ngf * 8, ngf * 4, 2, 1),
+        *block(ngf * 4, ngf * 2, 2, 1),
+        *block(ngf * 2, ngf, 2, 1),
+        nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False),
+        nn.Tanh(),
+    )
+    opt = lib.optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    rng = np.random.default_rng(0)
+    z = _t(lib, rng.standard_normal((16, nz, 1, 1)).astype(np.float32))
+    target = _t(lib, rng.uniform(-1, 1, (16, 3, 64, 64)).astype(np.float32))
+
+    def step():
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(z), target)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
 MODELS = {
     "MLP 64x784-256-10 SGD": mlp,
     "char transformer (nanoGPT-shaped) AdamW": char_transformer,
     "makemore MLP emb+tanh+BN": makemore_mlp,
     "MNIST CNN Adadelta": mnist_cnn,
+    "DCGAN generator 64x64 batch 16 Adam": dcgan_generator,
     "LSTM LM 1000/64/128 seq 35": lstm_lm,
     "TransformerEncoder LM 1000/128x2 seq 32": transformer_encoder,
 }

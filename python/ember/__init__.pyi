@@ -25,6 +25,8 @@ from ._C import AcosBackward0 as AcosBackward0
 from ._C import AcoshBackward0 as AcoshBackward0
 from ._C import AdaptiveAvgPool2DBackward0 as AdaptiveAvgPool2DBackward0
 from ._C import AdaptiveAvgPool2DBackwardBackward0 as AdaptiveAvgPool2DBackwardBackward0
+from ._C import AdaptiveMaxPool2DBackward0 as AdaptiveMaxPool2DBackward0
+from ._C import AdaptiveMaxPool2DBackwardBackward0 as AdaptiveMaxPool2DBackwardBackward0
 from ._C import AddBackward0 as AddBackward0
 from ._C import AddbmmBackward0 as AddbmmBackward0
 from ._C import AddmmBackward0 as AddmmBackward0
@@ -51,6 +53,7 @@ from ._C import CholeskyBackward0 as CholeskyBackward0
 from ._C import CholeskySolveBackward0 as CholeskySolveBackward0
 from ._C import ClampBackward1 as ClampBackward1
 from ._C import CloneBackward0 as CloneBackward0
+from ._C import Col2ImBackward0 as Col2ImBackward0
 from ._C import ConvolutionBackward0 as ConvolutionBackward0
 from ._C import ConvolutionBackwardBackward0 as ConvolutionBackwardBackward0
 from ._C import CopyBackwards as CopyBackwards
@@ -92,6 +95,7 @@ from ._C import GeluBackward0 as GeluBackward0
 from ._C import Generator as Generator
 from ._C import GtBackward0 as GtBackward0
 from ._C import GtBackward1 as GtBackward1
+from ._C import Im2ColBackward0 as Im2ColBackward0
 from ._C import IndexBackward0 as IndexBackward0
 from ._C import IndexCopyBackward0 as IndexCopyBackward0
 from ._C import IndexFillBackward0 as IndexFillBackward0
@@ -147,10 +151,13 @@ from ._C import NllLossBackward0 as NllLossBackward0
 from ._C import Node as Node
 from ._C import NotImplemented as NotImplemented
 from ._C import PermuteBackward0 as PermuteBackward0
+from ._C import PixelShuffleBackward0 as PixelShuffleBackward0
+from ._C import PixelUnshuffleBackward0 as PixelUnshuffleBackward0
 from ._C import PolygammaBackward0 as PolygammaBackward0
 from ._C import PowBackward0 as PowBackward0
 from ._C import PowBackward1 as PowBackward1
 from ._C import PowBackward2 as PowBackward2
+from ._C import PreluKernelBackward0 as PreluKernelBackward0
 from ._C import ProdBackward0 as ProdBackward0
 from ._C import ProdBackward1 as ProdBackward1
 from ._C import ReciprocalBackward0 as ReciprocalBackward0
@@ -203,6 +210,14 @@ from ._C import UnfoldBackward0 as UnfoldBackward0
 from ._C import UnfoldBackwardBackward0 as UnfoldBackwardBackward0
 from ._C import UnsafeViewBackward0 as UnsafeViewBackward0
 from ._C import UnsqueezeBackward0 as UnsqueezeBackward0
+from ._C import UpsampleBilinear2DBackward0 as UpsampleBilinear2DBackward0
+from ._C import UpsampleBilinear2DBackwardBackward0 as UpsampleBilinear2DBackwardBackward0
+from ._C import UpsampleLinear1DBackward0 as UpsampleLinear1DBackward0
+from ._C import UpsampleLinear1DBackwardBackward0 as UpsampleLinear1DBackwardBackward0
+from ._C import UpsampleNearest1DBackward0 as UpsampleNearest1DBackward0
+from ._C import UpsampleNearest1DBackwardBackward0 as UpsampleNearest1DBackwardBackward0
+from ._C import UpsampleNearest2DBackward0 as UpsampleNearest2DBackward0
+from ._C import UpsampleNearest2DBackwardBackward0 as UpsampleNearest2DBackwardBackward0
 from ._C import VarBackward0 as VarBackward0
 from ._C import ViewBackward0 as ViewBackward0
 from ._C import WhereBackward0 as WhereBackward0

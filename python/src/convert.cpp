@@ -413,7 +413,9 @@ void init_dtype(py::module_& m) {
       });
   m.def(
       "promote_types",
-      [](py::handle a, py::handle b) { return dtype_object(promote(dtype_from(a), dtype_from(b))); },
+      [](py::handle a, py::handle b) {
+        return dtype_object(promote(dtype_from(a), dtype_from(b)));
+      },
       py::arg("type1"), py::arg("type2"));
   // torch's rule: no cast to a lower kind (float to integer, a number to bool).
   m.def(

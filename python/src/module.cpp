@@ -8,8 +8,9 @@
 
 namespace ember::bindings {
 
-void init_conv(py::module_& m);    // conv.cpp; after init_autograd (needs the Node class)
-void init_linalg(py::module_& m);  // linalg.cpp; after init_autograd (needs the Node class)
+void init_conv(py::module_& m);      // conv.cpp; after init_autograd (needs the Node class)
+void init_linalg(py::module_& m);    // linalg.cpp; after init_autograd (needs the Node class)
+void init_upsample(py::module_& m);  // upsample.cpp; after init_autograd (needs the Node class)
 
 namespace {
 
@@ -76,6 +77,7 @@ PYBIND11_MODULE(_C, m) {
   init_function_node(m);
   init_conv(m);
   init_linalg(m);
+  init_upsample(m);
   init_random(m);
   init_runtime(m);
   install_keepdims_functions(m);  // after the bindings it forwards to

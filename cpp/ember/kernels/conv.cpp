@@ -24,8 +24,9 @@ namespace ember {
 // A 1x1 kernel with unit stride and no padding needs no gather: the input
 // itself is cols.
 //
-// The backward products put a block of samples side by side (columns of cols
-// and of grad_out) so one GEMM serves the block; blocks stay small enough
+// The backward products, and the forward when output planes are small, put a
+// block of samples side by side (columns of cols and of grad_out) so one GEMM
+// serves the block; blocks stay small enough
 // (~1 MB of columns) to be reused from cache by the GEMM that follows.
 //
 // Threads: the pool cuts the batch (blocks of samples) over parallel_for and
@@ -41,6 +42,10 @@ namespace {
 constexpr int64_t kConvGrainWork = int64_t(1) << 20;
 // Column-matrix elements per gradient block (see Note [Convolution as GEMM]).
 constexpr int64_t kBlockElements = int64_t(1) << 18;
+// Output planes smaller than this make a GEMM per sample too thin: the forward
+// takes blocks of samples, the weight gradient accumulates in place.
+constexpr int64_t kSmallPlane = 256;
+constexpr int64_t kForwardBlocks = 8;
 
 template <typename T>
 std::unique_ptr<T[]> scratch(int64_t n) {
@@ -56,7 +61,8 @@ void valid_range(int64_t off, int64_t stride, int64_t size, int64_t out, int64_t
 }
 
 bool is_direct(const ConvGeometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
+         g.oh == g.h && g.ow == g.w;
 }
 
 // Units of parallel work of `per_unit` multiply-adds or copies each per chunk.
@@ -188,25 +194,60 @@ const T* block_grad(const ConvGeometry& g, const T* grad_out, int64_t first, int
 
 }  // namespace
 
+namespace {
+
+// Samples per forward block: as for the gradients when each sample's output
+// plane is small (one GEMM over many samples instead of a thin one per sample,
+// which would stream the whole weight from memory each time), but at most an
+// eighth of the batch, so there are blocks for several threads. The split
+// depends on the shapes only, never on the thread count, so neither do results.
+int64_t forward_samples_per_block(const ConvGeometry& g) {
+  if (is_direct(g) || g.out_plane() >= kSmallPlane) return 1;
+  const int64_t eighth = (g.batch + kForwardBlocks - 1) / kForwardBlocks;
+  return std::clamp<int64_t>(std::min(samples_per_block(g), eighth), 1, 16);
+}
+
+}  // namespace
+
 template <typename T>
 void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, const T* bias,
                          T* out) {
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const bool direct = is_direct(g);
-  parallel_for(g.batch, grain_for(g.c_out * L * patch, kConvGrainWork), [&](int64_t b, int64_t e) {
-    auto cols = scratch<T>(direct ? 0 : patch * L);
-    for (int64_t n = b; n < e; ++n) {
+  const int64_t per_block = forward_samples_per_block(g);
+  const int64_t blocks = (g.batch + per_block - 1) / per_block;
+  const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
+  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
+    auto cols = scratch<T>(direct ? 0 : patch * L * per_block);
+    auto ys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+      const int64_t ld = count * L;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const T* x = in + (n * g.c_in + grp * g.c_in_group()) * g.in_plane();
-        T* y = out + (n * g.c_out + grp * cog) * L;
-        if (!direct) im2col_block(g, in, n, 1, grp, cols.get());
-        if (bias) {
+        const MatrixRef<T> w{weight + grp * cog * patch, patch, 1};
+        if (count == 1) {
+          const T* x = in + (first * g.c_in + grp * g.c_in_group()) * g.in_plane();
+          T* y = out + (first * g.c_out + grp * cog) * L;
+          if (!direct) im2col_block(g, in, first, 1, grp, cols.get());
+          if (bias) {
+            for (int64_t co = 0; co < cog; ++co) {
+              std::fill(y + co * L, y + (co + 1) * L, bias[grp * cog + co]);
+            }
+          }
+          gemm<T>(cog, L, patch, w, {direct ? x : cols.get(), L, 1}, y, L, bias != nullptr);
+          continue;
+        }
+        im2col_block(g, in, first, count, grp, cols.get());
+        gemm<T>(cog, ld, patch, w, {cols.get(), ld, 1}, ys.get(), ld, false);
+        // The product holds the block's samples side by side; each goes to its plane.
+        for (int64_t i = 0; i < count; ++i) {
           for (int64_t co = 0; co < cog; ++co) {
-            std::fill(y + co * L, y + (co + 1) * L, bias[grp * cog + co]);
+            const T* src = ys.get() + co * ld + i * L;
+            T* y = out + ((first + i) * g.c_out + grp * cog + co) * L;
+            const T shift = bias ? bias[grp * cog + co] : T(0);
+            for (int64_t l = 0; l < L; ++l) y[l] = src[l] + shift;
           }
         }
-        gemm<T>(cog, L, patch, {weight + grp * cog * patch, patch, 1},
-                {direct ? x : cols.get(), L, 1}, y, L, bias != nullptr);
       }
     }
   });
@@ -241,6 +282,53 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
   });
 }
 
+namespace {
+
+// grad_weight for small output planes: each block's product is short (few
+// columns per sample) against a large weight, so a partial per block would
+// cost more memory traffic than multiply-adds, and so would the transposed
+// layout's final shuffle. Instead a fixed number of lanes each accumulate
+// every kLanes-th block in place (C += in the weight's own layout), and the
+// lanes are summed in order: the split depends on the shapes only, so results
+// do not depend on the thread count.
+template <typename T>
+void conv_backward_weight_small_planes(const ConvGeometry& g, const T* in, const T* grad_out,
+                                       T* grad_weight) {
+  constexpr int64_t kLanes = 4;
+  const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
+  const int64_t wsize = g.c_out * patch;
+  const int64_t per_block = samples_per_block(g);
+  const int64_t blocks = (g.batch + per_block - 1) / per_block;
+  const int64_t lanes = std::min(blocks, kLanes);
+  std::unique_ptr<T[]> extra = scratch<T>((lanes - 1) * wsize);
+  auto lane_sum = [&](int64_t lane) {
+    return lane == 0 ? grad_weight : extra.get() + (lane - 1) * wsize;
+  };
+  parallel_for(lanes, 1, [&](int64_t begin, int64_t end) {
+    auto cols = scratch<T>(patch * L * per_block);
+    auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
+    for (int64_t lane = begin; lane < end; ++lane) {
+      T* acc = lane_sum(lane);
+      for (int64_t b = lane; b < blocks; b += lanes) {
+        const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+        const int64_t ld = count * L;
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          im2col_block(g, in, first, count, grp, cols.get());
+          const T* dy = block_grad(g, grad_out, first, count, grp, dys.get());
+          gemm<T>(cog, patch, ld, {dy, ld, 1}, {cols.get(), 1, ld}, acc + grp * cog * patch, patch,
+                  b != lane);
+        }
+      }
+    }
+  });
+  for (int64_t lane = 1; lane < lanes; ++lane) {
+    const T* p = lane_sum(lane);
+    for (int64_t i = 0; i < wsize; ++i) grad_weight[i] += p[i];
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* grad_out,
                                  T* grad_weight) {
@@ -250,6 +338,10 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
   const int64_t blocks = (g.batch + per_block - 1) / per_block;
   if (blocks == 0) {
     std::fill(grad_weight, grad_weight + wsize, T(0));
+    return;
+  }
+  if (L < kSmallPlane) {
+    conv_backward_weight_small_planes(g, in, grad_out, grad_weight);
     return;
   }
   // Sums grad_weight^T = cols @ grad_out^T (patch x cog per group): with the
@@ -304,6 +396,35 @@ void conv_bias_grad_kernel(const T* grad_out, int64_t batch, int64_t channels, i
         for (int j = 0; j < 8; ++j) total += part[j];
       }
       grad_bias[c] = static_cast<T>(total);
+    }
+  });
+}
+
+template <typename T>
+void unfold_kernel(const ConvGeometry& g, const T* in, T* cols) {
+  const int64_t L = g.out_plane(), patch = g.patch();
+  parallel_for(g.batch, grain_for(patch * L, kParallelGrain), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n)
+      im2col(g, in + n * g.c_in * g.in_plane(), cols + n * patch * L, L);
+  });
+}
+
+template <typename T>
+void fold_kernel(const ConvGeometry& g, const T* cols, T* out) {
+  const int64_t L = g.out_plane(), patch = g.patch();
+  parallel_for(g.batch, grain_for(patch * L, kParallelGrain), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n)
+      col2im(g, cols + n * patch * L, L, out + n * g.c_in * g.in_plane());
+  });
+}
+
+template <typename T>
+void conv_add_bias_kernel(const T* bias, int64_t batch, int64_t channels, int64_t plane, T* out) {
+  parallel_for(batch * channels, grain_for(plane, kParallelGrain), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T v = bias[i % channels];
+      T* row = out + i * plane;
+      for (int64_t j = 0; j < plane; ++j) row[j] += v;
     }
   });
 }
@@ -480,6 +601,37 @@ void avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, T* gra
 }
 
 template <typename T>
+void adaptive_max_pool2d_kernel(const PoolGeometry& g, const T* in, T* out, int64_t* indices) {
+  const int64_t kmax =
+      (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
+  parallel_for(g.planes, plane_grain(g, kmax), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T* x = in + p * g.h * g.w;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const int64_t h0 = adaptive_start(oy, g.oh, g.h), h1 = adaptive_end(oy, g.oh, g.h);
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const int64_t w0 = adaptive_start(ox, g.ow, g.w), w1 = adaptive_end(ox, g.ow, g.w);
+          // As torch: a NaN wins (the last one seen); an all -inf window points at its start.
+          T best = lowest<T>();
+          int64_t best_at = h0 * g.w + w0;
+          for (int64_t iy = h0; iy < h1; ++iy) {
+            for (int64_t ix = w0; ix < w1; ++ix) {
+              const T v = x[iy * g.w + ix];
+              if (v > best || is_nan(v)) {
+                best = v;
+                best_at = iy * g.w + ix;
+              }
+            }
+          }
+          out[(p * g.oh + oy) * g.ow + ox] = best;
+          indices[(p * g.oh + oy) * g.ow + ox] = best_at;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
 void adaptive_avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out) {
   const int64_t kmax =
       (g.h / std::max<int64_t>(g.oh, 1) + 2) * (g.w / std::max<int64_t>(g.ow, 1) + 2);
@@ -529,11 +681,15 @@ void adaptive_avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_ou
   template void conv_backward_input_kernel<T>(const ConvGeometry&, const T*, const T*, T*);       \
   template void conv_backward_weight_kernel<T>(const ConvGeometry&, const T*, const T*, T*);      \
   template void conv_bias_grad_kernel<T>(const T*, int64_t, int64_t, int64_t, T*);                \
+  template void conv_add_bias_kernel<T>(const T*, int64_t, int64_t, int64_t, T*);                 \
   template void max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);                \
   template void max_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, const int64_t*, T*); \
   template void avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                          \
   template void avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);                 \
   template void adaptive_avg_pool2d_kernel<T>(const PoolGeometry&, const T*, T*);                 \
+  template void adaptive_max_pool2d_kernel<T>(const PoolGeometry&, const T*, T*, int64_t*);       \
+  template void unfold_kernel<T>(const ConvGeometry&, const T*, T*);                              \
+  template void fold_kernel<T>(const ConvGeometry&, const T*, T*);                                \
   template void adaptive_avg_pool2d_backward_kernel<T>(const PoolGeometry&, const T*, T*);
 EMBER_INSTANTIATE_CONV(float)
 EMBER_INSTANTIATE_CONV(double)

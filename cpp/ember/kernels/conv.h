@@ -43,6 +43,18 @@ template <typename T>
 void conv_bias_grad_kernel(const T* grad_out, int64_t batch, int64_t channels, int64_t plane,
                            T* grad_bias);
 
+// cols (batch, c_in*kh*kw, oh*ow) = every input value each kernel tap sees
+// (torch's im2col; groups must be 1), and its adjoint: out (batch, c_in, h, w)
+// = the sum of cols back where im2col read them (col2im).
+template <typename T>
+void unfold_kernel(const ConvGeometry& g, const T* in, T* cols);
+template <typename T>
+void fold_kernel(const ConvGeometry& g, const T* cols, T* out);
+
+// out (batch, channels, plane) += bias[c] along the channels.
+template <typename T>
+void conv_add_bias_kernel(const T* bias, int64_t batch, int64_t channels, int64_t plane, T* out);
+
 // 2-d pooling over `planes` independent (h, w) planes.
 struct PoolGeometry {
   int64_t planes = 0, h = 0, w = 0, oh = 0, ow = 0;
@@ -63,6 +75,10 @@ template <typename T>
 void avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out);
 template <typename T>
 void avg_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, T* grad_in);
+// Max over adaptive windows (as below); indices are flat positions within the
+// input plane, read back by max_pool2d_backward_kernel.
+template <typename T>
+void adaptive_max_pool2d_kernel(const PoolGeometry& g, const T* in, T* out, int64_t* indices);
 // Adaptive windows [floor(i*h/oh), ceil((i+1)*h/oh)); only planes/h/w/oh/ow are read.
 template <typename T>
 void adaptive_avg_pool2d_kernel(const PoolGeometry& g, const T* in, T* out);

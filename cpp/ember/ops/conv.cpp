@@ -1,4 +1,5 @@
-// Convolution and 2-d pooling, their checks (torch's messages) and backward formulas.
+// Convolution, plain and transposed: checks (torch's messages), values and
+// backward formulas. Pooling is in pooling.cpp, fold/unfold in sliding_windows.cpp.
 
 #include "ember/ops/conv.h"
 
@@ -68,6 +69,12 @@ Tensor dense(const Tensor& t) {
   return contiguous(t);
 }
 
+void check_plain_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const ConvParams& p);
+void check_transposed_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                             const ConvParams& p);
+void check_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias);
+
 // Expands the parameters to the weight's rank and applies check_shape_forward.
 ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tensor& bias,
                           const ConvParams& given) {
@@ -80,8 +87,13 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
   p.stride = expand_param(given.stride, "stride", dims);
   p.padding = expand_param(given.padding, "padding", dims);
   p.dilation = expand_param(given.dilation, "dilation", dims);
+  p.transposed = given.transposed;
+  p.output_padding = given.transposed ? expand_param(given.output_padding, "output_padding", dims)
+                                      : std::vector<int64_t>(static_cast<size_t>(dims), 0);
   for (int64_t v : p.padding)
     if (v < 0) throw std::runtime_error("negative padding is not supported");
+  for (int64_t v : p.output_padding)
+    if (v < 0) throw std::runtime_error("negative output_padding is not supported");
   for (int64_t v : p.stride)
     if (v <= 0) throw std::runtime_error("non-positive stride is not supported");
   for (int64_t v : p.dilation)
@@ -104,11 +116,27 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
                              " at dimension 0, but got weight of size [" + shape_str(ws) +
                              "] instead");
   }
+  if (p.transposed) {
+    check_transposed_shapes(input, weight, bias, p);
+  } else {
+    check_plain_shapes(input, weight, bias, p);
+  }
+  check_dtypes(input, weight, bias);
+  require_kernel_dtype(input->dtype(),
+                       p.transposed ? "slow_conv_transpose2d_out_cpu" : "slow_conv2d_cpu");
+  return p;
+}
+
+void check_plain_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const ConvParams& p) {
+  const Shape& ws = weight->shape();
+  const int64_t dims = weight->dim() - 2;
   if (input->shape()[1] != ws[1] * p.groups) {
-    throw std::runtime_error("Given groups=" + g + ", weight of size " + shape_str(ws) +
-                             ", expected input" + shape_str(input->shape()) + " to have " +
-                             std::to_string(ws[1] * p.groups) + " channels, but got " +
-                             std::to_string(input->shape()[1]) + " channels instead");
+    throw std::runtime_error("Given groups=" + std::to_string(p.groups) + ", weight of size " +
+                             shape_str(ws) + ", expected input" + shape_str(input->shape()) +
+                             " to have " + std::to_string(ws[1] * p.groups) +
+                             " channels, but got " + std::to_string(input->shape()[1]) +
+                             " channels instead");
   }
   if (bias && (bias->dim() != 1 || bias->shape()[0] != ws[0])) {
     throw std::runtime_error("Given weight of size " + shape_str(ws) +
@@ -130,6 +158,72 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
                              "). Kernel size: (" + kernel_sizes +
                              "). Kernel size can't be greater than actual input size");
   }
+}
+
+// Spatial sizes of a transposed convolution's output: the inputs of the
+// convolution it is the adjoint of, plus output_padding at the end.
+Shape transposed_output_shape(const Shape& in, const Shape& w, const ConvParams& p) {
+  Shape out{in[0], w[1] * p.groups};
+  for (size_t i = 0; i + 2 < in.size(); ++i) {
+    out.push_back((in[2 + i] - 1) * p.stride[i] - 2 * p.padding[i] +
+                  p.dilation[i] * (w[2 + i] - 1) + p.output_padding[i] + 1);
+  }
+  return out;
+}
+
+// torch views a 1-d transposed convolution as a 2-d one of unit height, and
+// its messages show that height's (zero padding, unit stride and dilation).
+std::string height_and_width(const std::vector<int64_t>& v, int64_t height_default,
+                             const char* name) {
+  const int64_t h = v.size() == 2 ? v[0] : height_default;
+  return std::string(name) + "_height: " + std::to_string(h) + " " + name +
+         "_width: " + std::to_string(v.back());
+}
+
+void check_transposed_shapes(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                             const ConvParams& p) {
+  const Shape& ws = weight->shape();
+  if (input->shape()[1] != ws[0]) {
+    throw std::runtime_error("Given transposed=1, weight of size " + shape_str(ws) +
+                             ", expected input" + shape_str(input->shape()) + " to have " +
+                             std::to_string(ws[0]) + " channels, but got " +
+                             std::to_string(input->shape()[1]) + " channels instead");
+  }
+  const int64_t c_out = ws[1] * p.groups;
+  if (bias && (bias->dim() != 1 || bias->shape()[0] != c_out)) {
+    throw std::runtime_error("Given transposed=1, weight of size " + shape_str(ws) +
+                             ", expected bias to be 1-dimensional with " + std::to_string(c_out) +
+                             " elements, but got bias of size " + shape_str(bias->shape()) +
+                             " instead");
+  }
+  bool fits = true;
+  for (size_t i = 0; i < p.stride.size(); ++i) {
+    fits = fits && (p.output_padding[i] < p.stride[i] || p.output_padding[i] < p.dilation[i]);
+  }
+  if (!fits) {
+    throw std::runtime_error(
+        "output padding must be smaller than either stride or dilation, but "
+        "got " +
+        height_and_width(p.output_padding, 0, "output_padding") + " " +
+        height_and_width(p.stride, 1, "stride") + " " +
+        height_and_width(p.dilation, 1, "dilation"));
+  }
+  const Shape out = transposed_output_shape(input->shape(), ws, p);
+  bool positive = true;
+  std::string in_sizes, out_sizes;
+  for (size_t i = 2; i < out.size(); ++i) {
+    positive = positive && out[i] >= 1;
+    in_sizes += (i > 2 ? " x " : "") + std::to_string(input->shape()[i]);
+    out_sizes += (i > 2 ? " x " : "") + std::to_string(out[i]);
+  }
+  if (!positive) {
+    throw std::runtime_error("Given input size per channel: (" + in_sizes +
+                             "). Calculated output size per channel: (" + out_sizes +
+                             "). Output size is too small");
+  }
+}
+
+void check_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   if (input->dtype() != weight->dtype()) {
     if (input->dtype() == DType::Float32 || input->dtype() == DType::Bool) {
       throw std::runtime_error(std::string("Input type (") + legacy_type_name(input->dtype()) +
@@ -146,8 +240,6 @@ ConvParams checked_params(const Tensor& input, const Tensor& weight, const Tenso
                              ") and bias type (" + meta_name(bias->dtype()) +
                              ") should be the same");
   }
-  require_kernel_dtype(input->dtype(), "slow_conv2d_cpu");
-  return p;
 }
 
 // Kernel geometry of already checked shapes; 1-d convolutions get a unit height.
@@ -170,6 +262,13 @@ ConvGeometry geometry(const Shape& in, const Shape& w, const ConvParams& p) {
   return g;
 }
 
+// The geometry with its output (the convolution's, not the input's) sized as `out`.
+ConvGeometry with_output(ConvGeometry g, const Shape& out) {
+  g.oh = out.size() == 4 ? out[2] : 1;
+  g.ow = out.back();
+  return g;
+}
+
 Shape output_shape(const ConvGeometry& g, size_t rank) {
   if (rank == 4) return Shape{g.batch, g.c_out, g.oh, g.ow};
   return Shape{g.batch, g.c_out, g.ow};
@@ -187,9 +286,13 @@ void add_edge(Node& node, const Tensor& t) {
 
 // The forward's values (no graph) for already checked shapes; the gradient
 // formulas call it too, with the shapes of the forward they differentiate.
+// `out_like`, when given, fixes the output's spatial size: the input gradient
+// of a transposed convolution whose output_padding is not below its stride
+// reads fewer output positions than the formula's own size would.
 Tensor conv_values(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                   const ConvParams& p) {
-  const ConvGeometry g = geometry(input->shape(), weight->shape(), p);
+                   const ConvParams& p, const Shape* out_like) {
+  ConvGeometry g = geometry(input->shape(), weight->shape(), p);
+  if (out_like) g = with_output(g, *out_like);
   Tensor out = empty(output_shape(g, input->shape().size()), input->dtype());
   if (out->numel() == 0) return out;
   const Tensor x = dense(input), w = dense(weight), b = bias ? dense(bias) : nullptr;
@@ -197,6 +300,30 @@ Tensor conv_values(const Tensor& input, const Tensor& weight, const Tensor& bias
     if constexpr (!std::is_same_v<T, bool>) {
       conv_forward_kernel<T>(g, x->data<T>(), w->data<T>(), b ? b->data<T>() : nullptr,
                              out->data<T>());
+    }
+  });
+  return out;
+}
+
+// See Note [Convolution as GEMM]: the transposed convolution runs the input
+// adjoint of the convolution whose input has the transposed output's shape.
+Tensor conv_transpose_values(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                             const ConvParams& p) {
+  const Shape out_shape = transposed_output_shape(input->shape(), weight->shape(), p);
+  const ConvGeometry g = with_output(geometry(out_shape, weight->shape(), p), input->shape());
+  Tensor out = empty(out_shape, input->dtype());
+  if (out->numel() == 0) return out;
+  const Tensor x = dense(input), w = dense(weight), b = bias ? dense(bias) : nullptr;
+  const bool nothing_in = x->numel() == 0 || w->numel() == 0;
+  EMBER_DISPATCH(input->dtype(), T, [&] {
+    if constexpr (!std::is_same_v<T, bool>) {
+      T* y = out->data<T>();
+      if (nothing_in) {
+        std::fill(y, y + out->numel(), T(0));
+      } else {
+        conv_backward_input_kernel<T>(g, x->data<T>(), w->data<T>(), y);
+      }
+      if (b) conv_add_bias_kernel<T>(b->data<T>(), g.batch, g.c_in, g.in_plane(), y);
     }
   });
   return out;
@@ -224,18 +351,22 @@ Tensor bias_grad(const Tensor& grad, int64_t spatial_dims) {
 
 namespace {
 
+Tensor record_convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                          const ConvParams& p, const Shape* out_like,
+                          bool transpose_input_grad = false);
+
 // Bilinear in input and weight, linear in bias: the tangent is
 // conv(t_input, w) + conv(x, t_weight) + t_bias along the channels.
 void set_convolution_tangent(const Tensor& out, const Tensor& input, const Tensor& weight,
-                             const Tensor& bias, const ConvParams& params) {
+                             const Tensor& bias, const ConvParams& params, const Shape* out_like) {
   if (!forward_ad::any_tangent(input, weight, bias)) return;
   forward_ad::FormulaScope formula;
   Tensor t;
   auto add_part = [&t](const Tensor& part) { t = t ? add(t, part) : part; };
   if (const Tensor ti = forward_ad::tangent(input))
-    add_part(convolution(ti, weight, nullptr, params));
+    add_part(record_convolution(ti, weight, nullptr, params, out_like));
   if (const Tensor tw = forward_ad::tangent(weight))
-    add_part(convolution(input, tw, nullptr, params));
+    add_part(record_convolution(input, tw, nullptr, params, out_like));
   if (const Tensor tb = forward_ad::tangent(bias)) {
     DimList channels{tb->numel()};
     for (int64_t d = 2; d < out->dim(); ++d) channels.push_back(1);
@@ -244,14 +375,20 @@ void set_convolution_tangent(const Tensor& out, const Tensor& input, const Tenso
   forward_ad::set_tangent(out, t);
 }
 
-}  // namespace
-
-Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                   const ConvParams& params) {
-  const ConvParams p = checked_params(input, weight, bias, params);
-  Tensor out = conv_values(input, weight, bias, p);
+// A checked convolution's values, node and tangent. transpose_input_grad marks
+// the plain convolution computing a transposed one's input gradient (torch's
+// node name differs there).
+Tensor record_convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                          const ConvParams& p, const Shape* out_like, bool transpose_input_grad) {
+  Tensor out = p.transposed ? conv_transpose_values(input, weight, bias, p)
+                            : conv_values(input, weight, bias, p, out_like);
   if (GradMode::is_enabled() && (needs_grad(input) || needs_grad(weight) || needs_grad(bias))) {
-    auto node = std::make_shared<ConvolutionBackward0>();
+    std::shared_ptr<ConvolutionNode> node;
+    if (transpose_input_grad) {
+      node = std::make_shared<ConvTransposeInputGradNode>();
+    } else {
+      node = std::make_shared<ConvolutionBackward0>();
+    }
     add_edge(*node, input);
     add_edge(*node, weight);
     add_edge(*node, bias);
@@ -261,11 +398,19 @@ Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias
     node->params = p;
     node->spatial_dims = weight->dim() - 2;
   }
-  set_convolution_tangent(out, input, weight, bias, params);
+  set_convolution_tangent(out, input, weight, bias, p, out_like);
   return out;
 }
 
-TensorList ConvolutionBackward0::apply(TensorList&& grads) {
+}  // namespace
+
+Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                   const ConvParams& params) {
+  return record_convolution(input, weight, bias, checked_params(input, weight, bias, params),
+                            nullptr);
+}
+
+TensorList ConvolutionNode::apply(TensorList&& grads) {
   TensorList out;
   out.resize(3);
   const Tensor& g = grads[0];
@@ -273,8 +418,19 @@ TensorList ConvolutionBackward0::apply(TensorList&& grads) {
   const Tensor x = input.unpack(*this), w = weight.unpack(*this);
   // The raw kernels below would drop a saved tensor's tangent (forward over reverse).
   if (forward_ad::any_tangent(g, x, w)) forward_ad::throw_no_forward_formula(*this);
-  if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);
-  if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(x, g, w->shape(), params);
+  if (params.transposed) {
+    // The adjoint of the input adjoint is the convolution itself; the weight
+    // gradient is the plain one with the roles of input and gradient swapped.
+    ConvParams plain = params;
+    plain.transposed = false;
+    if (wants_grad(*this, 0)) {
+      out[0] = record_convolution(g, w, nullptr, plain, &x->shape(), true);
+    }
+    if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(g, x, w->shape(), plain);
+  } else {
+    if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, w, x->shape(), params);
+    if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(x, g, w->shape(), params);
+  }
   if (wants_grad(*this, 2)) out[2] = bias_grad(g, spatial_dims);
   return out;
 }
@@ -291,7 +447,7 @@ void require_same_dtype(const Tensor& a, const Tensor& b) {
 Tensor convolution_backward_input(const Tensor& grad, const Tensor& weight,
                                   const Shape& input_shape, const ConvParams& p) {
   require_same_dtype(grad, weight);
-  const ConvGeometry g = geometry(input_shape, weight->shape(), p);
+  const ConvGeometry g = with_output(geometry(input_shape, weight->shape(), p), grad->shape());
   Tensor out = empty(input_shape, grad->dtype());
   const Tensor dy = dense(grad), w = dense(weight);
   if (out->numel() > 0) {
@@ -321,7 +477,7 @@ TensorList ConvBackwardInputNode::apply(TensorList&& grads) {
   const Tensor& h = grads[0];
   if (!h) return out;
   const Tensor g = grad.unpack(*this), w = weight.unpack(*this);
-  if (wants_grad(*this, 0)) out[0] = convolution(h, w, nullptr, params);
+  if (wants_grad(*this, 0)) out[0] = record_convolution(h, w, nullptr, params, &g->shape());
   if (wants_grad(*this, 1)) out[1] = convolution_backward_weight(h, g, w->shape(), params);
   return out;
 }
@@ -329,7 +485,7 @@ TensorList ConvBackwardInputNode::apply(TensorList&& grads) {
 Tensor convolution_backward_weight(const Tensor& input, const Tensor& grad,
                                    const Shape& weight_shape, const ConvParams& p) {
   require_same_dtype(grad, input);
-  const ConvGeometry g = geometry(input->shape(), weight_shape, p);
+  const ConvGeometry g = with_output(geometry(input->shape(), weight_shape, p), grad->shape());
   Tensor out = empty(weight_shape, grad->dtype());
   const Tensor x = dense(input), dy = dense(grad);
   if (out->numel() > 0) {
@@ -360,312 +516,8 @@ TensorList ConvBackwardWeightNode::apply(TensorList&& grads) {
   if (!k) return out;
   const Tensor x = input.unpack(*this), g = grad.unpack(*this);
   if (wants_grad(*this, 0)) out[0] = convolution_backward_input(g, k, x->shape(), params);
-  if (wants_grad(*this, 1)) out[1] = convolution(x, k, nullptr, params);
+  if (wants_grad(*this, 1)) out[1] = record_convolution(x, k, nullptr, params, &g->shape());
   return out;
-}
-
-// ---- pooling ----
-
-namespace {
-
-int64_t div_floor(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-// torch's pooling_output_shape with its argument checks.
-int64_t pooled_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil) {
-  if (stride == 0) throw std::runtime_error("stride should not be zero");
-  if (pad < 0)
-    throw std::runtime_error("pad must be non-negative, but got pad: " + std::to_string(pad));
-  if (pad > ((k - 1) * dil + 1) / 2) {
-    throw std::runtime_error(
-        "pad should be at most half of effective kernel size, but got pad=" + std::to_string(pad) +
-        ", kernel_size=" + std::to_string(k) + " and dilation=" + std::to_string(dil));
-  }
-  int64_t out = div_floor(in + 2 * pad - dil * (k - 1) - 1 + (ceil ? stride - 1 : 0), stride) + 1;
-  if (ceil && (out - 1) * stride >= in + pad) --out;
-  return out;
-}
-
-std::vector<int64_t> pair_param(const std::vector<int64_t>& v, const std::string& message) {
-  if (v.size() == 1) return {v[0], v[0]};
-  if (v.size() != 2) throw std::runtime_error(message);
-  return v;
-}
-
-PoolGeometry pool_geometry(const Tensor& input, const PoolParams& given, const char* op) {
-  const std::string name(op);
-  const std::vector<int64_t> k = pair_param(
-      given.kernel, name + ": kernel_size must either be a single int, or a tuple of two ints");
-  if (!given.stride.empty() && given.stride.size() != 1 && given.stride.size() != 2) {
-    throw std::runtime_error(
-        name + ": stride must either be omitted, a single int, or a tuple of two ints");
-  }
-  const std::vector<int64_t> s = given.stride.empty() ? k : pair_param(given.stride, "");
-  const std::vector<int64_t> pad = pair_param(
-      given.padding, name + ": padding must either be a single int, or a tuple of two ints");
-  const std::vector<int64_t> d = pair_param(
-      given.dilation, name + ": dilation must be either a single int, or a tuple of two ints");
-  const int64_t dim = input->dim();
-  if (name == "avg_pool2d" && dim < 3) {
-    // torch's avg_pool2d reads input.size(-3) before checking the rank.
-    throw IndexError("Dimension out of range (expected to be in range of [" +
-                     std::to_string(-std::max<int64_t>(dim, 1)) + ", " +
-                     std::to_string(std::max<int64_t>(dim, 1) - 1) + "], but got -3)");
-  }
-  if (dim != 3 && dim != 4) {
-    if (name == "avg_pool2d") {
-      throw std::runtime_error(
-          "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
-          "got:" +
-          shape_str(input->shape()));
-    }
-    throw std::runtime_error("non-empty 3D or 4D (batch mode) tensor expected for input");
-  }
-  PoolGeometry g;
-  const Shape& sh = input->shape();
-  g.h = sh[dim - 2], g.w = sh[dim - 1];
-  g.planes = sh[0] * (dim == 4 ? sh[1] : 1);
-  g.kh = k[0], g.kw = k[1], g.sh = s[0], g.sw = s[1], g.ph = pad[0], g.pw = pad[1];
-  g.dh = d[0], g.dw = d[1];
-  g.oh = pooled_size(g.h, g.kh, g.ph, g.sh, g.dh, given.ceil_mode);
-  g.ow = pooled_size(g.w, g.kw, g.pw, g.sw, g.dw, given.ceil_mode);
-  g.count_include_pad = given.count_include_pad;
-  g.divisor_override = given.divisor_override.value_or(0);
-  // pool2d_shape_check
-  if (g.kw <= 0 || g.kh <= 0) {
-    throw std::runtime_error("kernel size should be greater than zero, but got kH: " +
-                             std::to_string(g.kh) + " kW: " + std::to_string(g.kw));
-  }
-  if (g.sw <= 0 || g.sh <= 0) {
-    throw std::runtime_error("stride should be greater than zero, but got dH: " +
-                             std::to_string(g.sh) + " dW: " + std::to_string(g.sw));
-  }
-  if (g.dh <= 0 || g.dw <= 0) {
-    throw std::runtime_error("dilation should be greater than zero, but got dilationH: " +
-                             std::to_string(g.dh) + " dilationW: " + std::to_string(g.dw));
-  }
-  const bool valid_dims = sh[1] != 0 && sh[2] != 0;
-  if (!((dim == 3 && sh[0] != 0 && valid_dims) || (dim == 4 && valid_dims && sh[3] != 0))) {
-    throw std::runtime_error(
-        "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
-        "got:" +
-        shape_str(sh));
-  }
-  if (g.oh < 1 || g.ow < 1) {
-    const int64_t channels = sh[dim - 3];
-    throw std::runtime_error(
-        "Given input size: (" + std::to_string(channels) + "x" + std::to_string(g.h) + "x" +
-        std::to_string(g.w) + "). Calculated output size: (" + std::to_string(channels) + "x" +
-        std::to_string(g.oh) + "x" + std::to_string(g.ow) + "). Output size is too small");
-  }
-  return g;
-}
-
-Shape pooled_shape(const Shape& in, int64_t oh, int64_t ow) {
-  Shape out = in;
-  out[out.size() - 2] = oh;
-  out[out.size() - 1] = ow;
-  return out;
-}
-
-// Geometry of a backward formula from the forward input's and the gradient's shapes.
-PoolGeometry backward_geometry(const Shape& in, const Shape& grad, const PoolParams* p) {
-  PoolGeometry g;
-  const size_t r = in.size();
-  g.h = in[r - 2], g.w = in[r - 1], g.oh = grad[r - 2], g.ow = grad[r - 1];
-  g.planes = numel_of(in) / std::max<int64_t>(g.h * g.w, 1);
-  if (g.h * g.w == 0) g.planes = 0;
-  if (p) {
-    const std::vector<int64_t> k = pair_param(p->kernel, "");
-    const std::vector<int64_t> s = p->stride.empty() ? k : pair_param(p->stride, "");
-    const std::vector<int64_t> pad = pair_param(p->padding, "");
-    g.kh = k[0], g.kw = k[1], g.sh = s[0], g.sw = s[1], g.ph = pad[0], g.pw = pad[1];
-    g.count_include_pad = p->count_include_pad;
-    g.divisor_override = p->divisor_override.value_or(0);
-  }
-  return g;
-}
-
-}  // namespace
-
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const PoolParams& params) {
-  const PoolGeometry g = pool_geometry(input, params, "max_pool2d");
-  require_kernel_dtype(input->dtype(), "max_pool2d");
-  const Shape shape = pooled_shape(input->shape(), g.oh, g.ow);
-  Tensor out = empty(shape, input->dtype());
-  Tensor indices = empty(shape, DType::Int64);
-  const Tensor x = dense(input);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH(input->dtype(), T, [&] {
-      if constexpr (!std::is_same_v<T, bool>) {
-        max_pool2d_kernel<T>(g, x->data<T>(), out->data<T>(), indices->data<int64_t>());
-      }
-    });
-  }
-  if (any_requires_grad(input)) {
-    auto node = std::make_shared<MaxPool2DWithIndicesBackward0>();
-    set_history(node, {&input}, out);
-    node->self = SavedTensor(input, false);
-    node->result1 = SavedTensor(indices, false);
-  }
-  return {out, indices};
-}
-
-TensorList MaxPool2DWithIndicesBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  const Tensor x = self.unpack(*this);
-  return {max_pool2d_backward(grads[0], result1.unpack(*this), x->shape())};
-}
-
-Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape) {
-  const PoolGeometry g = backward_geometry(input_shape, grad->shape(), nullptr);
-  Tensor out = empty(input_shape, grad->dtype());
-  const Tensor dy = dense(grad), idx = dense(indices);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
-      max_pool2d_backward_kernel<T>(g, dy->data<T>(), idx->data<int64_t>(), out->data<T>());
-    });
-  }
-  if (any_requires_grad(grad)) {
-    auto node = std::make_shared<MaxPool2DWithIndicesBackwardBackward0>();
-    set_history(node, {&grad}, out);
-    node->indices = SavedTensor(indices, false);
-  }
-  return out;
-}
-
-// The placement's adjoint picks the recorded positions back out.
-TensorList MaxPool2DWithIndicesBackwardBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  const Tensor idx = indices.unpack(*this);
-  const Shape& is = idx->shape();
-  const int64_t r = static_cast<int64_t>(is.size());
-  const Shape& gs = grads[0]->shape();
-  DimList flat_in(gs.begin(), gs.end() - 2), flat_idx(is.begin(), is.end() - 2);
-  flat_in.push_back(gs[r - 2] * gs[r - 1]);
-  flat_idx.push_back(is[r - 2] * is[r - 1]);
-  Tensor picked = gather(reshape(grads[0], flat_in), r - 2, reshape(idx, flat_idx));
-  return {reshape(picked, DimList(is.begin(), is.end()))};
-}
-
-Tensor avg_pool2d(const Tensor& input, const PoolParams& params) {
-  if (params.divisor_override && *params.divisor_override == 0) {
-    throw std::runtime_error("divisor must be not zero");
-  }
-  const PoolGeometry g = pool_geometry(input, params, "avg_pool2d");
-  require_kernel_dtype(input->dtype(), "avg_pool2d");
-  Tensor out = empty(pooled_shape(input->shape(), g.oh, g.ow), input->dtype());
-  const Tensor x = dense(input);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH(input->dtype(), T, [&] {
-      if constexpr (!std::is_same_v<T, bool>) {
-        avg_pool2d_kernel<T>(g, x->data<T>(), out->data<T>());
-      }
-    });
-  }
-  if (any_requires_grad(input)) {
-    auto node = std::make_shared<AvgPool2DBackward0>();
-    set_history(node, {&input}, out);
-    node->self = SavedTensor(input, false);
-    node->params = params;
-  }
-  return out;
-}
-
-TensorList AvgPool2DBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  return {avg_pool2d_backward(grads[0], self.unpack(*this)->shape(), params)};
-}
-
-Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const PoolParams& params) {
-  const PoolGeometry g = backward_geometry(input_shape, grad->shape(), &params);
-  Tensor out = empty(input_shape, grad->dtype());
-  const Tensor dy = dense(grad);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH_FLOAT(grad->dtype(), T,
-                         [&] { avg_pool2d_backward_kernel<T>(g, dy->data<T>(), out->data<T>()); });
-  }
-  if (any_requires_grad(grad)) {
-    auto node = std::make_shared<AvgPool2DBackwardBackward0>();
-    set_history(node, {&grad}, out);
-    node->params = params;
-  }
-  return out;
-}
-
-TensorList AvgPool2DBackwardBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  return {avg_pool2d(grads[0], params)};
-}
-
-Tensor adaptive_avg_pool2d(const Tensor& input, int64_t out_h, int64_t out_w) {
-  if (out_h < 0 || out_w < 0) {
-    throw std::runtime_error(
-        "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
-        "received {" +
-        std::to_string(out_h) + ", " + std::to_string(out_w) + "}");
-  }
-  const int64_t dim = input->dim();
-  if (dim != 3 && dim != 4) {
-    throw std::runtime_error("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " +
-                             shape_str(input->shape()));
-  }
-  for (int64_t i = 1; i < dim; ++i) {
-    if (input->shape()[i] == 0) {
-      throw std::runtime_error(
-          "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, "
-          "but input has sizes " +
-          shape_str(input->shape()) + " with dimension " + std::to_string(i) + " being empty");
-    }
-  }
-  require_kernel_dtype(input->dtype(), "adaptive_avg_pool2d");
-  Tensor out = empty(pooled_shape(input->shape(), out_h, out_w), input->dtype());
-  const PoolGeometry g = backward_geometry(input->shape(), out->shape(), nullptr);
-  const Tensor x = dense(input);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH(input->dtype(), T, [&] {
-      if constexpr (!std::is_same_v<T, bool>) {
-        adaptive_avg_pool2d_kernel<T>(g, x->data<T>(), out->data<T>());
-      }
-    });
-  }
-  if (any_requires_grad(input)) {
-    auto node = std::make_shared<AdaptiveAvgPool2DBackward0>();
-    set_history(node, {&input}, out);
-    node->self = SavedTensor(input, false);
-  }
-  return out;
-}
-
-TensorList AdaptiveAvgPool2DBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  return {adaptive_avg_pool2d_backward(grads[0], self.unpack(*this)->shape())};
-}
-
-Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape) {
-  const PoolGeometry g = backward_geometry(input_shape, grad->shape(), nullptr);
-  Tensor out = empty(input_shape, grad->dtype());
-  const Tensor dy = dense(grad);
-  if (out->numel() > 0) {
-    EMBER_DISPATCH_FLOAT(grad->dtype(), T, [&] {
-      adaptive_avg_pool2d_backward_kernel<T>(g, dy->data<T>(), out->data<T>());
-    });
-  }
-  if (any_requires_grad(grad)) {
-    auto node = std::make_shared<AdaptiveAvgPool2DBackwardBackward0>();
-    set_history(node, {&grad}, out);
-    const size_t r = grad->shape().size();
-    node->out_h = grad->shape()[r - 2];
-    node->out_w = grad->shape()[r - 1];
-  }
-  return out;
-}
-
-TensorList AdaptiveAvgPool2DBackwardBackward0::apply(TensorList&& grads) {
-  if (!grads[0]) return {Tensor()};
-  return {adaptive_avg_pool2d(grads[0], out_h, out_w)};
 }
 
 }  // namespace ember

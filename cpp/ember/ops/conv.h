@@ -1,6 +1,7 @@
 #pragma once
-// Convolution and 2-d pooling ops (ops/conv.cpp), each recorded as torch's
-// node. Kept beside ops.h so the families merge independently.
+// Convolution (ops/conv.cpp), 2-d pooling (ops/pooling.cpp) and fold/unfold
+// (ops/sliding_windows.cpp), each recorded as torch's node. Kept beside ops.h
+// so the families merge independently.
 
 #include <optional>
 #include <utility>
@@ -14,10 +15,15 @@ namespace ember {
 struct ConvParams {
   std::vector<int64_t> stride{1}, padding{0}, dilation{1};
   int64_t groups = 1;
+  // A transposed convolution is the adjoint of the convolution with the same
+  // parameters, in its input; output_padding widens its output at the end.
+  bool transposed = false;
+  std::vector<int64_t> output_padding{0};
 };
 
-// torch.convolution (not transposed): input (N, C, [H,] W), weight
-// (C_out, C / groups, [kh,] kw), bias (C_out) or null. Node ConvolutionBackward0.
+// torch.convolution: input (N, C, [H,] W); weight (C_out, C / groups, [kh,] kw),
+// or (C, C_out / groups, [kh,] kw) when transposed; bias (C_out) or null.
+// Node ConvolutionBackward0 for both forms.
 Tensor convolution(const Tensor& input, const Tensor& weight, const Tensor& bias,
                    const ConvParams& params);
 // The adjoints of convolution in its input and in its weight (the gradient
@@ -44,5 +50,17 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const P
 // Node AdaptiveAvgPool2DBackward0.
 Tensor adaptive_avg_pool2d(const Tensor& input, int64_t out_h, int64_t out_w);
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape);
+
+// torch's im2col (F.unfold) and col2im (F.fold) over 2-d windows; two values
+// each for kernel, dilation, padding and stride. Nodes Im2ColBackward0 and
+// Col2ImBackward0, each the other's adjoint. ops/sliding_windows.cpp.
+struct FoldParams {
+  std::vector<int64_t> kernel, dilation, padding, stride;
+};
+Tensor im2col(const Tensor& input, const FoldParams& params);
+Tensor col2im(const Tensor& input, int64_t out_h, int64_t out_w, const FoldParams& params);
+
+// (values, indices) over adaptive windows; node AdaptiveMaxPool2DBackward0.
+std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& input, int64_t out_h, int64_t out_w);
 
 }  // namespace ember

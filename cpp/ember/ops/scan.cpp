@@ -49,8 +49,7 @@ Tensor logcumsumexp_impl(const Tensor& a, int64_t dim, bool reverse);
 // carried to i: a logcumsumexp of x + log|w| over each sign of w, so every
 // exponent stays at most 0. The tangent of out and, in the other direction,
 // the gradient of x are both of this form.
-Tensor weighted_scan(const Tensor& w, const Tensor& x, const Tensor& r, int64_t dim,
-                     bool reverse) {
+Tensor weighted_scan(const Tensor& w, const Tensor& x, const Tensor& r, int64_t dim, bool reverse) {
   auto part = [&](bool positive) {
     return exp(sub(logcumsumexp_impl(add(log_of_part(w, positive), x), dim, reverse), r));
   };

@@ -25,6 +25,7 @@ from .modules import (  # noqa: F401
     Identity,
     KLDivLoss,
     L1Loss,
+    LazyLinear,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -45,6 +46,7 @@ from .modules import (  # noqa: F401
     Tanh,
     TripletMarginLoss,
     Unflatten,
+    UninitializedParameter,
 )
 from .normalization import (  # noqa: F401
     BatchNorm1d,
@@ -75,6 +77,8 @@ from . import pooling as _pooling  # noqa: E402
 functional.__dict__.update(
     conv1d=_conv.conv1d,
     conv2d=_conv.conv2d,
+    conv_transpose1d=_conv.conv_transpose1d,
+    conv_transpose2d=_conv.conv_transpose2d,
     max_pool1d=_pooling.max_pool1d,
     max_pool2d=_pooling.max_pool2d,
     max_pool1d_with_indices=_pooling.max_pool1d_with_indices,
@@ -82,10 +86,55 @@ functional.__dict__.update(
     avg_pool2d=_pooling.avg_pool2d,
     adaptive_avg_pool2d=_pooling.adaptive_avg_pool2d,
     dropout2d=_pooling.dropout2d,
+    dropout1d=_pooling.dropout1d,
+    dropout3d=_pooling.dropout3d,
+    avg_pool1d=_pooling.avg_pool1d,
+    adaptive_avg_pool1d=_pooling.adaptive_avg_pool1d,
+    adaptive_max_pool1d=_pooling.adaptive_max_pool1d,
+    adaptive_max_pool2d=_pooling.adaptive_max_pool2d,
+    adaptive_max_pool1d_with_indices=_pooling.adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d_with_indices=_pooling.adaptive_max_pool2d_with_indices,
 )
 Conv1d, Conv2d = _conv.Conv1d, _conv.Conv2d
+ConvTranspose1d, ConvTranspose2d = _conv.ConvTranspose1d, _conv.ConvTranspose2d
 MaxPool1d, MaxPool2d, AvgPool2d = _pooling.MaxPool1d, _pooling.MaxPool2d, _pooling.AvgPool2d
 AdaptiveAvgPool2d, Dropout2d = _pooling.AdaptiveAvgPool2d, _pooling.Dropout2d
+AvgPool1d, AdaptiveAvgPool1d = _pooling.AvgPool1d, _pooling.AdaptiveAvgPool1d
+AdaptiveMaxPool1d, AdaptiveMaxPool2d = _pooling.AdaptiveMaxPool1d, _pooling.AdaptiveMaxPool2d
+Dropout1d, Dropout3d = _pooling.Dropout1d, _pooling.Dropout3d
+
+# Padding, PReLU, Softmax2d, LocalResponseNorm, Bilinear and Fold/Unfold: layers.py.
+from . import layers as _layers  # noqa: E402
+
+functional.__dict__.update(
+    prelu=_layers.prelu,
+    local_response_norm=_layers.local_response_norm,
+    bilinear=_layers.bilinear,
+    unfold=_layers.unfold,
+    fold=_layers.fold,
+)
+ZeroPad1d, ZeroPad2d = _layers.ZeroPad1d, _layers.ZeroPad2d
+ConstantPad1d, ConstantPad2d = _layers.ConstantPad1d, _layers.ConstantPad2d
+ReflectionPad1d, ReflectionPad2d = _layers.ReflectionPad1d, _layers.ReflectionPad2d
+ReplicationPad1d, ReplicationPad2d = _layers.ReplicationPad1d, _layers.ReplicationPad2d
+CircularPad1d, CircularPad2d = _layers.CircularPad1d, _layers.CircularPad2d
+PReLU, Softmax2d, LocalResponseNorm = _layers.PReLU, _layers.Softmax2d, _layers.LocalResponseNorm
+Bilinear, Fold, Unfold = _layers.Bilinear, _layers.Fold, _layers.Unfold
+
+# Resizing layers live in their own file; torch has them in F and nn.
+from . import resampling as _resampling  # noqa: E402
+
+functional.__dict__.update(
+    interpolate=_resampling.interpolate,
+    upsample=_resampling.upsample,
+    upsample_nearest=_resampling.upsample_nearest,
+    upsample_bilinear=_resampling.upsample_bilinear,
+    pixel_shuffle=_resampling.pixel_shuffle,
+    pixel_unshuffle=_resampling.pixel_unshuffle,
+)
+Upsample, UpsamplingNearest2d = _resampling.Upsample, _resampling.UpsamplingNearest2d
+UpsamplingBilinear2d = _resampling.UpsamplingBilinear2d
+PixelShuffle, PixelUnshuffle = _resampling.PixelShuffle, _resampling.PixelUnshuffle
 
 # Attention and the transformer layers live in their own file; torch has them in F and nn.
 from . import transformer as _transformer  # noqa: E402

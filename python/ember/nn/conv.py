@@ -210,3 +210,159 @@ class Conv1d(_ConvNd):
 class Conv2d(_ConvNd):
     _dims = 2
     _functional = staticmethod(conv2d)
+
+
+def _conv_transpose(
+    name, dims, input, weight, bias, stride, padding, output_padding, groups, dilation
+):
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got "
+            f"input of size: {list(input.shape)}"
+        )
+    batched = input.dim() == dims + 2
+    if not batched:
+        input = input.unsqueeze(0)
+    out = _C._convolution(
+        input,
+        weight,
+        bias,
+        _param(stride, dims),
+        _param(padding, dims),
+        _param(dilation, dims),
+        groups,
+        transposed=True,
+        output_padding=_param(output_padding, dims),
+    )
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    return _conv_transpose(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    return _conv_transpose(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+class _ConvTransposeNd(_ConvNd):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        # The weight has the transposed layout (in, out / groups, *kernel); the plain
+        # convolution's reset_parameters reads its fan-in from that layout, as torch's.
+        Module.__init__(self)
+        dtype = factory_dtype(device, dtype)
+        n = self._dims
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _ntuple(kernel_size, n), _ntuple(stride, n)
+        self.padding, self.dilation = _ntuple(padding, n), _ntuple(dilation, n)
+        self.transposed, self.output_padding = True, _ntuple(output_padding, n)
+        self.groups, self.padding_mode = groups, padding_mode
+        self._reversed_padding_repeated_twice = [p for p in reversed(self.padding) for _ in (0, 1)]
+        shape = (in_channels, out_channels // groups, *self.kernel_size)
+        self.weight = Parameter(_C.empty(*shape, dtype=dtype))
+        self.bias = Parameter(_C.empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def _output_padding(self, input, output_size):
+        """The output_padding that makes the output `output_size` (torch's rules and
+        messages): each size may exceed the smallest reachable one by less than the stride."""
+        if output_size is None:
+            return self.output_padding
+        n = self._dims
+        leading = 2 if input.dim() == n + 2 else 1
+        output_size = list(output_size)
+        if len(output_size) == leading + n:
+            output_size = output_size[leading:]
+        if len(output_size) != n:
+            raise ValueError(
+                f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or "
+                f"{leading + n} elements (got {len(output_size)})"
+            )
+        smallest, largest = [], []
+        for d in range(n):
+            size = (
+                (input.size(d + leading) - 1) * self.stride[d]
+                - 2 * self.padding[d]
+                + self.dilation[d] * (self.kernel_size[d] - 1)
+                + 1
+            )
+            smallest.append(size)
+            largest.append(size + self.stride[d] - 1)
+        for want, low, high in zip(output_size, smallest, largest):
+            if want < low or want > high:
+                raise ValueError(
+                    f"requested an output size of {output_size}, but valid sizes range from "
+                    f"{smallest} to {largest} (for an input of {input.size()[2:]})"
+                )
+        return [want - low for want, low in zip(output_size, smallest)]
+
+    def forward(self, input, output_size=None):
+        output_padding = self._output_padding(input, output_size)
+        return type(self)._functional(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    _dims = 1
+    _functional = staticmethod(conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    _dims = 2
+    _functional = staticmethod(conv_transpose2d)

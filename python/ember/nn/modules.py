@@ -558,6 +558,59 @@ class Linear(Module):
         )
 
 
+class UninitializedParameter(Parameter):
+    """The placeholder a lazy module holds until its first forward gives the shape."""
+
+    def __repr__(self):
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__
+
+    @property
+    def shape(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
+            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+            "initialized one. Call `forward` to initialize the parameters before accessing their "
+            "attributes."
+        )
+
+
+class LazyLinear(Linear):
+    """A Linear whose in_features come from its first input; it then becomes a Linear,
+    initialized from the generator at that moment (as torch's)."""
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        Module.__init__(self)
+        self._factory_dtype = factory_dtype(device, dtype)
+        self.in_features = 0
+        self.out_features = out_features
+        self.weight = UninitializedParameter()
+        self.bias = UninitializedParameter() if bias else None
+
+    def has_uninitialized_params(self):
+        return isinstance(self.weight, UninitializedParameter)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params():
+            super().reset_parameters()
+
+    def forward(self, input):
+        if self.has_uninitialized_params():
+            self._materialize(input.shape[-1])
+        return Linear.forward(self, input)
+
+    def _materialize(self, in_features):
+        dtype = self._factory_dtype
+        self.in_features = in_features
+        self.weight = Parameter(_C.empty(self.out_features, in_features, dtype=dtype))
+        if self.bias is not None:
+            self.bias = Parameter(_C.empty(self.out_features, dtype=dtype))
+        del self._factory_dtype
+        self.__class__ = Linear
+        self.reset_parameters()
+
+
 class Flatten(Module):
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()

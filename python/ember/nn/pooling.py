@@ -246,3 +246,171 @@ def max_pool1d_with_indices(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
 ):
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ---- 1-d pooling over the 2-d kernels, adaptive max pooling, channel dropout ----
+
+
+def _check_signal_rank(input, op):
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument "
+            f"#1 'self' (while checking arguments for {op})"
+        )
+
+
+def _one(value):
+    return value[0] if isinstance(value, (list, tuple)) else value
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    # A signal is a plane one row high: torch pools it in 2-d and squeezes the row away.
+    _check_signal_rank(input, "avg_pool1d")
+    k = _one(kernel_size)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _one(stride)
+    out = avg_pool2d(
+        input.unsqueeze(-2), [1, k], [1, s], [0, _one(padding)], ceil_mode, count_include_pad
+    )
+    return out.squeeze(-2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    _check_signal_rank(input, "adaptive_avg_pool1d")
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _one(output_size))).squeeze(-2)
+
+
+def _adaptive_sizes(input, output_size):
+    if isinstance(output_size, int):
+        return [output_size, output_size]
+    sizes = list(output_size)
+    defaults = list(input.shape)[-len(sizes) :]
+    return [d if v is None else v for v, d in zip(sizes, defaults)]
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    out_h, out_w = _adaptive_sizes(input, output_size)
+    out, indices = _C._adaptive_max_pool2d(input, out_h, out_w)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    _check_signal_rank(input, "adaptive_max_pool1d")
+    out, indices = _C._adaptive_max_pool2d(input.unsqueeze(-2), 1, _one(output_size))
+    out, indices = out.squeeze(-2), indices.squeeze(-2)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+class AvgPool1d(Module):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        super().__init__()
+        self.kernel_size = _tuple1(kernel_size)
+        self.stride = _tuple1(stride if stride is not None else kernel_size)
+        self.padding = _tuple1(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input):
+        return avg_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _tuple1(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+class _AdaptivePool(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    def forward(self, input):
+        return adaptive_avg_pool1d(input, self.output_size)
+
+
+class _AdaptiveMaxPool(_AdaptivePool):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    def forward(self, input):
+        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    def forward(self, input):
+        return adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+def _check_probability(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    _check_probability(p)
+    dim = input.dim()
+    if dim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {dim}D input. Note that "
+            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, "
+            "a channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs)."
+        )
+    if dim == 3:
+        return _feature_dropout(input, p, training, inplace)
+    # Unbatched: the channels are dim 0, so one draw per channel over a batch of one.
+    out = _feature_dropout(input.unsqueeze(0), p, training, inplace)
+    return out.squeeze(0)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    _check_probability(p)
+    dim = input.dim()
+    if dim not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {dim}-D input to dropout3d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            "warning, please use dropout instead. Note that dropout3d exists to provide "
+            "channel-wise dropout on inputs with 3 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 4D or 5D inputs).",
+            stacklevel=2,
+        )
+    if dim != 4:
+        return _feature_dropout(input, p, training, inplace)
+    out = _feature_dropout(input.unsqueeze(0), p, training, inplace)
+    return out.squeeze(0)
+
+
+class Dropout1d(Dropout):
+    def forward(self, input):
+        return dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    def forward(self, input):
+        return dropout3d(input, self.p, self.training, self.inplace)

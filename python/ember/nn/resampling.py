@@ -1,0 +1,219 @@
+"""Resizing layers: F.interpolate (nearest and linear C++ kernels, torch's nodes),
+pixel shuffling and their modules."""
+
+import math
+import numbers
+import warnings
+
+from .. import _C
+from .modules import Module
+
+_LINEAR_MODES = "linear | bilinear | bicubic | trilinear"
+_ALL_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
+
+
+def _check_int_sizes(size):
+    items = size if isinstance(size, (list, tuple)) else [size]
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in items):
+        kinds = [type(v) for v in items]
+        raise TypeError(
+            "expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+            f"Tuple[int, int, int], but got size with types {kinds}"
+        )
+
+
+def _spatial_values(value, dims, input, mismatch):
+    """`value` repeated over the spatial dims, or checked against their number."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * dims
+    if len(value) != dims:
+        raise ValueError(mismatch(list(input.shape[2:]), value))
+    return list(value)
+
+
+def _size_mismatch(spatial, size):
+    return (
+        "Input and output must have the same number of spatial dimensions, but got input with "
+        f"spatial dimensions of {spatial} and output size of {size}. Please provide input "
+        "tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format."
+    )
+
+
+def _scale_mismatch(spatial, scale):
+    return (
+        "Input and scale_factor must have the same number of spatial dimensions, but got input "
+        f"with spatial dimensions of {spatial} and scale_factor of shape {scale}. Please provide "
+        "input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) "
+        "format."
+    )
+
+
+def _resize_plan(input, size, scale_factor, recompute_scale_factor):
+    """(output sizes, scale factors handed to the kernel or None), by torch's rules: a
+    size wins as given; scale factors floor the scaled sizes and, unless recomputed,
+    also place the samples."""
+    dims = input.dim() - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        _check_int_sizes(size)
+        sizes = _spatial_values(size, dims, input, _size_mismatch)
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        return [int(s) for s in sizes], None
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    scales = _spatial_values(scale_factor, dims, input, _scale_mismatch)
+    scales = [float(s) for s in scales]
+    sizes = [math.floor(float(input.shape[2 + i]) * scales[i]) for i in range(dims)]
+    return sizes, None if recompute_scale_factor else scales
+
+
+def interpolate(
+    input,
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    antialias=False,
+):
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(
+                "align_corners option can only be set with the interpolating modes: "
+                + _LINEAR_MODES
+            )
+    elif align_corners is None:
+        align_corners = False
+    sizes, scales = _resize_plan(input, size, scale_factor, recompute_scale_factor)
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires "
+            "a 4-D tensor as input"
+        )
+    rank = input.dim()
+    kernel_scales = [None] * len(sizes) if scales is None else scales
+    if mode == "nearest" and rank in (3, 4):
+        return _C._upsample_nearest(input, sizes, kernel_scales)
+    if mode == "linear" and rank == 3:
+        return _C._upsample_linear(input, sizes, bool(align_corners), kernel_scales)
+    if mode == "bilinear" and rank == 4 and not antialias:
+        return _C._upsample_linear(input, sizes, bool(align_corners), kernel_scales)
+    needs = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
+    if mode in needs and rank in (3, 4, 5) and rank != needs[mode]:
+        raise NotImplementedError(f"Got {rank}D input, but {mode} mode needs {needs[mode]}D input")
+    if rank in (3, 4, 5) and mode in _ALL_MODES.split(" | "):
+        raise NotImplementedError(
+            f"interpolate: mode '{mode}' on a {rank}D input (antialias={antialias}) is not "
+            "available in Ember yet"
+        )
+    raise NotImplementedError(
+        f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {rank}D) for the modes: "
+        f"{_ALL_MODES} (got {mode})"
+    )
+
+
+def _deprecated(name):
+    warnings.warn(
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=3,
+    )
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _float_factors(scale_factor):
+    if isinstance(scale_factor, tuple):
+        return tuple(float(f) for f in scale_factor)
+    return float(scale_factor) if scale_factor else None
+
+
+class Upsample(Module):
+    def __init__(
+        self,
+        size=None,
+        scale_factor=None,
+        mode="nearest",
+        align_corners=None,
+        recompute_scale_factor=None,
+    ):
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        self.scale_factor = _float_factors(scale_factor)
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input):
+        return interpolate(
+            input,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            recompute_scale_factor=self.recompute_scale_factor,
+        )
+
+    def extra_repr(self):
+        if self.scale_factor is not None:
+            info = f"scale_factor={self.scale_factor!r}"
+        else:
+            info = f"size={self.size!r}"
+        return info + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pixel_shuffle(input, upscale_factor):
+    return _C._pixel_shuffle(input, int(upscale_factor))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    return _C._pixel_unshuffle(input, int(downscale_factor))
+
+
+class PixelShuffle(Module):
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):
+        return pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):
+        return pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"

@@ -1,0 +1,277 @@
+"""F.interpolate, nn.Upsample* and pixel shuffling against torch 2.13.0: values,
+gradients (first and second order), node names, reprs and errors."""
+
+import warnings
+
+import ember
+import ember.nn.functional as EF
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+DTYPES = [(np.float32, 1e-5), (np.float64, 1e-11)]
+LIBS = [(ember, EF), (torch, TF)]
+
+
+def rand(rng, shape, dtype=np.float64):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def close(e, t, tol):
+    assert e is not None and t is not None
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
+
+
+def run_both(fn, arrays, tol, node=None, same_node=True):
+    """fn(lib, F, *tensors) in both libraries on the same leaves; compares the
+    outputs, the gradients of every leaf and the output's node name (`node`, when
+    given, is the name torch's must have too)."""
+    outs, leaves = [], []
+    for lib, F in LIBS:
+        ts = [None if a is None else lib.tensor(a, requires_grad=True) for a in arrays]
+        outs.append(fn(lib, F, *ts))
+        leaves.append(ts)
+    (oe, ot), (le, lt) = outs, leaves
+    close(oe, ot, tol)
+    if same_node:
+        assert type(oe.grad_fn).__name__ == type(ot.grad_fn).__name__
+    if node is not None:
+        assert type(oe.grad_fn).__name__ == node
+    g = np.random.default_rng(1).standard_normal(tuple(ot.shape)).astype(arrays[0].dtype)
+    oe.backward(ember.tensor(g))
+    ot.backward(torch.tensor(g))
+    for e, t in zip(le, lt):
+        if e is not None:
+            close(e.grad, t.grad, tol * 10)
+    return oe, ot
+
+
+def error_of(fn, lib, F):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(lib, F)
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__, str(exc).replace("torch.", "ember.")
+    return None
+
+
+def assert_same_error(fn):
+    want = error_of(fn, torch, TF)
+    got = error_of(fn, ember, EF)
+    assert want is not None, "torch accepted"
+    assert got == want
+
+
+# ---- interpolation ----
+
+INTERP_CASES = [
+    # (input shape, kwargs)
+    ((2, 3, 4, 5), dict(scale_factor=2)),
+    ((2, 3, 4, 5), dict(scale_factor=2, mode="bilinear")),
+    ((2, 3, 4, 5), dict(scale_factor=2, mode="bilinear", align_corners=True)),
+    ((2, 3, 4, 5), dict(size=(7, 3))),
+    ((2, 3, 4, 5), dict(size=(7, 3), mode="bilinear")),
+    ((2, 3, 4, 5), dict(size=9, mode="bilinear", align_corners=True)),
+    ((2, 3, 5, 6), dict(scale_factor=0.5, mode="bilinear")),
+    ((2, 3, 5, 6), dict(scale_factor=(1.7, 0.6))),
+    ((2, 3, 5, 6), dict(scale_factor=1.7, recompute_scale_factor=True)),
+    ((2, 3, 5, 6), dict(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True)),
+    ((2, 3, 5, 6), dict(scale_factor=2.3, mode="bilinear")),
+    ((2, 3, 1, 1), dict(size=(3, 4), mode="bilinear", align_corners=True)),
+    ((2, 3, 7), dict(scale_factor=3)),
+    ((2, 3, 7), dict(size=4)),
+    ((2, 3, 7), dict(size=12, mode="linear")),
+    ((2, 3, 7), dict(scale_factor=1.5, mode="linear", align_corners=True)),
+]
+
+
+@pytest.mark.parametrize("dtype,tol", DTYPES)
+@pytest.mark.parametrize("shape,kw_", INTERP_CASES)
+def test_interpolate_matches_torch(shape, kw_, dtype, tol):
+    rng = np.random.default_rng(0)
+    run_both(lambda lib, F, x: F.interpolate(x, **kw_), [rand(rng, shape, dtype)], tol)
+
+
+@pytest.mark.parametrize(
+    "mode,rank,node",
+    [
+        ("nearest", 3, "UpsampleNearest1DBackward0"),
+        ("nearest", 4, "UpsampleNearest2DBackward0"),
+        ("linear", 3, "UpsampleLinear1DBackward0"),
+        ("bilinear", 4, "UpsampleBilinear2DBackward0"),
+    ],
+)
+def test_interpolate_nodes_and_double_backward(mode, rank, node):
+    rng = np.random.default_rng(0)
+    shape = (2, 3, 4, 5)[:rank]
+    x = rand(rng, shape)
+    res = []
+    for lib, F in LIBS:
+        xt = lib.tensor(x, requires_grad=True)
+        y = F.interpolate(xt, scale_factor=2, mode=mode)
+        assert type(y.grad_fn).__name__ == node
+        g = lib.tensor(rand(np.random.default_rng(1), tuple(y.shape)), requires_grad=True)
+        (gx,) = lib.autograd.grad(y, xt, g, create_graph=True)
+        assert type(gx.grad_fn).__name__ == node.replace("Backward0", "BackwardBackward0")
+        (gx * gx).sum().backward()
+        res.append([gx.detach().numpy(), g.grad.numpy()])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-11)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    mode=st.sampled_from(["nearest", "linear", "bilinear"]),
+    size=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+    out=st.tuples(st.integers(1, 13), st.integers(1, 13)),
+    scale=st.tuples(
+        st.sampled_from([0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.0]),
+        st.sampled_from([0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.0]),
+    ),
+    by_scale=st.booleans(),
+    recompute=st.booleans(),
+    align=st.booleans(),
+    double=st.booleans(),
+)
+def test_interpolate_random_shapes(mode, size, out, scale, by_scale, recompute, align, double):
+    dims = 2 if mode == "bilinear" or (mode == "nearest" and size[0] % 2) else 1
+    kw_ = {"mode": mode}
+    if by_scale:
+        if any(int(size[i] * scale[i]) < 1 for i in range(dims)):
+            return  # torch refuses; covered by the error tests
+        kw_["scale_factor"] = list(scale[:dims])
+        if recompute:
+            kw_["recompute_scale_factor"] = True
+    else:
+        kw_["size"] = list(out[:dims])
+    if mode != "nearest":
+        kw_["align_corners"] = align
+    dtype, tol = (np.float64, 1e-11) if double else (np.float32, 1e-5)
+    x = rand(np.random.default_rng(0), (2, 2, *size[:dims]), dtype)
+    run_both(lambda lib, F, x: F.interpolate(x, **kw_), [x], tol)
+
+
+INTERP_ERRORS = [
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5)),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=3, scale_factor=2),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=[3]),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), scale_factor=[2, 2, 2]),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=3, align_corners=True),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=3, recompute_scale_factor=True),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4), size=3, mode="bilinear"),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=3, mode="linear"),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=3, mode="foo"),
+    lambda L, F: F.interpolate(L.randn(3, 4), size=3),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=0),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), scale_factor=0.1),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4), scale_factor=0.1, mode="linear"),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4, 5), size=(3.5, 2)),
+    lambda L, F: F.interpolate(L.randn(2, 3, 4), size=3, antialias=True, mode="linear"),
+    lambda L, F: F.interpolate(L.randn(2, 3), size=(4, 4)),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, dtype=L.int64), scale_factor=2),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, dtype=L.int64), scale_factor=2, mode="linear"),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, 4, dtype=L.int64), size=3, mode="bilinear"),
+    lambda L, F: F.interpolate(L.ones(1, 2, 4, 4, dtype=L.bool), scale_factor=2),
+]
+
+
+@pytest.mark.parametrize("i", range(len(INTERP_ERRORS)))
+def test_interpolate_errors_match_torch(i):
+    assert_same_error(INTERP_ERRORS[i])
+
+
+def test_upsample_modules_reprs_and_values():
+    def build(lib):
+        nn = lib.nn
+        return [
+            nn.Upsample(scale_factor=2),
+            nn.Upsample(size=(3, 4), mode="bilinear", align_corners=True),
+            nn.Upsample(scale_factor=(2, 3)),
+            nn.Upsample(scale_factor=1.5, mode="bilinear", recompute_scale_factor=True),
+            nn.UpsamplingNearest2d(scale_factor=2),
+            nn.UpsamplingBilinear2d(size=5),
+            nn.UpsamplingBilinear2d(scale_factor=2),
+        ]
+
+    x = rand(np.random.default_rng(0), (2, 3, 4, 5), np.float32)
+    for me, mt in zip(build(ember), build(torch)):
+        assert repr(me) == repr(mt)
+        close(me(ember.tensor(x)), mt(torch.tensor(x)), 1e-5)
+
+
+# ---- pixel shuffle ----
+
+
+@pytest.mark.parametrize(
+    "shape,factor,op",
+    [
+        ((2, 8, 3, 4), 2, "pixel_shuffle"),
+        ((18, 2, 3), 3, "pixel_shuffle"),
+        ((2, 2, 9, 4, 2), 3, "pixel_shuffle"),
+        ((2, 3, 4, 6), 2, "pixel_unshuffle"),
+        ((3, 6, 9), 3, "pixel_unshuffle"),
+        ((2, 3, 4, 6), 1, "pixel_unshuffle"),
+    ],
+)
+def test_pixel_shuffle_matches_torch(shape, factor, op):
+    x = rand(np.random.default_rng(0), shape)
+    node = "PixelShuffleBackward0" if op == "pixel_shuffle" else "PixelUnshuffleBackward0"
+    run_both(lambda lib, F, x: getattr(F, op)(x, factor), [x], 1e-12, node=node)
+    res = []
+    for lib, F in LIBS:
+        xt = lib.tensor(x, requires_grad=True)
+        y = getattr(F, op)(xt, factor)
+        g = lib.ones(tuple(y.shape), dtype=lib.float64, requires_grad=True)
+        (gx,) = lib.autograd.grad(y, xt, g, create_graph=True)
+        assert type(gx.grad_fn).__name__ != node
+        (gx * gx * xt).sum().backward()
+        res.append([gx.detach().numpy(), g.grad.numpy(), xt.grad.numpy()])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_pixel_shuffle_modules_and_errors():
+    for me, mt in zip(
+        [ember.nn.PixelShuffle(2), ember.nn.PixelUnshuffle(3)],
+        [torch.nn.PixelShuffle(2), torch.nn.PixelUnshuffle(3)],
+    ):
+        assert repr(me) == repr(mt)
+    for fn in [
+        lambda L, F: F.pixel_shuffle(L.randn(2, 8, 3, 4), 3),
+        lambda L, F: F.pixel_shuffle(L.randn(3, 4), 2),
+        lambda L, F: F.pixel_shuffle(L.randn(2, 8, 3, 4), 0),
+        lambda L, F: F.pixel_unshuffle(L.randn(2, 8, 3, 4), 3),
+        lambda L, F: F.pixel_unshuffle(L.randn(2, 8, 4, 3), 2),
+        lambda L, F: F.pixel_unshuffle(L.randn(2, 8, 4, 4), -1),
+        lambda L, F: F.pixel_unshuffle(L.randn(4, 4), 2),
+    ]:
+        assert_same_error(fn)
+
+
+@pytest.mark.parametrize(
+    "name,kw_",
+    [
+        ("upsample", dict(scale_factor=2)),
+        ("upsample", dict(size=5, mode="bilinear", align_corners=True)),
+        ("upsample_nearest", dict(size=(4, 7))),
+        ("upsample_bilinear", dict(scale_factor=2)),
+    ],
+)
+def test_deprecated_upsample_functions_warn_like_torch(name, kw_):
+    x = rand(np.random.default_rng(0), (2, 3, 4, 5))
+    outs = []
+    for lib, F in LIBS:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = getattr(F, name)(lib.tensor(x), **kw_)
+        outs.append((y, [(w.category, str(w.message)) for w in caught]))
+    close(outs[0][0], outs[1][0], 1e-12)
+    assert outs[0][1] == outs[1][1]
+    assert len(outs[0][1]) == 1
