@@ -3,6 +3,7 @@
 
 #include "ember/random.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -539,6 +540,55 @@ void fill_exponential_as(T* out, int64_t n, double lambd, Generator& g) {
 }
 
 }  // namespace
+
+namespace {
+
+// One Gamma(alpha, 1) draw. The mixed float and double arithmetic is torch's
+// (its constants are float literals, its accumulation double), which the
+// draws must follow to be torch's bit for bit.
+template <typename T>
+T standard_gamma_draw(T alpha, Generator& g) {
+  double scale = 1.0f;
+  if (alpha < 1.0f) {  // boost: Gamma(a) = Gamma(a + 1) * U^(1/a)
+    if (alpha == 0.f) return 0.f;
+    scale *= std::pow(1 - uniform_double(g, 0.0, 1.0), 1.0f / alpha);
+    alpha += 1.0f;
+  }
+  const double d = alpha - 1.0f / 3.0f;
+  const double c = 1.0f / std::sqrt(9.0f * d);
+  for (;;) {
+    double x, y;
+    do {
+      x = normal_double(g, 0.0, 1.0);
+      y = 1.0f + c * x;
+    } while (y <= 0);
+    const double v = y * y * y;
+    const double u = 1 - uniform_double(g, 0.0, 1.0);
+    const double xx = x * x;
+    if (u < 1.0f - 0.0331f * xx * xx) return static_cast<T>(scale * d * v);
+    if (std::log(u) < 0.5f * xx + d * (1.0f - v + std::log(v))) {
+      return static_cast<T>(scale * d * v);
+    }
+  }
+}
+
+template <typename T>
+void fill_standard_gamma_as(T* out, const T* alpha, int64_t n, Generator& g) {
+  std::lock_guard<std::mutex> lock(g.mutex());
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = std::max(std::numeric_limits<T>::min(), standard_gamma_draw(alpha[i], g));
+  }
+}
+
+}  // namespace
+
+void fill_standard_gamma(float* out, const float* alpha, int64_t n, Generator& g) {
+  fill_standard_gamma_as(out, alpha, n, g);
+}
+
+void fill_standard_gamma(double* out, const double* alpha, int64_t n, Generator& g) {
+  fill_standard_gamma_as(out, alpha, n, g);
+}
 
 void fill_exponential(float* out, int64_t n, double lambd, Generator& g) {
   fill_exponential_as(out, n, lambd, g);

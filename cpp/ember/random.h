@@ -84,6 +84,12 @@ void fill_uniform(double* out, int64_t n, double from, double to, Generator& g);
 void fill_exponential(float* out, int64_t n, double lambd, Generator& g);
 void fill_exponential(double* out, int64_t n, double lambd, Generator& g);
 
+// torch._standard_gamma(alpha): a Gamma(alpha, 1) draw per element, by Marsaglia and
+// Tsang's method (alpha < 1 boosted by a uniform power), drawing what torch's CPU
+// sampler draws; results at least the type's smallest normal number.
+void fill_standard_gamma(float* out, const float* alpha, int64_t n, Generator& g);
+void fill_standard_gamma(double* out, const double* alpha, int64_t n, Generator& g);
+
 // torch.randint(low, high, (n,), dtype=...) / random_(low, high). Requires low < high.
 void fill_randint(int64_t* out, int64_t n, int64_t low, int64_t high, Generator& g);
 void fill_randint(float* out, int64_t n, int64_t low, int64_t high, Generator& g);

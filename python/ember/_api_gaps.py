@@ -172,6 +172,7 @@ def _install_cuda(cuda):
 def install(namespace):
     namespace["multinomial"] = multinomial
     namespace["normal"] = normal
+    namespace["_standard_gamma"] = _C._standard_gamma
     _C.Tensor.new = new
     namespace["histc"] = histc
     namespace["histogram"] = histogram

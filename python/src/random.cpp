@@ -271,6 +271,22 @@ void bind_samplers(py::module_& m) {
         return out;
       },
       py::arg("input"), py::kw_only(), py::arg("generator") = py::none());
+  m.def(
+      "_standard_gamma",
+      [](const Tensor& alpha, py::handle generator) {
+        if (!is_floating(alpha->dtype()) || !has_kernels(alpha->dtype())) {
+          throw NotImplementedError(std::string("\"gamma_cpu\" not implemented for '") +
+                                    scalar_type_name(alpha->dtype()) + "'");
+        }
+        Tensor a = contiguous_clone(detach(alpha));
+        Tensor out = empty(a->shape(), a->dtype());
+        Generator& g = generator_from(generator);
+        EMBER_DISPATCH_FLOAT(a->dtype(), T, [&] {
+          fill_standard_gamma(out->data<T>(), a->data<T>(), a->numel(), g);
+        });
+        return out;
+      },
+      py::arg("alpha"), py::arg("generator") = py::none());
   m.def("_dropout_mask", [](const Tensor& like, double p) {
     if (is_floating(like->dtype()) && !has_kernels(like->dtype())) {  // a rounded float32 mask
       Tensor mask = empty(like->shape(), kernel_dtype(like->dtype()));

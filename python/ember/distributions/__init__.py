@@ -3,9 +3,10 @@ streams, reparameterized sampling (rsample) where torch has it, log densities,
 entropies and KL divergences, with torch's argument and value validation.
 
 Present: Normal, Bernoulli, Categorical, OneHotCategorical, Uniform, Laplace,
-Exponential, MultivariateNormal and Independent, with kl_divergence between them
-and register_kl for more. Distributions that need a gamma sampler (Gamma, Beta,
-Dirichlet, ...) and TransformedDistribution are not there yet.
+Exponential, Gamma, Chi2, Beta, Dirichlet, MultivariateNormal and Independent,
+with kl_divergence between them and register_kl for more. The gradient of gamma,
+beta and Dirichlet samples with respect to the concentration, and
+TransformedDistribution, are not there yet.
 """
 
 from . import constraints
@@ -13,6 +14,7 @@ from .bernoulli import Bernoulli
 from .categorical import Categorical, OneHotCategorical
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -22,9 +24,13 @@ from .uniform import Uniform
 
 __all__ = [
     "Bernoulli",
+    "Beta",
     "Categorical",
+    "Chi2",
+    "Dirichlet",
     "Distribution",
     "Exponential",
+    "Gamma",
     "Independent",
     "Laplace",
     "MultivariateNormal",
