@@ -11,8 +11,7 @@
 
 namespace ember {
 
-// The values of the first four are fixed: they were the only dtypes once, and
-// nothing may depend on the order (promotion is a table, see promote).
+// The numbering is no order: promotion is a table (see promote).
 enum class DType : uint8_t {
   Bool = 0,
   Int64 = 1,

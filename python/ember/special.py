@@ -7,7 +7,6 @@ gamma functions are not here yet."""
 import math
 
 from . import _C
-from . import _composite as _ops_composed
 
 __all__ = [
     "digamma",
@@ -116,5 +115,3 @@ def multigammaln(input, p):
     terms = (input.unsqueeze(-1) + offsets).lgamma()
     return terms.sum(-1) + p * (p - 1) * math.log(math.pi) * 0.25
 
-
-del _ops_composed
