@@ -422,6 +422,9 @@ from ._pointwise import subtract as subtract
 from ._pointwise import true_divide as true_divide
 from ._pointwise import xlogy as xlogy
 from ._sampling import normal as normal
+from ._searching import bucketize as bucketize
+from ._searching import isin as isin
+from ._searching import searchsorted as searchsorted
 from ._size import Size as Size
 from ._stacking import atleast_1d as atleast_1d
 from ._stacking import atleast_2d as atleast_2d

@@ -1,7 +1,7 @@
 """Small torch forms that real scripts use, installed into the ember namespace.
 
 - `multinomial` (and Tensor.multinomial), `normal`, `histc`, `histogram`,
-  `Tensor.new`;
+  `searchsorted`, `bucketize`, `isin`, `Tensor.new`;
 - `keepdims=` for the reductions composed in Python (the C++ ones rename it in the
   bindings, Note [keepdims]);
 - `autograd.Variable`, the legacy wrapper: `Variable(t, requires_grad=True)` is a tensor;
@@ -18,6 +18,7 @@ from . import _C
 from ._histogram import histc, histogram
 from ._multinomial import multinomial
 from ._sampling import new, normal
+from ._searching import bucketize, isin, searchsorted
 
 # ----- keepdims for the Python reductions ---------------------------------------------
 
@@ -172,6 +173,9 @@ def _install_cuda(cuda):
 def install(namespace):
     namespace["multinomial"] = multinomial
     namespace["normal"] = normal
+    namespace["searchsorted"] = searchsorted
+    namespace["bucketize"] = bucketize
+    namespace["isin"] = isin
     namespace["_standard_gamma"] = _C._standard_gamma
     _C.Tensor.new = new
     namespace["histc"] = histc

@@ -114,4 +114,3 @@ def multigammaln(input, p):
     offsets = _C.arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=input.dtype)
     terms = (input.unsqueeze(-1) + offsets).lgamma()
     return terms.sum(-1) + p * (p - 1) * math.log(math.pi) * 0.25
-
