@@ -66,6 +66,13 @@ def test_matmul_and_negation():
             np.testing.assert_allclose(e, t, rtol=1e-6)
 
 
+def test_negation_of_a_large_tensor_runs_without_the_gil_and_returns_safely():
+    # large enough that the kernel releases the GIL; the result is wrapped after
+    x = ember.arange(300_000.0).reshape(600, 500)
+    y = -x
+    assert y.shape == (600, 500) and float(y.sum()) == -float(x.sum())
+
+
 @pytest.mark.parametrize(
     "expr",
     [

@@ -53,29 +53,22 @@ def value_and_gradient(lib, name, x):
 # (dtype, op, input) -> (Ember's value, Ember's gradient), where Ember keeps
 # the mathematically right result and torch's kernel does not:
 #   - log1p of a denormal is the denormal (torch's kernel flushes it to 0);
-#   - hardswish of the largest float, and float32 gelu of it, are that float
-#     (torch's x * (x + 3) and x * (1 + ...) overflow to inf first);
-#   - float64 hardtanh, relu6, hardshrink and softshrink pass the gradient at
-#     NaN, as torch's float32 kernels do (torch's float64 kernels give 0).
+#   - float32 gelu of the largest float is that float (torch's x * (1 + ...)
+#     overflows to inf first);
 F32_MAX = float(np.finfo(np.float32).max)
-F64_MAX = float(np.finfo(np.float64).max)
 DENORMALS = {t: float(np.finfo(t).smallest_subnormal) for t in ("float32", "float64")}
 DOCUMENTED = {
     **{(t, "log1p", s * d): (s * d, 1.0) for t, d in DENORMALS.items() for s in (1, -1)},
     ("float32", "gelu", F32_MAX): (F32_MAX, 1.0),
-    ("float32", "hardswish", F32_MAX): (F32_MAX, 1.0),
-    ("float64", "hardswish", F64_MAX): (F64_MAX, 1.0),
-    **{
-        ("float64", op, "nan"): (np.nan, 1.0)
-        for op in ("hardtanh", "relu6", "hardshrink", "softshrink")
-    },
 }
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("name", UNARY_NAMES + ACTIVATIONS)
 def test_special_values_match_torch(name, dtype):
-    x = special_values(dtype)
+    # 64 elements: torch's vectorized kernels see every value, not its scalar
+    # tail, which differs at NaN (Note [NaN in activation gradients])
+    x = np.resize(special_values(dtype), 64)
     e_value, e_grad = value_and_gradient(ember, name, x)
     t_value, t_grad = value_and_gradient(torch, name, x)
     dtype_name = np.dtype(dtype).name

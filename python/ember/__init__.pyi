@@ -49,6 +49,8 @@ from ._C import BinaryCrossEntropyWithLogitsBackward0 as BinaryCrossEntropyWithL
 from ._C import BmmBackward0 as BmmBackward0
 from ._C import CatBackward0 as CatBackward0
 from ._C import CeilBackward0 as CeilBackward0
+from ._C import CeluBackward0 as CeluBackward0
+from ._C import CeluBackward1 as CeluBackward1
 from ._C import CholeskyBackward0 as CholeskyBackward0
 from ._C import CholeskySolveBackward0 as CholeskySolveBackward0
 from ._C import ClampBackward1 as ClampBackward1
@@ -73,6 +75,8 @@ from ._C import DivBackward0 as DivBackward0
 from ._C import DivBackward1 as DivBackward1
 from ._C import DivBackward2 as DivBackward2
 from ._C import DotBackward0 as DotBackward0
+from ._C import EluBackward0 as EluBackward0
+from ._C import EluBackward1 as EluBackward1
 from ._C import EmbeddingBackward0 as EmbeddingBackward0
 from ._C import EmbeddingDenseBackwardBackward0 as EmbeddingDenseBackwardBackward0
 from ._C import EqBackward0 as EqBackward0
@@ -88,6 +92,7 @@ from ._C import FillBackward0 as FillBackward0
 from ._C import FloorBackward0 as FloorBackward0
 from ._C import FmodBackward0 as FmodBackward0
 from ._C import FmodBackward1 as FmodBackward1
+from ._C import FracBackward0 as FracBackward0
 from ._C import GatherBackward0 as GatherBackward0
 from ._C import GeBackward0 as GeBackward0
 from ._C import GeBackward1 as GeBackward1
@@ -95,6 +100,10 @@ from ._C import GeluBackward0 as GeluBackward0
 from ._C import Generator as Generator
 from ._C import GtBackward0 as GtBackward0
 from ._C import GtBackward1 as GtBackward1
+from ._C import HardshrinkBackward0 as HardshrinkBackward0
+from ._C import HardsigmoidBackward0 as HardsigmoidBackward0
+from ._C import HardswishBackward0 as HardswishBackward0
+from ._C import HardtanhBackward0 as HardtanhBackward0
 from ._C import Im2ColBackward0 as Im2ColBackward0
 from ._C import IndexBackward0 as IndexBackward0
 from ._C import IndexCopyBackward0 as IndexCopyBackward0
@@ -104,6 +113,8 @@ from ._C import IndexPutImplBackward0 as IndexPutImplBackward0
 from ._C import KthvalueBackward0 as KthvalueBackward0
 from ._C import LeBackward0 as LeBackward0
 from ._C import LeBackward1 as LeBackward1
+from ._C import LeakyReluBackward0 as LeakyReluBackward0
+from ._C import LeakyReluBackward1 as LeakyReluBackward1
 from ._C import LgammaBackward0 as LgammaBackward0
 from ._C import LinalgCholeskyExBackward0 as LinalgCholeskyExBackward0
 from ._C import LinalgCrossBackward0 as LinalgCrossBackward0
@@ -122,8 +133,10 @@ from ._C import Log10Backward0 as Log10Backward0
 from ._C import Log1PBackward0 as Log1PBackward0
 from ._C import Log2Backward0 as Log2Backward0
 from ._C import LogBackward0 as LogBackward0
+from ._C import LogSigmoidBackward0 as LogSigmoidBackward0
 from ._C import LogSoftmaxBackward0 as LogSoftmaxBackward0
 from ._C import LogcumsumexpBackward0 as LogcumsumexpBackward0
+from ._C import LogitBackward0 as LogitBackward0
 from ._C import LtBackward0 as LtBackward0
 from ._C import LtBackward1 as LtBackward1
 from ._C import MaxBackward0 as MaxBackward0
@@ -136,11 +149,13 @@ from ._C import MeanBackward1 as MeanBackward1
 from ._C import MinBackward0 as MinBackward0
 from ._C import MinBackward1 as MinBackward1
 from ._C import MinimumBackward0 as MinimumBackward0
+from ._C import MishBackward0 as MishBackward0
 from ._C import MmBackward0 as MmBackward0
 from ._C import ModeBackward0 as ModeBackward0
 from ._C import MseLossBackward0 as MseLossBackward0
 from ._C import MulBackward0 as MulBackward0
 from ._C import MvBackward0 as MvBackward0
+from ._C import NanToNumBackward0 as NanToNumBackward0
 from ._C import NativeBatchNormBackward0 as NativeBatchNormBackward0
 from ._C import NativeLayerNormBackward0 as NativeLayerNormBackward0
 from ._C import NeBackward0 as NeBackward0
@@ -184,6 +199,8 @@ from ._C import SinhBackward0 as SinhBackward0
 from ._C import SliceBackward0 as SliceBackward0
 from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
+from ._C import SoftplusBackward0 as SoftplusBackward0
+from ._C import SoftshrinkBackward0 as SoftshrinkBackward0
 from ._C import SplitBackward0 as SplitBackward0
 from ._C import SplitWithSizesBackward0 as SplitWithSizesBackward0
 from ._C import SqrtBackward0 as SqrtBackward0
@@ -201,6 +218,8 @@ from ._C import TakeBackward0 as TakeBackward0
 from ._C import TanBackward0 as TanBackward0
 from ._C import TanhBackward0 as TanhBackward0
 from ._C import Tensor as Tensor
+from ._C import ThresholdBackward0 as ThresholdBackward0
+from ._C import ThresholdBackward1 as ThresholdBackward1
 from ._C import ToCopyBackward0 as ToCopyBackward0
 from ._C import TransposeBackward0 as TransposeBackward0
 from ._C import TriangularSolveBackward0 as TriangularSolveBackward0
@@ -293,6 +312,7 @@ from ._C import float64 as float64
 from ._C import floor as floor
 from ._C import floor_divide as floor_divide
 from ._C import fmod as fmod
+from ._C import frac as frac
 from ._C import from_numpy as from_numpy
 from ._C import full as full
 from ._C import full_like as full_like
@@ -327,6 +347,7 @@ from ._C import logical_and as logical_and
 from ._C import logical_not as logical_not
 from ._C import logical_or as logical_or
 from ._C import logical_xor as logical_xor
+from ._C import logit as logit
 from ._C import lt as lt
 from ._C import manual_seed as manual_seed
 from ._C import masked_select as masked_select
@@ -340,6 +361,7 @@ from ._C import mm as mm
 from ._C import mode as mode
 from ._C import mul as mul
 from ._C import mv as mv
+from ._C import nan_to_num as nan_to_num
 from ._C import narrow as narrow
 from ._C import ne as ne
 from ._C import neg as neg
@@ -491,7 +513,6 @@ def flip(input, *dims): ...
 def fliplr(input): ...
 def flipud(input): ...
 float = _C.float32
-def frac(input): ...
 half = _C.float16
 def hypot(input, other): ...
 def index_add(input, dim, index, source, *, alpha=...): ...
@@ -505,7 +526,6 @@ def isinf(input): ...
 def lerp(input, end, weight): ...
 def logaddexp(input, other): ...
 logdet = linalg._logdet
-def logit(input, eps=...): ...
 def logsumexp(input, dim, keepdim=...): ...
 long = _C.int64
 def masked_fill(input, mask, value): ...
@@ -514,7 +534,6 @@ def median(input, dim=..., keepdim=...): ...
 def moveaxis(input, source, destination): ...
 def movedim(input, source, destination): ...
 mvlgamma = special.multigammaln
-def nan_to_num(input, nan=..., posinf=..., neginf=...): ...
 def nanmean(self, dim=..., keepdim=..., *, dtype=...): ...
 def nansum(self, dim=..., keepdim=..., *, dtype=...): ...
 def nonzero(input, *, as_tuple=...): ...

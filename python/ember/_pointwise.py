@@ -35,17 +35,6 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + value * (tensor1 / tensor2)
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    if not input.is_floating_point():
-        return input.clone()
-    info = np.finfo(np.float32 if input.dtype == _C.float32 else np.float64)
-    big = float(info.max) if posinf is None else posinf
-    small = float(info.min) if neginf is None else neginf
-    out = _C.where(input != input, nan, input)
-    out = _C.where(out == math.inf, big, out)
-    return _C.where(out == -math.inf, small, out)
-
-
 def _require_tensors(name, input, other):
     for position, arg in ((1, input), (2, other)):
         if not isinstance(arg, _C.Tensor):
@@ -114,35 +103,12 @@ def xlogy(input, other):
     return _C._xlogy(input, other)
 
 
-def logit(input, eps=None):
-    if eps is not None:  # clamped: no gradient outside [eps, 1 - eps]; NaN's is NaN, as torch's
-        p = input.clamp(eps, 1 - eps)
-        number = p == p
-        nan_at_nan = _C.where(number, 0.0, math.nan).to(input.dtype)
-        return _C.where(number, _log_odds(_C.where(number, p, 0.5)), input * nan_at_nan)
-    # Outside [0, 1] torch's gradient is NaN (the value already is): a term worth
-    # 0 inside and NaN outside carries that into the gradient too.
-    outside = (input < 0) | (input > 1)
-    nan_outside = _C.where(outside, math.nan, 0.0).to(input.dtype)
-    return _log_odds(input) + nan_outside * input
-
-
-def _log_odds(p):
-    # log(p) - log(1 - p): its derivative is torch's 1 / (p (1 - p)), inf at 0 and 1
-    return p.log() - (-p).log1p()
-
-
 def deg2rad(input):
     return input * (math.pi / 180)
 
 
 def rad2deg(input):
     return input * (180 / math.pi)
-
-
-def frac(input):
-    refuse_integers(input, "frac_cpu")
-    return input - input.trunc()
 
 
 def signbit(input):
@@ -195,15 +161,12 @@ def sgn(input):  # sign, for real tensors
 POINTWISE = {
     "addcmul": addcmul,
     "addcdiv": addcdiv,
-    "nan_to_num": nan_to_num,
     "isclose": isclose,
     "hypot": hypot,
     "logaddexp": logaddexp,
     "xlogy": xlogy,
-    "logit": logit,
     "deg2rad": deg2rad,
     "rad2deg": rad2deg,
-    "frac": frac,
     "signbit": signbit,
     "rsub": rsub,
     "round": round,

@@ -11,6 +11,8 @@ namespace ember::bindings {
 void init_conv(py::module_& m);      // conv.cpp; after init_autograd (needs the Node class)
 void init_linalg(py::module_& m);    // linalg.cpp; after init_autograd (needs the Node class)
 void init_upsample(py::module_& m);  // upsample.cpp; after init_autograd (needs the Node class)
+// activations.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
+void init_activations(py::module_& m);
 
 namespace {
 
@@ -78,6 +80,7 @@ PYBIND11_MODULE(_C, m) {
   init_conv(m);
   init_linalg(m);
   init_upsample(m);
+  init_activations(m);
   init_random(m);
   init_runtime(m);
   install_keepdims_functions(m);  // after the bindings it forwards to

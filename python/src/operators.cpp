@@ -127,8 +127,12 @@ PyObject* power_slot(PyObject* left, PyObject* right, PyObject* mod) {
 PyObject* negative_slot(PyObject* self) {
   try {
     const Tensor& a = as_tensor(self);
-    MaybeReleaseGIL gil(a->numel());
-    return py::cast(unary(UnaryOp::Neg, a)).release().ptr();
+    Tensor out;
+    {
+      MaybeReleaseGIL gil(a->numel());
+      out = unary(UnaryOp::Neg, a);
+    }
+    return py::cast(std::move(out)).release().ptr();  // with the GIL held
   } catch (py::error_already_set& e) {
     e.restore();
   } catch (...) {

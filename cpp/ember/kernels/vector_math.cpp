@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "ember/kernels/multiversion.h"
+
 // GCC 12 warns about _mm512_undefined_ps inside its own intrinsics (a
 // known false positive of -Wmaybe-uninitialized at -O3).
 #pragma GCC diagnostic push
@@ -507,12 +509,8 @@ inline float gelu_tanh_grad_f(float g, float x) {
 }  // namespace
 
 // Each kernel is compiled for AVX-512 (x86-64-v4: 8 double lanes, which the
-// double-evaluated math needs to keep up), AVX2+FMA and baseline x86-64; the
-// loader picks one per machine.
-#ifndef EMBER_MULTIVERSION  // a test build may pin one CPU level
-#define EMBER_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "avx2,fma", "default")))
-#define EMBER_DISPATCH_AT_RUNTIME
-#endif
+// double-evaluated math needs to keep up), AVX2+FMA and baseline x86-64
+// (multiversion.h).
 
 // ---- AVX-512 kernels (Note [AVX-512 exp]) ----
 // Note [AVX-512 exp]

@@ -1,41 +1,40 @@
-"""More activations, composed from differentiable ops, as functions and modules.
+"""More activations, as functions and modules.
 
-Each follows torch's backward at the kinks (hardtanh passes no gradient at its
-bounds, hardswish's slope at +-3 is torch's), and NaN stays NaN.
+The ones with torch nodes of their own (elu, hardtanh, hardswish, ...) run the
+C++ activation table; softsign, tanhshrink, glu and softmin are composed, as
+in torch.
 """
 
-from .. import _C
-from .functional import _in_place, _refuse_integers, softmax, softplus
+from .._C import _ActivationOp as _Op
+from .._C import _nn
+from .._dtype_info import TYPE_NAMES
+from .._dtype_info import finfo as _finfo
+from .functional import _refuse_integers, softmax
 from .modules import Module
 
 
-def _maybe_in_place(input, out, inplace):
-    return _in_place(input, out) if inplace else out
+def _run(op, input, inplace, *params):
+    if inplace:
+        return _nn._activation_(op, input, *params)
+    return _nn._activation(op, input, *params)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    _refuse_integers(input, "elu")
-    negative = alpha * _negative_part(input).expm1()
-    return _maybe_in_place(input, _C.where(_positive_side(input), input, negative), inplace)
+    return _run(_Op.elu, input, inplace, alpha, 1.0, 1.0)
 
 
-def _negative_part(input):
-    # x where x <= 0, else 0: expm1 never sees a large x (or a NaN) whose
-    # masked-out gradient would come back as NaN.
-    return _C.where(input <= 0, input, _C.zeros((), dtype=input.dtype))
-
-
-def _positive_side(input):
-    # NaN takes the linear side, whose slope torch's backward gives it.
-    return ~(input <= 0)
+def elu_(input, alpha=1.0):
+    return _run(_Op.elu, input, True, alpha, 1.0, 1.0)
 
 
 def celu(input, alpha=1.0, inplace=False):
-    _refuse_integers(input, "elu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    negative = alpha * (_negative_part(input) / alpha).expm1()
-    return _maybe_in_place(input, _C.where(_positive_side(input), input, negative), inplace)
+    return _run(_Op.celu, input, inplace, alpha, 1.0, 1.0 / alpha)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -43,45 +42,37 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
-    return _maybe_in_place(input, _SELU_SCALE * elu(input, _SELU_ALPHA), inplace)
+    return _run(_Op.elu, input, inplace, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    clipped = input.clamp(min_val, max_val)
-    # No gradient at or past the bounds; NaN passes its gradient, as torch's.
-    inside = ~((input <= min_val) | (input >= max_val))
-    return _maybe_in_place(input, _C.where(inside, input, clipped.detach()), inplace)
+    return _run(_Op.hardtanh, input, inplace, min_val, max_val)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def relu6(input, inplace=False):
-    return hardtanh(input, 0.0, 6.0, inplace)
+    return _run(_Op.hardtanh, input, inplace, 0.0, 6.0)
 
 
 def hardsigmoid(input, inplace=False):
-    _refuse_integers(input, "hardsigmoid_cpu")
-    inside = (input > -3) & (input < 3)  # NaN gets no gradient here, as torch's
-    clipped = ((input + 3).clamp(0.0, 6.0) / 6).detach()
-    return _maybe_in_place(input, _C.where(inside, (input + 3) / 6, clipped), inplace)
+    return _run(_Op.hardsigmoid, input, inplace)
 
 
 def hardswish(input, inplace=False):
-    _refuse_integers(input, "hardswish_cpu")
-    zero = _C.zeros((), dtype=input.dtype)
-    inside = (input > -3) & (input < 3)
-    x = _C.where(inside, input, zero)  # the unused branch must not see infinities
-    # torch's slopes at the joins: 0 at -3, 1 at +3 (and for NaN); below -3
-    # torch's value is x * 0, which is NaN at -inf
-    out = _C.where(input <= -3, input * 0, _C.where(inside, x * (x + 3) / 6, input))
-    return _maybe_in_place(input, out, inplace)
+    return _run(_Op.hardswish, input, inplace)
 
 
 def logsigmoid(input):
-    _refuse_integers(input, "log_sigmoid_forward_cpu")
-    # softplus goes linear past its threshold: no overflow. 0 - s rather than -s:
-    # at +inf the value and the gradient are +0.0, as torch's.
-    return 0.0 - softplus(-input)
+    return _nn._activation(_Op.logsigmoid, input)
 
 
 def softsign(input):
@@ -93,9 +84,7 @@ def tanhshrink(input):
 
 
 def mish(input, inplace=False):
-    _refuse_integers(input, "mish_cpu")
-    x = input.clone() if inplace else input  # the product saves x: not the tensor written
-    return _maybe_in_place(input, x * softplus(x).tanh(), inplace)
+    return _run(_Op.mish, input, inplace)
 
 
 def glu(input, dim=-1):
@@ -117,24 +106,25 @@ def glu(input, dim=-1):
 
 
 def hardshrink(input, lambd=0.5):
-    _refuse_integers(input, "hardshrink_cpu")
-    inside = (input >= -lambd) & (input <= lambd)  # NaN is outside, and stays NaN
-    return _C.where(inside, _C.zeros((), dtype=input.dtype), input)
+    return _nn._activation(_Op.hardshrink, input, lambd)
 
 
 def softshrink(input, lambd=0.5):
-    if lambd < 0:
-        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    _refuse_integers(input, "softshrink_cpu")
-    # Inside the band the value is 0 and no gradient passes; NaN passes both on.
-    zero = _C.where(input != input, input, _C.zeros((), dtype=input.dtype))
-    shrunk = _C.where(input > lambd, input - lambd, zero)
-    return _C.where(input < -lambd, input + lambd, shrunk)
+    if lambd < 0 and input.is_floating_point():
+        largest = float(_finfo(input.dtype).max)
+        raise RuntimeError(
+            f"lambda must be in range [0, {largest:g}] for input dtype "
+            f"{TYPE_NAMES[input.dtype]}, but found {lambd:g}"
+        )
+    return _nn._activation(_Op.softshrink, input, lambd)
 
 
 def threshold(input, threshold, value, inplace=False):
-    out = _C.where(input <= threshold, _C.full((), value, dtype=input.dtype), input)
-    return _maybe_in_place(input, out, inplace)
+    return _run(_Op.threshold, input, inplace, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    return _run(_Op.threshold, input, True, threshold, value)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -203,6 +193,7 @@ FUNCTIONS = {
     f.__name__: f
     for f in (elu, celu, selu, hardtanh, relu6, hardsigmoid, hardswish, logsigmoid)
     + (softsign, tanhshrink, mish, glu, hardshrink, softshrink, threshold, softmin)
+    + (elu_, celu_, selu_, hardtanh_, threshold_)
 }
 MODULES = (ELU, CELU, SELU, Hardtanh, ReLU6, Hardsigmoid, Hardswish, LogSigmoid)
 MODULES += (Softsign, Tanhshrink, Mish, GLU, Hardshrink, Softshrink, Threshold, Softmin)

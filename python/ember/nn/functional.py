@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .. import _C
+from .._C import _ActivationOp as _Op
 from .._C import _nn
 from .._dtype_info import TYPE_NAMES
 from .._grad_mode import no_grad
@@ -24,34 +25,22 @@ cross_entropy = _nn.cross_entropy
 linear = _nn.linear
 
 
-def _in_place(input, out):
-    """Write out into input, as torch's in-place activations do.
-
-    copy_ records the write in autograd (grad_fn CopyBackwards where torch names the
-    activation's node), refuses leaves that require grad and bumps the version counter,
-    so a later backward through a saved input fails as in torch.
-    """
-    input.copy_(out)
-    return input
-
-
 def relu(input, inplace=False):
-    out = _C.relu(input)
-    return _in_place(input, out) if inplace else out
+    return input.relu_() if inplace else _C.relu(input)
 
 
 def relu_(input):
-    return relu(input, inplace=True)
+    return input.relu_()
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    _refuse_integers(input, "leaky_relu_cpu")
-    out = _C.where(input > 0, input, input * negative_slope)
-    return _in_place(input, out) if inplace else out
+    if inplace:
+        return _nn._activation_(_Op.leaky_relu, input, negative_slope)
+    return _nn._activation(_Op.leaky_relu, input, negative_slope)
 
 
 def leaky_relu_(input, negative_slope=0.01):
-    return leaky_relu(input, negative_slope, inplace=True)
+    return _nn._activation_(_Op.leaky_relu, input, negative_slope)
 
 
 def _warn_if_broadcast(input, target, stacklevel=3):
@@ -161,21 +150,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def silu(input, inplace=False):
     _refuse_integers(input, "silu_cpu")
-    # SiluBackward0 saves its input: in place, it must be a copy of the old values
-    x = input.clone() if inplace else input
-    out = _C._silu(x)
-    return _in_place(input, out) if inplace else out
+    if inplace:  # SiluBackward0 on a copy of the old values, as torch
+        return _C._assign_result_(input, _C._silu, [], "silu_")
+    return _C._silu(input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    _refuse_integers(input, "softplus_cpu")
-    scaled = input * beta
-    # above the threshold torch returns the input; capping keeps exp() finite there, so
-    # the branch where() discards has a zero (not NaN) gradient. The cap is a where(),
-    # not a clamp: a NaN input keeps its path and so a NaN gradient, as torch's.
-    capped = _C.where(scaled > threshold, _C.tensor(float(threshold), dtype=scaled.dtype), scaled)
-    smooth = capped.exp().log1p() / beta
-    return _C.where(scaled > threshold, input, smooth)
+    return _nn._activation(_Op.softplus, input, beta, threshold)
 
 
 def gelu(input, approximate="none"):
