@@ -349,6 +349,8 @@ KNOWN_BUGS = {
     "logit": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
+        "values:bool": "Ember refuses bool: RuntimeError('Negation, the `-` operator, on a bool tensor is not supported. If you are tr",
+        "values:uint8": "values differ from torch's in uint8",
     },
     "logsumexp": {
         "out": "no out= keyword in Ember's binding",
@@ -388,18 +390,14 @@ KNOWN_BUGS = {
         "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('addmv input tensors must have the same dtype, but got Double, Float, a",
     },
     "mvlgamma": {
-        "errors": "bad input: bool: ember ValueError('step must be nonzero'), torch RuntimeError('The input tensor may not be a boolean tens",
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-        "values:int16": "Ember refuses int16: ValueError('step must be nonzero')",
-        "values:int32": "Ember refuses int32: ValueError('step must be nonzero')",
-        "values:int64": "Ember refuses int64: ValueError('step must be nonzero')",
-        "values:int8": "Ember refuses int8: ValueError('step must be nonzero')",
-        "values:uint8": "Ember refuses uint8: ValueError('step must be nonzero')",
     },
     "nan_to_num": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
+        "values:bfloat16": "Ember refuses bfloat16: RuntimeError('value cannot be converted to type c10::BFloat16 without overflow')",
+        "values:float16": "Ember refuses float16: RuntimeError('value cannot be converted to type c10::Half without overflow')",
     },
     "nanmean": {
         "errors": "bad input: int64: ember accepts it, torch RuntimeError('nanmean(): expected input to have floating point or complex dtype but g",
@@ -507,6 +505,10 @@ KNOWN_BUGS = {
     },
     "nn.functional.hardtanh": {
         "errors": "bad input: uint8: ember accepts it, torch RuntimeError('cannot do hardtanh on an unsigned type with negative limits')",
+        "values:int16": "result dtype differs from torch's: (ember.float32, torch.int16)",
+        "values:int32": "result dtype differs from torch's: (ember.float32, torch.int32)",
+        "values:int64": "result dtype differs from torch's: (ember.float32, torch.int64)",
+        "values:int8": "result dtype differs from torch's: (ember.float32, torch.int8)",
     },
     "nn.functional.hinge_embedding_loss": {
         "errors": "bad input: int64: ember accepts it, torch RuntimeError('mean(): could not infer output dtype. Input dtype must be either a floa",
@@ -563,6 +565,14 @@ KNOWN_BUGS = {
     },
     "nn.functional.prelu": {
         "promotion": "mixed dtypes: (<float64[2, 3, 4]>, <float64[3]>) contiguous ('float32', 'float64'): torch raised RuntimeError('prelu: Type p",
+    },
+    "nn.functional.relu6": {
+        "errors": "bad input: bool: ember accepts it, torch RuntimeError('Bool inputs not supported for hardtanh')",
+        "values:int16": "result dtype differs from torch's: (ember.float32, torch.int16)",
+        "values:int32": "result dtype differs from torch's: (ember.float32, torch.int32)",
+        "values:int64": "result dtype differs from torch's: (ember.float32, torch.int64)",
+        "values:int8": "result dtype differs from torch's: (ember.float32, torch.int8)",
+        "values:uint8": "result dtype differs from torch's: (ember.float32, torch.uint8)",
     },
     "nn.functional.rms_norm": {
         "errors": "bad input: int64: ember RuntimeError('mean(): could not infer output dtype. Input dtype must be either a floating point o",
@@ -664,14 +674,6 @@ KNOWN_BUGS = {
         "values:bool": "Ember refuses bool: RuntimeError('Negation, the `-` operator, on a bool tensor is not supported. If you are tr",
         "values:uint8": "values differ from torch's in uint8",
     },
-    "special.multigammaln": {
-        "errors": "bad input: bool: ember ValueError('step must be nonzero'), torch RuntimeError('The input tensor may not be a boolean tens",
-        "values:int16": "Ember refuses int16: ValueError('step must be nonzero')",
-        "values:int32": "Ember refuses int32: ValueError('step must be nonzero')",
-        "values:int64": "Ember refuses int64: ValueError('step must be nonzero')",
-        "values:int8": "Ember refuses int8: ValueError('step must be nonzero')",
-        "values:uint8": "Ember refuses uint8: ValueError('step must be nonzero')",
-    },
     "special.round": {
         "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''round_vml_cpu' not implemented for 'Long'')",
         "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
@@ -679,12 +681,6 @@ KNOWN_BUGS = {
     "special.sinc": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-        "values:bool": "Ember refuses bool: AttributeError('module 'ember._C' has no attribute 'get_default_dtype'')",
-        "values:int16": "Ember refuses int16: AttributeError('module 'ember._C' has no attribute 'get_default_dtype'')",
-        "values:int32": "Ember refuses int32: AttributeError('module 'ember._C' has no attribute 'get_default_dtype'')",
-        "values:int64": "Ember refuses int64: AttributeError('module 'ember._C' has no attribute 'get_default_dtype'')",
-        "values:int8": "Ember refuses int8: AttributeError('module 'ember._C' has no attribute 'get_default_dtype'')",
-        "values:uint8": "Ember refuses uint8: AttributeError('module 'ember._C' has no attribute 'get_default_dtype'')",
     },
     "special.xlog1py": {
         "out": "no out= keyword in Ember's binding",
