@@ -1,6 +1,8 @@
 """Writes docs/api-coverage.md: every public name of torch's main namespaces and
-whether Ember has it, so the gap is always visible. tests/test_api_coverage.py
-checks that the file is current; rerun this after adding or removing an op."""
+whether Ember has it, so the gap is always visible, and for every entry of the op
+table (tests/op_table.py) the checks against torch that cover it.
+tests/test_api_coverage.py checks that the file is current; rerun this after
+adding or removing an op or a table entry."""
 
 import inspect
 import sys
@@ -9,7 +11,18 @@ from pathlib import Path
 import ember
 import torch
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "api-coverage.md"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "api-coverage.md"
+
+
+def op_table():
+    """The OpInfo entries of tests/op_table.py."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import op_table
+    finally:
+        sys.path.pop(0)
+    return op_table
 
 
 def _public(names):
@@ -63,7 +76,47 @@ def render():
         lines.append(f"| `{title}` | {len(names)} | {have} | {len(missing)} |")
         body = ", ".join(f"`{n}`" for n in missing) if missing else "(none)"
         sections += ["", f"## `{title}`: missing", "", body]
-    return "\n".join(lines + sections) + "\n"
+    return "\n".join(lines + sections + _table_section()) + "\n"
+
+
+def _checks(entry):
+    found = ["values"]
+    found += ["grad", "gradcheck"] if entry.grad else []
+    found += ["gradgradcheck"] if entry.gradgrad else []
+    found += ["out="] if entry.out else []
+    return ", ".join(found)
+
+
+def _short_dtypes(dtypes, table):
+    for name in ("ALL", "NUMERIC", "FLOATS", "SIGNED", "F64"):
+        if set(dtypes) == set(getattr(table, name)):
+            return name.lower()
+    return " ".join(dtypes)
+
+
+def _table_section():
+    table = op_table()
+    lines = [
+        "",
+        "## Ops checked against torch",
+        "",
+        "One row per entry of the op table (`tests/op_table.py`): the forms it is called",
+        "in, the dtypes its values are compared in (all: every dtype; numeric: all but",
+        "bool; floats: the four float types; signed: no bool or uint8; f64: float32 and",
+        "float64), and the checks `tests/test_op_table.py` runs (promotion and error",
+        "checks run for every entry they apply to). Known bugs are strict xfails.",
+        "",
+        "| op | forms | dtypes | checks | known bugs |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in sorted(table.OPS, key=lambda e: e.name):
+        forms = ", ".join(f"`{label}`" for label, _ in entry.forms())
+        bugs = len(entry.xfails)
+        lines.append(
+            f"| `{entry.name}` | {forms} | {_short_dtypes(entry.dtypes, table)} "
+            f"| {_checks(entry)} | {bugs or ''} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def _as_tensors(a, b):
 def sinc(input):
     """sin(pi x) / (pi x), 1 at 0 (with gradient 0 there, not 0/0)."""
     ember = _ember()
-    x = input if input.is_floating_point() else input.to(_C.get_default_dtype())
+    x = input if input.is_floating_point() else input.to(ember.get_default_dtype())
     zero = x == 0
     safe = ember.where(zero, ember.ones_like(x), x) * math.pi
     return ember.where(zero, ember.ones_like(x), ember.sin(safe) / safe)
@@ -111,6 +111,10 @@ def multigammaln(input, p):
     """The log of the multivariate gamma function of dimension p."""
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    offsets = _C.arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=input.dtype)
+    if input.dtype == _C.bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+    # an integer input computes in the default float dtype, as in torch
+    dtype = input.dtype if input.is_floating_point() else _ember().get_default_dtype()
+    offsets = _C.arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=dtype)
     terms = (input.unsqueeze(-1) + offsets).lgamma()
     return terms.sum(-1) + p * (p - 1) * math.log(math.pi) * 0.25

@@ -1,0 +1,78 @@
+"""Public torch names Ember has that are not ops of the op table, each with the
+reason and where they are tested instead. A new op joins the table
+(tests/op_table.py); test_op_table.py fails for a name in neither."""
+
+from __future__ import annotations
+
+NOT_AN_OP = "not a tensor op (a type, dtype, setting or helper); tests/test_ops.py and "
+RANDOM = "random: tests/test_random.py draws torch's samples for the same seed"
+ATTRIBUTE = "a Tensor attribute or autograd hook, not a computation: tests/test_tensor.py"
+UNINITIALIZED = "uninitialized memory: only shape and dtype are defined (tests/test_ops.py)"
+
+
+def _group(reason, names):
+    return dict.fromkeys(names.split(), reason)
+
+
+EXCLUDED = {
+    **_group(
+        NOT_AN_OP + "test_dtypes.py check them",
+        "torch.bfloat16 torch.bool torch.double torch.dtype torch.float torch.float16 "
+        "torch.float32 torch.float64 torch.half torch.int torch.int16 torch.int32 torch.int64 "
+        "torch.int8 torch.long torch.short torch.uint8 torch.finfo torch.iinfo "
+        "torch.get_default_dtype",
+    ),
+    **_group(
+        NOT_AN_OP + "test_tensor.py check them",
+        "torch.Tensor torch.BoolTensor torch.ByteTensor torch.CharTensor torch.DoubleTensor "
+        "torch.FloatTensor torch.IntTensor torch.LongTensor torch.ShortTensor torch.Size "
+        "torch.device torch.is_tensor torch.from_numpy torch.set_printoptions",
+    ),
+    **_group(
+        NOT_AN_OP + "test_autograd.py check them",
+        "torch.Node torch.no_grad torch.enable_grad torch.inference_mode torch.is_grad_enabled "
+        "torch.is_anomaly_enabled torch.is_anomaly_check_nan_enabled torch.autocast "
+        "torch.compile torch.linalg.LinAlgError",
+    ),
+    **_group(
+        NOT_AN_OP + "test_random.py and test_parallel.py check them",
+        "torch.Generator torch.default_generator torch.manual_seed torch.seed "
+        "torch.initial_seed torch.get_rng_state torch.set_rng_state torch.get_num_threads "
+        "torch.set_num_threads",
+    ),
+    **_group(
+        NOT_AN_OP + "test_serialization.py checks them",
+        "torch.save torch.load",
+    ),
+    **_group(
+        RANDOM,
+        "torch.bernoulli torch.multinomial torch.normal torch.rand torch.rand_like "
+        "torch.randint torch.randn torch.randn_like torch.randperm torch.Tensor.bernoulli_ "
+        "torch.Tensor.exponential_ torch.Tensor.multinomial torch.Tensor.normal_ "
+        "torch.Tensor.random_ torch.Tensor.uniform_ torch.nn.functional.dropout "
+        "torch.nn.functional.dropout1d torch.nn.functional.dropout2d "
+        "torch.nn.functional.dropout3d",
+    ),
+    **_group(
+        ATTRIBUTE,
+        "torch.Tensor.T torch.Tensor.mT torch.Tensor.backward torch.Tensor.cpu "
+        "torch.Tensor.cuda torch.Tensor.data torch.Tensor.data_ptr torch.Tensor.detach_ "
+        "torch.Tensor.device torch.Tensor.dim torch.Tensor.dtype torch.Tensor.element_size "
+        "torch.Tensor.grad torch.Tensor.grad_fn torch.Tensor.is_contiguous torch.Tensor.is_cuda "
+        "torch.Tensor.is_leaf torch.Tensor.item torch.Tensor.ndim torch.Tensor.ndimension "
+        "torch.Tensor.nelement torch.Tensor.numpy torch.Tensor.output_nr "
+        "torch.Tensor.register_hook torch.Tensor.register_post_accumulate_grad_hook "
+        "torch.Tensor.requires_grad torch.Tensor.requires_grad_ torch.Tensor.resize_ "
+        "torch.Tensor.retain_grad torch.Tensor.retains_grad torch.Tensor.shape "
+        "torch.Tensor.size torch.Tensor.storage_offset torch.Tensor.stride "
+        "torch.Tensor.tolist torch.Tensor.type",
+    ),
+    **_group(
+        UNINITIALIZED,
+        "torch.empty torch.empty_like torch.Tensor.new_empty torch.Tensor.new",
+    ),
+    "torch.nn.functional.multi_head_attention_forward": (
+        "the many-argument kernel of nn.MultiheadAttention: tests/test_attention.py "
+        "compares the module with torch's"
+    ),
+}
