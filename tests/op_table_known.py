@@ -349,8 +349,6 @@ KNOWN_BUGS = {
     "logit": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-        "values:bool": "Ember refuses bool: RuntimeError('Negation, the `-` operator, on a bool tensor is not supported. If you are tr",
-        "values:uint8": "values differ from torch's in uint8",
     },
     "logsumexp": {
         "out": "no out= keyword in Ember's binding",
@@ -396,8 +394,6 @@ KNOWN_BUGS = {
     "nan_to_num": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-        "values:bfloat16": "Ember refuses bfloat16: RuntimeError('value cannot be converted to type c10::BFloat16 without overflow')",
-        "values:float16": "Ember refuses float16: RuntimeError('value cannot be converted to type c10::Half without overflow')",
     },
     "nanmean": {
         "errors": "bad input: int64: ember accepts it, torch RuntimeError('nanmean(): expected input to have floating point or complex dtype but g",
@@ -503,13 +499,6 @@ KNOWN_BUGS = {
         "values:bool": "Ember has no bool kernel: NotImplementedError(''col2im_out_cpu' not implemented for 'Bool'')",
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
     },
-    "nn.functional.hardtanh": {
-        "errors": "bad input: uint8: ember accepts it, torch RuntimeError('cannot do hardtanh on an unsigned type with negative limits')",
-        "values:int16": "result dtype differs from torch's: (ember.float32, torch.int16)",
-        "values:int32": "result dtype differs from torch's: (ember.float32, torch.int32)",
-        "values:int64": "result dtype differs from torch's: (ember.float32, torch.int64)",
-        "values:int8": "result dtype differs from torch's: (ember.float32, torch.int8)",
-    },
     "nn.functional.hinge_embedding_loss": {
         "errors": "bad input: int64: ember accepts it, torch RuntimeError('mean(): could not infer output dtype. Input dtype must be either a floa",
         "promotion": "mixed dtypes: values or result dtype differ from torch's",
@@ -565,14 +554,6 @@ KNOWN_BUGS = {
     },
     "nn.functional.prelu": {
         "promotion": "mixed dtypes: (<float64[2, 3, 4]>, <float64[3]>) contiguous ('float32', 'float64'): torch raised RuntimeError('prelu: Type p",
-    },
-    "nn.functional.relu6": {
-        "errors": "bad input: bool: ember accepts it, torch RuntimeError('Bool inputs not supported for hardtanh')",
-        "values:int16": "result dtype differs from torch's: (ember.float32, torch.int16)",
-        "values:int32": "result dtype differs from torch's: (ember.float32, torch.int32)",
-        "values:int64": "result dtype differs from torch's: (ember.float32, torch.int64)",
-        "values:int8": "result dtype differs from torch's: (ember.float32, torch.int8)",
-        "values:uint8": "result dtype differs from torch's: (ember.float32, torch.uint8)",
     },
     "nn.functional.rms_norm": {
         "errors": "bad input: int64: ember RuntimeError('mean(): could not infer output dtype. Input dtype must be either a floating point o",

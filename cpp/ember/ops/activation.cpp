@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cfloat>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -176,6 +177,14 @@ void check_dtype(const ActivationEntry& e, DType t) {
   }
 }
 
+// hardtanh clamps a uint8 input to its bounds as integers: none may be negative.
+void check_unsigned_bounds(ActivationOp op, DType t, const ActivationArgs& args) {
+  if (op != ActivationOp::Hardtanh || t != DType::UInt8) return;
+  if (std::trunc(args.a) < 0 || std::trunc(args.b) < 0) {
+    throw std::runtime_error("cannot do hardtanh on an unsigned type with negative limits");
+  }
+}
+
 // The input converted to the dtype the op computes in: integers stay, or
 // become the default float type (logit).
 Tensor compute_input(const ActivationEntry& e, const Tensor& x) {
@@ -258,12 +267,14 @@ Tensor activation_times_derivative(ActivationOp op, const Tensor& v, const Tenso
 Tensor activation(ActivationOp op, const Tensor& x, const ActivationArgs& args) {
   const ActivationEntry& e = activation_entry(op);
   check_dtype(e, x->dtype());
+  check_unsigned_bounds(op, x->dtype(), args);
   return compute(e, compute_input(e, x), args, false);
 }
 
 Tensor& activation_(ActivationOp op, Tensor& self, const ActivationArgs& args) {
   const ActivationEntry& e = activation_entry(op);
   check_dtype(e, self->dtype());
+  check_unsigned_bounds(op, self->dtype(), args);
   const bool from_result = e.result_node_name != nullptr;
   return assign_result_(self, {}, e.kernel_name, [&](const Tensor& original) {
     return compute(e, compute_input(e, original), args, from_result);
