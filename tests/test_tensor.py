@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import ember
 import numpy as np
 import pytest
@@ -1182,3 +1185,21 @@ def test_resize_errors_like_torch():
             x.resize_(2)
         with pytest.raises(RuntimeError, match="numel: integer multiplication overflow"):
             lib.arange(6.0).resize_(-1)
+
+
+def test_float_of_a_tensor_requiring_grad_warns_once_and_not_under_no_grad():
+    # a fresh process: the warning fires once per process, as torch's
+    code = (
+        "import warnings, ember\n"
+        "x = ember.ones(1, requires_grad=True) * 2\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    with ember.no_grad():\n"
+        "        float(x)\n"
+        "    quiet = len(caught)\n"
+        "    float(x)\n"
+        "    float(x)\n"
+        "print(quiet, len(caught))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "1"]

@@ -13,6 +13,7 @@ from . import func as func
 from . import jit as jit
 from . import linalg as linalg
 from . import nn as nn
+from . import onnx as onnx
 from . import optim as optim
 from . import serialization as serialization
 from . import special as special

@@ -989,9 +989,10 @@ void init_tensor(py::module_& m) {
            })
       .def("__float__",
            [](const Tensor& t) {
-             // Once per process, as torch warns (TORCH_WARN_ONCE).
+             // Once per process, as torch warns (TORCH_WARN_ONCE), and not
+             // under no_grad (an optimizer reading its loss).
              static std::atomic<bool> warned{false};
-             if (t->requires_grad() && !warned.exchange(true) &&
+             if (t->requires_grad() && GradMode::is_enabled() && !warned.exchange(true) &&
                  PyErr_WarnEx(PyExc_UserWarning,
                               "Converting a tensor with requires_grad=True to a scalar may lead "
                               "to unexpected behavior.\nConsider using tensor.detach() first.",
