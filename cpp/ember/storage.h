@@ -31,6 +31,14 @@ class Storage {
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
+  // Note [Shared memory]
+  // share_memory_() moves the buffer into an anonymous MAP_SHARED mapping,
+  // so processes forked afterwards (torch.multiprocessing's default on Linux)
+  // read and write the same memory: Hogwild training. Every view sees it, as
+  // they share this Storage. Idempotent.
+  void move_to_shared_memory();
+  bool is_shared() const { return shared_; }
+
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   uint32_t version() const { return version_.load(std::memory_order_relaxed); }
@@ -43,7 +51,9 @@ class Storage {
  private:
   void* data_;
   size_t nbytes_;
-  size_t capacity_ = 0;  // nonzero when the buffer came from the allocator
+  size_t capacity_ = 0;      // nonzero when the buffer came from the allocator
+  bool shared_ = false;      // data_ is a MAP_SHARED mapping of nbytes_ (at least 1)
+  void* retired_ = nullptr;  // the buffer before the move, kept for old NumPy views
   std::atomic<uint32_t> version_{0};
   std::atomic<uint32_t> history_{0};
   std::shared_ptr<void> owner_;

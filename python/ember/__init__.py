@@ -98,7 +98,7 @@ from . import _module_paths  # noqa: E402
 
 _module_paths.install(globals())
 
-from . import distributions, jit, onnx, special, testing  # noqa: E402,F401
+from . import distributions, jit, multiprocessing, onnx, special, testing  # noqa: E402,F401
 
 mvlgamma = special.multigammaln
 _C.Tensor.mvlgamma = special.multigammaln

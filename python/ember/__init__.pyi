@@ -12,6 +12,7 @@ from . import distributions as distributions
 from . import func as func
 from . import jit as jit
 from . import linalg as linalg
+from . import multiprocessing as multiprocessing
 from . import nn as nn
 from . import onnx as onnx
 from . import optim as optim

@@ -819,6 +819,12 @@ void init_tensor(py::module_& m) {
       .def("element_size", [](const Tensor& t) { return itemsize(t->dtype()); })
       .def("storage_offset", [](const Tensor& t) { return t->offset(); })
       .def("is_contiguous", [](const Tensor& t) { return t->is_contiguous(); })
+      .def("share_memory_",
+           [](py::handle self) {
+             as_tensor(self)->storage()->move_to_shared_memory();
+             return self;
+           })
+      .def("is_shared", [](const Tensor& t) { return t->storage()->is_shared(); })
       .def("is_floating_point", [](const Tensor& t) { return is_floating(t->dtype()); })
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
       .def("item",

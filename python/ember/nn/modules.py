@@ -425,6 +425,12 @@ class Module:
     def cpu(self):
         return self
 
+    def share_memory(self):
+        """Parameters and buffers into shared memory, for processes forked later."""
+        for t in [*self.parameters(), *self.buffers()]:
+            t.share_memory_()
+        return self
+
     def cuda(self, device=None):
         check_device("cuda")  # raises: Ember has no CUDA
 
