@@ -587,6 +587,11 @@ POINTWISE_BINARY = [
     op("allclose", binary_samples(scalar=None), dtypes=ALL, **NO_GRAD),
     op("equal", binary_samples(scalar=None), dtypes=ALL, **NO_GRAD),
     op("dist", binary_samples(scalar=None), dtypes=FLOATS),
+    op(
+        "cdist",
+        fixed(_with((_x(2, 3, 4), _x(5, 4, seed=1))), _with((_x(3, 2), _x(4, 2, seed=1)), p=1.0)),
+        dtypes=F64,
+    ),
 ]
 
 POINTWISE_OTHER = [
@@ -931,6 +936,13 @@ INDEXING = [
     shape_op("argsort", _t(3, 4), _with((_x(3, 4), 0), descending=True), dtypes=ALL, **NO_GRAD),
     shape_op("topk", _with((_x(3, 4), 2)), _with((_x(3, 4), 2, 0, False)), dtypes=NUMERIC),
     shape_op("unique", _t(3, 4), _with((_x(3, 4),), return_counts=True), **NO_GRAD),
+    shape_op(
+        "unique_consecutive",
+        _t(3, 4),
+        _with((_x(3, 4),), return_inverse=True, return_counts=True, dim=0),
+        dtypes=ALL,
+        **NO_GRAD,
+    ),
     op("bincount", fixed(_with((Keep(np.array([0, 3, 1, 3, 7])),))), dtypes=ALL, **NO_GRAD),
     op("histc", fixed(_t(20), _with((_x(20),), bins=4, min=-1, max=1)), dtypes=FLOATS, **NO_GRAD),
     op("histogram", fixed(_with((_x(20), 4))), dtypes=F64, **NO_GRAD),
@@ -1125,6 +1137,12 @@ LAYERS = [
     nn("rms_norm", _with((_x(3, 4), (4,))), _with((_x(3, 4), (4,), _x(4, seed=1)))),
     nn("local_response_norm", _with((_x(2, 4, 3), 2)), dtypes=FLOATS + ("int64",)),
     nn("embedding", _with((_labels(5, 2, 3), _x(5, 4))), dtypes=ALL),
+    nn(
+        "embedding_bag",
+        _with((_labels(5, 2, 3), _x(5, 4)), mode="sum"),
+        _with((_labels(5, 6), _x(5, 4), Keep(np.array([0, 2, 2]))), mode="max"),
+        dtypes=FLOATS,
+    ),
     nn("one_hot", _with((_labels(5, 2, 3),)), _with((_labels(5, 4), 6)), **NO_GRAD, dtypes=ALL),
     nn(
         "pad",

@@ -51,7 +51,7 @@ EXCLUDED = {
         "torch.Tensor.exponential_ torch.Tensor.multinomial torch.Tensor.normal_ "
         "torch.Tensor.random_ torch.Tensor.uniform_ torch.nn.functional.dropout "
         "torch.nn.functional.dropout1d torch.nn.functional.dropout2d "
-        "torch.nn.functional.dropout3d",
+        "torch.nn.functional.dropout3d torch.nn.functional.gumbel_softmax",
     ),
     **_group(
         ATTRIBUTE,
@@ -65,7 +65,8 @@ EXCLUDED = {
         "torch.Tensor.requires_grad torch.Tensor.requires_grad_ torch.Tensor.resize_ "
         "torch.Tensor.retain_grad torch.Tensor.retains_grad torch.Tensor.shape "
         "torch.Tensor.size torch.Tensor.storage_offset torch.Tensor.stride "
-        "torch.Tensor.tolist torch.Tensor.type",
+        "torch.Tensor.tolist torch.Tensor.type torch.Tensor.share_memory_ "
+        "torch.Tensor.is_shared",
     ),
     **_group(
         UNINITIALIZED,

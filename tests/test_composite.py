@@ -249,3 +249,51 @@ def test_amax_errors_name_the_empty_dim_and_the_modified_output_like_torch():
     e, t = capture(modified, ember), capture(modified, torch)
     assert type(e) is type(t) is RuntimeError
     assert str(e).replace("ember.", "torch.").split(", which")[0] == str(t).split(", which")[0]
+
+
+@pytest.mark.parametrize(
+    "values,dim",
+    [
+        ([1, 1, 2, 2, 3, 1], None),
+        ([[1, 1], [1, 1], [2, 3]], 0),
+        ([[1, 1], [1, 1], [2, 3]], 1),
+        ([[1, 1], [1, 1], [2, 3]], None),
+        ([], None),
+        ([2.5, float("nan"), float("nan")], None),
+    ],
+)
+def test_unique_consecutive_matches_torch(values, dim):
+    compare(
+        lambda lib: lib.unique_consecutive(
+            lib.tensor(values), return_inverse=True, return_counts=True, dim=dim
+        )
+    )
+    compare(lambda lib: lib.tensor(values).unique_consecutive(dim=dim))
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0, 1.5, 2.0, 3.0, float("inf")])
+def test_cdist_values_and_gradients_match_torch(p):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 4, 3)), rng.standard_normal((5, 3))
+
+    def run(lib):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        out = lib.cdist(x, y, p=p)
+        (
+            out * lib.arange(float(out.numel()), dtype=lib.float64).reshape(out.shape)
+        ).sum().backward()
+        return out.detach(), x.grad, y.grad
+
+    compare(run, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.cdist(L.ones(3), L.ones(3)),
+        lambda L: L.cdist(L.ones(3, 4), L.ones(3, 3)),
+        lambda L: L.cdist(L.ones(3, 4), L.ones(3, 4), p=-1),
+    ],
+)
+def test_cdist_refuses_like_torch(call):
+    assert str(capture(call, ember)) == str(capture(call, torch))

@@ -2603,3 +2603,36 @@ def test_instance_norm_modules_like_torch(cls, shape, affine):
     assert e[:2] == t[:2]
     for a, b in zip(e[2], t[2]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("dim", [-1, 0])
+def test_gumbel_softmax_samples_and_gradients_match_torch(hard, dim):
+    def run(lib):
+        lib.manual_seed(5)
+        logits = lib.randn(3, 4, requires_grad=True)
+        out = lib.nn.functional.gumbel_softmax(logits, tau=0.7, hard=hard, dim=dim)
+        (out * lib.arange(12.0).reshape(3, 4)).sum().backward()
+        return out.detach().numpy(), logits.grad.numpy()
+
+    (eo, eg), (to, tg) = run(ember), run(torch)
+    np.testing.assert_allclose(eo, to, rtol=1e-6)
+    np.testing.assert_allclose(eg, tg, rtol=1e-5, atol=1e-5)  # float32 softmax gradient
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 2), (4, 4)])
+def test_orthogonal_init_draws_torchs_matrix(shape):
+    def run(lib):
+        lib.manual_seed(9)
+        return lib.nn.init.orthogonal_(lib.empty(*shape), gain=1.5).numpy()
+
+    e, t = run(ember), run(torch)
+    np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+    flat = e.reshape(shape[0], -1)
+    small = flat @ flat.T if shape[0] <= flat.shape[1] else flat.T @ flat
+    np.testing.assert_allclose(small, 2.25 * np.eye(len(small)), atol=1e-5)
+
+
+def test_orthogonal_init_refuses_vectors_like_torch():
+    with pytest.raises(ValueError, match="2 or more dimensions"):
+        ember.nn.init.orthogonal_(ember.empty(3))

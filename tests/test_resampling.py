@@ -219,3 +219,21 @@ def test_deprecated_upsample_functions_warn_like_torch(name, kw_):
     close(outs[0][0], outs[1][0], 1e-12)
     assert outs[0][1] == outs[1][1]
     assert len(outs[0][1]) == 1
+
+
+@pytest.mark.parametrize(
+    "shape,size", [((1, 2, 7), 3), ((2, 3, 5, 7), (2, 3)), ((1, 1, 4, 4), (8, 6))]
+)
+def test_area_mode_averages_source_windows_like_torch(shape, size):
+    def run(lib):
+        x = lib.tensor(np.random.default_rng(0).standard_normal(shape), requires_grad=True)
+        out = lib.nn.functional.interpolate(x, size=size, mode="area")
+        (
+            out * lib.arange(float(out.numel()), dtype=lib.float64).reshape(out.shape)
+        ).sum().backward()
+        return out.detach().numpy(), x.grad.numpy(), type(out.grad_fn).__name__
+
+    (eo, eg, en), (to, tg, tn) = run(ember), run(torch)
+    np.testing.assert_allclose(eo, to, rtol=1e-12)
+    np.testing.assert_allclose(eg, tg, rtol=1e-12)
+    assert en == tn

@@ -393,6 +393,58 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return out[0] if len(out) == 1 else tuple(out)
 
 
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Collapses each run of equal values (or equal slices along dim) to one."""
+    values = numpy_values(input)
+    if dim is None:
+        flat = values.reshape(-1)
+        changes = np.r_[True, flat[1:] != flat[:-1]][: flat.size]
+        starts = np.flatnonzero(changes)
+        kept = flat[starts]
+        inverse_shape = values.shape
+    else:
+        dim = _dim(dim, input.dim())
+        moved = np.moveaxis(values, dim, 0).reshape(values.shape[dim], -1)
+        changes = np.r_[True, np.any(moved[1:] != moved[:-1], axis=1)][: len(moved)]
+        starts = np.flatnonzero(changes)
+        kept = np.take(values, starts, axis=dim)
+        inverse_shape = (values.shape[dim],)
+    length = values.size if dim is None else values.shape[dim]
+    out = [_C.tensor(kept, dtype=input.dtype)]
+    if return_inverse:
+        run_of = np.cumsum(changes, dtype=np.int64) - 1
+        out.append(_C.tensor(run_of.reshape(inverse_shape)))
+    if return_counts:
+        out.append(_C.tensor(np.diff(np.r_[starts, length]).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """p-norm distances between the rows of x1 and x2 (batched over leading dims)."""
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.dim() < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x.dim()}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
+        )
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not x.is_floating_point():
+            raise RuntimeError(
+                f"cdist only supports floating-point dtypes, {name} got: {_TYPE_NAMES[x.dtype]}"
+            )
+    if x1.dtype in (_C.float16, _C.bfloat16):
+        raise NotImplementedError(f"\"cdist\" not implemented for '{_TYPE_NAMES[x1.dtype]}'")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_TYPE_NAMES[x1.dtype]} but found {_TYPE_NAMES[x2.dtype]}"
+        )
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    differences = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return _C.norm(differences, float(p), (-1,), False)
+
+
 @contextlib.contextmanager
 def _numpy_allocation():
     """NumPy's MemoryError as torch's (and Ember's own) allocation RuntimeError."""
@@ -716,6 +768,8 @@ COMPOSITES = {
     "median": median,
     "count_nonzero": count_nonzero,
     "unique": unique,
+    "unique_consecutive": unique_consecutive,
+    "cdist": cdist,
     "bincount": bincount,
     "argwhere": argwhere,
     "trace": trace,
@@ -730,6 +784,7 @@ COMPOSITES = {
 
 # torch has these as functions only.
 _FUNCTIONS_ONLY = {
+    "cdist",
     "std_mean",
     "var_mean",
     "einsum",

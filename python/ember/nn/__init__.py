@@ -10,7 +10,7 @@ from .container import (  # noqa: F401
     ParameterList,
     Sequential,
 )
-from .embedding import Embedding  # noqa: F401
+from .embedding import Embedding, EmbeddingBag  # noqa: F401
 from .modules import (  # noqa: F401
     GELU,
     BCELoss,

@@ -238,6 +238,121 @@ def embedding(
     return _C._nn.embedding(weight, input, -1 if padding_idx is None else padding_idx)
 
 
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """Softmax of (logits + Gumbel noise) / tau; with hard, one-hot forward values
+    whose gradient is the soft sample's (straight-through)."""
+    noise = -_C.empty_like(logits).exponential_().log()  # Gumbel(0, 1)
+    soft = ((logits + noise) / tau).softmax(dim)
+    if not hard:
+        return soft
+    winner = soft.max(dim, keepdim=True)[1]
+    one_hot = _C.zeros_like(logits).scatter_(dim, winner, 1.0)
+    return one_hot - soft.detach() + soft
+
+
+def embedding_bag(
+    input,
+    weight,
+    offsets=None,
+    max_norm=None,
+    norm_type=2,
+    scale_grad_by_freq=False,
+    mode="mean",
+    sparse=False,
+    per_sample_weights=None,
+    include_last_offset=False,
+    padding_idx=None,
+):
+    """Sums, means or maxima of bags of rows of weight.
+
+    A 2-D input is one bag per row; a 1-D input is cut into bags at `offsets`.
+    Entries equal to padding_idx are left out of their bag; an empty bag is 0.
+    """
+    _no_embedding_option(max_norm, scale_grad_by_freq, sparse)
+    if not weight.is_floating_point():
+        raise RuntimeError(
+            "Expected tensor for argument #1 'weight' to have one of the following scalar types: "
+            f"Half, BFloat16, Float, Double; but got {_legacy_type_name(weight)} instead (while "
+            "checking arguments for embedding_bag)"
+        )
+    if input.dtype not in (_C.int64, _C.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+            f"Long, Int; but got {_legacy_type_name(input)} instead (while checking arguments "
+            "for embedding_bag)"
+        )
+    ids, bag_of_entry, bags = _bags(input, offsets, include_last_offset)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                "on GitHub."
+            )
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not "
+                f"None, then it must have the same shape as the input ({input.shape})"
+            )
+    padding_idx = _embedding_padding_idx(padding_idx, weight.shape[0])
+    if padding_idx is not None:  # padding entries leave their bag
+        kept = ids != padding_idx
+        ids, bag_of_entry = ids[kept], bag_of_entry[kept]
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)[kept]
+    rows = embedding(ids, weight)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    out = _C.zeros(bags, weight.shape[1], dtype=weight.dtype)
+    index = bag_of_entry.reshape(-1, 1).expand(-1, weight.shape[1])
+    if mode == "max":
+        return out.scatter_reduce(0, index, rows, "amax", include_self=False)
+    summed = out.index_add(0, bag_of_entry, rows)
+    if mode == "sum":
+        return summed
+    counts = _C.zeros(bags, dtype=weight.dtype).index_add(
+        0, bag_of_entry, _C.ones(bag_of_entry.shape[0], dtype=weight.dtype)
+    )
+    return summed / counts.clamp(min=1).reshape(-1, 1)
+
+
+def _bags(input, offsets, include_last_offset):
+    """(flat ids, the bag of each id, number of bags) with torch's checks."""
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}"
+            )
+        bags, length = input.shape
+        bag_of_entry = _C.arange(bags).reshape(-1, 1).expand(bags, length).reshape(-1)
+        return input.reshape(-1), bag_of_entry, bags
+    if input.dim() != 1:
+        raise ValueError(
+            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}"
+        )
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.dim() != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    starts = offsets.tolist()
+    if starts and starts[0] != 0:
+        raise RuntimeError(
+            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+            f"from position 0. However, got {starts[0]}"
+        )
+    if include_last_offset:
+        starts, end = starts[:-1], starts[-1] if starts else 0
+    else:
+        end = input.shape[0]
+    sizes = [b - a for a, b in zip(starts, [*starts[1:], end])]
+    bag_of_entry = _C.tensor(np.repeat(np.arange(len(sizes), dtype=np.int64), sizes))
+    return input[: sum(sizes)], bag_of_entry, len(sizes)
+
+
 # ----- normalisation --------------------------------------------------------------
 
 

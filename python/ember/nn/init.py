@@ -120,3 +120,33 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     return normal_(tensor, 0.0, _xavier_std(tensor, gain), generator)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix from the QR factors of a normal sample, as torch.
+
+    The rows (or columns, if fewer) are orthonormal; trailing dims are flattened.
+    """
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    with no_grad():
+        sample = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+        if rows < cols:
+            sample = sample.t()
+        q, r = _linalg().qr(sample)
+        q = q * r.diagonal().sign()  # unique factors: R's diagonal made positive
+        if rows < cols:
+            q = q.t()
+        tensor.view_as(q).copy_(q)
+        tensor.mul_(gain)
+    return tensor
+
+
+def _linalg():
+    from .. import linalg  # imported late: ember.linalg loads after ember.nn
+
+    return linalg

@@ -7,6 +7,9 @@ import warnings
 
 from .. import _C
 from .modules import Module
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+
+_AREA_POOLS = {3: adaptive_avg_pool1d, 4: adaptive_avg_pool2d}
 
 _LINEAR_MODES = "linear | bilinear | bicubic | trilinear"
 _ALL_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
@@ -100,6 +103,8 @@ def interpolate(
         return _C._upsample_linear(input, sizes, bool(align_corners), kernel_scales)
     if mode == "bilinear" and rank == 4 and not antialias:
         return _C._upsample_linear(input, sizes, bool(align_corners), kernel_scales)
+    if mode == "area" and rank in (3, 4):  # the mean over each output's source window
+        return _AREA_POOLS[rank](input, sizes)
     needs = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
     if mode in needs and rank in (3, 4, 5) and rank != needs[mode]:
         raise NotImplementedError(f"Got {rank}D input, but {mode} mode needs {needs[mode]}D input")
