@@ -72,6 +72,12 @@ EXCLUDED = {
         UNINITIALIZED,
         "torch.empty torch.empty_like torch.Tensor.new_empty torch.Tensor.new",
     ),
+    **_group(
+        "3-D layers composed from the 2-D kernels: tests/test_volumetric.py checks them "
+        "against torch over random geometries",
+        "torch.nn.functional.conv3d torch.nn.functional.max_pool3d "
+        "torch.nn.functional.avg_pool3d",
+    ),
     "torch.nn.functional.multi_head_attention_forward": (
         "the many-argument kernel of nn.MultiheadAttention: tests/test_attention.py "
         "compares the module with torch's"

@@ -73,6 +73,7 @@ globals().update({m.__name__: m for m in _activation.MODULES})
 # Convolution and pooling live in their own files; torch has them in F and nn.
 from . import conv as _conv  # noqa: E402
 from . import pooling as _pooling  # noqa: E402
+from . import volumetric as _volumetric  # noqa: E402
 
 functional.__dict__.update(
     conv1d=_conv.conv1d,
@@ -94,7 +95,11 @@ functional.__dict__.update(
     adaptive_max_pool2d=_pooling.adaptive_max_pool2d,
     adaptive_max_pool1d_with_indices=_pooling.adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d_with_indices=_pooling.adaptive_max_pool2d_with_indices,
+    conv3d=_volumetric.conv3d,
+    max_pool3d=_volumetric.max_pool3d,
+    avg_pool3d=_volumetric.avg_pool3d,
 )
+Conv3d, MaxPool3d, AvgPool3d = _volumetric.Conv3d, _volumetric.MaxPool3d, _volumetric.AvgPool3d
 Conv1d, Conv2d = _conv.Conv1d, _conv.Conv2d
 ConvTranspose1d, ConvTranspose2d = _conv.ConvTranspose1d, _conv.ConvTranspose2d
 MaxPool1d, MaxPool2d, AvgPool2d = _pooling.MaxPool1d, _pooling.MaxPool2d, _pooling.AvgPool2d

@@ -61,7 +61,8 @@ def _same_padding(input, weight, stride, dilation, dims):
     return pad(input, pad_nd), left
 
 
-def _conv(name, dims, input, weight, bias, stride, padding, dilation, groups):
+def _conv(name, dims, input, weight, bias, stride, padding, dilation, groups, kernel=None):
+    """Checks and pads as torch's conv<dims>d, then runs `kernel` (the C++ one by default)."""
     if input.dim() not in (dims + 1, dims + 2):
         raise RuntimeError(
             f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got "
@@ -79,9 +80,8 @@ def _conv(name, dims, input, weight, bias, stride, padding, dilation, groups):
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
         padding = _param(padding, dims)
-    out = _C._convolution(
-        input, weight, bias, _param(stride, dims), padding, _param(dilation, dims), groups
-    )
+    kernel = kernel or _C._convolution
+    out = kernel(input, weight, bias, _param(stride, dims), padding, _param(dilation, dims), groups)
     return out if batched else out.squeeze(0)
 
 

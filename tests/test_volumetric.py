@@ -1,0 +1,135 @@
+"""conv3d, max_pool3d and avg_pool3d (and their modules) against torch: values
+and gradients over random geometries, ties, module init and reprs, errors."""
+
+import numpy as np
+import pytest
+from conftest import capture, ember, torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def values_and_grads(lib, f, data):
+    x = lib.tensor(data, requires_grad=True)
+    out = f(lib, x)
+    weights = lib.arange(float(out.numel()), dtype=lib.float64).reshape(out.shape)
+    (out * weights).sum().backward()
+    return out.detach().numpy(), x.grad.numpy()
+
+
+def assert_matches_torch(f, data, rtol=1e-10):
+    refusal = capture(lambda lib: values_and_grads(lib, f, data), torch)
+    if refusal is not None:  # a window that does not fit: the same refusal
+        assert type(capture(lambda lib: values_and_grads(lib, f, data), ember)) is type(refusal)
+        return
+    te, tg = values_and_grads(torch, f, data)
+    ee, eg = values_and_grads(ember, f, data)
+    assert ee.shape == te.shape
+    np.testing.assert_allclose(ee, te, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(eg, tg, rtol=rtol, atol=1e-10)
+
+
+triple = st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    kernel=triple,
+    stride=triple,
+    dilation=triple,
+    pad=st.integers(0, 1),
+    groups=st.sampled_from([1, 2]),
+)
+def test_conv3d_matches_torch(kernel, stride, dilation, pad, groups):
+    data = np.random.default_rng(0).standard_normal((2, 4, 7, 6, 5))
+    weight = np.random.default_rng(1).standard_normal((4, 4 // groups, *kernel))
+    bias = np.linspace(-1, 1, 4)
+
+    def conv(lib, x):
+        return lib.nn.functional.conv3d(
+            x, lib.tensor(weight), lib.tensor(bias), stride, pad, dilation, groups
+        )
+
+    assert_matches_torch(conv, data)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    stride=triple,
+    ceil=st.booleans(),
+    dilation=triple,
+    pad=st.booleans(),
+)
+def test_max_pool3d_matches_torch(kernel, stride, ceil, dilation, pad):
+    padding = tuple(k // 2 for k in kernel) if pad else 0
+    data = np.random.default_rng(2).standard_normal((2, 3, 6, 7, 5))
+    data[data < 0] = 0.0  # ReLU-like ties: the gradient goes to the first maximum
+
+    def pool(lib, x):
+        return lib.nn.functional.max_pool3d(x, kernel, stride, padding, dilation, ceil)
+
+    assert_matches_torch(pool, data)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    stride=triple,
+    ceil=st.booleans(),
+    include_pad=st.booleans(),
+    pad=st.booleans(),
+    divisor=st.sampled_from([None, 5]),
+)
+def test_avg_pool3d_matches_torch(kernel, stride, ceil, include_pad, pad, divisor):
+    padding = tuple(k // 2 for k in kernel) if pad else 0
+    data = np.random.default_rng(3).standard_normal((1, 2, 6, 7, 5))
+
+    def pool(lib, x):
+        return lib.nn.functional.avg_pool3d(x, kernel, stride, padding, ceil, include_pad, divisor)
+
+    assert_matches_torch(pool, data)
+
+
+def test_unbatched_volumes_and_same_padding_match_torch():
+    data = np.random.default_rng(4).standard_normal((3, 5, 6, 4))
+    weight = np.random.default_rng(5).standard_normal((2, 3, 3, 2, 3))
+    assert_matches_torch(
+        lambda L, x: L.nn.functional.conv3d(x, L.tensor(weight), padding="same"), data
+    )
+    assert_matches_torch(lambda L, x: L.nn.functional.max_pool3d(x, 2), data)
+    assert_matches_torch(lambda L, x: L.nn.functional.avg_pool3d(x, 2, 1), data)
+
+
+def test_modules_initialize_and_print_like_torch():
+    for lib_modules in [
+        lambda L: L.nn.Conv3d(4, 6, (3, 2, 3), stride=2, padding=1, groups=2),
+        lambda L: L.nn.Conv3d(2, 3, 1, bias=False),
+        lambda L: L.nn.MaxPool3d(3, 2, 1, ceil_mode=True),
+        lambda L: L.nn.AvgPool3d(2, count_include_pad=False),
+    ]:
+        modules = []
+        for lib in (ember, torch):
+            lib.manual_seed(0)
+            modules.append(lib_modules(lib))
+        e, t = modules
+        assert repr(e) == repr(t)
+        for (en, ep), (tn, tp) in zip(e.named_parameters(), t.named_parameters()):
+            assert en == tn
+            np.testing.assert_allclose(ep.detach().numpy(), tp.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.nn.functional.conv3d(L.ones(1, 4, 5, 5, 5), L.ones(3, 2, 3, 3, 3)),
+        lambda L: L.nn.functional.conv3d(L.ones(1, 2, 2, 5, 5), L.ones(3, 2, 3, 3, 3)),
+        lambda L: L.nn.functional.conv3d(L.ones(1, 2, 5, 5), L.ones(3, 2, 3, 3, 3)),
+        lambda L: L.nn.functional.max_pool3d(L.ones(1, 2, 5, 5, 5), 2, padding=2),
+        lambda L: L.nn.functional.avg_pool3d(L.ones(5, 5), 2),
+    ],
+    ids=["channels", "kernel_too_big", "rank", "pool_padding", "pool_rank"],
+)
+def test_bad_shapes_raise_like_torch(call):
+    e, t = capture(call, ember), capture(call, torch)
+    assert type(e) is type(t)
+    assert str(e).split("\n")[0] == str(t).split("\n")[0]
