@@ -75,8 +75,7 @@ EXCLUDED = {
     **_group(
         "3-D layers composed from the 2-D kernels: tests/test_volumetric.py checks them "
         "against torch over random geometries",
-        "torch.nn.functional.conv3d torch.nn.functional.max_pool3d "
-        "torch.nn.functional.avg_pool3d",
+        "torch.nn.functional.conv3d torch.nn.functional.max_pool3d torch.nn.functional.avg_pool3d",
     ),
     "torch.nn.functional.multi_head_attention_forward": (
         "the many-argument kernel of nn.MultiheadAttention: tests/test_attention.py "
