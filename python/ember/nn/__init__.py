@@ -72,6 +72,7 @@ globals().update({m.__name__: m for m in _activation.MODULES})
 
 # Convolution and pooling live in their own files; torch has them in F and nn.
 from . import conv as _conv  # noqa: E402
+from . import grid_sampling as _grid_sampling  # noqa: E402
 from . import pooling as _pooling  # noqa: E402
 from . import volumetric as _volumetric  # noqa: E402
 
@@ -95,6 +96,8 @@ functional.__dict__.update(
     adaptive_max_pool2d=_pooling.adaptive_max_pool2d,
     adaptive_max_pool1d_with_indices=_pooling.adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d_with_indices=_pooling.adaptive_max_pool2d_with_indices,
+    affine_grid=_grid_sampling.affine_grid,
+    grid_sample=_grid_sampling.grid_sample,
     conv3d=_volumetric.conv3d,
     max_pool3d=_volumetric.max_pool3d,
     avg_pool3d=_volumetric.avg_pool3d,
