@@ -77,6 +77,11 @@ EXCLUDED = {
         "against torch over random geometries",
         "torch.nn.functional.conv3d torch.nn.functional.max_pool3d torch.nn.functional.avg_pool3d",
     ),
+    **_group(
+        "spatial transformer sampling: tests/test_grid_sampling.py checks every mode, "
+        "padding mode and align_corners against torch",
+        "torch.nn.functional.affine_grid torch.nn.functional.grid_sample",
+    ),
     "torch.nn.functional.multi_head_attention_forward": (
         "the many-argument kernel of nn.MultiheadAttention: tests/test_attention.py "
         "compares the module with torch's"
