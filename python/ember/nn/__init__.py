@@ -3,6 +3,7 @@
 from . import _rnn_utils as _rnn_utils  # noqa: E402
 from . import activation as _activation  # noqa: E402
 from . import functional, init, parallel, utils  # noqa: F401
+from . import reparametrized_weights as _reparametrized  # noqa: E402
 from .container import (  # noqa: F401
     ModuleDict,
     ModuleList,
@@ -61,6 +62,9 @@ from .normalization import (  # noqa: F401
 )
 from .parallel import DataParallel  # noqa: F401
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+
+for _name in ("weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"):
+    setattr(utils, _name, getattr(_reparametrized, _name))
 
 # torch.nn.utils.rnn: utils is a module here, so the submodule is registered by name
 utils.rnn = _rnn_utils
