@@ -66,6 +66,14 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBas
 for _name in ("weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"):
     setattr(utils, _name, getattr(_reparametrized, _name))
 
+# torch.nn.utils.parametrize and .parametrizations, registered as submodules of utils
+from . import parametrizations as _parametrizations  # noqa: E402
+from . import parametrize as _parametrize  # noqa: E402
+
+utils.parametrize, utils.parametrizations = _parametrize, _parametrizations
+__import__("sys").modules[__name__ + ".utils.parametrize"] = _parametrize
+__import__("sys").modules[__name__ + ".utils.parametrizations"] = _parametrizations
+
 # torch.nn.utils.rnn: utils is a module here, so the submodule is registered by name
 utils.rnn = _rnn_utils
 __import__("sys").modules[__name__ + ".utils.rnn"] = _rnn_utils
