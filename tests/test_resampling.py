@@ -237,3 +237,51 @@ def test_area_mode_averages_source_windows_like_torch(shape, size):
     np.testing.assert_allclose(eo, to, rtol=1e-12)
     np.testing.assert_allclose(eg, tg, rtol=1e-12)
     assert en == tn
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mode=st.sampled_from(["trilinear", "bicubic"]),
+    align_corners=st.booleans(),
+    by_scale=st.booleans(),
+    sizes=st.lists(st.integers(1, 7), min_size=3, max_size=3),
+    scales=st.lists(st.sampled_from([0.5, 0.7, 1.0, 1.5, 2.0, 3.0]), min_size=3, max_size=3),
+    seed=st.integers(0, 100),
+)
+def test_trilinear_and_bicubic_match_torch(mode, align_corners, by_scale, sizes, scales, seed):
+    rank = 3 if mode == "trilinear" else 2
+    shape = (2, 2, *[s + 1 for s in sizes[:rank]])
+    kw = {"mode": mode, "align_corners": align_corners}
+    if by_scale:
+        kw["scale_factor"] = tuple(scales[:rank])
+    else:
+        kw["size"] = tuple(sizes[:rank])
+    data = np.random.default_rng(seed).standard_normal(shape)
+
+    def run(lib):
+        x = lib.tensor(data, requires_grad=True)
+        out = lib.nn.functional.interpolate(x, **kw)
+        (
+            out * lib.arange(float(out.numel()), dtype=lib.float64).reshape(out.shape)
+        ).sum().backward()
+        return out.detach().numpy(), x.grad.numpy()
+
+    (eo, eg), (to, tg) = run(ember), run(torch)
+    assert eo.shape == to.shape
+    np.testing.assert_allclose(eo, to, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(eg, tg, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode,shape", [("trilinear", (1, 1, 2, 2, 2)), ("bicubic", (1, 1, 2, 2))])
+def test_trilinear_and_bicubic_refuse_integers_like_torch(mode, shape):
+    def call(lib, F):
+        F.interpolate(lib.ones(shape, dtype=lib.int64), scale_factor=2, mode=mode)
+
+    assert_same_error(call)
+
+
+def test_upsample_module_runs_bicubic_like_torch():
+    data = np.random.default_rng(7).standard_normal((1, 3, 4, 4)).astype(np.float32)
+    e = ember.nn.Upsample(scale_factor=2, mode="bicubic", align_corners=False)(ember.tensor(data))
+    t = torch.nn.Upsample(scale_factor=2, mode="bicubic", align_corners=False)(torch.tensor(data))
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)

@@ -1,11 +1,12 @@
-"""Resizing layers: F.interpolate (nearest and linear C++ kernels, torch's nodes),
-pixel shuffling and their modules."""
+"""Resizing layers: F.interpolate (nearest and linear C++ kernels with torch's
+nodes; area, trilinear and bicubic composed), pixel shuffling and their modules."""
 
 import math
 import numbers
 import warnings
 
 from .. import _C
+from .._dtype_info import TYPE_NAMES
 from .modules import Module
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -105,6 +106,10 @@ def interpolate(
         return _C._upsample_linear(input, sizes, bool(align_corners), kernel_scales)
     if mode == "area" and rank in (3, 4):  # the mean over each output's source window
         return _AREA_POOLS[rank](input, sizes)
+    if mode == "trilinear" and rank == 5:
+        return _separable(input, sizes, kernel_scales, bool(align_corners), _linear_taps)
+    if mode == "bicubic" and rank == 4 and not antialias:
+        return _separable(input, sizes, kernel_scales, bool(align_corners), _cubic_taps)
     needs = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
     if mode in needs and rank in (3, 4, 5) and rank != needs[mode]:
         raise NotImplementedError(f"Got {rank}D input, but {mode} mode needs {needs[mode]}D input")
@@ -117,6 +122,86 @@ def interpolate(
         f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {rank}D) for the modes: "
         f"{_ALL_MODES} (got {mode})"
     )
+
+
+# ---- separable resampling: trilinear and bicubic, one spatial dim at a time ----
+#
+# Note [Separable resampling]
+# A trilinear or bicubic weight is a product of one weight per spatial dim, so
+# resizing dim by dim (last dim first, as torch's kernels sum) gives the same
+# result: each pass gathers the source positions every output reads
+# (index_select, differentiable) and sums them times constant weights. torch
+# records one UpsampleTrilinear3DBackward0/UpsampleBicubic2DBackward0 node.
+
+_CUBIC_A = -0.75  # torch's cubic convolution coefficient
+
+
+def _source_position(out_index, in_size, out_size, scale, align_corners, cubic):
+    """Where output position out_index reads in input coordinates (torch's rule)."""
+    if align_corners:
+        return out_index * ((in_size - 1) / (out_size - 1)) if out_size > 1 else 0.0
+    ratio = 1.0 / scale if scale is not None and scale > 0 else in_size / out_size
+    position = ratio * (out_index + 0.5) - 0.5
+    return position if cubic else max(position, 0.0)
+
+
+def _linear_taps(in_size, out_size, scale, align_corners):
+    taps = [([], []), ([], [])]
+    for o in range(out_size):
+        x = _source_position(o, in_size, out_size, scale, align_corners, cubic=False)
+        x0 = min(int(x), in_size - 1)
+        x1 = x0 + (1 if x0 < in_size - 1 else 0)
+        t = x - x0
+        for (index, weight), (i, w) in zip(taps, ((x0, 1.0 - t), (x1, t))):
+            index.append(i)
+            weight.append(w)
+    return taps
+
+
+def _cubic_weights(t):
+    a = _CUBIC_A
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _cubic_taps(in_size, out_size, scale, align_corners):
+    taps = [([], []) for _ in range(4)]
+    for o in range(out_size):
+        x = _source_position(o, in_size, out_size, scale, align_corners, cubic=True)
+        x0 = math.floor(x)
+        for k, w in enumerate(_cubic_weights(x - x0)):
+            taps[k][0].append(min(max(x0 - 1 + k, 0), in_size - 1))  # border pixels repeat
+            taps[k][1].append(w)
+    return taps
+
+
+def _resample_dim(x, dim, out_size, scale, align_corners, taps_of):
+    shape = [1] * x.dim()
+    shape[dim] = out_size
+    out = None
+    for index, weight in taps_of(x.shape[dim], out_size, scale, align_corners):
+        picked = x.index_select(dim, _C.tensor(index, dtype=_C.int64))
+        term = picked * _C.tensor(weight, dtype=x.dtype).reshape(shape)
+        out = term if out is None else out + term
+    return out
+
+
+def _separable(input, sizes, scales, align_corners, taps_of):
+    if not input.is_floating_point():
+        kind = "linear" if taps_of is _linear_taps else "cubic"
+        raise NotImplementedError(
+            f"\"compute_indices_weights_{kind}\" not implemented for '{TYPE_NAMES[input.dtype]}'"
+        )
+    out = input
+    for i in reversed(range(len(sizes))):
+        out = _resample_dim(out, 2 + i, sizes[i], scales[i], align_corners, taps_of)
+    return out
 
 
 def _deprecated(name):
