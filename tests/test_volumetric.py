@@ -133,3 +133,37 @@ def test_bad_shapes_raise_like_torch(call):
     e, t = capture(call, ember), capture(call, torch)
     assert type(e) is type(t)
     assert str(e).split("\n")[0] == str(t).split("\n")[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    out=st.tuples(st.integers(1, 5), st.sampled_from([None, 1, 3, 8]), st.integers(1, 6)),
+    kind=st.sampled_from(["avg", "max"]),
+)
+def test_adaptive_3d_pools_match_torch(out, kind):
+    data = np.random.default_rng(6).standard_normal((2, 2, 5, 7, 6))
+    data[data < 0] = 0.0  # ties for the max pool
+
+    def pool(lib, x):
+        return getattr(lib.nn.functional, f"adaptive_{kind}_pool3d")(x, out)
+
+    assert_matches_torch(pool, data)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda L: L.nn.ReflectionPad3d((1, 2, 0, 1, 2, 1)),
+        lambda L: L.nn.ReplicationPad3d(2),
+        lambda L: L.nn.ZeroPad3d(1),
+        lambda L: L.nn.CircularPad3d(1),
+        lambda L: L.nn.ConstantPad3d(1, 3.5),
+        lambda L: L.nn.AdaptiveAvgPool3d((2, None, 3)),
+        lambda L: L.nn.AdaptiveMaxPool3d(2),
+    ],
+    ids=["reflect", "replicate", "zero", "circular", "constant", "adaptive_avg", "adaptive_max"],
+)
+def test_3d_padding_and_adaptive_modules_match_torch(make):
+    data = np.random.default_rng(8).standard_normal((1, 2, 4, 5, 6))
+    assert repr(make(ember)) == repr(make(torch))
+    assert_matches_torch(lambda L, x: make(L)(x), data)

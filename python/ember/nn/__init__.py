@@ -113,8 +113,12 @@ functional.__dict__.update(
     conv3d=_volumetric.conv3d,
     max_pool3d=_volumetric.max_pool3d,
     avg_pool3d=_volumetric.avg_pool3d,
+    adaptive_avg_pool3d=_volumetric.adaptive_avg_pool3d,
+    adaptive_max_pool3d=_volumetric.adaptive_max_pool3d,
 )
 Conv3d, MaxPool3d, AvgPool3d = _volumetric.Conv3d, _volumetric.MaxPool3d, _volumetric.AvgPool3d
+AdaptiveAvgPool3d = _volumetric.AdaptiveAvgPool3d
+AdaptiveMaxPool3d = _volumetric.AdaptiveMaxPool3d
 Conv1d, Conv2d = _conv.Conv1d, _conv.Conv2d
 ConvTranspose1d, ConvTranspose2d = _conv.ConvTranspose1d, _conv.ConvTranspose2d
 MaxPool1d, MaxPool2d, AvgPool2d = _pooling.MaxPool1d, _pooling.MaxPool2d, _pooling.AvgPool2d
@@ -138,6 +142,12 @@ ConstantPad1d, ConstantPad2d = _layers.ConstantPad1d, _layers.ConstantPad2d
 ReflectionPad1d, ReflectionPad2d = _layers.ReflectionPad1d, _layers.ReflectionPad2d
 ReplicationPad1d, ReplicationPad2d = _layers.ReplicationPad1d, _layers.ReplicationPad2d
 CircularPad1d, CircularPad2d = _layers.CircularPad1d, _layers.CircularPad2d
+ZeroPad3d, ConstantPad3d, CircularPad3d = (
+    _layers.ZeroPad3d,
+    _layers.ConstantPad3d,
+    _layers.CircularPad3d,
+)
+ReflectionPad3d, ReplicationPad3d = _layers.ReflectionPad3d, _layers.ReplicationPad3d
 PReLU, Softmax2d, LocalResponseNorm = _layers.PReLU, _layers.Softmax2d, _layers.LocalResponseNorm
 Bilinear, Fold, Unfold = _layers.Bilinear, _layers.Fold, _layers.Unfold
 

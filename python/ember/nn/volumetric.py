@@ -194,6 +194,72 @@ def _divisors(sizes, outs, k, s, p, count_include_pad, dtype):
     return depth.reshape(-1, 1, 1) * height.reshape(1, -1, 1) * width.reshape(1, 1, -1)
 
 
+def _adaptive_bins(size, out):
+    """torch's adaptive windows: output i reads [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def _adaptive_sizes3(input, output_size):
+    sizes = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size] * 3
+    if len(sizes) != 3:
+        raise RuntimeError("adaptive_avg_pool3d: output_size must be 3")
+    return [input.shape[-3 + i] if s is None else s for i, s in enumerate(sizes)]
+
+
+def _adaptive_pool3d(input, output_size, reduce_depth, pool2d, name):
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"{name}(): Expected 4D or 5D tensor, but got {list(input.shape)}")
+    batched = input.dim() == 5
+    x = input if batched else input.unsqueeze(0)
+    out_d, out_h, out_w = _adaptive_sizes3(x, output_size)
+    n, depth = x.shape[0], x.shape[2]
+    planes = _from_planes(pool2d(_depth_planes(x, 0, 1, depth), (out_h, out_w)), n, depth)
+    bins = [reduce_depth(planes[:, :, a:b]) for a, b in _adaptive_bins(depth, out_d)]
+    out = _C.stack(bins, dim=2)
+    return out if batched else out.squeeze(0)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    from .pooling import adaptive_avg_pool2d
+
+    return _adaptive_pool3d(
+        input, output_size, lambda t: t.mean(2), adaptive_avg_pool2d, "adaptive_avg_pool3d"
+    )
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    if return_indices:
+        raise NotImplementedError(
+            "adaptive_max_pool3d(return_indices=True) is not supported in Ember yet"
+        )
+    from .pooling import adaptive_max_pool2d
+
+    return _adaptive_pool3d(
+        input, output_size, lambda t: t.max(2)[0], adaptive_max_pool2d, "adaptive_max_pool3d"
+    )
+
+
+class AdaptiveAvgPool3d(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return adaptive_avg_pool3d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool3d(AdaptiveAvgPool3d):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
 class MaxPool3d(Module):
     def __init__(
         self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
