@@ -535,7 +535,7 @@ POINTWISE_UNARY = [
     unary("nan_to_num"),
     unary("logit", "open01", aliases=("special.logit",)),
     unary("special.entr", "positive"),
-    unary("special.sinc"),
+    unary("sinc", aliases=("special.sinc",)),
     op(
         "polygamma",
         fixed(Sample((1, Values(domain="positive")(3, 4)))),

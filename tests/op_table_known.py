@@ -659,7 +659,7 @@ KNOWN_BUGS = {
         "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''round_vml_cpu' not implemented for 'Long'')",
         "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
     },
-    "special.sinc": {
+    "sinc": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
     },

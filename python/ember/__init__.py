@@ -100,6 +100,10 @@ _module_paths.install(globals())
 
 from . import distributions, jit, multiprocessing, onnx, special, testing  # noqa: E402,F401
 
+sinc = special.sinc  # torch.sinc is torch.special.sinc, also a Tensor method
+_C.Tensor.sinc = special.sinc
+_C.Tensor.sinc_ = _inplace._in_place("sinc")
+
 mvlgamma = special.multigammaln
 _C.Tensor.mvlgamma = special.multigammaln
 from ._compile import compile  # noqa: E402,A004

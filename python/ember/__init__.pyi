@@ -470,6 +470,7 @@ from .nn.pooling import max_pool1d as max_pool1d
 from .nn.pooling import max_pool2d as max_pool2d
 from .serialization import load as load
 from .serialization import save as save
+from .special import sinc as sinc
 from .utils.dlpack import from_dlpack as from_dlpack
 
 BFloat16Tensor: typing.Any
