@@ -25,7 +25,8 @@ _NN_MODULES = {
     "container": "Sequential ModuleList ModuleDict ParameterList ParameterDict",
     "pooling": (
         "MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveMaxPool1d "
-        "AdaptiveMaxPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d LPPool1d LPPool2d _MaxPoolNd"
+        "AdaptiveMaxPool2d AdaptiveMaxPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d "
+        "AdaptiveAvgPool3d LPPool1d LPPool2d _MaxPoolNd"
     ),
     "batchnorm": "BatchNorm1d BatchNorm2d BatchNorm3d _BatchNorm",
     "instancenorm": "InstanceNorm1d InstanceNorm2d InstanceNorm3d _InstanceNorm",
@@ -39,8 +40,9 @@ _NN_MODULES = {
     ),
     "flatten": "Flatten Unflatten",
     "padding": (
-        "ZeroPad1d ZeroPad2d ConstantPad1d ConstantPad2d ReflectionPad1d ReflectionPad2d "
-        "ReplicationPad1d ReplicationPad2d CircularPad1d CircularPad2d"
+        "ZeroPad1d ZeroPad2d ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d "
+        "ReflectionPad1d ReflectionPad2d ReflectionPad3d ReplicationPad1d ReplicationPad2d "
+        "ReplicationPad3d CircularPad1d CircularPad2d CircularPad3d"
     ),
     "pixelshuffle": "PixelShuffle PixelUnshuffle",
     "upsampling": "Upsample UpsamplingNearest2d UpsamplingBilinear2d",
