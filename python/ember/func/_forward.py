@@ -1,4 +1,4 @@
-"""Forward-mode function transforms: ``jvp``, ``jacfwd``, ``hessian``; ``vmap``.
+"""Forward-mode function transforms: ``jvp``, ``jacfwd``, ``hessian``.
 
 ``jvp`` pushes tangents through dual tensors (``ember.autograd.forward_ad``);
 ``jacfwd`` builds the Jacobian column by column, one dual pass per input
@@ -154,10 +154,3 @@ def _jacfwd_dual(fwad, func, argnums, has_aux, args, kwargs):
 def hessian(func, argnums=0):
     """The Hessian of func w.r.t. the args at `argnums`: jacfwd(jacrev(func))."""
     return jacfwd(jacrev(func, argnums), argnums)
-
-
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
-    raise NotImplementedError(
-        "ember.func.vmap is not implemented: Ember has no batching rules yet. Loop over the "
-        "batch and stack the results (ember.stack([f(x) for x in xs]))."
-    )
