@@ -32,6 +32,7 @@ import warnings
 from .. import _C
 
 _state = threading.local()
+_Tensor = _C.Tensor  # bound once: _C's attributes dispatch while a vmap runs
 
 
 def active_levels():
@@ -137,9 +138,12 @@ class BatchedTensor:
         return functools.partial(dispatch_method, name, self)
 
     def __getattr__(self, name):
-        if name.startswith("_") or not hasattr(_C.Tensor, name):
+        """Tensor's method `name`, defined on the class at first use (later lookups are
+        ordinary method lookups)."""
+        if name.startswith("_") or not hasattr(_Tensor, name):
             raise AttributeError(f"'BatchedTensor' object has no attribute '{name}'")
-        return self._method(name)
+        setattr(BatchedTensor, name, _batched_method(name))
+        return getattr(self, name)
 
 
 def _operator(name, fn):
@@ -229,6 +233,16 @@ def dispatch_method(name, self, *args, **kwargs):
     return dispatch(name, caller, caller, (self, *args), kwargs)
 
 
+def _batched_method(name):
+    caller = _method_caller(name)
+
+    def method(self, *args, **kwargs):
+        return dispatch(name, caller, caller, (self, *args), kwargs)
+
+    method.__name__ = name
+    return method
+
+
 RULES = {}  # key -> rule(level, redo, args, kwargs); filled by _batching_rules
 RANDOM_FACTORIES = {}  # key -> rule(redo, args, kwargs) for factories called inside vmap
 
@@ -239,7 +253,7 @@ RANDOM_FACTORIES = {}  # key -> rule(redo, args, kwargs) for factories called in
 
 
 def is_tensor(x):
-    return isinstance(x, (_C.Tensor, BatchedTensor))
+    return isinstance(x, (_Tensor, BatchedTensor))
 
 
 def batched_at(x, level):
@@ -344,6 +358,21 @@ def is_inplace(key):
     return (key.endswith("_") and not key.endswith("__")) or key in INPLACE_DUNDERS
 
 
+NOT_BATCHED = object()
+
+
+def per_sample_inside_vmap(name, call, args):
+    """call(*args) once per sample when an argument is batched (a transform without a
+    batching rule, such as forward-mode AD), stacked; NOT_BATCHED otherwise."""
+    from ._pytree import tree_flatten, tree_unflatten
+
+    flat, spec = tree_flatten(args)
+    level = top_level(flat, {})
+    if level is None:
+        return NOT_BATCHED
+    return loop_fallback(name, lambda *a: call(*tree_unflatten(list(a), spec)), level, flat, {})
+
+
 def _sample(tree, level, b):
     if isinstance(tree, dict):
         return {k: _sample(v, level, b) for k, v in tree.items()}
@@ -383,7 +412,6 @@ _MODULES = {
 _wrappers = {}
 _lock = threading.Lock()
 _active = 0
-_plain_classes = {}
 
 
 def ember_module():
@@ -445,17 +473,39 @@ def _public_key(value, name):
     return _public_names().get(id(value), name)
 
 
+_plain_item_access = (_Tensor.__getitem__, _Tensor.__setitem__)
+
+
+def _tensor_getitem(self, index):
+    if _holds_batched(index):
+        return dispatch("__getitem__", operator.getitem, operator.getitem, (self, index), {})
+    return _plain_item_access[0](self, index)
+
+
+def _tensor_setitem(self, index, value):
+    if type(value) is BatchedTensor or _holds_batched(index):
+        dispatch("__setitem__", operator.setitem, operator.setitem, (self, index, value), {})
+        return
+    _plain_item_access[1](self, index, value)
+
+
+def _holds_batched(index):
+    if type(index) is tuple:
+        return any(type(i) is BatchedTensor for i in index)
+    return type(index) is BatchedTensor
+
+
 def enter_dispatch():
-    """Note [Batching by dispatch]: route the public modules through the rules."""
+    """Note [Batching by dispatch]: route the public modules through the rules, and
+    plain tensors' indexing too (x[batched_index], x[i] = batched_value)."""
     global _active
     with _lock:
         _active += 1
         if _active == 1:
-            for name in _MODULES:
-                module = sys.modules.get(name)
-                if module is not None:
-                    _plain_classes[name] = type(module)
-                    module.__class__ = _DispatchingModule
+            for module in _public_modules():
+                module.__class__ = _DispatchingModule
+            _Tensor.__getitem__ = _tensor_getitem
+            _Tensor.__setitem__ = _tensor_setitem
 
 
 def exit_dispatch():
@@ -463,6 +513,16 @@ def exit_dispatch():
     with _lock:
         _active -= 1
         if _active == 0:
-            for name, cls in _plain_classes.items():
-                sys.modules[name].__class__ = cls
-            _plain_classes.clear()
+            for module in _public_modules():
+                module.__class__ = types.ModuleType
+            _Tensor.__getitem__, _Tensor.__setitem__ = _plain_item_access
+
+
+_loaded_modules = []
+
+
+def _public_modules():
+    """The public modules loaded so far (ember.special etc. load on first use)."""
+    if len(_loaded_modules) < len(_MODULES):
+        _loaded_modules[:] = [sys.modules[n] for n in _MODULES if n in sys.modules]
+    return _loaded_modules

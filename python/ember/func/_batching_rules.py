@@ -28,6 +28,8 @@ from ._batched import (
     wrapped,
 )
 
+_BOOL = _C.bool
+
 
 def _register(rule, *keys):
     for key in keys:
@@ -57,17 +59,24 @@ def _expanded(x, level, size):
 # --------------------------------------------------------------------------
 
 
+def raise_inplace_into_unbatched():
+    raise RuntimeError(
+        "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a "
+        "Tensor `other` in extra_args that has more elements than `self`. This happened due to "
+        "`other` being vmapped over but `self` not being vmapped over in a vmap. Please try to "
+        "use out-of-place operators instead of inplace arithmetic. If said operator is being "
+        "called inside the PyTorch framework, please file a bug report instead."
+    )
+
+
 def elementwise(level, redo, args, kwargs, key=""):
+    if len(args) == 1 and not kwargs and not is_inplace(key):  # unary: the value as is
+        return BatchedTensor(redo(args[0]._value), level)
     tensors = [a for a in _all_args(args, kwargs) if is_tensor(a)]
     inplace = is_inplace(key)
     if inplace:
         if not batched_at(args[0], level):
-            raise RuntimeError(
-                f"vmap: {key}(self, *extra_args) is not possible because there exists a Tensor "
-                "`other` in extra_args that has more elements than `self`. This happened due "
-                "to `other` being vmapped over but `self` not being vmapped over in a vmap. "
-                "Please try to use out-of-place operators instead."
-            )
+            raise_inplace_into_unbatched()
         rank = args[0].dim()
     else:
         rank = max(t.dim() for t in tensors)
@@ -257,10 +266,11 @@ def _max_min(level, redo, args, kwargs, key=""):
     second = args[1] if len(args) > 1 else kwargs.get("other")
     if is_tensor(second):
         return elementwise(level, redo, args, kwargs, key)
-    return _all(level, redo, args, kwargs, key)
+    return _max_min_values(level, redo, args, kwargs, key)
 
 
 _register(_max_min, "max", "min")
+_max_min_values = DimOp([(1, _DIM, None)], none="values")
 
 
 def _squeeze(level, redo, args, kwargs, key=""):
@@ -384,7 +394,7 @@ _register(_trace, "trace")
 def _getitem(level, redo, args, kwargs, key=""):
     x, index = args
     index = index if isinstance(index, tuple) else (index,)
-    if any(is_tensor(i) and i.dtype == _C.bool for i in index):
+    if any(is_tensor(i) and i.dtype == _BOOL for i in index):
         raise RuntimeError(
             "vmap: We do not support batching operators that can support dynamic shape. "
             "Attempting to batch over indexing with a boolean mask."
@@ -415,12 +425,7 @@ def _setitem(level, redo, args, kwargs, key=""):
     index = index if isinstance(index, tuple) else (index,)
     if not batched_at(x, level) or any(is_tensor(i) or isinstance(i, (list, bool)) for i in index):
         if not batched_at(x, level):
-            raise RuntimeError(
-                "vmap: index_put_(self, *extra_args) is not possible because there exists a "
-                "Tensor `other` in extra_args that has more elements than `self`. This happened "
-                "due to `other` being vmapped over but `self` not being vmapped over in a vmap. "
-                "Please try to use out-of-place operators instead."
-            )
+            raise_inplace_into_unbatched()
         return _loop(level, redo, args, kwargs, key)
     if batched_at(value, level):
         region = x[index if len(index) != 1 else index[0]].dim()
@@ -482,6 +487,8 @@ def matmul(level, redo, args, kwargs, key=""):
             f"both arguments to matmul need to be at least 1D, but they are {ra}D and {rb}D"
         )
     va, vb = unwrapped(a, level), unwrapped(b, level)
+    if rb <= 2 and not batched_at(b, level):  # one GEMM over the mapped and leading dims
+        return BatchedTensor(operator.matmul(va, vb), level)
     if ra == 1:
         va = va.unsqueeze(-2)
     if rb == 1:
@@ -551,6 +558,10 @@ def _pointwise_loss(level, redo, args, kwargs, key=""):
     for name in ("size_average", "reduce"):
         if kwargs.get(name) is not None:
             return _loop(level, redo, args, {**kwargs, "reduction": reduction}, key)
+    input, target = args[:2]
+    if is_tensor(target) and input.shape == target.shape:  # keep the physical sizes equal too
+        size = batch_size(level, args, kwargs)
+        args = (*(BatchedTensor(_expanded(a, level, size), level) for a in args[:2]), *args[2:])
     loss = elementwise(level, redo, args, {**kwargs, "reduction": "none"}, key)
     return _reduced(loss, reduction)
 
@@ -682,10 +693,11 @@ for _name, _dims in [
     _register(_spatial(_dims), "nn.functional." + _name)
 
 
-def _conv_batched_weight(transposed_dims):
+def _conv_batched_weight(spatial_dims):
     """conv with a batched weight (per-sample gradients): one grouped convolution, the
-    mapped dim folded into the channels and the groups."""
-    plain = _spatial(transposed_dims)
+    mapped dim folded into the channels and the groups. spatial_dims None: the
+    kernel under the conv functions, which always takes an N."""
+    plain = _spatial(spatial_dims)
 
     def rule(level, redo, args, kwargs, key=""):
         x, weight = args[:2]
@@ -700,7 +712,7 @@ def _conv_batched_weight(transposed_dims):
         groups = kwargs.get("groups", groups)
         size = batch_size(level, args, kwargs)
         vx = _expanded(x, level, size)
-        unbatched_input = x.dim() == transposed_dims + 1
+        unbatched_input = spatial_dims is not None and x.dim() == spatial_dims + 1
         if unbatched_input:
             vx = vx.unsqueeze(1)
         n, channels = vx.shape[1], vx.shape[2]
@@ -720,7 +732,7 @@ def _conv_batched_weight(transposed_dims):
             out = out.squeeze(1)
         out = BatchedTensor(out, level)
         if bias is not None:
-            out = out + bias.reshape(-1, *[1] * transposed_dims)
+            out = out + bias.reshape(-1, *[1] * (weight.dim() - 2))
         return out
 
     return rule
@@ -728,6 +740,26 @@ def _conv_batched_weight(transposed_dims):
 
 _register(_conv_batched_weight(1), "nn.functional.conv1d")
 _register(_conv_batched_weight(2), "nn.functional.conv2d")
+_register(_conv_batched_weight(None), "_convolution")
+# The kernels under nn.functional and the layers, which call them directly.
+for _name in """_max_pool2d_with_indices _avg_pool2d _adaptive_avg_pool2d _adaptive_max_pool2d
+_upsample_linear _upsample_nearest _im2col _col2im""".split():
+    _register(_spatial(None), _name)
+_register(_passthrough, "_pixel_shuffle", "_pixel_unshuffle")
+_register(elementwise, "_silu", "_xlogy")
+
+
+def _pad(level, redo, args, kwargs, key=""):
+    """F.pad: constant padding works on any rank; the other modes take (N, C, *) or
+    (C, *) inputs, so the mapped dim folds into N."""
+    mode = kwargs.get("mode", args[2] if len(args) > 2 else "constant")
+    if mode == "constant":
+        return _passthrough(level, redo, args, kwargs, key)
+    x, padding = args[0], args[1]
+    return _spatial(len(padding) // 2)(level, redo, args, kwargs, key) if x.dim() else x
+
+
+_register(_pad, "nn.functional.pad")
 
 
 def _random_op(level, redo, args, kwargs, key=""):
@@ -747,7 +779,7 @@ def _random_op(level, redo, args, kwargs, key=""):
     ember = ember_module()
     if "dropout" in key:
         mask = redo(ember.ones(x.shape, dtype=x.dtype), *args[1:], **kwargs)
-        return x * mask
+        return mask if key == "_dropout_mask" else x * mask
     if key.endswith("_like"):
         return redo(ember.empty(x.shape, dtype=x.dtype), *args[1:], **kwargs)
     if key == "bernoulli" and len(args) == 1 and not kwargs:
@@ -775,7 +807,7 @@ def _randomness(level):
 _RANDOM = """rand_like randn_like randint_like bernoulli bernoulli_ normal_ uniform_ random_
 exponential_ cauchy_ log_normal_ geometric_ multinomial poisson""".split()
 _DROPOUT = "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout".split()
-_register(_random_op, *_RANDOM, *("nn.functional." + n for n in _DROPOUT))
+_register(_random_op, *_RANDOM, *("nn.functional." + n for n in _DROPOUT), "_dropout_mask")
 
 
 def _random_factory(original, args, kwargs):

@@ -39,8 +39,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     @functools.wraps(func)
     def mapped(*args, **kwargs):
         name = _name(func)
-        flat_args, args_spec = tree_flatten(args)
-        flat_dims = _dims_per_leaf(in_dims, args, args_spec, name)
+        if type(in_dims) is int and all(is_tensor(a) for a in args):  # the common case
+            flat_args, args_spec, flat_dims = args, None, [in_dims] * len(args)
+        else:
+            flat_args, args_spec = tree_flatten(args)
+            flat_dims = _dims_per_leaf(in_dims, args, args_spec, name)
         size = _mapped_size(flat_args, flat_dims, in_dims, name)
         if chunk_size is None or chunk_size >= size:
             return _run(func, flat_args, flat_dims, args_spec, kwargs, size, out_dims,
@@ -151,7 +154,8 @@ def _run(func, flat_args, flat_dims, args_spec, kwargs, size, out_dims, randomne
             x if d is None else BatchedTensor(x.movedim(d, 0) if d else x, level)
             for x, d in zip(flat_args, flat_dims)
         ]
-        output = func(*tree_unflatten(batched, args_spec), **kwargs)
+        output = func(*(batched if args_spec is None else tree_unflatten(batched, args_spec)),
+                      **kwargs)  # fmt: skip
         return _unbatched(output, out_dims, level, size, name)
     finally:
         levels.pop()
@@ -159,6 +163,8 @@ def _run(func, flat_args, flat_dims, args_spec, kwargs, size, out_dims, randomne
 
 
 def _unbatched(output, out_dims, level, size, name):
+    if type(out_dims) is int and is_tensor(output):
+        return _moved_out(output, out_dims, level, size, name)
     flat, spec = tree_flatten(output)
     if isinstance(out_dims, int):
         dims = [out_dims] * len(flat)
