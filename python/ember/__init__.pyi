@@ -463,6 +463,7 @@ from ._stacking import meshgrid as meshgrid
 from ._stacking import vstack as vstack
 from ._tensor_str import set_printoptions as set_printoptions
 from .amp import autocast as autocast
+from .func._vmap import vmap as vmap
 from .linalg import det as det
 from .nn.conv import conv1d as conv1d
 from .nn.conv import conv2d as conv2d
