@@ -235,8 +235,11 @@ def dispatch_method(name, self, *args, **kwargs):
 
 def _batched_method(name):
     caller = _method_caller(name)
+    unary = getattr(RULES.get(name), "__name__", "") == "elementwise" and not is_inplace(name)
 
     def method(self, *args, **kwargs):
+        if unary and not args and not kwargs:  # x.exp(): the op on the value, nothing else
+            return BatchedTensor(getattr(self._value, name)(), self._level)
         return dispatch(name, caller, caller, (self, *args), kwargs)
 
     method.__name__ = name

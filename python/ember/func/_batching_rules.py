@@ -70,8 +70,18 @@ def raise_inplace_into_unbatched():
 
 
 def elementwise(level, redo, args, kwargs, key=""):
-    if len(args) == 1 and not kwargs and not is_inplace(key):  # unary: the value as is
-        return BatchedTensor(redo(args[0]._value), level)
+    if not kwargs and not is_inplace(key):
+        if len(args) == 1:  # unary: the value as is
+            return BatchedTensor(redo(args[0]._value), level)
+        if len(args) == 2:  # binary: only the batched operand of lower rank needs new dims
+            a, b = args
+            a_batched, b_batched = batched_at(a, level), batched_at(b, level)
+            rank = max(a.dim() if is_tensor(a) else 0, b.dim() if is_tensor(b) else 0)
+            if a_batched:
+                a = _with_batch_dims(a._value, rank - a.dim())
+            if b_batched:
+                b = _with_batch_dims(b._value, rank - b.dim())
+            return wrapped(redo(a, b), level)
     tensors = [a for a in _all_args(args, kwargs) if is_tensor(a)]
     inplace = is_inplace(key)
     if inplace:
