@@ -116,6 +116,10 @@ CASES = [
     ("inplace", lambda L: lambda x: x.clone().mul_(2).add_(1).sub_(x), [r(B, 4)], 0),
     ("setitem", lambda L: lambda x, v: _set(x.clone(), v), [r(B, 3, 4), r(B, 4)], 0),
     ("unbatched_output", lambda L: lambda x: L.ones(2, dtype=x.dtype), [r(B, 4)], 0),
+    ("new_tensors", lambda L: lambda x: x + x.new_zeros(4) + x.new_full((2, 1), 3.0), [r(B, 2, 4)], 0),
+    ("einsum", lambda L: lambda x, y: (L.einsum("ij,jk->ik", x, y), L.einsum("ij,ij", x, x)), [r(B, 2, 3), r(3, 4)], (0, None)),
+    ("einsum_both", lambda L: lambda x, y: L.einsum("i,j->ij", x, y), [r(B, 2), r(B, 3)], 0),
+    ("cosine_similarity", lambda L: lambda x, y: L.nn.functional.cosine_similarity(x, y, dim=-1), [r(B, 2, 3), r(3)], (0, None)),
 ]  # fmt: skip
 
 
@@ -388,3 +392,13 @@ def test_modules_under_vmap_match_torch():
             warnings.simplefilter("error" if lib is ember else "ignore")
             outs.append(lib.func.vmap(model)(t64(lib, xs)))
     assert_tree_close(*outs)
+
+
+def test_recurrent_layers_run_once_per_sample_under_vmap():
+    """torch's vmap has no rule for its LSTM kernel; Ember loops over the samples."""
+    xs = t64(ember, r(B, 4, 5))
+    ember.manual_seed(0)
+    lstm = ember.nn.LSTM(5, 3).double()
+    with pytest.warns(UserWarning, match="performance drop.*LSTM"):
+        mapped = ember.func.vmap(lambda x: lstm(x)[0])(xs)
+    assert_tree_close(mapped, ember.stack([lstm(x)[0] for x in xs]))

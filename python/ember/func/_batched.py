@@ -376,6 +376,31 @@ def per_sample_inside_vmap(name, call, args):
     return loop_fallback(name, lambda *a: call(*tree_unflatten(list(a), spec)), level, flat, {})
 
 
+def loops_inside_vmap(forward):
+    """A layer's forward that runs once per sample when given a BatchedTensor
+    (layers whose kernels have no batching rules, such as the recurrent ones)."""
+
+    @functools.wraps(forward)
+    def wrapper(self, *args, **kwargs):
+        if args and _holds_batched_leaf(args):
+            looped = per_sample_inside_vmap(
+                type(self).__name__, lambda *a: forward(self, *a, **kwargs), args
+            )
+            if looped is not NOT_BATCHED:
+                return looped
+        return forward(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _holds_batched_leaf(tree):
+    if type(tree) is BatchedTensor:
+        return True
+    if isinstance(tree, (tuple, list)):
+        return any(_holds_batched_leaf(t) for t in tree)
+    return False
+
+
 def _sample(tree, level, b):
     if isinstance(tree, dict):
         return {k: _sample(v, level, b) for k, v in tree.items()}
@@ -411,6 +436,8 @@ _MODULES = {
     "ember.linalg": "linalg.",
     "ember.special": "special.",
     "ember._C": None,  # the package's own Python code calls these; keyed by public name
+    "ember._C._nn": None,
+    "ember._C._linalg": None,
 }
 _wrappers = {}
 _lock = threading.Lock()

@@ -482,6 +482,14 @@ _register(_index_args, "gather", "scatter", "scatter_add", "scatter_reduce")
 _register(_index_args, "scatter_", "scatter_add_", "scatter_reduce_")
 
 
+def _new_tensor(level, redo, args, kwargs, key=""):
+    """x.new_zeros(...) and friends: an unbatched tensor of the given size."""
+    return redo(args[0]._value, *args[1:], **kwargs)
+
+
+_register(_new_tensor, "new_zeros", "new_ones", "new_full", "new_empty", "new_tensor")
+
+
 # --------------------------------------------------------------------------
 # matrix products
 # --------------------------------------------------------------------------
@@ -522,6 +530,45 @@ def _matmul_reversed(level, redo, args, kwargs, key=""):
 
 _register(matmul, "matmul", "mm", "bmm", "mv", "dot", "__matmul__")
 _register(_matmul_reversed, "__rmatmul__")
+
+
+def _einsum(level, redo, args, kwargs, key=""):
+    """einsum: the mapped dim becomes one more index, carried to the output."""
+    equation, *operands = args
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = list(operands[0])
+    equation = equation.replace(" ", "")
+    if "..." in equation or kwargs:
+        return _loop(level, redo, args, kwargs, key)
+    inputs, _, output = equation.partition("->")
+    terms = inputs.split(",")
+    if not _:
+        letters = "".join(terms)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    batch = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                 if c not in equation)  # fmt: skip
+    terms = [batch + t if batched_at(o, level) else t for t, o in zip(terms, operands)]
+    values = [unwrapped(o, level) for o in operands]
+    return BatchedTensor(redo(f"{','.join(terms)}->{batch}{output}", *values), level)
+
+
+_register(_einsum, "einsum")
+
+
+def _cosine_similarity(level, redo, args, kwargs, key=""):
+    """cosine_similarity(x1, x2, dim=1): the operands broadcast, the dim counts in the
+    broadcast shape."""
+    kwargs = dict(kwargs)
+    x1, x2 = args[:2]
+    dim = args[2] if len(args) > 2 else kwargs.pop("dim", 1)
+    rank = max(x1.dim(), x2.dim())
+    v1, v2 = (
+        _with_batch_dims(x._value, rank - x.dim()) if batched_at(x, level) else x for x in (x1, x2)
+    )
+    return wrapped(redo(v1, v2, _shifted(dim, rank), *args[3:], **kwargs), level)
+
+
+_register(_cosine_similarity, "nn.functional.cosine_similarity", "cosine_similarity")
 
 
 def _outer(level, redo, args, kwargs, key=""):
