@@ -402,3 +402,62 @@ def test_recurrent_layers_run_once_per_sample_under_vmap():
     with pytest.warns(UserWarning, match="performance drop.*LSTM"):
         mapped = ember.func.vmap(lambda x: lstm(x)[0])(xs)
     assert_tree_close(mapped, ember.stack([lstm(x)[0] for x in xs]))
+
+
+def cube_functions(lib):
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x**3
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x**2 * g
+
+    class CubeGenerated(Cube):
+        generate_vmap_rule = True
+
+    class CubeWithRule(Cube):
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return CubeWithRule.apply(x.movedim(in_dims[0], 0) if in_dims[0] else x), 0
+
+    class CubeOldStyle(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    return Cube, CubeGenerated, CubeWithRule, CubeOldStyle
+
+
+@pytest.mark.parametrize("which", [1, 2])
+def test_custom_functions_under_vmap_and_their_gradients_match_torch(which):
+    x = r(B, 4)
+    results = []
+    for lib in (ember, torch):
+        fn = cube_functions(lib)[which]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = lib.func.vmap(lambda v: fn.apply(v).sum())(t64(lib, x))
+            grads = lib.func.vmap(lib.func.grad(lambda v: fn.apply(v).sum()))(t64(lib, x))
+        results.append((value, grads))
+    assert_tree_close(*results)
+
+
+@pytest.mark.parametrize("which", [0, 3])
+def test_custom_functions_without_vmap_support_raise_like_torch(which):
+    def call(lib):
+        lib.func.vmap(cube_functions(lib)[which].apply)(lib.ones(3, 2))
+
+    e, t = capture(call, ember), capture(call, torch)
+    assert type(e) is type(t) is RuntimeError
+    assert str(e) == str(t)

@@ -332,9 +332,9 @@ def normalized_dim(dim, rank):
 _warned = set()
 
 
-def loop_fallback(key, redo, level, args, kwargs):
+def loop_fallback(key, redo, level, args, kwargs, warn=True):
     """The op applied sample by sample and stacked: right for any op, but slow."""
-    if key not in _warned:
+    if warn and key not in _warned:
         _warned.add(key)
         warnings.warn(
             f"There is a performance drop because we have not yet implemented the batching "
