@@ -8,6 +8,7 @@ import pytest
 from conftest import capture, ember, torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_table import OPS, arguments
 
 
 def t64(lib, a):
@@ -461,3 +462,96 @@ def test_custom_functions_without_vmap_support_raise_like_torch(which):
     e, t = capture(call, ember), capture(call, torch)
     assert type(e) is type(t) is RuntimeError
     assert str(e) == str(t)
+
+
+# ---------------------------------------------------------------- every table op
+
+# Ops whose vmap differs from torch's for a reason, not a bug.
+TABLE_EXCLUSIONS = {
+    "svd": "singular vectors are defined up to sign; torch's and Ember's LAPACK calls differ",
+    "linalg.svd": "singular vectors are defined up to sign",
+    "linalg.eigh": "eigenvectors are defined up to sign",
+}
+FLOAT64_OPS = [e for e in OPS if "float64" in e.dtypes and e.name not in TABLE_EXCLUSIONS]
+
+
+def _mapped_table_op(lib, entry, sample, batch_all):
+    """vmap of the entry's first form over 3 perturbed copies of the sample's first
+    tensor (or of all of them)."""
+    _, call = entry.forms()[0]
+    _, _, leaves = arguments(lib, sample, "float64")
+    noise = np.random.default_rng(3)
+    in_dims = tuple(0 if i == 0 or batch_all else None for i in range(len(leaves)))
+    batched = [
+        lib.stack([x + lib.tensor(noise.uniform(-0.05, 0.05, tuple(x.shape))) for _ in range(3)])
+        if d == 0
+        else x
+        for x, d in zip(leaves, in_dims)
+    ]
+
+    def fn(*given):
+        args, kwargs, _ = arguments(lib, sample, "float64", given=list(given))
+        return call(lib, args, kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lib.func.vmap(fn, in_dims=in_dims)(*batched)
+
+
+@pytest.mark.parametrize("entry", FLOAT64_OPS, ids=[e.name for e in FLOAT64_OPS])
+def test_vmap_of_every_table_op_matches_torch(entry):
+    """Against torch's vmap; where torch's vmap refuses the op, against Ember's
+    own op applied sample by sample (or Ember refuses too)."""
+    for sample in entry.samples()[:2]:
+        if not arguments(ember, sample, "float64")[2]:
+            continue
+        for batch_all in (False, True):
+            where = f"{sample!r} batch_all={batch_all}"
+            if capture(lambda lib: _mapped_table_op(lib, entry, sample, batch_all), torch) is None:
+                t = _mapped_table_op(torch, entry, sample, batch_all)
+                _assert_same_tree(_mapped_table_op(ember, entry, sample, batch_all), t, where)
+                continue
+            refused = capture(lambda lib: _mapped_table_op(lib, entry, sample, batch_all), ember)
+            if refused is None:
+                e = _mapped_table_op(ember, entry, sample, batch_all)
+                _assert_same_tree(e, _table_op_per_sample(entry, sample, batch_all), where)
+
+
+def _table_op_per_sample(entry, sample, batch_all):
+    """The op on each sample of _mapped_table_op's batch, stacked (torch's layout)."""
+    _, call = entry.forms()[0]
+    _, _, leaves = arguments(ember, sample, "float64")
+    noise = np.random.default_rng(3)
+    copies = [
+        [x + ember.tensor(noise.uniform(-0.05, 0.05, tuple(x.shape))) for _ in range(3)]
+        if i == 0 or batch_all
+        else [x] * 3
+        for i, x in enumerate(leaves)
+    ]
+    results = []
+    for b in range(3):
+        args, kwargs, _ = arguments(ember, sample, "float64", given=[c[b] for c in copies])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results.append(call(ember, args, kwargs))
+    if isinstance(results[0], (tuple, list)):
+        return [torch.tensor(ember.stack(list(col)).numpy()) for col in zip(*results)]
+    return torch.tensor(ember.stack(results).numpy())
+
+
+def _assert_same_tree(e, t, where):
+    if isinstance(t, (tuple, list)):
+        assert isinstance(e, (tuple, list)) and len(e) == len(t), where
+        for a, b in zip(e, t):
+            _assert_same_tree(a, b, where)
+    elif isinstance(t, torch.Tensor):
+        assert tuple(e.shape) == tuple(t.shape), (where, tuple(e.shape), tuple(t.shape))
+        np.testing.assert_allclose(
+            e.detach().double().numpy(),
+            t.detach().double().numpy(),
+            rtol=1e-7,
+            atol=1e-9,
+            err_msg=where,
+        )
+    else:
+        assert e == t, where

@@ -242,7 +242,8 @@ _register(DimOp([(1, _DIM, None)], none="all"), "prod")
 _register(DimOp([(1, _DIM, None)], none="all"), "std", "var")
 _register(DimOp([(2, _DIM, None)], none="all"), "norm", "linalg.vector_norm")
 _register(DimOp([(1, _DIM, -1)]), "sort", "argsort", "mode", "diff")
-_register(DimOp([(2, _DIM, -1)]), "topk", "kthvalue", "nn.functional.glu")
+_register(DimOp([(2, _DIM, -1)]), "topk", "kthvalue")
+_register(DimOp([(1, _DIM, -1)]), "nn.functional.glu")
 _register(DimOp([(1, _DIM, None)]), "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp")
 _register(DimOp([(1, _DIM, None)]), "cumsum_", "cumprod_", "softmax", "log_softmax")
 _register(DimOp([(1, _DIM, 0)]), "unbind")
@@ -256,7 +257,7 @@ _register(DimOp([(1, ("dim0",), None), (2, ("dim1",), None)]), "swapdims")
 _register(DimOp([(1, ("source",), None), (2, ("destination",), None)]), "movedim", "moveaxis")
 _register(DimOp([(1, ("start_dim",), 0), (2, ("end_dim",), -1)]), "flatten")
 _register(DimOp([(2, ("dim1",), 0), (3, ("dim2",), 1)]), "diagonal")
-_register(DimOp([(2, ("p",), None), (3, _DIM, 1)]), "nn.functional.normalize")
+_register(DimOp([(2, _DIM, 1)]), "nn.functional.normalize")
 _register(DimOp([(2, ("dim1",), -2), (3, ("dim2",), -1)], extra_rank=1), "diag_embed")
 
 
@@ -354,7 +355,9 @@ _register(_expand, "expand", "broadcast_to")
 
 
 def _repeat(level, redo, args, kwargs, key=""):
-    x, sizes = args[0], _sizes(args[1:] or (kwargs["repeats"],))
+    x, sizes = args[0], _sizes(args[1:] or (kwargs.get("repeats", kwargs.get("dims")),))
+    if key == "tile":  # tile pads short repeats with leading ones
+        sizes = (1,) * (x.dim() - len(sizes)) + tuple(sizes)
     value = _with_batch_dims(x._value, len(sizes) - x.dim())
     return BatchedTensor(value.repeat(1, *sizes), level)
 
@@ -480,6 +483,23 @@ def _index_args(level, redo, args, kwargs, key=""):
 
 _register(_index_args, "gather", "scatter", "scatter_add", "scatter_reduce")
 _register(_index_args, "scatter_", "scatter_add_", "scatter_reduce_")
+
+
+def _masked_select(level, redo, args, kwargs, key=""):
+    """masked_select with an unbatched mask: every sample keeps the same elements."""
+    x, mask = args[:2]
+    if batched_at(mask, level) or not batched_at(x, level):
+        raise RuntimeError(
+            "vmap: We do not support batching operators that can output dynamic shape. "
+            "Attempted to vmap over masked_select. Please file an issue at "
+            "https://github.com/pytorch/pytorch/issues if you need this feature."
+        )
+    shape = ember_module().broadcast_shapes(tuple(x.shape), tuple(mask.shape))
+    value = x._value.expand(x._value.shape[0], *shape)
+    return BatchedTensor(value[:, mask.expand(*shape)], level)
+
+
+_register(_masked_select, "masked_select")
 
 
 def _new_tensor(level, redo, args, kwargs, key=""):
@@ -911,8 +931,6 @@ _register(
         "if you need this feature."
     ),
     "nonzero",
-    "argwhere",
-    "masked_select",
     "unique",
     "unique_consecutive",
 )
