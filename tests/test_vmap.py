@@ -555,3 +555,33 @@ def _assert_same_tree(e, t, where):
         )
     else:
         assert e == t, where
+
+
+def test_other_threads_compute_as_usual_while_a_vmap_runs():
+    import threading
+
+    x = ember.linspace(-1, 1, 50)
+    expected = (ember.sin(x) * 2).sum()
+    stop, errors = threading.Event(), []
+
+    def mapping():
+        while not stop.is_set():
+            ember.func.vmap(lambda r: ember.sin(r).sum())(ember.ones(4, 3))
+
+    def plain():
+        try:
+            for _ in range(2000):
+                assert ember.equal((ember.sin(x) * 2).sum(), expected)
+                assert ember.randn(3).shape == (3,)
+                assert x[3:5].shape == (2,)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=mapping), threading.Thread(target=plain)]
+    threads[0].start()
+    threads[1].start()
+    threads[1].join()
+    stop.set()
+    threads[0].join()
+    assert not errors, errors
+    assert type(ember) is type(threading)  # the module class is restored
