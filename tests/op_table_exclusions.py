@@ -83,6 +83,10 @@ EXCLUDED = {
         "padding mode and align_corners against torch",
         "torch.nn.functional.affine_grid torch.nn.functional.grid_sample",
     ),
+    "torch.vmap": (
+        "a function transform, not an op: tests/test_vmap.py checks it against torch.func.vmap "
+        "on every table op"
+    ),
     "torch.nn.functional.multi_head_attention_forward": (
         "the many-argument kernel of nn.MultiheadAttention: tests/test_attention.py "
         "compares the module with torch's"
