@@ -585,3 +585,22 @@ def test_other_threads_compute_as_usual_while_a_vmap_runs():
     threads[0].join()
     assert not errors, errors
     assert type(ember) is type(threading)  # the module class is restored
+
+
+def test_attention_and_batch_norm_in_eval_have_rules():
+    q, k, v, mask = r(B, 2, 4, 3), r(2, 5, 3), r(B, 2, 5, 3), rng.uniform(size=(4, 5)) > 0.3
+    x, mean, var = r(B, 2, 4, 3), r(4), pos(4)
+
+    def f(lib):
+        def fn(q, v, x):
+            return (
+                lib.nn.functional.scaled_dot_product_attention(q, t64(lib, k), v, is_causal=True),
+                lib.nn.functional.scaled_dot_product_attention(
+                    q, t64(lib, k), v, attn_mask=lib.tensor(mask)
+                ),
+                lib.nn.functional.batch_norm(x, t64(lib, mean), t64(lib, var)),
+            )
+
+        return fn
+
+    assert_tree_close(*run_both(f, [q, v, x]))

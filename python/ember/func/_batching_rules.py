@@ -770,6 +770,31 @@ for _name, _dims in [
     _register(_spatial(_dims), "nn.functional." + _name)
 
 
+def _batch_norm(level, redo, args, kwargs, key=""):
+    """batch_norm with running statistics (eval): each sample normalizes with the same
+    statistics, so the mapped dim folds into N. In training each sample has its own
+    batch statistics: one call per sample."""
+    training = kwargs.get("training", args[5] if len(args) > 5 else False)
+    if training:
+        return _loop(level, redo, args, kwargs, key)
+    return _spatial(None)(level, redo, args, kwargs, key)
+
+
+_register(_batch_norm, "nn.functional.batch_norm")
+
+
+def _attention(level, redo, args, kwargs, key=""):
+    """scaled_dot_product_attention: q, k, v and the mask broadcast over their leading
+    dims, so each batched one gets the same number of them."""
+    dropout = kwargs.get("dropout_p", args[4] if len(args) > 4 else 0.0)
+    if dropout and _randomness(level) == "same":
+        return _loop(level, redo, args, kwargs, key)
+    return elementwise(level, redo, args, kwargs, key)
+
+
+_register(_attention, "nn.functional.scaled_dot_product_attention")
+
+
 def _conv_batched_weight(spatial_dims):
     """conv with a batched weight (per-sample gradients): one grouped convolution, the
     mapped dim folded into the channels and the groups. spatial_dims None: the
