@@ -1071,6 +1071,16 @@ LOSSES = [
     ),
     nn("cosine_similarity", _with((_x(3, 4), _x(3, 4, seed=1)))),
     nn("pairwise_distance", _with((_x(3, 4), _x(3, 4, seed=1))), dtypes=NUMERIC),
+    nn(
+        "gaussian_nll_loss",
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 4, seed=2, domain="positive"))),
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 1, seed=2, domain="positive")), full=True),
+    ),
+    nn(
+        "multilabel_soft_margin_loss",
+        _with((_x(3, 4), _x(3, 4, seed=1, domain="open01"))),
+        _with((_x(3, 4), _x(3, 4, seed=1, domain="open01"), _x(4, seed=2)), reduction="sum"),
+    ),
 ]
 
 LAYERS = [
@@ -1162,6 +1172,14 @@ LAYERS = [
     nn("upsample_bilinear", _with((_x(1, 2, 3, 3),), scale_factor=2), dtypes=FLOATS + ("uint8",)),
     nn("pixel_shuffle", _with((_x(1, 4, 2, 3), 2)), dtypes=ALL),
     nn("pixel_unshuffle", _with((_x(1, 1, 4, 6), 2)), dtypes=ALL),
+    nn(
+        "channel_shuffle",
+        _with((_x(2, 6, 3), 3)),
+        _with((_x(1, 4, 2, 3), 2)),
+        aliases=("nn.functional.native_channel_shuffle",),
+        dtypes=ALL,
+    ),
+    nn("pdist", _with((_x(4, 3),)), _with((_x(3, 5), 1.0)), dtypes=F64),
     nn("unfold", _with((_x(1, 2, 4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn("fold", _with((_x(1, 8, 9), (4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn(

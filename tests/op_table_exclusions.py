@@ -83,6 +83,26 @@ EXCLUDED = {
         "padding mode and align_corners against torch",
         "torch.nn.functional.affine_grid torch.nn.functional.grid_sample",
     ),
+    **_group(
+        "losses with integer class targets composed from differentiable ops: "
+        "tests/test_losses_extra.py checks values, gradients, reductions and errors against "
+        "torch over random shapes, targets and arguments",
+        "torch.nn.functional.multi_margin_loss torch.nn.functional.multilabel_margin_loss "
+        "torch.nn.functional.triplet_margin_with_distance_loss",
+    ),
+    **_group(
+        "power-average pooling and unpooling over random geometries and indices: "
+        "tests/test_unpooling.py checks values, gradients and errors against torch",
+        "torch.nn.functional.lp_pool1d torch.nn.functional.lp_pool2d "
+        "torch.nn.functional.lp_pool3d torch.nn.functional.max_unpool1d "
+        "torch.nn.functional.max_unpool2d torch.nn.functional.max_unpool3d",
+    ),
+    **_group(
+        "random in training mode: tests/test_random_layers.py checks the eval path and "
+        "that training draws torch's samples for the same seed",
+        "torch.nn.functional.rrelu torch.nn.functional.rrelu_ "
+        "torch.nn.functional.alpha_dropout torch.nn.functional.feature_alpha_dropout",
+    ),
     "torch.nn.functional.ctc_loss": (
         "lengths and target layouts the table's samples cannot express: tests/test_ctc_loss.py "
         "compares values, gradients and node names with torch over random alignments"

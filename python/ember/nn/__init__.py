@@ -183,3 +183,12 @@ TransformerDecoderLayer = _transformer.TransformerDecoderLayer
 TransformerEncoder = _transformer.TransformerEncoder
 TransformerDecoder = _transformer.TransformerDecoder
 Transformer = _transformer.Transformer
+
+# Extra losses, lp/unpooling and channel shuffle, and the random layers: own files.
+from . import losses_extra as _losses_extra  # noqa: E402
+from . import random_layers as _random_layers  # noqa: E402
+from . import unpooling as _unpooling  # noqa: E402
+
+for _extra in (_losses_extra, _unpooling, _random_layers):
+    functional.__dict__.update(_extra.FUNCTIONS)
+    globals().update({m.__name__: m for m in _extra.MODULES})
