@@ -175,6 +175,22 @@ def test_multi_margin_loss_ties_at_the_margin():
     assert_grads_match(f, [x], second_order=False)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_margin_losses_output_ranks_like_torch(reduction):
+    for x, y, fn in [
+        ([1.0, 2.0, 0.5], [1], "multi_margin_loss"),
+        ([1.0, 2.0, 0.5], 1, "multi_margin_loss"),
+        ([[1.0, 2.0, 0.5]], 1, "multi_margin_loss"),
+        ([1.0, 2.0, 0.5], [1, -1, 0], "multilabel_margin_loss"),
+    ]:
+        got, want = (
+            getattr(lib.nn.functional, fn)(lib.tensor(x), lib.tensor(y), reduction=reduction)
+            for lib in (ember, torch)
+        )
+        assert tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
 def test_multi_margin_loss_errors_like_torch():
     x = np.ones((3, 4))
 

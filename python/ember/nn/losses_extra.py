@@ -142,7 +142,7 @@ def multi_margin_loss(
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
     _check_matrix(input)
-    x, vector = _rows(input)
+    x, _ = _rows(input)
     n, c = x.shape
     if target.dim() > 1 or target.numel() != n:
         raise RuntimeError(
@@ -170,7 +170,7 @@ def multi_margin_loss(
         z = z * weight.gather(0, index.reshape(-1)).unsqueeze(1)
     z = _C.where(others, z, _C.zeros((), dtype=z.dtype))
     loss = z.sum(1) / c
-    if vector:
+    if target.dim() == 0:  # torch's unreduced loss has the target's rank
         loss = loss.squeeze(0)
     return _reduce(loss, reduction)
 
@@ -203,6 +203,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     loss = (hinge * _C.tensor(pairs, dtype=x.dtype)).sum((1, 2)) / c
     if vector:
         loss = loss.squeeze(0)
+    if reduction == "mean" and n == 0:  # torch's mean of no samples is 0
+        return loss.sum()
     return _reduce(loss, reduction)
 
 
