@@ -76,7 +76,8 @@ EXCLUDED = {
         "3-D layers composed from the 2-D kernels: tests/test_volumetric.py checks them "
         "against torch over random geometries",
         "torch.nn.functional.conv3d torch.nn.functional.max_pool3d torch.nn.functional.avg_pool3d "
-        "torch.nn.functional.adaptive_avg_pool3d torch.nn.functional.adaptive_max_pool3d",
+        "torch.nn.functional.adaptive_avg_pool3d torch.nn.functional.adaptive_max_pool3d "
+        "torch.nn.functional.conv_transpose3d",
     ),
     **_group(
         "spatial transformer sampling: tests/test_grid_sampling.py checks every mode, "

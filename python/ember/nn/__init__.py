@@ -113,12 +113,14 @@ functional.__dict__.update(
     affine_grid=_grid_sampling.affine_grid,
     grid_sample=_grid_sampling.grid_sample,
     conv3d=_volumetric.conv3d,
+    conv_transpose3d=_volumetric.conv_transpose3d,
     max_pool3d=_volumetric.max_pool3d,
     avg_pool3d=_volumetric.avg_pool3d,
     adaptive_avg_pool3d=_volumetric.adaptive_avg_pool3d,
     adaptive_max_pool3d=_volumetric.adaptive_max_pool3d,
 )
 Conv3d, MaxPool3d, AvgPool3d = _volumetric.Conv3d, _volumetric.MaxPool3d, _volumetric.AvgPool3d
+ConvTranspose3d = _volumetric.ConvTranspose3d
 AdaptiveAvgPool3d = _volumetric.AdaptiveAvgPool3d
 AdaptiveMaxPool3d = _volumetric.AdaptiveMaxPool3d
 CTCLoss = _ctc.CTCLoss
