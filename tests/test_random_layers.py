@@ -135,3 +135,21 @@ def test_alpha_dropout_errors_and_modules():
         )
         e.eval(), t.eval()
         np.testing.assert_array_equal(e(ember.tensor(x)).numpy(), x)
+
+
+@pytest.mark.parametrize("layout", ["transposed", "permuted", "sliced"])
+def test_alpha_dropout_draws_in_torchs_order_for_strided_input(layout):
+    x = np.random.default_rng(5).standard_normal((4, 5, 3))
+
+    def view(t):
+        if layout == "transposed":
+            return t.transpose(0, 2)
+        if layout == "permuted":
+            return t.permute(1, 2, 0)
+        return t[:, ::2]
+
+    outs = []
+    for lib in (ember, torch):
+        lib.manual_seed(8)
+        outs.append(lib.nn.functional.alpha_dropout(view(lib.tensor(x)), 0.4, True).numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-14)

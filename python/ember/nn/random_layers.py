@@ -92,15 +92,32 @@ def _alpha_dropout(input, p, training, inplace, feature):
         if feature:
             shape = (input.shape[0], input.shape[1]) + (1,) * (input.dim() - 2)
             noise = _C.empty(shape, dtype=input.dtype)
+            noise.bernoulli_(1 - p)
         else:
-            noise = _C.empty_like(input)
-        noise.bernoulli_(1 - p)
+            noise = _bernoulli_in_memory_order(input, 1 - p)
         a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
         b = noise.add(-1).mul_(_ALPHA * a).add_(_ALPHA * a * p)
         noise.mul_(a)
     if inplace:
         return input.mul_(noise).add_(b)
     return input * noise + b
+
+
+def _bernoulli_in_memory_order(input, p):
+    """Bernoulli(p) draws shaped like input, drawn in the order of input's memory as
+    torch's empty_like(input).bernoulli_(p) does for a dense layout (a transposed
+    input takes its draws column by column); other layouts draw in logical order."""
+    shape, strides = tuple(input.shape), tuple(input.stride())
+    order = sorted(range(len(shape)), key=lambda i: -strides[i])
+    expected = 1
+    for i in reversed(order):
+        if shape[i] != 1 and strides[i] != expected:
+            order = list(range(len(shape)))  # not dense: torch's noise is contiguous
+            break
+        expected *= shape[i]
+    noise = _C.empty(tuple(shape[i] for i in order), dtype=input.dtype).bernoulli_(p)
+    inverse = sorted(range(len(order)), key=order.__getitem__)
+    return noise.permute(*inverse) if order != list(range(len(shape))) else noise
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
