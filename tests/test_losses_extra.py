@@ -69,6 +69,7 @@ def test_gaussian_nll_loss_errors_like_torch():
         )
 
     same_error(call(-1.0))
+    same_error(call(1))
     same_error(call(-np.ones((3, 4))))
     same_error(call(np.ones((3, 2))))
     same_error(call(np.ones((1, 1))))

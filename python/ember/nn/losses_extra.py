@@ -57,6 +57,15 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         if var < 0:
             raise ValueError("var has negative entry/entries")
         var = var * _C.ones_like(input)
+    elif not isinstance(var, _C.Tensor):  # torch.any(var < 0) refuses the bool
+        raise TypeError(
+            f"any() received an invalid combination of arguments - got ({type(var < 0).__name__}"
+            "), but expected one of:\n"
+            " * (Tensor input, *, Tensor out = None)\n"
+            " * (Tensor input, tuple of ints dim = None, bool keepdim = False, *, Tensor out = "
+            "None)\n"
+            " * (Tensor input, int dim, bool keepdim = False, *, Tensor out = None)\n"
+        )
     elif bool((var < 0).any()):
         raise ValueError("var has negative entry/entries")
     if tuple(var.shape) != tuple(input.shape):
