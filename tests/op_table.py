@@ -1077,6 +1077,23 @@ LOSSES = [
         _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 1, seed=2, domain="positive")), full=True),
     ),
     nn(
+        "multi_margin_loss",
+        _with((_x(3, 5), _labels(5, 3))),
+        _with((_x(3, 5), _labels(5, 3)), p=2, margin=0.5, reduction="none"),
+        dtypes=F64,
+    ),
+    nn(
+        "multilabel_margin_loss",
+        _with((_x(3, 4), Keep(np.array([[3, 0, -1, 1], [1, 2, 0, 3], [2, -1, 0, 0]])))),
+        dtypes=F64,
+    ),
+    nn(
+        "triplet_margin_with_distance_loss",
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 4, seed=2))),
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 4, seed=2)), margin=2.0, swap=True),
+        dtypes=NUMERIC,
+    ),
+    nn(
         "multilabel_soft_margin_loss",
         _with((_x(3, 4), _x(3, 4, seed=1, domain="open01"))),
         _with((_x(3, 4), _x(3, 4, seed=1, domain="open01"), _x(4, seed=2)), reduction="sum"),

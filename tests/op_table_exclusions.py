@@ -85,13 +85,6 @@ EXCLUDED = {
         "torch.nn.functional.affine_grid torch.nn.functional.grid_sample",
     ),
     **_group(
-        "losses with integer class targets composed from differentiable ops: "
-        "tests/test_losses_extra.py checks values, gradients, reductions and errors against "
-        "torch over random shapes, targets and arguments",
-        "torch.nn.functional.multi_margin_loss torch.nn.functional.multilabel_margin_loss "
-        "torch.nn.functional.triplet_margin_with_distance_loss",
-    ),
-    **_group(
         "power-average pooling and unpooling over random geometries and indices: "
         "tests/test_unpooling.py checks values, gradients and errors against torch",
         "torch.nn.functional.lp_pool1d torch.nn.functional.lp_pool2d "

@@ -123,6 +123,11 @@ def _check_long(target):
         )
 
 
+def _check_kernel_dtype(input, kernel):
+    if input.dtype not in (_C.float32, _C.float64):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(input)}'")
+
+
 def _type_name(t):
     from .._dtype_info import TYPE_NAMES
 
@@ -161,6 +166,7 @@ def multi_margin_loss(
         )
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"inconsistent weight size, expected {c} but got {_size(weight)}")
+    _check_kernel_dtype(input, "multi_margin_loss_cpu_kernel")
     _check_long(target)
     if weight is not None and weight.requires_grad and _C.is_grad_enabled():
         raise RuntimeError(
@@ -198,6 +204,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError(
             f"inconsistent target size: {_size(target)} for input of size: {_size(input)}"
         )
+    _check_kernel_dtype(input, "multilabel_margin_loss_forward_out_frame")
     _check_long(target)
     labels = np.asarray(target.detach().numpy()).reshape(n, c)
     # each row's targets are its labels up to the first -1
