@@ -1196,6 +1196,15 @@ LAYERS = [
         aliases=("nn.functional.native_channel_shuffle",),
         dtypes=ALL,
     ),
+    nn(
+        "max_unpool2d",
+        _with((_x(1, 2, 2, 2), Keep(np.array([[[[0, 3], [9, 14]], [[5, 2], [8, 15]]]])), 2)),
+        _with((_x(2, 2, 3), Keep(np.array([[[0, 3, 5], [6, 9, 11]]] * 2)), 2, 2, 0, (4, 6))),
+    ),
+    nn(
+        "max_unpool1d",
+        _with((_x(2, 3), Keep(np.array([[1, 2, 5], [0, 3, 4]])), 2)),
+    ),
     nn("pdist", _with((_x(4, 3),)), _with((_x(3, 5), 1.0)), dtypes=F64),
     nn("unfold", _with((_x(1, 2, 4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn("fold", _with((_x(1, 8, 9), (4, 4), 2)), dtypes=FLOATS + ("bool",)),

@@ -88,8 +88,7 @@ EXCLUDED = {
         "power-average pooling and unpooling over random geometries and indices: "
         "tests/test_unpooling.py checks values, gradients and errors against torch",
         "torch.nn.functional.lp_pool1d torch.nn.functional.lp_pool2d "
-        "torch.nn.functional.lp_pool3d torch.nn.functional.max_unpool1d "
-        "torch.nn.functional.max_unpool2d torch.nn.functional.max_unpool3d",
+        "torch.nn.functional.lp_pool3d torch.nn.functional.max_unpool3d",
     ),
     **_group(
         "random in training mode: tests/test_random_layers.py checks the eval path and "

@@ -136,6 +136,9 @@ def _unpool(input, indices, size, name, ranks):
             f"Input to {name} should be a {ranks[0]}d or {ranks[1]}d Tensor, but got a tensor "
             f"with {input.dim()} dimensions."
         )
+    if not input.is_floating_point():
+        kernel = name.replace("max_unpooling", "max_unpool")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(input)}'")
     n = len(size)
     plane = int(np.prod(size))
     flat = np.asarray(indices.detach().numpy()).reshape(-1)
