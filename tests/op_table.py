@@ -1205,6 +1205,7 @@ LAYERS = [
         "max_unpool1d",
         _with((_x(2, 3), Keep(np.array([[1, 2, 5], [0, 3, 4]])), 2)),
     ),
+    nn("rrelu", _with((_x(3, 4),)), _with((_x(3, 4), 0.1, 0.3))),
     nn("pdist", _with((_x(4, 3),)), _with((_x(3, 5), 1.0)), dtypes=F64),
     nn("unfold", _with((_x(1, 2, 4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn("fold", _with((_x(1, 8, 9), (4, 4), 2)), dtypes=FLOATS + ("bool",)),
