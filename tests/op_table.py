@@ -1205,6 +1205,19 @@ LAYERS = [
         "max_unpool1d",
         _with((_x(2, 3), Keep(np.array([[1, 2, 5], [0, 3, 4]])), 2)),
     ),
+    *(
+        nn(
+            f"lp_pool{d}d",
+            _with((_x(1, 2, *(4,) * d, domain="positive"), 2, 2)),
+            _with((_x(1, 2, *(5,) * d, domain="positive"), 3, 2, 1, True)),
+            dtypes=FLOATS + ("int64", "bool"),
+            xfails={
+                f"values:{half}": "the average pools refuse half tensors (torch pools them)"
+                for half in ("float16", "bfloat16")
+            },
+        )
+        for d in (1, 2)
+    ),
     nn("rrelu", _with((_x(3, 4),)), _with((_x(3, 4), 0.1, 0.3))),
     nn("pdist", _with((_x(4, 3),)), _with((_x(3, 5), 1.0)), dtypes=F64),
     nn("unfold", _with((_x(1, 2, 4, 4), 2)), dtypes=FLOATS + ("bool",)),

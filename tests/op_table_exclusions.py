@@ -87,7 +87,6 @@ EXCLUDED = {
     **_group(
         "power-average pooling and unpooling over random geometries and indices: "
         "tests/test_unpooling.py checks values, gradients and errors against torch",
-        "torch.nn.functional.lp_pool1d torch.nn.functional.lp_pool2d "
         "torch.nn.functional.lp_pool3d torch.nn.functional.max_unpool3d",
     ),
     **_group(
