@@ -512,7 +512,12 @@ POINTWISE_UNARY = [
     unary("log2", "positive"),
     unary("neg", dtypes=NUMERIC, aliases=("negative",)),
     unary("reciprocal", "positive"),
-    unary("relu", dtypes=NUMERIC, aliases=("nn.functional.relu", "nn.functional.relu_")),
+    unary(
+        "relu",
+        dtypes=NUMERIC,
+        aliases=("nn.functional.relu", "nn.functional.relu_"),
+        out=False,  # torch.relu takes no out=
+    ),
     unary("round", dtypes=NUMERIC, gradgrad=False),
     unary("special.round", dtypes=FLOATS, gradgrad=False),
     unary("rsqrt", "positive"),

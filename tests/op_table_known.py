@@ -83,26 +83,16 @@ KNOWN_BUGS = {
     "lerp": {
         "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>, <float64[3, 4]>) contiguous ('int64', 'float32'): ember NotImplementedError",
     },
-    "linalg.cholesky_ex": {
-        "values:float32": "result dtype differs from torch's: (ember.int64, torch.int32)",
-        "values:float64": "result dtype differs from torch's: (ember.int64, torch.int32)",
-    },
     "linalg.cross": {
         "errors": "bad input: bool: ember RuntimeError('Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` o",
         "promotion": "mixed dtypes: (<float64[4, 3]>, <float64[4, 3]>) contiguous ('bool', 'int64'): ember RuntimeError('expected scalar type Bool",
     },
     "linalg.inv_ex": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.in",
-        "values:float32": "result dtype differs from torch's: (ember.int64, torch.int32)",
-        "values:float64": "result dtype differs from torch's: (ember.int64, torch.int32)",
     },
     "linalg.lstsq": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('This func",
         "gradgradcheck": "gradgradcheck: RuntimeError: element 2 of tensors does not require grad and does not have a grad_fn",
-    },
-    "linalg.solve_ex": {
-        "values:float32": "result dtype differs from torch's: (ember.int64, torch.int32)",
-        "values:float64": "result dtype differs from torch's: (ember.int64, torch.int32)",
     },
     "linalg.solve_triangular": {
         "promotion": "mixed dtypes: (<float64[3, 3]>, <float64[3, 2]>, upper=True) contiguous ('float32', 'float64'): ember raised RuntimeError('l",
@@ -325,12 +315,7 @@ KNOWN_BUGS = {
     "pinverse": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.pi",
     },
-    "prod": {
-        "out": "out=: torch: TypeError('prod() received an invalid combination of arguments - got (Tensor, out=Tensor), but expected",
-    },
-    "relu": {
-        "out": "no out= keyword in Ember's binding",
-    },
+    "prod": {},
     "searchsorted": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''searchsorted_out_cpu' not implemented for 'Bool'')",
         "values:int16": "values differ from torch's in int16",
@@ -361,9 +346,7 @@ KNOWN_BUGS = {
         "values:int8": "values differ from torch's in int8",
         "values:uint8": "values differ from torch's in uint8",
     },
-    "sum": {
-        "out": "out=: torch: TypeError('sum() received an invalid combination of arguments - got (Tensor, out=Tensor), but expected",
-    },
+    "sum": {},
     "topk": {
         "errors": "bad input: bool: ember accepts it, torch RuntimeError('topk does not support bool dtypes on CPU')",
         "values:int16": "values differ from torch's in int16",

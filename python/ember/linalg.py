@@ -51,9 +51,15 @@ def inv(A):
     return _L.inv(A)
 
 
+def _with_int32_info(result_type, parts):
+    """An *_ex result: torch's info is int32."""
+    *results, info = parts
+    return result_type(*results, info.to(_C.int32))
+
+
 @out_form("linalg.inv_ex")
 def inv_ex(A, *, check_errors=False):
-    return return_types.linalg_inv_ex(*_L.inv_ex(A, check_errors))
+    return _with_int32_info(return_types.linalg_inv_ex, _L.inv_ex(A, check_errors))
 
 
 @out_form("linalg.det")
@@ -73,7 +79,7 @@ def solve(A, B, *, left=True):
 
 @out_form("linalg.solve_ex")
 def solve_ex(A, B, *, left=True, check_errors=False):
-    return return_types.linalg_solve_ex(*_L.solve_ex(A, B, left, check_errors))
+    return _with_int32_info(return_types.linalg_solve_ex, _L.solve_ex(A, B, left, check_errors))
 
 
 @out_form("linalg.cholesky")
@@ -83,7 +89,7 @@ def cholesky(A, *, upper=False):
 
 @out_form("linalg.cholesky_ex")
 def cholesky_ex(A, *, upper=False, check_errors=False):
-    return return_types.linalg_cholesky_ex(*_L.cholesky_ex(A, upper, check_errors))
+    return _with_int32_info(return_types.linalg_cholesky_ex, _L.cholesky_ex(A, upper, check_errors))
 
 
 @out_form("linalg.solve_triangular")

@@ -32,7 +32,7 @@ enum class Rule : uint8_t {
   ComputeIn,       // the op runs in out's dtype (dtype=out.dtype); bool out refused
   ComputeInFloat,  // the op runs in out's dtype, which must be floating
   Factory,         // dtype= must match out's; without it the factory makes out's dtype
-  NeedsDim,        // out= only with a dim argument (a full reduction has no out form)
+  NeedsDim,        // ComputeIn without refusals, and only with a dim (sum, prod)
 };
 
 // The message templates name the dtypes as torch does: {out} and {result} as
@@ -96,8 +96,8 @@ constexpr OutRule kRules[] = {
     {"bitwise_right_shift", Rule::Cast, kCast, false},
     {"floor_divide", Rule::Cast, kCast, false},
     // reductions and scans
-    {"sum", Rule::NeedsDim, kCast, true},
-    {"prod", Rule::NeedsDim, kCast, true},
+    {"sum", Rule::NeedsDim, kExpected, true},
+    {"prod", Rule::NeedsDim, kExpected, true},
     {"amax", Rule::Same,
      "Expected the dtype for input and out to match, but got {result} for input's dtype and {out} "
      "for out's dtype.",
@@ -117,6 +117,10 @@ constexpr OutRule kRules[] = {
     {"nansum", Rule::ComputeInFloat, "\"nansum_cpu\" not implemented for '{out}'", true},
     {"nanmean", Rule::ComputeInFloat, "\"nansum_cpu\" not implemented for '{out}'", true},
     {"logcumsumexp", Rule::Same, "expected scalar_type {result} but found {out}", true},
+    // several results, in a tuple of outs (ops not listed keep kExpected)
+    {"cummax", Rule::Same, "expected scalar_type {result} but found {out}", true},
+    {"cummin", Rule::Same, "expected scalar_type {result} but found {out}", true},
+    {"mode", Rule::Same, "expected scalar type '{result}' but got '{out}' for an output", true},
     // products and linear algebra
     {"matmul", Rule::Same, kExpected, true},
     {"mm", Rule::Same, kExpected, true},
@@ -190,10 +194,15 @@ constexpr OutRule kRules[] = {
 };
 
 constexpr OutRule kDefaultRule{"", Rule::Cast, kCast, true};
+constexpr OutRule kSeveralRule{"", Rule::Same, kExpected, true};  // tuple outs
 
 const OutRule& rule_of(const std::string& name) {
+  const std::string short_name = name.substr(name.rfind('.') + 1);
   for (const OutRule& r : kRules) {
     if (name == r.name) return r;
+  }
+  for (const OutRule& r : kRules) {
+    if (short_name == r.name) return r;
   }
   if (name.rfind("linalg.", 0) == 0) return rule_of("linalg");
   return kDefaultRule;
@@ -303,6 +312,12 @@ constexpr const char* kWithOut[] = {
     "eye",
     "arange",
     "linspace",
+    "max",
+    "min",
+    "kthvalue",
+    "mode",
+    "cummax",
+    "cummin",
 };
 
 // torch's C++ type names, which some of its messages use.
@@ -360,11 +375,11 @@ void check_dtype(const OutRule& r, DType result, DType out) {
   switch (r.rule) {
     case Rule::Cast:
     case Rule::CastTypeError:
-    case Rule::NeedsDim:
       ok = kind_rank(result) <= kind_rank(out);
       break;
     case Rule::Same:
     case Rule::Factory:
+    case Rule::NeedsDim:  // differs only when dtype= asked for another dtype
       ok = result == out;
       break;
     case Rule::Bool:
@@ -408,7 +423,7 @@ void refuse_graphs(const std::string& name, const py::tuple& args, const py::dic
 
 // Writes `result` into `out` as torch does: `out` is resized to the result's
 // shape (with torch's warning when it held elements) and keeps its dtype.
-void write_out(const OutRule& r, Tensor& out, const Tensor& result) {
+void write_out(const OutRule& r, Tensor& out, const Tensor& result, int warn_level) {
   check_dtype(r, result->dtype(), out->dtype());
   if (out->shape() != result->shape()) {
     if (out->numel() > 0) {
@@ -419,7 +434,8 @@ void write_out(const OutRule& r, Tensor& out, const Tensor& result) {
           ". This behavior is deprecated, and in a future PyTorch release outputs will not be "
           "resized unless they have zero elements. You can explicitly reuse an out tensor t by "
           "resizing it, inplace, to zero elements with t.resize_(0).";
-      if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 1) < 0) throw py::error_already_set();
+      if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), warn_level) < 0)
+        throw py::error_already_set();
     }
     resize_(out, result->shape());
   }
@@ -462,6 +478,7 @@ void prepare(const OutRule& r, const std::string& name, const py::tuple& args, p
                         "() received an invalid combination of arguments - got (Tensor, "
                         "out=Tensor), but expected a dim argument with out=");
       }
+      if (!has_dtype) kwargs["dtype"] = dtype_object(dtype);
       break;
     default:
       break;
@@ -469,10 +486,12 @@ void prepare(const OutRule& r, const std::string& name, const py::tuple& args, p
 }
 
 // Note [out= forms]: runs fn(*args, **kwargs) and writes its result into out.
+// warn_level: the frame torch's resize warning names (1: the caller of a C++ function).
 py::object out_call(const std::string& name, py::handle fn, py::handle out, const py::tuple& args,
-                    py::dict kwargs) {
-  const OutRule& r = rule_of(name);
+                    py::dict kwargs, int warn_level) {
   const bool several = PyTuple_Check(out.ptr()) || PyList_Check(out.ptr());
+  const OutRule& found = rule_of(name);
+  const OutRule& r = several && &found == &kDefaultRule ? kSeveralRule : found;
   std::vector<Tensor> targets;
   if (several) {
     for (py::handle h : py::reinterpret_borrow<py::sequence>(out)) {
@@ -490,7 +509,7 @@ py::object out_call(const std::string& name, py::handle fn, py::handle out, cons
     result = fn(*args, **kwargs);
   }
   if (!several) {
-    write_out(r, targets[0], as_tensor(result));
+    write_out(r, targets[0], as_tensor(result), warn_level);
     return py::reinterpret_borrow<py::object>(out);
   }
   const py::tuple results = py::reinterpret_borrow<py::tuple>(result);
@@ -501,7 +520,7 @@ py::object out_call(const std::string& name, py::handle fn, py::handle out, cons
   }
   py::tuple outs(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) {
-    write_out(r, targets[i], as_tensor(results[i]));
+    write_out(r, targets[i], as_tensor(results[i]), warn_level);
     outs[i] = py::reinterpret_borrow<py::sequence>(out)[i];
   }
   // The op's own result type (ember.return_types.max, ...), holding the outs.
@@ -519,7 +538,7 @@ void add_out_form(py::module_& m, const char* name) {
       name,
       [plain, op](py::args args, py::object out, py::kwargs kwargs) -> py::object {
         if (out.is_none()) return plain(*args, **kwargs);
-        return out_call(op, plain, out, args, std::move(kwargs));
+        return out_call(op, plain, out, args, std::move(kwargs), 1);
       },
       py::arg("out"));
 }
@@ -531,9 +550,10 @@ void init_out_forms(py::module_& m) {
   m.def(
       "_out_call",
       [](const std::string& name, py::object fn, py::object out, py::tuple args, py::dict kwargs) {
-        return out_call(name, fn, out, args, std::move(kwargs));
+        return out_call(name, fn, out, args, std::move(kwargs), 2);
       },
-      "Runs fn(*args, **kwargs) and writes the result into out (Note [out= forms]).");
+      "Runs fn(*args, **kwargs) and writes the result into out (Note [out= forms]); "
+      "called from ember._out, so a resize warning names its caller.");
 }
 
 }  // namespace ember::bindings
