@@ -15,6 +15,7 @@
 // nothing extra. A Python function takes the same path through the decorator
 // of ember._out.
 
+#include <algorithm>
 #include <cstring>
 
 #include "common.h"
@@ -474,9 +475,8 @@ void prepare(const OutRule& r, const std::string& name, const py::tuple& args, p
       break;
     case Rule::NeedsDim:
       if (args.size() < 2 && !kwargs.contains("dim")) {
-        throw TypeError(name +
-                        "() received an invalid combination of arguments - got (Tensor, "
-                        "out=Tensor), but expected a dim argument with out=");
+        throw TypeError(name + "() takes out= only with a dim: " + name +
+                        "(input, dim, keepdim=False, *, dtype=None, out=None)");
       }
       if (!has_dtype) kwargs["dtype"] = dtype_object(dtype);
       break;
@@ -489,30 +489,43 @@ void prepare(const OutRule& r, const std::string& name, const py::tuple& args, p
 // warn_level: the frame torch's resize warning names (1: the caller of a C++ function).
 py::object out_call(const std::string& name, py::handle fn, py::handle out, const py::tuple& args,
                     py::dict kwargs, int warn_level) {
+  const std::string short_name = name.substr(name.rfind('.') + 1);
   const bool several = PyTuple_Check(out.ptr()) || PyList_Check(out.ptr());
+  if (!several) out_tensor(short_name, out);  // a TypeError for anything else
   const OutRule& found = rule_of(name);
   const OutRule& r = several && &found == &kDefaultRule ? kSeveralRule : found;
-  std::vector<Tensor> targets;
-  if (several) {
-    for (py::handle h : py::reinterpret_borrow<py::sequence>(out)) {
-      targets.push_back(out_tensor(name, h));
-    }
-  } else {
-    targets.push_back(out_tensor(name, out));
+  if (r.differentiable && GradMode::is_enabled()) {
+    std::string aten_name = name;  // torch names special.entr special_entr here
+    std::replace(aten_name.begin(), aten_name.end(), '.', '_');
+    refuse_graphs(aten_name, args, kwargs, out);
   }
-  const std::string short_name = name.substr(name.rfind('.') + 1);
-  if (r.differentiable && GradMode::is_enabled()) refuse_graphs(short_name, args, kwargs, out);
-  prepare(r, short_name, args, kwargs, targets[0]);
+  if (r.rule != Rule::Cast && r.rule != Rule::CastTypeError && r.rule != Rule::Same &&
+      r.rule != Rule::Bool && r.rule != Rule::Floating) {
+    prepare(r, short_name, args, kwargs, out_tensor(short_name, out));  // out decides the dtype
+  }
   py::object result;
   {
     GradModeGuard no_grad(false);
     result = fn(*args, **kwargs);
   }
-  if (!several) {
-    write_out(r, targets[0], as_tensor(result), warn_level);
+  if (!PyTuple_Check(result.ptr())) {
+    Tensor target = out_tensor(short_name, out);
+    write_out(r, target, as_tensor(result), warn_level);
     return py::reinterpret_borrow<py::object>(out);
   }
+  // Several results: out must be as many tensors.
   const py::tuple results = py::reinterpret_borrow<py::tuple>(result);
+  std::vector<Tensor> targets;
+  if (several) {
+    for (py::handle h : py::reinterpret_borrow<py::sequence>(out)) {
+      if (!is_tensor(h)) break;
+      targets.push_back(as_tensor(h));
+    }
+  }
+  if (!several || targets.size() != static_cast<size_t>(py::len(out))) {
+    throw TypeError(short_name + "(): argument 'out' must be tuple of Tensors, not " +
+                    std::string(Py_TYPE(out.ptr())->tp_name));
+  }
   if (results.size() != targets.size()) {
     throw std::runtime_error(short_name + "(): expected out to hold " +
                              std::to_string(results.size()) + " tensors, but got " +
