@@ -2,8 +2,20 @@
 (Note [out= forms] in python/src/out_forms.cpp)."""
 
 import functools
+import inspect
 
 from . import _C
+
+
+def _with_out_parameter(fn):
+    """fn's signature with torch's keyword-only ``out=None`` added."""
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    at = len(params)
+    if params and params[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        at -= 1
+    out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+    return sig.replace(parameters=params[:at] + [out] + params[at:])
 
 
 def out_form(name):
@@ -18,6 +30,7 @@ def out_form(name):
                 return fn(*args, **kwargs)
             return _C._out_call(name, fn, out, args, kwargs)
 
+        with_out.__signature__ = _with_out_parameter(fn)
         return with_out
 
     return wrap
