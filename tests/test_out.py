@@ -1,6 +1,6 @@
-"""out= on the common functions against torch: the result lands in the given
-tensor (resized with torch's warning), dtype rules, and the refusal of
-graphs."""
+"""out= against torch: the result lands in the given tensor (resized with
+torch's warning) or tuple of tensors, each op family's dtype rule and message,
+and the refusal of graphs. tests/test_op_table.py runs out= for every entry."""
 
 from __future__ import annotations
 

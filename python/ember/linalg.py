@@ -138,6 +138,7 @@ def eigvalsh(A, UPLO="L"):  # noqa: N803
     return _L.eigh(A, _upper(UPLO), False)
 
 
+@out_form("linalg.lstsq")
 def lstsq(A, B, rcond=None, *, driver=None):
     return return_types.linalg_lstsq(*_L.lstsq(A, B, rcond, "gelsy" if driver is None else driver))
 
@@ -453,7 +454,7 @@ _LEGACY_OUT = {
 def _install(namespace):
     for name, fn in _LEGACY.items():
         plain = getattr(fn, "__wrapped__", fn)
-        namespace[name] = out_form(f"linalg.{name}")(plain) if name in _LEGACY_OUT else plain
+        namespace[name] = out_form(name)(plain) if name in _LEGACY_OUT else plain
         setattr(_C.Tensor, name, plain)
     torch_norm = _legacy_norm(namespace["norm"])
     namespace["norm"] = torch_norm

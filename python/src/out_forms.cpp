@@ -149,6 +149,16 @@ constexpr OutRule kRules[] = {
     {"linalg.cross", Rule::Same, kExpected, true},
     {"renorm", Rule::Same, kExpected, true},
     {"inverse", Rule::Same, kExpected, true},
+    {"matrix_power", Rule::Same, kExpected, true},
+    {"cholesky", Rule::Cast,
+     "cholesky: Expected result to be safely castable from {result} dtype, but got result with "
+     "dtype {out}",
+     true},
+    {"cholesky_solve", Rule::Cast,
+     "cholesky_solve: Expected result to be safely castable from {result} dtype, but got result "
+     "with dtype {out}",
+     true},
+    {"linalg.lstsq", Rule::Cast, kCast, true},
     {"linalg", Rule::Same, kExpected, true},  // every linalg.<name> not listed
     // shape and indexing
     {"cat", Rule::CastTypeError, kCat, true},
@@ -160,6 +170,22 @@ constexpr OutRule kRules[] = {
     {"dstack", Rule::CastTypeError, kCat, true},
     {"column_stack", Rule::CastTypeError, kCat, true},
     {"row_stack", Rule::CastTypeError, kCat, true},
+    {"scatter", Rule::Same, kExpected, true},
+    {"scatter_add", Rule::Same, kExpected, true},
+    {"scatter_reduce", Rule::Same, kExpected, true},
+    {"index_add", Rule::Same, kExpected, true},
+    {"index_copy", Rule::Same, kExpected, true},
+    {"diag", Rule::Same, kExpected, true},
+    {"nonzero", Rule::Same,
+     "nonzero: Expected out tensor to have scalar type Long but got scalar type{out}", false},
+    {"isin", Rule::Same, kExpected, false},
+    {"histc", Rule::Same,
+     "torch.histogram: input tensor and hist tensor should have the same dtype, but got input "
+     "{result_c} and hist {out_c}",
+     false},
+    {"softmax", Rule::Same, kExpected, false},  // torch lets its out form take graphs
+    {"log_softmax", Rule::Same, kExpected, false},
+    {"norm", Rule::Same, kExpected, true},
     {"tril", Rule::Same, kExpected, true},
     {"triu", Rule::Same, kExpected, true},
     {"gather", Rule::Same, kExpected, true},
@@ -198,14 +224,16 @@ constexpr OutRule kDefaultRule{"", Rule::Cast, kCast, true};
 constexpr OutRule kSeveralRule{"", Rule::Same, kExpected, true};  // tuple outs
 
 const OutRule& rule_of(const std::string& name) {
-  const std::string short_name = name.substr(name.rfind('.') + 1);
   for (const OutRule& r : kRules) {
     if (name == r.name) return r;
   }
+  // linalg.<name> has the linalg rule unless listed; the legacy torch.<name>
+  // (cholesky, ...) is listed under its own name.
+  if (name.rfind("linalg.", 0) == 0) return rule_of("linalg");
+  const std::string short_name = name.substr(name.rfind('.') + 1);  // special.<name>
   for (const OutRule& r : kRules) {
     if (short_name == r.name) return r;
   }
-  if (name.rfind("linalg.", 0) == 0) return rule_of("linalg");
   return kDefaultRule;
 }
 
@@ -313,6 +341,12 @@ constexpr const char* kWithOut[] = {
     "eye",
     "arange",
     "linspace",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_copy",
+    "softmax",
+    "log_softmax",
     "max",
     "min",
     "kthvalue",
