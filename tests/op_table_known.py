@@ -12,13 +12,6 @@ KNOWN_BUGS = {
         "values:int8": "result dtype differs from torch's: (ember.int64, torch.int8)",
         "values:uint8": "result dtype differs from torch's: (ember.int64, torch.uint8)",
     },
-    "addcdiv": {
-        "promotion": "mixed dtypes: values or result dtype differ from torch's",
-    },
-    "addcmul": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''addcmul_cpu_out' not implemented for 'Bool'')",
-        "promotion": "mixed dtypes: values or result dtype differ from torch's",
-    },
     "arange": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''arange_cpu' not implemented for 'Bool'')",
     },
