@@ -355,6 +355,46 @@ WORKLOADS += [
     (f"{name} 256x256 fwd+bwd", data_layer, _layer_fwd_bwd(fn), 1.0) for name, fn in LAYER_FWD_BWD
 ]
 
+
+# --------------------------------------------------------------------------
+# vmap: a function of one sample mapped over a batch of 64
+
+
+def data_vmap(rng):
+    return {
+        "x": rng.standard_normal((64, 128)).astype(np.float32),
+        "w": (rng.standard_normal((128, 128)) / 12).astype(np.float32),
+        "b": rng.standard_normal(128).astype(np.float32),
+    }
+
+
+def setup_vmap(lib, d):
+    x, w, b = _t(lib, d["x"]), _t(lib, d["w"]), _t(lib, d["b"])
+    mapped = lib.func.vmap(lambda r: (r @ w + b).relu().tanh().sum())
+    return lambda: mapped(x)
+
+
+def setup_vmap_written_batched(lib, d):
+    x, w, b = _t(lib, d["x"]), _t(lib, d["w"]), _t(lib, d["b"])
+    return lambda: (x @ w + b).relu().tanh().sum(-1)
+
+
+def setup_per_sample_grads(lib, d):
+    x, w, b = _t(lib, d["x"]), _t(lib, d["w"]), _t(lib, d["b"])
+
+    def loss(w, r):
+        return ((r @ w + b).tanh() ** 2).mean()
+
+    per_sample = lib.func.vmap(lib.func.grad(loss), in_dims=(None, 0))
+    return lambda: per_sample(w, x)
+
+
+WORKLOADS += [
+    ("vmap f(x) 64x128 (x@w+b).relu().tanh().sum()", data_vmap, setup_vmap, 1.0),
+    ("same f written batched", data_vmap, setup_vmap_written_batched, 1.0),
+    ("per-sample grads vmap(grad) 64x128", data_vmap, setup_per_sample_grads, 1.0),
+]
+
 # Memory probes (run in a subprocess per library by memory_probe.py);
 # the ratio is torch / ember as well.
 MEMORY_PROBES = [

@@ -126,8 +126,20 @@ def test_modules_initialize_and_print_like_torch():
         lambda L: L.nn.functional.conv3d(L.ones(1, 2, 5, 5), L.ones(3, 2, 3, 3, 3)),
         lambda L: L.nn.functional.max_pool3d(L.ones(1, 2, 5, 5, 5), 2, padding=2),
         lambda L: L.nn.functional.avg_pool3d(L.ones(5, 5), 2),
+        lambda L: L.nn.functional.max_pool3d(L.ones(3, 6, 7, 5), (3, 1, 1), 1, 0, (3, 1, 1)),
+        lambda L: L.nn.functional.max_pool3d(L.ones(1, 3, 6, 7, 5), (1, 3, 1), dilation=(1, 4, 1)),
+        lambda L: L.nn.functional.avg_pool3d(L.ones(3, 6, 7, 5), (7, 1, 1), 1),
     ],
-    ids=["channels", "kernel_too_big", "rank", "pool_padding", "pool_rank"],
+    ids=[
+        "channels",
+        "kernel_too_big",
+        "rank",
+        "pool_padding",
+        "pool_rank",
+        "max_pool_empty_depth",
+        "max_pool_empty_height",
+        "avg_pool_kernel_too_big",
+    ],
 )
 def test_bad_shapes_raise_like_torch(call):
     e, t = capture(call, ember), capture(call, torch)

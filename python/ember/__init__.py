@@ -77,6 +77,7 @@ def numel(input):
 from . import autograd, distributed, func, nn, optim, utils, viz  # noqa: E402
 from ._dtype_info import CONSTRUCTORS as _LEGACY_CONSTRUCTORS  # noqa: E402
 from ._dtype_info import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402,F401
+from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 from .nn.conv import conv1d, conv2d  # noqa: E402,F401 - torch.conv2d and friends
 from .nn.pooling import max_pool1d, max_pool2d  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401

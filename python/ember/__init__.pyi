@@ -452,6 +452,7 @@ from ._stacking import broadcast_tensors as broadcast_tensors
 from ._stacking import meshgrid as meshgrid
 from ._tensor_str import set_printoptions as set_printoptions
 from .amp import autocast as autocast
+from .func._vmap import vmap as vmap
 from .nn.conv import conv1d as conv1d
 from .nn.conv import conv2d as conv2d
 from .nn.pooling import max_pool1d as max_pool1d

@@ -12,6 +12,14 @@ import warnings
 
 from .. import _C
 from .._grad_mode import enable_grad, no_grad
+from ..func._batched import (
+    BatchedTensor,
+    active_levels,
+    batched_at,
+    loop_fallback,
+    top_level,
+    unwrapped,
+)
 
 
 class FunctionCtx:
@@ -65,6 +73,48 @@ def _read_through_ctx(node, name):
         raise AttributeError(f"'{type(node).__name__}' object has no attribute '{name}'") from None
 
 
+class VmapInfo:
+    """What a Function's ``vmap`` staticmethod learns about the batch."""
+
+    def __init__(self, batch_size, randomness):
+        self.batch_size = batch_size
+        self.randomness = randomness
+
+
+def _apply_inside_vmap(cls, args, kwargs):
+    """Function.apply on BatchedTensors: the ``vmap`` staticmethod on the physical
+    values, or with ``generate_vmap_rule`` one application per sample."""
+    if cls.setup_context is Function.setup_context:
+        raise RuntimeError(
+            "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, "
+            "jacrev, ...), it must override the setup_context staticmethod. For more details, "
+            "please see https://pytorch.org/docs/main/notes/extending.func.html"
+        )
+    level = top_level(args, kwargs)
+    if cls.vmap is not Function.vmap:
+        size, randomness = next((n, r) for lvl, n, r in active_levels() if lvl == level)
+        in_dims = tuple(0 if batched_at(a, level) else None for a in args)
+        values = [unwrapped(a, level) for a in args]
+        output, out_dims = cls.vmap(VmapInfo(size, randomness), in_dims, *values, **kwargs)
+        if isinstance(output, tuple):
+            dims = out_dims if isinstance(out_dims, tuple) else (out_dims,) * len(output)
+            return tuple(_batched_output(o, d, level) for o, d in zip(output, dims))
+        return _batched_output(output, out_dims, level)
+    if cls.generate_vmap_rule:
+        return loop_fallback(cls.__name__, cls.apply, level, args, kwargs, warn=False)
+    raise RuntimeError(
+        f"You tried to vmap over {cls.__name__}, but it does not have vmap support. Please "
+        "override and implement the vmap staticmethod or set generate_vmap_rule=True. For more "
+        "details, please see https://pytorch.org/docs/main/notes/extending.func.html"
+    )
+
+
+def _batched_output(output, out_dim, level):
+    if out_dim is None:
+        return output
+    return BatchedTensor(output.movedim(out_dim, 0) if out_dim else output, level)
+
+
 class FunctionMeta(type):
     """Gives each Function subclass its own node class, ``<Name>Backward``, as torch's:
     ``type(Cube.apply(x).grad_fn).__name__ == "CubeBackward"``."""
@@ -90,6 +140,9 @@ class FunctionMeta(type):
 
 class Function(metaclass=FunctionMeta):
     """Base class for custom autograd operations; call them with ``apply``."""
+
+    # Inside vmap: run once per sample (True), or through the ``vmap`` staticmethod.
+    generate_vmap_rule = False
 
     def __init__(self, *args, **kwargs):
         warnings.warn(
@@ -124,10 +177,18 @@ class Function(metaclass=FunctionMeta):
             "forward mode AD."
         )
 
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """(output, out_dims) of the Function over a batch: `info.batch_size`,
+        `info.randomness`; `in_dims` holds each argument's mapped dim or None."""
+        raise NotImplementedError("vmap is not implemented.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         if kwargs:  # like torch: keywords are bound to forward's positions
             args, kwargs = _positional(cls, args, kwargs)
+        if any(isinstance(a, BatchedTensor) for a in args):
+            return _apply_inside_vmap(cls, args, kwargs)
         ctx = FunctionCtx()
         records = _C.is_grad_enabled()
         ctx.needs_input_grad = tuple(

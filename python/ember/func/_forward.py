@@ -1,4 +1,4 @@
-"""Forward-mode function transforms: ``jvp``, ``jacfwd``, ``hessian``; ``vmap``.
+"""Forward-mode function transforms: ``jvp``, ``jacfwd``, ``hessian``.
 
 ``jvp`` pushes tangents through dual tensors (``ember.autograd.forward_ad``);
 ``jacfwd`` builds the Jacobian column by column, one dual pass per input
@@ -8,6 +8,7 @@ element; ``hessian`` is ``jacfwd(jacrev(f))``, forward over reverse.
 import functools
 
 from .. import _C
+from ._batched import NOT_BATCHED, BatchedTensor, per_sample_inside_vmap
 from ._pytree import tree_flatten, tree_unflatten
 from ._reverse import (
     _checked_argnums,
@@ -76,6 +77,11 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """(func(*primals), J @ tangents[, aux]): the Jacobian-vector product."""
     if strict:
         raise RuntimeError(f"{_JVP}: strict=True is not supported.")
+    looped = per_sample_inside_vmap(
+        "jvp", lambda p, t: jvp(func, p, t, has_aux=has_aux), (primals, tangents)
+    )
+    if looped is not NOT_BATCHED:
+        return looped
     flat_primals, primals_spec, flat_tangents = _checked_primals_and_tangents(primals, tangents)
     return _jvp_dual(_forward_ad(), func, flat_primals, primals_spec, flat_tangents, has_aux)
 
@@ -109,6 +115,9 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 "Only allowed values for randomness are 'error', 'different', or 'same'. Got "
                 f"{randomness}"
             )
+        if any(isinstance(x, BatchedTensor) for x in tree_flatten(args)[0]):
+            # inside vmap: the same Jacobian from reverse mode, which has batching rules
+            return jacrev(func, argnums, has_aux=has_aux)(*args, **kwargs)
         return _jacfwd_dual(_forward_ad(), func, argnums, has_aux, args, kwargs)
 
     return wrapper
@@ -154,10 +163,3 @@ def _jacfwd_dual(fwad, func, argnums, has_aux, args, kwargs):
 def hessian(func, argnums=0):
     """The Hessian of func w.r.t. the args at `argnums`: jacfwd(jacrev(func))."""
     return jacfwd(jacrev(func, argnums), argnums)
-
-
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
-    raise NotImplementedError(
-        "ember.func.vmap is not implemented: Ember has no batching rules yet. Loop over the "
-        "batch and stack the results (ember.stack([f(x) for x in xs]))."
-    )

@@ -22,6 +22,14 @@ import threading
 
 from .. import _C
 from .._grad_mode import enable_grad
+from ._batched import (
+    active_levels,
+    batched_at_every_level,
+    ember_module,
+    from_base,
+    is_tensor,
+    to_base,
+)
 from ._pytree import tree_flatten, tree_unflatten
 
 _state = threading.local()
@@ -91,8 +99,15 @@ def _with_replaced(args, argnums, new):
 
 
 def _stand_in(x):
-    if not isinstance(x, _C.Tensor):
+    if not is_tensor(x):
         raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
+    if active_levels():  # inside vmap: differentiate the physical tensor, sample by sample
+        base, levels = to_base(batched_at_every_level(x))
+        return from_base(_plain_stand_in(base), levels)
+    return _plain_stand_in(x)
+
+
+def _plain_stand_in(x):
     if x.requires_grad:
         return x.view_as(x)
     fresh = x.detach().requires_grad_()
@@ -109,7 +124,8 @@ def _stand_ins(tree):
 
 def _depends_on_others(outputs, own):
     """Whether the outputs' graph reaches a leaf that requires grad besides `own`."""
-    own_ids = {id(t) for t in own}
+    own_ids = {id(to_base(t)[0]) for t in own}
+    outputs = [to_base(t)[0] for t in outputs]
     seen, alive = set(), []  # alive: node objects keep their ids while we look
     stack = [t.grad_fn for t in outputs if isinstance(t, _C.Tensor) and t.grad_fn is not None]
     for t in outputs:
@@ -140,35 +156,54 @@ def _keeps_graph(outer_grad_enabled, outputs, own):
 
 
 def _grads_or_zeros(outputs, inputs, grad_outputs, create_graph, retain_graph=None):
-    """autograd.grad over the outputs that carry a graph; zeros for unreached inputs."""
-    pairs = [
-        (o, g) for o, g in zip(outputs, grad_outputs or [None] * len(outputs)) if o.requires_grad
-    ]
+    """autograd.grad over the outputs that carry a graph; zeros for unreached inputs.
+
+    Batched outputs and inputs (inside vmap) are differentiated through their
+    physical tensors: the samples never mix, so the gradient of the sum over
+    samples holds each sample's own gradient."""
+    pairs = []
+    for o, g in zip(outputs, grad_outputs or [None] * len(outputs)):
+        base, levels = to_base(o)
+        if not base.requires_grad:
+            continue
+        if levels:
+            g = _C.ones_like(base) if g is None else _cotangent_like(g, o)
+        pairs.append((base, g))
+    bases = [to_base(x) for x in inputs]
     if pairs:
+        cotangents = [g for _, g in pairs]
         got = _C._grad(
             [o for o, _ in pairs],
-            list(inputs),
-            [g for _, g in pairs] if grad_outputs is not None else None,
+            [b for b, _ in bases],
+            None if all(g is None for g in cotangents) else cotangents,
             retain_graph,
             create_graph,
             True,
         )
     else:
         got = (None,) * len(inputs)
-    return [_C.zeros_like(x) if g is None else g for g, x in zip(got, inputs)]
+    return [
+        from_base(_C.zeros_like(b) if g is None else g, levels)
+        for g, (b, levels) in zip(got, bases)
+    ]
+
+
+def _cotangent_like(g, output):
+    """The cotangent as a physical tensor laid out as the batched output."""
+    return to_base(ember_module().zeros_like(output) + g)[0]
 
 
 def _detached(tree, keep):
     if keep:
         return tree
     leaves, spec = tree_flatten(tree)
-    return tree_unflatten([x.detach() if isinstance(x, _C.Tensor) else x for x in leaves], spec)
+    return tree_unflatten([x.detach() if is_tensor(x) else x for x in leaves], spec)
 
 
 def _checked_aux(aux):
     leaves, _ = tree_flatten(aux)
     for x in leaves:
-        if not isinstance(x, _C.Tensor):
+        if not is_tensor(x):
             raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
     return aux
 
@@ -222,7 +257,7 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
         own, spec, picked = _stand_ins(_picked(args, argnums))
         output = func(*_with_replaced(args, argnums, picked), **kwargs)
         output, aux = _split_aux(output, has_aux, _API)
-        if not isinstance(output, _C.Tensor):
+        if not is_tensor(output):
             raise RuntimeError(f"{_API}: Expected f(*args) to return a Tensor, got {type(output)}")
         if output.dim() != 0:
             raise RuntimeError(
@@ -246,7 +281,7 @@ def _flat_float_outputs(output, api):
             f"{api}: Expected f to be a function that has non-empty output (got output = {flat})"
         )
     for o in flat:
-        if not isinstance(o, _C.Tensor):
+        if not is_tensor(o):
             raise RuntimeError(
                 f"{api}: expected f(*primals) to return only tensors, got unsupported type "
                 f"{type(o)}"
@@ -281,14 +316,12 @@ def vjp(func, *primals, has_aux=False):
                 f"of outputs to the function. cotangents: {cot_spec}, primal output: {out_spec}"
             )
         for c, o in zip(flat_cot, flat_out):
-            if isinstance(c, _C.Tensor) and c.shape != o.shape:
+            if is_tensor(c) and c.shape != o.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[0] has a shape of torch.Size("
                     f"{list(c.shape)}) and output[0] has a shape of torch.Size({list(o.shape)})."
                 )
-        graph = create_graph and (
-            keep or any(isinstance(c, _C.Tensor) and c.requires_grad for c in flat_cot)
-        )
+        graph = create_graph and (keep or any(is_tensor(c) and c.requires_grad for c in flat_cot))
         with _Nesting(), enable_grad():
             result = _grads_or_zeros(flat_out, own, flat_cot, graph, retain_graph)
         return tree_unflatten([_detached(r, graph) for r in result], primals_spec)

@@ -84,6 +84,7 @@ globals().update({m.__name__: m for m in _activation.MODULES})
 
 # Convolution and pooling live in their own files; torch has them in F and nn.
 from . import conv as _conv  # noqa: E402
+from . import ctc as _ctc  # noqa: E402
 from . import grid_sampling as _grid_sampling  # noqa: E402
 from . import pooling as _pooling  # noqa: E402
 from . import volumetric as _volumetric  # noqa: E402
@@ -108,6 +109,7 @@ functional.__dict__.update(
     adaptive_max_pool2d=_pooling.adaptive_max_pool2d,
     adaptive_max_pool1d_with_indices=_pooling.adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d_with_indices=_pooling.adaptive_max_pool2d_with_indices,
+    ctc_loss=_ctc.ctc_loss,
     affine_grid=_grid_sampling.affine_grid,
     grid_sample=_grid_sampling.grid_sample,
     conv3d=_volumetric.conv3d,
@@ -119,6 +121,7 @@ functional.__dict__.update(
 Conv3d, MaxPool3d, AvgPool3d = _volumetric.Conv3d, _volumetric.MaxPool3d, _volumetric.AvgPool3d
 AdaptiveAvgPool3d = _volumetric.AdaptiveAvgPool3d
 AdaptiveMaxPool3d = _volumetric.AdaptiveMaxPool3d
+CTCLoss = _ctc.CTCLoss
 Conv1d, Conv2d = _conv.Conv1d, _conv.Conv2d
 ConvTranspose1d, ConvTranspose2d = _conv.ConvTranspose1d, _conv.ConvTranspose2d
 MaxPool1d, MaxPool2d, AvgPool2d = _pooling.MaxPool1d, _pooling.MaxPool2d, _pooling.AvgPool2d

@@ -25,6 +25,7 @@ import warnings
 
 from .. import _C
 from .._C import _nn
+from ..func._batched import loops_inside_vmap
 from . import functional as F
 from . import init
 from ._fused_lstm import lstm_direction
@@ -477,6 +478,7 @@ class RNNBase(Module):
 class _SingleStateRNN(RNNBase):
     """RNN and GRU: one hidden state tensor."""
 
+    @loops_inside_vmap
     def forward(self, input, hx=None):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx, None)
@@ -558,6 +560,7 @@ class LSTM(RNNBase):
             "Expected hidden[1] size {}, got {}",
         )
 
+    @loops_inside_vmap
     def forward(self, input, hx=None):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, *(hx if hx is not None else (None, None)))
@@ -663,6 +666,7 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
+    @loops_inside_vmap
     def forward(self, input, hx=None):
         is_batched = self._batched(input, "RNNCell")
         if hx is not None and hx.dim() not in (1, 2):
@@ -684,6 +688,7 @@ class LSTMCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 4, device=device, dtype=dtype)
 
+    @loops_inside_vmap
     def forward(self, input, hx=None):
         is_batched = self._batched(input, "LSTMCell")
         if hx is not None:
@@ -714,6 +719,7 @@ class GRUCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 3, device=device, dtype=dtype)
 
+    @loops_inside_vmap
     def forward(self, input, hx=None):
         is_batched = self._batched(input, "GRUCell")
         if hx is not None and hx.dim() not in (1, 2):

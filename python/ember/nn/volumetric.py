@@ -115,7 +115,9 @@ def max_pool3d(
     batched = input.dim() == 5
     x = input if batched else input.unsqueeze(0)
     n, depth = x.shape[0], x.shape[2]
-    out_depth = _out_size(depth, k[0], s[0], p[0], d[0], ceil_mode)
+    outs = [_out_size(x.shape[2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(3)]
+    _check_output_size(x, outs)
+    out_depth = outs[0]
     reach = (out_depth - 1) * s[0] + d[0] * (k[0] - 1) + 1  # depths the windows cover
     x = _pad_depth(x, p[0], reach - depth - p[0], -math.inf)
     best = None
@@ -125,6 +127,16 @@ def max_pool3d(
         best = y if best is None else _first_max(best, y)
     out = _from_planes(best, n, out_depth)
     return out if batched else out.squeeze(0)
+
+
+def _check_output_size(x, outs):
+    if min(outs) < 1:
+        given = "x".join(map(str, x.shape[1:]))
+        calculated = "x".join(map(str, [x.shape[1], *outs]))
+        raise RuntimeError(
+            f"Given input size: ({given}). Calculated output size: ({calculated}). "
+            "Output size is too small"
+        )
 
 
 def _first_max(best, candidate):
@@ -156,7 +168,13 @@ def avg_pool3d(
     batched = input.dim() == 5
     x = input if batched else input.unsqueeze(0)
     n, sizes = x.shape[0], x.shape[2:]
+    if any(sizes[i] + 2 * p[i] < k[i] for i in range(3)):
+        raise RuntimeError(
+            f"input image (T: {sizes[0]} H: {sizes[1]} W: {sizes[2]}) smaller than kernel "
+            f"size (kT: {k[0]} kH: {k[1]} kW: {k[2]})"
+        )
     outs = [_out_size(sizes[i], k[i], s[i], p[i], 1, ceil_mode) for i in range(3)]
+    _check_output_size(x, outs)
     reach = (outs[0] - 1) * s[0] + k[0]  # depths the windows cover, padding included
     x = _pad_depth(x, p[0], reach - sizes[0] - p[0], 0.0)
     sums = None
