@@ -512,7 +512,12 @@ POINTWISE_UNARY = [
     unary("log2", "positive"),
     unary("neg", dtypes=NUMERIC, aliases=("negative",)),
     unary("reciprocal", "positive"),
-    unary("relu", dtypes=NUMERIC, aliases=("nn.functional.relu", "nn.functional.relu_")),
+    unary(
+        "relu",
+        dtypes=NUMERIC,
+        aliases=("nn.functional.relu", "nn.functional.relu_"),
+        out=False,  # torch.relu takes no out=
+    ),
     unary("round", dtypes=NUMERIC, gradgrad=False),
     unary("special.round", dtypes=FLOATS, gradgrad=False),
     unary("rsqrt", "positive"),
@@ -547,8 +552,18 @@ POINTWISE_UNARY = [
     op(
         "mvlgamma", fixed(Sample((Values(domain="ge1")(3, 4),), {"p": 2})), dtypes=NUMERIC, out=True
     ),
-    op("special.multigammaln", fixed(Sample((Values(domain="ge1")(3, 4), 2))), dtypes=NUMERIC),
-    op("special.polygamma", fixed(Sample((2, Values(domain="positive")(3, 4)))), dtypes=ALL),
+    op(
+        "special.multigammaln",
+        fixed(Sample((Values(domain="ge1")(3, 4), 2))),
+        dtypes=NUMERIC,
+        out=True,
+    ),
+    op(
+        "special.polygamma",
+        fixed(Sample((2, Values(domain="positive")(3, 4)))),
+        dtypes=ALL,
+        out=True,
+    ),
 ]
 
 POINTWISE_BINARY = [
@@ -635,8 +650,8 @@ REDUCTIONS = [
     reduction("prod", dtypes=ALL, empty=False, out=True),
     reduction("amax", dtypes=ALL, multi_dim=True, empty=False, out=True),
     reduction("amin", dtypes=ALL, multi_dim=True, empty=False, out=True),
-    reduction("max", dtypes=ALL, empty=False),
-    reduction("min", dtypes=ALL, empty=False),
+    reduction("max", dtypes=ALL, empty=False, out=True),
+    reduction("min", dtypes=ALL, empty=False, out=True),
     reduction("argmax", dtypes=NUMERIC, empty=False, out=True, **NO_GRAD),
     reduction("argmin", dtypes=NUMERIC, empty=False, out=True, **NO_GRAD),
     reduction("all", dtypes=ALL, out=True, **NO_GRAD),
@@ -646,16 +661,17 @@ REDUCTIONS = [
     reduction("std_mean", multi_dim=True, method=False),
     reduction("var_mean", multi_dim=True, method=False),
     reduction("logsumexp", dtypes=ALL, multi_dim=True, needs_dim=True, out=True),
-    reduction("special.logsumexp", dtypes=ALL, multi_dim=True, needs_dim=True),
+    reduction("special.logsumexp", dtypes=ALL, multi_dim=True, needs_dim=True, out=True),
     reduction("median", dtypes=NUMERIC, empty=False),
-    reduction("mode", dtypes=ALL, empty=False, keepdim=False),
-    reduction("norm", multi_dim=True, errors=None),
+    reduction("mode", dtypes=ALL, empty=False, keepdim=False, out=True),
+    reduction("norm", multi_dim=True, errors=None, out=True),
     reduction("count_nonzero", dtypes=ALL, keepdim=False, multi_dim=True, **NO_GRAD),
     op(
         "kthvalue",
         fixed(Sample((_x(3, 4), 2)), Sample((_x(3, 4), 1, 0)), Sample((_x(3, 4), 3, 1, True))),
         dtypes=NUMERIC,
         errors=fixed(Sample((_x(3, 4), 5))),
+        out=True,
     ),
 ]
 
@@ -675,8 +691,8 @@ SCANS = [
     for name, kw in [
         ("cumsum", dict(dtypes=ALL, out=True)),
         ("cumprod", dict(dtypes=ALL, out=True)),
-        ("cummax", dict(dtypes=ALL)),
-        ("cummin", dict(dtypes=ALL)),
+        ("cummax", dict(dtypes=ALL, out=True)),
+        ("cummin", dict(dtypes=ALL, out=True)),
         ("logcumsumexp", dict(out=True)),
     ]
 ]
@@ -737,7 +753,12 @@ MATRIX_PRODUCTS = [
     op("linalg.cross", fixed(Sample((_x(4, 3), _x(4, 3, seed=1)))), dtypes=NUMERIC, out=True),
     op("linalg.vecdot", fixed(Sample((_x(4, 3), _x(4, 3, seed=1)))), out=True),
     op("trace", fixed(Sample((_x(3, 4),)), Sample((_x(3, 3),))), dtypes=NUMERIC),
-    op("diag", fixed(Sample((_x(3, 4),)), Sample((_x(3),)), Sample((_x(3, 4), 1))), dtypes=ALL),
+    op(
+        "diag",
+        fixed(Sample((_x(3, 4),)), Sample((_x(3),)), Sample((_x(3, 4), 1))),
+        dtypes=ALL,
+        out=True,
+    ),
     op(
         "diagonal",
         fixed(Sample((_x(3, 4),)), Sample((_x(2, 3, 4),), {"offset": 1, "dim1": 1, "dim2": 2})),
@@ -756,7 +777,7 @@ ONE_TRIANGLE = (
     "reads one triangle of its input: gradcheck's unsymmetric perturbations leave the "
     "op's domain (torch's gradcheck fails the same way); tests/test_linalg.py checks it"
 )
-SIGN_SKIPS = {"values": SIGN_FREE, "grad": SIGN_FREE, "gradcheck": SIGN_FREE}
+SIGN_SKIPS = {"values": SIGN_FREE, "grad": SIGN_FREE, "gradcheck": SIGN_FREE, "out": SIGN_FREE}
 TRIANGLE_SKIPS = {"gradcheck": ONE_TRIANGLE, "gradgradcheck": ONE_TRIANGLE}
 
 
@@ -770,39 +791,54 @@ SOLVERS = [
         "det", fixed(Sample((_square(3),)), Sample((_square(2, (2,)),))), aliases=("linalg.det",)
     ),
     solver("logdet", fixed(Sample((_spd(3),)))),
-    solver("slogdet", fixed(Sample((_square(3),))), aliases=("linalg.slogdet",)),
+    solver("slogdet", fixed(Sample((_square(3),))), aliases=("linalg.slogdet",), out=True),
     solver("inverse", fixed(Sample((_square(3),))), aliases=("linalg.inv",), out=True),
-    solver("linalg.inv_ex", fixed(Sample((_square(3),)))),
+    solver("linalg.inv_ex", fixed(Sample((_square(3),))), out=True),
     op(
         "matrix_power",
         fixed(Sample((_square(3), 3)), Sample((_square(3), 0))),
         dtypes=NUMERIC,
         aliases=("linalg.matrix_power",),
+        out=True,
     ),
     solver("pinverse", fixed(Sample((_x(3, 4),))), aliases=("linalg.pinv",)),
-    solver("cholesky", fixed(Sample((_spd(3),))), skips=TRIANGLE_SKIPS),
+    solver("cholesky", fixed(Sample((_spd(3),))), skips=TRIANGLE_SKIPS, out=True),
     solver("linalg.cholesky", fixed(Sample((_spd(3),))), out=True, skips=TRIANGLE_SKIPS),
-    solver("linalg.cholesky_ex", fixed(Sample((_spd(3),))), skips=TRIANGLE_SKIPS),
+    solver("linalg.cholesky_ex", fixed(Sample((_spd(3),))), skips=TRIANGLE_SKIPS, out=True),
     solver(
         "cholesky_solve",
         fixed(Sample((_x(3, 2), np.linalg.cholesky(_spd(3))))),
         skips=TRIANGLE_SKIPS,
+        out=True,
     ),
-    solver("qr", fixed(Sample((_x(4, 3),)))),
-    solver("linalg.qr", fixed(Sample((_x(4, 3),)), Sample((_x(3, 4), "complete")))),
-    solver("svd", fixed(Sample((_x(4, 3),))), skips=SIGN_SKIPS),
-    solver("linalg.svd", fixed(Sample((_x(4, 3),), {"full_matrices": False})), skips=SIGN_SKIPS),
-    solver("linalg.svdvals", fixed(Sample((_x(4, 3),)))),
-    solver("linalg.eigh", fixed(Sample((_spd(3),))), skips={**SIGN_SKIPS, **TRIANGLE_SKIPS}),
-    solver("linalg.eigvalsh", fixed(Sample((_spd(3),))), skips=TRIANGLE_SKIPS),
-    solver("triangular_solve", fixed(Sample((_x(3, 2), _upper(3))))),
-    solver("linalg.solve_triangular", fixed(Sample((_upper(3), _x(3, 2)), {"upper": True}))),
+    solver("qr", fixed(Sample((_x(4, 3),))), out=True),
+    solver("linalg.qr", fixed(Sample((_x(4, 3),)), Sample((_x(3, 4), "complete"))), out=True),
+    solver("svd", fixed(Sample((_x(4, 3),))), skips=SIGN_SKIPS, out=True),
+    solver(
+        "linalg.svd",
+        fixed(Sample((_x(4, 3),), {"full_matrices": False})),
+        skips=SIGN_SKIPS,
+        out=True,
+    ),
+    solver("linalg.svdvals", fixed(Sample((_x(4, 3),))), out=True),
+    solver(
+        "linalg.eigh", fixed(Sample((_spd(3),))), skips={**SIGN_SKIPS, **TRIANGLE_SKIPS}, out=True
+    ),
+    solver("linalg.eigvalsh", fixed(Sample((_spd(3),))), skips=TRIANGLE_SKIPS, out=True),
+    solver("triangular_solve", fixed(Sample((_x(3, 2), _upper(3)))), out=True),
+    solver(
+        "linalg.solve_triangular", fixed(Sample((_upper(3), _x(3, 2)), {"upper": True})), out=True
+    ),
     solver("linalg.solve", fixed(Sample((_square(3), _x(3, 2)))), out=True),
-    solver("linalg.solve_ex", fixed(Sample((_square(3), _x(3, 2))))),
-    solver("linalg.lstsq", fixed(Sample((_x(4, 3), _x(4, 2))))),
-    op("linalg.norm", fixed(Sample((_x(3, 4),)), Sample((_x(3, 4), 1)))),
-    op("linalg.vector_norm", fixed(Sample((_x(3, 4),)), Sample((_x(3, 4), 3), {"dim": 1}))),
-    op("linalg.matrix_norm", fixed(Sample((_x(3, 4),)), Sample((_x(3, 4), 1)))),
+    solver("linalg.solve_ex", fixed(Sample((_square(3), _x(3, 2)))), out=True),
+    solver("linalg.lstsq", fixed(Sample((_x(4, 3), _x(4, 2)))), out=True),
+    op("linalg.norm", fixed(Sample((_x(3, 4),)), Sample((_x(3, 4), 1))), out=True),
+    op(
+        "linalg.vector_norm",
+        fixed(Sample((_x(3, 4),)), Sample((_x(3, 4), 3), {"dim": 1})),
+        out=True,
+    ),
+    op("linalg.matrix_norm", fixed(Sample((_x(3, 4),)), Sample((_x(3, 4), 1))), out=True),
 ]
 
 
@@ -904,10 +940,12 @@ INDEXING = [
         "scatter",
         _with((_x(3, 4), 1, Keep(np.array([[0, 1], [2, 3], [1, 0]])), _x(3, 2, seed=1))),
         _with((_x(3, 4), 0, Keep(np.array([[0, 1, 2, 0]])), 2.5)),
+        out=True,
     ),
     shape_op(
         "scatter_add",
         _with((_x(3, 4), 1, _idx(4, 3, 2), _x(3, 2, seed=1))),
+        out=True,
     ),
     shape_op(
         "scatter_reduce",
@@ -915,16 +953,19 @@ INDEXING = [
         _with((_x(3, 4), 1, _idx(4, 3, 2), _x(3, 2, seed=1), "amax"), include_self=False),
         _with((_x(3, 4), 0, _idx(3, 2, 4), _x(2, 4, seed=1), "mean")),
         dtypes=NUMERIC,
+        out=True,
     ),
     shape_op("index_select", _with((_x(3, 4), 1, _idx(4, 5))), out=True),
-    shape_op("index_add", _with((_x(3, 4), 1, Keep(np.array([0, 2])), _x(3, 2, seed=1)))),
-    shape_op("index_copy", _with((_x(3, 4), 1, Keep(np.array([0, 2])), _x(3, 2, seed=1)))),
+    shape_op("index_add", _with((_x(3, 4), 1, Keep(np.array([0, 2])), _x(3, 2, seed=1))), out=True),
+    shape_op(
+        "index_copy", _with((_x(3, 4), 1, Keep(np.array([0, 2])), _x(3, 2, seed=1))), out=True
+    ),
     shape_op("index_fill", _with((_x(3, 4), 1, Keep(np.array([0, 2])), 1.5))),
     shape_op("masked_fill", _with((_x(3, 4), _mask(3, 4), 1.5)), _with((_x(3, 4), _mask(4), 0))),
     shape_op("masked_select", _with((_x(3, 4), _mask(3, 4))), out=True),
     shape_op("take", _with((_x(3, 4), _idx(12, 5))), out=True),
     shape_op("take_along_dim", _with((_x(3, 4), _idx(4, 3, 2), 1)), out=True),
-    shape_op("nonzero", _t(3, 4), _t(), **NO_GRAD),
+    shape_op("nonzero", _t(3, 4), _t(), **NO_GRAD, out=True),
     shape_op("argwhere", _t(3, 4), **NO_GRAD),
     shape_op(
         "sort",
@@ -932,9 +973,12 @@ INDEXING = [
         _with((_x(3, 4), 0)),
         _with((_x(3, 4),), descending=True),
         dtypes=ALL,
+        out=True,
     ),
     shape_op("argsort", _t(3, 4), _with((_x(3, 4), 0), descending=True), dtypes=ALL, **NO_GRAD),
-    shape_op("topk", _with((_x(3, 4), 2)), _with((_x(3, 4), 2, 0, False)), dtypes=NUMERIC),
+    shape_op(
+        "topk", _with((_x(3, 4), 2)), _with((_x(3, 4), 2, 0, False)), dtypes=NUMERIC, out=True
+    ),
     shape_op("unique", _t(3, 4), _with((_x(3, 4),), return_counts=True), **NO_GRAD),
     shape_op(
         "unique_consecutive",
@@ -944,8 +988,14 @@ INDEXING = [
         **NO_GRAD,
     ),
     op("bincount", fixed(_with((Keep(np.array([0, 3, 1, 3, 7])),))), dtypes=ALL, **NO_GRAD),
-    op("histc", fixed(_t(20), _with((_x(20),), bins=4, min=-1, max=1)), dtypes=FLOATS, **NO_GRAD),
-    op("histogram", fixed(_with((_x(20), 4))), dtypes=F64, **NO_GRAD),
+    op(
+        "histc",
+        fixed(_t(20), _with((_x(20),), bins=4, min=-1, max=1)),
+        dtypes=FLOATS,
+        **NO_GRAD,
+        out=True,
+    ),
+    op("histogram", fixed(_with((_x(20), 4))), dtypes=F64, **NO_GRAD, out=True),
     op(
         "searchsorted",
         fixed(_with((np.array([-1.0, 0.0, 2.0]), _x(3, 4))), _with((np.array([0.0, 1.0]), 0.5))),
@@ -954,9 +1004,19 @@ INDEXING = [
         **NO_GRAD,
     ),
     op(
-        "bucketize", fixed(_with((_x(3, 4), np.array([-1.0, 0.0, 2.0])))), dtypes=NUMERIC, **NO_GRAD
+        "bucketize",
+        fixed(_with((_x(3, 4), np.array([-1.0, 0.0, 2.0])))),
+        dtypes=NUMERIC,
+        out=True,
+        **NO_GRAD,
     ),
-    op("isin", fixed(_with((_x(3, 4), np.array([-1.0, 0.0, 2.0])))), dtypes=NUMERIC, **NO_GRAD),
+    op(
+        "isin",
+        fixed(_with((_x(3, 4), np.array([-1.0, 0.0, 2.0])))),
+        dtypes=NUMERIC,
+        **NO_GRAD,
+        out=True,
+    ),
 ]
 
 
@@ -1010,8 +1070,8 @@ ACTIVATIONS = [
     nn("softmax", _with((_x(3, 4), 1)), _with((_x(3, 4), 0))),
     nn("log_softmax", _with((_x(3, 4), 1)), _with((_x(3, 4), 0))),
     nn("softmin", _with((_x(3, 4), 1))),
-    op("softmax", fixed(_with((_x(3, 4), 1)), _with((_x(3, 4), -1)))),
-    op("log_softmax", fixed(_with((_x(3, 4), 1)))),
+    op("softmax", fixed(_with((_x(3, 4), 1)), _with((_x(3, 4), -1))), out=True),
+    op("log_softmax", fixed(_with((_x(3, 4), 1))), out=True),
     op("special.softmax", fixed(_with((_x(3, 4), 1)))),
     op("special.log_softmax", fixed(_with((_x(3, 4), 1)))),
     nn("normalize", _t(3, 4), _with((_x(3, 4),), p=1, dim=0)),

@@ -5,144 +5,24 @@ gradgradcheck, promotion, out, out_dtype, errors). Strict: when a bug is fixed
 its test passes, fails as XPASS, and the line here goes."""
 
 KNOWN_BUGS = {
-    "abs": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
-    },
-    "acos": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "acosh": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
     "addbmm": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('self and mat2 must have the same dtype, but got Double and Float'), em",
         "values:bfloat16": "values differ from torch's in bfloat16",
         "values:int16": "result dtype differs from torch's: (ember.int64, torch.int16)",
         "values:int32": "result dtype differs from torch's: (ember.int64, torch.int32)",
         "values:int8": "result dtype differs from torch's: (ember.int64, torch.int8)",
         "values:uint8": "result dtype differs from torch's: (ember.int64, torch.uint8)",
     },
-    "addcdiv": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-        "promotion": "mixed dtypes: values or result dtype differ from torch's",
-    },
-    "addcmul": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''addcmul_cpu_out' not implemented for 'Bool'')",
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-        "promotion": "mixed dtypes: values or result dtype differ from torch's",
-    },
-    "addmm": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "addmv": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Expected out tensor to have dtype float, but got double instead'), emb",
-    },
-    "all": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "amax": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "amin": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "any": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
     "arange": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''arange_cpu' not implemented for 'Bool'')",
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "argmax": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "argmin": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "asin": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "asinh": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "atan": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "atanh": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "baddbmm": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "bitwise_and": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "bitwise_left_shift": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "bitwise_not": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "bitwise_or": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "bitwise_right_shift": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "bitwise_xor": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
     },
     "bmm": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Expected out tensor to have dtype float, but got double instead'), emb",
         "promotion": "mixed dtypes: (<float64[2, 3, 4]>, <float64[2, 4, 2]>) contiguous ('bool', 'int64'): ember RuntimeError('expected batch1 and",
     },
     "bucketize": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''searchsorted_out_cpu' not implemented for 'Bool'')",
     },
-    "cat": {
-        "out_dtype": "out= dtype rules: out int64: ember RuntimeError('result type Float can't be cast to the desired output type Long'), torch TypeEr",
-    },
-    "ceil": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
-    },
     "clamp": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''clamp_cpu' not implemented for 'Bool'')",
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
-    },
-    "clamp_max": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "clamp_min": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "column_stack": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
     },
     "conv1d": {
         "promotion": "mixed dtypes: (<float64[2, 3, 6]>, <float64[4, 3, 2]>) contiguous ('bool', 'int64'): ember RuntimeError('Input type (ember.B",
@@ -162,95 +42,25 @@ KNOWN_BUGS = {
         "values:int8": "Ember has no int8 kernel: NotImplementedError('operation not implemented for 'Char'')",
         "values:uint8": "Ember has no uint8 kernel: NotImplementedError('operation not implemented for 'Byte'')",
     },
-    "cosh": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
     "cross": {
         "errors": "bad input: bool: ember RuntimeError('Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` o",
-        "out": "out=: ember: NotImplementedError('ember.linalg.cross does not support out=')",
-        "out_dtype": "out= dtype rules: out float64: ember NotImplementedError('ember.linalg.cross does not support out='), torch RuntimeError('Expect",
         "promotion": "mixed dtypes: (<float64[4, 3]>, <float64[4, 3]>, dim=1) contiguous ('bool', 'int64'): ember RuntimeError('expected scalar ty",
     },
     "cumprod": {
-        "out_dtype": "out= dtype rules: out int64: ember raised RuntimeError('result type Float can't be cast to the desired output type Long')",
         "values:bool": "Tensor.cumprod_(<float64[3, 4]>, 1) contiguous bool: ember RuntimeError('result type Long can't be cast to the",
     },
     "cumsum": {
-        "out_dtype": "out= dtype rules: out int64: ember raised RuntimeError('result type Float can't be cast to the desired output type Long')",
         "values:bool": "Tensor.cumsum_(<float64[3, 4]>, 1) contiguous bool: ember RuntimeError('result type Long can't be cast to the",
-    },
-    "deg2rad": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "diff": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "digamma": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "dot": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('result dtype Double does not match input dtype Float'), ember returned",
-    },
-    "dstack": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
     },
     "einsum": {
         "promotion": "mixed dtypes: ('ij,jk->ik', <float64[3, 4]>, <float64[4, 2]>) contiguous ('bool', 'int64'): ember RuntimeError('expected bat",
-    },
-    "erfinv": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "eye": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "floor": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
-    },
-    "floor_divide": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "frac": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "full": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "gather": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Expected out tensor to have dtype float, but got double instead'), emb",
     },
     "histc": {
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError(''histogram_cpu' not implemented for 'None'')",
         "values:float16": "Ember has no float16 kernel: NotImplementedError(''histogram_cpu' not implemented for 'None'')",
     },
-    "hstack": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "hypot": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "index_select": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('index_select(): self and result must have the same scalar type'), embe",
-    },
-    "inner": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
     "inverse": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.in",
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
     },
     "isin": {
         "errors": "bad input: bool: ember accepts it, torch RuntimeError('Unsupported input type encountered for isin(): Bool')",
@@ -264,102 +74,30 @@ KNOWN_BUGS = {
         "values:uint8": "values differ from torch's in uint8",
     },
     "lerp": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
         "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>, <float64[3, 4]>) contiguous ('int64', 'float32'): ember NotImplementedError",
-    },
-    "lgamma": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "linalg.cholesky": {
-        "out": "out=: ember: NotImplementedError('ember.linalg.cholesky does not support out=')",
-        "out_dtype": "out= dtype rules: out float64: ember NotImplementedError('ember.linalg.cholesky does not support out='), torch RuntimeError('Exp",
-    },
-    "linalg.cholesky_ex": {
-        "values:float32": "result dtype differs from torch's: (ember.int64, torch.int32)",
-        "values:float64": "result dtype differs from torch's: (ember.int64, torch.int32)",
     },
     "linalg.cross": {
         "errors": "bad input: bool: ember RuntimeError('Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` o",
-        "out": "out=: ember: NotImplementedError('ember.linalg.cross does not support out=')",
-        "out_dtype": "out= dtype rules: out float64: ember NotImplementedError('ember.linalg.cross does not support out='), torch RuntimeError('Expect",
         "promotion": "mixed dtypes: (<float64[4, 3]>, <float64[4, 3]>) contiguous ('bool', 'int64'): ember RuntimeError('expected scalar type Bool",
     },
     "linalg.inv_ex": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.in",
-        "values:float32": "result dtype differs from torch's: (ember.int64, torch.int32)",
-        "values:float64": "result dtype differs from torch's: (ember.int64, torch.int32)",
     },
     "linalg.lstsq": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('This func",
         "gradgradcheck": "gradgradcheck: RuntimeError: element 2 of tensors does not require grad and does not have a grad_fn",
-    },
-    "linalg.solve": {
-        "out": "out=: ember: NotImplementedError('ember.linalg.solve does not support out=')",
-        "out_dtype": "out= dtype rules: out float64: ember NotImplementedError('ember.linalg.solve does not support out='), torch RuntimeError('Expect",
-    },
-    "linalg.solve_ex": {
-        "values:float32": "result dtype differs from torch's: (ember.int64, torch.int32)",
-        "values:float64": "result dtype differs from torch's: (ember.int64, torch.int32)",
     },
     "linalg.solve_triangular": {
         "promotion": "mixed dtypes: (<float64[3, 3]>, <float64[3, 2]>, upper=True) contiguous ('float32', 'float64'): ember raised RuntimeError('l",
     },
     "linalg.vecdot": {
         "errors": "bad input: int64: ember accepts it, torch RuntimeError('linalg.vecdot: Expected a floating point or complex tensor as input. Go",
-        "out": "out=: ember: NotImplementedError('ember.linalg.vecdot does not support out=')",
-        "out_dtype": "out= dtype rules: out float64: ember NotImplementedError('ember.linalg.vecdot does not support out='), torch RuntimeError('linal",
         "promotion": "mixed dtypes: (<float64[4, 3]>, <float64[4, 3]>) contiguous ('float32', 'float64'): torch raised RuntimeError('linalg.vecdot",
-    },
-    "linspace": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "log10": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "logaddexp": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "logcumsumexp": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('expected scalar_type Float but found Double'), ember returned",
     },
     "logdet": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('logdet: L",
     },
-    "logical_and": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "logical_not": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "logical_or": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "logical_xor": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "logit": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "logsumexp": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "masked_select": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
     "matmul": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Expected out tensor to have dtype float, but got double instead'), emb",
         "promotion": "mixed dtypes: (<float64[4]>, <float64[2, 4, 3]>) contiguous ('bool', 'int64'): ember RuntimeError('expected batch1 and batch",
     },
     "max_pool1d": {
@@ -381,31 +119,8 @@ KNOWN_BUGS = {
     "meshgrid": {
         "promotion": "mixed dtypes: (<float64[3]>, <float64[4]>, indexing='ij') contiguous ('float32', 'float64'): torch raised RuntimeError('mesh",
     },
-    "mm": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Expected out tensor to have dtype float, but got double instead'), emb",
-    },
-    "mv": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('addmv input tensors must have the same dtype, but got Double, Float, a",
-    },
-    "mvlgamma": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "nan_to_num": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
     "nanmean": {
         "errors": "bad input: int64: ember accepts it, torch RuntimeError('nanmean(): expected input to have floating point or complex dtype but g",
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "nansum": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "neg": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
     },
     "nn.functional.adaptive_avg_pool1d": {
         "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''adaptive_avg_pool2d' not implemented for 'Long'')",
@@ -590,82 +305,32 @@ KNOWN_BUGS = {
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
         "values:uint8": "Ember has no uint8 kernel: NotImplementedError(''upsample_nearest2d_channels_last' not implemented for 'Byt",
     },
-    "ones": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
     "pinverse": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.pi",
     },
-    "polygamma": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "prod": {
-        "out": "out=: torch: TypeError('prod() received an invalid combination of arguments - got (Tensor, out=Tensor), but expected",
-        "out_dtype": "out= dtype rules: out float64: torch raised TypeError('prod() received an invalid combination of arguments - got (Tensor, out=Te",
-    },
-    "rad2deg": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "relu": {
-        "out": "no out= keyword in Ember's binding",
-    },
-    "renorm": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "round": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
+    "prod": {},
     "searchsorted": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''searchsorted_out_cpu' not implemented for 'Bool'')",
-        "out": "out=: ember did not return the out tensor",
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('torch.searchsorted(): output tensor's dtype is wrong, it can only be I",
         "values:int16": "values differ from torch's in int16",
         "values:int32": "values differ from torch's in int32",
         "values:int64": "values differ from torch's in int64",
         "values:int8": "values differ from torch's in int8",
         "values:uint8": "values differ from torch's in uint8",
     },
-    "sgn": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "sign": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
-    },
     "signbit": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
         "values:bfloat16": "Ember refuses bfloat16: TypeError('Got unsupported ScalarType BFloat16')",
-    },
-    "sinh": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
     },
     "slogdet": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.sl",
     },
     "special.entr": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
         "values:bool": "Ember refuses bool: RuntimeError('Negation, the `-` operator, on a bool tensor is not supported. If you are tr",
         "values:uint8": "values differ from torch's in uint8",
     },
     "special.round": {
         "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''round_vml_cpu' not implemented for 'Long'')",
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
-    },
-    "sinc": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
     },
     "special.xlog1py": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
         "promotion": "mixed dtypes: values or result dtype differ from torch's",
         "values:bool": "values differ from torch's in bool",
         "values:int16": "values differ from torch's in int16",
@@ -674,28 +339,7 @@ KNOWN_BUGS = {
         "values:int8": "values differ from torch's in int8",
         "values:uint8": "values differ from torch's in uint8",
     },
-    "stack": {
-        "out_dtype": "out= dtype rules: out int64: ember RuntimeError('result type Float can't be cast to the desired output type Long'), torch TypeEr",
-    },
-    "std": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "sum": {
-        "out": "out=: torch: TypeError('sum() received an invalid combination of arguments - got (Tensor, out=Tensor), but expected",
-        "out_dtype": "out= dtype rules: out float64: torch raised TypeError('sum() received an invalid combination of arguments - got (Tensor, out=Ten",
-    },
-    "take": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('take(): self and out expected to have the same dtype, but got self.dty",
-    },
-    "take_along_dim": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "tan": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
+    "sum": {},
     "topk": {
         "errors": "bad input: bool: ember accepts it, torch RuntimeError('topk does not support bool dtypes on CPU')",
         "values:int16": "values differ from torch's in int16",
@@ -706,36 +350,5 @@ KNOWN_BUGS = {
     },
     "trace": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''trace' not implemented for 'Bool'')",
-    },
-    "tril": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "triu": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "trunc": {
-        "out_dtype": "out= dtype rules: out float64: torch raised RuntimeError('Found dtype Double but expected Float'), ember returned",
-    },
-    "var": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "vstack": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "where": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "xlogy": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "zeros": {
-        "out": "no out= keyword in Ember's binding",
-        "out_dtype": "no out= keyword in Ember's binding",
     },
 }

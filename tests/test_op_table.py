@@ -231,12 +231,39 @@ def test_mixed_dtypes_promote_as_torch(entry, _):
             assert_same_outcome(call, sample, pair, tol, f"{sample!r} {pair}")
 
 
+def _tensors(result):
+    """result's tensors when it is one tensor or a tuple of them, else None."""
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, tuple) and result and all(isinstance(t, torch.Tensor) for t in result):
+        return list(result)
+    return None
+
+
+def _empty_outs(lib, tensors, dtype=None, shaped=False):
+    """out= for lib: one tensor, or a tuple of them, like torch's result tensors."""
+    outs = [
+        lib.empty(
+            tuple(t.shape) if shaped else 0,
+            dtype=getattr(lib, dtype or str(t.dtype).split(".")[-1]),
+        )
+        for t in tensors
+    ]
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
 def _out_sample(entry, dtype):
+    """The first contiguous sample with tensor results that torch takes out= for
+    (sum and prod take it only with a dim): (sample, its result tensors)."""
+    call = first_form(entry)
     for sample in entry.samples():
-        result, err = outcome(first_form(entry), torch, sample, dtype)
-        if err is None and isinstance(result, torch.Tensor) and sample.layout == "contiguous":
-            return sample, result
-    raise AssertionError("an entry with out= needs a sample with one tensor result")
+        result, err = outcome(call, torch, sample, dtype)
+        tensors = _tensors(result) if err is None else None
+        if tensors and sample.layout == "contiguous":
+            out = _empty_outs(torch, tensors)
+            if outcome(call, torch, sample, dtype, out=out)[1] is None:
+                return sample, tensors
+    raise AssertionError("an entry with out= needs a sample with tensor results")
 
 
 @pytest.mark.parametrize("entry,_", OUT_CASES)
@@ -246,10 +273,13 @@ def test_out_receives_the_result(entry, _):
     sample, expected = _out_sample(entry, dtype)
     results = []
     for lib in (ember, torch):
-        out = lib.empty(0, dtype=getattr(lib, str(expected.dtype).split(".")[-1]))
+        out = _empty_outs(lib, expected)
         returned, err = outcome(call, lib, sample, dtype, out=out)
         assert err is None, f"{lib.__name__}: {err!r}"
-        assert returned is out, f"{lib.__name__} did not return the out tensor"
+        if isinstance(out, tuple):
+            assert all(r is o for r, o in zip(returned, out)), f"{lib.__name__}: not the outs"
+        else:
+            assert returned is out, f"{lib.__name__} did not return the out tensor"
         results.append(out)
     assert_matches(results[0], results[1], tolerance(entry, dtype), "out")
 
@@ -262,7 +292,7 @@ def test_out_dtype_rules_match_torch(entry, _):
     for out_dtype in ("float64", "int64", "bool"):
 
         def into(lib, args, kwargs):
-            out = lib.empty(tuple(expected.shape), dtype=getattr(lib, out_dtype))
+            out = _empty_outs(lib, expected, out_dtype, shaped=True)
             call(lib, args, {**kwargs, "out": out})
             return out
 

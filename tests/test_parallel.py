@@ -5,6 +5,7 @@ import sys
 
 import ember
 import numpy as np
+import pytest
 
 
 def test_set_num_threads_after_parallel_kernels_keeps_working():
@@ -138,6 +139,55 @@ def test_forked_child_runs_large_kernels():
         "print(os.waitstatus_to_exitcode(status))\n"
     )
     assert _run(code, timeout=60) == "0"
+
+
+PRIOR_USES = {
+    "import_only": "",
+    "get_num_threads": "ember.get_num_threads()",
+    "set_num_threads": "ember.set_num_threads(2)",
+    "parallel_kernel": "(ember.ones(10**6) * 2).exp().sum()",
+    "blas_call": "ember.ones(300, 300) @ ember.ones(300, 300)",
+    "backward": "w = ember.ones(200, 200, requires_grad=True); (w @ w).tanh().sum().backward()",
+    "hook": (
+        "w = ember.ones(3, requires_grad=True); w.register_hook(lambda g: g * 2); "
+        "(w * w).sum().backward()"
+    ),
+}
+CHILD_WORK = (
+    "def work(_=None):\n"
+    "    a = ember.ones(10**6)\n"
+    "    w = ember.ones(300, 300, requires_grad=True)\n"
+    "    w.register_hook(lambda g: g + 1)\n"
+    "    (w @ w).sum().backward()\n"
+    "    return (a * 3).sum().item() == 3e6 and w.grad[0, 0].item() == 601\n"
+)
+
+
+@pytest.mark.parametrize("prior", PRIOR_USES.values(), ids=PRIOR_USES.keys())
+def test_forked_child_finishes_after_any_prior_use(prior):
+    code = (
+        "import os, ember\n"
+        f"{prior}\n"
+        f"{CHILD_WORK}"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if work() else 1)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status), work())\n"
+    )
+    assert _run(code, timeout=60) == "0 True"
+
+
+def test_a_fork_pool_maps_after_the_parent_computed():
+    code = (
+        "import multiprocessing, ember\n"
+        "ember.set_num_threads(2)\n"
+        "(ember.ones(10**6) * 2).sum(); ember.ones(300, 300) @ ember.ones(300, 300)\n"
+        f"{CHILD_WORK}"
+        "with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "    print(all(pool.map(work, range(4))))\n"
+    )
+    assert _run(code, timeout=90) == "True"
 
 
 def test_set_num_threads_refuses_non_positive_counts_like_torch():

@@ -102,11 +102,64 @@ _module_paths.install(globals())
 from . import distributions, jit, multiprocessing, onnx, special, testing  # noqa: E402,F401
 
 sinc = special.sinc  # torch.sinc is torch.special.sinc, also a Tensor method
-_C.Tensor.sinc = special.sinc
+_C.Tensor.sinc = special.sinc.__wrapped__  # methods take no out=
 _C.Tensor.sinc_ = _inplace._in_place("sinc")
 
 mvlgamma = special.multigammaln
-_C.Tensor.mvlgamma = special.multigammaln
+_C.Tensor.mvlgamma = special.multigammaln.__wrapped__
 from ._compile import compile  # noqa: E402,A004
+from ._out import install as _install_out_forms  # noqa: E402
+
+# The functions written in Python that take out= in torch (their Tensor
+# methods do not); the C++ ones get it in python/src/out_forms.cpp.
+_install_out_forms(
+    globals(),
+    (
+        "addcdiv",
+        "addcmul",
+        "addmm",
+        "all",
+        "amax",
+        "amin",
+        "any",
+        "baddbmm",
+        "bucketize",
+        "clamp_max",
+        "clamp_min",
+        "column_stack",
+        "deg2rad",
+        "diag",
+        "diff",
+        "dstack",
+        "histc",
+        "histogram",
+        "hstack",
+        "hypot",
+        "index_add",
+        "inner",
+        "isin",
+        "lerp",
+        "logaddexp",
+        "logsumexp",
+        "nanmean",
+        "nansum",
+        "nonzero",
+        "norm",
+        "rad2deg",
+        "round",
+        "searchsorted",
+        "sgn",
+        "signbit",
+        "sort",
+        "topk",
+        "median",
+        "take_along_dim",
+        "tril",
+        "triu",
+        "vstack",
+        "where",
+        "xlogy",
+    ),
+)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

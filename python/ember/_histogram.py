@@ -82,9 +82,7 @@ def _counts(x, edges, mode, weight):
     return hist
 
 
-def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002 - torch's names
-    if out is not None:
-        raise NotImplementedError("histc(out=) is not supported by Ember")
+def histc(input, bins=100, min=0, max=0):  # noqa: A002 - torch's names
     _dtype_check(input, "histogram_cpu")
     _check_bins(bins)
     x = input.detach().numpy().reshape(-1)
@@ -105,9 +103,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002 - torch's n
     return _C.tensor(_counts(x, edges, "linear", None))
 
 
-def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):  # noqa: A002
-    if out is not None:
-        raise NotImplementedError("histogram(out=) is not supported by Ember")
+def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
     _dtype_check(input, "histogramdd")
     x = input.detach().numpy().reshape(-1)
     w = None

@@ -30,9 +30,7 @@ def _binary_search(rows, targets, right):
             end = np.where(active & ~go_right, mid, end)
 
 
-def searchsorted(
-    sorted_sequence, input, *, out_int32=False, right=False, side=None, out=None, sorter=None
-):  # noqa: A002 - torch's argument name
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):  # noqa: A002 - torch's argument name
     """For each value, the index where it would be inserted into the (last dim of
     the) sorted sequence: before equal entries, or after them with right=True."""
     if side is not None:
@@ -73,7 +71,7 @@ def searchsorted(
     return _C.tensor(result, dtype=_C.int32 if out_int32 else _C.int64)
 
 
-def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):  # noqa: A002
+def bucketize(input, boundaries, *, out_int32=False, right=False):  # noqa: A002
     """The bucket of each value among 1-d boundaries (searchsorted with the roles swapped)."""
     if boundaries.dim() != 1:
         raise RuntimeError(

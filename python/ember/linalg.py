@@ -11,6 +11,7 @@ import warnings
 from . import _C
 from . import _return_types as return_types
 from ._dtype_info import TYPE_NAMES
+from ._out import out_form
 from ._stacking import broadcast_shapes
 
 LinAlgError = _C._LinAlgError
@@ -45,58 +46,59 @@ __all__ = [
 ]
 
 
-def _no_out(name, out):
-    if out is not None:
-        raise NotImplementedError(f"ember.linalg.{name} does not support out=")
-
-
-def inv(A, *, out=None):
-    _no_out("inv", out)
+@out_form("linalg.inv")
+def inv(A):
     return _L.inv(A)
 
 
-def inv_ex(A, *, check_errors=False, out=None):
-    _no_out("inv_ex", out)
-    return return_types.linalg_inv_ex(*_L.inv_ex(A, check_errors))
+def _with_int32_info(result_type, parts):
+    """An *_ex result: torch's info is int32."""
+    *results, info = parts
+    return result_type(*results, info.to(_C.int32))
 
 
-def det(A, *, out=None):
-    _no_out("det", out)
+@out_form("linalg.inv_ex")
+def inv_ex(A, *, check_errors=False):
+    return _with_int32_info(return_types.linalg_inv_ex, _L.inv_ex(A, check_errors))
+
+
+@out_form("linalg.det")
+def det(A):
     return _L.det(A)
 
 
-def slogdet(A, *, out=None):
-    _no_out("slogdet", out)
+@out_form("linalg.slogdet")
+def slogdet(A):
     return return_types.linalg_slogdet(*_L.slogdet(A))
 
 
-def solve(A, B, *, left=True, out=None):
-    _no_out("solve", out)
+@out_form("linalg.solve")
+def solve(A, B, *, left=True):
     return _L.solve(A, B, left)
 
 
-def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    _no_out("solve_ex", out)
-    return return_types.linalg_solve_ex(*_L.solve_ex(A, B, left, check_errors))
+@out_form("linalg.solve_ex")
+def solve_ex(A, B, *, left=True, check_errors=False):
+    return _with_int32_info(return_types.linalg_solve_ex, _L.solve_ex(A, B, left, check_errors))
 
 
-def cholesky(A, *, upper=False, out=None):
-    _no_out("cholesky", out)
+@out_form("linalg.cholesky")
+def cholesky(A, *, upper=False):
     return _L.cholesky(A, upper)
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    _no_out("cholesky_ex", out)
-    return return_types.linalg_cholesky_ex(*_L.cholesky_ex(A, upper, check_errors))
+@out_form("linalg.cholesky_ex")
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    return _with_int32_info(return_types.linalg_cholesky_ex, _L.cholesky_ex(A, upper, check_errors))
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
-    _no_out("solve_triangular", out)
+@out_form("linalg.solve_triangular")
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     return _L.solve_triangular(A, B, upper, left, unitriangular)
 
 
-def qr(A, mode="reduced", *, out=None):
-    _no_out("qr", out)
+@out_form("linalg.qr")
+def qr(A, mode="reduced"):
     return return_types.linalg_qr(*_L.qr(A, mode))
 
 
@@ -108,14 +110,14 @@ def _check_svd_driver(driver):
         )
 
 
-def svd(A, full_matrices=True, *, driver=None, out=None):
-    _no_out("svd", out)
+@out_form("linalg.svd")
+def svd(A, full_matrices=True, *, driver=None):
     _check_svd_driver(driver)
     return return_types.linalg_svd(*_L.svd(A, full_matrices, True))
 
 
-def svdvals(A, *, driver=None, out=None):
-    _no_out("svdvals", out)
+@out_form("linalg.svdvals")
+def svdvals(A, *, driver=None):
     _check_svd_driver(driver)
     return _L.svd(A, False, False)
 
@@ -126,22 +128,23 @@ def _upper(uplo):
     return uplo in ("U", "u")
 
 
-def eigh(A, UPLO="L", *, out=None):  # noqa: N803 - torch's keyword
-    _no_out("eigh", out)
+@out_form("linalg.eigh")
+def eigh(A, UPLO="L"):  # noqa: N803 - torch's keyword
     return return_types.linalg_eigh(*_L.eigh(A, _upper(UPLO), True))
 
 
-def eigvalsh(A, UPLO="L", *, out=None):  # noqa: N803
-    _no_out("eigvalsh", out)
+@out_form("linalg.eigvalsh")
+def eigvalsh(A, UPLO="L"):  # noqa: N803
     return _L.eigh(A, _upper(UPLO), False)
 
 
+@out_form("linalg.lstsq")
 def lstsq(A, B, rcond=None, *, driver=None):
     return return_types.linalg_lstsq(*_L.lstsq(A, B, rcond, "gelsy" if driver is None else driver))
 
 
-def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
-    _no_out("pinv", out)
+@out_form("linalg.pinv")
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     if rcond is not None:  # torch's older spelling of rtol
         if rtol is not None:
             raise RuntimeError("linalg.pinv: cannot specify both rcond and rtol")
@@ -159,13 +162,13 @@ def _float_or_none(x):
     return float(x)
 
 
-def cross(input, other, *, dim=-1, out=None):  # noqa: A002
-    _no_out("cross", out)
+@out_form("linalg.cross")
+def cross(input, other, *, dim=-1):  # noqa: A002
     return _L.cross(input, other, dim)
 
 
-def matmul(input, other, *, out=None):  # noqa: A002
-    _no_out("matmul", out)
+@out_form("linalg.matmul")
+def matmul(input, other):  # noqa: A002
     return _C.matmul(input, other)
 
 
@@ -173,13 +176,13 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return _C.diagonal(A, offset, dim1, dim2)
 
 
-def vecdot(x, y, *, dim=-1, out=None):
-    _no_out("vecdot", out)
+@out_form("linalg.vecdot")
+def vecdot(x, y, *, dim=-1):
     return (x * y).sum(dim)
 
 
-def matrix_power(A, n, *, out=None):
-    _no_out("matrix_power", out)
+@out_form("linalg.matrix_power")
+def matrix_power(A, n):
     _check_square(A, "linalg.matrix_power")
     n = int(n)
     if n == 0:
@@ -216,8 +219,8 @@ def _check_square(A, fn):
 # ----- norms ----------------------------------------------------------------------------
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002
-    _no_out("vector_norm", out)
+@out_form("linalg.vector_norm")
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     if dtype is not None:
         x = x.to(dtype)
     if isinstance(dim, int):
@@ -240,8 +243,8 @@ def _ord_str(ord):  # noqa: A002
     return str(ord)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):  # noqa: A002
-    _no_out("matrix_norm", out)
+@out_form("linalg.matrix_norm")
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # noqa: A002
     if A.dim() < 2:
         raise RuntimeError(
             "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
@@ -282,8 +285,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     raise RuntimeError(f"linalg.matrix_norm: Order {_ord_str(ord)} not supported.")
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):  # noqa: A002
-    _no_out("norm", out)
+@out_form("linalg.norm")
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     if isinstance(dim, int):
         dim = (dim,)
     if ord is None:
@@ -330,8 +333,7 @@ def _logdet(input):  # noqa: A002
     return _C.where(sign == -1, _C.full((), math.nan, dtype=logabsdet.dtype), logabsdet)
 
 
-def _cholesky(input, upper=False, *, out=None):  # noqa: A002
-    _no_out("cholesky", out)
+def _cholesky(input, upper=False):  # noqa: A002
     _deprecated(
         "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
         "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
@@ -342,8 +344,7 @@ def _cholesky(input, upper=False, *, out=None):  # noqa: A002
     return _L.cholesky_legacy(input, upper)
 
 
-def _qr(input, some=True, *, out=None):  # noqa: A002
-    _no_out("qr", out)
+def _qr(input, some=True):  # noqa: A002
     _deprecated(
         "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
         "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
@@ -353,9 +354,8 @@ def _qr(input, some=True, *, out=None):  # noqa: A002
     return return_types.qr(*_L.qr(input, "reduced" if some else "complete"))
 
 
-def _svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
+def _svd(input, some=True, compute_uv=True):  # noqa: A002
     """torch.svd: V rather than Vh; without compute_uv, U and V are zero-filled."""
-    _no_out("svd", out)
     if not compute_uv:
         s = _L.svd(input, False, False)
         m, n = input.shape[-2], input.shape[-1]
@@ -373,8 +373,7 @@ def _pinverse(input, rcond=1e-15):  # noqa: A002
     return _L.pinv(input, None, float(rcond), False)
 
 
-def _cross(input, other, dim=None, *, out=None):  # noqa: A002
-    _no_out("cross", out)
+def _cross(input, other, dim=None):  # noqa: A002
     if dim is None:
         shape = broadcast_shapes(input.shape, other.shape)
         dim = next((d for d, size in enumerate(shape) if size == 3), -1)
@@ -387,13 +386,11 @@ def _cross(input, other, dim=None, *, out=None):  # noqa: A002
     return _L.cross(input, other, dim)
 
 
-def _cholesky_solve(input, input2, upper=False, *, out=None):  # noqa: A002
-    _no_out("cholesky_solve", out)
+def _cholesky_solve(input, input2, upper=False):  # noqa: A002
     return _L.cholesky_solve(input, input2, upper)
 
 
-def _triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):  # noqa: A002
-    _no_out("triangular_solve", out)
+def _triangular_solve(input, A, upper=True, transpose=False, unitriangular=False):  # noqa: A002
     _deprecated(
         "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand "
         "will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its "
@@ -440,10 +437,25 @@ _LEGACY = {
 }
 
 
+# The legacy functions torch gives out= (their Tensor methods take none).
+_LEGACY_OUT = {
+    "inverse",
+    "slogdet",
+    "cholesky",
+    "qr",
+    "svd",
+    "matrix_power",
+    "cross",
+    "cholesky_solve",
+    "triangular_solve",
+}
+
+
 def _install(namespace):
     for name, fn in _LEGACY.items():
-        namespace[name] = fn
-        setattr(_C.Tensor, name, fn)
+        plain = getattr(fn, "__wrapped__", fn)
+        namespace[name] = out_form(name)(plain) if name in _LEGACY_OUT else plain
+        setattr(_C.Tensor, name, plain)
     torch_norm = _legacy_norm(namespace["norm"])
     namespace["norm"] = torch_norm
     _C.Tensor.norm = torch_norm

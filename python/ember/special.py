@@ -6,7 +6,7 @@ gamma functions are not here yet."""
 
 import math
 
-from . import _C
+from . import _C, _out
 
 __all__ = [
     "digamma",
@@ -118,3 +118,11 @@ def multigammaln(input, p):
     offsets = _C.arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=dtype)
     terms = (input.unsqueeze(-1) + offsets).lgamma()
     return terms.sum(-1) + p * (p - 1) * math.log(math.pi) * 0.25
+
+
+# torch.special's functions take out=; those bound in C++ have it already.
+_out.install(
+    globals(),
+    ("entr", "logit", "logsumexp", "multigammaln", "sinc", "xlog1py", "xlogy"),
+    prefix="special.",
+)

@@ -106,7 +106,7 @@ void init_tensor_methods(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
 // scans_indexing.cpp: cumulative ops, order statistics, indexed writes, unfold,
 // rot90, addmv/addbmm and the in-place forms written through assign_result_.
 void init_scans_and_indexing(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
-// out_forms.cpp: out= for the common functions; after they are all bound.
+// out_forms.cpp: out= for the functions torch gives it; after they are all bound.
 void init_out_forms(py::module_& m);
 
 // Binds f as ember.<name>(input, ...) and as Tensor.<name>(...).

@@ -83,5 +83,6 @@ PYBIND11_MODULE(_C, m) {
   init_activations(m);
   init_random(m);
   init_runtime(m);
+  init_out_forms(m);              // after every function it gives out= to
   install_keepdims_functions(m);  // after the bindings it forwards to
 }

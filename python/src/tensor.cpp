@@ -1088,7 +1088,6 @@ void init_tensor(py::module_& m) {
 
   init_tensor_methods(m, cls);
   init_scans_and_indexing(m, cls);
-  init_out_forms(m);
   install_fast_methods(cls);  // after the bindings it forwards to
 }
 

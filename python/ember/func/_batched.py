@@ -246,8 +246,8 @@ def _batched_method(name):
     return method
 
 
-RULES = {}  # key -> rule(level, redo, args, kwargs); filled by _batching_rules
-RANDOM_FACTORIES = {}  # key -> rule(redo, args, kwargs) for factories called inside vmap
+RULES = {}  # key -> rule(level, redo, args, kwargs, key); filled by _batching_rules
+RANDOM_FACTORIES = {}  # key -> rule(original, args, kwargs): factories called inside vmap
 
 
 # --------------------------------------------------------------------------

@@ -164,15 +164,14 @@ def _shifted(dim, rank):
 
 
 class DimOp:
-    """An op whose dim arguments (at `positions`, named `names`) index the logical
-    shape. `none` says what a missing dim means: "all" (reduce everything),
+    """An op whose dim arguments (each at a position or under a name) index the
+    logical shape. `none` says what a missing dim means: "all" (reduce everything),
     "values" (reduce everything, return only values), or a default dim."""
 
-    def __init__(self, dims, none=None, extra_rank=0, keepdim_names=("keepdim",)):
+    def __init__(self, dims, none=None, extra_rank=0):
         self.dims = dims  # [(position, names, default)]
         self.none = none
         self.extra_rank = extra_rank  # the dim indexes a result with more dims (unsqueeze)
-        self.keepdim_names = keepdim_names
 
     def __call__(self, level, redo, args, kwargs, key=""):
         x = args[0]
@@ -204,18 +203,11 @@ class DimOp:
         out = redo(*args, **kwargs)
         if reduce_all and self.none == "values" and isinstance(out, tuple):
             out = out[0]
-        if reduce_all and _keepdim(kwargs, args, self.keepdim_names):
+        if reduce_all and kwargs.get("keepdim"):
             out = _map_tensors(out, lambda t: t.reshape(t.shape[0], *[1] * x.dim()))
         if scalar:
             out = _map_tensors(out, lambda t: t.squeeze(1) if t.dim() > 1 else t)
         return wrapped(out, level)
-
-
-def _keepdim(kwargs, args, names):
-    for name in names:
-        if kwargs.get(name):
-            return True
-    return False
 
 
 def _map_tensors(out, fn):
