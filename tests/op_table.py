@@ -1253,7 +1253,11 @@ LAYERS = [
         "channel_shuffle",
         _with((_x(2, 6, 3), 3)),
         _with((_x(1, 4, 2, 3), 2)),
-        aliases=("nn.functional.native_channel_shuffle",),
+        aliases=(
+            "nn.functional.native_channel_shuffle",
+            "channel_shuffle",
+            "native_channel_shuffle",
+        ),
         dtypes=ALL,
     ),
     nn(
@@ -1278,8 +1282,8 @@ LAYERS = [
         )
         for d in (1, 2)
     ),
-    nn("rrelu", _with((_x(3, 4),)), _with((_x(3, 4), 0.1, 0.3))),
-    nn("pdist", _with((_x(4, 3),)), _with((_x(3, 5), 1.0)), dtypes=F64),
+    nn("rrelu", _with((_x(3, 4),)), _with((_x(3, 4), 0.1, 0.3)), aliases=("rrelu",)),
+    nn("pdist", _with((_x(4, 3),)), _with((_x(3, 5), 1.0)), dtypes=F64, aliases=("pdist",)),
     nn("unfold", _with((_x(1, 2, 4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn("fold", _with((_x(1, 8, 9), (4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn(

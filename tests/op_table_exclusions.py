@@ -92,7 +92,7 @@ EXCLUDED = {
     **_group(
         "random in training mode: tests/test_random_layers.py checks the eval path and "
         "that training draws torch's samples for the same seed",
-        "torch.nn.functional.rrelu_ "
+        "torch.nn.functional.rrelu_ torch.rrelu_ "
         "torch.nn.functional.alpha_dropout torch.nn.functional.feature_alpha_dropout",
     ),
     "torch.nn.functional.ctc_loss": (
