@@ -1131,6 +1131,33 @@ LOSSES = [
     ),
     nn("cosine_similarity", _with((_x(3, 4), _x(3, 4, seed=1)))),
     nn("pairwise_distance", _with((_x(3, 4), _x(3, 4, seed=1))), dtypes=NUMERIC),
+    nn(
+        "gaussian_nll_loss",
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 4, seed=2, domain="positive"))),
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 1, seed=2, domain="positive")), full=True),
+    ),
+    nn(
+        "multi_margin_loss",
+        _with((_x(3, 5), _labels(5, 3))),
+        _with((_x(3, 5), _labels(5, 3)), p=2, margin=0.5, reduction="none"),
+        dtypes=F64,
+    ),
+    nn(
+        "multilabel_margin_loss",
+        _with((_x(3, 4), Keep(np.array([[3, 0, -1, 1], [1, 2, 0, 3], [2, -1, 0, 0]])))),
+        dtypes=F64,
+    ),
+    nn(
+        "triplet_margin_with_distance_loss",
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 4, seed=2))),
+        _with((_x(3, 4), _x(3, 4, seed=1), _x(3, 4, seed=2)), margin=2.0, swap=True),
+        dtypes=NUMERIC,
+    ),
+    nn(
+        "multilabel_soft_margin_loss",
+        _with((_x(3, 4), _x(3, 4, seed=1, domain="open01"))),
+        _with((_x(3, 4), _x(3, 4, seed=1, domain="open01"), _x(4, seed=2)), reduction="sum"),
+    ),
 ]
 
 LAYERS = [
@@ -1222,6 +1249,41 @@ LAYERS = [
     nn("upsample_bilinear", _with((_x(1, 2, 3, 3),), scale_factor=2), dtypes=FLOATS + ("uint8",)),
     nn("pixel_shuffle", _with((_x(1, 4, 2, 3), 2)), dtypes=ALL),
     nn("pixel_unshuffle", _with((_x(1, 1, 4, 6), 2)), dtypes=ALL),
+    nn(
+        "channel_shuffle",
+        _with((_x(2, 6, 3), 3)),
+        _with((_x(1, 4, 2, 3), 2)),
+        aliases=(
+            "nn.functional.native_channel_shuffle",
+            "channel_shuffle",
+            "native_channel_shuffle",
+        ),
+        dtypes=ALL,
+    ),
+    nn(
+        "max_unpool2d",
+        _with((_x(1, 2, 2, 2), Keep(np.array([[[[0, 3], [9, 14]], [[5, 2], [8, 15]]]])), 2)),
+        _with((_x(2, 2, 3), Keep(np.array([[[0, 3, 5], [6, 9, 11]]] * 2)), 2, 2, 0, (4, 6))),
+    ),
+    nn(
+        "max_unpool1d",
+        _with((_x(2, 3), Keep(np.array([[1, 2, 5], [0, 3, 4]])), 2)),
+    ),
+    *(
+        nn(
+            f"lp_pool{d}d",
+            _with((_x(1, 2, *(4,) * d, domain="positive"), 2, 2)),
+            _with((_x(1, 2, *(5,) * d, domain="positive"), 3, 2, 1, True)),
+            dtypes=FLOATS + ("int64", "bool"),
+            xfails={
+                f"values:{half}": "the average pools refuse half tensors (torch pools them)"
+                for half in ("float16", "bfloat16")
+            },
+        )
+        for d in (1, 2)
+    ),
+    nn("rrelu", _with((_x(3, 4),)), _with((_x(3, 4), 0.1, 0.3)), aliases=("rrelu",)),
+    nn("pdist", _with((_x(4, 3),)), _with((_x(3, 5), 1.0)), dtypes=F64, aliases=("pdist",)),
     nn("unfold", _with((_x(1, 2, 4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn("fold", _with((_x(1, 8, 9), (4, 4), 2)), dtypes=FLOATS + ("bool",)),
     nn(

@@ -76,12 +76,24 @@ EXCLUDED = {
         "3-D layers composed from the 2-D kernels: tests/test_volumetric.py checks them "
         "against torch over random geometries",
         "torch.nn.functional.conv3d torch.nn.functional.max_pool3d torch.nn.functional.avg_pool3d "
-        "torch.nn.functional.adaptive_avg_pool3d torch.nn.functional.adaptive_max_pool3d",
+        "torch.nn.functional.adaptive_avg_pool3d torch.nn.functional.adaptive_max_pool3d "
+        "torch.nn.functional.conv_transpose3d",
     ),
     **_group(
         "spatial transformer sampling: tests/test_grid_sampling.py checks every mode, "
         "padding mode and align_corners against torch",
         "torch.nn.functional.affine_grid torch.nn.functional.grid_sample",
+    ),
+    **_group(
+        "power-average pooling and unpooling over random geometries and indices: "
+        "tests/test_unpooling.py checks values, gradients and errors against torch",
+        "torch.nn.functional.lp_pool3d torch.nn.functional.max_unpool3d",
+    ),
+    **_group(
+        "random in training mode: tests/test_random_layers.py checks the eval path and "
+        "that training draws torch's samples for the same seed",
+        "torch.nn.functional.rrelu_ torch.rrelu_ "
+        "torch.nn.functional.alpha_dropout torch.nn.functional.feature_alpha_dropout",
     ),
     "torch.nn.functional.ctc_loss": (
         "lengths and target layouts the table's samples cannot express: tests/test_ctc_loss.py "

@@ -179,3 +179,80 @@ def test_3d_padding_and_adaptive_modules_match_torch(make):
     data = np.random.default_rng(8).standard_normal((1, 2, 4, 5, 6))
     assert repr(make(ember)) == repr(make(torch))
     assert_matches_torch(lambda L, x: make(L)(x), data)
+
+
+# ---- conv_transpose3d ----
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    kernel=triple,
+    stride=triple,
+    dilation=triple,
+    pad=st.integers(0, 1),
+    out_pad=st.integers(0, 1),
+    groups=st.sampled_from([1, 2]),
+    bias=st.booleans(),
+)
+def test_conv_transpose3d_matches_torch(kernel, stride, dilation, pad, out_pad, groups, bias):
+    data = np.random.default_rng(0).standard_normal((2, 4, 3, 4, 3))
+    weight = np.random.default_rng(1).standard_normal((4, 6 // groups, *kernel))
+    b = np.linspace(-1, 1, 6)
+
+    def conv(lib, x):
+        return lib.nn.functional.conv_transpose3d(
+            x,
+            lib.tensor(weight),
+            lib.tensor(b) if bias else None,
+            stride,
+            pad,
+            out_pad,
+            groups,
+            dilation,
+        )
+
+    refusal = capture(lambda lib: conv(lib, lib.tensor(data)), torch)
+    if refusal is not None:
+        error = capture(lambda lib: conv(lib, lib.tensor(data)), ember)
+        assert type(error) is type(refusal) and str(error) == str(refusal)
+        return
+    assert_matches_torch(conv, data)
+
+
+def test_conv_transpose3d_weight_gradient_unbatched_input_and_double_backward():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((3, 2, 3, 2)), rng.standard_normal((3, 2, 2, 1, 2))
+
+    def grads(lib):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.conv_transpose3d(xt, wt, stride=(2, 1, 2), padding=(1, 0, 0))
+        gx, gw = lib.autograd.grad((out * out).sum(), (xt, wt), create_graph=True)
+        hx, hw = lib.autograd.grad((gx * gx).sum() + gw.sum(), (xt, wt))
+        return [t.detach().numpy() for t in (out, gx, gw, hx, hw)]
+
+    for got, want in zip(grads(ember), grads(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_transpose3d_module_like_torch():
+    for args, kwargs in [
+        ((4, 6, 3), {}),
+        ((4, 6, (2, 1, 3)), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+        ((2, 2, 2), {"bias": False, "dilation": 2}),
+    ]:
+        e, t = ember.nn.ConvTranspose3d(*args, **kwargs), torch.nn.ConvTranspose3d(*args, **kwargs)
+        assert repr(e) == repr(t)
+        assert tuple(e.weight.shape) == tuple(t.weight.shape)
+    torch.manual_seed(0), ember.manual_seed(0)
+    e, t = ember.nn.ConvTranspose3d(2, 3, 2, stride=2), torch.nn.ConvTranspose3d(2, 3, 2, stride=2)
+    e.weight.data.copy_(ember.tensor(t.weight.detach().numpy()))
+    e.bias.data.copy_(ember.tensor(t.bias.detach().numpy()))
+    x = np.random.default_rng(3).standard_normal((1, 2, 2, 3, 2)).astype(np.float32)
+    got = e(ember.tensor(x), output_size=(5, 7, 5)).detach().numpy()
+    want = t(torch.tensor(x), output_size=(5, 7, 5)).detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError) as err:
+        e(ember.tensor(x), output_size=(9, 9, 9))
+    with pytest.raises(ValueError) as want_err:
+        t(torch.tensor(x), output_size=(9, 9, 9))
+    assert str(err.value) == str(want_err.value).replace("torch.Size", "ember.Size")

@@ -79,7 +79,10 @@ from ._dtype_info import CONSTRUCTORS as _LEGACY_CONSTRUCTORS  # noqa: E402
 from ._dtype_info import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402,F401
 from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 from .nn.conv import conv1d, conv2d  # noqa: E402,F401 - torch.conv2d and friends
+from .nn.losses_extra import pdist  # noqa: E402,F401
 from .nn.pooling import max_pool1d, max_pool2d  # noqa: E402,F401
+from .nn.random_layers import rrelu, rrelu_  # noqa: E402,F401
+from .nn.unpooling import channel_shuffle, native_channel_shuffle  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
 from .utils.dlpack import from_dlpack  # noqa: E402,F401
 

@@ -453,10 +453,15 @@ from ._stacking import meshgrid as meshgrid
 from ._tensor_str import set_printoptions as set_printoptions
 from .amp import autocast as autocast
 from .func._vmap import vmap as vmap
+from .nn import unpooling as unpooling
 from .nn.conv import conv1d as conv1d
 from .nn.conv import conv2d as conv2d
+from .nn.losses_extra import pdist as pdist
 from .nn.pooling import max_pool1d as max_pool1d
 from .nn.pooling import max_pool2d as max_pool2d
+from .nn.random_layers import rrelu as rrelu
+from .nn.random_layers import rrelu_ as rrelu_
+from .nn.unpooling import channel_shuffle as channel_shuffle
 from .serialization import load as load
 from .serialization import save as save
 from .special import sinc as sinc
@@ -537,6 +542,7 @@ def movedim(input, source, destination): ...
 mvlgamma = special.multigammaln
 def nanmean(self, dim=..., keepdim=..., *, dtype=..., out=...): ...
 def nansum(self, dim=..., keepdim=..., *, dtype=..., out=...): ...
+native_channel_shuffle = unpooling.channel_shuffle
 def nonzero(input, *, as_tuple=..., out=...): ...
 def norm(input, p=..., dim=..., keepdim=..., dtype=..., *, out=...): ...
 def numel(input): ...

@@ -20,13 +20,15 @@ _NN_MODULES = {
         "_Loss _WeightedLoss L1Loss NLLLoss PoissonNLLLoss GaussianNLLLoss KLDivLoss MSELoss "
         "BCELoss BCEWithLogitsLoss HingeEmbeddingLoss MultiLabelMarginLoss SmoothL1Loss "
         "HuberLoss SoftMarginLoss CrossEntropyLoss MultiLabelSoftMarginLoss "
-        "CosineEmbeddingLoss MarginRankingLoss MultiMarginLoss TripletMarginLoss CTCLoss"
+        "CosineEmbeddingLoss MarginRankingLoss MultiMarginLoss TripletMarginLoss "
+        "TripletMarginWithDistanceLoss CTCLoss"
     ),
     "container": "Sequential ModuleList ModuleDict ParameterList ParameterDict",
     "pooling": (
         "MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveMaxPool1d "
         "AdaptiveMaxPool2d AdaptiveMaxPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d "
-        "AdaptiveAvgPool3d LPPool1d LPPool2d _MaxPoolNd"
+        "AdaptiveAvgPool3d LPPool1d LPPool2d LPPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d "
+        "_MaxPoolNd _LPPoolNd _MaxUnpoolNd"
     ),
     "batchnorm": "BatchNorm1d BatchNorm2d BatchNorm3d _BatchNorm",
     "instancenorm": "InstanceNorm1d InstanceNorm2d InstanceNorm3d _InstanceNorm",
@@ -45,6 +47,7 @@ _NN_MODULES = {
         "ReplicationPad3d CircularPad1d CircularPad2d CircularPad3d"
     ),
     "pixelshuffle": "PixelShuffle PixelUnshuffle",
+    "channelshuffle": "ChannelShuffle",
     "upsampling": "Upsample UpsamplingNearest2d UpsamplingBilinear2d",
     "fold": "Fold Unfold",
     "distance": "PairwiseDistance CosineSimilarity",
@@ -72,10 +75,10 @@ def _ntuple(n):
 
 
 def _nn_paths(nn):
-    from .nn import _loss_bases, conv, normalization, pooling
+    from .nn import _loss_bases, conv, normalization, pooling, unpooling
 
     source = types.SimpleNamespace(**vars(nn))
-    for extra in (_loss_bases, conv, normalization, pooling):
+    for extra in (_loss_bases, conv, normalization, pooling, unpooling):
         for name, value in vars(extra).items():
             if name.startswith("_") and isinstance(value, type):
                 setattr(source, name, value)

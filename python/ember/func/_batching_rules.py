@@ -651,9 +651,11 @@ _register(
         "nn.functional." + n
         for n in """mse_loss l1_loss smooth_l1_loss huber_loss binary_cross_entropy
         binary_cross_entropy_with_logits kl_div soft_margin_loss poisson_nll_loss
-        gaussian_nll_loss hinge_embedding_loss""".split()
+        hinge_embedding_loss""".split()
     ),
 )
+# its var follows shape rules of its own (one dimension short, or one of size 1)
+_register(_loop, "nn.functional.gaussian_nll_loss")
 
 
 def _class_loss(level, redo, args, kwargs, key=""):

@@ -113,12 +113,14 @@ functional.__dict__.update(
     affine_grid=_grid_sampling.affine_grid,
     grid_sample=_grid_sampling.grid_sample,
     conv3d=_volumetric.conv3d,
+    conv_transpose3d=_volumetric.conv_transpose3d,
     max_pool3d=_volumetric.max_pool3d,
     avg_pool3d=_volumetric.avg_pool3d,
     adaptive_avg_pool3d=_volumetric.adaptive_avg_pool3d,
     adaptive_max_pool3d=_volumetric.adaptive_max_pool3d,
 )
 Conv3d, MaxPool3d, AvgPool3d = _volumetric.Conv3d, _volumetric.MaxPool3d, _volumetric.AvgPool3d
+ConvTranspose3d = _volumetric.ConvTranspose3d
 AdaptiveAvgPool3d = _volumetric.AdaptiveAvgPool3d
 AdaptiveMaxPool3d = _volumetric.AdaptiveMaxPool3d
 CTCLoss = _ctc.CTCLoss
@@ -183,3 +185,12 @@ TransformerDecoderLayer = _transformer.TransformerDecoderLayer
 TransformerEncoder = _transformer.TransformerEncoder
 TransformerDecoder = _transformer.TransformerDecoder
 Transformer = _transformer.Transformer
+
+# Extra losses, lp/unpooling and channel shuffle, and the random layers: own files.
+from . import losses_extra as _losses_extra  # noqa: E402
+from . import random_layers as _random_layers  # noqa: E402
+from . import unpooling as _unpooling  # noqa: E402
+
+for _extra in (_losses_extra, _unpooling, _random_layers):
+    functional.__dict__.update(_extra.FUNCTIONS)
+    globals().update({m.__name__: m for m in _extra.MODULES})

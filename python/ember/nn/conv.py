@@ -318,7 +318,6 @@ class _ConvTransposeNd(_ConvNd):
             return self.output_padding
         n = self._dims
         leading = 2 if input.dim() == n + 2 else 1
-        output_size = list(output_size)
         if len(output_size) == leading + n:
             output_size = output_size[leading:]
         if len(output_size) != n:

@@ -5,7 +5,9 @@ A 3-D window is a stack of 2-D windows, one per depth tap. conv3d runs one
 conv2d per depth tap over every output depth at once (the planes the tap sees
 are batched) and sums them; max_pool3d takes each plane's 2-D maximum, then the
 maximum over the depth taps; avg_pool3d sums 2-D window sums the same way and
-divides by torch's divisor. Values and gradients are torch's; the graph holds
+divides by torch's divisor; conv_transpose3d runs one conv_transpose2d per
+depth tap over every input depth and places its planes along the output depth.
+Values and gradients are torch's; the graph holds
 the 2-D nodes (ConvolutionBackward0, MaxPool2DWithIndicesBackward0, ...) where
 torch records one 3-D node.
 """
@@ -13,7 +15,7 @@ torch records one 3-D node.
 import math
 
 from .. import _C
-from .conv import _conv, _ConvNd, _ntuple, conv2d
+from .conv import _conv, _ConvNd, _ConvTransposeNd, _ntuple, conv2d, conv_transpose2d
 from .modules import Module
 from .pooling import avg_pool2d, max_pool2d
 
@@ -78,6 +80,87 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 class Conv3d(_ConvNd):
     _dims = 3
     _functional = staticmethod(conv3d)
+
+
+# ---- transposed convolution ----
+
+
+def _spread_depth(y, n, depth, stride, front, total):
+    """(n * depth, c, h, w) planes placed at depths front + i * stride of a
+    (n, total, c, h, w) volume, zeros elsewhere."""
+    planes = y.reshape(n, depth, *y.shape[1:])
+    rest = tuple(planes.shape[2:])
+    if stride > 1:  # a stride leaves stride - 1 empty depths after each plane
+        gaps = _C.zeros((n, depth, stride - 1, *rest), dtype=y.dtype)
+        planes = _C.cat([planes.unsqueeze(2), gaps], 2).reshape(n, depth * stride, *rest)
+        planes = planes[:, : (depth - 1) * stride + 1]
+    back = total - front - planes.shape[1]
+    parts = [planes]
+    if front:
+        parts.insert(0, _C.zeros((n, front, *rest), dtype=y.dtype))
+    if back:
+        parts.append(_C.zeros((n, back, *rest), dtype=y.dtype))
+    return _C.cat(parts, 1) if len(parts) > 1 else planes
+
+
+def conv_transpose3d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """One conv_transpose2d per depth tap over every input depth at once; each tap's
+    planes land at depths i * stride + tap * dilation, and the padding is cropped."""
+    if input.dim() not in (4, 5):
+        raise RuntimeError(
+            "Expected 4D (unbatched) or 5D (batched) input to conv_transpose3d, but got input "
+            f"of size: {list(input.shape)}"
+        )
+    if weight.dim() != 5:
+        raise RuntimeError(
+            f"Expected 5-dimensional input for 5-dimensional weight {list(weight.shape)}, but "
+            f"got {input.dim()}-dimensional input of size {list(input.shape)} instead"
+        )
+    batched = input.dim() == 5
+    x = input if batched else input.unsqueeze(0)
+    stride, padding, dilation = (_ntuple(v, 3) for v in (stride, padding, dilation))
+    output_padding = _ntuple(output_padding, 3)
+    if any(output_padding[i] >= max(stride[i], dilation[i]) for i in range(3)):
+        sizes = " ".join(
+            f"{name}_{axis}: {value}"
+            for name, values in (
+                ("output_padding", output_padding),
+                ("stride", stride),
+                ("dilation", dilation),
+            )
+            for axis, value in zip(("depth", "height", "width"), values)
+        )
+        raise RuntimeError(
+            f"output padding must be smaller than either stride or dilation, but got {sizes}"
+        )
+    n, depth, taps = x.shape[0], x.shape[2], weight.shape[2]
+    full = (depth - 1) * stride[0] + dilation[0] * (taps - 1) + 1 + output_padding[0]
+    planes = x.transpose(1, 2).reshape(n * depth, *x.shape[1:2], *x.shape[3:])
+    total = None
+    for tap in range(taps):
+        y = conv_transpose2d(
+            planes,
+            weight[:, :, tap],
+            None,
+            stride[1:],
+            padding[1:],
+            output_padding[1:],
+            groups,
+            dilation[1:],
+        )
+        y = _spread_depth(y, n, depth, stride[0], tap * dilation[0], full)
+        total = y if total is None else total + y
+    out = total[:, padding[0] : full - padding[0]].transpose(1, 2)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    return out if batched else out.squeeze(0)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _dims = 3
+    _functional = staticmethod(conv_transpose3d)
 
 
 # ---- pooling ----
