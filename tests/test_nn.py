@@ -595,6 +595,24 @@ def test_dropout_seed_reproducible_and_module():
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [((3, 4), (1, 0)), ((2, 3, 4), (2, 0, 1)), ((2, 3, 4), (0, 2, 1)), ((4, 6), None)],
+    ids=["transposed", "permuted", "inner_swap", "strided"],
+)
+def test_dropout_draws_like_torch_on_non_contiguous_input(layout):
+    """torch draws a dense input's mask in memory order, a non-dense one's in logical
+    order; the same seed gives the same mask."""
+    shape, perm = layout
+    masks = []
+    for lib in (ember, torch):
+        x = lib.ones(*shape)
+        x = x.permute(*perm) if perm else x[:, ::2]
+        lib.manual_seed(3)
+        masks.append(lib.nn.functional.dropout(x, 0.3).numpy())
+    np.testing.assert_array_equal(*masks)
+
+
 def test_dropout_invalid_p_raises():
     for p in [-0.1, 1.1]:
         with pytest.raises(ValueError):

@@ -13,6 +13,7 @@ from .._C import _ActivationOp as _Op
 from .._C import _nn
 from .._dtype_info import TYPE_NAMES
 from .._grad_mode import no_grad
+from .._memory_order import inverse, memory_order
 from .._pointwise import refuse_integers as _refuse_integers
 from .._pointwise import xlogy as _xlogy
 from .._stacking import broadcast_tensors as _broadcast_tensors
@@ -144,7 +145,11 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     if p == 1.0:
         return input.mul_(0.0) if inplace else input * 0.0
-    mask = _C._dropout_mask(input, p)
+    order = memory_order(input)
+    if order is None:
+        mask = _C._dropout_mask(input, p)
+    else:  # torch draws a dense input's mask in memory order
+        mask = _C._dropout_mask(input.permute(*order), p).permute(*inverse(order))
     return input.mul_(mask) if inplace else input * mask
 
 

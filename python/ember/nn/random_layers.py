@@ -8,6 +8,7 @@ import math
 
 from .. import _C
 from .._grad_mode import no_grad
+from .._memory_order import inverse, memory_order
 from .functional import leaky_relu, leaky_relu_
 from .modules import Module
 
@@ -104,20 +105,14 @@ def _alpha_dropout(input, p, training, inplace, feature):
 
 
 def _bernoulli_in_memory_order(input, p):
-    """Bernoulli(p) draws shaped like input, drawn in the order of input's memory as
-    torch's empty_like(input).bernoulli_(p) does for a dense layout (a transposed
-    input takes its draws column by column); other layouts draw in logical order."""
-    shape, strides = tuple(input.shape), tuple(input.stride())
-    order = sorted(range(len(shape)), key=lambda i: -strides[i])
-    expected = 1
-    for i in reversed(order):
-        if shape[i] != 1 and strides[i] != expected:
-            order = list(range(len(shape)))  # not dense: torch's noise is contiguous
-            break
-        expected *= shape[i]
+    """Bernoulli(p) draws shaped like input, in the order of its memory (see
+    ember._memory_order), as torch's empty_like(input).bernoulli_(p)."""
+    order = memory_order(input)
+    if order is None:
+        return _C.empty(tuple(input.shape), dtype=input.dtype).bernoulli_(p)
+    shape = tuple(input.shape)
     noise = _C.empty(tuple(shape[i] for i in order), dtype=input.dtype).bernoulli_(p)
-    inverse = sorted(range(len(order)), key=order.__getitem__)
-    return noise.permute(*inverse) if order != list(range(len(shape))) else noise
+    return noise.permute(*inverse(order))
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
