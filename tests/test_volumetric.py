@@ -256,3 +256,49 @@ def test_conv_transpose3d_module_like_torch():
     with pytest.raises(ValueError) as want_err:
         t(torch.tensor(x), output_size=(9, 9, 9))
     assert str(err.value) == str(want_err.value).replace("torch.Size", "ember.Size")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 2)),
+    stride=st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 2)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 2)),
+    ceil=st.booleans(),
+    pad=st.booleans(),
+    nan=st.booleans(),
+)
+def test_max_pool3d_indices_match_torch_with_ties_and_nan(kernel, stride, dilation, ceil, pad, nan):
+    """Integer-valued input makes ties common: the first maximum in (d, h, w) order wins."""
+    padding = tuple(k // 2 for k in kernel) if pad else 0
+    data = np.random.default_rng(sum(kernel)).integers(0, 3, (2, 2, 5, 6, 4)).astype(np.float64)
+    if nan:
+        data[0, 1, 2, 3, 1] = np.nan
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(data, requires_grad=True)
+        call = lambda: lib.nn.functional.max_pool3d(  # noqa: E731
+            x, kernel, stride, padding, dilation, ceil, return_indices=True
+        )
+        error = capture(lambda _: call(), lib)
+        if error is not None:
+            results.append(type(error))
+            continue
+        out, indices = call()
+        out.sum().backward()
+        results.append((out.detach().numpy(), indices.numpy(), x.grad.numpy()))
+    if not isinstance(results[1], tuple):
+        assert results[0] is results[1]
+        return
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][2], results[1][2])
+
+
+def test_max_pool3d_module_indices_feed_max_unpool3d_like_torch():
+    data = np.random.default_rng(4).normal(size=(1, 2, 4, 4, 4))
+    outs = []
+    for lib in (ember, torch):
+        pool = lib.nn.MaxPool3d(2, return_indices=True)
+        out, indices = pool(lib.tensor(data))
+        outs.append(lib.nn.MaxUnpool3d(2)(out, indices).numpy())
+    np.testing.assert_array_equal(*outs)

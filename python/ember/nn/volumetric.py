@@ -192,8 +192,6 @@ def _out_size(size, k, s, p, d, ceil_mode):
 def max_pool3d(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
-    if return_indices:
-        raise NotImplementedError("max_pool3d(return_indices=True) is not supported in Ember yet")
     k, s, p, d = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode)
     batched = input.dim() == 5
     x = input if batched else input.unsqueeze(0)
@@ -203,13 +201,35 @@ def max_pool3d(
     out_depth = outs[0]
     reach = (out_depth - 1) * s[0] + d[0] * (k[0] - 1) + 1  # depths the windows cover
     x = _pad_depth(x, p[0], reach - depth - p[0], -math.inf)
-    best = None
+    best = best_index = None
     for tap in range(k[0]):
         planes = _depth_planes(x, tap * d[0], s[0], out_depth)
-        y = max_pool2d(planes, k[1:], s[1:], p[1:], d[1:], ceil_mode=ceil_mode)
-        best = y if best is None else _first_max(best, y)
+        if not return_indices:
+            y = max_pool2d(planes, k[1:], s[1:], p[1:], d[1:], ceil_mode=ceil_mode)
+            best = y if best is None else _first_max(best, y)
+            continue
+        y, plane_index = max_pool2d(planes, k[1:], s[1:], p[1:], d[1:], ceil_mode, True)
+        index = _volume_index(plane_index, tap * d[0] - p[0], s[0], out_depth, input)
+        if best is None:
+            best, best_index = y, index
+        else:
+            take = (y > best) | (y != y)  # _first_max's choice
+            best, best_index = _C.where(take, y, best), _C.where(take, index, best_index)
     out = _from_planes(best, n, out_depth)
-    return out if batched else out.squeeze(0)
+    if not return_indices:
+        return out if batched else out.squeeze(0)
+    indices = _from_planes(best_index, n, out_depth)
+    return (out, indices) if batched else (out.squeeze(0), indices.squeeze(0))
+
+
+def _volume_index(plane_index, first_depth, stride, out_depth, input):
+    """Flat indices into each (D, H, W) volume, as torch's, from indices into the
+    (H, W) planes that _depth_planes batches: plane b * out_depth + o lies at depth
+    o * stride + first_depth."""
+    height, width = input.shape[-2], input.shape[-1]
+    planes = plane_index.shape[0]
+    depth = _C.arange(planes) % out_depth * stride + first_depth
+    return depth.reshape(planes, 1, 1, 1) * (height * width) + plane_index
 
 
 def _check_output_size(x, outs):
