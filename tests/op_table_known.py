@@ -30,7 +30,6 @@ KNOWN_BUGS = {
         "promotion": "mixed dtypes: values or result dtype differ from torch's",
     },
     "addcmul": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''addcmul_cpu_out' not implemented for 'Bool'')",
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
         "promotion": "mixed dtypes: values or result dtype differ from torch's",
@@ -703,9 +702,6 @@ KNOWN_BUGS = {
         "values:int64": "values differ from torch's in int64",
         "values:int8": "values differ from torch's in int8",
         "values:uint8": "values differ from torch's in uint8",
-    },
-    "trace": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''trace' not implemented for 'Bool'')",
     },
     "tril": {
         "out": "no out= keyword in Ember's binding",

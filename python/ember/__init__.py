@@ -57,7 +57,7 @@ def _on_gc(phase, info):
 _gc.callbacks.append(_on_gc)
 _C._gc_watch_collections(_gc.callbacks, _on_gc)
 _composite.install(globals())
-_inplace.install()  # after _composite: masked_fill_ comes from masked_fill
+_inplace.install()  # after _composite: in-place forms of the composed ops
 
 from . import linalg  # noqa: E402
 

@@ -31,6 +31,8 @@ from ._C import AdaptiveMaxPool2DBackward0 as AdaptiveMaxPool2DBackward0
 from ._C import AdaptiveMaxPool2DBackwardBackward0 as AdaptiveMaxPool2DBackwardBackward0
 from ._C import AddBackward0 as AddBackward0
 from ._C import AddbmmBackward0 as AddbmmBackward0
+from ._C import AddcdivBackward0 as AddcdivBackward0
+from ._C import AddcmulBackward0 as AddcmulBackward0
 from ._C import AddmmBackward0 as AddmmBackward0
 from ._C import AddmvBackward0 as AddmvBackward0
 from ._C import AliasBackward0 as AliasBackward0
@@ -91,6 +93,7 @@ from ._C import ExpBackward0 as ExpBackward0
 from ._C import ExpandBackward0 as ExpandBackward0
 from ._C import Expm1Backward0 as Expm1Backward0
 from ._C import FillBackward0 as FillBackward0
+from ._C import FlipBackward0 as FlipBackward0
 from ._C import FloorBackward0 as FloorBackward0
 from ._C import FmodBackward0 as FmodBackward0
 from ._C import FmodBackward1 as FmodBackward1
@@ -117,6 +120,8 @@ from ._C import LeBackward0 as LeBackward0
 from ._C import LeBackward1 as LeBackward1
 from ._C import LeakyReluBackward0 as LeakyReluBackward0
 from ._C import LeakyReluBackward1 as LeakyReluBackward1
+from ._C import LerpBackward0 as LerpBackward0
+from ._C import LerpBackward1 as LerpBackward1
 from ._C import LgammaBackward0 as LgammaBackward0
 from ._C import LinalgCholeskyExBackward0 as LinalgCholeskyExBackward0
 from ._C import LinalgCrossBackward0 as LinalgCrossBackward0
@@ -139,8 +144,11 @@ from ._C import LogSigmoidBackward0 as LogSigmoidBackward0
 from ._C import LogSoftmaxBackward0 as LogSoftmaxBackward0
 from ._C import LogcumsumexpBackward0 as LogcumsumexpBackward0
 from ._C import LogitBackward0 as LogitBackward0
+from ._C import LogsumexpBackward0 as LogsumexpBackward0
 from ._C import LtBackward0 as LtBackward0
 from ._C import LtBackward1 as LtBackward1
+from ._C import MaskedFillBackward0 as MaskedFillBackward0
+from ._C import MaskedFillBackward1 as MaskedFillBackward1
 from ._C import MaxBackward0 as MaxBackward0
 from ._C import MaxBackward1 as MaxBackward1
 from ._C import MaxPool2DWithIndicesBackward0 as MaxPool2DWithIndicesBackward0
@@ -183,6 +191,7 @@ from ._C import RemainderBackward0 as RemainderBackward0
 from ._C import RemainderBackward1 as RemainderBackward1
 from ._C import RenormBackward0 as RenormBackward0
 from ._C import ReshapeAliasBackward0 as ReshapeAliasBackward0
+from ._C import RollBackward0 as RollBackward0
 from ._C import Rot90Backward0 as Rot90Backward0
 from ._C import RoundBackward0 as RoundBackward0
 from ._C import RsqrtBackward0 as RsqrtBackward0
@@ -223,8 +232,11 @@ from ._C import Tensor as Tensor
 from ._C import ThresholdBackward0 as ThresholdBackward0
 from ._C import ThresholdBackward1 as ThresholdBackward1
 from ._C import ToCopyBackward0 as ToCopyBackward0
+from ._C import TraceBackward0 as TraceBackward0
 from ._C import TransposeBackward0 as TransposeBackward0
 from ._C import TriangularSolveBackward0 as TriangularSolveBackward0
+from ._C import TrilBackward0 as TrilBackward0
+from ._C import TriuBackward0 as TriuBackward0
 from ._C import TruncBackward0 as TruncBackward0
 from ._C import UnbindBackward0 as UnbindBackward0
 from ._C import UnfoldBackward0 as UnfoldBackward0
@@ -249,6 +261,8 @@ from ._C import acos as acos
 from ._C import acosh as acosh
 from ._C import add as add
 from ._C import addbmm as addbmm
+from ._C import addcdiv as addcdiv
+from ._C import addcmul as addcmul
 from ._C import addmv as addmv
 from ._C import arange as arange
 from ._C import arccos as arccos
@@ -308,6 +322,7 @@ from ._C import exp2 as exp2
 from ._C import expm1 as expm1
 from ._C import eye as eye
 from ._C import flatten as flatten
+from ._C import flip as flip
 from ._C import float16 as float16
 from ._C import float32 as float32
 from ._C import float64 as float64
@@ -337,6 +352,7 @@ from ._C import is_tensor as is_tensor
 from ._C import isnan as isnan
 from ._C import kthvalue as kthvalue
 from ._C import le as le
+from ._C import lerp as lerp
 from ._C import lgamma as lgamma
 from ._C import linspace as linspace
 from ._C import log as log
@@ -352,6 +368,7 @@ from ._C import logical_xor as logical_xor
 from ._C import logit as logit
 from ._C import lt as lt
 from ._C import manual_seed as manual_seed
+from ._C import masked_fill as masked_fill
 from ._C import masked_select as masked_select
 from ._C import matmul as matmul
 from ._C import max as max
@@ -388,6 +405,7 @@ from ._C import remainder as remainder
 from ._C import renorm as renorm
 from ._C import reshape as reshape
 from ._C import result_type as result_type
+from ._C import roll as roll
 from ._C import rot90 as rot90
 from ._C import rsqrt as rsqrt
 from ._C import scatter as scatter
@@ -415,7 +433,10 @@ from ._C import take as take
 from ._C import tan as tan
 from ._C import tanh as tanh
 from ._C import tensor as tensor
+from ._C import trace as trace
 from ._C import transpose as transpose
+from ._C import tril as tril
+from ._C import triu as triu
 from ._C import trunc as trunc
 from ._C import uint8 as uint8
 from ._C import unsqueeze as unsqueeze
@@ -486,8 +507,6 @@ ShortTensor: typing.Any
 __version__: str
 def absolute(input): ...
 accelerator: typing.Any
-def addcdiv(input, tensor1, tensor2, *, value=...): ...
-def addcmul(input, tensor1, tensor2, *, value=...): ...
 def addmm(input, mat1, mat2, *, beta=..., alpha=...): ...
 def all(self, dim=..., keepdim=...): ...
 def allclose(input, other, rtol=..., atol=..., equal_nan=...): ...
@@ -513,7 +532,6 @@ def diff(input, n=..., dim=..., prepend=..., append=...): ...
 def dist(input, other, p=...): ...
 double = _C.float64
 def equal(input, other): ...
-def flip(input, *dims): ...
 def fliplr(input): ...
 def flipud(input): ...
 float = _C.float32
@@ -527,12 +545,10 @@ def is_floating_point(input): ...
 def isclose(input, other, rtol=..., atol=..., equal_nan=...): ...
 def isfinite(input): ...
 def isinf(input): ...
-def lerp(input, end, weight): ...
 def logaddexp(input, other): ...
 logdet = linalg._logdet
-def logsumexp(input, dim, keepdim=...): ...
+def logsumexp(*args: typing.Any, **kwargs: typing.Any): ...
 long = _C.int64
-def masked_fill(input, mask, value): ...
 matrix_power = linalg._matrix_power
 def median(input, dim=..., keepdim=...): ...
 def moveaxis(input, source, destination): ...
@@ -549,7 +565,6 @@ def rad2deg(input): ...
 def ravel(input): ...
 def repeat_interleave(input, repeats, dim=..., *, output_size=...): ...
 return_types = _return_types
-def roll(input, shifts, dims=...): ...
 def round(input, *, decimals=...): ...
 def rsub(input, other, alpha=...): ...
 def sgn(input): ...
@@ -565,10 +580,7 @@ def take_along_dim(input, indices, dim=...): ...
 def tensor_split(input, indices_or_sections, dim=...): ...
 def tile(input, dims): ...
 def topk(input, k, dim=..., largest=..., sorted=...): ...
-def trace(input): ...
 triangular_solve = linalg._triangular_solve
-def tril(input, diagonal=...): ...
-def triu(input, diagonal=...): ...
 def unbind(input, dim=...): ...
 def unflatten(input, dim, sizes): ...
 def unique(input, sorted=..., return_inverse=..., return_counts=..., dim=...): ...

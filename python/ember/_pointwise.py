@@ -18,23 +18,6 @@ def refuse_integers(input, kernel):
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
 
 
-def addcmul(input, tensor1, tensor2, *, value=1):
-    return input + value * (tensor1 * tensor2)
-
-
-def addcdiv(input, tensor1, tensor2, *, value=1):
-    if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
-        raise RuntimeError(
-            "Integer division with addcdiv is no longer supported, and in a future release "
-            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
-            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
-            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
-            "float inputs. The future addcdiv behavior is just the latter implementation: "
-            "(input + value * tensor1 / tensor2), for all dtypes."
-        )
-    return input + value * (tensor1 / tensor2)
-
-
 def _require_tensors(name, input, other):
     for position, arg in ((1, input), (2, other)):
         if not isinstance(arg, _C.Tensor):
@@ -159,8 +142,6 @@ def sgn(input):  # sign, for real tensors
 
 
 POINTWISE = {
-    "addcmul": addcmul,
-    "addcdiv": addcdiv,
     "isclose": isclose,
     "hypot": hypot,
     "logaddexp": logaddexp,

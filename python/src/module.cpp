@@ -13,6 +13,8 @@ void init_linalg(py::module_& m);    // linalg.cpp; after init_autograd (needs t
 void init_upsample(py::module_& m);  // upsample.cpp; after init_autograd (needs the Node class)
 // activations.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
 void init_activations(py::module_& m);
+// rearrange.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
+void init_rearrange(py::module_& m);
 
 namespace {
 
@@ -81,6 +83,7 @@ PYBIND11_MODULE(_C, m) {
   init_linalg(m);
   init_upsample(m);
   init_activations(m);
+  init_rearrange(m);
   init_random(m);
   init_runtime(m);
   install_keepdims_functions(m);  // after the bindings it forwards to
