@@ -265,7 +265,6 @@ KNOWN_BUGS = {
     "lerp": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-        "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>, <float64[3, 4]>) contiguous ('int64', 'float32'): ember NotImplementedError",
     },
     "lgamma": {
         "out": "no out= keyword in Ember's binding",
@@ -373,9 +372,6 @@ KNOWN_BUGS = {
         "values:int32": "Ember has no int32 kernel: NotImplementedError('operation not implemented for 'Int'')",
         "values:int8": "Ember has no int8 kernel: NotImplementedError('operation not implemented for 'Char'')",
         "values:uint8": "Ember has no uint8 kernel: NotImplementedError('operation not implemented for 'Byte'')",
-    },
-    "median": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''median_cpu' not implemented for 'Bool'')",
     },
     "meshgrid": {
         "promotion": "mixed dtypes: (<float64[3]>, <float64[4]>, indexing='ij') contiguous ('float32', 'float64'): torch raised RuntimeError('mesh",
@@ -694,14 +690,6 @@ KNOWN_BUGS = {
     "tan": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-    },
-    "topk": {
-        "errors": "bad input: bool: ember accepts it, torch RuntimeError('topk does not support bool dtypes on CPU')",
-        "values:int16": "values differ from torch's in int16",
-        "values:int32": "values differ from torch's in int32",
-        "values:int64": "values differ from torch's in int64",
-        "values:int8": "values differ from torch's in int8",
-        "values:uint8": "values differ from torch's in uint8",
     },
     "tril": {
         "out": "no out= keyword in Ember's binding",

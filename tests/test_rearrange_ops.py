@@ -73,6 +73,15 @@ CASES = {
     ),
     "logsumexp_strided": (lambda L, a: L.logsumexp(a.t(), 0), [(3, 4)], "LogsumexpBackward0"),
     "logsumexp_0d": (lambda L, a: L.logsumexp(a, -1), [()], "LogsumexpBackward0"),
+    "sort": (lambda L, a: L.sort(a, 1).values, [(3, 4)], "SortBackward0"),
+    "sort_descending": (lambda L, a: a.sort(0, descending=True)[0], [(3, 4)], "SortBackward0"),
+    "msort": (lambda L, a: L.msort(a), [(3, 4)], "SortBackward0"),
+    "topk": (lambda L, a: L.topk(a, 2).values, [(3, 4)], "TopkBackward0"),
+    "topk_smallest": (lambda L, a: a.topk(2, 0, largest=False)[0], [(3, 4)], "TopkBackward0"),
+    "median_all": (lambda L, a: L.median(a), [(3, 4)], "MedianBackward0"),
+    "median_dim": (lambda L, a: a.median(1).values, [(3, 4)], "MedianBackward1"),
+    "nanmedian_all": (lambda L, a: L.nanmedian(a), [(3, 5)], "NanmedianBackward0"),
+    "nanmedian_dim": (lambda L, a: a.nanmedian(0, keepdim=True)[0], [(3, 4)], "NanmedianBackward1"),
 }
 
 
@@ -194,6 +203,21 @@ ERRORS_AND_DTYPES = {
     ),
     "logsumexp_empty": lambda L: L.logsumexp(L.ones(2, 0), 1),
     "logsumexp_repeated_dim": lambda L: L.logsumexp(L.ones(2, 3), (1, 1)),
+    "sort_bool": lambda L: L.sort(L.tensor([True, False, True]))[1],
+    "sort_half_nan": lambda L: L.tensor([2.0, math.nan, 1.0]).half().sort(descending=True)[0],
+    "argsort_ties": lambda L: L.argsort(L.tensor([3, 1, 3, 1, 2]), descending=True),
+    "topk_out_of_range": lambda L: L.topk(L.ones(3), 4),
+    "topk_bool": lambda L: L.topk(L.ones(3, dtype=L.bool), 1),
+    "topk_ties": lambda L: L.topk(L.tensor([1, 3, 3, 2, 3, 1, 1, 2]), 4)[1],
+    "topk_0d": lambda L: L.topk(L.tensor(5.0), 1)[0],
+    "median_bool": lambda L: L.median(L.ones(3, dtype=L.bool)),
+    "median_dim_bool": lambda L: L.median(L.ones(3, dtype=L.bool), 0)[0],
+    "median_empty_dim": lambda L: L.median(L.ones(2, 0), 1),
+    "median_empty": lambda L: L.median(L.ones(0)),
+    "median_nan_index": lambda L: L.median(L.tensor([3.0, math.nan, 1.0, math.nan]), 0)[1],
+    "nanmedian_index": lambda L: L.nanmedian(L.tensor([3.0, math.nan, 1.0, math.nan, 2, 1]), 0)[1],
+    "nanmedian_all_nan": lambda L: L.nanmedian(L.tensor([math.nan, math.nan]), 0)[1],
+    "median_int8": lambda L: L.median(L.tensor([[3, 1, 2, 2]], dtype=L.int8), 1)[1],
 }
 
 

@@ -166,6 +166,17 @@ Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, double va
 Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, double value = 1.0);
 // log(sum(exp(a))) over dims (all when empty), stable; integers give float32.
 Tensor logsumexp(const Tensor& a, const DimList& dims, bool keepdim);
+// ---- sorting and selection along a dim (ops/sort.cpp); NaN orders above numbers ----
+// Stable, as torch's CPU sort: (values, int64 indices).
+std::pair<Tensor, Tensor> sort(const Tensor& a, int64_t dim, bool descending);
+Tensor argsort(const Tensor& a, int64_t dim, bool descending);
+std::pair<Tensor, Tensor> topk(const Tensor& a, int64_t k, int64_t dim, bool largest, bool sorted);
+// The lower median of all elements, or along dim with its position; nanmedian
+// skips NaNs, median returns the first NaN of a line holding one.
+Tensor median(const Tensor& a);
+Tensor nanmedian(const Tensor& a);
+std::pair<Tensor, Tensor> median(const Tensor& a, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> nanmedian(const Tensor& a, int64_t dim, bool keepdim);
 // Sums a broadcast gradient back to `shape`.
 Tensor sum_to(const Tensor& g, const Shape& shape);
 

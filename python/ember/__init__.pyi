@@ -156,6 +156,8 @@ from ._C import MaxPool2DWithIndicesBackwardBackward0 as MaxPool2DWithIndicesBac
 from ._C import MaximumBackward0 as MaximumBackward0
 from ._C import MeanBackward0 as MeanBackward0
 from ._C import MeanBackward1 as MeanBackward1
+from ._C import MedianBackward0 as MedianBackward0
+from ._C import MedianBackward1 as MedianBackward1
 from ._C import MinBackward0 as MinBackward0
 from ._C import MinBackward1 as MinBackward1
 from ._C import MinimumBackward0 as MinimumBackward0
@@ -166,6 +168,8 @@ from ._C import MseLossBackward0 as MseLossBackward0
 from ._C import MulBackward0 as MulBackward0
 from ._C import MvBackward0 as MvBackward0
 from ._C import NanToNumBackward0 as NanToNumBackward0
+from ._C import NanmedianBackward0 as NanmedianBackward0
+from ._C import NanmedianBackward1 as NanmedianBackward1
 from ._C import NativeBatchNormBackward0 as NativeBatchNormBackward0
 from ._C import NativeLayerNormBackward0 as NativeLayerNormBackward0
 from ._C import NeBackward0 as NeBackward0
@@ -212,6 +216,7 @@ from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
 from ._C import SoftshrinkBackward0 as SoftshrinkBackward0
+from ._C import SortBackward0 as SortBackward0
 from ._C import SplitBackward0 as SplitBackward0
 from ._C import SplitWithSizesBackward0 as SplitWithSizesBackward0
 from ._C import SqrtBackward0 as SqrtBackward0
@@ -232,6 +237,7 @@ from ._C import Tensor as Tensor
 from ._C import ThresholdBackward0 as ThresholdBackward0
 from ._C import ThresholdBackward1 as ThresholdBackward1
 from ._C import ToCopyBackward0 as ToCopyBackward0
+from ._C import TopkBackward0 as TopkBackward0
 from ._C import TraceBackward0 as TraceBackward0
 from ._C import TransposeBackward0 as TransposeBackward0
 from ._C import TriangularSolveBackward0 as TriangularSolveBackward0
@@ -274,6 +280,7 @@ from ._C import arctan2 as arctan2
 from ._C import arctanh as arctanh
 from ._C import argmax as argmax
 from ._C import argmin as argmin
+from ._C import argsort as argsort
 from ._C import as_tensor as as_tensor
 from ._C import asin as asin
 from ._C import asinh as asinh
@@ -378,9 +385,11 @@ from ._C import min as min
 from ._C import minimum as minimum
 from ._C import mm as mm
 from ._C import mode as mode
+from ._C import msort as msort
 from ._C import mul as mul
 from ._C import mv as mv
 from ._C import nan_to_num as nan_to_num
+from ._C import nanmedian as nanmedian
 from ._C import narrow as narrow
 from ._C import ne as ne
 from ._C import neg as neg
@@ -420,6 +429,7 @@ from ._C import sign as sign
 from ._C import sin as sin
 from ._C import sinh as sinh
 from ._C import softmax as softmax
+from ._C import sort as sort
 from ._C import sqrt as sqrt
 from ._C import square as square
 from ._C import squeeze as squeeze
@@ -433,6 +443,7 @@ from ._C import take as take
 from ._C import tan as tan
 from ._C import tanh as tanh
 from ._C import tensor as tensor
+from ._C import topk as topk
 from ._C import trace as trace
 from ._C import transpose as transpose
 from ._C import tril as tril
@@ -513,7 +524,6 @@ def allclose(input, other, rtol=..., atol=..., equal_nan=...): ...
 def amax(input, dim=..., keepdim=...): ...
 def amin(input, dim=..., keepdim=...): ...
 def any(self, dim=..., keepdim=...): ...
-def argsort(input, dim=..., descending=..., stable=...): ...
 def argwhere(input): ...
 backends: typing.Any
 def baddbmm(input, batch1, batch2, *, beta=..., alpha=...): ...
@@ -550,7 +560,7 @@ logdet = linalg._logdet
 def logsumexp(*args: typing.Any, **kwargs: typing.Any): ...
 long = _C.int64
 matrix_power = linalg._matrix_power
-def median(input, dim=..., keepdim=...): ...
+def median(*args: typing.Any, **kwargs: typing.Any): ...
 def moveaxis(input, source, destination): ...
 def movedim(input, source, destination): ...
 mvlgamma = special.multigammaln
@@ -571,7 +581,6 @@ def sgn(input): ...
 short = _C.int16
 def signbit(input): ...
 slogdet = linalg._slogdet
-def sort(input, dim=..., descending=..., stable=...): ...
 def split_with_sizes(input, split_sizes, dim=...): ...
 def std_mean(input, dim=..., unbiased=..., keepdim=..., *, correction=...): ...
 svd = linalg._svd
@@ -579,7 +588,6 @@ def swapdims(input, dim0, dim1): ...
 def take_along_dim(input, indices, dim=...): ...
 def tensor_split(input, indices_or_sections, dim=...): ...
 def tile(input, dims): ...
-def topk(input, k, dim=..., largest=..., sorted=...): ...
 triangular_solve = linalg._triangular_solve
 def unbind(input, dim=...): ...
 def unflatten(input, dim, sizes): ...

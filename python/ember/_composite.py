@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from . import _C, _return_types
+from . import _C
 from ._dtype_info import TYPE_NAMES as _TYPE_NAMES
 from ._dtype_info import numpy_values
 from ._einsum import einsum
@@ -207,82 +207,6 @@ def _spread_and_mean(kind, input, dim, unbiased, keepdim, correction):
         getattr(input, kind)(dim, correction=correction, keepdim=keepdim),
         input.mean(_dims(dim, input.dim()), keepdim=keepdim),
     )
-
-
-# ---- ordering (positions come from NumPy; values are gathered, so they carry gradients) ----
-
-
-def _order(input, dim, descending):
-    x = numpy_values(input)
-    if x.ndim == 0:
-        return np.zeros((), dtype=np.int64)
-    if not descending:
-        return np.argsort(x, axis=dim, kind="stable")
-    # Stable descending, NaN first, ties in their original order (as torch's).
-    n = x.shape[dim]
-    ascending_of_reversed = np.argsort(np.flip(x, dim), axis=dim, kind="stable")
-    return np.flip(n - 1 - ascending_of_reversed, dim).copy()
-
-
-def sort(input, dim=-1, descending=False, stable=False):
-    d = _dim(dim, input.dim())
-    indices = _C.tensor(_order(input, d, descending))
-    values = input.gather(d, indices) if input.dim() else input.clone()
-    return _return_types.sort(values, indices)
-
-
-def argsort(input, dim=-1, descending=False, stable=False):
-    return _C.tensor(_order(input, _dim(dim, input.dim()), descending))
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
-    d = _dim(dim, input.dim())
-    size = input.shape[d] if input.dim() else 1
-    if not 0 <= k <= size:
-        raise RuntimeError("selected index k out of range")
-    order = _order(input, d, largest)
-    indices = _C.tensor(np.take(order, np.arange(k), axis=d) if input.dim() else order)
-    values = input.gather(d, indices) if input.dim() else input.clone()
-    return _return_types.topk(values, indices)
-
-
-def median(input, dim=None, keepdim=False):
-    """The lower of the two middle values (NaN if the line holds one), as torch's."""
-    if dim is None:
-        flat = input.reshape(-1)
-        if flat.numel() == 0:  # NaN, still in the graph when input is
-            nan = _C.full((), math.nan, dtype=input.dtype)
-            return flat.sum() + nan if input.requires_grad else nan
-        value = median(flat, 0).values
-        if not input.is_floating_point():
-            return value
-        # torch spreads the gradient evenly over the elements equal to the median
-        # (over the NaNs when the median is NaN).
-        target = value.detach()
-        hits = (flat != flat) if bool(target != target) else (flat == target)
-        zero = _C.zeros((), dtype=input.dtype)
-        share = _C.where(hits, flat, zero).sum() / hits.sum().to(input.dtype)
-        return target + (share - share.detach())  # the exact value, the shared gradient
-    d = _dim(dim, input.dim())
-    if input.dim() and input.shape[d] == 0:
-        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    order = _order(input, d, descending=False)
-    if input.dim() == 0:
-        return _return_types.median(input.clone(), _C.tensor(order))
-    values = numpy_values(input)
-    n = values.shape[d]
-    pick = np.take(order, [(n - 1) // 2], axis=d)
-    if values.dtype.kind == "f":  # the first NaN of a line that has one (NaN sorts last)
-        first_nan = np.take(order, [n - 1], axis=d)
-        has_nan = np.isnan(np.take_along_axis(values, first_nan, axis=d))
-        nan_count = np.isnan(values).sum(axis=d, keepdims=True)
-        first_nan = np.take_along_axis(order, n - nan_count.clip(min=1), axis=d)
-        pick = np.where(has_nan, first_nan, pick)
-    indices = _C.tensor(pick)
-    out = input.gather(d, indices)
-    if not keepdim:
-        out, indices = out.squeeze(d), indices.squeeze(d)
-    return _return_types.median(out, indices)
 
 
 def count_nonzero(input, dim=None):
@@ -621,9 +545,6 @@ COMPOSITES = {
     "amin": amin,
     "std_mean": std_mean,
     "var_mean": var_mean,
-    "sort": sort,
-    "argsort": argsort,
-    "topk": topk,
     "nonzero": nonzero,
     "movedim": movedim,
     "broadcast_to": broadcast_to,
@@ -641,7 +562,6 @@ COMPOSITES = {
     "equal": equal,
     "where": where,
     "einsum": einsum,
-    "median": median,
     "count_nonzero": count_nonzero,
     "unique": unique,
     "unique_consecutive": unique_consecutive,

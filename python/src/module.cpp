@@ -15,6 +15,7 @@ void init_upsample(py::module_& m);  // upsample.cpp; after init_autograd (needs
 void init_activations(py::module_& m);
 // rearrange.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
 void init_rearrange(py::module_& m);
+void init_sorting(py::module_& m);  // sorting.cpp; same order constraints
 
 namespace {
 
@@ -84,6 +85,7 @@ PYBIND11_MODULE(_C, m) {
   init_upsample(m);
   init_activations(m);
   init_rearrange(m);
+  init_sorting(m);
   init_random(m);
   init_runtime(m);
   install_keepdims_functions(m);  // after the bindings it forwards to

@@ -11,8 +11,10 @@
 
 #include "ember/autograd/engine.h"
 #include "ember/autograd/forward_ad.h"
+#include "ember/autograd/node.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/ops.h"
+#include "ember/parallel.h"
 
 namespace ember {
 namespace {

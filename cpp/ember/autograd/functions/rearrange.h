@@ -84,3 +84,52 @@ struct LogsumexpBackward0 final : Node {
 };
 
 }  // namespace ember
+
+namespace ember {
+
+// sort / topk / median and nanmedian along a dim: each output came from one
+// input position, and its gradient goes back there.
+struct SortBackward0 final : Node {
+  EMBER_NODE_FWD(SortBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+};
+struct TopkBackward0 final : Node {
+  EMBER_NODE_FWD(TopkBackward0);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+};
+struct MedianBackward1 final : Node {
+  EMBER_NODE_FWD(MedianBackward1);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+  bool keepdim = false;
+};
+struct NanmedianBackward1 final : Node {
+  EMBER_NODE_FWD(NanmedianBackward1);
+  void release_saved() override { indices.release(); }
+  SavedTensor indices;
+  InputMeta self_meta;
+  int64_t dim = 0;
+  bool keepdim = false;
+};
+// The median of all elements: the gradient is shared evenly by the elements
+// equal to it (by the NaNs when it is NaN).
+struct MedianBackward0 final : Node {
+  EMBER_NODE_FWD(MedianBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+};
+struct NanmedianBackward0 final : Node {
+  EMBER_NODE_FWD(NanmedianBackward0);
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;
+};
+
+}  // namespace ember
