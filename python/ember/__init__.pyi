@@ -373,6 +373,7 @@ from ._C import logical_not as logical_not
 from ._C import logical_or as logical_or
 from ._C import logical_xor as logical_xor
 from ._C import logit as logit
+from ._C import logsumexp as logsumexp
 from ._C import lt as lt
 from ._C import manual_seed as manual_seed
 from ._C import masked_fill as masked_fill
@@ -381,6 +382,7 @@ from ._C import matmul as matmul
 from ._C import max as max
 from ._C import maximum as maximum
 from ._C import mean as mean
+from ._C import median as median
 from ._C import min as min
 from ._C import minimum as minimum
 from ._C import mm as mm
@@ -557,10 +559,8 @@ def isfinite(input): ...
 def isinf(input): ...
 def logaddexp(input, other): ...
 logdet = linalg._logdet
-def logsumexp(*args: typing.Any, **kwargs: typing.Any): ...
 long = _C.int64
 matrix_power = linalg._matrix_power
-def median(*args: typing.Any, **kwargs: typing.Any): ...
 def moveaxis(input, source, destination): ...
 def movedim(input, source, destination): ...
 mvlgamma = special.multigammaln

@@ -148,6 +148,13 @@ void init_rearrange(py::module_& m) {
         return logsumexp(a, dims_from(dim), keepdim);
       },
       py::arg("dim"), py::arg("keepdim") = false);
+  // NumPy's spelling on the method (the function gets it in Note [keepdims]).
+  cls.def(
+      "logsumexp",
+      [](const Tensor& a, py::handle dim, bool keepdims) {
+        return logsumexp(a, dims_from(dim), keepdims);
+      },
+      py::arg("dim"), py::kw_only(), py::arg("keepdims"));
 }
 
 }  // namespace ember::bindings

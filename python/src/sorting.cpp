@@ -14,17 +14,22 @@ void bind_node(py::module_& m, const char* name) {
   py::class_<T, Node, std::shared_ptr<T>>(m, name);
 }
 
-py::object named_result(const char* name, const std::pair<Tensor, Tensor>& r) {
-  py::object type = py::module_::import("ember._return_types").attr(name);
+// The named tuple types, looked up once (the module lives as long as the process).
+py::handle result_type(const char* name) {
+  static const py::handle types = py::module_::import("ember._return_types").release();
+  return py::object(types.attr(name)).release();
+}
+
+py::object named_result(py::handle type, const std::pair<Tensor, Tensor>& r) {
   return type(py::cast(r.first), py::cast(r.second));
 }
 
 // median(input) gives the value; median(input, dim, keepdim) a named tuple.
 template <typename All, typename Along>
-py::object median_form(const char* name, const Tensor& a, py::handle dim, bool keepdim, All all,
+py::object median_form(py::handle type, const Tensor& a, py::handle dim, bool keepdim, All all,
                        Along along) {
   if (dim.is_none()) return py::cast(all(a));
-  return named_result(name, along(a, dim.cast<int64_t>(), keepdim));
+  return named_result(type, along(a, dim.cast<int64_t>(), keepdim));
 }
 
 }  // namespace
@@ -42,7 +47,8 @@ void init_sorting(py::module_& m) {
   def_both(
       m, cls, "sort",
       [](const Tensor& a, int64_t dim, bool descending, py::handle) {
-        return named_result("sort", sort(a, dim, descending));
+        static const py::handle type = result_type("sort");
+        return named_result(type, sort(a, dim, descending));
       },
       py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(),
       py::arg("stable") = py::none());
@@ -56,25 +62,43 @@ void init_sorting(py::module_& m) {
   def_both(
       m, cls, "topk",
       [](const Tensor& a, int64_t k, int64_t dim, bool largest, bool sorted) {
-        return named_result("topk", topk(a, k, dim, largest, sorted));
+        static const py::handle type = result_type("topk");
+        return named_result(type, topk(a, k, dim, largest, sorted));
       },
       py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true, py::arg("sorted") = true);
   def_both(
       m, cls, "median",
       [](const Tensor& a, py::handle dim, bool keepdim) {
+        static const py::handle type = result_type("median");
         return median_form(
-            "median", a, dim, keepdim, [](const Tensor& x) { return median(x); },
+            type, a, dim, keepdim, [](const Tensor& x) { return median(x); },
             [](const Tensor& x, int64_t d, bool k) { return median(x, d, k); });
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_both(
       m, cls, "nanmedian",
       [](const Tensor& a, py::handle dim, bool keepdim) {
+        static const py::handle type = result_type("nanmedian");
         return median_form(
-            "nanmedian", a, dim, keepdim, [](const Tensor& x) { return nanmedian(x); },
+            type, a, dim, keepdim, [](const Tensor& x) { return nanmedian(x); },
             [](const Tensor& x, int64_t d, bool k) { return nanmedian(x, d, k); });
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  // NumPy's spelling on the methods (the functions get it in Note [keepdims]).
+  cls.def(
+      "median",
+      [](const Tensor& a, int64_t dim, bool keepdims) {
+        static const py::handle type = result_type("median");
+        return named_result(type, median(a, dim, keepdims));
+      },
+      py::arg("dim"), py::kw_only(), py::arg("keepdims"));
+  cls.def(
+      "nanmedian",
+      [](const Tensor& a, int64_t dim, bool keepdims) {
+        static const py::handle type = result_type("nanmedian");
+        return named_result(type, nanmedian(a, dim, keepdims));
+      },
+      py::arg("dim"), py::kw_only(), py::arg("keepdims"));
 }
 
 }  // namespace ember::bindings

@@ -6,6 +6,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ember/kernels/multiversion.h"
 #include "ember/kernels/vector_math.h"
 #include "ember/parallel.h"
 
@@ -104,7 +105,6 @@ Tensor remap_kernel(const Tensor& x, const std::vector<std::vector<int64_t>>& so
       }
     });
   });
-  (void)item;
   return out;
 }
 
@@ -135,11 +135,51 @@ bool fusable_pointwise(std::initializer_list<const Tensor*> operands) {
 
 namespace {
 
+// Both forms, then a select that vectorizes (random weights would make a
+// branch unpredictable); the file is built with -fno-trapping-math for it.
 template <typename T>
-inline T lerp_value(T a, T b, T w) {
-  const T diff = b - a;
-  return std::abs(w) < T(0.5) ? a + w * diff : b - diff * (T(1) - w);
+inline void lerp_loop(const T* a, const T* b, const T* w, T* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T diff = b[i] - a[i];
+    const T from_start = a[i] + w[i] * diff, from_end = b[i] - diff * (T(1) - w[i]);
+    o[i] = std::abs(w[i]) < T(0.5) ? from_start : from_end;
+  }
 }
+EMBER_MULTIVERSION void lerp_loop_f32(const float* a, const float* b, const float* w, float* o,
+                                      int64_t n) {
+  lerp_loop(a, b, w, o, n);
+}
+EMBER_MULTIVERSION void lerp_loop_f64(const double* a, const double* b, const double* w, double* o,
+                                      int64_t n) {
+  lerp_loop(a, b, w, o, n);
+}
+
+inline void lerp_loop_of(const float* a, const float* b, const float* w, float* o, int64_t n) {
+  lerp_loop_f32(a, b, w, o, n);
+}
+inline void lerp_loop_of(const double* a, const double* b, const double* w, double* o, int64_t n) {
+  lerp_loop_f64(a, b, w, o, n);
+}
+
+// The row's max, NaN ignored, in independent lanes so the select vectorizes.
+template <typename T>
+inline T row_max(const T* row, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  T lanes[kLanes];
+  for (T& l : lanes) l = -std::numeric_limits<T>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] = row[j + l] > lanes[l] ? row[j + l] : lanes[l];
+  }
+  T m = -std::numeric_limits<T>::infinity();
+  for (T l : lanes) m = l > m ? l : m;
+  for (; j < n; ++j) m = row[j] > m ? row[j] : m;
+  return m;
+}
+EMBER_MULTIVERSION float row_max_f32(const float* row, int64_t n) { return row_max(row, n); }
+EMBER_MULTIVERSION double row_max_f64(const double* row, int64_t n) { return row_max(row, n); }
+inline float row_max_of(const float* row, int64_t n) { return row_max_f32(row, n); }
+inline double row_max_of(const double* row, int64_t n) { return row_max_f64(row, n); }
 
 }  // namespace
 
@@ -155,7 +195,7 @@ Tensor lerp_kernel(const Tensor& start, const Tensor& end, const Tensor& weight,
     T* o = out->data<T>();
     parallel_for(n, kParallelGrain, [&](int64_t lo, int64_t hi) {
       if (w) {
-        for (int64_t i = lo; i < hi; ++i) o[i] = lerp_value(a[i], b[i], w[i]);
+        lerp_loop_of(a + lo, b + lo, w + lo, o + lo, hi - lo);
       } else if (std::abs(sw) < T(0.5)) {
         for (int64_t i = lo; i < hi; ++i) o[i] = a[i] + sw * (b[i] - a[i]);
       } else {
@@ -201,7 +241,7 @@ double shifted_exp_sum(const T* row, T m, int64_t n) {
       const int64_t len = std::min(kBlock, n - j0);
       for (int64_t j = 0; j < len; ++j) buf[j] = row[j0 + j] - m;
       exp_contiguous(buf, buf, len);
-      for (int64_t j = 0; j < len; ++j) s += buf[j];
+      s += sum_contiguous_f32(buf, len);
     }
   } else {
     for (int64_t j = 0; j < n; ++j) s += std::exp(row[j] - m);
@@ -219,17 +259,13 @@ Tensor logsumexp_rows_kernel(const Tensor& x, int64_t rows, int64_t n) {
     parallel_for(rows, row_grain(n), [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         const T* row = in + r * n;
-        T m = -std::numeric_limits<T>::infinity();
-        bool nan = false;
-        for (int64_t j = 0; j < n; ++j) {
-          nan |= std::isnan(row[j]);
-          m = row[j] > m ? row[j] : m;
-        }
-        if (nan) {
-          o[r] = std::numeric_limits<T>::quiet_NaN();
-        } else if (std::isinf(m)) {
-          o[r] = m;  // +inf wins; a row of -inf (or an empty row) sums to 0
-        } else {
+        const T m = row_max_of(row, n);
+        if (std::isinf(m)) {
+          // +inf wins, a row of -inf (or an empty one) sums to 0; a NaN beats both.
+          bool nan = false;
+          for (int64_t j = 0; j < n; ++j) nan |= std::isnan(row[j]);
+          o[r] = nan ? std::numeric_limits<T>::quiet_NaN() : m;
+        } else {  // a NaN makes the sum NaN
           o[r] = static_cast<T>(std::log(shifted_exp_sum(row, m, n)) + m);
         }
       }
