@@ -61,21 +61,25 @@ SortResult sort_rows_kernel(const Tensor& x, int64_t rows, int64_t n, bool desce
     const T* p = in->data<T>();
     T* pv = r.values->data<T>();
     int64_t* pi = r.indices->data<int64_t>();
+    using Entry = std::pair<T, int64_t>;
     parallel_for(rows, row_grain(n), [&](int64_t lo, int64_t hi) {
-      std::vector<int64_t> order(static_cast<size_t>(n));
+      // (value, position) pairs sort in place, without an indirect read per comparison.
+      std::vector<Entry> q(static_cast<size_t>(n));
       for (int64_t row = lo; row < hi; ++row) {
         const T* v = p + row * n;
-        std::iota(order.begin(), order.end(), int64_t{0});
+        for (int64_t j = 0; j < n; ++j) q[j] = {v[j], j};
         if (descending) {
-          std::stable_sort(order.begin(), order.end(),
-                           [v](int64_t a, int64_t b) { return greater_nan_first(v[a], v[b]); });
+          std::stable_sort(q.begin(), q.end(), [](const Entry& a, const Entry& b) {
+            return greater_nan_first(a.first, b.first);
+          });
         } else {
-          std::stable_sort(order.begin(), order.end(),
-                           [v](int64_t a, int64_t b) { return less_nan_last(v[a], v[b]); });
+          std::stable_sort(q.begin(), q.end(), [](const Entry& a, const Entry& b) {
+            return less_nan_last(a.first, b.first);
+          });
         }
         for (int64_t j = 0; j < n; ++j) {
-          pv[row * n + j] = v[order[j]];
-          pi[row * n + j] = order[j];
+          pv[row * n + j] = q[j].first;
+          pi[row * n + j] = q[j].second;
         }
       }
     });
