@@ -27,12 +27,10 @@ KNOWN_BUGS = {
     "addcdiv": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-        "promotion": "mixed dtypes: values or result dtype differ from torch's",
     },
     "addcmul": {
         "out": "no out= keyword in Ember's binding",
         "out_dtype": "no out= keyword in Ember's binding",
-        "promotion": "mixed dtypes: values or result dtype differ from torch's",
     },
     "addmm": {
         "out": "no out= keyword in Ember's binding",

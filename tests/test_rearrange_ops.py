@@ -194,6 +194,15 @@ ERRORS_AND_DTYPES = {
         L.ones(2), L.ones(2, dtype=L.float64), L.ones(2, dtype=L.int64)
     ),
     "addcdiv_int": lambda L: L.addcdiv(*[L.ones(2, dtype=L.int64)] * 3),
+    "addcmul_zero_dim_promotion": lambda L: L.addcmul(
+        L.tensor(3, dtype=L.uint8), L.ones(2, dtype=L.int8), L.tensor(2.0, dtype=L.float64)
+    ),
+    "addcdiv_half_rounds_once": lambda L: L.addcdiv(
+        L.full((3,), 1.1).half(), L.full((3,), 2.3).bfloat16(), L.full((3,), 0.7).bfloat16()
+    ),
+    "lerp_half_rounds_once": lambda L: L.lerp(
+        L.tensor([1.1, -3.3]).half(), L.tensor([2.9, 0.4]).half(), L.tensor([0.3, 0.8]).half()
+    ),
     "addcdiv_int_self": lambda L: L.addcdiv(L.ones(2, dtype=L.int64), L.ones(2), L.full((2,), 4.0)),
     "logsumexp_int": lambda L: L.logsumexp(L.arange(4), 0),
     "logsumexp_bool": lambda L: L.logsumexp(L.ones(3, dtype=L.bool), 0),

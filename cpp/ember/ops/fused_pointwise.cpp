@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "ember/autograd/forward_ad.h"
 #include "ember/autograd/functions/rearrange.h"
@@ -40,9 +41,16 @@ bool needs_graph(std::initializer_list<const Tensor*> ts) {
   return false;
 }
 
-// torch's two forms of start + w * (end - start), each exact at its own end.
+// torch's two forms of start + w * (end - start), each exact at its own end;
+// half types compute in float32 and round once.
 Tensor lerp_composed(const Tensor& start, const Tensor& end, const Tensor& weight, double w) {
   NoGraph scope;
+  if (!has_kernels(start->dtype())) {
+    const DType wide = kernel_dtype(start->dtype());
+    const Tensor r = lerp_composed(to_dtype(start, wide), to_dtype(end, wide),
+                                   weight ? to_dtype(weight, wide) : weight, w);
+    return to_dtype(r, start->dtype());
+  }
   const Tensor diff = sub(end, start);
   if (!weight) {
     return std::abs(w) < 0.5 ? add(start, mul(diff, Scalar(w)))
@@ -141,8 +149,22 @@ Scalar addc_value(double value, DType result) {
   return Scalar::integer(static_cast<int64_t>(value));
 }
 
+// torch's result type of several tensors: 0-d tensors count only when they
+// are of a higher kind (bool < integer < floating) than the others.
+DType result_type_of(std::initializer_list<const Tensor*> ts) {
+  std::optional<DType> dimmed, zero_d;
+  for (const Tensor* t : ts) {
+    std::optional<DType>& slot = (*t)->dim() == 0 ? zero_d : dimmed;
+    slot = slot ? promote(*slot, (*t)->dtype()) : (*t)->dtype();
+  }
+  if (!dimmed) return *zero_d;
+  if (!zero_d || is_floating(*dimmed)) return *dimmed;
+  if (*dimmed == DType::Bool || is_floating(*zero_d)) return promote(*dimmed, *zero_d);
+  return *dimmed;
+}
+
 Tensor addc(const Tensor& self, const Tensor& t1, const Tensor& t2, double value, bool divide) {
-  const DType result = promote(promote(self->dtype(), t1->dtype()), t2->dtype());
+  const DType result = result_type_of({&self, &t1, &t2});
   if (divide && !is_floating(t1->dtype()) && !is_floating(t2->dtype())) {
     throw std::runtime_error(
         "Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
@@ -158,9 +180,19 @@ Tensor addc(const Tensor& self, const Tensor& t1, const Tensor& t2, double value
   if (fusable_pointwise({&self, &t1, &t2})) {
     out = addc_kernel(self, t1, t2, value, divide);
   } else {
+    // As torch: every operand in the result dtype (half types in float32),
+    // rounded once at the end.
     NoGraph scope;
-    const Tensor product = divide ? div(t1, t2) : mul(t1, t2);
-    out = add(self, mul(product, v));
+    const DType compute = is_floating(result) ? kernel_dtype(result) : result;
+    auto as_compute = [&](const Tensor& t) {
+      return t->dtype() == compute ? t : to_dtype(t, compute);
+    };
+    const Tensor a = as_compute(self), b = as_compute(t1), c = as_compute(t2);
+    if (fusable_pointwise({&a, &b, &c})) {
+      out = addc_kernel(a, b, c, value, divide);
+    } else {
+      out = add(a, mul(divide ? div(b, c) : mul(b, c), v));
+    }
     if (out->dtype() != result) out = to_dtype(out, result);
   }
   const bool t1_grad = any_requires_grad(t1), t2_grad = any_requires_grad(t2);
