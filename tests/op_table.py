@@ -663,6 +663,7 @@ REDUCTIONS = [
     reduction("logsumexp", dtypes=ALL, multi_dim=True, needs_dim=True, out=True),
     reduction("special.logsumexp", dtypes=ALL, multi_dim=True, needs_dim=True, out=True),
     reduction("median", dtypes=NUMERIC, empty=False),
+    reduction("nanmedian", dtypes=NUMERIC, empty=False),
     reduction("mode", dtypes=ALL, empty=False, keepdim=False, out=True),
     reduction("norm", multi_dim=True, errors=None, out=True),
     reduction("count_nonzero", dtypes=ALL, keepdim=False, multi_dim=True, **NO_GRAD),
@@ -975,6 +976,7 @@ INDEXING = [
         dtypes=ALL,
         out=True,
     ),
+    shape_op("msort", _t(3, 4), _t(4), dtypes=ALL),
     shape_op("argsort", _t(3, 4), _with((_x(3, 4), 0), descending=True), dtypes=ALL, **NO_GRAD),
     shape_op(
         "topk", _with((_x(3, 4), 2)), _with((_x(3, 4), 2, 0, False)), dtypes=NUMERIC, out=True

@@ -73,9 +73,6 @@ KNOWN_BUGS = {
         "values:int8": "values differ from torch's in int8",
         "values:uint8": "values differ from torch's in uint8",
     },
-    "lerp": {
-        "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>, <float64[3, 4]>) contiguous ('int64', 'float32'): ember NotImplementedError",
-    },
     "linalg.cross": {
         "errors": "bad input: bool: ember RuntimeError('Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` o",
         "promotion": "mixed dtypes: (<float64[4, 3]>, <float64[4, 3]>) contiguous ('bool', 'int64'): ember RuntimeError('expected scalar type Bool",
@@ -112,9 +109,6 @@ KNOWN_BUGS = {
         "values:int32": "Ember has no int32 kernel: NotImplementedError('operation not implemented for 'Int'')",
         "values:int8": "Ember has no int8 kernel: NotImplementedError('operation not implemented for 'Char'')",
         "values:uint8": "Ember has no uint8 kernel: NotImplementedError('operation not implemented for 'Byte'')",
-    },
-    "median": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''median_cpu' not implemented for 'Bool'')",
     },
     "meshgrid": {
         "promotion": "mixed dtypes: (<float64[3]>, <float64[4]>, indexing='ij') contiguous ('float32', 'float64'): torch raised RuntimeError('mesh",
@@ -340,15 +334,4 @@ KNOWN_BUGS = {
         "values:uint8": "values differ from torch's in uint8",
     },
     "sum": {},
-    "topk": {
-        "errors": "bad input: bool: ember accepts it, torch RuntimeError('topk does not support bool dtypes on CPU')",
-        "values:int16": "values differ from torch's in int16",
-        "values:int32": "values differ from torch's in int32",
-        "values:int64": "values differ from torch's in int64",
-        "values:int8": "values differ from torch's in int8",
-        "values:uint8": "values differ from torch's in uint8",
-    },
-    "trace": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''trace' not implemented for 'Bool'')",
-    },
 }

@@ -149,6 +149,34 @@ std::pair<Tensor, Tensor> kthvalue(const Tensor& a, int64_t k, int64_t dim, bool
 std::pair<Tensor, Tensor> mode(const Tensor& a, int64_t dim, bool keepdim);
 // Slices along dim whose p-norm exceeds maxnorm are scaled to maxnorm.
 Tensor renorm(const Tensor& a, double p, int64_t dim, double maxnorm);
+// ---- element moves and fused pointwise ops (ops/rearrange.cpp, ops/fused_pointwise.cpp) ----
+// The triangle of the last two dims on and below (tril) or above (triu) `diagonal`.
+Tensor tril(const Tensor& a, int64_t diagonal = 0);
+Tensor triu(const Tensor& a, int64_t diagonal = 0);
+Tensor flip(const Tensor& a, const DimList& dims);
+// Shifts along dims (empty dims: along the flattened tensor, one shift).
+Tensor roll(const Tensor& a, const DimList& shifts, const DimList& dims);
+// a broadcast against a bool mask, value where the mask is set.
+Tensor masked_fill(const Tensor& a, const Tensor& mask, const Scalar& value);
+Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value);  // 0-d value
+Tensor trace(const Tensor& a);  // sum of a matrix's diagonal; integers sum in int64
+Tensor lerp(const Tensor& start, const Tensor& end, double weight);
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
+Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, double value = 1.0);
+Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, double value = 1.0);
+// log(sum(exp(a))) over dims (all when empty), stable; integers give float32.
+Tensor logsumexp(const Tensor& a, const DimList& dims, bool keepdim);
+// ---- sorting and selection along a dim (ops/sort.cpp); NaN orders above numbers ----
+// Stable, as torch's CPU sort: (values, int64 indices).
+std::pair<Tensor, Tensor> sort(const Tensor& a, int64_t dim, bool descending);
+Tensor argsort(const Tensor& a, int64_t dim, bool descending);
+std::pair<Tensor, Tensor> topk(const Tensor& a, int64_t k, int64_t dim, bool largest, bool sorted);
+// The lower median of all elements, or along dim with its position; nanmedian
+// skips NaNs, median returns the first NaN of a line holding one.
+Tensor median(const Tensor& a);
+Tensor nanmedian(const Tensor& a);
+std::pair<Tensor, Tensor> median(const Tensor& a, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> nanmedian(const Tensor& a, int64_t dim, bool keepdim);
 // Sums a broadcast gradient back to `shape`.
 Tensor sum_to(const Tensor& g, const Shape& shape);
 

@@ -57,7 +57,7 @@ def _on_gc(phase, info):
 _gc.callbacks.append(_on_gc)
 _C._gc_watch_collections(_gc.callbacks, _on_gc)
 _composite.install(globals())
-_inplace.install()  # after _composite: masked_fill_ comes from masked_fill
+_inplace.install()  # after _composite: in-place forms of the composed ops
 
 from . import linalg  # noqa: E402
 
@@ -118,8 +118,6 @@ from ._out import install as _install_out_forms  # noqa: E402
 _install_out_forms(
     globals(),
     (
-        "addcdiv",
-        "addcmul",
         "addmm",
         "all",
         "amax",
@@ -141,9 +139,7 @@ _install_out_forms(
         "index_add",
         "inner",
         "isin",
-        "lerp",
         "logaddexp",
-        "logsumexp",
         "nanmean",
         "nansum",
         "nonzero",
@@ -153,12 +149,7 @@ _install_out_forms(
         "searchsorted",
         "sgn",
         "signbit",
-        "sort",
-        "topk",
-        "median",
         "take_along_dim",
-        "tril",
-        "triu",
         "vstack",
         "where",
         "xlogy",

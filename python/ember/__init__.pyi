@@ -31,6 +31,8 @@ from ._C import AdaptiveMaxPool2DBackward0 as AdaptiveMaxPool2DBackward0
 from ._C import AdaptiveMaxPool2DBackwardBackward0 as AdaptiveMaxPool2DBackwardBackward0
 from ._C import AddBackward0 as AddBackward0
 from ._C import AddbmmBackward0 as AddbmmBackward0
+from ._C import AddcdivBackward0 as AddcdivBackward0
+from ._C import AddcmulBackward0 as AddcmulBackward0
 from ._C import AddmmBackward0 as AddmmBackward0
 from ._C import AddmvBackward0 as AddmvBackward0
 from ._C import AliasBackward0 as AliasBackward0
@@ -91,6 +93,7 @@ from ._C import ExpBackward0 as ExpBackward0
 from ._C import ExpandBackward0 as ExpandBackward0
 from ._C import Expm1Backward0 as Expm1Backward0
 from ._C import FillBackward0 as FillBackward0
+from ._C import FlipBackward0 as FlipBackward0
 from ._C import FloorBackward0 as FloorBackward0
 from ._C import FmodBackward0 as FmodBackward0
 from ._C import FmodBackward1 as FmodBackward1
@@ -117,6 +120,8 @@ from ._C import LeBackward0 as LeBackward0
 from ._C import LeBackward1 as LeBackward1
 from ._C import LeakyReluBackward0 as LeakyReluBackward0
 from ._C import LeakyReluBackward1 as LeakyReluBackward1
+from ._C import LerpBackward0 as LerpBackward0
+from ._C import LerpBackward1 as LerpBackward1
 from ._C import LgammaBackward0 as LgammaBackward0
 from ._C import LinalgCholeskyExBackward0 as LinalgCholeskyExBackward0
 from ._C import LinalgCrossBackward0 as LinalgCrossBackward0
@@ -139,8 +144,11 @@ from ._C import LogSigmoidBackward0 as LogSigmoidBackward0
 from ._C import LogSoftmaxBackward0 as LogSoftmaxBackward0
 from ._C import LogcumsumexpBackward0 as LogcumsumexpBackward0
 from ._C import LogitBackward0 as LogitBackward0
+from ._C import LogsumexpBackward0 as LogsumexpBackward0
 from ._C import LtBackward0 as LtBackward0
 from ._C import LtBackward1 as LtBackward1
+from ._C import MaskedFillBackward0 as MaskedFillBackward0
+from ._C import MaskedFillBackward1 as MaskedFillBackward1
 from ._C import MaxBackward0 as MaxBackward0
 from ._C import MaxBackward1 as MaxBackward1
 from ._C import MaxPool2DWithIndicesBackward0 as MaxPool2DWithIndicesBackward0
@@ -148,6 +156,8 @@ from ._C import MaxPool2DWithIndicesBackwardBackward0 as MaxPool2DWithIndicesBac
 from ._C import MaximumBackward0 as MaximumBackward0
 from ._C import MeanBackward0 as MeanBackward0
 from ._C import MeanBackward1 as MeanBackward1
+from ._C import MedianBackward0 as MedianBackward0
+from ._C import MedianBackward1 as MedianBackward1
 from ._C import MinBackward0 as MinBackward0
 from ._C import MinBackward1 as MinBackward1
 from ._C import MinimumBackward0 as MinimumBackward0
@@ -158,6 +168,8 @@ from ._C import MseLossBackward0 as MseLossBackward0
 from ._C import MulBackward0 as MulBackward0
 from ._C import MvBackward0 as MvBackward0
 from ._C import NanToNumBackward0 as NanToNumBackward0
+from ._C import NanmedianBackward0 as NanmedianBackward0
+from ._C import NanmedianBackward1 as NanmedianBackward1
 from ._C import NativeBatchNormBackward0 as NativeBatchNormBackward0
 from ._C import NativeLayerNormBackward0 as NativeLayerNormBackward0
 from ._C import NeBackward0 as NeBackward0
@@ -183,6 +195,7 @@ from ._C import RemainderBackward0 as RemainderBackward0
 from ._C import RemainderBackward1 as RemainderBackward1
 from ._C import RenormBackward0 as RenormBackward0
 from ._C import ReshapeAliasBackward0 as ReshapeAliasBackward0
+from ._C import RollBackward0 as RollBackward0
 from ._C import Rot90Backward0 as Rot90Backward0
 from ._C import RoundBackward0 as RoundBackward0
 from ._C import RsqrtBackward0 as RsqrtBackward0
@@ -203,6 +216,7 @@ from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
 from ._C import SoftshrinkBackward0 as SoftshrinkBackward0
+from ._C import SortBackward0 as SortBackward0
 from ._C import SplitBackward0 as SplitBackward0
 from ._C import SplitWithSizesBackward0 as SplitWithSizesBackward0
 from ._C import SqrtBackward0 as SqrtBackward0
@@ -223,8 +237,12 @@ from ._C import Tensor as Tensor
 from ._C import ThresholdBackward0 as ThresholdBackward0
 from ._C import ThresholdBackward1 as ThresholdBackward1
 from ._C import ToCopyBackward0 as ToCopyBackward0
+from ._C import TopkBackward0 as TopkBackward0
+from ._C import TraceBackward0 as TraceBackward0
 from ._C import TransposeBackward0 as TransposeBackward0
 from ._C import TriangularSolveBackward0 as TriangularSolveBackward0
+from ._C import TrilBackward0 as TrilBackward0
+from ._C import TriuBackward0 as TriuBackward0
 from ._C import TruncBackward0 as TruncBackward0
 from ._C import UnbindBackward0 as UnbindBackward0
 from ._C import UnfoldBackward0 as UnfoldBackward0
@@ -249,6 +267,8 @@ from ._C import acos as acos
 from ._C import acosh as acosh
 from ._C import add as add
 from ._C import addbmm as addbmm
+from ._C import addcdiv as addcdiv
+from ._C import addcmul as addcmul
 from ._C import addmv as addmv
 from ._C import arange as arange
 from ._C import arccos as arccos
@@ -260,6 +280,7 @@ from ._C import arctan2 as arctan2
 from ._C import arctanh as arctanh
 from ._C import argmax as argmax
 from ._C import argmin as argmin
+from ._C import argsort as argsort
 from ._C import as_tensor as as_tensor
 from ._C import asin as asin
 from ._C import asinh as asinh
@@ -308,6 +329,7 @@ from ._C import exp2 as exp2
 from ._C import expm1 as expm1
 from ._C import eye as eye
 from ._C import flatten as flatten
+from ._C import flip as flip
 from ._C import float16 as float16
 from ._C import float32 as float32
 from ._C import float64 as float64
@@ -337,6 +359,7 @@ from ._C import is_tensor as is_tensor
 from ._C import isnan as isnan
 from ._C import kthvalue as kthvalue
 from ._C import le as le
+from ._C import lerp as lerp
 from ._C import lgamma as lgamma
 from ._C import linspace as linspace
 from ._C import log as log
@@ -350,20 +373,25 @@ from ._C import logical_not as logical_not
 from ._C import logical_or as logical_or
 from ._C import logical_xor as logical_xor
 from ._C import logit as logit
+from ._C import logsumexp as logsumexp
 from ._C import lt as lt
 from ._C import manual_seed as manual_seed
+from ._C import masked_fill as masked_fill
 from ._C import masked_select as masked_select
 from ._C import matmul as matmul
 from ._C import max as max
 from ._C import maximum as maximum
 from ._C import mean as mean
+from ._C import median as median
 from ._C import min as min
 from ._C import minimum as minimum
 from ._C import mm as mm
 from ._C import mode as mode
+from ._C import msort as msort
 from ._C import mul as mul
 from ._C import mv as mv
 from ._C import nan_to_num as nan_to_num
+from ._C import nanmedian as nanmedian
 from ._C import narrow as narrow
 from ._C import ne as ne
 from ._C import neg as neg
@@ -388,6 +416,7 @@ from ._C import remainder as remainder
 from ._C import renorm as renorm
 from ._C import reshape as reshape
 from ._C import result_type as result_type
+from ._C import roll as roll
 from ._C import rot90 as rot90
 from ._C import rsqrt as rsqrt
 from ._C import scatter as scatter
@@ -402,6 +431,7 @@ from ._C import sign as sign
 from ._C import sin as sin
 from ._C import sinh as sinh
 from ._C import softmax as softmax
+from ._C import sort as sort
 from ._C import sqrt as sqrt
 from ._C import square as square
 from ._C import squeeze as squeeze
@@ -415,7 +445,11 @@ from ._C import take as take
 from ._C import tan as tan
 from ._C import tanh as tanh
 from ._C import tensor as tensor
+from ._C import topk as topk
+from ._C import trace as trace
 from ._C import transpose as transpose
+from ._C import tril as tril
+from ._C import triu as triu
 from ._C import trunc as trunc
 from ._C import uint8 as uint8
 from ._C import unsqueeze as unsqueeze
@@ -480,15 +514,12 @@ ShortTensor: typing.Any
 __version__: str
 def absolute(input): ...
 accelerator: typing.Any
-def addcdiv(input, tensor1, tensor2, *, value=..., out=...): ...
-def addcmul(input, tensor1, tensor2, *, value=..., out=...): ...
 def addmm(input, mat1, mat2, *, beta=..., alpha=..., out=...): ...
 def all(self, dim=..., keepdim=..., *, out=...): ...
 def allclose(input, other, rtol=..., atol=..., equal_nan=...): ...
 def amax(input, dim=..., keepdim=..., *, out=...): ...
 def amin(input, dim=..., keepdim=..., *, out=...): ...
 def any(self, dim=..., keepdim=..., *, out=...): ...
-def argsort(input, dim=..., descending=..., stable=...): ...
 def argwhere(input): ...
 backends: typing.Any
 def baddbmm(input, batch1, batch2, *, beta=..., alpha=..., out=...): ...
@@ -511,7 +542,6 @@ def dist(input, other, p=...): ...
 double = _C.float64
 def dstack(tensors, *, out=...): ...
 def equal(input, other): ...
-def flip(input, *dims): ...
 def fliplr(input): ...
 def flipud(input): ...
 float = _C.float32
@@ -529,14 +559,10 @@ def isclose(input, other, rtol=..., atol=..., equal_nan=...): ...
 def isfinite(input): ...
 def isin(elements, test_elements, *, assume_unique=..., invert=..., out=...): ...
 def isinf(input): ...
-def lerp(input, end, weight, *, out=...): ...
 def logaddexp(input, other, *, out=...): ...
 logdet = linalg._logdet
-def logsumexp(input, dim, keepdim=..., *, out=...): ...
 long = _C.int64
-def masked_fill(input, mask, value): ...
 def matrix_power(input, n, *, out=...): ...
-def median(input, dim=..., keepdim=..., *, out=...): ...
 def moveaxis(input, source, destination): ...
 def movedim(input, source, destination): ...
 mvlgamma = special.multigammaln
@@ -552,7 +578,6 @@ def rad2deg(input, *, out=...): ...
 def ravel(input): ...
 def repeat_interleave(input, repeats, dim=..., *, output_size=...): ...
 return_types = _return_types
-def roll(input, shifts, dims=...): ...
 def round(input, *, decimals=..., out=...): ...
 def rsub(input, other, alpha=...): ...
 def searchsorted(sorted_sequence, input, *, out_int32=..., right=..., side=..., sorter=..., out=...): ...
@@ -560,7 +585,6 @@ def sgn(input, *, out=...): ...
 short = _C.int16
 def signbit(input, *, out=...): ...
 def slogdet(input, *, out=...): ...
-def sort(input, dim=..., descending=..., stable=..., *, out=...): ...
 def split_with_sizes(input, split_sizes, dim=...): ...
 def std_mean(input, dim=..., unbiased=..., keepdim=..., *, correction=...): ...
 def svd(input, some=..., compute_uv=..., *, out=...): ...
@@ -568,11 +592,7 @@ def swapdims(input, dim0, dim1): ...
 def take_along_dim(input, indices, dim=..., *, out=...): ...
 def tensor_split(input, indices_or_sections, dim=...): ...
 def tile(input, dims): ...
-def topk(input, k, dim=..., largest=..., sorted=..., *, out=...): ...
-def trace(input): ...
 def triangular_solve(input, A, upper=..., transpose=..., unitriangular=..., *, out=...): ...
-def tril(input, diagonal=..., *, out=...): ...
-def triu(input, diagonal=..., *, out=...): ...
 def unbind(input, dim=...): ...
 def unflatten(input, dim, sizes): ...
 def unique(input, sorted=..., return_inverse=..., return_counts=..., dim=...): ...

@@ -25,12 +25,10 @@ from ._searching import bucketize, isin, searchsorted
 _PY_REDUCTIONS = (
     "amax",
     "amin",
-    "logsumexp",
     "any",
     "all",
     "nansum",
     "nanmean",
-    "median",
     "std_mean",
     "var_mean",
 )

@@ -13,11 +13,11 @@ import operator
 
 import numpy as np
 
-from . import _C, _return_types
-from ._dtype_info import DTYPES, numpy_values
+from . import _C
 from ._dtype_info import TYPE_NAMES as _TYPE_NAMES
+from ._dtype_info import numpy_values
 from ._einsum import einsum
-from ._pointwise import POINTWISE, refuse_integers
+from ._pointwise import POINTWISE
 from ._stacking import FUNCTIONS_ONLY as STACKING_FUNCTIONS_ONLY
 from ._stacking import STACKING
 
@@ -34,22 +34,6 @@ def _dim(dim, ndim):
 def _along(input, dim, start, end):
     """input[..., start:end, ...] with the slice on `dim`."""
     return input[(slice(None),) * dim + (slice(start, end),)]
-
-
-def masked_fill(input, mask, value):
-    if mask.dtype != _C.bool:
-        raise RuntimeError(
-            f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}"
-        )
-    fill = value if isinstance(value, _C.Tensor) else _C.tensor(value, dtype=input.dtype)
-    if fill.dim() != 0:
-        raise RuntimeError(
-            "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-            f"{fill.dim()} dimension(s)."
-        )
-    # The result broadcasts input and mask, as torch's; masked_fill_ writes it
-    # back with copy_, which refuses a mask that would grow self.
-    return _C.where(mask, fill.to(input.dtype), input)
 
 
 def repeat(input, *sizes):
@@ -111,42 +95,6 @@ def tensor_split(input, indices_or_sections, dim=0):
     return tuple(input[(slice(None),) * d + (slice(a, b),)] for a, b in zip(edges, edges[1:]))
 
 
-def _triangle(input, diagonal, lower):
-    if input.dim() < 2:
-        raise RuntimeError(
-            f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions"
-        )
-    rows, cols = input.shape[-2], input.shape[-1]
-    r = _C.arange(rows).reshape(rows, 1)
-    c = _C.arange(cols).reshape(1, cols)
-    keep = (c - r <= diagonal) if lower else (c - r >= diagonal)
-    return _C.where(keep, input, _C.zeros((), dtype=input.dtype))
-
-
-def tril(input, diagonal=0):
-    return _triangle(input, diagonal, True)
-
-
-def triu(input, diagonal=0):
-    return _triangle(input, diagonal, False)
-
-
-def flip(input, *dims):
-    # flip(x, (0, 2)), x.flip(0, 2) and x.flip([0, 2]) all name the same dims.
-    if len(dims) == 1 and not isinstance(dims[0], int):
-        dims = tuple(dims[0])
-    wrapped = [_dim(d, max(input.dim(), 1)) for d in dims]
-    for d in set(wrapped):
-        if wrapped.count(d) > 1:
-            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    if input.dim() == 0:
-        return input.clone()
-    out = input
-    for d in wrapped:
-        out = out.index_select(d, _C.arange(input.shape[d] - 1, -1, -1))
-    return out
-
-
 # ---- elementwise ----
 
 
@@ -161,27 +109,6 @@ def isfinite(input):
         return _C.ones(input.shape, dtype=_C.bool)
     x = input.detach()
     return (x == x) & ~isinf(x)
-
-
-# The C type names torch's dtype messages use.
-_C_NAMES = {dtype: facts.c_name for dtype, facts in DTYPES.items()}
-
-
-def lerp(input, end, weight):
-    tensor_weight = isinstance(weight, _C.Tensor)
-    refuse_integers(input, "lerp_kernel_tensor" if tensor_weight else "lerp_kernel_scalar")
-    for name, other in (("end", end), ("weight", weight)):
-        if isinstance(other, _C.Tensor) and other.dtype != input.dtype:
-            raise RuntimeError(
-                f"expected dtype {_C_NAMES[input.dtype]} for `{name}` but got dtype "
-                f"{_C_NAMES[other.dtype]}"
-            )
-    # torch's two forms: each is exact at its own end, and an infinite start
-    # stays infinite for weights above 0.5.
-    diff = end - input
-    if not tensor_weight:
-        return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-    return _C.where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
 
 
 def clamp_min(input, min):
@@ -263,21 +190,6 @@ def amin(input, dim=(), keepdim=False):
     return _extreme(input, dim, keepdim, False)
 
 
-def logsumexp(input, dim, keepdim=False):
-    dims = _dims(dim, input.dim())
-    if not input.is_floating_point():
-        input = input.float()
-    shift = input.detach()
-    if input.numel() == 0:  # an empty sum: log(0) = -inf, in the reduced shape
-        shift = input.detach().sum(dims, keepdim=True) * 0
-    else:
-        for d in dims:
-            shift = shift.max(d, keepdim=True).values
-    shift = _C.where(isinf(shift), _C.zeros((), dtype=shift.dtype), shift)
-    out = (input - shift).exp().sum(dims, keepdim=True).log() + shift
-    return out if keepdim or not dims else out.squeeze(dims)
-
-
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
 
@@ -295,82 +207,6 @@ def _spread_and_mean(kind, input, dim, unbiased, keepdim, correction):
         getattr(input, kind)(dim, correction=correction, keepdim=keepdim),
         input.mean(_dims(dim, input.dim()), keepdim=keepdim),
     )
-
-
-# ---- ordering (positions come from NumPy; values are gathered, so they carry gradients) ----
-
-
-def _order(input, dim, descending):
-    x = numpy_values(input)
-    if x.ndim == 0:
-        return np.zeros((), dtype=np.int64)
-    if not descending:
-        return np.argsort(x, axis=dim, kind="stable")
-    # Stable descending, NaN first, ties in their original order (as torch's).
-    n = x.shape[dim]
-    ascending_of_reversed = np.argsort(np.flip(x, dim), axis=dim, kind="stable")
-    return np.flip(n - 1 - ascending_of_reversed, dim).copy()
-
-
-def sort(input, dim=-1, descending=False, stable=False):
-    d = _dim(dim, input.dim())
-    indices = _C.tensor(_order(input, d, descending))
-    values = input.gather(d, indices) if input.dim() else input.clone()
-    return _return_types.sort(values, indices)
-
-
-def argsort(input, dim=-1, descending=False, stable=False):
-    return _C.tensor(_order(input, _dim(dim, input.dim()), descending))
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
-    d = _dim(dim, input.dim())
-    size = input.shape[d] if input.dim() else 1
-    if not 0 <= k <= size:
-        raise RuntimeError("selected index k out of range")
-    order = _order(input, d, largest)
-    indices = _C.tensor(np.take(order, np.arange(k), axis=d) if input.dim() else order)
-    values = input.gather(d, indices) if input.dim() else input.clone()
-    return _return_types.topk(values, indices)
-
-
-def median(input, dim=None, keepdim=False):
-    """The lower of the two middle values (NaN if the line holds one), as torch's."""
-    if dim is None:
-        flat = input.reshape(-1)
-        if flat.numel() == 0:  # NaN, still in the graph when input is
-            nan = _C.full((), math.nan, dtype=input.dtype)
-            return flat.sum() + nan if input.requires_grad else nan
-        value = median(flat, 0).values
-        if not input.is_floating_point():
-            return value
-        # torch spreads the gradient evenly over the elements equal to the median
-        # (over the NaNs when the median is NaN).
-        target = value.detach()
-        hits = (flat != flat) if bool(target != target) else (flat == target)
-        zero = _C.zeros((), dtype=input.dtype)
-        share = _C.where(hits, flat, zero).sum() / hits.sum().to(input.dtype)
-        return target + (share - share.detach())  # the exact value, the shared gradient
-    d = _dim(dim, input.dim())
-    if input.dim() and input.shape[d] == 0:
-        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    order = _order(input, d, descending=False)
-    if input.dim() == 0:
-        return _return_types.median(input.clone(), _C.tensor(order))
-    values = numpy_values(input)
-    n = values.shape[d]
-    pick = np.take(order, [(n - 1) // 2], axis=d)
-    if values.dtype.kind == "f":  # the first NaN of a line that has one (NaN sorts last)
-        first_nan = np.take(order, [n - 1], axis=d)
-        has_nan = np.isnan(np.take_along_axis(values, first_nan, axis=d))
-        nan_count = np.isnan(values).sum(axis=d, keepdims=True)
-        first_nan = np.take_along_axis(order, n - nan_count.clip(min=1), axis=d)
-        pick = np.where(has_nan, first_nan, pick)
-    indices = _C.tensor(pick)
-    out = input.gather(d, indices)
-    if not keepdim:
-        out, indices = out.squeeze(d), indices.squeeze(d)
-    return _return_types.median(out, indices)
 
 
 def count_nonzero(input, dim=None):
@@ -484,12 +320,6 @@ def argwhere(input):
 # ---- shape ----
 
 
-def trace(input):
-    if input.dim() != 2:
-        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
-    return input.diagonal().sum()
-
-
 def diag(input, diagonal=0):
     if input.dim() == 2:
         return input.diagonal(diagonal).clone()
@@ -573,29 +403,6 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _beta_input_plus_alpha_product(input, batch1 @ batch2, beta, alpha)
 
 
-def roll(input, shifts, dims=None):
-    if dims is None:
-        return roll(input.flatten(), shifts, 0).view(input.shape)
-    if input.dim() == 0:
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    if len(shifts) != len(dims):
-        raise RuntimeError(
-            f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
-        )
-    out = input
-    for shift, d in zip(shifts, dims):
-        d = _dim(d, input.dim())
-        n = input.shape[d]
-        if n == 0:
-            continue
-        s = shift % n
-        if s:
-            out = _C.cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
-    return out if out is not input else input.clone()  # a new tensor even for no shift
-
-
 def movedim(input, source, destination):
     source = [source] if isinstance(source, int) else list(source)
     destination = [destination] if isinstance(destination, int) else list(destination)
@@ -634,13 +441,13 @@ def swapdims(input, dim0, dim1):
 def fliplr(input):
     if input.dim() < 2:
         raise RuntimeError("Input must be >= 2-d.")
-    return flip(input, 1)
+    return _C.flip(input, (1,))
 
 
 def flipud(input):
     if input.dim() < 1:
         raise RuntimeError("Input must be >= 1-d.")
-    return flip(input, 0)
+    return _C.flip(input, (0,))
 
 
 def tile(input, dims):
@@ -723,32 +530,22 @@ def unflatten(input, dim, sizes):
 
 
 COMPOSITES = {
-    "masked_fill": masked_fill,
     "repeat": repeat,
     "split": split,
     "split_with_sizes": split_with_sizes,
     "chunk": chunk,
     "unbind": unbind,
     "tensor_split": tensor_split,
-    "tril": tril,
-    "triu": triu,
-    "flip": flip,
     "isinf": isinf,
     "isfinite": isfinite,
-    "lerp": lerp,
     "clamp_min": clamp_min,
     "clamp_max": clamp_max,
     "addmm": addmm,
     "amax": amax,
     "amin": amin,
-    "logsumexp": logsumexp,
     "std_mean": std_mean,
     "var_mean": var_mean,
-    "sort": sort,
-    "argsort": argsort,
-    "topk": topk,
     "nonzero": nonzero,
-    "roll": roll,
     "movedim": movedim,
     "broadcast_to": broadcast_to,
     "unflatten": unflatten,
@@ -765,14 +562,12 @@ COMPOSITES = {
     "equal": equal,
     "where": where,
     "einsum": einsum,
-    "median": median,
     "count_nonzero": count_nonzero,
     "unique": unique,
     "unique_consecutive": unique_consecutive,
     "cdist": cdist,
     "bincount": bincount,
     "argwhere": argwhere,
-    "trace": trace,
     "diag": diag,
     "diff": diff,
     "index_add": index_add,

@@ -18,56 +18,6 @@ def refuse_integers(input, kernel):
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
 
 
-def _kind(dtype):
-    return 0 if dtype == _C.bool else (2 if dtype.is_floating_point else 1)
-
-
-def _result_dtype(tensors):
-    """torch's result_type over tensors: those with dims decide, unless a 0-d
-    one is of a higher kind (bool < integer < floating)."""
-    dtypes = {True: None, False: None}  # has dims -> promoted dtype
-    for t in tensors:
-        d = dtypes[t.dim() > 0]
-        dtypes[t.dim() > 0] = t.dtype if d is None else _C.promote_types(d, t.dtype)
-    dims, zero = dtypes[True], dtypes[False]
-    if dims is None or (zero is not None and _kind(zero) > _kind(dims)):
-        return zero
-    return dims
-
-
-def _pointwise3(kernel, formula, input, tensor1, tensor2):
-    """formula(input, tensor1, tensor2) computed as torch's kernel does: in the
-    promoted dtype, half types in float32 and rounded once."""
-    dtype = _result_dtype((input, tensor1, tensor2))
-    if dtype == _C.bool:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
-    compute = _C.float32 if dtype in (_C.float16, _C.bfloat16) else dtype
-    args = [t if t.dtype == compute else t.to(compute) for t in (input, tensor1, tensor2)]
-    result = formula(*args)
-    return result if compute == dtype else result.to(dtype)
-
-
-def addcmul(input, tensor1, tensor2, *, value=1):
-    return _pointwise3(
-        "addcmul_cpu_out", lambda x, a, b: x + value * (a * b), input, tensor1, tensor2
-    )
-
-
-def addcdiv(input, tensor1, tensor2, *, value=1):
-    if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
-        raise RuntimeError(
-            "Integer division with addcdiv is no longer supported, and in a future release "
-            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
-            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
-            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
-            "float inputs. The future addcdiv behavior is just the latter implementation: "
-            "(input + value * tensor1 / tensor2), for all dtypes."
-        )
-    return _pointwise3(
-        "addcdiv_cpu_out", lambda x, a, b: x + value * (a / b), input, tensor1, tensor2
-    )
-
-
 def _require_tensors(name, input, other):
     for position, arg in ((1, input), (2, other)):
         if not isinstance(arg, _C.Tensor):
@@ -192,8 +142,6 @@ def sgn(input):  # sign, for real tensors
 
 
 POINTWISE = {
-    "addcmul": addcmul,
-    "addcdiv": addcdiv,
     "isclose": isclose,
     "hypot": hypot,
     "logaddexp": logaddexp,

@@ -19,6 +19,7 @@ min = _result("min")  # noqa: A001
 sort = _result("sort")
 topk = _result("topk")
 median = _result("median")
+nanmedian = _result("nanmedian")
 cummax = _result("cummax")
 cummin = _result("cummin")
 kthvalue = _result("kthvalue")

@@ -40,7 +40,8 @@ Tensor plain_mean(const Tensor& a) {
 }
 
 // The reductions taking `keepdim` (the ones composed in Python take keepdims themselves).
-#define EMBER_KEEPDIM_REDUCTIONS "max", "min", "std", "var", "prod", "argmax", "argmin"
+#define EMBER_KEEPDIM_REDUCTIONS \
+  "max", "min", "std", "var", "prod", "argmax", "argmin", "logsumexp", "median", "nanmedian"
 
 FastMethod fast_methods[] = {
     {"sum", plain_sum, nullptr, {}, {}},  {"mean", plain_mean, nullptr, {}, {}},

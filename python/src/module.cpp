@@ -13,6 +13,9 @@ void init_linalg(py::module_& m);    // linalg.cpp; after init_autograd (needs t
 void init_upsample(py::module_& m);  // upsample.cpp; after init_autograd (needs the Node class)
 // activations.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
 void init_activations(py::module_& m);
+// rearrange.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
+void init_rearrange(py::module_& m);
+void init_sorting(py::module_& m);  // sorting.cpp; same order constraints
 
 namespace {
 
@@ -81,6 +84,8 @@ PYBIND11_MODULE(_C, m) {
   init_linalg(m);
   init_upsample(m);
   init_activations(m);
+  init_rearrange(m);
+  init_sorting(m);
   init_random(m);
   init_runtime(m);
   init_out_forms(m);              // after every function it gives out= to

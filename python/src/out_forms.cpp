@@ -239,6 +239,17 @@ const OutRule& rule_of(const std::string& name) {
 
 // The functions of the _C module that take out= in torch.
 constexpr const char* kWithOut[] = {
+    "addcdiv",
+    "addcmul",
+    "lerp",
+    "logsumexp",
+    "sort",
+    "topk",
+    "median",
+    "msort",
+    "nanmedian",
+    "tril",
+    "triu",
     "add",
     "sub",
     "mul",
