@@ -254,6 +254,17 @@ double shifted_exp_sum(const T* row, T m, int64_t n) {
   return s;
 }
 
+// sum[q] += exp(shifted[q]); float blocks go through the vector exp.
+template <typename T>
+void add_exp(T* shifted, double* sum, int64_t len) {
+  if constexpr (std::is_same_v<T, float>) {
+    exp_contiguous(shifted, shifted, len);
+    for (int64_t q = 0; q < len; ++q) sum[q] += shifted[q];
+  } else {
+    for (int64_t q = 0; q < len; ++q) sum[q] += std::exp(shifted[q]);
+  }
+}
+
 }  // namespace
 
 Tensor logsumexp_rows_kernel(const Tensor& x, int64_t rows, int64_t n) {
@@ -272,6 +283,47 @@ Tensor logsumexp_rows_kernel(const Tensor& x, int64_t rows, int64_t n) {
           o[r] = nan ? std::numeric_limits<T>::quiet_NaN() : m;
         } else {  // a NaN makes the sum NaN
           o[r] = static_cast<T>(std::log(shifted_exp_sum(row, m, n)) + m);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+Tensor logsumexp_columns_kernel(const Tensor& x, int64_t outer, int64_t n, int64_t inner) {
+  // x is contiguous (outer, n, inner); a block of neighbouring columns is walked
+  // row by row, so memory is read in order and the extra memory is the block.
+  constexpr int64_t kBlock = 256;
+  Tensor out = empty({outer * inner}, x->dtype());
+  const int64_t blocks_per_outer = (inner + kBlock - 1) / kBlock;
+  EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {
+    const T* in = x->data<T>();
+    T* o = out->data<T>();
+    parallel_for(outer * blocks_per_outer, row_grain(n * kBlock), [&](int64_t lo, int64_t hi) {
+      T m[kBlock];
+      double sum[kBlock];
+      T shifted[kBlock];
+      for (int64_t b = lo; b < hi; ++b) {
+        const int64_t p = b / blocks_per_outer, q0 = (b % blocks_per_outer) * kBlock;
+        const int64_t len = std::min(kBlock, inner - q0);
+        const T* base = in + p * n * inner + q0;
+        // A NaN sticks in the maximum: `v > m` is false once m is NaN.
+        for (int64_t q = 0; q < len; ++q) m[q] = -std::numeric_limits<T>::infinity();
+        for (int64_t r = 0; r < n; ++r) {
+          const T* row = base + r * inner;
+          for (int64_t q = 0; q < len; ++q)
+            m[q] = (row[q] > m[q] || std::isnan(row[q])) ? row[q] : m[q];
+        }
+        for (int64_t q = 0; q < len; ++q) sum[q] = 0;
+        for (int64_t r = 0; r < n; ++r) {
+          const T* row = base + r * inner;
+          for (int64_t q = 0; q < len; ++q) shifted[q] = row[q] - m[q];
+          add_exp(shifted, sum, len);
+        }
+        T* dst = o + p * inner + q0;
+        for (int64_t q = 0; q < len; ++q) {
+          // +inf wins and a column of -inf stays -inf (no NaN: it would be the max).
+          dst[q] = std::isinf(m[q]) ? m[q] : static_cast<T>(std::log(sum[q]) + m[q]);
         }
       }
     });

@@ -40,5 +40,8 @@ Tensor addc_kernel(const Tensor& self, const Tensor& t1, const Tensor& t2, doubl
 // one value per row, shifted by the row's max; a row whose max is infinite
 // gives that max (+inf, or -inf for a row of -inf), and a row holding NaN NaN.
 Tensor logsumexp_rows_kernel(const Tensor& x, int64_t rows, int64_t n);
+// logsumexp over the middle dim of a contiguous (outer, n, inner) tensor, with
+// memory the size of the result: (outer, inner).
+Tensor logsumexp_columns_kernel(const Tensor& x, int64_t outer, int64_t n, int64_t inner);
 
 }  // namespace ember

@@ -320,8 +320,17 @@ Tensor logsumexp(const Tensor& input, const DimList& dims, bool keepdim) {
     }
     // Half types compute in float32 and round once (Note [Compute dtypes]).
     const Tensor wide = has_kernels(a->dtype()) ? a : convert(a, kernel_dtype(a->dtype()));
-    const Tensor lines = contiguous(nd == 0 ? wide : permute(wide, order));
-    out = reshape(logsumexp_rows_kernel(lines, rows, n), kept_shape);
+    const bool one_range = !wrapped.empty() && wrapped.back() - wrapped.front() + 1 ==
+                                                   static_cast<int64_t>(wrapped.size());
+    if (one_range && wrapped.back() < nd - 1 && wide->is_contiguous()) {
+      // Reduced dims inside a contiguous tensor: by columns, not through a permuted copy.
+      int64_t outer = 1;
+      for (int64_t d = 0; d < wrapped.front(); ++d) outer *= a->shape()[d];
+      out = reshape(logsumexp_columns_kernel(wide, outer, n, rows / outer), kept_shape);
+    } else {
+      const Tensor lines = contiguous(nd == 0 ? wide : permute(wide, order));
+      out = reshape(logsumexp_rows_kernel(lines, rows, n), kept_shape);
+    }
     if (out->dtype() != a->dtype()) out = convert(out, a->dtype());
   }
   if (any_requires_grad(a)) {
