@@ -102,6 +102,17 @@ TEST(Rearrange, LogsumexpIsStableAndHandlesInfinities) {
   EXPECT_NEAR(item_as_double(f), std::log(4.0), 1e-6);
 }
 
+TEST(Rearrange, LogsumexpOverALeadingDimReadsColumns) {
+  // The transpose of the rows above: dim 0 of a contiguous (2, 5) tensor.
+  const Tensor x = reshape(vec({1000, kInf, -kInf, kNan, -1e300, 1000, 1, -kInf, 1, 0}), {2, 5});
+  expect_values(logsumexp(x, {0}, false), {1000 + std::log(2.0), kInf, -kInf, kNan, 0});
+  expect_values(logsumexp(empty(Shape{0, 3}), {0}, false), {-kInf, -kInf, -kInf});
+  // A middle dim with blocks wider than one: (2, 3, 300) over dim 1 equals log(3) + x.
+  const Tensor wide = logsumexp(zeros(Shape{2, 3, 300}, DType::Float32), {1}, false);
+  EXPECT_EQ(wide->shape(), (Shape{2, 300}));
+  EXPECT_NEAR(item_as_double(select(select(wide, 0, 1), 0, 299)), std::log(3.0), 1e-6);
+}
+
 TEST(Rearrange, LerpIsExactAtEachEndAsTorch) {
   const Tensor a = vec({1, -kInf, 3}), b = vec({2, 0.5, 1e-300});
   expect_values(lerp(a, b, 0.0), {1, kNan, 3});  // -inf + 0 * inf
