@@ -233,6 +233,23 @@ def test_amax_amin_exact_value_and_shared_gradient_like_torch(op):
     assert e[2:] == t[2:] == (f"{op.capitalize()}Backward0", True)
 
 
+def test_the_attention_masking_pattern_stays_finite_like_torch():
+    """masked_fill with finfo(float32).min, minus the row max, exponentiated: a fully
+    masked row gives equal weights, not NaN."""
+
+    def run(lib):
+        scores = lib.tensor(np.random.default_rng(0).normal(size=(4, 4)).astype(np.float32))
+        mask = lib.ones(4, 4, dtype=lib.bool).triu(1)
+        mask[2] = True  # a row with every position masked
+        filled = scores.masked_fill(mask, lib.finfo(lib.float32).min)
+        weights = (filled - filled.amax(-1, keepdim=True)).exp()
+        return (weights / weights.sum(-1, keepdim=True)).numpy()
+
+    e, t = run(ember), run(torch)
+    np.testing.assert_allclose(e, t, rtol=1e-6)
+    np.testing.assert_array_equal(e[2], np.full(4, 0.25, dtype=np.float32))
+
+
 def test_amax_errors_name_the_empty_dim_and_the_modified_output_like_torch():
     def empty(L):
         return L.zeros(3, 0).amax((0, 1))
