@@ -302,3 +302,27 @@ def test_max_pool3d_module_indices_feed_max_unpool3d_like_torch():
         out, indices = pool(lib.tensor(data))
         outs.append(lib.nn.MaxUnpool3d(2)(out, indices).numpy())
     np.testing.assert_array_equal(*outs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6)),
+    out=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
+    nan=st.booleans(),
+    batched=st.booleans(),
+)
+def test_adaptive_max_pool3d_indices_match_torch(size, out, nan, batched):
+    data = np.random.default_rng(sum(size)).integers(0, 3, (2, 2, *size)).astype(np.float64)
+    if nan:
+        data[1, 0, size[0] // 2, 0, size[2] - 1] = np.nan
+    if not batched:
+        data = data[0]
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(data, requires_grad=True)
+        values, indices = lib.nn.functional.adaptive_max_pool3d(x, out, return_indices=True)
+        values.sum().backward()
+        results.append((values.detach().numpy(), indices.numpy(), x.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][2], results[1][2])

@@ -349,15 +349,44 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
-    if return_indices:
-        raise NotImplementedError(
-            "adaptive_max_pool3d(return_indices=True) is not supported in Ember yet"
-        )
     from .pooling import adaptive_max_pool2d
 
+    if return_indices:
+        return _adaptive_max_pool3d_with_indices(input, output_size)
     return _adaptive_pool3d(
         input, output_size, lambda t: t.max(2)[0], adaptive_max_pool2d, "adaptive_max_pool3d"
     )
+
+
+def _adaptive_max_pool3d_with_indices(input, output_size):
+    """Each depth bin keeps its planes' first maximum (a NaN wins), with torch's flat
+    (D, H, W) index: depth * H * W plus the index within the plane."""
+    from .pooling import adaptive_max_pool2d
+
+    if input.dim() not in (4, 5):
+        raise RuntimeError(
+            f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}"
+        )
+    batched = input.dim() == 5
+    x = input if batched else input.unsqueeze(0)
+    out_d, out_h, out_w = _adaptive_sizes3(x, output_size)
+    n, depth, plane = x.shape[0], x.shape[2], x.shape[3] * x.shape[4]
+    values, within = adaptive_max_pool2d(
+        _depth_planes(x, 0, 1, depth), (out_h, out_w), return_indices=True
+    )
+    values, within = _from_planes(values, n, depth), _from_planes(within, n, depth)
+    outs, indices = [], []
+    for first, end in _adaptive_bins(depth, out_d):
+        best, best_index = values[:, :, first], within[:, :, first] + first * plane
+        for d in range(first + 1, end):
+            y = values[:, :, d]
+            take = (y > best) | (y != y)
+            best = _C.where(take, y, best)
+            best_index = _C.where(take, within[:, :, d] + d * plane, best_index)
+        outs.append(best)
+        indices.append(best_index)
+    out, index = _C.stack(outs, dim=2), _C.stack(indices, dim=2)
+    return (out, index) if batched else (out.squeeze(0), index.squeeze(0))
 
 
 class AdaptiveAvgPool3d(Module):
