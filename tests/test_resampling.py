@@ -285,3 +285,36 @@ def test_upsample_module_runs_bicubic_like_torch():
     e = ember.nn.Upsample(scale_factor=2, mode="bicubic", align_corners=False)(ember.tensor(data))
     t = torch.nn.Upsample(scale_factor=2, mode="bicubic", align_corners=False)(torch.tensor(data))
     np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mode=st.sampled_from(["nearest", "nearest-exact"]),
+    spatial=st.lists(st.integers(1, 7), min_size=1, max_size=3),
+    data=st.data(),
+)
+def test_nearest_exact_and_5d_nearest_match_torch(mode, spatial, data):
+    """Values, gradients (index sums) and errors, by size or by scale factor."""
+    dims = len(spatial)
+    if data.draw(st.booleans()):
+        kw = {"size": data.draw(st.lists(st.integers(0, 12), min_size=dims, max_size=dims))}
+    else:
+        choices = st.sampled_from([0.34, 0.5, 1.0, 1.5, 2.0, 2.7, 3.0])
+        kw = {"scale_factor": data.draw(st.lists(choices, min_size=dims, max_size=dims))}
+    array = np.random.default_rng(dims).normal(size=(2, 3, *spatial))
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(array, requires_grad=True)
+        try:
+            y = lib.nn.functional.interpolate(x, mode=mode, **kw)
+        except RuntimeError as error:
+            results.append(str(error))
+            continue
+        weights = lib.tensor(np.arange(y.numel(), dtype=np.float64).reshape(tuple(y.shape)))
+        (y * weights).sum().backward()
+        results.append((y.detach().numpy(), x.grad.numpy()))
+    if isinstance(results[1], str):
+        assert results[0] == results[1]
+        return
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)

@@ -5,6 +5,8 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from .. import _C
 from .._dtype_info import TYPE_NAMES
 from .modules import Module
@@ -100,6 +102,8 @@ def interpolate(
     kernel_scales = [None] * len(sizes) if scales is None else scales
     if mode == "nearest" and rank in (3, 4):
         return _C._upsample_nearest(input, sizes, kernel_scales)
+    if mode in ("nearest", "nearest-exact") and rank in (3, 4, 5):
+        return _nearest_by_index(input, sizes, kernel_scales, mode == "nearest-exact")
     if mode == "linear" and rank == 3:
         return _C._upsample_linear(input, sizes, bool(align_corners), kernel_scales)
     if mode == "bilinear" and rank == 4 and not antialias:
@@ -122,6 +126,33 @@ def interpolate(
         f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {rank}D) for the modes: "
         f"{_ALL_MODES} (got {mode})"
     )
+
+
+def _nearest_by_index(input, sizes, scales, exact):
+    """Nearest-neighbour resizing as one index_select per spatial dim, with torch's
+    source indices, computed in float32 as its kernel does: floor(o * scale), or
+    floor((o + 0.5) * scale) for nearest-exact, clamped to the input."""
+    lengths = list(input.shape[2:])
+    if min(lengths + list(sizes)) <= 0:
+        names = ("D", "H", "W")[-len(sizes) :]
+        given = ", ".join(f"{n}: {v}" for n, v in zip(names, lengths))
+        wanted = ", ".join(f"{n}: {v}" for n, v in zip(names, sizes))
+        joint = " and output " if len(sizes) == 1 else " output "  # torch's wording per rank
+        raise RuntimeError(
+            "Input and output sizes should be greater than 0, but got input "
+            f"({given}){joint}({wanted})"
+        )
+    out = input
+    for i, size in enumerate(sizes):
+        length = input.shape[2 + i]
+        given = scales[i]
+        scale = np.float32(1.0 / given if given is not None and given > 0 else length / size)
+        positions = np.arange(size, dtype=np.float32) + np.float32(0.5 if exact else 0.0)
+        source = np.minimum(np.floor(positions * scale).astype(np.int64), length - 1)
+        if not exact and size == length:
+            source = np.arange(size)
+        out = out.index_select(2 + i, _C.tensor(source))
+    return out
 
 
 # ---- separable resampling: trilinear and bicubic, one spatial dim at a time ----
