@@ -515,6 +515,11 @@ def test_vmap_of_every_table_op_matches_torch(entry):
             if refused is None:
                 e = _mapped_table_op(ember, entry, sample, batch_all)
                 _assert_same_tree(e, _table_op_per_sample(entry, sample, batch_all), where)
+            else:  # both refuse: a clear error, as torch's (no crash, no AttributeError)
+                assert isinstance(refused, (RuntimeError, ValueError, NotImplementedError)), (
+                    where,
+                    refused,
+                )
 
 
 def _table_op_per_sample(entry, sample, batch_all):

@@ -163,6 +163,34 @@ inline const char* scalar_type_name(DType t) {
   return "?";
 }
 
+// The C++ type names torch's TypeMeta prints ("long int", "c10::Half"), which
+// some of its dtype messages quote.
+inline const char* c_type_name(DType t) {
+  switch (t) {
+    case DType::Bool:
+      return "bool";
+    case DType::UInt8:
+      return "unsigned char";
+    case DType::Int8:
+      return "signed char";
+    case DType::Int16:
+      return "short int";
+    case DType::Int32:
+      return "int";
+    case DType::Int64:
+      return "long int";
+    case DType::Float16:
+      return "c10::Half";
+    case DType::BFloat16:
+      return "c10::BFloat16";
+    case DType::Float32:
+      return "float";
+    case DType::Float64:
+      return "double";
+  }
+  return "?";
+}
+
 // torch's promotion of two dtypes: the higher kind (bool < integer < float),
 // then the wider type; uint8 with int8 needs int16, float16 with bfloat16 float32.
 inline DType promote(DType a, DType b) {

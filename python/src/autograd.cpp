@@ -20,11 +20,6 @@ namespace {
 
 using NodeClass = py::class_<Node, std::shared_ptr<Node>>;
 
-template <typename T, typename Base = Node>
-void bind_node(py::module_& m, const char* name) {
-  py::class_<T, Base, std::shared_ptr<T>>(m, name);
-}
-
 // One class per unary table entry that records its own node (Note [Op table]).
 template <size_t... I>
 void bind_unary_nodes(py::module_& m, std::index_sequence<I...>) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "ember/autograd/node.h"
 #include "ember/ops.h"
 #include "ember/tensor.h"
 
@@ -116,6 +117,12 @@ void def_both(py::module_& m, py::class_<TensorImpl, Tensor>& cls, const char* n
   m.def(name, f, py::arg("input"), extra...);
   cls.def(name, f, extra...);
 }
+// Gives a node type its Python class, named as torch's (`grad_fn`'s type name).
+template <typename T, typename Base = Node>
+void bind_node(py::module_& m, const char* name) {
+  py::class_<T, Base, std::shared_ptr<T>>(m, name);
+}
+
 void init_operators(py::class_<TensorImpl, Tensor>& cls);
 void install_fast_methods(py::class_<TensorImpl, Tensor>& cls);
 void install_keepdims_functions(py::module_& m);  // Note [keepdims]

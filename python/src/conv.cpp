@@ -17,11 +17,6 @@ std::vector<int64_t> int_list(py::handle h) {
 
 Tensor optional_arg(py::handle h) { return h.is_none() ? nullptr : as_tensor(h); }
 
-template <typename T>
-void bind_node(py::module_& m, const char* name) {
-  py::class_<T, Node, std::shared_ptr<T>>(m, name);
-}
-
 }  // namespace
 
 void init_conv(py::module_& m) {

@@ -7,11 +7,6 @@
 namespace ember::bindings {
 namespace {
 
-template <typename T>
-void bind_node(py::module_& m, const char* name) {
-  py::class_<T, Node, std::shared_ptr<T>>(m, name);
-}
-
 // Work of a cubic routine on a (..., m, n) batch, for MaybeReleaseGIL.
 int64_t cubic_work(const Tensor& a) {
   const int64_t last = a->dim() > 0 ? a->shape()[a->dim() - 1] : 1;

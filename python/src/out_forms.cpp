@@ -366,33 +366,6 @@ constexpr const char* kWithOut[] = {
     "cummin",
 };
 
-// torch's C++ type names, which some of its messages use.
-const char* c_type_name(DType t) {
-  switch (t) {
-    case DType::Bool:
-      return "bool";
-    case DType::UInt8:
-      return "unsigned char";
-    case DType::Int8:
-      return "signed char";
-    case DType::Int16:
-      return "short int";
-    case DType::Int32:
-      return "int";
-    case DType::Int64:
-      return "long int";
-    case DType::Float16:
-      return "c10::Half";
-    case DType::BFloat16:
-      return "c10::BFloat16";
-    case DType::Float32:
-      return "float";
-    case DType::Float64:
-      return "double";
-  }
-  return "?";
-}
-
 std::string format_message(const char* tmpl, DType result, DType out) {
   std::string s;
   for (const char* p = tmpl; *p;) {

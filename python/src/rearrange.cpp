@@ -12,11 +12,6 @@ namespace {
 
 using TensorClass = py::class_<TensorImpl, Tensor>;
 
-template <typename T>
-void bind_node(py::module_& m, const char* name) {
-  py::class_<T, Node, std::shared_ptr<T>>(m, name);
-}
-
 // Binds Tensor.<name>_(...) as op(self, ...) written back into self; `others`
 // lists the op's other tensor arguments.
 template <typename Op, typename... Extra>

@@ -9,11 +9,6 @@ namespace {
 
 using TensorClass = py::class_<TensorImpl, Tensor>;
 
-template <typename T>
-void bind_node(py::module_& m, const char* name) {
-  py::class_<T, Node, std::shared_ptr<T>>(m, name);
-}
-
 // The named tuple types, looked up once (the module lives as long as the process).
 py::handle result_type(const char* name) {
   static const py::handle types = py::module_::import("ember._return_types").release();

@@ -9,11 +9,6 @@
 namespace ember::bindings {
 namespace {
 
-template <typename T>
-void bind_node(py::module_& m, const char* name) {
-  py::class_<T, Node, std::shared_ptr<T>>(m, name);
-}
-
 UpsampleParams params_of(const std::vector<int64_t>& output_size,
                          const std::vector<std::optional<double>>& scales, bool align_corners,
                          UpsampleMode mode) {

@@ -31,33 +31,6 @@ std::vector<int64_t> expand_param(const std::vector<int64_t>& v, const char* nam
   return v;
 }
 
-// Lower-case element type names, as torch's TypeMeta prints them.
-const char* meta_name(DType t) {
-  switch (t) {
-    case DType::Float32:
-      return "float";
-    case DType::Float64:
-      return "double";
-    case DType::Int64:
-      return "long int";
-    case DType::Bool:
-      return "bool";
-    case DType::UInt8:
-      return "unsigned char";
-    case DType::Int8:
-      return "signed char";
-    case DType::Int16:
-      return "short int";
-    case DType::Int32:
-      return "int";
-    case DType::Float16:
-      return "c10::Half";
-    case DType::BFloat16:
-      return "c10::BFloat16";
-  }
-  return "?";
-}
-
 void require_kernel_dtype(DType t, const char* op) {
   if (t == DType::Bool) {
     throw NotImplementedError(std::string("\"") + op + "\" not implemented for 'Bool'");
@@ -236,8 +209,8 @@ void check_dtypes(const Tensor& input, const Tensor& weight, const Tensor& bias)
                              scalar_type_name(weight->dtype()));
   }
   if (bias && bias->dtype() != input->dtype()) {
-    throw std::runtime_error(std::string("Input type (") + meta_name(input->dtype()) +
-                             ") and bias type (" + meta_name(bias->dtype()) +
+    throw std::runtime_error(std::string("Input type (") + c_type_name(input->dtype()) +
+                             ") and bias type (" + c_type_name(bias->dtype()) +
                              ") should be the same");
   }
 }

@@ -8,19 +8,13 @@
 
 #include "ember/autograd/forward_ad.h"
 #include "ember/autograd/functions/rearrange.h"
+#include "ember/autograd/no_graph.h"
 #include "ember/kernels/rearrange.h"
 #include "ember/ops.h"
 
 namespace ember {
 
-const char* c_type_name(DType t);  // ops/rearrange.cpp
-
 namespace {
-
-struct NoGraph {
-  GradModeGuard no_grad{false};
-  forward_ad::FormulaScope no_tangents;
-};
 
 [[noreturn]] void refuse_dtype(const char* kernel, DType dtype) {
   throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +

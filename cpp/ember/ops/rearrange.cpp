@@ -6,45 +6,13 @@
 #include <algorithm>
 
 #include "ember/autograd/forward_ad.h"
+#include "ember/autograd/no_graph.h"
 #include "ember/kernels/rearrange.h"
 #include "ember/ops.h"
 
 namespace ember {
 
-// The C++ type names torch's dtype messages quote ("long int").
-const char* c_type_name(DType t) {
-  switch (t) {
-    case DType::Bool:
-      return "bool";
-    case DType::UInt8:
-      return "unsigned char";
-    case DType::Int8:
-      return "signed char";
-    case DType::Int16:
-      return "short int";
-    case DType::Int32:
-      return "int";
-    case DType::Int64:
-      return "long int";
-    case DType::Float16:
-      return "c10::Half";
-    case DType::BFloat16:
-      return "c10::BFloat16";
-    case DType::Float32:
-      return "float";
-    case DType::Float64:
-      return "double";
-  }
-  return "?";
-}
-
 namespace {
-
-// Inner ops of a kernel's preparation record nothing and carry no tangent.
-struct NoGraph {
-  GradModeGuard no_grad{false};
-  forward_ad::FormulaScope no_tangents;
-};
 
 Tensor triangle(const Tensor& a, int64_t diagonal, bool lower) {
   if (a->dim() < 2) {

@@ -9,15 +9,11 @@
 
 #include "ember/autograd/forward_ad.h"
 #include "ember/autograd/functions/rearrange.h"
+#include "ember/autograd/no_graph.h"
 #include "ember/ops.h"
 
 namespace ember {
 namespace {
-
-struct NoGraph {
-  GradModeGuard no_grad{false};
-  forward_ad::FormulaScope no_tangents;
-};
 
 // `a` with dim d moved last, as contiguous (rows, n) lines, and the way back.
 struct Lines {

@@ -384,7 +384,7 @@ _LINALG_UNARY = """inv inv_ex det slogdet cholesky cholesky_ex eigh eigvalsh svd
 matrix_exp pinv matrix_norm matrix_rank cond eigvals""".split()
 _register(_passthrough, "nn.functional.pixel_shuffle", "nn.functional.pixel_unshuffle")
 _register(_passthrough, "tril", "triu", "tril_", "triu_", "inverse", "det", "logdet", "slogdet")
-_register(_passthrough, "matrix_power", "matrix_exp", "pinverse", "trace_", "cholesky")
+_register(_passthrough, "matrix_power", "matrix_exp", "pinverse", "cholesky")
 for _name in _LINALG_UNARY:
     _register(_passthrough, "linalg." + _name)
 
@@ -754,7 +754,7 @@ def _spatial(spatial_dims):
 
 
 for _name, _dims in [
-    ("conv1d", 1), ("conv2d", 2), ("conv3d", 3), ("conv_transpose1d", 1),
+    ("conv3d", 3), ("conv_transpose1d", 1),
     ("conv_transpose2d", 2), ("max_pool1d", 1), ("max_pool2d", 2), ("max_pool3d", 3),
     ("avg_pool1d", 1), ("avg_pool2d", 2), ("avg_pool3d", 3), ("adaptive_avg_pool1d", 1),
     ("adaptive_avg_pool2d", 2), ("adaptive_max_pool1d", 1), ("adaptive_max_pool2d", 2),

@@ -6,15 +6,16 @@ import warnings
 from .modules import Module
 
 
-def _legacy_reduction(size_average, reduce):
-    """The reduction the pre-1.0 size_average/reduce pair stands for, with torch's warning."""
+def _legacy_reduction(size_average, reduce, stacklevel=3):
+    """The reduction the pre-1.0 size_average/reduce pair stands for, with torch's warning
+    (pointing `stacklevel` frames up)."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
     warnings.warn(
         f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
         "instead.",
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return reduction
 

@@ -4,13 +4,12 @@ from autograd): gaussian_nll_loss, multilabel_soft_margin_loss, multi_margin_los
 multilabel_margin_loss, triplet_margin_with_distance_loss, and pdist."""
 
 import math
-import warnings
 
 import numpy as np
 
 from .. import _C
 from .._grad_mode import no_grad
-from ._loss_bases import _Loss, _WeightedLoss
+from ._loss_bases import _legacy_reduction, _Loss, _WeightedLoss
 from .activation import logsigmoid
 from .modules import PairwiseDistance
 
@@ -21,15 +20,7 @@ def _legacy(size_average, reduce, reduction):
     """torch's _Reduction.legacy_get_string when either legacy flag is given."""
     if size_average is None and reduce is None:
         return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
-    warnings.warn(
-        f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
-        "instead.",
-        stacklevel=3,
-    )
-    return reduction
+    return _legacy_reduction(size_average, reduce, stacklevel=4)
 
 
 def _check_reduction(reduction):
