@@ -4,6 +4,7 @@ and absurd allocations must fail cleanly. Crash-prone cases run in subprocesses.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -1381,6 +1382,84 @@ def test_cache_keeps_small_buffers_under_its_cap_and_empties_on_request():
         timeout=60,
     )
     assert proc.returncode == 0 and "True True 0" in proc.stdout, proc.stdout + proc.stderr[-1500:]
+
+
+def _run_with_cache_env(code, cache_mb):
+    env = dict(os.environ)
+    env.pop("EMBER_CPU_CACHE_MB", None)
+    if cache_mb is not None:
+        env["EMBER_CPU_CACHE_MB"] = cache_mb
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+_CACHE_AFTER_FREEING_LARGE_BUFFERS = """
+    import ember
+    keep = [ember.ones(1 << 20) for _ in range(20)]  # 20 x 4 MB
+    del keep
+    stats = ember.cpu.memory_stats()
+    print(stats["cached_bytes"] >> 20, stats["cache_limit_bytes"] >> 20)
+"""
+
+
+@pytest.mark.parametrize(
+    "cache_mb, expected",
+    [(None, "80 256"), ("0", "0 0"), ("8", "8 8"), ("not a size", "80 256"), ("-5", "80 256")],
+)
+def test_cache_cap_is_set_by_environment(cache_mb, expected):
+    proc = _run_with_cache_env(_CACHE_AFTER_FREEING_LARGE_BUFFERS, cache_mb)
+    assert proc.returncode == 0 and proc.stdout.split() == expected.split(), (
+        proc.stdout + proc.stderr[-1500:]
+    )
+
+
+def test_idle_large_buffers_go_back_to_the_system():
+    proc = run_py(
+        """
+        import time
+        import ember
+        keep = [ember.ones(1 << 20) for _ in range(20)]  # 20 x 4 MB
+        del keep
+        before = ember.cpu.memory_stats()["cached_bytes"]
+        time.sleep(1.2)
+        x = ember.ones(1000)
+        for _ in range(200):  # small ops only: the idle check rides on their buffers
+            x = x + 1
+        after = ember.cpu.memory_stats()["cached_bytes"]
+        print(before >= (80 << 20), after < (1 << 20))
+        """,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and "True True" in proc.stdout, proc.stdout + proc.stderr[-1500:]
+
+
+def test_buffers_reused_within_a_second_stay_cached():
+    ember.cpu.empty_cache()
+    big = ember.ones(1 << 21)  # 8 MB
+    del big
+    assert ember.cpu.memory_stats()["cached_bytes"] == 8 << 20
+    again = ember.ones(1 << 21)
+    assert ember.cpu.memory_stats()["cached_bytes"] == 0
+    assert again.sum().item() == float(1 << 21)
+
+
+def test_public_empty_cache_and_torch_cpu_answers():
+    held = ember.ones(1 << 20)
+    del held
+    assert ember.cpu.memory_stats()["cached_bytes"] > 0
+    ember.cpu.empty_cache()
+    stats = ember.cpu.memory_stats()
+    assert stats["cached_bytes"] == 0
+    live = ember.ones(1000)
+    assert ember.cpu.memory_stats()["allocated_bytes"] >= live.numel() * 4
+    for name in ("is_available", "device_count", "current_device"):
+        assert getattr(ember.cpu, name)() == getattr(torch.cpu, name)(), name
+    assert ember.cpu.synchronize() is None and torch.cpu.synchronize() is None
 
 
 def test_matrix_product_with_address_space_exhausted_raises_instead_of_exiting():

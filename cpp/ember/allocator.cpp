@@ -1,5 +1,6 @@
 #include "ember/allocator.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -36,8 +37,12 @@ void* allocate_aligned(size_t size) {
 #endif
   return p;
 }
-constexpr size_t kMaxCachedBytes = size_t{256} << 20;  // Note [Buffer caching]
+constexpr size_t kDefaultCacheLimit = size_t{256} << 20;  // Note [Buffer caching]
 constexpr size_t kMaxCachedPerSmallClass = 4096;
+constexpr int64_t kIdleNanoseconds = 1'000'000'000;
+// The idle check reads the clock on one call in this many (and on every large
+// release, which reads it anyway), so small ops do not pay for it.
+constexpr int64_t kCallsPerIdleCheck = 64;
 
 size_t round_size(size_t nbytes) {
   if (nbytes <= kAlignment) return kAlignment;
@@ -47,12 +52,39 @@ size_t round_size(size_t nbytes) {
   return p;
 }
 
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// EMBER_CPU_CACHE_MB, read once; a value that is not a whole number of MiB
+// keeps the default.
+size_t read_cache_limit() {
+  const char* text = std::getenv("EMBER_CPU_CACHE_MB");
+  if (!text || !*text) return kDefaultCacheLimit;
+  char* end = nullptr;
+  const unsigned long long mb = std::strtoull(text, &end, 10);
+  if (*end != '\0' || text[0] == '-' || mb > (size_t{1} << 24)) return kDefaultCacheLimit;
+  return static_cast<size_t>(mb) << 20;
+}
+
+struct CachedBuffer {
+  void* ptr;
+  int64_t cached_at_ns;  // set for large buffers only
+};
+
 struct Cache {
   std::mutex mutex;
-  std::map<size_t, std::vector<void*>> free_lists;
+  // Per size, in the order the buffers were cached: reuse takes the newest,
+  // idle release the oldest.
+  std::map<size_t, std::vector<CachedBuffer>> free_lists;
+  const size_t limit = read_cache_limit();
   int64_t live_buffers = 0;
   int64_t live_bytes = 0;
   int64_t cached_bytes = 0;
+  int64_t large_cached_bytes = 0;
+  int64_t calls_until_idle_check = kCallsPerIdleCheck;
 };
 
 // Leaked on purpose: tensors held by Python globals are released after static
@@ -62,25 +94,56 @@ Cache& cache() {
   return *c;
 }
 
+// Moves the large buffers cached before `now - kIdleNanoseconds` into `out`,
+// to be freed once the lock is released. Called with the cache locked.
+void take_idle_buffers(Cache& c, int64_t now, std::vector<void*>& out) {
+  for (auto it = c.free_lists.lower_bound(kLargeThreshold); it != c.free_lists.end(); ++it) {
+    auto& list = it->second;
+    size_t idle = 0;
+    while (idle < list.size() && now - list[idle].cached_at_ns > kIdleNanoseconds) ++idle;
+    for (size_t i = 0; i < idle; ++i) out.push_back(list[i].ptr);
+    list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(idle));
+    const int64_t bytes = static_cast<int64_t>(idle * it->first);
+    c.cached_bytes -= bytes;
+    c.large_cached_bytes -= bytes;
+  }
+}
+
+// Every kCallsPerIdleCheck-th call, while large buffers are cached.
+void check_idle(Cache& c, std::vector<void*>& out) {
+  if (c.large_cached_bytes == 0 || --c.calls_until_idle_check > 0) return;
+  c.calls_until_idle_check = kCallsPerIdleCheck;
+  take_idle_buffers(c, now_ns(), out);
+}
+
+void free_all(const std::vector<void*>& buffers) {
+  for (void* p : buffers) std::free(p);
+}
+
 }  // namespace
 
 void* allocate_buffer(size_t nbytes, size_t* capacity) {
   const size_t size = round_size(nbytes);
   *capacity = size;
   Cache& c = cache();
+  std::vector<void*> idle;
+  void* p = nullptr;
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.free_lists.find(size);
     if (it != c.free_lists.end() && !it->second.empty()) {
-      void* p = it->second.back();
+      p = it->second.back().ptr;
       it->second.pop_back();
       c.cached_bytes -= static_cast<int64_t>(size);
+      if (size >= kLargeThreshold) c.large_cached_bytes -= static_cast<int64_t>(size);
       c.live_buffers += 1;
       c.live_bytes += static_cast<int64_t>(size);
-      return p;
     }
+    check_idle(c, idle);
   }
-  void* p = allocate_aligned(size);
+  free_all(idle);
+  if (p) return p;
+  p = allocate_aligned(size);
   if (!p) {
     empty_cache();
     p = allocate_aligned(size);
@@ -95,32 +158,48 @@ void* allocate_buffer(size_t nbytes, size_t* capacity) {
 void release_buffer(void* ptr, size_t capacity) {
   if (!ptr) return;
   Cache& c = cache();
+  const bool large = capacity >= kLargeThreshold;
+  const int64_t now = large ? now_ns() : 0;
+  std::vector<void*> to_free;
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     c.live_buffers -= 1;
     c.live_bytes -= static_cast<int64_t>(capacity);
-    const bool small = capacity < kLargeThreshold;
+    if (large) {
+      take_idle_buffers(c, now, to_free);
+    } else {
+      check_idle(c, to_free);
+    }
     auto& list = c.free_lists[capacity];
     const bool fits =
-        c.cached_bytes + static_cast<int64_t>(capacity) <= static_cast<int64_t>(kMaxCachedBytes);
-    if (fits && (!small || list.size() < kMaxCachedPerSmallClass)) {
-      list.push_back(ptr);
+        c.cached_bytes + static_cast<int64_t>(capacity) <= static_cast<int64_t>(c.limit);
+    if (fits && (large || list.size() < kMaxCachedPerSmallClass)) {
+      list.push_back({ptr, now});
       c.cached_bytes += static_cast<int64_t>(capacity);
-      return;
+      if (large) c.large_cached_bytes += static_cast<int64_t>(capacity);
+      ptr = nullptr;
     }
   }
+  free_all(to_free);
   std::free(ptr);
 }
 
 void empty_cache() {
   Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
-  for (auto& [size, list] : c.free_lists) {
-    for (void* p : list) std::free(p);
-    list.clear();
+  std::vector<void*> to_free;
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    for (auto& [size, list] : c.free_lists) {
+      for (const CachedBuffer& b : list) to_free.push_back(b.ptr);
+      list.clear();
+    }
+    c.cached_bytes = 0;
+    c.large_cached_bytes = 0;
   }
-  c.cached_bytes = 0;
+  free_all(to_free);
 }
+
+size_t cache_limit() { return cache().limit; }
 
 BufferStats buffer_stats() {
   Cache& c = cache();

@@ -16,11 +16,15 @@ namespace ember {
 //  - a fresh large buffer costs one page fault per 4 KiB on first touch
 //    (about 10k for 40 MB), which dominates a memory-bound kernel like a*b+c.
 // Small sizes round up to a power of two; large sizes round up to 1 MiB. The
-// cache keeps at most 256 MiB: past that, freed buffers go back to the
-// system at once, so most of what a program releases is there for other
+// cache keeps at most 256 MiB (EMBER_CPU_CACHE_MB sets another cap when the
+// library loads; 0 turns caching off): past that, freed buffers go back to
+// the system at once, so most of what a program releases is there for other
 // allocators (NumPy's, BLAS's), while a loop over large tensors still reuses
 // its buffers (a fresh 40 MB buffer costs ~2 ms of page zeroing, half the
-// time of a 10M-element exp). empty_cache() returns the rest.
+// time of a 10M-element exp). A large buffer (1 MiB and up) left in the cache
+// for over a second goes back to the system at the next allocation or release
+// after that, so a program that moves on from large tensors to small ones
+// does not keep their memory. empty_cache() returns everything at once.
 // Buffers are 64-byte aligned so kernels can use aligned vector loads.
 struct BufferStats {
   int64_t live_buffers;  // handed out and not yet released
@@ -48,5 +52,7 @@ void* allocate_buffer(size_t nbytes, size_t* capacity);
 void release_buffer(void* ptr, size_t capacity);
 void empty_cache();
 BufferStats buffer_stats();
+// The most bytes the cache keeps (Note [Buffer caching]).
+size_t cache_limit();
 
 }  // namespace ember

@@ -102,7 +102,7 @@ from . import _module_paths  # noqa: E402
 
 _module_paths.install(globals())
 
-from . import distributions, jit, multiprocessing, onnx, special, testing  # noqa: E402,F401
+from . import cpu, distributions, jit, multiprocessing, onnx, special, testing  # noqa: E402,F401
 
 sinc = special.sinc  # torch.sinc is torch.special.sinc, also a Tensor method
 _C.Tensor.sinc = special.sinc.__wrapped__  # methods take no out=

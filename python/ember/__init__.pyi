@@ -7,6 +7,7 @@ from . import _C as _C
 from . import _return_types as _return_types
 from . import amp as amp
 from . import autograd as autograd
+from . import cpu as cpu
 from . import distributed as distributed
 from . import distributions as distributions
 from . import func as func

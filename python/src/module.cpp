@@ -48,7 +48,7 @@ void init_runtime(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, py::arg("num_threads"),
         "Threads of the compute pool (large kernels and matrix products).");
   m.def("get_num_threads", &get_num_threads);
-  m.def("_empty_cache", &empty_cache);
+  m.def("_empty_cache", &empty_cache, py::call_guard<py::gil_scoped_release>());
   m.def("_get_default_dtype", [] { return dtype_object(default_float_dtype()); });
   m.def("_set_default_dtype", [](py::handle d) {
     const DType t = dtype_from(d);
@@ -63,6 +63,7 @@ void init_runtime(py::module_& m) {
     d["live_buffers"] = s.live_buffers;
     d["live_bytes"] = s.live_bytes;
     d["cached_bytes"] = s.cached_bytes;
+    d["cache_limit"] = cache_limit();
     return d;
   });
 }
