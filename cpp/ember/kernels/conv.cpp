@@ -29,12 +29,14 @@ namespace ember {
 // serves the block; blocks stay small enough
 // (~1 MB of columns) to be reused from cache by the GEMM that follows.
 //
-// Threads: the pool cuts the batch (blocks of samples) over parallel_for and
-// each chunk runs its GEMMs on its own thread (gemm runs inline inside a
-// parallel region; Note [Thread budget]). Splitting each sample's GEMM over
-// the pool instead would put a hand-over and a join after every sample.
-// grad_weight sums per block, then the blocks in order, so results do not
-// depend on the thread count.
+// Threads: the forward and grad_in cut the batch (blocks of samples) over
+// parallel_for and each chunk runs its GEMMs on its own thread (gemm runs
+// inline inside a parallel region; Note [Thread budget]). Splitting each
+// sample's GEMM over the pool instead would put a hand-over and a join after
+// every sample. grad_weight instead takes few, large blocks (its product's
+// inner dimension is the block's columns, which BLAS wants long): each is
+// gathered in parallel, then one GEMM over the pool adds it to grad_weight,
+// blocks in order, so results do not depend on the thread count.
 
 namespace {
 
@@ -45,6 +47,8 @@ constexpr int64_t kBlockElements = int64_t(1) << 18;
 // Output planes smaller than this make a GEMM per sample too thin: the forward
 // takes blocks of samples, the weight gradient accumulates in place.
 constexpr int64_t kSmallPlane = 256;
+// Column-matrix elements per weight-gradient block (8 MB of floats).
+constexpr int64_t kWeightBlockElements = int64_t(1) << 21;
 constexpr int64_t kForwardBlocks = 8;
 
 template <typename T>
@@ -70,6 +74,17 @@ int64_t grain_for(int64_t per_unit, int64_t target) {
   return std::max<int64_t>(1, target / std::max<int64_t>(per_unit, 1));
 }
 
+// Samples per weight-gradient block: the product's inner dimension is the
+// block's columns (samples x output plane), and BLAS runs a long one fastest,
+// so blocks take as many samples as kWeightBlockElements of columns hold.
+// Blocks run one after another, each gathered in parallel and multiplied by
+// the pool-wide GEMM, summing into grad_weight in block order: the split
+// depends on the shapes only, so results do not depend on the thread count.
+int64_t weight_samples_per_block(const ConvGeometry& g) {
+  return std::clamp<int64_t>(kWeightBlockElements / std::max<int64_t>(g.patch() * g.out_plane(), 1),
+                             1, std::max<int64_t>(g.batch, 1));
+}
+
 int64_t samples_per_block(const ConvGeometry& g) {
   return std::clamp<int64_t>(kBlockElements / std::max<int64_t>(g.patch() * g.out_plane(), 1), 1,
                              16);
@@ -93,11 +108,13 @@ EMBER_INLINE_COPIES inline void zero_row(T* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
 }
 
-// cols (patch x oh*ow, rows ld apart) of one sample's group x.
+// The rows of cols (patch x oh*ow, rows ld apart) that channels [c0, c1) of
+// one sample's group x give.
 template <typename T>
-void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
+void im2col_channels(const ConvGeometry& g, const T* x, T* cols, int64_t ld, int64_t c0,
+                     int64_t c1) {
   const int64_t ow = g.ow;
-  for (int64_t c = 0; c < g.c_in_group(); ++c) {
+  for (int64_t c = c0; c < c1; ++c) {
     const T* plane = x + c * g.in_plane();
     for (int64_t ki = 0; ki < g.kh; ++ki) {
       for (int64_t kj = 0; kj < g.kw; ++kj) {
@@ -124,6 +141,12 @@ void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
       }
     }
   }
+}
+
+// cols of all of one sample's group x.
+template <typename T>
+void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
+  im2col_channels(g, x, cols, ld, 0, g.c_in_group());
 }
 
 // x (the group's planes, zeroed here) = the scatter of cols back to where im2col read.
@@ -284,47 +307,29 @@ void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const 
 
 namespace {
 
-// grad_weight for small output planes: each block's product is short (few
-// columns per sample) against a large weight, so a partial per block would
-// cost more memory traffic than multiply-adds, and so would the transposed
-// layout's final shuffle. Instead a fixed number of lanes each accumulate
-// every kLanes-th block in place (C += in the weight's own layout), and the
-// lanes are summed in order: the split depends on the shapes only, so results
-// do not depend on the thread count.
+// The block's column matrix (patch x count*L) and, for several samples, its
+// grad_out side by side (cog x count*L), gathered in parallel: one unit per
+// (sample, input channel), whose rows no other unit writes.
 template <typename T>
-void conv_backward_weight_small_planes(const ConvGeometry& g, const T* in, const T* grad_out,
-                                       T* grad_weight) {
-  constexpr int64_t kLanes = 4;
-  const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
-  const int64_t wsize = g.c_out * patch;
-  const int64_t per_block = samples_per_block(g);
-  const int64_t blocks = (g.batch + per_block - 1) / per_block;
-  const int64_t lanes = std::min(blocks, kLanes);
-  std::unique_ptr<T[]> extra = scratch<T>((lanes - 1) * wsize);
-  auto lane_sum = [&](int64_t lane) {
-    return lane == 0 ? grad_weight : extra.get() + (lane - 1) * wsize;
-  };
-  parallel_for(lanes, 1, [&](int64_t begin, int64_t end) {
-    auto cols = scratch<T>(patch * L * per_block);
-    auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
-    for (int64_t lane = begin; lane < end; ++lane) {
-      T* acc = lane_sum(lane);
-      for (int64_t b = lane; b < blocks; b += lanes) {
-        const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
-        const int64_t ld = count * L;
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-          im2col_block(g, in, first, count, grp, cols.get());
-          const T* dy = block_grad(g, grad_out, first, count, grp, dys.get());
-          gemm<T>(cog, patch, ld, {dy, ld, 1}, {cols.get(), 1, ld}, acc + grp * cog * patch, patch,
-                  b != lane);
-        }
-      }
-    }
-  });
-  for (int64_t lane = 1; lane < lanes; ++lane) {
-    const T* p = lane_sum(lane);
-    for (int64_t i = 0; i < wsize; ++i) grad_weight[i] += p[i];
-  }
+void gather_weight_block(const ConvGeometry& g, const T* in, const T* grad_out, int64_t first,
+                         int64_t count, int64_t grp, T* cols, T* dys) {
+  const int64_t L = g.out_plane(), cig = g.c_in_group(), cog = g.c_out_group();
+  const int64_t ld = count * L;
+  const int64_t rows_per_channel = g.kh * g.kw;
+  parallel_for(count * cig, grain_for(rows_per_channel * L, kParallelGrain),
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t u = lo; u < hi; ++u) {
+                   const int64_t i = u / cig, c = u % cig;
+                   const T* x = in + ((first + i) * g.c_in + grp * cig) * g.in_plane();
+                   im2col_channels(g, x, cols + i * L, ld, c, c + 1);
+                   if (count == 1 || c >= cog) continue;
+                   // The unit for channel c also copies grad_out's rows c, c + cig, ...
+                   for (int64_t co = c; co < cog; co += cig) {
+                     const T* dy = grad_out + ((first + i) * g.c_out + grp * cog + co) * L;
+                     std::copy(dy, dy + L, dys + co * ld + i * L);
+                   }
+                 }
+               });
 }
 
 }  // namespace
@@ -333,46 +338,23 @@ template <typename T>
 void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* grad_out,
                                  T* grad_weight) {
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
-  const int64_t wsize = g.c_out * patch;
-  const int64_t per_block = samples_per_block(g);
+  const int64_t per_block = weight_samples_per_block(g);
   const int64_t blocks = (g.batch + per_block - 1) / per_block;
-  if (blocks == 0) {
-    std::fill(grad_weight, grad_weight + wsize, T(0));
+  if (blocks == 0 || L == 0) {
+    std::fill(grad_weight, grad_weight + g.c_out * patch, T(0));
     return;
   }
-  if (L < kSmallPlane) {
-    conv_backward_weight_small_planes(g, in, grad_out, grad_weight);
-    return;
-  }
-  // Sums grad_weight^T = cols @ grad_out^T (patch x cog per group): with the
-  // long inner dimension, BLAS runs this product ~20% faster than
-  // grad_out @ cols^T. One partial per block, summed in block order.
-  std::unique_ptr<T[]> sums = scratch<T>(blocks * wsize);
-  const int64_t grain = grain_for(per_block * g.c_out * L * patch, kConvGrainWork);
-  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
-    auto cols = scratch<T>(patch * L * per_block);
-    auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
-    for (int64_t b = begin; b < end; ++b) {
-      T* acc = sums.get() + b * wsize;
-      const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
-      const int64_t ld = count * L;
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        im2col_block(g, in, first, count, grp, cols.get());
-        const T* dy = block_grad(g, grad_out, first, count, grp, dys.get());
-        gemm<T>(patch, cog, ld, {cols.get(), ld, 1}, {dy, 1, ld}, acc + grp * patch * cog, cog,
-                false);
-      }
+  auto cols = scratch<T>(patch * L * per_block);
+  auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+    const int64_t ld = count * L;
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      gather_weight_block(g, in, grad_out, first, count, grp, cols.get(), dys.get());
+      const T* dy = count == 1 ? grad_out + (first * g.c_out + grp * cog) * L : dys.get();
+      gemm<T>(cog, patch, ld, {dy, ld, 1}, {cols.get(), 1, ld}, grad_weight + grp * cog * patch,
+              patch, b > 0);
     }
-  });
-  for (int64_t b = 1; b < blocks; ++b) {
-    const T* p = sums.get() + b * wsize;
-    for (int64_t i = 0; i < wsize; ++i) sums[i] += p[i];
-  }
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    const T* acc = sums.get() + grp * patch * cog;
-    T* dw = grad_weight + grp * cog * patch;
-    for (int64_t co = 0; co < cog; ++co)
-      for (int64_t p = 0; p < patch; ++p) dw[co * patch + p] = acc[p * cog + co];
   }
 }
 
