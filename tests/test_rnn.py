@@ -442,35 +442,66 @@ def test_fused_lstm_model_sized_layer_matches_torch():
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=2e-6)
 
 
-@pytest.mark.parametrize("dtype", FLOATS)
-def test_fused_cell_kernels_match_composition(dtype):
+def _composed_lstm_layer(xw, h, c, w_hh, reverse):
+    """The recurrence written with differentiable ops, the reference for the kernels."""
+    outs = [None] * xw.shape[0]
+    for t in reversed(range(xw.shape[0])) if reverse else range(xw.shape[0]):
+        i, f, g, o = (xw[t] + h @ w_hh.t()).chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        outs[t] = h
+    return ember.stack(outs, 0), h, c
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("T, B, H", [(1, 1, 1), (5, 3, 7), (4, 9, 40)])
+def test_fused_layer_kernels_match_composition(T, B, H, reverse):
     from ember._C import _nn
 
-    rng = np.random.default_rng(2)
-    gates = ember.tensor(rng.standard_normal((3, 4 * 5)).astype(dtype) * 3, requires_grad=True)
-    cx = ember.tensor(rng.standard_normal((3, 5)).astype(dtype), requires_grad=True)
-    hy, cy, act, tanh_cy = _nn._lstm_cell_forward(gates.detach(), cx.detach())
-    i, f, g, o = gates.chunk(4, 1)
-    c_ref = f.sigmoid() * cx + i.sigmoid() * g.tanh()
-    h_ref = o.sigmoid() * c_ref.tanh()
-    tol = dict(rtol=1e-12, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=3e-7)
-    np.testing.assert_allclose(_np(hy), _np(h_ref), **tol)
-    np.testing.assert_allclose(_np(cy), _np(c_ref), **tol)
-    dh = ember.tensor(rng.standard_normal((3, 5)).astype(dtype))
-    dc = ember.tensor(rng.standard_normal((3, 5)).astype(dtype))
-    for a, b in [(dh, dc), (dh, None), (None, dc)]:
-        dgates, dcx = _nn._lstm_cell_backward(a, b, act, tanh_cy, cx.detach())
-        outs = (
-            [h_ref, c_ref]
-            if a is not None and b is not None
-            else ([h_ref] if b is None else [c_ref])
+    rng = np.random.default_rng(T * 100 + B * 10 + H)
+
+    def leaf(*shape, scale=1.0):
+        values = rng.standard_normal(shape).astype("float32") * scale
+        return ember.tensor(values, requires_grad=True)
+
+    xw, h0, c0, w_hh = leaf(T, B, 4 * H, scale=2.0), leaf(B, H), leaf(B, H), leaf(4 * H, H)
+    out, hy, cy, gates, tanh_c, cs = _nn._lstm_layer_forward(
+        xw.detach(), h0.detach(), c0.detach(), w_hh.detach(), reverse, True
+    )
+    ref = _composed_lstm_layer(xw, h0, c0, w_hh, reverse)
+    tol = dict(rtol=1e-5, atol=2e-6)
+    for got, want in zip((out, hy, cy), ref):
+        np.testing.assert_allclose(_np(got), _np(want), **tol)
+    no_keep = _nn._lstm_layer_forward(
+        xw.detach(), h0.detach(), c0.detach(), w_hh.detach(), reverse, False
+    )
+    assert no_keep[3:] == (None, None, None)
+    for got, want in zip(no_keep[:3], (out, hy, cy)):
+        np.testing.assert_array_equal(_np(got), _np(want))
+    grads = [ember.tensor(rng.standard_normal(t.shape).astype("float32")) for t in ref]
+    for chosen in [(0, 1, 2), (0,), (1,), (2,)]:
+        given = [grads[k] if k in chosen else None for k in range(3)]
+        got = _nn._lstm_layer_backward(
+            *given, h0.detach(), c0.detach(), w_hh.detach(), out, gates, tanh_c, cs, reverse
         )
-        grads = [t for t in (a, b) if t is not None]
-        ref = ember.autograd.grad(outs, [gates, cx], grads, retain_graph=True)
-        np.testing.assert_allclose(_np(dgates), _np(ref[0]), **tol)
-        np.testing.assert_allclose(_np(dcx), _np(ref[1]), **tol)
-    with pytest.raises(ValueError):
-        _nn._lstm_cell_forward(gates.detach(), cx.detach()[:, :4])
+        want = ember.autograd.grad(
+            [ref[k] for k in chosen],
+            [xw, h0, c0, w_hh],
+            [grads[k] for k in chosen],
+            retain_graph=True,
+        )
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(_np(g), _np(w), rtol=1e-4, atol=5e-5)
+
+
+def test_fused_layer_kernels_refuse_bad_shapes_and_dtypes():
+    from ember._C import _nn
+
+    xw, h, w = ember.zeros(2, 3, 8), ember.zeros(3, 2), ember.zeros(8, 2)
+    with pytest.raises(ValueError, match=r"\(T, B, 4H\)"):
+        _nn._lstm_layer_forward(xw, h, h[:, :1], w, False, True)
+    with pytest.raises(ValueError, match="float32"):
+        _nn._lstm_layer_forward(xw.double(), h, h, w, False, True)
 
 
 # ----- PackedSequence and nn.utils.rnn -------------------------------------------------

@@ -785,22 +785,6 @@ __attribute__((target("arch=x86-64-v4"))) void zip16(const float* a, const float
   }
 }
 
-// Whether to take the AVX-512 loops: asked of the CPU once when the clones
-// are dispatched at load time; a build pinned to one level decides at compile
-// time, so it measures that level on any machine.
-inline bool use_avx512() {
-#ifdef EMBER_DISPATCH_AT_RUNTIME
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return yes;
-#elif defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512BW__) && \
-    defined(__AVX512VL__)
-  return true;
-#else
-  return false;
-#endif
-}
-
 // clang-format off
 #define EMBER_UNARY_KERNEL(NAME, F)                            \
   EMBER_MULTIVERSION                                           \
@@ -810,7 +794,7 @@ inline bool use_avx512() {
 #define EMBER_UNARY_KERNEL_AVX512(NAME, F, F16)                \
   EMBER_MULTIVERSION                                           \
   void NAME(const float* in, float* out, int64_t n) {          \
-    if (use_avx512()) return map16<F16>(in, out, n);           \
+    if (cpu_has_avx512()) return map16<F16>(in, out, n);           \
     for (int64_t i = 0; i < n; ++i) out[i] = F(in[i]);         \
   }
 EMBER_UNARY_KERNEL_AVX512(exp_contiguous, exp_f, exp16)
@@ -860,7 +844,7 @@ void cos_contiguous(const float* in, float* out, int64_t n) {
 
 EMBER_MULTIVERSION
 void gelu_contiguous(const float* in, float* out, int64_t n, bool tanh_approx) {
-  if (!tanh_approx && use_avx512()) return map16<gelu16>(in, out, n);
+  if (!tanh_approx && cpu_has_avx512()) return map16<gelu16>(in, out, n);
   if (tanh_approx) {
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_f(in[i]);
   } else {
@@ -896,7 +880,7 @@ void silu_backward_contiguous(const float* grad, const float* in, float* out, in
 EMBER_MULTIVERSION
 void gelu_backward_contiguous(const float* grad, const float* in, float* out, int64_t n,
                               bool tanh_approx) {
-  if (!tanh_approx && use_avx512()) return zip16<gelu_grad16>(grad, in, out, n);
+  if (!tanh_approx && cpu_has_avx512()) return zip16<gelu_grad16>(grad, in, out, n);
   if (tanh_approx) {
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_grad_f(grad[i], in[i]);
   } else {
@@ -1026,13 +1010,13 @@ __attribute__((target("arch=x86-64-v4"))) void softmax_row16(const float* x, flo
 }  // namespace
 
 bool softmax_rows_avx512(const float* x, float* y, int64_t rows, int64_t n, bool log) {
-  if (!use_avx512()) return false;
+  if (!cpu_has_avx512()) return false;
   for (int64_t r = 0; r < rows; ++r) softmax_row16(x + r * n, y + r * n, n, log);
   return true;
 }
 
 bool exp_shifted_row(const float* in, float shift, float* out, int64_t n, float* sum) {
-  if (!use_avx512()) return false;
+  if (!cpu_has_avx512()) return false;
   *sum = exp_shifted_row16(in, shift, out, n);
   return true;
 }

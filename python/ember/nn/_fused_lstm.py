@@ -1,10 +1,9 @@
 """The float32 LSTM recurrence as one autograd node per layer and direction.
 
-Each step is one GEMM (`h @ W_hh^T` added to that step's input projection) and one
-fused cell kernel (Note [Fused LSTM cell] in cpp/ember/ops/rnn.cpp). The backward
-walks the steps in reverse with the fused cell backward and one GEMM each for the
-hidden state's gradient, then forms W_hh's gradient with a single GEMM over all
-steps (instead of one small product per step).
+The steps run in C++ (Note [Fused LSTM cell] in cpp/ember/ops/rnn.cpp): each is one
+product `h @ W_hh^T` with the weight packed once, added to that step's input
+projection, and one fused cell kernel. The backward walks the steps in reverse the
+same way, then forms W_hh's gradient with a single GEMM over all steps.
 
 A backward run with create_graph=True (grad mode on) instead recomputes the steps with
 differentiable ops from the saved inputs and applies the same formulas with them, so
@@ -17,30 +16,10 @@ from .._grad_mode import is_grad_enabled, no_grad
 from ..autograd.function import Function
 
 _linear = _nn.linear
-_cell_forward = _nn._lstm_cell_forward
-_cell_backward = _nn._lstm_cell_backward
+_layer_forward = _nn._lstm_layer_forward
+_layer_backward = _nn._lstm_layer_backward
 _stack = _C.stack
 _unbind = _C._unbind
-
-
-def _recurrence(xw, h, c, w_hh, reverse, keep):
-    """Runs the steps; with `keep`, also returns what the backward needs (in step order)."""
-    w_t = w_hh.t().contiguous().t()  # h @ w_t.t() is then a plain GEMM
-    steps = _unbind(xw, 0)
-    order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
-    hs = [None] * len(steps)
-    saved = ([], [], [], []) if keep else None  # h_prev, c_prev, gates, tanh(c)
-    for t in order:
-        gates = _linear(h, w_t, steps[t])
-        if keep:
-            saved[0].append(h)
-            saved[1].append(c)
-        h, c, act, tanh_c = _cell_forward(gates, c)
-        if keep:
-            saved[2].append(act)
-            saved[3].append(tanh_c)
-        hs[t] = h
-    return _stack(hs, 0), h, c, saved
 
 
 class FusedLstmLayer(Function):
@@ -48,10 +27,9 @@ class FusedLstmLayer(Function):
 
     @staticmethod
     def forward(ctx, xw, h0, c0, w_hh, reverse):
-        out, h, c, saved = _recurrence(xw, h0, c0, w_hh, reverse, keep=True)
-        ctx.save_for_backward(xw, h0, c0, w_hh)
-        ctx.saved = saved
-        ctx.w_hh = w_hh.detach()
+        out, h, c, gates, tanh_c, cs = _layer_forward(xw, h0, c0, w_hh, reverse, True)
+        ctx.save_for_backward(xw, h0, c0, w_hh, out)  # out: in-place changes are caught
+        ctx.saved = (gates, tanh_c, cs)
         ctx.reverse = reverse
         return out, h, c
 
@@ -59,27 +37,17 @@ class FusedLstmLayer(Function):
     def backward(ctx, grad_out, grad_h, grad_c):
         if is_grad_enabled():  # create_graph: differentiable all the way
             return _differentiable_backward(ctx, grad_out, grad_h, grad_c)
-        h_prev, c_prev, acts, tanh_cs = ctx.saved
-        w_hh = ctx.w_hh
-        n = len(acts)
-        order = list(range(n - 1, -1, -1)) if ctx.reverse else list(range(n))
-        grad_steps = _unbind(grad_out, 0)
-        dgates = [None] * n  # in step order
-        dh, dc = grad_h, grad_c
-        for k in range(n - 1, -1, -1):
-            t = order[k]
-            dgates[k], dc = _cell_backward(grad_steps[t] + dh, dc, acts[k], tanh_cs[k], c_prev[k])
-            dh = dgates[k].mm(w_hh)
-        g = _stack(dgates, 0)
-        rows = g.shape[0] * g.shape[1]
-        grad_w = g.view(rows, -1).t().mm(_stack(h_prev, 0).view(rows, -1))
-        grad_xw = _stack(dgates[::-1], 0) if ctx.reverse else g
+        _, h0, c0, w_hh, out = ctx.saved_tensors
+        gates, tanh_c, cs = ctx.saved
+        grad_xw, dh, dc, grad_w = _layer_backward(
+            grad_out, grad_h, grad_c, h0, c0, w_hh, out, gates, tanh_c, cs, ctx.reverse
+        )
         return grad_xw, dh, dc, grad_w, None
 
 
 def _differentiable_backward(ctx, grad_out, grad_h, grad_c):
     """The backward's formulas (Note [Fused LSTM cell]) on a recomputed, recorded forward."""
-    xw, h, c, w_hh = ctx.saved_tensors
+    xw, h, c, w_hh, _ = ctx.saved_tensors
     steps = _unbind(xw, 0)
     n = len(steps)
     order = list(range(n - 1, -1, -1)) if ctx.reverse else list(range(n))
@@ -122,5 +90,5 @@ def lstm_direction(xw, h0, c0, w_hh, reverse):
     if is_grad_enabled() and any(t.requires_grad for t in (xw, h0, c0, w_hh)):
         return FusedLstmLayer.apply(xw, h0, c0, w_hh, reverse)
     with no_grad():
-        out, h, c, _ = _recurrence(xw, h0, c0, w_hh, reverse, keep=False)
+        out, h, c = _layer_forward(xw, h0, c0, w_hh, reverse, False)[:3]
     return out, h, c
