@@ -117,6 +117,21 @@ def test_conv2d_random_shapes(
     )
 
 
+@pytest.mark.parametrize("width", [1, 2, 3, 16, 17, 31, 32, 33, 34, 40, 67])
+@pytest.mark.parametrize("padding", [0, 1])
+def test_stride_two_rows_of_every_length_match_torch(width, padding):
+    # Rows gathered at stride 2 go 16 outputs at a time with masked tails.
+    rng = np.random.default_rng(width)
+    dtype, tol = DTYPES[0]
+    arrays = [rand(rng, (2, 3, 5, width), dtype), rand(rng, (4, 3, 2, 1), dtype)]
+    run_both(
+        lambda x, wt: EF.conv2d(x, wt, stride=2, padding=padding),
+        lambda x, wt: TF.conv2d(x, wt, stride=2, padding=padding),
+        arrays,
+        tol,
+    )
+
+
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 @pytest.mark.parametrize(
     "case",

@@ -55,4 +55,24 @@ BufferStats buffer_stats();
 // The most bytes the cache keeps (Note [Buffer caching]).
 size_t cache_limit();
 
+// A kernel's temporary array of n T's (uninitialized), from the cache: a large
+// scratch buffer taken fresh from the system on every call would pay a page
+// fault per 4 KiB each time.
+template <typename T>
+class ScratchBuffer {
+ public:
+  explicit ScratchBuffer(int64_t n)
+      : data_(static_cast<T*>(
+            allocate_buffer(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T), &capacity_))) {}
+  ~ScratchBuffer() { release_buffer(data_, capacity_); }
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  T* get() const { return data_; }
+  T& operator[](int64_t i) const { return data_[i]; }
+
+ private:
+  size_t capacity_ = 0;  // declared first: data_'s initializer sets it
+  T* data_;
+};
+
 }  // namespace ember

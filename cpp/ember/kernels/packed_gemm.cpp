@@ -119,8 +119,12 @@ void PackedMatrix::multiply_add(int64_t m, const float* a, int64_t lda, float* c
     return;
   }
   const int64_t pairs = (n_ + 2 * kPanel - 1) / (2 * kPanel);
+  // One chunk per thread when the work pays for it: equal chunks finish together.
   const int64_t per_pair = m * 2 * kPanel * std::max<int64_t>(k_, 1);
-  parallel_for(pairs, std::max<int64_t>(1, kChunkWork / per_pair), [&](int64_t lo, int64_t hi) {
+  const int64_t threads = get_num_threads();
+  const int64_t grain =
+      std::max<int64_t>({1, kChunkWork / per_pair, (pairs + threads - 1) / threads});
+  parallel_for(pairs, grain, [&](int64_t lo, int64_t hi) {
     multiply_pairs(m, a, lda, data_.data(), k_, n_, c, ldc, lo, hi);
   });
 }
