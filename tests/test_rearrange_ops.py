@@ -293,3 +293,27 @@ def test_large_tensors_match_torch():
         e = fn(ember, ember.tensor(x), ember.tensor(w)).numpy()
         t = fn(torch, torch.tensor(x), torch.tensor(w)).numpy()
         np.testing.assert_allclose(e, t, rtol=2e-6, atol=1e-5)
+
+
+def _tie_heavy_values(rng, n, dtype):
+    """Values with many ties, both zeros, infinities and NaNs of both signs."""
+    if dtype == "bool":
+        return rng.integers(0, 2, n).astype(bool)
+    if dtype == "int64":
+        return rng.integers(-5, 5, n) * rng.choice([1, 1 << 40], n)
+    pool = np.array([0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan, -np.nan, 1e-40, -3.0])
+    values = np.where(rng.random(n) < 0.5, rng.choice(pool, n), rng.standard_normal(n))
+    return values.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("n", [0, 1, 2, 47, 48, 49, 256, 5000])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_is_stable_and_orders_like_torch(dtype, n, descending):
+    # Rows up to 48 sort by insertion, longer ones by radix (Note [Radix sort]).
+    rng = np.random.default_rng(n)
+    values = np.stack([_tie_heavy_values(rng, n, dtype) for _ in range(3)])
+    got = ember.sort(ember.tensor(values), dim=1, descending=descending, stable=True)
+    want = torch.sort(torch.tensor(values), dim=1, descending=descending, stable=True)
+    np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+    np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
