@@ -322,6 +322,8 @@ LAYER_OPS = [
     ("layer_norm", lambda lib, x: lib.nn.functional.layer_norm(x, (256,))),
     ("exp", lambda lib, x: x.exp()),
     ("log", lambda lib, x: x.abs().log()),
+    ("sort rows", lambda lib, x: lib.sort(x, -1)),
+    ("topk 10 rows", lambda lib, x: lib.topk(x, 10, -1)),
 ]
 LAYER_FWD_BWD = [
     ("softmax", lambda lib, x: lib.softmax(x, -1)),
