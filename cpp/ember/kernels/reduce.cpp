@@ -127,9 +127,13 @@ Tensor sum_kernel(const Tensor& a_in, const std::vector<bool>& reduce, DType out
         [&](const int64_t* off, int64_t len, const int64_t* st) {
           T* o = po + off[0];
           const T* x = pa + off[1];
-          if (st[0] == 0) {
+          if (st[0] == 0) {  // a row summed into one output
             acc_t<T> s = 0;
-            for (int64_t i = 0; i < len; ++i) s += x[i * st[1]];
+            if (st[1] == 1) {
+              s = sum_contiguous(x, len);
+            } else {
+              for (int64_t i = 0; i < len; ++i) s += x[i * st[1]];
+            }
             *o = static_cast<T>(*o + s);
           } else if (st[0] == 1 && st[1] == 1) {  // rows added into a row (bias grads)
             for (int64_t i = 0; i < len; ++i) o[i] += x[i];
