@@ -314,3 +314,19 @@ def test_cdist_values_and_gradients_match_torch(p):
 )
 def test_cdist_refuses_like_torch(call):
     assert str(capture(call, ember)) == str(capture(call, torch))
+
+
+@pytest.mark.parametrize("bias_shape", [(5,), (1, 5), (3, 1), (3, 5), ()])
+def test_addmm_records_torchs_node_and_gradients(bias_shape):
+    rng = np.random.default_rng(len(bias_shape))
+    arrays = [rng.standard_normal(s) for s in (bias_shape, (3, 4), (4, 5))]
+    results = {}
+    for lib in (ember, torch):
+        inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = lib.addmm(*inputs)
+        out.backward(lib.ones_like(out))
+        results[lib] = (type(out.grad_fn).__name__, out, [t.grad for t in inputs])
+    assert results[ember][0] == results[torch][0] == "AddmmBackward0"
+    np.testing.assert_allclose(results[ember][1].detach().numpy(), results[torch][1].detach())
+    for got, want in zip(results[ember][2], results[torch][2]):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)

@@ -125,6 +125,11 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     for mat, name in ((mat1, "mat1"), (mat2, "mat2")):
         if mat.dim() != 2:
             raise RuntimeError(f"{name} must be a matrix, got {mat.dim()}-D tensor")
+    if beta == 1 and alpha == 1 and input.is_floating_point() and input.dim() <= 2:
+        # torch's shape check first (expanding input to the product raises it)
+        if mat1.shape[1] == mat2.shape[0]:
+            input.expand(mat1.shape[0], mat2.shape[1])
+        return _C._addmm(input, mat1, mat2)
     product = mat1 @ mat2
     if alpha == 0:  # torch's addmm (not baddbmm) ignores the product then, NaN included
         product = _C.where(isfinite(product), product * 0, _C.zeros((), dtype=product.dtype))

@@ -618,6 +618,15 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       },
       py::arg("mat2"));
   def_both(m, cls, "mv", [](const Tensor& a, const Tensor& b) { return mv(a, b); }, py::arg("vec"));
+  // input + mat1 @ mat2 as one AddmmBackward0 node; torch.addmm's argument
+  // checks and its beta/alpha forms stay in Python.
+  m.def(
+      "_addmm",
+      [](const Tensor& input, const Tensor& mat1, const Tensor& mat2) {
+        MaybeReleaseGIL gil(mat1->numel() * mat2->numel());
+        return addmm(input, mat1, mat2);
+      },
+      py::arg("input"), py::arg("mat1"), py::arg("mat2"));
   init_gather_scatter(m, cls);
   def_both(
       m, cls, "index_select",
