@@ -737,6 +737,8 @@ class Adadelta(Optimizer):
     def _step_params(self, group, params):
         """The update param by param, with torch's single-tensor ops."""
         rho, eps, lr = group["rho"], group["eps"], group["lr"]
+        if isinstance(lr, _C.Tensor):  # torch's add_ takes a 1-element tensor's value as alpha
+            lr = lr.item()
         for p, g in self._grads(group, params=params):
             state = self._init_state(p)
             state["step"].add_(1)
