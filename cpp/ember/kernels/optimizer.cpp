@@ -13,7 +13,7 @@ namespace ember {
 // torch's optimizers on the CPU run their single-tensor path: per parameter, a
 // dozen in-place ops, each a pass over memory. These kernels do the same
 // arithmetic in one pass, element by element, operation for operation, so the
-// results are torch's bit for bit:
+// results are torch's bit for bit, but for sqrt (below):
 //  - every intermediate is rounded to the parameter dtype T, as torch's
 //    separate ops round their outputs, and Python-float hyperparameters are
 //    rounded to T where torch's ops convert their scalar arguments (`mul_(b)`,
@@ -25,7 +25,11 @@ namespace ember {
 //    fma(w, b-a, a) for |w| < 0.5, else fma(w-1, b-a, b). `addcdiv_` is
 //    a + (s*b)/c, unfused, and a division by a scalar divides (no reciprocal);
 //  - the file is compiled with -ffp-contract=off (CMakeLists.txt), so the
-//    compiler fuses nothing else.
+//    compiler fuses nothing else;
+//  - sqrt is correctly rounded here; torch's CPU sqrt is MKL's (VML, high
+//    accuracy), an ulp off for ~0.6% of inputs, so Adam, Adadelta and RMSprop
+//    drift from torch by a few ulps over many steps (tests/test_optim_fused.py
+//    replaces torch's sqrt with a correctly rounded one and matches bit for bit).
 // The loops are built per CPU level (kernels/multiversion.h); std::fma is exact
 // on every level, so the level changes the speed, not the result. Each call
 // runs all its slots' elements as one parallel range. tests/cpp/optimizer_test.cpp
