@@ -127,6 +127,7 @@ void init_operators(py::class_<TensorImpl, Tensor>& cls);
 void install_fast_methods(py::class_<TensorImpl, Tensor>& cls);
 void install_keepdims_functions(py::module_& m);  // Note [keepdims]
 void init_rnn(py::module_& m);                    // fused LSTM cell kernels
+void init_optimizers(py::module_& m);             // fused optimizer steps
 void init_functions(py::module_& m);
 void init_autograd(py::module_& m);
 void init_random(py::module_& m);

@@ -79,6 +79,7 @@ PYBIND11_MODULE(_C, m) {
   init_tensor(m);
   init_functions(m);
   init_rnn(m);
+  init_optimizers(m);
   init_autograd(m);
   init_function_node(m);
   init_conv(m);

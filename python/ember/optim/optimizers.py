@@ -4,6 +4,11 @@ Each step follows torch's single-tensor (CPU) code path operation by operation,
 so that parameters track torch's to the last few ulps over many steps. Per-param
 state lives in ``self.state[param]`` under torch's key names, so ``state_dict()``
 has torch's layout and checkpoints can be moved between the two libraries.
+
+SGD, Adam/AdamW, Adadelta and RMSprop step a whole param group with one fused
+C++ call (``ember._C._optim``: one pass over each param's memory, torch's
+rounding; Note [Fused optimizer steps]) when ``_fusable`` allows it, and
+otherwise param by param with the ops below.
 """
 
 import warnings
@@ -14,6 +19,9 @@ from itertools import chain
 
 from .. import _C
 from .._grad_mode import enable_grad, no_grad
+
+_optim = _C._optim
+_FUSED_DTYPES = (_C.float32, _C.float64)
 
 # torch's legacy names of CPU tensor types, as printed by Tensor.type()
 _TENSOR_TYPES = {
@@ -222,10 +230,11 @@ class Optimizer:
             return closure()
 
     @staticmethod
-    def _grads(group, weight_decay=True):
-        """(param, gradient) for params that have a grad: negated under maximize, then
-        with L2 weight decay added (unless the optimizer decouples it)."""
-        for p in group["params"]:
+    def _grads(group, weight_decay=True, params=None):
+        """(param, gradient) for params that have a grad (of `params`, default the
+        group's): negated under maximize, then with L2 weight decay added (unless the
+        optimizer decouples it)."""
+        for p in group["params"] if params is None else params:
             g = p.grad
             if g is None:
                 continue
@@ -234,6 +243,30 @@ class Optimizer:
             if weight_decay and group["weight_decay"] != 0:
                 g = g.add(p, alpha=group["weight_decay"])
             yield p, g
+
+
+def _params_with_grads(group):
+    return [p for p in group["params"] if p.grad is not None]
+
+
+def _fusable(group, hyperparameters, params, *buffers, steps=()):
+    """Whether the fused C++ step (``ember._C._optim``) may run a group's update:
+    the hyperparameters are plain numbers (not tensors), `differentiable` is off,
+    every param, grad and state tensor is contiguous with the params' dtype
+    (float32 or float64), and the 'step' counts are float32 scalars. Anything
+    else takes the param-by-param ops."""
+    if group.get("differentiable") or not params:
+        return False
+    if not all(isinstance(h, (int, float)) for h in hyperparameters):
+        return False
+    dtype = params[0].dtype
+    if dtype not in _FUSED_DTYPES:
+        return False
+    for tensors in (params, *buffers):
+        for t in tensors:
+            if not isinstance(t, _C.Tensor) or t.dtype is not dtype or not t.is_contiguous():
+                return False
+    return all(isinstance(s, _C.Tensor) and s.dtype is _C.float32 and s.numel() == 1 for s in steps)
 
 
 def _cast(param, value, key=None):
@@ -309,19 +342,45 @@ class SGD(Optimizer):
     def step(self, closure=None):
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr, momentum = group["lr"], group["momentum"]
-            for p, g in self._grads(group):
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = g.clone().detach()
-                        state["momentum_buffer"] = buf
-                    else:
-                        _mul_(buf, momentum).add_(g, alpha=1 - group["dampening"])
-                    g = g.add(buf, alpha=momentum) if group["nesterov"] else buf
-                p.add_(g, alpha=-lr)
+            params = _params_with_grads(group)
+            grads = [p.grad for p in params]
+            momentum = group["momentum"]
+            # torch keeps no state without momentum; the first step's buffer is None
+            buffers = [self.state[p].get("momentum_buffer") for p in params] if momentum else []
+            hyper = (group["lr"], momentum, group["dampening"], group["weight_decay"])
+            existing = [b for b in buffers if b is not None]
+            if _fusable(group, hyper, params, grads, existing):
+                buffers = _optim.sgd(
+                    params,
+                    grads,
+                    buffers,
+                    lr=group["lr"],
+                    momentum=momentum,
+                    dampening=group["dampening"],
+                    weight_decay=group["weight_decay"],
+                    nesterov=group["nesterov"],
+                    maximize=group["maximize"],
+                )
+                for p, buf in zip(params, buffers):
+                    self.state[p]["momentum_buffer"] = buf
+            else:
+                self._step_params(group, params)
         return loss
+
+    def _step_params(self, group, params):
+        """The update param by param, with torch's single-tensor ops."""
+        lr, momentum = group["lr"], group["momentum"]
+        for p, g in self._grads(group, params=params):
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = g.clone().detach()
+                    state["momentum_buffer"] = buf
+                else:
+                    _mul_(buf, momentum).add_(g, alpha=1 - group["dampening"])
+                g = g.add(buf, alpha=momentum) if group["nesterov"] else buf
+            p.add_(g, alpha=-lr)
 
 
 def _check_adam_args(lr, betas, eps, weight_decay):
@@ -406,27 +465,56 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = self._closure(closure)
         for group in self.param_groups:
+            params = _params_with_grads(group)
+            states = [self._init_state(group, p) for p in params]
             beta1, beta2 = group["betas"]
-            lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
-            decoupled = group["decoupled_weight_decay"]
-            for p, g in self._grads(group, weight_decay=not decoupled):
-                state = self._init_state(group, p)
-                state["step"].add_(1)
-                if decoupled and decay != 0:
-                    _mul_(p, 1 - lr * decay)
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                _lerp_(exp_avg, g, 1 - beta1)
-                _addcmul_(_mul_(exp_avg_sq, beta2), g, g, 1 - beta2)
-                step = state["step"].item()
-                bias_correction1 = 1 - beta1**step
-                bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-                if group["amsgrad"]:
-                    # the running max of the second moment, never decreasing
-                    state["max_exp_avg_sq"].copy_(_C.maximum(state["max_exp_avg_sq"], exp_avg_sq))
-                    exp_avg_sq = state["max_exp_avg_sq"]
-                denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
-                p.add_(exp_avg / denom, alpha=-(lr / bias_correction1))
+            hyper = (group["lr"], beta1, beta2, group["eps"], group["weight_decay"])
+            exp_avgs = [s["exp_avg"] for s in states]
+            exp_avg_sqs = [s["exp_avg_sq"] for s in states]
+            max_exp_avg_sqs = [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else []
+            steps = [s["step"] for s in states]
+            grads = [p.grad for p in params]
+            buffers = (grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs)
+            if _fusable(group, hyper, params, *buffers, steps=steps):
+                _optim.adam(
+                    params,
+                    *buffers,
+                    steps,
+                    lr=group["lr"],
+                    beta1=beta1,
+                    beta2=beta2,
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    amsgrad=group["amsgrad"],
+                    maximize=group["maximize"],
+                    decoupled_weight_decay=group["decoupled_weight_decay"],
+                )
+            else:
+                self._step_params(group, params)
         return loss
+
+    def _step_params(self, group, params):
+        """The update param by param, with torch's single-tensor ops."""
+        beta1, beta2 = group["betas"]
+        lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
+        decoupled = group["decoupled_weight_decay"]
+        for p, g in self._grads(group, weight_decay=not decoupled, params=params):
+            state = self._init_state(group, p)
+            state["step"].add_(1)
+            if decoupled and decay != 0:
+                _mul_(p, 1 - lr * decay)
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            _lerp_(exp_avg, g, 1 - beta1)
+            _addcmul_(_mul_(exp_avg_sq, beta2), g, g, 1 - beta2)
+            step = state["step"].item()
+            bias_correction1 = 1 - beta1**step
+            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+            if group["amsgrad"]:
+                # the running max of the second moment, never decreasing
+                state["max_exp_avg_sq"].copy_(_C.maximum(state["max_exp_avg_sq"], exp_avg_sq))
+                exp_avg_sq = state["max_exp_avg_sq"]
+            denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
+            p.add_(exp_avg / denom, alpha=-(lr / bias_correction1))
 
 
 class AdamW(Adam):
@@ -523,26 +611,54 @@ class RMSprop(Optimizer):
     def step(self, closure=None):
         loss = self._closure(closure)
         for group in self.param_groups:
-            alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
-            for p, g in self._grads(group):
-                state = self._init_state(group, p)
-                state["step"].add_(1)
-                square_avg = state["square_avg"]
-                _addcmul_(_mul_(square_avg, alpha), g, g, 1 - alpha)
-                if group["centered"]:
-                    # variance instead of the raw second moment
-                    grad_avg = _lerp_(state["grad_avg"], g, 1 - alpha)
-                    avg = (square_avg - grad_avg * grad_avg).sqrt()
-                else:
-                    avg = square_avg.sqrt()
-                avg = avg + eps
-                if group["momentum"] > 0:
-                    buf = state["momentum_buffer"]
-                    _mul_(buf, group["momentum"]).add_(g / avg)
-                    p.add_(buf, alpha=-lr)
-                else:
-                    p.add_(g / avg, alpha=-lr)
+            params = _params_with_grads(group)
+            states = [self._init_state(group, p) for p in params]
+            momentum = group["momentum"]
+            hyper = (group["lr"], group["alpha"], group["eps"], group["weight_decay"], momentum)
+            square_avgs = [s["square_avg"] for s in states]
+            grad_avgs = [s["grad_avg"] for s in states] if group["centered"] else []
+            momentum_buffers = [s["momentum_buffer"] for s in states] if momentum > 0 else []
+            steps = [s["step"] for s in states]
+            grads = [p.grad for p in params]
+            buffers = (grads, square_avgs, grad_avgs, momentum_buffers)
+            if _fusable(group, hyper, params, *buffers, steps=steps):
+                _optim.rmsprop(
+                    params,
+                    *buffers,
+                    steps,
+                    lr=group["lr"],
+                    alpha=group["alpha"],
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    momentum=momentum,
+                    centered=group["centered"],
+                    maximize=group["maximize"],
+                )
+            else:
+                self._step_params(group, params)
         return loss
+
+    def _step_params(self, group, params):
+        """The update param by param, with torch's single-tensor ops."""
+        alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
+        for p, g in self._grads(group, params=params):
+            state = self._init_state(group, p)
+            state["step"].add_(1)
+            square_avg = state["square_avg"]
+            _addcmul_(_mul_(square_avg, alpha), g, g, 1 - alpha)
+            if group["centered"]:
+                # variance instead of the raw second moment
+                grad_avg = _lerp_(state["grad_avg"], g, 1 - alpha)
+                avg = (square_avg - grad_avg * grad_avg).sqrt()
+            else:
+                avg = square_avg.sqrt()
+            avg = avg + eps
+            if group["momentum"] > 0:
+                buf = state["momentum_buffer"]
+                _mul_(buf, group["momentum"]).add_(g / avg)
+                p.add_(buf, alpha=-lr)
+            else:
+                p.add_(g / avg, alpha=-lr)
 
 
 class Adadelta(Optimizer):
@@ -594,18 +710,45 @@ class Adadelta(Optimizer):
     def step(self, closure=None):
         loss = self._closure(closure)
         for group in self.param_groups:
-            rho, eps, lr = group["rho"], group["eps"], group["lr"]
-            for p, g in self._grads(group):
-                state = self._init_state(p)
-                state["step"].add_(1)
-                square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-                _addcmul_(_mul_(square_avg, rho), g, g, 1 - rho)
-                # torch's order: sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad
-                std = (square_avg + eps).sqrt_()
-                delta = (acc_delta + eps).sqrt_().div_(std).mul_(g)
-                _addcmul_(_mul_(acc_delta, rho), delta, delta, 1 - rho)
-                p.add_(delta, alpha=-lr)
+            params = _params_with_grads(group)
+            states = [self._init_state(p) for p in params]
+            hyper = (group["lr"], group["rho"], group["eps"], group["weight_decay"])
+            square_avgs = [s["square_avg"] for s in states]
+            acc_deltas = [s["acc_delta"] for s in states]
+            steps = [s["step"] for s in states]
+            grads = [p.grad for p in params]
+            if _fusable(group, hyper, params, grads, square_avgs, acc_deltas, steps=steps):
+                _optim.adadelta(
+                    params,
+                    grads,
+                    square_avgs,
+                    acc_deltas,
+                    steps,
+                    lr=group["lr"],
+                    rho=group["rho"],
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    maximize=group["maximize"],
+                )
+            else:
+                self._step_params(group, params)
         return loss
+
+    def _step_params(self, group, params):
+        """The update param by param, with torch's single-tensor ops."""
+        rho, eps, lr = group["rho"], group["eps"], group["lr"]
+        if isinstance(lr, _C.Tensor):  # torch's add_ takes a 1-element tensor's value as alpha
+            lr = lr.item()
+        for p, g in self._grads(group, params=params):
+            state = self._init_state(p)
+            state["step"].add_(1)
+            square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+            _addcmul_(_mul_(square_avg, rho), g, g, 1 - rho)
+            # torch's order: sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad
+            std = (square_avg + eps).sqrt_()
+            delta = (acc_delta + eps).sqrt_().div_(std).mul_(g)
+            _addcmul_(_mul_(acc_delta, rho), delta, delta, 1 - rho)
+            p.add_(delta, alpha=-lr)
 
 
 class Adagrad(Optimizer):
