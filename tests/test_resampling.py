@@ -123,6 +123,10 @@ INTERP_ERRORS = [
     lambda L, F: F.interpolate(L.ones(1, 2, 4, dtype=L.int64), scale_factor=2, mode="linear"),
     lambda L, F: F.interpolate(L.ones(1, 2, 4, 4, dtype=L.int64), size=3, mode="bilinear"),
     lambda L, F: F.interpolate(L.ones(1, 2, 4, 4, dtype=L.bool), scale_factor=2),
+    lambda L, F: F.interpolate(
+        L.ones(1, 2, 4, 4, dtype=L.int64), size=2, mode="bilinear", antialias=True
+    ),
+    lambda L, F: F.interpolate(L.randn(1, 2, 4, 4), size=(0, 2), mode="bicubic", antialias=True),
 ]
 
 
@@ -318,3 +322,80 @@ def test_nearest_exact_and_5d_nearest_match_torch(mode, spatial, data):
         return
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+
+
+# Antialiased resizing (Note [Antialiased resizing]). An output width of 1 with a
+# resized height is left out of the torch comparison: torch 2.13 gives every row
+# the first row's value there (docs/compatibility.md).
+AA_SHAPES = [
+    ((8, 8), (3, 5)),
+    ((32, 24), (7, 9)),
+    ((10, 10), (10, 4)),
+    ((5, 7), (11, 13)),
+    ((64, 48), (17, 33)),
+    ((9, 9), (1, 3)),
+    ((6, 9), (6, 9)),
+]
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("shapes", AA_SHAPES)
+@pytest.mark.parametrize("dtype,tol", DTYPES)
+def test_antialiased_resize_matches_torch(mode, align_corners, shapes, dtype, tol):
+    (h, w), size = shapes
+    node = "UpsampleBilinear2DAaBackward0" if mode == "bilinear" else "UpsampleBicubic2DAaBackward0"
+    run_both(
+        lambda L, F, x: F.interpolate(
+            x, size=size, mode=mode, align_corners=align_corners, antialias=True
+        ),
+        [rand(np.random.default_rng(h * w), (2, 3, h, w), dtype)],
+        tol,
+        node=node,
+    )
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.3, 2.0, 1.7])
+@pytest.mark.parametrize("recompute", [None, True])
+def test_antialiased_resize_by_scale_matches_torch(scale, recompute):
+    data = np.random.default_rng(3).standard_normal((1, 2, 20, 15)).astype(np.float32)
+    outs = [
+        lib.nn.functional.interpolate(
+            lib.tensor(data),
+            scale_factor=scale,
+            mode="bilinear",
+            antialias=True,
+            recompute_scale_factor=recompute,
+        ).numpy()
+        for lib in (ember, torch)
+    ]
+    assert outs[0].shape == outs[1].shape
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize(
+    "shapes", [((37, 53), (12, 20)), ((16, 16), (40, 7)), ((224, 200), (112, 96))]
+)
+def test_antialiased_resize_of_uint8_images_is_torchs_bit_for_bit(mode, shapes):
+    (h, w), size = shapes
+    image = np.random.default_rng(w).integers(0, 256, (2, 3, h, w)).astype(np.uint8)
+    outs = [
+        lib.nn.functional.interpolate(lib.tensor(image), size=size, mode=mode, antialias=True)
+        for lib in (ember, torch)
+    ]
+    assert outs[0].dtype == ember.uint8
+    np.testing.assert_array_equal(outs[0].numpy(), outs[1].numpy())
+
+
+def test_antialiased_resize_to_one_column_resizes_every_row():
+    # torch's kernel repeats row 0 here; resizing the transposed image in torch
+    # (an output height of 1 is fine there) gives the reference.
+    data = np.random.default_rng(5).standard_normal((1, 2, 9, 9))
+    got = ember.nn.functional.interpolate(
+        ember.tensor(data), size=(3, 1), mode="bilinear", antialias=True
+    )
+    want = torch.nn.functional.interpolate(
+        torch.tensor(data).transpose(2, 3), size=(1, 3), mode="bilinear", antialias=True
+    ).transpose(2, 3)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _C
 from .._dtype_info import TYPE_NAMES
+from ..autograd.function import Function
 from .modules import Module
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -114,6 +115,8 @@ def interpolate(
         return _separable(input, sizes, kernel_scales, bool(align_corners), _linear_taps)
     if mode == "bicubic" and rank == 4 and not antialias:
         return _separable(input, sizes, kernel_scales, bool(align_corners), _cubic_taps)
+    if mode in _AA_FILTERS and antialias:
+        return _antialiased(input, sizes, kernel_scales, bool(align_corners), mode)
     needs = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
     if mode in needs and rank in (3, 4, 5) and rank != needs[mode]:
         raise NotImplementedError(f"Got {rank}D input, but {mode} mode needs {needs[mode]}D input")
@@ -233,6 +236,146 @@ def _separable(input, sizes, scales, align_corners, taps_of):
     for i in reversed(range(len(sizes))):
         out = _resample_dim(out, 2 + i, sizes[i], scales[i], align_corners, taps_of)
     return out
+
+
+# ---- antialiased bilinear and bicubic resizing ----
+#
+# Note [Antialiased resizing]
+# With antialias=True a downscaling filter widens with the scale (support
+# interp_size / 2 * scale input pixels), so every output averages all the
+# input it covers, as PIL's resize does. The weights follow torch's CPU
+# kernel term by term, in the input's float type: the centre scale * (i + 0.5),
+# the window [center - support + 0.5, center + support + 0.5) cut to the
+# input, the filter at (j - center + 0.5) / scale, then normalised to sum 1.
+# Floats resize as one weight matrix per spatial dim, width first as torch
+# does (two matrix products; one UpsampleBilinear2DAaBackward0 or
+# UpsampleBicubic2DAaBackward0 node whose backward is the transposed
+# products). uint8 images follow torch's integer kernel: weights in double,
+# scaled to int16 at the largest precision that fits, each pass rounded half
+# up and clamped to 0..255.
+
+
+def _triangle(x):
+    x = abs(x)
+    return x.dtype.type(1.0 - x) if x < 1.0 else x.dtype.type(0.0)
+
+
+def _keys_cubic(x):  # Keys' cubic convolution, a = -0.5
+    a = x.dtype.type(-0.5)
+    x = abs(x)
+    if x < 1.0:
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+    if x < 2.0:
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return x.dtype.type(0.0)
+
+
+_AA_FILTERS = {"bilinear": (2, _triangle), "bicubic": (4, _keys_cubic)}
+
+
+def _aa_weight_matrix(in_size, out_size, scale_arg, align_corners, mode, real):
+    """The (out_size, in_size) weights of one dim, computed in `real` (np.float32 or
+    np.float64) the way torch's kernel computes them (Note [Antialiased resizing])."""
+    interp_size, filter_fn = _AA_FILTERS[mode]
+    if align_corners:
+        scale = real(in_size - 1) / real(out_size - 1) if out_size > 1 else real(0.0)
+    elif scale_arg is not None and scale_arg > 0:
+        scale = real(1.0 / scale_arg)
+    else:
+        scale = real(in_size) / real(out_size)
+    wide = scale >= 1.0
+    support = real(interp_size * 0.5 * float(scale)) if wide else real(interp_size * 0.5)
+    max_taps = math.ceil(support) * 2 + 1
+    invscale = real(1.0 / float(scale)) if wide else real(1.0)
+    weights = np.zeros((out_size, in_size), dtype=real)
+    for i in range(out_size):
+        center = real(float(scale) * (i + 0.5))
+        first = max(int(float(center - support) + 0.5), 0)
+        count = min(int(float(center + support) + 0.5), in_size) - first
+        count = min(max(count, 0), max_taps)
+        taps = [
+            filter_fn(real((float(real(first + j) - center) + 0.5) * float(invscale)))
+            for j in range(count)
+        ]
+        total = real(0.0)
+        for w in taps:
+            total = real(total + w)
+        if total != 0:
+            taps = [real(w / total) for w in taps]
+        weights[i, first : first + count] = taps
+    return weights
+
+
+def _aa_node(name):
+    class Resize(Function):
+        _node_name = name
+
+        @staticmethod
+        def forward(ctx, input, rows, cols):
+            ctx.rows, ctx.cols = rows, cols
+            out = input if cols is None else input @ cols.t()
+            return out if rows is None else rows @ out
+
+        @staticmethod
+        def backward(ctx, grad):
+            if ctx.rows is not None:
+                grad = ctx.rows.t() @ grad
+            if ctx.cols is not None:
+                grad = grad @ ctx.cols
+            return grad, None, None
+
+    return Resize
+
+
+_AA_NODES = {
+    "bilinear": _aa_node("UpsampleBilinear2DAaBackward0"),
+    "bicubic": _aa_node("UpsampleBicubic2DAaBackward0"),
+}
+
+
+def _antialiased(input, sizes, scales, align_corners, mode):
+    lengths = list(input.shape[2:])
+    if min(lengths + list(sizes)) <= 0:
+        raise RuntimeError(
+            "Input and output sizes should be greater than 0, but got input "
+            f"(H: {lengths[0]}, W: {lengths[1]}) output (H: {sizes[0]}, W: {sizes[1]})"
+        )
+    if input.dtype == _C.uint8:
+        return _antialiased_uint8(input, sizes, scales, align_corners, mode)
+    if not input.is_floating_point():
+        raise NotImplementedError(
+            f"\"compute_index_ranges_weights\" not implemented for '{TYPE_NAMES[input.dtype]}'"
+        )
+    real = np.float64 if input.dtype == _C.float64 else np.float32
+    matrices = [
+        None
+        if sizes[i] == lengths[i]  # torch skips a dim whose size does not change
+        else _C.tensor(
+            _aa_weight_matrix(lengths[i], sizes[i], scales[i], align_corners, mode, real),
+            dtype=input.dtype,
+        )
+        for i in range(2)
+    ]
+    return _AA_NODES[mode].apply(input, *matrices)
+
+
+def _antialiased_uint8(input, sizes, scales, align_corners, mode):
+    out = input.detach().numpy().astype(np.int64)
+    for axis in (3, 2):  # width first, as torch
+        length, size = out.shape[axis], sizes[axis - 2]
+        if size == length:
+            continue
+        weights = _aa_weight_matrix(length, size, scales[axis - 2], align_corners, mode, np.float64)
+        precision = 0
+        while precision < 22 and int(0.5 + weights.max() * (1 << (precision + 1))) < (1 << 15):
+            precision += 1
+        scaled = weights * (1 << precision)
+        fixed = np.where(
+            scaled < 0, (-0.5 + scaled).astype(np.int64), (0.5 + scaled).astype(np.int64)
+        )
+        summed = np.moveaxis(np.tensordot(np.moveaxis(out, axis, -1), fixed.T, axes=1), -1, axis)
+        out = np.clip((summed + (1 << (precision - 1))) >> precision, 0, 255)
+    return _C.tensor(out.astype(np.uint8))
 
 
 def _deprecated(name):
