@@ -2,10 +2,10 @@
 
     python benchmarks/run.py [--threads N [N ...]] [--quick] [--only SUBSTR]
 
-Runs every workload of workloads.py on Ember and on torch in this process,
-alternating the two libraries repeat by repeat, after a warm-up, and reports
-the median per-iteration time of several repeats (each repeat times an inner
-loop long enough to take >= ~20 ms).  Memory is measured by memory_probe.py in
+Runs every workload of workloads.py on Ember and on torch, each library in a
+process of its own (lib_worker.py), alternating the two repeat by repeat after
+a warm-up, and reports the median per-iteration time of several repeats (each
+repeat times an inner loop long enough to take >= ~20 ms).  Memory is measured by memory_probe.py in
 a fresh subprocess per library.  Prints a table and writes
 benchmarks/RESULTS.md (and benchmarks/ratios.png when matplotlib is
 importable).
@@ -13,10 +13,10 @@ importable).
 
 import argparse
 import datetime
-import gc
 import importlib.util
 import json
 import os
+import pickle
 import platform
 import statistics
 import subprocess
@@ -32,46 +32,39 @@ import torch  # noqa: E402
 import workloads as W  # noqa: E402
 
 LIBS = {"torch": torch, "ember": ember}
-MIN_TIMING = 0.02  # seconds per timed inner loop
 
 
 # --------------------------------------------------------------------------
-# timing
+# timing, one process per library
 
 
-def _timed(step, n):
-    gcold = gc.isenabled()
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            step()
-        return time.perf_counter() - t0
-    finally:
-        if gcold:
-            gc.enable()
+class LibraryProcess:
+    """A lib_worker.py process: one library at one thread count."""
 
+    def __init__(self, lib_name, threads):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "lib_worker.py"), lib_name, str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=HERE,
+        )
 
-def _calibrate(step):
-    """Inner loop count so that one timing takes >= MIN_TIMING."""
-    n = 1
-    while True:
-        t = _timed(step, n)
-        if t >= MIN_TIMING:
-            return n, t / n
-        # aim a bit above the threshold
-        n = max(n * 2, int(n * MIN_TIMING * 1.3 / max(t, 1e-9)))
+    def ask(self, *request):
+        pickle.dump(request, self.proc.stdin)
+        self.proc.stdin.flush()
+        try:
+            return pickle.load(self.proc.stdout)
+        except EOFError:
+            raise RuntimeError("the benchmark worker died") from None
 
-
-def _to_numpy(v):
-    if isinstance(v, (float, int)):
-        return np.asarray(v)
-    return np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def _compare(vt, ve):
     try:
-        a, b = _to_numpy(vt), _to_numpy(ve)
+        a, b = np.asarray(vt), np.asarray(ve)
         if a.shape != b.shape:
             return f"shape mismatch {a.shape} vs {b.shape}"
         if not np.allclose(a, b, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(a).max(initial=0)))):
@@ -81,49 +74,36 @@ def _compare(vt, ve):
     return None
 
 
-def run_workload(name, data_fn, setup_fn, repeats, budget, warmups=2):
+def run_workload(name, workers, repeats, budget, warmups=2):
     """Returns dict with per-lib median seconds or error messages."""
-    rng = np.random.default_rng(0)
-    d = data_fn(rng)
     res = {"torch": None, "ember": None, "err": {}, "note": None, "n": {}}
-    steps, first = {}, {}
-    for lname, lib in LIBS.items():
-        try:
-            step = setup_fn(lib, d)
-            first[lname] = step()  # warm-up (and sanity value)
-            for _ in range(warmups - 1):
-                step()
-            steps[lname] = step
-        except Exception as e:
-            res["err"][lname] = "{}: {}".format(
-                type(e).__name__,
-                str(e).splitlines()[0] if str(e) else "",
-            )
+    est, first = {}, {}
+    for lname, worker in workers.items():
+        reply = worker.ask("setup", name, warmups)
+        if reply["err"]:
+            res["err"][lname] = reply["err"]
+            continue
+        res["n"][lname], est[lname], first[lname] = reply["n"], reply["per"], reply["first"]
     if len(first) == 2:
         res["note"] = _compare(first["torch"], first["ember"])
-    del first
-    # warm-up to ~MIN_TIMING and calibrate
-    est = {}
-    for lname, step in steps.items():
-        n, per = _calibrate(step)
-        if n > 1:  # fast step: the calibration doubled as warm-up; redo it warm
-            n, per = _calibrate(step)
-        res["n"][lname], est[lname] = n, per
+    ready = list(est)
     # fewer repeats when a timing is long, to stay within the budget
-    per_repeat = sum(res["n"][k] * est[k] for k in steps)
+    per_repeat = sum(res["n"][k] * est[k] for k in ready)
     if per_repeat > 0:
         repeats = max(3, min(repeats, int(budget / per_repeat)))
-    times = {k: [] for k in steps}
-    order = list(steps)
+    times = {k: [] for k in ready}
     for r in range(repeats):
-        for lname in order if r % 2 == 0 else order[::-1]:
+        for lname in ready if r % 2 == 0 else ready[::-1]:
             n = res["n"][lname]
-            times[lname].append(_timed(steps[lname], n) / n)
-    for lname in steps:
+            took = workers[lname].ask("time", n)
+            if isinstance(took, str):
+                raise RuntimeError(took)
+            times[lname].append(took / n)
+    for lname in ready:
         res[lname] = statistics.median(times[lname])
     res["repeats"] = repeats
-    steps.clear()
-    gc.collect()
+    for worker in workers.values():
+        worker.ask("drop")
     return res
 
 
@@ -244,13 +224,12 @@ def main():
         )
 
     for threads in args.threads:
-        torch.set_num_threads(threads)
-        ember.set_num_threads(threads)
-        for name, data_fn, setup_fn, target in W.WORKLOADS:
+        workers = {lname: LibraryProcess(lname, threads) for lname in LIBS}
+        for name, _, _, target in W.WORKLOADS:
             if args.only and args.only.lower() not in name.lower():
                 continue
             try:
-                r = run_workload(name, data_fn, setup_fn, repeats, budget, 1 if args.quick else 2)
+                r = run_workload(name, workers, repeats, budget, 1 if args.quick else 2)
             except Exception as e:  # e.g. a failure in the timed loop
                 r = {
                     "torch": None,
@@ -289,6 +268,9 @@ def main():
                     "kind": "time",
                 }
             )
+
+        for worker in workers.values():
+            worker.close()
 
         # --quick measures memory at the first thread count only
         if not args.no_memory and not (args.quick and threads != args.threads[0]):
@@ -443,8 +425,9 @@ def write_results(args, rows, errors, notes, elapsed, load_start=None):
         )
     )
     lines.append(
-        "- Times are medians of the per-iteration time over several repeats, alternating the two "
-        "libraries; each repeat times an inner loop of >= 20 ms. Ratio = torch / ember "
+        "- Times are medians of the per-iteration time over several repeats, each library in a "
+        "process of its own, alternating the two; each repeat times an inner loop of >= 20 ms. "
+        "Ratio = torch / ember "
         "(higher is better for Ember). Memory rows: ratio = torch / ember as well."
     )
     lines.append("")
