@@ -18,9 +18,6 @@ KNOWN_BUGS = {
     "bmm": {
         "promotion": "mixed dtypes: (<float64[2, 3, 4]>, <float64[2, 4, 2]>) contiguous ('bool', 'int64'): ember RuntimeError('expected batch1 and",
     },
-    "bucketize": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''searchsorted_out_cpu' not implemented for 'Bool'')",
-    },
     "clamp": {
         "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''clamp_cpu' not implemented for 'Bool'')",
     },
@@ -63,7 +60,6 @@ KNOWN_BUGS = {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.in",
     },
     "isin": {
-        "errors": "bad input: bool: ember accepts it, torch RuntimeError('Unsupported input type encountered for isin(): Bool')",
         "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3]>) contiguous ('bool', 'int64'): torch raised RuntimeError('Unsupported input typ",
     },
     "kthvalue": {
@@ -73,22 +69,13 @@ KNOWN_BUGS = {
         "values:int8": "values differ from torch's in int8",
         "values:uint8": "values differ from torch's in uint8",
     },
-    "linalg.cross": {
-        "errors": "bad input: bool: ember RuntimeError('Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` o",
-        "promotion": "mixed dtypes: (<float64[4, 3]>, <float64[4, 3]>) contiguous ('bool', 'int64'): ember RuntimeError('expected scalar type Bool",
-    },
-    "linalg.inv_ex": {
-        "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.in",
-    },
     "linalg.lstsq": {
-        "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('This func",
         "gradgradcheck": "gradgradcheck: RuntimeError: element 2 of tensors does not require grad and does not have a grad_fn",
     },
     "linalg.solve_triangular": {
         "promotion": "mixed dtypes: (<float64[3, 3]>, <float64[3, 2]>, upper=True) contiguous ('float32', 'float64'): ember raised RuntimeError('l",
     },
     "linalg.vecdot": {
-        "errors": "bad input: int64: ember accepts it, torch RuntimeError('linalg.vecdot: Expected a floating point or complex tensor as input. Go",
         "promotion": "mixed dtypes: (<float64[4, 3]>, <float64[4, 3]>) contiguous ('float32', 'float64'): torch raised RuntimeError('linalg.vecdot",
     },
     "logdet": {
@@ -98,7 +85,6 @@ KNOWN_BUGS = {
         "promotion": "mixed dtypes: (<float64[4]>, <float64[2, 4, 3]>) contiguous ('bool', 'int64'): ember RuntimeError('expected batch1 and batch",
     },
     "max_pool1d": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''max_pool1d_impl' not implemented for 'Long'')",
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError('operation not implemented for 'BFloat16'')",
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
     },
@@ -117,12 +103,10 @@ KNOWN_BUGS = {
         "errors": "bad input: int64: ember accepts it, torch RuntimeError('nanmean(): expected input to have floating point or complex dtype but g",
     },
     "nn.functional.adaptive_avg_pool1d": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''adaptive_avg_pool2d' not implemented for 'Long'')",
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError('operation not implemented for 'BFloat16'')",
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
     },
     "nn.functional.adaptive_avg_pool2d": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''adaptive_avg_pool2d' not implemented for 'Long'')",
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError('operation not implemented for 'BFloat16'')",
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
     },
@@ -162,11 +146,7 @@ KNOWN_BUGS = {
         "values:int8": "result dtype differs from torch's: (ember.int64, torch.int8)",
         "values:uint8": "result dtype differs from torch's: (ember.int64, torch.uint8)",
     },
-    "nn.functional.binary_cross_entropy": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''binary_cross_entropy' not implemented for 'Long'')",
-    },
     "nn.functional.binary_cross_entropy_with_logits": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''log_sigmoid_cpu' not implemented for 'Long'')",
         "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>) contiguous ('int64', 'float32'): torch raised NotImplementedError(''log_sig",
     },
     "nn.functional.conv1d": {
@@ -209,11 +189,9 @@ KNOWN_BUGS = {
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
     },
     "nn.functional.hinge_embedding_loss": {
-        "errors": "bad input: int64: ember accepts it, torch RuntimeError('mean(): could not infer output dtype. Input dtype must be either a floa",
         "promotion": "mixed dtypes: values or result dtype differ from torch's",
     },
     "nn.functional.huber_loss": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''huber_cpu' not implemented for 'Long'')",
         "promotion": "mixed dtypes: result dtype differs from torch's: (ember.float64, torch.float32)",
     },
     "nn.functional.interpolate": {
@@ -222,7 +200,6 @@ KNOWN_BUGS = {
         "values:uint8": "Ember has no uint8 kernel: NotImplementedError(''compute_indices_weights_nearest' not implemented for 'Byte",
     },
     "nn.functional.kl_div": {
-        "errors": "bad input: int64: ember accepts it, torch RuntimeError('kl_div: Integral inputs not supported.')",
         "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>, reduction='batchmean') contiguous ('int64', 'float32'): torch raised Runtim",
     },
     "nn.functional.local_response_norm": {
@@ -230,7 +207,6 @@ KNOWN_BUGS = {
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
     },
     "nn.functional.max_pool1d": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''max_pool1d_impl' not implemented for 'Long'')",
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError('operation not implemented for 'BFloat16'')",
         "values:float16": "Ember has no float16 kernel: NotImplementedError('operation not implemented for 'Half'')",
     },
@@ -258,14 +234,10 @@ KNOWN_BUGS = {
         "values:int8": "Ember has no int8 kernel: NotImplementedError('operation not implemented for 'Char'')",
         "values:uint8": "Ember has no uint8 kernel: NotImplementedError('operation not implemented for 'Byte'')",
     },
-    "nn.functional.pad": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''reflection_pad1d' not implemented for 'Bool'')",
-    },
     "nn.functional.prelu": {
         "promotion": "mixed dtypes: (<float64[2, 3, 4]>, <float64[3]>) contiguous ('float32', 'float64'): torch raised RuntimeError('prelu: Type p",
     },
     "nn.functional.rms_norm": {
-        "errors": "bad input: int64: ember RuntimeError('mean(): could not infer output dtype. Input dtype must be either a floating point o",
         "promotion": "mixed dtypes: (<float64[3, 4]>, [4], <float64[4]>) contiguous ('float32', 'float64'): ember raised RuntimeError('mixed dtype",
     },
     "nn.functional.scaled_dot_product_attention": {
@@ -273,11 +245,7 @@ KNOWN_BUGS = {
         "values:float16": "values differ from torch's in float16",
     },
     "nn.functional.smooth_l1_loss": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''smooth_l1_cpu' not implemented for 'Long'')",
         "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>, beta=0.5) contiguous ('int32', 'int64'): torch raised NotImplementedError('",
-    },
-    "nn.functional.soft_margin_loss": {
-        "errors": "bad input: int64: ember accepts it, torch RuntimeError('result type Float can't be cast to the desired output type Long')",
     },
     "nn.functional.unfold": {
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError('operation not implemented for 'BFloat16'')",
@@ -304,7 +272,6 @@ KNOWN_BUGS = {
     },
     "prod": {},
     "searchsorted": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''searchsorted_out_cpu' not implemented for 'Bool'')",
         "values:int16": "values differ from torch's in int16",
         "values:int32": "values differ from torch's in int32",
         "values:int64": "values differ from torch's in int64",
@@ -320,9 +287,6 @@ KNOWN_BUGS = {
     "special.entr": {
         "values:bool": "Ember refuses bool: RuntimeError('Negation, the `-` operator, on a bool tensor is not supported. If you are tr",
         "values:uint8": "values differ from torch's in uint8",
-    },
-    "special.round": {
-        "errors": "bad input: int64: ember accepts it, torch NotImplementedError(''round_vml_cpu' not implemented for 'Long'')",
     },
     "special.xlog1py": {
         "promotion": "mixed dtypes: values or result dtype differ from torch's",

@@ -33,6 +33,12 @@ def _binary_search(rows, targets, right):
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):  # noqa: A002 - torch's argument name
     """For each value, the index where it would be inserted into the (last dim of
     the) sorted sequence: before equal entries, or after them with right=True."""
+    if (
+        isinstance(sorted_sequence, _C.Tensor)
+        and isinstance(input, _C.Tensor)
+        and sorted_sequence.dtype == input.dtype == _C.bool
+    ):
+        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(
@@ -82,6 +88,9 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):  # noqa: A002
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     """Whether each element occurs among test_elements (or not, with invert)."""
+    for t in (elements, test_elements):
+        if isinstance(t, _C.Tensor) and t.dtype == _C.bool:
+            raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     like = elements if isinstance(elements, _C.Tensor) else test_elements
     values = numpy_values(elements) if isinstance(elements, _C.Tensor) else np.asarray(elements)
     tests = (

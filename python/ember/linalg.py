@@ -46,8 +46,17 @@ __all__ = [
 ]
 
 
+_LOW_PRECISION = (_C.float16, _C.bfloat16)
+
+
+def _refuse_low_precision(A, name):
+    if isinstance(A, _C.Tensor) and A.dtype in _LOW_PRECISION:
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {TYPE_NAMES[A.dtype]}")
+
+
 @out_form("linalg.inv")
 def inv(A):
+    _refuse_low_precision(A, "linalg.inv")
     return _L.inv(A)
 
 
@@ -59,6 +68,7 @@ def _with_int32_info(result_type, parts):
 
 @out_form("linalg.inv_ex")
 def inv_ex(A, *, check_errors=False):
+    _refuse_low_precision(A, "linalg.inv")
     return _with_int32_info(return_types.linalg_inv_ex, _L.inv_ex(A, check_errors))
 
 
@@ -69,6 +79,7 @@ def det(A):
 
 @out_form("linalg.slogdet")
 def slogdet(A):
+    _refuse_low_precision(A, "linalg.slogdet")
     return return_types.linalg_slogdet(*_L.slogdet(A))
 
 
@@ -140,6 +151,8 @@ def eigvalsh(A, UPLO="L"):  # noqa: N803
 
 @out_form("linalg.lstsq")
 def lstsq(A, B, rcond=None, *, driver=None):
+    if isinstance(A, _C.Tensor) and A.dtype not in (_C.float32, _C.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
     return return_types.linalg_lstsq(*_L.lstsq(A, B, rcond, "gelsy" if driver is None else driver))
 
 
@@ -149,6 +162,11 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
         if rtol is not None:
             raise RuntimeError("linalg.pinv: cannot specify both rcond and rtol")
         rtol = rcond
+    if isinstance(A, _C.Tensor) and A.dtype in _LOW_PRECISION:
+        raise RuntimeError(
+            f"linalg.pinv({TYPE_NAMES[A.dtype]}{{{list(A.shape)}}}): expected a tensor with 2 or "
+            "more dimensions of float, double, cfloat or cdouble types"
+        )
     return _L.pinv(A, _float_or_none(atol), _float_or_none(rtol), hermitian)
 
 
@@ -164,6 +182,8 @@ def _float_or_none(x):
 
 @out_form("linalg.cross")
 def cross(input, other, *, dim=-1):  # noqa: A002
+    if isinstance(input, _C.Tensor) and input.dtype == _C.bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     return _L.cross(input, other, dim)
 
 
@@ -178,6 +198,12 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 @out_form("linalg.vecdot")
 def vecdot(x, y, *, dim=-1):
+    for t in (x, y):
+        if isinstance(t, _C.Tensor) and not t.is_floating_point():
+            raise RuntimeError(
+                "linalg.vecdot: Expected a floating point or complex tensor as input. "
+                f"Got {TYPE_NAMES[t.dtype]}"
+            )
     return (x * y).sum(dim)
 
 

@@ -7,6 +7,8 @@ gamma functions are not here yet."""
 import math
 
 from . import _C, _out
+from ._pointwise import refuse_integers
+from ._pointwise import round as _round
 
 __all__ = [
     "digamma",
@@ -38,7 +40,13 @@ erfinv = _C.erfinv
 exp2 = _C.exp2
 expm1 = _C.expm1
 log1p = _C.log1p
-round = _C.round  # noqa: A001 - torch's name
+
+
+def round(input, *, decimals=0):  # noqa: A001 - torch's name
+    refuse_integers(input, "round_vml_cpu")  # torch.round keeps integers; special.round refuses
+    return _round(input, decimals=decimals)
+
+
 expit = _C.sigmoid
 gammaln = _C.lgamma
 digamma = psi = _C.digamma
@@ -123,6 +131,6 @@ def multigammaln(input, p):
 # torch.special's functions take out=; those bound in C++ have it already.
 _out.install(
     globals(),
-    ("entr", "logit", "logsumexp", "multigammaln", "sinc", "xlog1py", "xlogy"),
+    ("entr", "logit", "logsumexp", "multigammaln", "round", "sinc", "xlog1py", "xlogy"),
     prefix="special.",
 )

@@ -18,8 +18,18 @@ from .._pointwise import refuse_integers as _refuse_integers
 from .._pointwise import xlogy as _xlogy
 from .._stacking import broadcast_tensors as _broadcast_tensors
 
-binary_cross_entropy_with_logits = _nn.binary_cross_entropy_with_logits
-binary_cross_entropy = _nn.binary_cross_entropy
+
+def binary_cross_entropy(input, target, *args, **kwargs):
+    if isinstance(target, _C.Tensor) and target.dtype == input.dtype:
+        _refuse_integers(input, "binary_cross_entropy")
+    return _nn.binary_cross_entropy(input, target, *args, **kwargs)
+
+
+def binary_cross_entropy_with_logits(input, target, *args, **kwargs):
+    _refuse_integers(input, "log_sigmoid_cpu")
+    return _nn.binary_cross_entropy_with_logits(input, target, *args, **kwargs)
+
+
 mse_loss = _nn.mse_loss
 nll_loss = _nn.nll_loss
 cross_entropy = _nn.cross_entropy
@@ -74,6 +84,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     _warn_if_broadcast(input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _refuse_integers_of_both(input, target, "smooth_l1_cpu")
     x = input - target
     diff = x.abs()
     if beta == 0.0:  # the quadratic part vanishes: plain L1
@@ -81,6 +92,21 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     inside, small = _quadratic_part(x, diff, beta)
     loss = _C.where(inside, 0.5 * small * small / beta, diff - 0.5 * beta)
     return _reduce(loss, reduction)
+
+
+def _refuse_integers_of_both(input, target, kernel):
+    """torch's error for a float-only loss kernel when neither side is floating."""
+    if not (input.is_floating_point() or target.is_floating_point()):
+        kind = TYPE_NAMES[_C.result_type(input, target)]
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
+
+
+def _refuse_float_result_into(input):
+    """torch's error for a loss that writes its float result into an integer input's dtype."""
+    if not input.is_floating_point() and input.dtype != _C.bool:
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {TYPE_NAMES[input.dtype]}"
+        )
 
 
 def _quadratic_part(x, diff, bound):
@@ -95,6 +121,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_if_broadcast(input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _refuse_integers_of_both(input, target, "huber_cpu")
+    _refuse_float_result_into(input)
     x = input - target
     diff = x.abs()
     inside, small = _quadratic_part(x, diff, delta)
@@ -426,6 +454,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     shape = _normalized_shape_arg(normalized_shape)
     _check_layer_norm(input, shape, weight, None)
+    _refuse_integers(input, "rms_norm")
     if eps is None:  # torch's default: the dtype's machine epsilon
         eps = float(np.finfo(np.float32 if input.dtype == _C.float32 else np.float64).eps)
     dims = tuple(range(-len(shape), 0))
@@ -536,6 +565,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if not (input.is_floating_point() and target.is_floating_point()):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -567,6 +598,9 @@ def pad(input, pad, mode="constant", value=None):
         return _pad_constant(input, pairs, 0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if input.dtype == _C.bool and mode != "circular":
+        kind = "reflection" if mode == "reflect" else "replication"
+        raise NotImplementedError(f"\"{kind}_pad{len(pairs)}d\" not implemented for 'Bool'")
     out = input
     for dim, before, after in pairs:
         picks = _pad_sources(input, dim, before, after, mode)
@@ -745,6 +779,11 @@ def margin_ranking_loss(
 def hinge_embedding_loss(
     input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
 ):
+    if not input.is_floating_point() and input.dtype != _C.bool:
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {TYPE_NAMES[input.dtype]}"
+        )
     zero = _zeros_like(input)
     from_margin = _C.where(target != 1, (margin - input).clamp_min(0), zero)
     from_input = _C.where(target != -1, input, zero)
@@ -752,6 +791,7 @@ def hinge_embedding_loss(
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _refuse_float_result_into(input)
     return _reduce((-target * input).exp().log1p(), reduction)
 
 

@@ -3,6 +3,7 @@
 import warnings
 
 from .. import _C
+from .._dtype_info import TYPE_NAMES
 from .modules import Dropout, Module
 
 
@@ -48,6 +49,10 @@ def max_pool1d(
             "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
             f"for input, but got:{list(input.shape)}"
         )
+    if not return_indices and not input.is_floating_point():
+        raise NotImplementedError(
+            f"\"max_pool1d_impl\" not implemented for '{TYPE_NAMES[input.dtype]}'"
+        )
     k = _single(kernel_size, "kernel_size")
     s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
     s = _single(s, "stride")
@@ -87,6 +92,10 @@ def avg_pool2d(
 
 
 def adaptive_avg_pool2d(input, output_size):
+    if not input.is_floating_point():
+        raise NotImplementedError(
+            f"\"adaptive_avg_pool2d\" not implemented for '{TYPE_NAMES[input.dtype]}'"
+        )
     if isinstance(output_size, int):
         size = [output_size, output_size]
     else:
