@@ -66,6 +66,17 @@ class GradFit {
   std::unique_ptr<InputMeta> meta_;
 };
 
+// Whether an op table (unary, binary, activation) has one entry per enum
+// value, in the enum's order, so an entry is found by indexing.
+template <typename Entry, size_t N>
+constexpr bool in_enum_order(const Entry (&table)[N], size_t enum_count) {
+  if (N != enum_count) return false;
+  for (size_t i = 0; i < N; ++i) {
+    if (static_cast<size_t>(table[i].op) != i) return false;
+  }
+  return true;
+}
+
 // Makes a new NodeT(args...) the grad_fn of `out`, with one edge per input.
 template <typename NodeT, typename... Args>
 std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<const Tensor*> inputs,
