@@ -199,14 +199,8 @@ static_assert(in_enum_order(kBinaryTable, kBinaryFnCount),
               "kBinaryTable lists every BinaryFn, in order");
 
 // Node factories, one per entry, in the same order.
-using NodeFactory = std::shared_ptr<BinaryNodeBase> (*)();
-template <size_t... I>
-constexpr std::array<NodeFactory, kBinaryFnCount> node_factories(std::index_sequence<I...>) {
-  return {+[]() -> std::shared_ptr<BinaryNodeBase> {
-    return std::make_shared<BinaryNode<static_cast<BinaryFn>(I)>>();
-  }...};
-}
-constexpr auto kNodeFactories = node_factories(std::make_index_sequence<kBinaryFnCount>{});
+constexpr auto kNodeFactories = node_factories<BinaryNodeBase, BinaryFn, BinaryNode>(
+    std::make_index_sequence<kBinaryFnCount>{});
 
 std::shared_ptr<BinaryNodeBase> make_node(BinaryFn fn) {
   return kNodeFactories[static_cast<size_t>(fn)]();

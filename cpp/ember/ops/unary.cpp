@@ -154,15 +154,9 @@ constexpr UnaryEntry kUnaryTable[] = {
 static_assert(in_enum_order(kUnaryTable, kUnaryOpCount),
               "kUnaryTable lists every UnaryOp, in order");
 
-// Node factories, one per op, in the same order.
-using NodeFactory = std::shared_ptr<UnaryNodeBase> (*)();
-template <size_t... I>
-constexpr std::array<NodeFactory, kUnaryOpCount> node_factories(std::index_sequence<I...>) {
-  return {+[]() -> std::shared_ptr<UnaryNodeBase> {
-    return std::make_shared<UnaryNode<static_cast<UnaryOp>(I)>>();
-  }...};
-}
-constexpr auto kNodeFactories = node_factories(std::make_index_sequence<kUnaryOpCount>{});
+// Node factories, one per entry, in the same order.
+constexpr auto kNodeFactories =
+    node_factories<UnaryNodeBase, UnaryOp, UnaryNode>(std::make_index_sequence<kUnaryOpCount>{});
 
 }  // namespace
 

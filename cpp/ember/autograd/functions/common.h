@@ -1,6 +1,10 @@
 #pragma once
 // Pieces shared by the backward nodes of every op family.
 
+#include <array>
+#include <memory>
+#include <utility>
+
 #include "ember/autograd/node.h"
 #include "ember/ops.h"
 
@@ -61,6 +65,7 @@ class GradFit {
     }
   }
   Tensor fit(const Tensor& g) const { return meta_ ? meta_->fit(g) : g; }
+  Tensor fit(Tensor&& g) const { return meta_ ? meta_->fit(g) : std::move(g); }
 
  private:
   std::unique_ptr<InputMeta> meta_;
@@ -75,6 +80,16 @@ constexpr bool in_enum_order(const Entry (&table)[N], size_t enum_count) {
     if (static_cast<size_t>(table[i].op) != i) return false;
   }
   return true;
+}
+
+// One factory per enum value of an op table, in the enum's order, each making
+// that value's node type (NodeT<value>, one C++ type per torch node name).
+template <typename Base, typename Enum, template <Enum> class NodeT, size_t... I>
+constexpr std::array<std::shared_ptr<Base> (*)(), sizeof...(I)> node_factories(
+    std::index_sequence<I...>) {
+  return {+[]() -> std::shared_ptr<Base> {
+    return std::make_shared<NodeT<static_cast<Enum>(I)>>();
+  }...};
 }
 
 // Makes a new NodeT(args...) the grad_fn of `out`, with one edge per input.
