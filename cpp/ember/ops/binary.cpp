@@ -195,6 +195,14 @@ constexpr BinaryEntry kBinaryTable[] = {
      kOperands, nullptr, xlogy_self_derivative, xlogy_other_derivative},
 };
 
+// The node keeps the result or the aux tensor in one slot.
+constexpr bool reads_result_or_aux() {
+  for (const BinaryEntry& e : kBinaryTable) {
+    if (((e.self_reads | e.other_reads) & (Result | Aux)) == (Result | Aux)) return false;
+  }
+  return true;
+}
+static_assert(reads_result_or_aux(), "an entry reads the result or the aux tensor, not both");
 static_assert(in_enum_order(kBinaryTable, kBinaryFnCount),
               "kBinaryTable lists every BinaryFn, in order");
 
@@ -229,8 +237,8 @@ void record_binary(BinaryFn fn, const Tensor& out, const Tensor& a, const Tensor
   const uint8_t reads = node_reads(e, *node);
   if (reads & Self) node->self = SavedTensor(a, false);
   if (reads & Other) node->other = SavedTensor(b, false);
-  if (reads & Result) node->result = SavedTensor(out, true);
-  if (reads & Aux) node->aux = SavedTensor(e.aux(a, b, out), false);
+  if (reads & Result) node->extra = SavedTensor(out, true);
+  if (reads & Aux) node->extra = SavedTensor(e.aux(a, b, out), false);
   node->self_meta = GradFit(a, out);
   node->other_meta = GradFit(b, out);
   node->alpha = alpha;
@@ -242,8 +250,8 @@ void record_binary(BinaryFn fn, const Tensor& out, const Tensor& a, const Scalar
   set_history(node, {&a}, out);
   const uint8_t reads = node_reads(e, *node);
   if (reads & Self) node->self = SavedTensor(a, false);
-  if (reads & Result) node->result = SavedTensor(out, true);
-  if (reads & Aux) node->aux = SavedTensor(e.aux(a, nullptr, out), false);
+  if (reads & Result) node->extra = SavedTensor(out, true);
+  if (reads & Aux) node->extra = SavedTensor(e.aux(a, nullptr, out), false);
   if (e.scalar != ScalarUse::Unused) {
     node->scalar = SavedScalar(b.value, e.scalar == ScalarUse::Releasable);
   }
@@ -278,8 +286,9 @@ TensorList BinaryNodeBase::apply(TensorList&& grads) {
   BinaryOperands o;
   if (self.defined()) o.self = self.unpack(*this);
   if (other.defined()) o.other = other.unpack(*this);
-  if (result.defined()) o.result = result.unpack(*this);
-  if (aux.defined()) o.aux = aux.unpack(*this);
+  if (extra.defined()) {
+    ((e.self_reads | e.other_reads) & Result ? o.result : o.aux) = extra.unpack(*this);
+  }
   if (e.scalar != ScalarUse::Unused && out.size() == 1) o.scalar = Scalar(scalar.unpack());
   o.alpha = alpha;
   if (wants_grad(*this, 0)) out[0] = self_meta.fit(e.self_derivative(g, o));

@@ -107,12 +107,13 @@ const BinaryEntry& binary_entry(BinaryFn fn);
 
 struct BinaryNodeBase : Node {
   void release_saved() override {
-    self.release(), other.release(), result.release(), aux.release(), scalar.release();
+    self.release(), other.release(), extra.release(), scalar.release();
   }
   bool has_forward_formula() const override { return true; }
   TensorList apply(TensorList&& grads) final;
   virtual const BinaryEntry& entry() const = 0;
-  SavedTensor self, other, result, aux;
+  SavedTensor self, other;
+  SavedTensor extra;  // the result or the aux tensor: no entry reads both
   GradFit self_meta, other_meta;
   SavedScalar scalar;
   double alpha = 1.0;
