@@ -34,13 +34,15 @@ namespace ember {
 // only when x requires grad. record_binary() and binary_tangent() do the rest;
 // BinaryNode<fn> is one C++ type, and one Python class, per entry.
 //
-// Left hand-written: clamp with bounds (ClampBackward1, one input and two
-// optional scalars), where (a condition as third operand), the in-place
-// comparisons (CompareBackward: zero for any number of inputs), and the
-// floor division / scalar % tensor forms torch gives no derivative
-// (NotImplemented). hypot, logaddexp, fmax/fmin and the xlogy scalar forms are
-// composed in Python (python/ember/_pointwise.py); their gradients come from
-// the parts.
+// Left hand-written: clamp with bounds (ClampBackward1: one input and two
+// optional numbers, not a binary op), where (a condition as third operand),
+// the in-place comparisons (CompareBackward: zero gradients for any number of
+// inputs, no formula) and the forms torch gives no derivative (floor
+// division, number % tensor: NotImplemented). hypot, logaddexp and clamp with
+// tensor bounds are composed in Python (python/ember/_pointwise.py), so their
+// gradients come from the parts; torch's HypotBackward0, LogaddexpBackward0
+// and ClampBackward0 would need their kernels first; xlogy with a number wraps it into a tensor
+// (XlogyBackward0, where torch records XlogyBackward1/2).
 
 enum class BinaryFn : uint8_t {
   Add,
