@@ -45,7 +45,10 @@ class AdaptiveMaxPool2DBackward0(Node):
 class AdaptiveMaxPool2DBackwardBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class AddBackward0(Node):
+class _BinaryNode(Node):
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
+
+class AddBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class AddbmmBackward0(Node):
@@ -84,7 +87,7 @@ class AsinBackward0(_UnaryNode):
 class AsinhBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class Atan2Backward0(Node):
+class Atan2Backward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class AtanBackward0(_UnaryNode):
@@ -155,10 +158,10 @@ class CopyBackwards(Node):
 class CopySlices(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class CopysignBackward0(Node):
+class CopysignBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class CopysignBackward1(Node):
+class CopysignBackward1(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class CosBackward0(_UnaryNode):
@@ -188,13 +191,13 @@ class DiagonalBackwardBackward0(Node):
 class DigammaBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class DivBackward0(Node):
+class DivBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class DivBackward1(Node):
+class DivBackward1(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class DivBackward2(Node):
+class DivBackward2(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class DotBackward0(Node):
@@ -248,10 +251,10 @@ class FlipBackward0(Node):
 class FloorBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class FmodBackward0(Node):
+class FmodBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class FmodBackward1(Node):
+class FmodBackward1(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class FracBackward0(_ActivationNode):
@@ -428,7 +431,7 @@ class MaxPool2DWithIndicesBackward0(Node):
 class MaxPool2DWithIndicesBackwardBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class MaximumBackward0(Node):
+class MaximumBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class MeanBackward0(Node):
@@ -449,7 +452,7 @@ class MinBackward0(Node):
 class MinBackward1(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class MinimumBackward0(Node):
+class MinimumBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class MishBackward0(_ActivationNode):
@@ -464,7 +467,7 @@ class ModeBackward0(Node):
 class MseLossBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class MulBackward0(Node):
+class MulBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class MvBackward0(Node):
@@ -515,13 +518,13 @@ class PixelUnshuffleBackward0(Node):
 class PolygammaBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class PowBackward0(Node):
+class PowBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class PowBackward1(Node):
+class PowBackward1(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class PowBackward2(Node):
+class PowBackward2(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class PreluKernelBackward0(Node):
@@ -539,10 +542,10 @@ class ReciprocalBackward0(_UnaryNode):
 class ReluBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class RemainderBackward0(Node):
+class RemainderBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class RemainderBackward1(Node):
+class RemainderBackward1(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class RenormBackward0(Node):
@@ -563,7 +566,7 @@ class RoundBackward0(_UnaryNode):
 class RsqrtBackward0(_UnaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class RsubBackward1(Node):
+class RsubBackward1(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class ScatterAddBackward0(Node):
@@ -644,7 +647,7 @@ class StackBackward0(Node):
 class StdBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class SubBackward0(Node):
+class SubBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class SumBackward0(Node):
@@ -1215,7 +1218,7 @@ class ViewBackward0(Node):
 class WhereBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
-class XlogyBackward0(Node):
+class XlogyBackward0(_BinaryNode):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
 class ZeroBackward0(Node):
@@ -1276,6 +1279,7 @@ def _assign_result_(arg0: builtins.object, arg1: collections.abc.Callable, arg2:
 def _avg_pool2d(input: Tensor, kernel_size: builtins.object, stride: builtins.object, padding: builtins.object, ceil_mode: builtins.bool, count_include_pad: builtins.bool, divisor_override: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor: ...
 def _backward(tensors: builtins.object, grad_tensors: builtins.object = ..., retain_graph: builtins.object = ..., create_graph: builtins.bool = ..., inputs: builtins.object = ...) -> None: ...
 def _bernoulli_(self: builtins.object, a: typing.SupportsFloat | typing.SupportsIndex, b: typing.SupportsFloat | typing.SupportsIndex, generator: builtins.object = ...) -> typing.Any: ...
+def _binary_op_table() -> builtins.list: ...
 def _buffer_stats() -> builtins.dict: ...
 def _chunk(arg0: Tensor, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, /) -> builtins.list[Tensor]: ...
 def _col2im(input: Tensor, output_size: builtins.object, kernel_size: builtins.object, dilation: builtins.object, padding: builtins.object, stride: builtins.object) -> Tensor: ...

@@ -10,6 +10,7 @@
 #include "ember/autograd/functions/reduce.h"
 #include "ember/autograd/functions/shape.h"
 #include "ember/autograd/functions/special.h"
+#include "ember/ops/binary.h"
 #include "ember/ops/unary.h"
 
 namespace ember::bindings {
@@ -32,6 +33,16 @@ void bind_unary_nodes(py::module_& m, std::index_sequence<I...>) {
   (bind_one(std::integral_constant<UnaryOp, static_cast<UnaryOp>(I)>{}), ...);
 }
 
+// One class per binary table entry (Note [Binary op table]).
+template <size_t... I>
+void bind_binary_nodes(py::module_& m, std::index_sequence<I...>) {
+  auto bind_one = [&m](auto fn) {
+    constexpr BinaryFn kFn = decltype(fn)::value;
+    bind_node<BinaryNode<kFn>, BinaryNodeBase>(m, binary_entry(kFn).node_name);
+  };
+  (bind_one(std::integral_constant<BinaryFn, static_cast<BinaryFn>(I)>{}), ...);
+}
+
 std::vector<Tensor> tensor_list(py::handle h) {
   std::vector<Tensor> out;
   if (h.is_none()) return out;
@@ -45,11 +56,12 @@ std::vector<Tensor> tensor_list(py::handle h) {
 
 // `x * 2` records its node with one edge; torch wraps the 2 in a tensor and
 // lists it as a second, empty edge, which printed graphs show as (None, 0).
+// These are the table entries recorded for both tensor forms.
 bool has_scalar_operand(const Node& n) {
   if (n.next_edges().size() != 1) return false;
-  const std::string name = n.name();
-  return name == "AddBackward0" || name == "SubBackward0" || name == "MulBackward0" ||
-         name == "DivBackward0";
+  const auto* binary = dynamic_cast<const BinaryNodeBase*>(&n);
+  constexpr uint8_t both = binary_form::TensorTensor | binary_form::TensorScalar;
+  return binary && (binary->entry().forms & both) == both;
 }
 
 // Note [Node hooks]
@@ -183,33 +195,16 @@ void bind_nodes(py::module_& m) {
 
   py::class_<UnaryNodeBase, Node, std::shared_ptr<UnaryNodeBase>>(m, "_UnaryNode");
   bind_unary_nodes(m, std::make_index_sequence<kUnaryOpCount>{});
+  py::class_<BinaryNodeBase, Node, std::shared_ptr<BinaryNodeBase>>(m, "_BinaryNode");
+  bind_binary_nodes(m, std::make_index_sequence<kBinaryFnCount>{});
 #define EMBER_BIND(NAME) bind_node<NAME>(m, #NAME)
   // elementwise
-  EMBER_BIND(AddBackward0);
-  EMBER_BIND(SubBackward0);
-  EMBER_BIND(RsubBackward1);
-  EMBER_BIND(MulBackward0);
-  EMBER_BIND(DivBackward0);
-  EMBER_BIND(DivBackward1);
-  EMBER_BIND(PowBackward0);
-  EMBER_BIND(PowBackward1);
-  EMBER_BIND(PowBackward2);
-  EMBER_BIND(MaximumBackward0);
-  EMBER_BIND(MinimumBackward0);
   EMBER_BIND(ClampBackward1);
   EMBER_BIND(WhereBackward0);
-  EMBER_BIND(RemainderBackward0);
-  EMBER_BIND(RemainderBackward1);
   EMBER_BIND(NotImplemented);
   EMBER_BIND(ToCopyBackward0);
   EMBER_BIND(CloneBackward0);
-  EMBER_BIND(Atan2Backward0);
-  EMBER_BIND(XlogyBackward0);
   EMBER_BIND(PolygammaBackward0);
-  EMBER_BIND(FmodBackward0);
-  EMBER_BIND(FmodBackward1);
-  EMBER_BIND(CopysignBackward0);
-  EMBER_BIND(CopysignBackward1);
   EMBER_BIND(EqBackward0);
   EMBER_BIND(EqBackward1);
   EMBER_BIND(NeBackward0);
@@ -222,7 +217,6 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(GtBackward1);
   EMBER_BIND(GeBackward0);
   EMBER_BIND(GeBackward1);
-  EMBER_BIND(DivBackward2);
   EMBER_BIND(DiagonalBackward0);
   EMBER_BIND(DiagonalBackwardBackward0);
   EMBER_BIND(GeluBackward0);
@@ -366,6 +360,32 @@ void bind_forward_ad(py::module_& m) {
       d["saves"] = e.saves == Saves::Input    ? "input"
                    : e.saves == Saves::Result ? "result"
                                               : "nothing";
+      out.append(d);
+    }
+    return out;
+  });
+  // The binary op table (Note [Binary op table]), for tests that walk it.
+  m.def("_binary_op_table", [] {
+    py::list out;
+    for (size_t i = 0; i < kBinaryFnCount; ++i) {
+      const BinaryEntry& e = binary_entry(static_cast<BinaryFn>(i));
+      py::list forms, saves;
+      if (e.forms & binary_form::TensorTensor) forms.append("tensor-tensor");
+      if (e.forms & binary_form::TensorScalar) forms.append("tensor-scalar");
+      if (e.forms & binary_form::ScalarTensor) forms.append("scalar-tensor");
+      const uint8_t reads = e.self_reads | e.other_reads;
+      if (reads & binary_reads::Self) saves.append("self");
+      if (reads & binary_reads::Other) saves.append("other");
+      if (reads & binary_reads::Result) saves.append("result");
+      if (reads & binary_reads::Aux) saves.append("aux");
+      py::dict d;
+      d["name"] = e.name;
+      d["node_name"] = e.node_name;
+      d["forms"] = forms;
+      d["saves"] = saves;
+      d["scalar"] = e.scalar == ScalarUse::Unused       ? "unused"
+                    : e.scalar == ScalarUse::Releasable ? "releasable"
+                                                        : "kept";
       out.append(d);
     }
     return out;

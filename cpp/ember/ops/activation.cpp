@@ -143,15 +143,8 @@ constexpr ActivationEntry kActivationTable[] = {
      nan_to_num_formula},
 };
 
-constexpr bool table_in_enum_order() {
-  for (size_t i = 0; i < kActivationOpCount; ++i) {
-    if (static_cast<size_t>(kActivationTable[i].op) != i) return false;
-  }
-  return true;
-}
-static_assert(sizeof(kActivationTable) / sizeof(kActivationTable[0]) == kActivationOpCount,
-              "one entry per ActivationOp");
-static_assert(table_in_enum_order(), "kActivationTable follows ActivationOp's order");
+static_assert(in_enum_order(kActivationTable, kActivationOpCount),
+              "kActivationTable lists every ActivationOp, in order");
 
 // Node factories per op, for the input-saving and the result-saving node.
 using NodeFactory = std::shared_ptr<ActivationNodeBase> (*)();

@@ -444,7 +444,7 @@ Tensor& mul_(Tensor& self, const Scalar& other) {
   if (rec) {
     auto node = rebase<MulBackward0>(self, nullptr);
     node->self_meta = GradFit(self, self);
-    node->other_scalar = SavedScalar(other.value, /*releasable=*/true);  // as torch saves it
+    node->scalar = SavedScalar(other.value, /*releasable=*/true);  // as torch saves it
   }
   return self;
 }
@@ -476,7 +476,7 @@ Tensor& div_(Tensor& self, const Scalar& other) {
   if (rec) {
     auto node = rebase<DivBackward0>(self, nullptr);
     node->self_meta = GradFit(self, self);
-    node->other_scalar = SavedScalar(other.value, /*releasable=*/true);  // as torch saves it
+    node->scalar = SavedScalar(other.value, /*releasable=*/true);  // as torch saves it
   }
   return self;
 }

@@ -8,6 +8,7 @@
 
 #include "ember/autograd/forward_ad.h"
 #include "ember/autograd/functions/elementwise.h"
+#include "ember/ops/binary.h"
 
 namespace ember {
 
@@ -150,32 +151,12 @@ constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::LogicalNot, "logical_not", nullptr, Saves::Nothing, nullptr},
 };
 
-constexpr bool table_in_enum_order() {
-  for (size_t i = 0; i < kUnaryOpCount; ++i) {
-    if (static_cast<size_t>(kUnaryTable[i].op) != i) return false;
-  }
-  return true;
-}
-static_assert(sizeof(kUnaryTable) / sizeof(kUnaryTable[0]) == kUnaryOpCount,
-              "one entry per UnaryOp");
-static_assert(table_in_enum_order(), "kUnaryTable follows UnaryOp's order");
+static_assert(in_enum_order(kUnaryTable, kUnaryOpCount),
+              "kUnaryTable lists every UnaryOp, in order");
 
-// Node factories, one per op, in the same order.
-using NodeFactory = std::shared_ptr<UnaryNodeBase> (*)();
-template <size_t... I>
-constexpr std::array<NodeFactory, kUnaryOpCount> node_factories(std::index_sequence<I...>) {
-  return {+[]() -> std::shared_ptr<UnaryNodeBase> {
-    return std::make_shared<UnaryNode<static_cast<UnaryOp>(I)>>();
-  }...};
-}
-constexpr auto kNodeFactories = node_factories(std::make_index_sequence<kUnaryOpCount>{});
-
-// x ** 2 as torch records it.
-void record_square(const Tensor& out, const Tensor& a) {
-  auto node = record<PowBackward0>(out, {&a});
-  node->self = SavedTensor(a, false);
-  node->exponent = 2.0;
-}
+// Node factories, one per entry, in the same order.
+constexpr auto kNodeFactories =
+    node_factories<UnaryNodeBase, UnaryOp, UnaryNode>(std::make_index_sequence<kUnaryOpCount>{});
 
 }  // namespace
 
@@ -192,7 +173,7 @@ Tensor unary(UnaryOp op, const Tensor& a) {
   }
   if (!GradMode::is_enabled() || !a->requires_grad()) return out;
   if (op == UnaryOp::Square) {
-    record_square(out, a);
+    record_binary(BinaryFn::PowScalar, out, a, Scalar(2.0));  // x ** 2 as torch records it
     return out;
   }
   std::shared_ptr<UnaryNodeBase> node = kNodeFactories[static_cast<size_t>(op)]();

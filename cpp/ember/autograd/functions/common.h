@@ -1,6 +1,10 @@
 #pragma once
 // Pieces shared by the backward nodes of every op family.
 
+#include <array>
+#include <memory>
+#include <utility>
+
 #include "ember/autograd/node.h"
 #include "ember/ops.h"
 
@@ -61,10 +65,32 @@ class GradFit {
     }
   }
   Tensor fit(const Tensor& g) const { return meta_ ? meta_->fit(g) : g; }
+  Tensor fit(Tensor&& g) const { return meta_ ? meta_->fit(g) : std::move(g); }
 
  private:
   std::unique_ptr<InputMeta> meta_;
 };
+
+// Whether an op table (unary, binary, activation) has one entry per enum
+// value, in the enum's order, so an entry is found by indexing.
+template <typename Entry, size_t N>
+constexpr bool in_enum_order(const Entry (&table)[N], size_t enum_count) {
+  if (N != enum_count) return false;
+  for (size_t i = 0; i < N; ++i) {
+    if (static_cast<size_t>(table[i].op) != i) return false;
+  }
+  return true;
+}
+
+// One factory per enum value of an op table, in the enum's order, each making
+// that value's node type (NodeT<value>, one C++ type per torch node name).
+template <typename Base, typename Enum, template <Enum> class NodeT, size_t... I>
+constexpr std::array<std::shared_ptr<Base> (*)(), sizeof...(I)> node_factories(
+    std::index_sequence<I...>) {
+  return {+[]() -> std::shared_ptr<Base> {
+    return std::make_shared<NodeT<static_cast<Enum>(I)>>();
+  }...};
+}
 
 // Makes a new NodeT(args...) the grad_fn of `out`, with one edge per input.
 template <typename NodeT, typename... Args>

@@ -1,135 +1,17 @@
 #pragma once
-// Backward nodes of elementwise ops (formulas in ops/elementwise.cpp, inplace.cpp).
+// Backward nodes of elementwise ops outside the op tables (formulas in
+// ops/elementwise.cpp, inplace.cpp).
 
 #include "ember/autograd/functions/common.h"
+#include "ember/ops/binary.h"  // the binary pointwise nodes (Note [Binary op table])
 
 namespace ember {
 
-// Binary nodes whose other operand may be a tensor or a Python scalar.
-struct AddBackward0 final : Node {
-  EMBER_NODE_FWD(AddBackward0);
-  GradFit self_meta, other_meta;
-  double alpha = 1.0;
-};
-struct SubBackward0 final : Node {
-  EMBER_NODE_FWD(SubBackward0);
-  GradFit self_meta, other_meta;
-  double alpha = 1.0;
-};
-struct RsubBackward1 final : Node {
-  EMBER_NODE_FWD(RsubBackward1);
-  GradFit self_meta;
-};
-struct MulBackward0 final : Node {
-  EMBER_NODE_FWD(MulBackward0);
-  void release_saved() override { self.release(), other.release(), other_scalar.release(); }
-  SavedTensor self, other;  // other undefined when multiplying by other_scalar
-  GradFit self_meta, other_meta;
-  SavedScalar other_scalar;
-};
-struct DivBackward0 : Node {
-  EMBER_NODE_FWD(DivBackward0);
-  void release_saved() override { self.release(), other.release(), other_scalar.release(); }
-  SavedTensor self, other;
-  GradFit self_meta, other_meta;
-  SavedScalar other_scalar;
-};
-// torch's name for division by a scalar inside its own functions (e.g. losses).
-struct DivBackward1 final : DivBackward0 {
-  const char* name() const override { return "DivBackward1"; }
-};
-struct PowBackward0 final : Node {  // tensor ** scalar
-  EMBER_NODE_FWD(PowBackward0);
-  void release_saved() override { self.release(); }
-  SavedTensor self;
-  double exponent = 0;
-};
-struct PowBackward1 final : Node {  // tensor ** tensor
-  EMBER_NODE_FWD(PowBackward1);
-  void release_saved() override { self.release(), exponent.release(), result.release(); }
-  SavedTensor self, exponent, result;
-  GradFit self_meta, exponent_meta;
-};
-struct PowBackward2 final : Node {  // scalar ** tensor
-  EMBER_NODE_FWD(PowBackward2);
-  void release_saved() override { result.release(); }
-  SavedTensor result;
-  double base = 0;
-};
-// maximum / minimum: the gradient goes to the larger (smaller) input, split on ties.
-struct MaximumBackward0 final : Node {
-  EMBER_NODE_FWD(MaximumBackward0);
-  void release_saved() override { self.release(), other.release(); }
-  SavedTensor self, other;
-  GradFit self_meta, other_meta;
-};
-struct MinimumBackward0 final : Node {
-  EMBER_NODE_FWD(MinimumBackward0);
-  void release_saved() override { self.release(), other.release(); }
-  SavedTensor self, other;
-  GradFit self_meta, other_meta;
-};
 struct ClampBackward1 final : Node {
   EMBER_NODE_FWD(ClampBackward1);
   void release_saved() override { self.release(); }
   SavedTensor self;
   std::optional<Scalar> min, max;
-};
-struct RemainderBackward0 final : Node {  // tensor % scalar
-  EMBER_NODE_FWD(RemainderBackward0);
-  GradFit self_meta;
-};
-struct RemainderBackward1 final : Node {  // tensor % tensor
-  EMBER_NODE_FWD(RemainderBackward1);
-  void release_saved() override {
-    self.release();
-    other.release();
-  }
-  SavedTensor self, other;
-  GradFit self_meta, other_meta;
-};
-// fmod: the truncated quotient is piecewise constant, so it is saved as a
-// plain tensor (other's gradient is -g * trunc(a / b) to every order).
-struct FmodBackward0 final : Node {  // fmod(tensor, scalar)
-  EMBER_NODE_FWD(FmodBackward0);
-  GradFit self_meta;
-};
-struct FmodBackward1 final : Node {  // fmod(tensor, tensor)
-  EMBER_NODE_FWD(FmodBackward1);
-  void release_saved() override { quotient.release(); }
-  SavedTensor quotient;
-  GradFit self_meta, other_meta;
-};
-// copysign: the gradient is g * sign ratio, a piecewise constant also saved
-// without a graph; the sign operand gets zeros.
-struct CopysignBackward0 final : Node {  // copysign(tensor, tensor)
-  EMBER_NODE_FWD(CopysignBackward0);
-  void release_saved() override { ratio.release(); }
-  SavedTensor ratio;
-  GradFit self_meta, other_meta;
-};
-struct CopysignBackward1 final : Node {  // copysign(tensor, scalar)
-  EMBER_NODE_FWD(CopysignBackward1);
-  void release_saved() override { ratio.release(); }
-  SavedTensor ratio;
-  GradFit self_meta;
-};
-// Division rounded to an integer value (div with a rounding_mode): zero gradients.
-struct DivBackward2 final : Node {
-  EMBER_NODE_FWD(DivBackward2);
-  GradFit self_meta, other_meta;
-};
-struct Atan2Backward0 final : Node {
-  EMBER_NODE_FWD(Atan2Backward0);
-  void release_saved() override { self.release(), other.release(); }
-  SavedTensor self, other;
-  GradFit self_meta, other_meta;
-};
-struct XlogyBackward0 final : Node {
-  EMBER_NODE_FWD(XlogyBackward0);
-  void release_saved() override { self.release(), other.release(); }
-  SavedTensor self, other;
-  GradFit self_meta, other_meta;
 };
 // Recorded by ops torch gives no derivative (floor division, scalar % tensor):
 // the result requires grad, and backward through it raises.
