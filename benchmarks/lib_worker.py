@@ -3,10 +3,10 @@
     python benchmarks/lib_worker.py LIB THREADS
 
 run.py starts one worker per library and thread count and alternates its
-requests between them, so each library is timed in a process of its own (a
-thread pool left spinning in one library cannot slow the other) while both
-still see the same machine state, repeat by repeat. Requests and replies are
-pickled over stdin/stdout:
+requests between them, so each library is timed in a process of its own (no
+thread pool of the other library lives in it) while both still see the same
+machine state, repeat by repeat. Requests and replies are pickled over stdin
+and the worker's original stdout; anything a library prints goes to stderr:
 
     ("setup", workload_name, warmups) -> {"n", "per", "first", "err"}
     ("time", n)                       -> seconds for n steps
@@ -15,6 +15,7 @@ pickled over stdin/stdout:
 
 import gc
 import importlib
+import os
 import pickle
 import sys
 import time
@@ -64,7 +65,9 @@ def serve(lib_name, threads):
     import workloads
 
     by_name = {name: (data_fn, setup_fn) for name, data_fn, setup_fn, _ in workloads.WORKLOADS}
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # prints of the library or a workload must not corrupt the replies
     step = None
     while True:
         try:

@@ -59,9 +59,6 @@ KNOWN_BUGS = {
     "inverse": {
         "errors": "bad input: bfloat16: ember NotImplementedError('operation not implemented for 'BFloat16''), torch RuntimeError('linalg.in",
     },
-    "isin": {
-        "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3]>) contiguous ('bool', 'int64'): torch raised RuntimeError('Unsupported input typ",
-    },
     "kthvalue": {
         "values:int16": "values differ from torch's in int16",
         "values:int32": "values differ from torch's in int32",
@@ -243,9 +240,6 @@ KNOWN_BUGS = {
     "nn.functional.scaled_dot_product_attention": {
         "promotion": "mixed dtypes: (<float64[2, 3, 4]>, <float64[2, 5, 4]>, <float64[2, 5, 4]>) contiguous ('int64', 'float32'): torch raised Run",
         "values:float16": "values differ from torch's in float16",
-    },
-    "nn.functional.smooth_l1_loss": {
-        "promotion": "mixed dtypes: (<float64[3, 4]>, <float64[3, 4]>, beta=0.5) contiguous ('int32', 'int64'): torch raised NotImplementedError('",
     },
     "nn.functional.unfold": {
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError('operation not implemented for 'BFloat16'')",

@@ -592,3 +592,23 @@ def test_rnn_utils_helpers_match_torch():
     import ember.nn.utils.rnn as rnn_utils
 
     assert rnn_utils.PackedSequence is type(rnn_utils.pack_sequence([x[0]]))
+
+
+@pytest.mark.parametrize("use", ["h_n", "c_n", "both", "output"])
+def test_lstm_gradients_through_final_states_match_torch(use):
+    # The gradient of h_n.sum() is an expanded (strided) tensor.
+    data = np.random.default_rng(11).standard_normal((5, 2, 3)).astype(np.float32)
+    grads, torch_state = [], None
+    for lib in (torch, ember):
+        layer = lib.nn.LSTM(3, 4)
+        if lib is ember:
+            layer.load_state_dict({k: ember.tensor(v.numpy()) for k, v in torch_state.items()})
+        else:
+            torch_state = layer.state_dict()
+        x = lib.tensor(data, requires_grad=True)
+        out, (h, c) = layer(x)
+        picked = {"h_n": [h], "c_n": [c], "both": [h, c], "output": [out]}[use]
+        sum(t.sum() for t in picked).backward()
+        grads.append((x.grad.numpy(), layer.weight_hh_l0.grad.numpy()))
+    for want, got in zip(grads[0], grads[1]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

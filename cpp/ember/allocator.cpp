@@ -1,13 +1,16 @@
 #include "ember/allocator.h"
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <new>
 #include <vector>
 
 #ifdef __linux__
+#include <pthread.h>
 #include <sys/mman.h>
 #endif
 
@@ -88,36 +91,61 @@ struct Cache {
 };
 
 // Leaked on purpose: tensors held by Python globals are released after static
-// destructors would have run.
+// destructors would have run. A fork waits for the lock, so the child never
+// starts with it held by a thread that does not exist there.
 Cache& cache() {
-  static Cache* c = new Cache();
+  static Cache* c = [] {
+    Cache* created = new Cache();
+#ifdef __linux__
+    pthread_atfork([] { cache().mutex.lock(); }, [] { cache().mutex.unlock(); },
+                   [] { cache().mutex.unlock(); });
+#endif
+    return created;
+  }();
   return *c;
 }
 
-// Moves the large buffers cached before `now - kIdleNanoseconds` into `out`,
-// to be freed once the lock is released. Called with the cache locked.
-void take_idle_buffers(Cache& c, int64_t now, std::vector<void*>& out) {
-  for (auto it = c.free_lists.lower_bound(kLargeThreshold); it != c.free_lists.end(); ++it) {
+// Idle buffers taken under the lock, freed after it: at most a fixed number
+// per call (the rest go on later calls), so releasing a buffer never allocates.
+class IdleBatch {
+ public:
+  bool full() const { return count_ == ptrs_.size(); }
+  void add(void* p) { ptrs_[count_++] = p; }
+  void free_all() {
+    for (size_t i = 0; i < count_; ++i) std::free(ptrs_[i]);
+    count_ = 0;
+  }
+
+ private:
+  std::array<void*, 16> ptrs_{};
+  size_t count_ = 0;
+};
+
+// Moves the large buffers cached before `now - kIdleNanoseconds` into `out`
+// and drops emptied size classes (varying sizes would otherwise pile them up).
+// Called with the cache locked.
+void take_idle_buffers(Cache& c, int64_t now, IdleBatch& out) {
+  if (c.large_cached_bytes == 0) return;
+  auto it = c.free_lists.lower_bound(kLargeThreshold);
+  while (it != c.free_lists.end() && !out.full()) {
     auto& list = it->second;
     size_t idle = 0;
-    while (idle < list.size() && now - list[idle].cached_at_ns > kIdleNanoseconds) ++idle;
-    for (size_t i = 0; i < idle; ++i) out.push_back(list[i].ptr);
+    while (idle < list.size() && !out.full() && now - list[idle].cached_at_ns > kIdleNanoseconds) {
+      out.add(list[idle++].ptr);
+    }
     list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(idle));
     const int64_t bytes = static_cast<int64_t>(idle * it->first);
     c.cached_bytes -= bytes;
     c.large_cached_bytes -= bytes;
+    it = list.empty() ? c.free_lists.erase(it) : std::next(it);
   }
 }
 
 // Every kCallsPerIdleCheck-th call, while large buffers are cached.
-void check_idle(Cache& c, std::vector<void*>& out) {
+void check_idle(Cache& c, IdleBatch& out) {
   if (c.large_cached_bytes == 0 || --c.calls_until_idle_check > 0) return;
   c.calls_until_idle_check = kCallsPerIdleCheck;
   take_idle_buffers(c, now_ns(), out);
-}
-
-void free_all(const std::vector<void*>& buffers) {
-  for (void* p : buffers) std::free(p);
 }
 
 }  // namespace
@@ -126,7 +154,7 @@ void* allocate_buffer(size_t nbytes, size_t* capacity) {
   const size_t size = round_size(nbytes);
   *capacity = size;
   Cache& c = cache();
-  std::vector<void*> idle;
+  IdleBatch idle;
   void* p = nullptr;
   {
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -141,7 +169,7 @@ void* allocate_buffer(size_t nbytes, size_t* capacity) {
     }
     check_idle(c, idle);
   }
-  free_all(idle);
+  idle.free_all();
   if (p) return p;
   p = allocate_aligned(size);
   if (!p) {
@@ -155,12 +183,12 @@ void* allocate_buffer(size_t nbytes, size_t* capacity) {
   return p;
 }
 
-void release_buffer(void* ptr, size_t capacity) {
+void release_buffer(void* ptr, size_t capacity) noexcept {
   if (!ptr) return;
   Cache& c = cache();
   const bool large = capacity >= kLargeThreshold;
   const int64_t now = large ? now_ns() : 0;
-  std::vector<void*> to_free;
+  IdleBatch to_free;
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     c.live_buffers -= 1;
@@ -170,33 +198,35 @@ void release_buffer(void* ptr, size_t capacity) {
     } else {
       check_idle(c, to_free);
     }
-    auto& list = c.free_lists[capacity];
     const bool fits =
         c.cached_bytes + static_cast<int64_t>(capacity) <= static_cast<int64_t>(c.limit);
-    if (fits && (large || list.size() < kMaxCachedPerSmallClass)) {
-      list.push_back({ptr, now});
-      c.cached_bytes += static_cast<int64_t>(capacity);
-      if (large) c.large_cached_bytes += static_cast<int64_t>(capacity);
-      ptr = nullptr;
+    try {  // the free list may need memory; without it the buffer goes back at once
+      auto& list = c.free_lists[capacity];
+      if (fits && (large || list.size() < kMaxCachedPerSmallClass)) {
+        list.push_back({ptr, now});
+        c.cached_bytes += static_cast<int64_t>(capacity);
+        if (large) c.large_cached_bytes += static_cast<int64_t>(capacity);
+        ptr = nullptr;
+      }
+    } catch (const std::bad_alloc&) {
     }
   }
-  free_all(to_free);
+  to_free.free_all();
   std::free(ptr);
 }
 
 void empty_cache() {
   Cache& c = cache();
-  std::vector<void*> to_free;
+  std::map<size_t, std::vector<CachedBuffer>> taken;
   {
     std::lock_guard<std::mutex> lock(c.mutex);
-    for (auto& [size, list] : c.free_lists) {
-      for (const CachedBuffer& b : list) to_free.push_back(b.ptr);
-      list.clear();
-    }
+    taken.swap(c.free_lists);
     c.cached_bytes = 0;
     c.large_cached_bytes = 0;
   }
-  free_all(to_free);
+  for (auto& [size, list] : taken) {
+    for (const CachedBuffer& b : list) std::free(b.ptr);
+  }
 }
 
 size_t cache_limit() { return cache().limit; }

@@ -22,9 +22,11 @@ namespace ember {
 // allocators (NumPy's, BLAS's), while a loop over large tensors still reuses
 // its buffers (a fresh 40 MB buffer costs ~2 ms of page zeroing, half the
 // time of a 10M-element exp). A large buffer (1 MiB and up) left in the cache
-// for over a second goes back to the system at the next allocation or release
-// after that, so a program that moves on from large tensors to small ones
-// does not keep their memory. empty_cache() returns everything at once.
+// for over a second goes back to the system at the next release of a large
+// buffer, or at one of the next 64 allocations and releases of any size, so a
+// program that moves on from large tensors to small ones does not keep their
+// memory (one that stops calling Ember keeps it until empty_cache()).
+// empty_cache() returns everything at once.
 // Buffers are 64-byte aligned so kernels can use aligned vector loads.
 struct BufferStats {
   int64_t live_buffers;  // handed out and not yet released
@@ -49,7 +51,7 @@ class OutOfMemory : public std::bad_alloc {
 // and must be passed back to release_buffer. Throws OutOfMemory when the
 // system is out of memory.
 void* allocate_buffer(size_t nbytes, size_t* capacity);
-void release_buffer(void* ptr, size_t capacity);
+void release_buffer(void* ptr, size_t capacity) noexcept;
 void empty_cache();
 BufferStats buffer_stats();
 // The most bytes the cache keeps (Note [Buffer caching]).

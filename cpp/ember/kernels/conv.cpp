@@ -29,13 +29,12 @@ namespace ember {
 // turns the convolution into weight (c_out_group x patch) @ cols. The two
 // backward products reuse the same matrix: grad_in scatters
 // weight^T @ grad_out back through the gather (col2im), and grad_weight is
-// grad_out @ cols^T (computed transposed, see conv_backward_weight_kernel).
-// A 1x1 kernel with unit stride and no padding needs no gather: the input
+// grad_out @ cols^T. A 1x1 kernel with unit stride and no padding needs no gather: the input
 // itself is cols.
 //
 // The backward products, and the forward when output planes are small, put a
 // block of samples side by side (columns of cols and of grad_out) so one GEMM
-// serves the block; blocks stay small enough
+// serves the block. For grad_in and the forward, blocks stay small enough
 // (~1 MB of columns) to be reused from cache by the GEMM that follows.
 //
 // Threads: the forward and grad_in cut the batch (blocks of samples) over
@@ -45,7 +44,8 @@ namespace ember {
 // every sample. grad_weight instead takes few, large blocks (its product's
 // inner dimension is the block's columns, which BLAS wants long): each is
 // gathered in parallel, then one GEMM over the pool adds it to grad_weight,
-// blocks in order, so results do not depend on the thread count.
+// blocks in order, so results do not depend on the thread count (grouped
+// convolutions run their groups in parallel instead, each inline).
 
 namespace {
 
@@ -54,7 +54,7 @@ constexpr int64_t kConvGrainWork = int64_t(1) << 20;
 // Column-matrix elements per gradient block (see Note [Convolution as GEMM]).
 constexpr int64_t kBlockElements = int64_t(1) << 18;
 // Output planes smaller than this make a GEMM per sample too thin: the forward
-// takes blocks of samples, the weight gradient accumulates in place.
+// takes blocks of samples.
 constexpr int64_t kSmallPlane = 256;
 // Column-matrix elements per weight-gradient block (8 MB of floats).
 constexpr int64_t kWeightBlockElements = int64_t(1) << 21;
@@ -380,18 +380,32 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
     std::fill(grad_weight, grad_weight + g.c_out * patch, T(0));
     return;
   }
-  auto cols = scratch<T>(patch * L * per_block);
-  auto dys = scratch<T>(per_block == 1 ? 0 : cog * L * per_block);
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
-    const int64_t ld = count * L;
-    for (int64_t grp = 0; grp < g.groups; ++grp) {
-      gather_weight_block(g, in, grad_out, first, count, grp, cols.get(), dys.get());
-      const T* dy = count == 1 ? grad_out + (first * g.c_out + grp * cog) * L : dys.get();
-      gemm<T>(cog, patch, ld, {dy, ld, 1}, {cols.get(), 1, ld}, grad_weight + grp * cog * patch,
-              patch, b > 0);
+  // One group's gradient, block by block in order.
+  auto group_gradient = [&](int64_t grp, T* cols, T* dys) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t first = b * per_block, count = std::min(g.batch - first, per_block);
+      const int64_t ld = count * L;
+      gather_weight_block(g, in, grad_out, first, count, grp, cols, dys);
+      const T* dy = count == 1 ? grad_out + (first * g.c_out + grp * cog) * L : dys;
+      gemm<T>(cog, patch, ld, {dy, ld, 1}, {cols, 1, ld}, grad_weight + grp * cog * patch, patch,
+              b > 0);
     }
+  };
+  const int64_t cols_size = patch * L * per_block;
+  const int64_t dys_size = per_block == 1 ? 0 : cog * L * per_block;
+  if (g.groups == 1) {
+    auto cols = scratch<T>(cols_size);
+    auto dys = scratch<T>(dys_size);
+    group_gradient(0, cols.get(), dys.get());
+    return;
   }
+  // Grouped (and depthwise) convolutions: one group's product is too small to
+  // split, so the groups run in parallel, each gathering and multiplying inline.
+  parallel_for(g.groups, 1, [&](int64_t lo, int64_t hi) {
+    auto cols = scratch<T>(cols_size);
+    auto dys = scratch<T>(dys_size);
+    for (int64_t grp = lo; grp < hi; ++grp) group_gradient(grp, cols.get(), dys.get());
+  });
 }
 
 template <typename T>

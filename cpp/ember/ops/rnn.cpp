@@ -179,6 +179,15 @@ LstmLayerGradients lstm_layer_backward(const Tensor& grad_output_in, const Tenso
   const Tensor h0 = dense(h0_in), c0 = dense(c0_in), w_hh = dense(w_hh_in);
   const int64_t T = fwd.gates->shape()[0], B = h0->shape()[0], H = h0->shape()[1];
   const int64_t state = B * H, gate_rows = B * 4 * H;
+  for (const Tensor* saved : {&fwd.gates, &fwd.output, &fwd.tanh_c, &fwd.c}) {
+    const int64_t want = (saved == &fwd.gates ? gate_rows : state) * T;
+    if (!*saved || (*saved)->dtype() != DType::Float32 || (*saved)->numel() != want ||
+        !(*saved)->is_contiguous()) {
+      throw std::invalid_argument(
+          "lstm_layer_backward: expected the forward's contiguous float32 gates (T, B, 4H), "
+          "output, tanh(c) and c (T, B, H)");
+    }
+  }
   for (const Tensor* g : {&grad_output_in, &grad_hy, &grad_cy}) {
     const bool ok = !*g || ((*g)->dtype() == DType::Float32 &&
                             (*g)->numel() == (g == &grad_output_in ? T * state : state));
@@ -189,10 +198,13 @@ LstmLayerGradients lstm_layer_backward(const Tensor& grad_output_in, const Tenso
   LstmLayerGradients grads;
   grads.xw = empty({T, B, 4 * H}, DType::Float32);
   std::vector<float> dh(static_cast<size_t>(state), 0.0f), dc(dh), dc_prev(dh), dh_step(dh);
-  if (grad_hy)
-    std::copy(dense(grad_hy)->data<float>(), dense(grad_hy)->data<float>() + state, dh.begin());
-  if (grad_cy)
-    std::copy(dense(grad_cy)->data<float>(), dense(grad_cy)->data<float>() + state, dc.begin());
+  // One dense copy each: a strided gradient (the expanded one of h_n.sum())
+  // must be read from a single buffer.
+  for (const auto& [given, into] : {std::pair{&grad_hy, &dh}, std::pair{&grad_cy, &dc}}) {
+    if (!*given) continue;
+    const Tensor g = dense(*given);
+    std::copy(g->data<float>(), g->data<float>() + state, into->begin());
+  }
   const float* cs = fwd.c->data<float>();
   for (int64_t s = T - 1; s >= 0; --s) {
     const int64_t t = time_of(s, T, reverse);

@@ -792,7 +792,7 @@ def hinge_embedding_loss(
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _refuse_float_result_into(input)
-    return _reduce((-target * input).exp().log1p(), reduction)
+    return _reduce((-input * target).exp().log1p(), reduction)
 
 
 def cosine_embedding_loss(

@@ -93,6 +93,12 @@ def avg_pool2d(
 
 def adaptive_avg_pool2d(input, output_size):
     if not input.is_floating_point():
+        sizes = [output_size] * 2 if isinstance(output_size, int) else list(output_size)
+        if all(s == 1 for s in sizes):  # torch takes the mean then
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {TYPE_NAMES[input.dtype]}"
+            )
         raise NotImplementedError(
             f"\"adaptive_avg_pool2d\" not implemented for '{TYPE_NAMES[input.dtype]}'"
         )

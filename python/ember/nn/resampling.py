@@ -342,7 +342,7 @@ def _antialiased(input, sizes, scales, align_corners, mode):
         )
     if input.dtype == _C.uint8:
         return _antialiased_uint8(input, sizes, scales, align_corners, mode)
-    if not input.is_floating_point():
+    if input.dtype not in (_C.float32, _C.float64):
         raise NotImplementedError(
             f"\"compute_index_ranges_weights\" not implemented for '{TYPE_NAMES[input.dtype]}'"
         )
@@ -373,7 +373,9 @@ def _antialiased_uint8(input, sizes, scales, align_corners, mode):
         fixed = np.where(
             scaled < 0, (-0.5 + scaled).astype(np.int64), (0.5 + scaled).astype(np.int64)
         )
-        summed = np.moveaxis(np.tensordot(np.moveaxis(out, axis, -1), fixed.T, axes=1), -1, axis)
+        # float64 products of uint8 by int16 weights sum exactly (far below 2^53)
+        rows = np.moveaxis(out, axis, -1).astype(np.float64)
+        summed = np.moveaxis((rows @ fixed.T.astype(np.float64)).astype(np.int64), -1, axis)
         out = np.clip((summed + (1 << (precision - 1))) >> precision, 0, 255)
     return _C.tensor(out.astype(np.uint8))
 
