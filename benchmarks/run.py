@@ -32,6 +32,9 @@ import torch  # noqa: E402
 import workloads as W  # noqa: E402
 
 LIBS = {"torch": torch, "ember": ember}
+# Pause before each timed repeat: the worker threads the other library left
+# spinning (OpenMP's wait policy) go to sleep before this one is timed.
+SETTLE = 0.02
 
 
 # --------------------------------------------------------------------------
@@ -95,6 +98,7 @@ def run_workload(name, workers, repeats, budget, warmups=2):
     for r in range(repeats):
         for lname in ready if r % 2 == 0 else ready[::-1]:
             n = res["n"][lname]
+            time.sleep(SETTLE)
             took = workers[lname].ask("time", n)
             if isinstance(took, str):
                 raise RuntimeError(took)
