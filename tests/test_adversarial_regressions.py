@@ -874,6 +874,18 @@ WRITTEN_VIEWS_AND_GRADIENT_EDGES = {
     "pad_replicate_negative": lambda L: L.nn.functional.pad(
         L.arange(10.0).reshape(1, 2, 5), (2, -2), mode="replicate"
     ),
+    "pad_reflect_one_dim_of_4d": lambda L: L.nn.functional.pad(
+        L.ones(2, 2, 3, 3), (1, 1), mode="reflect"
+    ),
+    "pad_circular_four_dims": lambda L: L.nn.functional.pad(
+        L.ones(2, 2, 3, 3, 3), (1,) * 8, mode="circular"
+    ),
+    "pad_replicate_with_value": lambda L: L.nn.functional.pad(
+        L.ones(2, 2, 3), (1, 1), mode="replicate", value=1.0
+    ),
+    "pad_reflect_with_zero_value": lambda L: L.nn.functional.pad(
+        L.arange(6.0).reshape(1, 2, 3), (1, 1), mode="reflect", value=0
+    ),
     "random_from_without_to": lambda L: (
         L.manual_seed(1),
         L.empty(3, dtype=L.int64).random_(5, None),
