@@ -294,6 +294,17 @@ def outcome(fn, lib):
         return None, exc
 
 
+def same_error(fn, message=str):
+    """fn(lib) raises the same exception type in both libraries, with the same
+    message as `message` renders it (a normaliser for nondeterministic parts)."""
+    with pytest.raises(Exception) as t_err:
+        fn(torch)
+    with pytest.raises(Exception) as e_err:
+        fn(ember)
+    assert type(e_err.value) is type(t_err.value), (e_err.value, t_err.value)
+    assert message(e_err.value) == message(t_err.value)
+
+
 def compare(fn, **kw):
     """Run fn in both libs; both must raise the same type, or both return equal tensors."""
     tv, te = outcome(fn, torch)

@@ -7,20 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import assert_grads_match, ember, torch
+from conftest import assert_grads_match, ember, same_error, torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-
-def same_error(fn):
-    """fn raises the same exception type with the same message in both libraries."""
-    with pytest.raises(Exception) as t_err:
-        fn(torch)
-    with pytest.raises(Exception) as e_err:
-        fn(ember)
-    assert type(e_err.value) is type(t_err.value), (e_err.value, t_err.value)
-    assert str(e_err.value) == str(t_err.value)
-
 
 REDUCTIONS = ["none", "mean", "sum"]
 shapes = st.tuples(st.integers(1, 4), st.integers(1, 5))

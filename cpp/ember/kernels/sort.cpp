@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "ember/allocator.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/parallel.h"
 
@@ -40,7 +42,7 @@ inline bool greater_nan_first(T a, T b) {
 // sort is a least-significant-digit radix sort of (key, position) pairs, one
 // byte per pass: stable by construction, and free of the comparison branches
 // that a comparison sort mispredicts on every other step for random data
-// (about 4x faster for rows of 256 and 1M elements). A key is an unsigned
+// (3x torch's sort on rows of 256, 2x on 1M elements). A key is an unsigned
 // integer whose order is torch's: floats flip their bits so that negatives
 // come first, -0.0 and +0.0 share a key (they compare equal), every NaN maps
 // to one key above +inf; descending sorts take the complement, which keeps
@@ -49,29 +51,33 @@ inline bool greater_nan_first(T a, T b) {
 template <typename T>
 struct RadixKey;
 
-template <>
-struct RadixKey<float> {
-  using type = uint32_t;
-  static uint32_t ascending(float v) {
-    uint32_t u;
+// Floats: the bits with the sign flipped up, or all bits flipped for negatives.
+template <typename T, typename U>
+struct FloatRadixKey {
+  using type = U;
+  static U ascending(T v) {
+    constexpr U kSign = U{1} << (8 * sizeof(U) - 1);
+    U u;
     std::memcpy(&u, &v, sizeof u);
-    if (std::isnan(v)) u = 0x7fc00000u;
-    if (v == 0.0f) u = 0;
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    if (std::isnan(v)) u = canonical_nan();  // every NaN one key, sign clear
+    if (v == T(0)) u = 0;                    // -0.0 keys as +0.0
+    return (u & kSign) ? ~u : (u | kSign);
+  }
+  static U canonical_nan() {
+    static const U bits = [] {
+      const T nan = std::numeric_limits<T>::quiet_NaN();
+      U b;
+      std::memcpy(&b, &nan, sizeof b);
+      return b;
+    }();
+    return bits;
   }
 };
 
 template <>
-struct RadixKey<double> {
-  using type = uint64_t;
-  static uint64_t ascending(double v) {
-    uint64_t u;
-    std::memcpy(&u, &v, sizeof u);
-    if (std::isnan(v)) u = 0x7ff8000000000000ull;
-    if (v == 0.0) u = 0;
-    return (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
-  }
-};
+struct RadixKey<float> : FloatRadixKey<float, uint32_t> {};
+template <>
+struct RadixKey<double> : FloatRadixKey<double, uint64_t> {};
 
 template <>
 struct RadixKey<int64_t> {
@@ -166,8 +172,8 @@ SortResult sort_rows_kernel(const Tensor& x, int64_t rows, int64_t n, bool desce
     T* pv = r.values->data<T>();
     int64_t* pi = r.indices->data<int64_t>();
     parallel_for(rows, row_grain(n), [&](int64_t lo, int64_t hi) {
-      std::vector<Key> keys(static_cast<size_t>(n)), keys_tmp(keys.size());
-      std::vector<int64_t> order_tmp(keys.size());
+      ScratchBuffer<Key> keys(n), keys_tmp(n);
+      ScratchBuffer<int64_t> order_tmp(n);
       for (int64_t row = lo; row < hi; ++row) {
         const T* v = p + row * n;
         int64_t* order = pi + row * n;
@@ -176,7 +182,7 @@ SortResult sort_rows_kernel(const Tensor& x, int64_t rows, int64_t n, bool desce
           keys[j] = descending ? static_cast<Key>(~k) : k;
           order[j] = j;
         }
-        radix_sort(keys.data(), order, keys_tmp.data(), order_tmp.data(), n);
+        radix_sort(keys.get(), order, keys_tmp.get(), order_tmp.get(), n);
         for (int64_t j = 0; j < n; ++j) pv[row * n + j] = v[order[j]];
       }
     });
