@@ -582,6 +582,7 @@ POINTWISE_BINARY = [
     binary("maximum", scalar=None),
     binary("minimum", scalar=None),
     binary("logaddexp", dtypes=FLOATS, scalar=None),
+    binary("logaddexp2", dtypes=FLOATS, scalar=None),
     binary("xlogy", other_domain="positive", aliases=("special.xlogy",)),
     binary("special.xlog1py", other_domain="positive"),
     comparison("eq"),

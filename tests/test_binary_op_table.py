@@ -60,6 +60,9 @@ CALLS = {
     ),
     ("Atan2Backward0", TT): (lambda lib, a, b: lib.atan2(a, b), None, None),
     ("XlogyBackward0", TT): (lambda lib, a, b: lib.xlogy(a, b), None, (0.5, 2.0)),
+    ("HypotBackward0", TT): (lambda lib, a, b: lib.hypot(a, b), (0.5, 2.0), None),
+    ("LogaddexpBackward0", TT): (lambda lib, a, b: lib.logaddexp(a, b), None, None),
+    ("Logaddexp2Backward0", TT): (lambda lib, a, b: lib.logaddexp2(a, b), None, None),
 }
 # Broadcasting shapes for the tensor-tensor form; the other forms use the first.
 SHAPES = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3))]

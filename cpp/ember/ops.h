@@ -40,6 +40,9 @@ Tensor floor_divide(const Tensor& a, const Scalar& b, bool scalar_first = false)
 Tensor remainder(const Tensor& a, const Tensor& b);
 Tensor atan2(const Tensor& a, const Tensor& b);
 Tensor xlogy(const Tensor& a, const Tensor& b);
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor logaddexp(const Tensor& a, const Tensor& b);
+Tensor logaddexp2(const Tensor& a, const Tensor& b);
 // The n-th derivative of digamma (n >= 0), elementwise; integer inputs give floats.
 Tensor polygamma(int64_t n, const Tensor& x);
 // div with rounding_mode="floor" or "trunc" (zero gradients, unlike floor_divide's none).

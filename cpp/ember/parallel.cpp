@@ -194,13 +194,17 @@ int positive_env(const char* name) {
   return n > 0 ? n : 0;
 }
 
-int default_threads() {
-  if (int n = positive_env("EMBER_NUM_THREADS")) return n;
-  if (int n = positive_env("OMP_NUM_THREADS")) return n;
+int count_cores() {
   cpu_set_t cpus;
   if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) return std::max(CPU_COUNT(&cpus), 1);
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int default_threads() {
+  if (int n = positive_env("EMBER_NUM_THREADS")) return n;
+  if (int n = positive_env("OMP_NUM_THREADS")) return n;
+  return cpu_cores();
 }
 
 std::atomic<ThreadPool*> the_pool{nullptr};
@@ -233,6 +237,11 @@ constexpr int64_t kChunksPerThread = 4;
 }  // namespace
 
 int get_num_threads() { return pool().size(); }
+
+int cpu_cores() {
+  static const int cores = count_cores();
+  return cores;
+}
 
 void set_num_threads(int n) {
   if (n < 1) throw std::runtime_error("set_num_threads expects a positive integer");

@@ -36,6 +36,8 @@ void set_num_threads(int n);
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 // True inside a parallel_for chunk (nested calls run inline).
 bool in_parallel_region();
+// The cores this process may run on, as first seen; fixed for the process.
+int cpu_cores();
 
 // Element counts above which elementwise and reduction kernels go parallel:
 // below ~64k floats (~20 us of simple work) a hand-over to a sleeping worker

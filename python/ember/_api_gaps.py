@@ -23,8 +23,6 @@ from ._searching import bucketize, isin, searchsorted
 # ----- keepdims for the Python reductions ---------------------------------------------
 
 _PY_REDUCTIONS = (
-    "amax",
-    "amin",
     "any",
     "all",
     "nansum",

@@ -172,29 +172,6 @@ def _dims(dim, ndim):
     return sorted(dims)
 
 
-def _extreme(input, dim, keepdim, largest):
-    # One C++ op: the exact extreme, its gradient split evenly among ties.
-    dims = _dims(dim, input.dim())
-    name = "amax" if largest else "amin"
-    if input.numel() == 0 and dim in (None, (), []):
-        raise RuntimeError(
-            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-            "the reduction dim with the 'dim' argument."
-        )
-    if input.numel() == 0 and any(input.shape[d] == 0 for d in dims):
-        empty = next(d for d in dims if input.shape[d] == 0)
-        raise IndexError(f"{name}(): Expected reduction dim {empty} to have non-zero size.")
-    return _C._amax_amin(input, list(dims), keepdim, largest)
-
-
-def amax(input, dim=(), keepdim=False):
-    return _extreme(input, dim, keepdim, True)
-
-
-def amin(input, dim=(), keepdim=False):
-    return _extreme(input, dim, keepdim, False)
-
-
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
 
@@ -546,8 +523,6 @@ COMPOSITES = {
     "clamp_min": clamp_min,
     "clamp_max": clamp_max,
     "addmm": addmm,
-    "amax": amax,
-    "amin": amin,
     "std_mean": std_mean,
     "var_mean": var_mean,
     "nonzero": nonzero,

@@ -45,32 +45,6 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return out
 
 
-def hypot(input, other):
-    _require_tensors("hypot", input, other)
-    if not other.is_floating_point():
-        refuse_integers(input, "hypot_cpu")
-    # Scaled by the larger magnitude, so squares neither overflow nor underflow;
-    # the scale's own gradient is zero (hypot is homogeneous of degree 1).
-    scale = _C.maximum(input.abs(), other.abs())
-    safe = _C.where(scale == 0, _C.ones((), dtype=scale.dtype), scale)
-    a, b = input / safe, other / safe
-    out = scale * (a * a + b * b).sqrt()
-    # an infinite side makes the hypotenuse infinite, even beside a NaN (inf / inf is NaN here)
-    infinite = (input.abs() == math.inf) | (other.abs() == math.inf)
-    return _C.where(infinite, _C.full((), math.inf, dtype=out.dtype), out)
-
-
-def logaddexp(input, other):
-    _require_tensors("logaddexp", input, other)
-    if not other.is_floating_point():
-        refuse_integers(input, "logaddexp_cpu")
-    top = _C.maximum(input, other)
-    # exp(-|a - b|) is NaN when both are the same infinity: the sum is then that infinity.
-    same_infinity = (input == other) & (input.abs() == math.inf)
-    spread = _C.where(same_infinity, 0.0, (input - other).abs())
-    return _C.where(same_infinity, input, top + (-spread).exp().log1p())
-
-
 def xlogy(input, other):
     # A Python number takes the tensor's float dtype, as torch's wrapped scalars.
     floating = _C._get_default_dtype()
@@ -143,8 +117,6 @@ def sgn(input):  # sign, for real tensors
 
 POINTWISE = {
     "isclose": isclose,
-    "hypot": hypot,
-    "logaddexp": logaddexp,
     "xlogy": xlogy,
     "deg2rad": deg2rad,
     "rad2deg": rad2deg,

@@ -40,15 +40,17 @@ Tensor plain_mean(const Tensor& a) {
 }
 
 // The reductions taking `keepdim` (the ones composed in Python take keepdims themselves).
-#define EMBER_KEEPDIM_REDUCTIONS \
-  "max", "min", "std", "var", "prod", "argmax", "argmin", "logsumexp", "median", "nanmedian"
+#define EMBER_KEEPDIM_REDUCTIONS                                                                 \
+  "max", "min", "amax", "amin", "std", "var", "prod", "argmax", "argmin", "logsumexp", "median", \
+      "nanmedian"
 
 FastMethod fast_methods[] = {
     {"sum", plain_sum, nullptr, {}, {}},  {"mean", plain_mean, nullptr, {}, {}},
     {"max", nullptr, nullptr, {}, {}},    {"min", nullptr, nullptr, {}, {}},
     {"std", nullptr, nullptr, {}, {}},    {"var", nullptr, nullptr, {}, {}},
     {"prod", nullptr, nullptr, {}, {}},   {"argmax", nullptr, nullptr, {}, {}},
-    {"argmin", nullptr, nullptr, {}, {}},
+    {"argmin", nullptr, nullptr, {}, {}}, {"amax", nullptr, nullptr, {}, {}},
+    {"amin", nullptr, nullptr, {}, {}},
 };
 
 // Note [keepdims]

@@ -309,6 +309,34 @@ void init_inplace_methods(TensorClass& cls) {
           py::arg("src"));
 }
 
+// A tensor operand, or torch's TypeError naming the argument (its position
+// counts from 1 among the call's arguments, `self` excluded for a method).
+const Tensor& tensor_operand(py::handle h, const char* fn, const char* arg, int position) {
+  if (!is_tensor(h)) {
+    throw TypeError(std::string(fn) + "(): argument '" + arg + "' (position " +
+                    std::to_string(position) + ") must be Tensor, not " +
+                    Py_TYPE(h.ptr())->tp_name);
+  }
+  return as_tensor(h);
+}
+
+// A tensor-tensor op bound as ember.<name>(input, other) and Tensor.<name>(other).
+void def_tensor_pair(py::module_& m, TensorClass& cls, const char* name,
+                     Tensor (*fn)(const Tensor&, const Tensor&)) {
+  m.def(
+      name,
+      [name, fn](py::handle a, py::handle b) {
+        return fn(tensor_operand(a, name, "input", 1), tensor_operand(b, name, "other", 2));
+      },
+      py::arg("input"), py::arg("other"));
+  cls.def(
+      name,
+      [name, fn](const Tensor& a, py::handle b) {
+        return fn(a, tensor_operand(b, name, "other", 1));
+      },
+      py::arg("other"));
+}
+
 }  // namespace
 
 void init_tensor_methods(py::module_& m, TensorClass& cls) {
@@ -385,19 +413,25 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
             [](const Tensor& x, const Scalar& s) { return remainder(x, s); });
       },
       py::arg("other"));
-  for (const char* name : {"atan2", "arctan2"}) {
-    def_both(
-        m, cls, name, [](const Tensor& a, const Tensor& b) { return atan2(a, b); },
-        py::arg("other"));
-  }
+  for (const char* name : {"atan2", "arctan2"}) def_tensor_pair(m, cls, name, atan2);
   m.def("_xlogy", [](const Tensor& a, const Tensor& b) { return xlogy(a, b); });
+  def_tensor_pair(m, cls, "hypot", hypot);
+  def_tensor_pair(m, cls, "logaddexp", logaddexp);
+  def_tensor_pair(m, cls, "logaddexp2", logaddexp2);
   m.def(
       "polygamma", [](int64_t n, const Tensor& x) { return polygamma(n, x); }, py::arg("n"),
       py::arg("input"));
   cls.def("polygamma", [](const Tensor& x, int64_t n) { return polygamma(n, x); }, py::arg("n"));
-  m.def("_amax_amin", [](const Tensor& a, const DimList& dims, bool keepdim, bool is_max) {
-    return amax_amin(a, dims, keepdim, is_max);
-  });
+  for (const bool is_max : {true, false}) {
+    def_both(
+        m, cls, is_max ? "amax" : "amin",
+        [is_max](const Tensor& a, py::handle dim, bool keepdim) {
+          const DimList dims = dims_from(dim);
+          MaybeReleaseGIL gil(a->numel());
+          return amax_amin(a, dims, keepdim, is_max);
+        },
+        py::arg("dim") = py::tuple(), py::arg("keepdim") = false);
+  }
   init_bitwise(m, cls);
   def_both(
       m, cls, "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); },

@@ -240,6 +240,8 @@ const OutRule& rule_of(const std::string& name) {
 // The functions of the _C module that take out= in torch.
 constexpr const char* kWithOut[] = {
     "addcdiv",
+    "amax",
+    "amin",
     "addcmul",
     "lerp",
     "logsumexp",
@@ -276,6 +278,9 @@ constexpr const char* kWithOut[] = {
     "fmod",
     "remainder",
     "atan2",
+    "hypot",
+    "logaddexp",
+    "logaddexp2",
     "copysign",
     "addmv",
     "addbmm",

@@ -56,6 +56,12 @@ Tensor call(BinaryFn fn, const Tensor& x, const Tensor& y) {
       return atan2(x, y);
     case BinaryFn::Xlogy:
       return xlogy(x, y);
+    case BinaryFn::Hypot:
+      return hypot(x, y);
+    case BinaryFn::Logaddexp:
+      return logaddexp(x, y);
+    case BinaryFn::Logaddexp2:
+      return logaddexp2(x, y);
   }
   return nullptr;
 }

@@ -261,6 +261,25 @@ TEST(VectorMath, GeluWithinBounds) {
   }
 }
 
+// Note [GELU at infinity]: +inf at +inf, NaN at -inf, a NaN derivative at
+// both; in the vector loop (16 inputs) and in a short tail alike.
+TEST(VectorMath, GeluAtInfinity) {
+  for (int64_t n : {1, 16}) {
+    for (bool approx : {false, true}) {
+      std::vector<float> plus(n, kInf), minus(n, -kInf), out(n), grads(n), ones(n, 1.0f);
+      gelu_contiguous(plus.data(), out.data(), n, approx);
+      EXPECT_EQ(out[0], kInf) << "approx " << approx << ", n " << n;
+      gelu_contiguous(minus.data(), out.data(), n, approx);
+      EXPECT_TRUE(std::isnan(out[0])) << "approx " << approx << ", n " << n;
+      if (approx) continue;  // the tanh form's derivative saturates to 0 and 1
+      for (const std::vector<float>* x : {&plus, &minus}) {
+        gelu_backward_contiguous(ones.data(), x->data(), grads.data(), n, false);
+        EXPECT_TRUE(std::isnan(grads[0])) << "n " << n;
+      }
+    }
+  }
+}
+
 TEST(VectorMath, GeluBackwardMatchesDerivative) {
   std::vector<float> xs, g;
   for (float x = -12.0f; x <= 12.0f; x += 0.001953125f) xs.push_back(x), g.push_back(0.75f);

@@ -126,9 +126,17 @@ void call_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int
                     static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
+// Note [Reproducible products]
+// OpenBLAS's values for a block of C can depend on the block's shape (its
+// Haswell kernels round the same column differently in products of different
+// widths), so C is cut into blocks by the product's shape and the machine's
+// core count only, never by the thread count: a product gives the same bits at
+// every set_num_threads, inside a parallel region or not. With fewer threads
+// than blocks, a thread runs several blocks one after another.
+
 // C = A @ B with OpenBLAS single-threaded (Note [Thread budget]): large
 // products are cut into blocks of C's rows or columns, whichever dimension is
-// longer, and the blocks run on Ember's pool.
+// longer, and the blocks run on Ember's pool (Note [Reproducible products]).
 template <typename T>
 void parallel_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                    const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
@@ -136,23 +144,27 @@ void parallel_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n,
   const bool split_rows = m >= n;
   const int64_t length = split_rows ? m : n;
   const int64_t other = split_rows ? n : m;
-  // One block per thread: every block repacks the shared operand, so more,
+  // One block per core: every block repacks the shared operand, so more,
   // smaller blocks cost more than the load balance they buy.
-  const int64_t threads = get_num_threads();
-  const int64_t per_thread = ((length + threads - 1) / threads + 15) / 16 * 16;
+  const int64_t cores = cpu_cores();
   const int64_t min_rows = kGemmChunkWork / std::max<int64_t>(other * k, 1);
-  const int64_t grain = std::max<int64_t>({16, min_rows, per_thread});
-  if (threads <= 1 || in_parallel_region() || length < 2 * std::max<int64_t>(16, min_rows)) {
+  const int64_t per_core = (length + cores - 1) / cores;
+  const int64_t block = (std::max<int64_t>({16, min_rows, per_core}) + 15) / 16 * 16;
+  const int64_t blocks = (length + block - 1) / block;
+  if (blocks <= 1 || length < 2 * std::max<int64_t>(16, min_rows)) {
     call_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  parallel_for(length, grain, [&](int64_t lo, int64_t hi) {
-    if (split_rows) {  // rows lo..hi of A and C
-      const T* a_rows = ta == CblasNoTrans ? a + lo * lda : a + lo;
-      call_gemm(ta, tb, hi - lo, n, k, a_rows, lda, b, ldb, beta, c + lo * ldc, ldc);
-    } else {  // columns lo..hi of B and C
-      const T* b_cols = tb == CblasNoTrans ? b + lo : b + lo * ldb;
-      call_gemm(ta, tb, m, hi - lo, k, a, lda, b_cols, ldb, beta, c + lo, ldc);
+  parallel_for(blocks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      const int64_t lo = i * block, len = std::min(block, length - lo);
+      if (split_rows) {  // rows lo..lo + len of A and C
+        const T* a_rows = ta == CblasNoTrans ? a + lo * lda : a + lo;
+        call_gemm(ta, tb, len, n, k, a_rows, lda, b, ldb, beta, c + lo * ldc, ldc);
+      } else {  // columns lo..lo + len of B and C
+        const T* b_cols = tb == CblasNoTrans ? b + lo : b + lo * ldb;
+        call_gemm(ta, tb, m, len, k, a, lda, b_cols, ldb, beta, c + lo, ldc);
+      }
     }
   });
 }

@@ -20,7 +20,8 @@ struct MatrixRef {
 
 // C (M x N, row-major with leading dimension ldc) = A (M x K) @ B (K x N),
 // or C += A @ B when accumulate is set. Large products run on the thread pool
-// (Note [Thread budget]).
+// (Note [Thread budget]), with the same bits at every thread count (Note
+// [Reproducible products]).
 // OpenBLAS's own threads stay idle: its calls (products and LAPACK alike) run
 // single-threaded on whichever thread of Ember's pool makes them (Note [Thread budget]).
 void use_single_threaded_blas();

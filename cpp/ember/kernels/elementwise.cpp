@@ -187,6 +187,16 @@ T fmod_value(T a, T b) {
 
 // Bitwise ops exist for integer types only; check_operands refuses the rest
 // before any kernel runs.
+// log(e^a + e^b), or log2(2^a + 2^b) in base 2: the larger argument plus
+// log1p of the smaller term, which never overflows. Two equal infinities give
+// that infinity (their difference would be NaN).
+inline double log_add_exp(double a, double b, bool base2) {
+  if (std::isinf(a) && a == b) return a;
+  const double top = std::max(a, b), gap = -std::fabs(a - b);
+  if (std::isnan(a) || std::isnan(b)) return a + b;
+  return base2 ? top + std::log1p(std::exp2(gap)) / std::log(2.0) : top + std::log1p(std::exp(gap));
+}
+
 template <typename T, typename F>
 T integral_only(T a, T b, F f) {
   if constexpr (std::is_integral_v<T>) {
@@ -301,6 +311,18 @@ void with_binary_functor(BinaryOp op, Body&& body) {
       return body([](T x, T y) {
         return static_cast<T>(std::copysign(static_cast<double>(x), static_cast<double>(y)));
       });
+    case BinaryOp::Hypot:
+      return body([](T x, T y) {
+        return static_cast<T>(std::hypot(static_cast<double>(x), static_cast<double>(y)));
+      });
+    case BinaryOp::Logaddexp:
+      return body([](T x, T y) {
+        return static_cast<T>(log_add_exp(static_cast<double>(x), static_cast<double>(y), false));
+      });
+    case BinaryOp::Logaddexp2:
+      return body([](T x, T y) {
+        return static_cast<T>(log_add_exp(static_cast<double>(x), static_cast<double>(y), true));
+      });
     case BinaryOp::BitAnd:
       return body(
           [](T x, T y) { return integral_only(x, y, [](auto a, auto b) { return a & b; }); });
@@ -400,7 +422,13 @@ void check_operands(BinaryOp op, DType a, DType b, DType t, bool b_is_scalar) {
     if (op == BinaryOp::Pow && !(b_is_scalar && b == DType::Bool)) kernel = "pow";  // b ** True
     if (op == BinaryOp::ShiftLeft) kernel = "lshift_cpu";
     if (op == BinaryOp::ShiftRight) kernel = "rshift_cpu";
-  } else if (is_floating(t) && is_bitwise(op)) {
+  }
+  if (!is_floating(t)) {  // float-only ops: torch has no integer or bool kernel
+    if (op == BinaryOp::Hypot) kernel = "hypot_cpu";
+    if (op == BinaryOp::Logaddexp) kernel = "logaddexp_cpu";
+    if (op == BinaryOp::Logaddexp2) kernel = "logaddexp2_cpu";
+  }
+  if (is_floating(t) && is_bitwise(op)) {
     const char* names[] = {"bitwise_and_cpu", "bitwise_or_cpu", "bitwise_xor_cpu", "lshift_cpu",
                            "rshift_cpu"};
     kernel = names[static_cast<int>(op) - static_cast<int>(BinaryOp::BitAnd)];

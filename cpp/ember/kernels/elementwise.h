@@ -18,10 +18,13 @@ enum class BinaryOp {
   TruncDiv,  // division rounded toward zero (div with rounding_mode='trunc')
   Remainder,
   Atan2,
-  Xlogy,     // x * log(y), 0 where x is 0 (unless y is NaN)
-  Fmod,      // C's fmod: the remainder takes a's sign (integers: C's %)
-  Copysign,  // |a| with b's sign, in floating point
-  BitAnd,    // bitwise ops: integer and bool tensors only
+  Xlogy,       // x * log(y), 0 where x is 0 (unless y is NaN)
+  Fmod,        // C's fmod: the remainder takes a's sign (integers: C's %)
+  Copysign,    // |a| with b's sign, in floating point
+  Hypot,       // sqrt(a^2 + b^2) without overflow or underflow
+  Logaddexp,   // log(e^a + e^b)
+  Logaddexp2,  // log2(2^a + 2^b)
+  BitAnd,      // bitwise ops: integer and bool tensors only
   BitOr,
   BitXor,
   ShiftLeft,

@@ -27,4 +27,16 @@ inline bool cpu_has_avx512() {
 #endif
 }
 
+// Whether the AVX2 loops may run (AVX2 with FMA), decided as cpu_has_avx512.
+inline bool cpu_has_avx2() {
+#ifdef EMBER_DISPATCH_AT_RUNTIME
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+#elif defined(__AVX2__) && defined(__FMA__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 }  // namespace ember

@@ -145,6 +145,32 @@ Tensor xlogy_other_derivative(const Tensor& v, const BinaryOperands& o) {  // x 
   return div(mul(v, o.self), o.other);
 }
 
+// d hypot(a, b) = (a da + b db) / hypot(a, b); 0 / 0 at the origin, as torch's.
+Tensor hypot_self_derivative(const Tensor& v, const BinaryOperands& o) {
+  return div(mul(v, o.self), o.result);
+}
+Tensor hypot_other_derivative(const Tensor& v, const BinaryOperands& o) {
+  return div(mul(v, o.other), o.result);
+}
+
+// d/da log(e^a + e^b) = 1 / (1 + e^(b - a)); base 2: 1 / (1 + 2^(b - a)).
+Tensor logaddexp_share(const Tensor& v, const Tensor& mine, const Tensor& theirs, bool base2) {
+  const Tensor gap = sub(theirs, mine);
+  return div(v, add(base2 ? rpow(gap, Scalar(2.0)) : exp(gap), Scalar(1.0)));
+}
+Tensor logaddexp_self_derivative(const Tensor& v, const BinaryOperands& o) {
+  return logaddexp_share(v, o.self, o.other, false);
+}
+Tensor logaddexp_other_derivative(const Tensor& v, const BinaryOperands& o) {
+  return logaddexp_share(v, o.other, o.self, false);
+}
+Tensor logaddexp2_self_derivative(const Tensor& v, const BinaryOperands& o) {
+  return logaddexp_share(v, o.self, o.other, true);
+}
+Tensor logaddexp2_other_derivative(const Tensor& v, const BinaryOperands& o) {
+  return logaddexp_share(v, o.other, o.self, true);
+}
+
 constexpr uint8_t kBothForms = TensorTensor | TensorScalar;
 constexpr uint8_t kOperands = Self | Other;
 
@@ -193,6 +219,12 @@ constexpr BinaryEntry kBinaryTable[] = {
      kOperands, nullptr, atan2_self_derivative, atan2_other_derivative},
     {BinaryFn::Xlogy, "xlogy", "XlogyBackward0", TensorTensor, ScalarUse::Unused, kOperands,
      kOperands, nullptr, xlogy_self_derivative, xlogy_other_derivative},
+    {BinaryFn::Hypot, "hypot", "HypotBackward0", TensorTensor, ScalarUse::Unused, Self | Result,
+     Other | Result, nullptr, hypot_self_derivative, hypot_other_derivative},
+    {BinaryFn::Logaddexp, "logaddexp", "LogaddexpBackward0", TensorTensor, ScalarUse::Unused,
+     kOperands, kOperands, nullptr, logaddexp_self_derivative, logaddexp_other_derivative},
+    {BinaryFn::Logaddexp2, "logaddexp2", "Logaddexp2Backward0", TensorTensor, ScalarUse::Unused,
+     kOperands, kOperands, nullptr, logaddexp2_self_derivative, logaddexp2_other_derivative},
 };
 
 // The node keeps the result or the aux tensor in one slot.

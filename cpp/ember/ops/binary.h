@@ -38,11 +38,10 @@ namespace ember {
 // optional numbers, not a binary op), where (a condition as third operand),
 // the in-place comparisons (CompareBackward: zero gradients for any number of
 // inputs, no formula) and the forms torch gives no derivative (floor
-// division, number % tensor: NotImplemented). hypot, logaddexp and clamp with
-// tensor bounds are composed in Python (python/ember/_pointwise.py), so their
-// gradients come from the parts; torch's HypotBackward0, LogaddexpBackward0
-// and ClampBackward0 would need their kernels first; xlogy with a number wraps it into a tensor
-// (XlogyBackward0, where torch records XlogyBackward1/2).
+// division, number % tensor: NotImplemented). clamp with tensor bounds is
+// composed in Python (python/ember/_pointwise.py), so its gradients come from
+// the parts, where torch records ClampBackward0; xlogy with a number wraps it
+// into a tensor (XlogyBackward0, where torch records XlogyBackward1/2).
 
 enum class BinaryFn : uint8_t {
   Add,
@@ -65,8 +64,11 @@ enum class BinaryFn : uint8_t {
   RoundedDiv,  // div with a rounding_mode
   Atan2,
   Xlogy,
+  Hypot,
+  Logaddexp,
+  Logaddexp2,
 };
-constexpr size_t kBinaryFnCount = static_cast<size_t>(BinaryFn::Xlogy) + 1;
+constexpr size_t kBinaryFnCount = static_cast<size_t>(BinaryFn::Logaddexp2) + 1;
 
 // Call forms an entry's node is recorded for.
 namespace binary_form {
@@ -173,5 +175,8 @@ using CopysignBackward1 = BinaryNode<BinaryFn::CopysignScalar>;
 using DivBackward2 = BinaryNode<BinaryFn::RoundedDiv>;
 using Atan2Backward0 = BinaryNode<BinaryFn::Atan2>;
 using XlogyBackward0 = BinaryNode<BinaryFn::Xlogy>;
+using HypotBackward0 = BinaryNode<BinaryFn::Hypot>;
+using LogaddexpBackward0 = BinaryNode<BinaryFn::Logaddexp>;
+using Logaddexp2Backward0 = BinaryNode<BinaryFn::Logaddexp2>;
 
 }  // namespace ember

@@ -262,6 +262,24 @@ Tensor xlogy(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor hypot(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Hypot, a, b);
+  differentiate_binary(BinaryFn::Hypot, out, a, b);
+  return out;
+}
+
+Tensor logaddexp(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Logaddexp, a, b);
+  differentiate_binary(BinaryFn::Logaddexp, out, a, b);
+  return out;
+}
+
+Tensor logaddexp2(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel(BinaryOp::Logaddexp2, a, b);
+  differentiate_binary(BinaryFn::Logaddexp2, out, a, b);
+  return out;
+}
+
 Tensor remainder(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(BinaryOp::Remainder, a, b);
   if (is_floating(out->dtype())) differentiate_binary(BinaryFn::Remainder, out, a, b);

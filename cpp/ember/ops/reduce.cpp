@@ -618,14 +618,43 @@ std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim) {
 
 // amax/amin: the extreme's exact value (never a sum of ties, which rounds or
 // overflows), its gradient shared evenly among ties, as torch's.
-Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max) {
+namespace {
+
+// torch's checks of amax/amin's dims, in its order; returns them wrapped and sorted.
+DimList extreme_dims(const Tensor& a, const DimList& dims, const char* name) {
   DimList ds;
-  for (int64_t d : dims) ds.push_back(wrap_dim(d, std::max<int64_t>(a->dim(), 1)));
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, std::max<int64_t>(a->dim(), 1));
+    if (std::find(ds.begin(), ds.end(), w) != ds.end()) {
+      throw std::runtime_error("dim " + std::to_string(w) +
+                               " appears multiple times in the list of dims");
+    }
+    ds.push_back(w);
+  }
+  if (a->numel() == 0) {
+    if (ds.empty()) {
+      throw std::runtime_error(std::string(name) +
+                               "(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.");
+    }
+    for (int64_t d : ds) {
+      if (a->dim() > 0 && a->shape()[d] == 0) {
+        throw IndexError(std::string(name) + "(): Expected reduction dim " + std::to_string(d) +
+                         " to have non-zero size.");
+      }
+    }
+  }
   if (ds.empty() && a->dim() > 0) {
     for (int64_t d = 0; d < a->dim(); ++d) ds.push_back(d);
   }
   std::sort(ds.begin(), ds.end());
-  ds.erase(std::unique(ds.begin(), ds.end()), ds.end());
+  return ds;
+}
+
+}  // namespace
+
+Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max) {
+  const DimList ds = extreme_dims(a, dims, is_max ? "amax" : "amin");
   Tensor best;
   {
     GradModeGuard no_grad(false);
