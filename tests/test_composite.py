@@ -4,6 +4,8 @@ against torch: values and gradients (node names differ: see docs/compatibility.m
 import numpy as np
 import pytest
 from conftest import both, capture, compare, ember, torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7 - 1
 
@@ -266,6 +268,45 @@ def test_amax_errors_name_the_empty_dim_and_the_modified_output_like_torch():
     e, t = capture(modified, ember), capture(modified, torch)
     assert type(e) is type(t) is RuntimeError
     assert str(e).replace("ember.", "torch.").split(", which")[0] == str(t).split(", which")[0]
+
+
+UNIQUE_VALUES = [0.0, -0.0, 1.0, 2.5, -3.0, 7.0, float("nan"), float("inf"), float("-inf")]
+UNIQUE_DTYPES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "uint8", "bool"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.sampled_from(UNIQUE_VALUES), max_size=24),
+    dtype=st.sampled_from(UNIQUE_DTYPES),
+    columns=st.sampled_from([1, 2, 3]),
+)
+def test_unique_matches_torch(values, dtype, columns):
+    # torch's order, NaN each its own value, -0.0 and 0.0 one value, inverse in
+    # the input's shape; integer dtypes see the finite values only.
+    if dtype not in ("float32", "float64", "float16", "bfloat16"):
+        values = [abs(v) for v in values if np.isfinite(v)]
+    values = values[: len(values) // columns * columns]
+    array = np.array(values, dtype=np.float64).reshape(-1, columns)
+
+    def make(lib):
+        return lib.tensor(array, dtype=getattr(lib, dtype))
+
+    compare(lambda lib: lib.unique(make(lib), return_inverse=True, return_counts=True))
+    compare(lambda lib: make(lib).unique(return_counts=True))
+    compare(lambda lib: lib.unique(make(lib)))
+
+
+def test_unique_records_torchs_node_without_a_derivative():
+    for lib in (ember, torch):
+        x = lib.tensor([3.0, 1.0, 3.0], requires_grad=True)
+        values = lib.unique(x)
+        assert type(values.grad_fn).__name__ == "Unique2Backward0"
+        assert values.requires_grad
+        with pytest.raises(
+            NotImplementedError, match="derivative for '_unique2' is not implemented"
+        ):
+            values.sum().backward()
+    compare(lambda lib: lib.unique(lib.tensor(5.0), return_inverse=True))
 
 
 @pytest.mark.parametrize(

@@ -110,9 +110,14 @@ OPTIMIZERS = [
 def test_twenty_steps_and_state_dict_match_torch(opt, kw, dtype):
     ep, eo = _run(ember, opt, kw, 20, dtype)
     tp, to = _run(torch, opt, kw, 20, dtype)
+    tol = _tol(dtype)
+    if opt == "RMSprop" and kw.get("centered") and dtype == "float32":
+        # sqrt(square_avg - grad_avg**2) cancels, and torch's MKL sqrt is off by an
+        # ulp now and then (how often depends on the CPU): an ulp at the values' scale
+        tol = {"rtol": 1e-4, "atol": 1e-6}
     for e, t in zip(ep, tp):
-        assert_close(e, t, **_tol(dtype))
-    assert_state_dicts_match(eo.state_dict(), to.state_dict(), **_tol(dtype))
+        assert_close(e, t, **tol)
+    assert_state_dicts_match(eo.state_dict(), to.state_dict(), **tol)
 
 
 def test_state_dict_groups_and_params_without_grads():

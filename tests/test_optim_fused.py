@@ -129,8 +129,10 @@ def _fused_name(opt):
 def _torch_tol(opt, kw, dtype):
     """Tolerance against torch itself, whose sqrt is off by an ulp now and then (see
     correctly_rounded_torch_sqrt). Centered RMSprop's sqrt(square_avg - grad_avg**2)
-    cancels, and its momentum carries the difference on: float32 needs more there."""
-    if opt == "RMSprop" and kw.get("centered") and dtype == "float32":
+    cancels, and momentum carries a differing sqrt's ulp on into parameters that pass
+    through ~2 on their way near 0 (how often MKL's sqrt is off depends on the CPU's
+    vector width): float32 needs an ulp at that scale there."""
+    if opt == "RMSprop" and (kw.get("centered") or kw.get("momentum")) and dtype == "float32":
         return {"rtol": 1e-4, "atol": 1e-6}
     return _tol(dtype)
 
@@ -251,8 +253,8 @@ def test_non_contiguous_grads_take_the_param_by_param_path(opt, kw, fused_calls)
     assert not ep[0].grad.is_contiguous()
     assert fused_calls == []
     for e, t in zip(ep, tp):
-        assert_close(e, t, **_tol("float32"))
-    assert_state_dicts_match(eo.state_dict(), to.state_dict(), **_tol("float32"))
+        assert_close(e, t, **_torch_tol(opt, kw, "float32"))
+    assert_state_dicts_match(eo.state_dict(), to.state_dict(), **_torch_tol(opt, kw, "float32"))
 
 
 @pytest.mark.parametrize("opt, kw", CASES[1::4], ids=str)

@@ -174,6 +174,14 @@ Tensor logsumexp(const Tensor& a, const DimList& dims, bool keepdim);
 std::pair<Tensor, Tensor> sort(const Tensor& a, int64_t dim, bool descending);
 Tensor argsort(const Tensor& a, int64_t dim, bool descending);
 std::pair<Tensor, Tensor> topk(const Tensor& a, int64_t k, int64_t dim, bool largest, bool sorted);
+// torch.unique without dim: the sorted distinct values, each element's index
+// among them (in the input's shape) and each value's count; the last two are
+// null unless asked for. Equal values (-0.0 and 0.0 too) are one value; every
+// NaN is its own, as in torch.
+struct UniqueResult {
+  Tensor values, inverse, counts;
+};
+UniqueResult unique(const Tensor& a, bool return_inverse, bool return_counts);
 // The lower median of all elements, or along dim with its position; nanmedian
 // skips NaNs, median returns the first NaN of a line holding one.
 Tensor median(const Tensor& a);

@@ -251,6 +251,7 @@ from ._C import TruncBackward0 as TruncBackward0
 from ._C import UnbindBackward0 as UnbindBackward0
 from ._C import UnfoldBackward0 as UnfoldBackward0
 from ._C import UnfoldBackwardBackward0 as UnfoldBackwardBackward0
+from ._C import Unique2Backward0 as Unique2Backward0
 from ._C import UnsafeViewBackward0 as UnsafeViewBackward0
 from ._C import UnsqueezeBackward0 as UnsqueezeBackward0
 from ._C import UpsampleBilinear2DBackward0 as UpsampleBilinear2DBackward0

@@ -197,15 +197,15 @@ def count_nonzero(input, dim=None):
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     del sorted  # torch's CPU unique sorts either way
-    if dim is not None:
-        dim = _dim(dim, input.dim())
+    if dim is None:
+        return _C._unique(input, return_inverse, return_counts)
+    dim = _dim(dim, input.dim())
     values, inverse, counts = np.unique(  # each NaN is its own value, as in torch
         numpy_values(input), return_inverse=True, return_counts=True, axis=dim, equal_nan=False
     )
     out = [_C.tensor(values, dtype=input.dtype)]
     if return_inverse:
-        shape = input.shape if dim is None else (input.shape[dim],)
-        out.append(_C.tensor(inverse.reshape(shape).astype(np.int64)))
+        out.append(_C.tensor(inverse.reshape(input.shape[dim]).astype(np.int64)))
     if return_counts:
         out.append(_C.tensor(counts.astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)

@@ -36,6 +36,17 @@ void init_sorting(py::module_& m) {
   bind_node<MedianBackward1>(m, "MedianBackward1");
   bind_node<NanmedianBackward0>(m, "NanmedianBackward0");
   bind_node<NanmedianBackward1>(m, "NanmedianBackward1");
+  bind_node<Unique2Backward0>(m, "Unique2Backward0");
+  // ember.unique without dim (the Python wrapper takes the argument forms).
+  m.def("_unique", [](const Tensor& a, bool return_inverse, bool return_counts) -> py::object {
+    const UniqueResult u = unique(a, return_inverse, return_counts);
+    if (!return_inverse && !return_counts) return py::cast(u.values);
+    py::list out;
+    out.append(u.values);
+    if (return_inverse) out.append(u.inverse);
+    if (return_counts) out.append(u.counts);
+    return py::tuple(out);
+  });
 
   TensorClass cls(m.attr("Tensor"));
   // `stable` is accepted for torch's signature: the sort is always stable.

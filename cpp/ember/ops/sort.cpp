@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "ember/autograd/forward_ad.h"
 #include "ember/autograd/functions/rearrange.h"
@@ -123,6 +124,47 @@ std::pair<Tensor, Tensor> topk(const Tensor& a, int64_t k, int64_t dim, bool lar
 
 TensorList TopkBackward0::apply(TensorList&& grads) {
   return {placed(grads[0], indices.unpack(*this), self_meta.shape, dim)};
+}
+
+UniqueResult unique(const Tensor& a, bool return_inverse, bool return_counts) {
+  const int64_t n = a->numel();
+  UniqueResult u;
+  {
+    NoGraph scope;
+    const SortResult sorted = sort_rows_kernel(reshape(contiguous(a), {1, n}), 1, n, false);
+    const int64_t* order = sorted.indices->data<int64_t>();
+    std::vector<int64_t> starts;  // where each run of equal sorted values begins
+    EMBER_DISPATCH_ALL(a->dtype(), T, [&] {
+      const T* v = sorted.values->data<T>();
+      for (int64_t i = 0; i < n; ++i) {
+        if (i == 0 || !(v[i] == v[i - 1])) starts.push_back(i);  // NaN != NaN: a run each
+      }
+      const int64_t groups = static_cast<int64_t>(starts.size());
+      u.values = empty(Shape{groups}, a->dtype());
+      T* out = u.values->data<T>();
+      for (int64_t g = 0; g < groups; ++g) out[g] = v[starts[g]];
+    });
+    const int64_t groups = static_cast<int64_t>(starts.size());
+    starts.push_back(n);
+    if (return_inverse) {
+      u.inverse = empty(a->shape(), DType::Int64);
+      int64_t* place = u.inverse->data<int64_t>();
+      for (int64_t g = 0; g < groups; ++g) {
+        for (int64_t i = starts[g]; i < starts[g + 1]; ++i) place[order[i]] = g;
+      }
+    }
+    if (return_counts) {
+      u.counts = empty(Shape{groups}, DType::Int64);
+      int64_t* count = u.counts->data<int64_t>();
+      for (int64_t g = 0; g < groups; ++g) count[g] = starts[g + 1] - starts[g];
+    }
+  }
+  if (any_requires_grad(a)) record<Unique2Backward0>(u.values, {&a});
+  return u;
+}
+
+TensorList Unique2Backward0::apply(TensorList&&) {
+  throw NotImplementedError("the derivative for '_unique2' is not implemented.");
 }
 
 namespace {

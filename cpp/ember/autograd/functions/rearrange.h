@@ -103,6 +103,11 @@ struct TopkBackward0 final : Node {
   InputMeta self_meta;
   int64_t dim = 0;
 };
+// torch gives unique no derivative: its values require grad, and backward
+// through them raises.
+struct Unique2Backward0 final : Node {
+  EMBER_NODE(Unique2Backward0);
+};
 struct MedianBackward1 final : Node {
   EMBER_NODE_FWD(MedianBackward1);
   void release_saved() override { indices.release(); }
