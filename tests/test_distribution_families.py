@@ -511,3 +511,26 @@ def test_transformed_distribution_rejects_bad_transforms_like_torch():
     same_error(
         lambda L: L.distributions.TransformedDistribution(L.distributions.Normal(0.0, 1.0), [3])
     )
+
+
+@pytest.mark.parametrize(
+    "prop", ["covariance_matrix", "precision_matrix", "scale_tril", "variance"]
+)
+def test_low_rank_normal_matrices_match_torch(prop):
+    build, _ = FAMILIES["LowRankMultivariateNormal"]
+
+    def run(L):
+        d = build(L.distributions, _leaf_maker(L))
+        return getattr(d, prop), getattr(d.expand((3, 2)), prop)
+
+    compare(run, rtol=1e-10, atol=1e-12)
+
+
+def test_mixture_and_transformed_reprs_match_torch():
+    def run(L):
+        D = L.distributions
+        mixture = FAMILIES["MixtureSameFamily"][0](D, _leaf_maker(L))
+        text = repr(mixture) + repr(D.LogNormal(0.0, 1.0).support)
+        return L.tensor([hash(text.replace("torch.", "").replace("ember.", ""))])
+
+    compare(run)
