@@ -110,6 +110,7 @@ from ._C import HardshrinkBackward0 as HardshrinkBackward0
 from ._C import HardsigmoidBackward0 as HardsigmoidBackward0
 from ._C import HardswishBackward0 as HardswishBackward0
 from ._C import HardtanhBackward0 as HardtanhBackward0
+from ._C import I0Backward0 as I0Backward0
 from ._C import Im2ColBackward0 as Im2ColBackward0
 from ._C import IndexBackward0 as IndexBackward0
 from ._C import IndexCopyBackward0 as IndexCopyBackward0
@@ -218,6 +219,12 @@ from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
 from ._C import SoftshrinkBackward0 as SoftshrinkBackward0
 from ._C import SortBackward0 as SortBackward0
+from ._C import SpecialErfcxBackward0 as SpecialErfcxBackward0
+from ._C import SpecialI0EBackward0 as SpecialI0EBackward0
+from ._C import SpecialI1Backward0 as SpecialI1Backward0
+from ._C import SpecialI1EBackward0 as SpecialI1EBackward0
+from ._C import SpecialLogNdtrBackward0 as SpecialLogNdtrBackward0
+from ._C import SpecialNdtriBackward0 as SpecialNdtriBackward0
 from ._C import SplitBackward0 as SplitBackward0
 from ._C import SplitWithSizesBackward0 as SplitWithSizesBackward0
 from ._C import SqrtBackward0 as SqrtBackward0
@@ -346,6 +353,7 @@ from ._C import ge as ge
 from ._C import get_num_threads as get_num_threads
 from ._C import get_rng_state as get_rng_state
 from ._C import gt as gt
+from ._C import i0 as i0
 from ._C import index_copy as index_copy
 from ._C import index_fill as index_fill
 from ._C import index_select as index_select
