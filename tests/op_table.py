@@ -36,6 +36,7 @@ ALL = BOOL + NUMERIC
 SIGNED = SIGNED_INTS + FLOATS
 F32 = ("bfloat16", "float32", "float64")  # no float16 kernel in torch's CPU build
 F64 = ("float32", "float64")
+NO_HALF = BOOL + INTS + F64  # torch's kernel has no float16 or bfloat16 form
 
 NO_GRAD = dict(grad=False, gradgrad=False)
 CHECKS = ("values", "grad", "gradcheck", "gradgradcheck", "promotion", "out", "out_dtype", "errors")
@@ -541,6 +542,17 @@ POINTWISE_UNARY = [
     unary("logit", "open01", aliases=("special.logit",)),
     unary("special.entr", "positive"),
     unary("sinc", aliases=("special.sinc",)),
+    unary("i0", aliases=("special.i0",)),
+    unary("special.i0e"),
+    unary("special.i1"),
+    unary("special.i1e"),
+    unary("special.ndtr"),
+    unary("special.ndtri", "open01", dtypes=NO_HALF),
+    unary("special.log_ndtr", dtypes=NO_HALF),
+    unary("special.erfcx", dtypes=NO_HALF),
+    unary("special.modified_bessel_i0", dtypes=NO_HALF, **NO_GRAD),
+    unary("special.modified_bessel_i1", dtypes=NO_HALF, **NO_GRAD),
+    unary("special.spherical_bessel_j0", dtypes=NO_HALF, **NO_GRAD),
     op(
         "polygamma",
         fixed(Sample((1, Values(domain="positive")(3, 4)))),

@@ -28,14 +28,20 @@ DOMAINS = {
     "acosh": (1.1, 3.0),
     "log1p": (-0.5, 3.0),
     "tan": (-1.2, 1.2),
+    "special_ndtri": (0.05, 0.95),
 }
 UNARY_TABLE = ember._C._unary_op_table()
 UNARY_NAMES = [e["name"] for e in UNARY_TABLE]
 
 
 def op_of(lib, name):
-    """The public function of a table entry (silu lives in nn.functional only, as in torch)."""
-    return lib.nn.functional.silu if name == "silu" else getattr(lib, name)
+    """The public function of a table entry (silu lives in nn.functional only, as in
+    torch; special_<name> is torch.special.<name>)."""
+    if name == "silu":
+        return lib.nn.functional.silu
+    if name.startswith("special_"):
+        return getattr(lib.special, name.removeprefix("special_"))
+    return getattr(lib, name)
 
 
 def sample(name, shape=(3, 4), seed=0):

@@ -38,6 +38,8 @@ def special_values(dtype):
 
 
 def function(lib, name):
+    if name.startswith("special_"):
+        return getattr(lib.special, name.removeprefix("special_"))
     if name in UNARY_NAMES:
         return lib.nn.functional.silu if name == "silu" else getattr(lib, name)
     return getattr(lib.nn.functional, name)
@@ -55,8 +57,19 @@ def value_and_gradient(lib, name, x):
 #   - log1p of a denormal is the denormal (torch's kernel flushes it to 0);
 F32_MAX = float(np.finfo(np.float32).max)
 DENORMALS = {t: float(np.finfo(t).smallest_subnormal) for t in ("float32", "float64")}
+INF = float("inf")
+I0E_AT_F32_MAX = float(np.float32(1 / np.sqrt(2 * np.pi * F32_MAX)))  # I1e there too, to float
 DOCUMENTED = {
     **{(t, "log1p", s * d): (s * d, 1.0) for t, d in DENORMALS.items() for s in (1, -1)},
+    # I0 and I1 at +-inf are +-inf (torch's kernels give NaN), with gradients
+    # I1(+-inf) and I0(+-inf) - I1(x)/x
+    **{(t, "i0", s * INF): (INF, s * INF) for t in DENORMALS for s in (1, -1)},
+    **{(t, "special_i1", s * INF): (s * INF, float("nan")) for t in DENORMALS for s in (1, -1)},
+    # the float32 gradients of i0e and i1e at the largest float are differences
+    # of two equal float results here (0; the true value underflows), of two
+    # results an ulp apart in torch
+    **{("float32", "special_i0e", s * F32_MAX): (I0E_AT_F32_MAX, 0.0) for s in (1, -1)},
+    **{("float32", "special_i1e", s * F32_MAX): (s * I0E_AT_F32_MAX, 0.0) for s in (1, -1)},
 }
 # torch's AVX-512 kernels (picked by torch on CPUs that have AVX-512) differ
 # from its default AVX2 ones, which Ember's values follow on every CPU: float32

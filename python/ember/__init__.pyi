@@ -110,7 +110,7 @@ from ._C import HardshrinkBackward0 as HardshrinkBackward0
 from ._C import HardsigmoidBackward0 as HardsigmoidBackward0
 from ._C import HardswishBackward0 as HardswishBackward0
 from ._C import HardtanhBackward0 as HardtanhBackward0
-from ._C import HypotBackward0 as HypotBackward0
+from ._C import I0Backward0 as I0Backward0
 from ._C import Im2ColBackward0 as Im2ColBackward0
 from ._C import IndexBackward0 as IndexBackward0
 from ._C import IndexCopyBackward0 as IndexCopyBackward0
@@ -144,8 +144,6 @@ from ._C import Log2Backward0 as Log2Backward0
 from ._C import LogBackward0 as LogBackward0
 from ._C import LogSigmoidBackward0 as LogSigmoidBackward0
 from ._C import LogSoftmaxBackward0 as LogSoftmaxBackward0
-from ._C import Logaddexp2Backward0 as Logaddexp2Backward0
-from ._C import LogaddexpBackward0 as LogaddexpBackward0
 from ._C import LogcumsumexpBackward0 as LogcumsumexpBackward0
 from ._C import LogitBackward0 as LogitBackward0
 from ._C import LogsumexpBackward0 as LogsumexpBackward0
@@ -221,6 +219,12 @@ from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
 from ._C import SoftshrinkBackward0 as SoftshrinkBackward0
 from ._C import SortBackward0 as SortBackward0
+from ._C import SpecialErfcxBackward0 as SpecialErfcxBackward0
+from ._C import SpecialI0EBackward0 as SpecialI0EBackward0
+from ._C import SpecialI1Backward0 as SpecialI1Backward0
+from ._C import SpecialI1EBackward0 as SpecialI1EBackward0
+from ._C import SpecialLogNdtrBackward0 as SpecialLogNdtrBackward0
+from ._C import SpecialNdtriBackward0 as SpecialNdtriBackward0
 from ._C import SplitBackward0 as SplitBackward0
 from ._C import SplitWithSizesBackward0 as SplitWithSizesBackward0
 from ._C import SqrtBackward0 as SqrtBackward0
@@ -251,7 +255,6 @@ from ._C import TruncBackward0 as TruncBackward0
 from ._C import UnbindBackward0 as UnbindBackward0
 from ._C import UnfoldBackward0 as UnfoldBackward0
 from ._C import UnfoldBackwardBackward0 as UnfoldBackwardBackward0
-from ._C import Unique2Backward0 as Unique2Backward0
 from ._C import UnsafeViewBackward0 as UnsafeViewBackward0
 from ._C import UnsqueezeBackward0 as UnsqueezeBackward0
 from ._C import UpsampleBilinear2DBackward0 as UpsampleBilinear2DBackward0
@@ -275,8 +278,6 @@ from ._C import addbmm as addbmm
 from ._C import addcdiv as addcdiv
 from ._C import addcmul as addcmul
 from ._C import addmv as addmv
-from ._C import amax as amax
-from ._C import amin as amin
 from ._C import arange as arange
 from ._C import arccos as arccos
 from ._C import arccosh as arccosh
@@ -352,7 +353,7 @@ from ._C import ge as ge
 from ._C import get_num_threads as get_num_threads
 from ._C import get_rng_state as get_rng_state
 from ._C import gt as gt
-from ._C import hypot as hypot
+from ._C import i0 as i0
 from ._C import index_copy as index_copy
 from ._C import index_fill as index_fill
 from ._C import index_select as index_select
@@ -375,8 +376,6 @@ from ._C import log10 as log10
 from ._C import log1p as log1p
 from ._C import log2 as log2
 from ._C import log_softmax as log_softmax
-from ._C import logaddexp as logaddexp
-from ._C import logaddexp2 as logaddexp2
 from ._C import logcumsumexp as logcumsumexp
 from ._C import logical_and as logical_and
 from ._C import logical_not as logical_not
@@ -527,6 +526,8 @@ accelerator: typing.Any
 def addmm(input, mat1, mat2, *, beta=..., alpha=..., out=...): ...
 def all(self, dim=..., keepdim=..., *, out=...): ...
 def allclose(input, other, rtol=..., atol=..., equal_nan=...): ...
+def amax(input, dim=..., keepdim=..., *, out=...): ...
+def amin(input, dim=..., keepdim=..., *, out=...): ...
 def any(self, dim=..., keepdim=..., *, out=...): ...
 def argwhere(input): ...
 backends: typing.Any
@@ -557,6 +558,7 @@ half = _C.float16
 def histc(input, bins=..., min=..., max=..., *, out=...): ...
 def histogram(input, bins=..., *, range=..., weight=..., density=..., out=...): ...
 def hstack(tensors, *, out=...): ...
+def hypot(input, other, *, out=...): ...
 def index_add(input, dim, index, source, *, alpha=..., out=...): ...
 def inner(input, other, *, out=...): ...
 int = _C.int32
@@ -566,6 +568,7 @@ def isclose(input, other, rtol=..., atol=..., equal_nan=...): ...
 def isfinite(input): ...
 def isin(elements, test_elements, *, assume_unique=..., invert=..., out=...): ...
 def isinf(input): ...
+def logaddexp(input, other, *, out=...): ...
 logdet = linalg._logdet
 long = _C.int64
 def matrix_power(input, n, *, out=...): ...

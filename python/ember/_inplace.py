@@ -46,6 +46,7 @@ _FROM_OUT_OF_PLACE = [
     "floor",
     "floor_divide",
     "hypot",
+    "i0",
     "index_add",
     "log",
     "log10",

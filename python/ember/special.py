@@ -1,8 +1,9 @@
-"""torch.special: the error, gamma and information functions under scipy's names.
+"""torch.special: the error, gamma, normal-distribution, Bessel and information
+functions under scipy's names.
 
-Each is one of Ember's ops or a short composition of them; the Bessel and
-orthogonal-polynomial families, ndtri, log_ndtr, erfcx, zeta and the incomplete
-gamma functions are not here yet."""
+Each is one of Ember's ops or a short composition of them; the Bessel functions
+of the first and second kind (J, Y), K0/K1, the orthogonal-polynomial families,
+zeta and the incomplete gamma functions are not here yet."""
 
 import math
 
@@ -15,21 +16,32 @@ __all__ = [
     "entr",
     "erf",
     "erfc",
+    "erfcx",
     "erfinv",
     "exp2",
     "expit",
     "expm1",
     "gammaln",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
     "log1p",
+    "log_ndtr",
     "log_softmax",
     "logit",
     "logsumexp",
+    "modified_bessel_i0",
+    "modified_bessel_i1",
     "multigammaln",
+    "ndtr",
+    "ndtri",
     "polygamma",
     "psi",
     "round",
     "sinc",
     "softmax",
+    "spherical_bessel_j0",
     "xlog1py",
     "xlogy",
 ]
@@ -45,6 +57,36 @@ log1p = _C.log1p
 def round(input, *, decimals=0):  # noqa: A001 - torch's name
     refuse_integers(input, "round_vml_cpu")  # torch.round keeps integers; special.round refuses
     return _round(input, decimals=decimals)
+
+
+i0 = _C.i0
+
+
+def _table_op(name):
+    """torch.special.<name> from the unary op table's _C._special_<name>."""
+    kernel = getattr(_C, "_special_" + name)
+
+    def special_function(input):
+        return kernel(input)
+
+    special_function.__name__ = special_function.__qualname__ = name
+    return special_function
+
+
+ndtri = _table_op("ndtri")
+log_ndtr = _table_op("log_ndtr")
+erfcx = _table_op("erfcx")
+i0e = _table_op("i0e")
+i1 = _table_op("i1")
+i1e = _table_op("i1e")
+spherical_bessel_j0 = _table_op("spherical_bessel_j0")
+modified_bessel_i0 = _table_op("modified_bessel_i0")
+modified_bessel_i1 = _table_op("modified_bessel_i1")
+
+
+def ndtr(input):
+    """The standard normal CDF, (1 + erf(x / sqrt 2)) / 2, composed as torch composes it."""
+    return (erf(input * math.sqrt(0.5)) + 1) * 0.5
 
 
 expit = _C.sigmoid
@@ -131,6 +173,25 @@ def multigammaln(input, p):
 # torch.special's functions take out=; those bound in C++ have it already.
 _out.install(
     globals(),
-    ("entr", "logit", "logsumexp", "multigammaln", "round", "sinc", "xlog1py", "xlogy"),
+    (
+        "entr",
+        "erfcx",
+        "i0e",
+        "i1",
+        "i1e",
+        "log_ndtr",
+        "logit",
+        "logsumexp",
+        "modified_bessel_i0",
+        "modified_bessel_i1",
+        "multigammaln",
+        "ndtr",
+        "ndtri",
+        "round",
+        "sinc",
+        "spherical_bessel_j0",
+        "xlog1py",
+        "xlogy",
+    ),
     prefix="special.",
 )

@@ -505,9 +505,17 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   auto bind_unary = [&](const char* name, UnaryOp op) {
     def_both(m, cls, name, [op](const Tensor& a) { return unary_op(op, a); });
   };
+  // torch.special's functions have no Tensor method: _special_<name> on the module only.
+  const std::string special_prefix = "special_";
   for (size_t i = 0; i < kUnaryOpCount; ++i) {
     const UnaryEntry& entry = unary_entry(static_cast<UnaryOp>(i));
-    if (entry.op != UnaryOp::Silu) bind_unary(entry.name, entry.op);
+    const UnaryOp op = entry.op;
+    if (std::string(entry.name).rfind(special_prefix, 0) == 0) {
+      m.def(("_" + std::string(entry.name)).c_str(),
+            [op](const Tensor& a) { return unary_op(op, a); });
+    } else if (op != UnaryOp::Silu) {
+      bind_unary(entry.name, op);
+    }
   }
   const std::pair<const char*, UnaryOp> aliases[] = {
       {"negative", UnaryOp::Neg}, {"arcsin", UnaryOp::Asin},   {"arccos", UnaryOp::Acos},

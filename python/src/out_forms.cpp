@@ -76,6 +76,10 @@ constexpr OutRule kRules[] = {
     {"nan_to_num", Rule::Same, "nan_to_num: dtype of out: {out} should be same as input: {result}",
      true},
     {"where", Rule::Same, "Expected out type to be {result} but got {out}", true},
+    // torch.special functions without a derivative take out= from inputs that require grad
+    {"modified_bessel_i0", Rule::Cast, kCast, false},
+    {"modified_bessel_i1", Rule::Cast, kCast, false},
+    {"spherical_bessel_j0", Rule::Cast, kCast, false},
     {"mvlgamma", Rule::Cast,
      "mvlgamma: result type {result} can't be cast to the desired output type {out}", true},
     {"signbit", Rule::Bool, "signbit does not support non-boolean outputs.", false},
@@ -330,6 +334,7 @@ constexpr const char* kWithOut[] = {
     "erfinv",
     "frac",
     "lgamma",
+    "i0",
     "log10",
     "logical_not",
     "bitwise_not",

@@ -564,6 +564,12 @@ void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar&
 
 namespace {
 
+// The double-precision special functions take every kernel dtype through double.
+template <typename T>
+double as_double(T x) {
+  return static_cast<double>(x);
+}
+
 // The inverse of erf in double: a closed-form first guess good to ~2e-3,
 // then Halley steps on erf (or on erfc near +-1, where 1 - |y| is exact and
 // erf(x) - y would cancel).
@@ -644,6 +650,24 @@ void with_unary_functor(UnaryOp op, Body&& body) {
       return body([](T x) { return static_cast<T>(lgamma_value(as_floating(x))); });
     case UnaryOp::Digamma:
       return body([](T x) { return static_cast<T>(digamma_value(as_floating(x))); });
+    case UnaryOp::Ndtri:
+      return body([](T x) { return static_cast<T>(ndtri_value(as_double(x))); });
+    case UnaryOp::LogNdtr:
+      return body([](T x) { return static_cast<T>(log_ndtr_value(as_double(x))); });
+    case UnaryOp::Erfcx:
+      return body([](T x) { return static_cast<T>(erfcx_value(as_double(x))); });
+    case UnaryOp::I0:
+    case UnaryOp::ModifiedBesselI0:
+      return body([](T x) { return static_cast<T>(bessel_i0_value(as_double(x))); });
+    case UnaryOp::I0e:
+      return body([](T x) { return static_cast<T>(bessel_i0e_value(as_double(x))); });
+    case UnaryOp::I1:
+    case UnaryOp::ModifiedBesselI1:
+      return body([](T x) { return static_cast<T>(bessel_i1_value(as_double(x))); });
+    case UnaryOp::I1e:
+      return body([](T x) { return static_cast<T>(bessel_i1e_value(as_double(x))); });
+    case UnaryOp::SphericalBesselJ0:
+      return body([](T x) { return static_cast<T>(spherical_bessel_j0_value(as_double(x))); });
     case UnaryOp::Cos:
       return body([](T x) { return std::cos(x); });
     case UnaryOp::Tanh:
@@ -737,6 +761,34 @@ void check_bool_unary(UnaryOp op) {
   throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for 'Bool'");
 }
 
+// torch's CPU kernels of these special functions have no float16 or bfloat16
+// form: the kernel name of torch's refusal, or null.
+const char* kernel_without_half_types(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Ndtri:
+      return "ndtri_cpu";
+    case UnaryOp::LogNdtr:
+      return "log_ndtr_cpu";
+    case UnaryOp::Erfcx:
+      return "erfcx_cpu";
+    case UnaryOp::ModifiedBesselI0:
+      return "modified_bessel_i0_cpu";
+    case UnaryOp::ModifiedBesselI1:
+      return "modified_bessel_i1_cpu";
+    case UnaryOp::SphericalBesselJ0:
+      return "spherical_bessel_j0_cpu";
+    default:
+      return nullptr;
+  }
+}
+
+void check_half_unary(UnaryOp op, DType dtype) {
+  const char* kernel = kernel_without_half_types(op);
+  if (kernel == nullptr || (dtype != DType::Float16 && dtype != DType::BFloat16)) return;
+  throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                            scalar_type_name(dtype) + "'");
+}
+
 Tensor contiguous_copy(const Tensor& a) {
   Tensor out = empty(a->shape(), a->dtype());
   copy_kernel(out, a);
@@ -818,6 +870,7 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
     return out;
   }
   if (a->dtype() == DType::Bool) check_bool_unary(op);
+  check_half_unary(op, a->dtype());
   if (a->dtype() == DType::Bool && op == UnaryOp::Sign) return contiguous_copy(a);
   DType result = a->dtype();
   if (!is_floating(result) && !keeps_integer_dtype(op)) result = default_float_dtype();

@@ -75,6 +75,16 @@ enum class UnaryOp {
   Lgamma,
   Digamma,
   Erfc,
+  Ndtri,
+  LogNdtr,
+  Erfcx,
+  I0,
+  I0e,
+  I1,
+  I1e,
+  SphericalBesselJ0,
+  ModifiedBesselI0,
+  ModifiedBesselI1,
   LogicalNot  // last: UnaryOp's count is LogicalNot + 1
 };
 

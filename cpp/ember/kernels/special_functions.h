@@ -26,4 +26,18 @@ double polygamma_value(int64_t n, double x);
 // The Hurwitz zeta function sum over k >= 0 of (k + q)^-s.
 double hurwitz_zeta(double s, double q);
 
+// e^{x^2} erfc(x), log of the standard normal CDF, and its inverse
+// (normal_functions.cpp, Note [Normal-tail algorithms]).
+double erfcx_value(double x);
+double log_ndtr_value(double x);
+double ndtri_value(double p);
+
+// Modified Bessel functions of the first kind, plain and scaled by e^{-|x|},
+// and sin(x) / x (bessel_functions.cpp, Note [Modified Bessel algorithms]).
+double bessel_i0_value(double x);
+double bessel_i0e_value(double x);
+double bessel_i1_value(double x);
+double bessel_i1e_value(double x);
+double spherical_bessel_j0_value(double x);
+
 }  // namespace ember

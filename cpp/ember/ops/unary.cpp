@@ -4,6 +4,7 @@
 #include "ember/ops/unary.h"
 
 #include <array>
+#include <limits>
 #include <utility>
 
 #include "ember/autograd/forward_ad.h"
@@ -105,6 +106,66 @@ Tensor lgamma_derivative(const Tensor& v, const Tensor& x) {
 }
 Tensor digamma_derivative(const Tensor& v, const Tensor& x) { return mul(v, polygamma(1, x)); }
 
+// ---- the normal distribution's functions and the modified Bessel functions ----
+
+constexpr double kSqrt2Pi = 2.50662827463100050242;
+constexpr double kTwoOverSqrtPi = 1.1283791670955126;
+
+Tensor ndtri_derivative(const Tensor& v, const Tensor& y) {  // 1 / phi(y) = sqrt(2 pi) e^{y^2/2}
+  return mul(v, mul(exp(mul(mul(y, y), Scalar(0.5))), Scalar(kSqrt2Pi)));
+}
+Tensor log_ndtr_derivative(const Tensor& v, const Tensor& x) {  // phi(x) / ndtr(x)
+  const Tensor log_ndtr = unary(UnaryOp::LogNdtr, x);
+  const Tensor log_density_ratio = neg(add(log_ndtr, mul(mul(x, x), Scalar(0.5))));
+  return mul(v, div(exp(log_density_ratio), Scalar(kSqrt2Pi)));
+}
+Tensor erfcx_derivative(const Tensor& v, const Tensor& x) {  // 2 x erfcx(x) - 2 / sqrt(pi)
+  // (2 x) first, as torch: at the largest floats it overflows to inf as torch's does
+  const Tensor scaled_twice = mul(mul(x, Scalar(2.0)), unary(UnaryOp::Erfcx, x));
+  return mul(v, sub(scaled_twice, Scalar(kTwoOverSqrtPi)));
+}
+
+// The machine epsilon of a floating dtype.
+double machine_epsilon(DType dtype) {
+  switch (dtype) {
+    case DType::Float64:
+      return std::numeric_limits<double>::epsilon();
+    case DType::Float16:
+      return 0.0009765625;  // 2^-10
+    case DType::BFloat16:
+      return 0.0078125;  // 2^-7
+    default:
+      return std::numeric_limits<float>::epsilon();
+  }
+}
+
+// The slope of the odd f = i1 or i1e: i0(x) - i1(x) / x, or i0e(x) - i1e(x) (sign(x) + 1 / x).
+// It is 1/2 + O(x^2) near 0, and torch takes 1/2 wherever |x| > eps fails (NaN
+// included). The formula runs on a stand-in there, so no 0/0 reaches the graph
+// of a second derivative.
+Tensor odd_bessel_slope(UnaryOp f, const Tensor& x) {
+  const Tensor away_from_zero =
+      compare(BinaryOp::Gt, unary(UnaryOp::Abs, x), Scalar(machine_epsilon(x->dtype())));
+  const Tensor safe_x = where(away_from_zero, x, ones({}, x->dtype()));
+  const Tensor slope =
+      f == UnaryOp::I1 ? sub(unary(UnaryOp::I0, safe_x), div(unary(UnaryOp::I1, safe_x), safe_x))
+                       : sub(unary(UnaryOp::I0e, safe_x),
+                             mul(unary(UnaryOp::I1e, safe_x),
+                                 add(sign(safe_x), unary(UnaryOp::Reciprocal, safe_x))));
+  return where(away_from_zero, slope, full({}, Scalar(0.5), x->dtype()));
+}
+
+Tensor i0_derivative(const Tensor& v, const Tensor& x) { return mul(v, unary(UnaryOp::I1, x)); }
+Tensor i0e_derivative(const Tensor& v, const Tensor& x) {  // i1e(x) - sign(x) i0e(x)
+  return mul(v, sub(unary(UnaryOp::I1e, x), mul(sign(x), unary(UnaryOp::I0e, x))));
+}
+Tensor i1_derivative(const Tensor& v, const Tensor& x) {
+  return mul(v, odd_bessel_slope(UnaryOp::I1, x));
+}
+Tensor i1e_derivative(const Tensor& v, const Tensor& x) {
+  return mul(v, odd_bessel_slope(UnaryOp::I1e, x));
+}
+
 // In UnaryOp's order (checked below).
 constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::Neg, "neg", "NegBackward0", Saves::Nothing, neg_derivative},
@@ -147,6 +208,19 @@ constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::Lgamma, "lgamma", "LgammaBackward0", Saves::Input, lgamma_derivative},
     {UnaryOp::Digamma, "digamma", "DigammaBackward0", Saves::Input, digamma_derivative},
     {UnaryOp::Erfc, "erfc", "ErfcBackward0", Saves::Input, erfc_derivative},
+    // torch.special's names carry a "special_" prefix here (Python binds them
+    // as _special_<name>); torch has derivatives for all but the last.
+    {UnaryOp::Ndtri, "special_ndtri", "SpecialNdtriBackward0", Saves::Result, ndtri_derivative},
+    {UnaryOp::LogNdtr, "special_log_ndtr", "SpecialLogNdtrBackward0", Saves::Input,
+     log_ndtr_derivative},
+    {UnaryOp::Erfcx, "special_erfcx", "SpecialErfcxBackward0", Saves::Input, erfcx_derivative},
+    {UnaryOp::I0, "i0", "I0Backward0", Saves::Input, i0_derivative},
+    {UnaryOp::I0e, "special_i0e", "SpecialI0EBackward0", Saves::Input, i0e_derivative},
+    {UnaryOp::I1, "special_i1", "SpecialI1Backward0", Saves::Input, i1_derivative},
+    {UnaryOp::I1e, "special_i1e", "SpecialI1EBackward0", Saves::Input, i1e_derivative},
+    {UnaryOp::SphericalBesselJ0, "special_spherical_bessel_j0", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::ModifiedBesselI0, "special_modified_bessel_i0", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::ModifiedBesselI1, "special_modified_bessel_i1", nullptr, Saves::Nothing, nullptr},
     // A bool result carries no gradient.
     {UnaryOp::LogicalNot, "logical_not", nullptr, Saves::Nothing, nullptr},
 };
