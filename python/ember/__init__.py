@@ -64,6 +64,7 @@ def _on_gc(phase, info):
 _gc.callbacks.append(_on_gc)
 _C._gc_watch_collections(_gc.callbacks, _on_gc)
 _composite.install(globals())
+_composite.install_more(globals())  # statistics, products, factories, scatters
 _inplace.install()  # after _composite: in-place forms of the composed ops
 globals().update(_settings.PUBLIC)  # pi, inf, set_float32_matmul_precision, ...
 _tensor_info.install(globals())  # nbytes, is_signed, is_nonzero, ...
@@ -164,6 +165,25 @@ _install_out_forms(
         "vstack",
         "where",
         "xlogy",
+        "fmax",
+        "fmin",
+        "gcd",
+        "lcm",
+        "ldexp",
+        "logaddexp2",
+        "float_power",
+        "heaviside",
+        "frexp",
+        "isposinf",
+        "isneginf",
+        "fix",
+        "kron",
+        "aminmax",
+        "quantile",
+        "nanquantile",
+        "tensordot",
+        "logspace",
+        "range",
     ),
 )
 
