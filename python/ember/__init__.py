@@ -105,9 +105,10 @@ from .amp import autocast  # noqa: E402,F401
 
 globals().update(_LEGACY_CONSTRUCTORS)  # FloatTensor, LongTensor, ...
 
-from . import _api_gaps  # noqa: E402
+from . import _api_gaps, _functional_aliases  # noqa: E402
 
 _api_gaps.install(globals())
+_functional_aliases.install(globals())  # torch.layer_norm, torch.relu_, ...
 cuda.amp = amp._cuda_amp_module()
 
 from . import _module_paths  # noqa: E402
