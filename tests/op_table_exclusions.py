@@ -51,7 +51,7 @@ EXCLUDED = {
         "torch.Tensor.exponential_ torch.Tensor.multinomial torch.Tensor.normal_ "
         "torch.Tensor.random_ torch.Tensor.uniform_ torch.nn.functional.dropout "
         "torch.nn.functional.dropout1d torch.nn.functional.dropout2d "
-        "torch.nn.functional.dropout3d torch.nn.functional.gumbel_softmax",
+        "torch.nn.functional.dropout3d torch.nn.functional.gumbel_softmax torch.randint_like",
     ),
     **_group(
         ATTRIBUTE,
@@ -66,7 +66,37 @@ EXCLUDED = {
         "torch.Tensor.retain_grad torch.Tensor.retains_grad torch.Tensor.shape "
         "torch.Tensor.size torch.Tensor.storage_offset torch.Tensor.stride "
         "torch.Tensor.tolist torch.Tensor.type torch.Tensor.share_memory_ "
-        "torch.Tensor.is_shared",
+        "torch.Tensor.is_shared torch.Tensor.get_device torch.Tensor.is_complex "
+        "torch.Tensor.is_cpu torch.Tensor.is_inference torch.Tensor.is_meta "
+        "torch.Tensor.is_mkldnn torch.Tensor.is_nested torch.Tensor.is_nonzero "
+        "torch.Tensor.is_quantized torch.Tensor.is_same_size torch.Tensor.is_signed "
+        "torch.Tensor.is_sparse torch.Tensor.is_sparse_csr torch.Tensor.itemsize "
+        "torch.Tensor.nbytes torch.get_device torch.is_complex torch.is_inference "
+        "torch.is_nonzero torch.is_same_size torch.is_signed",
+    ),
+    **_group(
+        NOT_AN_OP + "test_settings.py checks them",
+        "torch.e torch.inf torch.nan torch.newaxis torch.pi "
+        "torch.are_deterministic_algorithms_enabled torch.get_default_device "
+        "torch.get_deterministic_debug_mode torch.get_float32_matmul_precision "
+        "torch.get_num_interop_threads torch.is_deterministic_algorithms_warn_only_enabled "
+        "torch.is_inference_mode_enabled torch.set_default_device "
+        "torch.set_deterministic_debug_mode torch.set_float32_matmul_precision "
+        "torch.set_flush_denormal torch.set_num_interop_threads "
+        "torch.use_deterministic_algorithms",
+    ),
+    **_group(
+        "torch.<name>_(x, ...) calls the table's in-place method x.<name>_(...): "
+        "tests/test_functional_aliases.py checks that it writes its input as torch's does",
+        "torch.abs_ torch.acos_ torch.acosh_ torch.addmv_ torch.asin_ torch.asinh_ torch.atan_ "
+        "torch.atanh_ torch.ceil_ torch.clamp_ torch.clamp_max_ torch.clamp_min_ torch.clip_ "
+        "torch.cos_ torch.cosh_ torch.deg2rad_ torch.detach_ torch.erf_ torch.erfc_ "
+        "torch.exp2_ torch.exp_ torch.expm1_ torch.fill_ torch.fix_ torch.floor_ torch.frac_ "
+        "torch.gcd_ torch.lcm_ torch.ldexp_ torch.log10_ torch.log1p_ torch.log2_ torch.log_ "
+        "torch.logit_ torch.nan_to_num_ torch.neg_ torch.negative_ torch.rad2deg_ "
+        "torch.reciprocal_ torch.relu_ torch.round_ torch.rsqrt_ torch.sigmoid_ torch.sin_ "
+        "torch.sinh_ torch.sqrt_ torch.square_ torch.tan_ torch.tanh_ torch.trunc_ "
+        "torch.xlogy_ torch.zero_",
     ),
     **_group(
         UNINITIALIZED,
@@ -75,7 +105,7 @@ EXCLUDED = {
     **_group(
         "3-D layers composed from the 2-D kernels: tests/test_volumetric.py checks them "
         "against torch over random geometries",
-        "torch.nn.functional.conv3d torch.nn.functional.max_pool3d torch.nn.functional.avg_pool3d "
+        "torch.conv3d torch.nn.functional.conv3d torch.nn.functional.max_pool3d torch.nn.functional.avg_pool3d "
         "torch.nn.functional.adaptive_avg_pool3d torch.nn.functional.adaptive_max_pool3d "
         "torch.nn.functional.conv_transpose3d",
     ),

@@ -9,7 +9,7 @@ import gc as _gc
 
 import scipy_openblas32 as _openblas  # noqa: F401
 
-from . import _C, _composite, _inplace, _pointwise
+from . import _C, _composite, _inplace, _pointwise, _settings, _tensor_info
 from . import _return_types as return_types  # noqa: F401
 from ._C import *  # noqa: F401,F403
 from ._C import (  # noqa: A004
@@ -26,7 +26,14 @@ from ._C import (  # noqa: A004
     uint8,
 )
 from ._device import cuda, device
-from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ._grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._size import Size
 from ._tensor import _all as all  # noqa: A004 - torch.all, torch.any
 from ._tensor import _any as any  # noqa: A004
@@ -57,7 +64,10 @@ def _on_gc(phase, info):
 _gc.callbacks.append(_on_gc)
 _C._gc_watch_collections(_gc.callbacks, _on_gc)
 _composite.install(globals())
+_composite.install_more(globals())  # statistics, products, factories, scatters
 _inplace.install()  # after _composite: in-place forms of the composed ops
+globals().update(_settings.PUBLIC)  # pi, inf, set_float32_matmul_precision, ...
+_tensor_info.install(globals())  # nbytes, is_signed, is_nonzero, ...
 
 from . import linalg  # noqa: E402
 
@@ -75,6 +85,8 @@ def numel(input):
 
 # distributed needs no MPI until init_process_group
 from . import autograd, distributed, func, nn, optim, utils, viz  # noqa: E402
+
+autograd.inference_mode = inference_mode
 from ._dtype_info import CONSTRUCTORS as _LEGACY_CONSTRUCTORS  # noqa: E402
 from ._dtype_info import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402,F401
 from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
@@ -93,9 +105,10 @@ from .amp import autocast  # noqa: E402,F401
 
 globals().update(_LEGACY_CONSTRUCTORS)  # FloatTensor, LongTensor, ...
 
-from . import _api_gaps  # noqa: E402
+from . import _api_gaps, _functional_aliases  # noqa: E402
 
 _api_gaps.install(globals())
+_functional_aliases.install(globals())  # torch.layer_norm, torch.relu_, ...
 cuda.amp = amp._cuda_amp_module()
 
 from . import _module_paths  # noqa: E402
@@ -149,6 +162,24 @@ _install_out_forms(
         "vstack",
         "where",
         "xlogy",
+        "fmax",
+        "fmin",
+        "gcd",
+        "lcm",
+        "ldexp",
+        "float_power",
+        "heaviside",
+        "frexp",
+        "isposinf",
+        "isneginf",
+        "fix",
+        "kron",
+        "aminmax",
+        "quantile",
+        "nanquantile",
+        "tensordot",
+        "logspace",
+        "range",
     ),
 )
 

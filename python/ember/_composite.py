@@ -17,7 +17,7 @@ from . import _C
 from ._dtype_info import TYPE_NAMES as _TYPE_NAMES
 from ._dtype_info import numpy_values
 from ._einsum import einsum
-from ._pointwise import POINTWISE
+from ._pointwise import POINTWISE, float_power_
 from ._stacking import FUNCTIONS_ONLY as STACKING_FUNCTIONS_ONLY
 from ._stacking import STACKING
 
@@ -569,7 +569,7 @@ _FUNCTIONS_ONLY = {
 
 
 # torch's functions that also take a number first (x * t as multiply(x, t)).
-_NUMBER_FIRST = {"xlogy", "subtract", "divide", "true_divide", "multiply"}
+_NUMBER_FIRST = {"xlogy", "subtract", "divide", "true_divide", "multiply", "float_power"}
 
 
 def _requiring_tensor_input(name, fn):
@@ -595,3 +595,36 @@ def install(module_namespace):
             setattr(_C.Tensor, name, fn)
         if name != "repeat":  # torch has Tensor.repeat only
             module_namespace[name] = _requiring_tensor_input(name, fn)
+
+
+def install_more(module_namespace):
+    """The ops of the modules split off by area: each module lists its functions and
+    which of them torch also has as Tensor methods."""
+    from . import _factories, _products, _scatter, _statistics
+
+    for module in (_statistics, _products):
+        for name, fn in module.FUNCTIONS.items():
+            module_namespace[name] = _requiring_tensor_input(name, fn)
+            if name in module.METHODS:
+                setattr(_C.Tensor, name, fn)
+    module_namespace.update(_factories.FUNCTIONS)
+    for name, fn in _scatter.TENSOR_AND_FUNCTION.items():
+        module_namespace[name] = _requiring_tensor_input(name, fn)
+        setattr(_C.Tensor, name, fn)
+    for name, fn in _scatter.METHODS_ONLY.items():
+        setattr(_C.Tensor, name, fn)
+    module_namespace.update(_scatter.FUNCTIONS_ONLY)
+    _C.Tensor.float_power_ = float_power_
+    for alias, name in _COMPARISON_ALIASES.items():
+        setattr(_C.Tensor, alias, getattr(_C.Tensor, name))
+        module_namespace[alias] = module_namespace[name]
+
+
+# torch's longer names for the comparisons
+_COMPARISON_ALIASES = {
+    "greater": "gt",
+    "greater_equal": "ge",
+    "less": "lt",
+    "less_equal": "le",
+    "not_equal": "ne",
+}

@@ -5,25 +5,36 @@ import inspect
 
 from . import _C
 
+# Whether inference_mode is on: only is_inference_mode_enabled() reads it, as
+# Ember's inference mode is no_grad (it makes no separate inference tensors).
+_inference_mode_on = [False]
+
 
 class _GradModeSwitch:
     """Sets grad mode on entry and restores the previous mode on exit."""
 
     _enabled = True
+    _inference = None  # True/False: inference_mode(mode) sets it too; None: left as is
 
     def __enter__(self):
         self._previous = _C.is_grad_enabled()
         _C._set_grad_enabled(self._enabled)
+        if self._inference is not None:
+            self._previous_inference = _inference_mode_on[0]
+            _inference_mode_on[0] = self._inference
         return None
 
     def __exit__(self, *exc):
         _C._set_grad_enabled(self._previous)
+        if self._inference is not None:
+            _inference_mode_on[0] = self._previous_inference
         return False
 
     def _switch(self):
         """A fresh switch to the same mode (one per call of a decorated function)."""
         switch = object.__new__(_GradModeSwitch)
         switch._enabled = self._enabled
+        switch._inference = self._inference
         return switch
 
     def __call__(self, func):
@@ -93,6 +104,7 @@ class inference_mode(_GradModeSwitch):
 
     def __init__(self, mode=True):
         self._enabled = not mode
+        self._inference = bool(mode)
 
 
 class set_grad_enabled(_GradModeSwitch):
@@ -113,3 +125,7 @@ class set_grad_enabled(_GradModeSwitch):
 
 def is_grad_enabled():
     return _C.is_grad_enabled()
+
+
+def is_inference_mode_enabled():
+    return _inference_mode_on[0]

@@ -44,10 +44,15 @@ _FROM_OUT_OF_PLACE = [
     "exp2",
     "expm1",
     "floor",
+    "fix",
     "floor_divide",
+    "gcd",
+    "heaviside",
     "hypot",
     "i0",
     "index_add",
+    "lcm",
+    "ldexp",
     "log",
     "log10",
     "log1p",
@@ -79,6 +84,16 @@ _FROM_OUT_OF_PLACE = [
     "trunc",
     "xlogy",
 ]
+
+# In-place aliases: torch's other names for in-place methods.
+_IN_PLACE_ALIASES = {
+    "negative_": "neg_",
+    "greater_": "gt_",
+    "greater_equal_": "ge_",
+    "less_": "lt_",
+    "less_equal_": "le_",
+    "not_equal_": "ne_",
+}
 
 # Python's augmented assignments that have no C++ slot.
 _OPERATORS = {"__ipow__": "pow", "__ifloordiv__": "floor_divide", "__imod__": "remainder"}
@@ -127,5 +142,8 @@ def install():
     for name in _FROM_OUT_OF_PLACE:
         if hasattr(T, name) and not hasattr(T, name + "_"):
             setattr(T, name + "_", _in_place(name))
+    for alias, name in _IN_PLACE_ALIASES.items():
+        if hasattr(T, name) and not hasattr(T, alias):
+            setattr(T, alias, getattr(T, name))
     for slot, name in _OPERATORS.items():
         setattr(T, slot, _augmented(name))

@@ -115,6 +115,136 @@ def sgn(input):  # sign, for real tensors
     return input.sign()
 
 
+def heaviside(input, values):
+    """0 below zero, 1 above, `values` at zero. Like torch's, it has no derivative:
+    the result is computed from the inputs' values (see docs/compatibility.md)."""
+    _require_tensors("heaviside", input, values)
+    if input.dtype != values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    x, at_zero = input.detach(), values.detach()
+    step = (x > 0).to(x.dtype)
+    return _C.where(x == 0, at_zero, step)
+
+
+def _keep_first(name, input, other, first_wins):
+    """where(first_wins, input, other): the gradient goes whole to the operand chosen."""
+    _require_tensors(name, input, other)
+    return _C.where(first_wins, input, other)
+
+
+def fmax(input, other):
+    # A NaN loses to a number; a tie goes to input, as torch's gradient does.
+    return _keep_first("fmax", input, other, (input >= other) | (other != other))
+
+
+def fmin(input, other):
+    return _keep_first("fmin", input, other, (input <= other) | (other != other))
+
+
+def _integer_operands(name, input, other):
+    _require_tensors(name, input, other)
+    for t in (input, other):
+        if t.is_floating_point() or t.dtype == _C.bool:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{TYPE_NAMES[t.dtype]}'")
+    dtype = _C.result_type(input, other)
+    return np.asarray(input.numpy(), np.int64), np.asarray(other.numpy(), np.int64), dtype
+
+
+def gcd(input, other):
+    a, b, dtype = _integer_operands("gcd", input, other)
+    return _C.tensor(np.gcd(a, b)).to(dtype)
+
+
+def lcm(input, other):
+    a, b, dtype = _integer_operands("lcm", input, other)
+    return _C.tensor(np.lcm(a, b)).to(dtype)
+
+
+def _common_float_dtype(input, other):
+    """The dtype the two promote to, or the default float dtype if that is no float."""
+    dtype = _C.result_type(input, other)  # a 0-dim operand yields to the other's kind
+    is_float = dtype in (_C.float16, _C.bfloat16, _C.float32, _C.float64)
+    return dtype if is_float else _C._get_default_dtype()
+
+
+def ldexp(input, other):
+    """input * 2**other, in the float dtype both promote to."""
+    _require_tensors("ldexp", input, other)
+    dtype = _common_float_dtype(input, other)
+    return input.to(dtype) * _C.pow(2.0, other.to(dtype))
+
+
+def frexp(input):
+    """(mantissa, exponent) with input = mantissa * 2**exponent, |mantissa| in [0.5, 1)."""
+    from ._return_types import frexp as _frexp_result
+
+    if not input.is_floating_point():
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    values = input.detach().float().numpy() if input.dtype == _C.bfloat16 else None
+    values = input.detach().numpy() if values is None else values
+    _, exponent = np.frexp(values)
+    exponent = _C.tensor(exponent.astype(np.int32)).reshape(tuple(input.shape))
+    # divided by exact powers of two, so the mantissa keeps input's graph; in two
+    # halves, as 2**128 overflows float32 where the largest floats need it
+    half = exponent // 2
+    mantissa = (
+        input / _C.pow(2.0, half.to(input.dtype)) / _C.pow(2.0, (exponent - half).to(input.dtype))
+    )
+    finite = input.detach().isfinite()
+    return _frexp_result(_C.where(finite, mantissa, input), exponent)
+
+
+def float_power(input, exponent):
+    """pow in float64, whatever the operands' dtypes."""
+    if isinstance(input, _C.Tensor):
+        base = input.double()
+    elif isinstance(exponent, _C.Tensor):
+        base = float(input)
+    else:
+        raise TypeError(
+            "float_power() received an invalid combination of arguments - got "
+            f"({type(input).__name__}, {type(exponent).__name__})"
+        )
+    power = exponent.double() if isinstance(exponent, _C.Tensor) else float(exponent)
+    return _C.pow(base, power)
+
+
+def float_power_(input, exponent):
+    if input.dtype != _C.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {TYPE_NAMES[input.dtype]} but the "
+            "operation's result requires dtype Double"
+        )
+    power = exponent.double() if isinstance(exponent, _C.Tensor) else float(exponent)
+    return input.pow_(power)
+
+
+def isposinf(input):
+    if not input.is_floating_point():
+        return _C.zeros(tuple(input.shape), dtype=_C.bool)
+    return input == math.inf
+
+
+def isneginf(input):
+    if not input.is_floating_point():
+        return _C.zeros(tuple(input.shape), dtype=_C.bool)
+    return input == -math.inf
+
+
+def isreal(input):
+    return _C.ones(tuple(input.shape), dtype=_C.bool)  # Ember has no complex dtypes
+
+
+def positive(input):
+    if input.dtype == _C.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def fix(input):
+    return input.trunc()
+
+
 POINTWISE = {
     "isclose": isclose,
     "xlogy": xlogy,
@@ -129,4 +259,17 @@ POINTWISE = {
     "multiply": multiply,
     "absolute": absolute,
     "sgn": sgn,
+    "heaviside": heaviside,
+    "fmax": fmax,
+    "fmin": fmin,
+    "gcd": gcd,
+    "lcm": lcm,
+    "ldexp": ldexp,
+    "frexp": frexp,
+    "float_power": float_power,
+    "isposinf": isposinf,
+    "isneginf": isneginf,
+    "isreal": isreal,
+    "positive": positive,
+    "fix": fix,
 }

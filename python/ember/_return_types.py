@@ -24,6 +24,8 @@ cummax = _result("cummax")
 cummin = _result("cummin")
 kthvalue = _result("kthvalue")
 mode = _result("mode")
+frexp = _result("frexp", ("mantissa", "exponent"))
+aminmax = _result("aminmax", ("min", "max"))
 
 # Linear algebra (ember.linalg and the legacy torch.* names).
 linalg_inv_ex = _result("linalg_inv_ex", ("inverse", "info"))

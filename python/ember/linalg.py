@@ -12,6 +12,8 @@ from . import _C
 from . import _return_types as return_types
 from ._dtype_info import TYPE_NAMES
 from ._out import out_form
+from ._products import linalg_vander as vander
+from ._products import multi_dot
 from ._stacking import broadcast_shapes
 
 LinAlgError = _C._LinAlgError
@@ -30,8 +32,12 @@ __all__ = [
     "inv_ex",
     "lstsq",
     "matmul",
+    "cond",
+    "matrix_exp",
     "matrix_norm",
     "matrix_power",
+    "matrix_rank",
+    "multi_dot",
     "norm",
     "pinv",
     "qr",
@@ -41,6 +47,7 @@ __all__ = [
     "solve_triangular",
     "svd",
     "svdvals",
+    "vander",
     "vecdot",
     "vector_norm",
 ]
@@ -446,6 +453,97 @@ def _legacy_norm(original):
     return norm
 
 
+# ----- rank, condition number, exponential (composed, as torch composes them) -----
+
+
+def _require_matrices(A, message):
+    if A.dim() < 2:
+        raise RuntimeError(message)
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """The number of singular values above max(atol, rtol * largest)."""
+    _require_matrices(
+        A, "torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions."
+    )
+    if A.dtype not in (_C.float32, _C.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    values = eigvalsh(A).abs() if hermitian else svdvals(A)
+    if tol is not None:  # the legacy positional tolerance is an absolute one
+        atol, rtol = tol, 0.0
+    if rtol is None:
+        rtol = 0.0 if atol is not None and _positive(atol) else _default_rtol(A)
+    largest = values.amax(-1, keepdim=True) if values.shape[-1] else values.sum(-1, keepdim=True)
+    bound = rtol * largest
+    if atol is not None:
+        bound = _C.maximum(bound, atol if isinstance(atol, _C.Tensor) else _C.tensor(atol))
+    result = (values > bound).sum(-1)
+    return result if out is None else out.copy_(result)
+
+
+def _positive(tol):
+    return bool((tol > 0).all()) if isinstance(tol, _C.Tensor) else tol > 0
+
+
+def _default_rtol(A):
+    eps = 2.0**-23 if A.dtype == _C.float32 else 2.0**-52
+    return eps * max(A.shape[-2], A.shape[-1])
+
+
+_COND_NORMS = ("fro", "nuc", math.inf, -math.inf, 1, -1)
+
+
+def cond(A, p=None, *, out=None):
+    """The ratio of A's extreme singular values (p None, 2, -2), or ||A|| ||A^-1||."""
+    _require_matrices(A, "linalg.cond: The input tensor must have at least 2 dimensions.")
+    if p is None or p in (2, -2):
+        values = svdvals(A)
+        top, bottom = values[..., 0], values[..., -1]
+        result = top / bottom if p != -2 else bottom / top
+        return result if out is None else out.copy_(result)
+    if p not in _COND_NORMS:
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+            f"{A.shape[-2]} by {A.shape[-1]} matrices"
+        )
+    inverse, info = inv_ex(A)
+    singular = info != 0
+    # a singular matrix is infinitely ill-conditioned
+    result = matrix_norm(A, p) * matrix_norm(inverse, p)
+    result = _C.where(singular, _C.full((), math.inf, dtype=result.dtype), result)
+    return result if out is None else out.copy_(result)
+
+
+def matrix_exp(A):
+    """exp(A) by scaling and squaring: a Taylor series of A / 2**s, squared s times."""
+    _require_matrices(A, "linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            f"linalg.matrix_exp: A must be batches of square matrices, but they are "
+            f"{A.shape[-2]} by {A.shape[-1]} matrices"
+        )
+    if not A.is_floating_point():
+        raise RuntimeError(
+            "linalg.matrix_exp: Expected a floating point or complex tensor as input. Got "
+            f"{TYPE_NAMES[A.dtype]}"
+        )
+    if A.numel() == 0:
+        return A.clone()
+    size = float(A.detach().abs().sum(-2).amax()) if A.numel() else 0.0
+    squarings = max(0, math.ceil(math.log2(size / 0.5))) if size > 0.5 else 0
+    scaled = A / (2.0**squarings)
+    identity = _C.eye(A.shape[-1], dtype=A.dtype).expand(tuple(A.shape))
+    # Horner's form of sum_k X^k / k!, 18 terms: below rounding once ||X|| <= 1/2
+    result = identity
+    for k in range(18, 0, -1):
+        result = identity + _C.matmul(scaled, result) / k
+    for _ in range(squarings):
+        result = _C.matmul(result, result)
+    return result
+
+
 # Legacy names: module functions, and Tensor methods where torch has them.
 _LEGACY = {
     "inverse": _inverse,
@@ -457,6 +555,7 @@ _LEGACY = {
     "svd": _svd,
     "pinverse": _pinverse,
     "matrix_power": _matrix_power,
+    "matrix_exp": matrix_exp,
     "cross": _cross,
     "cholesky_solve": _cholesky_solve,
     "triangular_solve": _triangular_solve,
