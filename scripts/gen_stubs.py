@@ -376,12 +376,12 @@ def render_package(ember):
         elif inspect.isfunction(obj):
             lines.extend(_python_def(name, obj, False))
         else:
-            lines.append(
-                f"{name}: {_value_type(obj, C)}".replace(": ", ": _C.", 1)
-                if _value_type(obj, C) != "typing.Any"
-                else f"{name}: typing.Any"
-            )
-    text = [HEADER, "import typing", ""] + sorted(set(imports)) + [""] + lines
+            value_type = _value_type(obj, C)
+            if value_type != "typing.Any" and not value_type.startswith("builtins."):
+                value_type = "_C." + value_type  # one of _C's classes (a dtype, ...)
+            lines.append(f"{name}: {value_type}")
+    # builtins by their full name: `float` is the package's dtype here
+    text = [HEADER, "import builtins", "import typing", ""] + sorted(set(imports)) + [""] + lines
     return "\n".join(text).rstrip() + "\n"
 
 
