@@ -61,7 +61,15 @@ class LogNormal(TransformedDistribution):
 
 
 class _FoldedAtZero(TransformedDistribution):
-    """|X| for X symmetric about 0: twice the base's density on x >= 0."""
+    """|X| for X symmetric about 0 with a scale: twice the base's density on x >= 0."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    @property
+    def scale(self):
+        return self.base_dist.scale
 
     def log_prob(self, value):
         if self._validate_args:
@@ -82,10 +90,6 @@ class _FoldedAtZero(TransformedDistribution):
 
 
 class HalfNormal(_FoldedAtZero):
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
     def __init__(self, scale, validate_args=None):
         base_dist = Normal(0, scale, validate_args=False)
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
@@ -93,10 +97,6 @@ class HalfNormal(_FoldedAtZero):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(HalfNormal, _instance)
         return super().expand(batch_shape, _instance=new)
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
 
     @property
     def mean(self):
@@ -112,10 +112,6 @@ class HalfNormal(_FoldedAtZero):
 
 
 class HalfCauchy(_FoldedAtZero):
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
     def __init__(self, scale, validate_args=None):
         base_dist = Cauchy(0, scale, validate_args=False)
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
@@ -123,10 +119,6 @@ class HalfCauchy(_FoldedAtZero):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(HalfCauchy, _instance)
         return super().expand(batch_shape, _instance=new)
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
 
     @property
     def mean(self):
