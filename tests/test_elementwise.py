@@ -7,7 +7,7 @@ import ember
 import numpy as np
 import pytest
 import torch
-from conftest import assert_close, assert_grads_match, compare, outcome
+from conftest import assert_close, assert_grads_match, compare, outcome, same_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -188,3 +188,72 @@ def test_inplace_comparison_errors_like_torch():
     compare(lambda L: L.randn(3, 4).eq_(L.randn(5)))
     compare(lambda L: L.randn(3, 4).lt_(L.randn(3, 3, 4)))
     compare(lambda L: L.tensor([1.0], requires_grad=True).eq_(1.0))
+
+
+# ---- in-place unary ops (Tensor.exp_() ...): written into self's buffer ----
+
+INPLACE_UNARY = [
+    "neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+    "reciprocal", "sign", "log1p", "expm1", "rsqrt", "floor", "ceil", "round",
+    "trunc", "erf", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh",
+    "acosh", "atanh", "erfinv", "log2", "log10", "exp2", "lgamma", "digamma",
+    "erfc", "i0", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+]  # fmt: skip
+
+
+def _unary_input(name, shape, dtype):
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    low = 1.1 if name in ("acosh", "arccosh") else -0.9
+    return rng.uniform(low, low + 1.8, size=shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", INPLACE_UNARY)
+def test_inplace_unary_gives_the_out_of_place_bits(name, dtype):
+    # 70,000 elements: the parallel vector loops take it in chunks.
+    data = _unary_input(name, (70_000,), dtype)
+    expected = getattr(ember.tensor(data), name)().numpy()
+    x = ember.tensor(data)
+    before = x._version
+    assert getattr(x, name + "_")() is x
+    assert x._version == before + 1
+    np.testing.assert_array_equal(x.numpy(), expected)
+    tx = torch.tensor(data)
+    getattr(tx, name + "_")()
+    assert_close(x, tx)
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "sin", "sqrt"])
+def test_inplace_unary_through_strided_views_like_torch(name):
+    data = _unary_input(name, (6, 8), np.float32)
+    base, tbase = ember.tensor(data), torch.tensor(data)
+    getattr(base[:, ::2].t(), name + "_")()
+    getattr(tbase[:, ::2].t(), name + "_")()
+    assert_close(base, tbase)
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "log", "sin"])
+def test_inplace_unary_in_a_graph_records_the_ops_node_like_torch(name):
+    data = _unary_input(name, (4, 5), np.float32)
+    w, tw = ember.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, ty = w * 2, tw * 2
+    getattr(y, name + "_")()
+    getattr(ty, name + "_")()
+    assert type(y.grad_fn).__name__ == type(ty.grad_fn).__name__
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    assert_close(w.grad, tw.grad)
+
+
+def test_inplace_unary_refusals_like_torch():
+    same_error(lambda lib: lib.ones(3, requires_grad=True).exp_())
+    same_error(lambda lib: lib.arange(4).exp_())
+    leaf = ember.ones(3, requires_grad=True)
+    with ember.no_grad():
+        assert_close(leaf.exp_(), torch.ones(3).exp_())
+
+
+def test_inplace_unary_on_half_types_like_torch():
+    for dt, tdt in ((ember.float16, torch.float16), (ember.bfloat16, torch.bfloat16)):
+        x, tx = ember.linspace(-2, 2, 9, dtype=dt), torch.linspace(-2, 2, 9, dtype=tdt)
+        assert_close(x.tanh_(), tx.tanh_())

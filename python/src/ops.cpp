@@ -504,6 +504,12 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   // and torch's other names for some of them. silu is only nn.functional's.
   auto bind_unary = [&](const char* name, UnaryOp op) {
     def_both(m, cls, name, [op](const Tensor& a) { return unary_op(op, a); });
+    cls.def((std::string(name) + "_").c_str(), [op](py::handle self) {
+      Tensor t = as_tensor(self);
+      MaybeReleaseGIL gil(t->numel());
+      unary_(op, t);
+      return self;
+    });
   };
   // torch.special's functions have no Tensor method: _special_<name> on the module only.
   const std::string special_prefix = "special_";

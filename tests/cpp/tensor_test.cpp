@@ -29,6 +29,24 @@ TEST(Tensor, ViewsShareStorageAndVersion) {
   EXPECT_EQ(element_as_double(a, 0), 1.0);
 }
 
+TEST(Tensor, InPlaceUnaryWritesTheOutOfPlaceValuesIntoSelf) {
+  for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Tanh, UnaryOp::Sin, UnaryOp::Sqrt}) {
+    Tensor a = iota({3, 70000});
+    const Tensor expected = unary(op, a);
+    const float* before = a->data<float>();
+    const uint32_t version = a->version();
+    unary_(op, a);
+    EXPECT_EQ(a->data<float>(), before);  // same buffer
+    EXPECT_EQ(a->version(), version + 1);
+    for (int64_t i = 0; i < a->numel(); i += 997) {
+      EXPECT_EQ(element_as_double(a, i), element_as_double(expected, i)) << i;
+    }
+  }
+  Tensor t = transpose(iota({4, 5}), 0, 1);  // strided: computed aside, then copied in
+  unary_(UnaryOp::Neg, t);
+  EXPECT_EQ(element_as_double(t, 1), -5.0);
+}
+
 TEST(Tensor, StridedCopyOfTransposeIsRowMajor) {
   Tensor a = iota({2, 3});                    // [[0,1,2],[3,4,5]]
   Tensor c = contiguous(transpose(a, 0, 1));  // [[0,3],[1,4],[2,5]]

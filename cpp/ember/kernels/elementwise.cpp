@@ -860,6 +860,34 @@ int64_t vectorized_float_grain(UnaryOp op) {
 
 }  // namespace
 
+bool unary_inplace_kernel(UnaryOp op, const Tensor& self) {
+  const DType dt = self->dtype();
+  // sin and cos redo large inputs from the input after the vector pass has
+  // written the output, so they need separate buffers.
+  const bool needs_own_output = op == UnaryOp::Sin || op == UnaryOp::Cos;
+  if (!self->is_contiguous() || !is_floating(dt) || kernel_dtype(dt) != dt || needs_own_output)
+    return false;
+  if (dt == DType::Float32) {
+    if (FloatKernel kernel = vectorized_float_kernel(op)) {
+      float* p = self->data<float>();
+      parallel_for(self->numel(), vectorized_float_grain(op),
+                   [&](int64_t b, int64_t e) { kernel(p + b, p + b, e - b); });
+      return true;
+    }
+  }
+  EMBER_DISPATCH(dt, T, [&] {
+    if constexpr (std::is_floating_point_v<T>) {
+      T* p = self->data<T>();
+      with_unary_functor<T>(op, [&](auto f) {
+        parallel_for(self->numel(), kParallelGrain, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) p[i] = static_cast<T>(f(p[i]));
+        });
+      });
+    }
+  });
+  return true;
+}
+
 Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   if (op == UnaryOp::LogicalNot) {
     Tensor out = empty(a->shape(), DType::Bool);

@@ -114,6 +114,10 @@ void binary_scalar_inplace_kernel(BinaryOp op, const Tensor& self, const Scalar&
 
 // Fresh result of op(a); integer inputs of float functions produce float32.
 Tensor unary_kernel(UnaryOp op, const Tensor& a);
+// Writes op(self) into self when it can be done without a second buffer (a
+// contiguous floating tensor computed in its own dtype) and gives the values
+// unary_kernel would; false, touching nothing, otherwise.
+bool unary_inplace_kernel(UnaryOp op, const Tensor& self);
 
 // a ** s with torch's special cases for floats: x*x, x*x*x, 1/(x*x), 1/x,
 // sqrt and 1/sqrt for exponents 2, 3, -2, -1, 0.5, -0.5; pow otherwise.

@@ -3,6 +3,7 @@
 #include "ember/autograd/functions/elementwise.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/vector_math.h"
+#include "ember/ops/unary.h"
 #include "ember/parallel.h"
 
 namespace ember {
@@ -592,6 +593,21 @@ Tensor& assign_result_(Tensor& self, const TensorVec& others, const char* op,
   }
   copy_tangent(self, result);
   return self;
+}
+
+Tensor& unary_(UnaryOp op, Tensor& self) {
+  const std::string name = std::string(unary_entry(op).name) + "_";
+  check_inplace(self);
+  check_inplace_tangent(self, nullptr, name.c_str());
+  // With nothing to record, the kernel overwrites self directly; a recorded
+  // write needs self's old values kept apart for the node (assign_result_).
+  const bool plain = !records(self, nullptr) && !forward_ad::has_tangent(self);
+  if (plain && unary_inplace_kernel(op, self)) {
+    self->bump_version();
+    return self;
+  }
+  return assign_result_(self, {}, name.c_str(),
+                        [op](const Tensor& original) { return unary(op, original); });
 }
 
 // ---- in-place comparisons: self becomes 0/1 in its own dtype ----
