@@ -33,9 +33,11 @@ def test_imports_torch_code_writes():
     from ember.nn.parameter import Parameter
     from ember.optim.optimizer import Optimizer, required  # noqa: F401
     from ember.utils.data.dataloader import DataLoader
+    from ember.utils.tensorboard import SummaryWriter
 
     assert Module is ember.nn.Module and Parameter is ember.nn.Parameter
     assert DataLoader is ember.utils.data.DataLoader
+    assert SummaryWriter is ember.utils.tensorboard.writer.SummaryWriter
     assert isinstance(ember.nn.BatchNorm2d(3), _BatchNorm)
     assert _pair(3) == (3, 3) and _triple((1, 2, 3)) == (1, 2, 3)
     with pytest.raises(ImportError):

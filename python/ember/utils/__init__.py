@@ -1,4 +1,5 @@
 """ember.utils: data loading (ember.utils.data), activation checkpointing
-(ember.utils.checkpoint), DLPack exchange and safetensors files, as torch.utils."""
+(ember.utils.checkpoint), DLPack exchange, safetensors files and TensorBoard
+event files (ember.utils.tensorboard), as torch.utils."""
 
-from . import checkpoint, data, dlpack, safetensors  # noqa: F401
+from . import checkpoint, data, dlpack, safetensors, tensorboard  # noqa: F401
