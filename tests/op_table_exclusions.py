@@ -88,7 +88,8 @@ EXCLUDED = {
     **_group(
         "torch.<name>_(x, ...) calls the table's in-place method x.<name>_(...): "
         "tests/test_functional_aliases.py checks that it writes its input as torch's does",
-        "torch.abs_ torch.acos_ torch.acosh_ torch.addmv_ torch.asin_ torch.asinh_ torch.atan_ "
+        "torch.abs_ torch.acos_ torch.acosh_ torch.addmv_ torch.arccos_ torch.arccosh_ "
+        "torch.arcsin_ torch.arcsinh_ torch.arctan_ torch.arctanh_ torch.asin_ torch.asinh_ torch.atan_ "
         "torch.atanh_ torch.ceil_ torch.clamp_ torch.clamp_max_ torch.clamp_min_ torch.clip_ "
         "torch.cos_ torch.cosh_ torch.deg2rad_ torch.detach_ torch.erf_ torch.erfc_ "
         "torch.exp2_ torch.exp_ torch.expm1_ torch.fill_ torch.fix_ torch.floor_ torch.frac_ "

@@ -9,6 +9,8 @@ import ember.autograd.forward_ad as efw
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 RNG = np.random.default_rng(7)
 MASK = RNG.random((3, 4)) > 0.5
@@ -317,3 +319,27 @@ def test_sort_is_stable_and_orders_like_torch(dtype, n, descending):
     want = torch.sort(torch.tensor(values), dim=1, descending=descending, stable=True)
     np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
     np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    length=st.integers(1, 300),
+    k=st.integers(1, 20),
+    kind=st.sampled_from(["normal", "ties", "nan"]),
+    largest=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_topk_small_k_values_and_indices_like_torch(length, k, kind, largest, seed):
+    # Small k on ties-free rows takes a one-pass selection; rows with ties or
+    # NaNs take torch's own algorithm, so the indices match torch's in both.
+    rng = np.random.default_rng(seed)
+    k = min(k, length)
+    x = rng.standard_normal((3, length)).astype(np.float32)
+    if kind == "ties":
+        x = rng.integers(0, 8, (3, length)).astype(np.float32)
+    elif kind == "nan":
+        x[rng.random(x.shape) < 0.1] = np.nan
+    got = ember.topk(ember.tensor(x), k, -1, largest=largest)
+    want = torch.topk(torch.tensor(x), k, -1, largest=largest)
+    np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+    np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())

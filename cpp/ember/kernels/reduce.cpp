@@ -157,6 +157,40 @@ bool better(T candidate, T current, bool is_max) {
   return is_max ? candidate > current : candidate < current;
 }
 
+// The extreme of a contiguous row as better() scanning it would find it:
+// the first NaN, else the first element equal to the largest (smallest). The
+// running extremes are kept 16 apart, independent of one another, so the
+// compiler turns them into vector max/min instructions.
+template <typename T, bool kMax>
+int64_t extreme_index_of_row(const T* x, int64_t len) {
+  constexpr int64_t kLanes = 16;
+  T acc[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l) acc[l] = x[0];
+  int nan_seen = 0;
+  int64_t i = 0;
+  for (; i + kLanes <= len; i += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) {
+      const T v = x[i + l];
+      if constexpr (std::is_floating_point_v<T>) nan_seen |= v != v;
+      acc[l] = kMax ? (v > acc[l] ? v : acc[l]) : (v < acc[l] ? v : acc[l]);
+    }
+  }
+  T best = acc[0];
+  for (int64_t l = 1; l < kLanes; ++l)
+    best = kMax ? std::max(best, acc[l]) : std::min(best, acc[l]);
+  for (; i < len; ++i) {
+    if constexpr (std::is_floating_point_v<T>) nan_seen |= x[i] != x[i];
+    best = kMax ? std::max(best, x[i]) : std::min(best, x[i]);
+  }
+  int64_t at = 0;
+  if (nan_seen) {
+    while (x[at] == x[at]) ++at;
+  } else {
+    while (!(x[at] == best)) ++at;
+  }
+  return at;
+}
+
 }  // namespace
 
 ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max) {
@@ -186,6 +220,13 @@ ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max) {
                     [&](const int64_t* off, int64_t n, const int64_t* st) {
                       for (int64_t r = 0; r < n; ++r) {
                         const T* x = pa + off[2] + r * st[2];
+                        if (stride == 1) {
+                          const int64_t at = is_max ? extreme_index_of_row<T, true>(x, len)
+                                                    : extreme_index_of_row<T, false>(x, len);
+                          pv[off[0] + r * st[0]] = x[at];
+                          pi[off[1] + r * st[1]] = at;
+                          continue;
+                        }
                         T best = x[0];
                         int64_t best_i = 0;
                         for (int64_t i = 1; i < len; ++i) {

@@ -190,6 +190,37 @@ SortResult sort_rows_kernel(const Tensor& x, int64_t rows, int64_t n, bool desce
   });
 }
 
+// Up to this k, topk keeps the best k seen so far in order while it scans a
+// row: an element that does not beat the k-th best costs one comparison, and
+// random rows insert only about k ln(n / k) of their elements. Which of
+// several equal values torch returns follows from its selection algorithm, so
+// a row with ties among or at the edge of the chosen k goes that way instead.
+constexpr int64_t kInsertionTopK = 16;
+
+// best[0..k) = the k best of row[0..n) by `better`, in order, if no value ties
+// with a chosen one; false otherwise.
+template <typename T, typename Better>
+bool best_k_without_ties(const T* row, int64_t n, int64_t k, std::pair<T, int64_t>* best,
+                         Better better) {
+  int64_t filled = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const std::pair<T, int64_t> e{row[j], j};
+    if (filled == k && !better(e, best[k - 1])) continue;
+    int64_t at = filled < k ? filled++ : k - 1;
+    for (; at > 0 && better(e, best[at - 1]); --at) best[at] = best[at - 1];
+    best[at] = e;
+  }
+  auto tie = [&](const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) {
+    return !better(a, b) && !better(b, a);
+  };
+  for (int64_t i = 1; i < k; ++i) {
+    if (tie(best[i - 1], best[i])) return false;
+  }
+  int64_t equal_to_last = 0;
+  for (int64_t j = 0; j < n; ++j) equal_to_last += tie({row[j], j}, best[k - 1]);
+  return equal_to_last == 1;
+}
+
 SortResult topk_rows_kernel(const Tensor& x, int64_t rows, int64_t n, int64_t k, bool largest,
                             bool sorted) {
   return on_kernel_dtype(x, [&](const Tensor& in, auto tag) {
@@ -206,28 +237,40 @@ SortResult topk_rows_kernel(const Tensor& x, int64_t rows, int64_t n, int64_t k,
     auto by_smallest = [](const Entry& a, const Entry& b) {
       return less_nan_last(a.first, b.first);
     };
+    // The row's k results, in chosen (sorted, ties-free rows) or in q.
+    auto select_row = [&](const T* row, std::vector<Entry>& chosen,
+                          std::vector<Entry>& q) -> const Entry* {
+      if (sorted && k <= kInsertionTopK) {
+        const bool done = largest ? best_k_without_ties(row, n, k, chosen.data(), by_largest)
+                                  : best_k_without_ties(row, n, k, chosen.data(), by_smallest);
+        if (done) return chosen.data();
+      }
+      for (int64_t j = 0; j < n; ++j) q[j] = {row[j], j};
+      // torch's choice: a partial sort when k is small against n, else a
+      // selection followed (when sorted) by a sort of the first k - 1.
+      if (k * 64 <= n) {
+        if (largest) {
+          std::partial_sort(q.begin(), q.begin() + k, q.end(), by_largest);
+        } else {
+          std::partial_sort(q.begin(), q.begin() + k, q.end(), by_smallest);
+        }
+      } else if (largest) {
+        std::nth_element(q.begin(), q.begin() + k - 1, q.end(), by_largest);
+        if (sorted) std::sort(q.begin(), q.begin() + k - 1, by_largest);
+      } else {
+        std::nth_element(q.begin(), q.begin() + k - 1, q.end(), by_smallest);
+        if (sorted) std::sort(q.begin(), q.begin() + k - 1, by_smallest);
+      }
+      return q.data();
+    };
     parallel_for(rows, row_grain(n), [&](int64_t lo, int64_t hi) {
       std::vector<Entry> q(static_cast<size_t>(n));
+      std::vector<Entry> chosen(static_cast<size_t>(std::min(k, kInsertionTopK)));
       for (int64_t row = lo; row < hi; ++row) {
-        for (int64_t j = 0; j < n; ++j) q[j] = {p[row * n + j], j};
-        // torch's choice: a partial sort when k is small against n, else a
-        // selection followed (when sorted) by a sort of the first k - 1.
-        if (k * 64 <= n) {
-          if (largest) {
-            std::partial_sort(q.begin(), q.begin() + k, q.end(), by_largest);
-          } else {
-            std::partial_sort(q.begin(), q.begin() + k, q.end(), by_smallest);
-          }
-        } else if (largest) {
-          std::nth_element(q.begin(), q.begin() + k - 1, q.end(), by_largest);
-          if (sorted) std::sort(q.begin(), q.begin() + k - 1, by_largest);
-        } else {
-          std::nth_element(q.begin(), q.begin() + k - 1, q.end(), by_smallest);
-          if (sorted) std::sort(q.begin(), q.begin() + k - 1, by_smallest);
-        }
+        const Entry* best = select_row(p + row * n, chosen, q);
         for (int64_t j = 0; j < k; ++j) {
-          pv[row * k + j] = q[j].first;
-          pi[row * k + j] = q[j].second;
+          pv[row * k + j] = best[j].first;
+          pi[row * k + j] = best[j].second;
         }
       }
     });
