@@ -198,26 +198,42 @@ SortResult sort_rows_kernel(const Tensor& x, int64_t rows, int64_t n, bool desce
 constexpr int64_t kInsertionTopK = 16;
 
 // best[0..k) = the k best of row[0..n) by `better`, in order, if no value ties
-// with a chosen one; false otherwise.
+// with a chosen one; false otherwise. Blocks of 16 elements are first tested
+// together against the k-th best (with a test that also passes NaNs and never
+// rejects a better element), so most of a row costs a vector compare.
 template <typename T, typename Better>
 bool best_k_without_ties(const T* row, int64_t n, int64_t k, std::pair<T, int64_t>* best,
-                         Better better) {
+                         bool largest, Better better) {
+  constexpr int64_t kBlock = 16;
   int64_t filled = 0;
-  for (int64_t j = 0; j < n; ++j) {
+  auto offer = [&](int64_t j) {
     const std::pair<T, int64_t> e{row[j], j};
-    if (filled == k && !better(e, best[k - 1])) continue;
+    if (filled == k && !better(e, best[k - 1])) return;
     int64_t at = filled < k ? filled++ : k - 1;
     for (; at > 0 && better(e, best[at - 1]); --at) best[at] = best[at - 1];
     best[at] = e;
-  }
-  auto tie = [&](const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) {
-    return !better(a, b) && !better(b, a);
   };
-  for (int64_t i = 1; i < k; ++i) {
-    if (tie(best[i - 1], best[i])) return false;
+  int64_t j = 0;
+  for (; j < n && filled < k; ++j) offer(j);
+  for (; j + kBlock <= n; j += kBlock) {
+    const T edge = best[k - 1].first;
+    int may_enter = 0;
+    if (largest) {
+      for (int64_t l = 0; l < kBlock; ++l) may_enter |= !(row[j + l] <= edge);
+    } else {
+      for (int64_t l = 0; l < kBlock; ++l) may_enter |= !(row[j + l] >= edge);
+    }
+    if (!may_enter) continue;
+    for (int64_t l = 0; l < kBlock; ++l) offer(j + l);
   }
+  for (; j < n; ++j) offer(j);
+  for (int64_t i = 0; i < k; ++i) {
+    if (is_nan(best[i].first)) return false;  // NaNs tie with one another
+    if (i > 0 && best[i - 1].first == best[i].first) return false;
+  }
+  const T last = best[k - 1].first;
   int64_t equal_to_last = 0;
-  for (int64_t j = 0; j < n; ++j) equal_to_last += tie({row[j], j}, best[k - 1]);
+  for (int64_t i = 0; i < n; ++i) equal_to_last += row[i] == last;
   return equal_to_last == 1;
 }
 
@@ -241,8 +257,9 @@ SortResult topk_rows_kernel(const Tensor& x, int64_t rows, int64_t n, int64_t k,
     auto select_row = [&](const T* row, std::vector<Entry>& chosen,
                           std::vector<Entry>& q) -> const Entry* {
       if (sorted && k <= kInsertionTopK) {
-        const bool done = largest ? best_k_without_ties(row, n, k, chosen.data(), by_largest)
-                                  : best_k_without_ties(row, n, k, chosen.data(), by_smallest);
+        const bool done = largest
+                              ? best_k_without_ties(row, n, k, chosen.data(), true, by_largest)
+                              : best_k_without_ties(row, n, k, chosen.data(), false, by_smallest);
         if (done) return chosen.data();
       }
       for (int64_t j = 0; j < n; ++j) q[j] = {row[j], j};
