@@ -1028,14 +1028,15 @@ def test_max_min_ties(fn_name):
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     length=st.integers(1, 70),
-    rows=st.integers(1, 3),
+    rows=st.integers(1, 9),
     kind=st.sampled_from(["normal", "ties", "nan", "signed_zeros"]),
     dtype=st.sampled_from(["float32", "float64", "int64"]),
     seed=st.integers(0, 2**16),
 )
-def test_max_min_along_contiguous_rows_like_torch(length, rows, kind, dtype, seed):
-    # Rows longer than the kernel's 16 running extremes, ties, NaNs and -0.0
-    # beside 0.0: the first NaN, else the first extreme, as torch finds them.
+def test_max_min_along_rows_and_columns_like_torch(length, rows, kind, dtype, seed):
+    # Rows longer than the kernel's 8 running extremes, columns beyond its
+    # groups of 4, ties, NaNs and -0.0 beside 0.0: the first NaN, else the
+    # first extreme, as torch finds them (Note [Row extremes]).
     rng = np.random.default_rng(seed)
     x = rng.integers(-3, 3, (rows, length)).astype(np.float64)
     if kind == "normal":
@@ -1047,9 +1048,9 @@ def test_max_min_along_contiguous_rows_like_torch(length, rows, kind, dtype, see
     if dtype == "int64" and kind in ("nan", "signed_zeros"):
         x = np.nan_to_num(x)
     x = x.astype(dtype)
-    for name in ("max", "min"):
-        got = getattr(ember.tensor(x), name)(-1)
-        want = getattr(torch.tensor(x), name)(-1)
+    for name, dim in [("max", -1), ("min", -1), ("max", 0), ("min", 0)]:
+        got = getattr(ember.tensor(x), name)(dim)
+        want = getattr(torch.tensor(x), name)(dim)
         np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
         np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
         assert np.array_equal(np.signbit(got.values.numpy()), np.signbit(want.values.numpy()))

@@ -1,5 +1,7 @@
 #include "ember/kernels/reduce.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -9,6 +11,7 @@
 
 #include "ember/kernels/elementwise.h"
 #include "ember/kernels/loops.h"
+#include "ember/kernels/multiversion.h"
 #include "ember/kernels/vector_math.h"
 
 namespace ember {
@@ -157,38 +160,103 @@ bool better(T candidate, T current, bool is_max) {
   return is_max ? candidate > current : candidate < current;
 }
 
-// The extreme of a contiguous row as better() scanning it would find it:
-// the first NaN, else the first element equal to the largest (smallest). The
-// running extremes are kept 16 apart, independent of one another, so the
-// compiler turns them into vector max/min instructions.
-template <typename T, bool kMax>
-int64_t extreme_index_of_row(const T* x, int64_t len) {
-  constexpr int64_t kLanes = 16;
-  T acc[kLanes];
-  for (int64_t l = 0; l < kLanes; ++l) acc[l] = x[0];
-  int nan_seen = 0;
+// Note [Row extremes]
+// max/min along a contiguous row give what better() scanning it would: the
+// first NaN, else the first element equal to the largest (smallest); -0.0 and
+// 0.0 are equal there, so the value is read back at that index. For float32
+// on AVX2 CPUs one pass keeps 8 running extremes (vmaxps) and a NaN flag, and
+// a second finds the first match 8 at a time (a compare and a bit scan).
+// Other types scan with better().
+template <bool kMax>
+__attribute__((target("avx2"))) int64_t float_extreme_index_avx2(const float* x, int64_t len) {
+  __m256 acc = _mm256_set1_ps(x[0]);
+  __m256 nan = _mm256_setzero_ps();
   int64_t i = 0;
-  for (; i + kLanes <= len; i += kLanes) {
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const T v = x[i + l];
-      if constexpr (std::is_floating_point_v<T>) nan_seen |= v != v;
-      acc[l] = kMax ? (v > acc[l] ? v : acc[l]) : (v < acc[l] ? v : acc[l]);
-    }
+  for (; i + 8 <= len; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    acc = kMax ? _mm256_max_ps(acc, v) : _mm256_min_ps(acc, v);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
   }
-  T best = acc[0];
-  for (int64_t l = 1; l < kLanes; ++l)
-    best = kMax ? std::max(best, acc[l]) : std::min(best, acc[l]);
+  bool any_nan = _mm256_movemask_ps(nan) != 0;
+  float lanes[8];
+  _mm256_storeu_ps(lanes, acc);
+  float best = lanes[0];
+  for (float lane : lanes) best = kMax ? std::max(best, lane) : std::min(best, lane);
   for (; i < len; ++i) {
-    if constexpr (std::is_floating_point_v<T>) nan_seen |= x[i] != x[i];
+    any_nan = any_nan || std::isnan(x[i]);
     best = kMax ? std::max(best, x[i]) : std::min(best, x[i]);
   }
+  const __m256 target = _mm256_set1_ps(best);
   int64_t at = 0;
-  if (nan_seen) {
-    while (x[at] == x[at]) ++at;
-  } else {
-    while (!(x[at] == best)) ++at;
+  for (; at + 8 <= len; at += 8) {
+    const __m256 v = _mm256_loadu_ps(x + at);
+    const __m256 hit =
+        any_nan ? _mm256_cmp_ps(v, v, _CMP_UNORD_Q) : _mm256_cmp_ps(v, target, _CMP_EQ_OQ);
+    const int bits = _mm256_movemask_ps(hit);
+    if (bits != 0) return at + __builtin_ctz(static_cast<unsigned>(bits));
+  }
+  while (any_nan ? !std::isnan(x[at]) : !(x[at] == best)) ++at;
+  return at;
+}
+
+// The index of a strided line's extreme by better() (Note [Row extremes]).
+template <typename T>
+int64_t extreme_index_of_line(const T* x, int64_t len, int64_t stride, bool is_max) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (stride == 1 && cpu_has_avx2()) {
+      return is_max ? float_extreme_index_avx2<true>(x, len)
+                    : float_extreme_index_avx2<false>(x, len);
+    }
+  }
+  T best = x[0];
+  int64_t at = 0;
+  for (int64_t i = 1; i < len; ++i) {
+    if (better(x[i * stride], best, is_max)) {
+      best = x[i * stride];
+      at = i;
+    }
   }
   return at;
+}
+
+// update_column_extremes on 4 columns at a time, as far as whole groups of
+// 4 go; returns how many columns it took.
+template <bool kMax>
+__attribute__((target("avx2"))) int64_t update_float_column_extremes_avx2(const float* row,
+                                                                          int64_t i, int64_t n,
+                                                                          float* values,
+                                                                          int64_t* index) {
+  const __m256i row_index = _mm256_set1_epi64x(i);
+  int64_t r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const __m128 v = _mm_loadu_ps(row + r);
+    const __m128 b = _mm_loadu_ps(values + r);
+    __m128 take = kMax ? _mm_cmp_ps(v, b, _CMP_GT_OQ) : _mm_cmp_ps(v, b, _CMP_LT_OQ);
+    take = _mm_or_ps(take, _mm_cmp_ps(v, v, _CMP_UNORD_Q));  // a NaN wins
+    take = _mm_and_ps(take, _mm_cmp_ps(b, b, _CMP_ORD_Q));   // and stays
+    _mm_storeu_ps(values + r, _mm_blendv_ps(b, v, take));
+    auto* at = reinterpret_cast<__m256i*>(index + r);
+    const __m256i wide_take = _mm256_cvtepi32_epi64(_mm_castps_si128(take));
+    _mm256_storeu_si256(at, _mm256_blendv_epi8(_mm256_loadu_si256(at), row_index, wide_take));
+  }
+  return r;
+}
+
+// better() for a whole row of running extremes at once: values[r] and
+// index[r] hold the extreme of column r of the rows before row i, and take
+// row i into account.
+template <typename T, bool kMax>
+void update_column_extremes(const T* row, int64_t i, int64_t n, T* values, int64_t* index) {
+  int64_t r = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_has_avx2()) r = update_float_column_extremes_avx2<kMax>(row, i, n, values, index);
+  }
+  for (; r < n; ++r) {
+    if (better(row[r], values[r], kMax)) {
+      values[r] = row[r];
+      index[r] = i;
+    }
+  }
 }
 
 }  // namespace
@@ -218,25 +286,27 @@ ExtremeResult extreme_kernel(const Tensor& a, int64_t dim, bool is_max) {
     const T* pa = a->data<T>();
     for_each_row<3>(iter_shape, {&values->strides(), &indices->strides(), &in_strides},
                     [&](const int64_t* off, int64_t n, const int64_t* st) {
-                      for (int64_t r = 0; r < n; ++r) {
-                        const T* x = pa + off[2] + r * st[2];
-                        if (stride == 1) {
-                          const int64_t at = is_max ? extreme_index_of_row<T, true>(x, len)
-                                                    : extreme_index_of_row<T, false>(x, len);
-                          pv[off[0] + r * st[0]] = x[at];
-                          pi[off[1] + r * st[1]] = at;
-                          continue;
-                        }
-                        T best = x[0];
-                        int64_t best_i = 0;
+                      if (stride != 1 && st[0] == 1 && st[1] == 1 && st[2] == 1) {
+                        // n columns side by side: walk the reduced dim row by row.
+                        T* v = pv + off[0];
+                        int64_t* ix = pi + off[1];
+                        std::copy(pa + off[2], pa + off[2] + n, v);
+                        std::fill(ix, ix + n, int64_t{0});
                         for (int64_t i = 1; i < len; ++i) {
-                          if (better(x[i * stride], best, is_max)) {
-                            best = x[i * stride];
-                            best_i = i;
+                          const T* row = pa + off[2] + i * stride;
+                          if (is_max) {
+                            update_column_extremes<T, true>(row, i, n, v, ix);
+                          } else {
+                            update_column_extremes<T, false>(row, i, n, v, ix);
                           }
                         }
-                        pv[off[0] + r * st[0]] = best;
-                        pi[off[1] + r * st[1]] = best_i;
+                        return;
+                      }
+                      for (int64_t r = 0; r < n; ++r) {
+                        const T* x = pa + off[2] + r * st[2];
+                        const int64_t at = extreme_index_of_line(x, len, stride, is_max);
+                        pv[off[0] + r * st[0]] = x[at * stride];
+                        pi[off[1] + r * st[1]] = at;
                       }
                     });
   });
