@@ -81,3 +81,51 @@ def test_poisson_nll_like_torch(reduction, log_input, full):
         return loss.detach().numpy(), tx.grad.numpy()
 
     _compare(run)
+
+
+# ---- binary_cross_entropy_with_logits: the fused pass and the composed ops ----
+
+
+def _bce_inputs(n, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * 8).astype(dtype)
+    x[:6] = [np.inf, -np.inf, np.nan, -0.0, 0.0, 100.0]
+    y = rng.random(n).astype(dtype)
+    y[:6] = [0.0, 1.0, 0.5, 1.0, 0.0, 1.0]
+    return x, y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [7, 70_000])
+def test_bce_with_logits_fused_pass_gives_the_composed_bits(n, dtype):
+    # A weight of ones takes the composed ops, whose every rounding the fused
+    # pass repeats: losses and gradients agree bit for bit.
+    F = ember.nn.functional
+    x, y = _bce_inputs(n, dtype)
+    fused_x = ember.tensor(x, requires_grad=True)
+    composed_x = ember.tensor(x, requires_grad=True)
+    target, ones = ember.tensor(y), ember.ones(n, dtype=fused_x.dtype)
+    fused = F.binary_cross_entropy_with_logits(fused_x, target, reduction="none")
+    composed = F.binary_cross_entropy_with_logits(composed_x, target, weight=ones, reduction="none")
+    np.testing.assert_array_equal(fused.detach().numpy(), composed.detach().numpy())
+    g = ember.tensor(np.linspace(-1, 1, n).astype(dtype))
+    fused.backward(g)
+    composed.backward(g)
+    np.testing.assert_array_equal(fused_x.grad.numpy(), composed_x.grad.numpy())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_values_grads_and_double_grads_like_torch(reduction):
+    x, y = _bce_inputs(50, np.float64, seed=3)
+    x, y = x[6:], y[6:]  # finite values, for the double gradient
+    results = {}
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy_with_logits(
+            xt, lib.tensor(y), reduction=reduction
+        )
+        (gx,) = lib.autograd.grad(loss.sum(), xt, create_graph=True)
+        (ggx,) = lib.autograd.grad((gx * gx).sum(), xt)
+        results[lib] = [t.detach().numpy() for t in (loss, gx, ggx)]
+    for got, want in zip(results[ember], results[torch]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ember/kernels/elementwise.h"
+#include "ember/kernels/loss.h"
 #include "ember/kernels/reduce.h"
 #include "ember/kernels/softmax.h"
 
@@ -193,11 +194,14 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   Tensor out;
   {
     GradModeGuard no_grad(false);
-    Tensor sp = softplus_neg(input);
-    Tensor weighted_sp =
-        pos_weight ? mul(sp, add(mul(sub(pos_weight, Scalar(1.0)), target), Scalar(1.0))) : sp;
-    Tensor loss = add(mul(rsub(target, Scalar(1.0)), input), weighted_sp);
-    if (weight) loss = mul(loss, weight);
+    Tensor loss = weight || pos_weight ? nullptr : bce_with_logits_loss_kernel(input, target);
+    if (!loss) {
+      Tensor sp = softplus_neg(input);
+      Tensor weighted_sp =
+          pos_weight ? mul(sp, add(mul(sub(pos_weight, Scalar(1.0)), target), Scalar(1.0))) : sp;
+      loss = add(mul(rsub(target, Scalar(1.0)), input), weighted_sp);
+      if (weight) loss = mul(loss, weight);
+    }
     out = reduce_loss(loss, reduction);
   }
   const bool any = input->requires_grad() || target->requires_grad();
@@ -222,7 +226,12 @@ TensorList BinaryCrossEntropyWithLogitsBackward0::apply(TensorList&& grads) {
   Tensor pw = pos_weight.unpack(*this);
   Tensor g = spread_loss_grad(grads[0], reduction, x->numel());
   TensorList out(2);
-  if (wants_grad(*this, 0)) {
+  // Without weights and outside create_graph one pass gives (sigmoid(x) - y) g.
+  const bool fused_x = wants_grad(*this, 0) && !w && !pw && !GradMode::is_enabled();
+  Tensor fused = fused_x ? bce_with_logits_grad_kernel(x, y, g) : nullptr;
+  if (fused) {
+    out[0] = self_meta.fit(fused);
+  } else if (wants_grad(*this, 0)) {
     // d/dx = (1 - y) - lw * sigmoid(-x), lw = 1 + (pw - 1) * y; = sigmoid(x) - y without pw.
     Tensor d = pw ? sub(rsub(y, Scalar(1.0)),
                         mul(add(mul(sub(pw, Scalar(1.0)), y), Scalar(1.0)), sigmoid(neg(x))))
