@@ -17,8 +17,7 @@ class _GradModeSwitch:
     _inference = None  # True/False: inference_mode(mode) sets it too; None: left as is
 
     def __enter__(self):
-        self._previous = _C.is_grad_enabled()
-        _C._set_grad_enabled(self._enabled)
+        self._previous = _C._exchange_grad_enabled(self._enabled)
         if self._inference is not None:
             self._previous_inference = _inference_mode_on[0]
             _inference_mode_on[0] = self._inference
@@ -78,7 +77,7 @@ class _BareDecorator(_GradModeSwitch):
     """`@no_grad` without parentheses works too, as in torch."""
 
     def __new__(cls, func=None):
-        switch = super().__new__(cls)
+        switch = object.__new__(cls)
         return switch if func is None else switch(func)
 
     def __init__(self, func=None):

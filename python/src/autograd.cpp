@@ -405,6 +405,12 @@ void init_autograd(py::module_& m) {
   bind_forward_ad(m);
   m.def("is_grad_enabled", [] { return GradMode::is_enabled(); });
   m.def("_set_grad_enabled", [](bool v) { GradMode::set_user_enabled(v); });
+  // Sets grad mode and returns the previous one: a grad-mode switch's entry in one call.
+  m.def("_exchange_grad_enabled", [](bool v) {
+    const bool previous = GradMode::is_enabled();
+    GradMode::set_user_enabled(v);
+    return previous;
+  });
   m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled, py::arg("enabled"),
         py::arg("check_nan") = true);
   m.def("is_anomaly_enabled", [] { return AnomalyMode::is_enabled(); });
