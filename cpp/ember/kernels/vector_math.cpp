@@ -630,18 +630,16 @@ EMBER_AVX512 __m512 erfc_g16(__m512 v) {
 }
 
 // log_f on 16 lanes: the same split into 2^e (1 + f), the same f^3 L(f)
-// tail and the same compensated sum (see log_combine), with masks for the
-// denormals (scaled by 2^23 first), zero, inf, and negative or NaN inputs.
+// tail and the same compensated sum (see log_combine). vgetexpps and
+// vgetmantps give e and m in [1, 2) directly, denormals included; m from
+// sqrt(2) on is halved (e + 1), which is log_split's range. One vfixupimmps
+// then sets what zero (-inf) and +inf (+inf) give, and a blend the NaNs.
 EMBER_AVX512 __m512 log16(__m512 x) {
-  const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
-  const __m512 scaled = _mm512_mask_mul_ps(x, tiny, x, _mm512_set1_ps(8388608.0f));
-  const __m512i ix =
-      _mm512_add_epi32(_mm512_castps_si512(scaled), _mm512_set1_epi32(0x3f800000 - 0x3f3504f3));
-  __m512 e =
-      _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(ix, 23), _mm512_set1_epi32(127)));
-  e = _mm512_mask_sub_ps(e, tiny, e, _mm512_set1_ps(23.0f));
-  const __m512 m = _mm512_castsi512_ps(_mm512_add_epi32(
-      _mm512_and_si512(ix, _mm512_set1_epi32(0x7fffff)), _mm512_set1_epi32(0x3f3504f3)));
+  __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+  __m512 e = _mm512_getexp_ps(x);
+  const __mmask16 upper = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421354f), _CMP_GE_OQ);
+  m = _mm512_mask_mul_ps(m, upper, m, _mm512_set1_ps(0.5f));
+  e = _mm512_mask_add_ps(e, upper, e, _mm512_set1_ps(1.0f));
   const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
   __m512 p = _mm512_set1_ps(-7.353802770e-02f);
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.261518747e-01f));
@@ -657,13 +655,14 @@ EMBER_AVX512 __m512 log16(__m512 x) {
   const __m512 hi = _mm512_add_ps(a, f);
   const __m512 hi_err = _mm512_sub_ps(f, _mm512_sub_ps(hi, a));
   const __m512 low = _mm512_add_ps(_mm512_mul_ps(e, _mm512_set1_ps(kLn2LoF)), tail);
-  __m512 r = _mm512_add_ps(hi, _mm512_add_ps(low, hi_err));
-  const __mmask16 zero = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ);
-  const __mmask16 inf = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kInfF), _CMP_EQ_OQ);
+  const __m512 r = _mm512_add_ps(hi, _mm512_add_ps(low, hi_err));
+  // One response per input class, 4 bits each from QNaN up: zero -> -inf (4),
+  // +inf -> +inf (5), every other class -> r (0). Negative and NaN inputs then
+  // give the positive quiet NaN, as log_f does.
+  const __m512i responses = _mm512_set1_epi32(0x00500400);
+  const __m512 fixed = _mm512_fixupimm_ps(r, x, responses, 0);
   const __mmask16 invalid = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ);
-  r = _mm512_mask_blend_ps(zero, r, _mm512_set1_ps(-kInfF));
-  r = _mm512_mask_blend_ps(inf, r, x);
-  return _mm512_mask_blend_ps(invalid, r, _mm512_set1_ps(kNaNF));
+  return _mm512_mask_blend_ps(invalid, fixed, _mm512_set1_ps(kNaNF));
 }
 
 EMBER_AVX512 __m512 erf16(__m512 x) {
