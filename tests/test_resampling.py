@@ -127,6 +127,11 @@ INTERP_ERRORS = [
         L.ones(1, 2, 4, 4, dtype=L.int64), size=2, mode="bilinear", antialias=True
     ),
     lambda L, F: F.interpolate(L.randn(1, 2, 4, 4), size=(0, 2), mode="bicubic", antialias=True),
+    lambda L, F: F.interpolate(L.randn(1, 2, 4, 4), size=2, mode="lanczos"),
+    lambda L, F: F.interpolate(
+        L.randn(1, 2, 4, 4), size=2, mode="lanczos", antialias=True, align_corners=True
+    ),
+    lambda L, F: F.interpolate(L.randn(1, 2, 4), size=2, mode="lanczos", antialias=True),
 ]
 
 
@@ -338,13 +343,23 @@ AA_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
-@pytest.mark.parametrize("align_corners", [False, True])
+AA_NODES = {
+    "bilinear": "UpsampleBilinear2DAaBackward0",
+    "bicubic": "UpsampleBicubic2DAaBackward0",
+    "lanczos": "UpsampleLanczos2DAaBackward0",
+}
+
+
+@pytest.mark.parametrize(
+    "mode,align_corners",
+    # torch refuses align_corners with lanczos (INTERP_ERRORS checks the error)
+    [(mode, c) for mode in AA_NODES for c in (False, True) if not (mode == "lanczos" and c)],
+)
 @pytest.mark.parametrize("shapes", AA_SHAPES)
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 def test_antialiased_resize_matches_torch(mode, align_corners, shapes, dtype, tol):
     (h, w), size = shapes
-    node = "UpsampleBilinear2DAaBackward0" if mode == "bilinear" else "UpsampleBicubic2DAaBackward0"
+    node = AA_NODES[mode]
     run_both(
         lambda L, F, x: F.interpolate(
             x, size=size, mode=mode, align_corners=align_corners, antialias=True
@@ -373,7 +388,7 @@ def test_antialiased_resize_by_scale_matches_torch(scale, recompute):
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("mode", list(AA_NODES))
 @pytest.mark.parametrize(
     "shapes", [((37, 53), (12, 20)), ((16, 16), (40, 7)), ((224, 200), (112, 96))]
 )

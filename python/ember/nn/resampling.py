@@ -100,6 +100,11 @@ def interpolate(
             "a 4-D tensor as input"
         )
     rank = input.dim()
+    if rank == 4 and mode == "lanczos":
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
     kernel_scales = [None] * len(sizes) if scales is None else scales
     if mode == "nearest" and rank in (3, 4):
         return _C._upsample_nearest(input, sizes, kernel_scales)
@@ -238,7 +243,7 @@ def _separable(input, sizes, scales, align_corners, taps_of):
     return out
 
 
-# ---- antialiased bilinear and bicubic resizing ----
+# ---- antialiased bilinear, bicubic and lanczos resizing ----
 #
 # Note [Antialiased resizing]
 # With antialias=True a downscaling filter widens with the scale (support
@@ -270,7 +275,25 @@ def _keys_cubic(x):  # Keys' cubic convolution, a = -0.5
     return x.dtype.type(0.0)
 
 
-_AA_FILTERS = {"bilinear": (2, _triangle), "bicubic": (4, _keys_cubic)}
+def _sinc(x):
+    """sin(pi x) / (pi x) in x's float type, pi rounded to that type first."""
+    if x == 0.0:
+        return x.dtype.type(1.0)
+    x = x * x.dtype.type(math.pi)
+    return np.sin(x) / x
+
+
+def _lanczos3(x):
+    # sinc(x) sinc(x / 3) for |x| < 3, Pillow's filter as torch computes it:
+    # x / 3.0 is a double whatever x's type, so the second factor is double
+    # and the product rounds once to x's type.
+    x = abs(x)
+    if x < 3.0:
+        return x.dtype.type(float(_sinc(x)) * float(_sinc(np.float64(x) / 3.0)))
+    return x.dtype.type(0.0)
+
+
+_AA_FILTERS = {"bilinear": (2, _triangle), "bicubic": (4, _keys_cubic), "lanczos": (6, _lanczos3)}
 
 
 def _aa_weight_matrix(in_size, out_size, scale_arg, align_corners, mode, real):
@@ -330,6 +353,7 @@ def _aa_node(name):
 _AA_NODES = {
     "bilinear": _aa_node("UpsampleBilinear2DAaBackward0"),
     "bicubic": _aa_node("UpsampleBicubic2DAaBackward0"),
+    "lanczos": _aa_node("UpsampleLanczos2DAaBackward0"),
 }
 
 
