@@ -627,6 +627,57 @@ def test_clamp_int():
     check(lambda L, t: t.clamp(-1, 2), [x], grad=False)
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    shapes=st.sampled_from(
+        [((5,), (5,), (5,)), ((3, 4), (4,), (3, 1)), ((3, 4), None, (4,)), ((2, 3), (2, 3), None)]
+    ),
+    nan_at=st.sampled_from([None, "self", "min", "max"]),
+    seed=st.integers(0, 2**16),
+)
+def test_clamp_by_tensors_values_grads_and_node_like_torch(shapes, nan_at, seed):
+    # Note [Clamp by tensors]: broadcast bounds, lo > hi in places, NaNs.
+    rng = np.random.default_rng(seed)
+    arrays = [None if s is None else rng.integers(-3, 4, s).astype(np.float64) for s in shapes]
+    for name, a in zip(("self", "min", "max"), arrays):
+        if name == nan_at and a is not None:
+            a.flat[0] = np.nan
+    results = {}
+    for lib in (ember, torch):
+        ts = [None if a is None else lib.tensor(a, requires_grad=True) for a in arrays]
+        y = lib.clamp(*ts)
+        g = lib.tensor(np.arange(1.0, y.numel() + 1).reshape(tuple(y.shape)))
+        y.backward(g)
+        names = [None if f is None else type(f).__name__ for f, _ in y.grad_fn.next_functions]
+        grads = [None if t is None else t.grad.numpy() for t in ts]
+        results[lib] = (type(y.grad_fn).__name__, names, y.detach().numpy(), grads)
+    got, want = results[ember], results[torch]
+    assert got[:2] == want[:2]
+    np.testing.assert_array_equal(got[2], want[2])
+    for a, b in zip(got[3], want[3]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+
+
+def test_clamp_by_tensors_double_backward_and_tangent_like_torch():
+    x = np.array([-2.0, 0.5, 3.0])
+    lo, hi = np.array([-1.0, 0.0, 0.0]), np.array([1.0, 1.0, 2.0])
+    outs = {}
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y = lib.clamp(xt * xt, lib.tensor(lo), lib.tensor(hi))
+        (g,) = lib.autograd.grad(y.sum(), xt, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), xt)
+        fwd = lib.autograd.forward_ad
+        with fwd.dual_level():
+            dual = fwd.make_dual(lib.tensor(x), lib.tensor([1.0, 2.0, 3.0]))
+            tangent = fwd.unpack_dual(lib.clamp(dual, lib.tensor(lo), lib.tensor(hi))).tangent
+        outs[lib] = [t.detach().numpy() for t in (g, gg, tangent)]
+    for a, b in zip(outs[ember], outs[torch]):
+        np.testing.assert_array_equal(a, b)
+
+
 # ---- maximum / minimum / where --------------------------------------------
 
 

@@ -66,6 +66,8 @@ Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor compare(BinaryOp op, const Tensor& a, const Scalar& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
+// Per-element bounds, either may be null (Note [Clamp by tensors]).
+Tensor clamp(const Tensor& a, const Tensor& min, const Tensor& max);
 Tensor to_dtype(const Tensor& a, DType dtype);
 Tensor clone(const Tensor& a);
 // Plain contiguous copy with no graph (for gradient buffers).

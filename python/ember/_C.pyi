@@ -137,6 +137,9 @@ class CholeskyBackward0(Node):
 class CholeskySolveBackward0(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 
+class ClampBackward0(Node):
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
+
 class ClampBackward1(Node):
     def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None: ...
 

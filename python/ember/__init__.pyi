@@ -59,6 +59,7 @@ from ._C import CeluBackward0 as CeluBackward0
 from ._C import CeluBackward1 as CeluBackward1
 from ._C import CholeskyBackward0 as CholeskyBackward0
 from ._C import CholeskySolveBackward0 as CholeskySolveBackward0
+from ._C import ClampBackward0 as ClampBackward0
 from ._C import ClampBackward1 as ClampBackward1
 from ._C import CloneBackward0 as CloneBackward0
 from ._C import Col2ImBackward0 as Col2ImBackward0

@@ -199,6 +199,7 @@ void bind_nodes(py::module_& m) {
   bind_binary_nodes(m, std::make_index_sequence<kBinaryFnCount>{});
 #define EMBER_BIND(NAME) bind_node<NAME>(m, #NAME)
   // elementwise
+  EMBER_BIND(ClampBackward0);
   EMBER_BIND(ClampBackward1);
   EMBER_BIND(WhereBackward0);
   EMBER_BIND(NotImplemented);

@@ -445,21 +445,8 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
                               a->dtype() == DType::Bool);
     };
     if (elementwise(lo) || elementwise(hi)) {
-      if (lo.is_none() && hi.is_none()) return clamp(a, std::nullopt, std::nullopt);  // raises
-      // Per-element bounds: a value below its bound takes the bound (and the
-      // bound the gradient), as torch's clamp. A NaN input stays NaN and
-      // passes no gradient on (torch's mask is lo <= x <= hi).
-      Tensor out = where(compare(BinaryOp::Ne, a, a), detach(a), a);
-      // A NaN bound makes its element NaN and passes no gradient anywhere.
-      auto apply_bound = [&out](py::handle h, BinaryOp past_bound) {
-        if (h.is_none()) return;
-        const Tensor b = tensor_from_operand(h);
-        out = where(compare(past_bound, out, b), b, out);
-        if (is_floating(b->dtype())) out = where(compare(BinaryOp::Ne, b, b), detach(b), out);
-      };
-      apply_bound(lo, BinaryOp::Lt);
-      apply_bound(hi, BinaryOp::Gt);
-      return out;
+      auto bound = [](py::handle h) { return h.is_none() ? Tensor() : tensor_from_operand(h); };
+      return clamp(a, bound(lo), bound(hi));
     }
     auto bound = [](py::handle h) -> std::optional<Scalar> {
       if (h.is_none()) return std::nullopt;

@@ -250,7 +250,7 @@ void add_next_edge(Node& node, const Tensor& input) {
   if (input && forward_ad::has_tangent(*input) && !node.has_forward_formula()) {
     forward_ad::throw_no_forward_formula(node);
   }
-  node.next_edges().push_back(gradient_edge(input));
+  node.next_edges().push_back(input ? gradient_edge(input) : Edge{});  // an absent optional input
 }
 
 void set_history(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,

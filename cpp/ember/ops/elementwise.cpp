@@ -177,6 +177,98 @@ TensorList ClampBackward1::apply(TensorList&& grads) {
   return {clamp_pass(grads[0], self.unpack(*this), min, max)};
 }
 
+// Note [Clamp by tensors]
+// With tensor bounds, an element below its lower bound takes the bound, then
+// one above its upper bound takes that (so where lo > hi the result is hi), as
+// torch's clamp; a NaN in the input or in a bound makes the element NaN. The
+// gradient follows torch's clamp_backward_min_max: self where lo <= x <= hi,
+// lo where x < lo < hi, hi where x > hi or hi < lo. So where x < lo == hi no
+// input gets it, and hi gets it where hi < lo even if x is NaN. Under forward
+// AD the composition of where's runs instead, for its tangents.
+namespace {
+
+Tensor is_nan(const Tensor& t) { return binary_kernel(BinaryOp::Ne, t, t); }
+
+// The composition: where's that carry the gradient as the note describes.
+Tensor clamp_by_wheres(const Tensor& a, const Tensor& lo, const Tensor& hi) {
+  Tensor out = where(is_nan(a), detach(a), a);
+  auto apply_bound = [&out](const Tensor& bound, BinaryOp past_bound) {
+    if (!bound) return;
+    out = where(compare(past_bound, out, bound), bound, out);
+    if (is_floating(bound->dtype())) out = where(is_nan(bound), detach(bound), out);
+  };
+  apply_bound(lo, BinaryOp::Lt);
+  apply_bound(hi, BinaryOp::Gt);
+  return out;
+}
+
+Tensor both(const Tensor& a, const Tensor& b) { return binary_kernel(BinaryOp::BitAnd, a, b); }
+Tensor either(const Tensor& a, const Tensor& b) { return binary_kernel(BinaryOp::BitOr, a, b); }
+
+// Which element's gradient each input gets, as bool masks (torch's rule,
+// Note [Clamp by tensors]).
+struct ClampRegions {
+  Tensor self, min, max;
+};
+ClampRegions clamp_regions(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  ClampRegions r;
+  if (lo) r.self = binary_kernel(BinaryOp::Ge, x, lo);
+  if (hi) {
+    const Tensor below_max = binary_kernel(BinaryOp::Le, x, hi);
+    r.self = lo ? both(r.self, below_max) : below_max;
+  }
+  if (lo) {
+    r.min = binary_kernel(BinaryOp::Lt, x, lo);
+    if (hi) r.min = both(r.min, binary_kernel(BinaryOp::Lt, lo, hi));
+  }
+  if (hi) {
+    r.max = binary_kernel(BinaryOp::Gt, x, hi);
+    if (lo) r.max = either(r.max, binary_kernel(BinaryOp::Lt, hi, lo));
+  }
+  return r;
+}
+
+}  // namespace
+
+Tensor clamp(const Tensor& a, const Tensor& lo, const Tensor& hi) {
+  if (!lo && !hi) return clamp(a, std::nullopt, std::nullopt);  // raises torch's error
+  const bool recorded =
+      GradMode::is_enabled() &&
+      (a->requires_grad() || (lo && lo->requires_grad()) || (hi && hi->requires_grad()));
+  const bool tangents = forward_ad::has_tangent(a) || (lo && forward_ad::has_tangent(lo)) ||
+                        (hi && forward_ad::has_tangent(hi));
+  if (!recorded || tangents) return clamp_by_wheres(a, lo, hi);
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = clamp_by_wheres(a, lo, hi);
+  }
+  auto node = std::make_shared<ClampBackward0>();
+  const Tensor none;
+  set_history(node, {&a, lo ? &lo : &none, hi ? &hi : &none}, out);
+  node->self = SavedTensor(a, false);
+  node->self_meta = GradFit(a, out);
+  if (lo) node->min = SavedTensor(lo, false), node->min_meta = GradFit(lo, out);
+  if (hi) node->max = SavedTensor(hi, false), node->max_meta = GradFit(hi, out);
+  return out;
+}
+
+TensorList ClampBackward0::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this), lo = min.unpack(*this), hi = max.unpack(*this);
+  ClampRegions regions;
+  {
+    GradModeGuard no_grad(false);
+    regions = clamp_regions(x, lo, hi);
+  }
+  const Tensor& g = grads[0];
+  const Tensor zero = zeros({}, g->dtype());
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(where(regions.self, g, zero));
+  if (lo && wants_grad(*this, 1)) out[1] = min_meta.fit(where(regions.min, g, zero));
+  if (hi && wants_grad(*this, 2)) out[2] = max_meta.fit(where(regions.max, g, zero));
+  return out;
+}
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (cond->dtype() != DType::Bool) {
     throw std::runtime_error(

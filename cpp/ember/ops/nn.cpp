@@ -194,7 +194,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   Tensor out;
   {
     GradModeGuard no_grad(false);
-    Tensor loss = weight || pos_weight ? nullptr : bce_with_logits_loss_kernel(input, target);
+    // The fused pass carries no tangents; forward AD takes the composed ops.
+    const bool fusable = !weight && !pos_weight && !forward_ad::any_tangent(input, target);
+    Tensor loss = fusable ? bce_with_logits_loss_kernel(input, target) : nullptr;
     if (!loss) {
       Tensor sp = softplus_neg(input);
       Tensor weighted_sp =
@@ -227,7 +229,8 @@ TensorList BinaryCrossEntropyWithLogitsBackward0::apply(TensorList&& grads) {
   Tensor g = spread_loss_grad(grads[0], reduction, x->numel());
   TensorList out(2);
   // Without weights and outside create_graph one pass gives (sigmoid(x) - y) g.
-  const bool fused_x = wants_grad(*this, 0) && !w && !pw && !GradMode::is_enabled();
+  const bool fused_x = wants_grad(*this, 0) && !w && !pw && !GradMode::is_enabled() &&
+                       !forward_ad::any_tangent(x, y, g);
   Tensor fused = fused_x ? bce_with_logits_grad_kernel(x, y, g) : nullptr;
   if (fused) {
     out[0] = self_meta.fit(fused);
