@@ -90,6 +90,10 @@ void check_inplace(const Tensor& self);  // torch's leaf / view checks
 void regenerate_view_history(const Tensor& view);
 // t's grad_fn as Python shows it: a stale view's is regenerated first.
 const std::shared_ptr<Node>& current_grad_fn(const Tensor& t);
+// Raises torch's error for a no_grad or multi-output view joining a graph in
+// place (Note [Views that refuse in-place ops]); `written`: the view itself is
+// written, otherwise its base or a sibling was.
+[[noreturn]] void refuse_marked_view(const Tensor& view, bool written);
 Tensor& add_(Tensor& self, const Tensor& other, double alpha = 1.0);
 Tensor& add_(Tensor& self, const Scalar& other);
 Tensor& sub_(Tensor& self, const Tensor& other, double alpha = 1.0);
@@ -117,6 +121,17 @@ Tensor& compare_(BinaryOp op, Tensor& self, const Scalar& other);
 // Tensor.resize_ (ops/resize.cpp): contiguous strides for a new shape, the
 // memory grown (old bytes kept, the rest uninitialized) when too small.
 Tensor& resize_(Tensor& self, const Shape& shape);
+// In-place view ops (ops/strided_views.cpp): self takes the view's geometry and
+// the view op's node (SqueezeBackward3/4/5, UnsqueezeBackward1,
+// TransposeBackward1, TBackward1, AsStridedBackward1); the data is untouched.
+Tensor& squeeze_(Tensor& self);
+Tensor& squeeze_(Tensor& self, int64_t dim);
+Tensor& squeeze_(Tensor& self, const DimList& dims);
+Tensor& unsqueeze_(Tensor& self, int64_t dim);
+Tensor& transpose_(Tensor& self, int64_t d0, int64_t d1);
+Tensor& t_(Tensor& self);
+Tensor& as_strided_(Tensor& self, const Shape& size, const Strides& stride,
+                    std::optional<int64_t> storage_offset = std::nullopt);
 // grad += g for the engine, no checks and no graph.
 void add_inplace_unchecked(const Tensor& self, const Tensor& g);
 
@@ -251,7 +266,7 @@ std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, bool upper, bool compute_
 Tensor linalg_pinv(const Tensor& a, std::optional<double> atol, std::optional<double> rtol,
                    bool hermitian);
 
-// ---- views and shape (ops/shape.cpp) ----
+// ---- views and shape (ops/shape.cpp; as_strided in ops/strided_views.cpp) ----
 Tensor view(const Tensor& a, const DimList& shape);
 Tensor alias(const Tensor& a);  // a view of all of `a` (x[...])
 Tensor reshape(const Tensor& a, const DimList& shape);
@@ -263,6 +278,13 @@ Tensor squeeze(const Tensor& a, const DimList& dims);
 Tensor unsqueeze(const Tensor& a, int64_t dim);
 Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);
 Tensor t(const Tensor& a);
+// The view of a's storage with the given geometry; storage_offset defaults to
+// a's. Records AsStridedBackward0, whose gradient accumulates where the
+// view's elements overlap.
+Tensor as_strided(const Tensor& a, const Shape& size, const Strides& stride,
+                  std::optional<int64_t> storage_offset = std::nullopt);
+// A fresh, uninitialized tensor with the given strides (torch.empty_strided).
+Tensor empty_strided(const Shape& size, const Strides& stride, DType dtype);
 Tensor permute(const Tensor& a, const DimList& dims);
 Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end,
              int64_t step);

@@ -41,6 +41,7 @@ from ._C import AliasBackward0 as AliasBackward0
 from ._C import AmaxBackward0 as AmaxBackward0
 from ._C import AminBackward0 as AminBackward0
 from ._C import AsStridedBackward0 as AsStridedBackward0
+from ._C import AsStridedBackward1 as AsStridedBackward1
 from ._C import AsStridedScatterBackward0 as AsStridedScatterBackward0
 from ._C import AsinBackward0 as AsinBackward0
 from ._C import AsinhBackward0 as AsinhBackward0
@@ -235,13 +236,16 @@ from ._C import SqrtBackward0 as SqrtBackward0
 from ._C import SqueezeBackward0 as SqueezeBackward0
 from ._C import SqueezeBackward1 as SqueezeBackward1
 from ._C import SqueezeBackward2 as SqueezeBackward2
+from ._C import SqueezeBackward3 as SqueezeBackward3
 from ._C import SqueezeBackward4 as SqueezeBackward4
+from ._C import SqueezeBackward5 as SqueezeBackward5
 from ._C import StackBackward0 as StackBackward0
 from ._C import StdBackward0 as StdBackward0
 from ._C import SubBackward0 as SubBackward0
 from ._C import SumBackward0 as SumBackward0
 from ._C import SumBackward1 as SumBackward1
 from ._C import TBackward0 as TBackward0
+from ._C import TBackward1 as TBackward1
 from ._C import TakeBackward0 as TakeBackward0
 from ._C import TanBackward0 as TanBackward0
 from ._C import TanhBackward0 as TanhBackward0
@@ -252,6 +256,7 @@ from ._C import ToCopyBackward0 as ToCopyBackward0
 from ._C import TopkBackward0 as TopkBackward0
 from ._C import TraceBackward0 as TraceBackward0
 from ._C import TransposeBackward0 as TransposeBackward0
+from ._C import TransposeBackward1 as TransposeBackward1
 from ._C import TriangularSolveBackward0 as TriangularSolveBackward0
 from ._C import TrilBackward0 as TrilBackward0
 from ._C import TriuBackward0 as TriuBackward0
@@ -262,6 +267,7 @@ from ._C import UnfoldBackwardBackward0 as UnfoldBackwardBackward0
 from ._C import Unique2Backward0 as Unique2Backward0
 from ._C import UnsafeViewBackward0 as UnsafeViewBackward0
 from ._C import UnsqueezeBackward0 as UnsqueezeBackward0
+from ._C import UnsqueezeBackward1 as UnsqueezeBackward1
 from ._C import UpsampleBilinear2DBackward0 as UpsampleBilinear2DBackward0
 from ._C import UpsampleBilinear2DBackwardBackward0 as UpsampleBilinear2DBackwardBackward0
 from ._C import UpsampleLinear1DBackward0 as UpsampleLinear1DBackward0
@@ -296,6 +302,8 @@ from ._C import arctanh as arctanh
 from ._C import argmax as argmax
 from ._C import argmin as argmin
 from ._C import argsort as argsort
+from ._C import as_strided as as_strided
+from ._C import as_strided_ as as_strided_
 from ._C import as_tensor as as_tensor
 from ._C import asin as asin
 from ._C import asinh as asinh
@@ -335,6 +343,7 @@ from ._C import dot as dot
 from ._C import dtype as dtype
 from ._C import empty as empty
 from ._C import empty_like as empty_like
+from ._C import empty_strided as empty_strided
 from ._C import eq as eq
 from ._C import erf as erf
 from ._C import erfc as erfc

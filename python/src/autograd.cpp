@@ -225,6 +225,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(CopyBackwards);
   EMBER_BIND(CopySlices);
   EMBER_BIND(AsStridedBackward0);
+  EMBER_BIND(AsStridedBackward1);
   EMBER_BIND(AsStridedScatterBackward0);
   // reductions
   EMBER_BIND(SumBackward0);
@@ -264,11 +265,16 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(SqueezeBackward1);
   EMBER_BIND(SqueezeBackward2);
   EMBER_BIND(SqueezeBackward4);
+  EMBER_BIND(SqueezeBackward3);
+  EMBER_BIND(SqueezeBackward5);
   EMBER_BIND(ReshapeAliasBackward0);
   EMBER_BIND(AliasBackward0);
   EMBER_BIND(UnsqueezeBackward0);
+  EMBER_BIND(UnsqueezeBackward1);
   EMBER_BIND(TransposeBackward0);
+  EMBER_BIND(TransposeBackward1);
   EMBER_BIND(TBackward0);
+  EMBER_BIND(TBackward1);
   EMBER_BIND(PermuteBackward0);
   EMBER_BIND(SliceBackward0);
   EMBER_BIND(SelectBackward0);

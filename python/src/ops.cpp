@@ -337,11 +337,94 @@ void def_tensor_pair(py::module_& m, TensorClass& cls, const char* name,
       py::arg("other"));
 }
 
+template <typename Dims>
+Dims sequence_as(const DimList& d) {
+  return Dims(d.begin(), d.end());
+}
+
+// as_strided's size and stride, read with torch's argument positions
+// (`first` is size's: 2 for ember.as_strided, 1 for the methods).
+std::pair<Shape, Strides> strided_geometry(py::handle size, py::handle stride, const char* op,
+                                           int first) {
+  return {sequence_as<Shape>(int_sequence(size, op, "size", first)),
+          sequence_as<Strides>(int_sequence(stride, op, "stride", first + 1))};
+}
+
+// The in-place view ops (Note [In-place view ops]): they return self itself.
+void init_inplace_views(py::module_& m, TensorClass& cls) {
+  cls.def(
+      "squeeze_",
+      [](py::handle self, py::object dim) {
+        Tensor t = as_tensor(self);
+        if (dim.is_none()) {
+          squeeze_(t);
+        } else if (PyLong_Check(dim.ptr())) {
+          squeeze_(t, dim.cast<int64_t>());
+        } else {
+          squeeze_(t, dims_from(dim));
+        }
+        return self;
+      },
+      py::arg("dim") = py::none());
+  cls.def(
+      "unsqueeze_",
+      [](py::handle self, int64_t dim) {
+        Tensor t = as_tensor(self);
+        unsqueeze_(t, dim);
+        return self;
+      },
+      py::arg("dim"));
+  const auto swap = [](py::handle self, int64_t d0, int64_t d1) {
+    Tensor t = as_tensor(self);
+    transpose_(t, d0, d1);
+    return self;
+  };
+  cls.def("transpose_", swap, py::arg("dim0"), py::arg("dim1"));
+  cls.def("swapdims_", swap, py::arg("dim0"), py::arg("dim1"));
+  cls.def("swapaxes_", swap, py::arg("axis0"), py::arg("axis1"));
+  cls.def("t_", [](py::handle self) {
+    Tensor t = as_tensor(self);
+    t_(t);
+    return self;
+  });
+  m.def(
+      "as_strided",
+      [](const Tensor& a, py::handle size, py::handle stride, std::optional<int64_t> offset) {
+        auto [shape, strides] = strided_geometry(size, stride, "as_strided", 2);
+        return as_strided(a, shape, strides, offset);
+      },
+      py::arg("input"), py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none());
+  cls.def(
+      "as_strided",
+      [](const Tensor& a, py::handle size, py::handle stride, std::optional<int64_t> offset) {
+        auto [shape, strides] = strided_geometry(size, stride, "as_strided", 1);
+        return as_strided(a, shape, strides, offset);
+      },
+      py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none());
+  for (int first : {1, 2}) {  // Tensor.as_strided_, then ember.as_strided_ (input first)
+    auto f = [first](py::handle self, py::handle size, py::handle stride,
+                     std::optional<int64_t> offset) {
+      auto [shape, strides] = strided_geometry(size, stride, "as_strided_", first);
+      Tensor t = as_tensor(self);
+      as_strided_(t, shape, strides, offset);
+      return self;
+    };
+    if (first == 1) {
+      cls.def("as_strided_", f, py::arg("size"), py::arg("stride"),
+              py::arg("storage_offset") = py::none());
+    } else {
+      m.def("as_strided_", f, py::arg("input"), py::arg("size"), py::arg("stride"),
+            py::arg("storage_offset") = py::none());
+    }
+  }
+}
+
 }  // namespace
 
 void init_tensor_methods(py::module_& m, TensorClass& cls) {
   init_operators(cls);
   init_inplace_methods(cls);
+  init_inplace_views(m, cls);
 
   // Arithmetic with explicit names.
   def_both(
