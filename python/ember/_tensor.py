@@ -170,6 +170,12 @@ def _new_empty_strided(
     )
 
 
+def _hardshrink(self, lambd=0.5):
+    from .nn import functional
+
+    return functional.hardshrink(self, lambd)
+
+
 def _new_ones(self, *size, dtype=None, requires_grad=False):
     return _C.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
@@ -245,6 +251,7 @@ def _install_tensor_methods():
     T.new_ones = _new_ones
     T.new_empty = _new_empty
     T.new_empty_strided = _new_empty_strided
+    T.hardshrink = _hardshrink
     T.new_full = _new_full
     T.device = property(_device)
     T.cuda = _cuda
