@@ -285,6 +285,47 @@ Tensor as_strided(const Tensor& a, const Shape& size, const Strides& stride,
                   std::optional<int64_t> storage_offset = std::nullopt);
 // A fresh, uninitialized tensor with the given strides (torch.empty_strided).
 Tensor empty_strided(const Shape& size, const Strides& stride, DType dtype);
+// Ops torch records under a name of their own over another op's formula
+// (ops/renamed_nodes.cpp): vdot (dot's), narrow_copy (slice's, on a copy), the
+// unsafe splits (split's, on outputs that are not views) and the `_copy`
+// forms of the view ops (the view op's, on a copy).
+enum class RenamedNode : uint8_t {
+  Vdot,
+  NarrowCopy,
+  UnsafeSplit,
+  UnsafeSplitWithSizes,
+  ViewCopy,
+  TCopy,
+  TransposeCopy,
+  SqueezeCopy,
+  SqueezeDimCopy,
+  SqueezeDimsCopy,
+  UnsqueezeCopy,
+  PermuteCopy,
+  ExpandCopy,
+  DiagonalCopy,
+  SelectCopy,
+  SliceCopy,
+  AliasCopy,
+  AsStridedCopy,
+  SplitCopy,
+  SplitWithSizesCopy,
+  UnbindCopy,
+};
+const char* renamed_node_name(RenamedNode r);
+Tensor vdot(const Tensor& a, const Tensor& b);  // VdotBackward0
+TensorVec unsafe_split(const Tensor& a, int64_t split_size, int64_t dim);
+TensorVec unsafe_split_with_sizes(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim);
+TensorVec unsafe_chunk(const Tensor& a, int64_t chunks, int64_t dim);
+// A contiguous copy of `view`, just made by a view op (which checked the
+// arguments and recorded its node): the copy's node is the view op's under the
+// name `r` gives it (narrow_copy, view_copy, t_copy, ...).
+Tensor copy_of_view(RenamedNode r, const Tensor& view);
+// The same for the views one multi-output view op made (split_copy, ...).
+TensorVec copies_of_views(RenamedNode r, const TensorVec& views);
+// view_copy: a copy of `a` in the given shape, made even where no view could
+// be (a transposed input), with one ViewBackward0_copy node into `a`.
+Tensor view_copy(const Tensor& a, const DimList& size);
 Tensor permute(const Tensor& a, const DimList& dims);
 Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end,
              int64_t step);

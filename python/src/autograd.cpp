@@ -1,6 +1,7 @@
 // Graph nodes as Python classes named like torch's, grad mode, and the engine entry points.
 
 #include <sstream>
+#include <utility>
 
 #include "common.h"
 #include "ember/autograd/engine.h"
@@ -130,6 +131,14 @@ py::object removable(Node& n, int id) {
     if (auto node = weak.lock()) node->remove_hook(id);
   });
   return py::module_::import("ember._hooks").attr("RemovableHandle")(remove);
+}
+
+// One class per name the renamed ops record (RenamedNode in ops.h).
+template <size_t... I>
+void bind_renamed(py::module_& m, std::index_sequence<I...>) {
+  (bind_node<Renamed<static_cast<RenamedNode>(I)>>(m,
+                                                   renamed_node_name(static_cast<RenamedNode>(I))),
+   ...);
 }
 
 void bind_nodes(py::module_& m) {
@@ -314,6 +323,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(NllLossBackward0);
   EMBER_BIND(NllLoss2DBackward0);
 #undef EMBER_BIND
+  bind_renamed(m, std::make_index_sequence<static_cast<size_t>(RenamedNode::UnbindCopy) + 1>{});
 }
 
 }  // namespace

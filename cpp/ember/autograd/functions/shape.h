@@ -53,6 +53,17 @@ struct TransposeBackward1 final : Node {
 struct TBackward1 final : Node {
   EMBER_NODE_FWD(TBackward1);
 };
+// Runs another op's node under the name torch gives a related op
+// (RenamedNode); one C++ type per name, so Python shows torch's class.
+template <RenamedNode R>
+struct Renamed final : Node {
+  const char* name() const override { return renamed_node_name(R); }
+  TensorList apply(TensorList&& grads) override { return inner->apply(std::move(grads)); }
+  void release_saved() override { inner->release_saved(); }
+  uint32_t num_outputs() const override { return inner->num_outputs(); }
+  bool has_forward_formula() const override { return inner->has_forward_formula(); }
+  std::shared_ptr<Node> inner;
+};
 struct PermuteBackward0 final : Node {
   EMBER_NODE_FWD(PermuteBackward0);
   DimList dims;
