@@ -220,6 +220,10 @@ Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double b
 // beta * input + alpha * sum_i batch1[i] @ batch2[i]: AddbmmBackward0.
 Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0,
               double alpha = 1.0);
+// beta * input + alpha * outer(vec1, vec2), input broadcast to the product's
+// shape: AddrBackward0.
+Tensor addr(const Tensor& input, const Tensor& vec1, const Tensor& vec2, double beta = 1.0,
+            double alpha = 1.0);
 
 // ---- LAPACK-backed linear algebra (ops/linalg_*.cpp) ----
 // Each takes batches (..., m, n) of float32 or float64 matrices and records

@@ -37,6 +37,7 @@ from ._C import AddcdivBackward0 as AddcdivBackward0
 from ._C import AddcmulBackward0 as AddcmulBackward0
 from ._C import AddmmBackward0 as AddmmBackward0
 from ._C import AddmvBackward0 as AddmvBackward0
+from ._C import AddrBackward0 as AddrBackward0
 from ._C import AliasBackward0 as AliasBackward0
 from ._C import AliasBackward0_copy as AliasBackward0_copy
 from ._C import AmaxBackward0 as AmaxBackward0
@@ -310,6 +311,7 @@ from ._C import addbmm as addbmm
 from ._C import addcdiv as addcdiv
 from ._C import addcmul as addcmul
 from ._C import addmv as addmv
+from ._C import addr as addr
 from ._C import alias_copy as alias_copy
 from ._C import amax as amax
 from ._C import amin as amin

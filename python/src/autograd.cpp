@@ -265,6 +265,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(BmmBackward0);
   EMBER_BIND(AddmmBackward0);
   EMBER_BIND(AddmvBackward0);
+  EMBER_BIND(AddrBackward0);
   EMBER_BIND(AddbmmBackward0);
   // shapes
   EMBER_BIND(ViewBackward0);

@@ -399,6 +399,51 @@ TensorList AddmvBackward0::apply(TensorList&& grads) {
   return out;
 }
 
+Tensor addr(const Tensor& input, const Tensor& vec1, const Tensor& vec2, double beta,
+            double alpha) {
+  for (const auto& [v, name] : {std::pair{&vec1, "vec1"}, std::pair{&vec2, "vec2"}}) {
+    if ((*v)->dim() != 1) {
+      throw std::runtime_error(std::string("addr: Expected 1-D argument ") + name + ", but got " +
+                               std::to_string((*v)->dim()) + "-D");
+    }
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    const Tensor product = outer(vec1, vec2);
+    expand(input, product->shape());  // torch's check and message for an input that cannot fit
+    out = scaled_sum(input, product, beta, alpha);
+  }
+  if (any_requires_grad(input, vec1) || any_requires_grad(vec2)) {
+    auto node = record<AddrBackward0>(out, {&input, &vec1, &vec2});
+    if (vec1->requires_grad()) node->vec2 = SavedTensor(vec2, false);
+    if (vec2->requires_grad()) node->vec1 = SavedTensor(vec1, false);
+    node->input_meta = GradFit(input, out);
+    node->vec1_dtype = vec1->dtype();
+    node->vec2_dtype = vec2->dtype();
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+TensorList AddrBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  // A vector's gradient takes its own dtype when promotion widened the result.
+  const auto as = [](const Tensor& t, DType d) { return t->dtype() == d ? t : to_dtype(t, d); };
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = input_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) {
+    const Tensor v2 = vec2.unpack(*this);
+    out[1] = as(scaled(mv(g, as(v2, g->dtype())), alpha), vec1_dtype);
+  }
+  if (wants_grad(*this, 2)) {
+    const Tensor v1 = vec1.unpack(*this);
+    out[2] = as(scaled(mv(t(g), as(v1, g->dtype())), alpha), vec2_dtype);
+  }
+  return out;
+}
+
 Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta,
               double alpha) {
   // torch fits the input to the product's shape before looking at the batches.
