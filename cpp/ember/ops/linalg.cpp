@@ -2,6 +2,8 @@
 
 #include "ember/autograd/functions/linalg.h"
 
+#include <cmath>
+
 #include "ember/kernels/blas.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/parallel.h"
@@ -342,11 +344,20 @@ namespace {
 // With beta 0 the input is not read at all (its NaNs do not reach the
 // result), as in torch. The ops compute the tangent on the way (tangents
 // flow under no_grad), so the result's tangent is the forward formula.
+// A whole-number factor of an integer tensor stays an integer, so that
+// beta=2 keeps an int64 result int64, as in torch.
+Scalar factor_for(const Tensor& t, double factor) {
+  if (!is_floating(t->dtype()) && factor == std::trunc(factor)) {
+    return Scalar::integer(static_cast<int64_t>(factor));
+  }
+  return Scalar(factor);
+}
+
 Tensor scaled_sum(const Tensor& input, const Tensor& product, double beta, double alpha) {
   GradModeGuard no_grad(false);
-  Tensor out = alpha == 1.0 ? product : mul(product, Scalar(alpha));
+  Tensor out = alpha == 1.0 ? product : mul(product, factor_for(product, alpha));
   if (beta == 0.0) return out;
-  const Tensor scaled_input = beta == 1.0 ? input : mul(input, Scalar(beta));
+  const Tensor scaled_input = beta == 1.0 ? input : mul(input, factor_for(input, beta));
   return add(out, scaled_input);
 }
 
@@ -407,12 +418,19 @@ Tensor addr(const Tensor& input, const Tensor& vec1, const Tensor& vec2, double 
                                std::to_string((*v)->dim()) + "-D");
     }
   }
+  // torch's kernel, op by op in the promoted dtype (each step rounded to it):
+  // beta * input + (alpha * vec1) * vec2.
+  const DType dtype = result_type(empty(Shape{0}, result_type(vec1, vec2)), input);
   Tensor out;
   {
     GradModeGuard no_grad(false);
-    const Tensor product = outer(vec1, vec2);
+    // A bool result takes a nonzero factor as true, which scales nothing.
+    const auto times = [dtype](const Tensor& t, double f) {
+      return f == 1.0 || dtype == DType::Bool ? t : mul(t, factor_for(t, f));
+    };
+    const Tensor product = outer(times(to_dtype(vec1, dtype), alpha), to_dtype(vec2, dtype));
     expand(input, product->shape());  // torch's check and message for an input that cannot fit
-    out = scaled_sum(input, product, beta, alpha);
+    out = beta == 0.0 ? product : add(times(to_dtype(input, dtype), beta), product);
   }
   if (any_requires_grad(input, vec1) || any_requires_grad(vec2)) {
     auto node = record<AddrBackward0>(out, {&input, &vec1, &vec2});
