@@ -17,8 +17,6 @@ namespace ember {
 
 namespace {
 
-std::string dims_str(const Strides& d) { return shape_str(Shape(d.begin(), d.end())); }
-
 // torch's computeStorageNbytes, in its unsigned arithmetic: a negative size
 // wraps around and reports an overflow, as torch's does. Any empty dim needs
 // no memory at all.
@@ -36,7 +34,7 @@ uint64_t storage_nbytes(const Shape& size, const Strides& stride, int64_t offset
   overflowed |= __builtin_mul_overflow(n, static_cast<uint64_t>(item), &n);
   if (overflowed) {
     throw std::runtime_error("Storage size calculation overflowed with sizes=" + shape_str(size) +
-                             " and strides=" + dims_str(stride));
+                             " and strides=" + shape_str(stride));
   }
   return n;
 }
@@ -49,7 +47,7 @@ void check_geometry(const Shape& size, const Strides& stride, int64_t offset) {
     if (s < 0) {
       throw std::runtime_error(
           "as_strided: Negative strides are not supported at the moment, got strides: " +
-          dims_str(stride));
+          shape_str(stride));
     }
   }
   if (offset < 0)
@@ -69,7 +67,7 @@ void check_in_bounds(const Tensor& a, const Shape& size, const Strides& stride, 
   const uint64_t have = a->storage()->nbytes();
   if (needed > have) {
     throw std::runtime_error("setStorage: sizes " + shape_str(size) + ", strides " +
-                             dims_str(stride) + ", storage offset " + std::to_string(offset) +
+                             shape_str(stride) + ", storage offset " + std::to_string(offset) +
                              ", and itemsize " + std::to_string(item) +
                              " requiring a storage size of " + std::to_string(needed) +
                              " are out of bounds for storage of size " + std::to_string(have));
