@@ -104,6 +104,16 @@ EXCLUDED = {
         "torch.empty torch.empty_like torch.Tensor.new_empty torch.Tensor.new",
     ),
     **_group(
+        "uninitialized memory with given strides: tests/test_inplace_views.py checks shape, "
+        "strides and dtype",
+        "torch.empty_strided torch.Tensor.new_empty_strided",
+    ),
+    **_group(
+        "the function form of Tensor.as_strided_ (the as_strided entry's in-place form): "
+        "tests/test_inplace_views.py checks it",
+        "torch.as_strided_",
+    ),
+    **_group(
         "3-D layers composed from the 2-D kernels: tests/test_volumetric.py checks them "
         "against torch over random geometries",
         "torch.conv3d torch.nn.functional.conv3d torch.nn.functional.max_pool3d torch.nn.functional.avg_pool3d "

@@ -92,6 +92,10 @@ void check_inplace(const Tensor& self);  // torch's leaf / view checks
 void regenerate_view_history(const Tensor& view);
 // t's grad_fn as Python shows it: a stale view's is regenerated first.
 const std::shared_ptr<Node>& current_grad_fn(const Tensor& t);
+// Raises torch's error for a no_grad or multi-output view joining a graph in
+// place (Note [Views that refuse in-place ops]); `written`: the view itself is
+// written, otherwise its base or a sibling was.
+[[noreturn]] void refuse_marked_view(const Tensor& view, bool written);
 Tensor& add_(Tensor& self, const Tensor& other, double alpha = 1.0);
 Tensor& add_(Tensor& self, const Scalar& other);
 Tensor& sub_(Tensor& self, const Tensor& other, double alpha = 1.0);
@@ -121,6 +125,17 @@ Tensor& compare_(BinaryOp op, Tensor& self, const Scalar& other);
 // Tensor.resize_ (ops/resize.cpp): contiguous strides for a new shape, the
 // memory grown (old bytes kept, the rest uninitialized) when too small.
 Tensor& resize_(Tensor& self, const Shape& shape);
+// In-place view ops (ops/strided_views.cpp): self takes the view's geometry and
+// the view op's node (SqueezeBackward3/4/5, UnsqueezeBackward1,
+// TransposeBackward1, TBackward1, AsStridedBackward1); the data is untouched.
+Tensor& squeeze_(Tensor& self);
+Tensor& squeeze_(Tensor& self, int64_t dim);
+Tensor& squeeze_(Tensor& self, const DimList& dims);
+Tensor& unsqueeze_(Tensor& self, int64_t dim);
+Tensor& transpose_(Tensor& self, int64_t d0, int64_t d1);
+Tensor& t_(Tensor& self);
+Tensor& as_strided_(Tensor& self, const Shape& size, const Strides& stride,
+                    std::optional<int64_t> storage_offset = std::nullopt);
 // grad += g for the engine, no checks and no graph.
 void add_inplace_unchecked(const Tensor& self, const Tensor& g);
 
@@ -209,6 +224,10 @@ Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double b
 // beta * input + alpha * sum_i batch1[i] @ batch2[i]: AddbmmBackward0.
 Tensor addbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0,
               double alpha = 1.0);
+// beta * input + alpha * outer(vec1, vec2), input broadcast to the product's
+// shape: AddrBackward0.
+Tensor addr(const Tensor& input, const Tensor& vec1, const Tensor& vec2, double beta = 1.0,
+            double alpha = 1.0);
 
 // ---- LAPACK-backed linear algebra (ops/linalg_*.cpp) ----
 // Each takes batches (..., m, n) of float32 or float64 matrices and records
@@ -255,7 +274,7 @@ std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, bool upper, bool compute_
 Tensor linalg_pinv(const Tensor& a, std::optional<double> atol, std::optional<double> rtol,
                    bool hermitian);
 
-// ---- views and shape (ops/shape.cpp) ----
+// ---- views and shape (ops/shape.cpp; as_strided in ops/strided_views.cpp) ----
 Tensor view(const Tensor& a, const DimList& shape);
 Tensor alias(const Tensor& a);  // a view of all of `a` (x[...])
 Tensor reshape(const Tensor& a, const DimList& shape);
@@ -267,6 +286,54 @@ Tensor squeeze(const Tensor& a, const DimList& dims);
 Tensor unsqueeze(const Tensor& a, int64_t dim);
 Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);
 Tensor t(const Tensor& a);
+// The view of a's storage with the given geometry; storage_offset defaults to
+// a's. Records AsStridedBackward0, whose gradient accumulates where the
+// view's elements overlap.
+Tensor as_strided(const Tensor& a, const Shape& size, const Strides& stride,
+                  std::optional<int64_t> storage_offset = std::nullopt);
+// A fresh, uninitialized tensor with the given strides (torch.empty_strided).
+Tensor empty_strided(const Shape& size, const Strides& stride, DType dtype);
+// Ops torch records under a name of their own over another op's formula
+// (ops/renamed_nodes.cpp): vdot (dot's), narrow_copy (slice's, on a copy), the
+// unsafe splits (split's, on outputs that are not views) and the `_copy`
+// forms of the view ops (the view op's, on a copy).
+enum class RenamedNode : uint8_t {
+  Vdot,
+  NarrowCopy,
+  UnsafeSplit,
+  UnsafeSplitWithSizes,
+  ViewCopy,
+  TCopy,
+  TransposeCopy,
+  SqueezeCopy,
+  SqueezeDimCopy,
+  SqueezeDimsCopy,
+  UnsqueezeCopy,
+  PermuteCopy,
+  ExpandCopy,
+  DiagonalCopy,
+  SelectCopy,
+  SliceCopy,
+  AliasCopy,
+  AsStridedCopy,
+  SplitCopy,
+  SplitWithSizesCopy,
+  UnbindCopy,
+};
+const char* renamed_node_name(RenamedNode r);
+Tensor vdot(const Tensor& a, const Tensor& b);  // VdotBackward0
+TensorVec unsafe_split(const Tensor& a, int64_t split_size, int64_t dim);
+TensorVec unsafe_split_with_sizes(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim);
+TensorVec unsafe_chunk(const Tensor& a, int64_t chunks, int64_t dim);
+// A contiguous copy of `view`, just made by a view op (which checked the
+// arguments and recorded its node): the copy's node is the view op's under the
+// name `r` gives it (narrow_copy, view_copy, t_copy, ...).
+Tensor copy_of_view(RenamedNode r, const Tensor& view);
+// The same for the views one multi-output view op made (split_copy, ...).
+TensorVec copies_of_views(RenamedNode r, const TensorVec& views);
+// view_copy: a copy of `a` in the given shape, made even where no view could
+// be (a transposed input), with one ViewBackward0_copy node into `a`.
+Tensor view_copy(const Tensor& a, const DimList& size);
 Tensor permute(const Tensor& a, const DimList& dims);
 Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end,
              int64_t step);

@@ -37,10 +37,14 @@ from ._C import AddcdivBackward0 as AddcdivBackward0
 from ._C import AddcmulBackward0 as AddcmulBackward0
 from ._C import AddmmBackward0 as AddmmBackward0
 from ._C import AddmvBackward0 as AddmvBackward0
+from ._C import AddrBackward0 as AddrBackward0
 from ._C import AliasBackward0 as AliasBackward0
+from ._C import AliasBackward0_copy as AliasBackward0_copy
 from ._C import AmaxBackward0 as AmaxBackward0
 from ._C import AminBackward0 as AminBackward0
 from ._C import AsStridedBackward0 as AsStridedBackward0
+from ._C import AsStridedBackward0_copy as AsStridedBackward0_copy
+from ._C import AsStridedBackward1 as AsStridedBackward1
 from ._C import AsStridedScatterBackward0 as AsStridedScatterBackward0
 from ._C import AsinBackward0 as AsinBackward0
 from ._C import AsinhBackward0 as AsinhBackward0
@@ -76,6 +80,7 @@ from ._C import CumminBackward0 as CumminBackward0
 from ._C import CumprodBackward0 as CumprodBackward0
 from ._C import CumsumBackward0 as CumsumBackward0
 from ._C import DiagonalBackward0 as DiagonalBackward0
+from ._C import DiagonalBackward0_copy as DiagonalBackward0_copy
 from ._C import DiagonalBackwardBackward0 as DiagonalBackwardBackward0
 from ._C import DigammaBackward0 as DigammaBackward0
 from ._C import DivBackward0 as DivBackward0
@@ -94,6 +99,7 @@ from ._C import ErfinvBackward0 as ErfinvBackward0
 from ._C import Exp2Backward0 as Exp2Backward0
 from ._C import ExpBackward0 as ExpBackward0
 from ._C import ExpandBackward0 as ExpandBackward0
+from ._C import ExpandBackward0_copy as ExpandBackward0_copy
 from ._C import Expm1Backward0 as Expm1Backward0
 from ._C import FillBackward0 as FillBackward0
 from ._C import FlipBackward0 as FlipBackward0
@@ -177,6 +183,7 @@ from ._C import MvBackward0 as MvBackward0
 from ._C import NanToNumBackward0 as NanToNumBackward0
 from ._C import NanmedianBackward0 as NanmedianBackward0
 from ._C import NanmedianBackward1 as NanmedianBackward1
+from ._C import NarrowCopyBackward0 as NarrowCopyBackward0
 from ._C import NativeBatchNormBackward0 as NativeBatchNormBackward0
 from ._C import NativeLayerNormBackward0 as NativeLayerNormBackward0
 from ._C import NeBackward0 as NeBackward0
@@ -187,6 +194,7 @@ from ._C import NllLossBackward0 as NllLossBackward0
 from ._C import Node as Node
 from ._C import NotImplemented as NotImplemented
 from ._C import PermuteBackward0 as PermuteBackward0
+from ._C import PermuteBackward0_copy as PermuteBackward0_copy
 from ._C import PixelShuffleBackward0 as PixelShuffleBackward0
 from ._C import PixelUnshuffleBackward0 as PixelUnshuffleBackward0
 from ._C import PolygammaBackward0 as PolygammaBackward0
@@ -212,6 +220,7 @@ from ._C import ScatterBackward0 as ScatterBackward0
 from ._C import ScatterBackward1 as ScatterBackward1
 from ._C import ScatterReduceBackward0 as ScatterReduceBackward0
 from ._C import SelectBackward0 as SelectBackward0
+from ._C import SelectBackward0_copy as SelectBackward0_copy
 from ._C import SelectBackwardBackward0 as SelectBackwardBackward0
 from ._C import SigmoidBackward0 as SigmoidBackward0
 from ._C import SignBackward0 as SignBackward0
@@ -219,6 +228,7 @@ from ._C import SiluBackward0 as SiluBackward0
 from ._C import SinBackward0 as SinBackward0
 from ._C import SinhBackward0 as SinhBackward0
 from ._C import SliceBackward0 as SliceBackward0
+from ._C import SliceBackward0_copy as SliceBackward0_copy
 from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
@@ -231,18 +241,27 @@ from ._C import SpecialI1EBackward0 as SpecialI1EBackward0
 from ._C import SpecialLogNdtrBackward0 as SpecialLogNdtrBackward0
 from ._C import SpecialNdtriBackward0 as SpecialNdtriBackward0
 from ._C import SplitBackward0 as SplitBackward0
+from ._C import SplitBackward0_copy as SplitBackward0_copy
 from ._C import SplitWithSizesBackward0 as SplitWithSizesBackward0
+from ._C import SplitWithSizesBackward0_copy as SplitWithSizesBackward0_copy
 from ._C import SqrtBackward0 as SqrtBackward0
 from ._C import SqueezeBackward0 as SqueezeBackward0
+from ._C import SqueezeBackward0_copy as SqueezeBackward0_copy
 from ._C import SqueezeBackward1 as SqueezeBackward1
+from ._C import SqueezeBackward1_copy as SqueezeBackward1_copy
 from ._C import SqueezeBackward2 as SqueezeBackward2
+from ._C import SqueezeBackward2_copy as SqueezeBackward2_copy
+from ._C import SqueezeBackward3 as SqueezeBackward3
 from ._C import SqueezeBackward4 as SqueezeBackward4
+from ._C import SqueezeBackward5 as SqueezeBackward5
 from ._C import StackBackward0 as StackBackward0
 from ._C import StdBackward0 as StdBackward0
 from ._C import SubBackward0 as SubBackward0
 from ._C import SumBackward0 as SumBackward0
 from ._C import SumBackward1 as SumBackward1
 from ._C import TBackward0 as TBackward0
+from ._C import TBackward0_copy as TBackward0_copy
+from ._C import TBackward1 as TBackward1
 from ._C import TakeBackward0 as TakeBackward0
 from ._C import TanBackward0 as TanBackward0
 from ._C import TanhBackward0 as TanhBackward0
@@ -253,16 +272,23 @@ from ._C import ToCopyBackward0 as ToCopyBackward0
 from ._C import TopkBackward0 as TopkBackward0
 from ._C import TraceBackward0 as TraceBackward0
 from ._C import TransposeBackward0 as TransposeBackward0
+from ._C import TransposeBackward0_copy as TransposeBackward0_copy
+from ._C import TransposeBackward1 as TransposeBackward1
 from ._C import TriangularSolveBackward0 as TriangularSolveBackward0
 from ._C import TrilBackward0 as TrilBackward0
 from ._C import TriuBackward0 as TriuBackward0
 from ._C import TruncBackward0 as TruncBackward0
 from ._C import UnbindBackward0 as UnbindBackward0
+from ._C import UnbindBackward0_copy as UnbindBackward0_copy
 from ._C import UnfoldBackward0 as UnfoldBackward0
 from ._C import UnfoldBackwardBackward0 as UnfoldBackwardBackward0
 from ._C import Unique2Backward0 as Unique2Backward0
+from ._C import UnsafeSplitBackward0 as UnsafeSplitBackward0
+from ._C import UnsafeSplitWithSizesBackward0 as UnsafeSplitWithSizesBackward0
 from ._C import UnsafeViewBackward0 as UnsafeViewBackward0
 from ._C import UnsqueezeBackward0 as UnsqueezeBackward0
+from ._C import UnsqueezeBackward0_copy as UnsqueezeBackward0_copy
+from ._C import UnsqueezeBackward1 as UnsqueezeBackward1
 from ._C import UpsampleBilinear2DBackward0 as UpsampleBilinear2DBackward0
 from ._C import UpsampleBilinear2DBackwardBackward0 as UpsampleBilinear2DBackwardBackward0
 from ._C import UpsampleLinear1DBackward0 as UpsampleLinear1DBackward0
@@ -272,7 +298,9 @@ from ._C import UpsampleNearest1DBackwardBackward0 as UpsampleNearest1DBackwardB
 from ._C import UpsampleNearest2DBackward0 as UpsampleNearest2DBackward0
 from ._C import UpsampleNearest2DBackwardBackward0 as UpsampleNearest2DBackwardBackward0
 from ._C import VarBackward0 as VarBackward0
+from ._C import VdotBackward0 as VdotBackward0
 from ._C import ViewBackward0 as ViewBackward0
+from ._C import ViewBackward0_copy as ViewBackward0_copy
 from ._C import WhereBackward0 as WhereBackward0
 from ._C import XlogyBackward0 as XlogyBackward0
 from ._C import ZeroBackward0 as ZeroBackward0
@@ -284,6 +312,8 @@ from ._C import addbmm as addbmm
 from ._C import addcdiv as addcdiv
 from ._C import addcmul as addcmul
 from ._C import addmv as addmv
+from ._C import addr as addr
+from ._C import alias_copy as alias_copy
 from ._C import amax as amax
 from ._C import amin as amin
 from ._C import arange as arange
@@ -297,6 +327,9 @@ from ._C import arctanh as arctanh
 from ._C import argmax as argmax
 from ._C import argmin as argmin
 from ._C import argsort as argsort
+from ._C import as_strided as as_strided
+from ._C import as_strided_ as as_strided_
+from ._C import as_strided_copy as as_strided_copy
 from ._C import as_tensor as as_tensor
 from ._C import asin as asin
 from ._C import asinh as asinh
@@ -330,18 +363,21 @@ from ._C import cumsum as cumsum
 from ._C import default_generator as default_generator
 from ._C import detach as detach
 from ._C import diagonal as diagonal
+from ._C import diagonal_copy as diagonal_copy
 from ._C import digamma as digamma
 from ._C import div as div
 from ._C import dot as dot
 from ._C import dtype as dtype
 from ._C import empty as empty
 from ._C import empty_like as empty_like
+from ._C import empty_strided as empty_strided
 from ._C import eq as eq
 from ._C import erf as erf
 from ._C import erfc as erfc
 from ._C import erfinv as erfinv
 from ._C import exp as exp
 from ._C import exp2 as exp2
+from ._C import expand_copy as expand_copy
 from ._C import expm1 as expm1
 from ._C import eye as eye
 from ._C import flatten as flatten
@@ -413,6 +449,7 @@ from ._C import mv as mv
 from ._C import nan_to_num as nan_to_num
 from ._C import nanmedian as nanmedian
 from ._C import narrow as narrow
+from ._C import narrow_copy as narrow_copy
 from ._C import ne as ne
 from ._C import neg as neg
 from ._C import negative as negative
@@ -420,6 +457,7 @@ from ._C import ones as ones
 from ._C import ones_like as ones_like
 from ._C import outer as outer
 from ._C import permute as permute
+from ._C import permute_copy as permute_copy
 from ._C import polygamma as polygamma
 from ._C import pow as pow
 from ._C import prod as prod
@@ -444,23 +482,29 @@ from ._C import scatter_add as scatter_add
 from ._C import scatter_reduce as scatter_reduce
 from ._C import seed as seed
 from ._C import select as select
+from ._C import select_copy as select_copy
 from ._C import set_num_threads as set_num_threads
 from ._C import set_rng_state as set_rng_state
 from ._C import sigmoid as sigmoid
 from ._C import sign as sign
 from ._C import sin as sin
 from ._C import sinh as sinh
+from ._C import slice_copy as slice_copy
 from ._C import softmax as softmax
 from ._C import sort as sort
+from ._C import split_copy as split_copy
+from ._C import split_with_sizes_copy as split_with_sizes_copy
 from ._C import sqrt as sqrt
 from ._C import square as square
 from ._C import squeeze as squeeze
+from ._C import squeeze_copy as squeeze_copy
 from ._C import stack as stack
 from ._C import std as std
 from ._C import sub as sub
 from ._C import sum as sum
 from ._C import swapaxes as swapaxes
 from ._C import t as t
+from ._C import t_copy as t_copy
 from ._C import take as take
 from ._C import tan as tan
 from ._C import tanh as tanh
@@ -468,12 +512,20 @@ from ._C import tensor as tensor
 from ._C import topk as topk
 from ._C import trace as trace
 from ._C import transpose as transpose
+from ._C import transpose_copy as transpose_copy
 from ._C import tril as tril
 from ._C import triu as triu
 from ._C import trunc as trunc
 from ._C import uint8 as uint8
+from ._C import unbind_copy as unbind_copy
+from ._C import unsafe_chunk as unsafe_chunk
+from ._C import unsafe_split as unsafe_split
+from ._C import unsafe_split_with_sizes as unsafe_split_with_sizes
 from ._C import unsqueeze as unsqueeze
+from ._C import unsqueeze_copy as unsqueeze_copy
 from ._C import var as var
+from ._C import vdot as vdot
+from ._C import view_copy as view_copy
 from ._C import zeros as zeros
 from ._C import zeros_like as zeros_like
 from ._compile import compile as compile
@@ -550,7 +602,9 @@ from ._stacking import atleast_2d as atleast_2d
 from ._stacking import atleast_3d as atleast_3d
 from ._stacking import broadcast_shapes as broadcast_shapes
 from ._stacking import broadcast_tensors as broadcast_tensors
+from ._stacking import concatenate as concatenate
 from ._stacking import meshgrid as meshgrid
+from ._stacking import row_stack as row_stack
 from ._statistics import cumulative_trapezoid as cumulative_trapezoid
 from ._statistics import trapezoid as trapezoid
 from ._statistics import trapz as trapz
@@ -656,6 +710,7 @@ def diagonal_scatter(input, src, offset=..., dim1=..., dim2=...): ...
 def diff(input, n=..., dim=..., prepend=..., append=..., *, out=...): ...
 def dist(input, other, p=...): ...
 double = _C.float64
+def dsplit(input, indices_or_sections): ...
 def dstack(tensors, *, out=...): ...
 e: builtins.float
 def equal(input, other): ...
@@ -678,12 +733,14 @@ def frac_(input, *args, **kwargs): ...
 def frexp(input, *, out=...): ...
 def gcd(input, other, *, out=...): ...
 def gcd_(input, *args, **kwargs): ...
+def ger(input, vec2): ...
 greater = _C.gt
 greater_equal = _C.ge
 half = _C.float16
 def heaviside(input, values, *, out=...): ...
 def histc(input, bins=..., min=..., max=..., *, out=...): ...
 def histogram(input, bins=..., *, range=..., weight=..., density=..., out=...): ...
+def hsplit(input, indices_or_sections): ...
 def hstack(tensors, *, out=...): ...
 def index_add(input, dim, index, source, *, alpha=..., out=...): ...
 def index_put(input, indices, values, accumulate=...): ...
@@ -778,6 +835,7 @@ def unflatten(input, dim, sizes): ...
 def unique(input, sorted=..., return_inverse=..., return_counts=..., dim=...): ...
 def unique_consecutive(input, return_inverse=..., return_counts=..., dim=...): ...
 def var_mean(input, dim=..., unbiased=..., keepdim=..., *, correction=...): ...
+def vsplit(input, indices_or_sections): ...
 def vstack(tensors, *, out=...): ...
 def where(condition, input=..., other=..., *, out=...): ...
 def xlogy(input, other, *, out=...): ...

@@ -95,6 +95,40 @@ def tensor_split(input, indices_or_sections, dim=0):
     return tuple(input[(slice(None),) * d + (slice(a, b),)] for a, b in zip(edges, edges[1:]))
 
 
+def _split_along(name, input, indices_or_sections, min_dim, dim):
+    """hsplit/vsplit/dsplit: tensor_split along a fixed dim, with torch's checks."""
+    if input.dim() < min_dim:
+        raise RuntimeError(
+            f"torch.{name} requires a tensor with at least {min_dim} dimension, but got a tensor "
+            f"with {input.dim()} dimensions!"
+        )
+    if isinstance(indices_or_sections, int):
+        size = input.shape[dim]
+        if indices_or_sections == 0 or size % indices_or_sections:
+            raise RuntimeError(
+                f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                f"dimension {size} is not divisible by the split_size {indices_or_sections}!"
+            )
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input, indices_or_sections):
+    dim = 0 if input.dim() == 1 else 1
+    return _split_along("hsplit", input, indices_or_sections, 1, dim)
+
+
+def vsplit(input, indices_or_sections):
+    return _split_along("vsplit", input, indices_or_sections, 2, 0)
+
+
+def dsplit(input, indices_or_sections):
+    return _split_along("dsplit", input, indices_or_sections, 3, 2)
+
+
+def ger(input, vec2):
+    return _C.outer(input, vec2)  # torch's older name; the same MulBackward0 graph
+
+
 # ---- elementwise ----
 
 
@@ -518,6 +552,10 @@ COMPOSITES = {
     "chunk": chunk,
     "unbind": unbind,
     "tensor_split": tensor_split,
+    "hsplit": hsplit,
+    "vsplit": vsplit,
+    "dsplit": dsplit,
+    "ger": ger,
     "isinf": isinf,
     "isfinite": isfinite,
     "clamp_min": clamp_min,

@@ -43,6 +43,15 @@ def vstack(tensors):
     return _C.cat([atleast_2d(t) for t in tensors], 0)
 
 
+def row_stack(tensors):
+    return vstack(tensors)
+
+
+def concatenate(tensors, axis=0, *, dim=None):
+    """cat under NumPy's name; torch takes the dim as `axis` or `dim`."""
+    return _C.cat(tensors, axis if dim is None else dim)
+
+
 def dstack(tensors):
     return _C.cat([atleast_3d(t) for t in tensors], 2)
 
@@ -125,6 +134,8 @@ STACKING = {
     "hstack": hstack,
     "vstack": vstack,
     "dstack": dstack,
+    "row_stack": row_stack,
+    "concatenate": concatenate,
     "column_stack": column_stack,
     "meshgrid": meshgrid,
     "broadcast_shapes": broadcast_shapes,

@@ -156,6 +156,26 @@ def _new_empty(self, *size, dtype=None, requires_grad=False):
     return _C.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
+def _new_empty_strided(
+    self, size, stride, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+):
+    for position, (name, value) in enumerate((("size", size), ("stride", stride)), 1):
+        if not isinstance(value, (tuple, list)):  # torch refuses a bare int here
+            raise TypeError(
+                f"new_empty_strided(): argument '{name}' (position {position}) must be tuple of "
+                f"ints, not {type(value).__name__}"
+            )
+    return _C.empty_strided(
+        size, stride, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+    )
+
+
+def _hardshrink(self, lambd=0.5):
+    from .nn import functional
+
+    return functional.hardshrink(self, lambd)
+
+
 def _new_ones(self, *size, dtype=None, requires_grad=False):
     return _C.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
@@ -230,6 +250,8 @@ def _install_tensor_methods():
     T.new_zeros = _new_zeros
     T.new_ones = _new_ones
     T.new_empty = _new_empty
+    T.new_empty_strided = _new_empty_strided
+    T.hardshrink = _hardshrink
     T.new_full = _new_full
     T.device = property(_device)
     T.cuda = _cuda

@@ -1,6 +1,7 @@
 // Graph nodes as Python classes named like torch's, grad mode, and the engine entry points.
 
 #include <sstream>
+#include <utility>
 
 #include "common.h"
 #include "ember/autograd/engine.h"
@@ -132,6 +133,14 @@ py::object removable(Node& n, int id) {
   return py::module_::import("ember._hooks").attr("RemovableHandle")(remove);
 }
 
+// One class per name the renamed ops record (RenamedNode in ops.h).
+template <size_t... I>
+void bind_renamed(py::module_& m, std::index_sequence<I...>) {
+  (bind_node<Renamed<static_cast<RenamedNode>(I)>>(m,
+                                                   renamed_node_name(static_cast<RenamedNode>(I))),
+   ...);
+}
+
 void bind_nodes(py::module_& m) {
   NodeClass node(m, "Node");
   node.def("name", [](const Node& n) { return std::string(n.name()); })
@@ -226,6 +235,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(CopyBackwards);
   EMBER_BIND(CopySlices);
   EMBER_BIND(AsStridedBackward0);
+  EMBER_BIND(AsStridedBackward1);
   EMBER_BIND(AsStridedScatterBackward0);
   // reductions
   EMBER_BIND(SumBackward0);
@@ -256,6 +266,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(BmmBackward0);
   EMBER_BIND(AddmmBackward0);
   EMBER_BIND(AddmvBackward0);
+  EMBER_BIND(AddrBackward0);
   EMBER_BIND(AddbmmBackward0);
   // shapes
   EMBER_BIND(ViewBackward0);
@@ -265,11 +276,16 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(SqueezeBackward1);
   EMBER_BIND(SqueezeBackward2);
   EMBER_BIND(SqueezeBackward4);
+  EMBER_BIND(SqueezeBackward3);
+  EMBER_BIND(SqueezeBackward5);
   EMBER_BIND(ReshapeAliasBackward0);
   EMBER_BIND(AliasBackward0);
   EMBER_BIND(UnsqueezeBackward0);
+  EMBER_BIND(UnsqueezeBackward1);
   EMBER_BIND(TransposeBackward0);
+  EMBER_BIND(TransposeBackward1);
   EMBER_BIND(TBackward0);
+  EMBER_BIND(TBackward1);
   EMBER_BIND(PermuteBackward0);
   EMBER_BIND(SliceBackward0);
   EMBER_BIND(SelectBackward0);
@@ -309,6 +325,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(NllLossBackward0);
   EMBER_BIND(NllLoss2DBackward0);
 #undef EMBER_BIND
+  bind_renamed(m, std::make_index_sequence<static_cast<size_t>(RenamedNode::UnbindCopy) + 1>{});
 }
 
 }  // namespace

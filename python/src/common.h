@@ -70,6 +70,9 @@ Scalar scaled_by(const Scalar& s, double alpha);
 // Shape arguments: f(2, 3), f((2, 3)), f([2, 3]), f(ember.Size([2, 3])).
 DimList dims_from_args(const py::args& args);
 DimList dims_from(py::handle h);
+// A size or stride argument where torch takes a sequence of ints and refuses
+// a bare int: "op(): argument 'arg' (position n) must be tuple of ints, not int".
+DimList int_sequence(py::handle h, const char* op, const char* arg, int position);
 Shape shape_from_args(const py::args& args);
 
 // ember.Size(...) for a shape.

@@ -205,6 +205,15 @@ DimList dims_from(py::handle h) {
   return dims;
 }
 
+DimList int_sequence(py::handle h, const char* op, const char* arg, int position) {
+  if (!is_tensor(h) && !PySequence_Check(h.ptr())) {
+    throw TypeError(std::string(op) + "(): argument '" + arg + "' (position " +
+                    std::to_string(position) + ") must be tuple of ints, not " +
+                    Py_TYPE(h.ptr())->tp_name);
+  }
+  return dims_from(h);
+}
+
 DimList dims_from_args(const py::args& args) {
   if (args.size() == 1) return dims_from(args[0]);
   DimList dims;

@@ -113,6 +113,21 @@ void init_factories(py::module_& m) {
   def_factory(m, "zeros", [](const Shape& s, DType t) { return zeros(s, t); });
   def_factory(m, "ones", [](const Shape& s, DType t) { return ones(s, t); });
   def_factory(m, "empty", [](const Shape& s, DType t) { return empty(s, t); });
+  m.def(
+      "empty_strided",
+      [](py::handle size, py::handle stride, py::object dtype, py::object device,
+         bool requires_grad, py::object, bool) {
+        check_device(device);
+        const DimList shape = int_sequence(size, "empty_strided", "size", 1);
+        const DimList strides = int_sequence(stride, "empty_strided", "stride", 2);
+        return with_grad_flag(
+            empty_strided(Shape(shape.begin(), shape.end()),
+                          Strides(strides.begin(), strides.end()), float_or(dtype)),
+            requires_grad);
+      },
+      py::arg("size"), py::arg("stride"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("device") = py::none(), py::arg("requires_grad") = false,
+      py::arg("layout") = py::none(), py::arg("pin_memory") = false);
   def_like(m, "zeros_like", [](const Shape& s, DType t) { return zeros(s, t); });
   def_like(m, "ones_like", [](const Shape& s, DType t) { return ones(s, t); });
   def_like(m, "empty_like", [](const Shape& s, DType t) { return empty(s, t); });

@@ -337,11 +337,231 @@ void def_tensor_pair(py::module_& m, TensorClass& cls, const char* name,
       py::arg("other"));
 }
 
+template <typename Dims>
+Dims sequence_as(const DimList& d) {
+  return Dims(d.begin(), d.end());
+}
+
+// as_strided's size and stride, read with torch's argument positions
+// (`first` is size's: 2 for ember.as_strided, 1 for the methods).
+std::pair<Shape, Strides> strided_geometry(py::handle size, py::handle stride, const char* op,
+                                           int first) {
+  return {sequence_as<Shape>(int_sequence(size, op, "size", first)),
+          sequence_as<Strides>(int_sequence(stride, op, "stride", first + 1))};
+}
+
+// The in-place view ops (Note [In-place view ops]): they return self itself.
+void init_inplace_views(py::module_& m, TensorClass& cls) {
+  cls.def(
+      "squeeze_",
+      [](py::handle self, py::object dim) {
+        Tensor t = as_tensor(self);
+        if (dim.is_none()) {
+          squeeze_(t);
+        } else if (PyLong_Check(dim.ptr())) {
+          squeeze_(t, dim.cast<int64_t>());
+        } else {
+          squeeze_(t, dims_from(dim));
+        }
+        return self;
+      },
+      py::arg("dim") = py::none());
+  cls.def(
+      "unsqueeze_",
+      [](py::handle self, int64_t dim) {
+        Tensor t = as_tensor(self);
+        unsqueeze_(t, dim);
+        return self;
+      },
+      py::arg("dim"));
+  const auto swap = [](py::handle self, int64_t d0, int64_t d1) {
+    Tensor t = as_tensor(self);
+    transpose_(t, d0, d1);
+    return self;
+  };
+  cls.def("transpose_", swap, py::arg("dim0"), py::arg("dim1"));
+  cls.def("swapdims_", swap, py::arg("dim0"), py::arg("dim1"));
+  cls.def("swapaxes_", swap, py::arg("axis0"), py::arg("axis1"));
+  cls.def("t_", [](py::handle self) {
+    Tensor t = as_tensor(self);
+    t_(t);
+    return self;
+  });
+  m.def(
+      "as_strided",
+      [](const Tensor& a, py::handle size, py::handle stride, std::optional<int64_t> offset) {
+        auto [shape, strides] = strided_geometry(size, stride, "as_strided", 2);
+        return as_strided(a, shape, strides, offset);
+      },
+      py::arg("input"), py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none());
+  cls.def(
+      "as_strided",
+      [](const Tensor& a, py::handle size, py::handle stride, std::optional<int64_t> offset) {
+        auto [shape, strides] = strided_geometry(size, stride, "as_strided", 1);
+        return as_strided(a, shape, strides, offset);
+      },
+      py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none());
+  for (int first : {1, 2}) {  // Tensor.as_strided_, then ember.as_strided_ (input first)
+    auto f = [first](py::handle self, py::handle size, py::handle stride,
+                     std::optional<int64_t> offset) {
+      auto [shape, strides] = strided_geometry(size, stride, "as_strided_", first);
+      Tensor t = as_tensor(self);
+      as_strided_(t, shape, strides, offset);
+      return self;
+    };
+    if (first == 1) {
+      cls.def("as_strided_", f, py::arg("size"), py::arg("stride"),
+              py::arg("storage_offset") = py::none());
+    } else {
+      m.def("as_strided_", f, py::arg("input"), py::arg("size"), py::arg("stride"),
+            py::arg("storage_offset") = py::none());
+    }
+  }
+}
+
+// torch.narrow's checks (narrow and narrow_copy), then the slice.
+Tensor narrowed(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
+  if (a->dim() == 0) throw std::runtime_error("narrow() cannot be applied to a 0-dim tensor.");
+  const int64_t size = a->shape()[wrap_dim(dim, a->dim())];
+  if (start < -size || start > size) {
+    throw IndexError("start out of range (expected to be in range of [" + std::to_string(-size) +
+                     ", " + std::to_string(size) + "], but got " + std::to_string(start) + ")");
+  }
+  if (start < 0) start += size;
+  if (length < 0) throw std::runtime_error("narrow(): length must be non-negative.");
+  if (start + length > size) {
+    throw std::runtime_error("start (" + std::to_string(start) + ") + length (" +
+                             std::to_string(length) + ") exceeds dimension size (" +
+                             std::to_string(size) + ").");
+  }
+  return slice(a, dim, start, start + length, 1);
+}
+
+py::tuple as_tuple(const TensorVec& v) { return py::tuple(py::cast(v)); }
+
+// Ops recorded under names of their own over a related op's node
+// (RenamedNode): vdot, the unsafe splits, narrow_copy and the view copies.
+void init_renamed(py::module_& m, TensorClass& cls) {
+  using R = RenamedNode;
+  def_both(
+      m, cls, "vdot", [](const Tensor& a, const Tensor& b) { return vdot(a, b); },
+      py::arg("other"));
+  def_both(
+      m, cls, "unsafe_split",
+      [](const Tensor& a, int64_t size, int64_t dim) {
+        return as_tuple(unsafe_split(a, size, dim));
+      },
+      py::arg("split_size"), py::arg("dim") = 0);
+  def_both(
+      m, cls, "unsafe_split_with_sizes",
+      [](const Tensor& a, std::vector<int64_t> sizes, int64_t dim) {
+        return as_tuple(unsafe_split_with_sizes(a, sizes, dim));
+      },
+      py::arg("split_sizes"), py::arg("dim") = 0);
+  def_both(
+      m, cls, "unsafe_chunk",
+      [](const Tensor& a, int64_t chunks, int64_t dim) {
+        return as_tuple(unsafe_chunk(a, chunks, dim));
+      },
+      py::arg("chunks"), py::arg("dim") = 0);
+  def_both(
+      m, cls, "narrow_copy",
+      [](const Tensor& a, int64_t dim, int64_t start, int64_t length) {
+        return copy_of_view(R::NarrowCopy, narrowed(a, dim, start, length));
+      },
+      py::arg("dim"), py::arg("start"), py::arg("length"));
+  m.def(
+      "view_copy", [](const Tensor& a, py::handle size) { return view_copy(a, dims_from(size)); },
+      py::arg("input"), py::arg("size"));
+  m.def("t_copy", [](const Tensor& a) { return copy_of_view(R::TCopy, t(a)); }, py::arg("input"));
+  m.def(
+      "transpose_copy",
+      [](const Tensor& a, int64_t d0, int64_t d1) {
+        return copy_of_view(R::TransposeCopy, transpose(a, d0, d1));
+      },
+      py::arg("input"), py::arg("dim0"), py::arg("dim1"));
+  m.def(
+      "squeeze_copy",
+      [](const Tensor& a, py::object dim) {
+        if (dim.is_none()) return copy_of_view(R::SqueezeCopy, squeeze(a));
+        if (PyLong_Check(dim.ptr()))
+          return copy_of_view(R::SqueezeDimCopy, squeeze(a, dim.cast<int64_t>()));
+        return copy_of_view(R::SqueezeDimsCopy, squeeze(a, dims_from(dim)));
+      },
+      py::arg("input"), py::arg("dim") = py::none());
+  m.def(
+      "unsqueeze_copy",
+      [](const Tensor& a, int64_t dim) {
+        return copy_of_view(R::UnsqueezeCopy, unsqueeze(a, dim));
+      },
+      py::arg("input"), py::arg("dim"));
+  m.def(
+      "permute_copy",
+      [](const Tensor& a, py::handle dims) {
+        return copy_of_view(R::PermuteCopy, permute(a, dims_from(dims)));
+      },
+      py::arg("input"), py::arg("dims"));
+  m.def(
+      "expand_copy",
+      [](const Tensor& a, py::handle size, bool) {
+        return copy_of_view(R::ExpandCopy, expand(a, dims_from(size)));
+      },
+      py::arg("input"), py::arg("size"), py::kw_only(), py::arg("implicit") = false);
+  m.def(
+      "diagonal_copy",
+      [](const Tensor& a, int64_t offset, int64_t d1, int64_t d2) {
+        return copy_of_view(R::DiagonalCopy, diagonal(a, offset, d1, d2));
+      },
+      py::arg("input"), py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
+  m.def(
+      "select_copy",
+      [](const Tensor& a, int64_t dim, int64_t index) {
+        return copy_of_view(R::SelectCopy, select(a, dim, index));
+      },
+      py::arg("input"), py::arg("dim"), py::arg("index"));
+  m.def(
+      "slice_copy",
+      [](const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end,
+         int64_t step) { return copy_of_view(R::SliceCopy, slice(a, dim, start, end, step)); },
+      py::arg("input"), py::arg("dim") = 0, py::arg("start") = py::none(),
+      py::arg("end") = py::none(), py::arg("step") = 1);
+  m.def(
+      "alias_copy", [](const Tensor& a) { return copy_of_view(R::AliasCopy, alias(a)); },
+      py::arg("input"));
+  m.def(
+      "as_strided_copy",
+      [](const Tensor& a, py::handle size, py::handle stride, std::optional<int64_t> offset) {
+        auto [shape, strides] = strided_geometry(size, stride, "as_strided_copy", 2);
+        return copy_of_view(R::AsStridedCopy, as_strided(a, shape, strides, offset));
+      },
+      py::arg("input"), py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none());
+  m.def(
+      "split_copy",
+      [](const Tensor& a, int64_t size, int64_t dim) {
+        return as_tuple(copies_of_views(R::SplitCopy, split(a, size, dim)));
+      },
+      py::arg("input"), py::arg("split_size"), py::arg("dim") = 0);
+  m.def(
+      "split_with_sizes_copy",
+      [](const Tensor& a, std::vector<int64_t> sizes, int64_t dim) {
+        return as_tuple(copies_of_views(R::SplitWithSizesCopy, split_with_sizes(a, sizes, dim)));
+      },
+      py::arg("input"), py::arg("split_sizes"), py::arg("dim") = 0);
+  m.def(
+      "unbind_copy",
+      [](const Tensor& a, int64_t dim) {
+        return as_tuple(copies_of_views(R::UnbindCopy, unbind(a, dim)));
+      },
+      py::arg("input"), py::arg("dim") = 0);
+}
+
 }  // namespace
 
 void init_tensor_methods(py::module_& m, TensorClass& cls) {
   init_operators(cls);
   init_inplace_methods(cls);
+  init_inplace_views(m, cls);
+  init_renamed(m, cls);
 
   // Arithmetic with explicit names.
   def_both(
@@ -772,27 +992,7 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_both(
       m, cls, "flatten", [](const Tensor& a, int64_t s, int64_t e) { return flatten(a, s, e); },
       py::arg("start_dim") = 0, py::arg("end_dim") = -1);
-  def_both(
-      m, cls, "narrow",
-      [](const Tensor& a, int64_t dim, int64_t start, int64_t length) {
-        if (a->dim() == 0)
-          throw std::runtime_error("narrow() cannot be applied to a 0-dim tensor.");
-        const int64_t size = a->shape()[wrap_dim(dim, a->dim())];
-        if (start < -size || start > size) {
-          throw IndexError("start out of range (expected to be in range of [" +
-                           std::to_string(-size) + ", " + std::to_string(size) + "], but got " +
-                           std::to_string(start) + ")");
-        }
-        if (start < 0) start += size;
-        if (length < 0) throw std::runtime_error("narrow(): length must be non-negative.");
-        if (start + length > size) {
-          throw std::runtime_error("start (" + std::to_string(start) + ") + length (" +
-                                   std::to_string(length) + ") exceeds dimension size (" +
-                                   std::to_string(size) + ").");
-        }
-        return slice(a, dim, start, start + length, 1);
-      },
-      py::arg("dim"), py::arg("start"), py::arg("length"));
+  def_both(m, cls, "narrow", narrowed, py::arg("dim"), py::arg("start"), py::arg("length"));
   def_both(
       m, cls, "select",
       [](const Tensor& a, int64_t dim, int64_t index) { return select(a, dim, index); },

@@ -228,6 +228,23 @@ void init_add_products(py::module_& m, TensorClass& cls) {
     MaybeReleaseGIL gil(batch1->numel() * batch2->numel());
     return addbmm(input, batch1, batch2, number_arg(beta), number_arg(alpha));
   };
+  auto addr_fn = [](const Tensor& input, const Tensor& vec1, const Tensor& vec2, py::handle beta,
+                    py::handle alpha) {
+    return addr(input, vec1, vec2, number_arg(beta), number_arg(alpha));
+  };
+  def_both(m, cls, "addr", addr_fn, py::arg("vec1"), py::arg("vec2"), py::kw_only(),
+           py::arg("beta") = 1, py::arg("alpha") = 1);
+  cls.def(
+      "addr_",
+      [addr_fn](py::handle self, const Tensor& vec1, const Tensor& vec2, py::handle beta,
+                py::handle alpha) {
+        Tensor t = as_tensor(self);
+        assign_result_(t, {vec1, vec2}, "addr_", [&](const Tensor& original) {
+          return addr_fn(original, vec1, vec2, beta, alpha);
+        });
+        return self;
+      },
+      py::arg("vec1"), py::arg("vec2"), py::kw_only(), py::arg("beta") = 1, py::arg("alpha") = 1);
   def_both(m, cls, "addmv", addmv_fn, py::arg("mat"), py::arg("vec"), py::kw_only(),
            py::arg("beta") = 1, py::arg("alpha") = 1);
   def_both(m, cls, "addbmm", addbmm_fn, py::arg("batch1"), py::arg("batch2"), py::kw_only(),

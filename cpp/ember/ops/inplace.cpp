@@ -69,6 +69,29 @@ Tensor ViewGeometry::region_of(const Tensor& base_like) const {
                                       base_like->dtype());
 }
 
+// Note [Views that refuse in-place ops], in torch's words.
+[[noreturn]] void refuse_marked_view(const Tensor& view, bool written) {
+  const std::string what = written ? "is being" : "its base or another view of its base has been";
+  const Node* fn = view->grad_fn().get();
+  const std::string output =
+      fn ? "Output " + std::to_string(view->output_nr()) + " of " + forward_op_name(*fn) : "";
+  if (view->view_creation() == ViewCreation::MultiOutput && fn) {
+    throw std::runtime_error(
+        output + " is a view and " + what +
+        " modified inplace. This view is the output of a function that returns multiple views. "
+        "Such functions do not allow the output views to be modified inplace. You should replace "
+        "the inplace operation by an out-of-place one.");
+  }
+  const std::string who = fn ? output + " is a view of a view which was created in"
+                             : std::string("A view was created in");
+  throw std::runtime_error(
+      who + " no_grad mode and " + what +
+      " modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+      "error-prone, it is forbidden. You can clarify your code by moving both the view and the "
+      "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) "
+      "or both outside (if you want the inplace to be tracked).");
+}
+
 namespace {
 
 // A view of `t` (contiguous, shaped like the base) at the geometry's region,
@@ -112,14 +135,6 @@ TensorList CopySlices::apply_recorded(TensorList&& grads) {
   out[0] = result;
   for (size_t i = 1; i < out.size() && i < op_grads.size(); ++i) out[i] = op_grads[i];
   return out;
-}
-
-TensorList AsStridedBackward0::apply(TensorList&& grads) {
-  Tensor out = zeros(geometry.base_shape, grads[0]->dtype());
-  copy_kernel(geometry.region_of(out), grads[0]);
-  if (any_requires_grad(grads[0]))
-    record<AsStridedScatterBackward0>(out, grads[0])->geometry = geometry;
-  return {out};
 }
 
 TensorList AsStridedScatterBackward0::apply(TensorList&& grads) {
@@ -252,30 +267,6 @@ void check_overlap(const Tensor& self, const Tensor* other) {
         "refer to a single memory location. Please clone() the tensor before performing the "
         "operation.");
   }
-}
-
-// Note [Views that refuse in-place ops], in torch's words. `written` says the
-// view itself is being written; otherwise its base or a sibling was.
-[[noreturn]] void refuse_marked_view(const Tensor& view, bool written) {
-  const std::string what = written ? "is being" : "its base or another view of its base has been";
-  const Node* fn = view->grad_fn().get();
-  const std::string output =
-      fn ? "Output " + std::to_string(view->output_nr()) + " of " + forward_op_name(*fn) : "";
-  if (view->view_creation() == ViewCreation::MultiOutput && fn) {
-    throw std::runtime_error(
-        output + " is a view and " + what +
-        " modified inplace. This view is the output of a function that returns multiple views. "
-        "Such functions do not allow the output views to be modified inplace. You should replace "
-        "the inplace operation by an out-of-place one.");
-  }
-  const std::string who = fn ? output + " is a view of a view which was created in"
-                             : std::string("A view was created in");
-  throw std::runtime_error(
-      who + " no_grad mode and " + what +
-      " modified inplace with grad mode enabled. Given that this use case is ambiguous and "
-      "error-prone, it is forbidden. You can clarify your code by moving both the view and the "
-      "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) "
-      "or both outside (if you want the inplace to be tracked).");
 }
 
 // Whether the in-place op records a node; checks, before anything is written,

@@ -2,6 +2,8 @@
 
 #include "ember/autograd/functions/linalg.h"
 
+#include <cmath>
+
 #include "ember/kernels/blas.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/parallel.h"
@@ -342,11 +344,20 @@ namespace {
 // With beta 0 the input is not read at all (its NaNs do not reach the
 // result), as in torch. The ops compute the tangent on the way (tangents
 // flow under no_grad), so the result's tangent is the forward formula.
+// A whole-number factor of an integer tensor stays an integer, so that
+// beta=2 keeps an int64 result int64, as in torch.
+Scalar factor_for(const Tensor& t, double factor) {
+  if (!is_floating(t->dtype()) && factor == std::trunc(factor)) {
+    return Scalar::integer(static_cast<int64_t>(factor));
+  }
+  return Scalar(factor);
+}
+
 Tensor scaled_sum(const Tensor& input, const Tensor& product, double beta, double alpha) {
   GradModeGuard no_grad(false);
-  Tensor out = alpha == 1.0 ? product : mul(product, Scalar(alpha));
+  Tensor out = alpha == 1.0 ? product : mul(product, factor_for(product, alpha));
   if (beta == 0.0) return out;
-  const Tensor scaled_input = beta == 1.0 ? input : mul(input, Scalar(beta));
+  const Tensor scaled_input = beta == 1.0 ? input : mul(input, factor_for(input, beta));
   return add(out, scaled_input);
 }
 
@@ -396,6 +407,58 @@ TensorList AddmvBackward0::apply(TensorList&& grads) {
   if (wants_grad(*this, 0)) out[0] = input_meta.fit(scaled(g, beta));
   if (wants_grad(*this, 1)) out[1] = scaled(outer(g, vec.unpack(*this)), alpha);
   if (wants_grad(*this, 2)) out[2] = scaled(mv(t(mat.unpack(*this)), g), alpha);
+  return out;
+}
+
+Tensor addr(const Tensor& input, const Tensor& vec1, const Tensor& vec2, double beta,
+            double alpha) {
+  for (const auto& [v, name] : {std::pair{&vec1, "vec1"}, std::pair{&vec2, "vec2"}}) {
+    if ((*v)->dim() != 1) {
+      throw std::runtime_error(std::string("addr: Expected 1-D argument ") + name + ", but got " +
+                               std::to_string((*v)->dim()) + "-D");
+    }
+  }
+  // torch's kernel, op by op in the promoted dtype (each step rounded to it):
+  // beta * input + (alpha * vec1) * vec2.
+  const DType dtype = result_type(empty(Shape{0}, result_type(vec1, vec2)), input);
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    // A bool result takes a nonzero factor as true, which scales nothing.
+    const auto times = [dtype](const Tensor& t, double f) {
+      return f == 1.0 || dtype == DType::Bool ? t : mul(t, factor_for(t, f));
+    };
+    const Tensor product = outer(times(to_dtype(vec1, dtype), alpha), to_dtype(vec2, dtype));
+    expand(input, product->shape());  // torch's check and message for an input that cannot fit
+    out = beta == 0.0 ? product : add(times(to_dtype(input, dtype), beta), product);
+  }
+  if (any_requires_grad(input, vec1) || any_requires_grad(vec2)) {
+    auto node = record<AddrBackward0>(out, {&input, &vec1, &vec2});
+    if (vec1->requires_grad()) node->vec2 = SavedTensor(vec2, false);
+    if (vec2->requires_grad()) node->vec1 = SavedTensor(vec1, false);
+    node->input_meta = GradFit(input, out);
+    node->vec1_dtype = vec1->dtype();
+    node->vec2_dtype = vec2->dtype();
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+TensorList AddrBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  // A vector's gradient takes its own dtype when promotion widened the result.
+  const auto as = [](const Tensor& t, DType d) { return t->dtype() == d ? t : to_dtype(t, d); };
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = input_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) {
+    const Tensor v2 = vec2.unpack(*this);
+    out[1] = as(scaled(mv(g, as(v2, g->dtype())), alpha), vec1_dtype);
+  }
+  if (wants_grad(*this, 2)) {
+    const Tensor v1 = vec1.unpack(*this);
+    out[2] = as(scaled(mv(t(g), as(v1, g->dtype())), alpha), vec2_dtype);
+  }
   return out;
 }
 

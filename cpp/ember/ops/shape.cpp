@@ -229,8 +229,14 @@ Tensor squeeze(const Tensor& a, int64_t dim) {
 
 Tensor squeeze(const Tensor& a, const DimList& dims) {
   std::vector<bool> drop(static_cast<size_t>(a->dim()), false);
+  std::vector<bool> seen(static_cast<size_t>(std::max<int64_t>(a->dim(), 1)), false);
   for (int64_t d : dims) {
     const int64_t w = wrap_dim(d, a->dim());
+    if (seen[static_cast<size_t>(w)]) {
+      throw std::runtime_error("dim " + std::to_string(w) +
+                               " appears multiple times in the list of dims");
+    }
+    seen[static_cast<size_t>(w)] = true;
     if (a->dim() > 0 && a->shape()[w] == 1) drop[static_cast<size_t>(w)] = true;
   }
   Shape shape;

@@ -16,6 +16,7 @@ from ._batched import (
     RANDOM_FACTORIES,
     RULES,
     BatchedTensor,
+    _stacked,
     active_levels,
     batch_size,
     batched_at,
@@ -321,6 +322,28 @@ def _view_like(method):
     return rule
 
 
+def _as_strided(level, redo, args, kwargs, key=""):
+    """Sample by sample, each sample's storage_offset counted from where the
+    sample starts, as torch's batching rule counts it."""
+    x = args[0]
+    if not batched_at(x, level):
+        return loop_fallback(key, redo, level, args, kwargs, warn=False)
+    offset, where = _arg(args, kwargs, 3, ("storage_offset",), None)
+    start = x._value.storage_offset()
+    results = []
+    for b in range(x._value.shape[0]):
+        sample = x._value[b]
+        sample_args, sample_kwargs = _replaced(args, kwargs, ("pos", 0), sample, ())
+        if offset is not None:
+            shifted = offset + sample.storage_offset() - start
+            sample_args, sample_kwargs = _replaced(
+                sample_args, sample_kwargs, where, shifted, ("storage_offset",)
+            )
+        results.append(redo(*sample_args, **sample_kwargs))
+    return _stacked(results, level)
+
+
+_register(_as_strided, "as_strided", "as_strided_copy")
 _register(_view_like("reshape"), "reshape")
 _register(_view_like("view"), "view")
 

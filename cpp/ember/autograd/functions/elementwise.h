@@ -85,14 +85,21 @@ struct CopyBackwards final : Node {
   GradFit src_meta;
 };
 
-// Where a view sits inside its (contiguous) base: element offset and strides.
+// Where a view sits inside its base: element offset (from the base's; may be
+// negative for as_strided) and strides.
 struct ViewGeometry {
   Shape base_shape;
   int64_t offset = 0;
   Shape shape;
   Strides strides;
+  // The base's strides when it is not contiguous (as_strided of any tensor);
+  // empty for a contiguous base.
+  Strides base_strides;
   // The view's region of a contiguous tensor shaped like the base (no graph).
   Tensor region_of(const Tensor& base_like) const;
+  // Whether region_of can place the view's gradient: a contiguous base
+  // holding the whole view, whose elements do not repeat.
+  bool is_plain_region() const;
 };
 
 // The base's new history after an in-place op through one of its views
@@ -109,10 +116,15 @@ struct CopySlices final : Node {
   TensorList apply_recorded(TensorList&& grads);  // under create_graph
 };
 
-// The modified view's new grad_fn: its gradient is the base's, at the region.
-struct AsStridedBackward0 final : Node {
+// as_strided's node, and the modified view's new grad_fn after an in-place op
+// (Note [Views and in-place]): its gradient is the base's, at the region, with
+// the contributions of repeated elements added up.
+struct AsStridedBackward0 : Node {
   EMBER_NODE(AsStridedBackward0);
   ViewGeometry geometry;
+};
+struct AsStridedBackward1 final : AsStridedBackward0 {  // as_strided_
+  const char* name() const override { return "AsStridedBackward1"; }
 };
 // AsStridedBackward0's placement (Note [Placing a gradient]).
 struct AsStridedScatterBackward0 final : Node {

@@ -42,6 +42,14 @@ struct AddmvBackward0 final : Node {
   GradFit input_meta;
   double beta = 1, alpha = 1;
 };
+struct AddrBackward0 final : Node {
+  EMBER_NODE_FWD(AddrBackward0);
+  void release_saved() override { vec1.release(), vec2.release(); }
+  SavedTensor vec1, vec2;
+  GradFit input_meta;
+  DType vec1_dtype = DType::Float32, vec2_dtype = DType::Float32;
+  double beta = 1, alpha = 1;
+};
 struct AddbmmBackward0 final : Node {
   EMBER_NODE_FWD(AddbmmBackward0);
   void release_saved() override { batch1.release(), batch2.release(); }

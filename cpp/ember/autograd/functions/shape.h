@@ -21,7 +21,9 @@ EMBER_RESHAPE_NODE(UnsafeViewBackward0);    // a view of a fresh result (matmul,
 EMBER_RESHAPE_NODE(SqueezeBackward0);       // all size-1 dims
 EMBER_RESHAPE_NODE(SqueezeBackward1);       // one dim
 EMBER_RESHAPE_NODE(SqueezeBackward2);       // a tuple of dims
-EMBER_RESHAPE_NODE(SqueezeBackward4);       // the squeeze inside matmul(vector, matrix)
+EMBER_RESHAPE_NODE(SqueezeBackward4);       // squeeze_(dim); the squeeze inside matmul
+EMBER_RESHAPE_NODE(SqueezeBackward3);       // squeeze_(): all size-1 dims, in place
+EMBER_RESHAPE_NODE(SqueezeBackward5);       // squeeze_(dims), in place
 #undef EMBER_RESHAPE_NODE
 
 struct ExpandBackward0 final : Node {
@@ -38,6 +40,29 @@ struct TransposeBackward0 final : Node {
 };
 struct TBackward0 final : Node {
   EMBER_NODE_FWD(TBackward0);
+};
+// The in-place forms' names (unsqueeze_, transpose_, t_), same formulas.
+struct UnsqueezeBackward1 final : Node {
+  EMBER_NODE_FWD(UnsqueezeBackward1);
+  int64_t dim = 0;
+};
+struct TransposeBackward1 final : Node {
+  EMBER_NODE_FWD(TransposeBackward1);
+  int64_t dim0 = 0, dim1 = 0;
+};
+struct TBackward1 final : Node {
+  EMBER_NODE_FWD(TBackward1);
+};
+// Runs another op's node under the name torch gives a related op
+// (RenamedNode); one C++ type per name, so Python shows torch's class.
+template <RenamedNode R>
+struct Renamed final : Node {
+  const char* name() const override { return renamed_node_name(R); }
+  TensorList apply(TensorList&& grads) override { return inner->apply(std::move(grads)); }
+  void release_saved() override { inner->release_saved(); }
+  uint32_t num_outputs() const override { return inner->num_outputs(); }
+  bool has_forward_formula() const override { return inner->has_forward_formula(); }
+  std::shared_ptr<Node> inner;
 };
 struct PermuteBackward0 final : Node {
   EMBER_NODE_FWD(PermuteBackward0);
