@@ -378,7 +378,7 @@ T airy_oscillating(T x) {
   const T zz = z * z;
   const T f = zz * polynomial(kAiryFNum, zz) / polynomial(kAiryFDen, zz);
   const T g = z * polynomial(kAiryGNum, zz) / polynomial(kAiryGDen, zz);
-  const T phase = zeta + T(0.25) * T(M_PI);
+  const T phase = zeta + T(kQuarterPi);
   return T(kInvSqrtPi) / std::sqrt(std::sqrt(-x)) *
          std::fma(std::sin(phase), T(1) + f, -(std::cos(phase) * g));
 }
