@@ -1,9 +1,9 @@
 """torch.special: the error, gamma, normal-distribution, Bessel and information
 functions under scipy's names.
 
-Each is one of Ember's ops or a short composition of them; the Bessel functions
-of the first and second kind (J, Y), K0/K1, the orthogonal-polynomial families,
-zeta and the incomplete gamma functions are not here yet."""
+Each is one of Ember's ops or a short composition of them; the
+orthogonal-polynomial families, zeta and the incomplete gamma functions are not
+here yet."""
 
 import math
 
@@ -12,6 +12,11 @@ from ._pointwise import refuse_integers
 from ._pointwise import round as _round
 
 __all__ = [
+    "airy_ai",
+    "bessel_j0",
+    "bessel_j1",
+    "bessel_y0",
+    "bessel_y1",
     "digamma",
     "entr",
     "erf",
@@ -33,12 +38,16 @@ __all__ = [
     "logsumexp",
     "modified_bessel_i0",
     "modified_bessel_i1",
+    "modified_bessel_k0",
+    "modified_bessel_k1",
     "multigammaln",
     "ndtr",
     "ndtri",
     "polygamma",
     "psi",
     "round",
+    "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1",
     "sinc",
     "softmax",
     "spherical_bessel_j0",
@@ -82,6 +91,15 @@ i1e = _table_op("i1e")
 spherical_bessel_j0 = _table_op("spherical_bessel_j0")
 modified_bessel_i0 = _table_op("modified_bessel_i0")
 modified_bessel_i1 = _table_op("modified_bessel_i1")
+bessel_j0 = _table_op("bessel_j0")
+bessel_j1 = _table_op("bessel_j1")
+bessel_y0 = _table_op("bessel_y0")
+bessel_y1 = _table_op("bessel_y1")
+modified_bessel_k0 = _table_op("modified_bessel_k0")
+modified_bessel_k1 = _table_op("modified_bessel_k1")
+scaled_modified_bessel_k0 = _table_op("scaled_modified_bessel_k0")
+scaled_modified_bessel_k1 = _table_op("scaled_modified_bessel_k1")
+airy_ai = _table_op("airy_ai")
 
 
 def ndtr(input):
@@ -174,6 +192,11 @@ def multigammaln(input, p):
 _out.install(
     globals(),
     (
+        "airy_ai",
+        "bessel_j0",
+        "bessel_j1",
+        "bessel_y0",
+        "bessel_y1",
         "entr",
         "erfcx",
         "i0e",
@@ -184,10 +207,14 @@ _out.install(
         "logsumexp",
         "modified_bessel_i0",
         "modified_bessel_i1",
+        "modified_bessel_k0",
+        "modified_bessel_k1",
         "multigammaln",
         "ndtr",
         "ndtri",
         "round",
+        "scaled_modified_bessel_k0",
+        "scaled_modified_bessel_k1",
         "sinc",
         "spherical_bessel_j0",
         "xlog1py",

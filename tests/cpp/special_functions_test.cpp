@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <initializer_list>
 
 namespace ember {
 namespace {
@@ -104,6 +105,74 @@ TEST(ModifiedBessel, SeriesAndAsymptoticAgreeAtTheSwitch) {
   EXPECT_TRUE(std::isfinite(bessel_i0_value(713.0)));
   EXPECT_EQ(spherical_bessel_j0_value(0.0), 1.0);
   EXPECT_EQ(spherical_bessel_j0_value(INFINITY), 0.0);
+}
+
+TEST(BesselJYK, KnownValues) {
+  EXPECT_NEAR(bessel_j0_value(1.0), 0.7651976865579665, 1e-16);
+  EXPECT_NEAR(bessel_j1_value(1.0), 0.44005058574493355, 1e-16);
+  EXPECT_NEAR(bessel_y0_value(1.0), 0.08825696421567697, 1e-16);
+  EXPECT_NEAR(bessel_y1_value(1.0), -0.7812128213002888, 1e-15);
+  EXPECT_NEAR(bessel_k0_value(1.0), 0.42102443824070823, 1e-16);
+  EXPECT_NEAR(bessel_k1_value(1.0), 0.6019072301972346, 1e-15);
+  EXPECT_NEAR(airy_ai_value(1.0), 0.13529241631288147, 1e-16);
+  // the asymptotic forms
+  EXPECT_NEAR(bessel_j0_value(50.0), 0.055812327669252086, 1e-16);
+  EXPECT_NEAR(bessel_y1_value(50.0), -0.05679566856201487, 1e-16);
+  EXPECT_NEAR(bessel_k0e_value(10.0), 0.39163193443659866, 1e-16);
+  EXPECT_NEAR(airy_ai_value(-10.0), 0.040241238486441955, 1e-16);
+  // float computes in float, a few float ulps from the double value
+  EXPECT_NEAR(bessel_j0_value(1.0f), 0.7651976865579665f, 2e-7f);
+  EXPECT_NEAR(bessel_k1e_value(3.0f), static_cast<float>(bessel_k1e_value(3.0)), 2e-7f);
+}
+
+TEST(BesselJYK, WronskiansHoldAcrossTheAlgorithms) {
+  // J1 Y0 - J0 Y1 = 2 / (pi x) and I0 K1 + I1 K0 = 1 / x. The approximations
+  // torch uses for J and Y are good to only ~1e-7 between 3 and 7 (Ember keeps
+  // torch's values there), so J and Y are checked away from that band.
+  for (double x : {0.3, 1.7, 80.0}) {
+    const double jy =
+        bessel_j1_value(x) * bessel_y0_value(x) - bessel_j0_value(x) * bessel_y1_value(x);
+    EXPECT_NEAR(jy * kPi * x / 2, 1.0, 1e-13) << x;
+  }
+  for (double x : {0.3, 1.99, 2.01, 12.5, 80.0}) {
+    const double ik =
+        bessel_i0e_value(x) * bessel_k1e_value(x) + bessel_i1e_value(x) * bessel_k0e_value(x);
+    EXPECT_NEAR(ik * x, 1.0, 1e-13) << x;
+    // the scaled forms are e^x times the plain ones
+    EXPECT_NEAR(bessel_k0e_value(x), bessel_k0_value(x) * std::exp(x), 1e-14 * bessel_k0e_value(x));
+  }
+  // J0 even, J1 odd
+  EXPECT_EQ(bessel_j0_value(-7.3), bessel_j0_value(7.3));
+  EXPECT_EQ(bessel_j1_value(-7.3), -bessel_j1_value(7.3));
+}
+
+TEST(BesselJYK, Edges) {
+  EXPECT_EQ(bessel_j0_value(0.0), 1.0);
+  EXPECT_EQ(bessel_j1_value(0.0), 0.0);
+  EXPECT_EQ(bessel_y0_value(0.0), -INFINITY);
+  EXPECT_EQ(bessel_y1_value(0.0), -INFINITY);
+  EXPECT_TRUE(std::isnan(bessel_y0_value(-1.0)));
+  EXPECT_TRUE(std::isnan(bessel_y1_value(-1.0)));
+  EXPECT_EQ(bessel_k0_value(0.0), INFINITY);
+  EXPECT_EQ(bessel_k1e_value(0.0), INFINITY);
+  EXPECT_TRUE(std::isnan(bessel_k0_value(-1.0)));
+  EXPECT_EQ(bessel_k0_value(INFINITY), 0.0);
+  EXPECT_EQ(bessel_k1e_value(INFINITY), 0.0);
+  EXPECT_EQ(bessel_k1_value(1000.0), 0.0);  // underflows, as e^-x does
+  // the Hankel forms' cos(inf) and Ai's infinities are NaN, as in torch
+  EXPECT_TRUE(std::isnan(bessel_j0_value(INFINITY)));
+  EXPECT_TRUE(std::isnan(bessel_y1_value(INFINITY)));
+  EXPECT_TRUE(std::isnan(airy_ai_value(INFINITY)));
+  EXPECT_TRUE(std::isnan(airy_ai_value(-INFINITY)));
+  EXPECT_EQ(airy_ai_value(200.0), 0.0);
+  EXPECT_NEAR(airy_ai_value(0.0), 0.3550280538878172, 1e-16);
+  // Ai's third zero (torch's approximation is good to ~3e-6 only near -2.1)
+  EXPECT_NEAR(airy_ai_value(-6.786708090071759), 0.0, 1e-15);
+  using Function = double (*)(double);
+  for (Function f : std::initializer_list<Function>{bessel_j0_value, bessel_y0_value,
+                                                    bessel_k0_value, airy_ai_value}) {
+    EXPECT_TRUE(std::isnan(f(NAN)));
+  }
 }
 
 }  // namespace

@@ -668,6 +668,24 @@ void with_unary_functor(UnaryOp op, Body&& body) {
       return body([](T x) { return static_cast<T>(bessel_i1e_value(as_double(x))); });
     case UnaryOp::SphericalBesselJ0:
       return body([](T x) { return static_cast<T>(spherical_bessel_j0_value(as_double(x))); });
+    case UnaryOp::BesselJ0:
+      return body([](T x) { return static_cast<T>(bessel_j0_value(as_floating(x))); });
+    case UnaryOp::BesselJ1:
+      return body([](T x) { return static_cast<T>(bessel_j1_value(as_floating(x))); });
+    case UnaryOp::BesselY0:
+      return body([](T x) { return static_cast<T>(bessel_y0_value(as_floating(x))); });
+    case UnaryOp::BesselY1:
+      return body([](T x) { return static_cast<T>(bessel_y1_value(as_floating(x))); });
+    case UnaryOp::ModifiedBesselK0:
+      return body([](T x) { return static_cast<T>(bessel_k0_value(as_floating(x))); });
+    case UnaryOp::ModifiedBesselK1:
+      return body([](T x) { return static_cast<T>(bessel_k1_value(as_floating(x))); });
+    case UnaryOp::ScaledModifiedBesselK0:
+      return body([](T x) { return static_cast<T>(bessel_k0e_value(as_floating(x))); });
+    case UnaryOp::ScaledModifiedBesselK1:
+      return body([](T x) { return static_cast<T>(bessel_k1e_value(as_floating(x))); });
+    case UnaryOp::AiryAi:
+      return body([](T x) { return static_cast<T>(airy_ai_value(as_floating(x))); });
     case UnaryOp::Cos:
       return body([](T x) { return std::cos(x); });
     case UnaryOp::Tanh:
@@ -777,6 +795,24 @@ const char* kernel_without_half_types(UnaryOp op) {
       return "modified_bessel_i1_cpu";
     case UnaryOp::SphericalBesselJ0:
       return "spherical_bessel_j0_cpu";
+    case UnaryOp::BesselJ0:
+      return "bessel_j0_cpu";
+    case UnaryOp::BesselJ1:
+      return "bessel_j1_cpu";
+    case UnaryOp::BesselY0:
+      return "bessel_y0_cpu";
+    case UnaryOp::BesselY1:
+      return "bessel_y1_cpu";
+    case UnaryOp::ModifiedBesselK0:
+      return "modified_bessel_k0_cpu";
+    case UnaryOp::ModifiedBesselK1:
+      return "modified_bessel_k1_cpu";
+    case UnaryOp::ScaledModifiedBesselK0:
+      return "scaled_modified_bessel_k0_cpu";
+    case UnaryOp::ScaledModifiedBesselK1:
+      return "scaled_modified_bessel_k1_cpu";
+    case UnaryOp::AiryAi:
+      return "airy_ai_cpu";
     default:
       return nullptr;
   }

@@ -85,6 +85,15 @@ enum class UnaryOp {
   SphericalBesselJ0,
   ModifiedBesselI0,
   ModifiedBesselI1,
+  BesselJ0,
+  BesselJ1,
+  BesselY0,
+  BesselY1,
+  ModifiedBesselK0,
+  ModifiedBesselK1,
+  ScaledModifiedBesselK0,
+  ScaledModifiedBesselK1,
+  AiryAi,
   LogicalNot  // last: UnaryOp's count is LogicalNot + 1
 };
 

@@ -40,4 +40,27 @@ double bessel_i1_value(double x);
 double bessel_i1e_value(double x);
 double spherical_bessel_j0_value(double x);
 
+// Bessel functions of the first and second kind, modified Bessel functions of
+// the second kind (plain and scaled by e^x) and the Airy function Ai
+// (bessel_jyk_functions.cpp, Note [Bessel J, Y, K and Airy algorithms]),
+// in float for float as torch computes them.
+double bessel_j0_value(double x);
+float bessel_j0_value(float x);
+double bessel_j1_value(double x);
+float bessel_j1_value(float x);
+double bessel_y0_value(double x);
+float bessel_y0_value(float x);
+double bessel_y1_value(double x);
+float bessel_y1_value(float x);
+double bessel_k0_value(double x);
+float bessel_k0_value(float x);
+double bessel_k1_value(double x);
+float bessel_k1_value(float x);
+double bessel_k0e_value(double x);
+float bessel_k0e_value(float x);
+double bessel_k1e_value(double x);
+float bessel_k1e_value(float x);
+double airy_ai_value(double x);
+float airy_ai_value(float x);
+
 }  // namespace ember

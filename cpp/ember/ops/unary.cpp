@@ -209,7 +209,7 @@ constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::Digamma, "digamma", "DigammaBackward0", Saves::Input, digamma_derivative},
     {UnaryOp::Erfc, "erfc", "ErfcBackward0", Saves::Input, erfc_derivative},
     // torch.special's names carry a "special_" prefix here (Python binds them
-    // as _special_<name>); torch has derivatives for all but the last.
+    // as _special_<name>); torch has derivatives for the first seven only.
     {UnaryOp::Ndtri, "special_ndtri", "SpecialNdtriBackward0", Saves::Result, ndtri_derivative},
     {UnaryOp::LogNdtr, "special_log_ndtr", "SpecialLogNdtrBackward0", Saves::Input,
      log_ndtr_derivative},
@@ -221,6 +221,17 @@ constexpr UnaryEntry kUnaryTable[] = {
     {UnaryOp::SphericalBesselJ0, "special_spherical_bessel_j0", nullptr, Saves::Nothing, nullptr},
     {UnaryOp::ModifiedBesselI0, "special_modified_bessel_i0", nullptr, Saves::Nothing, nullptr},
     {UnaryOp::ModifiedBesselI1, "special_modified_bessel_i1", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::BesselJ0, "special_bessel_j0", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::BesselJ1, "special_bessel_j1", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::BesselY0, "special_bessel_y0", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::BesselY1, "special_bessel_y1", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::ModifiedBesselK0, "special_modified_bessel_k0", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::ModifiedBesselK1, "special_modified_bessel_k1", nullptr, Saves::Nothing, nullptr},
+    {UnaryOp::ScaledModifiedBesselK0, "special_scaled_modified_bessel_k0", nullptr, Saves::Nothing,
+     nullptr},
+    {UnaryOp::ScaledModifiedBesselK1, "special_scaled_modified_bessel_k1", nullptr, Saves::Nothing,
+     nullptr},
+    {UnaryOp::AiryAi, "special_airy_ai", nullptr, Saves::Nothing, nullptr},
     // A bool result carries no gradient.
     {UnaryOp::LogicalNot, "logical_not", nullptr, Saves::Nothing, nullptr},
 };
