@@ -40,7 +40,7 @@ def _permutation(pivots, m, dtype):
     """P (..., m, m) with A = P L U, from getrf's 1-based row swaps (..., k)."""
     swaps = pivots.numpy().astype(np.int64) - 1
     batch = swaps.shape[:-1]
-    flat = swaps.reshape(-1, swaps.shape[-1])
+    flat = swaps.reshape(int(np.prod(batch)), swaps.shape[-1])
     eye = np.eye(m)
     perms = np.empty((flat.shape[0], m, m))
     for b, row_swaps in enumerate(flat):
@@ -89,7 +89,7 @@ def _raise_on_failure(info, fn):
     for b, code in enumerate(failed):
         if code > 0:
             where = f"(Batch element {b}): " if batched else ""
-            raise _C._LinAlgError(
+            raise RuntimeError(  # torch's is not a LinAlgError here
                 f"{fn}: {where}U[{code},{code}] is zero and using it on lu_solve would result "
                 "in a division by zero. If you still want to perform the factorization, "
                 "consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
