@@ -852,6 +852,8 @@ SOLVERS = [
     solver("linalg.lstsq", fixed(Sample((_x(4, 3), _x(4, 2)))), out=True),
     solver("linalg.lu_factor", fixed(Sample((_square(3),)), Sample((_x(4, 3),))), out=True),
     solver("linalg.lu_factor_ex", fixed(Sample((_square(3),)), Sample((_x(3, 4),))), out=True),
+    solver("lu", fixed(Sample((_square(3),)), Sample((_x(2, 4, 3),), {"get_infos": True}))),
+    solver("lu_solve", fixed(Sample((_x(3, 2), _square(3), _PIVOTS))), out=True),
     solver("linalg.lu", fixed(Sample((_square(3),)), Sample((_x(2, 4, 3),))), out=True),
     solver(
         "linalg.lu_solve",

@@ -2,6 +2,8 @@
 householder_product/orgqr, tensorinv and tensorsolve, against torch: values,
 gradients to second order, node names, out= and errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import assert_grads_match, capture
@@ -234,3 +236,24 @@ def test_lu_hypothesis(batch, m, n, seed):
             return lib.linalg.lu_solve(*lib.linalg.lu_factor(x), y)
 
         assert_grads_match(solve, [a + 4 * np.eye(n), b], second_order=False, rtol=1e-6, atol=1e-7)
+
+
+def test_deprecated_lu_and_lu_solve():
+    a = np.random.default_rng(9).standard_normal((2, 3, 3))
+    b = np.random.default_rng(10).standard_normal((2, 3, 2))
+    results = {}
+    for lib in (ember, torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            x = lib.tensor(a, requires_grad=True)
+            LU, piv = lib.lu(x)
+            info = lib.lu(x, get_infos=True)
+            X = lib.lu_solve(lib.tensor(b), LU, piv)
+            Y = lib.tensor(b).lu_solve(*x.lu())
+        messages = sorted({str(w.message).split(" (Triggered")[0] for w in caught})
+        fields = [f for f in ("LU", "pivots", "info") if hasattr(info, f)]
+        results[lib] = (X, Y, type(info).__name__, fields, type(X.grad_fn).__name__, messages)
+    e, t = results[ember], results[torch]
+    close(e[0], t[0]), close(e[1], t[1])
+    assert e[2:5] == t[2:5]
+    assert set(e[5]) <= set(t[5])  # torch's warn once per process: ember's may have fired

@@ -479,6 +479,29 @@ def _triangular_solve(input, A, upper=True, transpose=False, unitriangular=False
     )
 
 
+def _lu(A, pivot=True, get_infos=False):  # noqa: N803
+    _deprecated(
+        "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
+        "and will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, "
+        "compute_pivots)\nshould be replaced with\nLU, pivots = torch.linalg.lu_factor(A, "
+        "compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, get_infos=True)"
+        "\nshould be replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, "
+        "compute_pivots)"
+    )
+    LU, pivots, info = _linalg_lu.lu_factor_ex(A, pivot=pivot, check_errors=not get_infos)
+    return return_types._lu_with_info(LU, pivots, info) if get_infos else (LU, pivots)
+
+
+def _lu_solve(input, LU_data, LU_pivots):  # noqa: A002, N803
+    _deprecated(
+        "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a "
+        "future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\n"
+        "X = torch.lu_solve(B, LU, pivots)\nshould be replaced with\n"
+        "X = torch.linalg.lu_solve(LU, pivots, B)"
+    )
+    return _linalg_lu.lu_solve(LU_data, LU_pivots, input)
+
+
 def _matrix_power(input, n):  # noqa: A002
     return matrix_power(input, n)
 
@@ -603,6 +626,8 @@ _LEGACY = {
     "cholesky_solve": _cholesky_solve,
     "triangular_solve": _triangular_solve,
     "orgqr": _linalg_lu.householder_product,
+    "lu": _lu,
+    "lu_solve": _lu_solve,
 }
 
 
@@ -618,6 +643,7 @@ _LEGACY_OUT = {
     "cholesky_solve",
     "triangular_solve",
     "orgqr",
+    "lu_solve",
 }
 
 

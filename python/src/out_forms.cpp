@@ -174,6 +174,7 @@ constexpr OutRule kRules[] = {
      "with dtype {out}",
      true},
     {"linalg.lstsq", Rule::Cast, kCast, true},
+    {"lu_solve", Rule::Same, kExpected, true},
     {"linalg.householder_product", Rule::Cast, kHouseholderCast, true},
     {"orgqr", Rule::Cast, kHouseholderCast, true},
     {"linalg.tensorinv", Rule::Cast,
