@@ -32,7 +32,7 @@ _NN_MODULES = {
         "MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveMaxPool1d "
         "AdaptiveMaxPool2d AdaptiveMaxPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d "
         "AdaptiveAvgPool3d LPPool1d LPPool2d LPPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d "
-        "_MaxPoolNd _LPPoolNd _MaxUnpoolNd"
+        "_MaxPoolNd _LPPoolNd _MaxUnpoolNd FractionalMaxPool2d"
     ),
     "batchnorm": (
         "BatchNorm1d BatchNorm2d BatchNorm3d _BatchNorm SyncBatchNorm LazyBatchNorm1d "
