@@ -814,6 +814,10 @@ SIGN_SKIPS = {"values": SIGN_FREE, "grad": SIGN_FREE, "gradcheck": SIGN_FREE, "o
 TRIANGLE_SKIPS = {"gradcheck": ONE_TRIANGLE, "gradgradcheck": ONE_TRIANGLE}
 
 
+# getrf's row swaps for a 3 x 3 factor (1-based, int32 as torch wants them)
+_PIVOTS = Keep(np.array([2, 3, 3], dtype=np.int32))
+
+
 def solver(name, samples, **kw):
     kw.setdefault("dtypes", F64)
     return op(name, samples, **kw)
@@ -865,6 +869,33 @@ SOLVERS = [
     solver("linalg.solve", fixed(Sample((_square(3), _x(3, 2)))), out=True),
     solver("linalg.solve_ex", fixed(Sample((_square(3), _x(3, 2)))), out=True),
     solver("linalg.lstsq", fixed(Sample((_x(4, 3), _x(4, 2)))), out=True),
+    solver("linalg.lu_factor", fixed(Sample((_square(3),)), Sample((_x(4, 3),))), out=True),
+    solver("linalg.lu_factor_ex", fixed(Sample((_square(3),)), Sample((_x(3, 4),))), out=True),
+    solver("lu", fixed(Sample((_square(3),)), Sample((_x(2, 4, 3),), {"get_infos": True}))),
+    solver("lu_solve", fixed(Sample((_x(3, 2), _square(3), _PIVOTS))), out=True),
+    solver("linalg.lu", fixed(Sample((_square(3),)), Sample((_x(2, 4, 3),))), out=True),
+    solver(
+        "linalg.lu_solve",
+        fixed(
+            Sample((_square(3), _PIVOTS, _x(3, 2))),
+            Sample((_square(3), _PIVOTS, _x(2, 3)), {"left": False, "adjoint": True}),
+        ),
+        out=True,
+    ),
+    solver(
+        "lu_unpack",
+        fixed(Sample((_x(3, 3), _PIVOTS)), Sample((_x(4, 3), _PIVOTS))),
+        dtypes=ALL,
+        out=True,
+    ),
+    solver(
+        "linalg.householder_product",
+        fixed(Sample((_x(4, 3), _x(2))), Sample((_x(2, 3, 3), _x(2, 3)))),
+        out=True,
+    ),
+    solver("orgqr", fixed(Sample((_x(4, 3), _x(2)))), out=True),
+    solver("linalg.tensorinv", fixed(Sample((_square(6).reshape(2, 3, 6),), {"ind": 2})), out=True),
+    solver("linalg.tensorsolve", fixed(Sample((_square(6).reshape(2, 3, 6), _x(2, 3)))), out=True),
     op("linalg.norm", fixed(Sample((_x(3, 4),)), Sample((_x(3, 4), 1))), out=True),
     op(
         "linalg.vector_norm",

@@ -121,6 +121,12 @@ EXCLUDED = {
         "torch.nn.functional.conv_transpose3d",
     ),
     **_group(
+        "random pooling windows: tests/test_nn_extras.py draws torch's for the same seed "
+        "and checks values, indices, gradients and errors",
+        "torch.nn.functional.fractional_max_pool2d "
+        "torch.nn.functional.fractional_max_pool2d_with_indices",
+    ),
+    **_group(
         "spatial transformer sampling: tests/test_grid_sampling.py checks every mode, "
         "padding mode and align_corners against torch",
         "torch.nn.functional.affine_grid torch.nn.functional.grid_sample",

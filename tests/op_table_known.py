@@ -66,9 +66,6 @@ KNOWN_BUGS = {
         "values:int8": "values differ from torch's in int8",
         "values:uint8": "values differ from torch's in uint8",
     },
-    "linalg.lstsq": {
-        "gradgradcheck": "gradgradcheck: RuntimeError: element 2 of tensors does not require grad and does not have a grad_fn",
-    },
     "linalg.solve_triangular": {
         "promotion": "mixed dtypes: (<float64[3, 3]>, <float64[3, 2]>, upper=True) contiguous ('float32', 'float64'): ember raised RuntimeError('l",
     },

@@ -808,3 +808,79 @@ def test_weight_averaging_and_swalr_match_torch(averaging):
     for key in t_sd:
         assert_close(e_sd[key], t_sd[key], rtol=1e-5, atol=1e-6, msg=key)
     assert_close(e_out, t_out, rtol=1e-5, atol=1e-6)
+
+
+# ==========================================================================
+# Adafactor and SparseAdam
+# ==========================================================================
+
+_ADAFACTOR_SHAPES = ((5, 7), (7,), (2, 3, 4), ())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"weight_decay": 0.1, "maximize": True},
+        {"lr": 0.5, "d": 2.0, "eps": (1e-6, 1e-2), "beta2_decay": -0.5},
+    ],
+)
+def test_adafactor_matches_torch(dtype, kwargs):
+    results = {}
+    for L in (ember, torch):
+        params = _params(L, dtype, _ADAFACTOR_SHAPES)
+        opt = L.optim.Adafactor(params, **kwargs)
+        rng = np.random.default_rng(1)
+        for _ in range(6):
+            _set_grads(L, params, rng, dtype)
+            opt.step()
+        sd = opt.state_dict()
+        results[L] = (params, sd)
+    (ep, esd), (tp, tsd) = results[ember], results[torch]
+    tol = 1e-6 if dtype == "float32" else 1e-13
+    for a, b in zip(ep, tp):
+        assert_close(a.detach(), b.detach(), rtol=tol, atol=tol)
+    assert esd["param_groups"] == tsd["param_groups"]
+    for i, state in tsd["state"].items():
+        assert list(esd["state"][i]) == list(state)
+        for key, value in state.items():
+            assert_close(esd["state"][i][key], value, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lr": -1},
+        {"beta2_decay": 0.5},
+        {"eps": (-1, 1e-3)},
+        {"eps": (None, -1)},
+        {"d": 0.5},
+        {"weight_decay": -1},
+    ],
+)
+def test_adafactor_argument_errors(kwargs):
+    errors = []
+    for L in (ember, torch):
+        with pytest.raises(ValueError) as info:
+            L.optim.Adafactor(_params(L), **kwargs)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+
+
+def test_sparse_adam_refuses_dense_gradients():
+    errors = []
+    for L in (ember, torch):
+        params = _params(L)
+        opt = L.optim.SparseAdam(params)
+        _set_grads(L, params, np.random.default_rng(0))
+        with pytest.raises(RuntimeError) as info:
+            opt.step()
+        errors.append(str(info.value))
+        assert opt.defaults == {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-08, "maximize": False}
+        for bad in ({"lr": 0}, {"eps": 0}, {"betas": (1.0, 0.9)}, {"betas": (0.9, 1.0)}):
+            with pytest.raises(ValueError) as info:
+                L.optim.SparseAdam(params, **bad)
+            errors.append(str(info.value))
+    half = len(errors) // 2
+    assert errors[:half] == errors[half:]

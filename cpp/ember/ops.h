@@ -235,6 +235,9 @@ Tensor addr(const Tensor& input, const Tensor& vec1, const Tensor& vec2, double 
 // LAPACK's info per matrix (int64) and raise linalg.LinAlgError only when
 // check_errors is set; the plain forms always check.
 std::pair<Tensor, Tensor> linalg_inv_ex(const Tensor& a, bool check_errors = false);
+// LAPACK's getrf and orgqr without a node (ember/linalg.py records torch's).
+std::tuple<Tensor, Tensor, Tensor> linalg_lu_factor_raw(const Tensor& a);
+Tensor linalg_householder_product_raw(const Tensor& a, const Tensor& tau);
 Tensor linalg_inv(const Tensor& a);
 Tensor linalg_det(const Tensor& a);
 std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a);  // (sign, logabsdet)

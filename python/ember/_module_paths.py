@@ -10,7 +10,11 @@ import types
 _NN_MODULES = {
     "module": "Module",
     "linear": "Identity Linear Bilinear LazyLinear",
-    "conv": "Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d _ConvNd",
+    "conv": (
+        "Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d _ConvNd "
+        "LazyConv1d LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d "
+        "LazyConvTranspose3d"
+    ),
     "activation": (
         "Threshold ReLU RReLU Hardtanh ReLU6 Sigmoid Hardsigmoid Tanh SiLU Mish Hardswish ELU "
         "CELU SELU GLU GELU Hardshrink LeakyReLU LogSigmoid Softplus Softshrink "
@@ -28,10 +32,16 @@ _NN_MODULES = {
         "MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveMaxPool1d "
         "AdaptiveMaxPool2d AdaptiveMaxPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d "
         "AdaptiveAvgPool3d LPPool1d LPPool2d LPPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d "
-        "_MaxPoolNd _LPPoolNd _MaxUnpoolNd"
+        "_MaxPoolNd _LPPoolNd _MaxUnpoolNd FractionalMaxPool2d"
     ),
-    "batchnorm": "BatchNorm1d BatchNorm2d BatchNorm3d _BatchNorm",
-    "instancenorm": "InstanceNorm1d InstanceNorm2d InstanceNorm3d _InstanceNorm",
+    "batchnorm": (
+        "BatchNorm1d BatchNorm2d BatchNorm3d _BatchNorm SyncBatchNorm LazyBatchNorm1d "
+        "LazyBatchNorm2d LazyBatchNorm3d"
+    ),
+    "instancenorm": (
+        "InstanceNorm1d InstanceNorm2d InstanceNorm3d _InstanceNorm LazyInstanceNorm1d "
+        "LazyInstanceNorm2d LazyInstanceNorm3d"
+    ),
     "normalization": "LayerNorm GroupNorm LocalResponseNorm RMSNorm",
     "dropout": "Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout",
     "sparse": "Embedding EmbeddingBag",
@@ -97,7 +107,14 @@ def _nn_paths(nn):
     nn.modules.utils = _module("ember.nn.modules.utils", "torch.nn.modules.utils' helpers.", utils)
     nn.modules.__path__ = []  # a package to the import system, so its submodules import
     nn.parameter = _module(
-        "ember.nn.parameter", "torch.nn.parameter's names.", {"Parameter": nn.Parameter}
+        "ember.nn.parameter",
+        "torch.nn.parameter's names.",
+        {
+            "Parameter": nn.Parameter,
+            "Buffer": nn.Buffer,
+            "UninitializedParameter": nn.UninitializedParameter,
+            "UninitializedBuffer": nn.UninitializedBuffer,
+        },
     )
 
 

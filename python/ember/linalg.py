@@ -8,7 +8,7 @@ argument forms, named results and the compositions torch itself composes
 import math
 import warnings
 
-from . import _C
+from . import _C, _linalg_lu
 from . import _return_types as return_types
 from ._dtype_info import TYPE_NAMES
 from ._out import out_form
@@ -30,7 +30,12 @@ __all__ = [
     "eigvalsh",
     "inv",
     "inv_ex",
+    "householder_product",
     "lstsq",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
     "matmul",
     "cond",
     "matrix_exp",
@@ -47,6 +52,8 @@ __all__ = [
     "solve_triangular",
     "svd",
     "svdvals",
+    "tensorinv",
+    "tensorsolve",
     "vander",
     "vecdot",
     "vector_norm",
@@ -98,6 +105,42 @@ def solve(A, B, *, left=True):
 @out_form("linalg.solve_ex")
 def solve_ex(A, B, *, left=True, check_errors=False):
     return _with_int32_info(return_types.linalg_solve_ex, _L.solve_ex(A, B, left, check_errors))
+
+
+lu_factor = out_form("linalg.lu_factor")(_linalg_lu.lu_factor)
+lu_factor_ex = out_form("linalg.lu_factor_ex")(_linalg_lu.lu_factor_ex)
+lu = out_form("linalg.lu")(_linalg_lu.lu)
+lu_solve = out_form("linalg.lu_solve")(_linalg_lu.lu_solve)
+householder_product = out_form("linalg.householder_product")(_linalg_lu.householder_product)
+
+
+@out_form("linalg.tensorinv")
+def tensorinv(A, ind=2):
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(
+            "Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+            f"prod(self.shape[:ind]), but got {cols} != {rows}"
+        )
+    # torch inverts the (rows, rows) matricization and reshapes the column-major result
+    return inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
+
+
+@out_form("linalg.tensorsolve")
+def tensorsolve(A, B, dims=None):
+    if dims is not None:
+        dims = [d % A.dim() for d in dims]
+        A = A.movedim(dims, list(range(A.dim() - len(dims), A.dim())))
+    result_shape = tuple(A.shape[B.dim() :])
+    size = math.prod(result_shape)
+    if size != B.numel():
+        raise RuntimeError(
+            "Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+            f"prod(self.shape[:other.ndim]), but got {size} != {B.numel()}"
+        )
+    return solve(A.reshape(size, size), B.reshape(size)).view(result_shape)
 
 
 @out_form("linalg.cholesky")
@@ -436,6 +479,29 @@ def _triangular_solve(input, A, upper=True, transpose=False, unitriangular=False
     )
 
 
+def _lu(A, pivot=True, get_infos=False):  # noqa: N803
+    _deprecated(
+        "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
+        "and will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, "
+        "compute_pivots)\nshould be replaced with\nLU, pivots = torch.linalg.lu_factor(A, "
+        "compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, get_infos=True)"
+        "\nshould be replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, "
+        "compute_pivots)"
+    )
+    LU, pivots, info = _linalg_lu.lu_factor_ex(A, pivot=pivot, check_errors=not get_infos)
+    return return_types._lu_with_info(LU, pivots, info) if get_infos else (LU, pivots)
+
+
+def _lu_solve(input, LU_data, LU_pivots):  # noqa: A002, N803
+    _deprecated(
+        "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a "
+        "future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\n"
+        "X = torch.lu_solve(B, LU, pivots)\nshould be replaced with\n"
+        "X = torch.linalg.lu_solve(LU, pivots, B)"
+    )
+    return _linalg_lu.lu_solve(LU_data, LU_pivots, input)
+
+
 def _matrix_power(input, n):  # noqa: A002
     return matrix_power(input, n)
 
@@ -559,6 +625,9 @@ _LEGACY = {
     "cross": _cross,
     "cholesky_solve": _cholesky_solve,
     "triangular_solve": _triangular_solve,
+    "orgqr": _linalg_lu.householder_product,
+    "lu": _lu,
+    "lu_solve": _lu_solve,
 }
 
 
@@ -573,6 +642,8 @@ _LEGACY_OUT = {
     "cross",
     "cholesky_solve",
     "triangular_solve",
+    "orgqr",
+    "lu_solve",
 }
 
 
@@ -581,6 +652,8 @@ def _install(namespace):
         plain = getattr(fn, "__wrapped__", fn)
         namespace[name] = out_form(name)(plain) if name in _LEGACY_OUT else plain
         setattr(_C.Tensor, name, plain)
+    # torch.lu_unpack has no Tensor method
+    namespace["lu_unpack"] = out_form("lu_unpack")(_linalg_lu.lu_unpack)
     torch_norm = _legacy_norm(namespace["norm"])
     namespace["norm"] = torch_norm
     _C.Tensor.norm = torch_norm

@@ -49,6 +49,20 @@ void init_linalg(py::module_& m) {
       },
       py::arg("A"), py::arg("check_errors"));
   l.def(
+      "_lu_factor_raw",
+      [](const Tensor& a) {
+        MaybeReleaseGIL gil(cubic_work(a));
+        return linalg_lu_factor_raw(a);
+      },
+      py::arg("A"));
+  l.def(
+      "_householder_product_raw",
+      [](const Tensor& a, const Tensor& tau) {
+        MaybeReleaseGIL gil(cubic_work(a));
+        return linalg_householder_product_raw(a, tau);
+      },
+      py::arg("A"), py::arg("tau"));
+  l.def(
       "inv",
       [](const Tensor& a) {
         MaybeReleaseGIL gil(cubic_work(a));

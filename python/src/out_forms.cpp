@@ -50,6 +50,9 @@ constexpr const char* kCast = "result type {result} can't be cast to the desired
 constexpr const char* kFound = "Found dtype {out} but expected {result}";
 constexpr const char* kExpected =
     "Expected out tensor to have dtype {result_c}, but got {out_c} instead";
+constexpr const char* kHouseholderCast =
+    "torch.linalg.householder_product: Expected result to be safely castable from {result} "
+    "dtype, but got result with dtype {out}";
 constexpr const char* kCat =
     "torch.cat(): input types can't be cast to the desired output type {out}";
 constexpr const char* kFactory = "dtype {result} does not match dtype of out parameter ({out})";
@@ -180,6 +183,17 @@ constexpr OutRule kRules[] = {
      "with dtype {out}",
      true},
     {"linalg.lstsq", Rule::Cast, kCast, true},
+    {"lu_solve", Rule::Same, kExpected, true},
+    {"linalg.householder_product", Rule::Cast, kHouseholderCast, true},
+    {"orgqr", Rule::Cast, kHouseholderCast, true},
+    {"linalg.tensorinv", Rule::Cast,
+     "tensorinv: Expected result to be safely castable from {result} dtype, but got result with "
+     "dtype {out}",
+     true},
+    {"linalg.tensorsolve", Rule::Cast,
+     "tensorsolve: Expected result to be safely castable from {result} dtype, but got result "
+     "with dtype {out}",
+     true},
     {"linalg", Rule::Same, kExpected, true},  // every linalg.<name> not listed
     // shape and indexing
     {"cat", Rule::CastTypeError, kCat, true},

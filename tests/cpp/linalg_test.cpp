@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "ember/kernels/lapack.h"
@@ -189,6 +190,36 @@ TEST(Linalg, CrossProductOfTheUnitVectors) {
   const Tensor e = eye(3, 3, DType::Float64);
   const Tensor c = linalg_cross(select(e, 0, 0), select(e, 0, 1), -1);
   EXPECT_LT(max_abs_diff(c, select(e, 0, 2)), 0.0 + 1e-15);
+}
+
+// A float64 (rows, cols) matrix from its values row by row.
+Tensor matrix(int64_t rows, int64_t cols, std::initializer_list<double> values) {
+  Tensor t = empty(Shape{rows, cols}, DType::Float64);
+  std::copy(values.begin(), values.end(), t->data<double>());
+  return t;
+}
+
+TEST(Linalg, LuFactorRawPacksRectangularFactorsWithOneBasedSwaps) {
+  // [[1, 2, 0], [3, 4, 1]]: row 2 is the first pivot, then L = [[1], [1/3]],
+  // U = [[3, 4, 1], [0, 2/3, -1/3]].
+  const auto [lu, pivots, info] = linalg_lu_factor_raw(matrix(2, 3, {1, 2, 0, 3, 4, 1}));
+  EXPECT_LT(max_abs_diff(lu, matrix(2, 3, {3, 4, 1, 1.0 / 3, 2.0 / 3, -1.0 / 3})), 1e-15);
+  ASSERT_EQ(pivots->dtype(), DType::Int32);
+  EXPECT_EQ(element_as_double(pivots, 0), 2);
+  EXPECT_EQ(element_as_double(pivots, 1), 2);
+  EXPECT_EQ(element_as_double(info, 0), 0);
+}
+
+TEST(Linalg, LuFactorRawReportsTheFirstZeroPivot) {
+  const auto [lu, pivots, info] = linalg_lu_factor_raw(matrix(2, 2, {1, 2, 2, 4}));
+  EXPECT_EQ(element_as_double(info, 0), 2);
+}
+
+TEST(Linalg, HouseholderProductRawAppliesEachReflector) {
+  // v = [1, 1] with tau = 1: I - v v^T = [[0, -1], [-1, 0]].
+  const Tensor q = linalg_householder_product_raw(matrix(2, 2, {5, 7, 1, 9}),
+                                                  full(Shape{1}, Scalar(1.0), DType::Float64));
+  EXPECT_LT(max_abs_diff(q, matrix(2, 2, {0, -1, -1, 0})), 1e-15);
 }
 
 }  // namespace

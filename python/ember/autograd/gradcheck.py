@@ -33,6 +33,12 @@ def _float_outputs(func, inputs):
     return [y for y in _as_tuple(func(*inputs)) if y.is_floating_point()]
 
 
+def _differentiable_outputs(func, inputs):
+    """The outputs with a graph, as torch's gradgradcheck takes them (a float
+    output marked non-differentiable, like linalg.lu's P, is left out)."""
+    return [y for y in _as_tuple(func(*inputs)) if y.requires_grad]
+
+
 def _numerical_jacobians(func, inputs, wrt, eps):
     """For each (k, x) in wrt: a list, per output, of (x.numel(), y.numel()) Jacobians.
 
@@ -135,14 +141,14 @@ def gradgradcheck(
     """gradcheck of the gradients themselves (the graph built with create_graph=True)."""
     inputs = _as_tuple(inputs)
     wrt = _differentiable(inputs)
-    outputs = _float_outputs(func, inputs)
+    outputs = _differentiable_outputs(func, inputs)
     if grad_outputs is None:
         grad_outputs = [_C.randn(y.shape, dtype=y.dtype, requires_grad=True) for y in outputs]
     grad_outputs = list(_as_tuple(grad_outputs))
     n_inputs = len(inputs)
 
     def first_derivatives(*args):
-        outs = _float_outputs(func, args[:n_inputs])
+        outs = _differentiable_outputs(func, args[:n_inputs])
         leaves = [args[k] for k, _ in wrt]
         grads = _C._grad(outs, leaves, list(args[n_inputs:]), True, True, True)
         return tuple(g for g in grads if g is not None)

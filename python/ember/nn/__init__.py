@@ -16,6 +16,7 @@ from .modules import (  # noqa: F401
     GELU,
     BCELoss,
     BCEWithLogitsLoss,
+    Buffer,
     CosineEmbeddingLoss,
     CosineSimilarity,
     CrossEntropyLoss,
@@ -59,6 +60,7 @@ from .normalization import (  # noqa: F401
     InstanceNorm3d,
     LayerNorm,
     RMSNorm,
+    SyncBatchNorm,
 )
 from .parallel import DataParallel  # noqa: F401
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
@@ -126,6 +128,12 @@ AdaptiveMaxPool3d = _volumetric.AdaptiveMaxPool3d
 CTCLoss = _ctc.CTCLoss
 Conv1d, Conv2d = _conv.Conv1d, _conv.Conv2d
 ConvTranspose1d, ConvTranspose2d = _conv.ConvTranspose1d, _conv.ConvTranspose2d
+from . import fractional_pool as _fractional_pool  # noqa: E402
+from .lazy import *  # noqa: E402,F401,F403 - LazyConv2d, LazyBatchNorm1d, ...
+
+FractionalMaxPool2d = _fractional_pool.FractionalMaxPool2d
+functional.fractional_max_pool2d = _fractional_pool.fractional_max_pool2d
+functional.fractional_max_pool2d_with_indices = _fractional_pool.fractional_max_pool2d_with_indices
 MaxPool1d, MaxPool2d, AvgPool2d = _pooling.MaxPool1d, _pooling.MaxPool2d, _pooling.AvgPool2d
 AdaptiveAvgPool2d, Dropout2d = _pooling.AdaptiveAvgPool2d, _pooling.Dropout2d
 AvgPool1d, AdaptiveAvgPool1d = _pooling.AvgPool1d, _pooling.AdaptiveAvgPool1d

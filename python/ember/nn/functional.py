@@ -761,11 +761,43 @@ def instance_norm(
 ):
     """Each sample's channels normalized over their positions: a group norm
     with one group per channel."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise NotImplementedError("ember's instance_norm keeps no running statistics")
     if input.dim() < 3:
         raise ValueError(f"Expected input to have at least 3 dimensions, got {input.dim()}")
+    if running_mean is not None or running_var is not None or not use_input_stats:
+        return _instance_norm_with_running_stats(
+            input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps
+        )
     return group_norm(input, input.shape[1], weight, bias, eps)
+
+
+def _instance_norm_with_running_stats(
+    input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps
+):
+    """torch's own composition: a batch norm of one sample whose channels are
+    the (sample, channel) pairs, each starting from its channel's running
+    statistics, which then take the mean of the updated copies."""
+    n, c = input.shape[0], input.shape[1]
+
+    def repeated(t):
+        return None if t is None else t.repeat(n)
+
+    mean, var = repeated(running_mean), repeated(running_var)
+    out = batch_norm(
+        input.reshape(1, n * c, *input.shape[2:]),
+        mean,
+        var,
+        repeated(weight),
+        repeated(bias),
+        use_input_stats,
+        momentum,
+        eps,
+    )
+    if use_input_stats:
+        with no_grad():
+            for running, updated in ((running_mean, mean), (running_var, var)):
+                if running is not None:
+                    running.copy_(updated.view(n, c).mean(0))
+    return out.view(input.shape)
 
 
 # ---- margin and ranking losses (torch's formulas, composed) ----

@@ -164,6 +164,10 @@ class Module:
                     "(torch.nn.Parameter or None expected)"
                 )
             params[name] = None
+        elif isinstance(value, Buffer):
+            self._members("buffers")
+            self._forget(name, "_buffers")
+            self.register_buffer(name, value, value.persistent)
         elif isinstance(value, Module):
             self._members("child module")
             self._forget(name, "_modules")
@@ -562,6 +566,31 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
+
+
+class _BufferMeta(type(_C.Tensor)):
+    # torch: isinstance(t, Buffer) also holds for tensors flagged as buffers
+    def __instancecheck__(cls, instance):
+        if cls is Buffer and getattr(instance, "_is_buffer", False):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Buffer(_C.Tensor, metaclass=_BufferMeta):
+    """A tensor that becomes a module buffer when assigned as an attribute;
+    `persistent` says whether state_dict holds it."""
+
+    _is_buffer = True
+
+    def __new__(cls, data=None, *, persistent=True):
+        return _C.Tensor.__new__(cls)
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = _C.empty(0)
+        super().__init__(data.detach())
+        self.requires_grad_(data.requires_grad)
+        self.persistent = persistent
 
 
 class UninitializedParameter(Parameter):

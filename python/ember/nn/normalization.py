@@ -2,6 +2,7 @@
 BatchNorm1d/2d/3d."""
 
 from .. import _C
+from .._grad_mode import no_grad
 from . import functional as F
 from . import init
 from .modules import Module, Parameter, factory_dtype
@@ -107,8 +108,6 @@ class _InstanceNorm(Module):
         dtype=None,
     ):
         super().__init__()
-        if track_running_stats:
-            raise NotImplementedError("ember's InstanceNorm keeps no running statistics")
         dtype = factory_dtype(device, dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -118,6 +117,21 @@ class _InstanceNorm(Module):
         self.register_parameter(
             "bias", Parameter(_C.zeros(num_features, dtype=dtype)) if affine else None
         )
+        tracked = track_running_stats
+        self.register_buffer(
+            "running_mean", _C.zeros(num_features, dtype=dtype) if tracked else None
+        )
+        self.register_buffer("running_var", _C.ones(num_features, dtype=dtype) if tracked else None)
+        self.register_buffer("num_batches_tracked", _C.tensor(0) if tracked else None)
+
+    def reset_parameters(self):
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
 
     def forward(self, input):
         expected = self._spatial + 2
@@ -127,7 +141,16 @@ class _InstanceNorm(Module):
             )
         if input.dim() == expected - 1:  # unbatched
             return self.forward(input.unsqueeze(0)).squeeze(0)
-        return F.instance_norm(input, weight=self.weight, bias=self.bias, eps=self.eps)
+        return F.instance_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
 
     def extra_repr(self):
         return (
@@ -279,3 +302,66 @@ class BatchNorm3d(_BatchNorm):
     def _check_input_dim(self, input):
         if input.dim() != 5:
             raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+
+
+class SyncBatchNorm(_BatchNorm):
+    """BatchNorm whose statistics would be reduced across a process group. Ember
+    runs in one process, where torch's takes the plain batch_norm path: so does
+    this one, whatever process_group holds."""
+
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+        process_group=None,
+        device=None,
+        dtype=None,
+        *,
+        bias=True,
+    ):
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
+        self.process_group = process_group
+
+    def _check_input_dim(self, input):
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        if input.shape[1] == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+        return super().forward(input)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """module with every BatchNorm*d in it replaced by a SyncBatchNorm sharing
+        its parameters and buffers (a BatchNorm itself comes back replaced)."""
+        converted = module
+        if isinstance(module, _BatchNorm):
+            converted = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+                bias=module.bias is not None,
+            )
+            if module.affine:
+                with no_grad():
+                    converted.weight = module.weight
+                    converted.bias = module.bias
+            converted.running_mean = module.running_mean
+            converted.running_var = module.running_var
+            converted.num_batches_tracked = module.num_batches_tracked
+            converted.training = module.training
+            if hasattr(module, "qconfig"):
+                converted.qconfig = module.qconfig
+        for name, child in module.named_children():
+            converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return converted
