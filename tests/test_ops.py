@@ -678,6 +678,28 @@ def test_clamp_by_tensors_double_backward_and_tangent_like_torch():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("bounds", ["both", "min", "max"])
+def test_clamp_by_tensors_tangents_at_ties_and_nans_like_torch(bounds):
+    # torch's clamp_jvp settles ties and NaNs its own way (Note [Clamp by tensors]).
+    nan = float("nan")
+    x = [0.0, 1.0, 2.0, 3.0, nan, 1.0, 2.0, -1.0, 5.0]
+    lo = [1.0, 1.0, 1.0, 2.0, 1.0, 2.0, 2.0, nan, 2.0]
+    hi = [2.0, 1.0, 0.5, 2.0, 0.0, 2.0, 1.0, 1.0, nan]
+    tangents = {}
+    for lib in (ember, torch):
+        fwd = lib.autograd.forward_ad
+        with fwd.dual_level():
+            dual = [
+                fwd.make_dual(lib.tensor(v), lib.full((9,), t))
+                for v, t in ((x, 1.0), (lo, 10.0), (hi, 100.0))
+            ]
+            lo_arg = None if bounds == "max" else dual[1]
+            hi_arg = None if bounds == "min" else dual[2]
+            out = lib.clamp(dual[0], lo_arg, hi_arg)
+            tangents[lib] = fwd.unpack_dual(out).tangent.numpy()
+    np.testing.assert_array_equal(tangents[ember], tangents[torch])
+
+
 # ---- maximum / minimum / where --------------------------------------------
 
 

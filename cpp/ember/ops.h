@@ -117,9 +117,9 @@ Tensor& copy_(Tensor& self, const Tensor& src);
 // `others` are the op's other tensor inputs (checked for overlap with self).
 Tensor& assign_result_(Tensor& self, const TensorVec& others, const char* op,
                        const std::function<Tensor(const Tensor& original)>& compute);
-// eq_/ne_/lt_/le_/gt_/ge_: 0 or 1 in self's dtype (EqBackward1, LtBackward0, ...).
 // self.exp_(), self.tanh_(), ... for every op of the unary table.
 Tensor& unary_(UnaryOp op, Tensor& self);
+// eq_/ne_/lt_/le_/gt_/ge_: 0 or 1 in self's dtype (EqBackward1, LtBackward0, ...).
 Tensor& compare_(BinaryOp op, Tensor& self, const Tensor& other);
 Tensor& compare_(BinaryOp op, Tensor& self, const Scalar& other);
 // Tensor.resize_ (ops/resize.cpp): contiguous strides for a new shape, the

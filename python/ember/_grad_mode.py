@@ -77,7 +77,7 @@ class _BareDecorator(_GradModeSwitch):
     """`@no_grad` without parentheses works too, as in torch."""
 
     def __new__(cls, func=None):
-        switch = object.__new__(cls)
+        switch = object.__new__(cls)  # not super(): `with no_grad():` is on hot paths
         return switch if func is None else switch(func)
 
     def __init__(self, func=None):

@@ -657,8 +657,8 @@ EMBER_AVX512 __m512 log16(__m512 x) {
   const __m512 low = _mm512_add_ps(_mm512_mul_ps(e, _mm512_set1_ps(kLn2LoF)), tail);
   const __m512 r = _mm512_add_ps(hi, _mm512_add_ps(low, hi_err));
   // One response per input class, 4 bits each from QNaN up: zero -> -inf (4),
-  // +inf -> +inf (5), every other class -> r (0). Negative and NaN inputs then
-  // give the positive quiet NaN, as log_f does.
+  // +inf -> +inf (5), every other class -> r (0). The blend after it gives
+  // negative and NaN inputs the positive quiet NaN, as log_f does.
   const __m512i responses = _mm512_set1_epi32(0x00500400);
   const __m512 fixed = _mm512_fixupimm_ps(r, x, responses, 0);
   const __mmask16 invalid = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ);
@@ -1076,11 +1076,14 @@ double sum_contiguous_f32(const float* in, int64_t n) {
     for (int s = 0; s < kStreams; ++s) block += lanes[s][0] + lanes[s][1];
     for (int j = 0; j < 8; ++j) total += block[j];
   }
-  // What the quarters leave (all of a row shorter than 64) goes 8 lanes at a
-  // time too: a chain of double adds would cost 4 cycles per element.
+  // What the quarters leave (all of a row shorter than 64) is added in double,
+  // as before, but in 8 independent lanes: one chain of double adds would
+  // cost 4 cycles per element.
   int64_t i = kStreams * quarter;
-  f32x8 rest = {};
-  for (; i + 8 <= n; i += 8) rest += *reinterpret_cast<const f32x8*>(in + i);
+  double rest[8] = {};
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) rest[j] += in[i + j];
+  }
   for (int j = 0; j < 8; ++j) total += rest[j];
   for (; i < n; ++i) total += in[i];
   return total;

@@ -2,6 +2,7 @@
 
 #include "ember/autograd/functions/elementwise.h"
 
+#include "ember/autograd/no_graph.h"
 #include "ember/kernels/elementwise.h"
 
 namespace ember {
@@ -183,13 +184,16 @@ TensorList ClampBackward1::apply(TensorList&& grads) {
 // torch's clamp; a NaN in the input or in a bound makes the element NaN. The
 // gradient follows torch's clamp_backward_min_max: self where lo <= x <= hi,
 // lo where x < lo < hi, hi where x > hi or hi < lo. So where x < lo == hi no
-// input gets it, and hi gets it where hi < lo even if x is NaN. Under forward
-// AD the composition of where's runs instead, for its tangents.
+// input gets it, and hi gets it where hi < lo even if x is NaN. The tangent
+// follows torch's clamp_jvp, which decides ties the other way: hi's where
+// lo > hi, else lo's where x < lo, else hi's where x > hi, else x's (with one
+// bound: x's where x is strictly inside, the bound's otherwise, NaN included).
 namespace {
 
 Tensor is_nan(const Tensor& t) { return binary_kernel(BinaryOp::Ne, t, t); }
 
-// The composition: where's that carry the gradient as the note describes.
+// The values of clamp by tensors, from where's (a graph through them is only
+// recorded where no input requires grad, so it never matters).
 Tensor clamp_by_wheres(const Tensor& a, const Tensor& lo, const Tensor& hi) {
   Tensor out = where(is_nan(a), detach(a), a);
   auto apply_bound = [&out](const Tensor& bound, BinaryOp past_bound) {
@@ -230,6 +234,19 @@ ClampRegions clamp_regions(const Tensor& x, const Tensor& lo, const Tensor& hi) 
 
 }  // namespace
 
+// torch's clamp_jvp (Note [Clamp by tensors]).
+Tensor clamp_tangent(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  const Tensor tx = forward_ad::tangent_or_zeros(x);
+  if (!hi) {
+    return where(compare(BinaryOp::Gt, x, lo), tx, forward_ad::tangent_or_zeros(lo));
+  }
+  const Tensor t_hi = forward_ad::tangent_or_zeros(hi);
+  if (!lo) return where(compare(BinaryOp::Lt, x, hi), tx, t_hi);
+  const Tensor inside = where(compare(BinaryOp::Gt, x, hi), t_hi, tx);
+  const Tensor t = where(compare(BinaryOp::Lt, x, lo), forward_ad::tangent_or_zeros(lo), inside);
+  return where(compare(BinaryOp::Gt, lo, hi), t_hi, t);
+}
+
 Tensor clamp(const Tensor& a, const Tensor& lo, const Tensor& hi) {
   if (!lo && !hi) return clamp(a, std::nullopt, std::nullopt);  // raises torch's error
   const bool recorded =
@@ -237,12 +254,17 @@ Tensor clamp(const Tensor& a, const Tensor& lo, const Tensor& hi) {
       (a->requires_grad() || (lo && lo->requires_grad()) || (hi && hi->requires_grad()));
   const bool tangents = forward_ad::has_tangent(a) || (lo && forward_ad::has_tangent(lo)) ||
                         (hi && forward_ad::has_tangent(hi));
-  if (!recorded || tangents) return clamp_by_wheres(a, lo, hi);
+  if (!recorded && !tangents) return clamp_by_wheres(a, lo, hi);
   Tensor out;
   {
-    GradModeGuard no_grad(false);
+    NoGraph scope;  // neither a graph nor tangents through the where's
     out = clamp_by_wheres(a, lo, hi);
   }
+  if (tangents) {
+    forward_ad::FormulaScope formula;
+    set_pointwise_tangent(out, clamp_tangent(a, lo, hi));
+  }
+  if (!recorded) return out;
   auto node = std::make_shared<ClampBackward0>();
   const Tensor none;
   set_history(node, {&a, lo ? &lo : &none, hi ? &hi : &none}, out);

@@ -9,7 +9,7 @@ namespace ember {
 
 // clamp with tensor bounds (Note [Clamp by tensors]); a missing bound is null.
 struct ClampBackward0 final : Node {
-  EMBER_NODE(ClampBackward0);
+  EMBER_NODE_FWD(ClampBackward0);
   void release_saved() override { self.release(), min.release(), max.release(); }
   SavedTensor self, min, max;
   GradFit self_meta, min_meta, max_meta;
