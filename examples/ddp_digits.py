@@ -9,8 +9,8 @@ gradients, so every rank takes the step one process would take on the whole batc
 `--check` has rank 0 also train a copy of the model in-process on the whole batches
 and print whether it ends with the same parameters (it does, to float32 rounding).
 
-The digits are 8x8 images drawn here from a 5x7 font at random offsets with noise
-(no download): ten classes, 1200 samples.
+The digits are 8x8 images drawn from a 5x7 font at random offsets with noise
+(digits.py; no download): ten classes, 1200 samples.
 """
 
 import argparse
@@ -20,38 +20,16 @@ import ember
 import ember.distributed as dist
 import ember.nn as nn
 import ember.nn.functional as F
-import numpy as np
+from digits import digit_images
 from ember.nn.parallel import DistributedDataParallel as DDP
 from ember.utils.data import DataLoader, TensorDataset
 from ember.utils.data.distributed import DistributedSampler
 
-FONT = {
-    0: ["01110", "10001", "10011", "10101", "11001", "10001", "01110"],
-    1: ["00100", "01100", "00100", "00100", "00100", "00100", "01110"],
-    2: ["01110", "10001", "00001", "00010", "00100", "01000", "11111"],
-    3: ["11111", "00010", "00100", "00010", "00001", "10001", "01110"],
-    4: ["00010", "00110", "01010", "10010", "11111", "00010", "00010"],
-    5: ["11111", "10000", "11110", "00001", "00001", "10001", "01110"],
-    6: ["00110", "01000", "10000", "11110", "10001", "10001", "01110"],
-    7: ["11111", "00001", "00010", "00100", "01000", "01000", "01000"],
-    8: ["01110", "10001", "10001", "01110", "10001", "10001", "01110"],
-    9: ["01110", "10001", "10001", "01111", "00001", "00010", "01100"],
-}
-
 
 def make_digits(n, seed=0):
-    """n noisy 8x8 digit images (float32, flattened to 64) and their labels."""
-    rng = np.random.default_rng(seed)
-    glyphs = {
-        d: np.array([[int(c) for c in row] for row in rows], np.float32) for d, rows in FONT.items()
-    }
-    labels = rng.integers(0, 10, n)
-    images = np.zeros((n, 8, 8), np.float32)
-    for i, d in enumerate(labels):
-        dy, dx = rng.integers(0, 2), rng.integers(0, 4)
-        images[i, dy : dy + 7, dx : dx + 5] = glyphs[int(d)]
-    images += rng.normal(0, 0.3, images.shape).astype(np.float32)
-    return ember.from_numpy(images.reshape(n, 64)), ember.from_numpy(labels.astype(np.int64))
+    """n noisy digit images (digits.py), flattened to 64 floats, and their labels."""
+    images, labels = digit_images(n, seed)
+    return ember.from_numpy(images.reshape(n, 64)), ember.from_numpy(labels)
 
 
 def make_model():

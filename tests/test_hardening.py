@@ -1528,3 +1528,20 @@ def test_reductions_over_a_large_tensor_take_little_extra_memory(op):
     )
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) < 0.05
+
+
+def test_cycle_collection_while_a_tensor_subclass_makes_its_first_instance():
+    # The first instance of a new Tensor subclass is tracked by the collector
+    # before pybind11 has given it storage; a collection then must skip it.
+    code = (
+        "import gc, ember\n"
+        "gc.set_threshold(1, 1, 1)\n"
+        "class Sub(ember.Tensor):\n"
+        "    pass\n"
+        "x = Sub(ember.ones(3))\n"
+        "p = ember.nn.Parameter(ember.ones(2))\n"
+        "print(type(x).__name__, float(x.sum()), p.requires_grad)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Sub", "3.0", "True"]

@@ -619,9 +619,20 @@ GcReferences gc_references(const Tensor& t) {
   return it->second;
 }
 
+// Whether self holds its Tensor yet. pybind11 allocates an instance's value
+// and holder storage only after the object exists, and between the two the
+// first instance of a new subclass (nn.Parameter) makes a weak reference to
+// its type, which can run the cycle collector: the instance is tracked then,
+// with no storage to read (a zeroed, non-simple layout).
+bool holds_tensor(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  if (!inst->simple_layout && inst->nonsimple.values_and_holders == nullptr) return false;
+  return py::detail::is_holder_constructed(self);
+}
+
 int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(Py_TYPE(self));  // instances of heap types own their type
-  if (!py::detail::is_holder_constructed(self)) return 0;
+  if (!holds_tensor(self)) return 0;
   const Tensor& t = as_tensor(self);
   const GcReferences refs = gc_references(t);
   if (refs.hooks) {
@@ -640,7 +651,7 @@ int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
 }
 
 int tensor_clear(PyObject* self) {
-  if (!py::detail::is_holder_constructed(self)) return 0;
+  if (!holds_tensor(self)) return 0;
   const Tensor& t = as_tensor(self);
   const GcReferences refs = gc_references(t);
   if (refs.hooks) t->hook_list()->clear();
