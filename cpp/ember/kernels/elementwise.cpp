@@ -894,6 +894,16 @@ int64_t vectorized_float_grain(UnaryOp op) {
   return light ? kParallelGrain : kParallelGrainHeavy;
 }
 
+// out[i] = op(in[i]) for n contiguous floats (out may be in) by op's vector
+// kernel, in parallel chunks; false, touching nothing, if op has none.
+bool map_vectorized_float(UnaryOp op, const float* in, float* out, int64_t n) {
+  const FloatKernel kernel = vectorized_float_kernel(op);
+  if (!kernel) return false;
+  parallel_for(n, vectorized_float_grain(op),
+               [&](int64_t b, int64_t e) { kernel(in + b, out + b, e - b); });
+  return true;
+}
+
 }  // namespace
 
 bool unary_inplace_kernel(UnaryOp op, const Tensor& self) {
@@ -903,13 +913,9 @@ bool unary_inplace_kernel(UnaryOp op, const Tensor& self) {
   const bool needs_own_output = op == UnaryOp::Sin || op == UnaryOp::Cos;
   if (!self->is_contiguous() || !is_floating(dt) || kernel_dtype(dt) != dt || needs_own_output)
     return false;
-  if (dt == DType::Float32) {
-    if (FloatKernel kernel = vectorized_float_kernel(op)) {
-      float* p = self->data<float>();
-      parallel_for(self->numel(), vectorized_float_grain(op),
-                   [&](int64_t b, int64_t e) { kernel(p + b, p + b, e - b); });
-      return true;
-    }
+  if (dt == DType::Float32 &&
+      map_vectorized_float(op, self->data<float>(), self->data<float>(), self->numel())) {
+    return true;
   }
   EMBER_DISPATCH(dt, T, [&] {
     if constexpr (std::is_floating_point_v<T>) {
@@ -943,16 +949,11 @@ Tensor unary_kernel(UnaryOp op, const Tensor& a) {
   if (dt != result) return convert(unary_kernel(op, convert(a, dt)), result);
   Tensor src = convert(a, dt);
   Tensor out = empty(a->shape(), dt);
-  if (dt == DType::Float32) {
-    if (FloatKernel kernel = vectorized_float_kernel(op)) {
-      // Strided inputs are gathered first so every layout gives the same values.
-      if (!src->is_contiguous()) src = contiguous_copy(src);
-      const float* in = src->data<float>();
-      float* o = out->data<float>();
-      parallel_for(out->numel(), vectorized_float_grain(op),
-                   [&](int64_t b, int64_t e) { kernel(in + b, o + b, e - b); });
-      return out;
-    }
+  if (dt == DType::Float32 && vectorized_float_kernel(op)) {
+    // Strided inputs are gathered first so every layout gives the same values.
+    if (!src->is_contiguous()) src = contiguous_copy(src);
+    map_vectorized_float(op, src->data<float>(), out->data<float>(), out->numel());
+    return out;
   }
   EMBER_DISPATCH(dt, T, [&] {
     if constexpr (std::is_same_v<T, bool>) {

@@ -587,16 +587,17 @@ Tensor& assign_result_(Tensor& self, const TensorVec& others, const char* op,
 }
 
 Tensor& unary_(UnaryOp op, Tensor& self) {
-  const std::string name = std::string(unary_entry(op).name) + "_";
-  check_inplace(self);
-  check_inplace_tangent(self, nullptr, name.c_str());
-  // With nothing to record, the kernel overwrites self directly; a recorded
-  // write needs self's old values kept apart for the node (assign_result_).
-  const bool plain = !records(self, nullptr) && !forward_ad::has_tangent(self);
-  if (plain && unary_inplace_kernel(op, self)) {
-    self->bump_version();
-    return self;
+  // With nothing to record and no tangent, the kernel overwrites self
+  // directly; otherwise self's old values are kept apart for the node and the
+  // tangent formula (assign_result_, which makes its own checks).
+  if (!forward_ad::has_tangent(self)) {
+    check_inplace(self);
+    if (!records(self, nullptr) && unary_inplace_kernel(op, self)) {
+      self->bump_version();
+      return self;
+    }
   }
+  const std::string name = std::string(unary_entry(op).name) + "_";
   return assign_result_(self, {}, name.c_str(),
                         [op](const Tensor& original) { return unary(op, original); });
 }
