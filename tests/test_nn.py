@@ -2395,9 +2395,10 @@ def test_layer_norm_hypothesis_values_and_grads(rows, n, dtype, seed):
     backward_both(e_out, t_out, seed=seed)
     # From 3 elements on: with 1 or 2 the normalized row is constant (0, or
     # +-1) and the true gradient 0, so both libraries return rounding noise.
-    # The input gradient subtracts row means of O(1) terms: float32 agrees to
-    # about 1e-5 of that scale whatever the order of additions.
-    assert_grads_close(pairs, *({"float32": (1e-4, 2e-5)}.get(dtype) or NORM_TOL[dtype]))
+    # The input gradient subtracts row means of terms up to ~4 here (inputs in
+    # [-4, 4], weights up to 2): float32 agrees to about 1e-5 of that scale
+    # whatever the order of additions (2.2e-5 seen at 3 elements).
+    assert_grads_close(pairs, *({"float32": (1e-4, 5e-5)}.get(dtype) or NORM_TOL[dtype]))
 
 
 def test_layer_norm_double_backward_like_torch():

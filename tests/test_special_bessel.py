@@ -170,3 +170,13 @@ def test_identities_hold():
     b = ember.tensor(np.linspace(-40.0, 40.0, 321), dtype=ember.float64)
     np.testing.assert_array_equal(s.bessel_j0(-b).numpy(), s.bessel_j0(b).numpy())
     np.testing.assert_array_equal(s.bessel_j1(-b).numpy(), -s.bessel_j1(b).numpy())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_denormal_inputs_match_torch(name):
+    # Half of the smallest denormal rounds to 0 in float; torch's unscaled K0
+    # halves in double (finite 103.39), its scaled K0 in float (inf).
+    values = [1.401298464324817e-45, 2.802596928649634e-45, 4.2e-45, 1e-40, 1e-38]
+    compare(
+        lambda L: _fn(name)(L, L.tensor(values, dtype=L.float32)), rtol=RTOL["float32"], atol=1e-44
+    )

@@ -303,11 +303,16 @@ T bessel_i1_small(T x) {
   return chebyshev_series(kI1Small, x / T(2) - T(2)) * x * std::exp(x);
 }
 
-// K0(x) at 0 < x <= 2, unscaled.
+// K0(x) at 0 < x <= 2. torch halves x in double for the unscaled K0 (a
+// double literal there) and in T for the scaled one; in float the two differ
+// only where half of a denormal x rounds (to 0 at the smallest: K0 103.39, not
+// inf), so only there is the half taken in double.
 template <typename T>
-T k0_small(T x) {
-  return std::fma(-std::log(T(0.5) * x), bessel_i0_small(x),
-                  chebyshev_series(kK0Small, std::fma(x, x, T(-2))));
+T k0_small(T x, bool half_in_double) {
+  const bool rounds = half_in_double && x < T(2) * std::numeric_limits<T>::min();
+  const T log_half =
+      rounds ? static_cast<T>(std::log(0.5 * static_cast<double>(x))) : std::log(T(0.5) * x);
+  return std::fma(-log_half, bessel_i0_small(x), chebyshev_series(kK0Small, std::fma(x, x, T(-2))));
 }
 
 // K1(x) at 0 < x <= 2, unscaled.
@@ -323,7 +328,7 @@ T bessel_k(int nu, T x, bool scaled) {
   T edge = 0;
   if (modified_second_kind_edge(x, &edge)) return edge;
   if (x <= T(2)) {
-    const T value = nu == 0 ? k0_small(x) : k1_small(x);
+    const T value = nu == 0 ? k0_small(x, !scaled) : k1_small(x);
     return scaled ? value * std::exp(x) : value;
   }
   const T t = T(8) / x - T(2);
