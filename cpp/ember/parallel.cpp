@@ -38,25 +38,50 @@ void cpu_relax() {
 struct Region {
   const std::function<void(int64_t, int64_t)>* fn = nullptr;
   int64_t n = 0, per = 0, chunks = 0;
-  std::atomic<int64_t> next_chunk{0};
+  int threads = 1;  // participants: the caller is 0, the workers 1, 2, ...
+  std::unique_ptr<std::atomic<bool>[]> claimed;
   std::atomic<int64_t> finished_chunks{0};
   std::mutex mutex;  // guards error; the caller blocks on all_done under it
   std::condition_variable all_done;
   std::exception_ptr error;
 
-  void claim_and_run() {
+  Region(const std::function<void(int64_t, int64_t)>& f, int64_t n_, int64_t chunks_, int threads_)
+      : fn(&f), n(n_), threads(threads_) {
+    per = (n + chunks_ - 1) / chunks_;
+    chunks = (n + per - 1) / per;
+    claimed.reset(new std::atomic<bool>[static_cast<size_t>(chunks)]());
+  }
+
+  // Participant t owns chunks [owned_begin(t), owned_begin(t + 1)).
+  int64_t owned_begin(int t) const { return chunks * t / threads; }
+
+  // Note [Chunk ownership]
+  // A participant runs its own chunks in order, then takes what is left of the others' from their
+  // ends. When everyone is awake, a thread gets the same slice of [0, n) in every region of the
+  // same size, so in a chain of ops (x.abs().exp()) each core reads what it wrote in the op before,
+  // from its own cache; a late or absent thread's chunks are still run by whoever is free.
+  void claim_and_run(int self) {
     RegionFlag flag;
-    for (int64_t c = next_chunk.fetch_add(1); c < chunks; c = next_chunk.fetch_add(1)) {
-      try {
-        (*fn)(c* per, std::min(n, (c + 1) * per));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!error) error = std::current_exception();
-      }
-      if (finished_chunks.fetch_add(1) + 1 == chunks) {
-        std::lock_guard<std::mutex> lock(mutex);  // the caller may be about to block
-        all_done.notify_all();
-      }
+    self = self < threads ? self : threads - 1;
+    for (int64_t c = owned_begin(self); c < owned_begin(self + 1); ++c) run_if_unclaimed(c);
+    for (int i = 1; i < threads; ++i) {
+      const int other = (self + i) % threads;
+      for (int64_t c = owned_begin(other + 1) - 1; c >= owned_begin(other); --c)
+        run_if_unclaimed(c);
+    }
+  }
+
+  void run_if_unclaimed(int64_t c) {
+    if (claimed[c].load(std::memory_order_relaxed) || claimed[c].exchange(true)) return;
+    try {
+      (*fn)(c* per, std::min(n, (c + 1) * per));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+    }
+    if (finished_chunks.fetch_add(1) + 1 == chunks) {
+      std::lock_guard<std::mutex> lock(mutex);  // the caller may be about to block
+      all_done.notify_all();
     }
   }
 
@@ -104,7 +129,7 @@ class ThreadPool {
       wake = sleepers_ > 0;
     }
     if (wake) wake_.notify_all();
-    region->claim_and_run();
+    region->claim_and_run(0);
     region->wait_for_claimed_chunks();
     if (region->error) std::rethrow_exception(region->error);
   }
@@ -117,7 +142,7 @@ class ThreadPool {
     const uint64_t seen = generation_.load();
     for (int i = static_cast<int>(workers_.size()) + 1; i < size(); ++i) {
       try {
-        workers_.emplace_back([this, seen] { work(seen); });
+        workers_.emplace_back([this, seen, i] { work(seen, i); });
       } catch (const std::system_error&) {
         // No room for a thread (its stack is address space, which a memory
         // limit may have used up): regions run on the threads there are, the
@@ -150,7 +175,7 @@ class ThreadPool {
     --sleepers_;
   }
 
-  void work(uint64_t seen) {
+  void work(uint64_t seen, int index) {
     while (true) {
       wait_for_new_region(seen);
       std::shared_ptr<Region> region;
@@ -160,7 +185,7 @@ class ThreadPool {
         seen = generation_.load();
         region = current_;
       }
-      if (region) region->claim_and_run();
+      if (region) region->claim_and_run(index);
     }
   }
 
@@ -266,11 +291,7 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     fn(0, n);
     return;
   }
-  auto region = std::make_shared<Region>();
-  region->fn = &fn;
-  region->n = n;
-  region->per = (n + chunks - 1) / chunks;
-  region->chunks = (n + region->per - 1) / region->per;
+  auto region = std::make_shared<Region>(fn, n, chunks, p.size());
   p.run(region);
 }
 

@@ -883,12 +883,9 @@ FloatKernel vectorized_float_kernel(UnaryOp op) {
   }
 }
 
-// exp, sigmoid and log run at 0.2-0.4 ns per float: a 64k tensor is not worth
-// a hand-over. Splitting it does help when the input sits in both cores'
-// caches, but in a chain of ops the input was just written by this core, and
-// moving half of it to another core costs more than the half of the work
-// (x.abs().exp() at 256x256: 20 us inline, 27 us split). The others cost 2-8x
-// more per element.
+// exp, sigmoid and log run at 0.2-0.4 ns per float, like the arithmetic, so
+// they split at the same grain (in a chain the ops share each core's slice,
+// Note [Chunk ownership]); the others cost 2-8x more per element.
 int64_t vectorized_float_grain(UnaryOp op) {
   const bool light = op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Log;
   return light ? kParallelGrain : kParallelGrainHeavy;
