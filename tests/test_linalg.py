@@ -334,6 +334,41 @@ def test_nan_input_matches_torch():
 # ----- gradients against torch ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "a_shape, b_shape, left",
+    [
+        ((2, 1, 4, 4), (3, 4, 2), True),  # A's batch broadcast against B's
+        ((4, 4), (2, 3, 4, 5), True),
+        ((3, 4, 4), (3, 4), True),  # a batch of vectors
+        ((3, 4, 4), (3, 2, 4), False),
+        ((4, 4), (2, 5, 4), False),
+        ((0, 4, 4), (0, 4, 2), True),
+    ],
+)
+def test_solve_gradients_with_broadcast_batches_and_left_false(dtype, a_shape, b_shape, left):
+    """The backward solves with A^T from the forward's LU factors; with
+    create_graph it solves again, differentiably."""
+    rng = np.random.default_rng(4)
+    a, b = well_conditioned(rng, a_shape), rng.standard_normal(b_shape)
+    w = rng.standard_normal(
+        tuple(torch.linalg.solve(torch.tensor(a), torch.tensor(b), left=left).shape)
+    )
+    grads_match(
+        lambda x, y: ember.linalg.solve(x, y, left=left) * ember.tensor(w, dtype=x.dtype),
+        lambda x, y: torch.linalg.solve(x, y, left=left) * torch.tensor(w, dtype=x.dtype),
+        [a, b],
+        dtype,
+    )
+    (a_e, a_t), (b_e, b_t) = pair(a, dtype, True), pair(b, dtype, True)
+    for lib, x, y in ((ember, a_e, b_e), (torch, a_t, b_t)):
+        out = (lib.linalg.solve(x, y, left=left) * lib.tensor(w, dtype=x.dtype)).sum()
+        ga, _ = lib.autograd.grad(out, (x, y), create_graph=True)
+        (ga**2).sum().backward()
+    close(a_e.grad, a_t.grad, dtype)
+    close(b_e.grad, b_t.grad, dtype)
+
+
 @settings(max_examples=15, deadline=None)
 @given(shapes)
 def test_square_op_gradients_match_torch(shape):

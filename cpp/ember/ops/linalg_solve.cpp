@@ -227,6 +227,19 @@ TensorList LinalgSlogdetBackward0::apply(TensorList&& grads) {
 
 namespace {
 
+// Solves op(A) X = B (left) or X op(A) = B from A's LU factors, op(A) = A^T
+// when `transpose_a`; b's batch is A's. X A = B is A^T X^T = B^T: the same
+// factors with the other transpose.
+Tensor solve_with_lu(const LuFactors& f, const Tensor& b, bool left, bool transpose_a) {
+  Tensor x;
+  {
+    GradModeGuard no_grad(false);
+    x = column_major_copy(left ? b : mT(b));
+  }
+  lu_solve(f, x, left == transpose_a);
+  return left ? x : swap_last_dims(x);
+}
+
 std::pair<Tensor, Tensor> solve_ex(const Tensor& a, const Tensor& b, bool left, bool check_errors,
                                    const char* failure_fn) {
   linalg::check_floating(a, "linalg.solve");
@@ -259,19 +272,14 @@ std::pair<Tensor, Tensor> solve_ex(const Tensor& a, const Tensor& b, bool left, 
       return std::string("The solver failed because the input matrix is singular.");
     });
   }
-  Tensor x;
-  {
-    GradModeGuard no_grad(false);
-    x = column_major_copy(left ? be : mT(be));
-  }
-  // X A = B is A^T X^T = B^T: the same LU, transposed.
-  lu_solve(f, x, !left);
-  if (!left) x = swap_last_dims(x);
+  Tensor x = solve_with_lu(f, be, left, false);
   if (vector_case) x = drop_dim(x, -1);
   Tensor info = linalg::info_tensor(f.infos, batch_shape(ae));
   if (auto node = record_outputs<LinalgSolveExBackward0>("linalg_solve_ex", {&a, &b}, {&x})) {
     node->a = SavedTensor(a, false);
     node->x = SavedTensor(x, true);
+    node->lu = SavedTensor(f.lu, false);
+    node->pivots = f.pivots;
     node->left = left;
     node->vector_case = vector_case;
     node->a_shape = a->shape();
@@ -297,7 +305,16 @@ TensorList LinalgSolveExBackward0::apply(TensorList&& grads) {
   const Tensor g = vector_case ? unsqueeze(grads[0], vdim) : grads[0];
   const Tensor X = vector_case ? unsqueeze(x.unpack(*this), vdim) : x.unpack(*this);
   // A X = B: gB = A^-T g, gA = -gB X^T; X A = B: gB = g A^-T, gA = -X^T gB.
-  const Tensor gb = linalg_solve_ex(mT(A), g, left).first;
+  // The forward's LU factors serve A^T too; a graph of the backward (for
+  // double backward) needs the differentiable solve.
+  Tensor gb;
+  if (GradMode::is_enabled()) {
+    gb = linalg_solve_ex(mT(A), g, left).first;
+  } else {
+    const Tensor factors = lu.unpack(*this);
+    const LuFactors f{factors, pivots, std::vector<int>(batch_size(factors), 0)};
+    gb = solve_with_lu(f, g, left, true);
+  }
   TensorList out(2);
   if (wants_grad(*this, 0)) {
     out[0] = fit_to(neg(left ? matmul(gb, mT(X)) : matmul(mT(X), gb)), a_shape);

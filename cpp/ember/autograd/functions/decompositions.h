@@ -3,6 +3,8 @@
 // ops/linalg_*.cpp). None has a forward-mode formula: their ops refuse
 // tangents (Note [Forward-mode AD]).
 
+#include <vector>
+
 #include "ember/autograd/functions/common.h"
 
 namespace ember {
@@ -29,8 +31,12 @@ struct LinalgSlogdetBackward0 final : Node {
 // X solves A X = B (left) or X A = B; A and B were broadcast to a common batch.
 struct LinalgSolveExBackward0 final : Node {
   EMBER_NODE(LinalgSolveExBackward0);
-  void release_saved() override { a.release(), x.release(); }
-  SavedTensor a, x;
+  void release_saved() override {
+    a.release(), x.release(), lu.release();
+    pivots = {};
+  }
+  SavedTensor a, x, lu;  // lu: A's factors (broadcast to X's batch), column-major
+  std::vector<int> pivots;
   bool left = true, vector_case = false;
   Shape a_shape, b_shape;
 };
