@@ -778,6 +778,51 @@ def test_where_scalar_and_method():
     assert_grads_close([pb])
 
 
+@pytest.mark.parametrize(
+    "dtype",
+    ["bool", "uint8", "int8", "int16", "float16", "int32", "float32", "int64", "float64"],
+)
+def test_where_and_masked_fill_move_exact_bits_at_every_width(dtype):
+    """where selects whole elements by the mask: NaN payloads and -0.0 survive,
+    whether both sides are tensors or one is a broadcast number, over rows
+    long enough for the vector loops and their tails."""
+    rng = np.random.default_rng(15)
+    n = 1037
+    c = rng.random(n) < 0.5
+    if dtype == "bool":
+        a, b = rng.random(n) < 0.5, rng.random(n) < 0.5
+    else:
+        a = (rng.standard_normal(n) * 50).astype(dtype)
+        b = (rng.standard_normal(n) * 50).astype(dtype)
+        if dtype.startswith("float"):
+            a[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    ce, ae, be = ember.tensor(c), ember.tensor(a), ember.tensor(b)
+    fill = b[0].item()
+    np.testing.assert_array_equal(
+        ember.where(ce, ae, be).numpy().view(np.uint8), np.where(c, a, b).view(np.uint8)
+    )
+    np.testing.assert_array_equal(
+        ember.where(ce, ae, ember.tensor(b[:1])).numpy().view(np.uint8),
+        np.where(c, a, b[:1]).view(np.uint8),
+    )
+    np.testing.assert_array_equal(
+        ember.where(ce, ember.tensor(a[:1]), be).numpy().view(np.uint8),
+        np.where(c, a[:1], b).view(np.uint8),
+    )
+    expected = a.copy()
+    expected[c] = fill
+    np.testing.assert_array_equal(
+        ae.masked_fill(ce, fill).numpy().view(np.uint8), expected.view(np.uint8)
+    )
+    # A strided input and a mask broadcast along rows.
+    a2 = a[:1036].reshape(28, 37)
+    c2 = c[:37]
+    e = ember.tensor(a2).t().masked_fill(ember.tensor(c2)[:, None], fill)
+    expected = a2.T.copy()
+    expected[c2, :] = fill
+    np.testing.assert_array_equal(e.numpy().view(np.uint8), expected.view(np.uint8))
+
+
 # ==========================================================================
 # Reductions
 # ==========================================================================

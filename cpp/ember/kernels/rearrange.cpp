@@ -108,24 +108,6 @@ Tensor remap_kernel(const Tensor& x, const std::vector<std::vector<int64_t>>& so
   return out;
 }
 
-void masked_fill_kernel(const Tensor& out, const Tensor& mask, const Tensor& value) {
-  const bool* m = mask->data<bool>();
-  by_width(out->dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    T v;
-    std::memcpy(&v, value->raw_data(), sizeof(T));
-    T* o = out->data<T>();
-    parallel_for(out->numel(), kParallelGrain, [&](int64_t begin, int64_t end) {
-      // A bit mask instead of a branch: random masks would mispredict, and
-      // the integer blend vectorizes.
-      for (int64_t i = begin; i < end; ++i) {
-        const T keep = static_cast<T>(static_cast<T>(m[i]) - T(1));  // all ones where unset
-        o[i] = static_cast<T>((o[i] & keep) | (v & static_cast<T>(~keep)));
-      }
-    });
-  });
-}
-
 bool fusable_pointwise(std::initializer_list<const Tensor*> operands) {
   const Tensor& first = **operands.begin();
   if (first->dtype() != DType::Float32 && first->dtype() != DType::Float64) return false;

@@ -19,10 +19,6 @@ Tensor triangle_kernel(const Tensor& x, int64_t diagonal, bool lower);
 // rolls are both such per-dim reorderings.
 Tensor remap_kernel(const Tensor& x, const std::vector<std::vector<int64_t>>& sources);
 
-// out (contiguous, written in place) takes `value` (a 0-d tensor of out's
-// dtype) where mask (contiguous bool, out's shape) is true.
-void masked_fill_kernel(const Tensor& out, const Tensor& mask, const Tensor& value);
-
 // Whether the fused float kernels below take these operands: float32 or
 // float64, all one dtype, contiguous and of one shape.
 bool fusable_pointwise(std::initializer_list<const Tensor*> operands);

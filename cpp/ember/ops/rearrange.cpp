@@ -7,6 +7,7 @@
 
 #include "ember/autograd/forward_ad.h"
 #include "ember/autograd/no_graph.h"
+#include "ember/kernels/elementwise.h"
 #include "ember/kernels/rearrange.h"
 #include "ember/ops.h"
 
@@ -148,14 +149,11 @@ void check_mask(const Tensor& mask) {
   }
 }
 
-// a broadcast against mask, with `fill` (0-d, a's dtype) where mask is set.
+// a broadcast against mask, with `fill` (0-d, a's dtype) where mask is set:
+// one select pass, no copy of a first.
 Tensor filled(const Tensor& a, const Tensor& mask, const Tensor& fill) {
   NoGraph scope;
-  const Shape shape = broadcast_shapes(a->shape(), mask->shape());
-  Tensor out = contiguous_clone(a->shape() == shape ? a : expand(a, shape));
-  const Tensor m = contiguous(mask->shape() == shape ? mask : expand(mask, shape));
-  masked_fill_kernel(out, m, contiguous(fill));
-  return out;
+  return where_kernel(mask, fill, a);
 }
 
 }  // namespace
