@@ -660,6 +660,33 @@ def test_clamp_by_tensors_values_grads_and_node_like_torch(shapes, nan_at, seed)
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("x_dtype", ["float32", "float16", "int64", "uint8", "bool"])
+@pytest.mark.parametrize("bound_dtype", ["float64", "int64", "bool"])
+@pytest.mark.parametrize("bound_shape", [(), (1,)])
+@pytest.mark.parametrize("which", ["min", "max", "both"])
+def test_clamp_by_one_element_tensors_like_torch(x_dtype, bound_dtype, bound_shape, which):
+    """A one-element tensor bound is still the tensor overload: torch's
+    ClampBackward0, its type promotion (a 0-d bound promotes like a number of
+    its kind) and its refusal of all-bool operands."""
+    x = np.array([0.0, 1.0, 5.0, 9.0]) if x_dtype != "bool" else np.array([0, 1, 0, 1])
+    bound = np.full(bound_shape, {"float64": 2.5, "int64": 2, "bool": True}[bound_dtype])
+
+    def run(lib):
+        t = lib.tensor(x.astype(x_dtype))
+        if x_dtype in ("float32", "float16"):
+            t.requires_grad_()
+        b = lib.tensor(bound.astype(bound_dtype))
+        args = {"min": (b, None), "max": (None, b), "both": (b, b)}[which]
+        try:
+            y = lib.clamp(t, *args)
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            return type(e).__name__, str(e)
+        name = type(y.grad_fn).__name__ if y.grad_fn is not None else None
+        return name, str(y.dtype).split(".")[-1], y.detach().to(lib.float64).tolist()
+
+    assert run(ember) == run(torch)
+
+
 def test_clamp_by_tensors_double_backward_and_tangent_like_torch():
     x = np.array([-2.0, 0.5, 3.0])
     lo, hi = np.array([-1.0, 0.0, 0.0]), np.array([1.0, 1.0, 2.0])

@@ -660,26 +660,19 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       m, cls, "minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); },
       py::arg("other"));
   auto clamp_fn = [](const Tensor& a, py::handle lo, py::handle hi) {
-    auto elementwise = [&a](py::handle h) {
-      return is_tensor(h) && (as_tensor(h)->numel() != 1 || as_tensor(h)->requires_grad() ||
-                              a->dtype() == DType::Bool);
-    };
-    if (elementwise(lo) || elementwise(hi)) {
+    // Any tensor bound takes the tensor overload (ClampBackward0, as torch);
+    // numbers take the scalar one (ClampBackward1).
+    if (is_tensor(lo) || is_tensor(hi)) {
       auto bound = [](py::handle h) { return h.is_none() ? Tensor() : tensor_from_operand(h); };
       return clamp(a, bound(lo), bound(hi));
     }
     auto bound = [](py::handle h) -> std::optional<Scalar> {
       if (h.is_none()) return std::nullopt;
-      if (is_tensor(h)) return item_as_scalar(as_tensor(h));
       return require_scalar(h);
     };
-    // A one-element tensor bound is a number for the kernel but a tensor for
-    // type promotion (an int tensor clamped by a float64 0-d tensor is float64).
     DType promoted = a->dtype();
     for (py::handle h : {lo, hi}) {
-      if (h.is_none()) continue;
-      promoted = promote(promoted, is_tensor(h) ? result_type(a, as_tensor(h))
-                                                : result_type(a, require_scalar(h)));
+      if (!h.is_none()) promoted = promote(promoted, result_type(a, require_scalar(h)));
     }
     if (a->dtype() == DType::Bool && promoted == DType::Bool) {
       const char* kernel = lo.is_none()   ? "clamp_max_scalar_cpu"

@@ -249,6 +249,10 @@ Tensor clamp_tangent(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 
 Tensor clamp(const Tensor& a, const Tensor& lo, const Tensor& hi) {
   if (!lo && !hi) return clamp(a, std::nullopt, std::nullopt);  // raises torch's error
+  if (lo && hi && a->dtype() == DType::Bool && lo->dtype() == DType::Bool &&
+      hi->dtype() == DType::Bool) {
+    throw NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'");
+  }
   const bool recorded =
       GradMode::is_enabled() &&
       (a->requires_grad() || (lo && lo->requires_grad()) || (hi && hi->requires_grad()));
