@@ -18,9 +18,6 @@ KNOWN_BUGS = {
     "bmm": {
         "promotion": "mixed dtypes: (<float64[2, 3, 4]>, <float64[2, 4, 2]>) contiguous ('bool', 'int64'): ember RuntimeError('expected batch1 and",
     },
-    "clamp": {
-        "errors": "bad input: bool: ember accepts it, torch NotImplementedError(''clamp_cpu' not implemented for 'Bool'')",
-    },
     "conv1d": {
         "promotion": "mixed dtypes: (<float64[2, 3, 6]>, <float64[4, 3, 2]>) contiguous ('bool', 'int64'): ember RuntimeError('Input type (ember.B",
         "values:bfloat16": "Ember has no bfloat16 kernel: NotImplementedError('operation not implemented for 'BFloat16'')",
