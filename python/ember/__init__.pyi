@@ -54,6 +54,7 @@ from ._C import AtanhBackward0 as AtanhBackward0
 from ._C import AvgPool2DBackward0 as AvgPool2DBackward0
 from ._C import AvgPool2DBackwardBackward0 as AvgPool2DBackwardBackward0
 from ._C import BackwardCFunction as BackwardCFunction
+from ._C import BaddbmmBackward0 as BaddbmmBackward0
 from ._C import BinaryCrossEntropyBackward0 as BinaryCrossEntropyBackward0
 from ._C import BinaryCrossEntropyWithLogitsBackward0 as BinaryCrossEntropyWithLogitsBackward0
 from ._C import BmmBackward0 as BmmBackward0
@@ -104,6 +105,8 @@ from ._C import Expm1Backward0 as Expm1Backward0
 from ._C import FillBackward0 as FillBackward0
 from ._C import FlipBackward0 as FlipBackward0
 from ._C import FloorBackward0 as FloorBackward0
+from ._C import FmaxBackward0 as FmaxBackward0
+from ._C import FminBackward0 as FminBackward0
 from ._C import FmodBackward0 as FmodBackward0
 from ._C import FmodBackward1 as FmodBackward1
 from ._C import FracBackward0 as FracBackward0
@@ -118,6 +121,7 @@ from ._C import HardshrinkBackward0 as HardshrinkBackward0
 from ._C import HardsigmoidBackward0 as HardsigmoidBackward0
 from ._C import HardswishBackward0 as HardswishBackward0
 from ._C import HardtanhBackward0 as HardtanhBackward0
+from ._C import HuberLossBackward0 as HuberLossBackward0
 from ._C import HypotBackward0 as HypotBackward0
 from ._C import I0Backward0 as I0Backward0
 from ._C import Im2ColBackward0 as Im2ColBackward0
@@ -126,7 +130,9 @@ from ._C import IndexCopyBackward0 as IndexCopyBackward0
 from ._C import IndexFillBackward0 as IndexFillBackward0
 from ._C import IndexFillBackward1 as IndexFillBackward1
 from ._C import IndexPutImplBackward0 as IndexPutImplBackward0
+from ._C import IndexSelectBackward0 as IndexSelectBackward0
 from ._C import KthvalueBackward0 as KthvalueBackward0
+from ._C import LdexpBackward0 as LdexpBackward0
 from ._C import LeBackward0 as LeBackward0
 from ._C import LeBackward1 as LeBackward1
 from ._C import LeakyReluBackward0 as LeakyReluBackward0
@@ -162,6 +168,7 @@ from ._C import LtBackward0 as LtBackward0
 from ._C import LtBackward1 as LtBackward1
 from ._C import MaskedFillBackward0 as MaskedFillBackward0
 from ._C import MaskedFillBackward1 as MaskedFillBackward1
+from ._C import MaskedSelectBackward0 as MaskedSelectBackward0
 from ._C import MaxBackward0 as MaxBackward0
 from ._C import MaxBackward1 as MaxBackward1
 from ._C import MaxPool2DWithIndicesBackward0 as MaxPool2DWithIndicesBackward0
@@ -183,6 +190,7 @@ from ._C import MvBackward0 as MvBackward0
 from ._C import NanToNumBackward0 as NanToNumBackward0
 from ._C import NanmedianBackward0 as NanmedianBackward0
 from ._C import NanmedianBackward1 as NanmedianBackward1
+from ._C import NansumBackward0 as NansumBackward0
 from ._C import NarrowCopyBackward0 as NarrowCopyBackward0
 from ._C import NativeBatchNormBackward0 as NativeBatchNormBackward0
 from ._C import NativeLayerNormBackward0 as NativeLayerNormBackward0
@@ -209,6 +217,7 @@ from ._C import ReluBackward0 as ReluBackward0
 from ._C import RemainderBackward0 as RemainderBackward0
 from ._C import RemainderBackward1 as RemainderBackward1
 from ._C import RenormBackward0 as RenormBackward0
+from ._C import RepeatBackward0 as RepeatBackward0
 from ._C import ReshapeAliasBackward0 as ReshapeAliasBackward0
 from ._C import RollBackward0 as RollBackward0
 from ._C import Rot90Backward0 as Rot90Backward0
@@ -230,6 +239,7 @@ from ._C import SinhBackward0 as SinhBackward0
 from ._C import SliceBackward0 as SliceBackward0
 from ._C import SliceBackward0_copy as SliceBackward0_copy
 from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
+from ._C import SmoothL1LossBackward0 as SmoothL1LossBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
 from ._C import SoftshrinkBackward0 as SoftshrinkBackward0
@@ -387,6 +397,8 @@ from ._C import float32 as float32
 from ._C import float64 as float64
 from ._C import floor as floor
 from ._C import floor_divide as floor_divide
+from ._C import fmax as fmax
+from ._C import fmin as fmin
 from ._C import fmod as fmod
 from ._C import frac as frac
 from ._C import from_numpy as from_numpy
@@ -412,6 +424,7 @@ from ._C import is_anomaly_enabled as is_anomaly_enabled
 from ._C import is_tensor as is_tensor
 from ._C import isnan as isnan
 from ._C import kthvalue as kthvalue
+from ._C import ldexp as ldexp
 from ._C import le as le
 from ._C import lerp as lerp
 from ._C import lgamma as lgamma
@@ -448,6 +461,7 @@ from ._C import mul as mul
 from ._C import mv as mv
 from ._C import nan_to_num as nan_to_num
 from ._C import nanmedian as nanmedian
+from ._C import nansum as nansum
 from ._C import narrow as narrow
 from ._C import narrow_copy as narrow_copy
 from ._C import ne as ne
@@ -509,6 +523,7 @@ from ._C import take as take
 from ._C import tan as tan
 from ._C import tanh as tanh
 from ._C import tensor as tensor
+from ._C import tile as tile
 from ._C import topk as topk
 from ._C import trace as trace
 from ._C import transpose as transpose
@@ -727,8 +742,6 @@ def flipud(input): ...
 float = _C.float32
 def float_power(input, exponent, *, out=...): ...
 def floor_(input, *args, **kwargs): ...
-def fmax(input, other, *, out=...): ...
-def fmin(input, other, *, out=...): ...
 def frac_(input, *args, **kwargs): ...
 def frexp(input, *, out=...): ...
 def gcd(input, other, *, out=...): ...
@@ -759,7 +772,6 @@ def isreal(input): ...
 def kron(input, other, *, out=...): ...
 def lcm(input, other, *, out=...): ...
 def lcm_(input, *args, **kwargs): ...
-def ldexp(input, other, *, out=...): ...
 def ldexp_(input, *args, **kwargs): ...
 less = _C.lt
 less_equal = _C.le
@@ -783,7 +795,6 @@ nan: builtins.float
 def nan_to_num_(input, *args, **kwargs): ...
 def nanmean(self, dim=..., keepdim=..., *, dtype=..., out=...): ...
 def nanquantile(input, q, dim=..., keepdim=..., *, interpolation=..., out=...): ...
-def nansum(self, dim=..., keepdim=..., *, dtype=..., out=...): ...
 native_channel_shuffle = unpooling.channel_shuffle
 def neg_(input, *args, **kwargs): ...
 def negative_(input, *args, **kwargs): ...
@@ -831,7 +842,6 @@ def tan_(input, *args, **kwargs): ...
 def tanh_(input, *args, **kwargs): ...
 def tensor_split(input, indices_or_sections, dim=...): ...
 def tensordot(a, b, dims=..., *, out=...): ...
-def tile(input, dims): ...
 def triangular_solve(input, A, upper=..., transpose=..., unitriangular=..., *, out=...): ...
 def trunc_(input, *args, **kwargs): ...
 def unbind(input, dim=...): ...

@@ -239,6 +239,19 @@ void init_nn(py::module_& m) {
       },
       py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(),
       py::arg("reduce") = py::none(), py::arg("reduction") = "mean");
+  // F.smooth_l1_loss / F.huber_loss check their numbers and warn in Python.
+  nn.def(
+      "_smooth_l1_loss",
+      [](const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+        return smooth_l1_loss(input, target, reduction_from(reduction), beta);
+      },
+      py::arg("input"), py::arg("target"), py::arg("reduction"), py::arg("beta"));
+  nn.def(
+      "_huber_loss",
+      [](const Tensor& input, const Tensor& target, const std::string& reduction, double delta) {
+        return huber_loss(input, target, reduction_from(reduction), delta);
+      },
+      py::arg("input"), py::arg("target"), py::arg("reduction"), py::arg("delta"));
   nn.def(
       "nll_loss",
       [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,

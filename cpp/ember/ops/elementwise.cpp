@@ -133,6 +133,42 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 
 namespace {
 
+// maximum or minimum, except that a NaN on one side yields the other side's
+// value (NaN only when both are).
+Tensor nan_skipping_extreme(BinaryOp extreme, const Tensor& a, const Tensor& b) {
+  const Tensor x = detach(a), y = detach(b);
+  Tensor out = binary_kernel(extreme, x, y);
+  if (!is_floating(out->dtype())) return out;
+  return where(compare(BinaryOp::Ne, x, x), y, where(compare(BinaryOp::Ne, y, y), x, out));
+}
+
+}  // namespace
+
+Tensor fmax(const Tensor& a, const Tensor& b) {
+  Tensor out = nan_skipping_extreme(BinaryOp::Maximum, a, b);
+  differentiate_binary(BinaryFn::Fmax, out, a, b);
+  return out;
+}
+
+Tensor fmin(const Tensor& a, const Tensor& b) {
+  Tensor out = nan_skipping_extreme(BinaryOp::Minimum, a, b);
+  differentiate_binary(BinaryFn::Fmin, out, a, b);
+  return out;
+}
+
+// a * 2**b in the float dtype both promote to (the default float dtype for
+// two integer tensors), as torch's composition computes it.
+Tensor ldexp(const Tensor& a, const Tensor& b) {
+  DType dtype = result_type(a, b);
+  if (!is_floating(dtype)) dtype = default_float_dtype();
+  const Tensor x = to_dtype(detach(a), dtype), y = to_dtype(detach(b), dtype);
+  Tensor out = mul(x, rpow(y, Scalar(2.0)));
+  differentiate_binary(BinaryFn::Ldexp, out, a, b);
+  return out;
+}
+
+namespace {
+
 // v where a lies within the bounds, 0 where clamp cut it off.
 Tensor clamp_pass(const Tensor& v, const Tensor& a, const std::optional<Scalar>& lo,
                   const std::optional<Scalar>& hi) {

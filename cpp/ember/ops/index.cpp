@@ -168,7 +168,7 @@ TensorList IndexFillBackward1::apply(TensorList&& grads) {
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = index_fill(g, dim, idx, Scalar(0.0));
   if (wants_grad(*this, 1)) {
-    const Tensor picked = g->dim() == 0 ? g : index_select(g, dim, idx);
+    const Tensor picked = g->dim() == 0 ? g : index_rows(g, dim, idx);
     out[1] = value_meta.fit(sum(picked));
   }
   return out;
@@ -259,7 +259,7 @@ TensorList IndexCopyBackward0::apply(TensorList&& grads) {
   const Tensor idx = index.unpack(*this);
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = index_fill(g, dim, idx, Scalar(0.0));
-  if (wants_grad(*this, 1)) out[1] = g->dim() == 0 ? g : index_select(g, dim, idx);
+  if (wants_grad(*this, 1)) out[1] = g->dim() == 0 ? g : index_rows(g, dim, idx);
   return out;
 }
 

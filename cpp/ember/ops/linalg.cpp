@@ -241,42 +241,6 @@ TensorList BmmBackward0::apply(TensorList&& grads) {
   return out;
 }
 
-Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
-  Tensor out;
-  {
-    GradModeGuard no_grad(false);
-    out = mm(a, b);
-    binary_inplace_kernel(BinaryOp::Add, out, bias);
-  }
-  if (GradMode::is_enabled() &&
-      (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
-    auto node = std::make_shared<AddmmBackward0>();
-    set_history(node, {&bias, &a, &b}, out);
-    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
-    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
-    node->bias_meta = GradFit(bias, out);
-    node->mat1_col_major = col_major(a);
-    node->mat2_col_major = col_major(b);
-  }
-  if (forward_ad::has_tangent(bias)) {
-    forward_ad::FormulaScope formula;
-    // mm above set a @ b's tangent, if a or b carries one.
-    const Tensor product = forward_ad::tangent(out);
-    const Tensor tb = forward_ad::tangent(bias);
-    forward_ad::set_tangent(out, product ? add(product, tb) : expand(tb, out->shape()));
-  }
-  return out;
-}
-
-TensorList AddmmBackward0::apply(TensorList&& grads) {
-  const Tensor& g = grads[0];
-  TensorList out(3);
-  if (wants_grad(*this, 0)) out[0] = bias_meta.fit(g);
-  if (wants_grad(*this, 1)) out[1] = mm_grad_a(g, mat2.unpack(*this), mat1_col_major);
-  if (wants_grad(*this, 2)) out[2] = mm_grad_b(mat1.unpack(*this), g, mat2_col_major);
-  return out;
-}
-
 Tensor outer(const Tensor& a, const Tensor& b) {
   for (const auto& [t, name] : {std::pair{&a, "self"}, std::pair{&b, "vec2"}}) {
     if ((*t)->dim() != 1) {
@@ -335,7 +299,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 }  // namespace ember
 
-// ---- addmv / addbmm: beta * input + alpha * product ----
+// ---- addmm / baddbmm / addmv / addbmm: beta * input + alpha * product ----
 
 namespace ember {
 namespace {
@@ -363,7 +327,105 @@ Tensor scaled_sum(const Tensor& input, const Tensor& product, double beta, doubl
 
 Tensor scaled(const Tensor& t, double factor) { return factor == 1.0 ? t : mul(t, Scalar(factor)); }
 
+// beta = alpha = 1 on floats, the step of every Linear layer: the product
+// takes the bias in place, with no scaling.
+Tensor unscaled_addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = mm(a, b);
+    binary_inplace_kernel(BinaryOp::Add, out, bias);
+  }
+  if (GradMode::is_enabled() &&
+      (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
+    auto node = std::make_shared<AddmmBackward0>();
+    set_history(node, {&bias, &a, &b}, out);
+    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
+    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
+    node->bias_meta = GradFit(bias, out);
+    node->mat1_col_major = col_major(a);
+    node->mat2_col_major = col_major(b);
+  }
+  if (forward_ad::has_tangent(bias)) {
+    forward_ad::FormulaScope formula;
+    // mm above set a @ b's tangent, if a or b carries one.
+    const Tensor product = forward_ad::tangent(out);
+    const Tensor tb = forward_ad::tangent(bias);
+    forward_ad::set_tangent(out, product ? add(product, tb) : expand(tb, out->shape()));
+  }
+  return out;
+}
+
 }  // namespace
+
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
+  if (beta == 1.0 && alpha == 1.0 && is_floating(bias->dtype()) && bias->dim() <= 2) {
+    return unscaled_addmm(bias, a, b);
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    Tensor product = mm(a, b);
+    expand(bias, product->shape());  // torch's check and message for a bias that cannot fit
+    // torch's addmm (not baddbmm) drops the product at alpha = 0, NaNs included.
+    if (alpha == 0.0) product = zeros(product->shape(), product->dtype());
+    out = scaled_sum(bias, product, beta, alpha == 0.0 ? 1.0 : alpha);
+  }
+  if (any_requires_grad(bias, a) || any_requires_grad(b)) {
+    auto node = std::make_shared<AddmmBackward0>();
+    set_history(node, {&bias, &a, &b}, out);
+    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
+    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
+    node->bias_meta = GradFit(bias, out);
+    node->mat1_col_major = col_major(a);
+    node->mat2_col_major = col_major(b);
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+TensorList AddmmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = bias_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) {
+    out[1] = scaled(mm_grad_a(g, mat2.unpack(*this), mat1_col_major), alpha);
+  }
+  if (wants_grad(*this, 2)) {
+    out[2] = scaled(mm_grad_b(mat1.unpack(*this), g, mat2_col_major), alpha);
+  }
+  return out;
+}
+
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta,
+               double alpha) {
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    const Tensor product = bmm(batch1, batch2);
+    expand(input, product->shape());  // torch's check and message for an input that cannot fit
+    out = scaled_sum(input, product, beta, alpha);
+  }
+  if (any_requires_grad(input, batch1) || any_requires_grad(batch2)) {
+    auto node = record<BaddbmmBackward0>(out, {&input, &batch1, &batch2});
+    if (batch2->requires_grad()) node->batch1 = SavedTensor(batch1, false);
+    if (batch1->requires_grad()) node->batch2 = SavedTensor(batch2, false);
+    node->input_meta = GradFit(input, out);
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+TensorList BaddbmmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = input_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) out[1] = scaled(bmm(g, transpose(batch2.unpack(*this), 1, 2)), alpha);
+  if (wants_grad(*this, 2)) out[2] = scaled(bmm(transpose(batch1.unpack(*this), 1, 2), g), alpha);
+  return out;
+}
 
 Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double beta, double alpha) {
   if (mat->dim() != 2 || vec->dim() != 1 || input->dim() > 1) {

@@ -167,6 +167,103 @@ TensorList MseLossBackward0::apply(TensorList&& grads) {
   return out;
 }
 
+// ---- smooth L1 / Huber ----
+
+namespace {
+
+// Note [Piecewise losses]
+// smooth_l1_loss and huber_loss are quadratic where |x| < width (x = input -
+// target) and linear outside. A NaN x counts as inside, as in torch's
+// backward, and the quadratic branch reads x only inside (0 elsewhere): an
+// infinite x would otherwise give that unused branch inf * 0 = NaN gradients.
+// The derivative is x / width inside and sign(x) outside for smooth L1, width
+// times that for Huber, so one formula with a `scale` serves both.
+struct PiecewiseParts {
+  Tensor inside, small;  // small: x inside, 0 outside
+};
+PiecewiseParts piecewise_parts(const Tensor& x, double width) {
+  const Tensor inside = bitwise_not(compare(BinaryOp::Ge, abs(x), Scalar(width)));
+  return {inside, where(inside, x, zeros({}, x->dtype()))};
+}
+
+// The elementwise loss, scaled so that smooth L1 is scale = 1 / width and Huber
+// scale = 1: scale * width * (|x| - width / 2) outside, scale * x^2 / 2 inside.
+Tensor piecewise_loss(const Tensor& x, double width, double scale) {
+  const PiecewiseParts p = piecewise_parts(x, width);
+  const Tensor quadratic = mul(mul(p.small, p.small), Scalar(0.5 * scale));
+  const Tensor linear = mul(sub(abs(x), Scalar(0.5 * width)), Scalar(scale * width));
+  return where(p.inside, quadratic, linear);
+}
+
+// d loss / dx: scale * x inside, scale * width * sign(x) outside.
+Tensor piecewise_derivative(const Tensor& x, double width, double scale) {
+  const PiecewiseParts p = piecewise_parts(x, width);
+  return where(p.inside, mul(p.small, Scalar(scale)), mul(sign(x), Scalar(scale * width)));
+}
+
+template <typename NodeT, double NodeT::* Width>
+Tensor piecewise_loss_op(const Tensor& input, const Tensor& target, Reduction reduction,
+                         double width, double scale, const char* kernel) {
+  const DType t = result_type(input, target);
+  if (!is_floating(t)) {
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                              scalar_type_name(t) + "'");
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = reduce_loss(piecewise_loss(sub(input, target), width, scale), reduction);
+  }
+  if (any_requires_grad(input, target)) {
+    auto node = std::make_shared<NodeT>();
+    set_history(node, {&input, &target}, out);
+    node->self = SavedTensor(input, false);
+    node->target = SavedTensor(target, false);
+    node->self_meta = InputMeta(input);
+    node->target_meta = InputMeta(target);
+    node->reduction = reduction;
+    (*node).*Width = width;
+  }
+  return out;
+}
+
+// As MseLossBackward0: each input's gradient on its own graph.
+TensorList piecewise_loss_grads(const Node& node, const Tensor& g, const Tensor& x, const Tensor& y,
+                                const InputMeta& x_meta, const InputMeta& y_meta,
+                                Reduction reduction, double width, double scale) {
+  auto gradient = [&](const Tensor& from, const Tensor& to) {
+    const Tensor diff = sub(from, to);
+    return mul(piecewise_derivative(diff, width, scale),
+               spread_loss_grad(g, reduction, diff->numel()));
+  };
+  TensorList out(2);
+  if (wants_grad(node, 0)) out[0] = x_meta.fit(gradient(x, y));
+  if (wants_grad(node, 1)) out[1] = y_meta.fit(gradient(y, x));
+  return out;
+}
+
+}  // namespace
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  return piecewise_loss_op<SmoothL1LossBackward0, &SmoothL1LossBackward0::beta>(
+      input, target, reduction, beta, 1.0 / beta, "smooth_l1_cpu");
+}
+
+TensorList SmoothL1LossBackward0::apply(TensorList&& grads) {
+  return piecewise_loss_grads(*this, grads[0], self.unpack(*this), target.unpack(*this), self_meta,
+                              target_meta, reduction, beta, 1.0 / beta);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
+  return piecewise_loss_op<HuberLossBackward0, &HuberLossBackward0::delta>(input, target, reduction,
+                                                                           delta, 1.0, "huber_cpu");
+}
+
+TensorList HuberLossBackward0::apply(TensorList&& grads) {
+  return piecewise_loss_grads(*this, grads[0], self.unpack(*this), target.unpack(*this), self_meta,
+                              target_meta, reduction, delta, 1.0);
+}
+
 // ---- binary cross entropy ----
 
 namespace {
@@ -615,7 +712,7 @@ Tensor cross_entropy_smoothed(const Tensor& logp, const Tensor& target, const Te
       if (weight) {
         GradModeGuard no_grad(false);
         Tensor safe_target = mul(target, to_dtype(kept, DType::Int64));
-        denom = sum(mul(index_select(weight, 0, reshape(safe_target, {-1})), reshape(kept, {-1})));
+        denom = sum(mul(index_rows(weight, 0, reshape(safe_target, {-1})), reshape(kept, {-1})));
       } else {
         denom = sum(kept);
       }

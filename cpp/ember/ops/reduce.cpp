@@ -148,6 +148,40 @@ TensorList SumBackward1::apply(TensorList&& grads) {
   return {to_dtype(expand(g, self_meta.shape), self_meta.dtype)};
 }
 
+namespace {
+
+// x with its NaNs replaced by zeros (x itself when it cannot hold a NaN).
+Tensor without_nans(const Tensor& x, const Tensor& values) {
+  if (!is_floating(x->dtype())) return values;
+  return where(compare(BinaryOp::Ne, x, x), zeros({}, values->dtype()), values);
+}
+
+}  // namespace
+
+Tensor nansum(const Tensor& a, const DimList& dims, bool keepdim, std::optional<DType> dtype) {
+  const Tensor x = detach(a);
+  Tensor out = sum(without_nans(x, x), dims, keepdim, dtype);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    auto node = record<NansumBackward0>(out, a);
+    node->self = SavedTensor(a, false);
+    node->dims = wrapped_dims(a->dim(), dims);
+    node->keepdim = keepdim;
+  }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    const Tensor t = forward_ad::tangent(a);
+    forward_ad::set_tangent(out, sum(without_nans(x, t), dims, keepdim, dtype));
+  }
+  return out;
+}
+
+// The gradient of sum, kept off the NaN elements.
+TensorList NansumBackward0::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this);
+  const Tensor g = expand(restore_reduced(grads[0], x->shape(), dims, keepdim), x->shape());
+  return {to_dtype(without_nans(x, g), x->dtype())};
+}
+
 Tensor mean(const Tensor& a) {
   require_floating(a, "mean");
   Tensor out = sum_all_kernel(a, a->dtype());

@@ -890,19 +890,12 @@ std::pair<int64_t, int64_t> outer_inner(const Shape& shape, int64_t dim) {
   return {outer, inner};
 }
 
-}  // namespace
-
-// A 0-d tensor acts as one element along dim 0 (or -1), as in torch, and so
-// takes one index and gives a 0-d result.
-Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
+// a's rows idx (int64, wrapped) along dim d, in idx's shape. A 0-d tensor
+// acts as one element along dim 0 (or -1), as in torch, and so takes one
+// index and gives a 0-d result.
+Tensor picked_rows(const Tensor& a, int64_t d, const Tensor& idx) {
   const bool scalar = a->dim() == 0;
-  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));
-  if (scalar && index->numel() != 1) {
-    throw std::runtime_error("index_select(): Index to scalar can have only 1 value, got " +
-                             std::to_string(index->numel()) + " value(s)");
-  }
   const int64_t size = scalar ? 1 : a->shape()[d];
-  Tensor idx = checked_index(index, size, d);
   Shape shape;
   if (!scalar) {
     for (int64_t k = 0; k < d; ++k) shape.push_back(a->shape()[k]);
@@ -922,22 +915,17 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
       std::memcpy(po + (o * n + k) * row_bytes, ps + (o * size + pi[k]) * row_bytes, row_bytes);
     }
   }
-  if (any_requires_grad(a)) {
-    auto node = record<IndexBackward0>(out, a);
-    node->index = SavedTensor(idx, false);
-    node->self_meta = InputMeta(a);
-    node->dim = d;
-  }
-  linear_tangent(out, a, [&](const Tensor& t) { return index_select(t, dim, index); });
   return out;
 }
 
-TensorList IndexBackward0::apply(TensorList&& grads) {
-  Tensor idx = index.unpack(*this);
-  Tensor g = contiguous_clone(grads[0]);
-  Tensor out = zeros(self_meta.shape, g->dtype());
-  const auto [outer, inner] = outer_inner(self_meta.shape, dim);
-  const int64_t size = self_meta.shape.empty() ? 1 : self_meta.shape[static_cast<size_t>(dim)];
+// The adjoint of picked_rows: g's rows added into zeros of `shape` at idx.
+// Under create_graph the placement records IndexPutImplBackward0, whose
+// backward picks the rows again (Note [Placing a gradient]).
+Tensor placed_rows(const Tensor& grad, const Tensor& idx, const Shape& shape, int64_t dim) {
+  Tensor g = contiguous_clone(grad);
+  Tensor out = zeros(shape, g->dtype());
+  const auto [outer, inner] = outer_inner(shape, dim);
+  const int64_t size = shape.empty() ? 1 : shape[static_cast<size_t>(dim)];
   const int64_t n = idx->numel();
   const int64_t* pi = idx->data<int64_t>();
   EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
@@ -951,16 +939,81 @@ TensorList IndexBackward0::apply(TensorList&& grads) {
       }
     }
   });
-  if (any_requires_grad(grads[0])) {
-    auto node = record<IndexPutImplBackward0>(out, grads[0]);
+  if (any_requires_grad(grad)) {
+    auto node = record<IndexPutImplBackward0>(out, grad);
     node->index = SavedTensor(idx, false);
     node->dim = dim;
   }
-  return {out};
+  return out;
+}
+
+}  // namespace
+
+Tensor index_rows(const Tensor& a, int64_t dim, const Tensor& index) {
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));
+  if (a->dim() == 0 && index->numel() != 1) {
+    throw std::runtime_error("index_select(): Index to scalar can have only 1 value, got " +
+                             std::to_string(index->numel()) + " value(s)");
+  }
+  Tensor idx = checked_index(index, a->dim() == 0 ? 1 : a->shape()[d], d);
+  Tensor out = picked_rows(a, d, idx);
+  if (any_requires_grad(a)) {
+    auto node = record<IndexBackward0>(out, a);
+    node->index = SavedTensor(idx, false);
+    node->self_meta = InputMeta(a);
+    node->dim = d;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return index_rows(t, dim, index); });
+  return out;
+}
+
+TensorList IndexBackward0::apply(TensorList&& grads) {
+  return {placed_rows(grads[0], index.unpack(*this), self_meta.shape, dim)};
+}
+
+// torch's checks, messages and exception types, which differ from indexing's:
+// no negative positions, and two wordings for an out-of-range one (dim 0 has
+// its own kernel).
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
+  if (index->dim() > 1) throw IndexError("index_select(): Index is supposed to be a vector");
+  if (index->dtype() != DType::Int64 && index->dtype() != DType::Int32) {
+    throw std::runtime_error("index_select(): Expected dtype int32 or int64 for index");
+  }
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));
+  if (a->dim() == 0 && index->numel() != 1) {
+    throw std::runtime_error("index_select(): Index to scalar can have only 1 value, got " +
+                             std::to_string(index->numel()) + " value(s)");
+  }
+  const int64_t size = a->dim() == 0 ? 1 : a->shape()[d];
+  Tensor idx = empty(Shape{index->numel()}, DType::Int64);
+  {
+    const Tensor given = index->dtype() == DType::Int64 ? index : convert(index, DType::Int64);
+    const Tensor flat = given->is_contiguous() ? given : contiguous_clone(given);
+    std::memcpy(idx->raw_data(), flat->raw_data(), sizeof(int64_t) * index->numel());
+  }
+  for (const int64_t* p = idx->data<int64_t>(); p != idx->data<int64_t>() + idx->numel(); ++p) {
+    if (*p >= 0 && *p < size) continue;
+    if (d == 0) throw IndexError("index out of range in self");
+    throw std::runtime_error("INDICES element is out of DATA bounds, id=" + std::to_string(*p) +
+                             " axis_dim=" + std::to_string(size));
+  }
+  Tensor out = picked_rows(a, d, idx);
+  if (any_requires_grad(a)) {
+    auto node = record<IndexSelectBackward0>(out, a);
+    node->index = SavedTensor(idx, false);
+    node->self_meta = InputMeta(a);
+    node->dim = d;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return index_select(t, d, idx); });
+  return out;
+}
+
+TensorList IndexSelectBackward0::apply(TensorList&& grads) {
+  return {placed_rows(grads[0], index.unpack(*this), self_meta.shape, dim)};
 }
 
 TensorList IndexPutImplBackward0::apply(TensorList&& grads) {
-  return {index_select(grads[0], dim, index.unpack(*this))};
+  return {index_rows(grads[0], dim, index.unpack(*this))};
 }
 
 Tensor nonzero_flat(const Tensor& mask) {
@@ -975,7 +1028,7 @@ Tensor nonzero_flat(const Tensor& mask) {
   return idx;
 }
 
-Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim) {
+Tensor index_by_mask(const Tensor& a, const Tensor& mask, int64_t dim) {
   if (dim + mask->dim() > a->dim()) {
     throw IndexError("too many indices for tensor of dimension " + std::to_string(a->dim()));
   }
@@ -991,7 +1044,88 @@ Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim) {
   for (int64_t d = 0; d < dim; ++d) merged.push_back(a->shape()[d]);
   merged.push_back(mask->numel());
   for (int64_t d = dim + mask->dim(); d < a->dim(); ++d) merged.push_back(a->shape()[d]);
-  return index_select(reshape(a, merged), dim, nonzero_flat(mask));
+  return index_rows(reshape(a, merged), dim, nonzero_flat(mask));
+}
+
+Tensor masked_select(const Tensor& a, const Tensor& mask) {
+  if (mask->dtype() != DType::Bool) {
+    throw std::runtime_error("masked_select: expected BoolTensor for mask");
+  }
+  const Shape shape = broadcast_shapes(a->shape(), mask->shape());
+  const Tensor positions = nonzero_flat(expand(detach(mask), shape));
+  const Tensor flat = reshape(expand(detach(a), shape), {numel_of(shape)});
+  Tensor out = picked_rows(flat, 0, positions);
+  if (any_requires_grad(a)) {
+    auto node = record<MaskedSelectBackward0>(out, a);
+    node->positions = SavedTensor(positions, false);
+    node->self_meta = InputMeta(a);
+    node->broadcast_shape = shape;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return masked_select(t, mask); });
+  return out;
+}
+
+TensorList MaskedSelectBackward0::apply(TensorList&& grads) {
+  const Shape flat{numel_of(broadcast_shape)};
+  const Tensor placed = placed_rows(grads[0], positions.unpack(*this), flat, 0);
+  return {self_meta.fit(reshape(placed, DimList(broadcast_shape.begin(), broadcast_shape.end())))};
+}
+
+// Note [Repeat as a broadcast]
+// repeat(a, r) with a's shape s (padded with leading ones to r's length) is a
+// viewed as (1, s0, 1, s1, ...), broadcast to (r0, s0, r1, s1, ...) and laid
+// out as (r0 * s0, r1 * s1, ...). Its backward reverses that: the gradient
+// viewed as (r0, s0, r1, s1, ...) summed over the r dims.
+Tensor repeat(const Tensor& a, const DimList& repeats) {
+  const size_t n = repeats.size();
+  if (n < static_cast<size_t>(a->dim())) {
+    throw std::runtime_error(
+        "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+        "tensor");
+  }
+  DimList interleaved, broadcast, out_shape;
+  const size_t pad = n - static_cast<size_t>(a->dim());
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t size = i < pad ? 1 : a->shape()[i - pad];
+    interleaved.push_back(1), interleaved.push_back(size);
+    broadcast.push_back(repeats[i]), broadcast.push_back(size);
+    out_shape.push_back(repeats[i] * size);
+  }
+  for (int64_t r : repeats) {
+    if (r < 0) {
+      throw std::runtime_error("Trying to create tensor with negative dimension " +
+                               std::to_string(r) + ": " + dims_str(out_shape));
+    }
+  }
+  const Tensor spread =
+      expand(reshape(detach(a), interleaved), Shape(broadcast.begin(), broadcast.end()));
+  Tensor out = reshape(contiguous_clone(spread), out_shape);
+  if (any_requires_grad(a)) {
+    auto node = record<RepeatBackward0>(out, a);
+    node->self_meta = InputMeta(a);
+    node->repeats = repeats;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return repeat(t, repeats); });
+  return out;
+}
+
+TensorList RepeatBackward0::apply(TensorList&& grads) {
+  const Shape& shape = self_meta.shape;
+  const size_t pad = repeats.size() - shape.size();
+  DimList split, repeat_dims;
+  for (size_t i = 0; i < repeats.size(); ++i) {
+    split.push_back(repeats[i]), split.push_back(i < pad ? 1 : shape[i - pad]);
+    repeat_dims.push_back(static_cast<int64_t>(2 * i));
+  }
+  const Tensor summed = sum(reshape(grads[0], split), repeat_dims, false);
+  return {reshape(summed, DimList(shape.begin(), shape.end()))};
+}
+
+Tensor tile(const Tensor& a, const DimList& reps) {
+  if (reps.size() >= static_cast<size_t>(a->dim())) return repeat(a, reps);
+  DimList padded(static_cast<size_t>(a->dim()) - reps.size(), 1);
+  padded.insert(padded.end(), reps.begin(), reps.end());
+  return repeat(a, padded);
 }
 
 }  // namespace ember

@@ -20,6 +20,14 @@ struct SumBackward1 final : Node {  // sum over dims
   DimList dims;
   bool keepdim = false;
 };
+// nansum: the gradient reaches the non-NaN elements only.
+struct NansumBackward0 final : Node {
+  EMBER_NODE_FWD(NansumBackward0);
+  void release_saved() override { self.release(); }
+  SavedTensor self;
+  DimList dims;  // empty: all
+  bool keepdim = false;
+};
 struct MeanBackward0 final : Node {
   EMBER_NODE_FWD(MeanBackward0);
   InputMeta self_meta;
