@@ -130,10 +130,8 @@ from ._out import install as _install_out_forms  # noqa: E402
 _install_out_forms(
     globals(),
     (
-        "addmm",
         "all",
         "any",
-        "baddbmm",
         "bucketize",
         "clamp_max",
         "clamp_min",

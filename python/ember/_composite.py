@@ -136,34 +136,6 @@ def clamp_max(input, max):
     return input.clamp(max=max)
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    # torch's checks, in its order; no type promotion among the three.
-    _require_dtype_of(mat2, "mat2", (input, "self"), (mat1, "mat1"))
-    for mat, name in ((mat1, "mat1"), (mat2, "mat2")):
-        if mat.dim() != 2:
-            raise RuntimeError(f"{name} must be a matrix, got {mat.dim()}-D tensor")
-    # torch's shape check first (expanding input to the product raises it)
-    if mat1.shape[1] == mat2.shape[0]:
-        input.expand(mat1.shape[0], mat2.shape[1])
-    return _C._addmm(input, mat1, mat2, *_coefficients(input, beta, alpha))
-
-
-def _require_dtype_of(last, last_name, *others):
-    for other, name in others:
-        if other.dtype != last.dtype:
-            raise RuntimeError(
-                f"{name} and {last_name} must have the same dtype, but got "
-                f"{_TYPE_NAMES[other.dtype]} and {_TYPE_NAMES[last.dtype]}"
-            )
-
-
-def _coefficients(input, beta, alpha):
-    """addmm/baddbmm's beta and alpha: integer matrices take integer coefficients."""
-    if not input.is_floating_point():
-        return int(beta), int(alpha)
-    return beta, alpha
-
-
 # ---- reductions ----
 
 
@@ -376,20 +348,6 @@ def take_along_dim(input, indices, dim=None):
     return input.expand(wide_in).gather(d, indices.expand(wide_idx))
 
 
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    for t, name in ((batch1, "batch1"), (batch2, "batch2")):
-        if t.dim() != 3:
-            raise RuntimeError(f"{name} must be a 3D tensor")
-    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: "
-            f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, "
-            f"{batch2.shape[1]}]."
-        )
-    _require_dtype_of(batch2, "batch2", (input, "self"), (batch1, "batch1"))
-    return _C._baddbmm(input, batch1, batch2, *_coefficients(input, beta, alpha))
-
-
 def movedim(input, source, destination):
     source = [source] if isinstance(source, int) else list(source)
     destination = [destination] if isinstance(destination, int) else list(destination)
@@ -525,7 +483,6 @@ COMPOSITES = {
     "isfinite": isfinite,
     "clamp_min": clamp_min,
     "clamp_max": clamp_max,
-    "addmm": addmm,
     "std_mean": std_mean,
     "var_mean": var_mean,
     "nonzero": nonzero,
@@ -554,7 +511,6 @@ COMPOSITES = {
     "diff": diff,
     "index_add": index_add,
     "take_along_dim": take_along_dim,
-    "baddbmm": baddbmm,
     **POINTWISE,
     **STACKING,
 }

@@ -886,25 +886,6 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       },
       py::arg("mat2"));
   def_both(m, cls, "mv", [](const Tensor& a, const Tensor& b) { return mv(a, b); }, py::arg("vec"));
-  // input + mat1 @ mat2 as one AddmmBackward0 node; torch.addmm's argument
-  // checks and its beta/alpha forms stay in Python.
-  m.def(
-      "_addmm",
-      [](const Tensor& input, const Tensor& mat1, const Tensor& mat2, double beta, double alpha) {
-        MaybeReleaseGIL gil(mat1->numel() * mat2->numel());
-        return addmm(input, mat1, mat2, beta, alpha);
-      },
-      py::arg("input"), py::arg("mat1"), py::arg("mat2"), py::arg("beta") = 1.0,
-      py::arg("alpha") = 1.0);
-  m.def(
-      "_baddbmm",
-      [](const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta,
-         double alpha) {
-        MaybeReleaseGIL gil(batch1->numel() * batch2->shape().back());
-        return baddbmm(input, batch1, batch2, beta, alpha);
-      },
-      py::arg("input"), py::arg("batch1"), py::arg("batch2"), py::arg("beta") = 1.0,
-      py::arg("alpha") = 1.0);
   init_gather_scatter(m, cls);
   def_both(
       m, cls, "index_select",

@@ -323,6 +323,8 @@ constexpr const char* kWithOut[] = {
     "ldexp",
     "nansum",
     "copysign",
+    "addmm",
+    "baddbmm",
     "addmv",
     "addbmm",
     "logcumsumexp",

@@ -1,5 +1,5 @@
 // take, index_fill and index_copy: writes and reads at int64 positions, with
-// their backward formulas (each one of these ops or index_select again, so
+// their backward formulas (each one of these ops or index_rows again, so
 // higher-order gradients flow).
 
 #include <algorithm>

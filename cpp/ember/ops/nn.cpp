@@ -195,24 +195,54 @@ Tensor piecewise_loss(const Tensor& x, double width, double scale) {
   return where(p.inside, quadratic, linear);
 }
 
+// The elementwise loss in one pass, for same-shape contiguous float32/float64
+// operands without tangents (the common call); null otherwise.
+Tensor fused_piecewise_loss(const Tensor& input, const Tensor& target, double width, double scale) {
+  const DType dtype = input->dtype();
+  if ((dtype != DType::Float32 && dtype != DType::Float64) || target->dtype() != dtype ||
+      input->shape() != target->shape() || !input->is_contiguous() || !target->is_contiguous() ||
+      forward_ad::any_tangent(input, target)) {
+    return nullptr;
+  }
+  Tensor out = empty(input->shape(), dtype);
+  EMBER_DISPATCH_FLOAT(dtype, T, [&] {
+    const T* x = input->data<T>();
+    const T* y = target->data<T>();
+    T* o = out->data<T>();
+    const T w = static_cast<T>(width), half_scale = static_cast<T>(0.5 * scale);
+    const T offset = static_cast<T>(0.5 * width), slope = static_cast<T>(scale * width);
+    for (int64_t i = 0; i < out->numel(); ++i) {
+      const T d = x[i] - y[i];
+      const T z = std::abs(d);
+      o[i] = z < w ? d * d * half_scale : (z - offset) * slope;
+    }
+  });
+  return out;
+}
+
 // d loss / dx: scale * x inside, scale * width * sign(x) outside.
 Tensor piecewise_derivative(const Tensor& x, double width, double scale) {
   const PiecewiseParts p = piecewise_parts(x, width);
   return where(p.inside, mul(p.small, Scalar(scale)), mul(sign(x), Scalar(scale * width)));
 }
 
-template <typename NodeT, double NodeT::* Width>
-Tensor piecewise_loss_op(const Tensor& input, const Tensor& target, Reduction reduction,
-                         double width, double scale, const char* kernel) {
+void require_floating_loss(const Tensor& input, const Tensor& target, const char* kernel) {
   const DType t = result_type(input, target);
   if (!is_floating(t)) {
     throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
                               scalar_type_name(t) + "'");
   }
+}
+
+template <typename NodeT, double NodeT::* Width>
+Tensor piecewise_loss_op(const Tensor& input, const Tensor& target, Reduction reduction,
+                         double width, double scale) {
   Tensor out;
   {
     GradModeGuard no_grad(false);
-    out = reduce_loss(piecewise_loss(sub(input, target), width, scale), reduction);
+    Tensor elementwise = fused_piecewise_loss(input, target, width, scale);
+    if (!elementwise) elementwise = piecewise_loss(sub(input, target), width, scale);
+    out = reduce_loss(elementwise, reduction);
   }
   if (any_requires_grad(input, target)) {
     auto node = std::make_shared<NodeT>();
@@ -245,8 +275,14 @@ TensorList piecewise_loss_grads(const Node& node, const Tensor& g, const Tensor&
 }  // namespace
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  if (beta < 0) {
+    throw std::runtime_error("smooth_l1_loss does not support negative values for beta.");
+  }
+  require_floating_loss(input, target, "smooth_l1_cpu");
+  // torch's F.smooth_l1_loss takes l1_loss at beta = 0: its nodes are the parts'.
+  if (beta == 0.0) return reduce_loss(abs(sub(input, target)), reduction);
   return piecewise_loss_op<SmoothL1LossBackward0, &SmoothL1LossBackward0::beta>(
-      input, target, reduction, beta, 1.0 / beta, "smooth_l1_cpu");
+      input, target, reduction, beta, 1.0 / beta);
 }
 
 TensorList SmoothL1LossBackward0::apply(TensorList&& grads) {
@@ -255,8 +291,17 @@ TensorList SmoothL1LossBackward0::apply(TensorList&& grads) {
 }
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
+  if (delta <= 0) {
+    throw std::runtime_error("huber_loss does not support non-positive values for delta.");
+  }
+  require_floating_loss(input, target, "huber_cpu");
+  if (!is_floating(input->dtype()) && input->dtype() != DType::Bool) {
+    throw std::runtime_error(
+        std::string("result type Float can't be cast to the desired output type ") +
+        scalar_type_name(input->dtype()));
+  }
   return piecewise_loss_op<HuberLossBackward0, &HuberLossBackward0::delta>(input, target, reduction,
-                                                                           delta, 1.0, "huber_cpu");
+                                                                           delta, 1.0);
 }
 
 TensorList HuberLossBackward0::apply(TensorList&& grads) {

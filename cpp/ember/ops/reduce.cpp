@@ -153,14 +153,40 @@ namespace {
 // x with its NaNs replaced by zeros (x itself when it cannot hold a NaN).
 Tensor without_nans(const Tensor& x, const Tensor& values) {
   if (!is_floating(x->dtype())) return values;
+  if (values == x && x->is_contiguous() &&
+      (x->dtype() == DType::Float32 || x->dtype() == DType::Float64)) {
+    Tensor out = empty(x->shape(), x->dtype());
+    EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {
+      const T* p = x->data<T>();
+      T* o = out->data<T>();
+      for (int64_t i = 0; i < x->numel(); ++i) o[i] = p[i] != p[i] ? T(0) : p[i];
+    });
+    return out;
+  }
   return where(compare(BinaryOp::Ne, x, x), zeros({}, values->dtype()), values);
+}
+
+// Whether a float tensor holds a NaN; a strided one is taken to.
+bool may_hold_nan(const Tensor& x) {
+  if (!is_floating(x->dtype())) return false;
+  if (!x->is_contiguous() || (x->dtype() != DType::Float32 && x->dtype() != DType::Float64)) {
+    return true;
+  }
+  return EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {
+    const T* p = x->data<T>();
+    for (int64_t i = 0; i < x->numel(); ++i) {
+      if (p[i] != p[i]) return true;
+    }
+    return false;
+  });
 }
 
 }  // namespace
 
 Tensor nansum(const Tensor& a, const DimList& dims, bool keepdim, std::optional<DType> dtype) {
   const Tensor x = detach(a);
-  Tensor out = sum(without_nans(x, x), dims, keepdim, dtype);
+  const Tensor kept = may_hold_nan(x) ? without_nans(x, x) : x;
+  Tensor out = dims.empty() && !keepdim ? sum(kept, dtype) : sum(kept, dims, keepdim, dtype);
   if (any_requires_grad(a) && is_floating(out->dtype())) {
     auto node = record<NansumBackward0>(out, a);
     node->self = SavedTensor(a, false);

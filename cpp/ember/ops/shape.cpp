@@ -985,12 +985,8 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
                              std::to_string(index->numel()) + " value(s)");
   }
   const int64_t size = a->dim() == 0 ? 1 : a->shape()[d];
-  Tensor idx = empty(Shape{index->numel()}, DType::Int64);
-  {
-    const Tensor given = index->dtype() == DType::Int64 ? index : convert(index, DType::Int64);
-    const Tensor flat = given->is_contiguous() ? given : contiguous_clone(given);
-    std::memcpy(idx->raw_data(), flat->raw_data(), sizeof(int64_t) * index->numel());
-  }
+  Tensor idx = index->dtype() == DType::Int64 ? index : convert(index, DType::Int64);
+  if (!idx->is_contiguous() || idx->dim() == 0) idx = reshape(contiguous_clone(idx), {-1});
   for (const int64_t* p = idx->data<int64_t>(); p != idx->data<int64_t>() + idx->numel(); ++p) {
     if (*p >= 0 && *p < size) continue;
     if (d == 0) throw IndexError("index out of range in self");
@@ -1017,7 +1013,9 @@ TensorList IndexPutImplBackward0::apply(TensorList&& grads) {
 }
 
 Tensor nonzero_flat(const Tensor& mask) {
-  Tensor m = convert(contiguous_clone(mask), DType::Bool);
+  const Tensor m = mask->dtype() == DType::Bool && mask->is_contiguous()
+                       ? mask
+                       : convert(contiguous_clone(mask), DType::Bool);
   std::vector<int64_t> hits;
   const bool* pm = m->data<bool>();
   for (int64_t i = 0; i < m->numel(); ++i) {
@@ -1052,8 +1050,11 @@ Tensor masked_select(const Tensor& a, const Tensor& mask) {
     throw std::runtime_error("masked_select: expected BoolTensor for mask");
   }
   const Shape shape = broadcast_shapes(a->shape(), mask->shape());
-  const Tensor positions = nonzero_flat(expand(detach(mask), shape));
-  const Tensor flat = reshape(expand(detach(a), shape), {numel_of(shape)});
+  const auto broadcast = [&](const Tensor& t) {
+    return t->shape() == shape ? detach(t) : expand(detach(t), shape);
+  };
+  const Tensor positions = nonzero_flat(broadcast(mask));
+  const Tensor flat = reshape(broadcast(a), {numel_of(shape)});
   Tensor out = picked_rows(flat, 0, positions);
   if (any_requires_grad(a)) {
     auto node = record<MaskedSelectBackward0>(out, a);
@@ -1074,8 +1075,34 @@ TensorList MaskedSelectBackward0::apply(TensorList&& grads) {
 // Note [Repeat as a broadcast]
 // repeat(a, r) with a's shape s (padded with leading ones to r's length) is a
 // viewed as (1, s0, 1, s1, ...), broadcast to (r0, s0, r1, s1, ...) and laid
-// out as (r0 * s0, r1 * s1, ...). Its backward reverses that: the gradient
-// viewed as (r0, s0, r1, s1, ...) summed over the r dims.
+// out as (r0 * s0, r1 * s1, ...). The forward writes that layout directly
+// (each dim's block is filled once, then copied r - 1 times); the backward
+// views the gradient as (r0, s0, r1, s1, ...) and sums over the r dims.
+
+namespace {
+
+// Writes dims [dim, n) of the repeat of contiguous `src` (sizes `sizes`) into
+// `dst`; `src_block`/`dst_block` are the element counts of one step along dim.
+void write_repeated(const char* src, char* dst, size_t dim, const Shape& sizes,
+                    const DimList& repeats, const Shape& src_block, const Shape& dst_block,
+                    size_t item) {
+  const int64_t size = sizes[dim];
+  if (dim + 1 == sizes.size()) {
+    for (int64_t k = 0; k < repeats[dim]; ++k) {
+      std::memcpy(dst + k * size * item, src, static_cast<size_t>(size) * item);
+    }
+    return;
+  }
+  for (int64_t k = 0; k < size; ++k) {
+    write_repeated(src + k * src_block[dim] * item, dst + k * dst_block[dim] * item, dim + 1, sizes,
+                   repeats, src_block, dst_block, item);
+  }
+  const size_t filled = static_cast<size_t>(size * dst_block[dim]) * item;
+  for (int64_t k = 1; k < repeats[dim]; ++k) std::memcpy(dst + k * filled, dst, filled);
+}
+
+}  // namespace
+
 Tensor repeat(const Tensor& a, const DimList& repeats) {
   const size_t n = repeats.size();
   if (n < static_cast<size_t>(a->dim())) {
@@ -1083,23 +1110,32 @@ Tensor repeat(const Tensor& a, const DimList& repeats) {
         "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
         "tensor");
   }
-  DimList interleaved, broadcast, out_shape;
   const size_t pad = n - static_cast<size_t>(a->dim());
+  Shape sizes, out_shape;
   for (size_t i = 0; i < n; ++i) {
-    const int64_t size = i < pad ? 1 : a->shape()[i - pad];
-    interleaved.push_back(1), interleaved.push_back(size);
-    broadcast.push_back(repeats[i]), broadcast.push_back(size);
-    out_shape.push_back(repeats[i] * size);
+    sizes.push_back(i < pad ? 1 : a->shape()[i - pad]);
+    out_shape.push_back(repeats[i] * sizes[i]);
   }
   for (int64_t r : repeats) {
     if (r < 0) {
       throw std::runtime_error("Trying to create tensor with negative dimension " +
-                               std::to_string(r) + ": " + dims_str(out_shape));
+                               std::to_string(r) + ": " +
+                               dims_str(DimList(out_shape.begin(), out_shape.end())));
     }
   }
-  const Tensor spread =
-      expand(reshape(detach(a), interleaved), Shape(broadcast.begin(), broadcast.end()));
-  Tensor out = reshape(contiguous_clone(spread), out_shape);
+  Tensor out = empty(out_shape, a->dtype());
+  if (n > 0 && out->numel() > 0) {
+    Shape src_block(n, 1), dst_block(n, 1);
+    for (size_t i = n - 1; i > 0; --i) {
+      src_block[i - 1] = src_block[i] * sizes[i];
+      dst_block[i - 1] = dst_block[i] * out_shape[i];
+    }
+    const Tensor src = a->is_contiguous() ? a : contiguous_clone(a);
+    write_repeated(static_cast<const char*>(src->raw_data()), static_cast<char*>(out->raw_data()),
+                   0, sizes, repeats, src_block, dst_block, itemsize(a->dtype()));
+  } else if (n == 0) {
+    out = contiguous_clone(detach(a));
+  }
   if (any_requires_grad(a)) {
     auto node = record<RepeatBackward0>(out, a);
     node->self_meta = InputMeta(a);

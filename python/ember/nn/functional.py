@@ -80,21 +80,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce((input - target).abs(), reduction)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    _warn_if_broadcast(input, target)
-    if beta < 0:
-        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    if beta == 0.0:  # torch's F takes plain L1 then, with its nodes
-        _refuse_integers_of_both(input, target, "smooth_l1_cpu")
-        return _reduce((input - target).abs(), reduction)
-    return _nn._smooth_l1_loss(input, target, reduction, beta)
-
-
-def _refuse_integers_of_both(input, target, kernel):
-    """torch's error for a float-only loss kernel when neither side is floating."""
-    if not (input.is_floating_point() or target.is_floating_point()):
-        kind = TYPE_NAMES[_C.result_type(input, target)]
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
+smooth_l1_loss = _nn.smooth_l1_loss
 
 
 def _refuse_float_result_into(input):
@@ -105,16 +91,7 @@ def _refuse_float_result_into(input):
         )
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    _warn_if_broadcast(input, target)
-    if delta <= 0:
-        raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    _refuse_integers_of_both(input, target, "huber_cpu")
-    _refuse_float_result_into(input)
-    if weight is None:
-        return _nn._huber_loss(input, target, reduction, delta)
-    # torch weighs the elementwise loss, then reduces it: nodes of their own
-    return _reduce(_nn._huber_loss(input, target, "none", delta) * weight, reduction)
+huber_loss = _nn.huber_loss
 
 
 def sigmoid(input):
