@@ -232,6 +232,10 @@ STRUCTURAL = {
         + lib.nn.functional.huber_loss(a, a.flip(1), delta=0.7, reduction="sum")
     ),
     "nansum": lambda lib, a: a.nansum(1) + lib.nansum(a),
+    "diag_embed_block_diag": lambda lib, a: lib.cat(
+        [lib.diag_embed(a, 1).reshape(-1), lib.block_diag(a, a[0]).reshape(-1)]
+    ),
+    "aminmax": lambda lib, a: (lambda r: r.min * 2 + r.max)(lib.aminmax(a, dim=1)),
     "sum_mean": lambda lib, a: a.sum(0) + a.mean(1, keepdim=True) + a.mean(),
     "matmul": lambda lib, a: a @ a.t() + (a.t() @ a).sum(),
     "mv_dot": lambda lib, a: a @ a[0] + lib.dot(a[0], a[1]),

@@ -2187,6 +2187,18 @@ SINGLE_NODE_OPS = {
         [_B234[:, :1, :3], _B234, _B243],
     ),
     "nansum": ("NansumBackward0", lambda L, x: L.nansum(x), [_WITH_NAN]),
+    "diag_embed": ("DiagEmbedBackward0", lambda L, x: L.diag_embed(x, 1, 0, 2), [_M34]),
+    "diag_embed_method": ("DiagEmbedBackward0", lambda L, x: x.t().diag_embed(-2), [_M34]),
+    "diag_of_vector": ("DiagEmbedBackward0", lambda L, x: L.diag(x[0], -1), [_M34]),
+    "diagflat": ("DiagEmbedBackward0", lambda L, x: L.diagflat(x.t(), 2), [_M34]),
+    "block_diag": (
+        "BlockDiagBackward0",
+        lambda L, x, y: L.block_diag(x, y[0], y[1, 1], x.t()),
+        [_M34, _M43],
+    ),
+    "kron": ("UnsafeViewBackward0", lambda L, x, y: L.kron(x, y[:2]), [_M34, _M43]),
+    "aminmax_min": ("AminmaxBackward0", lambda L, x: L.aminmax(x, dim=1).min, [_M34]),
+    "aminmax_max_all": ("AminmaxBackward0", lambda L, x: x.t().aminmax().max, [_M34]),
     "nansum_dim": ("NansumBackward0", lambda L, x: x.t().nansum(1, keepdim=True), [_WITH_NAN]),
     "nansum_dims": ("NansumBackward0", lambda L, x: L.nansum(x, (0, 1)), [_WITH_NAN]),
 }
@@ -2214,10 +2226,45 @@ def test_single_node_ops_release_saved_tensors(name):
     _, fn, arrays = SINGLE_NODE_OPS[name]
     out = fn(ember, *[ember.tensor(a, requires_grad=True) for a in arrays])
     out.sum().backward()
-    if name.startswith(("repeat", "tile")):
-        return  # RepeatBackward0 saves no tensor: a second backward is allowed, as in torch
+    if name.startswith(("repeat", "tile", "diag", "block_diag")):
+        return  # their nodes save no tensor: a second backward is allowed, as in torch
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         out.sum().backward()
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [None, 0, -1])
+def test_aminmax_one_node_for_both_results_like_torch(dim, keepdim):
+    ties = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+
+    def fn(L, x):
+        low, high = L.aminmax(x, dim=dim, keepdim=keepdim)
+        assert low.grad_fn is high.grad_fn
+        assert type(high.grad_fn).__name__ == "AminmaxBackward0"
+        return low * 2 + high * high
+
+    assert_grads_match(fn, [ties])
+    assert_grads_match(lambda L, x: L.aminmax(x, dim=dim, keepdim=keepdim).max, [_M34])
+    inputs = [ember.tensor(_M34, requires_grad=True)]
+    assert ember.autograd.gradgradcheck(lambda x: fn(ember, x), inputs)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.aminmax(L.ones(0, 3)),
+        lambda L: L.aminmax(L.ones(0, 3), dim=0),
+        lambda L: L.aminmax(L.ones(2, 3), dim=2),
+        lambda L: L.aminmax(L.tensor(2.0), dim=0, keepdim=True),
+        lambda L: L.block_diag(L.ones(2, 2, 2)),
+        lambda L: L.block_diag(),
+        lambda L: L.block_diag(L.ones(2, dtype=L.int64), L.ones(1, 2)),
+        lambda L: L.diag_embed(L.ones(2, 3), 0, 1, -2),
+        lambda L: L.diag_embed(L.ones(2, 3), 0, 0, 3),
+    ],
+)
+def test_aminmax_block_diag_diag_embed_values_and_errors_like_torch(call):
+    compare(call)
 
 
 @pytest.mark.parametrize(

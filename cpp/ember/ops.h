@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ember/kernels/elementwise.h"
@@ -166,6 +167,8 @@ Tensor cumprod(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::n
 Tensor max(const Tensor& a);
 // amax (is_max) or amin over dims (all when empty); records AmaxBackward0/AminBackward0.
 Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max);
+// (amin, amax) over `dim` (all when absent) as one AminmaxBackward0 node.
+std::pair<Tensor, Tensor> aminmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor min(const Tensor& a);
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);
 std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);
@@ -387,6 +390,12 @@ Tensor masked_select(const Tensor& a, const Tensor& mask);
 // RepeatBackward0. tile pads short reps with leading ones, then repeats.
 Tensor repeat(const Tensor& a, const DimList& repeats);
 Tensor tile(const Tensor& a, const DimList& reps);
+// a's last dim on the `offset` diagonal of two new dims (dim1, dim2), zeros
+// elsewhere: DiagEmbedBackward0.
+Tensor diag_embed(const Tensor& a, int64_t offset = 0, int64_t dim1 = -2, int64_t dim2 = -1);
+// The tensors (0-d and 1-d ones as rows) on the diagonal of one matrix, in
+// their promoted dtype: BlockDiagBackward0.
+Tensor block_diag(const TensorVec& tensors);
 // out[i][j] = a[i][index[i][j]] for dim 1, and the reverse writes (ops/gather.cpp).
 Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);

@@ -42,6 +42,7 @@ from ._C import AliasBackward0 as AliasBackward0
 from ._C import AliasBackward0_copy as AliasBackward0_copy
 from ._C import AmaxBackward0 as AmaxBackward0
 from ._C import AminBackward0 as AminBackward0
+from ._C import AminmaxBackward0 as AminmaxBackward0
 from ._C import AsStridedBackward0 as AsStridedBackward0
 from ._C import AsStridedBackward0_copy as AsStridedBackward0_copy
 from ._C import AsStridedBackward1 as AsStridedBackward1
@@ -57,6 +58,7 @@ from ._C import BackwardCFunction as BackwardCFunction
 from ._C import BaddbmmBackward0 as BaddbmmBackward0
 from ._C import BinaryCrossEntropyBackward0 as BinaryCrossEntropyBackward0
 from ._C import BinaryCrossEntropyWithLogitsBackward0 as BinaryCrossEntropyWithLogitsBackward0
+from ._C import BlockDiagBackward0 as BlockDiagBackward0
 from ._C import BmmBackward0 as BmmBackward0
 from ._C import CatBackward0 as CatBackward0
 from ._C import CeilBackward0 as CeilBackward0
@@ -80,6 +82,7 @@ from ._C import CummaxBackward0 as CummaxBackward0
 from ._C import CumminBackward0 as CumminBackward0
 from ._C import CumprodBackward0 as CumprodBackward0
 from ._C import CumsumBackward0 as CumsumBackward0
+from ._C import DiagEmbedBackward0 as DiagEmbedBackward0
 from ._C import DiagonalBackward0 as DiagonalBackward0
 from ._C import DiagonalBackward0_copy as DiagonalBackward0_copy
 from ._C import DiagonalBackwardBackward0 as DiagonalBackwardBackward0
@@ -356,6 +359,7 @@ from ._C import bitwise_not as bitwise_not
 from ._C import bitwise_or as bitwise_or
 from ._C import bitwise_right_shift as bitwise_right_shift
 from ._C import bitwise_xor as bitwise_xor
+from ._C import block_diag as block_diag
 from ._C import bmm as bmm
 from ._C import bool as bool
 from ._C import can_cast as can_cast
@@ -374,6 +378,7 @@ from ._C import cumprod as cumprod
 from ._C import cumsum as cumsum
 from ._C import default_generator as default_generator
 from ._C import detach as detach
+from ._C import diag_embed as diag_embed
 from ._C import diagonal as diagonal
 from ._C import diagonal_copy as diagonal_copy
 from ._C import digamma as digamma
@@ -594,7 +599,6 @@ from ._pointwise import divide as divide
 from ._pointwise import multiply as multiply
 from ._pointwise import subtract as subtract
 from ._pointwise import true_divide as true_divide
-from ._products import block_diag as block_diag
 from ._products import cartesian_prod as cartesian_prod
 from ._products import chain_matmul as chain_matmul
 from ._products import vander as vander
@@ -719,7 +723,6 @@ def deg2rad_(input, *args, **kwargs): ...
 def det(A): ...
 def detach_(input, *args, **kwargs): ...
 def diag(input, diagonal=..., *, out=...): ...
-def diag_embed(input, offset=..., dim1=..., dim2=...): ...
 def diagflat(input, offset=...): ...
 def diagonal_scatter(input, src, offset=..., dim1=..., dim2=...): ...
 def diff(input, n=..., dim=..., prepend=..., append=..., *, out=...): ...

@@ -284,10 +284,7 @@ def diag(input, diagonal=0):
         return input.diagonal(diagonal).clone()
     if input.dim() != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.dim()}D")
-    n = input.shape[0] + abs(diagonal)
-    out = _C.zeros((n, n), dtype=input.dtype)
-    out.diagonal(diagonal).copy_(input)  # records CopySlices when input requires grad
-    return out
+    return _C.diag_embed(input, diagonal, 0, 1)
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):

@@ -251,6 +251,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(RenormBackward0);
   EMBER_BIND(SumBackward1);
   EMBER_BIND(NansumBackward0);
+  EMBER_BIND(AminmaxBackward0);
   EMBER_BIND(MeanBackward0);
   EMBER_BIND(MeanBackward1);
   EMBER_BIND(VarBackward0);
@@ -302,6 +303,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(IndexSelectBackward0);
   EMBER_BIND(MaskedSelectBackward0);
   EMBER_BIND(RepeatBackward0);
+  EMBER_BIND(DiagEmbedBackward0);
+  EMBER_BIND(BlockDiagBackward0);
   EMBER_BIND(GatherBackward0);
   EMBER_BIND(ScatterAddBackward0);
   EMBER_BIND(ScatterBackward0);

@@ -939,6 +939,29 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   cls.def("expand",
           [](const Tensor& a, py::args sizes) { return expand(a, dims_from_args(sizes)); });
   cls.def("expand_as", [](const Tensor& a, const Tensor& o) { return expand(a, o->shape()); });
+  def_both(
+      m, cls, "diag_embed",
+      [](const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+        return diag_embed(a, offset, dim1, dim2);
+      },
+      py::arg("offset") = 0, py::arg("dim1") = -2, py::arg("dim2") = -1);
+  m.def("block_diag", [](py::args tensors) {
+    TensorVec ts;
+    for (py::handle t : tensors) ts.push_back(as_tensor(t));
+    return block_diag(ts);
+  });
+  // The view of a fresh result that torch's composite ops (kron) end with.
+  m.def("_unsafe_view", [](const Tensor& a, py::handle shape) {
+    const DimList dims = dims_from(shape);
+    return unsafe_view(a, Shape(dims.begin(), dims.end()));
+  });
+  // (min, max); the Python wrapper names them as torch's return type.
+  m.def(
+      "_aminmax",
+      [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+        return aminmax(a, dim, keepdim);
+      },
+      py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
   // Tensor.repeat(*sizes) or (sizes); torch has no torch.repeat.
   cls.def("repeat",
           [](const Tensor& a, py::args sizes) { return repeat(a, dims_from_args(sizes)); });

@@ -1164,4 +1164,100 @@ Tensor tile(const Tensor& a, const DimList& reps) {
   return repeat(a, padded);
 }
 
+Tensor diag_embed(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+  const int64_t ndim = a->dim() + 1;
+  const int64_t d1 = wrap_dim(dim1, ndim), d2 = wrap_dim(dim2, ndim);
+  if (d1 == d2) {
+    throw std::runtime_error("diagonal dimensions cannot be identical " + std::to_string(dim1) +
+                             ", " + std::to_string(dim2));
+  }
+  const int64_t n = (a->dim() > 0 ? a->shape().back() : 1) + std::abs(offset);
+  Shape shape(a->shape().begin(), a->shape().end() - (a->dim() > 0 ? 1 : 0));
+  for (int64_t d : {std::min(d1, d2), std::max(d1, d2)}) {
+    shape.insert(static_cast<size_t>(d), n);
+  }
+  Tensor out = zeros(shape, a->dtype());
+  {
+    GradModeGuard no_grad(false);
+    copy_kernel(diagonal(out, offset, d1, d2), a);
+  }
+  if (any_requires_grad(a)) {
+    auto node = record<DiagEmbedBackward0>(out, a);
+    node->offset = offset, node->dim1 = d1, node->dim2 = d2;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return diag_embed(t, offset, d1, d2); });
+  return out;
+}
+
+TensorList DiagEmbedBackward0::apply(TensorList&& grads) {
+  return {diagonal(grads[0], offset, dim1, dim2)};
+}
+
+Tensor block_diag(const TensorVec& tensors) {
+  DType dtype = tensors.empty() ? default_float_dtype() : tensors[0]->dtype();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i]->dim() > 2) {
+      throw std::runtime_error(
+          "torch.block_diag: Input tensors must have 2 or fewer dimensions. Input " +
+          std::to_string(i) + " has " + std::to_string(tensors[i]->dim()) + " dimensions");
+    }
+    dtype = promote(dtype, tensors[i]->dtype());
+  }
+  std::vector<BlockDiagBackward0::Block> blocks;
+  int64_t rows = 0, cols = 0;
+  for (const Tensor& t : tensors) {
+    BlockDiagBackward0::Block b;
+    b.row = rows, b.col = cols, b.meta = InputMeta(t);
+    b.rows = t->dim() == 2 ? t->shape()[0] : 1;  // 0-d and 1-d tensors are rows
+    b.cols = t->dim() == 2 ? t->shape()[1] : t->numel();
+    rows += b.rows, cols += b.cols;
+    blocks.push_back(b);
+  }
+  Tensor out = zeros(Shape{tensors.empty() ? 1 : rows, cols}, dtype);
+  {
+    GradModeGuard no_grad(false);
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const BlockDiagBackward0::Block& b = blocks[i];
+      const Tensor region =
+          slice(slice(out, 0, b.row, b.row + b.rows, 1), 1, b.col, b.col + b.cols, 1);
+      copy_kernel(region, reshape(detach(tensors[i]), {b.rows, b.cols}));
+    }
+  }
+  // As set_history for any number of inputs: a node recorded for tangents
+  // only joins no graph (Note [Forward-mode AD]).
+  bool records = false, joins_graph = false;
+  for (const Tensor& t : tensors) {
+    records = records || any_requires_grad(t);
+    joins_graph = joins_graph || t->requires_grad();
+  }
+  if (records) {
+    auto node = std::make_shared<BlockDiagBackward0>();
+    for (const Tensor& t : tensors) add_next_edge(*node, t);
+    if (joins_graph && GradMode::is_enabled()) out->set_history(node, 0);
+    node->blocks = std::move(blocks);
+  }
+  bool any_tangent = false;
+  for (const Tensor& t : tensors) any_tangent = any_tangent || forward_ad::has_tangent(t);
+  if (any_tangent) {
+    forward_ad::FormulaScope formula;
+    TensorVec tangents;
+    for (const Tensor& t : tensors) tangents.push_back(forward_ad::tangent_or_zeros(t));
+    forward_ad::set_tangent(out, block_diag(tangents));
+  }
+  return out;
+}
+
+TensorList BlockDiagBackward0::apply(TensorList&& grads) {
+  TensorList out(blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (!wants_grad(*this, i)) continue;
+    const Block& b = blocks[i];
+    const Tensor region =
+        slice(slice(grads[0], 0, b.row, b.row + b.rows, 1), 1, b.col, b.col + b.cols, 1);
+    const Tensor g = reshape(region, DimList(b.meta.shape.begin(), b.meta.shape.end()));
+    out[i] = g->dtype() == b.meta.dtype ? g : to_dtype(g, b.meta.dtype);
+  }
+  return out;
+}
+
 }  // namespace ember

@@ -150,6 +150,20 @@ struct MaskedSelectBackward0 final : Node {
   InputMeta self_meta;
   Shape broadcast_shape;
 };
+struct DiagEmbedBackward0 final : Node {
+  EMBER_NODE_FWD(DiagEmbedBackward0);
+  int64_t offset = 0, dim1 = 0, dim2 = 0;  // wrapped
+};
+// One block per input: rows [row, row + shape[0]) and columns [col, ...) of
+// the output, the input's own shape and dtype to give the gradient back in.
+struct BlockDiagBackward0 final : Node {
+  EMBER_NODE_FWD(BlockDiagBackward0);
+  struct Block {
+    int64_t row = 0, col = 0, rows = 0, cols = 0;
+    InputMeta meta;
+  };
+  std::vector<Block> blocks;
+};
 struct RepeatBackward0 final : Node {
   EMBER_NODE_FWD(RepeatBackward0);
   InputMeta self_meta;
