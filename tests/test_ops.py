@@ -2274,6 +2274,8 @@ def test_aminmax_block_diag_diag_embed_values_and_errors_like_torch(call):
         lambda L: L.addmm(L.ones(2), L.tensor([[math.nan], [1.0]]), L.ones(1, 2), alpha=0),
         lambda L: L.baddbmm(L.full((2,), math.nan), L.ones(1, 2, 3), L.ones(1, 3, 2), beta=0),
         lambda L: L.addmm(L.ones(2, dtype=L.int64), *[L.ones(2, 2, dtype=L.int64)] * 2, beta=2),
+        lambda L: L.ones(2, 2).addmm_(L.ones(2, 3), L.ones(3, 2), beta=0.5, alpha=2),
+        lambda L: L.ones(1, 2, 2).baddbmm_(L.ones(1, 2, 3), L.ones(1, 3, 2), beta=0, alpha=2),
     ],
 )
 def test_addmm_baddbmm_beta_alpha_zero_values_like_torch(call):
@@ -2296,6 +2298,8 @@ def test_index_select_masked_select_0d_and_empty_like_torch():
         lambda L: L.ones(2, 3).repeat(2, 0),
         lambda L: L.ones(2, 3).tile(()),
         lambda L: L.tile(L.tensor(1.5), (2, 2)),
+        lambda L: L.tile(L.ones(2), 3),
+        lambda L: L.ones(2).tile(2, 2),
     ],
 )
 def test_repeat_and_tile_values_and_errors_like_torch(call):

@@ -966,7 +966,10 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   cls.def("repeat",
           [](const Tensor& a, py::args sizes) { return repeat(a, dims_from_args(sizes)); });
   m.def(
-      "tile", [](const Tensor& a, py::handle dims) { return tile(a, dims_from(dims)); },
+      "tile",
+      [](const Tensor& a, py::handle dims) {
+        return tile(a, int_sequence(dims, "tile", "dims", 2));
+      },
       py::arg("input"), py::arg("dims"));
   cls.def("tile", [](const Tensor& a, py::args dims) { return tile(a, dims_from_args(dims)); });
   cls.def("permute", [](const Tensor& a, py::args dims) {
