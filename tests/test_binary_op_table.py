@@ -63,6 +63,9 @@ CALLS = {
     ("HypotBackward0", TT): (lambda lib, a, b: lib.hypot(a, b), (0.5, 2.0), None),
     ("LogaddexpBackward0", TT): (lambda lib, a, b: lib.logaddexp(a, b), None, None),
     ("Logaddexp2Backward0", TT): (lambda lib, a, b: lib.logaddexp2(a, b), None, None),
+    ("FmaxBackward0", TT): (lambda lib, a, b: lib.fmax(a, b), None, None),
+    ("FminBackward0", TT): (lambda lib, a, b: lib.fmin(a, b), None, None),
+    ("LdexpBackward0", TT): (lambda lib, a, b: lib.ldexp(a, b), None, None),
 }
 # Broadcasting shapes for the tensor-tensor form; the other forms use the first.
 SHAPES = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3))]

@@ -221,6 +221,21 @@ STRUCTURAL = {
     "cat_stack": lambda lib, a: lib.cat([a, a * 2], 1) + lib.stack([a, a], 0).sum(0).repeat(1, 2),
     "diagonal": lambda lib, a: a.diagonal(),
     "index_select": lambda lib, a: a.index_select(1, lib.tensor([3, 0, 3])),
+    "masked_select": lambda lib, a: lib.masked_select(a, a > 0),
+    "repeat_tile": lambda lib, a: a.repeat(2, 1, 2).sum(0) + lib.tile(a, (1, 2)),
+    "addmm_baddbmm_scaled": lambda lib, a: (
+        lib.addmm(a[:, :3], a, a.t(), beta=0.5, alpha=-2.0)
+        + lib.baddbmm(a[0, :2], a.view(2, 3, 2).transpose(1, 2), a.view(2, 3, 2), alpha=2.0).sum()
+    ),
+    "smooth_l1_huber": lambda lib, a: (
+        lib.nn.functional.smooth_l1_loss(a, a.flip(0), beta=0.5)
+        + lib.nn.functional.huber_loss(a, a.flip(1), delta=0.7, reduction="sum")
+    ),
+    "nansum": lambda lib, a: a.nansum(1) + lib.nansum(a),
+    "diag_embed_block_diag": lambda lib, a: lib.cat(
+        [lib.diag_embed(a, 1).reshape(-1), lib.block_diag(a, a[0]).reshape(-1)]
+    ),
+    "aminmax": lambda lib, a: (lambda r: r.min * 2 + r.max)(lib.aminmax(a, dim=1)),
     "sum_mean": lambda lib, a: a.sum(0) + a.mean(1, keepdim=True) + a.mean(),
     "matmul": lambda lib, a: a @ a.t() + (a.t() @ a).sum(),
     "mv_dot": lambda lib, a: a @ a[0] + lib.dot(a[0], a[1]),

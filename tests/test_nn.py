@@ -22,6 +22,7 @@ from conftest import (
     assert_close,
     assert_grad_fn_name,
     assert_grads_close,
+    assert_grads_match,
     backward_both,
     capture,
     compare,
@@ -1580,7 +1581,65 @@ def test_smooth_l1_and_huber_values_and_grads(name, dtype):
     rng = np.random.default_rng(9)
     a, b = rand_array(rng, (6, 3), dtype, -3, 3), rand_array(rng, (6, 3), dtype, -3, 3)
     b[0] = a[0]  # zero difference: the kink of |d|
-    check(lambda L, x, y: LOSSES2[name](L, x, y), [a, b], name=False)
+    check(lambda L, x, y: LOSSES2[name](L, x, y), [a, b])
+
+
+PIECEWISE_LOSSES = {
+    f"{kind}_{reduction}_{width}": (
+        lambda L, a, b, kind=kind, reduction=reduction, width=width: (
+            F_of(L).smooth_l1_loss(a, b, reduction=reduction, beta=width)
+            if kind == "smooth_l1"
+            else F_of(L).huber_loss(a, b, reduction=reduction, delta=width)
+        )
+    )
+    for kind in ("smooth_l1", "huber")
+    for reduction in REDUCTIONS
+    for width in (0.5, 2.0)
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIECEWISE_LOSSES))
+def test_smooth_l1_and_huber_second_order_like_torch(name):
+    rng = np.random.default_rng(12)
+    # both branches, a broadcast target, and an infinite difference (linear branch)
+    a = rng.uniform(-3, 3, (4, 3))
+    a[0, 0] = math.inf
+    b = rng.uniform(-3, 3, (3,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for L in (ember, torch):
+            out = PIECEWISE_LOSSES[name](L, L.tensor(a, requires_grad=True), L.tensor(b))
+            assert type(out.grad_fn).__name__ in ("SmoothL1LossBackward0", "HuberLossBackward0")
+        assert_grads_match(PIECEWISE_LOSSES[name], [a, b])
+        finite = [ember.tensor(np.nan_to_num(a, posinf=5.0), requires_grad=True)]
+        finite.append(ember.tensor(b, requires_grad=True))
+        assert ember.autograd.gradgradcheck(
+            lambda x, y: PIECEWISE_LOSSES[name](ember, x, y), finite
+        )
+
+
+def test_smooth_l1_beta_zero_is_l1_with_its_nodes_like_torch():
+    for reduction, node in (("mean", "MeanBackward0"), ("sum", "SumBackward0")):
+        for L in (ember, torch):
+            out = F_of(L).smooth_l1_loss(
+                L.ones(3, requires_grad=True), L.zeros(3), beta=0.0, reduction=reduction
+            )
+            assert type(out.grad_fn).__name__ == node
+
+
+def test_huber_loss_weight_and_integer_refusals_like_torch():
+    rng = np.random.default_rng(13)
+    a, b, w = rng.standard_normal(5), rng.standard_normal(5), rng.random(5)
+    for reduction in REDUCTIONS:
+        check(lambda L, x, y, ww, r=reduction: F_of(L).huber_loss(x, y, r, weight=ww), [a, b, w])
+    for fn in (
+        lambda L: F_of(L).smooth_l1_loss(L.ones(2, dtype=L.int64), L.ones(2, dtype=L.int64)),
+        lambda L: F_of(L).huber_loss(L.ones(2, dtype=L.int64), L.ones(2, dtype=L.int64)),
+        lambda L: F_of(L).smooth_l1_loss(L.ones(2), L.ones(2), reduction="bad"),
+    ):
+        e, t = capture(fn, ember), capture(fn, torch)
+        assert type(e) is type(t), (e, t)
+        assert str(e) == str(t)
 
 
 def test_smooth_l1_and_huber_errors_and_broadcast_warning():

@@ -22,6 +22,7 @@ from conftest import (
     assert_close,
     assert_grad_fn_name,
     assert_grads_close,
+    assert_grads_match,
     assert_same,
     backward_both,
     both,
@@ -2192,6 +2193,189 @@ def test_index_select_and_masked_select_errors_match_torch(call):
     err_e = capture(lambda lib: call(lib, lib.ones(2, 3)), ember)
     err_t = capture(lambda lib: call(lib, lib.ones(2, 3)), torch)
     assert err_t is not None and type(err_e) is type(err_t), (err_e, err_t)
+
+
+# ------------------------------------------------- ops that record torch's single node
+
+_R = np.random.default_rng(21)
+_M34, _M43, _M33 = (
+    _R.standard_normal((3, 4)),
+    _R.standard_normal((4, 3)),
+    _R.standard_normal((3, 3)),
+)
+_B234, _B243 = _R.standard_normal((2, 3, 4)), _R.standard_normal((2, 4, 3))
+_WITH_NAN = np.where(_R.random((3, 4)) < 0.3, np.nan, _R.standard_normal((3, 4)))
+
+# name: (torch's node, call, inputs); `.t()` and `.transpose` make strided inputs.
+SINGLE_NODE_OPS = {
+    "index_select": (
+        "IndexSelectBackward0",
+        lambda L, x: L.index_select(x, 1, L.tensor([3, 0, 3])),
+        [_M34],
+    ),
+    "index_select_int32_strided": (
+        "IndexSelectBackward0",
+        lambda L, x: x.t().index_select(0, L.tensor([2, 2], dtype=L.int32)),
+        [_M34],
+    ),
+    "index_select_0d_index": (
+        "IndexSelectBackward0",
+        lambda L, x: x.index_select(-1, L.tensor(1)),
+        [_M34],
+    ),
+    "masked_select": ("MaskedSelectBackward0", lambda L, x: L.masked_select(x, x > 0), [_M34]),
+    "masked_select_broadcast_mask": (
+        "MaskedSelectBackward0",
+        lambda L, x: x.t().masked_select(L.tensor([True, False, True])),
+        [_M34],
+    ),
+    "masked_select_broadcast_input": (
+        "MaskedSelectBackward0",
+        lambda L, x: L.masked_select(x[0], L.tensor([[True], [False], [True]])),
+        [_M34],
+    ),
+    "repeat": ("RepeatBackward0", lambda L, x: x.repeat(2, 1, 3), [_M34]),
+    "repeat_strided": ("RepeatBackward0", lambda L, x: x.t().repeat(1, 2), [_M34]),
+    "tile_short_reps": ("RepeatBackward0", lambda L, x: x.tile((2,)), [_M34]),
+    "tile_long_reps": ("RepeatBackward0", lambda L, x: L.tile(x, (2, 1, 1)), [_M34]),
+    "addmm_beta_alpha": (
+        "AddmmBackward0",
+        lambda L, b, x, y: L.addmm(b, x, y, beta=0.5, alpha=-2.0),
+        [_M33[0], _M34, _M43],
+    ),
+    "addmm_beta_zero_strided": (
+        "AddmmBackward0",
+        lambda L, b, x, y: L.addmm(b, y.t(), x.t(), beta=0, alpha=3),
+        [_M34[:, :1], _M34, _M43],
+    ),
+    "baddbmm_beta_alpha": (
+        "BaddbmmBackward0",
+        lambda L, b, x, y: L.baddbmm(b, x, y, beta=2.0, alpha=0.25),
+        [_M33, _B234, _B243],
+    ),
+    "baddbmm_strided": (
+        "BaddbmmBackward0",
+        lambda L, b, x, y: b.baddbmm(y.transpose(1, 2), x.transpose(1, 2), alpha=-1.5),
+        [_B234[:, :1, :3], _B234, _B243],
+    ),
+    "nansum": ("NansumBackward0", lambda L, x: L.nansum(x), [_WITH_NAN]),
+    "diag_embed": ("DiagEmbedBackward0", lambda L, x: L.diag_embed(x, 1, 0, 2), [_M34]),
+    "diag_embed_method": ("DiagEmbedBackward0", lambda L, x: x.t().diag_embed(-2), [_M34]),
+    "diag_of_vector": ("DiagEmbedBackward0", lambda L, x: L.diag(x[0], -1), [_M34]),
+    "diagflat": ("DiagEmbedBackward0", lambda L, x: L.diagflat(x.t(), 2), [_M34]),
+    "block_diag": (
+        "BlockDiagBackward0",
+        lambda L, x, y: L.block_diag(x, y[0], y[1, 1], x.t()),
+        [_M34, _M43],
+    ),
+    "kron": ("UnsafeViewBackward0", lambda L, x, y: L.kron(x, y[:2]), [_M34, _M43]),
+    "aminmax_min": ("AminmaxBackward0", lambda L, x: L.aminmax(x, dim=1).min, [_M34]),
+    "aminmax_max_all": ("AminmaxBackward0", lambda L, x: x.t().aminmax().max, [_M34]),
+    "nansum_dim": ("NansumBackward0", lambda L, x: x.t().nansum(1, keepdim=True), [_WITH_NAN]),
+    "nansum_dims": ("NansumBackward0", lambda L, x: L.nansum(x, (0, 1)), [_WITH_NAN]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE_NODE_OPS))
+def test_single_node_ops_match_torch(name):
+    node, fn, arrays = SINGLE_NODE_OPS[name]
+    for L in (ember, torch):
+        out = fn(L, *[L.tensor(a, requires_grad=True) for a in arrays])
+        assert type(out.grad_fn).__name__ == node
+    assert_grads_match(fn, arrays)
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE_NODE_OPS))
+def test_single_node_ops_gradgradcheck(name):
+    _, fn, arrays = SINGLE_NODE_OPS[name]
+    inputs = [ember.tensor(np.nan_to_num(a), requires_grad=True) for a in arrays]
+    assert ember.autograd.gradcheck(lambda *t: fn(ember, *t), inputs)
+    assert ember.autograd.gradgradcheck(lambda *t: fn(ember, *t), inputs)
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE_NODE_OPS))
+def test_single_node_ops_release_saved_tensors(name):
+    _, fn, arrays = SINGLE_NODE_OPS[name]
+    out = fn(ember, *[ember.tensor(a, requires_grad=True) for a in arrays])
+    out.sum().backward()
+    if name.startswith(("repeat", "tile", "diag", "block_diag")):
+        return  # their nodes save no tensor: a second backward is allowed, as in torch
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [None, 0, -1])
+def test_aminmax_one_node_for_both_results_like_torch(dim, keepdim):
+    ties = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+
+    def fn(L, x):
+        low, high = L.aminmax(x, dim=dim, keepdim=keepdim)
+        assert low.grad_fn is high.grad_fn
+        assert type(high.grad_fn).__name__ == "AminmaxBackward0"
+        return low * 2 + high * high
+
+    assert_grads_match(fn, [ties])
+    assert_grads_match(lambda L, x: L.aminmax(x, dim=dim, keepdim=keepdim).max, [_M34])
+    inputs = [ember.tensor(_M34, requires_grad=True)]
+    assert ember.autograd.gradgradcheck(lambda x: fn(ember, x), inputs)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.aminmax(L.ones(0, 3)),
+        lambda L: L.aminmax(L.ones(0, 3), dim=0),
+        lambda L: L.aminmax(L.ones(2, 3), dim=2),
+        lambda L: L.aminmax(L.tensor(2.0), dim=0, keepdim=True),
+        lambda L: L.block_diag(L.ones(2, 2, 2)),
+        lambda L: L.block_diag(),
+        lambda L: L.block_diag(L.ones(2, dtype=L.int64), L.ones(1, 2)),
+        lambda L: L.diag_embed(L.ones(2, 3), 0, 1, -2),
+        lambda L: L.diag_embed(L.ones(2, 3), 0, 0, 3),
+    ],
+)
+def test_aminmax_block_diag_diag_embed_values_and_errors_like_torch(call):
+    compare(call)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.addmm(L.tensor([math.nan, 1.0]), L.ones(2, 3), L.ones(3, 2), beta=0),
+        lambda L: L.addmm(L.ones(2), L.tensor([[math.nan], [1.0]]), L.ones(1, 2), alpha=0),
+        lambda L: L.baddbmm(L.full((2,), math.nan), L.ones(1, 2, 3), L.ones(1, 3, 2), beta=0),
+        lambda L: L.addmm(L.ones(2, dtype=L.int64), *[L.ones(2, 2, dtype=L.int64)] * 2, beta=2),
+        lambda L: L.ones(2, 2).addmm_(L.ones(2, 3), L.ones(3, 2), beta=0.5, alpha=2),
+        lambda L: L.ones(1, 2, 2).baddbmm_(L.ones(1, 2, 3), L.ones(1, 3, 2), beta=0, alpha=2),
+    ],
+)
+def test_addmm_baddbmm_beta_alpha_zero_values_like_torch(call):
+    compare(call)
+
+
+def test_index_select_masked_select_0d_and_empty_like_torch():
+    compare(lambda L: L.index_select(L.tensor(5.0), 0, L.tensor([0])))
+    compare(lambda L: L.index_select(L.tensor(5.0), 0, L.tensor([0, 0])))
+    compare(lambda L: L.index_select(L.ones(2, 3), 1, L.tensor([], dtype=L.int64)))
+    compare(lambda L: L.masked_select(L.ones(2, 3), L.zeros(3, dtype=L.bool)))
+    compare(lambda L: L.masked_select(L.tensor(2.0), L.tensor(True)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.ones(2, 3).repeat(2),
+        lambda L: L.ones(2, 3).repeat(2, -1),
+        lambda L: L.ones(2, 3).repeat(2, 0),
+        lambda L: L.ones(2, 3).tile(()),
+        lambda L: L.tile(L.tensor(1.5), (2, 2)),
+        lambda L: L.tile(L.ones(2), 3),
+        lambda L: L.ones(2).tile(2, 2),
+    ],
+)
+def test_repeat_and_tile_values_and_errors_like_torch(call):
+    compare(call)
 
 
 # ----------------------------------------------------------------- warnings torch gives

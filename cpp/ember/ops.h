@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ember/kernels/elementwise.h"
@@ -32,6 +33,12 @@ Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Scalar& b);
 Tensor rpow(const Tensor& a, const Scalar& b);  // b ** a
 Tensor maximum(const Tensor& a, const Tensor& b);
+// maximum/minimum that take the number where one side is NaN:
+// FmaxBackward0/FminBackward0.
+Tensor fmax(const Tensor& a, const Tensor& b);
+Tensor fmin(const Tensor& a, const Tensor& b);
+// a * 2**b: LdexpBackward0.
+Tensor ldexp(const Tensor& a, const Tensor& b);
 // Python's // and %. Floor division has no derivative in torch: its result
 // requires grad but backward raises (the NotImplemented node); so has
 // `scalar % tensor`. scalar_first computes `b op a`.
@@ -143,6 +150,9 @@ void add_inplace_unchecked(const Tensor& self, const Tensor& g);
 Tensor sum(const Tensor& a, std::optional<DType> dtype = std::nullopt);
 Tensor sum(const Tensor& a, const DimList& dims, bool keepdim,
            std::optional<DType> dtype = std::nullopt);
+// sum with NaNs counted as zero (NansumBackward0); dims empty = all dims.
+Tensor nansum(const Tensor& a, const DimList& dims, bool keepdim,
+              std::optional<DType> dtype = std::nullopt);
 Tensor mean(const Tensor& a);
 Tensor mean(const Tensor& a, const DimList& dims, bool keepdim);
 // dims empty = all dims.
@@ -157,6 +167,8 @@ Tensor cumprod(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::n
 Tensor max(const Tensor& a);
 // amax (is_max) or amin over dims (all when empty); records AmaxBackward0/AminBackward0.
 Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max);
+// (amin, amax) over `dim` (all when absent) as one AminmaxBackward0 node.
+std::pair<Tensor, Tensor> aminmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor min(const Tensor& a);
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim);
 std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim);
@@ -216,7 +228,14 @@ Tensor mm(const Tensor& a, const Tensor& b);
 Tensor mv(const Tensor& a, const Tensor& v);
 Tensor dot(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
-Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b);
+// beta * bias + alpha * (a @ b): AddmmBackward0. beta = 0 ignores bias and
+// alpha = 0 the product (their NaNs included), as torch's addmm.
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta = 1.0,
+             double alpha = 1.0);
+// beta * input + alpha * bmm(batch1, batch2): BaddbmmBackward0. beta = 0
+// ignores input.
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0,
+               double alpha = 1.0);
 Tensor outer(const Tensor& a, const Tensor& b);
 // beta * input + alpha * (mat @ vec): AddmvBackward0. beta = 0 ignores input.
 Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double beta = 1.0,
@@ -356,10 +375,27 @@ Tensor detach(const Tensor& a);
 Tensor cat(const TensorVec& tensors, int64_t dim);
 Tensor stack(const TensorVec& tensors, int64_t dim);
 // Picks positions along `dim` by an int64 index tensor of any shape; the result
-// has index.shape in place of that dim (a[:, idx] for dim 1).
-Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+// has index.shape in place of that dim (a[:, idx] for dim 1). Records
+// IndexBackward0, the node of advanced indexing.
+Tensor index_rows(const Tensor& a, int64_t dim, const Tensor& index);
 // a[..., mask, ...] for a bool mask covering dims [dim, dim + mask.dim()).
-Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim = 0);
+Tensor index_by_mask(const Tensor& a, const Tensor& mask, int64_t dim = 0);
+// torch.index_select: a 0-d or 1-d int32/int64 index with torch's checks;
+// records IndexSelectBackward0.
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+// torch.masked_select: input and bool mask broadcast together, a 1-D result;
+// records MaskedSelectBackward0.
+Tensor masked_select(const Tensor& a, const Tensor& mask);
+// a repeated `repeats[d]` times along each dim (leading repeats add dims):
+// RepeatBackward0. tile pads short reps with leading ones, then repeats.
+Tensor repeat(const Tensor& a, const DimList& repeats);
+Tensor tile(const Tensor& a, const DimList& reps);
+// a's last dim on the `offset` diagonal of two new dims (dim1, dim2), zeros
+// elsewhere: DiagEmbedBackward0.
+Tensor diag_embed(const Tensor& a, int64_t offset = 0, int64_t dim1 = -2, int64_t dim2 = -1);
+// The tensors (0-d and 1-d ones as rows) on the diagonal of one matrix, in
+// their promoted dtype: BlockDiagBackward0.
+Tensor block_diag(const TensorVec& tensors);
 // out[i][j] = a[i][index[i][j]] for dim 1, and the reverse writes (ops/gather.cpp).
 Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
@@ -413,6 +449,10 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps);
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+// Quadratic below beta (delta), linear above: SmoothL1LossBackward0 /
+// HuberLossBackward0. huber_loss = beta * smooth_l1_loss with beta = delta.
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta);
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta);
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const Tensor& weight, const Tensor& pos_weight,
                                         Reduction reduction);

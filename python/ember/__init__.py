@@ -39,7 +39,6 @@ from ._tensor import _all as all  # noqa: A004 - torch.all, torch.any
 from ._tensor import _any as any  # noqa: A004
 from ._tensor import _install_tensor_methods
 from ._tensor import _nanmean as nanmean
-from ._tensor import _nansum as nansum
 from ._tensor_str import set_printoptions
 
 __version__ = "0.1.0"
@@ -131,10 +130,8 @@ from ._out import install as _install_out_forms  # noqa: E402
 _install_out_forms(
     globals(),
     (
-        "addmm",
         "all",
         "any",
-        "baddbmm",
         "bucketize",
         "clamp_max",
         "clamp_min",
@@ -150,7 +147,6 @@ _install_out_forms(
         "inner",
         "isin",
         "nanmean",
-        "nansum",
         "nonzero",
         "norm",
         "rad2deg",
@@ -162,11 +158,8 @@ _install_out_forms(
         "vstack",
         "where",
         "xlogy",
-        "fmax",
-        "fmin",
         "gcd",
         "lcm",
-        "ldexp",
         "float_power",
         "heaviside",
         "frexp",

@@ -42,6 +42,7 @@ from ._C import AliasBackward0 as AliasBackward0
 from ._C import AliasBackward0_copy as AliasBackward0_copy
 from ._C import AmaxBackward0 as AmaxBackward0
 from ._C import AminBackward0 as AminBackward0
+from ._C import AminmaxBackward0 as AminmaxBackward0
 from ._C import AsStridedBackward0 as AsStridedBackward0
 from ._C import AsStridedBackward0_copy as AsStridedBackward0_copy
 from ._C import AsStridedBackward1 as AsStridedBackward1
@@ -54,8 +55,10 @@ from ._C import AtanhBackward0 as AtanhBackward0
 from ._C import AvgPool2DBackward0 as AvgPool2DBackward0
 from ._C import AvgPool2DBackwardBackward0 as AvgPool2DBackwardBackward0
 from ._C import BackwardCFunction as BackwardCFunction
+from ._C import BaddbmmBackward0 as BaddbmmBackward0
 from ._C import BinaryCrossEntropyBackward0 as BinaryCrossEntropyBackward0
 from ._C import BinaryCrossEntropyWithLogitsBackward0 as BinaryCrossEntropyWithLogitsBackward0
+from ._C import BlockDiagBackward0 as BlockDiagBackward0
 from ._C import BmmBackward0 as BmmBackward0
 from ._C import CatBackward0 as CatBackward0
 from ._C import CeilBackward0 as CeilBackward0
@@ -79,6 +82,7 @@ from ._C import CummaxBackward0 as CummaxBackward0
 from ._C import CumminBackward0 as CumminBackward0
 from ._C import CumprodBackward0 as CumprodBackward0
 from ._C import CumsumBackward0 as CumsumBackward0
+from ._C import DiagEmbedBackward0 as DiagEmbedBackward0
 from ._C import DiagonalBackward0 as DiagonalBackward0
 from ._C import DiagonalBackward0_copy as DiagonalBackward0_copy
 from ._C import DiagonalBackwardBackward0 as DiagonalBackwardBackward0
@@ -104,6 +108,8 @@ from ._C import Expm1Backward0 as Expm1Backward0
 from ._C import FillBackward0 as FillBackward0
 from ._C import FlipBackward0 as FlipBackward0
 from ._C import FloorBackward0 as FloorBackward0
+from ._C import FmaxBackward0 as FmaxBackward0
+from ._C import FminBackward0 as FminBackward0
 from ._C import FmodBackward0 as FmodBackward0
 from ._C import FmodBackward1 as FmodBackward1
 from ._C import FracBackward0 as FracBackward0
@@ -118,6 +124,7 @@ from ._C import HardshrinkBackward0 as HardshrinkBackward0
 from ._C import HardsigmoidBackward0 as HardsigmoidBackward0
 from ._C import HardswishBackward0 as HardswishBackward0
 from ._C import HardtanhBackward0 as HardtanhBackward0
+from ._C import HuberLossBackward0 as HuberLossBackward0
 from ._C import HypotBackward0 as HypotBackward0
 from ._C import I0Backward0 as I0Backward0
 from ._C import Im2ColBackward0 as Im2ColBackward0
@@ -126,7 +133,9 @@ from ._C import IndexCopyBackward0 as IndexCopyBackward0
 from ._C import IndexFillBackward0 as IndexFillBackward0
 from ._C import IndexFillBackward1 as IndexFillBackward1
 from ._C import IndexPutImplBackward0 as IndexPutImplBackward0
+from ._C import IndexSelectBackward0 as IndexSelectBackward0
 from ._C import KthvalueBackward0 as KthvalueBackward0
+from ._C import LdexpBackward0 as LdexpBackward0
 from ._C import LeBackward0 as LeBackward0
 from ._C import LeBackward1 as LeBackward1
 from ._C import LeakyReluBackward0 as LeakyReluBackward0
@@ -162,6 +171,7 @@ from ._C import LtBackward0 as LtBackward0
 from ._C import LtBackward1 as LtBackward1
 from ._C import MaskedFillBackward0 as MaskedFillBackward0
 from ._C import MaskedFillBackward1 as MaskedFillBackward1
+from ._C import MaskedSelectBackward0 as MaskedSelectBackward0
 from ._C import MaxBackward0 as MaxBackward0
 from ._C import MaxBackward1 as MaxBackward1
 from ._C import MaxPool2DWithIndicesBackward0 as MaxPool2DWithIndicesBackward0
@@ -183,6 +193,7 @@ from ._C import MvBackward0 as MvBackward0
 from ._C import NanToNumBackward0 as NanToNumBackward0
 from ._C import NanmedianBackward0 as NanmedianBackward0
 from ._C import NanmedianBackward1 as NanmedianBackward1
+from ._C import NansumBackward0 as NansumBackward0
 from ._C import NarrowCopyBackward0 as NarrowCopyBackward0
 from ._C import NativeBatchNormBackward0 as NativeBatchNormBackward0
 from ._C import NativeLayerNormBackward0 as NativeLayerNormBackward0
@@ -209,6 +220,7 @@ from ._C import ReluBackward0 as ReluBackward0
 from ._C import RemainderBackward0 as RemainderBackward0
 from ._C import RemainderBackward1 as RemainderBackward1
 from ._C import RenormBackward0 as RenormBackward0
+from ._C import RepeatBackward0 as RepeatBackward0
 from ._C import ReshapeAliasBackward0 as ReshapeAliasBackward0
 from ._C import RollBackward0 as RollBackward0
 from ._C import Rot90Backward0 as Rot90Backward0
@@ -230,6 +242,7 @@ from ._C import SinhBackward0 as SinhBackward0
 from ._C import SliceBackward0 as SliceBackward0
 from ._C import SliceBackward0_copy as SliceBackward0_copy
 from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
+from ._C import SmoothL1LossBackward0 as SmoothL1LossBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
 from ._C import SoftshrinkBackward0 as SoftshrinkBackward0
@@ -311,6 +324,7 @@ from ._C import add as add
 from ._C import addbmm as addbmm
 from ._C import addcdiv as addcdiv
 from ._C import addcmul as addcmul
+from ._C import addmm as addmm
 from ._C import addmv as addmv
 from ._C import addr as addr
 from ._C import alias_copy as alias_copy
@@ -336,6 +350,7 @@ from ._C import asinh as asinh
 from ._C import atan as atan
 from ._C import atan2 as atan2
 from ._C import atanh as atanh
+from ._C import baddbmm as baddbmm
 from ._C import bernoulli as bernoulli
 from ._C import bfloat16 as bfloat16
 from ._C import bitwise_and as bitwise_and
@@ -344,6 +359,7 @@ from ._C import bitwise_not as bitwise_not
 from ._C import bitwise_or as bitwise_or
 from ._C import bitwise_right_shift as bitwise_right_shift
 from ._C import bitwise_xor as bitwise_xor
+from ._C import block_diag as block_diag
 from ._C import bmm as bmm
 from ._C import bool as bool
 from ._C import can_cast as can_cast
@@ -362,6 +378,7 @@ from ._C import cumprod as cumprod
 from ._C import cumsum as cumsum
 from ._C import default_generator as default_generator
 from ._C import detach as detach
+from ._C import diag_embed as diag_embed
 from ._C import diagonal as diagonal
 from ._C import diagonal_copy as diagonal_copy
 from ._C import digamma as digamma
@@ -387,6 +404,8 @@ from ._C import float32 as float32
 from ._C import float64 as float64
 from ._C import floor as floor
 from ._C import floor_divide as floor_divide
+from ._C import fmax as fmax
+from ._C import fmin as fmin
 from ._C import fmod as fmod
 from ._C import frac as frac
 from ._C import from_numpy as from_numpy
@@ -412,6 +431,7 @@ from ._C import is_anomaly_enabled as is_anomaly_enabled
 from ._C import is_tensor as is_tensor
 from ._C import isnan as isnan
 from ._C import kthvalue as kthvalue
+from ._C import ldexp as ldexp
 from ._C import le as le
 from ._C import lerp as lerp
 from ._C import lgamma as lgamma
@@ -448,6 +468,7 @@ from ._C import mul as mul
 from ._C import mv as mv
 from ._C import nan_to_num as nan_to_num
 from ._C import nanmedian as nanmedian
+from ._C import nansum as nansum
 from ._C import narrow as narrow
 from ._C import narrow_copy as narrow_copy
 from ._C import ne as ne
@@ -509,6 +530,7 @@ from ._C import take as take
 from ._C import tan as tan
 from ._C import tanh as tanh
 from ._C import tensor as tensor
+from ._C import tile as tile
 from ._C import topk as topk
 from ._C import trace as trace
 from ._C import transpose as transpose
@@ -577,7 +599,6 @@ from ._pointwise import divide as divide
 from ._pointwise import multiply as multiply
 from ._pointwise import subtract as subtract
 from ._pointwise import true_divide as true_divide
-from ._products import block_diag as block_diag
 from ._products import cartesian_prod as cartesian_prod
 from ._products import chain_matmul as chain_matmul
 from ._products import vander as vander
@@ -659,7 +680,6 @@ def absolute(input): ...
 accelerator: typing.Any
 def acos_(input, *args, **kwargs): ...
 def acosh_(input, *args, **kwargs): ...
-def addmm(input, mat1, mat2, *, beta=..., alpha=..., out=...): ...
 def addmv_(input, *args, **kwargs): ...
 def all(self, dim=..., keepdim=..., *, out=...): ...
 def allclose(input, other, rtol=..., atol=..., equal_nan=...): ...
@@ -677,7 +697,6 @@ def asinh_(input, *args, **kwargs): ...
 def atan_(input, *args, **kwargs): ...
 def atanh_(input, *args, **kwargs): ...
 backends: typing.Any
-def baddbmm(input, batch1, batch2, *, beta=..., alpha=..., out=...): ...
 def bincount(input, weights=..., minlength=...): ...
 def broadcast_to(input, size): ...
 def bucketize(input, boundaries, *, out_int32=..., right=..., out=...): ...
@@ -704,7 +723,6 @@ def deg2rad_(input, *args, **kwargs): ...
 def det(A): ...
 def detach_(input, *args, **kwargs): ...
 def diag(input, diagonal=..., *, out=...): ...
-def diag_embed(input, offset=..., dim1=..., dim2=...): ...
 def diagflat(input, offset=...): ...
 def diagonal_scatter(input, src, offset=..., dim1=..., dim2=...): ...
 def diff(input, n=..., dim=..., prepend=..., append=..., *, out=...): ...
@@ -727,8 +745,6 @@ def flipud(input): ...
 float = _C.float32
 def float_power(input, exponent, *, out=...): ...
 def floor_(input, *args, **kwargs): ...
-def fmax(input, other, *, out=...): ...
-def fmin(input, other, *, out=...): ...
 def frac_(input, *args, **kwargs): ...
 def frexp(input, *, out=...): ...
 def gcd(input, other, *, out=...): ...
@@ -759,7 +775,6 @@ def isreal(input): ...
 def kron(input, other, *, out=...): ...
 def lcm(input, other, *, out=...): ...
 def lcm_(input, *args, **kwargs): ...
-def ldexp(input, other, *, out=...): ...
 def ldexp_(input, *args, **kwargs): ...
 less = _C.lt
 less_equal = _C.le
@@ -783,7 +798,6 @@ nan: builtins.float
 def nan_to_num_(input, *args, **kwargs): ...
 def nanmean(self, dim=..., keepdim=..., *, dtype=..., out=...): ...
 def nanquantile(input, q, dim=..., keepdim=..., *, interpolation=..., out=...): ...
-def nansum(self, dim=..., keepdim=..., *, dtype=..., out=...): ...
 native_channel_shuffle = unpooling.channel_shuffle
 def neg_(input, *args, **kwargs): ...
 def negative_(input, *args, **kwargs): ...
@@ -831,7 +845,6 @@ def tan_(input, *args, **kwargs): ...
 def tanh_(input, *args, **kwargs): ...
 def tensor_split(input, indices_or_sections, dim=...): ...
 def tensordot(a, b, dims=..., *, out=...): ...
-def tile(input, dims): ...
 def triangular_solve(input, A, upper=..., transpose=..., unitriangular=..., *, out=...): ...
 def trunc_(input, *args, **kwargs): ...
 def unbind(input, dim=...): ...

@@ -25,7 +25,6 @@ from ._searching import bucketize, isin, searchsorted
 _PY_REDUCTIONS = (
     "any",
     "all",
-    "nansum",
     "nanmean",
     "std_mean",
     "var_mean",

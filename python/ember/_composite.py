@@ -36,23 +36,6 @@ def _along(input, dim, start, end):
     return input[(slice(None),) * dim + (slice(start, end),)]
 
 
-def repeat(input, *sizes):
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
-    if len(sizes) < input.dim():
-        raise RuntimeError(
-            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
-            "of tensor"
-        )
-    shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
-    x = input.reshape(shape)
-    # (s0, s1, ...) -> (1, s0, 1, s1, ...) -> (r0, s0, r1, s1, ...) -> (r0*s0, r1*s1, ...)
-    interleaved = x.reshape(tuple(v for s in shape for v in (1, s)))
-    expanded = interleaved.expand(tuple(v for r, s in zip(sizes, shape) for v in (r, s)))
-    # clone: a repeat owns its memory, as torch's, even where a view would do.
-    return expanded.clone().reshape(tuple(r * s for r, s in zip(sizes, shape)))
-
-
 def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, int):
         return tuple(_C._split(tensor, split_size_or_sections, dim))
@@ -151,46 +134,6 @@ def clamp_min(input, min):
 
 def clamp_max(input, max):
     return input.clamp(max=max)
-
-
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    # torch's checks, in its order; no type promotion among the three.
-    _require_dtype_of(mat2, "mat2", (input, "self"), (mat1, "mat1"))
-    for mat, name in ((mat1, "mat1"), (mat2, "mat2")):
-        if mat.dim() != 2:
-            raise RuntimeError(f"{name} must be a matrix, got {mat.dim()}-D tensor")
-    if beta == 1 and alpha == 1 and input.is_floating_point() and input.dim() <= 2:
-        # torch's shape check first (expanding input to the product raises it)
-        if mat1.shape[1] == mat2.shape[0]:
-            input.expand(mat1.shape[0], mat2.shape[1])
-        return _C._addmm(input, mat1, mat2)
-    product = mat1 @ mat2
-    if alpha == 0:  # torch's addmm (not baddbmm) ignores the product then, NaN included
-        product = _C.where(isfinite(product), product * 0, _C.zeros((), dtype=product.dtype))
-        alpha = 1
-    return _beta_input_plus_alpha_product(input, product, beta, alpha)
-
-
-def _require_dtype_of(last, last_name, *others):
-    for other, name in others:
-        if other.dtype != last.dtype:
-            raise RuntimeError(
-                f"{name} and {last_name} must have the same dtype, but got "
-                f"{_TYPE_NAMES[other.dtype]} and {_TYPE_NAMES[last.dtype]}"
-            )
-
-
-def _beta_input_plus_alpha_product(input, product, beta, alpha):
-    """addmm/baddbmm's beta * input + alpha * product, torch's way."""
-    if not product.is_floating_point():  # integer matrices take integer coefficients
-        beta, alpha = int(beta), int(alpha)
-    if alpha != 1:
-        product = product * alpha
-    if input.shape != product.shape:  # input broadcasts to the product, not the reverse
-        input = input.expand(product.shape)
-    if beta == 0:  # torch ignores input then, NaN and inf included
-        return product + _C.where(isfinite(input), input * 0, _C.zeros((), dtype=input.dtype))
-    return product + (input if beta == 1 else input * beta)
 
 
 # ---- reductions ----
@@ -341,10 +284,7 @@ def diag(input, diagonal=0):
         return input.diagonal(diagonal).clone()
     if input.dim() != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.dim()}D")
-    n = input.shape[0] + abs(diagonal)
-    out = _C.zeros((n, n), dtype=input.dtype)
-    out.diagonal(diagonal).copy_(input)  # records CopySlices when input requires grad
-    return out
+    return _C.diag_embed(input, diagonal, 0, 1)
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):
@@ -405,20 +345,6 @@ def take_along_dim(input, indices, dim=None):
     return input.expand(wide_in).gather(d, indices.expand(wide_idx))
 
 
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    for t, name in ((batch1, "batch1"), (batch2, "batch2")):
-        if t.dim() != 3:
-            raise RuntimeError(f"{name} must be a 3D tensor")
-    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: "
-            f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, "
-            f"{batch2.shape[1]}]."
-        )
-    _require_dtype_of(batch2, "batch2", (input, "self"), (batch1, "batch1"))
-    return _beta_input_plus_alpha_product(input, batch1 @ batch2, beta, alpha)
-
-
 def movedim(input, source, destination):
     source = [source] if isinstance(source, int) else list(source)
     destination = [destination] if isinstance(destination, int) else list(destination)
@@ -464,11 +390,6 @@ def flipud(input):
     if input.dim() < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return _C.flip(input, (0,))
-
-
-def tile(input, dims):
-    dims = tuple(dims)
-    return repeat(input, (1,) * (input.dim() - len(dims)) + dims)
 
 
 def repeat_interleave(input, repeats, dim=None, *, output_size=None):
@@ -546,7 +467,6 @@ def unflatten(input, dim, sizes):
 
 
 COMPOSITES = {
-    "repeat": repeat,
     "split": split,
     "split_with_sizes": split_with_sizes,
     "chunk": chunk,
@@ -560,7 +480,6 @@ COMPOSITES = {
     "isfinite": isfinite,
     "clamp_min": clamp_min,
     "clamp_max": clamp_max,
-    "addmm": addmm,
     "std_mean": std_mean,
     "var_mean": var_mean,
     "nonzero": nonzero,
@@ -573,7 +492,6 @@ COMPOSITES = {
     "moveaxis": movedim,
     "fliplr": fliplr,
     "flipud": flipud,
-    "tile": tile,
     "repeat_interleave": repeat_interleave,
     "inner": inner,
     "is_floating_point": is_floating_point,
@@ -590,7 +508,6 @@ COMPOSITES = {
     "diff": diff,
     "index_add": index_add,
     "take_along_dim": take_along_dim,
-    "baddbmm": baddbmm,
     **POINTWISE,
     **STACKING,
 }
@@ -631,8 +548,7 @@ def install(module_namespace):
     for name, fn in COMPOSITES.items():
         if name not in _FUNCTIONS_ONLY:
             setattr(_C.Tensor, name, fn)
-        if name != "repeat":  # torch has Tensor.repeat only
-            module_namespace[name] = _requiring_tensor_input(name, fn)
+        module_namespace[name] = _requiring_tensor_input(name, fn)
 
 
 def install_more(module_namespace):

@@ -15,6 +15,7 @@ _FROM_OUT_OF_PLACE = [
     "absolute",
     "acos",
     "acosh",
+    "addmm",
     "asin",
     "asinh",
     "atan",

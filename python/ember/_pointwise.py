@@ -126,21 +126,6 @@ def heaviside(input, values):
     return _C.where(x == 0, at_zero, step)
 
 
-def _keep_first(name, input, other, first_wins):
-    """where(first_wins, input, other): the gradient goes whole to the operand chosen."""
-    _require_tensors(name, input, other)
-    return _C.where(first_wins, input, other)
-
-
-def fmax(input, other):
-    # A NaN loses to a number; a tie goes to input, as torch's gradient does.
-    return _keep_first("fmax", input, other, (input >= other) | (other != other))
-
-
-def fmin(input, other):
-    return _keep_first("fmin", input, other, (input <= other) | (other != other))
-
-
 def _integer_operands(name, input, other):
     _require_tensors(name, input, other)
     for t in (input, other):
@@ -158,20 +143,6 @@ def gcd(input, other):
 def lcm(input, other):
     a, b, dtype = _integer_operands("lcm", input, other)
     return _C.tensor(np.lcm(a, b)).to(dtype)
-
-
-def _common_float_dtype(input, other):
-    """The dtype the two promote to, or the default float dtype if that is no float."""
-    dtype = _C.result_type(input, other)  # a 0-dim operand yields to the other's kind
-    is_float = dtype in (_C.float16, _C.bfloat16, _C.float32, _C.float64)
-    return dtype if is_float else _C._get_default_dtype()
-
-
-def ldexp(input, other):
-    """input * 2**other, in the float dtype both promote to."""
-    _require_tensors("ldexp", input, other)
-    dtype = _common_float_dtype(input, other)
-    return input.to(dtype) * _C.pow(2.0, other.to(dtype))
 
 
 def frexp(input):
@@ -260,11 +231,8 @@ POINTWISE = {
     "absolute": absolute,
     "sgn": sgn,
     "heaviside": heaviside,
-    "fmax": fmax,
-    "fmin": fmin,
     "gcd": gcd,
     "lcm": lcm,
-    "ldexp": ldexp,
     "frexp": frexp,
     "float_power": float_power,
     "isposinf": isposinf,

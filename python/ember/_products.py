@@ -64,7 +64,8 @@ def kron(input, other):
     # (a0, 1, a1, 1, ...) * (1, b0, 1, b1, ...) -> (a0*b0, a1*b1, ...)
     spread_a = a.reshape([s for n in a.shape for s in (n, 1)])
     spread_b = b.reshape([s for n in b.shape for s in (1, n)])
-    return (spread_a * spread_b).reshape([m * n for m, n in zip(a.shape, b.shape)])
+    # torch's node for the fresh product's final view
+    return _C._unsafe_view(spread_a * spread_b, [m * n for m, n in zip(a.shape, b.shape)])
 
 
 # ----------------------------------------------------------------- chains of products
@@ -168,50 +169,8 @@ def chain_matmul(*matrices, out=None):
 # ----------------------------------------------------------------- structured matrices
 
 
-def block_diag(*tensors):
-    """The tensors (as matrices) along the diagonal of one matrix, zeros elsewhere."""
-    for i, t in enumerate(tensors):
-        if t.dim() > 2:
-            raise RuntimeError(
-                "torch.block_diag: Input tensors must have 2 or fewer dimensions. Input "
-                f"{i} has {t.dim()} dimensions"
-            )
-    dtype = tensors[0].dtype if tensors else _C._get_default_dtype()
-    for t in tensors[1:]:
-        dtype = _C.promote_types(dtype, t.dtype)
-    blocks = [t.reshape(1, -1) if t.dim() < 2 else t for t in tensors]
-    width = sum(b.shape[1] for b in blocks)
-    if not blocks:
-        return _C.zeros((1, 0), dtype=dtype)
-    rows, left = [], 0
-    for b in blocks:
-        right = width - left - b.shape[1]
-        pieces = [_C.zeros((b.shape[0], left), dtype=dtype), b.to(dtype)]
-        pieces.append(_C.zeros((b.shape[0], right), dtype=dtype))
-        rows.append(_C.cat(pieces, 1))
-        left += b.shape[1]
-    return _C.cat(rows, 0)
-
-
-def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    """input's last dim placed on a diagonal of two new dims, zeros elsewhere."""
-    ndim = input.dim() + 1
-    d1, d2 = _dim_in_range(dim1, ndim), _dim_in_range(dim2, ndim)
-    if d1 == d2:
-        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    n = input.shape[-1] + abs(offset) if input.dim() > 0 else abs(offset) + 1
-    rest = list(input.shape[:-1])
-    shape = rest[:]
-    for d in sorted((d1, d2)):
-        shape.insert(d, n)
-    out = _C.zeros(shape, dtype=input.dtype)
-    # writing through the diagonal view records the placement for autograd
-    out.diagonal(offset, d1, d2).copy_(input)
-    return out
-
-
 def diagflat(input, offset=0):
-    return diag_embed(input.reshape(-1), offset)
+    return _C.diag_embed(input.reshape(-1), offset)
 
 
 def vander(x, N=None, increasing=False):
@@ -291,13 +250,11 @@ FUNCTIONS = {
     "tensordot": tensordot,
     "kron": kron,
     "chain_matmul": chain_matmul,
-    "block_diag": block_diag,
-    "diag_embed": diag_embed,
     "diagflat": diagflat,
     "vander": vander,
     "cartesian_prod": cartesian_prod,
     "combinations": combinations,
 }
 
-METHODS = ("kron", "diag_embed", "diagflat")
+METHODS = ("kron", "diagflat")
 LINALG = {"multi_dot": multi_dot, "vander": linalg_vander}

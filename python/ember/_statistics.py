@@ -195,21 +195,7 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 def aminmax(input, *, dim=None, keepdim=False):
     """(amin, amax) in one call; ties share the gradient as amin's and amax's do."""
-    if dim is None:
-        if input.numel() == 0:
-            raise RuntimeError(
-                "aminmax(): cannot compute aminmax over an empty dimension as the operation "
-                "has no identity."
-            )
-        low, high = input.amin(), input.amax()
-        if keepdim:
-            low, high = (t.reshape([1] * input.dim()) for t in (low, high))
-        return _aminmax_result(low, high)
-    if input.dim() > 0:
-        d = _dim_in_range(dim, input.dim())
-        if input.shape[d] == 0:
-            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
-    return _aminmax_result(input.amin(dim, keepdim), input.amax(dim, keepdim))
+    return _aminmax_result(*_C._aminmax(input, dim, keepdim))
 
 
 # ----------------------------------------------------------------- integration

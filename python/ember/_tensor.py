@@ -93,14 +93,9 @@ def _allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return ember.allclose(self, other, rtol, atol, equal_nan)
 
 
-def _nansum(self, dim=None, keepdim=False, *, dtype=None):
-    clean = _C.where(self != self, _C.zeros((), dtype=self.dtype), self)
-    return clean.sum(dim, keepdim, dtype=dtype) if dim is not None else clean.sum(dtype=dtype)
-
-
 def _nanmean(self, dim=None, keepdim=False, *, dtype=None):
     present = (self == self).sum(dim, keepdim) if dim is not None else (self == self).sum()
-    return _nansum(self, dim, keepdim, dtype=dtype) / present
+    return _C.nansum(self, dim, keepdim, dtype=dtype) / present
 
 
 _DTYPE_TOP = {
@@ -244,7 +239,6 @@ def _install_tensor_methods():
     T.__contains__ = _contains
     T.numpy = _numpy
     T.allclose = _allclose
-    T.nansum = _nansum
     T.nanmean = _nanmean
     T.random_ = _random_
     T.new_zeros = _new_zeros

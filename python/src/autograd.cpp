@@ -250,6 +250,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(ModeBackward0);
   EMBER_BIND(RenormBackward0);
   EMBER_BIND(SumBackward1);
+  EMBER_BIND(NansumBackward0);
+  EMBER_BIND(AminmaxBackward0);
   EMBER_BIND(MeanBackward0);
   EMBER_BIND(MeanBackward1);
   EMBER_BIND(VarBackward0);
@@ -265,6 +267,7 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(MmBackward0);
   EMBER_BIND(BmmBackward0);
   EMBER_BIND(AddmmBackward0);
+  EMBER_BIND(BaddbmmBackward0);
   EMBER_BIND(AddmvBackward0);
   EMBER_BIND(AddrBackward0);
   EMBER_BIND(AddbmmBackward0);
@@ -297,6 +300,11 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(CatBackward0);
   EMBER_BIND(StackBackward0);
   EMBER_BIND(IndexBackward0);
+  EMBER_BIND(IndexSelectBackward0);
+  EMBER_BIND(MaskedSelectBackward0);
+  EMBER_BIND(RepeatBackward0);
+  EMBER_BIND(DiagEmbedBackward0);
+  EMBER_BIND(BlockDiagBackward0);
   EMBER_BIND(GatherBackward0);
   EMBER_BIND(ScatterAddBackward0);
   EMBER_BIND(ScatterBackward0);
@@ -320,6 +328,8 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(EmbeddingBackward0);
   EMBER_BIND(EmbeddingDenseBackwardBackward0);
   EMBER_BIND(MseLossBackward0);
+  EMBER_BIND(SmoothL1LossBackward0);
+  EMBER_BIND(HuberLossBackward0);
   EMBER_BIND(BinaryCrossEntropyWithLogitsBackward0);
   EMBER_BIND(BinaryCrossEntropyBackward0);
   EMBER_BIND(NllLossBackward0);

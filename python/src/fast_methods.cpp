@@ -42,7 +42,7 @@ Tensor plain_mean(const Tensor& a) {
 // The reductions taking `keepdim` (the ones composed in Python take keepdims themselves).
 #define EMBER_KEEPDIM_REDUCTIONS                                                                 \
   "max", "min", "amax", "amin", "std", "var", "prod", "argmax", "argmin", "logsumexp", "median", \
-      "nanmedian"
+      "nanmedian", "nansum"
 
 FastMethod fast_methods[] = {
     {"sum", plain_sum, nullptr, {}, {}},  {"mean", plain_mean, nullptr, {}, {}},
@@ -50,7 +50,7 @@ FastMethod fast_methods[] = {
     {"std", nullptr, nullptr, {}, {}},    {"var", nullptr, nullptr, {}, {}},
     {"prod", nullptr, nullptr, {}, {}},   {"argmax", nullptr, nullptr, {}, {}},
     {"argmin", nullptr, nullptr, {}, {}}, {"amax", nullptr, nullptr, {}, {}},
-    {"amin", nullptr, nullptr, {}, {}},
+    {"amin", nullptr, nullptr, {}, {}},   {"nansum", nullptr, nullptr, {}, {}},
 };
 
 // Note [keepdims]

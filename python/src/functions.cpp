@@ -61,6 +61,17 @@ Scalar number(py::handle h) {
 
 Tensor optional_tensor(py::handle h) { return h.is_none() ? nullptr : tensor_from_operand(h); }
 
+// torch's warning for a loss whose target broadcasts against its input.
+void warn_if_broadcast(const Tensor& input, const Tensor& target) {
+  if (input->shape() == target->shape()) return;
+  const std::string message =
+      "Using a target size (torch.Size(" + shape_str(target->shape()) +
+      ")) that is different to the input size (torch.Size(" + shape_str(input->shape()) +
+      ")). This will likely lead to incorrect results due to broadcasting. Please ensure they "
+      "have the same size.";
+  if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 2) != 0) throw py::error_already_set();
+}
+
 Reduction legacy_reduction(py::handle size_average, py::handle reduce,
                            const std::string& reduction) {
   if (size_average.is_none() && reduce.is_none()) return reduction_from(reduction);
@@ -225,20 +236,36 @@ void init_nn(py::module_& m) {
       "mse_loss",
       [](const Tensor& input, const Tensor& target, py::handle size_average, py::handle reduce,
          const std::string& reduction) {
-        if (input->shape() != target->shape()) {
-          PyErr_WarnEx(
-              PyExc_UserWarning,
-              ("Using a target size (torch.Size(" + shape_str(target->shape()) +
-               ")) that is different to the input size (torch.Size(" + shape_str(input->shape()) +
-               ")). This will likely lead to incorrect results due to broadcasting. "
-               "Please ensure they have the same size.")
-                  .c_str(),
-              2);
-        }
+        warn_if_broadcast(input, target);
         return mse_loss(input, target, legacy_reduction(size_average, reduce, reduction));
       },
       py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(),
       py::arg("reduce") = py::none(), py::arg("reduction") = "mean");
+  nn.def(
+      "smooth_l1_loss",
+      [](const Tensor& input, const Tensor& target, py::handle size_average, py::handle reduce,
+         const std::string& reduction, double beta) {
+        warn_if_broadcast(input, target);
+        return smooth_l1_loss(input, target, legacy_reduction(size_average, reduce, reduction),
+                              beta);
+      },
+      py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(),
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean", py::arg("beta") = 1.0);
+  nn.def(
+      "huber_loss",
+      [](const Tensor& input, const Tensor& target, const std::string& reduction, double delta,
+         py::handle weight) {
+        warn_if_broadcast(input, target);
+        const Reduction r = reduction_from(reduction);
+        if (weight.is_none()) return huber_loss(input, target, r, delta);
+        // torch weighs the elementwise loss, then reduces it: nodes of their own.
+        const Tensor weighted =
+            mul(huber_loss(input, target, Reduction::None, delta), optional_tensor(weight));
+        if (r == Reduction::None) return weighted;
+        return r == Reduction::Mean ? mean(weighted) : sum(weighted);
+      },
+      py::arg("input"), py::arg("target"), py::arg("reduction") = "mean", py::arg("delta") = 1.0,
+      py::arg("weight") = py::none());
   nn.def(
       "nll_loss",
       [](const Tensor& input, const Tensor& target, py::handle weight, py::handle size_average,

@@ -638,6 +638,9 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   def_tensor_pair(m, cls, "hypot", hypot);
   def_tensor_pair(m, cls, "logaddexp", logaddexp);
   def_tensor_pair(m, cls, "logaddexp2", logaddexp2);
+  def_tensor_pair(m, cls, "fmax", fmax);
+  def_tensor_pair(m, cls, "fmin", fmin);
+  def_tensor_pair(m, cls, "ldexp", ldexp);
   m.def(
       "polygamma", [](int64_t n, const Tensor& x) { return polygamma(n, x); }, py::arg("n"),
       py::arg("input"));
@@ -743,6 +746,16 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
         const DimList dims = dims_from(dim);
         MaybeReleaseGIL gil(a->numel());
         return sum(a, dims, keepdim, t);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
+      py::arg("dtype") = py::none());
+  def_both(
+      m, cls, "nansum",
+      [](const Tensor& a, py::object dim, bool keepdim, py::object dtype) {
+        const std::optional<DType> t = optional_dtype(dtype);
+        const DimList dims = dim.is_none() ? DimList{} : dims_from(dim);
+        MaybeReleaseGIL gil(a->numel());
+        return nansum(a, dims, keepdim, t);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
       py::arg("dtype") = py::none());
@@ -866,49 +879,14 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       },
       py::arg("mat2"));
   def_both(m, cls, "mv", [](const Tensor& a, const Tensor& b) { return mv(a, b); }, py::arg("vec"));
-  // input + mat1 @ mat2 as one AddmmBackward0 node; torch.addmm's argument
-  // checks and its beta/alpha forms stay in Python.
-  m.def(
-      "_addmm",
-      [](const Tensor& input, const Tensor& mat1, const Tensor& mat2) {
-        MaybeReleaseGIL gil(mat1->numel() * mat2->numel());
-        return addmm(input, mat1, mat2);
-      },
-      py::arg("input"), py::arg("mat1"), py::arg("mat2"));
   init_gather_scatter(m, cls);
   def_both(
       m, cls, "index_select",
-      [](const Tensor& a, int64_t dim, const Tensor& index) {
-        // torch's checks and exception types, which differ from indexing's.
-        if (index->dim() > 1) throw IndexError("index_select(): Index is supposed to be a vector");
-        if (index->dtype() != DType::Int64) {
-          throw std::runtime_error("index_select(): Expected dtype int32 or int64 for index");
-        }
-        const int64_t d = a->dim() == 0 ? 0 : wrap_dim(dim, a->dim());
-        const int64_t size = a->dim() == 0 ? 1 : a->shape()[d];
-        for (int64_t i = 0; i < index->numel(); ++i) {
-          const int64_t k = element_as_scalar(index, i).int_value;
-          if (k < 0 || k >= size) {  // torch's index_select takes no negative positions
-            // torch's two kernels word it differently: dim 0 has its own.
-            if (d == 0) throw IndexError("index out of range in self");
-            throw std::runtime_error("INDICES element is out of DATA bounds, id=" +
-                                     std::to_string(k) + " axis_dim=" + std::to_string(size));
-          }
-        }
-        return index_select(a, dim, index);
-      },
+      [](const Tensor& a, int64_t dim, const Tensor& index) { return index_select(a, dim, index); },
       py::arg("dim"), py::arg("index"));
   def_both(
       m, cls, "masked_select",
-      [](const Tensor& a, const Tensor& mask) {
-        if (mask->dtype() != DType::Bool) {
-          throw std::runtime_error("masked_select: expected BoolTensor for mask");
-        }
-        // Like torch: input and mask broadcast together; the result is 1-D.
-        const Shape shape = broadcast_shapes(a->shape(), mask->shape());
-        return masked_select(expand(a, shape), expand(mask, shape), 0);
-      },
-      py::arg("mask"));
+      [](const Tensor& a, const Tensor& mask) { return masked_select(a, mask); }, py::arg("mask"));
   def_both(
       m, cls, "dot", [](const Tensor& a, const Tensor& b) { return dot(a, b); }, py::arg("other"));
   def_both(
@@ -954,6 +932,39 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
   cls.def("expand",
           [](const Tensor& a, py::args sizes) { return expand(a, dims_from_args(sizes)); });
   cls.def("expand_as", [](const Tensor& a, const Tensor& o) { return expand(a, o->shape()); });
+  def_both(
+      m, cls, "diag_embed",
+      [](const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+        return diag_embed(a, offset, dim1, dim2);
+      },
+      py::arg("offset") = 0, py::arg("dim1") = -2, py::arg("dim2") = -1);
+  m.def("block_diag", [](py::args tensors) {
+    TensorVec ts;
+    for (py::handle t : tensors) ts.push_back(as_tensor(t));
+    return block_diag(ts);
+  });
+  // The view of a fresh result that torch's composite ops (kron) end with.
+  m.def("_unsafe_view", [](const Tensor& a, py::handle shape) {
+    const DimList dims = dims_from(shape);
+    return unsafe_view(a, Shape(dims.begin(), dims.end()));
+  });
+  // (min, max); the Python wrapper names them as torch's return type.
+  m.def(
+      "_aminmax",
+      [](const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+        return aminmax(a, dim, keepdim);
+      },
+      py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  // Tensor.repeat(*sizes) or (sizes); torch has no torch.repeat.
+  cls.def("repeat",
+          [](const Tensor& a, py::args sizes) { return repeat(a, dims_from_args(sizes)); });
+  m.def(
+      "tile",
+      [](const Tensor& a, py::handle dims) {
+        return tile(a, int_sequence(dims, "tile", "dims", 2));
+      },
+      py::arg("input"), py::arg("dims"));
+  cls.def("tile", [](const Tensor& a, py::args dims) { return tile(a, dims_from_args(dims)); });
   cls.def("permute", [](const Tensor& a, py::args dims) {
     if (dims.size() == 0)
       throw TypeError("permute() missing 1 required positional arguments: \"dims\"");

@@ -228,6 +228,20 @@ void init_add_products(py::module_& m, TensorClass& cls) {
     MaybeReleaseGIL gil(batch1->numel() * batch2->numel());
     return addbmm(input, batch1, batch2, number_arg(beta), number_arg(alpha));
   };
+  auto addmm_fn = [](const Tensor& input, const Tensor& mat1, const Tensor& mat2, py::handle beta,
+                     py::handle alpha) {
+    MaybeReleaseGIL gil(mat1->numel() * (mat2->dim() == 2 ? mat2->shape()[1] : 1));
+    return addmm(input, mat1, mat2, number_arg(beta), number_arg(alpha));
+  };
+  auto baddbmm_fn = [](const Tensor& input, const Tensor& batch1, const Tensor& batch2,
+                       py::handle beta, py::handle alpha) {
+    MaybeReleaseGIL gil(batch1->numel() * (batch2->dim() == 3 ? batch2->shape()[2] : 1));
+    return baddbmm(input, batch1, batch2, number_arg(beta), number_arg(alpha));
+  };
+  def_both(m, cls, "addmm", addmm_fn, py::arg("mat1"), py::arg("mat2"), py::kw_only(),
+           py::arg("beta") = 1, py::arg("alpha") = 1);
+  def_both(m, cls, "baddbmm", baddbmm_fn, py::arg("batch1"), py::arg("batch2"), py::kw_only(),
+           py::arg("beta") = 1, py::arg("alpha") = 1);
   auto addr_fn = [](const Tensor& input, const Tensor& vec1, const Tensor& vec2, py::handle beta,
                     py::handle alpha) {
     return addr(input, vec1, vec2, number_arg(beta), number_arg(alpha));

@@ -195,11 +195,11 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
     const auto& [dim, idx] = adv[0];
     if (idx->dtype() == DType::Bool && idx->dim() == 0) {
       const int64_t kept = item_as_scalar(idx).int_value;
-      return index_select(unsqueeze(out, dim), dim, zeros(Shape{kept}, DType::Int64));
+      return index_rows(unsqueeze(out, dim), dim, zeros(Shape{kept}, DType::Int64));
     }
-    if (idx->dtype() == DType::Bool) return masked_select(out, idx, dim);
+    if (idx->dtype() == DType::Bool) return index_by_mask(out, idx, dim);
     if (idx->dim() == 0) return select(out, dim, item_as_scalar(idx).int_value);
-    return index_select(out, dim, idx);
+    return index_rows(out, dim, idx);
   }
   std::vector<std::pair<int64_t, Tensor>> points;
   for (const auto& [dim, idx] : adv) {
@@ -260,7 +260,7 @@ Tensor apply_advanced(Tensor out, const std::vector<std::pair<int64_t, Tensor>>&
   for (int64_t d = first + static_cast<int64_t>(points.size()); d < out->dim(); ++d) {
     merged.push_back(out->shape()[d]);
   }
-  return index_select(reshape(out, merged), first, linear);
+  return index_rows(reshape(out, merged), first, linear);
 }
 
 bool is_full_slice(py::handle h) {

@@ -62,6 +62,12 @@ Tensor call(BinaryFn fn, const Tensor& x, const Tensor& y) {
       return logaddexp(x, y);
     case BinaryFn::Logaddexp2:
       return logaddexp2(x, y);
+    case BinaryFn::Fmax:
+      return fmax(x, y);
+    case BinaryFn::Fmin:
+      return fmin(x, y);
+    case BinaryFn::Ldexp:
+      return ldexp(x, y);
   }
   return nullptr;
 }

@@ -62,8 +62,8 @@ Tensor step(ByteSource& b, const Tensor& t) {
     case 11:
       return matmul(t, full(random_shape(b), b.value(), t->dtype()));
     case 12:
-      return index_select(t, dim,
-                          full(random_shape(b), static_cast<double>(b.small(-6, 6)), DType::Int64));
+      return index_rows(t, dim,
+                        full(random_shape(b), static_cast<double>(b.small(-6, 6)), DType::Int64));
     default:
       return permute(t, {dim, b.small(-5, 5)});
   }

@@ -171,6 +171,31 @@ Tensor logaddexp2_other_derivative(const Tensor& v, const BinaryOperands& o) {
   return logaddexp_share(v, o.other, o.self, true);
 }
 
+// fmax / fmin send the whole gradient to one side: self where it won or tied,
+// or where other is NaN (self was kept); other everywhere else. Unlike
+// maximum, ties are not split.
+template <BinaryOp Wins>
+Tensor self_kept(const BinaryOperands& o) {
+  return bitwise(BinaryOp::BitOr, compare(Wins, o.self, o.other),
+                 compare(BinaryOp::Ne, o.other, o.other));
+}
+template <BinaryOp Wins>
+Tensor kept_self_derivative(const Tensor& v, const BinaryOperands& o) {
+  return where(self_kept<Wins>(o), v, zeros({}, v->dtype()));
+}
+template <BinaryOp Wins>
+Tensor kept_other_derivative(const Tensor& v, const BinaryOperands& o) {
+  return where(self_kept<Wins>(o), zeros({}, v->dtype()), v);
+}
+
+// ldexp(a, b) = a * 2**b: d/da = 2**b, d/db = a * 2**b * ln 2.
+Tensor ldexp_self_derivative(const Tensor& v, const BinaryOperands& o) {
+  return mul(v, rpow(o.other, Scalar(2.0)));
+}
+Tensor ldexp_other_derivative(const Tensor& v, const BinaryOperands& o) {
+  return mul(mul(v, o.self), mul(rpow(o.other, Scalar(2.0)), Scalar(std::log(2.0))));
+}
+
 constexpr uint8_t kBothForms = TensorTensor | TensorScalar;
 constexpr uint8_t kOperands = Self | Other;
 
@@ -225,6 +250,12 @@ constexpr BinaryEntry kBinaryTable[] = {
      kOperands, kOperands, nullptr, logaddexp_self_derivative, logaddexp_other_derivative},
     {BinaryFn::Logaddexp2, "logaddexp2", "Logaddexp2Backward0", TensorTensor, ScalarUse::Unused,
      kOperands, kOperands, nullptr, logaddexp2_self_derivative, logaddexp2_other_derivative},
+    {BinaryFn::Fmax, "fmax", "FmaxBackward0", TensorTensor, ScalarUse::Unused, kOperands, kOperands,
+     nullptr, kept_self_derivative<BinaryOp::Ge>, kept_other_derivative<BinaryOp::Ge>},
+    {BinaryFn::Fmin, "fmin", "FminBackward0", TensorTensor, ScalarUse::Unused, kOperands, kOperands,
+     nullptr, kept_self_derivative<BinaryOp::Le>, kept_other_derivative<BinaryOp::Le>},
+    {BinaryFn::Ldexp, "ldexp", "LdexpBackward0", TensorTensor, ScalarUse::Unused, Other, kOperands,
+     nullptr, ldexp_self_derivative, ldexp_other_derivative},
 };
 
 // The node keeps the result or the aux tensor in one slot.

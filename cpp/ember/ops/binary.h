@@ -67,8 +67,11 @@ enum class BinaryFn : uint8_t {
   Hypot,
   Logaddexp,
   Logaddexp2,
+  Fmax,
+  Fmin,
+  Ldexp,
 };
-constexpr size_t kBinaryFnCount = static_cast<size_t>(BinaryFn::Logaddexp2) + 1;
+constexpr size_t kBinaryFnCount = static_cast<size_t>(BinaryFn::Ldexp) + 1;
 
 // Call forms an entry's node is recorded for.
 namespace binary_form {
@@ -178,5 +181,8 @@ using XlogyBackward0 = BinaryNode<BinaryFn::Xlogy>;
 using HypotBackward0 = BinaryNode<BinaryFn::Hypot>;
 using LogaddexpBackward0 = BinaryNode<BinaryFn::Logaddexp>;
 using Logaddexp2Backward0 = BinaryNode<BinaryFn::Logaddexp2>;
+using FmaxBackward0 = BinaryNode<BinaryFn::Fmax>;
+using FminBackward0 = BinaryNode<BinaryFn::Fmin>;
+using LdexpBackward0 = BinaryNode<BinaryFn::Ldexp>;
 
 }  // namespace ember

@@ -2,6 +2,8 @@
 
 #include "ember/autograd/functions/elementwise.h"
 
+#include <cmath>
+
 #include "ember/autograd/no_graph.h"
 #include "ember/kernels/elementwise.h"
 
@@ -128,6 +130,58 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 Tensor minimum(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(BinaryOp::Minimum, a, b);
   differentiate_binary(BinaryFn::Minimum, out, a, b);
+  return out;
+}
+
+namespace {
+
+// maximum or minimum, except that a NaN on one side yields the other side's
+// value (NaN only when both are).
+Tensor nan_skipping_extreme(BinaryOp extreme, const Tensor& a, const Tensor& b) {
+  const DType dtype = a->dtype();
+  if ((dtype == DType::Float32 || dtype == DType::Float64) && b->dtype() == dtype &&
+      a->shape() == b->shape() && a->is_contiguous() && b->is_contiguous()) {
+    // The common call in one pass.
+    Tensor out = empty(a->shape(), dtype);
+    const bool is_max = extreme == BinaryOp::Maximum;
+    EMBER_DISPATCH_FLOAT(dtype, T, [&] {
+      const T* x = a->data<T>();
+      const T* y = b->data<T>();
+      T* o = out->data<T>();
+      for (int64_t i = 0; i < out->numel(); ++i) {
+        o[i] = is_max ? std::fmax(x[i], y[i]) : std::fmin(x[i], y[i]);
+      }
+    });
+    return out;
+  }
+  const Tensor x = detach(a), y = detach(b);
+  Tensor out = binary_kernel(extreme, x, y);
+  if (!is_floating(out->dtype())) return out;
+  return where(compare(BinaryOp::Ne, x, x), y, where(compare(BinaryOp::Ne, y, y), x, out));
+}
+
+}  // namespace
+
+Tensor fmax(const Tensor& a, const Tensor& b) {
+  Tensor out = nan_skipping_extreme(BinaryOp::Maximum, a, b);
+  differentiate_binary(BinaryFn::Fmax, out, a, b);
+  return out;
+}
+
+Tensor fmin(const Tensor& a, const Tensor& b) {
+  Tensor out = nan_skipping_extreme(BinaryOp::Minimum, a, b);
+  differentiate_binary(BinaryFn::Fmin, out, a, b);
+  return out;
+}
+
+// a * 2**b in the float dtype both promote to (the default float dtype for
+// two integer tensors), as torch's composition computes it.
+Tensor ldexp(const Tensor& a, const Tensor& b) {
+  DType dtype = result_type(a, b);
+  if (!is_floating(dtype)) dtype = default_float_dtype();
+  const Tensor x = to_dtype(detach(a), dtype), y = to_dtype(detach(b), dtype);
+  Tensor out = mul(x, rpow(y, Scalar(2.0)));
+  differentiate_binary(BinaryFn::Ldexp, out, a, b);
   return out;
 }
 

@@ -1,5 +1,5 @@
 // take, index_fill and index_copy: writes and reads at int64 positions, with
-// their backward formulas (each one of these ops or index_select again, so
+// their backward formulas (each one of these ops or index_rows again, so
 // higher-order gradients flow).
 
 #include <algorithm>
@@ -168,7 +168,7 @@ TensorList IndexFillBackward1::apply(TensorList&& grads) {
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = index_fill(g, dim, idx, Scalar(0.0));
   if (wants_grad(*this, 1)) {
-    const Tensor picked = g->dim() == 0 ? g : index_select(g, dim, idx);
+    const Tensor picked = g->dim() == 0 ? g : index_rows(g, dim, idx);
     out[1] = value_meta.fit(sum(picked));
   }
   return out;
@@ -259,7 +259,7 @@ TensorList IndexCopyBackward0::apply(TensorList&& grads) {
   const Tensor idx = index.unpack(*this);
   TensorList out(2);
   if (wants_grad(*this, 0)) out[0] = index_fill(g, dim, idx, Scalar(0.0));
-  if (wants_grad(*this, 1)) out[1] = g->dim() == 0 ? g : index_select(g, dim, idx);
+  if (wants_grad(*this, 1)) out[1] = g->dim() == 0 ? g : index_rows(g, dim, idx);
   return out;
 }
 

@@ -241,42 +241,6 @@ TensorList BmmBackward0::apply(TensorList&& grads) {
   return out;
 }
 
-Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
-  Tensor out;
-  {
-    GradModeGuard no_grad(false);
-    out = mm(a, b);
-    binary_inplace_kernel(BinaryOp::Add, out, bias);
-  }
-  if (GradMode::is_enabled() &&
-      (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
-    auto node = std::make_shared<AddmmBackward0>();
-    set_history(node, {&bias, &a, &b}, out);
-    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
-    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
-    node->bias_meta = GradFit(bias, out);
-    node->mat1_col_major = col_major(a);
-    node->mat2_col_major = col_major(b);
-  }
-  if (forward_ad::has_tangent(bias)) {
-    forward_ad::FormulaScope formula;
-    // mm above set a @ b's tangent, if a or b carries one.
-    const Tensor product = forward_ad::tangent(out);
-    const Tensor tb = forward_ad::tangent(bias);
-    forward_ad::set_tangent(out, product ? add(product, tb) : expand(tb, out->shape()));
-  }
-  return out;
-}
-
-TensorList AddmmBackward0::apply(TensorList&& grads) {
-  const Tensor& g = grads[0];
-  TensorList out(3);
-  if (wants_grad(*this, 0)) out[0] = bias_meta.fit(g);
-  if (wants_grad(*this, 1)) out[1] = mm_grad_a(g, mat2.unpack(*this), mat1_col_major);
-  if (wants_grad(*this, 2)) out[2] = mm_grad_b(mat1.unpack(*this), g, mat2_col_major);
-  return out;
-}
-
 Tensor outer(const Tensor& a, const Tensor& b) {
   for (const auto& [t, name] : {std::pair{&a, "self"}, std::pair{&b, "vec2"}}) {
     if ((*t)->dim() != 1) {
@@ -335,7 +299,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 }  // namespace ember
 
-// ---- addmv / addbmm: beta * input + alpha * product ----
+// ---- addmm / baddbmm / addmv / addbmm: beta * input + alpha * product ----
 
 namespace ember {
 namespace {
@@ -363,7 +327,170 @@ Tensor scaled_sum(const Tensor& input, const Tensor& product, double beta, doubl
 
 Tensor scaled(const Tensor& t, double factor) { return factor == 1.0 ? t : mul(t, Scalar(factor)); }
 
+// scaled_sum written into the fresh product by raw kernels, when no tangent is
+// asked for (scaled_sum's ops compute it otherwise).
+Tensor scaled_sum_into(const Tensor& input, const Tensor& product, double beta, double alpha) {
+  if (forward_ad::any_tangent(input, product)) return scaled_sum(input, product, beta, alpha);
+  if (alpha != 1.0)
+    binary_scalar_inplace_kernel(BinaryOp::Mul, product, factor_for(product, alpha));
+  if (beta == 0.0) return product;
+  binary_inplace_kernel(
+      BinaryOp::Add, product,
+      beta == 1.0 ? input : binary_scalar_kernel(BinaryOp::Mul, input, factor_for(input, beta)));
+  return product;
+}
+// beta = alpha = 1 on floats, the step of every Linear layer: the product
+// takes the bias in place, with no scaling.
+Tensor unscaled_addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = mm(a, b);
+    binary_inplace_kernel(BinaryOp::Add, out, bias);
+  }
+  if (GradMode::is_enabled() &&
+      (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
+    auto node = std::make_shared<AddmmBackward0>();
+    set_history(node, {&bias, &a, &b}, out);
+    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
+    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
+    node->bias_meta = GradFit(bias, out);
+    node->mat1_col_major = col_major(a);
+    node->mat2_col_major = col_major(b);
+  }
+  if (forward_ad::has_tangent(bias)) {
+    forward_ad::FormulaScope formula;
+    // mm above set a @ b's tangent, if a or b carries one.
+    const Tensor product = forward_ad::tangent(out);
+    const Tensor tb = forward_ad::tangent(bias);
+    forward_ad::set_tangent(out, product ? add(product, tb) : expand(tb, out->shape()));
+  }
+  return out;
+}
+
+// torch's checks for addmm and baddbmm, in its order: every operand's dtype
+// against the last one's, then the operands' ranks.
+void require_dtype_of_last(const Tensor& last, const char* last_name,
+                           std::initializer_list<std::pair<const Tensor*, const char*>> others) {
+  for (const auto& [t, name] : others) {
+    if ((*t)->dtype() != last->dtype()) {
+      throw std::runtime_error(
+          std::string(name) + " and " + last_name + " must have the same dtype, but got " +
+          scalar_type_name((*t)->dtype()) + " and " + scalar_type_name(last->dtype()));
+    }
+  }
+}
+
+// Whether `input` broadcasts to `shape` (else expand gives torch's error).
+bool broadcasts_to(const Tensor& input, const Shape& shape) {
+  if (input->dim() > static_cast<int64_t>(shape.size())) return false;
+  const size_t skip = shape.size() - static_cast<size_t>(input->dim());
+  for (size_t i = 0; i < static_cast<size_t>(input->dim()); ++i) {
+    if (input->shape()[i] != 1 && input->shape()[i] != shape[skip + i]) return false;
+  }
+  return true;
+}
+void require_broadcast(const Tensor& input, const Shape& shape) {
+  if (!broadcasts_to(input, shape)) expand(detach(input), shape);
+}
+
+// An integer result takes integer coefficients (torch truncates them).
+double coefficient_for(const Tensor& t, double factor) {
+  return is_floating(t->dtype()) ? factor : std::trunc(factor);
+}
+
 }  // namespace
+
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
+  require_dtype_of_last(b, "mat2", {{&bias, "self"}, {&a, "mat1"}});
+  for (const auto& [t, name] : {std::pair{&a, "mat1"}, std::pair{&b, "mat2"}}) {
+    if ((*t)->dim() != 2) {
+      throw std::runtime_error(std::string(name) + " must be a matrix, got " +
+                               std::to_string((*t)->dim()) + "-D tensor");
+    }
+  }
+  if (a->shape()[1] == b->shape()[0]) {  // torch's message for a bias that cannot fit comes first
+    require_broadcast(bias, Shape{a->shape()[0], b->shape()[1]});
+  }
+  beta = coefficient_for(bias, beta), alpha = coefficient_for(bias, alpha);
+  if (beta == 1.0 && alpha == 1.0 && is_floating(bias->dtype()) && bias->dim() <= 2) {
+    return unscaled_addmm(bias, a, b);
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    Tensor product = mm(a, b);
+    // torch's addmm (not baddbmm) drops the product at alpha = 0, NaNs included.
+    if (alpha == 0.0) product = zeros(product->shape(), product->dtype());
+    out = scaled_sum_into(bias, product, beta, alpha == 0.0 ? 1.0 : alpha);
+  }
+  if (any_requires_grad(bias, a) || any_requires_grad(b)) {
+    auto node = std::make_shared<AddmmBackward0>();
+    set_history(node, {&bias, &a, &b}, out);
+    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
+    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
+    node->bias_meta = GradFit(bias, out);
+    node->mat1_col_major = col_major(a);
+    node->mat2_col_major = col_major(b);
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+TensorList AddmmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = bias_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) {
+    out[1] = scaled(mm_grad_a(g, mat2.unpack(*this), mat1_col_major), alpha);
+  }
+  if (wants_grad(*this, 2)) {
+    out[2] = scaled(mm_grad_b(mat1.unpack(*this), g, mat2_col_major), alpha);
+  }
+  return out;
+}
+
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta,
+               double alpha) {
+  for (const auto& [t, name] : {std::pair{&batch1, "batch1"}, std::pair{&batch2, "batch2"}}) {
+    if ((*t)->dim() != 3) throw std::runtime_error(std::string(name) + " must be a 3D tensor");
+  }
+  if (batch1->shape()[0] != batch2->shape()[0] || batch1->shape()[2] != batch2->shape()[1]) {
+    throw std::runtime_error("Expected size for first two dimensions of batch2 tensor to be: [" +
+                             std::to_string(batch1->shape()[0]) + ", " +
+                             std::to_string(batch1->shape()[2]) + "] but got: [" +
+                             std::to_string(batch2->shape()[0]) + ", " +
+                             std::to_string(batch2->shape()[1]) + "].");
+  }
+  require_dtype_of_last(batch2, "batch2", {{&input, "self"}, {&batch1, "batch1"}});
+  beta = coefficient_for(input, beta), alpha = coefficient_for(input, alpha);
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    const Tensor product = bmm(batch1, batch2);
+    require_broadcast(input, product->shape());
+    out = scaled_sum_into(input, product, beta, alpha);
+  }
+  if (any_requires_grad(input, batch1) || any_requires_grad(batch2)) {
+    auto node = record<BaddbmmBackward0>(out, {&input, &batch1, &batch2});
+    if (batch2->requires_grad()) node->batch1 = SavedTensor(batch1, false);
+    if (batch1->requires_grad()) node->batch2 = SavedTensor(batch2, false);
+    node->input_meta = GradFit(input, out);
+    node->beta = beta;
+    node->alpha = alpha;
+  }
+  return out;
+}
+
+TensorList BaddbmmBackward0::apply(TensorList&& grads) {
+  const Tensor& g = grads[0];
+  TensorList out(3);
+  if (wants_grad(*this, 0)) out[0] = input_meta.fit(scaled(g, beta));
+  if (wants_grad(*this, 1)) out[1] = scaled(bmm(g, transpose(batch2.unpack(*this), 1, 2)), alpha);
+  if (wants_grad(*this, 2)) out[2] = scaled(bmm(transpose(batch1.unpack(*this), 1, 2), g), alpha);
+  return out;
+}
 
 Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, double beta, double alpha) {
   if (mat->dim() != 2 || vec->dim() != 1 || input->dim() > 1) {
@@ -429,7 +556,7 @@ Tensor addr(const Tensor& input, const Tensor& vec1, const Tensor& vec2, double 
       return f == 1.0 || dtype == DType::Bool ? t : mul(t, factor_for(t, f));
     };
     const Tensor product = outer(times(to_dtype(vec1, dtype), alpha), to_dtype(vec2, dtype));
-    expand(input, product->shape());  // torch's check and message for an input that cannot fit
+    require_broadcast(input, product->shape());
     out = beta == 0.0 ? product : add(times(to_dtype(input, dtype), beta), product);
   }
   if (any_requires_grad(input, vec1) || any_requires_grad(vec2)) {

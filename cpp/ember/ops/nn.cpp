@@ -167,6 +167,148 @@ TensorList MseLossBackward0::apply(TensorList&& grads) {
   return out;
 }
 
+// ---- smooth L1 / Huber ----
+
+namespace {
+
+// Note [Piecewise losses]
+// smooth_l1_loss and huber_loss are quadratic where |x| < width (x = input -
+// target) and linear outside. A NaN x counts as inside, as in torch's
+// backward, and the quadratic branch reads x only inside (0 elsewhere): an
+// infinite x would otherwise give that unused branch inf * 0 = NaN gradients.
+// The derivative is x / width inside and sign(x) outside for smooth L1, width
+// times that for Huber, so one formula with a `scale` serves both.
+struct PiecewiseParts {
+  Tensor inside, small;  // small: x inside, 0 outside
+};
+PiecewiseParts piecewise_parts(const Tensor& x, double width) {
+  const Tensor inside = bitwise_not(compare(BinaryOp::Ge, abs(x), Scalar(width)));
+  return {inside, where(inside, x, zeros({}, x->dtype()))};
+}
+
+// The elementwise loss, scaled so that smooth L1 is scale = 1 / width and Huber
+// scale = 1: scale * width * (|x| - width / 2) outside, scale * x^2 / 2 inside.
+Tensor piecewise_loss(const Tensor& x, double width, double scale) {
+  const PiecewiseParts p = piecewise_parts(x, width);
+  const Tensor quadratic = mul(mul(p.small, p.small), Scalar(0.5 * scale));
+  const Tensor linear = mul(sub(abs(x), Scalar(0.5 * width)), Scalar(scale * width));
+  return where(p.inside, quadratic, linear);
+}
+
+// The elementwise loss in one pass, for same-shape contiguous float32/float64
+// operands without tangents (the common call); null otherwise.
+Tensor fused_piecewise_loss(const Tensor& input, const Tensor& target, double width, double scale) {
+  const DType dtype = input->dtype();
+  if ((dtype != DType::Float32 && dtype != DType::Float64) || target->dtype() != dtype ||
+      input->shape() != target->shape() || !input->is_contiguous() || !target->is_contiguous() ||
+      forward_ad::any_tangent(input, target)) {
+    return nullptr;
+  }
+  Tensor out = empty(input->shape(), dtype);
+  EMBER_DISPATCH_FLOAT(dtype, T, [&] {
+    const T* x = input->data<T>();
+    const T* y = target->data<T>();
+    T* o = out->data<T>();
+    const T w = static_cast<T>(width), half_scale = static_cast<T>(0.5 * scale);
+    const T offset = static_cast<T>(0.5 * width), slope = static_cast<T>(scale * width);
+    for (int64_t i = 0; i < out->numel(); ++i) {
+      const T d = x[i] - y[i];
+      const T z = std::abs(d);
+      o[i] = z < w ? d * d * half_scale : (z - offset) * slope;
+    }
+  });
+  return out;
+}
+
+// d loss / dx: scale * x inside, scale * width * sign(x) outside.
+Tensor piecewise_derivative(const Tensor& x, double width, double scale) {
+  const PiecewiseParts p = piecewise_parts(x, width);
+  return where(p.inside, mul(p.small, Scalar(scale)), mul(sign(x), Scalar(scale * width)));
+}
+
+void require_floating_loss(const Tensor& input, const Tensor& target, const char* kernel) {
+  const DType t = result_type(input, target);
+  if (!is_floating(t)) {
+    throw NotImplementedError(std::string("\"") + kernel + "\" not implemented for '" +
+                              scalar_type_name(t) + "'");
+  }
+}
+
+template <typename NodeT, double NodeT::* Width>
+Tensor piecewise_loss_op(const Tensor& input, const Tensor& target, Reduction reduction,
+                         double width, double scale) {
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    Tensor elementwise = fused_piecewise_loss(input, target, width, scale);
+    if (!elementwise) elementwise = piecewise_loss(sub(input, target), width, scale);
+    out = reduce_loss(elementwise, reduction);
+  }
+  if (any_requires_grad(input, target)) {
+    auto node = std::make_shared<NodeT>();
+    set_history(node, {&input, &target}, out);
+    node->self = SavedTensor(input, false);
+    node->target = SavedTensor(target, false);
+    node->self_meta = InputMeta(input);
+    node->target_meta = InputMeta(target);
+    node->reduction = reduction;
+    (*node).*Width = width;
+  }
+  return out;
+}
+
+// As MseLossBackward0: each input's gradient on its own graph.
+TensorList piecewise_loss_grads(const Node& node, const Tensor& g, const Tensor& x, const Tensor& y,
+                                const InputMeta& x_meta, const InputMeta& y_meta,
+                                Reduction reduction, double width, double scale) {
+  auto gradient = [&](const Tensor& from, const Tensor& to) {
+    const Tensor diff = sub(from, to);
+    return mul(piecewise_derivative(diff, width, scale),
+               spread_loss_grad(g, reduction, diff->numel()));
+  };
+  TensorList out(2);
+  if (wants_grad(node, 0)) out[0] = x_meta.fit(gradient(x, y));
+  if (wants_grad(node, 1)) out[1] = y_meta.fit(gradient(y, x));
+  return out;
+}
+
+}  // namespace
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  if (beta < 0) {
+    throw std::runtime_error("smooth_l1_loss does not support negative values for beta.");
+  }
+  require_floating_loss(input, target, "smooth_l1_cpu");
+  // torch's F.smooth_l1_loss takes l1_loss at beta = 0: its nodes are the parts'.
+  if (beta == 0.0) return reduce_loss(abs(sub(input, target)), reduction);
+  return piecewise_loss_op<SmoothL1LossBackward0, &SmoothL1LossBackward0::beta>(
+      input, target, reduction, beta, 1.0 / beta);
+}
+
+TensorList SmoothL1LossBackward0::apply(TensorList&& grads) {
+  return piecewise_loss_grads(*this, grads[0], self.unpack(*this), target.unpack(*this), self_meta,
+                              target_meta, reduction, beta, 1.0 / beta);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
+  if (delta <= 0) {
+    throw std::runtime_error("huber_loss does not support non-positive values for delta.");
+  }
+  require_floating_loss(input, target, "huber_cpu");
+  if (!is_floating(input->dtype()) && input->dtype() != DType::Bool) {
+    throw std::runtime_error(
+        std::string("result type Float can't be cast to the desired output type ") +
+        scalar_type_name(input->dtype()));
+  }
+  return piecewise_loss_op<HuberLossBackward0, &HuberLossBackward0::delta>(input, target, reduction,
+                                                                           delta, 1.0);
+}
+
+TensorList HuberLossBackward0::apply(TensorList&& grads) {
+  return piecewise_loss_grads(*this, grads[0], self.unpack(*this), target.unpack(*this), self_meta,
+                              target_meta, reduction, delta, 1.0);
+}
+
 // ---- binary cross entropy ----
 
 namespace {
@@ -615,7 +757,7 @@ Tensor cross_entropy_smoothed(const Tensor& logp, const Tensor& target, const Te
       if (weight) {
         GradModeGuard no_grad(false);
         Tensor safe_target = mul(target, to_dtype(kept, DType::Int64));
-        denom = sum(mul(index_select(weight, 0, reshape(safe_target, {-1})), reshape(kept, {-1})));
+        denom = sum(mul(index_rows(weight, 0, reshape(safe_target, {-1})), reshape(kept, {-1})));
       } else {
         denom = sum(kept);
       }

@@ -148,6 +148,66 @@ TensorList SumBackward1::apply(TensorList&& grads) {
   return {to_dtype(expand(g, self_meta.shape), self_meta.dtype)};
 }
 
+namespace {
+
+// x with its NaNs replaced by zeros (x itself when it cannot hold a NaN).
+Tensor without_nans(const Tensor& x, const Tensor& values) {
+  if (!is_floating(x->dtype())) return values;
+  if (values == x && x->is_contiguous() &&
+      (x->dtype() == DType::Float32 || x->dtype() == DType::Float64)) {
+    Tensor out = empty(x->shape(), x->dtype());
+    EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {
+      const T* p = x->data<T>();
+      T* o = out->data<T>();
+      for (int64_t i = 0; i < x->numel(); ++i) o[i] = p[i] != p[i] ? T(0) : p[i];
+    });
+    return out;
+  }
+  return where(compare(BinaryOp::Ne, x, x), zeros({}, values->dtype()), values);
+}
+
+// Whether a float tensor holds a NaN; a strided one is taken to.
+bool may_hold_nan(const Tensor& x) {
+  if (!is_floating(x->dtype())) return false;
+  if (!x->is_contiguous() || (x->dtype() != DType::Float32 && x->dtype() != DType::Float64)) {
+    return true;
+  }
+  return EMBER_DISPATCH_FLOAT(x->dtype(), T, [&] {
+    const T* p = x->data<T>();
+    for (int64_t i = 0; i < x->numel(); ++i) {
+      if (p[i] != p[i]) return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+Tensor nansum(const Tensor& a, const DimList& dims, bool keepdim, std::optional<DType> dtype) {
+  const Tensor x = detach(a);
+  const Tensor kept = may_hold_nan(x) ? without_nans(x, x) : x;
+  Tensor out = dims.empty() && !keepdim ? sum(kept, dtype) : sum(kept, dims, keepdim, dtype);
+  if (any_requires_grad(a) && is_floating(out->dtype())) {
+    auto node = record<NansumBackward0>(out, a);
+    node->self = SavedTensor(a, false);
+    node->dims = wrapped_dims(a->dim(), dims);
+    node->keepdim = keepdim;
+  }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    const Tensor t = forward_ad::tangent(a);
+    forward_ad::set_tangent(out, sum(without_nans(x, t), dims, keepdim, dtype));
+  }
+  return out;
+}
+
+// The gradient of sum, kept off the NaN elements.
+TensorList NansumBackward0::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this);
+  const Tensor g = expand(restore_reduced(grads[0], x->shape(), dims, keepdim), x->shape());
+  return {to_dtype(without_nans(x, g), x->dtype())};
+}
+
 Tensor mean(const Tensor& a) {
   require_floating(a, "mean");
   Tensor out = sum_all_kernel(a, a->dtype());
@@ -691,6 +751,67 @@ Tensor amax_amin(const Tensor& a, const DimList& dims, bool keepdim, bool is_max
     set_reduction_tangent(out, div(mul(forward_ad::tangent(a), hit), count), ds, keepdim);
   }
   return out;
+}
+
+std::pair<Tensor, Tensor> aminmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+  if (!dim && a->numel() == 0) {
+    throw std::runtime_error(
+        "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+        "identity.");
+  }
+  if (dim && a->dim() > 0) {
+    const int64_t d = wrap_dim(*dim, a->dim());
+    if (a->shape()[d] == 0) {
+      throw IndexError("aminmax: Expected reduction dim " + std::to_string(d) +
+                       " to have non-zero size.");
+    }
+  }
+  const DimList dims = dim ? DimList{*dim} : DimList{};
+  const DimList ds = extreme_dims(a, dims, "aminmax");
+  const Tensor x = detach(a);
+  const Tensor low = amax_amin(x, dims, keepdim, false), high = amax_amin(x, dims, keepdim, true);
+  Shape keepdim_shape;
+  for (int64_t d = 0; d < a->dim(); ++d) {
+    const bool reduced = std::binary_search(ds.begin(), ds.end(), d);
+    keepdim_shape.push_back(reduced ? 1 : a->shape()[d]);
+  }
+  if (any_requires_grad(a)) {
+    auto node = std::make_shared<AminmaxBackward0>();
+    set_history(node, {&a}, low);
+    if (low->grad_fn() == node) high->set_history(node, 1);
+    node->self = SavedTensor(a, false);
+    node->min = SavedTensor(low, true);
+    node->max = SavedTensor(high, true);
+    node->keepdim_shape = keepdim_shape;
+    node->dims = ds;
+  }
+  if (forward_ad::has_tangent(a)) {  // each as amax's: shared evenly among ties
+    forward_ad::FormulaScope formula;
+    const DimList shape(keepdim_shape.begin(), keepdim_shape.end());
+    for (const Tensor& out : {low, high}) {
+      const Tensor hit = to_dtype(compare(BinaryOp::Eq, a, reshape(out, shape)), a->dtype());
+      const Tensor count = ds.empty() ? hit : sum(hit, ds, true);
+      set_reduction_tangent(out, div(mul(forward_ad::tangent(a), hit), count), ds, keepdim);
+    }
+  }
+  return {low, high};
+}
+
+// AmaxBackward0's formula for each output that received a gradient, summed.
+TensorList AminmaxBackward0::apply(TensorList&& grads) {
+  const DimList shape(keepdim_shape.begin(), keepdim_shape.end());
+  const Tensor x = self.unpack(*this);
+  Tensor total;
+  for (size_t k = 0; k < 2; ++k) {
+    if (!grads[k]) continue;
+    const Tensor r = reshape((k == 0 ? min : max).unpack(*this), shape);
+    const Tensor g = reshape(grads[k], shape);
+    const Tensor hit = to_dtype(compare(BinaryOp::Eq, x, r), g->dtype());
+    const Tensor count = dims.empty() ? hit : sum(hit, dims, true);
+    const Tensor part = mul(hit, div(g, count));
+    total = total ? add(total, part) : part;
+  }
+  return {total};
 }
 
 TensorList AmaxBackward0::apply(TensorList&& grads) {

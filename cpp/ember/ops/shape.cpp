@@ -890,19 +890,12 @@ std::pair<int64_t, int64_t> outer_inner(const Shape& shape, int64_t dim) {
   return {outer, inner};
 }
 
-}  // namespace
-
-// A 0-d tensor acts as one element along dim 0 (or -1), as in torch, and so
-// takes one index and gives a 0-d result.
-Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
+// a's rows idx (int64, wrapped) along dim d, in idx's shape. A 0-d tensor
+// acts as one element along dim 0 (or -1), as in torch, and so takes one
+// index and gives a 0-d result.
+Tensor picked_rows(const Tensor& a, int64_t d, const Tensor& idx) {
   const bool scalar = a->dim() == 0;
-  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));
-  if (scalar && index->numel() != 1) {
-    throw std::runtime_error("index_select(): Index to scalar can have only 1 value, got " +
-                             std::to_string(index->numel()) + " value(s)");
-  }
   const int64_t size = scalar ? 1 : a->shape()[d];
-  Tensor idx = checked_index(index, size, d);
   Shape shape;
   if (!scalar) {
     for (int64_t k = 0; k < d; ++k) shape.push_back(a->shape()[k]);
@@ -922,22 +915,17 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
       std::memcpy(po + (o * n + k) * row_bytes, ps + (o * size + pi[k]) * row_bytes, row_bytes);
     }
   }
-  if (any_requires_grad(a)) {
-    auto node = record<IndexBackward0>(out, a);
-    node->index = SavedTensor(idx, false);
-    node->self_meta = InputMeta(a);
-    node->dim = d;
-  }
-  linear_tangent(out, a, [&](const Tensor& t) { return index_select(t, dim, index); });
   return out;
 }
 
-TensorList IndexBackward0::apply(TensorList&& grads) {
-  Tensor idx = index.unpack(*this);
-  Tensor g = contiguous_clone(grads[0]);
-  Tensor out = zeros(self_meta.shape, g->dtype());
-  const auto [outer, inner] = outer_inner(self_meta.shape, dim);
-  const int64_t size = self_meta.shape.empty() ? 1 : self_meta.shape[static_cast<size_t>(dim)];
+// The adjoint of picked_rows: g's rows added into zeros of `shape` at idx.
+// Under create_graph the placement records IndexPutImplBackward0, whose
+// backward picks the rows again (Note [Placing a gradient]).
+Tensor placed_rows(const Tensor& grad, const Tensor& idx, const Shape& shape, int64_t dim) {
+  Tensor g = contiguous_clone(grad);
+  Tensor out = zeros(shape, g->dtype());
+  const auto [outer, inner] = outer_inner(shape, dim);
+  const int64_t size = shape.empty() ? 1 : shape[static_cast<size_t>(dim)];
   const int64_t n = idx->numel();
   const int64_t* pi = idx->data<int64_t>();
   EMBER_DISPATCH_FLOAT(g->dtype(), T, [&] {
@@ -951,20 +939,83 @@ TensorList IndexBackward0::apply(TensorList&& grads) {
       }
     }
   });
-  if (any_requires_grad(grads[0])) {
-    auto node = record<IndexPutImplBackward0>(out, grads[0]);
+  if (any_requires_grad(grad)) {
+    auto node = record<IndexPutImplBackward0>(out, grad);
     node->index = SavedTensor(idx, false);
     node->dim = dim;
   }
-  return {out};
+  return out;
+}
+
+}  // namespace
+
+Tensor index_rows(const Tensor& a, int64_t dim, const Tensor& index) {
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));
+  if (a->dim() == 0 && index->numel() != 1) {
+    throw std::runtime_error("index_select(): Index to scalar can have only 1 value, got " +
+                             std::to_string(index->numel()) + " value(s)");
+  }
+  Tensor idx = checked_index(index, a->dim() == 0 ? 1 : a->shape()[d], d);
+  Tensor out = picked_rows(a, d, idx);
+  if (any_requires_grad(a)) {
+    auto node = record<IndexBackward0>(out, a);
+    node->index = SavedTensor(idx, false);
+    node->self_meta = InputMeta(a);
+    node->dim = d;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return index_rows(t, dim, index); });
+  return out;
+}
+
+TensorList IndexBackward0::apply(TensorList&& grads) {
+  return {placed_rows(grads[0], index.unpack(*this), self_meta.shape, dim)};
+}
+
+// torch's checks, messages and exception types, which differ from indexing's:
+// no negative positions, and two wordings for an out-of-range one (dim 0 has
+// its own kernel).
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
+  if (index->dim() > 1) throw IndexError("index_select(): Index is supposed to be a vector");
+  if (index->dtype() != DType::Int64 && index->dtype() != DType::Int32) {
+    throw std::runtime_error("index_select(): Expected dtype int32 or int64 for index");
+  }
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(a->dim(), 1));
+  if (a->dim() == 0 && index->numel() != 1) {
+    throw std::runtime_error("index_select(): Index to scalar can have only 1 value, got " +
+                             std::to_string(index->numel()) + " value(s)");
+  }
+  const int64_t size = a->dim() == 0 ? 1 : a->shape()[d];
+  Tensor idx = index->dtype() == DType::Int64 ? index : convert(index, DType::Int64);
+  if (!idx->is_contiguous() || idx->dim() == 0) idx = reshape(contiguous_clone(idx), {-1});
+  for (const int64_t* p = idx->data<int64_t>(); p != idx->data<int64_t>() + idx->numel(); ++p) {
+    if (*p >= 0 && *p < size) continue;
+    if (d == 0) throw IndexError("index out of range in self");
+    throw std::runtime_error("INDICES element is out of DATA bounds, id=" + std::to_string(*p) +
+                             " axis_dim=" + std::to_string(size));
+  }
+  Tensor out = picked_rows(a, d, idx);
+  if (any_requires_grad(a)) {
+    auto node = record<IndexSelectBackward0>(out, a);
+    node->index = SavedTensor(idx, false);
+    node->self_meta = InputMeta(a);
+    node->dim = d;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return index_select(t, d, idx); });
+  return out;
+}
+
+TensorList IndexSelectBackward0::apply(TensorList&& grads) {
+  return {placed_rows(grads[0], index.unpack(*this), self_meta.shape, dim)};
 }
 
 TensorList IndexPutImplBackward0::apply(TensorList&& grads) {
-  return {index_select(grads[0], dim, index.unpack(*this))};
+  return {index_rows(grads[0], dim, index.unpack(*this))};
 }
 
 Tensor nonzero_flat(const Tensor& mask) {
-  Tensor m = convert(contiguous_clone(mask), DType::Bool);
+  const Tensor m = mask->dtype() == DType::Bool && mask->is_contiguous()
+                       ? mask
+                       : convert(contiguous_clone(mask), DType::Bool);
   std::vector<int64_t> hits;
   const bool* pm = m->data<bool>();
   for (int64_t i = 0; i < m->numel(); ++i) {
@@ -975,7 +1026,7 @@ Tensor nonzero_flat(const Tensor& mask) {
   return idx;
 }
 
-Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim) {
+Tensor index_by_mask(const Tensor& a, const Tensor& mask, int64_t dim) {
   if (dim + mask->dim() > a->dim()) {
     throw IndexError("too many indices for tensor of dimension " + std::to_string(a->dim()));
   }
@@ -991,7 +1042,222 @@ Tensor masked_select(const Tensor& a, const Tensor& mask, int64_t dim) {
   for (int64_t d = 0; d < dim; ++d) merged.push_back(a->shape()[d]);
   merged.push_back(mask->numel());
   for (int64_t d = dim + mask->dim(); d < a->dim(); ++d) merged.push_back(a->shape()[d]);
-  return index_select(reshape(a, merged), dim, nonzero_flat(mask));
+  return index_rows(reshape(a, merged), dim, nonzero_flat(mask));
+}
+
+Tensor masked_select(const Tensor& a, const Tensor& mask) {
+  if (mask->dtype() != DType::Bool) {
+    throw std::runtime_error("masked_select: expected BoolTensor for mask");
+  }
+  const Shape shape = broadcast_shapes(a->shape(), mask->shape());
+  const auto broadcast = [&](const Tensor& t) {
+    return t->shape() == shape ? detach(t) : expand(detach(t), shape);
+  };
+  const Tensor positions = nonzero_flat(broadcast(mask));
+  const Tensor flat = reshape(broadcast(a), {numel_of(shape)});
+  Tensor out = picked_rows(flat, 0, positions);
+  if (any_requires_grad(a)) {
+    auto node = record<MaskedSelectBackward0>(out, a);
+    node->positions = SavedTensor(positions, false);
+    node->self_meta = InputMeta(a);
+    node->broadcast_shape = shape;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return masked_select(t, mask); });
+  return out;
+}
+
+TensorList MaskedSelectBackward0::apply(TensorList&& grads) {
+  const Shape flat{numel_of(broadcast_shape)};
+  const Tensor placed = placed_rows(grads[0], positions.unpack(*this), flat, 0);
+  return {self_meta.fit(reshape(placed, DimList(broadcast_shape.begin(), broadcast_shape.end())))};
+}
+
+// Note [Repeat as a broadcast]
+// repeat(a, r) with a's shape s (padded with leading ones to r's length) is a
+// viewed as (1, s0, 1, s1, ...), broadcast to (r0, s0, r1, s1, ...) and laid
+// out as (r0 * s0, r1 * s1, ...). The forward writes that layout directly
+// (each dim's block is filled once, then copied r - 1 times); the backward
+// views the gradient as (r0, s0, r1, s1, ...) and sums over the r dims.
+
+namespace {
+
+// Writes dims [dim, n) of the repeat of contiguous `src` (sizes `sizes`) into
+// `dst`; `src_block`/`dst_block` are the element counts of one step along dim.
+void write_repeated(const char* src, char* dst, size_t dim, const Shape& sizes,
+                    const DimList& repeats, const Shape& src_block, const Shape& dst_block,
+                    size_t item) {
+  const int64_t size = sizes[dim];
+  if (dim + 1 == sizes.size()) {
+    for (int64_t k = 0; k < repeats[dim]; ++k) {
+      std::memcpy(dst + k * size * item, src, static_cast<size_t>(size) * item);
+    }
+    return;
+  }
+  for (int64_t k = 0; k < size; ++k) {
+    write_repeated(src + k * src_block[dim] * item, dst + k * dst_block[dim] * item, dim + 1, sizes,
+                   repeats, src_block, dst_block, item);
+  }
+  const size_t filled = static_cast<size_t>(size * dst_block[dim]) * item;
+  for (int64_t k = 1; k < repeats[dim]; ++k) std::memcpy(dst + k * filled, dst, filled);
+}
+
+}  // namespace
+
+Tensor repeat(const Tensor& a, const DimList& repeats) {
+  const size_t n = repeats.size();
+  if (n < static_cast<size_t>(a->dim())) {
+    throw std::runtime_error(
+        "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+        "tensor");
+  }
+  const size_t pad = n - static_cast<size_t>(a->dim());
+  Shape sizes, out_shape;
+  for (size_t i = 0; i < n; ++i) {
+    sizes.push_back(i < pad ? 1 : a->shape()[i - pad]);
+    out_shape.push_back(repeats[i] * sizes[i]);
+  }
+  for (int64_t r : repeats) {
+    if (r < 0) {
+      throw std::runtime_error("Trying to create tensor with negative dimension " +
+                               std::to_string(r) + ": " +
+                               dims_str(DimList(out_shape.begin(), out_shape.end())));
+    }
+  }
+  Tensor out = empty(out_shape, a->dtype());
+  if (n > 0 && out->numel() > 0) {
+    Shape src_block(n, 1), dst_block(n, 1);
+    for (size_t i = n - 1; i > 0; --i) {
+      src_block[i - 1] = src_block[i] * sizes[i];
+      dst_block[i - 1] = dst_block[i] * out_shape[i];
+    }
+    const Tensor src = a->is_contiguous() ? a : contiguous_clone(a);
+    write_repeated(static_cast<const char*>(src->raw_data()), static_cast<char*>(out->raw_data()),
+                   0, sizes, repeats, src_block, dst_block, itemsize(a->dtype()));
+  } else if (n == 0) {
+    out = contiguous_clone(detach(a));
+  }
+  if (any_requires_grad(a)) {
+    auto node = record<RepeatBackward0>(out, a);
+    node->self_meta = InputMeta(a);
+    node->repeats = repeats;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return repeat(t, repeats); });
+  return out;
+}
+
+TensorList RepeatBackward0::apply(TensorList&& grads) {
+  const Shape& shape = self_meta.shape;
+  const size_t pad = repeats.size() - shape.size();
+  DimList split, repeat_dims;
+  for (size_t i = 0; i < repeats.size(); ++i) {
+    split.push_back(repeats[i]), split.push_back(i < pad ? 1 : shape[i - pad]);
+    repeat_dims.push_back(static_cast<int64_t>(2 * i));
+  }
+  const Tensor summed = sum(reshape(grads[0], split), repeat_dims, false);
+  return {reshape(summed, DimList(shape.begin(), shape.end()))};
+}
+
+Tensor tile(const Tensor& a, const DimList& reps) {
+  if (reps.size() >= static_cast<size_t>(a->dim())) return repeat(a, reps);
+  DimList padded(static_cast<size_t>(a->dim()) - reps.size(), 1);
+  padded.insert(padded.end(), reps.begin(), reps.end());
+  return repeat(a, padded);
+}
+
+Tensor diag_embed(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+  const int64_t ndim = a->dim() + 1;
+  const int64_t d1 = wrap_dim(dim1, ndim), d2 = wrap_dim(dim2, ndim);
+  if (d1 == d2) {
+    throw std::runtime_error("diagonal dimensions cannot be identical " + std::to_string(dim1) +
+                             ", " + std::to_string(dim2));
+  }
+  const int64_t n = (a->dim() > 0 ? a->shape().back() : 1) + std::abs(offset);
+  Shape shape(a->shape().begin(), a->shape().end() - (a->dim() > 0 ? 1 : 0));
+  for (int64_t d : {std::min(d1, d2), std::max(d1, d2)}) {
+    shape.insert(static_cast<size_t>(d), n);
+  }
+  Tensor out = zeros(shape, a->dtype());
+  {
+    GradModeGuard no_grad(false);
+    copy_kernel(diagonal(out, offset, d1, d2), a);
+  }
+  if (any_requires_grad(a)) {
+    auto node = record<DiagEmbedBackward0>(out, a);
+    node->offset = offset, node->dim1 = d1, node->dim2 = d2;
+  }
+  linear_tangent(out, a, [&](const Tensor& t) { return diag_embed(t, offset, d1, d2); });
+  return out;
+}
+
+TensorList DiagEmbedBackward0::apply(TensorList&& grads) {
+  return {diagonal(grads[0], offset, dim1, dim2)};
+}
+
+Tensor block_diag(const TensorVec& tensors) {
+  DType dtype = tensors.empty() ? default_float_dtype() : tensors[0]->dtype();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i]->dim() > 2) {
+      throw std::runtime_error(
+          "torch.block_diag: Input tensors must have 2 or fewer dimensions. Input " +
+          std::to_string(i) + " has " + std::to_string(tensors[i]->dim()) + " dimensions");
+    }
+    dtype = promote(dtype, tensors[i]->dtype());
+  }
+  std::vector<BlockDiagBackward0::Block> blocks;
+  int64_t rows = 0, cols = 0;
+  for (const Tensor& t : tensors) {
+    BlockDiagBackward0::Block b;
+    b.row = rows, b.col = cols, b.meta = InputMeta(t);
+    b.rows = t->dim() == 2 ? t->shape()[0] : 1;  // 0-d and 1-d tensors are rows
+    b.cols = t->dim() == 2 ? t->shape()[1] : t->numel();
+    rows += b.rows, cols += b.cols;
+    blocks.push_back(b);
+  }
+  Tensor out = zeros(Shape{tensors.empty() ? 1 : rows, cols}, dtype);
+  {
+    GradModeGuard no_grad(false);
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const BlockDiagBackward0::Block& b = blocks[i];
+      const Tensor region =
+          slice(slice(out, 0, b.row, b.row + b.rows, 1), 1, b.col, b.col + b.cols, 1);
+      copy_kernel(region, reshape(detach(tensors[i]), {b.rows, b.cols}));
+    }
+  }
+  // As set_history for any number of inputs: a node recorded for tangents
+  // only joins no graph (Note [Forward-mode AD]).
+  bool records = false, joins_graph = false;
+  for (const Tensor& t : tensors) {
+    records = records || any_requires_grad(t);
+    joins_graph = joins_graph || t->requires_grad();
+  }
+  if (records) {
+    auto node = std::make_shared<BlockDiagBackward0>();
+    for (const Tensor& t : tensors) add_next_edge(*node, t);
+    if (joins_graph && GradMode::is_enabled()) out->set_history(node, 0);
+    node->blocks = std::move(blocks);
+  }
+  bool any_tangent = false;
+  for (const Tensor& t : tensors) any_tangent = any_tangent || forward_ad::has_tangent(t);
+  if (any_tangent) {
+    forward_ad::FormulaScope formula;
+    TensorVec tangents;
+    for (const Tensor& t : tensors) tangents.push_back(forward_ad::tangent_or_zeros(t));
+    forward_ad::set_tangent(out, block_diag(tangents));
+  }
+  return out;
+}
+
+TensorList BlockDiagBackward0::apply(TensorList&& grads) {
+  TensorList out(blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (!wants_grad(*this, i)) continue;
+    const Block& b = blocks[i];
+    const Tensor region =
+        slice(slice(grads[0], 0, b.row, b.row + b.rows, 1), 1, b.col, b.col + b.cols, 1);
+    const Tensor g = reshape(region, DimList(b.meta.shape.begin(), b.meta.shape.end()));
+    out[i] = g->dtype() == b.meta.dtype ? g : to_dtype(g, b.meta.dtype);
+  }
+  return out;
 }
 
 }  // namespace ember

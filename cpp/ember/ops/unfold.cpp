@@ -82,7 +82,7 @@ Tensor reversed(const Tensor& a, int64_t dim) {
   const int64_t n = a->shape()[dim];
   const Tensor positions =
       arange(Scalar::integer(n - 1), Scalar::integer(-1), Scalar::integer(-1), DType::Int64);
-  return index_select(a, dim, positions);
+  return index_rows(a, dim, positions);
 }
 
 // k quarter turns as raw flips and a transpose.

@@ -80,25 +80,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce((input - target).abs(), reduction)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    _warn_if_broadcast(input, target)
-    if beta < 0:
-        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    _refuse_integers_of_both(input, target, "smooth_l1_cpu")
-    x = input - target
-    diff = x.abs()
-    if beta == 0.0:  # the quadratic part vanishes: plain L1
-        return _reduce(diff, reduction)
-    inside, small = _quadratic_part(x, diff, beta)
-    loss = _C.where(inside, 0.5 * small * small / beta, diff - 0.5 * beta)
-    return _reduce(loss, reduction)
-
-
-def _refuse_integers_of_both(input, target, kernel):
-    """torch's error for a float-only loss kernel when neither side is floating."""
-    if not (input.is_floating_point() or target.is_floating_point()):
-        kind = TYPE_NAMES[_C.result_type(input, target)]
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
+smooth_l1_loss = _nn.smooth_l1_loss
 
 
 def _refuse_float_result_into(input):
@@ -109,27 +91,7 @@ def _refuse_float_result_into(input):
         )
 
 
-def _quadratic_part(x, diff, bound):
-    """Where the quadratic branch applies (NaN included, as torch's backward
-    reads it), and x there, 0 elsewhere: the unused branch must not see an
-    infinite x, whose zero gradient times inf would be NaN."""
-    inside = ~(diff >= bound)
-    return inside, _C.where(inside, x, _C.zeros((), dtype=x.dtype))
-
-
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    _warn_if_broadcast(input, target)
-    if delta <= 0:
-        raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    _refuse_integers_of_both(input, target, "huber_cpu")
-    _refuse_float_result_into(input)
-    x = input - target
-    diff = x.abs()
-    inside, small = _quadratic_part(x, diff, delta)
-    loss = _C.where(inside, 0.5 * small * small, delta * (diff - 0.5 * delta))
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+huber_loss = _nn.huber_loss
 
 
 def sigmoid(input):

@@ -32,6 +32,14 @@ struct AddmmBackward0 final : Node {
   SavedTensor mat1, mat2;
   GradFit bias_meta;
   bool mat1_col_major = false, mat2_col_major = false;
+  double beta = 1, alpha = 1;
+};
+struct BaddbmmBackward0 final : Node {
+  EMBER_NODE_FWD(BaddbmmBackward0);
+  void release_saved() override { batch1.release(), batch2.release(); }
+  SavedTensor batch1, batch2;
+  GradFit input_meta;
+  double beta = 1, alpha = 1;
 };
 
 // addmv / addbmm: beta * input + alpha * (mat @ vec, or the sum of batch1[i] @ batch2[i]).

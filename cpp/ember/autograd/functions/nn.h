@@ -60,6 +60,23 @@ struct MseLossBackward0 final : Node {
   InputMeta self_meta, target_meta;
   Reduction reduction = Reduction::Mean;
 };
+// smooth_l1_loss / huber_loss: `beta` is the width of the quadratic zone.
+struct SmoothL1LossBackward0 final : Node {
+  EMBER_NODE_FWD(SmoothL1LossBackward0);  // as MseLoss
+  void release_saved() override { self.release(), target.release(); }
+  SavedTensor self, target;
+  InputMeta self_meta, target_meta;
+  Reduction reduction = Reduction::Mean;
+  double beta = 1;
+};
+struct HuberLossBackward0 final : Node {
+  EMBER_NODE_FWD(HuberLossBackward0);  // as MseLoss
+  void release_saved() override { self.release(), target.release(); }
+  SavedTensor self, target;
+  InputMeta self_meta, target_meta;
+  Reduction reduction = Reduction::Mean;
+  double delta = 1;
+};
 struct BinaryCrossEntropyWithLogitsBackward0 final : Node {
   EMBER_NODE_FWD(BinaryCrossEntropyWithLogitsBackward0);  // as MseLoss
   void release_saved() override {

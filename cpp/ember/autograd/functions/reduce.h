@@ -20,6 +20,14 @@ struct SumBackward1 final : Node {  // sum over dims
   DimList dims;
   bool keepdim = false;
 };
+// nansum: the gradient reaches the non-NaN elements only.
+struct NansumBackward0 final : Node {
+  EMBER_NODE_FWD(NansumBackward0);
+  void release_saved() override { self.release(); }
+  SavedTensor self;
+  DimList dims;  // empty: all
+  bool keepdim = false;
+};
 struct MeanBackward0 final : Node {
   EMBER_NODE_FWD(MeanBackward0);
   InputMeta self_meta;
@@ -90,6 +98,15 @@ struct AmaxBackward0 : Node {
 };
 struct AminBackward0 final : AmaxBackward0 {
   const char* name() const override { return "AminBackward0"; }
+};
+// aminmax: AmaxBackward0's formula for each of its two outputs (min, max).
+struct AminmaxBackward0 final : Node {
+  EMBER_NODE_FWD(AminmaxBackward0);
+  uint32_t num_outputs() const override { return 2; }
+  void release_saved() override { self.release(), min.release(), max.release(); }
+  SavedTensor self, min, max;
+  Shape keepdim_shape;
+  DimList dims;  // sorted, wrapped; empty: all
 };
 struct MaxBackward1 final : Node {
   EMBER_NODE_FWD(MaxBackward1);

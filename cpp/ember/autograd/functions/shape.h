@@ -133,6 +133,42 @@ struct IndexBackward0 final : Node {
   InputMeta self_meta;
   int64_t dim = 0;
 };
+// torch.index_select: one row per index position along dim, as IndexBackward0.
+struct IndexSelectBackward0 final : Node {
+  EMBER_NODE_FWD(IndexSelectBackward0);
+  void release_saved() override { index.release(); }
+  SavedTensor index;  // 1-d int64 positions along dim
+  InputMeta self_meta;
+  int64_t dim = 0;
+};
+// torch.masked_select: the gradient lands on the mask's true positions of the
+// broadcast input, then sums back to the input's shape.
+struct MaskedSelectBackward0 final : Node {
+  EMBER_NODE_FWD(MaskedSelectBackward0);
+  void release_saved() override { positions.release(); }
+  SavedTensor positions;  // int64 flat positions of the broadcast mask's true elements
+  InputMeta self_meta;
+  Shape broadcast_shape;
+};
+struct DiagEmbedBackward0 final : Node {
+  EMBER_NODE_FWD(DiagEmbedBackward0);
+  int64_t offset = 0, dim1 = 0, dim2 = 0;  // wrapped
+};
+// One block per input: rows [row, row + shape[0]) and columns [col, ...) of
+// the output, the input's own shape and dtype to give the gradient back in.
+struct BlockDiagBackward0 final : Node {
+  EMBER_NODE_FWD(BlockDiagBackward0);
+  struct Block {
+    int64_t row = 0, col = 0, rows = 0, cols = 0;
+    InputMeta meta;
+  };
+  std::vector<Block> blocks;
+};
+struct RepeatBackward0 final : Node {
+  EMBER_NODE_FWD(RepeatBackward0);
+  InputMeta self_meta;
+  DimList repeats;
+};
 // gather / scatter (ops/gather.cpp): `index` is the int64 index as given.
 struct GatherBackward0 final : Node {
   EMBER_NODE_FWD(GatherBackward0);
