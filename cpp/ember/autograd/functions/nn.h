@@ -60,7 +60,8 @@ struct MseLossBackward0 final : Node {
   InputMeta self_meta, target_meta;
   Reduction reduction = Reduction::Mean;
 };
-// smooth_l1_loss / huber_loss: `beta` is the width of the quadratic zone.
+// smooth_l1_loss / huber_loss: `beta`/`delta` is the width of the quadratic
+// zone (Note [Piecewise losses] in ops/nn.cpp).
 struct SmoothL1LossBackward0 final : Node {
   EMBER_NODE_FWD(SmoothL1LossBackward0);  // as MseLoss
   void release_saved() override { self.release(), target.release(); }

@@ -164,6 +164,7 @@ struct BlockDiagBackward0 final : Node {
   };
   std::vector<Block> blocks;
 };
+// Note [Repeat as a broadcast] in ops/shape.cpp.
 struct RepeatBackward0 final : Node {
   EMBER_NODE_FWD(RepeatBackward0);
   InputMeta self_meta;
