@@ -2262,6 +2262,7 @@ SINGLE_NODE_OPS = {
     "diag_embed": ("DiagEmbedBackward0", lambda L, x: L.diag_embed(x, 1, 0, 2), [_M34]),
     "diag_embed_method": ("DiagEmbedBackward0", lambda L, x: x.t().diag_embed(-2), [_M34]),
     "diag_of_vector": ("DiagEmbedBackward0", lambda L, x: L.diag(x[0], -1), [_M34]),
+    "diag_of_matrix": ("DiagonalBackward0_copy", lambda L, x: L.diag(x.t(), -1), [_M34]),
     "diagflat": ("DiagEmbedBackward0", lambda L, x: L.diagflat(x.t(), 2), [_M34]),
     "block_diag": (
         "BlockDiagBackward0",

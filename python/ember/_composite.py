@@ -281,7 +281,7 @@ def argwhere(input):
 
 def diag(input, diagonal=0):
     if input.dim() == 2:
-        return input.diagonal(diagonal).clone()
+        return _C.diagonal_copy(input, diagonal)  # torch's DiagonalBackward0_copy
     if input.dim() != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.dim()}D")
     return _C.diag_embed(input, diagonal, 0, 1)
