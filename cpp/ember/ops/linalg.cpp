@@ -339,34 +339,6 @@ Tensor scaled_sum_into(const Tensor& input, const Tensor& product, double beta, 
       beta == 1.0 ? input : binary_scalar_kernel(BinaryOp::Mul, input, factor_for(input, beta)));
   return product;
 }
-// beta = alpha = 1 on floats, the step of every Linear layer: the product
-// takes the bias in place, with no scaling.
-Tensor unscaled_addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
-  Tensor out;
-  {
-    GradModeGuard no_grad(false);
-    out = mm(a, b);
-    binary_inplace_kernel(BinaryOp::Add, out, bias);
-  }
-  if (GradMode::is_enabled() &&
-      (bias->requires_grad() || a->requires_grad() || b->requires_grad())) {
-    auto node = std::make_shared<AddmmBackward0>();
-    set_history(node, {&bias, &a, &b}, out);
-    if (b->requires_grad()) node->mat1 = SavedTensor(a, false);
-    if (a->requires_grad()) node->mat2 = SavedTensor(b, false);
-    node->bias_meta = GradFit(bias, out);
-    node->mat1_col_major = col_major(a);
-    node->mat2_col_major = col_major(b);
-  }
-  if (forward_ad::has_tangent(bias)) {
-    forward_ad::FormulaScope formula;
-    // mm above set a @ b's tangent, if a or b carries one.
-    const Tensor product = forward_ad::tangent(out);
-    const Tensor tb = forward_ad::tangent(bias);
-    forward_ad::set_tangent(out, product ? add(product, tb) : expand(tb, out->shape()));
-  }
-  return out;
-}
 
 // torch's checks for addmm and baddbmm, in its order: every operand's dtype
 // against the last one's, then the operands' ranks.
@@ -413,9 +385,6 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, 
     require_broadcast(bias, Shape{a->shape()[0], b->shape()[1]});
   }
   beta = coefficient_for(bias, beta), alpha = coefficient_for(bias, alpha);
-  if (beta == 1.0 && alpha == 1.0 && is_floating(bias->dtype()) && bias->dim() <= 2) {
-    return unscaled_addmm(bias, a, b);
-  }
   Tensor out;
   {
     GradModeGuard no_grad(false);
