@@ -132,6 +132,60 @@ def test_stride_two_rows_of_every_length_match_torch(width, padding):
     )
 
 
+UNIT_STRIDE_CASES = [
+    # (N, C, H, W, Cout, kernel, padding, dilation): float32 planes wide enough
+    # for the shifted-rows kernels, channel counts that leave every tile shape
+    # a remainder, and a batch of one (its planes end the buffer).
+    (3, 4, 12, 20, 5, 3, 0, 1),
+    (2, 8, 9, 33, 13, 3, 1, 1),
+    (1, 6, 11, 40, 9, (2, 3), (1, 2), (2, 1)),
+    (2, 3, 17, 17, 8, 5, 2, 1),
+    (4, 16, 10, 24, 32, 3, 0, 1),
+    (2, 32, 14, 14, 64, 3, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", UNIT_STRIDE_CASES)
+def test_unit_stride_float_convolutions_match_torch(case):
+    n, c, h, w, co, kernel, padding, dilation = case
+    kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    rng = np.random.default_rng(2)
+    arrays = [
+        rand(rng, (n, c, h, w), np.float32),
+        rand(rng, (co, c, kh, kw), np.float32),
+        rand(rng, (co,), np.float32),
+    ]
+    kw_ = dict(padding=padding, dilation=dilation)
+    run_both(
+        lambda x, wt, b: EF.conv2d(x, wt, b, **kw_),
+        lambda x, wt, b: TF.conv2d(x, wt, b, **kw_),
+        arrays,
+        1e-4,
+    )
+
+
+def test_unit_stride_nonfinite_inputs_reach_only_their_taps():
+    # The weight gradient reads rows past each output row's end; an inf or NaN
+    # there must not reach the weights that never touch it.
+    rng = np.random.default_rng(3)
+    x = rand(rng, (2, 4, 10, 24), np.float32)
+    x[0, 1, 3, 23] = np.inf
+    x[1, 2, 9, 0] = np.nan
+    wt = rand(rng, (6, 4, 3, 3), np.float32)
+    g = rand(rng, (2, 6, 8, 22), np.float32)
+    grads = []
+    for lib, F in ((ember, EF), (torch, TF)):
+        xs = lib.tensor(x, requires_grad=True)
+        ws = lib.tensor(wt, requires_grad=True)
+        F.conv2d(xs, ws).backward(lib.tensor(g))
+        grads.append((ws.grad.numpy(), xs.grad.numpy()))
+    (ew, ex), (tw, tx) = grads
+    assert np.isfinite(tw).any() and not np.isfinite(tw).all()
+    np.testing.assert_array_equal(np.isfinite(ew), np.isfinite(tw))
+    np.testing.assert_allclose(ew, tw, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ex, tx, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 @pytest.mark.parametrize(
     "case",

@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "ember/autograd/engine.h"
 #include "ember/autograd/node.h"
+#include "ember/kernels/conv_shifted_rows.h"
+#include "ember/kernels/multiversion.h"
 #include "ember/ops/conv.h"
 
 namespace ember {
@@ -95,6 +98,46 @@ INSTANTIATE_TEST_SUITE_P(
                       make_geometry(1, 4, 4, 5, 5, 8, 1, 1, 1, 0, 1),        // 1x1: no gather
                       make_geometry(20, 1, 2, 6, 6, 3, 3, 3, 1, 1, 1),       // several blocks
                       make_geometry(2, 1, 32, 12, 12, 64, 3, 3, 1, 0, 1)));  // BLAS threads
+
+std::vector<float> as_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+// The float unit-stride kernels (Note [Convolution by shifted rows]) against
+// the double ones, which gather a column matrix; the geometries give every
+// tile shape a channel remainder, padding, dilation and a batch whose last
+// sample's planes end the buffer.
+class ShiftedRows : public ::testing::TestWithParam<ConvGeometry> {};
+
+TEST_P(ShiftedRows, MatchTheColumnMatrixKernels) {
+  const ConvGeometry g = GetParam();
+  if (!cpu_has_avx512()) GTEST_SKIP() << "the shifted-rows kernels need AVX-512";
+  ASSERT_TRUE(shifted_rows_forward_applies(g));
+  ASSERT_TRUE(shifted_rows_input_grad_applies(g));
+  ASSERT_TRUE(shifted_rows_weight_grad_applies(g));
+  const int64_t nx = g.batch * g.c_in * g.h * g.w, nw = g.c_out * g.patch();
+  const int64_t ny = g.batch * g.c_out * g.oh * g.ow;
+  const std::vector<double> x = random_values(nx, 4), w = random_values(nw, 5);
+  const std::vector<double> gy = random_values(ny, 6), b = random_values(g.c_out, 7);
+  std::vector<double> y(ny), gx(nx), gw(nw);
+  conv_forward_kernel<double>(g, x.data(), w.data(), b.data(), y.data());
+  conv_backward_input_kernel<double>(g, gy.data(), w.data(), gx.data());
+  conv_backward_weight_kernel<double>(g, x.data(), gy.data(), gw.data());
+  const std::vector<float> xf = as_float(x), wf = as_float(w), gyf = as_float(gy), bf = as_float(b);
+  std::vector<float> yf(ny), gxf(nx), gwf(nw);
+  conv_forward_kernel<float>(g, xf.data(), wf.data(), bf.data(), yf.data());
+  conv_backward_input_kernel<float>(g, gyf.data(), wf.data(), gxf.data());
+  conv_backward_weight_kernel<float>(g, xf.data(), gyf.data(), gwf.data());
+  // Float sums of up to a few thousand unit-variance products.
+  for (int64_t i = 0; i < ny; ++i) EXPECT_NEAR(yf[i], y[i], 1e-4 * (1 + std::abs(y[i])));
+  for (int64_t i = 0; i < nx; ++i) EXPECT_NEAR(gxf[i], gx[i], 1e-4 * (1 + std::abs(gx[i])));
+  for (int64_t i = 0; i < nw; ++i) EXPECT_NEAR(gwf[i], gw[i], 1e-3 * (1 + std::abs(gw[i])));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ShiftedRows,
+                         ::testing::Values(make_geometry(3, 1, 4, 12, 20, 5, 3, 3, 1, 0, 1),
+                                           make_geometry(2, 1, 8, 9, 33, 13, 3, 3, 1, 1, 1),
+                                           make_geometry(1, 1, 6, 11, 40, 9, 3, 3, 1, 2, 2),
+                                           make_geometry(2, 1, 3, 17, 17, 8, 5, 5, 1, 2, 1),
+                                           make_geometry(4, 1, 16, 10, 24, 32, 3, 3, 1, 0, 1)));
 
 TEST(ConvOps, GradientsFlowThroughTheGraph) {
   Tensor x = randn(Shape{2, 3, 6, 6}, DType::Float64);

@@ -11,6 +11,7 @@
 
 #include "ember/allocator.h"
 #include "ember/kernels/blas.h"
+#include "ember/kernels/conv_shifted_rows.h"
 #include "ember/kernels/multiversion.h"
 #include "ember/parallel.h"
 
@@ -46,6 +47,9 @@ namespace ember {
 // gathered in parallel, then one GEMM over the pool adds it to grad_weight,
 // blocks in order, so results do not depend on the thread count (grouped
 // convolutions run their groups in parallel instead, each inline).
+//
+// Float convolutions with unit stride take the shifted-rows kernels instead
+// where they apply (conv_shifted_rows.cpp): no column matrix at all.
 
 namespace {
 
@@ -271,6 +275,9 @@ int64_t forward_samples_per_block(const ConvGeometry& g) {
 template <typename T>
 void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, const T* bias,
                          T* out) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (shifted_rows_forward_applies(g)) return conv_forward_shifted_rows(g, in, weight, bias, out);
+  }
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const bool direct = is_direct(g);
   const int64_t per_block = forward_samples_per_block(g);
@@ -315,6 +322,11 @@ void conv_forward_kernel(const ConvGeometry& g, const T* in, const T* weight, co
 template <typename T>
 void conv_backward_input_kernel(const ConvGeometry& g, const T* grad_out, const T* weight,
                                 T* grad_in) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (shifted_rows_input_grad_applies(g)) {
+      return conv_input_grad_shifted_rows(g, grad_out, weight, grad_in);
+    }
+  }
   const int64_t L = g.out_plane(), patch = g.patch(), cog = g.c_out_group();
   const bool direct = is_direct(g);
   const int64_t per_block = direct ? 1 : samples_per_block(g);
@@ -379,6 +391,11 @@ void conv_backward_weight_kernel(const ConvGeometry& g, const T* in, const T* gr
   if (blocks == 0 || L == 0) {
     std::fill(grad_weight, grad_weight + g.c_out * patch, T(0));
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (shifted_rows_weight_grad_applies(g)) {
+      return conv_weight_grad_shifted_rows(g, in, grad_out, grad_weight);
+    }
   }
   // One group's gradient, block by block in order.
   auto group_gradient = [&](int64_t grp, T* cols, T* dys) {
