@@ -365,6 +365,25 @@ def test_max_pool2d_matches_torch(kw_, dtype, tol):
     np.testing.assert_array_equal(ie2.numpy(), it.numpy())
 
 
+@pytest.mark.parametrize("width", [2, 3, 5, 17, 31, 32, 33, 35, 67])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_max_pool_2x2_rows_of_every_width_match_torch(width, ceil_mode):
+    # float32 2x2 windows at stride 2 go 16 outputs at a time; ties, NaNs and
+    # -inf must pick torch's values and indices in every lane.
+    rng = np.random.default_rng(width)
+    x = np.round(rng.standard_normal((2, 3, 7, width)), 1).astype(np.float32)
+    x[0, 0, 1, width - 1] = np.nan
+    x[1, 2, 2:4, :2] = -np.inf
+    kw_ = dict(kernel_size=2, ceil_mode=ceil_mode)
+    run_both(lambda t: EF.max_pool2d(t, **kw_), lambda t: TF.max_pool2d(t, **kw_), [x], 1e-6)
+    (ve, ie), (vt, it) = (
+        EF.max_pool2d(ember.tensor(x), return_indices=True, **kw_),
+        TF.max_pool2d(torch.tensor(x), return_indices=True, **kw_),
+    )
+    np.testing.assert_array_equal(ve.numpy(), vt.numpy())
+    np.testing.assert_array_equal(ie.numpy(), it.numpy())
+
+
 def test_max_pool2d_ties_nan_inf_unbatched():
     x = np.array([[[1.0, 1.0, -np.inf], [np.nan, 2.0, -np.inf], [2.0, 0.0, -np.inf]]])
     for kw_ in (dict(kernel_size=2, stride=1), dict(kernel_size=(3, 1), stride=1)):

@@ -530,6 +530,96 @@ void max_pool_tap(const T* __restrict src, int64_t first, int64_t stride, int64_
   }
 }
 
+// The common 2 x 2, stride 2 float window (no padding or dilation), 16 outputs
+// at a time: the four taps are the even and odd columns of two input rows,
+// folded in torch's order with max_pool_tap's rule (a larger value or a NaN
+// takes over), so values and indices are the generic loop's. (ceil_mode's
+// last window may hang past the input; such geometries take the generic loop.)
+bool is_pool_2x2(const PoolGeometry& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 &&
+         g.dw == 1 && 2 * g.oh <= g.h && 2 * g.ow <= g.w && cpu_has_avx512();
+}
+
+__attribute__((target("arch=x86-64-v4"))) void max_pool_2x2_row(const float* row0, int64_t first,
+                                                                int64_t w, int64_t ow, float* best,
+                                                                int64_t* best_at) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int64_t ox = 0; ox < ow; ox += 16) {
+    const int64_t count = std::min<int64_t>(16, ow - ox);
+    const __mmask16 out = count == 16 ? 0xffff : static_cast<__mmask16>((1u << count) - 1);
+    // Columns 2 ox .. 2 (ox + count) - 1 of each row, as two masked halves.
+    const __mmask16 lo = count >= 8 ? 0xffff : static_cast<__mmask16>((1u << (2 * count)) - 1);
+    const __mmask16 hi = count <= 8 ? 0 : static_cast<__mmask16>((1u << (2 * count - 16)) - 1);
+    __m512 tap[4];
+    for (int r = 0; r < 2; ++r) {
+      const float* src = row0 + r * w + 2 * ox;
+      const __m512 a = _mm512_maskz_loadu_ps(lo, src), b = _mm512_maskz_loadu_ps(hi, src + 16);
+      tap[2 * r] = _mm512_permutex2var_ps(a, even, b);
+      tap[2 * r + 1] = _mm512_permutex2var_ps(a, odd, b);
+    }
+    __m512 m = tap[0];
+    __m512i offset = _mm512_setzero_si512();  // of the winning tap from the first
+    const int64_t offsets[4] = {0, 1, w, w + 1};
+    for (int k = 1; k < 4; ++k) {
+      const __mmask16 take = _mm512_cmp_ps_mask(tap[k], m, _CMP_GT_OQ) |
+                             _mm512_cmp_ps_mask(tap[k], tap[k], _CMP_UNORD_Q);
+      m = _mm512_mask_mov_ps(m, take, tap[k]);
+      offset = _mm512_mask_mov_epi32(offset, take, _mm512_set1_epi32(static_cast<int>(offsets[k])));
+    }
+    _mm512_mask_storeu_ps(best + ox, out, m);
+    // Flat input index: first + 2 (ox + lane) + offset, in int64.
+    const __m512i rel = _mm512_add_epi32(offset, _mm512_slli_epi32(lanes, 1));
+    const __m512i base = _mm512_set1_epi64(first + 2 * ox);
+    const __m512i idx_lo =
+        _mm512_add_epi64(base, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(rel)));
+    const __m512i idx_hi =
+        _mm512_add_epi64(base, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(rel, 1)));
+    _mm512_mask_storeu_epi64(best_at + ox, static_cast<__mmask8>(out & 0xff), idx_lo);
+    _mm512_mask_storeu_epi64(best_at + ox + 8, static_cast<__mmask8>(out >> 8), idx_hi);
+  }
+}
+
+// The adjoint of max_pool_2x2_row: each output's gradient goes to the tap its
+// index names and zeros to the other three, so the two input rows are written
+// once, with no fill before and no scatter after.
+__attribute__((target("arch=x86-64-v4"))) void max_pool_2x2_row_backward(const float* grad,
+                                                                         const int64_t* index,
+                                                                         int64_t first, int64_t w,
+                                                                         int64_t ow, float* row0) {
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  // Pairs (a[i], b[i]) for i in the low and the high 8 lanes.
+  const __m512i zip_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i zip_hi = _mm512_add_epi32(zip_lo, _mm512_set1_epi32(8));
+  for (int64_t ox = 0; ox < ow; ox += 16) {
+    const int64_t count = std::min<int64_t>(16, ow - ox);
+    const __mmask16 out = count == 16 ? 0xffff : static_cast<__mmask16>((1u << count) - 1);
+    const __mmask16 lo = count >= 8 ? 0xffff : static_cast<__mmask16>((1u << (2 * count)) - 1);
+    const __mmask16 hi = count <= 8 ? 0 : static_cast<__mmask16>((1u << (2 * count - 16)) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(out, grad + ox);
+    const __m512i base = _mm512_set1_epi64(first + 2 * ox);
+    const __m256i rel_lo = _mm512_cvtepi64_epi32(
+        _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(out), index + ox), base));
+    const __m256i rel_hi = _mm512_cvtepi64_epi32(_mm512_sub_epi64(
+        _mm512_maskz_loadu_epi64(static_cast<__mmask8>(out >> 8), index + ox + 8), base));
+    // The winning tap's offset from the window's first, less 2 lane.
+    const __m512i rel = _mm512_sub_epi32(
+        _mm512_inserti64x4(_mm512_castsi256_si512(rel_lo), rel_hi, 1), _mm512_slli_epi32(lanes, 1));
+    const int offsets[4] = {0, 1, static_cast<int>(w), static_cast<int>(w + 1)};
+    __m512 tap[4];
+    for (int k = 0; k < 4; ++k) {
+      tap[k] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(rel, _mm512_set1_epi32(offsets[k])), g);
+    }
+    for (int r = 0; r < 2; ++r) {
+      float* dst = row0 + r * w + 2 * ox;
+      _mm512_mask_storeu_ps(dst, lo, _mm512_permutex2var_ps(tap[2 * r], zip_lo, tap[2 * r + 1]));
+      _mm512_mask_storeu_ps(dst + 16, hi,
+                            _mm512_permutex2var_ps(tap[2 * r], zip_hi, tap[2 * r + 1]));
+    }
+  }
+}
+
 int64_t plane_grain(const PoolGeometry& g, int64_t per_output) {
   const int64_t work = std::max<int64_t>(g.oh * g.ow * per_output, 1);
   return std::max<int64_t>(1, kParallelGrain / work);
@@ -569,6 +659,12 @@ void max_pool2d_kernel(const PoolGeometry& g, const T* in, T* out, int64_t* indi
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         T* best = out + (p * g.oh + oy) * g.ow;
         int64_t* best_at = indices + (p * g.oh + oy) * g.ow;
+        if constexpr (std::is_same_v<T, float>) {
+          if (is_pool_2x2(g)) {
+            max_pool_2x2_row(x + 2 * oy * g.w, 2 * oy * g.w, g.w, g.ow, best, best_at);
+            continue;
+          }
+        }
         int64_t h0 = oy * g.sh - g.ph;
         const int64_t h1 = std::min(h0 + (g.kh - 1) * g.dh + 1, g.h);
         while (h0 < 0) h0 += g.dh;
@@ -598,9 +694,22 @@ void max_pool2d_backward_kernel(const PoolGeometry& g, const T* grad_out, const 
   parallel_for(g.planes, plane_grain(g, 1), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       T* dx = grad_in + p * g.h * g.w;
-      std::fill(dx, dx + g.h * g.w, T(0));
       const T* dy = grad_out + p * g.oh * g.ow;
       const int64_t* idx = indices + p * g.oh * g.ow;
+      if constexpr (std::is_same_v<T, float>) {
+        if (is_pool_2x2(g)) {
+          for (int64_t oy = 0; oy < g.oh; ++oy) {
+            const int64_t first = 2 * oy * g.w;
+            max_pool_2x2_row_backward(dy + oy * g.ow, idx + oy * g.ow, first, g.w, g.ow,
+                                      dx + first);
+            // An odd width leaves a last column no window covers.
+            for (int64_t c = 2 * g.ow; c < g.w; ++c) dx[first + c] = dx[first + g.w + c] = 0;
+          }
+          std::fill(dx + 2 * g.oh * g.w, dx + g.h * g.w, T(0));  // rows below the last window
+          continue;
+        }
+      }
+      std::fill(dx, dx + g.h * g.w, T(0));
       for (int64_t i = 0; i < g.oh * g.ow; ++i) dx[idx[i]] += dy[i];
     }
   });
