@@ -1307,6 +1307,31 @@ def test_autograd_grad_wrt_non_leaf():
     assert_same(*both(fn))
 
 
+def test_autograd_grad_computes_only_the_requested_gradients():
+    # As torch's should_compute_output: asked for x's gradient, a convolution
+    # leaves its weight's and bias's undefined (its node hook sees None), and
+    # a plain backward computes all of them.
+    def fn(lib):
+        x = lib.tensor(np.ones((1, 2, 5, 5), np.float32), requires_grad=True)
+        w = lib.tensor(np.ones((3, 2, 3, 3), np.float32), requires_grad=True)
+        b = lib.tensor(np.ones(3, np.float32), requires_grad=True)
+        y = lib.nn.functional.conv2d(x, w, b)
+        m = x * w.sum()
+        seen = []
+        for node in (y.grad_fn, m.grad_fn):
+            node.register_hook(lambda gi, go: seen.append([g is not None for g in gi]))
+        loss = y.sum() + m.sum()
+        (gx,) = lib.autograd.grad(loss, [x], retain_graph=True)
+        gw, gb = lib.autograd.grad(loss, [w, b], retain_graph=True)
+        loss.backward()
+        assert np.allclose(gx.numpy(), x.grad.numpy()) and np.allclose(gw.numpy(), w.grad.numpy())
+        return sorted(seen)
+
+    ember_seen, torch_seen = fn(ember), fn(torch)
+    assert ember_seen == torch_seen
+    assert [True, False, False] in ember_seen and [False, True, True] in ember_seen
+
+
 def test_autograd_grad_input_not_requiring_grad():
     def fn(lib):
         x = data(lib, X0, requires_grad=True)

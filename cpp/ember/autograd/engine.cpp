@@ -73,8 +73,29 @@ struct ReadyOrder {
 
 }  // namespace
 
+// Note [Outputs a run wants]
+// autograd.grad(y, x) runs only the nodes with a requested input at or below
+// them (restrict_to), and, as torch's should_compute_output, a running node's
+// formula computes only the input gradients that flow toward one: asked for
+// an image's gradient, a convolution skips its weight's. `current_run_` is the
+// restricted pass whose node (`current_node_`) runs on this thread (null for a
+// whole backward, which wants every gradient); a nested pass sets its own and
+// restores them. Only that node's formula asks: a node the formula records
+// (create_graph) decides what to save from its edges alone.
+thread_local const Engine::Run* Engine::current_run_ = nullptr;
+thread_local const Node* Engine::current_node_ = nullptr;
+
 class Engine::Run {
  public:
+  bool wants(const Node* next) const {
+    Node* n = const_cast<Node*>(next);
+    if (n->is_accumulator_ || (!borrowed_.empty() && borrowed_.count(n))) {
+      const auto it = local_scratch_.find(n);
+      return it != local_scratch_.end() && it->second.wanted;
+    }
+    return n->scratch_.wanted;
+  }
+
   Run(bool keep_graph, bool create_graph) : keep_graph_(keep_graph), mode_(create_graph) {}
 
   // Discovers the graph below `roots` and counts each node's incoming edges.
@@ -137,6 +158,7 @@ class Engine::Run {
       const size_t idx = static_cast<size_t>(index_of(n));
       if (below) reaches[idx] = 1;
       scratch(n).needed = below || (run_targets && is_target[idx] && n->is_accumulator_);
+      scratch(n).wanted = reaches[idx] != 0;
     }
     for (Node* n : borrowed_) {
       if (scratch(n).needed) throw overlapping_run(n);
@@ -189,7 +211,16 @@ class Engine::Run {
         if (forward_ad::active() && !n->is_accumulator_) check_tangents_carried(*n, grads_in);
         TensorList received;
         if (n->has_post_hooks()) received = grads_in;
-        grads_out = n->apply(std::move(grads_in));
+        {
+          struct Restore {
+            const Run* run;
+            const Node* node;
+            ~Restore() { current_run_ = run, current_node_ = node; }
+          } restore{current_run_, current_node_};
+          current_run_ = restricted_ ? this : nullptr;
+          current_node_ = n;
+          grads_out = n->apply(std::move(grads_in));
+        }
         if (n->has_post_hooks()) n->run_post_hooks(grads_out, received);
         if (!keep_graph_) n->release_saved();
         if (grads_out.size() != n->next_edges_.size()) {
@@ -241,6 +272,7 @@ class Engine::Run {
     Scratch& s = scratch(n);
     s.pending = 0;
     s.needed = true;
+    s.wanted = true;
     s.buffer = TensorList();
     nodes_.push_back(n);
     stack.push_back(n);
@@ -286,6 +318,14 @@ class Engine::Run {
   std::unordered_map<Node*, int32_t> index_;
   std::unordered_map<Node*, Scratch> local_scratch_;  // accumulators' and borrowed nodes'
 };
+
+bool Engine::wants_gradient_into(const Node& node, const Node* next) {
+  return current_run_ == nullptr || &node != current_node_ || current_run_->wants(next);
+}
+
+bool run_wants(const Node& node, const Node* next) {
+  return Engine::wants_gradient_into(node, next);
+}
 
 // Note [Deep reentrant backward]
 // A custom Function's backward may run a backward pass of its own (reentrant

@@ -26,8 +26,14 @@ class Engine {
   // _is_checkpoint_valid, which reentrant checkpointing checks.
   static bool is_checkpoint_valid();
 
+  // Whether `node`'s formula, run by the pass on this thread, must produce
+  // the gradient that flows into `next` (Note [Outputs a run wants]).
+  static bool wants_gradient_into(const Node& node, const Node* next);
+
  private:
   class Run;
+  static thread_local const Run* current_run_;
+  static thread_local const Node* current_node_;
   // backward/grad on the calling thread; the public entry points may move
   // them to a new thread (Note [Deep reentrant backward]).
   static void backward_here(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,

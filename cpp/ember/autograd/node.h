@@ -99,6 +99,7 @@ class Node : public std::enable_shared_from_this<Node> {
     uint64_t run_id = 0;  // accumulators only; graph nodes are claimed by active_run_
     int32_t pending = 0;
     bool needed = false;
+    bool wanted = true;  // a requested gradient lies at or below (Note [Outputs a run wants])
     TensorList buffer;
   };
   Scratch scratch_;

@@ -121,9 +121,17 @@ inline bool fusable_formula(const Tensor& v, const Tensor& saved) {
   return !any_requires_grad(v, saved) && v->shape() == saved->shape() && is_floating(v->dtype());
 }
 
+// Whether the backward pass running `node` wants the gradient flowing into
+// `next`: false only while a pass restricted to some inputs (autograd.grad)
+// runs node's formula and no requested input lies at or below `next`. See
+// Note [Outputs a run wants].
+bool run_wants(const Node& node, const Node* next);
+
 // Whether the node must produce a gradient for forward input i.
 inline bool wants_grad(const Node& n, size_t i) {
-  return i < n.next_edges().size() && n.next_edges()[i].node != nullptr;
+  if (i >= n.next_edges().size()) return false;
+  const Node* next = n.next_edges()[i].node.get();
+  return next != nullptr && run_wants(n, next);
 }
 
 }  // namespace ember
