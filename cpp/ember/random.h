@@ -33,6 +33,9 @@ class Generator {
 
   uint32_t random();    // next 32 bits of mt19937
   uint64_t random64();  // (first draw << 32) | second draw, as torch does
+  // n draws of random() into out: the same values and the same state after,
+  // with the tempering run over the state in a loop the compiler vectorizes.
+  void random_block(uint32_t* out, int64_t n);
 
   // Byte-compatible with torch.get_rng_state() / torch.set_rng_state(): the returned bytes
   // can be handed to torch and vice versa. set_state(get_state()) round-trips exactly,

@@ -263,6 +263,40 @@ TEST(Random, DropoutMask) {
   for (float v : m) EXPECT_EQ(v, 0.0f);
 }
 
+TEST(Random, BlockDrawsAreTheSingleDraws) {
+  // Across twists, from a fresh seed and from mid-state, in odd-sized pieces.
+  Generator single(5), block(5);
+  for (int64_t piece : {1, 7, 623, 624, 625, 1300, 3, 2000}) {
+    std::vector<uint32_t> got(piece);
+    block.random_block(got.data(), piece);
+    for (int64_t i = 0; i < piece; ++i) ASSERT_EQ(got[i], single.random()) << piece << " " << i;
+    EXPECT_EQ(block.get_state(), single.get_state());
+  }
+}
+
+TEST(Random, BernoulliBlocksAreTheElementByElementDraws) {
+  // Note [Bernoulli in blocks]: the same mask as uniform_double(g) < p per element.
+  for (double p : {0.0, 1.0, 0.5, 0.3, 1e-9, 1.0 - 1e-16, 0.75}) {
+    Generator g(11), reference(11);
+    const int64_t n = 2500;  // more than one block of draws and a partial one
+    std::vector<float> got(n);
+    std::vector<double> got_d(n);
+    fill_bernoulli(got.data(), p, n, g);
+    fill_bernoulli(got_d.data(), p, n, g);
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(reference.random64() & ((uint64_t{1} << 53) - 1)) /
+                       static_cast<double>(uint64_t{1} << 53);
+      ASSERT_EQ(got[i], u < p ? 1.0f : 0.0f) << p << " " << i;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(reference.random64() & ((uint64_t{1} << 53) - 1)) /
+                       static_cast<double>(uint64_t{1} << 53);
+      ASSERT_EQ(got_d[i], u < p ? 1.0 : 0.0) << p << " " << i;
+    }
+    EXPECT_EQ(g.get_state(), reference.get_state());
+  }
+}
+
 TEST(Random, InterleavedCallsAndSeedAbove32Bits) {
   Generator g((1ULL << 40) + 7);
   EXPECT_EQ(g.initial_seed(), 1099511627783ULL);  // torch.initial_seed() after that manual_seed
