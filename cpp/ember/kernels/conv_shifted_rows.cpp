@@ -50,6 +50,33 @@ constexpr int64_t kLanes = 16;                           // floats per AVX-512 v
 constexpr int64_t kBlockInputFloats = int64_t(1) << 16;  // input floats per sample block
 constexpr int64_t kMaxBlockSamples = 8;
 
+// Where each (channel, ki, kj) tap starts reading in planes hp x wp laid end
+// to end: position k of the tap reads element k of the returned offset on.
+std::vector<int64_t> tap_offsets(int64_t channels, int64_t kh, int64_t kw, int64_t dh, int64_t dw,
+                                 int64_t hp, int64_t wp) {
+  std::vector<int64_t> offsets;
+  offsets.reserve(channels * kh * kw);
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t ki = 0; ki < kh; ++ki) {
+      for (int64_t kj = 0; kj < kw; ++kj) offsets.push_back(c * hp * wp + ki * dh * wp + kj * dw);
+    }
+  }
+  return offsets;
+}
+
+// `planes` h x w planes with ph rows and pw columns of zeros around each, then
+// `tail` zeros that loads running past the last plane may read.
+void pad_planes(const float* in, int64_t planes, int64_t h, int64_t w, int64_t ph, int64_t pw,
+                int64_t tail, float* out) {
+  const int64_t hp = h + 2 * ph, wp = w + 2 * pw;
+  std::fill(out, out + planes * hp * wp + tail, 0.0f);
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const float* src = in + plane * h * w;
+    float* dst = out + plane * hp * wp + ph * wp + pw;
+    for (int64_t y = 0; y < h; ++y) std::copy(src + y * w, src + (y + 1) * w, dst + y * wp);
+  }
+}
+
 struct ShiftedLayout {
   int64_t hp = 0, wp = 0;            // padded input plane
   int64_t positions = 0;             // oh * wp, gaps included
@@ -66,31 +93,12 @@ ShiftedLayout shifted_layout(const ConvGeometry& g) {
   s.positions = g.oh * s.wp;
   s.vectors = (s.positions + kLanes - 1) / kLanes;
   s.row_length = s.vectors * kLanes;
-  s.tap_offsets.reserve(g.patch());
-  for (int64_t c = 0; c < g.c_in; ++c) {
-    for (int64_t ki = 0; ki < g.kh; ++ki) {
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        s.tap_offsets.push_back(c * s.hp * s.wp + ki * g.dh * s.wp + kj * g.dw);
-      }
-    }
-  }
+  s.tap_offsets = tap_offsets(g.c_in, g.kh, g.kw, g.dh, g.dw, s.hp, s.wp);
   s.masks.assign(s.vectors, 0);
   for (int64_t k = 0; k < s.positions; ++k) {
     if (k % s.wp < g.ow) s.masks[k / kLanes] |= static_cast<uint16_t>(1u << (k % kLanes));
   }
   return s;
-}
-
-// One sample block's input planes with the zero padding written out.
-void pad_inputs(const ConvGeometry& g, const ShiftedLayout& s, const float* in, int64_t samples,
-                float* padded) {
-  const int64_t planes = samples * g.c_in;
-  std::fill(padded, padded + planes * s.hp * s.wp, 0.0f);
-  for (int64_t plane = 0; plane < planes; ++plane) {
-    const float* src = in + plane * g.h * g.w;
-    float* dst = padded + plane * s.hp * s.wp + g.ph * s.wp + g.pw;
-    for (int64_t y = 0; y < g.h; ++y) std::copy(src + y * g.w, src + (y + 1) * g.w, dst + y * s.wp);
-  }
 }
 
 // grad_out rows [o0, o0 + kTileRows) of a sample block, each row_length long
@@ -183,7 +191,7 @@ void conv_weight_grad_shifted_rows(const ConvGeometry& g, const float* in, const
       const int64_t samples = std::min(block, g.batch - first);
       const float* x = in + first * g.c_in * g.in_plane();
       if (padded) {
-        pad_inputs(g, s, x, samples, padded_in.get());
+        pad_planes(x, samples * g.c_in, g.h, g.w, g.ph, g.pw, 0, padded_in.get());
         x = padded_in.get();
       }
       for (int64_t rb = lo; rb < hi; ++rb) {
@@ -213,15 +221,16 @@ void conv_weight_grad_shifted_rows(const ConvGeometry& g, const float* in, const
 // position k (numbered with the padded input's row length, as in Note
 // [Weight gradient by shifted rows]),
 //   out[o, k] = sum over (c, ki, kj) of weight[o, c, ki, kj] * input[c, k + offset(c, ki, kj)]
-// so a tile of 6 output channels x 64 positions holds 24 vector
-// accumulators, and each (channel, tap) adds 4 unaligned loads of the input
-// times 6 broadcast weights: no column matrix. The gap positions (x >= ow)
-// are computed and dropped, and the loads run up to a row past the plane
-// (into the next sample's planes, or a padded copy for the batch's last
-// sample). The input gradient is the same correlation: grad_out padded by
-// (k - 1) * dilation - padding on each side, with the weight's channels
-// swapped and its taps flipped. Each output is one sum in a fixed order, so
-// results do not depend on the thread count.
+// so a tile of R output channels x V vectors of 16 positions (8 x 3, 6 x 4
+// or 4 x 6, whichever drops the fewest outputs) holds 24 vector accumulators,
+// and each (channel, tap) adds V unaligned loads of the input times R
+// broadcast weights: no column matrix. The gap positions (x >= ow) are
+// computed and dropped, and the loads run up to a tile's span plus the widest
+// tap past the last plane (into the next sample's planes, or the zeroed tail
+// of a padded copy for the batch's last sample). The input gradient is the same correlation:
+// grad_out padded by (k - 1) * dilation - padding on each side, with the weight's channels swapped
+// and its taps flipped. Each output is one sum in a fixed order, so results do not depend on the
+// thread count.
 
 namespace {
 
@@ -296,18 +305,6 @@ __attribute__((target("arch=x86-64-v4"))) void correlation_tile(const float* x,
   }
 }
 
-// One sample's input planes as the tiles read them: padded, with a zeroed
-// tail the last tile's loads may run into.
-void pad_sample(const Correlation& c, const float* in, int64_t tail, float* padded) {
-  const int64_t hp = c.hp(), wp = c.wp();
-  std::fill(padded, padded + c.c_in * hp * wp + tail, 0.0f);
-  for (int64_t ch = 0; ch < c.c_in; ++ch) {
-    const float* src = in + ch * c.h * c.w;
-    float* dst = padded + ch * hp * wp + c.ph * wp + c.pw;
-    for (int64_t y = 0; y < c.h; ++y) std::copy(src + y * c.w, src + (y + 1) * c.w, dst + y * wp);
-  }
-}
-
 template <typename S, typename WeightAt>
 void correlate(const Correlation& c, const float* in, WeightAt weight_at, const float* bias,
                float* out) {
@@ -318,13 +315,7 @@ void correlate(const Correlation& c, const float* in, WeightAt weight_at, const 
   // Past the last plane, loads reach at most one span plus the widest tap.
   const int64_t tail = S::span + (c.kw - 1) * c.dw;
   const bool padded = c.ph > 0 || c.pw > 0;
-  std::vector<int64_t> offsets(taps);
-  for (int64_t ch = 0, t = 0; ch < c.c_in; ++ch) {
-    for (int64_t ki = 0; ki < c.kh; ++ki) {
-      for (int64_t kj = 0; kj < c.kw; ++kj)
-        offsets[t++] = ch * hp * wp + ki * c.dh * wp + kj * c.dw;
-    }
-  }
+  const std::vector<int64_t> offsets = tap_offsets(c.c_in, c.kh, c.kw, c.dh, c.dw, hp, wp);
   const int64_t row_tiles = (c.c_out + S::rows - 1) / S::rows;
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 21) / (c.c_out * taps * S::span));
   parallel_for(c.batch * spans, grain, [&](int64_t lo, int64_t hi) {
@@ -336,7 +327,9 @@ void correlate(const Correlation& c, const float* in, WeightAt weight_at, const 
       // Unpadded planes are read in place when the next sample's planes can
       // take the overrun.
       if (padded || n + 1 == c.batch || sample_floats < tail) {
-        if (copied != n) pad_sample(c, in + n * c.c_in * c.h * c.w, tail, copy.get());
+        if (copied != n) {
+          pad_planes(in + n * c.c_in * c.h * c.w, c.c_in, c.h, c.w, c.ph, c.pw, tail, copy.get());
+        }
         copied = n;
         x = copy.get();
       }
