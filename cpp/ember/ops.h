@@ -435,6 +435,15 @@ Tensor div_scalar_internal(const Tensor& a, const Scalar& b);  // DivBackward1
 // GELU, exact (x * Phi(x)) or torch's approximate='tanh'; node GeluBackward0.
 Tensor gelu(const Tensor& a, bool tanh_approx);
 
+// ---- padding (ops/padding.cpp) ----
+// torch.constant_pad_nd: (before, after) pairs from the last dim backwards,
+// negative ones crop: ConstantPadNdBackward0.
+Tensor constant_pad_nd(const Tensor& a, const DimList& pad, const Scalar& value);
+// F.pad's reflect and replicate modes over the last pad.size() / 2 dims (1 to
+// 3, batched or not): ReflectionPad1DBackward0 ... ReplicationPad3DBackward0.
+enum class PadMode : uint8_t { Reflect, Replicate };
+Tensor border_pad(const Tensor& a, const DimList& pad, PadMode mode);
+
 // ---- neural-network functions (ops/nn.cpp) ----
 Tensor softmax(const Tensor& a, int64_t dim);
 Tensor log_softmax(const Tensor& a, int64_t dim);
