@@ -158,6 +158,12 @@ Tensor mean(const Tensor& a, const DimList& dims, bool keepdim);
 // dims empty = all dims.
 Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim);
 Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim);
+// (var or, with take_sqrt, std; mean) over dims (all when empty) as one
+// VarMeanBackward0 / StdMeanBackward0 node.
+std::pair<Tensor, Tensor> var_mean(const Tensor& a, const DimList& dims, double correction,
+                                   bool keepdim, bool take_sqrt);
+// The p-norm of a - b (broadcast) as one DistBackward0 node.
+Tensor dist(const Tensor& a, const Tensor& b, const Scalar& p);
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim);
 // Integer and bool inputs multiply and sum in int64, as in torch.
 Tensor prod(const Tensor& a, std::optional<DType> dtype = std::nullopt);
@@ -420,6 +426,12 @@ Tensor take(const Tensor& a, const Tensor& index);
 Tensor index_fill(const Tensor& a, int64_t dim, const Tensor& index, const Scalar& value);
 Tensor index_fill(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& value);
 Tensor index_copy(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& source);
+// a with alpha * source's slices added at index's positions along dim
+// (ops/index_add.cpp): IndexAddBackward0, also for the in-place form.
+Tensor index_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& source,
+                 const Scalar& alpha);
+Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                   const Scalar& alpha);
 // Windows of `size` every `step` along dim as a new last dim: a view.
 Tensor unfold(const Tensor& a, int64_t dim, int64_t size, int64_t step);
 // k quarter turns from dims[0] towards dims[1].
