@@ -432,6 +432,17 @@ Tensor index_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor
                  const Scalar& alpha);
 Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
                    const Scalar& alpha);
+// A copy of a with src (cast to a's dtype) in the region a view op picks
+// (ops/scatter_views.cpp): SelectScatterBackward0, SliceScatterBackward0,
+// DiagonalScatterBackward0.
+Tensor select_scatter(const Tensor& a, const Tensor& src, int64_t dim, int64_t index);
+Tensor slice_scatter(const Tensor& a, const Tensor& src, int64_t dim, std::optional<int64_t> start,
+                     std::optional<int64_t> end, int64_t step);
+Tensor diagonal_scatter(const Tensor& a, const Tensor& src, int64_t offset, int64_t dim1,
+                        int64_t dim2);
+// a (broadcast with the bool mask) with source's leading values, in order,
+// where the mask is true (ops/masked_scatter.cpp): MaskedScatterBackward0.
+Tensor masked_scatter(const Tensor& a, const Tensor& mask, const Tensor& source);
 // Windows of `size` every `step` along dim as a new last dim: a view.
 Tensor unfold(const Tensor& a, int64_t dim, int64_t size, int64_t step);
 // k quarter turns from dims[0] towards dims[1].

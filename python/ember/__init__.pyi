@@ -87,6 +87,7 @@ from ._C import DiagEmbedBackward0 as DiagEmbedBackward0
 from ._C import DiagonalBackward0 as DiagonalBackward0
 from ._C import DiagonalBackward0_copy as DiagonalBackward0_copy
 from ._C import DiagonalBackwardBackward0 as DiagonalBackwardBackward0
+from ._C import DiagonalScatterBackward0 as DiagonalScatterBackward0
 from ._C import DigammaBackward0 as DigammaBackward0
 from ._C import DistBackward0 as DistBackward0
 from ._C import DivBackward0 as DivBackward0
@@ -174,6 +175,8 @@ from ._C import LtBackward0 as LtBackward0
 from ._C import LtBackward1 as LtBackward1
 from ._C import MaskedFillBackward0 as MaskedFillBackward0
 from ._C import MaskedFillBackward1 as MaskedFillBackward1
+from ._C import MaskedScatterBackward0 as MaskedScatterBackward0
+from ._C import MaskedScatterBackwardBackward0 as MaskedScatterBackwardBackward0
 from ._C import MaskedSelectBackward0 as MaskedSelectBackward0
 from ._C import MaxBackward0 as MaxBackward0
 from ._C import MaxBackward1 as MaxBackward1
@@ -249,6 +252,7 @@ from ._C import ScatterReduceBackward0 as ScatterReduceBackward0
 from ._C import SelectBackward0 as SelectBackward0
 from ._C import SelectBackward0_copy as SelectBackward0_copy
 from ._C import SelectBackwardBackward0 as SelectBackwardBackward0
+from ._C import SelectScatterBackward0 as SelectScatterBackward0
 from ._C import SigmoidBackward0 as SigmoidBackward0
 from ._C import SignBackward0 as SignBackward0
 from ._C import SiluBackward0 as SiluBackward0
@@ -257,6 +261,7 @@ from ._C import SinhBackward0 as SinhBackward0
 from ._C import SliceBackward0 as SliceBackward0
 from ._C import SliceBackward0_copy as SliceBackward0_copy
 from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
+from ._C import SliceScatterBackward0 as SliceScatterBackward0
 from ._C import SmoothL1LossBackward0 as SmoothL1LossBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
@@ -399,6 +404,7 @@ from ._C import detach as detach
 from ._C import diag_embed as diag_embed
 from ._C import diagonal as diagonal
 from ._C import diagonal_copy as diagonal_copy
+from ._C import diagonal_scatter as diagonal_scatter
 from ._C import digamma as digamma
 from ._C import dist as dist
 from ._C import div as div
@@ -473,6 +479,7 @@ from ._C import logsumexp as logsumexp
 from ._C import lt as lt
 from ._C import manual_seed as manual_seed
 from ._C import masked_fill as masked_fill
+from ._C import masked_scatter as masked_scatter
 from ._C import masked_select as masked_select
 from ._C import matmul as matmul
 from ._C import max as max
@@ -524,6 +531,7 @@ from ._C import scatter_reduce as scatter_reduce
 from ._C import seed as seed
 from ._C import select as select
 from ._C import select_copy as select_copy
+from ._C import select_scatter as select_scatter
 from ._C import set_num_threads as set_num_threads
 from ._C import set_rng_state as set_rng_state
 from ._C import sigmoid as sigmoid
@@ -531,6 +539,7 @@ from ._C import sign as sign
 from ._C import sin as sin
 from ._C import sinh as sinh
 from ._C import slice_copy as slice_copy
+from ._C import slice_scatter as slice_scatter
 from ._C import softmax as softmax
 from ._C import sort as sort
 from ._C import split_copy as split_copy
@@ -744,7 +753,6 @@ def det(A): ...
 def detach_(input, *args, **kwargs): ...
 def diag(input, diagonal=..., *, out=...): ...
 def diagflat(input, offset=...): ...
-def diagonal_scatter(input, src, offset=..., dim1=..., dim2=...): ...
 def diff(input, n=..., dim=..., prepend=..., append=..., *, out=...): ...
 double = _C.float64
 def dsplit(input, indices_or_sections): ...
@@ -807,7 +815,6 @@ long = _C.int64
 lu = linalg._lu
 def lu_solve(input, LU_data, LU_pivots, *, out=...): ...
 def lu_unpack(LU_data, LU_pivots, unpack_data=..., unpack_pivots=..., *, out=...): ...
-def masked_scatter(input, mask, source): ...
 def matrix_power(input, n, *, out=...): ...
 def moveaxis(input, source, destination): ...
 def movedim(input, source, destination): ...
@@ -843,14 +850,12 @@ def round_(input, *args, **kwargs): ...
 def rsqrt_(input, *args, **kwargs): ...
 def rsub(input, other, alpha=...): ...
 def searchsorted(sorted_sequence, input, *, out_int32=..., right=..., side=..., sorter=..., out=...): ...
-def select_scatter(input, src, dim, index): ...
 def sgn(input, *, out=...): ...
 short = _C.int16
 def sigmoid_(input, *args, **kwargs): ...
 def signbit(input, *, out=...): ...
 def sin_(input, *args, **kwargs): ...
 def sinh_(input, *args, **kwargs): ...
-def slice_scatter(input, src, dim=..., start=..., end=..., step=...): ...
 def slogdet(input, *, out=...): ...
 def split_with_sizes(input, split_sizes, dim=...): ...
 def sqrt_(input, *args, **kwargs): ...

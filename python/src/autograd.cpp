@@ -308,6 +308,11 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(MaskedSelectBackward0);
   EMBER_BIND(RepeatBackward0);
   EMBER_BIND(IndexAddBackward0);
+  EMBER_BIND(SelectScatterBackward0);
+  EMBER_BIND(SliceScatterBackward0);
+  EMBER_BIND(DiagonalScatterBackward0);
+  EMBER_BIND(MaskedScatterBackward0);
+  EMBER_BIND(MaskedScatterBackwardBackward0);
   EMBER_BIND(DiagEmbedBackward0);
   EMBER_BIND(BlockDiagBackward0);
   EMBER_BIND(GatherBackward0);
