@@ -139,16 +139,6 @@ def clamp_max(input, max):
 # ---- reductions ----
 
 
-def _dims(dim, ndim):
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return list(range(ndim))
-    dims = [_dim(d, ndim) for d in ([dim] if isinstance(dim, int) else dim)]
-    for i, d in enumerate(dims):
-        if d in dims[:i]:
-            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    return sorted(dims)
-
-
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
 
@@ -162,8 +152,8 @@ def _spread_and_mean(kind, input, dim, unbiased, keepdim, correction):
         dim, unbiased = None, dim
     if correction is None:  # torch's older `unbiased` flag, when given, picks 1 or 0
         correction = 1 if unbiased is None or unbiased else 0
-    dims = () if dim is None else _dims(dim, input.dim())  # () reduces every dim
-    return _C._var_mean(input, dims, correction, keepdim, kind == "std")
+    # () reduces every dim; the C++ op wraps and checks the dims as var does
+    return _C._var_mean(input, () if dim is None else dim, correction, keepdim, kind == "std")
 
 
 def count_nonzero(input, dim=None):
