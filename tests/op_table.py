@@ -998,6 +998,11 @@ MOVEMENT = [
     shape_method("repeat", _with((_x(2, 3), 2, 1, 2))),
     shape_op("tile", _with((_x(2, 3), (2,))), _with((_x(2, 3), (2, 1, 2)))),
     shape_op(
+        "constant_pad_nd",
+        _with((_x(2, 3), (1, 2))),
+        _with((_x(2, 3, 4), (1, -1, 0, 2), 1.5), "transposed"),
+    ),
+    shape_op(
         "repeat_interleave",
         _with((_x(2, 3), 2)),
         _with((_x(2, 3), 2), dim=1),

@@ -236,6 +236,24 @@ STRUCTURAL = {
         [lib.diag_embed(a, 1).reshape(-1), lib.block_diag(a, a[0]).reshape(-1)]
     ),
     "aminmax": lambda lib, a: (lambda r: r.min * 2 + r.max)(lib.aminmax(a, dim=1)),
+    "pad": lambda lib, a: lib.cat(
+        [
+            lib.nn.functional.pad(a, (1, 2, -1, 1), value=0.5).reshape(-1),
+            lib.nn.functional.pad(a[None], (2, 1, 1, 2), mode="reflect").reshape(-1),
+            lib.nn.functional.pad(a, (3, -1), mode="replicate").reshape(-1),
+        ]
+    ),
+    "index_add": lambda lib, a: a.index_add(1, lib.tensor([3, 0, 3]), a[:, :3] * a[:, 1:], alpha=2),
+    "std_var_mean": lambda lib, a: lib.cat(
+        [
+            lib.cat(lib.std_mean(a, 1, keepdim=True), 1).reshape(-1),
+            lib.cat(lib.var_mean(a, 0, correction=0), 0),
+            lib.stack(lib.std_mean(a)),
+        ]
+    ),
+    "dist": lambda lib, a: lib.stack(
+        [lib.dist(a, a.flip(0) * 2), lib.dist(a, a[0], 3), lib.dist(a, a[1] * 0.5, float("inf"))]
+    ),
     "sum_mean": lambda lib, a: a.sum(0) + a.mean(1, keepdim=True) + a.mean(),
     "matmul": lambda lib, a: a @ a.t() + (a.t() @ a).sum(),
     "mv_dot": lambda lib, a: a @ a[0] + lib.dot(a[0], a[1]),

@@ -459,3 +459,92 @@ def test_inplace_forms_through_a_view_give_torchs_gradients():
     assert en == tn
     for e, t in zip(ev, tv):
         assert_close(e, t)
+
+
+# ---- index_add ----
+
+
+@pytest.mark.parametrize(
+    "shape,dim,index,source_shape",
+    [
+        ((5,), 0, [0, 3, 3, 4], (4,)),
+        ((3, 4), 1, [3, 0, 3], (3, 3)),
+        ((2, 3, 4), 0, [1, 1], (2, 3, 4)),
+        ((2, 3, 4), -2, [2], (2, 1, 4)),
+        ((), 0, [0], ()),
+        ((3,), 0, 1, (1,)),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("alpha", [1, 2.5, -1])
+def test_index_add_values_grads_and_node_like_torch(shape, dim, index, source_shape, alpha):
+    a, s, idx = RNG.standard_normal(shape), RNG.standard_normal(source_shape), np.array(index)
+    assert_grads_match(lambda L, x, y: x.index_add(dim, L.tensor(idx), y, alpha=alpha), [a, s])
+    assert_grads_match(lambda L, x, y: L.index_add(x, dim, L.tensor(idx), y, alpha=alpha), [a, s])
+    names = []
+    for L in (ember, torch):
+        x = L.tensor(a, requires_grad=True)
+        y = L.tensor(s, requires_grad=True)
+        out = x.index_add(dim, L.tensor(idx), y, alpha=alpha)
+        names.append([node_name(out)] + [type(f).__name__ for f, _ in out.grad_fn.next_functions])
+    assert names[0] == names[1] == ["IndexAddBackward0", "AccumulateGrad", "AccumulateGrad"]
+
+
+def test_index_add_in_place_records_its_node_like_torch():
+    a = RNG.standard_normal((3, 4))
+
+    def run(L):
+        x = L.tensor(a, requires_grad=True)
+        s = L.tensor(np.ones((3, 2)), requires_grad=True)
+        y = x * 1
+        y.index_add_(1, L.tensor([0, 2], dtype=L.int32), s, alpha=2)
+        y.backward(L.arange(12.0, dtype=L.float64).reshape(3, 4))
+        return y.detach(), node_name(y), x.grad, s.grad
+
+    (ey, en, ex, es), (ty, tn, tx, ts) = run(ember), run(torch)
+    assert en == tn == "IndexAddBackward0"
+    for e, t in ((ey, ty), (ex, tx), (es, ts)):
+        assert_close(e, t)
+
+
+def test_index_add_dtypes_like_torch():
+    for dtype in ("int64", "int32", "uint8", "float16", "bfloat16", "bool"):
+        compare(
+            lambda L: L.zeros(4, dtype=getattr(L, dtype)).index_add(
+                0, L.tensor([1, 1, 3]), L.ones(3, dtype=getattr(L, dtype))
+            )
+        )
+    compare(
+        lambda L: L.zeros(3, dtype=L.int64).index_add(
+            0, L.tensor([0]), L.ones(1, dtype=L.int64) * 3, alpha=1.5
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.zeros(3, 4).index_add(0, L.tensor([0, 2]), L.ones(2, 4, dtype=L.float64)),
+        lambda L: L.zeros(3, 4).index_add(0, L.tensor([0.0, 2]), L.ones(2, 4)),
+        lambda L: L.zeros(3, 4).index_add(0, L.tensor([[0, 2]]), L.ones(2, 4)),
+        lambda L: L.zeros(3, 4).index_add(0, L.tensor([0, 2]), L.ones(3, 4)),
+        lambda L: L.zeros(3, 4).index_add(0, L.tensor([0, 2]), L.ones(2, 5)),
+        lambda L: L.zeros(3, 4).index_add(0, L.tensor([0, 3]), L.ones(2, 4)),
+        lambda L: L.zeros(3, 4).index_add(0, L.tensor([0, -1]), L.ones(2, 4)),
+        lambda L: L.zeros(3, 4).index_add(2, L.tensor([0, 2]), L.ones(2, 4)),
+        lambda L: L.zeros(3).index_add(0, L.tensor([3]), L.ones(1)),
+        lambda L: L.zeros(3).index_add(0, L.tensor([1]), L.tensor(2.0)),
+        lambda L: L.tensor(5.0).index_add(0, L.tensor([0, 0]), L.ones(2)),
+    ],
+)
+def test_index_add_errors_like_torch(call):
+    for L in (ember, torch):
+        try:
+            call(L)
+        except Exception as exc:  # noqa: BLE001
+            if L is ember:
+                got = (type(exc), str(exc))
+            else:
+                assert got == (type(exc), str(exc))
+        else:
+            raise AssertionError(f"{L.__name__} accepted")

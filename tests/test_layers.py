@@ -35,8 +35,7 @@ def test_padding_modules_match_torch(name, args, rank):
     assert repr(me) == repr(mt)
     assert me.padding == mt.padding
     x = rand(np.random.default_rng(0), (2, 3, 4, 5)[:rank])
-    # F.pad's own nodes differ from torch's (docs/compatibility.md); not this test's subject
-    run_both(lambda lib, F, x: (me if lib is ember else mt)(x), [x], 1e-12, same_node=False)
+    run_both(lambda lib, F, x: (me if lib is ember else mt)(x), [x], 1e-12)
 
 
 def test_circular_pad_rank_error():

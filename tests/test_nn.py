@@ -2335,6 +2335,141 @@ def test_pad_with_negative_and_wide_pads_matches_torch(mode, pads):
     compare(run)
 
 
+# (mode, input shape, pads): one to three padded dims, batched or not, crops
+PAD_CASES = [
+    ("constant", (5,), (2, 1)),
+    ("constant", (2, 3, 4), (1, -1, 0, 2, 1, 1)),
+    ("constant", (2, 3), (-1, -2)),
+    ("reflect", (2, 5), (2, 3)),
+    ("reflect", (2, 3, 5), (-1, 2)),
+    ("reflect", (3, 4, 5), (1, 2, 3, 0)),
+    ("reflect", (1, 2, 3, 4), (1, 3, -1, 2)),
+    ("reflect", (2, 3, 4, 5), (1, 1, 2, 0, 1, 2)),
+    ("reflect", (1, 2, 3, 4, 5), (2, -1, 1, 2, 1, 1)),
+    ("replicate", (2, 4), (3, 5)),
+    ("replicate", (2, 3, 4), (-2, 5)),
+    ("replicate", (3, 2, 4), (2, 1, 3, 3)),
+    ("replicate", (1, 2, 3, 4), (0, 4, -1, 2)),
+    ("replicate", (2, 2, 3, 4), (1, 2, 2, 0, 3, 1)),
+    ("replicate", (1, 2, 2, 3, 4), (1, 1, 1, 1, 2, 2)),
+    ("circular", (2, 3, 4), (1, 2)),
+    ("circular", (1, 2, 3, 4), (1, 2, 2, -1)),
+]
+
+
+def _pad_node_name(mode, pads):
+    if mode == "constant":
+        return "ConstantPadNdBackward0"
+    if mode == "circular":
+        return "CopySlices"
+    kind = "Reflection" if mode == "reflect" else "Replication"
+    return f"{kind}Pad{len(pads) // 2}DBackward0"
+
+
+@pytest.mark.parametrize("mode,shape,pads", PAD_CASES, ids=str)
+def test_pad_values_gradients_and_second_order_like_torch(mode, shape, pads):
+    x = np.random.default_rng(0).standard_normal(shape)
+    value = {"value": 1.5} if mode == "constant" else {}
+    assert_grads_match(lambda L, t: F_of(L).pad(t, pads, mode=mode, **value), [x])
+
+
+@pytest.mark.parametrize("mode,shape,pads", PAD_CASES, ids=str)
+def test_pad_records_torch_node(mode, shape, pads):
+    names = []
+    for L in (ember, torch):
+        x = L.ones(shape, requires_grad=True)
+        out = F_of(L).pad(x, pads, mode=mode)
+        names.append(type(out.grad_fn).__name__)
+        if mode in ("reflect", "replicate"):
+            (g,) = L.autograd.grad(out.sum(), x, create_graph=True)
+            names.append(type(g.grad_fn).__name__)
+            names.append([type(f).__name__ for f, _ in g.grad_fn.next_functions])
+    assert names[: len(names) // 2] == names[len(names) // 2 :]
+    assert names[0] == _pad_node_name(mode, pads)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_border_pad_double_backward_reaches_self_with_zeros_like_torch(mode):
+    def run(L):
+        x = L.arange(12.0, dtype=L.float64).reshape(1, 3, 4).requires_grad_()
+        (g,) = L.autograd.grad((F_of(L).pad(x, (2, 1), mode=mode) ** 2).sum(), x, create_graph=True)
+        return L.autograd.grad(g.sum(), x)[0]
+
+    compare(run)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_border_pad_frees_its_saved_input_like_torch(mode):
+    def run(L):
+        x = L.ones(1, 2, 3, requires_grad=True)
+        out = F_of(L).pad(x, (1, 1), mode=mode).sum()
+        out.backward()
+        out.backward()
+
+    same_error(run)
+
+
+def test_pad_dtypes_like_torch():
+    for dtype in ("int64", "int32", "uint8", "bool", "float16", "bfloat16"):
+        for mode in ("constant", "reflect", "replicate", "circular"):
+            compare(
+                lambda L: F_of(L).pad(
+                    L.tensor([[[1, 0, 1, 1]]]).to(getattr(L, dtype)), (2, 1), mode=mode
+                )
+            )
+    compare(lambda L: F_of(L).pad(L.arange(3), (1, 1), value=1.5))
+    compare(lambda L: F_of(L).pad(L.tensor([True, False]), (1, 1), value=2.5))
+    compare(lambda L: L.constant_pad_nd(L.ones(2, 3), (1, 1, 0, 1), 2))
+
+
+@pytest.mark.parametrize(
+    "mode,shape,pads",
+    [
+        ("foo", (2, 3), (1, 1)),
+        ("constant", (3,), (1, 1, 1)),
+        ("constant", (3,), (1, 1, 1, 1)),
+        ("constant", (3,), (-2, -2)),
+        ("constant", (3,), (-4, 1)),
+        ("constant", (3,), (2, -5)),
+        ("reflect", (2, 3), (1,)),
+        ("reflect", (2, 3, 4), (1, 1, 2, 1, 1, 1)),
+        ("reflect", (2, 1, 2, 3), (1, 1)),
+        ("reflect", (1, 2, 3), (3, 1)),
+        ("reflect", (1, 2, 3), (1, 3)),
+        ("reflect", (1, 2, 3), (1, 1, 2, 0)),
+        ("reflect", (1, 2, 3, 4), (0, 0, 3, 0)),
+        ("reflect", (1, 1, 2, 3, 4), (0, 0, 0, 0, 2, 0)),
+        ("reflect", (2, 3, 4), (-2, -2)),
+        ("reflect", (1, 2, 3, 4), (-4, 0, -3, 0)),
+        ("reflect", (1, 2, 3, 4), (-5, 0, 0, 0)),
+        ("reflect", (1, 1, 2, 3, 4), (-4, 0, -3, 0, -2, 0)),
+        ("reflect", (1, 1, 2, 3, 4), (0, 0, 0, 0, -3, 0)),
+        ("replicate", (2, 3, 4), (-5, 0)),
+        ("replicate", (1, 2, 3, 4), (-2, -2, -2, -1)),
+        ("replicate", (1, 2, 3, 4), (0, 0, -4, 0)),
+        ("replicate", (1, 1, 2, 3, 4), (-4, 0, -3, 0, -2, 0)),
+        ("replicate", (1, 0, 3), (1, 1)),
+        ("reflect", (0, 3), (1, 1)),
+        ("replicate", (1, 2, 3, 0, 2), (1, 1, 1, 1, 1, 1)),
+        ("circular", (1, 2, 3), (4, 0)),
+        ("circular", (1, 2, 3), (-2, -2)),
+    ],
+    ids=str,
+)
+def test_pad_errors_like_torch(mode, shape, pads):
+    same_error(lambda L: F_of(L).pad(L.ones(shape), pads, mode=mode))
+
+
+def test_pad_argument_errors_like_torch():
+    same_error(lambda L: F_of(L).pad(L.ones(2, 3), (1, 1), mode="reflect", value=1))
+    same_error(lambda L: F_of(L).pad(L.ones(2, 3), [1.0, 2]))
+    same_error(lambda L: F_of(L).pad(L.ones(2, 3), 1))
+    same_error(lambda L: F_of(L).pad(L.ones(2, 3, dtype=L.bool), (1, 1), mode="reflect"))
+    same_error(lambda L: F_of(L).pad(L.ones(1, 2, 3, dtype=L.bool), (1, 1, 1, 1), "replicate"))
+    same_error(lambda L: L.constant_pad_nd(L.ones(2, 3), (1, 1, 1)))
+    same_error(lambda L: L.constant_pad_nd(L.ones(2, 3), (1, 1, 1, 1, 1, 1)))
+
+
 @pytest.mark.parametrize(
     "name", ["elu", "selu", "celu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "mish"]
 )

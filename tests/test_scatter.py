@@ -2,9 +2,11 @@
 fill_diagonal_, sum_to_size and unravel_index against torch."""
 
 import ember
+import ember.autograd.forward_ad as efw
 import numpy as np
 import pytest
 import torch
+import torch.autograd.forward_ad as tfw
 from conftest import assert_grads_match, compare, same_error
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,6 +71,57 @@ def test_scatter_errors_like_torch(call):
 
 def test_scatters_cast_the_source():
     compare(lambda lib: lib.select_scatter(lib.zeros(2, 3), lib.ones(3, dtype=lib.float64), 0, 1))
+
+
+SCATTER_CALLS = {
+    "SelectScatterBackward0": lambda L, a, b: L.select_scatter(a, b[0], 1, -1),
+    "SliceScatterBackward0": lambda L, a, b: a.slice_scatter(b[:, :2], 1, 1, None, 2),
+    "DiagonalScatterBackward0": lambda L, a, b: L.diagonal_scatter(a, b[:3, 0], -1),
+    "MaskedScatterBackward0": lambda L, a, b: a.masked_scatter(
+        L.tensor([True, False, True, True]), b.reshape(-1)
+    ),
+}
+
+
+@pytest.mark.parametrize("node", sorted(SCATTER_CALLS))
+def test_scatters_record_torch_node_and_double_backward_node(node):
+    x, src = arr(4, 4), arr(4, 4)
+    names = []
+    for L in (ember, torch):
+        a, b = L.tensor(x, requires_grad=True), L.tensor(src, requires_grad=True)
+        out = SCATTER_CALLS[node](L, a, b)
+        g = L.tensor(arr(*out.shape), requires_grad=True)
+        firsts = L.autograd.grad(out, [a, b], g, create_graph=True)
+        names.append(
+            [type(out.grad_fn).__name__]
+            + [type(f).__name__ for f, _ in out.grad_fn.next_functions]
+            + [type(f.grad_fn).__name__ for f in firsts]
+        )
+    assert names[0] == names[1]
+    assert names[0][0] == node
+    assert_grads_match(SCATTER_CALLS[node], [x, src])
+
+
+@pytest.mark.parametrize("node", sorted(SCATTER_CALLS))
+def test_scatters_forward_formula_like_torch(node):
+    x, src, tx, ts = arr(4, 4), arr(4, 4), arr(4, 4), arr(4, 4)
+    results = []
+    for L, fw in ((ember, efw), (torch, tfw)):
+        with fw.dual_level():
+            a = fw.make_dual(L.tensor(x), L.tensor(tx))
+            b = fw.make_dual(L.tensor(src), L.tensor(ts))
+            results.append(fw.unpack_dual(SCATTER_CALLS[node](L, a, b)).tangent.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
+
+
+def test_masked_scatter_in_place_records_its_node_like_torch():
+    def run(L):
+        x = L.tensor(arr(2, 3), requires_grad=True)
+        y = x * 1
+        y.masked_scatter_(L.tensor([True, False, True]), L.arange(6.0, dtype=L.float64))
+        return type(y.grad_fn).__name__
+
+    assert run(ember) == run(torch) == "MaskedScatterBackward0"
 
 
 # ----------------------------------------------------------------- index_put

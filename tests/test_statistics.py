@@ -284,3 +284,71 @@ def test_trapezoid_edge_forms(call):
 )
 def test_trapezoid_errors_like_torch(call):
     same_error(call)
+
+
+# ---- std_mean / var_mean / dist: one node each ----
+
+SPREAD_FORMS = [
+    {},
+    {"dim": 1},
+    {"dim": (0, 1), "keepdim": True},
+    {"dim": -1, "correction": 0},
+    {"dim": 0, "unbiased": False, "keepdim": True},
+    {"dim": (1, 0), "correction": 2},
+]
+
+
+@pytest.mark.parametrize("name", ["std_mean", "var_mean"])
+@pytest.mark.parametrize("kwargs", SPREAD_FORMS, ids=str)
+def test_spread_and_mean_values_gradients_and_node_like_torch(name, kwargs):
+    def both_outputs(L, x):
+        spread, mean = getattr(L, name)(x, **kwargs)
+        return L.cat([(spread * 2).reshape(-1), (mean * 3).reshape(-1)])
+
+    assert_grads_match(both_outputs, [X])
+    for take in (0, 1):  # the gradient of each output alone
+        assert_grads_match(lambda L, x: getattr(L, name)(x, **kwargs)[take], [X])
+    nodes = [last_node(lambda L, x: getattr(L, name)(x, **kwargs)[k], X) for k in (0, 1)]
+    node = {"std_mean": "StdMeanBackward0", "var_mean": "VarMeanBackward0"}[name]
+    assert nodes == [[node, node]] * 2
+
+
+def test_spread_and_mean_share_one_node_and_free_it_like_torch():
+    for lib in (ember, torch):
+        spread, mean = lib.std_mean(lib.tensor(X, requires_grad=True), 1)
+        assert spread.grad_fn is mean.grad_fn
+        assert type(spread.grad_fn).__name__ == "StdMeanBackward0"
+
+    def twice(L):
+        s, m = L.var_mean(L.tensor(X, requires_grad=True), 1)
+        (s + m).sum().backward()
+        (s + m).sum().backward()
+
+    same_error(twice)
+
+
+def test_spread_and_mean_errors_like_torch():
+    same_error(lambda L: L.std_mean(L.ones(3, dtype=L.int64)))
+    same_error(lambda L: L.var_mean(L.ones(3, dtype=L.int64), 0))
+    same_error(lambda L: L.var_mean(L.ones(3), 2))
+    compare(lambda L: L.std_mean(L.zeros(3, requires_grad=True)))  # std 0: gradient 0
+
+
+@pytest.mark.parametrize("p", [2, 1, 3.5, 0, float("inf"), -float("inf")])
+def test_dist_values_gradients_and_node_like_torch(p):
+    a, b = X, RNG.uniform(-2, 2, size=(6,))
+    if p == 0:  # torch's backward gives self no gradient and raises for other
+        compare(lambda L: L.dist(L.tensor(a), L.tensor(b), p))
+    else:
+        # torch's second derivatives of the 1- and inf-norms are ZeroTensors
+        second = p not in (1, float("inf"), -float("inf"))
+        for pair in ([a, b], [a, a[::-1].copy()]):
+            assert_grads_match(lambda L, x, y: L.dist(x, y, p), pair, second_order=second)
+            assert_grads_match(lambda L, x, y: x.dist(y, p=p), pair, second_order=second)
+    assert last_node(lambda L, x: L.dist(x, x.flip(0) * 2, p), X) == ["DistBackward0"] * 2
+
+
+def test_dist_errors_and_dtypes_like_torch():
+    same_error(lambda L: L.dist(L.ones(3, dtype=L.int64), L.ones(3, dtype=L.int64)))
+    same_error(lambda L: L.dist(L.ones(3), L.ones(2)))
+    compare(lambda L: L.dist(L.ones(3), L.zeros(3, dtype=L.float64), 3))

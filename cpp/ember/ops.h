@@ -158,6 +158,12 @@ Tensor mean(const Tensor& a, const DimList& dims, bool keepdim);
 // dims empty = all dims.
 Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim);
 Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim);
+// (var or, with take_sqrt, std; mean) over dims (all when empty) as one
+// VarMeanBackward0 / StdMeanBackward0 node.
+std::pair<Tensor, Tensor> var_mean(const Tensor& a, const DimList& dims, double correction,
+                                   bool keepdim, bool take_sqrt);
+// The p-norm of a - b (broadcast) as one DistBackward0 node.
+Tensor dist(const Tensor& a, const Tensor& b, const Scalar& p);
 Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim);
 // Integer and bool inputs multiply and sum in int64, as in torch.
 Tensor prod(const Tensor& a, std::optional<DType> dtype = std::nullopt);
@@ -420,6 +426,23 @@ Tensor take(const Tensor& a, const Tensor& index);
 Tensor index_fill(const Tensor& a, int64_t dim, const Tensor& index, const Scalar& value);
 Tensor index_fill(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& value);
 Tensor index_copy(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& source);
+// a with alpha * source's slices added at index's positions along dim
+// (ops/index_add.cpp): IndexAddBackward0, also for the in-place form.
+Tensor index_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& source,
+                 const Scalar& alpha);
+Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                   const Scalar& alpha);
+// A copy of a with src (cast to a's dtype) in the region a view op picks
+// (ops/scatter_views.cpp): SelectScatterBackward0, SliceScatterBackward0,
+// DiagonalScatterBackward0.
+Tensor select_scatter(const Tensor& a, const Tensor& src, int64_t dim, int64_t index);
+Tensor slice_scatter(const Tensor& a, const Tensor& src, int64_t dim, std::optional<int64_t> start,
+                     std::optional<int64_t> end, int64_t step);
+Tensor diagonal_scatter(const Tensor& a, const Tensor& src, int64_t offset, int64_t dim1,
+                        int64_t dim2);
+// a (broadcast with the bool mask) with source's leading values, in order,
+// where the mask is true (ops/masked_scatter.cpp): MaskedScatterBackward0.
+Tensor masked_scatter(const Tensor& a, const Tensor& mask, const Tensor& source);
 // Windows of `size` every `step` along dim as a new last dim: a view.
 Tensor unfold(const Tensor& a, int64_t dim, int64_t size, int64_t step);
 // k quarter turns from dims[0] towards dims[1].
@@ -434,6 +457,15 @@ Tensor div_scalar_internal(const Tensor& a, const Scalar& b);  // DivBackward1
 
 // GELU, exact (x * Phi(x)) or torch's approximate='tanh'; node GeluBackward0.
 Tensor gelu(const Tensor& a, bool tanh_approx);
+
+// ---- padding (ops/padding.cpp) ----
+// torch.constant_pad_nd: (before, after) pairs from the last dim backwards,
+// negative ones crop: ConstantPadNdBackward0.
+Tensor constant_pad_nd(const Tensor& a, const DimList& pad, const Scalar& value);
+// F.pad's reflect and replicate modes over the last pad.size() / 2 dims (1 to
+// 3, batched or not): ReflectionPad1DBackward0 ... ReplicationPad3DBackward0.
+enum class PadMode : uint8_t { Reflect, Replicate };
+Tensor border_pad(const Tensor& a, const DimList& pad, PadMode mode);
 
 // ---- neural-network functions (ops/nn.cpp) ----
 Tensor softmax(const Tensor& a, int64_t dim);

@@ -143,7 +143,6 @@ _install_out_forms(
         "histc",
         "histogram",
         "hstack",
-        "index_add",
         "inner",
         "isin",
         "nanmean",

@@ -70,6 +70,7 @@ from ._C import ClampBackward0 as ClampBackward0
 from ._C import ClampBackward1 as ClampBackward1
 from ._C import CloneBackward0 as CloneBackward0
 from ._C import Col2ImBackward0 as Col2ImBackward0
+from ._C import ConstantPadNdBackward0 as ConstantPadNdBackward0
 from ._C import ConvolutionBackward0 as ConvolutionBackward0
 from ._C import ConvolutionBackwardBackward0 as ConvolutionBackwardBackward0
 from ._C import CopyBackwards as CopyBackwards
@@ -86,7 +87,9 @@ from ._C import DiagEmbedBackward0 as DiagEmbedBackward0
 from ._C import DiagonalBackward0 as DiagonalBackward0
 from ._C import DiagonalBackward0_copy as DiagonalBackward0_copy
 from ._C import DiagonalBackwardBackward0 as DiagonalBackwardBackward0
+from ._C import DiagonalScatterBackward0 as DiagonalScatterBackward0
 from ._C import DigammaBackward0 as DigammaBackward0
+from ._C import DistBackward0 as DistBackward0
 from ._C import DivBackward0 as DivBackward0
 from ._C import DivBackward1 as DivBackward1
 from ._C import DivBackward2 as DivBackward2
@@ -128,6 +131,7 @@ from ._C import HuberLossBackward0 as HuberLossBackward0
 from ._C import HypotBackward0 as HypotBackward0
 from ._C import I0Backward0 as I0Backward0
 from ._C import Im2ColBackward0 as Im2ColBackward0
+from ._C import IndexAddBackward0 as IndexAddBackward0
 from ._C import IndexBackward0 as IndexBackward0
 from ._C import IndexCopyBackward0 as IndexCopyBackward0
 from ._C import IndexFillBackward0 as IndexFillBackward0
@@ -171,6 +175,8 @@ from ._C import LtBackward0 as LtBackward0
 from ._C import LtBackward1 as LtBackward1
 from ._C import MaskedFillBackward0 as MaskedFillBackward0
 from ._C import MaskedFillBackward1 as MaskedFillBackward1
+from ._C import MaskedScatterBackward0 as MaskedScatterBackward0
+from ._C import MaskedScatterBackwardBackward0 as MaskedScatterBackwardBackward0
 from ._C import MaskedSelectBackward0 as MaskedSelectBackward0
 from ._C import MaxBackward0 as MaxBackward0
 from ._C import MaxBackward1 as MaxBackward1
@@ -216,11 +222,23 @@ from ._C import PreluKernelBackward0 as PreluKernelBackward0
 from ._C import ProdBackward0 as ProdBackward0
 from ._C import ProdBackward1 as ProdBackward1
 from ._C import ReciprocalBackward0 as ReciprocalBackward0
+from ._C import ReflectionPad1DBackward0 as ReflectionPad1DBackward0
+from ._C import ReflectionPad1DBackwardBackward0 as ReflectionPad1DBackwardBackward0
+from ._C import ReflectionPad2DBackward0 as ReflectionPad2DBackward0
+from ._C import ReflectionPad2DBackwardBackward0 as ReflectionPad2DBackwardBackward0
+from ._C import ReflectionPad3DBackward0 as ReflectionPad3DBackward0
+from ._C import ReflectionPad3DBackwardBackward0 as ReflectionPad3DBackwardBackward0
 from ._C import ReluBackward0 as ReluBackward0
 from ._C import RemainderBackward0 as RemainderBackward0
 from ._C import RemainderBackward1 as RemainderBackward1
 from ._C import RenormBackward0 as RenormBackward0
 from ._C import RepeatBackward0 as RepeatBackward0
+from ._C import ReplicationPad1DBackward0 as ReplicationPad1DBackward0
+from ._C import ReplicationPad1DBackwardBackward0 as ReplicationPad1DBackwardBackward0
+from ._C import ReplicationPad2DBackward0 as ReplicationPad2DBackward0
+from ._C import ReplicationPad2DBackwardBackward0 as ReplicationPad2DBackwardBackward0
+from ._C import ReplicationPad3DBackward0 as ReplicationPad3DBackward0
+from ._C import ReplicationPad3DBackwardBackward0 as ReplicationPad3DBackwardBackward0
 from ._C import ReshapeAliasBackward0 as ReshapeAliasBackward0
 from ._C import RollBackward0 as RollBackward0
 from ._C import Rot90Backward0 as Rot90Backward0
@@ -234,6 +252,7 @@ from ._C import ScatterReduceBackward0 as ScatterReduceBackward0
 from ._C import SelectBackward0 as SelectBackward0
 from ._C import SelectBackward0_copy as SelectBackward0_copy
 from ._C import SelectBackwardBackward0 as SelectBackwardBackward0
+from ._C import SelectScatterBackward0 as SelectScatterBackward0
 from ._C import SigmoidBackward0 as SigmoidBackward0
 from ._C import SignBackward0 as SignBackward0
 from ._C import SiluBackward0 as SiluBackward0
@@ -242,6 +261,7 @@ from ._C import SinhBackward0 as SinhBackward0
 from ._C import SliceBackward0 as SliceBackward0
 from ._C import SliceBackward0_copy as SliceBackward0_copy
 from ._C import SliceBackwardBackward0 as SliceBackwardBackward0
+from ._C import SliceScatterBackward0 as SliceScatterBackward0
 from ._C import SmoothL1LossBackward0 as SmoothL1LossBackward0
 from ._C import SoftmaxBackward0 as SoftmaxBackward0
 from ._C import SoftplusBackward0 as SoftplusBackward0
@@ -269,6 +289,7 @@ from ._C import SqueezeBackward4 as SqueezeBackward4
 from ._C import SqueezeBackward5 as SqueezeBackward5
 from ._C import StackBackward0 as StackBackward0
 from ._C import StdBackward0 as StdBackward0
+from ._C import StdMeanBackward0 as StdMeanBackward0
 from ._C import SubBackward0 as SubBackward0
 from ._C import SumBackward0 as SumBackward0
 from ._C import SumBackward1 as SumBackward1
@@ -311,6 +332,7 @@ from ._C import UpsampleNearest1DBackwardBackward0 as UpsampleNearest1DBackwardB
 from ._C import UpsampleNearest2DBackward0 as UpsampleNearest2DBackward0
 from ._C import UpsampleNearest2DBackwardBackward0 as UpsampleNearest2DBackwardBackward0
 from ._C import VarBackward0 as VarBackward0
+from ._C import VarMeanBackward0 as VarMeanBackward0
 from ._C import VdotBackward0 as VdotBackward0
 from ._C import ViewBackward0 as ViewBackward0
 from ._C import ViewBackward0_copy as ViewBackward0_copy
@@ -369,6 +391,7 @@ from ._C import clamp as clamp
 from ._C import clip as clip
 from ._C import clone as clone
 from ._C import concat as concat
+from ._C import constant_pad_nd as constant_pad_nd
 from ._C import copysign as copysign
 from ._C import cos as cos
 from ._C import cosh as cosh
@@ -381,7 +404,9 @@ from ._C import detach as detach
 from ._C import diag_embed as diag_embed
 from ._C import diagonal as diagonal
 from ._C import diagonal_copy as diagonal_copy
+from ._C import diagonal_scatter as diagonal_scatter
 from ._C import digamma as digamma
+from ._C import dist as dist
 from ._C import div as div
 from ._C import dot as dot
 from ._C import dtype as dtype
@@ -418,6 +443,7 @@ from ._C import get_rng_state as get_rng_state
 from ._C import gt as gt
 from ._C import hypot as hypot
 from ._C import i0 as i0
+from ._C import index_add as index_add
 from ._C import index_copy as index_copy
 from ._C import index_fill as index_fill
 from ._C import index_select as index_select
@@ -453,6 +479,7 @@ from ._C import logsumexp as logsumexp
 from ._C import lt as lt
 from ._C import manual_seed as manual_seed
 from ._C import masked_fill as masked_fill
+from ._C import masked_scatter as masked_scatter
 from ._C import masked_select as masked_select
 from ._C import matmul as matmul
 from ._C import max as max
@@ -504,6 +531,7 @@ from ._C import scatter_reduce as scatter_reduce
 from ._C import seed as seed
 from ._C import select as select
 from ._C import select_copy as select_copy
+from ._C import select_scatter as select_scatter
 from ._C import set_num_threads as set_num_threads
 from ._C import set_rng_state as set_rng_state
 from ._C import sigmoid as sigmoid
@@ -511,6 +539,7 @@ from ._C import sign as sign
 from ._C import sin as sin
 from ._C import sinh as sinh
 from ._C import slice_copy as slice_copy
+from ._C import slice_scatter as slice_scatter
 from ._C import softmax as softmax
 from ._C import sort as sort
 from ._C import split_copy as split_copy
@@ -724,9 +753,7 @@ def det(A): ...
 def detach_(input, *args, **kwargs): ...
 def diag(input, diagonal=..., *, out=...): ...
 def diagflat(input, offset=...): ...
-def diagonal_scatter(input, src, offset=..., dim1=..., dim2=...): ...
 def diff(input, n=..., dim=..., prepend=..., append=..., *, out=...): ...
-def dist(input, other, p=...): ...
 double = _C.float64
 def dsplit(input, indices_or_sections): ...
 def dstack(tensors, *, out=...): ...
@@ -758,7 +785,6 @@ def histc(input, bins=..., min=..., max=..., *, out=...): ...
 def histogram(input, bins=..., *, range=..., weight=..., density=..., out=...): ...
 def hsplit(input, indices_or_sections): ...
 def hstack(tensors, *, out=...): ...
-def index_add(input, dim, index, source, *, alpha=..., out=...): ...
 def index_put(input, indices, values, accumulate=...): ...
 inf: builtins.float
 def inner(input, other, *, out=...): ...
@@ -789,7 +815,6 @@ long = _C.int64
 lu = linalg._lu
 def lu_solve(input, LU_data, LU_pivots, *, out=...): ...
 def lu_unpack(LU_data, LU_pivots, unpack_data=..., unpack_pivots=..., *, out=...): ...
-def masked_scatter(input, mask, source): ...
 def matrix_power(input, n, *, out=...): ...
 def moveaxis(input, source, destination): ...
 def movedim(input, source, destination): ...
@@ -825,14 +850,12 @@ def round_(input, *args, **kwargs): ...
 def rsqrt_(input, *args, **kwargs): ...
 def rsub(input, other, alpha=...): ...
 def searchsorted(sorted_sequence, input, *, out_int32=..., right=..., side=..., sorter=..., out=...): ...
-def select_scatter(input, src, dim, index): ...
 def sgn(input, *, out=...): ...
 short = _C.int16
 def sigmoid_(input, *args, **kwargs): ...
 def signbit(input, *, out=...): ...
 def sin_(input, *args, **kwargs): ...
 def sinh_(input, *args, **kwargs): ...
-def slice_scatter(input, src, dim=..., start=..., end=..., step=...): ...
 def slogdet(input, *, out=...): ...
 def split_with_sizes(input, split_sizes, dim=...): ...
 def sqrt_(input, *args, **kwargs): ...

@@ -139,16 +139,6 @@ def clamp_max(input, max):
 # ---- reductions ----
 
 
-def _dims(dim, ndim):
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return list(range(ndim))
-    dims = [_dim(d, ndim) for d in ([dim] if isinstance(dim, int) else dim)]
-    for i, d in enumerate(dims):
-        if d in dims[:i]:
-            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    return sorted(dims)
-
-
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
 
@@ -162,10 +152,8 @@ def _spread_and_mean(kind, input, dim, unbiased, keepdim, correction):
         dim, unbiased = None, dim
     if correction is None:  # torch's older `unbiased` flag, when given, picks 1 or 0
         correction = 1 if unbiased is None or unbiased else 0
-    return (
-        getattr(input, kind)(dim, correction=correction, keepdim=keepdim),
-        input.mean(_dims(dim, input.dim()), keepdim=keepdim),
-    )
+    # () reduces every dim; the C++ op wraps and checks the dims as var does
+    return _C._var_mean(input, () if dim is None else dim, correction, keepdim, kind == "std")
 
 
 def count_nonzero(input, dim=None):
@@ -302,37 +290,6 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     return input.clone() if x is input else x  # n=0 copies too
 
 
-def index_add(input, dim, index, source, *, alpha=1):
-    d = _dim(dim, input.dim())
-    if index.dim() > 1:
-        raise IndexError("index_add_(): Index is supposed to be a vector")
-    size = input.shape[d] if input.dim() else 1
-    outside = (index < 0) | (index >= size)  # torch takes no negative index here
-    if index.numel() and bool(outside.any()):
-        if input.dim() <= 1:  # torch's two kernels word (and type) it differently
-            raise IndexError("index out of range in self")
-        bad = int(index.reshape(-1)[outside.reshape(-1)][0])
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
-    if input.dim() != source.dim():
-        raise RuntimeError(
-            "source tensor shape must match self tensor shape, excluding the specified "
-            f"dimension. Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}"
-        )
-    expected = list(input.shape) if input.dim() else [1]
-    expected[d] = index.numel()
-    if list(source.shape if source.dim() else [1]) != expected:
-        raise RuntimeError(
-            f"index_add_(): Source/destination tensor must have same slice shapes. Destination "
-            f"slice shape: {list(input.shape)} at dimension {d} and source slice shape: "
-            f"{list(source.shape)} at dimension 0."
-        )
-    shape = [1] * source.dim()
-    if shape:
-        shape[d] = -1
-    spread = index.reshape(shape).expand(source.shape)
-    return input.scatter_add(d, spread, source if alpha == 1 else source * alpha)
-
-
 def take_along_dim(input, indices, dim=None):
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
@@ -442,10 +399,6 @@ def where(condition, input=None, other=None):
     return _C.where(condition, input, other)
 
 
-def dist(input, other, p=2):
-    return (input - other).norm(p)
-
-
 def unflatten(input, dim, sizes):
     if input.dim() == 0:
         _dim(dim, 0)  # torch's IndexError for a dim outside [-1, 0]
@@ -486,7 +439,6 @@ COMPOSITES = {
     "movedim": movedim,
     "broadcast_to": broadcast_to,
     "unflatten": unflatten,
-    "dist": dist,
     "ravel": ravel,
     "swapdims": swapdims,
     "moveaxis": movedim,
@@ -506,7 +458,6 @@ COMPOSITES = {
     "argwhere": argwhere,
     "diag": diag,
     "diff": diff,
-    "index_add": index_add,
     "take_along_dim": take_along_dim,
     **POINTWISE,
     **STACKING,

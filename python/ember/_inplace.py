@@ -51,7 +51,6 @@ _FROM_OUT_OF_PLACE = [
     "heaviside",
     "hypot",
     "i0",
-    "index_add",
     "lcm",
     "ldexp",
     "log",

@@ -1,53 +1,15 @@
-"""Writing values into a copy of a tensor (select/slice/diagonal_scatter,
-index_put, masked_scatter), fill_diagonal_, sum_to_size and unravel_index.
+"""Writing values into a copy of a tensor (index_put, masked_scatter_),
+fill_diagonal_, sum_to_size and unravel_index (masked_scatter and
+select/slice/diagonal_scatter are C++ ops).
 
-The scatters write through a view of a clone, so autograd records the
-placement (CopySlices) and gradients reach both the tensor and the source.
+index_put writes through a view of a clone, so autograd records the
+placement (CopySlices) and gradients reach both the tensor and the values.
 """
 
 import numpy as np
 
 from . import _C
 from ._dtype_info import TYPE_NAMES
-from ._stacking import broadcast_tensors
-
-
-def _require_slice_size(src, view):
-    if tuple(src.shape) != tuple(view.shape):
-        raise RuntimeError(
-            "expected src to have a size equal to the slice of self. src size = "
-            f"{list(src.shape)}, slice size = {list(view.shape)}"
-        )
-
-
-def _scatter_into_view(input, src, view_of):
-    out = input.clone()
-    view = view_of(out)
-    _require_slice_size(src, view)
-    view.copy_(src)
-    return out
-
-
-def select_scatter(input, src, dim, index):
-    size = input.shape[dim]
-    if not -size <= index < size:
-        raise IndexError(
-            f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
-            f"dimension {dim}"
-        )
-    return _scatter_into_view(input, src, lambda t: t.select(dim, index))
-
-
-def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
-    def view_of(t):
-        return t[(slice(None),) * (dim % max(t.dim(), 1)) + (slice(start, end, step),)]
-
-    return _scatter_into_view(input, src, view_of)
-
-
-def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
-    return _scatter_into_view(input, src, lambda t: t.diagonal(offset, dim1, dim2))
-
 
 # ----------------------------------------------------------------- index_put
 
@@ -103,38 +65,16 @@ def index_put(input, indices, values, accumulate=False):
 # ----------------------------------------------------------------- masked_scatter
 
 
-def _check_masked_scatter(input, mask, source):
-    if mask.dtype != _C.bool:
-        raise RuntimeError(
-            "masked_scatter_ only supports boolean masks, but got mask with dtype "
-            f"{TYPE_NAMES[mask.dtype]}"
-        )
-    if input.dtype != source.dtype:
-        raise RuntimeError(
-            "masked_scatter: expected self and source to have same dtypes but got"
-            f"{TYPE_NAMES[input.dtype]} and {TYPE_NAMES[source.dtype]}"
-        )
-
-
-def masked_scatter(input, mask, source):
-    """input with its masked positions (row-major order) filled from source's first values."""
-    _check_masked_scatter(input, mask, source)
-    input, mask = broadcast_tensors(input, mask)
-    taken = int(mask.sum())
-    if taken > source.numel():
-        raise RuntimeError("Number of elements of source < number of ones in mask")
-    # the k-th True position takes source's k-th value; others read value 0, unused
-    order = (mask.reshape(-1).long().cumsum(0) - 1).clamp(min=0).reshape(tuple(mask.shape))
-    if source.numel() == 0:
-        return input.clone()
-    picked = source.reshape(-1)[order]
-    return _C.where(mask, picked, input)
-
-
 def masked_scatter_(self, mask, source):
+    """In place, recording masked_scatter's node on self as torch does."""
     if tuple(mask.shape) != tuple(self.shape):
         mask = mask.expand(tuple(self.shape))  # the mask broadcasts to self, not the reverse
-    return self.copy_(masked_scatter(self, mask, source))
+    return _C._assign_result_(
+        self,
+        lambda original: original.masked_scatter(mask, source),
+        [mask, source],
+        "masked_scatter_",
+    )
 
 
 # ----------------------------------------------------------------- fill_diagonal_
@@ -215,12 +155,8 @@ def _torch_name(dtype):
 
 
 TENSOR_AND_FUNCTION = {
-    "select_scatter": select_scatter,
-    "slice_scatter": slice_scatter,
-    "diagonal_scatter": diagonal_scatter,
     "index_put": index_put,
     "index_put_": index_put_,
-    "masked_scatter": masked_scatter,
 }
 METHODS_ONLY = {
     "masked_scatter_": masked_scatter_,

@@ -8,6 +8,7 @@
 #include "ember/autograd/functions/elementwise.h"
 #include "ember/autograd/functions/linalg.h"
 #include "ember/autograd/functions/nn.h"
+#include "ember/autograd/functions/placement.h"
 #include "ember/autograd/functions/reduce.h"
 #include "ember/autograd/functions/shape.h"
 #include "ember/autograd/functions/special.h"
@@ -252,6 +253,9 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(SumBackward1);
   EMBER_BIND(NansumBackward0);
   EMBER_BIND(AminmaxBackward0);
+  EMBER_BIND(VarMeanBackward0);
+  EMBER_BIND(StdMeanBackward0);
+  EMBER_BIND(DistBackward0);
   EMBER_BIND(MeanBackward0);
   EMBER_BIND(MeanBackward1);
   EMBER_BIND(VarBackward0);
@@ -303,6 +307,12 @@ void bind_nodes(py::module_& m) {
   EMBER_BIND(IndexSelectBackward0);
   EMBER_BIND(MaskedSelectBackward0);
   EMBER_BIND(RepeatBackward0);
+  EMBER_BIND(IndexAddBackward0);
+  EMBER_BIND(SelectScatterBackward0);
+  EMBER_BIND(SliceScatterBackward0);
+  EMBER_BIND(DiagonalScatterBackward0);
+  EMBER_BIND(MaskedScatterBackward0);
+  EMBER_BIND(MaskedScatterBackwardBackward0);
   EMBER_BIND(DiagEmbedBackward0);
   EMBER_BIND(BlockDiagBackward0);
   EMBER_BIND(GatherBackward0);

@@ -11,6 +11,8 @@ namespace ember::bindings {
 void init_conv(py::module_& m);      // conv.cpp; after init_autograd (needs the Node class)
 void init_linalg(py::module_& m);    // linalg.cpp; after init_autograd (needs the Node class)
 void init_upsample(py::module_& m);  // upsample.cpp; after init_autograd (needs the Node class)
+// padding.cpp; after init_autograd (Node) and init_functions (the _nn module)
+void init_padding(py::module_& m);
 // activations.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
 void init_activations(py::module_& m);
 // rearrange.cpp; after init_autograd (Node) and init_tensor (the Tensor class)
@@ -85,6 +87,7 @@ PYBIND11_MODULE(_C, m) {
   init_conv(m);
   init_linalg(m);
   init_upsample(m);
+  init_padding(m);
   init_activations(m);
   init_rearrange(m);
   init_sorting(m);

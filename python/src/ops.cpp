@@ -888,6 +888,56 @@ void init_tensor_methods(py::module_& m, TensorClass& cls) {
       m, cls, "masked_select",
       [](const Tensor& a, const Tensor& mask) { return masked_select(a, mask); }, py::arg("mask"));
   def_both(
+      m, cls, "index_add",
+      [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& source,
+         py::handle alpha) { return index_add(a, dim, index, source, require_scalar(alpha)); },
+      py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
+  cls.def(
+      "index_add_",
+      [](Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, py::handle alpha) {
+        return index_add_(self, dim, index, source, require_scalar(alpha));
+      },
+      py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
+  def_both(
+      m, cls, "select_scatter",
+      [](const Tensor& a, const Tensor& src, int64_t dim, int64_t index) {
+        return select_scatter(a, src, dim, index);
+      },
+      py::arg("src"), py::arg("dim"), py::arg("index"));
+  def_both(
+      m, cls, "slice_scatter",
+      [](const Tensor& a, const Tensor& src, int64_t dim, std::optional<int64_t> start,
+         std::optional<int64_t> end,
+         int64_t step) { return slice_scatter(a, src, dim, start, end, step); },
+      py::arg("src"), py::arg("dim") = 0, py::arg("start") = py::none(),
+      py::arg("end") = py::none(), py::arg("step") = 1);
+  def_both(
+      m, cls, "diagonal_scatter",
+      [](const Tensor& a, const Tensor& src, int64_t offset, int64_t dim1, int64_t dim2) {
+        return diagonal_scatter(a, src, offset, dim1, dim2);
+      },
+      py::arg("src"), py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
+  def_both(
+      m, cls, "masked_scatter",
+      [](const Tensor& a, const Tensor& mask, const Tensor& source) {
+        return masked_scatter(a, mask, source);
+      },
+      py::arg("mask"), py::arg("source"));
+  def_both(
+      m, cls, "dist",
+      [](const Tensor& a, const Tensor& other, py::handle p) {
+        return dist(a, other, require_scalar(p));
+      },
+      py::arg("other"), py::arg("p") = 2);
+  // (var or std, mean); the Python wrappers parse torch's dim/unbiased/correction forms.
+  m.def(
+      "_var_mean",
+      [](const Tensor& a, py::handle dims, double correction, bool keepdim, bool take_sqrt) {
+        return var_mean(a, dims_from(dims), correction, keepdim, take_sqrt);
+      },
+      py::arg("input"), py::arg("dims"), py::arg("correction"), py::arg("keepdim"),
+      py::arg("take_sqrt"));
+  def_both(
       m, cls, "dot", [](const Tensor& a, const Tensor& b) { return dot(a, b); }, py::arg("other"));
   def_both(
       m, cls, "bmm",

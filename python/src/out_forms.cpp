@@ -330,6 +330,7 @@ constexpr const char* kWithOut[] = {
     "logcumsumexp",
     "take",
     "index_select",
+    "index_add",
     "gather",
     "exp",
     "log",

@@ -238,19 +238,42 @@ TensorList MeanBackward0::apply(TensorList&& grads) {
   return {expand(div(grads[0], Scalar(n)), self_meta.shape)};
 }
 
-TensorList MeanBackward1::apply(TensorList&& grads) {
-  const std::vector<bool> mask = reduce_mask(static_cast<int64_t>(self_meta.shape.size()), dims);
+namespace {
+
+// mean's gradient: g shared evenly by the n elements each mean was taken of.
+Tensor mean_gradient(const Tensor& grad, const Shape& shape, const DimList& dims, bool keepdim) {
+  const std::vector<bool> mask = reduce_mask(static_cast<int64_t>(shape.size()), dims);
   int64_t n = 1;
   for (size_t d = 0; d < mask.size(); ++d) {
-    if (mask[d]) n *= self_meta.shape[d];
+    if (mask[d]) n *= shape[d];
   }
-  Tensor g = restore_reduced(grads[0], self_meta.shape, dims, keepdim);
-  return {expand(div(g, Scalar(static_cast<double>(n))), self_meta.shape)};
+  const Tensor g = restore_reduced(grad, shape, dims, keepdim);
+  return expand(div(g, Scalar(static_cast<double>(n))), shape);
+}
+
+}  // namespace
+
+TensorList MeanBackward1::apply(TensorList&& grads) {
+  return {mean_gradient(grads[0], self_meta.shape, dims, keepdim)};
 }
 
 // ---- var / std ----
 
 namespace {
+
+// g * d var / dx over dims ds, g in x's shape (a restored gradient or a
+// tangent): 2 (x - mean) / denom.
+Tensor var_derivative(const Tensor& g, const Tensor& x, const DimList& ds, double denom) {
+  return mul(mul(g, Scalar(2.0 / denom)), sub(x, mean(x, ds, true)));
+}
+
+// g * d std / dx with r the std restored to x's shape: (x - mean) / (denom
+// std), and torch's convention: where the std is 0 the gradient is 0, not nan.
+Tensor std_derivative(const Tensor& g, const Tensor& x, const Tensor& r, const DimList& ds,
+                      double denom) {
+  const Tensor d = div(mul(g, sub(x, mean(x, ds, true))), mul(r, Scalar(denom)));
+  return where(compare(BinaryOp::Eq, r, Scalar(0.0)), zeros({}, d->dtype()), d);
+}
 
 // Sum of squared deviations over the mask, in keepdim form, with no graph.
 // float32 works in double, as torch's accumulation does: the squares of
@@ -282,12 +305,10 @@ Tensor var(const Tensor& a, const DimList& dims, double correction, bool keepdim
     node->correction = correction;
     node->keepdim = keepdim;
   }
-  if (forward_ad::has_tangent(a)) {  // D = 2 (x - mean) / denom
+  if (forward_ad::has_tangent(a)) {
     forward_ad::FormulaScope formula;
     const DimList ds = wrapped_dims(a->dim(), dims);
-    const Tensor centered = sub(a, mean(a, ds, true));
-    set_reduction_tangent(out, mul(mul(forward_ad::tangent(a), centered), Scalar(2.0 / denom)), ds,
-                          keepdim);
+    set_reduction_tangent(out, var_derivative(forward_ad::tangent(a), a, ds, denom), ds, keepdim);
   }
   return out;
 }
@@ -296,9 +317,7 @@ TensorList VarBackward0::apply(TensorList&& grads) {
   Tensor x = self.unpack(*this);
   const std::vector<bool> mask = reduce_mask(x->dim(), dims);
   const double denom = static_cast<double>(reduced_count(x, mask)) - correction;
-  Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
-  Tensor centered = sub(x, mean(x, dims, true));
-  return {mul(mul(g, Scalar(2.0 / denom)), centered)};
+  return {var_derivative(restore_reduced(grads[0], x->shape(), dims, keepdim), x, dims, denom)};
 }
 
 Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim) {
@@ -316,14 +335,12 @@ Tensor std(const Tensor& a, const DimList& dims, double correction, bool keepdim
     node->correction = correction;
     node->keepdim = keepdim;
   }
-  if (forward_ad::has_tangent(a)) {  // D = (x - mean) / (denom * std), 0 where std is 0
+  if (forward_ad::has_tangent(a)) {
     forward_ad::FormulaScope formula;
     const DimList ds = wrapped_dims(a->dim(), dims);
-    const Tensor centered = sub(a, mean(a, ds, true));
     const Tensor r = restore_reduced(out, a->shape(), ds, keepdim);
-    Tensor d = div(centered, mul(r, Scalar(denom)));
-    d = where(compare(BinaryOp::Eq, r, Scalar(0.0)), zeros({}, d->dtype()), d);
-    set_reduction_tangent(out, mul(forward_ad::tangent(a), d), ds, keepdim);
+    set_reduction_tangent(out, std_derivative(forward_ad::tangent(a), a, r, ds, denom), ds,
+                          keepdim);
   }
   return out;
 }
@@ -332,12 +349,67 @@ TensorList StdBackward0::apply(TensorList&& grads) {
   Tensor x = self.unpack(*this);
   const std::vector<bool> mask = reduce_mask(x->dim(), dims);
   const double denom = static_cast<double>(reduced_count(x, mask)) - correction;
-  Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
-  Tensor r = restore_reduced(result.unpack(*this), x->shape(), dims, keepdim);
-  Tensor centered = sub(x, mean(x, dims, true));
-  // torch's convention: where the std is 0 the gradient is 0, not nan.
-  Tensor d = div(mul(g, centered), mul(r, Scalar(denom)));
-  return {where(compare(BinaryOp::Eq, r, Scalar(0.0)), zeros({}, d->dtype()), d)};
+  const Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
+  const Tensor r = restore_reduced(result.unpack(*this), x->shape(), dims, keepdim);
+  return {std_derivative(g, x, r, dims, denom)};
+}
+
+std::pair<Tensor, Tensor> var_mean(const Tensor& a, const DimList& dims, double correction,
+                                   bool keepdim, bool take_sqrt) {
+  if (!is_floating(a->dtype())) {
+    throw std::runtime_error(std::string(take_sqrt ? "std_mean" : "var_mean") +
+                             " only support floating point and complex dtypes");
+  }
+  const Tensor x = detach(a);
+  const Tensor spread =
+      take_sqrt ? std(x, dims, correction, keepdim) : var(x, dims, correction, keepdim);
+  const Tensor m = mean(x, dims, keepdim);
+  const DimList ds = wrapped_dims(a->dim(), dims);
+  const double denom =
+      static_cast<double>(reduced_count(a, reduce_mask(a->dim(), dims))) - correction;
+  if (any_requires_grad(a)) {
+    std::shared_ptr<VarMeanBackward0> node =
+        take_sqrt ? std::make_shared<StdMeanBackward0>() : std::make_shared<VarMeanBackward0>();
+    set_history(node, {&a}, spread);
+    if (spread->grad_fn() == node) m->set_history(node, 1);
+    node->self = SavedTensor(a, false);
+    if (take_sqrt) node->result = SavedTensor(spread, true);
+    node->dims = ds;
+    node->correction = correction;
+    node->keepdim = keepdim;
+  }
+  if (forward_ad::has_tangent(a)) {
+    forward_ad::FormulaScope formula;
+    const Tensor t = forward_ad::tangent(a);
+    const Tensor d =
+        take_sqrt
+            ? std_derivative(t, a, restore_reduced(spread, a->shape(), ds, keepdim), ds, denom)
+            : var_derivative(t, a, ds, denom);
+    set_reduction_tangent(spread, d, ds, keepdim);
+    forward_ad::set_tangent(m, mean(t, ds, keepdim));
+  }
+  return {spread, m};
+}
+
+// The spread's formula and mean's, summed, for the outputs that received a gradient.
+TensorList VarMeanBackward0::apply(TensorList&& grads) {
+  const Tensor x = self.unpack(*this);
+  const double denom =
+      static_cast<double>(reduced_count(x, reduce_mask(x->dim(), dims))) - correction;
+  Tensor total;
+  if (grads[0]) {
+    const Tensor g = restore_reduced(grads[0], x->shape(), dims, keepdim);
+    total =
+        result.defined()
+            ? std_derivative(g, x, restore_reduced(result.unpack(*this), x->shape(), dims, keepdim),
+                             dims, denom)
+            : var_derivative(g, x, dims, denom);
+  }
+  if (grads[1]) {
+    const Tensor part = mean_gradient(grads[1], x->shape(), dims, keepdim);
+    total = total ? add(total, part) : part;
+  }
+  return {total};
 }
 
 // ---- norm ----
@@ -556,6 +628,52 @@ Tensor norm(const Tensor& a, double p, const DimList& dims, bool keepdim) {
     const Tensor t = forward_ad::tangent(a);
     set_reduction_tangent(out, vector_norm_backward(t, a, r, p, ds), ds, keepdim);
   }
+  return out;
+}
+
+Tensor dist(const Tensor& a, const Tensor& b, const Scalar& p) {
+  const DType dtype = promote(a->dtype(), b->dtype());
+  if (!is_floating(dtype)) {
+    throw std::runtime_error(
+        std::string("norm(): input dtype should be either floating point or complex. Got ") +
+        scalar_type_name(dtype) + " instead.");
+  }
+  Tensor out;
+  {
+    GradModeGuard no_grad(false);
+    out = norm(sub(detach(a), detach(b)), p.value, {}, false);
+  }
+  if (any_requires_grad(a, b)) {
+    auto node = record<DistBackward0>(out, {&a, &b});
+    node->self = SavedTensor(a, false);
+    node->other = SavedTensor(b, false);
+    node->result = SavedTensor(out, true);
+    node->p = p.value;
+    node->self_meta = InputMeta(a);
+    node->other_meta = InputMeta(b);
+  }
+  if (forward_ad::any_tangent(a, b)) {
+    forward_ad::FormulaScope formula;
+    const Tensor diff = sub(a, b);
+    const DimList ds = wrapped_dims(diff->dim(), {});
+    const Tensor t = sub(forward_ad::tangent_or_zeros(a), forward_ad::tangent_or_zeros(b));
+    const Tensor r = restore_reduced(out, diff->shape(), ds, false);
+    set_reduction_tangent(out, vector_norm_backward(expand(t, diff->shape()), diff, r, p.value, ds),
+                          ds, false);
+  }
+  return out;
+}
+
+// The norm's gradient at a - b, summed back to each operand's shape.
+TensorList DistBackward0::apply(TensorList&& grads) {
+  const Tensor diff = sub(self.unpack(*this), other.unpack(*this));
+  const DimList ds = wrapped_dims(diff->dim(), {});
+  const Tensor g = restore_reduced(grads[0], diff->shape(), ds, false);
+  const Tensor r = restore_reduced(result.unpack(*this), diff->shape(), ds, false);
+  const Tensor d = vector_norm_backward(g, diff, r, p, ds);
+  TensorList out(2);
+  if (wants_grad(*this, 0)) out[0] = self_meta.fit(d);
+  if (wants_grad(*this, 1)) out[1] = other_meta.fit(neg(d));
   return out;
 }
 

@@ -546,23 +546,18 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction)
 
 
-def pad(input, pad, mode="constant", value=None):
-    """torch's F.pad: pairs (before, after) from the last dim backwards."""
-    if len(pad) % 2:
-        raise RuntimeError("Padding length must be divisible by 2")
-    if len(pad) // 2 > input.dim():
-        raise RuntimeError(
-            "Padding length should be less than or equal to two times the input dimension but "
-            f"got padding length {len(pad)} and input of dimension {input.dim()}"
-        )
-    pairs = [(input.dim() - 1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)]
-    if mode == "constant":
-        return _pad_constant(input, pairs, 0 if value is None else value)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"Unrecognised padding mode {mode}")
-    if value is not None and value != 0:
-        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
-    padded = len(pairs)
+# torch's F.pad: constant_pad_nd (ConstantPadNdBackward0) or the reflect and
+# replicate ops (ReflectionPad2DBackward0, ...); circular padding calls back
+# into _pad_circular.
+pad = _nn.pad
+
+
+def _pad_circular(input, pad):
+    """Circular padding as torch composes it: the kept input copied into the middle
+    of a fresh tensor, then each padded dim's borders copied from the far side of
+    that tensor (so a corner is copied twice, and its gradient taken once, as in
+    torch). The last copy's CopySlices is the result's node."""
+    padded = len(pad) // 2
     if padded > 3 or input.dim() not in (padded + 1, padded + 2):  # 1-3 dims, batched or not
         raise NotImplementedError(
             f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
@@ -571,72 +566,48 @@ def pad(input, pad, mode="constant", value=None):
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
-    if input.dtype == _C.bool and mode != "circular":
-        kind = "reflection" if mode == "reflect" else "replication"
-        raise NotImplementedError(f"\"{kind}_pad{len(pairs)}d\" not implemented for 'Bool'")
-    out = input
-    for dim, before, after in pairs:
-        picks = _pad_sources(input, dim, before, after, mode)
-        out = out.index_select(dim, _C.tensor(picks, dtype=_C.int64))
-    return out
-
-
-def _pad_sources(input, dim, before, after, mode):
-    """For each position along `dim` of the padded output, the input position it copies.
-
-    As torch: replicate and reflect map output position i to i - before, clamped or
-    mirrored into the input, so a negative pad crops; circular crops first and wraps
-    within what is left."""
-    n = input.shape[dim]
-    size = n + before + after
-    if size < 0:
-        if mode == "circular":
-            raise RuntimeError("Negative padding value is resulting in an empty dimension")
-        shape = list(input.shape)
-        shape[dim] = size
-        raise RuntimeError(f"Trying to create tensor with negative dimension {size}: {shape}")
-    positions = np.arange(size) - before
-    if mode == "replicate":
-        if n == 0 and size:
-            raise RuntimeError(f"padding of an empty dimension {dim} of input {list(input.shape)}")
-        return np.clip(positions, 0, max(n - 1, 0)).tolist()
-    if mode == "reflect":
-        if before >= n or after >= n:
-            raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({before}, {after}) at dimension {dim} of input "
-                f"{list(input.shape)}"
-            )
-        mirrored = np.abs(positions)
-        return np.where(mirrored > n - 1, 2 * (n - 1) - mirrored, mirrored).tolist()
-    if before > n or after > n:
-        raise RuntimeError("Padding value causes wrapping around more than once.")
-    first, end = max(-before, 0), n - max(-after, 0)
-    if end <= first and size:  # nothing left to wrap: torch reads uninitialized memory here
-        raise RuntimeError(
-            f"Negative padding ({before}, {after}) leaves nothing of dimension {dim} of input "
-            f"{list(input.shape)} to wrap around"
-        )
-    return (first + (np.arange(size) - max(before, 0)) % max(end - first, 1)).tolist()
-
-
-def _pad_constant(input, pairs, value):
     shape = list(input.shape)
-    source, target = [slice(None)] * input.dim(), [slice(None)] * input.dim()
-    for dim, before, after in pairs:
+    sides = [(input.dim() - 1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(padded)]
+    for dim, before, after in sides:
         n = shape[dim]
-        shape[dim] = n + before + after
-        if shape[dim] < 0:
+        if before > n or after > n:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if n + before + after < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        if n - max(-before, 0) - max(-after, 0) <= 0 and n + before + after:
+            # nothing left to wrap: torch reads uninitialized memory here
             raise RuntimeError(
-                f"The input size {n}, plus negative padding {before} and {after} resulted in a "
-                f"negative output size, which is invalid. Check dimension {dim} of your input."
+                f"Negative padding ({before}, {after}) leaves nothing of dimension {dim} of "
+                f"input {list(input.shape)} to wrap around"
             )
-        source[dim] = slice(max(-before, 0), n - max(-after, 0))
-        kept = max(n - max(-before, 0) - max(-after, 0), 0)
-        target[dim] = slice(max(before, 0), max(before, 0) + kept)
-    out = _C.full(shape, value, dtype=input.dtype)
-    out[tuple(target)] = input[tuple(source)]  # a copy into a view: the gradient flows back
+        shape[dim] = n + before + after
+    out = _C.empty(shape, dtype=input.dtype)
+    middle, kept = [slice(None)] * input.dim(), [slice(None)] * input.dim()
+    for dim, before, after in sides:
+        middle[dim] = slice(max(before, 0), shape[dim] - max(after, 0))
+        kept[dim] = slice(max(-before, 0), input.shape[dim] - max(-after, 0))
+    out[tuple(middle)] = input[tuple(kept)]
+    for dim, before, after in sides:
+        end = shape[dim] - max(after, 0)
+        if before > 0:
+            out[_along(out, dim, 0, before)] = out[_along(out, dim, end - before, end)]
+        # The right border reads from start on; where it reaches its own first
+        # columns (a wide pad of a cropped dim) torch's copy has written them
+        # already, so it goes in pieces no wider than what lies before them.
+        start, piece = max(before, 0), max(end - max(before, 0), 1)
+        for at in range(0, max(after, 0), piece):
+            width = min(piece, after - at)
+            out[_along(out, dim, end + at, end + at + width)] = out[
+                _along(out, dim, start + at, start + at + width)
+            ]
     return out
+
+
+def _along(t, dim, start, stop):
+    """The index t[..., start:stop, ...] with the slice at `dim`."""
+    index = [slice(None)] * t.dim()
+    index[dim] = slice(start, stop)
+    return tuple(index)
 
 
 # ---- attention ----

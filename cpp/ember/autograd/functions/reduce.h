@@ -79,6 +79,28 @@ struct StdBackward0 final : Node {
   double correction = 1;
   bool keepdim = false;
 };
+// var_mean: VarBackward0's formula for the spread and MeanBackward1's for the
+// mean, one node with two outputs; std_mean saves its std as StdBackward0 does.
+struct VarMeanBackward0 : Node {
+  EMBER_NODE_FWD(VarMeanBackward0);
+  uint32_t num_outputs() const override { return 2; }
+  void release_saved() override { self.release(), result.release(); }
+  SavedTensor self, result;  // result: std_mean's std, else unset
+  DimList dims;              // wrapped, never empty
+  double correction = 1;
+  bool keepdim = false;
+};
+struct StdMeanBackward0 final : VarMeanBackward0 {
+  const char* name() const override { return "StdMeanBackward0"; }
+};
+// The p-norm's gradient at self - other, summed back to each operand.
+struct DistBackward0 final : Node {
+  EMBER_NODE_FWD(DistBackward0);
+  void release_saved() override { self.release(), other.release(), result.release(); }
+  SavedTensor self, other, result;
+  double p = 2;
+  InputMeta self_meta, other_meta;
+};
 struct LinalgVectorNormBackward0 final : Node {
   EMBER_NODE_FWD(LinalgVectorNormBackward0);
   void release_saved() override { self.release(), result.release(); }
