@@ -49,6 +49,10 @@ using TensorIndices = std::vector<TensorIndex>;
 // None give views, and the tensor (advanced) items pick elements after them.
 Tensor index(const Tensor& self, const TensorIndices& indices);
 
+// torch's IndexError when the items take more dims than self has, checked
+// before any item is applied (an index Python cannot read counts as one dim).
+void check_index_dims(const Tensor& self, const TensorIndices& indices);
+
 // self[indices] = value: a number fills the indexed elements, a tensor
 // (self's dtype where an item is a tensor, as torch's index_put) broadcasts
 // to their shape and is copied in, recording the write in the graph.

@@ -44,9 +44,9 @@ Slice slice_from(py::handle h) {
   return Slice{given(sl->start, start), given(sl->stop, stop), given(sl->step, step)};
 }
 
-// One index item; inside an index tuple a tuple is a sequence of integers
-// too (x[0, (1, 2)]).
-TensorIndex index_item(py::handle it, bool in_tuple) {
+// One index item, or none for an object Python cannot index with; inside an
+// index tuple a tuple is a sequence of integers too (x[0, (1, 2)]).
+std::optional<TensorIndex> index_item(py::handle it, bool in_tuple) {
   if (PyBool_Check(it.ptr())) return TensorIndex(it.ptr() == Py_True);
   if (is_advanced(it) || (in_tuple && PyTuple_Check(it.ptr()))) {
     return TensorIndex(index_tensor_from(it));
@@ -57,6 +57,10 @@ TensorIndex index_item(py::handle it, bool in_tuple) {
   if (PySlice_Check(it.ptr())) return TensorIndex(slice_from(it));
   if (it.is_none()) return TensorIndex(NewAxis{});
   if (it.ptr() == Py_Ellipsis) return TensorIndex(Ellipsis{});
+  return std::nullopt;
+}
+
+[[noreturn]] void refuse_index(py::handle it) {
   if (PyUnicode_Check(it.ptr()) || PyBytes_Check(it.ptr())) {
     // torch reads a string index as data for a tensor index, and refuses it
     throw TypeError(std::string("new(): invalid data type '") + Py_TYPE(it.ptr())->tp_name + "'");
@@ -87,11 +91,22 @@ py::object as_index_tuple(py::handle idx) {
   return py::tuple(py::reinterpret_borrow<py::list>(idx));
 }
 
-TensorIndices index_items(py::handle idx) {
-  if (!PyTuple_Check(idx.ptr())) return {index_item(idx, /*in_tuple=*/false)};
+// The items of an index tuple, or of a bare index (not a tuple) as one item.
+// An object Python cannot index with is refused after self's dims are
+// counted, as torch counts them first; it holds the place of one dim.
+TensorIndices index_items(const Tensor& self, py::handle idx) {
+  const bool in_tuple = PyTuple_Check(idx.ptr());
+  const py::tuple parts = in_tuple ? py::reinterpret_borrow<py::tuple>(idx) : py::make_tuple(idx);
   TensorIndices items;
-  for (py::handle it : py::reinterpret_borrow<py::tuple>(idx)) {
-    items.push_back(index_item(it, /*in_tuple=*/true));
+  py::handle refused;
+  for (py::handle it : parts) {
+    std::optional<TensorIndex> item = index_item(it, in_tuple);
+    if (!item && !refused) refused = it;
+    items.push_back(item ? std::move(*item) : TensorIndex(Slice{}));
+  }
+  if (refused) {
+    check_index_dims(self, items);
+    refuse_index(refused);
   }
   return items;
 }
@@ -99,19 +114,18 @@ TensorIndices index_items(py::handle idx) {
 }  // namespace
 
 Tensor get_item(const Tensor& self, py::handle idx) {
-  return index(self, index_items(as_index_tuple(idx)));
+  return index(self, index_items(self, as_index_tuple(idx)));
 }
 
 void set_item(Tensor& self, py::handle idx_given, py::handle value) {
   const py::object idx = as_index_tuple(idx_given);
   const std::optional<Scalar> number = as_scalar(value);
   const Tensor tensor = number ? nullptr : tensor_from_operand(value);
+  const TensorIndices items = index_items(self, idx);
   if (PyTuple_Check(idx.ptr())) {
-    const TensorIndices items = index_items(idx);
     number ? index_put_(self, items, *number) : index_put_(self, items, tensor);
   } else {
-    const TensorIndex item = index_item(idx, /*in_tuple=*/false);
-    number ? index_put_item_(self, item, *number) : index_put_item_(self, item, tensor);
+    number ? index_put_item_(self, items[0], *number) : index_put_item_(self, items[0], tensor);
   }
 }
 

@@ -191,6 +191,10 @@ bool has_advanced_item(const TensorIndices& indices) {
 
 }  // namespace
 
+void check_index_dims(const Tensor& self, const TensorIndices& indices) {
+  advanced_items(self, indices);
+}
+
 Tensor index(const Tensor& self, const TensorIndices& indices) {
   const AdvancedItems items = advanced_items(self, indices);
   const std::vector<Tensor>& adv_tensors = items.tensors;
