@@ -9,7 +9,7 @@ import ember
 import numpy as np
 import pytest
 import torch
-from conftest import both, capture, compare
+from conftest import both, capture, compare, same_error
 
 LIBS = (ember, torch)
 
@@ -1136,6 +1136,11 @@ def test_advanced_index_writes_match_torch(name):
         return x, y
 
     compare(write)
+
+
+@pytest.mark.parametrize("index", [(0, "a"), (0, object()), (0, 0, object())])
+def test_too_many_indices_is_found_before_an_unreadable_item_like_torch(index):
+    same_error(lambda L: L.zeros(2)[index])
 
 
 def test_a_list_read_as_a_tuple_warns_as_torch():

@@ -501,7 +501,30 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 
 // ---- random (ops/random.cpp); gen = nullptr draws from default_generator() ----
 class Generator;
+// A floating dtype only: NotImplementedError names torch's kernel otherwise.
 Tensor randn(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);
 Tensor rand(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);
+// Integers in [low, high), drawn as torch draws them for `dtype` (not bool).
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::Int64,
+               Generator* gen = nullptr);
+// A random permutation of 0..n-1.
+Tensor randperm(int64_t n, DType dtype = DType::Int64, Generator* gen = nullptr);
+// 0 or 1 per element, 1 with the element's probability (each in [0, 1]), in p's dtype.
+Tensor bernoulli(const Tensor& p, Generator* gen = nullptr);
+// A Gamma(alpha, 1) draw per element of a float32 or float64 alpha (not differentiable).
+Tensor standard_gamma(const Tensor& alpha, Generator* gen = nullptr);
+// dropout's scaled mask: 0 or 1/(1-p) per element, in like's shape and dtype.
+Tensor dropout_mask(const Tensor& like, double p, Generator* gen = nullptr);
+// In-place samplers; not differentiable, as in torch (a tensor in a graph
+// records the overwrite). Elements are drawn in row-major order.
+Tensor& normal_(Tensor& self, double mean, double std, Generator* gen = nullptr);
+Tensor& uniform_(Tensor& self, double from, double to, Generator* gen = nullptr);
+Tensor& exponential_(Tensor& self, double lambd, Generator* gen = nullptr);
+Tensor& bernoulli_(Tensor& self, double p, Generator* gen = nullptr);
+// torch.get_rng_state / set_rng_state: the generator's bytes as a uint8
+// tensor; a state torch refuses raises RuntimeError.
+Tensor rng_state(const Generator& g);
+void set_rng_state(Generator& g, const std::vector<uint8_t>& state);
+void set_rng_state(Generator& g, const Tensor& state);
 
 }  // namespace ember

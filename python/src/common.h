@@ -107,6 +107,9 @@ struct MaybeReleaseGIL {
 void init_dtype(py::module_& m);
 void init_tensor(py::module_& m);
 void init_tensor_methods(py::module_& m, py::class_<TensorImpl, Tensor>& cls);
+// tensor_index.cpp: Tensor.__getitem__ and __setitem__.
+Tensor get_item(const Tensor& self, py::handle idx);
+void set_item(Tensor& self, py::handle idx, py::handle value);
 // scans_indexing.cpp: cumulative ops, order statistics, indexed writes, unfold,
 // rot90, addmv/addbmm and the in-place forms written through assign_result_.
 void init_scans_and_indexing(py::module_& m, py::class_<TensorImpl, Tensor>& cls);

@@ -8,16 +8,12 @@
 #include "ember/autograd/engine.h"
 #include "ember/autograd/node.h"
 #include "ember/ops.h"
+#include "tensor_helpers.h"
 
 namespace ember {
 namespace {
 
-Tensor iota(const DimList& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return reshape(arange(Scalar::integer(0), Scalar::integer(n), Scalar::integer(1), DType::Float64),
-                 shape);
-}
+using test_tensors::iota;
 
 Tensor leaf(const DimList& shape) {
   Tensor t = iota(shape);

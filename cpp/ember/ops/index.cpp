@@ -1,6 +1,6 @@
 // take, index_fill and index_copy: writes and reads at int64 positions, with
 // their backward formulas (each one of these ops or index_rows again, so
-// higher-order gradients flow).
+// higher-order gradients flow), and the bounds check every integer index shares.
 
 #include <algorithm>
 #include <vector>
@@ -9,6 +9,7 @@
 #include "ember/autograd/functions/shape.h"
 #include "ember/kernels/elementwise.h"
 #include "ember/ops.h"
+#include "ember/ops/index_positions.h"
 
 namespace ember {
 namespace {
@@ -20,17 +21,11 @@ int64_t size_along(const Tensor& a, int64_t d) { return a->dim() == 0 ? 1 : a->s
 // bounds message as torch does for that op ("" for none).
 std::vector<int64_t> positions(const Tensor& index, int64_t size, int64_t dim, bool wrap,
                                const std::string& op) {
-  const Tensor idx = contiguous_clone(index);
+  const Tensor idx = wrapped_positions(index, size, wrap, [&](int64_t k) {
+    throw IndexError(out_of_bounds_message(k, dim, size, op));
+  });
   const int64_t* p = idx->data<int64_t>();
-  std::vector<int64_t> out(p, p + idx->numel());
-  for (int64_t& k : out) {
-    if (k >= size || k < (wrap ? -size : 0)) {
-      throw IndexError(op + "index " + std::to_string(k) + " is out of bounds for dimension " +
-                       std::to_string(dim) + " with size " + std::to_string(size));
-    }
-    if (k < 0) k += size;
-  }
-  return out;
+  return std::vector<int64_t>(p, p + idx->numel());
 }
 
 Tensor index_tensor(const std::vector<int64_t>& positions) {
@@ -76,6 +71,28 @@ Tensor filled(const Tensor& a, int64_t d, const Tensor& slices, const Scalar& va
 
 }  // namespace
 
+std::string out_of_bounds_message(int64_t k, int64_t dim, int64_t size, const std::string& op) {
+  return op + "index " + std::to_string(k) + " is out of bounds for dimension " +
+         std::to_string(dim) + " with size " + std::to_string(size);
+}
+
+Tensor wrapped_positions(const Tensor& index, int64_t size, bool wrap,
+                         const std::function<void(int64_t)>& refuse) {
+  Tensor idx = contiguous_clone(index);
+  int64_t* p = idx->data<int64_t>();
+  for (int64_t i = 0; i < idx->numel(); ++i) {
+    if (p[i] >= size || p[i] < (wrap ? -size : 0)) refuse(p[i]);
+    if (p[i] < 0) p[i] += size;
+  }
+  return idx;
+}
+
+Tensor wrapped_positions(const Tensor& index, int64_t size, int64_t dim) {
+  return wrapped_positions(index, size, /*wrap=*/true, [&](int64_t k) {
+    throw IndexError(out_of_bounds_message(k, dim, size));
+  });
+}
+
 Tensor take(const Tensor& a, const Tensor& index) {
   if (index->dtype() != DType::Int64) {
     throw std::runtime_error(std::string("take(): Expected a long tensor for index, but got ") +
@@ -85,15 +102,11 @@ Tensor take(const Tensor& a, const Tensor& index) {
   if (n == 0 && index->numel() > 0) {
     throw IndexError("take(): tried to take from an empty tensor");
   }
-  const Tensor flat_index = contiguous_clone(index);
-  int64_t* pi = flat_index->data<int64_t>();
-  for (int64_t i = 0; i < flat_index->numel(); ++i) {
-    if (pi[i] >= n || pi[i] < -n) {
-      throw IndexError("out of range: tried to access index " + std::to_string(pi[i]) +
-                       " on a tensor of " + std::to_string(n) + " elements.");
-    }
-    if (pi[i] < 0) pi[i] += n;
-  }
+  const Tensor flat_index = wrapped_positions(index, n, /*wrap=*/true, [n](int64_t k) {
+    throw IndexError("out of range: tried to access index " + std::to_string(k) +
+                     " on a tensor of " + std::to_string(n) + " elements.");
+  });
+  const int64_t* pi = flat_index->data<int64_t>();
   const Tensor src = a->is_contiguous() ? a : contiguous_clone(a);
   Tensor out = empty(index->shape(), a->dtype());
   EMBER_DISPATCH_ALL(a->dtype(), T, [&] {

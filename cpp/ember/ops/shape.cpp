@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "ember/kernels/elementwise.h"
+#include "ember/ops/index_positions.h"
 
 namespace ember {
 namespace {
@@ -423,10 +424,7 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index) {
   if (a->dim() == 0) throw IndexError("select() cannot be applied to a 0-dim tensor.");
   const int64_t d = wrap_dim(dim, a->dim());
   const int64_t size = a->shape()[d];
-  if (index < -size || index >= size) {
-    throw IndexError("index " + std::to_string(index) + " is out of bounds for dimension " +
-                     std::to_string(d) + " with size " + std::to_string(size));
-  }
+  if (index < -size || index >= size) throw IndexError(out_of_bounds_message(index, d, size));
   const int64_t i = index < 0 ? index + size : index;
   Shape shape = a->shape();
   Strides strides = a->strides();
@@ -868,16 +866,7 @@ Tensor checked_index(const Tensor& index, int64_t size, int64_t dim) {
   if (index->dtype() != DType::Int64) {
     throw IndexError("tensors used as indices must be long, int, byte or bool tensors");
   }
-  Tensor idx = contiguous_clone(index);
-  int64_t* pi = idx->data<int64_t>();
-  for (int64_t i = 0; i < idx->numel(); ++i) {
-    if (pi[i] < -size || pi[i] >= size) {
-      throw IndexError("index " + std::to_string(pi[i]) + " is out of bounds for dimension " +
-                       std::to_string(dim) + " with size " + std::to_string(size));
-    }
-    if (pi[i] < 0) pi[i] += size;
-  }
-  return idx;
+  return wrapped_positions(index, size, dim);
 }
 
 // Sizes around `dim`: outer = prod(shape[:dim]), inner = prod(shape[dim+1:]).
@@ -985,14 +974,13 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
                              std::to_string(index->numel()) + " value(s)");
   }
   const int64_t size = a->dim() == 0 ? 1 : a->shape()[d];
-  Tensor idx = index->dtype() == DType::Int64 ? index : convert(index, DType::Int64);
-  if (!idx->is_contiguous() || idx->dim() == 0) idx = reshape(contiguous_clone(idx), {-1});
-  for (const int64_t* p = idx->data<int64_t>(); p != idx->data<int64_t>() + idx->numel(); ++p) {
-    if (*p >= 0 && *p < size) continue;
+  const Tensor int64_index = index->dtype() == DType::Int64 ? index : convert(index, DType::Int64);
+  Tensor idx = wrapped_positions(int64_index, size, /*wrap=*/false, [&](int64_t k) {
     if (d == 0) throw IndexError("index out of range in self");
-    throw std::runtime_error("INDICES element is out of DATA bounds, id=" + std::to_string(*p) +
+    throw std::runtime_error("INDICES element is out of DATA bounds, id=" + std::to_string(k) +
                              " axis_dim=" + std::to_string(size));
-  }
+  });
+  if (idx->dim() == 0) idx = reshape(idx, {-1});
   Tensor out = picked_rows(a, d, idx);
   if (any_requires_grad(a)) {
     auto node = record<IndexSelectBackward0>(out, a);
