@@ -273,12 +273,26 @@ std::vector<float> pack_tile_weights(const Correlation& c, WeightAt weight_at) {
   return packed;
 }
 
-// acc[i][v] = sum over taps of weights[tap][i] * x[offset[tap] + 16 v + lane].
+// Where a tile's outputs go: per row, its output plane (null past c_out) and
+// bias; per vector of positions, the lanes that are real outputs and where the
+// first of them goes in the plane.
+template <typename S>
+struct TileOutput {
+  float* planes[S::rows];
+  float shifts[S::rows];
+  __mmask16 lanes[S::vectors];
+  int64_t first[S::vectors];
+};
+
+// out.planes[i] at the real positions = shift[i] + the sum over taps of
+// weights[tap][i] * x[offset[tap] + position]. Each vector's real lanes are
+// compressed to the front and stored as one run: the positions of one vector
+// that are outputs lie in at most a few rows, one after another in the plane.
 template <typename S>
 __attribute__((target("arch=x86-64-v4"))) void correlation_tile(const float* x,
                                                                 const int64_t* offsets,
                                                                 int64_t taps, const float* weights,
-                                                                float tile[S::rows][S::span]) {
+                                                                const TileOutput<S>& out) {
   __m512 acc[S::rows][S::vectors];
 #pragma GCC unroll 8
   for (int i = 0; i < S::rows; ++i) {
@@ -300,8 +314,15 @@ __attribute__((target("arch=x86-64-v4"))) void correlation_tile(const float* x,
   }
 #pragma GCC unroll 8
   for (int i = 0; i < S::rows; ++i) {
+    if (out.planes[i] == nullptr) continue;
+    const __m512 shift = _mm512_set1_ps(out.shifts[i]);
 #pragma GCC unroll 8
-    for (int v = 0; v < S::vectors; ++v) _mm512_storeu_ps(tile[i] + v * kLanes, acc[i][v]);
+    for (int v = 0; v < S::vectors; ++v) {
+      const __mmask16 lanes = out.lanes[v];
+      const __m512 packed = _mm512_maskz_compress_ps(lanes, _mm512_add_ps(acc[i][v], shift));
+      const auto run = static_cast<__mmask16>((1u << __builtin_popcount(lanes)) - 1);
+      _mm512_mask_storeu_ps(out.planes[i] + out.first[v], run, packed);
+    }
   }
 }
 
@@ -333,25 +354,24 @@ void correlate(const Correlation& c, const float* in, WeightAt weight_at, const 
         copied = n;
         x = copy.get();
       }
-      for (int64_t b = 0; b < row_tiles; ++b) {
-        float tile[S::rows][S::span];
-        correlation_tile<S>(x + k0, offsets.data(), taps, weights.data() + b * taps * S::rows,
-                            tile);
-        for (int64_t i = 0; i < S::rows && b * S::rows + i < c.c_out; ++i) {
-          const int64_t o = b * S::rows + i;
-          const float shift = bias ? bias[o] : 0.0f;
-          float* plane = out + (n * c.c_out + o) * c.oh * c.ow;
-          // The tile's positions row segment by row segment, gaps dropped.
-          const int64_t stop = std::min(k0 + S::span, positions);
-          for (int64_t k = k0; k < stop;) {
-            const int64_t y = k / wp, row_start = y * wp;
-            const int64_t end = std::min(stop, row_start + c.ow);
-            for (int64_t q = k; q < end; ++q) {
-              plane[y * c.ow + (q - row_start)] = tile[i][q - k0] + shift;
-            }
-            k = row_start + wp;
-          }
+      TileOutput<S> dst;
+      for (int v = 0; v < S::vectors; ++v) {
+        // Lanes at positions k = y * wp + x with x < ow (and k < positions).
+        dst.lanes[v] = 0;
+        const int64_t kv = k0 + v * kLanes;
+        for (int64_t l = 0; l < kLanes; ++l) {
+          const int64_t k = kv + l;
+          if (k < positions && k % wp < c.ow) dst.lanes[v] |= static_cast<__mmask16>(1u << l);
         }
+        dst.first[v] = kv / wp * c.ow + std::min(kv % wp, c.ow);
+      }
+      for (int64_t b = 0; b < row_tiles; ++b) {
+        for (int i = 0; i < S::rows; ++i) {
+          const int64_t o = b * S::rows + i;
+          dst.planes[i] = o < c.c_out ? out + (n * c.c_out + o) * c.oh * c.ow : nullptr;
+          dst.shifts[i] = bias && o < c.c_out ? bias[o] : 0.0f;
+        }
+        correlation_tile<S>(x + k0, offsets.data(), taps, weights.data() + b * taps * S::rows, dst);
       }
     }
   });
