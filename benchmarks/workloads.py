@@ -359,6 +359,56 @@ WORKLOADS += [
 
 
 # --------------------------------------------------------------------------
+# Convolution layers: the second layer of pytorch/examples' MNIST net (batch
+# 64, 32 -> 64 channels, 3x3 over 26x26) and its 2x2 max pool.
+
+
+def data_conv(rng):
+    return {
+        "x": rng.standard_normal((64, 32, 26, 26)).astype(np.float32),
+        "w": (rng.standard_normal((64, 32, 3, 3)) * 0.06).astype(np.float32),
+        "b": np.zeros(64, np.float32),
+        "g": rng.standard_normal((64, 64, 24, 24)).astype(np.float32),
+    }
+
+
+def setup_conv_fwd(lib, d):
+    x, w, b = _t(lib, d["x"]), _t(lib, d["w"]), _t(lib, d["b"])
+    return lambda: lib.nn.functional.conv2d(x, w, b)
+
+
+def setup_conv_fwd_bwd(lib, d):
+    x, w, b = _t(lib, d["x"], True), _t(lib, d["w"], True), _t(lib, d["b"], True)
+    g = _t(lib, d["g"])
+
+    def step():
+        x.grad = w.grad = b.grad = None
+        lib.nn.functional.conv2d(x, w, b).backward(g)
+        return w.grad
+
+    return step
+
+
+def setup_pool_fwd_bwd(lib, d):
+    y = _t(lib, d["g"], True)
+    g = _t(lib, d["g"][:, :, :12, :12])
+
+    def step():
+        y.grad = None
+        lib.nn.functional.max_pool2d(y, 2).backward(g)
+        return y.grad
+
+    return step
+
+
+WORKLOADS += [
+    ("conv2d 64x32x26x26 3x3 -> 64", data_conv, setup_conv_fwd, 1.0),
+    ("conv2d 64x32x26x26 3x3 -> 64 fwd+bwd", data_conv, setup_conv_fwd_bwd, 1.0),
+    ("max_pool2d 2x2 64x64x24x24 fwd+bwd", data_conv, setup_pool_fwd_bwd, 1.0),
+]
+
+
+# --------------------------------------------------------------------------
 # vmap: a function of one sample mapped over a batch of 64
 
 
