@@ -50,6 +50,32 @@ constexpr int64_t kLanes = 16;                           // floats per AVX-512 v
 constexpr int64_t kBlockInputFloats = int64_t(1) << 16;  // input floats per sample block
 constexpr int64_t kMaxBlockSamples = 8;
 
+// A unit-stride correlation: out[n, o, y, x] = bias[o] + sum over (c, ki, kj) of
+// weight(o, c, ki, kj) * in[n, c, y + ki*dh - ph, x + kj*dw - pw] (zero outside).
+struct Correlation {
+  int64_t batch = 0, c_in = 0, h = 0, w = 0, ph = 0, pw = 0;
+  int64_t c_out = 0, kh = 0, kw = 0, dh = 1, dw = 1, oh = 0, ow = 0;
+
+  int64_t hp() const { return h + 2 * ph; }
+  int64_t wp() const { return w + 2 * pw; }
+  int64_t taps() const { return c_in * kh * kw; }
+};
+
+bool correlation_fits(const Correlation& c) {
+  if (c.oh <= 0 || c.ow <= 0 || c.ph < 0 || c.pw < 0) return false;
+  if (c.oh + (c.kh - 1) * c.dh > c.hp() || c.ow + (c.kw - 1) * c.dw > c.wp()) return false;
+  return 4 * c.ow >= 3 * c.wp();  // gaps waste at most a quarter of the lanes
+}
+
+// The forward as a correlation (the weight gradient reads the same rows).
+Correlation forward_correlation(const ConvGeometry& g) {
+  return {g.batch, g.c_in, g.h, g.w, g.ph, g.pw, g.c_out, g.kh, g.kw, g.dh, g.dw, g.oh, g.ow};
+}
+
+bool unit_stride_dense(const ConvGeometry& g) {
+  return cpu_has_avx512() && g.groups == 1 && g.sh == 1 && g.sw == 1 && g.kh * g.kw > 1;
+}
+
 // Where each (channel, ki, kj) tap starts reading in planes hp x wp laid end
 // to end: position k of the tap reads element k of the returned offset on.
 std::vector<int64_t> tap_offsets(int64_t channels, int64_t kh, int64_t kw, int64_t dh, int64_t dw,
@@ -168,11 +194,8 @@ __attribute__((target("arch=x86-64-v4"))) void shifted_rows_tile(
 }  // namespace
 
 bool shifted_rows_weight_grad_applies(const ConvGeometry& g) {
-  if (!cpu_has_avx512() || g.groups != 1 || g.sh != 1 || g.sw != 1) return false;
-  if (g.kh * g.kw == 1) return false;  // a 1x1 kernel needs no gather anyway
-  // Gaps past a quarter of the positions would waste the vectors' lanes.
-  const int64_t wp = g.w + 2 * g.pw;
-  return g.ow > 0 && g.oh > 0 && 4 * g.ow >= 3 * wp;
+  // The forward's reads are the weight gradient's: the same fit.
+  return unit_stride_dense(g) && correlation_fits(forward_correlation(g));
 }
 
 void conv_weight_grad_shifted_rows(const ConvGeometry& g, const float* in, const float* grad_out,
@@ -227,10 +250,10 @@ void conv_weight_grad_shifted_rows(const ConvGeometry& g, const float* in, const
 // broadcast weights: no column matrix. The gap positions (x >= ow) are
 // computed and dropped, and the loads run up to a tile's span plus the widest
 // tap past the last plane (into the next sample's planes, or the zeroed tail
-// of a padded copy for the batch's last sample). The input gradient is the same correlation:
-// grad_out padded by (k - 1) * dilation - padding on each side, with the weight's channels swapped
-// and its taps flipped. Each output is one sum in a fixed order, so results do not depend on the
-// thread count.
+// of a padded copy for the batch's last sample). The input gradient is the
+// same correlation: grad_out padded by (k - 1) * dilation - padding on each
+// side, with the weight's channels swapped and its taps flipped. Each output
+// is one sum in a fixed order, so results do not depend on the thread count.
 
 namespace {
 
@@ -242,23 +265,6 @@ struct TileShape {
   static constexpr int vectors = Vectors;
   static constexpr int64_t span = Vectors * kLanes;  // positions per tile
 };
-
-// A unit-stride correlation: out[n, o, y, x] = bias[o] + sum over (c, ki, kj) of
-// weight(o, c, ki, kj) * in[n, c, y + ki*dh - ph, x + kj*dw - pw] (zero outside).
-struct Correlation {
-  int64_t batch = 0, c_in = 0, h = 0, w = 0, ph = 0, pw = 0;
-  int64_t c_out = 0, kh = 0, kw = 0, dh = 1, dw = 1, oh = 0, ow = 0;
-
-  int64_t hp() const { return h + 2 * ph; }
-  int64_t wp() const { return w + 2 * pw; }
-  int64_t taps() const { return c_in * kh * kw; }
-};
-
-bool correlation_fits(const Correlation& c) {
-  if (c.oh <= 0 || c.ow <= 0 || c.ph < 0 || c.pw < 0) return false;
-  if (c.oh + (c.kh - 1) * c.dh > c.hp() || c.ow + (c.kw - 1) * c.dw > c.wp()) return false;
-  return 4 * c.ow >= 3 * c.wp();  // gaps waste at most a quarter of the lanes
-}
 
 // weight(o, tap) for tiles of S::rows output channels: tile b holds, per tap,
 // its channels' S::rows weights side by side (zero past c_out).
@@ -401,19 +407,11 @@ void correlate_best_tile(const Correlation& c, const float* in, WeightAt weight_
   correlate<Tall>(c, in, weight_at, bias, out);
 }
 
-Correlation forward_correlation(const ConvGeometry& g) {
-  return {g.batch, g.c_in, g.h, g.w, g.ph, g.pw, g.c_out, g.kh, g.kw, g.dh, g.dw, g.oh, g.ow};
-}
-
 // The input gradient's correlation: over grad_out, padded so that every tap
 // that reached an input position is read (see Note [Convolution by shifted rows]).
 Correlation input_grad_correlation(const ConvGeometry& g) {
   const int64_t ph = (g.kh - 1) * g.dh - g.ph, pw = (g.kw - 1) * g.dw - g.pw;
   return {g.batch, g.c_out, g.oh, g.ow, ph, pw, g.c_in, g.kh, g.kw, g.dh, g.dw, g.h, g.w};
-}
-
-bool unit_stride_dense(const ConvGeometry& g) {
-  return cpu_has_avx512() && g.groups == 1 && g.sh == 1 && g.sw == 1 && g.kh * g.kw > 1;
 }
 
 // Below this many (channel, tap) pairs per output a tile's stores and the
